@@ -1,0 +1,331 @@
+//! Emits models (plain and event) with hand-rolled serde impls that keep
+//! unknown fields and decode in one pass.
+
+use crate::names::{field, lit, pascal, variant};
+use crate::spec::{Merged, Model, Property};
+use std::fmt::Write;
+
+/// Where a type name is resolved from.
+pub fn rust_type(ty: &str, enum_name: Option<&str>) -> String {
+    if let Some(inner) = ty.strip_prefix("List[").and_then(|t| t.strip_suffix(']')) {
+        return format!("Vec<{}>", rust_type(inner, enum_name));
+    }
+    if let Some(e) = enum_name {
+        return e.to_string();
+    }
+    match ty {
+        "string" | "Date" => "String".into(),
+        "int" | "long" => "i64".into(),
+        "double" => "f64".into(),
+        "boolean" => "bool".into(),
+        "object" => "serde_json::Value".into(),
+        other => format!("crate::models::{other}"),
+    }
+}
+
+/// Name of the enum generated for a property with allowed values.
+pub fn enum_name(model: &str, prop: &str) -> String {
+    let p = pascal(prop);
+    if p.starts_with(model) {
+        p
+    } else {
+        format!("{model}{p}")
+    }
+}
+
+/// Emits an open enum: known values plus `Other(String)`.
+pub fn emit_enum(out: &mut String, name: &str, doc: &str, values: &[String]) {
+    let variants: Vec<(String, &String)> = values.iter().map(|v| (variant(v), v)).collect();
+    writeln!(out, "/// {doc}").unwrap();
+    writeln!(out, "///\n/// Unknown values from newer releases are kept in `Other`.").unwrap();
+    writeln!(out, "#[derive(Debug, Clone, PartialEq, Eq, Hash)]").unwrap();
+    writeln!(out, "#[non_exhaustive]\npub enum {name} {{").unwrap();
+    for (v, raw) in &variants {
+        writeln!(out, "    /// The value `{raw}`.\n    {v},").unwrap();
+    }
+    writeln!(
+        out,
+        "    /// A value this release of the crate does not know.\n    Other(String),\n}}\n"
+    )
+    .unwrap();
+    writeln!(out, "impl {name} {{").unwrap();
+    writeln!(out, "    /// The value as sent on the wire.").unwrap();
+    writeln!(out, "    pub fn as_str(&self) -> &str {{\n        match self {{").unwrap();
+    for (v, raw) in &variants {
+        writeln!(out, "            Self::{v} => {},", lit(raw)).unwrap();
+    }
+    writeln!(out, "            Self::Other(s) => s,\n        }}\n    }}\n}}\n").unwrap();
+    writeln!(out, "impl From<&str> for {name} {{\n    fn from(s: &str) -> Self {{\n        match s {{").unwrap();
+    for (v, raw) in &variants {
+        writeln!(out, "            {} => Self::{v},", lit(raw)).unwrap();
+    }
+    writeln!(out, "            other => Self::Other(other.to_string()),\n        }}\n    }}\n}}\n")
+        .unwrap();
+    writeln!(out, "crate::codec::string_enum!({name});\n").unwrap();
+}
+
+struct FieldSpec<'a> {
+    prop: &'a Property,
+    rust: String,
+    ty: String,
+}
+
+fn fields_of<'a>(model: &str, props: &'a [Property]) -> Vec<FieldSpec<'a>> {
+    props
+        .iter()
+        .map(|p| {
+            let en = (!p.allowed.is_empty()).then(|| enum_name(model, &p.name));
+            FieldSpec {
+                prop: p,
+                rust: field(&p.name),
+                ty: rust_type(&p.ty, en.as_deref()),
+            }
+        })
+        .collect()
+}
+
+/// Emits one struct, its builder and its serde impls. `event_type` is set for
+/// event models: the serialized form then starts with `"type"`.
+pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_type: Option<&str>) {
+    let name = &model.name;
+    let fields = fields_of(name, props);
+    for f in &fields {
+        if !f.prop.allowed.is_empty() {
+            let en = enum_name(name, &f.prop.name);
+            let doc = format!("Allowed values of `{name}.{}`.", f.prop.name);
+            emit_enum(out, &en, &doc, &f.prop.allowed);
+        }
+    }
+    match event_type {
+        Some(t) => writeln!(out, "/// The `{t}` event (JSON `\"type\": \"{t}\"`).").unwrap(),
+        None => writeln!(out, "/// The ARI `{name}` object.").unwrap(),
+    }
+    writeln!(
+        out,
+        "///\n/// Declared by Asterisk {}. Fields a newer Asterisk adds are kept in `extra`.",
+        model.releases.join(", ")
+    )
+    .unwrap();
+    writeln!(out, "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{")
+        .unwrap();
+    for f in &fields {
+        let when = if f.prop.always {
+            "always sent"
+        } else {
+            "optional, or absent in some releases"
+        };
+        writeln!(out, "    /// JSON `{}`: {when}.", f.prop.name).unwrap();
+        if f.prop.always {
+            writeln!(out, "    pub {}: {},", f.rust, f.ty).unwrap();
+        } else {
+            writeln!(out, "    pub {}: Option<{}>,", f.rust, f.ty).unwrap();
+        }
+    }
+    writeln!(
+        out,
+        "    /// Fields the declarations do not name, as received.\n    pub extra: serde_json::Map<String, serde_json::Value>,\n}}\n"
+    )
+    .unwrap();
+
+    // Builder: collects fields in any order.
+    let builder = format!("{name}Builder");
+    writeln!(out, "#[doc(hidden)]\n#[derive(Default)]\npub struct {builder} {{").unwrap();
+    for f in &fields {
+        writeln!(out, "    {}: Option<{}>,", f.rust, f.ty).unwrap();
+    }
+    writeln!(out, "    extra: serde_json::Map<String, serde_json::Value>,\n}}\n").unwrap();
+    writeln!(out, "impl crate::codec::FieldBuilder for {builder} {{").unwrap();
+    writeln!(out, "    type Output = {name};").unwrap();
+    writeln!(out, "    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {{").unwrap();
+    writeln!(out, "        match key.as_str() {{").unwrap();
+    for f in &fields {
+        writeln!(
+            out,
+            "            {} => self.{} = map.next_value()?,",
+            lit(&f.prop.name),
+            f.rust
+        )
+        .unwrap();
+    }
+    writeln!(out, "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}").unwrap();
+    writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
+    writeln!(out, "    fn finish(self) -> Result<{name}, &'static str> {{\n        Ok({name} {{").unwrap();
+    for f in &fields {
+        if f.prop.always {
+            writeln!(out, "            {0}: self.{0}.ok_or({1})?,", f.rust, lit(&f.prop.name)).unwrap();
+        } else {
+            writeln!(out, "            {0}: self.{0},", f.rust).unwrap();
+        }
+    }
+    writeln!(out, "            extra: self.extra,\n        }})\n    }}\n}}\n").unwrap();
+
+    writeln!(out, "impl<'de> serde::Deserialize<'de> for {name} {{").unwrap();
+    writeln!(out, "    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{").unwrap();
+    writeln!(out, "        crate::codec::deserialize_model::<D, {builder}>(d, {})\n    }}\n}}\n", lit(name)).unwrap();
+
+    writeln!(out, "impl serde::Serialize for {name} {{").unwrap();
+    writeln!(out, "    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{").unwrap();
+    writeln!(out, "        use serde::ser::SerializeMap;\n        let mut m = s.serialize_map(None)?;").unwrap();
+    if let Some(t) = event_type {
+        writeln!(out, "        m.serialize_entry(\"type\", {})?;", lit(t)).unwrap();
+    }
+    for f in &fields {
+        if f.prop.always {
+            writeln!(out, "        m.serialize_entry({}, &self.{})?;", lit(&f.prop.name), f.rust).unwrap();
+        } else {
+            writeln!(
+                out,
+                "        if let Some(v) = &self.{} {{ m.serialize_entry({}, v)?; }}",
+                f.rust,
+                lit(&f.prop.name)
+            )
+            .unwrap();
+        }
+    }
+    writeln!(out, "        for (k, v) in &self.extra {{ m.serialize_entry(k, v)?; }}").unwrap();
+    writeln!(out, "        m.end()\n    }}\n}}\n").unwrap();
+    if event_type.is_none() {
+        writeln!(out, "impl crate::Model for {name} {{}}\n").unwrap();
+    }
+}
+
+/// Which ARI objects a property points to, for routing events.
+pub fn object_kind(ty: &str) -> Option<(&'static str, &'static str)> {
+    match ty {
+        "Channel" => Some(("Channel", "id")),
+        "Bridge" => Some(("Bridge", "id")),
+        "Playback" => Some(("Playback", "id")),
+        "LiveRecording" => Some(("Recording", "name")),
+        "DeviceState" => Some(("DeviceState", "name")),
+        "Endpoint" => Some(("Endpoint", "")),
+        _ => None,
+    }
+}
+
+const HEADER: &str = "// @generated by ari-codegen from the ARI declarations. Do not edit.\n\n";
+
+/// `models.rs`: every model that is not an event.
+pub fn models_file(merged: &Merged) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str("//! Every ARI object model that is not an event.\n\n");
+    for (name, model) in &merged.models {
+        if merged.events.contains(name) || name == "Message" || name == "Event" {
+            continue;
+        }
+        emit_struct(&mut out, model, &model.properties, None);
+    }
+    out.push_str("/// Names of all models in this module, as declared.\npub const MODEL_NAMES: &[&str] = &[\n");
+    for name in merged.models.keys() {
+        if !merged.events.contains(name) && name != "Message" && name != "Event" {
+            writeln!(out, "    {},", lit(name)).unwrap();
+        }
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// The properties of an event: its own, then those of `Event` and `Message`.
+fn event_props(merged: &Merged, name: &str) -> Vec<Property> {
+    let mut props = merged.models[name].properties.clone();
+    let bases: &[&str] = if name == "MissingParams" {
+        &["Message"]
+    } else {
+        &["Event", "Message"]
+    };
+    for base in bases {
+        for p in &merged.models[*base].properties {
+            if p.name != "type" && !props.iter().any(|q| q.name == p.name) {
+                props.push(p.clone());
+            }
+        }
+    }
+    props
+}
+
+/// `events.rs`: every event struct and the `Event` enum.
+pub fn events_file(merged: &Merged) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str("//! Every ARI event, and [`Event`], the message the events WebSocket carries.\n\n");
+    for name in &merged.events {
+        let model = &merged.models[name];
+        emit_struct(&mut out, model, &event_props(merged, name), Some(name));
+    }
+
+    out.push_str("/// A message from the events WebSocket.\n///\n/// A `type` this crate does not know decodes to [`Event::Unknown`] with all its fields.\n");
+    out.push_str("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub enum Event {\n");
+    for name in &merged.events {
+        writeln!(out, "    /// See [`{name}`].\n    {name}({name}),").unwrap();
+    }
+    out.push_str("    /// An event type this crate does not know, kept whole.\n    Unknown(crate::UnknownEvent),\n}\n\n");
+
+    out.push_str("/// Names of all known event types.\npub const EVENT_TYPES: &[&str] = &[\n");
+    for name in &merged.events {
+        writeln!(out, "    {},", lit(name)).unwrap();
+    }
+    out.push_str("];\n\n");
+
+    out.push_str("impl Event {\n");
+    out.push_str("    /// The JSON `type` of this event.\n    pub fn type_name(&self) -> &str {\n        match self {\n");
+    for name in &merged.events {
+        writeln!(out, "            Event::{name}(_) => {},", lit(name)).unwrap();
+    }
+    out.push_str("            Event::Unknown(e) => &e.type_name,\n        }\n    }\n\n");
+
+    for (accessor, json) in [("application", "application"), ("timestamp", "timestamp"), ("asterisk_id", "asterisk_id")] {
+        writeln!(out, "    /// The `{json}` field, on any event that has it.").unwrap();
+        writeln!(out, "    pub fn {accessor}(&self) -> Option<&str> {{\n        match self {{").unwrap();
+        for name in &merged.events {
+            let props = event_props(merged, name);
+            match props.iter().find(|p| p.name == json) {
+                Some(p) if p.always => writeln!(out, "            Event::{name}(e) => Some(&e.{accessor}),").unwrap(),
+                Some(_) => writeln!(out, "            Event::{name}(e) => e.{accessor}.as_deref(),").unwrap(),
+                None => writeln!(out, "            Event::{name}(_) => None,").unwrap(),
+            }
+        }
+        writeln!(out, "            Event::Unknown(e) => e.fields.get({}).and_then(|v| v.as_str()),\n        }}\n    }}\n", lit(json)).unwrap();
+    }
+
+    out.push_str("    /// Calls `f` with each ARI object (kind and id) this event refers to.\n");
+    out.push_str("    pub fn for_each_object(&self, f: &mut dyn FnMut(crate::ObjectKind, &str)) {\n        match self {\n");
+    for name in &merged.events {
+        let props = event_props(merged, name);
+        let refs: Vec<(&Property, &str, &str)> = props
+            .iter()
+            .filter_map(|p| object_kind(&p.ty).map(|(k, id)| (p, k, id)))
+            .collect();
+        if refs.is_empty() {
+            writeln!(out, "            Event::{name}(_) => {{}}").unwrap();
+            continue;
+        }
+        writeln!(out, "            Event::{name}(e) => {{").unwrap();
+        for (p, kind, id) in refs {
+            let fname = field(&p.name);
+            let (bind, close) = if p.always {
+                (format!("{{ let o = &e.{fname};"), "}")
+            } else {
+                (format!("if let Some(o) = &e.{fname} {{"), "}")
+            };
+            let call = if kind == "Endpoint" {
+                format!("f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource));")
+            } else {
+                format!("f(crate::ObjectKind::{kind}, &o.{id});")
+            };
+            writeln!(out, "                {bind} {call} {close}").unwrap();
+        }
+        writeln!(out, "            }}").unwrap();
+    }
+    out.push_str("            Event::Unknown(_) => {}\n        }\n    }\n\n");
+
+    out.push_str("    pub(crate) fn decode_typed<'de, A: serde::de::MapAccess<'de>>(\n        type_name: crate::codec::Key<'de>,\n        pending: Vec<(String, serde_json::Value)>,\n        map: A,\n    ) -> Result<Event, A::Error> {\n        use crate::codec::fill;\n        match type_name.as_str() {\n");
+    for name in &merged.events {
+        writeln!(out, "            {} => fill::<{name}Builder, A>(pending, map).map(Event::{name}),", lit(name)).unwrap();
+    }
+    out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(Event::Unknown),\n        }\n    }\n}\n\n");
+
+    out.push_str("impl serde::Serialize for Event {\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n");
+    for name in &merged.events {
+        writeln!(out, "            Event::{name}(e) => e.serialize(s),").unwrap();
+    }
+    out.push_str("            Event::Unknown(e) => e.serialize(s),\n        }\n    }\n}\n");
+    out
+}

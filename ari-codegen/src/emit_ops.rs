@@ -1,0 +1,325 @@
+//! Emits one typed request struct per REST operation.
+
+use crate::emit_models::emit_enum;
+use crate::names::{field, lit, pascal, snake};
+use crate::spec::{Merged, Operation, Param};
+use std::fmt::Write;
+
+/// Operations whose object id the client may choose, so a subscription can
+/// exist before the request leaves: (resource, nickname, parameter, kind).
+const CLIENT_CHOSEN_IDS: &[(&str, &str, &str, &str)] = &[
+    ("channels", "originate", "channelId", "Channel"),
+    ("channels", "originateWithId", "channelId", "Channel"),
+    ("channels", "create", "channelId", "Channel"),
+    ("channels", "externalMedia", "channelId", "Channel"),
+    ("channels", "snoopChannel", "snoopId", "Channel"),
+    ("channels", "snoopChannelWithId", "snoopId", "Channel"),
+    ("channels", "play", "playbackId", "Playback"),
+    ("channels", "playWithId", "playbackId", "Playback"),
+    ("channels", "record", "name", "Recording"),
+    ("bridges", "create", "bridgeId", "Bridge"),
+    ("bridges", "createWithId", "bridgeId", "Bridge"),
+    ("bridges", "play", "playbackId", "Playback"),
+    ("bridges", "playWithId", "playbackId", "Playback"),
+    ("bridges", "record", "name", "Recording"),
+];
+
+enum Shape {
+    Str,
+    Int,
+    Bool,
+    Enum(String),
+    Variables,
+    ConfigFields,
+    Json,
+}
+
+struct P<'a> {
+    p: &'a Param,
+    rust: String,
+    shape: Shape,
+}
+
+impl P<'_> {
+    fn base_ty(&self) -> String {
+        match &self.shape {
+            Shape::Str => "String".into(),
+            Shape::Int => "i64".into(),
+            Shape::Bool => "bool".into(),
+            Shape::Enum(e) => e.clone(),
+            Shape::Variables => "serde_json::Map<String, serde_json::Value>".into(),
+            Shape::ConfigFields => "Vec<(String, String)>".into(),
+            Shape::Json => "serde_json::Value".into(),
+        }
+    }
+    fn is_list(&self) -> bool {
+        self.p.multiple && self.p.kind != "body"
+    }
+    fn field_ty(&self) -> String {
+        let base = self.base_ty();
+        if self.is_list() {
+            format!("Vec<{base}>")
+        } else if self.p.required {
+            base
+        } else {
+            format!("Option<{base}>")
+        }
+    }
+    /// Argument type and conversion expression for a constructor or setter.
+    fn arg(&self, v: &str) -> (String, String) {
+        if self.is_list() {
+            return match self.shape {
+                Shape::Str => (
+                    "impl IntoIterator<Item = impl Into<String>>".into(),
+                    format!("{v}.into_iter().map(Into::into).collect()"),
+                ),
+                _ => (format!("impl IntoIterator<Item = {}>", self.base_ty()), format!("{v}.into_iter().collect()")),
+            };
+        }
+        match self.shape {
+            Shape::Str => ("impl Into<String>".into(), format!("{v}.into()")),
+            Shape::ConfigFields => (
+                "impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>".into(),
+                format!("{v}.into_iter().map(|(a, b)| (a.into(), b.into())).collect()"),
+            ),
+            _ => (self.base_ty(), v.to_string()),
+        }
+    }
+    /// Expression turning `x` (a reference to one value) into its query string.
+    fn to_query(&self, x: &str) -> String {
+        match self.shape {
+            Shape::Str => format!("{x}.clone()"),
+            Shape::Enum(_) => format!("{x}.as_str().to_string()"),
+            _ => format!("{x}.to_string()"),
+        }
+    }
+}
+
+fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
+    op.params
+        .iter()
+        .map(|p| {
+            let shape = match (p.kind.as_str(), p.ty.as_str(), p.name.as_str()) {
+                ("body", _, "fields") => Shape::ConfigFields,
+                ("body", "containers", _) => Shape::Variables,
+                ("body", _, _) => Shape::Json,
+                _ if !p.allowed.is_empty() => Shape::Enum(format!("{struct_name}{}", pascal(&p.name))),
+                (_, "int" | "long", _) => Shape::Int,
+                (_, "boolean", _) => Shape::Bool,
+                _ => Shape::Str,
+            };
+            P { p, rust: field(&p.name), shape }
+        })
+        .collect()
+}
+
+fn response_type(class: &str) -> String {
+    if let Some(inner) = class.strip_prefix("List[").and_then(|t| t.strip_suffix(']')) {
+        return format!("Vec<crate::models::{inner}>");
+    }
+    match class {
+        "void" | "Message" => "()".into(),
+        "binary" => "crate::Binary".into(),
+        other => format!("crate::models::{other}"),
+    }
+}
+
+fn response_words(class: &str) -> String {
+    match class {
+        "void" => "nothing (an empty 204 answer)".into(),
+        "Message" => "no REST answer: the connection upgrades to the events WebSocket".into(),
+        "binary" => "the raw bytes of the file".into(),
+        c => match c.strip_prefix("List[").and_then(|t| t.strip_suffix(']')) {
+            Some(inner) => format!("a list of [`{inner}`](crate::models::{inner})"),
+            None => format!("one [`{c}`](crate::models::{c})"),
+        },
+    }
+}
+
+fn emit_op(out: &mut String, op: &Operation) {
+    let name = pascal(&op.nickname);
+    let ps = params(op, &name);
+    for p in &ps {
+        if let Shape::Enum(e) = &p.shape {
+            let doc = format!("Allowed values of the `{}` parameter of [`{name}`].", p.p.name);
+            emit_enum(out, e, &doc, &p.p.allowed);
+        }
+    }
+    writeln!(out, "/// `{} /ari{}` (`{}.{}`).", op.method, op.path, op.resource, op.nickname).unwrap();
+    writeln!(out, "///").unwrap();
+    writeln!(out, "/// Answers with {}.", response_words(&op.response)).unwrap();
+    writeln!(
+        out,
+        "/// Available since Asterisk {}; declared by the ARI of Asterisk {}.",
+        op.since.join(", "),
+        op.releases.join(", ")
+    )
+    .unwrap();
+    writeln!(out, "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{").unwrap();
+    for p in &ps {
+        let how = match (p.p.kind.as_str(), p.p.required) {
+            ("path", _) => "path segment".to_string(),
+            ("body", true) => "JSON body, required".to_string(),
+            ("body", false) => "JSON body, optional".to_string(),
+            (_, true) => "query, required".to_string(),
+            (_, false) => "query, optional".to_string(),
+        };
+        let list = if p.is_list() { "; sent comma-joined" } else { "" };
+        writeln!(out, "    /// `{}`: {how}{list}.", p.p.name).unwrap();
+        writeln!(out, "    pub {}: {},", p.rust, p.field_ty()).unwrap();
+    }
+    writeln!(out, "}}\n").unwrap();
+
+    // Constructor with the required parameters, setters for the others.
+    let required: Vec<&P> = ps.iter().filter(|p| p.p.required).collect();
+    writeln!(out, "impl {name} {{").unwrap();
+    writeln!(out, "    /// A request with the required parameters; the others unset.").unwrap();
+    let args: Vec<String> = required
+        .iter()
+        .map(|p| format!("{}: {}", p.rust, p.arg("v").0))
+        .collect();
+    writeln!(out, "    pub fn new({}) -> Self {{", args.join(", ")).unwrap();
+    writeln!(out, "        {name} {{").unwrap();
+    for p in &ps {
+        if p.p.required {
+            let conv = p.arg(&p.rust).1;
+            writeln!(out, "            {}: {conv},", p.rust).unwrap();
+        } else if p.is_list() {
+            writeln!(out, "            {}: Vec::new(),", p.rust).unwrap();
+        } else {
+            writeln!(out, "            {}: None,", p.rust).unwrap();
+        }
+    }
+    writeln!(out, "        }}\n    }}").unwrap();
+    for p in ps.iter().filter(|p| !p.p.required) {
+        let (ty, conv) = p.arg("v");
+        writeln!(out, "    /// Sets `{}`.", p.p.name).unwrap();
+        writeln!(out, "    pub fn {}(mut self, v: {ty}) -> Self {{", p.rust).unwrap();
+        if p.is_list() {
+            writeln!(out, "        self.{} = {conv};", p.rust).unwrap();
+        } else {
+            writeln!(out, "        self.{} = Some({conv});", p.rust).unwrap();
+        }
+        writeln!(out, "        self\n    }}").unwrap();
+    }
+    writeln!(out, "}}\n").unwrap();
+
+    writeln!(out, "impl crate::Operation for {name} {{").unwrap();
+    writeln!(out, "    type Response = {};", response_type(&op.response)).unwrap();
+    writeln!(out, "    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {{").unwrap();
+    writeln!(out, "        resource: {},", lit(&op.resource)).unwrap();
+    writeln!(out, "        name: {},", lit(&op.nickname)).unwrap();
+    writeln!(out, "        method: crate::Method::{},", pascal(&op.method.to_ascii_lowercase())).unwrap();
+    writeln!(out, "        path: {},", lit(&op.path)).unwrap();
+    let since: Vec<String> = op
+        .since
+        .iter()
+        .map(|s| {
+            let n: Vec<&str> = s.split('.').collect();
+            let get = |i: usize| n.get(i).and_then(|x| x.parse::<u16>().ok()).unwrap_or(0);
+            format!("crate::Version::new({}, {}, {})", get(0), get(1), get(2))
+        })
+        .collect();
+    writeln!(out, "        since: &[{}],", since.join(", ")).unwrap();
+    writeln!(out, "        upgrade: {},", op.upgrade).unwrap();
+    writeln!(out, "    }};").unwrap();
+
+    writeln!(out, "    fn encode(&self) -> crate::EncodedRequest {{").unwrap();
+    writeln!(out, "        let mut path = String::with_capacity(64);").unwrap();
+    let mut rest = op.path.trim_start_matches('/');
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| c + open).unwrap_or(rest.len() - 1);
+        if open > 0 {
+            writeln!(out, "        path.push_str({});", lit(&rest[..open])).unwrap();
+        }
+        let pname = &rest[open + 1..close];
+        writeln!(out, "        crate::encode::push_segment(&mut path, &self.{});", field(pname)).unwrap();
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        writeln!(out, "        path.push_str({});", lit(rest)).unwrap();
+    }
+    let query: Vec<&P> = ps.iter().filter(|p| p.p.kind == "query").collect();
+    if query.is_empty() {
+        writeln!(out, "        let query = Vec::new();").unwrap();
+    } else {
+        writeln!(out, "        let mut query = Vec::with_capacity({});", query.len()).unwrap();
+    }
+    for p in &query {
+        let n = lit(&p.p.name);
+        if p.is_list() {
+            let each = p.to_query("x");
+            let join = format!("self.{}.iter().map(|x| {each}).collect::<Vec<_>>().join(\",\")", p.rust);
+            if p.p.required {
+                writeln!(out, "        query.push(({n}, {join}));").unwrap();
+            } else {
+                writeln!(out, "        if !self.{}.is_empty() {{ query.push(({n}, {join})); }}", p.rust).unwrap();
+            }
+        } else if p.p.required {
+            writeln!(out, "        query.push(({n}, {}));", p.to_query(&format!("self.{}", p.rust))).unwrap();
+        } else {
+            writeln!(out, "        if let Some(v) = &self.{} {{ query.push(({n}, {})); }}", p.rust, p.to_query("v")).unwrap();
+        }
+    }
+    let body = ps.iter().find(|p| p.p.kind == "body");
+    let body_expr = match body {
+        None => "None".to_string(),
+        Some(p) => {
+            let wrap = |x: &str| match p.shape {
+                Shape::Json => format!("{x}.clone()"),
+                Shape::ConfigFields => format!("crate::encode::config_fields_body({x})"),
+                _ => format!("crate::encode::keyed_body({}, {x})", lit(&p.p.name)),
+            };
+            if p.p.required {
+                format!("Some({})", wrap(&format!("&self.{}", p.rust)))
+            } else {
+                format!("self.{}.as_ref().map(|v| {})", p.rust, wrap("v"))
+            }
+        }
+    };
+    writeln!(out, "        crate::EncodedRequest {{ method: crate::Method::{}, path, query, body: {body_expr} }}", pascal(&op.method.to_ascii_lowercase())).unwrap();
+    writeln!(out, "    }}").unwrap();
+
+    if let Some(&(_, _, pname, kind)) = CLIENT_CHOSEN_IDS
+        .iter()
+        .find(|(r, n, _, _)| *r == op.resource && *n == op.nickname)
+    {
+        let p = ps.iter().find(|p| p.p.name == pname).expect("id parameter declared");
+        writeln!(out, "    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {{").unwrap();
+        if p.p.required {
+            writeln!(out, "        let _ = fresh;\n        Some(crate::ObjectRef::new(crate::ObjectKind::{kind}, self.{}.clone()))", p.rust).unwrap();
+        } else {
+            writeln!(out, "        let id = self.{}.get_or_insert_with(fresh).clone();", p.rust).unwrap();
+            writeln!(out, "        Some(crate::ObjectRef::new(crate::ObjectKind::{kind}, id))").unwrap();
+        }
+        writeln!(out, "    }}").unwrap();
+    }
+    writeln!(out, "}}\n").unwrap();
+}
+
+/// `operations.rs`: one module per resource, and the table of all operations.
+pub fn operations_file(merged: &Merged) -> String {
+    let mut out = String::from("// @generated by ari-codegen from the ARI declarations. Do not edit.\n\n");
+    out.push_str("//! Every ARI REST operation as a typed request, one module per resource.\n\n");
+    let mut resources: Vec<&str> = merged.operations.iter().map(|o| o.resource.as_str()).collect();
+    resources.dedup();
+    for res in &resources {
+        writeln!(out, "/// Operations under `/ari/{res}`.\npub mod {} {{", snake(res)).unwrap();
+        for op in merged.operations.iter().filter(|o| o.resource == *res) {
+            emit_op(&mut out, op);
+        }
+        writeln!(out, "}}\n").unwrap();
+    }
+    out.push_str("/// Every operation's description.\npub const ALL_OPERATIONS: &[&crate::OperationInfo] = &[\n");
+    for op in &merged.operations {
+        writeln!(
+            out,
+            "    <{}::{} as crate::Operation>::INFO,",
+            snake(&op.resource),
+            pascal(&op.nickname)
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    out
+}

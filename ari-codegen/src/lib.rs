@@ -1,0 +1,43 @@
+//! Generates `ari-proto`'s typed models, events and operations from the ARI
+//! (Swagger 1.1) declarations of one or more Asterisk releases.
+//!
+//! The output is checked in under `ari-proto/src/generated/`; a test
+//! regenerates it in memory and fails when the two differ.
+
+pub mod emit_models;
+pub mod emit_ops;
+pub mod names;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+/// The releases this repository generates from, oldest first.
+pub const RELEASES: &[&str] = &["18", "20", "22", "23"];
+
+/// The spec folder shipped in this repository.
+pub fn default_spec_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("spec")
+}
+
+/// Where the generated files go.
+pub fn default_out_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ari-proto/src/generated")
+}
+
+/// Reads `asterisk-{release}` folders under `spec_dir`.
+pub fn read_releases(spec_dir: &Path, releases: &[&str]) -> Result<Vec<spec::Release>, String> {
+    releases
+        .iter()
+        .map(|r| spec::Release::read_dir(r, &spec_dir.join(format!("asterisk-{r}"))))
+        .collect()
+}
+
+/// The generated files: (file name, contents).
+pub fn generate(releases: &[spec::Release]) -> Vec<(&'static str, String)> {
+    let merged = spec::merge(releases);
+    vec![
+        ("models.rs", emit_models::models_file(&merged)),
+        ("events.rs", emit_models::events_file(&merged)),
+        ("operations.rs", emit_ops::operations_file(&merged)),
+    ]
+}

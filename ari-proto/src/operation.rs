@@ -1,0 +1,266 @@
+//! What every typed REST operation provides, and the values it is made of.
+
+use serde_json::Value;
+use std::fmt;
+
+/// An HTTP method ARI uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// An Asterisk release number, e.g. `22.10.1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major release line, e.g. 22.
+    pub major: u16,
+    /// Minor release.
+    pub minor: u16,
+    /// Patch release.
+    pub patch: u16,
+}
+
+impl Version {
+    /// `major.minor.patch`.
+    pub const fn new(major: u16, minor: u16, patch: u16) -> Version {
+        Version { major, minor, patch }
+    }
+
+    /// Parses the leading `N.N.N` of a version string such as `22.10.1` or
+    /// `20.5.0-rc1`; `None` for builds without one (e.g. `GIT-master-abc`).
+    pub fn parse(s: &str) -> Option<Version> {
+        let mut parts = s.trim().splitn(3, '.');
+        let num = |p: Option<&str>| -> Option<u16> {
+            let p = p?;
+            let end = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
+            p[..end].parse().ok()
+        };
+        let major = num(parts.next())?;
+        let minor = num(parts.next()).unwrap_or(0);
+        let patch = num(parts.next()).unwrap_or(0);
+        Some(Version { major, minor, patch })
+    }
+
+    /// Whether a feature that arrived in `since` (the first release of each
+    /// release line that got it) exists in this release.
+    ///
+    /// A release line listed in `since` has it from that release on; a line
+    /// newer than every listed one has it; any other line never got it.
+    pub fn has(self, since: &[Version]) -> bool {
+        if let Some(first) = since.iter().find(|v| v.major == self.major) {
+            return self >= *first;
+        }
+        since.iter().all(|v| v.major < self.major)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// REST over the events WebSocket arrived in these releases.
+pub const REST_OVER_WEBSOCKET_SINCE: &[Version] =
+    &[Version::new(20, 14, 0), Version::new(21, 9, 0), Version::new(22, 4, 0)];
+
+/// Static facts about one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationInfo {
+    /// Resource it belongs to, e.g. `channels`.
+    pub resource: &'static str,
+    /// Name in the ARI declarations, e.g. `originate`.
+    pub name: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Path template below `/ari`, e.g. `/channels/{channelId}/answer`.
+    pub path: &'static str,
+    /// First release of each release line that has it.
+    pub since: &'static [Version],
+    /// It is the events WebSocket upgrade rather than a REST call.
+    pub upgrade: bool,
+}
+
+/// A request reduced to what goes on the wire, before the transport is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path below `/ari/`, percent-encoded, without a leading `/`.
+    pub path: String,
+    /// Query pairs, not yet encoded.
+    pub query: Vec<(&'static str, String)>,
+    /// JSON body, if any.
+    pub body: Option<Value>,
+}
+
+/// A typed ARI REST operation. Implemented by every struct in [`crate::ops`].
+pub trait Operation {
+    /// The decoded answer.
+    type Response: ResponseBody;
+    /// Method, path template and availability.
+    const INFO: &'static OperationInfo;
+    /// The request's wire form.
+    fn encode(&self) -> EncodedRequest;
+    /// For operations that create an object whose id the client may choose
+    /// (originate, create, play, record, snoop): fills in an id from `fresh`
+    /// if none is set, and names the object.
+    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<ObjectRef> {
+        let _ = fresh;
+        None
+    }
+}
+
+/// Marker for generated ARI models: they decode from a JSON response body.
+pub trait Model: serde::de::DeserializeOwned {}
+
+/// How a response body turns into an operation's typed response.
+pub trait ResponseBody: Sized {
+    /// Decodes a successful answer's body.
+    fn decode(body: &[u8]) -> Result<Self, serde_json::Error>;
+}
+
+impl<T: Model> ResponseBody for T {
+    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+impl<T: Model> ResponseBody for Vec<T> {
+    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+impl ResponseBody for () {
+    /// Operations answering 204 carry no body; any body is ignored.
+    fn decode(_: &[u8]) -> Result<Self, serde_json::Error> {
+        Ok(())
+    }
+}
+
+/// The raw bytes of a binary answer (a stored recording's audio file).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Binary(pub Vec<u8>);
+
+impl fmt::Debug for Binary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Binary({} bytes)", self.0.len())
+    }
+}
+
+impl ResponseBody for Binary {
+    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        Ok(Binary(body.to_vec()))
+    }
+}
+
+/// The kinds of ARI objects that events refer to and subscriptions follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectKind {
+    /// A channel, by id.
+    Channel,
+    /// A bridge, by id.
+    Bridge,
+    /// A playback, by id.
+    Playback,
+    /// A live recording, by name.
+    Recording,
+    /// An endpoint, as `technology/resource`.
+    Endpoint,
+    /// A device state, by device name.
+    DeviceState,
+}
+
+impl ObjectKind {
+    /// The prefix ARI uses in event source URIs (`channel:ID`).
+    pub fn source_prefix(self) -> &'static str {
+        match self {
+            ObjectKind::Channel => "channel",
+            ObjectKind::Bridge => "bridge",
+            ObjectKind::Playback => "playback",
+            ObjectKind::Recording => "recording",
+            ObjectKind::Endpoint => "endpoint",
+            ObjectKind::DeviceState => "deviceState",
+        }
+    }
+}
+
+/// One ARI object: its kind and id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// What it is.
+    pub kind: ObjectKind,
+    /// Its id (name for recordings and device states, `tech/resource` for endpoints).
+    pub id: String,
+}
+
+impl ObjectRef {
+    /// An object of `kind` with `id`.
+    pub fn new(kind: ObjectKind, id: impl Into<String>) -> ObjectRef {
+        ObjectRef { kind, id: id.into() }
+    }
+}
+
+/// An endpoint's id as subscriptions use it: `technology/resource`.
+pub fn endpoint_id(technology: &str, resource: &str) -> String {
+    format!("{technology}/{resource}")
+}
+
+/// An event whose `type` this crate does not know: nothing of it is lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownEvent {
+    /// Its `type`.
+    pub type_name: String,
+    /// Every other field, as received.
+    pub fields: serde_json::Map<String, Value>,
+}
+
+impl serde::Serialize for UnknownEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.fields.len() + 1))?;
+        m.serialize_entry("type", &self.type_name)?;
+        for (k, v) in &self.fields {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_by_release_line() {
+        let claim = [Version::new(20, 17, 0), Version::new(22, 7, 0), Version::new(23, 1, 0)];
+        assert!(Version::new(22, 10, 1).has(&claim));
+        assert!(!Version::new(22, 6, 0).has(&claim));
+        assert!(!Version::new(21, 12, 0).has(&claim), "21 never got it");
+        assert!(Version::new(24, 0, 0).has(&claim));
+        assert!(!Version::new(18, 30, 0).has(&claim));
+        assert!(Version::new(18, 0, 0).has(&[Version::new(12, 0, 0)]));
+        assert_eq!(Version::parse("20.5.0-rc1"), Some(Version::new(20, 5, 0)));
+        assert_eq!(Version::parse("GIT-master-abc"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder crate: its implementation arrives with its own issue.
