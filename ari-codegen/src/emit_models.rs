@@ -37,7 +37,11 @@ pub fn enum_name(model: &str, prop: &str) -> String {
 pub fn emit_enum(out: &mut String, name: &str, doc: &str, values: &[String]) {
     let variants: Vec<(String, &String)> = values.iter().map(|v| (variant(v), v)).collect();
     writeln!(out, "/// {doc}").unwrap();
-    writeln!(out, "///\n/// Unknown values from newer releases are kept in `Other`.").unwrap();
+    writeln!(
+        out,
+        "///\n/// Unknown values from newer releases are kept in `Other`."
+    )
+    .unwrap();
     writeln!(out, "#[derive(Debug, Clone, PartialEq, Eq, Hash)]").unwrap();
     writeln!(out, "#[non_exhaustive]\npub enum {name} {{").unwrap();
     for (v, raw) in &variants {
@@ -50,17 +54,32 @@ pub fn emit_enum(out: &mut String, name: &str, doc: &str, values: &[String]) {
     .unwrap();
     writeln!(out, "impl {name} {{").unwrap();
     writeln!(out, "    /// The value as sent on the wire.").unwrap();
-    writeln!(out, "    pub fn as_str(&self) -> &str {{\n        match self {{").unwrap();
+    writeln!(
+        out,
+        "    pub fn as_str(&self) -> &str {{\n        match self {{"
+    )
+    .unwrap();
     for (v, raw) in &variants {
         writeln!(out, "            Self::{v} => {},", lit(raw)).unwrap();
     }
-    writeln!(out, "            Self::Other(s) => s,\n        }}\n    }}\n}}\n").unwrap();
-    writeln!(out, "impl From<&str> for {name} {{\n    fn from(s: &str) -> Self {{\n        match s {{").unwrap();
+    writeln!(
+        out,
+        "            Self::Other(s) => s,\n        }}\n    }}\n}}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "impl From<&str> for {name} {{\n    fn from(s: &str) -> Self {{\n        match s {{"
+    )
+    .unwrap();
     for (v, raw) in &variants {
         writeln!(out, "            {} => Self::{v},", lit(raw)).unwrap();
     }
-    writeln!(out, "            other => Self::Other(other.to_string()),\n        }}\n    }}\n}}\n")
-        .unwrap();
+    writeln!(
+        out,
+        "            other => Self::Other(other.to_string()),\n        }}\n    }}\n}}\n"
+    )
+    .unwrap();
     writeln!(out, "crate::codec::string_enum!({name});\n").unwrap();
 }
 
@@ -106,8 +125,11 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         model.releases.join(", ")
     )
     .unwrap();
-    writeln!(out, "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{")
-        .unwrap();
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{"
+    )
+    .unwrap();
     for f in &fields {
         let when = if f.prop.always {
             "always sent"
@@ -129,11 +151,19 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
 
     // Builder: collects fields in any order.
     let builder = format!("{name}Builder");
-    writeln!(out, "#[doc(hidden)]\n#[derive(Default)]\npub struct {builder} {{").unwrap();
+    writeln!(
+        out,
+        "#[doc(hidden)]\n#[derive(Default)]\npub struct {builder} {{"
+    )
+    .unwrap();
     for f in &fields {
         writeln!(out, "    {}: Option<{}>,", f.rust, f.ty).unwrap();
     }
-    writeln!(out, "    extra: serde_json::Map<String, serde_json::Value>,\n}}\n").unwrap();
+    writeln!(
+        out,
+        "    extra: serde_json::Map<String, serde_json::Value>,\n}}\n"
+    )
+    .unwrap();
     writeln!(out, "impl crate::codec::FieldBuilder for {builder} {{").unwrap();
     writeln!(out, "    type Output = {name};").unwrap();
     writeln!(out, "    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {{").unwrap();
@@ -147,31 +177,72 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         )
         .unwrap();
     }
-    writeln!(out, "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}").unwrap();
+    writeln!(
+        out,
+        "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}"
+    )
+    .unwrap();
     writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
-    writeln!(out, "    fn finish(self) -> Result<{name}, &'static str> {{\n        Ok({name} {{").unwrap();
+    writeln!(
+        out,
+        "    fn finish(self) -> Result<{name}, &'static str> {{\n        Ok({name} {{"
+    )
+    .unwrap();
     for f in &fields {
         if f.prop.always {
-            writeln!(out, "            {0}: self.{0}.ok_or({1})?,", f.rust, lit(&f.prop.name)).unwrap();
+            writeln!(
+                out,
+                "            {0}: self.{0}.ok_or({1})?,",
+                f.rust,
+                lit(&f.prop.name)
+            )
+            .unwrap();
         } else {
             writeln!(out, "            {0}: self.{0},", f.rust).unwrap();
         }
     }
-    writeln!(out, "            extra: self.extra,\n        }})\n    }}\n}}\n").unwrap();
+    writeln!(
+        out,
+        "            extra: self.extra,\n        }})\n    }}\n}}\n"
+    )
+    .unwrap();
 
     writeln!(out, "impl<'de> serde::Deserialize<'de> for {name} {{").unwrap();
-    writeln!(out, "    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{").unwrap();
-    writeln!(out, "        crate::codec::deserialize_model::<D, {builder}>(d, {})\n    }}\n}}\n", lit(name)).unwrap();
+    writeln!(
+        out,
+        "    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "        crate::codec::deserialize_model::<D, {builder}>(d, {})\n    }}\n}}\n",
+        lit(name)
+    )
+    .unwrap();
 
     writeln!(out, "impl serde::Serialize for {name} {{").unwrap();
-    writeln!(out, "    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{").unwrap();
-    writeln!(out, "        use serde::ser::SerializeMap;\n        let mut m = s.serialize_map(None)?;").unwrap();
+    writeln!(
+        out,
+        "    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "        use serde::ser::SerializeMap;\n        let mut m = s.serialize_map(None)?;"
+    )
+    .unwrap();
     if let Some(t) = event_type {
         writeln!(out, "        m.serialize_entry(\"type\", {})?;", lit(t)).unwrap();
     }
     for f in &fields {
         if f.prop.always {
-            writeln!(out, "        m.serialize_entry({}, &self.{})?;", lit(&f.prop.name), f.rust).unwrap();
+            writeln!(
+                out,
+                "        m.serialize_entry({}, &self.{})?;",
+                lit(&f.prop.name),
+                f.rust
+            )
+            .unwrap();
         } else {
             writeln!(
                 out,
@@ -182,7 +253,11 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
             .unwrap();
         }
     }
-    writeln!(out, "        for (k, v) in &self.extra {{ m.serialize_entry(k, v)?; }}").unwrap();
+    writeln!(
+        out,
+        "        for (k, v) in &self.extra {{ m.serialize_entry(k, v)?; }}"
+    )
+    .unwrap();
     writeln!(out, "        m.end()\n    }}\n}}\n").unwrap();
     if event_type.is_none() {
         writeln!(out, "impl crate::Model for {name} {{}}\n").unwrap();
@@ -245,7 +320,9 @@ fn event_props(merged: &Merged, name: &str) -> Vec<Property> {
 /// `events.rs`: every event struct and the `Event` enum.
 pub fn events_file(merged: &Merged) -> String {
     let mut out = String::from(HEADER);
-    out.push_str("//! Every ARI event, and [`Event`], the message the events WebSocket carries.\n\n");
+    out.push_str(
+        "//! Every ARI event, and [`Event`], the message the events WebSocket carries.\n\n",
+    );
     for name in &merged.events {
         let model = &merged.models[name];
         emit_struct(&mut out, model, &event_props(merged, name), Some(name));
@@ -271,14 +348,28 @@ pub fn events_file(merged: &Merged) -> String {
     }
     out.push_str("            Event::Unknown(e) => &e.type_name,\n        }\n    }\n\n");
 
-    for (accessor, json) in [("application", "application"), ("timestamp", "timestamp"), ("asterisk_id", "asterisk_id")] {
+    for (accessor, json) in [
+        ("application", "application"),
+        ("timestamp", "timestamp"),
+        ("asterisk_id", "asterisk_id"),
+    ] {
         writeln!(out, "    /// The `{json}` field, on any event that has it.").unwrap();
-        writeln!(out, "    pub fn {accessor}(&self) -> Option<&str> {{\n        match self {{").unwrap();
+        writeln!(
+            out,
+            "    pub fn {accessor}(&self) -> Option<&str> {{\n        match self {{"
+        )
+        .unwrap();
         for name in &merged.events {
             let props = event_props(merged, name);
             match props.iter().find(|p| p.name == json) {
-                Some(p) if p.always => writeln!(out, "            Event::{name}(e) => Some(&e.{accessor}),").unwrap(),
-                Some(_) => writeln!(out, "            Event::{name}(e) => e.{accessor}.as_deref(),").unwrap(),
+                Some(p) if p.always => {
+                    writeln!(out, "            Event::{name}(e) => Some(&e.{accessor}),").unwrap()
+                }
+                Some(_) => writeln!(
+                    out,
+                    "            Event::{name}(e) => e.{accessor}.as_deref(),"
+                )
+                .unwrap(),
                 None => writeln!(out, "            Event::{name}(_) => None,").unwrap(),
             }
         }
@@ -306,7 +397,9 @@ pub fn events_file(merged: &Merged) -> String {
                 (format!("if let Some(o) = &e.{fname} {{"), "}")
             };
             let call = if kind == "Endpoint" {
-                format!("f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource));")
+                format!(
+                    "f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource));"
+                )
             } else {
                 format!("f(crate::ObjectKind::{kind}, &o.{id});")
             };
@@ -318,7 +411,12 @@ pub fn events_file(merged: &Merged) -> String {
 
     out.push_str("    pub(crate) fn decode_typed<'de, A: serde::de::MapAccess<'de>>(\n        type_name: crate::codec::Key<'de>,\n        pending: Vec<(String, serde_json::Value)>,\n        map: A,\n    ) -> Result<Event, A::Error> {\n        use crate::codec::fill;\n        match type_name.as_str() {\n");
     for name in &merged.events {
-        writeln!(out, "            {} => fill::<{name}Builder, A>(pending, map).map(Event::{name}),", lit(name)).unwrap();
+        writeln!(
+            out,
+            "            {} => fill::<{name}Builder, A>(pending, map).map(Event::{name}),",
+            lit(name)
+        )
+        .unwrap();
     }
     out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(Event::Unknown),\n        }\n    }\n}\n\n");
 

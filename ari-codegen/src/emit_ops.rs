@@ -73,7 +73,10 @@ impl P<'_> {
                     "impl IntoIterator<Item = impl Into<String>>".into(),
                     format!("{v}.into_iter().map(Into::into).collect()"),
                 ),
-                _ => (format!("impl IntoIterator<Item = {}>", self.base_ty()), format!("{v}.into_iter().collect()")),
+                _ => (
+                    format!("impl IntoIterator<Item = {}>", self.base_ty()),
+                    format!("{v}.into_iter().collect()"),
+                ),
             };
         }
         match self.shape {
@@ -103,18 +106,27 @@ fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
                 ("body", _, "fields") => Shape::ConfigFields,
                 ("body", "containers", _) => Shape::Variables,
                 ("body", _, _) => Shape::Json,
-                _ if !p.allowed.is_empty() => Shape::Enum(format!("{struct_name}{}", pascal(&p.name))),
+                _ if !p.allowed.is_empty() => {
+                    Shape::Enum(format!("{struct_name}{}", pascal(&p.name)))
+                }
                 (_, "int" | "long", _) => Shape::Int,
                 (_, "boolean", _) => Shape::Bool,
                 _ => Shape::Str,
             };
-            P { p, rust: field(&p.name), shape }
+            P {
+                p,
+                rust: field(&p.name),
+                shape,
+            }
         })
         .collect()
 }
 
 fn response_type(class: &str) -> String {
-    if let Some(inner) = class.strip_prefix("List[").and_then(|t| t.strip_suffix(']')) {
+    if let Some(inner) = class
+        .strip_prefix("List[")
+        .and_then(|t| t.strip_suffix(']'))
+    {
         return format!("Vec<crate::models::{inner}>");
     }
     match class {
@@ -141,11 +153,19 @@ fn emit_op(out: &mut String, op: &Operation) {
     let ps = params(op, &name);
     for p in &ps {
         if let Shape::Enum(e) = &p.shape {
-            let doc = format!("Allowed values of the `{}` parameter of [`{name}`].", p.p.name);
+            let doc = format!(
+                "Allowed values of the `{}` parameter of [`{name}`].",
+                p.p.name
+            );
             emit_enum(out, e, &doc, &p.p.allowed);
         }
     }
-    writeln!(out, "/// `{} /ari{}` (`{}.{}`).", op.method, op.path, op.resource, op.nickname).unwrap();
+    writeln!(
+        out,
+        "/// `{} /ari{}` (`{}.{}`).",
+        op.method, op.path, op.resource, op.nickname
+    )
+    .unwrap();
     writeln!(out, "///").unwrap();
     writeln!(out, "/// Answers with {}.", response_words(&op.response)).unwrap();
     writeln!(
@@ -155,7 +175,11 @@ fn emit_op(out: &mut String, op: &Operation) {
         op.releases.join(", ")
     )
     .unwrap();
-    writeln!(out, "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{").unwrap();
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{"
+    )
+    .unwrap();
     for p in &ps {
         let how = match (p.p.kind.as_str(), p.p.required) {
             ("path", _) => "path segment".to_string(),
@@ -164,7 +188,11 @@ fn emit_op(out: &mut String, op: &Operation) {
             (_, true) => "query, required".to_string(),
             (_, false) => "query, optional".to_string(),
         };
-        let list = if p.is_list() { "; sent comma-joined" } else { "" };
+        let list = if p.is_list() {
+            "; sent comma-joined"
+        } else {
+            ""
+        };
         writeln!(out, "    /// `{}`: {how}{list}.", p.p.name).unwrap();
         writeln!(out, "    pub {}: {},", p.rust, p.field_ty()).unwrap();
     }
@@ -173,7 +201,11 @@ fn emit_op(out: &mut String, op: &Operation) {
     // Constructor with the required parameters, setters for the others.
     let required: Vec<&P> = ps.iter().filter(|p| p.p.required).collect();
     writeln!(out, "impl {name} {{").unwrap();
-    writeln!(out, "    /// A request with the required parameters; the others unset.").unwrap();
+    writeln!(
+        out,
+        "    /// A request with the required parameters; the others unset."
+    )
+    .unwrap();
     let args: Vec<String> = required
         .iter()
         .map(|p| format!("{}: {}", p.rust, p.arg("v").0))
@@ -206,10 +238,19 @@ fn emit_op(out: &mut String, op: &Operation) {
 
     writeln!(out, "impl crate::Operation for {name} {{").unwrap();
     writeln!(out, "    type Response = {};", response_type(&op.response)).unwrap();
-    writeln!(out, "    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {{").unwrap();
+    writeln!(
+        out,
+        "    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {{"
+    )
+    .unwrap();
     writeln!(out, "        resource: {},", lit(&op.resource)).unwrap();
     writeln!(out, "        name: {},", lit(&op.nickname)).unwrap();
-    writeln!(out, "        method: crate::Method::{},", pascal(&op.method.to_ascii_lowercase())).unwrap();
+    writeln!(
+        out,
+        "        method: crate::Method::{},",
+        pascal(&op.method.to_ascii_lowercase())
+    )
+    .unwrap();
     writeln!(out, "        path: {},", lit(&op.path)).unwrap();
     let since: Vec<String> = op
         .since
@@ -228,12 +269,20 @@ fn emit_op(out: &mut String, op: &Operation) {
     writeln!(out, "        let mut path = String::with_capacity(64);").unwrap();
     let mut rest = op.path.trim_start_matches('/');
     while let Some(open) = rest.find('{') {
-        let close = rest[open..].find('}').map(|c| c + open).unwrap_or(rest.len() - 1);
+        let close = rest[open..]
+            .find('}')
+            .map(|c| c + open)
+            .unwrap_or(rest.len() - 1);
         if open > 0 {
             writeln!(out, "        path.push_str({});", lit(&rest[..open])).unwrap();
         }
         let pname = &rest[open + 1..close];
-        writeln!(out, "        crate::encode::push_segment(&mut path, &self.{});", field(pname)).unwrap();
+        writeln!(
+            out,
+            "        crate::encode::push_segment(&mut path, &self.{});",
+            field(pname)
+        )
+        .unwrap();
         rest = &rest[close + 1..];
     }
     if !rest.is_empty() {
@@ -243,22 +292,46 @@ fn emit_op(out: &mut String, op: &Operation) {
     if query.is_empty() {
         writeln!(out, "        let query = Vec::new();").unwrap();
     } else {
-        writeln!(out, "        let mut query = Vec::with_capacity({});", query.len()).unwrap();
+        writeln!(
+            out,
+            "        let mut query = Vec::with_capacity({});",
+            query.len()
+        )
+        .unwrap();
     }
     for p in &query {
         let n = lit(&p.p.name);
         if p.is_list() {
             let each = p.to_query("x");
-            let join = format!("self.{}.iter().map(|x| {each}).collect::<Vec<_>>().join(\",\")", p.rust);
+            let join = format!(
+                "self.{}.iter().map(|x| {each}).collect::<Vec<_>>().join(\",\")",
+                p.rust
+            );
             if p.p.required {
                 writeln!(out, "        query.push(({n}, {join}));").unwrap();
             } else {
-                writeln!(out, "        if !self.{}.is_empty() {{ query.push(({n}, {join})); }}", p.rust).unwrap();
+                writeln!(
+                    out,
+                    "        if !self.{}.is_empty() {{ query.push(({n}, {join})); }}",
+                    p.rust
+                )
+                .unwrap();
             }
         } else if p.p.required {
-            writeln!(out, "        query.push(({n}, {}));", p.to_query(&format!("self.{}", p.rust))).unwrap();
+            writeln!(
+                out,
+                "        query.push(({n}, {}));",
+                p.to_query(&format!("self.{}", p.rust))
+            )
+            .unwrap();
         } else {
-            writeln!(out, "        if let Some(v) = &self.{} {{ query.push(({n}, {})); }}", p.rust, p.to_query("v")).unwrap();
+            writeln!(
+                out,
+                "        if let Some(v) = &self.{} {{ query.push(({n}, {})); }}",
+                p.rust,
+                p.to_query("v")
+            )
+            .unwrap();
         }
     }
     let body = ps.iter().find(|p| p.p.kind == "body");
@@ -284,13 +357,25 @@ fn emit_op(out: &mut String, op: &Operation) {
         .iter()
         .find(|(r, n, _, _)| *r == op.resource && *n == op.nickname)
     {
-        let p = ps.iter().find(|p| p.p.name == pname).expect("id parameter declared");
+        let p = ps
+            .iter()
+            .find(|p| p.p.name == pname)
+            .expect("id parameter declared");
         writeln!(out, "    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {{").unwrap();
         if p.p.required {
             writeln!(out, "        let _ = fresh;\n        Some(crate::ObjectRef::new(crate::ObjectKind::{kind}, self.{}.clone()))", p.rust).unwrap();
         } else {
-            writeln!(out, "        let id = self.{}.get_or_insert_with(fresh).clone();", p.rust).unwrap();
-            writeln!(out, "        Some(crate::ObjectRef::new(crate::ObjectKind::{kind}, id))").unwrap();
+            writeln!(
+                out,
+                "        let id = self.{}.get_or_insert_with(fresh).clone();",
+                p.rust
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "        Some(crate::ObjectRef::new(crate::ObjectKind::{kind}, id))"
+            )
+            .unwrap();
         }
         writeln!(out, "    }}").unwrap();
     }
@@ -299,12 +384,22 @@ fn emit_op(out: &mut String, op: &Operation) {
 
 /// `operations.rs`: one module per resource, and the table of all operations.
 pub fn operations_file(merged: &Merged) -> String {
-    let mut out = String::from("// @generated by ari-codegen from the ARI declarations. Do not edit.\n\n");
+    let mut out =
+        String::from("// @generated by ari-codegen from the ARI declarations. Do not edit.\n\n");
     out.push_str("//! Every ARI REST operation as a typed request, one module per resource.\n\n");
-    let mut resources: Vec<&str> = merged.operations.iter().map(|o| o.resource.as_str()).collect();
+    let mut resources: Vec<&str> = merged
+        .operations
+        .iter()
+        .map(|o| o.resource.as_str())
+        .collect();
     resources.dedup();
     for res in &resources {
-        writeln!(out, "/// Operations under `/ari/{res}`.\npub mod {} {{", snake(res)).unwrap();
+        writeln!(
+            out,
+            "/// Operations under `/ari/{res}`.\npub mod {} {{",
+            snake(res)
+        )
+        .unwrap();
         for op in merged.operations.iter().filter(|o| o.resource == *res) {
             emit_op(&mut out, op);
         }

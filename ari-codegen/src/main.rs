@@ -8,8 +8,14 @@ use std::path::PathBuf;
 
 fn main() {
     let mut args = std::env::args_os().skip(1);
-    let spec = args.next().map(PathBuf::from).unwrap_or_else(ari_codegen::default_spec_dir);
-    let out = args.next().map(PathBuf::from).unwrap_or_else(ari_codegen::default_out_dir);
+    let spec = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(ari_codegen::default_spec_dir);
+    let out = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(ari_codegen::default_out_dir);
     let releases = match ari_codegen::read_releases(&spec, ari_codegen::RELEASES) {
         Ok(r) => r,
         Err(e) => {

@@ -2,8 +2,9 @@
 
 #[test]
 fn generated_code_is_up_to_date() {
-    let releases = ari_codegen::read_releases(&ari_codegen::default_spec_dir(), ari_codegen::RELEASES)
-        .expect("spec folder is part of the repository");
+    let releases =
+        ari_codegen::read_releases(&ari_codegen::default_spec_dir(), ari_codegen::RELEASES)
+            .expect("spec folder is part of the repository");
     for (name, text) in ari_codegen::generate(&releases) {
         let path = ari_codegen::default_out_dir().join(name);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();

@@ -52,7 +52,11 @@ pub trait FieldBuilder: Default {
     /// The model built.
     type Output;
     /// Reads the value of `key` from `map`.
-    fn accept<'de, A: MapAccess<'de>>(&mut self, key: Key<'de>, map: &mut A) -> Result<(), A::Error>;
+    fn accept<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
     /// The model, or the name of a required field that never came.
     fn finish(self) -> Result<Self::Output, &'static str>;
 }
@@ -83,16 +87,23 @@ struct Replay {
 
 impl<'de> MapAccess<'de> for Replay {
     type Error = serde_json::Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
         match self.items.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(de::value::StringDeserializer::new(k)).map(Some)
+                seed.deserialize(de::value::StringDeserializer::new(k))
+                    .map(Some)
             }
             None => Ok(None),
         }
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         seed.deserialize(self.value.take().unwrap_or(Value::Null))
     }
 }
@@ -104,9 +115,14 @@ pub fn fill<'de, B: FieldBuilder, A: MapAccess<'de>>(
 ) -> Result<B::Output, A::Error> {
     let mut builder = B::default();
     if !pending.is_empty() {
-        let mut replay = Replay { items: pending.into_iter(), value: None };
+        let mut replay = Replay {
+            items: pending.into_iter(),
+            value: None,
+        };
         while let Some(key) = replay.next_key::<Key>().map_err(de::Error::custom)? {
-            builder.accept(key, &mut replay).map_err(de::Error::custom)?;
+            builder
+                .accept(key, &mut replay)
+                .map_err(de::Error::custom)?;
         }
     }
     while let Some(key) = map.next_key::<Key>()? {

@@ -31,7 +31,9 @@ pub fn push_segment(out: &mut String, value: &str) {
 pub fn push_query_component(out: &mut String, value: &str) {
     // `:` `@` `/` `,` are legal in a query and keep URIs such as
     // `sound:hello-world` or `PJSIP/100@loop` readable.
-    push_encoded(out, value, |b| is_unreserved(b) || matches!(b, b':' | b'@' | b'/' | b','));
+    push_encoded(out, value, |b| {
+        is_unreserved(b) || matches!(b, b':' | b'@' | b'/' | b',')
+    });
 }
 
 /// Decodes `%XX` escapes; `None` if an escape is malformed or the bytes are not UTF-8.

@@ -1,13 +1,74 @@
-//! Sans-IO core of an ARI client. (Crate docs are written with the session.)
+//! The sans-IO core of an ARI (Asterisk REST Interface) client.
+//!
+//! `ari-proto` holds everything an ARI client decides: typed requests for
+//! every REST operation ([`ops`]), typed models ([`models`]) and events
+//! ([`Event`]), URL and query encoding, authentication headers, request
+//! correlation and timeouts, the events WebSocket's reconnect schedule, and
+//! routing of events to subscriptions. It opens no socket, starts no task and
+//! reads no clock: time comes in as `now` on every call, randomness from a
+//! seed in the [`Config`], so every run can be replayed exactly.
+//!
+//! # Driving a [`Session`]
+//!
+//! Its methods come in four kinds:
+//! - getters ([`Session::connection_state`], [`Session::server_version`], ...);
+//! - mutators, which the application calls: [`Session::connect`],
+//!   [`Session::request`], [`Session::subscribe`], [`Session::close`], ...;
+//! - `handle_*` inputs, which the driver calls when the network or the clock
+//!   has something: [`Session::handle_http_response`],
+//!   [`Session::handle_ws_text`], [`Session::handle_timeout`], ...;
+//! - `poll_*` outputs: [`Session::poll_transmit`], [`Session::poll_event`],
+//!   [`Session::poll_timeout`].
+//!
+//! The contract: after every mutator or input, the driver drains
+//! `poll_transmit` (sending each [`Transmit`]) and `poll_event` (handing each
+//! [`Output`] to the application) until both return `None`, then sleeps until
+//! the next input or until `poll_timeout`, whichever comes first, and calls
+//! `handle_timeout` when that time is reached.
+//!
+//! ```
+//! use ari_proto::{Config, Session, Transmit, Output, ops::channels::Answer};
+//! use std::time::Instant;
+//!
+//! let config = Config::new("http://localhost:8088", "hello", "asterisk", "secret").unwrap();
+//! let mut session = Session::new(config).unwrap();
+//! let now = Instant::now();
+//! let id = session.request(&Answer::new("1795361410.9"), now).unwrap();
+//! let Some(Transmit::Http { id: raw, request }) = session.poll_transmit() else { panic!() };
+//! assert_eq!(request.uri(), "http://localhost:8088/ari/channels/1795361410.9/answer");
+//! // ... the driver sends it; Asterisk answers 204 ...
+//! session.handle_http_response(raw, 204, Vec::new(), now);
+//! let Some(Output::Response { outcome, .. }) = session.poll_event() else { panic!() };
+//! assert_eq!(id.decode(outcome), Ok(()));
+//! ```
+//!
+//! # Errors and bad input
+//!
+//! Nothing a peer sends makes the core panic. A frame that is not an ARI
+//! message becomes [`Diagnostic::UndecodableFrame`] with the text kept; an
+//! event of a type this crate does not know becomes [`Event::Unknown`] with all
+//! its fields; fields a newer Asterisk adds land in each model's `extra` map;
+//! enum values it adds land in the enum's `Other` variant.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+mod backoff;
 pub mod codec;
+mod config;
 pub mod encode;
+mod error;
 mod generated;
 mod operation;
+mod registry;
+mod session;
 
+pub use backoff::{BackoffConfig, SeededRng};
+pub use config::{AuthMode, Config, RestTransport, Secret};
+pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
 pub use generated::events::{self, Event};
 pub use generated::models;
 pub use generated::operations as ops;
 pub use operation::*;
+pub use registry::{Filter, SubscriptionId};
+pub use session::*;

@@ -42,7 +42,11 @@ pub struct Version {
 impl Version {
     /// `major.minor.patch`.
     pub const fn new(major: u16, minor: u16, patch: u16) -> Version {
-        Version { major, minor, patch }
+        Version {
+            major,
+            minor,
+            patch,
+        }
     }
 
     /// Parses the leading `N.N.N` of a version string such as `22.10.1` or
@@ -57,7 +61,11 @@ impl Version {
         let major = num(parts.next())?;
         let minor = num(parts.next()).unwrap_or(0);
         let patch = num(parts.next()).unwrap_or(0);
-        Some(Version { major, minor, patch })
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
     }
 
     /// Whether a feature that arrived in `since` (the first release of each
@@ -80,8 +88,11 @@ impl fmt::Display for Version {
 }
 
 /// REST over the events WebSocket arrived in these releases.
-pub const REST_OVER_WEBSOCKET_SINCE: &[Version] =
-    &[Version::new(20, 14, 0), Version::new(21, 9, 0), Version::new(22, 4, 0)];
+pub const REST_OVER_WEBSOCKET_SINCE: &[Version] = &[
+    Version::new(20, 14, 0),
+    Version::new(21, 9, 0),
+    Version::new(22, 4, 0),
+];
 
 /// Static facts about one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +228,10 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// An object of `kind` with `id`.
     pub fn new(kind: ObjectKind, id: impl Into<String>) -> ObjectRef {
-        ObjectRef { kind, id: id.into() }
+        ObjectRef {
+            kind,
+            id: id.into(),
+        }
     }
 }
 
@@ -253,7 +267,11 @@ mod tests {
 
     #[test]
     fn availability_by_release_line() {
-        let claim = [Version::new(20, 17, 0), Version::new(22, 7, 0), Version::new(23, 1, 0)];
+        let claim = [
+            Version::new(20, 17, 0),
+            Version::new(22, 7, 0),
+            Version::new(23, 1, 0),
+        ];
         assert!(Version::new(22, 10, 1).has(&claim));
         assert!(!Version::new(22, 6, 0).has(&claim));
         assert!(!Version::new(21, 12, 0).has(&claim), "21 never got it");

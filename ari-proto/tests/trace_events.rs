@@ -9,7 +9,10 @@ use std::path::Path;
 fn recorded_frames() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/traces");
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("traces folder").flatten().collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("traces folder")
+        .flatten()
+        .collect();
     files.sort_by_key(|e| e.path());
     for entry in files {
         let path = entry.path();
@@ -21,7 +24,10 @@ fn recorded_frames() -> Vec<(String, String)> {
             let rec: Value = serde_json::from_str(line).unwrap();
             if rec["kind"] == "ws_recv" {
                 if let Some(t) = rec["text"].as_str() {
-                    out.push((path.file_name().unwrap().to_string_lossy().into_owned(), t.to_string()));
+                    out.push((
+                        path.file_name().unwrap().to_string_lossy().into_owned(),
+                        t.to_string(),
+                    ));
                 }
             }
         }
@@ -33,9 +39,13 @@ fn recorded_frames() -> Vec<(String, String)> {
 fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
     }
@@ -44,7 +54,11 @@ fn same_json(a: &Value, b: &Value) -> bool {
 #[test]
 fn every_recorded_event_decodes_typed_and_round_trips() {
     let frames = recorded_frames();
-    assert!(frames.len() > 1000, "expected the recorded corpus, found {} frames", frames.len());
+    assert!(
+        frames.len() > 1000,
+        "expected the recorded corpus, found {} frames",
+        frames.len()
+    );
     let mut failures = Vec::new();
     for (file, text) in &frames {
         let event: Event = match serde_json::from_str(text) {
@@ -63,5 +77,10 @@ fn every_recorded_event_decodes_typed_and_round_trips() {
             failures.push(format!("{file}: {} does not round-trip", event.type_name()));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

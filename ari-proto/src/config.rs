@@ -1,0 +1,235 @@
+//! Everything a session is set up with.
+
+use crate::backoff::BackoffConfig;
+use crate::error::ConfigError;
+use std::fmt;
+use std::time::Duration;
+
+/// A password or key: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret itself: only for putting it on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// How credentials reach Asterisk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// HTTP Basic in the `Authorization` header, on REST and on the WebSocket
+    /// upgrade. The default.
+    #[default]
+    Basic,
+    /// `api_key=user:password` in every query string. Only for setups that
+    /// cannot pass headers: the secret then travels in URLs.
+    ApiKeyQuery,
+}
+
+/// Which transport REST requests take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestTransport {
+    /// Plain HTTP requests. The default.
+    #[default]
+    Http,
+    /// `RESTRequest` frames on the events WebSocket (Asterisk 20.14, 21.9, 22.4 and later).
+    WebSocket,
+}
+
+/// The parts of the base URL the session builds on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BaseUrl {
+    pub tls: bool,
+    pub authority: String,
+    /// Path prefix before `/ari`, without a trailing `/` (often empty).
+    pub prefix: String,
+}
+
+impl BaseUrl {
+    pub fn parse(url: &str) -> Result<BaseUrl, ConfigError> {
+        let bad = |reason: &str| ConfigError::BaseUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(bad("the scheme must be http or https")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?.as_str();
+        if authority.contains('@') {
+            return Err(bad("put credentials in the config, not in the URL"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("a base URL has no query"));
+        }
+        let path = uri.path().trim_end_matches('/');
+        let prefix = path.strip_suffix("/ari").unwrap_or(path).to_string();
+        Ok(BaseUrl {
+            tls,
+            authority: authority.to_string(),
+            prefix,
+        })
+    }
+}
+
+/// Settings of a [`Session`](crate::Session).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) base: BaseUrl,
+    /// The base URL as given, e.g. `http://localhost:8088`.
+    pub base_url: String,
+    /// ARI user name.
+    pub username: String,
+    /// ARI password.
+    pub password: Secret,
+    /// How credentials are sent.
+    pub auth: AuthMode,
+    /// Stasis applications this session registers (at least one).
+    pub apps: Vec<String>,
+    /// Receive every event of the system, not only those of the apps' objects.
+    pub subscribe_all: bool,
+    /// Transport for REST requests.
+    pub rest_transport: RestTransport,
+    /// How long a request may wait for its answer, queueing included.
+    pub request_timeout: Duration,
+    /// Most requests on the wire at once; more wait in order.
+    pub max_in_flight: usize,
+    /// Reconnect schedule of the events WebSocket.
+    pub backoff: BackoffConfig,
+    /// Seed of the random source (jitter, generated ids). Set it to replay a run.
+    pub seed: u64,
+}
+
+impl Config {
+    /// A configuration for `base_url` (`http://host:8088`, optionally with a
+    /// path prefix), one application and Basic credentials; the rest default.
+    pub fn new(
+        base_url: &str,
+        app: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Result<Config, ConfigError> {
+        let base = BaseUrl::parse(base_url)?;
+        Ok(Config {
+            base,
+            base_url: base_url.to_string(),
+            username: username.into(),
+            password: Secret::new(password),
+            auth: AuthMode::Basic,
+            apps: vec![app.into()],
+            subscribe_all: false,
+            rest_transport: RestTransport::Http,
+            request_timeout: Duration::from_secs(10),
+            max_in_flight: 64,
+            backoff: BackoffConfig::default(),
+            seed: process_seed(),
+        })
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.apps.is_empty() || self.apps.iter().any(|a| a.is_empty()) {
+            return Err(ConfigError::NoApplication);
+        }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::Setting("max_in_flight must be at least 1"));
+        }
+        if !(self.backoff.multiplier >= 1.0 && self.backoff.multiplier.is_finite()) {
+            return Err(ConfigError::Setting(
+                "backoff.multiplier must be a finite number >= 1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.backoff.jitter) {
+            return Err(ConfigError::Setting("backoff.jitter must be within 0..=1"));
+        }
+        if self.backoff.initial > self.backoff.max {
+            return Err(ConfigError::Setting(
+                "backoff.initial must not exceed backoff.max",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A per-process seed, so that ids two processes generate do not collide.
+/// Uses std's per-process hash keys: no clock, no I/O.
+fn process_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(0x41_52_49u32)
+}
+
+/// `base64` of `user:password` for HTTP Basic.
+pub(crate) fn basic_auth_value(user: &str, password: &str) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    let bytes = input.as_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_matches_rfc_7617_example() {
+        assert_eq!(
+            basic_auth_value("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(basic_auth_value("a", "b"), "Basic YTpi");
+        assert_eq!(basic_auth_value("ab", "c"), "Basic YWI6Yw==");
+    }
+
+    #[test]
+    fn base_urls() {
+        let b = BaseUrl::parse("http://localhost:8088").unwrap();
+        assert_eq!(
+            (b.tls, b.authority.as_str(), b.prefix.as_str()),
+            (false, "localhost:8088", "")
+        );
+        let b = BaseUrl::parse("https://pbx.example/asterisk/ari/").unwrap();
+        assert_eq!((b.tls, b.prefix.as_str()), (true, "/asterisk"));
+        assert!(BaseUrl::parse("ftp://x").is_err());
+        assert!(BaseUrl::parse("http://u:p@x").is_err());
+        assert!(BaseUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = Config::new("http://localhost:8088", "app", "user", "hunter2").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("user"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Who wants which events: all of them, by type, or by object.
+//!
+//! Routing one event costs one lookup per object it names plus one per type,
+//! whatever the number of subscriptions.
+
+use crate::{Event, ObjectKind, ObjectRef};
+use std::collections::HashMap;
+
+/// Identifies a subscription of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId(pub u64);
+
+/// What a subscription receives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// Every event.
+    All,
+    /// Events whose `type` is this name (known or not).
+    Type(String),
+    /// Events naming this object. The subscription ends by itself when the
+    /// object is gone: channel or bridge destroyed, playback finished,
+    /// recording finished or failed.
+    Object(ObjectRef),
+}
+
+const KINDS: usize = 6;
+
+fn slot(kind: ObjectKind) -> usize {
+    match kind {
+        ObjectKind::Channel => 0,
+        ObjectKind::Bridge => 1,
+        ObjectKind::Playback => 2,
+        ObjectKind::Recording => 3,
+        ObjectKind::Endpoint => 4,
+        ObjectKind::DeviceState => 5,
+    }
+}
+
+/// The subscription index.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    next: u64,
+    filters: HashMap<SubscriptionId, Filter>,
+    all: Vec<SubscriptionId>,
+    by_type: HashMap<String, Vec<SubscriptionId>>,
+    by_object: [HashMap<String, Vec<SubscriptionId>>; KINDS],
+}
+
+fn remove_from(list: &mut Vec<SubscriptionId>, id: SubscriptionId) {
+    if let Some(i) = list.iter().position(|x| *x == id) {
+        list.swap_remove(i);
+    }
+}
+
+impl Registry {
+    pub fn subscribe(&mut self, filter: Filter) -> SubscriptionId {
+        self.next += 1;
+        let id = SubscriptionId(self.next);
+        match &filter {
+            Filter::All => self.all.push(id),
+            Filter::Type(t) => self.by_type.entry(t.clone()).or_default().push(id),
+            Filter::Object(o) => self.by_object[slot(o.kind)]
+                .entry(o.id.clone())
+                .or_default()
+                .push(id),
+        }
+        self.filters.insert(id, filter);
+        id
+    }
+
+    pub fn unsubscribe(&mut self, id: SubscriptionId) -> Option<Filter> {
+        let filter = self.filters.remove(&id)?;
+        match &filter {
+            Filter::All => remove_from(&mut self.all, id),
+            Filter::Type(t) => {
+                if let Some(list) = self.by_type.get_mut(t) {
+                    remove_from(list, id);
+                    if list.is_empty() {
+                        self.by_type.remove(t);
+                    }
+                }
+            }
+            Filter::Object(o) => {
+                let map = &mut self.by_object[slot(o.kind)];
+                if let Some(list) = map.get_mut(&o.id) {
+                    remove_from(list, id);
+                    if list.is_empty() {
+                        map.remove(&o.id);
+                    }
+                }
+            }
+        }
+        Some(filter)
+    }
+
+    pub fn len(&self) -> usize {
+        self.filters.len()
+    }
+
+    pub fn filter(&self, id: SubscriptionId) -> Option<&Filter> {
+        self.filters.get(&id)
+    }
+
+    /// The subscriptions that receive `event`, each once, in subscription order.
+    pub fn route(&self, event: &Event, out: &mut Vec<SubscriptionId>) {
+        out.extend_from_slice(&self.all);
+        if let Some(list) = self.by_type.get(event.type_name()) {
+            out.extend_from_slice(list);
+        }
+        event.for_each_object(&mut |kind, id| {
+            if let Some(list) = self.by_object[slot(kind)].get(id) {
+                out.extend_from_slice(list);
+            }
+        });
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    /// Ends the subscriptions of objects that `event` says are gone.
+    pub fn end_finished(&mut self, event: &Event, ended: &mut Vec<(SubscriptionId, ObjectRef)>) {
+        let gone = match event {
+            Event::ChannelDestroyed(e) => {
+                ObjectRef::new(ObjectKind::Channel, e.channel.id.as_str())
+            }
+            Event::BridgeDestroyed(e) => ObjectRef::new(ObjectKind::Bridge, e.bridge.id.as_str()),
+            Event::PlaybackFinished(e) => {
+                ObjectRef::new(ObjectKind::Playback, e.playback.id.as_str())
+            }
+            Event::RecordingFinished(e) => {
+                ObjectRef::new(ObjectKind::Recording, e.recording.name.as_str())
+            }
+            Event::RecordingFailed(e) => {
+                ObjectRef::new(ObjectKind::Recording, e.recording.name.as_str())
+            }
+            _ => return,
+        };
+        if let Some(list) = self.by_object[slot(gone.kind)].remove(&gone.id) {
+            for id in list {
+                self.filters.remove(&id);
+                ended.push((id, gone.clone()));
+            }
+        }
+    }
+}
