@@ -167,22 +167,26 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     writeln!(out, "impl crate::codec::FieldBuilder for {builder} {{").unwrap();
     writeln!(out, "    type Output = {name};").unwrap();
     writeln!(out, "    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {{").unwrap();
-    writeln!(out, "        match key.as_str() {{").unwrap();
-    for f in &fields {
+    if fields.is_empty() {
+        writeln!(out, "        self.extra.insert(key.into_owned(), map.next_value()?);\n        Ok(())\n    }}").unwrap();
+    } else {
+        writeln!(out, "        match key.as_str() {{").unwrap();
+        for f in &fields {
+            writeln!(
+                out,
+                "            {} => self.{} = map.next_value()?,",
+                lit(&f.prop.name),
+                f.rust
+            )
+            .unwrap();
+        }
         writeln!(
             out,
-            "            {} => self.{} = map.next_value()?,",
-            lit(&f.prop.name),
-            f.rust
+            "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}"
         )
         .unwrap();
+        writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
     }
-    writeln!(
-        out,
-        "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}"
-    )
-    .unwrap();
-    writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
     writeln!(
         out,
         "    fn finish(self) -> Result<{name}, &'static str> {{\n        Ok({name} {{"
@@ -331,9 +335,9 @@ pub fn events_file(merged: &Merged) -> String {
     out.push_str("/// A message from the events WebSocket.\n///\n/// A `type` this crate does not know decodes to [`Event::Unknown`] with all its fields.\n");
     out.push_str("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub enum Event {\n");
     for name in &merged.events {
-        writeln!(out, "    /// See [`{name}`].\n    {name}({name}),").unwrap();
+        writeln!(out, "    /// See [`{name}`].\n    {name}(Box<{name}>),").unwrap();
     }
-    out.push_str("    /// An event type this crate does not know, kept whole.\n    Unknown(crate::UnknownEvent),\n}\n\n");
+    out.push_str("    /// An event type this crate does not know, kept whole.\n    Unknown(Box<crate::UnknownEvent>),\n}\n\n");
 
     out.push_str("/// Names of all known event types.\npub const EVENT_TYPES: &[&str] = &[\n");
     for name in &merged.events {
@@ -397,9 +401,8 @@ pub fn events_file(merged: &Merged) -> String {
                 (format!("if let Some(o) = &e.{fname} {{"), "}")
             };
             let call = if kind == "Endpoint" {
-                format!(
-                    "f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource));"
-                )
+                "f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource));"
+                    .to_string()
             } else {
                 format!("f(crate::ObjectKind::{kind}, &o.{id});")
             };
@@ -413,12 +416,12 @@ pub fn events_file(merged: &Merged) -> String {
     for name in &merged.events {
         writeln!(
             out,
-            "            {} => fill::<{name}Builder, A>(pending, map).map(Event::{name}),",
+            "            {} => fill::<{name}Builder, A>(pending, map).map(|e| Event::{name}(Box::new(e))),",
             lit(name)
         )
         .unwrap();
     }
-    out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(Event::Unknown),\n        }\n    }\n}\n\n");
+    out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
 
     out.push_str("impl serde::Serialize for Event {\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n");
     for name in &merged.events {

@@ -148,6 +148,15 @@ fn response_words(class: &str) -> String {
     }
 }
 
+fn push_literal(out: &mut String, text: &str) {
+    if text.len() == 1 {
+        let c = text.chars().next().unwrap_or('/');
+        writeln!(out, "        path.push({c:?});").unwrap();
+    } else {
+        writeln!(out, "        path.push_str({});", lit(text)).unwrap();
+    }
+}
+
 fn emit_op(out: &mut String, op: &Operation) {
     let name = pascal(&op.nickname);
     let ps = params(op, &name);
@@ -175,9 +184,11 @@ fn emit_op(out: &mut String, op: &Operation) {
         op.releases.join(", ")
     )
     .unwrap();
+    let all_optional = !ps.iter().any(|p| p.p.required);
+    let derives = if all_optional { ", Default" } else { "" };
     writeln!(
         out,
-        "#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub struct {name} {{"
+        "#[derive(Debug, Clone, PartialEq{derives})]\n#[non_exhaustive]\npub struct {name} {{"
     )
     .unwrap();
     for p in &ps {
@@ -211,18 +222,26 @@ fn emit_op(out: &mut String, op: &Operation) {
         .map(|p| format!("{}: {}", p.rust, p.arg("v").0))
         .collect();
     writeln!(out, "    pub fn new({}) -> Self {{", args.join(", ")).unwrap();
-    writeln!(out, "        {name} {{").unwrap();
-    for p in &ps {
-        if p.p.required {
-            let conv = p.arg(&p.rust).1;
-            writeln!(out, "            {}: {conv},", p.rust).unwrap();
-        } else if p.is_list() {
-            writeln!(out, "            {}: Vec::new(),", p.rust).unwrap();
-        } else {
-            writeln!(out, "            {}: None,", p.rust).unwrap();
+    if all_optional {
+        writeln!(out, "        Self::default()\n    }}").unwrap();
+    } else {
+        writeln!(out, "        {name} {{").unwrap();
+        for p in &ps {
+            if p.p.required {
+                let conv = p.arg(&p.rust).1;
+                if conv == p.rust {
+                    writeln!(out, "            {conv},").unwrap();
+                } else {
+                    writeln!(out, "            {}: {conv},", p.rust).unwrap();
+                }
+            } else if p.is_list() {
+                writeln!(out, "            {}: Vec::new(),", p.rust).unwrap();
+            } else {
+                writeln!(out, "            {}: None,", p.rust).unwrap();
+            }
         }
+        writeln!(out, "        }}\n    }}").unwrap();
     }
-    writeln!(out, "        }}\n    }}").unwrap();
     for p in ps.iter().filter(|p| !p.p.required) {
         let (ty, conv) = p.arg("v");
         writeln!(out, "    /// Sets `{}`.", p.p.name).unwrap();
@@ -274,7 +293,7 @@ fn emit_op(out: &mut String, op: &Operation) {
             .map(|c| c + open)
             .unwrap_or(rest.len() - 1);
         if open > 0 {
-            writeln!(out, "        path.push_str({});", lit(&rest[..open])).unwrap();
+            push_literal(out, &rest[..open]);
         }
         let pname = &rest[open + 1..close];
         writeln!(
@@ -286,53 +305,58 @@ fn emit_op(out: &mut String, op: &Operation) {
         rest = &rest[close + 1..];
     }
     if !rest.is_empty() {
-        writeln!(out, "        path.push_str({});", lit(rest)).unwrap();
+        push_literal(out, rest);
     }
     let query: Vec<&P> = ps.iter().filter(|p| p.p.kind == "query").collect();
-    if query.is_empty() {
+    let mut required_items = Vec::new();
+    let mut optional_pushes = Vec::new();
+    for p in &query {
+        let n = lit(&p.p.name);
+        let joined = |x: &str| match p.shape {
+            Shape::Str => format!("{x}.join(\",\")"),
+            _ => format!(
+                "{x}.iter().map(|x| {}).collect::<Vec<_>>().join(\",\")",
+                p.to_query("x")
+            ),
+        };
+        let field = format!("self.{}", p.rust);
+        match (p.is_list(), p.p.required) {
+            (true, true) => required_items.push(format!("({n}, {})", joined(&field))),
+            (true, false) => optional_pushes.push(format!(
+                "if !{field}.is_empty() {{ query.push(({n}, {})); }}",
+                joined(&field)
+            )),
+            (false, true) => required_items.push(format!("({n}, {})", p.to_query(&field))),
+            (false, false) => optional_pushes.push(format!(
+                "if let Some(v) = &{field} {{ query.push(({n}, {})); }}",
+                p.to_query("v")
+            )),
+        }
+    }
+    let binding = if optional_pushes.is_empty() {
+        "let"
+    } else {
+        "let mut"
+    };
+    if required_items.is_empty() && optional_pushes.is_empty() {
         writeln!(out, "        let query = Vec::new();").unwrap();
+    } else if required_items.is_empty() {
+        writeln!(
+            out,
+            "        {binding} query = Vec::with_capacity({});",
+            optional_pushes.len()
+        )
+        .unwrap();
     } else {
         writeln!(
             out,
-            "        let mut query = Vec::with_capacity({});",
-            query.len()
+            "        {binding} query = vec![{}];",
+            required_items.join(", ")
         )
         .unwrap();
     }
-    for p in &query {
-        let n = lit(&p.p.name);
-        if p.is_list() {
-            let each = p.to_query("x");
-            let join = format!(
-                "self.{}.iter().map(|x| {each}).collect::<Vec<_>>().join(\",\")",
-                p.rust
-            );
-            if p.p.required {
-                writeln!(out, "        query.push(({n}, {join}));").unwrap();
-            } else {
-                writeln!(
-                    out,
-                    "        if !self.{}.is_empty() {{ query.push(({n}, {join})); }}",
-                    p.rust
-                )
-                .unwrap();
-            }
-        } else if p.p.required {
-            writeln!(
-                out,
-                "        query.push(({n}, {}));",
-                p.to_query(&format!("self.{}", p.rust))
-            )
-            .unwrap();
-        } else {
-            writeln!(
-                out,
-                "        if let Some(v) = &self.{} {{ query.push(({n}, {})); }}",
-                p.rust,
-                p.to_query("v")
-            )
-            .unwrap();
-        }
+    for push in optional_pushes {
+        writeln!(out, "        {push}").unwrap();
     }
     let body = ps.iter().find(|p| p.p.kind == "body");
     let body_expr = match body {
@@ -345,6 +369,8 @@ fn emit_op(out: &mut String, op: &Operation) {
             };
             if p.p.required {
                 format!("Some({})", wrap(&format!("&self.{}", p.rust)))
+            } else if matches!(p.shape, Shape::Json) {
+                format!("self.{}.clone()", p.rust)
             } else {
                 format!("self.{}.as_ref().map(|v| {})", p.rust, wrap("v"))
             }

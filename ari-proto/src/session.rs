@@ -57,6 +57,9 @@ impl<O: Operation> RequestId<O> {
     }
 }
 
+/// The object a tracked request creates, and the subscription following it.
+pub type TrackedObject = (SubscriptionId, ObjectRef);
+
 /// A success answer (status below 300), not yet decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse {
@@ -451,7 +454,7 @@ impl Session {
         &mut self,
         mut op: O,
         now: Instant,
-    ) -> Result<(RequestId<O>, Option<(SubscriptionId, ObjectRef)>), RequestError> {
+    ) -> Result<(RequestId<O>, Option<TrackedObject>), RequestError> {
         let object = op.assign_object_id(&mut || self.fresh_id());
         let sub = object.map(|o| (self.registry.subscribe(Filter::Object(o.clone())), o));
         match self.request(&op, now) {
@@ -477,6 +480,7 @@ impl Session {
     ) {
         let _ = now;
         self.complete(id, status, body);
+        self.pump();
     }
 
     /// HTTP request `id` failed in transport (connection refused, reset, ...).
@@ -484,6 +488,7 @@ impl Session {
         let _ = now;
         if self.pending.contains_key(&id) {
             self.finish(id, Err(RequestError::Transport(error)));
+            self.pump();
         }
     }
 
@@ -523,6 +528,7 @@ impl Session {
         for id in lost {
             self.finish(id, Err(RequestError::ConnectionLost));
         }
+        self.pump();
         if was == ConnectionState::Replaced {
             return;
         }
@@ -555,6 +561,7 @@ impl Session {
         };
         let _ = now;
         self.handle_event(event);
+        self.pump();
     }
 
     /// Time passed: expires requests and starts due reconnects.
@@ -816,8 +823,6 @@ impl Session {
                 }
             }
         }
-        // A slot is free: the next queued request may go.
-        self.pump();
     }
 
     /// Remembers what a successful answer says about the server.

@@ -3659,99 +3659,99 @@ impl serde::Serialize for MissingParams {
 #[non_exhaustive]
 pub enum Event {
     /// See [`ApplicationMoveFailed`].
-    ApplicationMoveFailed(ApplicationMoveFailed),
+    ApplicationMoveFailed(Box<ApplicationMoveFailed>),
     /// See [`ApplicationRegistered`].
-    ApplicationRegistered(ApplicationRegistered),
+    ApplicationRegistered(Box<ApplicationRegistered>),
     /// See [`ApplicationReplaced`].
-    ApplicationReplaced(ApplicationReplaced),
+    ApplicationReplaced(Box<ApplicationReplaced>),
     /// See [`ApplicationUnregistered`].
-    ApplicationUnregistered(ApplicationUnregistered),
+    ApplicationUnregistered(Box<ApplicationUnregistered>),
     /// See [`BridgeAttendedTransfer`].
-    BridgeAttendedTransfer(BridgeAttendedTransfer),
+    BridgeAttendedTransfer(Box<BridgeAttendedTransfer>),
     /// See [`BridgeBlindTransfer`].
-    BridgeBlindTransfer(BridgeBlindTransfer),
+    BridgeBlindTransfer(Box<BridgeBlindTransfer>),
     /// See [`BridgeCreated`].
-    BridgeCreated(BridgeCreated),
+    BridgeCreated(Box<BridgeCreated>),
     /// See [`BridgeDestroyed`].
-    BridgeDestroyed(BridgeDestroyed),
+    BridgeDestroyed(Box<BridgeDestroyed>),
     /// See [`BridgeMerged`].
-    BridgeMerged(BridgeMerged),
+    BridgeMerged(Box<BridgeMerged>),
     /// See [`BridgeVideoSourceChanged`].
-    BridgeVideoSourceChanged(BridgeVideoSourceChanged),
+    BridgeVideoSourceChanged(Box<BridgeVideoSourceChanged>),
     /// See [`CallBroadcast`].
-    CallBroadcast(CallBroadcast),
+    CallBroadcast(Box<CallBroadcast>),
     /// See [`CallClaimed`].
-    CallClaimed(CallClaimed),
+    CallClaimed(Box<CallClaimed>),
     /// See [`ChannelCallerId`].
-    ChannelCallerId(ChannelCallerId),
+    ChannelCallerId(Box<ChannelCallerId>),
     /// See [`ChannelConnectedLine`].
-    ChannelConnectedLine(ChannelConnectedLine),
+    ChannelConnectedLine(Box<ChannelConnectedLine>),
     /// See [`ChannelCreated`].
-    ChannelCreated(ChannelCreated),
+    ChannelCreated(Box<ChannelCreated>),
     /// See [`ChannelDestroyed`].
-    ChannelDestroyed(ChannelDestroyed),
+    ChannelDestroyed(Box<ChannelDestroyed>),
     /// See [`ChannelDialplan`].
-    ChannelDialplan(ChannelDialplan),
+    ChannelDialplan(Box<ChannelDialplan>),
     /// See [`ChannelDtmfReceived`].
-    ChannelDtmfReceived(ChannelDtmfReceived),
+    ChannelDtmfReceived(Box<ChannelDtmfReceived>),
     /// See [`ChannelEnteredBridge`].
-    ChannelEnteredBridge(ChannelEnteredBridge),
+    ChannelEnteredBridge(Box<ChannelEnteredBridge>),
     /// See [`ChannelHangupRequest`].
-    ChannelHangupRequest(ChannelHangupRequest),
+    ChannelHangupRequest(Box<ChannelHangupRequest>),
     /// See [`ChannelHold`].
-    ChannelHold(ChannelHold),
+    ChannelHold(Box<ChannelHold>),
     /// See [`ChannelLeftBridge`].
-    ChannelLeftBridge(ChannelLeftBridge),
+    ChannelLeftBridge(Box<ChannelLeftBridge>),
     /// See [`ChannelStateChange`].
-    ChannelStateChange(ChannelStateChange),
+    ChannelStateChange(Box<ChannelStateChange>),
     /// See [`ChannelTalkingFinished`].
-    ChannelTalkingFinished(ChannelTalkingFinished),
+    ChannelTalkingFinished(Box<ChannelTalkingFinished>),
     /// See [`ChannelTalkingStarted`].
-    ChannelTalkingStarted(ChannelTalkingStarted),
+    ChannelTalkingStarted(Box<ChannelTalkingStarted>),
     /// See [`ChannelToneDetected`].
-    ChannelToneDetected(ChannelToneDetected),
+    ChannelToneDetected(Box<ChannelToneDetected>),
     /// See [`ChannelTransfer`].
-    ChannelTransfer(ChannelTransfer),
+    ChannelTransfer(Box<ChannelTransfer>),
     /// See [`ChannelUnhold`].
-    ChannelUnhold(ChannelUnhold),
+    ChannelUnhold(Box<ChannelUnhold>),
     /// See [`ChannelUserevent`].
-    ChannelUserevent(ChannelUserevent),
+    ChannelUserevent(Box<ChannelUserevent>),
     /// See [`ChannelVarset`].
-    ChannelVarset(ChannelVarset),
+    ChannelVarset(Box<ChannelVarset>),
     /// See [`ContactStatusChange`].
-    ContactStatusChange(ContactStatusChange),
+    ContactStatusChange(Box<ContactStatusChange>),
     /// See [`DeviceStateChanged`].
-    DeviceStateChanged(DeviceStateChanged),
+    DeviceStateChanged(Box<DeviceStateChanged>),
     /// See [`Dial`].
-    Dial(Dial),
+    Dial(Box<Dial>),
     /// See [`EndpointStateChange`].
-    EndpointStateChange(EndpointStateChange),
+    EndpointStateChange(Box<EndpointStateChange>),
     /// See [`PeerStatusChange`].
-    PeerStatusChange(PeerStatusChange),
+    PeerStatusChange(Box<PeerStatusChange>),
     /// See [`PlaybackContinuing`].
-    PlaybackContinuing(PlaybackContinuing),
+    PlaybackContinuing(Box<PlaybackContinuing>),
     /// See [`PlaybackFinished`].
-    PlaybackFinished(PlaybackFinished),
+    PlaybackFinished(Box<PlaybackFinished>),
     /// See [`PlaybackStarted`].
-    PlaybackStarted(PlaybackStarted),
+    PlaybackStarted(Box<PlaybackStarted>),
     /// See [`RESTResponse`].
-    RESTResponse(RESTResponse),
+    RESTResponse(Box<RESTResponse>),
     /// See [`RecordingFailed`].
-    RecordingFailed(RecordingFailed),
+    RecordingFailed(Box<RecordingFailed>),
     /// See [`RecordingFinished`].
-    RecordingFinished(RecordingFinished),
+    RecordingFinished(Box<RecordingFinished>),
     /// See [`RecordingStarted`].
-    RecordingStarted(RecordingStarted),
+    RecordingStarted(Box<RecordingStarted>),
     /// See [`StasisEnd`].
-    StasisEnd(StasisEnd),
+    StasisEnd(Box<StasisEnd>),
     /// See [`StasisStart`].
-    StasisStart(StasisStart),
+    StasisStart(Box<StasisStart>),
     /// See [`TextMessageReceived`].
-    TextMessageReceived(TextMessageReceived),
+    TextMessageReceived(Box<TextMessageReceived>),
     /// See [`MissingParams`].
-    MissingParams(MissingParams),
+    MissingParams(Box<MissingParams>),
     /// An event type this crate does not know, kept whole.
-    Unknown(crate::UnknownEvent),
+    Unknown(Box<crate::UnknownEvent>),
 }
 
 /// Names of all known event types.
@@ -4178,53 +4178,53 @@ impl Event {
     ) -> Result<Event, A::Error> {
         use crate::codec::fill;
         match type_name.as_str() {
-            "ApplicationMoveFailed" => fill::<ApplicationMoveFailedBuilder, A>(pending, map).map(Event::ApplicationMoveFailed),
-            "ApplicationRegistered" => fill::<ApplicationRegisteredBuilder, A>(pending, map).map(Event::ApplicationRegistered),
-            "ApplicationReplaced" => fill::<ApplicationReplacedBuilder, A>(pending, map).map(Event::ApplicationReplaced),
-            "ApplicationUnregistered" => fill::<ApplicationUnregisteredBuilder, A>(pending, map).map(Event::ApplicationUnregistered),
-            "BridgeAttendedTransfer" => fill::<BridgeAttendedTransferBuilder, A>(pending, map).map(Event::BridgeAttendedTransfer),
-            "BridgeBlindTransfer" => fill::<BridgeBlindTransferBuilder, A>(pending, map).map(Event::BridgeBlindTransfer),
-            "BridgeCreated" => fill::<BridgeCreatedBuilder, A>(pending, map).map(Event::BridgeCreated),
-            "BridgeDestroyed" => fill::<BridgeDestroyedBuilder, A>(pending, map).map(Event::BridgeDestroyed),
-            "BridgeMerged" => fill::<BridgeMergedBuilder, A>(pending, map).map(Event::BridgeMerged),
-            "BridgeVideoSourceChanged" => fill::<BridgeVideoSourceChangedBuilder, A>(pending, map).map(Event::BridgeVideoSourceChanged),
-            "CallBroadcast" => fill::<CallBroadcastBuilder, A>(pending, map).map(Event::CallBroadcast),
-            "CallClaimed" => fill::<CallClaimedBuilder, A>(pending, map).map(Event::CallClaimed),
-            "ChannelCallerId" => fill::<ChannelCallerIdBuilder, A>(pending, map).map(Event::ChannelCallerId),
-            "ChannelConnectedLine" => fill::<ChannelConnectedLineBuilder, A>(pending, map).map(Event::ChannelConnectedLine),
-            "ChannelCreated" => fill::<ChannelCreatedBuilder, A>(pending, map).map(Event::ChannelCreated),
-            "ChannelDestroyed" => fill::<ChannelDestroyedBuilder, A>(pending, map).map(Event::ChannelDestroyed),
-            "ChannelDialplan" => fill::<ChannelDialplanBuilder, A>(pending, map).map(Event::ChannelDialplan),
-            "ChannelDtmfReceived" => fill::<ChannelDtmfReceivedBuilder, A>(pending, map).map(Event::ChannelDtmfReceived),
-            "ChannelEnteredBridge" => fill::<ChannelEnteredBridgeBuilder, A>(pending, map).map(Event::ChannelEnteredBridge),
-            "ChannelHangupRequest" => fill::<ChannelHangupRequestBuilder, A>(pending, map).map(Event::ChannelHangupRequest),
-            "ChannelHold" => fill::<ChannelHoldBuilder, A>(pending, map).map(Event::ChannelHold),
-            "ChannelLeftBridge" => fill::<ChannelLeftBridgeBuilder, A>(pending, map).map(Event::ChannelLeftBridge),
-            "ChannelStateChange" => fill::<ChannelStateChangeBuilder, A>(pending, map).map(Event::ChannelStateChange),
-            "ChannelTalkingFinished" => fill::<ChannelTalkingFinishedBuilder, A>(pending, map).map(Event::ChannelTalkingFinished),
-            "ChannelTalkingStarted" => fill::<ChannelTalkingStartedBuilder, A>(pending, map).map(Event::ChannelTalkingStarted),
-            "ChannelToneDetected" => fill::<ChannelToneDetectedBuilder, A>(pending, map).map(Event::ChannelToneDetected),
-            "ChannelTransfer" => fill::<ChannelTransferBuilder, A>(pending, map).map(Event::ChannelTransfer),
-            "ChannelUnhold" => fill::<ChannelUnholdBuilder, A>(pending, map).map(Event::ChannelUnhold),
-            "ChannelUserevent" => fill::<ChannelUsereventBuilder, A>(pending, map).map(Event::ChannelUserevent),
-            "ChannelVarset" => fill::<ChannelVarsetBuilder, A>(pending, map).map(Event::ChannelVarset),
-            "ContactStatusChange" => fill::<ContactStatusChangeBuilder, A>(pending, map).map(Event::ContactStatusChange),
-            "DeviceStateChanged" => fill::<DeviceStateChangedBuilder, A>(pending, map).map(Event::DeviceStateChanged),
-            "Dial" => fill::<DialBuilder, A>(pending, map).map(Event::Dial),
-            "EndpointStateChange" => fill::<EndpointStateChangeBuilder, A>(pending, map).map(Event::EndpointStateChange),
-            "PeerStatusChange" => fill::<PeerStatusChangeBuilder, A>(pending, map).map(Event::PeerStatusChange),
-            "PlaybackContinuing" => fill::<PlaybackContinuingBuilder, A>(pending, map).map(Event::PlaybackContinuing),
-            "PlaybackFinished" => fill::<PlaybackFinishedBuilder, A>(pending, map).map(Event::PlaybackFinished),
-            "PlaybackStarted" => fill::<PlaybackStartedBuilder, A>(pending, map).map(Event::PlaybackStarted),
-            "RESTResponse" => fill::<RESTResponseBuilder, A>(pending, map).map(Event::RESTResponse),
-            "RecordingFailed" => fill::<RecordingFailedBuilder, A>(pending, map).map(Event::RecordingFailed),
-            "RecordingFinished" => fill::<RecordingFinishedBuilder, A>(pending, map).map(Event::RecordingFinished),
-            "RecordingStarted" => fill::<RecordingStartedBuilder, A>(pending, map).map(Event::RecordingStarted),
-            "StasisEnd" => fill::<StasisEndBuilder, A>(pending, map).map(Event::StasisEnd),
-            "StasisStart" => fill::<StasisStartBuilder, A>(pending, map).map(Event::StasisStart),
-            "TextMessageReceived" => fill::<TextMessageReceivedBuilder, A>(pending, map).map(Event::TextMessageReceived),
-            "MissingParams" => fill::<MissingParamsBuilder, A>(pending, map).map(Event::MissingParams),
-            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(Event::Unknown),
+            "ApplicationMoveFailed" => fill::<ApplicationMoveFailedBuilder, A>(pending, map).map(|e| Event::ApplicationMoveFailed(Box::new(e))),
+            "ApplicationRegistered" => fill::<ApplicationRegisteredBuilder, A>(pending, map).map(|e| Event::ApplicationRegistered(Box::new(e))),
+            "ApplicationReplaced" => fill::<ApplicationReplacedBuilder, A>(pending, map).map(|e| Event::ApplicationReplaced(Box::new(e))),
+            "ApplicationUnregistered" => fill::<ApplicationUnregisteredBuilder, A>(pending, map).map(|e| Event::ApplicationUnregistered(Box::new(e))),
+            "BridgeAttendedTransfer" => fill::<BridgeAttendedTransferBuilder, A>(pending, map).map(|e| Event::BridgeAttendedTransfer(Box::new(e))),
+            "BridgeBlindTransfer" => fill::<BridgeBlindTransferBuilder, A>(pending, map).map(|e| Event::BridgeBlindTransfer(Box::new(e))),
+            "BridgeCreated" => fill::<BridgeCreatedBuilder, A>(pending, map).map(|e| Event::BridgeCreated(Box::new(e))),
+            "BridgeDestroyed" => fill::<BridgeDestroyedBuilder, A>(pending, map).map(|e| Event::BridgeDestroyed(Box::new(e))),
+            "BridgeMerged" => fill::<BridgeMergedBuilder, A>(pending, map).map(|e| Event::BridgeMerged(Box::new(e))),
+            "BridgeVideoSourceChanged" => fill::<BridgeVideoSourceChangedBuilder, A>(pending, map).map(|e| Event::BridgeVideoSourceChanged(Box::new(e))),
+            "CallBroadcast" => fill::<CallBroadcastBuilder, A>(pending, map).map(|e| Event::CallBroadcast(Box::new(e))),
+            "CallClaimed" => fill::<CallClaimedBuilder, A>(pending, map).map(|e| Event::CallClaimed(Box::new(e))),
+            "ChannelCallerId" => fill::<ChannelCallerIdBuilder, A>(pending, map).map(|e| Event::ChannelCallerId(Box::new(e))),
+            "ChannelConnectedLine" => fill::<ChannelConnectedLineBuilder, A>(pending, map).map(|e| Event::ChannelConnectedLine(Box::new(e))),
+            "ChannelCreated" => fill::<ChannelCreatedBuilder, A>(pending, map).map(|e| Event::ChannelCreated(Box::new(e))),
+            "ChannelDestroyed" => fill::<ChannelDestroyedBuilder, A>(pending, map).map(|e| Event::ChannelDestroyed(Box::new(e))),
+            "ChannelDialplan" => fill::<ChannelDialplanBuilder, A>(pending, map).map(|e| Event::ChannelDialplan(Box::new(e))),
+            "ChannelDtmfReceived" => fill::<ChannelDtmfReceivedBuilder, A>(pending, map).map(|e| Event::ChannelDtmfReceived(Box::new(e))),
+            "ChannelEnteredBridge" => fill::<ChannelEnteredBridgeBuilder, A>(pending, map).map(|e| Event::ChannelEnteredBridge(Box::new(e))),
+            "ChannelHangupRequest" => fill::<ChannelHangupRequestBuilder, A>(pending, map).map(|e| Event::ChannelHangupRequest(Box::new(e))),
+            "ChannelHold" => fill::<ChannelHoldBuilder, A>(pending, map).map(|e| Event::ChannelHold(Box::new(e))),
+            "ChannelLeftBridge" => fill::<ChannelLeftBridgeBuilder, A>(pending, map).map(|e| Event::ChannelLeftBridge(Box::new(e))),
+            "ChannelStateChange" => fill::<ChannelStateChangeBuilder, A>(pending, map).map(|e| Event::ChannelStateChange(Box::new(e))),
+            "ChannelTalkingFinished" => fill::<ChannelTalkingFinishedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingFinished(Box::new(e))),
+            "ChannelTalkingStarted" => fill::<ChannelTalkingStartedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingStarted(Box::new(e))),
+            "ChannelToneDetected" => fill::<ChannelToneDetectedBuilder, A>(pending, map).map(|e| Event::ChannelToneDetected(Box::new(e))),
+            "ChannelTransfer" => fill::<ChannelTransferBuilder, A>(pending, map).map(|e| Event::ChannelTransfer(Box::new(e))),
+            "ChannelUnhold" => fill::<ChannelUnholdBuilder, A>(pending, map).map(|e| Event::ChannelUnhold(Box::new(e))),
+            "ChannelUserevent" => fill::<ChannelUsereventBuilder, A>(pending, map).map(|e| Event::ChannelUserevent(Box::new(e))),
+            "ChannelVarset" => fill::<ChannelVarsetBuilder, A>(pending, map).map(|e| Event::ChannelVarset(Box::new(e))),
+            "ContactStatusChange" => fill::<ContactStatusChangeBuilder, A>(pending, map).map(|e| Event::ContactStatusChange(Box::new(e))),
+            "DeviceStateChanged" => fill::<DeviceStateChangedBuilder, A>(pending, map).map(|e| Event::DeviceStateChanged(Box::new(e))),
+            "Dial" => fill::<DialBuilder, A>(pending, map).map(|e| Event::Dial(Box::new(e))),
+            "EndpointStateChange" => fill::<EndpointStateChangeBuilder, A>(pending, map).map(|e| Event::EndpointStateChange(Box::new(e))),
+            "PeerStatusChange" => fill::<PeerStatusChangeBuilder, A>(pending, map).map(|e| Event::PeerStatusChange(Box::new(e))),
+            "PlaybackContinuing" => fill::<PlaybackContinuingBuilder, A>(pending, map).map(|e| Event::PlaybackContinuing(Box::new(e))),
+            "PlaybackFinished" => fill::<PlaybackFinishedBuilder, A>(pending, map).map(|e| Event::PlaybackFinished(Box::new(e))),
+            "PlaybackStarted" => fill::<PlaybackStartedBuilder, A>(pending, map).map(|e| Event::PlaybackStarted(Box::new(e))),
+            "RESTResponse" => fill::<RESTResponseBuilder, A>(pending, map).map(|e| Event::RESTResponse(Box::new(e))),
+            "RecordingFailed" => fill::<RecordingFailedBuilder, A>(pending, map).map(|e| Event::RecordingFailed(Box::new(e))),
+            "RecordingFinished" => fill::<RecordingFinishedBuilder, A>(pending, map).map(|e| Event::RecordingFinished(Box::new(e))),
+            "RecordingStarted" => fill::<RecordingStartedBuilder, A>(pending, map).map(|e| Event::RecordingStarted(Box::new(e))),
+            "StasisEnd" => fill::<StasisEndBuilder, A>(pending, map).map(|e| Event::StasisEnd(Box::new(e))),
+            "StasisStart" => fill::<StasisStartBuilder, A>(pending, map).map(|e| Event::StasisStart(Box::new(e))),
+            "TextMessageReceived" => fill::<TextMessageReceivedBuilder, A>(pending, map).map(|e| Event::TextMessageReceived(Box::new(e))),
+            "MissingParams" => fill::<MissingParamsBuilder, A>(pending, map).map(|e| Event::MissingParams(Box::new(e))),
+            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),
         }
     }
 }

@@ -1193,9 +1193,7 @@ pub struct DialedBuilder {
 impl crate::codec::FieldBuilder for DialedBuilder {
     type Output = Dialed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
-        match key.as_str() {
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
-        }
+        self.extra.insert(key.into_owned(), map.next_value()?);
         Ok(())
     }
     fn finish(self) -> Result<Dialed, &'static str> {

@@ -8,7 +8,7 @@ pub mod applications {
 ///
 /// Answers with a list of [`Application`](crate::models::Application).
 /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -16,8 +16,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -116,8 +115,7 @@ impl crate::Operation for Subscribe {
         path.push_str("applications/");
         crate::encode::push_segment(&mut path, &self.application_name);
         path.push_str("/subscription");
-        let mut query = Vec::with_capacity(1);
-        query.push(("eventSource", self.event_source.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let query = vec![("eventSource", self.event_source.join(","))];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -160,8 +158,7 @@ impl crate::Operation for Unsubscribe {
         path.push_str("applications/");
         crate::encode::push_segment(&mut path, &self.application_name);
         path.push_str("/subscription");
-        let mut query = Vec::with_capacity(1);
-        query.push(("eventSource", self.event_source.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let query = vec![("eventSource", self.event_source.join(","))];
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
     }
 }
@@ -210,7 +207,7 @@ impl crate::Operation for Filter {
         crate::encode::push_segment(&mut path, &self.application_name);
         path.push_str("/eventFilter");
         let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.filter.as_ref().map(|v| v.clone()) }
+        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.filter.clone() }
     }
 }
 
@@ -258,9 +255,9 @@ impl crate::Operation for GetObject {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/config/dynamic/");
         crate::encode::push_segment(&mut path, &self.config_class);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.object_type);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
@@ -315,9 +312,9 @@ impl crate::Operation for UpdateObject {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/config/dynamic/");
         crate::encode::push_segment(&mut path, &self.config_class);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.object_type);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.fields.as_ref().map(|v| crate::encode::config_fields_body(v)) }
@@ -364,9 +361,9 @@ impl crate::Operation for DeleteObject {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/config/dynamic/");
         crate::encode::push_segment(&mut path, &self.config_class);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.object_type);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
@@ -422,7 +419,7 @@ crate::codec::string_enum!(GetInfoOnly);
 ///
 /// Answers with one [`AsteriskInfo`](crate::models::AsteriskInfo).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetInfo {
     /// `only`: query, optional; sent comma-joined.
@@ -432,9 +429,7 @@ pub struct GetInfo {
 impl GetInfo {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        GetInfo {
-            only: Vec::new(),
-        }
+        Self::default()
     }
     /// Sets `only`.
     pub fn only(mut self, v: impl IntoIterator<Item = GetInfoOnly>) -> Self {
@@ -466,7 +461,7 @@ impl crate::Operation for GetInfo {
 ///
 /// Answers with one [`AsteriskPing`](crate::models::AsteriskPing).
 /// Available since Asterisk 13.25.0, 16.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Ping {
 }
@@ -474,8 +469,7 @@ pub struct Ping {
 impl Ping {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        Ping {
-        }
+        Self::default()
     }
 }
 
@@ -501,7 +495,7 @@ impl crate::Operation for Ping {
 ///
 /// Answers with a list of [`Module`](crate::models::Module).
 /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ListModules {
 }
@@ -509,8 +503,7 @@ pub struct ListModules {
 impl ListModules {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        ListModules {
-        }
+        Self::default()
     }
 }
 
@@ -692,7 +685,7 @@ impl crate::Operation for ReloadModule {
 ///
 /// Answers with a list of [`LogChannel`](crate::models::LogChannel).
 /// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ListLogChannels {
 }
@@ -700,8 +693,7 @@ pub struct ListLogChannels {
 impl ListLogChannels {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        ListLogChannels {
-        }
+        Self::default()
     }
 }
 
@@ -760,8 +752,7 @@ impl crate::Operation for AddLog {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/logging/");
         crate::encode::push_segment(&mut path, &self.log_channel_name);
-        let mut query = Vec::with_capacity(1);
-        query.push(("configuration", self.configuration.clone()));
+        let query = vec![("configuration", self.configuration.clone())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -878,8 +869,7 @@ impl crate::Operation for GetGlobalVar {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/variable");
-        let mut query = Vec::with_capacity(1);
-        query.push(("variable", self.variable.clone()));
+        let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
 }
@@ -925,8 +915,7 @@ impl crate::Operation for SetGlobalVar {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("asterisk/variable");
-        let mut query = Vec::with_capacity(2);
-        query.push(("variable", self.variable.clone()));
+        let mut query = vec![("variable", self.variable.clone())];
         if let Some(v) = &self.value { query.push(("value", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
@@ -940,7 +929,7 @@ pub mod bridges {
 ///
 /// Answers with a list of [`Bridge`](crate::models::Bridge).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -948,8 +937,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -975,7 +963,7 @@ impl crate::Operation for List {
 ///
 /// Answers with one [`Bridge`](crate::models::Bridge).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Create {
     /// `type`: query, optional.
@@ -991,12 +979,7 @@ pub struct Create {
 impl Create {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        Create {
-            r#type: None,
-            bridge_id: None,
-            name: None,
-            variables: None,
-        }
+        Self::default()
     }
     /// Sets `type`.
     pub fn r#type(mut self, v: impl Into<String>) -> Self {
@@ -1262,8 +1245,7 @@ impl crate::Operation for AddChannel {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/addChannel");
-        let mut query = Vec::with_capacity(5);
-        query.push(("channel", self.channel.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("channel", self.channel.join(","))];
         if let Some(v) = &self.role { query.push(("role", v.clone())); }
         if let Some(v) = &self.absorb_dtmf { query.push(("absorbDTMF", v.to_string())); }
         if let Some(v) = &self.mute { query.push(("mute", v.to_string())); }
@@ -1310,8 +1292,7 @@ impl crate::Operation for RemoveChannel {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/removeChannel");
-        let mut query = Vec::with_capacity(1);
-        query.push(("channel", self.channel.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let query = vec![("channel", self.channel.join(","))];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -1567,8 +1548,7 @@ impl crate::Operation for Play {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/play");
-        let mut query = Vec::with_capacity(6);
-        query.push(("media", self.media.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("media", self.media.join(","))];
         if let Some(v) = &self.announcer_format { query.push(("announcer_format", v.clone())); }
         if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
         if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
@@ -1656,8 +1636,7 @@ impl crate::Operation for PlayWithId {
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/play/");
         crate::encode::push_segment(&mut path, &self.playback_id);
-        let mut query = Vec::with_capacity(5);
-        query.push(("media", self.media.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("media", self.media.join(","))];
         if let Some(v) = &self.announcer_format { query.push(("announcer_format", v.clone())); }
         if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
         if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
@@ -1845,9 +1824,7 @@ impl crate::Operation for Record {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/record");
-        let mut query = Vec::with_capacity(8);
-        query.push(("name", self.name.clone()));
-        query.push(("format", self.format.clone()));
+        let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
         if let Some(v) = &self.recorder_format { query.push(("recorder_format", v.clone())); }
         if let Some(v) = &self.max_duration_seconds { query.push(("maxDurationSeconds", v.to_string())); }
         if let Some(v) = &self.max_silence_seconds { query.push(("maxSilenceSeconds", v.to_string())); }
@@ -1900,8 +1877,7 @@ impl crate::Operation for GetBridgeVar {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/variable");
-        let mut query = Vec::with_capacity(1);
-        query.push(("variable", self.variable.clone()));
+        let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
 }
@@ -1960,8 +1936,7 @@ impl crate::Operation for SetBridgeVar {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/variable");
-        let mut query = Vec::with_capacity(3);
-        query.push(("variable", self.variable.clone()));
+        let mut query = vec![("variable", self.variable.clone())];
         if let Some(v) = &self.value { query.push(("value", v.clone())); }
         if let Some(v) = &self.report_events { query.push(("report_events", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
@@ -2006,8 +1981,7 @@ impl crate::Operation for GetBridgeVars {
         path.push_str("bridges/");
         crate::encode::push_segment(&mut path, &self.bridge_id);
         path.push_str("/variables");
-        let mut query = Vec::with_capacity(1);
-        query.push(("variables", self.variables.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let query = vec![("variables", self.variables.join(","))];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
 }
@@ -2030,7 +2004,7 @@ impl SetBridgeVars {
     pub fn new(bridge_id: impl Into<String>, variables: serde_json::Map<String, serde_json::Value>) -> Self {
         SetBridgeVars {
             bridge_id: bridge_id.into(),
-            variables: variables,
+            variables,
         }
     }
 }
@@ -2063,7 +2037,7 @@ pub mod channels {
 ///
 /// Answers with a list of [`Channel`](crate::models::Channel).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -2071,8 +2045,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -2231,8 +2204,7 @@ impl crate::Operation for Originate {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("channels");
-        let mut query = Vec::with_capacity(13);
-        query.push(("endpoint", self.endpoint.clone()));
+        let mut query = vec![("endpoint", self.endpoint.clone())];
         if let Some(v) = &self.extension { query.push(("extension", v.clone())); }
         if let Some(v) = &self.context { query.push(("context", v.clone())); }
         if let Some(v) = &self.priority { query.push(("priority", v.to_string())); }
@@ -2337,9 +2309,7 @@ impl crate::Operation for Create {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("channels/create");
-        let mut query = Vec::with_capacity(7);
-        query.push(("endpoint", self.endpoint.clone()));
-        query.push(("app", self.app.clone()));
+        let mut query = vec![("endpoint", self.endpoint.clone()), ("app", self.app.clone())];
         if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
         if let Some(v) = &self.channel_id { query.push(("channelId", v.clone())); }
         if let Some(v) = &self.other_channel_id { query.push(("otherChannelId", v.clone())); }
@@ -2525,8 +2495,7 @@ impl crate::Operation for OriginateWithId {
         let mut path = String::with_capacity(64);
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
-        let mut query = Vec::with_capacity(12);
-        query.push(("endpoint", self.endpoint.clone()));
+        let mut query = vec![("endpoint", self.endpoint.clone())];
         if let Some(v) = &self.extension { query.push(("extension", v.clone())); }
         if let Some(v) = &self.context { query.push(("context", v.clone())); }
         if let Some(v) = &self.priority { query.push(("priority", v.to_string())); }
@@ -2806,8 +2775,7 @@ impl crate::Operation for Move {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/move");
-        let mut query = Vec::with_capacity(2);
-        query.push(("app", self.app.clone()));
+        let mut query = vec![("app", self.app.clone())];
         if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
@@ -2851,8 +2819,7 @@ impl crate::Operation for Redirect {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/redirect");
-        let mut query = Vec::with_capacity(1);
-        query.push(("endpoint", self.endpoint.clone()));
+        let query = vec![("endpoint", self.endpoint.clone())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -3561,8 +3528,7 @@ impl crate::Operation for Play {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/play");
-        let mut query = Vec::with_capacity(5);
-        query.push(("media", self.media.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("media", self.media.join(","))];
         if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
         if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
         if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
@@ -3641,8 +3607,7 @@ impl crate::Operation for PlayWithId {
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/play/");
         crate::encode::push_segment(&mut path, &self.playback_id);
-        let mut query = Vec::with_capacity(4);
-        query.push(("media", self.media.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("media", self.media.join(","))];
         if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
         if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
         if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
@@ -3821,9 +3786,7 @@ impl crate::Operation for Record {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/record");
-        let mut query = Vec::with_capacity(7);
-        query.push(("name", self.name.clone()));
-        query.push(("format", self.format.clone()));
+        let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
         if let Some(v) = &self.max_duration_seconds { query.push(("maxDurationSeconds", v.to_string())); }
         if let Some(v) = &self.max_silence_seconds { query.push(("maxSilenceSeconds", v.to_string())); }
         if let Some(v) = &self.if_exists { query.push(("ifExists", v.as_str().to_string())); }
@@ -3875,8 +3838,7 @@ impl crate::Operation for GetChannelVar {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/variable");
-        let mut query = Vec::with_capacity(1);
-        query.push(("variable", self.variable.clone()));
+        let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
 }
@@ -3935,8 +3897,7 @@ impl crate::Operation for SetChannelVar {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/variable");
-        let mut query = Vec::with_capacity(3);
-        query.push(("variable", self.variable.clone()));
+        let mut query = vec![("variable", self.variable.clone())];
         if let Some(v) = &self.value { query.push(("value", v.clone())); }
         if let Some(v) = &self.report_events { query.push(("report_events", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
@@ -4103,10 +4064,9 @@ impl crate::Operation for SnoopChannel {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/snoop");
-        let mut query = Vec::with_capacity(5);
+        let mut query = vec![("app", self.app.clone())];
         if let Some(v) = &self.spy { query.push(("spy", v.as_str().to_string())); }
         if let Some(v) = &self.whisper { query.push(("whisper", v.as_str().to_string())); }
-        query.push(("app", self.app.clone()));
         if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
         if let Some(v) = &self.snoop_id { query.push(("snoopId", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
@@ -4273,10 +4233,9 @@ impl crate::Operation for SnoopChannelWithId {
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/snoop/");
         crate::encode::push_segment(&mut path, &self.snoop_id);
-        let mut query = Vec::with_capacity(4);
+        let mut query = vec![("app", self.app.clone())];
         if let Some(v) = &self.spy { query.push(("spy", v.as_str().to_string())); }
         if let Some(v) = &self.whisper { query.push(("whisper", v.as_str().to_string())); }
-        query.push(("app", self.app.clone()));
         if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
@@ -4644,14 +4603,12 @@ impl crate::Operation for ExternalMedia {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("channels/externalMedia");
-        let mut query = Vec::with_capacity(10);
+        let mut query = vec![("app", self.app.clone()), ("format", self.format.clone())];
         if let Some(v) = &self.channel_id { query.push(("channelId", v.clone())); }
-        query.push(("app", self.app.clone()));
         if let Some(v) = &self.external_host { query.push(("external_host", v.clone())); }
         if let Some(v) = &self.encapsulation { query.push(("encapsulation", v.as_str().to_string())); }
         if let Some(v) = &self.transport { query.push(("transport", v.as_str().to_string())); }
         if let Some(v) = &self.connection_type { query.push(("connection_type", v.as_str().to_string())); }
-        query.push(("format", self.format.clone()));
         if let Some(v) = &self.direction { query.push(("direction", v.as_str().to_string())); }
         if let Some(v) = &self.data { query.push(("data", v.clone())); }
         if let Some(v) = &self.transport_data { query.push(("transport_data", v.clone())); }
@@ -4741,8 +4698,7 @@ impl crate::Operation for GetChannelVars {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/variables");
-        let mut query = Vec::with_capacity(1);
-        query.push(("variables", self.variables.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let query = vec![("variables", self.variables.join(","))];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
 }
@@ -4765,7 +4721,7 @@ impl SetChannelVars {
     pub fn new(channel_id: impl Into<String>, variables: serde_json::Map<String, serde_json::Value>) -> Self {
         SetChannelVars {
             channel_id: channel_id.into(),
-            variables: variables,
+            variables,
         }
     }
 }
@@ -4828,8 +4784,7 @@ impl crate::Operation for TransferProgress {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/transfer_progress");
-        let mut query = Vec::with_capacity(1);
-        query.push(("states", self.states.clone()));
+        let query = vec![("states", self.states.clone())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -4842,7 +4797,7 @@ pub mod device_states {
 ///
 /// Answers with a list of [`DeviceState`](crate::models::DeviceState).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -4850,8 +4805,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -4991,7 +4945,7 @@ impl Update {
     pub fn new(device_name: impl Into<String>, device_state: UpdateDeviceState) -> Self {
         Update {
             device_name: device_name.into(),
-            device_state: device_state,
+            device_state,
         }
     }
 }
@@ -5010,8 +4964,7 @@ impl crate::Operation for Update {
         let mut path = String::with_capacity(64);
         path.push_str("deviceStates/");
         crate::encode::push_segment(&mut path, &self.device_name);
-        let mut query = Vec::with_capacity(1);
-        query.push(("deviceState", self.device_state.as_str().to_string()));
+        let query = vec![("deviceState", self.device_state.as_str().to_string())];
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
     }
 }
@@ -5063,7 +5016,7 @@ pub mod endpoints {
 ///
 /// Answers with a list of [`Endpoint`](crate::models::Endpoint).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -5071,8 +5024,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -5146,9 +5098,7 @@ impl crate::Operation for SendMessage {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("endpoints/sendMessage");
-        let mut query = Vec::with_capacity(3);
-        query.push(("to", self.to.clone()));
-        query.push(("from", self.from.clone()));
+        let mut query = vec![("to", self.to.clone()), ("from", self.from.clone())];
         if let Some(v) = &self.body { query.push(("body", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
     }
@@ -5209,10 +5159,7 @@ impl crate::Operation for Refer {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("endpoints/refer");
-        let mut query = Vec::with_capacity(4);
-        query.push(("to", self.to.clone()));
-        query.push(("from", self.from.clone()));
-        query.push(("refer_to", self.refer_to.clone()));
+        let mut query = vec![("to", self.to.clone()), ("from", self.from.clone()), ("refer_to", self.refer_to.clone())];
         if let Some(v) = &self.to_self { query.push(("to_self", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
     }
@@ -5294,7 +5241,7 @@ impl crate::Operation for Get {
         let mut path = String::with_capacity(64);
         path.push_str("endpoints/");
         crate::encode::push_segment(&mut path, &self.tech);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.resource);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
@@ -5357,11 +5304,10 @@ impl crate::Operation for SendMessageToEndpoint {
         let mut path = String::with_capacity(64);
         path.push_str("endpoints/");
         crate::encode::push_segment(&mut path, &self.tech);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.resource);
         path.push_str("/sendMessage");
-        let mut query = Vec::with_capacity(2);
-        query.push(("from", self.from.clone()));
+        let mut query = vec![("from", self.from.clone())];
         if let Some(v) = &self.body { query.push(("body", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
     }
@@ -5426,12 +5372,10 @@ impl crate::Operation for ReferToEndpoint {
         let mut path = String::with_capacity(64);
         path.push_str("endpoints/");
         crate::encode::push_segment(&mut path, &self.tech);
-        path.push_str("/");
+        path.push('/');
         crate::encode::push_segment(&mut path, &self.resource);
         path.push_str("/refer");
-        let mut query = Vec::with_capacity(3);
-        query.push(("from", self.from.clone()));
-        query.push(("refer_to", self.refer_to.clone()));
+        let mut query = vec![("from", self.from.clone()), ("refer_to", self.refer_to.clone())];
         if let Some(v) = &self.to_self { query.push(("to_self", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
     }
@@ -5482,8 +5426,7 @@ impl crate::Operation for EventWebsocket {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("events");
-        let mut query = Vec::with_capacity(2);
-        query.push(("app", self.app.iter().map(|x| x.clone()).collect::<Vec<_>>().join(",")));
+        let mut query = vec![("app", self.app.join(","))];
         if let Some(v) = &self.subscribe_all { query.push(("subscribeAll", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
     }
@@ -5542,9 +5485,8 @@ impl crate::Operation for UserEvent {
         let mut path = String::with_capacity(64);
         path.push_str("events/user/");
         crate::encode::push_segment(&mut path, &self.event_name);
-        let mut query = Vec::with_capacity(2);
-        query.push(("application", self.application.clone()));
-        if !self.source.is_empty() { query.push(("source", self.source.iter().map(|x| x.clone()).collect::<Vec<_>>().join(","))); }
+        let mut query = vec![("application", self.application.clone())];
+        if !self.source.is_empty() { query.push(("source", self.source.join(","))); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
     }
 }
@@ -5585,9 +5527,7 @@ impl crate::Operation for ClaimChannel {
     fn encode(&self) -> crate::EncodedRequest {
         let mut path = String::with_capacity(64);
         path.push_str("events/claim");
-        let mut query = Vec::with_capacity(2);
-        query.push(("channelId", self.channel_id.clone()));
-        query.push(("application", self.application.clone()));
+        let query = vec![("channelId", self.channel_id.clone()), ("application", self.application.clone())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -5600,7 +5540,7 @@ pub mod mailboxes {
 ///
 /// Answers with a list of [`Mailbox`](crate::models::Mailbox).
 /// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
 }
@@ -5608,8 +5548,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-        }
+        Self::default()
     }
 }
 
@@ -5690,8 +5629,8 @@ impl Update {
     pub fn new(mailbox_name: impl Into<String>, old_messages: i64, new_messages: i64) -> Self {
         Update {
             mailbox_name: mailbox_name.into(),
-            old_messages: old_messages,
-            new_messages: new_messages,
+            old_messages,
+            new_messages,
         }
     }
 }
@@ -5710,9 +5649,7 @@ impl crate::Operation for Update {
         let mut path = String::with_capacity(64);
         path.push_str("mailboxes/");
         crate::encode::push_segment(&mut path, &self.mailbox_name);
-        let mut query = Vec::with_capacity(2);
-        query.push(("oldMessages", self.old_messages.to_string()));
-        query.push(("newMessages", self.new_messages.to_string()));
+        let query = vec![("oldMessages", self.old_messages.to_string()), ("newMessages", self.new_messages.to_string())];
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
     }
 }
@@ -5905,7 +5842,7 @@ impl Control {
     pub fn new(playback_id: impl Into<String>, operation: ControlOperation) -> Self {
         Control {
             playback_id: playback_id.into(),
-            operation: operation,
+            operation,
         }
     }
 }
@@ -5925,8 +5862,7 @@ impl crate::Operation for Control {
         path.push_str("playbacks/");
         crate::encode::push_segment(&mut path, &self.playback_id);
         path.push_str("/control");
-        let mut query = Vec::with_capacity(1);
-        query.push(("operation", self.operation.as_str().to_string()));
+        let query = vec![("operation", self.operation.as_str().to_string())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -5939,7 +5875,7 @@ pub mod recordings {
 ///
 /// Answers with a list of [`StoredRecording`](crate::models::StoredRecording).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ListStored {
 }
@@ -5947,8 +5883,7 @@ pub struct ListStored {
 impl ListStored {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        ListStored {
-        }
+        Self::default()
     }
 }
 
@@ -6126,8 +6061,7 @@ impl crate::Operation for CopyStored {
         path.push_str("recordings/stored/");
         crate::encode::push_segment(&mut path, &self.recording_name);
         path.push_str("/copy");
-        let mut query = Vec::with_capacity(1);
-        query.push(("destinationRecordingName", self.destination_recording_name.clone()));
+        let query = vec![("destinationRecordingName", self.destination_recording_name.clone())];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -6418,7 +6352,7 @@ pub mod sounds {
 ///
 /// Answers with a list of [`Sound`](crate::models::Sound).
 /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
     /// `lang`: query, optional.
@@ -6430,10 +6364,7 @@ pub struct List {
 impl List {
     /// A request with the required parameters; the others unset.
     pub fn new() -> Self {
-        List {
-            lang: None,
-            format: None,
-        }
+        Self::default()
     }
     /// Sets `lang`.
     pub fn lang(mut self, v: impl Into<String>) -> Self {
