@@ -172,9 +172,15 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     } else {
         writeln!(out, "        match key.as_str() {{").unwrap();
         for f in &fields {
+            // Optional fields accept `null`; required ones skip that check.
+            let read = if f.prop.always {
+                "Some(map.next_value()?)"
+            } else {
+                "map.next_value()?"
+            };
             writeln!(
                 out,
-                "            {} => self.{} = map.next_value()?,",
+                "            {} => self.{} = {read},",
                 lit(&f.prop.name),
                 f.rust
             )

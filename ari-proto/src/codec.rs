@@ -193,3 +193,10 @@ macro_rules! string_enum {
     };
 }
 pub(crate) use string_enum;
+
+impl crate::Event {
+    /// Decodes one ARI message (a WebSocket text frame) in one pass.
+    pub fn from_json(text: &str) -> Result<crate::Event, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

@@ -548,7 +548,7 @@ impl Session {
 
     /// A text frame arrived on the events WebSocket.
     pub fn handle_ws_text(&mut self, text: &str, now: Instant) {
-        let event: Event = match serde_json::from_str(text) {
+        let event = match Event::from_json(text) {
             Ok(e) => e,
             Err(e) => {
                 self.outputs

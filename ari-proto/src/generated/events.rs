@@ -40,11 +40,11 @@ impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
     type Output = ApplicationMoveFailed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => self.args = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "destination" => self.destination = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "args" => self.args = Some(map.next_value()?),
+            "channel" => self.channel = Some(map.next_value()?),
+            "destination" => self.destination = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -114,8 +114,8 @@ impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
     type Output = ApplicationRegistered;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -179,8 +179,8 @@ impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
     type Output = ApplicationReplaced;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -244,8 +244,8 @@ impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
     type Output = ApplicationUnregistered;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -363,18 +363,18 @@ impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
             "destination_link_second_leg" => self.destination_link_second_leg = map.next_value()?,
             "destination_threeway_bridge" => self.destination_threeway_bridge = map.next_value()?,
             "destination_threeway_channel" => self.destination_threeway_channel = map.next_value()?,
-            "destination_type" => self.destination_type = map.next_value()?,
-            "is_external" => self.is_external = map.next_value()?,
+            "destination_type" => self.destination_type = Some(map.next_value()?),
+            "is_external" => self.is_external = Some(map.next_value()?),
             "replace_channel" => self.replace_channel = map.next_value()?,
-            "result" => self.result = map.next_value()?,
+            "result" => self.result = Some(map.next_value()?),
             "transfer_target" => self.transfer_target = map.next_value()?,
             "transferee" => self.transferee = map.next_value()?,
-            "transferer_first_leg" => self.transferer_first_leg = map.next_value()?,
+            "transferer_first_leg" => self.transferer_first_leg = Some(map.next_value()?),
             "transferer_first_leg_bridge" => self.transferer_first_leg_bridge = map.next_value()?,
-            "transferer_second_leg" => self.transferer_second_leg = map.next_value()?,
+            "transferer_second_leg" => self.transferer_second_leg = Some(map.next_value()?),
             "transferer_second_leg_bridge" => self.transferer_second_leg_bridge = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -495,15 +495,15 @@ impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
             "bridge" => self.bridge = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "context" => self.context = map.next_value()?,
-            "exten" => self.exten = map.next_value()?,
-            "is_external" => self.is_external = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "context" => self.context = Some(map.next_value()?),
+            "exten" => self.exten = Some(map.next_value()?),
+            "is_external" => self.is_external = Some(map.next_value()?),
             "replace_channel" => self.replace_channel = map.next_value()?,
-            "result" => self.result = map.next_value()?,
+            "result" => self.result = Some(map.next_value()?),
             "transferee" => self.transferee = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -586,9 +586,9 @@ impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
     type Output = BridgeCreated;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -657,9 +657,9 @@ impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
     type Output = BridgeDestroyed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -731,10 +731,10 @@ impl crate::codec::FieldBuilder for BridgeMergedBuilder {
     type Output = BridgeMerged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "bridge_from" => self.bridge_from = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
+            "bridge_from" => self.bridge_from = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -808,10 +808,10 @@ impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
     type Output = BridgeVideoSourceChanged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
             "old_video_source_id" => self.old_video_source_id = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -890,9 +890,9 @@ impl crate::codec::FieldBuilder for CallBroadcastBuilder {
         match key.as_str() {
             "called" => self.called = map.next_value()?,
             "caller" => self.caller = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -968,10 +968,10 @@ impl crate::codec::FieldBuilder for CallClaimedBuilder {
     type Output = CallClaimed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "winner_app" => self.winner_app = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "winner_app" => self.winner_app = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1048,11 +1048,11 @@ impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
     type Output = ChannelCallerId;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "caller_presentation" => self.caller_presentation = map.next_value()?,
-            "caller_presentation_txt" => self.caller_presentation_txt = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "caller_presentation" => self.caller_presentation = Some(map.next_value()?),
+            "caller_presentation_txt" => self.caller_presentation_txt = Some(map.next_value()?),
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1125,9 +1125,9 @@ impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
     type Output = ChannelConnectedLine;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1196,9 +1196,9 @@ impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
     type Output = ChannelCreated;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1276,12 +1276,12 @@ impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
     type Output = ChannelDestroyed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => self.cause = map.next_value()?,
-            "cause_txt" => self.cause_txt = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
+            "cause" => self.cause = Some(map.next_value()?),
+            "cause_txt" => self.cause_txt = Some(map.next_value()?),
+            "channel" => self.channel = Some(map.next_value()?),
             "tech_cause" => self.tech_cause = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1362,11 +1362,11 @@ impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
     type Output = ChannelDialplan;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "dialplan_app" => self.dialplan_app = map.next_value()?,
-            "dialplan_app_data" => self.dialplan_app_data = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "dialplan_app" => self.dialplan_app = Some(map.next_value()?),
+            "dialplan_app_data" => self.dialplan_app_data = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1445,11 +1445,11 @@ impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
     type Output = ChannelDtmfReceived;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "digit" => self.digit = map.next_value()?,
-            "duration_ms" => self.duration_ms = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "digit" => self.digit = Some(map.next_value()?),
+            "duration_ms" => self.duration_ms = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1525,10 +1525,10 @@ impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
     type Output = ChannelEnteredBridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
             "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1609,11 +1609,11 @@ impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
             "cause" => self.cause = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
             "soft" => self.soft = map.next_value()?,
             "tech_cause" => self.tech_cause = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1691,10 +1691,10 @@ impl crate::codec::FieldBuilder for ChannelHoldBuilder {
     type Output = ChannelHold;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
             "musicclass" => self.musicclass = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1768,10 +1768,10 @@ impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
     type Output = ChannelLeftBridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "bridge" => self.bridge = Some(map.next_value()?),
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1842,9 +1842,9 @@ impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
     type Output = ChannelStateChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1916,10 +1916,10 @@ impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
     type Output = ChannelTalkingFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "duration" => self.duration = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -1990,9 +1990,9 @@ impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
     type Output = ChannelTalkingStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2061,9 +2061,9 @@ impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
     type Output = ChannelToneDetected;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2138,11 +2138,11 @@ impl crate::codec::FieldBuilder for ChannelTransferBuilder {
     type Output = ChannelTransfer;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "refer_to" => self.refer_to = map.next_value()?,
-            "referred_by" => self.referred_by = map.next_value()?,
+            "refer_to" => self.refer_to = Some(map.next_value()?),
+            "referred_by" => self.referred_by = Some(map.next_value()?),
             "state" => self.state = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2215,9 +2215,9 @@ impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
     type Output = ChannelUnhold;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2301,10 +2301,10 @@ impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
             "bridge" => self.bridge = map.next_value()?,
             "channel" => self.channel = map.next_value()?,
             "endpoint" => self.endpoint = map.next_value()?,
-            "eventname" => self.eventname = map.next_value()?,
-            "userevent" => self.userevent = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "eventname" => self.eventname = Some(map.next_value()?),
+            "userevent" => self.userevent = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2388,10 +2388,10 @@ impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
             "channel" => self.channel = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            "variable" => self.variable = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "value" => self.value = Some(map.next_value()?),
+            "variable" => self.variable = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2467,10 +2467,10 @@ impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
     type Output = ContactStatusChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "contact_info" => self.contact_info = map.next_value()?,
-            "endpoint" => self.endpoint = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "contact_info" => self.contact_info = Some(map.next_value()?),
+            "endpoint" => self.endpoint = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2541,9 +2541,9 @@ impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
     type Output = DeviceStateChanged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "device_state" => self.device_state = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "device_state" => self.device_state = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2628,13 +2628,13 @@ impl crate::codec::FieldBuilder for DialBuilder {
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
             "caller" => self.caller = map.next_value()?,
-            "dialstatus" => self.dialstatus = map.next_value()?,
+            "dialstatus" => self.dialstatus = Some(map.next_value()?),
             "dialstring" => self.dialstring = map.next_value()?,
             "forward" => self.forward = map.next_value()?,
             "forwarded" => self.forwarded = map.next_value()?,
-            "peer" => self.peer = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "peer" => self.peer = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2713,9 +2713,9 @@ impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
     type Output = EndpointStateChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => self.endpoint = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "endpoint" => self.endpoint = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2787,10 +2787,10 @@ impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
     type Output = PeerStatusChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => self.endpoint = map.next_value()?,
-            "peer" => self.peer = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "endpoint" => self.endpoint = Some(map.next_value()?),
+            "peer" => self.peer = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2861,9 +2861,9 @@ impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
     type Output = PlaybackContinuing;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "playback" => self.playback = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2932,9 +2932,9 @@ impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
     type Output = PlaybackFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "playback" => self.playback = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3003,9 +3003,9 @@ impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
     type Output = PlaybackStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "playback" => self.playback = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3094,13 +3094,13 @@ impl crate::codec::FieldBuilder for RESTResponseBuilder {
         match key.as_str() {
             "content_type" => self.content_type = map.next_value()?,
             "message_body" => self.message_body = map.next_value()?,
-            "reason_phrase" => self.reason_phrase = map.next_value()?,
-            "request_id" => self.request_id = map.next_value()?,
-            "status_code" => self.status_code = map.next_value()?,
-            "transaction_id" => self.transaction_id = map.next_value()?,
-            "uri" => self.uri = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "reason_phrase" => self.reason_phrase = Some(map.next_value()?),
+            "request_id" => self.request_id = Some(map.next_value()?),
+            "status_code" => self.status_code = Some(map.next_value()?),
+            "transaction_id" => self.transaction_id = Some(map.next_value()?),
+            "uri" => self.uri = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3181,9 +3181,9 @@ impl crate::codec::FieldBuilder for RecordingFailedBuilder {
     type Output = RecordingFailed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "recording" => self.recording = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3252,9 +3252,9 @@ impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
     type Output = RecordingFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "recording" => self.recording = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3323,9 +3323,9 @@ impl crate::codec::FieldBuilder for RecordingStartedBuilder {
     type Output = RecordingStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "recording" => self.recording = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3394,9 +3394,9 @@ impl crate::codec::FieldBuilder for StasisEndBuilder {
     type Output = StasisEnd;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3471,11 +3471,11 @@ impl crate::codec::FieldBuilder for StasisStartBuilder {
     type Output = StasisStart;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => self.args = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
+            "args" => self.args = Some(map.next_value()?),
+            "channel" => self.channel = Some(map.next_value()?),
             "replace_channel" => self.replace_channel = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3552,9 +3552,9 @@ impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
             "endpoint" => self.endpoint = map.next_value()?,
-            "message" => self.message = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "message" => self.message = Some(map.next_value()?),
+            "application" => self.application = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3619,7 +3619,7 @@ impl crate::codec::FieldBuilder for MissingParamsBuilder {
     type Output = MissingParams;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "params" => self.params = map.next_value()?,
+            "params" => self.params = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }

@@ -28,8 +28,8 @@ impl crate::codec::FieldBuilder for AdditionalParamBuilder {
     type Output = AdditionalParam;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "parameter_name" => self.parameter_name = map.next_value()?,
-            "parameter_value" => self.parameter_value = map.next_value()?,
+            "parameter_name" => self.parameter_name = Some(map.next_value()?),
+            "parameter_value" => self.parameter_value = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -103,13 +103,13 @@ impl crate::codec::FieldBuilder for ApplicationBuilder {
     type Output = Application;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_ids" => self.bridge_ids = map.next_value()?,
-            "channel_ids" => self.channel_ids = map.next_value()?,
-            "device_names" => self.device_names = map.next_value()?,
-            "endpoint_ids" => self.endpoint_ids = map.next_value()?,
-            "events_allowed" => self.events_allowed = map.next_value()?,
-            "events_disallowed" => self.events_disallowed = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "bridge_ids" => self.bridge_ids = Some(map.next_value()?),
+            "channel_ids" => self.channel_ids = Some(map.next_value()?),
+            "device_names" => self.device_names = Some(map.next_value()?),
+            "endpoint_ids" => self.endpoint_ids = Some(map.next_value()?),
+            "events_allowed" => self.events_allowed = Some(map.next_value()?),
+            "events_disallowed" => self.events_disallowed = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -253,9 +253,9 @@ impl crate::codec::FieldBuilder for AsteriskPingBuilder {
     type Output = AsteriskPing;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "ping" => self.ping = map.next_value()?,
-            "timestamp" => self.timestamp = map.next_value()?,
+            "asterisk_id" => self.asterisk_id = Some(map.next_value()?),
+            "ping" => self.ping = Some(map.next_value()?),
+            "timestamp" => self.timestamp = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -380,15 +380,15 @@ impl crate::codec::FieldBuilder for BridgeBuilder {
     type Output = Bridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_class" => self.bridge_class = map.next_value()?,
-            "bridge_type" => self.bridge_type = map.next_value()?,
+            "bridge_class" => self.bridge_class = Some(map.next_value()?),
+            "bridge_type" => self.bridge_type = Some(map.next_value()?),
             "bridgevars" => self.bridgevars = map.next_value()?,
-            "channels" => self.channels = map.next_value()?,
-            "creationtime" => self.creationtime = map.next_value()?,
-            "creator" => self.creator = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "technology" => self.technology = map.next_value()?,
+            "channels" => self.channels = Some(map.next_value()?),
+            "creationtime" => self.creationtime = Some(map.next_value()?),
+            "creator" => self.creator = Some(map.next_value()?),
+            "id" => self.id = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
+            "technology" => self.technology = Some(map.next_value()?),
             "video_mode" => self.video_mode = map.next_value()?,
             "video_source_id" => self.video_source_id = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
@@ -479,12 +479,12 @@ impl crate::codec::FieldBuilder for BuildInfoBuilder {
     type Output = BuildInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "date" => self.date = map.next_value()?,
-            "kernel" => self.kernel = map.next_value()?,
-            "machine" => self.machine = map.next_value()?,
-            "options" => self.options = map.next_value()?,
-            "os" => self.os = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "date" => self.date = Some(map.next_value()?),
+            "kernel" => self.kernel = Some(map.next_value()?),
+            "machine" => self.machine = Some(map.next_value()?),
+            "options" => self.options = Some(map.next_value()?),
+            "os" => self.os = Some(map.next_value()?),
+            "user" => self.user = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -551,8 +551,8 @@ impl crate::codec::FieldBuilder for CallerIDBuilder {
     type Output = CallerID;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = map.next_value()?,
-            "number" => self.number = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "number" => self.number = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -717,18 +717,18 @@ impl crate::codec::FieldBuilder for ChannelBuilder {
     type Output = Channel;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "accountcode" => self.accountcode = map.next_value()?,
-            "caller" => self.caller = map.next_value()?,
+            "accountcode" => self.accountcode = Some(map.next_value()?),
+            "caller" => self.caller = Some(map.next_value()?),
             "caller_rdnis" => self.caller_rdnis = map.next_value()?,
             "channelvars" => self.channelvars = map.next_value()?,
-            "connected" => self.connected = map.next_value()?,
-            "creationtime" => self.creationtime = map.next_value()?,
-            "dialplan" => self.dialplan = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "language" => self.language = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "protocol_id" => self.protocol_id = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "connected" => self.connected = Some(map.next_value()?),
+            "creationtime" => self.creationtime = Some(map.next_value()?),
+            "dialplan" => self.dialplan = Some(map.next_value()?),
+            "id" => self.id = Some(map.next_value()?),
+            "language" => self.language = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
+            "protocol_id" => self.protocol_id = Some(map.next_value()?),
+            "state" => self.state = Some(map.next_value()?),
             "tenantid" => self.tenantid = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -822,12 +822,12 @@ impl crate::codec::FieldBuilder for ConfigInfoBuilder {
     type Output = ConfigInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "default_language" => self.default_language = map.next_value()?,
+            "default_language" => self.default_language = Some(map.next_value()?),
             "max_channels" => self.max_channels = map.next_value()?,
             "max_load" => self.max_load = map.next_value()?,
             "max_open_files" => self.max_open_files = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "setid" => self.setid = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "setid" => self.setid = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -894,8 +894,8 @@ impl crate::codec::FieldBuilder for ConfigTupleBuilder {
     type Output = ConfigTuple;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "attribute" => self.attribute = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "attribute" => self.attribute = Some(map.next_value()?),
+            "value" => self.value = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1009,10 +1009,10 @@ impl crate::codec::FieldBuilder for ContactInfoBuilder {
     type Output = ContactInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "aor" => self.aor = map.next_value()?,
-            "contact_status" => self.contact_status = map.next_value()?,
+            "aor" => self.aor = Some(map.next_value()?),
+            "contact_status" => self.contact_status = Some(map.next_value()?),
             "roundtrip_usec" => self.roundtrip_usec = map.next_value()?,
-            "uri" => self.uri = map.next_value()?,
+            "uri" => self.uri = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1140,8 +1140,8 @@ impl crate::codec::FieldBuilder for DeviceStateBuilder {
     type Output = DeviceState;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "state" => self.state = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1255,11 +1255,11 @@ impl crate::codec::FieldBuilder for DialplanCEPBuilder {
     type Output = DialplanCEP;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "app_data" => self.app_data = map.next_value()?,
-            "app_name" => self.app_name = map.next_value()?,
-            "context" => self.context = map.next_value()?,
-            "exten" => self.exten = map.next_value()?,
-            "priority" => self.priority = map.next_value()?,
+            "app_data" => self.app_data = Some(map.next_value()?),
+            "app_name" => self.app_name = Some(map.next_value()?),
+            "context" => self.context = Some(map.next_value()?),
+            "exten" => self.exten = Some(map.next_value()?),
+            "priority" => self.priority = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1371,10 +1371,10 @@ impl crate::codec::FieldBuilder for EndpointBuilder {
     type Output = Endpoint;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_ids" => self.channel_ids = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
+            "channel_ids" => self.channel_ids = Some(map.next_value()?),
+            "resource" => self.resource = Some(map.next_value()?),
             "state" => self.state = map.next_value()?,
-            "technology" => self.technology = map.next_value()?,
+            "technology" => self.technology = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1437,8 +1437,8 @@ impl crate::codec::FieldBuilder for FormatLangPairBuilder {
     type Output = FormatLangPair;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => self.format = map.next_value()?,
-            "language" => self.language = map.next_value()?,
+            "format" => self.format = Some(map.next_value()?),
+            "language" => self.language = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1570,12 +1570,12 @@ impl crate::codec::FieldBuilder for LiveRecordingBuilder {
         match key.as_str() {
             "cause" => self.cause = map.next_value()?,
             "duration" => self.duration = map.next_value()?,
-            "format" => self.format = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "format" => self.format = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
             "silence_duration" => self.silence_duration = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "state" => self.state = Some(map.next_value()?),
             "talking_duration" => self.talking_duration = map.next_value()?,
-            "target_uri" => self.target_uri = map.next_value()?,
+            "target_uri" => self.target_uri = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1652,10 +1652,10 @@ impl crate::codec::FieldBuilder for LogChannelBuilder {
     type Output = LogChannel;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "configuration" => self.configuration = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "channel" => self.channel = Some(map.next_value()?),
+            "configuration" => self.configuration = Some(map.next_value()?),
+            "status" => self.status = Some(map.next_value()?),
+            "type" => self.r#type = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1721,9 +1721,9 @@ impl crate::codec::FieldBuilder for MailboxBuilder {
     type Output = Mailbox;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = map.next_value()?,
-            "new_messages" => self.new_messages = map.next_value()?,
-            "old_messages" => self.old_messages = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "new_messages" => self.new_messages = Some(map.next_value()?),
+            "old_messages" => self.old_messages = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1793,11 +1793,11 @@ impl crate::codec::FieldBuilder for ModuleBuilder {
     type Output = Module;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "description" => self.description = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "support_level" => self.support_level = map.next_value()?,
-            "use_count" => self.use_count = map.next_value()?,
+            "description" => self.description = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
+            "status" => self.status = Some(map.next_value()?),
+            "support_level" => self.support_level = Some(map.next_value()?),
+            "use_count" => self.use_count = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1873,7 +1873,7 @@ impl crate::codec::FieldBuilder for PeerBuilder {
         match key.as_str() {
             "address" => self.address = map.next_value()?,
             "cause" => self.cause = map.next_value()?,
-            "peer_status" => self.peer_status = map.next_value()?,
+            "peer_status" => self.peer_status = Some(map.next_value()?),
             "port" => self.port = map.next_value()?,
             "time" => self.time = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
@@ -2001,12 +2001,12 @@ impl crate::codec::FieldBuilder for PlaybackBuilder {
     type Output = Playback;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "id" => self.id = map.next_value()?,
+            "id" => self.id = Some(map.next_value()?),
             "language" => self.language = map.next_value()?,
-            "media_uri" => self.media_uri = map.next_value()?,
+            "media_uri" => self.media_uri = Some(map.next_value()?),
             "next_media_uri" => self.next_media_uri = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "target_uri" => self.target_uri = map.next_value()?,
+            "state" => self.state = Some(map.next_value()?),
+            "target_uri" => self.target_uri = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2073,8 +2073,8 @@ impl crate::codec::FieldBuilder for RESTHeaderBuilder {
     type Output = RESTHeader;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "value" => self.value = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2133,8 +2133,8 @@ impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
     type Output = RESTQueryStringParameter;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "name" => self.name = Some(map.next_value()?),
+            "value" => self.value = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2213,12 +2213,12 @@ impl crate::codec::FieldBuilder for RESTRequestBuilder {
         match key.as_str() {
             "content_type" => self.content_type = map.next_value()?,
             "message_body" => self.message_body = map.next_value()?,
-            "method" => self.method = map.next_value()?,
+            "method" => self.method = Some(map.next_value()?),
             "query_strings" => self.query_strings = map.next_value()?,
-            "request_id" => self.request_id = map.next_value()?,
-            "transaction_id" => self.transaction_id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "uri" => self.uri = map.next_value()?,
+            "request_id" => self.request_id = Some(map.next_value()?),
+            "transaction_id" => self.transaction_id = Some(map.next_value()?),
+            "type" => self.r#type = Some(map.next_value()?),
+            "uri" => self.uri = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2379,14 +2379,14 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
     type Output = RTPstat;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_uniqueid" => self.channel_uniqueid = map.next_value()?,
+            "channel_uniqueid" => self.channel_uniqueid = Some(map.next_value()?),
             "local_maxjitter" => self.local_maxjitter = map.next_value()?,
             "local_maxrxploss" => self.local_maxrxploss = map.next_value()?,
             "local_minjitter" => self.local_minjitter = map.next_value()?,
             "local_minrxploss" => self.local_minrxploss = map.next_value()?,
             "local_normdevjitter" => self.local_normdevjitter = map.next_value()?,
             "local_normdevrxploss" => self.local_normdevrxploss = map.next_value()?,
-            "local_ssrc" => self.local_ssrc = map.next_value()?,
+            "local_ssrc" => self.local_ssrc = Some(map.next_value()?),
             "local_stdevjitter" => self.local_stdevjitter = map.next_value()?,
             "local_stdevrxploss" => self.local_stdevrxploss = map.next_value()?,
             "maxrtt" => self.maxrtt = map.next_value()?,
@@ -2398,19 +2398,19 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
             "remote_minrxploss" => self.remote_minrxploss = map.next_value()?,
             "remote_normdevjitter" => self.remote_normdevjitter = map.next_value()?,
             "remote_normdevrxploss" => self.remote_normdevrxploss = map.next_value()?,
-            "remote_ssrc" => self.remote_ssrc = map.next_value()?,
+            "remote_ssrc" => self.remote_ssrc = Some(map.next_value()?),
             "remote_stdevjitter" => self.remote_stdevjitter = map.next_value()?,
             "remote_stdevrxploss" => self.remote_stdevrxploss = map.next_value()?,
             "rtt" => self.rtt = map.next_value()?,
-            "rxcount" => self.rxcount = map.next_value()?,
+            "rxcount" => self.rxcount = Some(map.next_value()?),
             "rxjitter" => self.rxjitter = map.next_value()?,
-            "rxoctetcount" => self.rxoctetcount = map.next_value()?,
-            "rxploss" => self.rxploss = map.next_value()?,
+            "rxoctetcount" => self.rxoctetcount = Some(map.next_value()?),
+            "rxploss" => self.rxploss = Some(map.next_value()?),
             "stdevrtt" => self.stdevrtt = map.next_value()?,
-            "txcount" => self.txcount = map.next_value()?,
+            "txcount" => self.txcount = Some(map.next_value()?),
             "txjitter" => self.txjitter = map.next_value()?,
-            "txoctetcount" => self.txoctetcount = map.next_value()?,
-            "txploss" => self.txploss = map.next_value()?,
+            "txoctetcount" => self.txoctetcount = Some(map.next_value()?),
+            "txploss" => self.txploss = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2538,7 +2538,7 @@ impl crate::codec::FieldBuilder for ReferToBuilder {
             "bridge" => self.bridge = map.next_value()?,
             "connected_channel" => self.connected_channel = map.next_value()?,
             "destination_channel" => self.destination_channel = map.next_value()?,
-            "requested_destination" => self.requested_destination = map.next_value()?,
+            "requested_destination" => self.requested_destination = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2606,7 +2606,7 @@ impl crate::codec::FieldBuilder for ReferredByBuilder {
         match key.as_str() {
             "bridge" => self.bridge = map.next_value()?,
             "connected_channel" => self.connected_channel = map.next_value()?,
-            "source_channel" => self.source_channel = map.next_value()?,
+            "source_channel" => self.source_channel = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2733,8 +2733,8 @@ impl crate::codec::FieldBuilder for SetIdBuilder {
     type Output = SetId;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "group" => self.group = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "group" => self.group = Some(map.next_value()?),
+            "user" => self.user = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2796,8 +2796,8 @@ impl crate::codec::FieldBuilder for SoundBuilder {
     type Output = Sound;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "formats" => self.formats = map.next_value()?,
-            "id" => self.id = map.next_value()?,
+            "formats" => self.formats = Some(map.next_value()?),
+            "id" => self.id = Some(map.next_value()?),
             "text" => self.text = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -2859,8 +2859,8 @@ impl crate::codec::FieldBuilder for StatusInfoBuilder {
     type Output = StatusInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "last_reload_time" => self.last_reload_time = map.next_value()?,
-            "startup_time" => self.startup_time = map.next_value()?,
+            "last_reload_time" => self.last_reload_time = Some(map.next_value()?),
+            "startup_time" => self.startup_time = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2919,8 +2919,8 @@ impl crate::codec::FieldBuilder for StoredRecordingBuilder {
     type Output = StoredRecording;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => self.format = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "format" => self.format = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2979,8 +2979,8 @@ impl crate::codec::FieldBuilder for SystemInfoBuilder {
     type Output = SystemInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "entity_id" => self.entity_id = map.next_value()?,
-            "version" => self.version = map.next_value()?,
+            "entity_id" => self.entity_id = Some(map.next_value()?),
+            "version" => self.version = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3045,9 +3045,9 @@ impl crate::codec::FieldBuilder for TextMessageBuilder {
     type Output = TextMessage;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "body" => self.body = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "to" => self.to = map.next_value()?,
+            "body" => self.body = Some(map.next_value()?),
+            "from" => self.from = Some(map.next_value()?),
+            "to" => self.to = Some(map.next_value()?),
             "variables" => self.variables = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
@@ -3108,7 +3108,7 @@ impl crate::codec::FieldBuilder for VariableBuilder {
     type Output = Variable;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "value" => self.value = map.next_value()?,
+            "value" => self.value = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3162,7 +3162,7 @@ impl crate::codec::FieldBuilder for VariablesBuilder {
     type Output = Variables;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "variables" => self.variables = map.next_value()?,
+            "variables" => self.variables = Some(map.next_value()?),
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())

@@ -1,0 +1,97 @@
+//! Decoding speed on a realistic mix of ARI events: the 782 events of the
+//! recorded `load-30-calls` trace, decoded over and over.
+//!
+//! Prints events/s for: reading the JSON only (`serde::de::IgnoredAny`, the
+//! floor), decoding into `serde_json::Value`, decoding into the typed
+//! `ari_proto::Event`, and a whole `Session::handle_ws_text` (decode + routing
+//! + output queue).
+//!
+//! `cargo run --release -p ari-proto --example decode_bench [TRACE.jsonl] [SECONDS]`
+
+use ari_proto::{Config, Event, Filter, Session};
+use serde::de::IgnoredAny;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn frames(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["kind"] == "ws_recv")
+        .filter_map(|r| r["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Runs `f` over all frames repeatedly for about `secs`; the best of 3 runs, in events/s.
+fn measure(frames: &[String], secs: f64, mut f: impl FnMut(&str)) -> f64 {
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs_f64(secs / 3.0) {
+            for frame in frames {
+                f(frame);
+            }
+            n += frames.len() as u64;
+        }
+        best = best.max(n as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../conformance/traces/load-30-calls.jsonl"
+        )
+        .to_string()
+    });
+    let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let frames = frames(&path);
+    let bytes: usize = frames.iter().map(String::len).sum();
+    println!(
+        "{} events, {:.0} bytes on average, from {path}",
+        frames.len(),
+        bytes as f64 / frames.len() as f64
+    );
+
+    if std::env::var("DECODE_BENCH_ONLY").as_deref() == Ok("typed") {
+        // For profilers: typed decoding alone.
+        let rate = measure(&frames, secs, |f| {
+            black_box(Event::from_json(f).unwrap());
+        });
+        println!("typed: {rate:.0} events/s");
+        return;
+    }
+    let floor = measure(&frames, secs, |f| {
+        black_box(serde_json::from_str::<IgnoredAny>(f).unwrap());
+    });
+    let value = measure(&frames, secs, |f| {
+        black_box(serde_json::from_str::<serde_json::Value>(f).unwrap());
+    });
+    let typed = measure(&frames, secs, |f| {
+        black_box(Event::from_json(f).unwrap());
+    });
+    let mut session =
+        Session::new(Config::new("http://127.0.0.1:8088", "hello", "u", "p").unwrap()).unwrap();
+    let _all = session.subscribe(Filter::All);
+    let now = Instant::now();
+    let session_rate = measure(&frames, secs, |f| {
+        session.handle_ws_text(f, now);
+        while let Some(o) = session.poll_event() {
+            black_box(o);
+        }
+    });
+
+    println!("{:<44} {:>12} {:>10}", "", "events/s", "vs floor");
+    for (name, rate) in [
+        ("serde_json -> IgnoredAny (floor)", floor),
+        ("serde_json -> serde_json::Value", value),
+        ("Event::from_json (typed)", typed),
+        ("Session::handle_ws_text (decode + route)", session_rate),
+    ] {
+        println!("{name:<44} {rate:>12.0} {:>9.2}x", rate / floor);
+    }
+}
