@@ -186,6 +186,10 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
             )
             .unwrap();
         }
+        if event_type.is_some() {
+            // The variant already says the type; a repeated key is dropped.
+            writeln!(out, "            \"type\" => {{ map.next_value::<serde::de::IgnoredAny>()?; }}").unwrap();
+        }
         writeln!(
             out,
             "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}"
@@ -269,9 +273,51 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     )
     .unwrap();
     writeln!(out, "        m.end()\n    }}\n}}\n").unwrap();
+    emit_json_decode(out, name, &fields, event_type.is_some());
     if event_type.is_none() {
         writeln!(out, "impl crate::Model for {name} {{}}\n").unwrap();
     }
+}
+
+/// The fast decoder: fields go into locals, the struct is built once.
+fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event: bool) {
+    writeln!(out, "impl crate::json::Decode for {name} {{").unwrap();
+    writeln!(out, "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object)\n    }}\n}}\n").unwrap();
+    writeln!(out, "impl {name} {{").unwrap();
+    writeln!(out, "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.").unwrap();
+    writeln!(out, "    #[doc(hidden)]").unwrap();
+    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    for f in fields {
+        writeln!(out, "        let mut f_{}: Option<{}> = None;", f.rust.trim_start_matches("r#"), f.ty).unwrap();
+    }
+    writeln!(out, "        let mut extra = serde_json::Map::new();").unwrap();
+    writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
+    writeln!(out, "            match &*key {{").unwrap();
+    for f in fields {
+        let local = format!("f_{}", f.rust.trim_start_matches("r#"));
+        let read = if f.prop.always {
+            "Some(crate::json::Decode::decode(r)?)".to_string()
+        } else {
+            "crate::json::Decode::decode(r)?".to_string()
+        };
+        writeln!(out, "                {} => {local} = {read},", lit(&f.prop.name)).unwrap();
+    }
+    if is_event {
+        writeln!(out, "                \"type\" => r.skip()?,").unwrap();
+    }
+    writeln!(out, "                _ => {{ extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }}").unwrap();
+    writeln!(out, "            }}\n        }}").unwrap();
+    writeln!(out, "        Ok({name} {{").unwrap();
+    for f in fields {
+        let local = format!("f_{}", f.rust.trim_start_matches("r#"));
+        if f.prop.always {
+            writeln!(out, "            {}: {local}.ok_or_else(|| r.missing({}, {}))?,", f.rust, lit(name), lit(&f.prop.name)).unwrap();
+        } else {
+            writeln!(out, "            {}: {local},", f.rust).unwrap();
+        }
+    }
+    writeln!(out, "            extra,\n        }})\n    }}\n}}\n").unwrap();
 }
 
 /// Which ARI objects a property points to, for routing events.
@@ -429,6 +475,11 @@ pub fn events_file(merged: &Merged) -> String {
     }
     out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
 
+    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
+    for name in &merged.events {
+        writeln!(out, "            {} => Event::{name}(Box::new({name}::decode_fields(r, object)?)),", lit(name)).unwrap();
+    }
+    out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),\n        })\n    }\n}\n\n");
     out.push_str("impl serde::Serialize for Event {\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n");
     for name in &merged.events {
         writeln!(out, "            Event::{name}(e) => e.serialize(s),").unwrap();

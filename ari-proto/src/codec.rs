@@ -184,6 +184,11 @@ macro_rules! string_enum {
                 s.serialize_str(self.as_str())
             }
         }
+        impl $crate::json::Decode for $name {
+            fn decode(r: &mut $crate::json::Reader<'_>) -> Result<Self, $crate::json::JsonError> {
+                Ok(Self::from(&*r.str()?))
+            }
+        }
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let key = <$crate::codec::Key<'de> as serde::Deserialize>::deserialize(d)?;
@@ -195,8 +200,52 @@ macro_rules! string_enum {
 pub(crate) use string_enum;
 
 impl crate::Event {
-    /// Decodes one ARI message (a WebSocket text frame) in one pass.
-    pub fn from_json(text: &str) -> Result<crate::Event, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Decodes one ARI message (a WebSocket text frame).
+    ///
+    /// Two steps: find the top-level `type`, then decode straight into that
+    /// event's struct. Asterisk usually sends `type` first, and then decoding
+    /// simply goes on from there; otherwise the keys before it are skipped
+    /// once and read again. A `type` this crate does not know gives
+    /// [`crate::Event::Unknown`].
+    pub fn from_json(text: &str) -> Result<crate::Event, crate::json::JsonError> {
+        let mut r = crate::json::Reader::new(text);
+        let mut object = r.begin_object()?;
+        let mut first = true;
+        let type_name = loop {
+            match object.next_key(&mut r)? {
+                Some(key) if key == "type" => break r.str()?,
+                Some(_) => r.skip()?,
+                None => return Err(r.error("no \"type\" in the message")),
+            }
+            first = false;
+        };
+        if !first {
+            r.rewind(0);
+            object = r.begin_object()?;
+        }
+        let event = crate::Event::decode_json(&type_name, &mut r, object)?;
+        r.end()?;
+        Ok(event)
+    }
+}
+
+impl crate::UnknownEvent {
+    pub(crate) fn decode(
+        type_name: &str,
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
+        let mut fields = Map::new();
+        while let Some(key) = object.next_key(r)? {
+            if key == "type" {
+                r.skip()?;
+            } else {
+                fields.insert(key.into_owned(), crate::json::Decode::decode(r)?);
+            }
+        }
+        Ok(crate::UnknownEvent {
+            type_name: type_name.to_string(),
+            fields,
+        })
     }
 }

@@ -58,6 +58,7 @@ pub mod codec;
 mod config;
 pub mod encode;
 mod error;
+pub mod json;
 mod generated;
 mod operation;
 mod registry;

@@ -142,29 +142,36 @@ pub trait Operation {
 }
 
 /// Marker for generated ARI models: they decode from a JSON response body.
-pub trait Model: serde::de::DeserializeOwned {}
+pub trait Model: crate::json::Decode {}
 
 /// How a response body turns into an operation's typed response.
 pub trait ResponseBody: Sized {
     /// Decodes a successful answer's body.
-    fn decode(body: &[u8]) -> Result<Self, serde_json::Error>;
+    fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError>;
+}
+
+fn json_text(body: &[u8]) -> Result<&str, crate::json::JsonError> {
+    std::str::from_utf8(body).map_err(|e| crate::json::JsonError {
+        offset: e.valid_up_to(),
+        reason: "the body is not UTF-8".into(),
+    })
 }
 
 impl<T: Model> ResponseBody for T {
-    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
+    fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError> {
+        crate::json::Reader::decode_all(json_text(body)?)
     }
 }
 
 impl<T: Model> ResponseBody for Vec<T> {
-    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
+    fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError> {
+        crate::json::Reader::decode_all(json_text(body)?)
     }
 }
 
 impl ResponseBody for () {
     /// Operations answering 204 carry no body; any body is ignored.
-    fn decode(_: &[u8]) -> Result<Self, serde_json::Error> {
+    fn decode(_: &[u8]) -> Result<Self, crate::json::JsonError> {
         Ok(())
     }
 }
@@ -180,7 +187,7 @@ impl fmt::Debug for Binary {
 }
 
 impl ResponseBody for Binary {
-    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+    fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError> {
         Ok(Binary(body.to_vec()))
     }
 }

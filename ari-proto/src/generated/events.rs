@@ -46,6 +46,7 @@ impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -85,6 +86,48 @@ impl serde::Serialize for ApplicationMoveFailed {
     }
 }
 
+impl crate::json::Decode for ApplicationMoveFailed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ApplicationMoveFailed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_args: Option<Vec<String>> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_destination: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "args" => f_args = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "destination" => f_destination = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ApplicationMoveFailed {
+            args: f_args.ok_or_else(|| r.missing("ApplicationMoveFailed", "args"))?,
+            channel: f_channel.ok_or_else(|| r.missing("ApplicationMoveFailed", "channel"))?,
+            destination: f_destination.ok_or_else(|| r.missing("ApplicationMoveFailed", "destination"))?,
+            application: f_application.ok_or_else(|| r.missing("ApplicationMoveFailed", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `ApplicationRegistered` event (JSON `"type": "ApplicationRegistered"`).
 ///
 /// Declared by Asterisk 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -117,6 +160,7 @@ impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -147,6 +191,39 @@ impl serde::Serialize for ApplicationRegistered {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ApplicationRegistered {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ApplicationRegistered {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ApplicationRegistered {
+            application: f_application.ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -182,6 +259,7 @@ impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -212,6 +290,39 @@ impl serde::Serialize for ApplicationReplaced {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ApplicationReplaced {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ApplicationReplaced {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ApplicationReplaced {
+            application: f_application.ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationReplaced", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -247,6 +358,7 @@ impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -277,6 +389,39 @@ impl serde::Serialize for ApplicationUnregistered {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ApplicationUnregistered {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ApplicationUnregistered {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ApplicationUnregistered {
+            application: f_application.ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -376,6 +521,7 @@ impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -438,6 +584,87 @@ impl serde::Serialize for BridgeAttendedTransfer {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for BridgeAttendedTransfer {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeAttendedTransfer {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_destination_application: Option<String> = None;
+        let mut f_destination_bridge: Option<String> = None;
+        let mut f_destination_link_first_leg: Option<crate::models::Channel> = None;
+        let mut f_destination_link_second_leg: Option<crate::models::Channel> = None;
+        let mut f_destination_threeway_bridge: Option<crate::models::Bridge> = None;
+        let mut f_destination_threeway_channel: Option<crate::models::Channel> = None;
+        let mut f_destination_type: Option<String> = None;
+        let mut f_is_external: Option<bool> = None;
+        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_result: Option<String> = None;
+        let mut f_transfer_target: Option<crate::models::Channel> = None;
+        let mut f_transferee: Option<crate::models::Channel> = None;
+        let mut f_transferer_first_leg: Option<crate::models::Channel> = None;
+        let mut f_transferer_first_leg_bridge: Option<crate::models::Bridge> = None;
+        let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
+        let mut f_transferer_second_leg_bridge: Option<crate::models::Bridge> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "destination_application" => f_destination_application = crate::json::Decode::decode(r)?,
+                "destination_bridge" => f_destination_bridge = crate::json::Decode::decode(r)?,
+                "destination_link_first_leg" => f_destination_link_first_leg = crate::json::Decode::decode(r)?,
+                "destination_link_second_leg" => f_destination_link_second_leg = crate::json::Decode::decode(r)?,
+                "destination_threeway_bridge" => f_destination_threeway_bridge = crate::json::Decode::decode(r)?,
+                "destination_threeway_channel" => f_destination_threeway_channel = crate::json::Decode::decode(r)?,
+                "destination_type" => f_destination_type = Some(crate::json::Decode::decode(r)?),
+                "is_external" => f_is_external = Some(crate::json::Decode::decode(r)?),
+                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
+                "result" => f_result = Some(crate::json::Decode::decode(r)?),
+                "transfer_target" => f_transfer_target = crate::json::Decode::decode(r)?,
+                "transferee" => f_transferee = crate::json::Decode::decode(r)?,
+                "transferer_first_leg" => f_transferer_first_leg = Some(crate::json::Decode::decode(r)?),
+                "transferer_first_leg_bridge" => f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?,
+                "transferer_second_leg" => f_transferer_second_leg = Some(crate::json::Decode::decode(r)?),
+                "transferer_second_leg_bridge" => f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeAttendedTransfer {
+            destination_application: f_destination_application,
+            destination_bridge: f_destination_bridge,
+            destination_link_first_leg: f_destination_link_first_leg,
+            destination_link_second_leg: f_destination_link_second_leg,
+            destination_threeway_bridge: f_destination_threeway_bridge,
+            destination_threeway_channel: f_destination_threeway_channel,
+            destination_type: f_destination_type.ok_or_else(|| r.missing("BridgeAttendedTransfer", "destination_type"))?,
+            is_external: f_is_external.ok_or_else(|| r.missing("BridgeAttendedTransfer", "is_external"))?,
+            replace_channel: f_replace_channel,
+            result: f_result.ok_or_else(|| r.missing("BridgeAttendedTransfer", "result"))?,
+            transfer_target: f_transfer_target,
+            transferee: f_transferee,
+            transferer_first_leg: f_transferer_first_leg.ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_first_leg"))?,
+            transferer_first_leg_bridge: f_transferer_first_leg_bridge,
+            transferer_second_leg: f_transferer_second_leg.ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_second_leg"))?,
+            transferer_second_leg_bridge: f_transferer_second_leg_bridge,
+            application: f_application.ok_or_else(|| r.missing("BridgeAttendedTransfer", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -505,6 +732,7 @@ impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -554,6 +782,63 @@ impl serde::Serialize for BridgeBlindTransfer {
     }
 }
 
+impl crate::json::Decode for BridgeBlindTransfer {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeBlindTransfer {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_context: Option<String> = None;
+        let mut f_exten: Option<String> = None;
+        let mut f_is_external: Option<bool> = None;
+        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_result: Option<String> = None;
+        let mut f_transferee: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "context" => f_context = Some(crate::json::Decode::decode(r)?),
+                "exten" => f_exten = Some(crate::json::Decode::decode(r)?),
+                "is_external" => f_is_external = Some(crate::json::Decode::decode(r)?),
+                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
+                "result" => f_result = Some(crate::json::Decode::decode(r)?),
+                "transferee" => f_transferee = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeBlindTransfer {
+            bridge: f_bridge,
+            channel: f_channel.ok_or_else(|| r.missing("BridgeBlindTransfer", "channel"))?,
+            context: f_context.ok_or_else(|| r.missing("BridgeBlindTransfer", "context"))?,
+            exten: f_exten.ok_or_else(|| r.missing("BridgeBlindTransfer", "exten"))?,
+            is_external: f_is_external.ok_or_else(|| r.missing("BridgeBlindTransfer", "is_external"))?,
+            replace_channel: f_replace_channel,
+            result: f_result.ok_or_else(|| r.missing("BridgeBlindTransfer", "result"))?,
+            transferee: f_transferee,
+            application: f_application.ok_or_else(|| r.missing("BridgeBlindTransfer", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeBlindTransfer", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `BridgeCreated` event (JSON `"type": "BridgeCreated"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -590,6 +875,7 @@ impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -622,6 +908,42 @@ impl serde::Serialize for BridgeCreated {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for BridgeCreated {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeCreated {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeCreated {
+            bridge: f_bridge.ok_or_else(|| r.missing("BridgeCreated", "bridge"))?,
+            application: f_application.ok_or_else(|| r.missing("BridgeCreated", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeCreated", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -661,6 +983,7 @@ impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -693,6 +1016,42 @@ impl serde::Serialize for BridgeDestroyed {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for BridgeDestroyed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeDestroyed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeDestroyed {
+            bridge: f_bridge.ok_or_else(|| r.missing("BridgeDestroyed", "bridge"))?,
+            application: f_application.ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeDestroyed", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -736,6 +1095,7 @@ impl crate::codec::FieldBuilder for BridgeMergedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -770,6 +1130,45 @@ impl serde::Serialize for BridgeMerged {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for BridgeMerged {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeMerged {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_bridge_from: Option<crate::models::Bridge> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "bridge_from" => f_bridge_from = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeMerged {
+            bridge: f_bridge.ok_or_else(|| r.missing("BridgeMerged", "bridge"))?,
+            bridge_from: f_bridge_from.ok_or_else(|| r.missing("BridgeMerged", "bridge_from"))?,
+            application: f_application.ok_or_else(|| r.missing("BridgeMerged", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeMerged", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -813,6 +1212,7 @@ impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -847,6 +1247,45 @@ impl serde::Serialize for BridgeVideoSourceChanged {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for BridgeVideoSourceChanged {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BridgeVideoSourceChanged {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_old_video_source_id: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "old_video_source_id" => f_old_video_source_id = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BridgeVideoSourceChanged {
+            bridge: f_bridge.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "bridge"))?,
+            old_video_source_id: f_old_video_source_id,
+            application: f_application.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -894,6 +1333,7 @@ impl crate::codec::FieldBuilder for CallBroadcastBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -930,6 +1370,48 @@ impl serde::Serialize for CallBroadcast {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for CallBroadcast {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl CallBroadcast {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_called: Option<String> = None;
+        let mut f_caller: Option<String> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "called" => f_called = crate::json::Decode::decode(r)?,
+                "caller" => f_caller = crate::json::Decode::decode(r)?,
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(CallBroadcast {
+            called: f_called,
+            caller: f_caller,
+            channel: f_channel.ok_or_else(|| r.missing("CallBroadcast", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("CallBroadcast", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("CallBroadcast", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -973,6 +1455,7 @@ impl crate::codec::FieldBuilder for CallClaimedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1007,6 +1490,45 @@ impl serde::Serialize for CallClaimed {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for CallClaimed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl CallClaimed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_winner_app: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "winner_app" => f_winner_app = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(CallClaimed {
+            channel: f_channel.ok_or_else(|| r.missing("CallClaimed", "channel"))?,
+            winner_app: f_winner_app.ok_or_else(|| r.missing("CallClaimed", "winner_app"))?,
+            application: f_application.ok_or_else(|| r.missing("CallClaimed", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("CallClaimed", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1054,6 +1576,7 @@ impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1093,6 +1616,48 @@ impl serde::Serialize for ChannelCallerId {
     }
 }
 
+impl crate::json::Decode for ChannelCallerId {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelCallerId {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_caller_presentation: Option<i64> = None;
+        let mut f_caller_presentation_txt: Option<String> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "caller_presentation" => f_caller_presentation = Some(crate::json::Decode::decode(r)?),
+                "caller_presentation_txt" => f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelCallerId {
+            caller_presentation: f_caller_presentation.ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation"))?,
+            caller_presentation_txt: f_caller_presentation_txt.ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation_txt"))?,
+            channel: f_channel.ok_or_else(|| r.missing("ChannelCallerId", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelCallerId", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCallerId", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `ChannelConnectedLine` event (JSON `"type": "ChannelConnectedLine"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1129,6 +1694,7 @@ impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1161,6 +1727,42 @@ impl serde::Serialize for ChannelConnectedLine {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelConnectedLine {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelConnectedLine {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelConnectedLine {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelConnectedLine", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelConnectedLine", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1200,6 +1802,7 @@ impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1232,6 +1835,42 @@ impl serde::Serialize for ChannelCreated {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelCreated {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelCreated {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelCreated {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelCreated", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelCreated", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCreated", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1283,6 +1922,7 @@ impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1321,6 +1961,51 @@ impl serde::Serialize for ChannelDestroyed {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelDestroyed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelDestroyed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_cause: Option<i64> = None;
+        let mut f_cause_txt: Option<String> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_tech_cause: Option<i64> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "cause" => f_cause = Some(crate::json::Decode::decode(r)?),
+                "cause_txt" => f_cause_txt = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "tech_cause" => f_tech_cause = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelDestroyed {
+            cause: f_cause.ok_or_else(|| r.missing("ChannelDestroyed", "cause"))?,
+            cause_txt: f_cause_txt.ok_or_else(|| r.missing("ChannelDestroyed", "cause_txt"))?,
+            channel: f_channel.ok_or_else(|| r.missing("ChannelDestroyed", "channel"))?,
+            tech_cause: f_tech_cause,
+            application: f_application.ok_or_else(|| r.missing("ChannelDestroyed", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDestroyed", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1368,6 +2053,7 @@ impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1404,6 +2090,48 @@ impl serde::Serialize for ChannelDialplan {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelDialplan {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelDialplan {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_dialplan_app: Option<String> = None;
+        let mut f_dialplan_app_data: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "dialplan_app" => f_dialplan_app = Some(crate::json::Decode::decode(r)?),
+                "dialplan_app_data" => f_dialplan_app_data = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelDialplan {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelDialplan", "channel"))?,
+            dialplan_app: f_dialplan_app.ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app"))?,
+            dialplan_app_data: f_dialplan_app_data.ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app_data"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelDialplan", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDialplan", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1451,6 +2179,7 @@ impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1487,6 +2216,48 @@ impl serde::Serialize for ChannelDtmfReceived {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelDtmfReceived {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelDtmfReceived {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_digit: Option<String> = None;
+        let mut f_duration_ms: Option<i64> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "digit" => f_digit = Some(crate::json::Decode::decode(r)?),
+                "duration_ms" => f_duration_ms = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelDtmfReceived {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelDtmfReceived", "channel"))?,
+            digit: f_digit.ok_or_else(|| r.missing("ChannelDtmfReceived", "digit"))?,
+            duration_ms: f_duration_ms.ok_or_else(|| r.missing("ChannelDtmfReceived", "duration_ms"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelDtmfReceived", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDtmfReceived", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1530,6 +2301,7 @@ impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1564,6 +2336,45 @@ impl serde::Serialize for ChannelEnteredBridge {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelEnteredBridge {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelEnteredBridge {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelEnteredBridge {
+            bridge: f_bridge.ok_or_else(|| r.missing("ChannelEnteredBridge", "bridge"))?,
+            channel: f_channel,
+            application: f_application.ok_or_else(|| r.missing("ChannelEnteredBridge", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelEnteredBridge", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1615,6 +2426,7 @@ impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1653,6 +2465,51 @@ impl serde::Serialize for ChannelHangupRequest {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelHangupRequest {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelHangupRequest {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_cause: Option<i64> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_soft: Option<bool> = None;
+        let mut f_tech_cause: Option<i64> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "cause" => f_cause = crate::json::Decode::decode(r)?,
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "soft" => f_soft = crate::json::Decode::decode(r)?,
+                "tech_cause" => f_tech_cause = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelHangupRequest {
+            cause: f_cause,
+            channel: f_channel.ok_or_else(|| r.missing("ChannelHangupRequest", "channel"))?,
+            soft: f_soft,
+            tech_cause: f_tech_cause,
+            application: f_application.ok_or_else(|| r.missing("ChannelHangupRequest", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHangupRequest", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1696,6 +2553,7 @@ impl crate::codec::FieldBuilder for ChannelHoldBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1730,6 +2588,45 @@ impl serde::Serialize for ChannelHold {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelHold {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelHold {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_musicclass: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "musicclass" => f_musicclass = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelHold {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelHold", "channel"))?,
+            musicclass: f_musicclass,
+            application: f_application.ok_or_else(|| r.missing("ChannelHold", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHold", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1773,6 +2670,7 @@ impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1807,6 +2705,45 @@ impl serde::Serialize for ChannelLeftBridge {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelLeftBridge {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelLeftBridge {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelLeftBridge {
+            bridge: f_bridge.ok_or_else(|| r.missing("ChannelLeftBridge", "bridge"))?,
+            channel: f_channel.ok_or_else(|| r.missing("ChannelLeftBridge", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelLeftBridge", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelLeftBridge", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1846,6 +2783,7 @@ impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1878,6 +2816,42 @@ impl serde::Serialize for ChannelStateChange {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelStateChange {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelStateChange {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelStateChange {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelStateChange", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelStateChange", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1921,6 +2895,7 @@ impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -1955,6 +2930,45 @@ impl serde::Serialize for ChannelTalkingFinished {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelTalkingFinished {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelTalkingFinished {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_duration: Option<i64> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "duration" => f_duration = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelTalkingFinished {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingFinished", "channel"))?,
+            duration: f_duration.ok_or_else(|| r.missing("ChannelTalkingFinished", "duration"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelTalkingFinished", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -1994,6 +3008,7 @@ impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2026,6 +3041,42 @@ impl serde::Serialize for ChannelTalkingStarted {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelTalkingStarted {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelTalkingStarted {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelTalkingStarted {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingStarted", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2065,6 +3116,7 @@ impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2097,6 +3149,42 @@ impl serde::Serialize for ChannelToneDetected {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelToneDetected {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelToneDetected {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelToneDetected {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelToneDetected", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelToneDetected", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2144,6 +3232,7 @@ impl crate::codec::FieldBuilder for ChannelTransferBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2183,6 +3272,48 @@ impl serde::Serialize for ChannelTransfer {
     }
 }
 
+impl crate::json::Decode for ChannelTransfer {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelTransfer {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_refer_to: Option<crate::models::ReferTo> = None;
+        let mut f_referred_by: Option<crate::models::ReferredBy> = None;
+        let mut f_state: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "refer_to" => f_refer_to = Some(crate::json::Decode::decode(r)?),
+                "referred_by" => f_referred_by = Some(crate::json::Decode::decode(r)?),
+                "state" => f_state = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelTransfer {
+            refer_to: f_refer_to.ok_or_else(|| r.missing("ChannelTransfer", "refer_to"))?,
+            referred_by: f_referred_by.ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
+            state: f_state,
+            application: f_application.ok_or_else(|| r.missing("ChannelTransfer", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTransfer", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `ChannelUnhold` event (JSON `"type": "ChannelUnhold"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2219,6 +3350,7 @@ impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2251,6 +3383,42 @@ impl serde::Serialize for ChannelUnhold {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelUnhold {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelUnhold {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelUnhold {
+            channel: f_channel.ok_or_else(|| r.missing("ChannelUnhold", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelUnhold", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUnhold", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2306,6 +3474,7 @@ impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2346,6 +3515,54 @@ impl serde::Serialize for ChannelUserevent {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelUserevent {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelUserevent {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_eventname: Option<String> = None;
+        let mut f_userevent: Option<serde_json::Value> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
+                "channel" => f_channel = crate::json::Decode::decode(r)?,
+                "endpoint" => f_endpoint = crate::json::Decode::decode(r)?,
+                "eventname" => f_eventname = Some(crate::json::Decode::decode(r)?),
+                "userevent" => f_userevent = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelUserevent {
+            bridge: f_bridge,
+            channel: f_channel,
+            endpoint: f_endpoint,
+            eventname: f_eventname.ok_or_else(|| r.missing("ChannelUserevent", "eventname"))?,
+            userevent: f_userevent.ok_or_else(|| r.missing("ChannelUserevent", "userevent"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelUserevent", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUserevent", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2393,6 +3610,7 @@ impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2429,6 +3647,48 @@ impl serde::Serialize for ChannelVarset {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ChannelVarset {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ChannelVarset {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_value: Option<String> = None;
+        let mut f_variable: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = crate::json::Decode::decode(r)?,
+                "value" => f_value = Some(crate::json::Decode::decode(r)?),
+                "variable" => f_variable = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ChannelVarset {
+            channel: f_channel,
+            value: f_value.ok_or_else(|| r.missing("ChannelVarset", "value"))?,
+            variable: f_variable.ok_or_else(|| r.missing("ChannelVarset", "variable"))?,
+            application: f_application.ok_or_else(|| r.missing("ChannelVarset", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelVarset", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2472,6 +3732,7 @@ impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2506,6 +3767,45 @@ impl serde::Serialize for ContactStatusChange {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ContactStatusChange {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ContactStatusChange {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_contact_info: Option<crate::models::ContactInfo> = None;
+        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "contact_info" => f_contact_info = Some(crate::json::Decode::decode(r)?),
+                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ContactStatusChange {
+            contact_info: f_contact_info.ok_or_else(|| r.missing("ContactStatusChange", "contact_info"))?,
+            endpoint: f_endpoint.ok_or_else(|| r.missing("ContactStatusChange", "endpoint"))?,
+            application: f_application.ok_or_else(|| r.missing("ContactStatusChange", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("ContactStatusChange", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2545,6 +3845,7 @@ impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2577,6 +3878,42 @@ impl serde::Serialize for DeviceStateChanged {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for DeviceStateChanged {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl DeviceStateChanged {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_device_state: Option<crate::models::DeviceState> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "device_state" => f_device_state = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(DeviceStateChanged {
+            device_state: f_device_state.ok_or_else(|| r.missing("DeviceStateChanged", "device_state"))?,
+            application: f_application.ok_or_else(|| r.missing("DeviceStateChanged", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("DeviceStateChanged", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2636,6 +3973,7 @@ impl crate::codec::FieldBuilder for DialBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2681,6 +4019,57 @@ impl serde::Serialize for Dial {
     }
 }
 
+impl crate::json::Decode for Dial {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Dial {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_caller: Option<crate::models::Channel> = None;
+        let mut f_dialstatus: Option<String> = None;
+        let mut f_dialstring: Option<String> = None;
+        let mut f_forward: Option<String> = None;
+        let mut f_forwarded: Option<crate::models::Channel> = None;
+        let mut f_peer: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "caller" => f_caller = crate::json::Decode::decode(r)?,
+                "dialstatus" => f_dialstatus = Some(crate::json::Decode::decode(r)?),
+                "dialstring" => f_dialstring = crate::json::Decode::decode(r)?,
+                "forward" => f_forward = crate::json::Decode::decode(r)?,
+                "forwarded" => f_forwarded = crate::json::Decode::decode(r)?,
+                "peer" => f_peer = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Dial {
+            caller: f_caller,
+            dialstatus: f_dialstatus.ok_or_else(|| r.missing("Dial", "dialstatus"))?,
+            dialstring: f_dialstring,
+            forward: f_forward,
+            forwarded: f_forwarded,
+            peer: f_peer.ok_or_else(|| r.missing("Dial", "peer"))?,
+            application: f_application.ok_or_else(|| r.missing("Dial", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("Dial", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `EndpointStateChange` event (JSON `"type": "EndpointStateChange"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2717,6 +4106,7 @@ impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2749,6 +4139,42 @@ impl serde::Serialize for EndpointStateChange {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for EndpointStateChange {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl EndpointStateChange {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(EndpointStateChange {
+            endpoint: f_endpoint.ok_or_else(|| r.missing("EndpointStateChange", "endpoint"))?,
+            application: f_application.ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("EndpointStateChange", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2792,6 +4218,7 @@ impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2826,6 +4253,45 @@ impl serde::Serialize for PeerStatusChange {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for PeerStatusChange {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl PeerStatusChange {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_peer: Option<crate::models::Peer> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
+                "peer" => f_peer = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(PeerStatusChange {
+            endpoint: f_endpoint.ok_or_else(|| r.missing("PeerStatusChange", "endpoint"))?,
+            peer: f_peer.ok_or_else(|| r.missing("PeerStatusChange", "peer"))?,
+            application: f_application.ok_or_else(|| r.missing("PeerStatusChange", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("PeerStatusChange", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2865,6 +4331,7 @@ impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2897,6 +4364,42 @@ impl serde::Serialize for PlaybackContinuing {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for PlaybackContinuing {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl PlaybackContinuing {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_playback: Option<crate::models::Playback> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(PlaybackContinuing {
+            playback: f_playback.ok_or_else(|| r.missing("PlaybackContinuing", "playback"))?,
+            application: f_application.ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackContinuing", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -2936,6 +4439,7 @@ impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -2968,6 +4472,42 @@ impl serde::Serialize for PlaybackFinished {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for PlaybackFinished {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl PlaybackFinished {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_playback: Option<crate::models::Playback> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(PlaybackFinished {
+            playback: f_playback.ok_or_else(|| r.missing("PlaybackFinished", "playback"))?,
+            application: f_application.ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackFinished", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3007,6 +4547,7 @@ impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3039,6 +4580,42 @@ impl serde::Serialize for PlaybackStarted {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for PlaybackStarted {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl PlaybackStarted {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_playback: Option<crate::models::Playback> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(PlaybackStarted {
+            playback: f_playback.ok_or_else(|| r.missing("PlaybackStarted", "playback"))?,
+            application: f_application.ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackStarted", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3102,6 +4679,7 @@ impl crate::codec::FieldBuilder for RESTResponseBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3149,6 +4727,60 @@ impl serde::Serialize for RESTResponse {
     }
 }
 
+impl crate::json::Decode for RESTResponse {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RESTResponse {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_content_type: Option<String> = None;
+        let mut f_message_body: Option<String> = None;
+        let mut f_reason_phrase: Option<String> = None;
+        let mut f_request_id: Option<String> = None;
+        let mut f_status_code: Option<i64> = None;
+        let mut f_transaction_id: Option<String> = None;
+        let mut f_uri: Option<String> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "content_type" => f_content_type = crate::json::Decode::decode(r)?,
+                "message_body" => f_message_body = crate::json::Decode::decode(r)?,
+                "reason_phrase" => f_reason_phrase = Some(crate::json::Decode::decode(r)?),
+                "request_id" => f_request_id = Some(crate::json::Decode::decode(r)?),
+                "status_code" => f_status_code = Some(crate::json::Decode::decode(r)?),
+                "transaction_id" => f_transaction_id = Some(crate::json::Decode::decode(r)?),
+                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RESTResponse {
+            content_type: f_content_type,
+            message_body: f_message_body,
+            reason_phrase: f_reason_phrase.ok_or_else(|| r.missing("RESTResponse", "reason_phrase"))?,
+            request_id: f_request_id.ok_or_else(|| r.missing("RESTResponse", "request_id"))?,
+            status_code: f_status_code.ok_or_else(|| r.missing("RESTResponse", "status_code"))?,
+            transaction_id: f_transaction_id.ok_or_else(|| r.missing("RESTResponse", "transaction_id"))?,
+            uri: f_uri.ok_or_else(|| r.missing("RESTResponse", "uri"))?,
+            application: f_application.ok_or_else(|| r.missing("RESTResponse", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("RESTResponse", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `RecordingFailed` event (JSON `"type": "RecordingFailed"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3185,6 +4817,7 @@ impl crate::codec::FieldBuilder for RecordingFailedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3217,6 +4850,42 @@ impl serde::Serialize for RecordingFailed {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for RecordingFailed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RecordingFailed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_recording: Option<crate::models::LiveRecording> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RecordingFailed {
+            recording: f_recording.ok_or_else(|| r.missing("RecordingFailed", "recording"))?,
+            application: f_application.ok_or_else(|| r.missing("RecordingFailed", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFailed", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3256,6 +4925,7 @@ impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3288,6 +4958,42 @@ impl serde::Serialize for RecordingFinished {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for RecordingFinished {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RecordingFinished {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_recording: Option<crate::models::LiveRecording> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RecordingFinished {
+            recording: f_recording.ok_or_else(|| r.missing("RecordingFinished", "recording"))?,
+            application: f_application.ok_or_else(|| r.missing("RecordingFinished", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFinished", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3327,6 +5033,7 @@ impl crate::codec::FieldBuilder for RecordingStartedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3359,6 +5066,42 @@ impl serde::Serialize for RecordingStarted {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for RecordingStarted {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RecordingStarted {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_recording: Option<crate::models::LiveRecording> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RecordingStarted {
+            recording: f_recording.ok_or_else(|| r.missing("RecordingStarted", "recording"))?,
+            application: f_application.ok_or_else(|| r.missing("RecordingStarted", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingStarted", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3398,6 +5141,7 @@ impl crate::codec::FieldBuilder for StasisEndBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3430,6 +5174,42 @@ impl serde::Serialize for StasisEnd {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for StasisEnd {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl StasisEnd {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(StasisEnd {
+            channel: f_channel.ok_or_else(|| r.missing("StasisEnd", "channel"))?,
+            application: f_application.ok_or_else(|| r.missing("StasisEnd", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("StasisEnd", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3477,6 +5257,7 @@ impl crate::codec::FieldBuilder for StasisStartBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3513,6 +5294,48 @@ impl serde::Serialize for StasisStart {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for StasisStart {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl StasisStart {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_args: Option<Vec<String>> = None;
+        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "args" => f_args = Some(crate::json::Decode::decode(r)?),
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(StasisStart {
+            args: f_args.ok_or_else(|| r.missing("StasisStart", "args"))?,
+            channel: f_channel.ok_or_else(|| r.missing("StasisStart", "channel"))?,
+            replace_channel: f_replace_channel,
+            application: f_application.ok_or_else(|| r.missing("StasisStart", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("StasisStart", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -3556,6 +5379,7 @@ impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
             "application" => self.application = Some(map.next_value()?),
             "timestamp" => self.timestamp = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3593,6 +5417,45 @@ impl serde::Serialize for TextMessageReceived {
     }
 }
 
+impl crate::json::Decode for TextMessageReceived {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl TextMessageReceived {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_message: Option<crate::models::TextMessage> = None;
+        let mut f_application: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "endpoint" => f_endpoint = crate::json::Decode::decode(r)?,
+                "message" => f_message = Some(crate::json::Decode::decode(r)?),
+                "application" => f_application = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(TextMessageReceived {
+            endpoint: f_endpoint,
+            message: f_message.ok_or_else(|| r.missing("TextMessageReceived", "message"))?,
+            application: f_application.ok_or_else(|| r.missing("TextMessageReceived", "application"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("TextMessageReceived", "timestamp"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
+    }
+}
+
 /// The `MissingParams` event (JSON `"type": "MissingParams"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3621,6 +5484,7 @@ impl crate::codec::FieldBuilder for MissingParamsBuilder {
         match key.as_str() {
             "params" => self.params = Some(map.next_value()?),
             "asterisk_id" => self.asterisk_id = map.next_value()?,
+            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3649,6 +5513,36 @@ impl serde::Serialize for MissingParams {
         if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for MissingParams {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl MissingParams {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_params: Option<Vec<String>> = None;
+        let mut f_asterisk_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "params" => f_params = Some(crate::json::Decode::decode(r)?),
+                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
+                "type" => r.skip()?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(MissingParams {
+            params: f_params.ok_or_else(|| r.missing("MissingParams", "params"))?,
+            asterisk_id: f_asterisk_id,
+            extra,
+        })
     }
 }
 
@@ -4226,6 +6120,60 @@ impl Event {
             "MissingParams" => fill::<MissingParamsBuilder, A>(pending, map).map(|e| Event::MissingParams(Box::new(e))),
             _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),
         }
+    }
+}
+
+impl Event {
+    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object) -> Result<Event, crate::json::JsonError> {
+        Ok(match type_name {
+            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(ApplicationMoveFailed::decode_fields(r, object)?)),
+            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(ApplicationRegistered::decode_fields(r, object)?)),
+            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(ApplicationReplaced::decode_fields(r, object)?)),
+            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(ApplicationUnregistered::decode_fields(r, object)?)),
+            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(BridgeAttendedTransfer::decode_fields(r, object)?)),
+            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(BridgeBlindTransfer::decode_fields(r, object)?)),
+            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(r, object)?)),
+            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(r, object)?)),
+            "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object)?)),
+            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(BridgeVideoSourceChanged::decode_fields(r, object)?)),
+            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(r, object)?)),
+            "CallClaimed" => Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object)?)),
+            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(r, object)?)),
+            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(ChannelConnectedLine::decode_fields(r, object)?)),
+            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(r, object)?)),
+            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(ChannelDestroyed::decode_fields(r, object)?)),
+            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(r, object)?)),
+            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(ChannelDtmfReceived::decode_fields(r, object)?)),
+            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(ChannelEnteredBridge::decode_fields(r, object)?)),
+            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(ChannelHangupRequest::decode_fields(r, object)?)),
+            "ChannelHold" => Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object)?)),
+            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(ChannelLeftBridge::decode_fields(r, object)?)),
+            "ChannelStateChange" => Event::ChannelStateChange(Box::new(ChannelStateChange::decode_fields(r, object)?)),
+            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(ChannelTalkingFinished::decode_fields(r, object)?)),
+            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(ChannelTalkingStarted::decode_fields(r, object)?)),
+            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(ChannelToneDetected::decode_fields(r, object)?)),
+            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(r, object)?)),
+            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(r, object)?)),
+            "ChannelUserevent" => Event::ChannelUserevent(Box::new(ChannelUserevent::decode_fields(r, object)?)),
+            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(r, object)?)),
+            "ContactStatusChange" => Event::ContactStatusChange(Box::new(ContactStatusChange::decode_fields(r, object)?)),
+            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(DeviceStateChanged::decode_fields(r, object)?)),
+            "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object)?)),
+            "EndpointStateChange" => Event::EndpointStateChange(Box::new(EndpointStateChange::decode_fields(r, object)?)),
+            "PeerStatusChange" => Event::PeerStatusChange(Box::new(PeerStatusChange::decode_fields(r, object)?)),
+            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(PlaybackContinuing::decode_fields(r, object)?)),
+            "PlaybackFinished" => Event::PlaybackFinished(Box::new(PlaybackFinished::decode_fields(r, object)?)),
+            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(r, object)?)),
+            "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object)?)),
+            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(r, object)?)),
+            "RecordingFinished" => Event::RecordingFinished(Box::new(RecordingFinished::decode_fields(r, object)?)),
+            "RecordingStarted" => Event::RecordingStarted(Box::new(RecordingStarted::decode_fields(r, object)?)),
+            "StasisEnd" => Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object)?)),
+            "StasisStart" => Event::StasisStart(Box::new(StasisStart::decode_fields(r, object)?)),
+            "TextMessageReceived" => Event::TextMessageReceived(Box::new(TextMessageReceived::decode_fields(r, object)?)),
+            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(r, object)?)),
+            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),
+        })
     }
 }
 

@@ -60,6 +60,35 @@ impl serde::Serialize for AdditionalParam {
     }
 }
 
+impl crate::json::Decode for AdditionalParam {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl AdditionalParam {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_parameter_name: Option<String> = None;
+        let mut f_parameter_value: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "parameter_name" => f_parameter_name = Some(crate::json::Decode::decode(r)?),
+                "parameter_value" => f_parameter_value = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(AdditionalParam {
+            parameter_name: f_parameter_name.ok_or_else(|| r.missing("AdditionalParam", "parameter_name"))?,
+            parameter_value: f_parameter_value.ok_or_else(|| r.missing("AdditionalParam", "parameter_value"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for AdditionalParam {}
 
 /// The ARI `Application` object.
@@ -150,6 +179,50 @@ impl serde::Serialize for Application {
     }
 }
 
+impl crate::json::Decode for Application {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Application {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge_ids: Option<Vec<String>> = None;
+        let mut f_channel_ids: Option<Vec<String>> = None;
+        let mut f_device_names: Option<Vec<String>> = None;
+        let mut f_endpoint_ids: Option<Vec<String>> = None;
+        let mut f_events_allowed: Option<Vec<serde_json::Value>> = None;
+        let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
+        let mut f_name: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge_ids" => f_bridge_ids = Some(crate::json::Decode::decode(r)?),
+                "channel_ids" => f_channel_ids = Some(crate::json::Decode::decode(r)?),
+                "device_names" => f_device_names = Some(crate::json::Decode::decode(r)?),
+                "endpoint_ids" => f_endpoint_ids = Some(crate::json::Decode::decode(r)?),
+                "events_allowed" => f_events_allowed = Some(crate::json::Decode::decode(r)?),
+                "events_disallowed" => f_events_disallowed = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Application {
+            bridge_ids: f_bridge_ids.ok_or_else(|| r.missing("Application", "bridge_ids"))?,
+            channel_ids: f_channel_ids.ok_or_else(|| r.missing("Application", "channel_ids"))?,
+            device_names: f_device_names.ok_or_else(|| r.missing("Application", "device_names"))?,
+            endpoint_ids: f_endpoint_ids.ok_or_else(|| r.missing("Application", "endpoint_ids"))?,
+            events_allowed: f_events_allowed.ok_or_else(|| r.missing("Application", "events_allowed"))?,
+            events_disallowed: f_events_disallowed.ok_or_else(|| r.missing("Application", "events_disallowed"))?,
+            name: f_name.ok_or_else(|| r.missing("Application", "name"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Application {}
 
 /// The ARI `AsteriskInfo` object.
@@ -222,6 +295,41 @@ impl serde::Serialize for AsteriskInfo {
     }
 }
 
+impl crate::json::Decode for AsteriskInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl AsteriskInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_build: Option<crate::models::BuildInfo> = None;
+        let mut f_config: Option<crate::models::ConfigInfo> = None;
+        let mut f_status: Option<crate::models::StatusInfo> = None;
+        let mut f_system: Option<crate::models::SystemInfo> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "build" => f_build = crate::json::Decode::decode(r)?,
+                "config" => f_config = crate::json::Decode::decode(r)?,
+                "status" => f_status = crate::json::Decode::decode(r)?,
+                "system" => f_system = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(AsteriskInfo {
+            build: f_build,
+            config: f_config,
+            status: f_status,
+            system: f_system,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for AsteriskInfo {}
 
 /// The ARI `AsteriskPing` object.
@@ -285,6 +393,38 @@ impl serde::Serialize for AsteriskPing {
         m.serialize_entry("timestamp", &self.timestamp)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for AsteriskPing {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl AsteriskPing {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_asterisk_id: Option<String> = None;
+        let mut f_ping: Option<String> = None;
+        let mut f_timestamp: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "asterisk_id" => f_asterisk_id = Some(crate::json::Decode::decode(r)?),
+                "ping" => f_ping = Some(crate::json::Decode::decode(r)?),
+                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(AsteriskPing {
+            asterisk_id: f_asterisk_id.ok_or_else(|| r.missing("AsteriskPing", "asterisk_id"))?,
+            ping: f_ping.ok_or_else(|| r.missing("AsteriskPing", "ping"))?,
+            timestamp: f_timestamp.ok_or_else(|| r.missing("AsteriskPing", "timestamp"))?,
+            extra,
+        })
     }
 }
 
@@ -439,6 +579,62 @@ impl serde::Serialize for Bridge {
     }
 }
 
+impl crate::json::Decode for Bridge {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Bridge {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge_class: Option<String> = None;
+        let mut f_bridge_type: Option<BridgeType> = None;
+        let mut f_bridgevars: Option<serde_json::Value> = None;
+        let mut f_channels: Option<Vec<String>> = None;
+        let mut f_creationtime: Option<String> = None;
+        let mut f_creator: Option<String> = None;
+        let mut f_id: Option<String> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_technology: Option<String> = None;
+        let mut f_video_mode: Option<String> = None;
+        let mut f_video_source_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge_class" => f_bridge_class = Some(crate::json::Decode::decode(r)?),
+                "bridge_type" => f_bridge_type = Some(crate::json::Decode::decode(r)?),
+                "bridgevars" => f_bridgevars = crate::json::Decode::decode(r)?,
+                "channels" => f_channels = Some(crate::json::Decode::decode(r)?),
+                "creationtime" => f_creationtime = Some(crate::json::Decode::decode(r)?),
+                "creator" => f_creator = Some(crate::json::Decode::decode(r)?),
+                "id" => f_id = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "technology" => f_technology = Some(crate::json::Decode::decode(r)?),
+                "video_mode" => f_video_mode = crate::json::Decode::decode(r)?,
+                "video_source_id" => f_video_source_id = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Bridge {
+            bridge_class: f_bridge_class.ok_or_else(|| r.missing("Bridge", "bridge_class"))?,
+            bridge_type: f_bridge_type.ok_or_else(|| r.missing("Bridge", "bridge_type"))?,
+            bridgevars: f_bridgevars,
+            channels: f_channels.ok_or_else(|| r.missing("Bridge", "channels"))?,
+            creationtime: f_creationtime.ok_or_else(|| r.missing("Bridge", "creationtime"))?,
+            creator: f_creator.ok_or_else(|| r.missing("Bridge", "creator"))?,
+            id: f_id.ok_or_else(|| r.missing("Bridge", "id"))?,
+            name: f_name.ok_or_else(|| r.missing("Bridge", "name"))?,
+            technology: f_technology.ok_or_else(|| r.missing("Bridge", "technology"))?,
+            video_mode: f_video_mode,
+            video_source_id: f_video_source_id,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Bridge {}
 
 /// The ARI `BuildInfo` object.
@@ -523,6 +719,47 @@ impl serde::Serialize for BuildInfo {
     }
 }
 
+impl crate::json::Decode for BuildInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl BuildInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_date: Option<String> = None;
+        let mut f_kernel: Option<String> = None;
+        let mut f_machine: Option<String> = None;
+        let mut f_options: Option<String> = None;
+        let mut f_os: Option<String> = None;
+        let mut f_user: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "date" => f_date = Some(crate::json::Decode::decode(r)?),
+                "kernel" => f_kernel = Some(crate::json::Decode::decode(r)?),
+                "machine" => f_machine = Some(crate::json::Decode::decode(r)?),
+                "options" => f_options = Some(crate::json::Decode::decode(r)?),
+                "os" => f_os = Some(crate::json::Decode::decode(r)?),
+                "user" => f_user = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(BuildInfo {
+            date: f_date.ok_or_else(|| r.missing("BuildInfo", "date"))?,
+            kernel: f_kernel.ok_or_else(|| r.missing("BuildInfo", "kernel"))?,
+            machine: f_machine.ok_or_else(|| r.missing("BuildInfo", "machine"))?,
+            options: f_options.ok_or_else(|| r.missing("BuildInfo", "options"))?,
+            os: f_os.ok_or_else(|| r.missing("BuildInfo", "os"))?,
+            user: f_user.ok_or_else(|| r.missing("BuildInfo", "user"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for BuildInfo {}
 
 /// The ARI `CallerID` object.
@@ -580,6 +817,35 @@ impl serde::Serialize for CallerID {
         m.serialize_entry("number", &self.number)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for CallerID {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl CallerID {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_name: Option<String> = None;
+        let mut f_number: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "number" => f_number = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(CallerID {
+            name: f_name.ok_or_else(|| r.missing("CallerID", "name"))?,
+            number: f_number.ok_or_else(|| r.missing("CallerID", "number"))?,
+            extra,
+        })
     }
 }
 
@@ -782,6 +1048,68 @@ impl serde::Serialize for Channel {
     }
 }
 
+impl crate::json::Decode for Channel {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Channel {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_accountcode: Option<String> = None;
+        let mut f_caller: Option<crate::models::CallerID> = None;
+        let mut f_caller_rdnis: Option<String> = None;
+        let mut f_channelvars: Option<serde_json::Value> = None;
+        let mut f_connected: Option<crate::models::CallerID> = None;
+        let mut f_creationtime: Option<String> = None;
+        let mut f_dialplan: Option<crate::models::DialplanCEP> = None;
+        let mut f_id: Option<String> = None;
+        let mut f_language: Option<String> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_protocol_id: Option<String> = None;
+        let mut f_state: Option<ChannelState> = None;
+        let mut f_tenantid: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "accountcode" => f_accountcode = Some(crate::json::Decode::decode(r)?),
+                "caller" => f_caller = Some(crate::json::Decode::decode(r)?),
+                "caller_rdnis" => f_caller_rdnis = crate::json::Decode::decode(r)?,
+                "channelvars" => f_channelvars = crate::json::Decode::decode(r)?,
+                "connected" => f_connected = Some(crate::json::Decode::decode(r)?),
+                "creationtime" => f_creationtime = Some(crate::json::Decode::decode(r)?),
+                "dialplan" => f_dialplan = Some(crate::json::Decode::decode(r)?),
+                "id" => f_id = Some(crate::json::Decode::decode(r)?),
+                "language" => f_language = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "protocol_id" => f_protocol_id = Some(crate::json::Decode::decode(r)?),
+                "state" => f_state = Some(crate::json::Decode::decode(r)?),
+                "tenantid" => f_tenantid = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Channel {
+            accountcode: f_accountcode.ok_or_else(|| r.missing("Channel", "accountcode"))?,
+            caller: f_caller.ok_or_else(|| r.missing("Channel", "caller"))?,
+            caller_rdnis: f_caller_rdnis,
+            channelvars: f_channelvars,
+            connected: f_connected.ok_or_else(|| r.missing("Channel", "connected"))?,
+            creationtime: f_creationtime.ok_or_else(|| r.missing("Channel", "creationtime"))?,
+            dialplan: f_dialplan.ok_or_else(|| r.missing("Channel", "dialplan"))?,
+            id: f_id.ok_or_else(|| r.missing("Channel", "id"))?,
+            language: f_language.ok_or_else(|| r.missing("Channel", "language"))?,
+            name: f_name.ok_or_else(|| r.missing("Channel", "name"))?,
+            protocol_id: f_protocol_id.ok_or_else(|| r.missing("Channel", "protocol_id"))?,
+            state: f_state.ok_or_else(|| r.missing("Channel", "state"))?,
+            tenantid: f_tenantid,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Channel {}
 
 /// The ARI `ConfigInfo` object.
@@ -866,6 +1194,47 @@ impl serde::Serialize for ConfigInfo {
     }
 }
 
+impl crate::json::Decode for ConfigInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ConfigInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_default_language: Option<String> = None;
+        let mut f_max_channels: Option<i64> = None;
+        let mut f_max_load: Option<f64> = None;
+        let mut f_max_open_files: Option<i64> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_setid: Option<crate::models::SetId> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "default_language" => f_default_language = Some(crate::json::Decode::decode(r)?),
+                "max_channels" => f_max_channels = crate::json::Decode::decode(r)?,
+                "max_load" => f_max_load = crate::json::Decode::decode(r)?,
+                "max_open_files" => f_max_open_files = crate::json::Decode::decode(r)?,
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "setid" => f_setid = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ConfigInfo {
+            default_language: f_default_language.ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
+            max_channels: f_max_channels,
+            max_load: f_max_load,
+            max_open_files: f_max_open_files,
+            name: f_name.ok_or_else(|| r.missing("ConfigInfo", "name"))?,
+            setid: f_setid.ok_or_else(|| r.missing("ConfigInfo", "setid"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for ConfigInfo {}
 
 /// The ARI `ConfigTuple` object.
@@ -923,6 +1292,35 @@ impl serde::Serialize for ConfigTuple {
         m.serialize_entry("value", &self.value)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ConfigTuple {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ConfigTuple {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_attribute: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "attribute" => f_attribute = Some(crate::json::Decode::decode(r)?),
+                "value" => f_value = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ConfigTuple {
+            attribute: f_attribute.ok_or_else(|| r.missing("ConfigTuple", "attribute"))?,
+            value: f_value.ok_or_else(|| r.missing("ConfigTuple", "value"))?,
+            extra,
+        })
     }
 }
 
@@ -1044,6 +1442,41 @@ impl serde::Serialize for ContactInfo {
         m.serialize_entry("uri", &self.uri)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ContactInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ContactInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_aor: Option<String> = None;
+        let mut f_contact_status: Option<ContactInfoContactStatus> = None;
+        let mut f_roundtrip_usec: Option<String> = None;
+        let mut f_uri: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "aor" => f_aor = Some(crate::json::Decode::decode(r)?),
+                "contact_status" => f_contact_status = Some(crate::json::Decode::decode(r)?),
+                "roundtrip_usec" => f_roundtrip_usec = crate::json::Decode::decode(r)?,
+                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ContactInfo {
+            aor: f_aor.ok_or_else(|| r.missing("ContactInfo", "aor"))?,
+            contact_status: f_contact_status.ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
+            roundtrip_usec: f_roundtrip_usec,
+            uri: f_uri.ok_or_else(|| r.missing("ContactInfo", "uri"))?,
+            extra,
+        })
     }
 }
 
@@ -1172,6 +1605,35 @@ impl serde::Serialize for DeviceState {
     }
 }
 
+impl crate::json::Decode for DeviceState {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl DeviceState {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_name: Option<String> = None;
+        let mut f_state: Option<DeviceStateState> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "state" => f_state = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(DeviceState {
+            name: f_name.ok_or_else(|| r.missing("DeviceState", "name"))?,
+            state: f_state.ok_or_else(|| r.missing("DeviceState", "state"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for DeviceState {}
 
 /// The ARI `Dialed` object.
@@ -1215,6 +1677,29 @@ impl serde::Serialize for Dialed {
         let mut m = s.serialize_map(None)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for Dialed {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Dialed {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Dialed {
+            extra,
+        })
     }
 }
 
@@ -1293,6 +1778,44 @@ impl serde::Serialize for DialplanCEP {
         m.serialize_entry("priority", &self.priority)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for DialplanCEP {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl DialplanCEP {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_app_data: Option<String> = None;
+        let mut f_app_name: Option<String> = None;
+        let mut f_context: Option<String> = None;
+        let mut f_exten: Option<String> = None;
+        let mut f_priority: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "app_data" => f_app_data = Some(crate::json::Decode::decode(r)?),
+                "app_name" => f_app_name = Some(crate::json::Decode::decode(r)?),
+                "context" => f_context = Some(crate::json::Decode::decode(r)?),
+                "exten" => f_exten = Some(crate::json::Decode::decode(r)?),
+                "priority" => f_priority = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(DialplanCEP {
+            app_data: f_app_data.ok_or_else(|| r.missing("DialplanCEP", "app_data"))?,
+            app_name: f_app_name.ok_or_else(|| r.missing("DialplanCEP", "app_name"))?,
+            context: f_context.ok_or_else(|| r.missing("DialplanCEP", "context"))?,
+            exten: f_exten.ok_or_else(|| r.missing("DialplanCEP", "exten"))?,
+            priority: f_priority.ok_or_else(|| r.missing("DialplanCEP", "priority"))?,
+            extra,
+        })
     }
 }
 
@@ -1409,6 +1932,41 @@ impl serde::Serialize for Endpoint {
     }
 }
 
+impl crate::json::Decode for Endpoint {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Endpoint {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel_ids: Option<Vec<String>> = None;
+        let mut f_resource: Option<String> = None;
+        let mut f_state: Option<EndpointState> = None;
+        let mut f_technology: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel_ids" => f_channel_ids = Some(crate::json::Decode::decode(r)?),
+                "resource" => f_resource = Some(crate::json::Decode::decode(r)?),
+                "state" => f_state = crate::json::Decode::decode(r)?,
+                "technology" => f_technology = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Endpoint {
+            channel_ids: f_channel_ids.ok_or_else(|| r.missing("Endpoint", "channel_ids"))?,
+            resource: f_resource.ok_or_else(|| r.missing("Endpoint", "resource"))?,
+            state: f_state,
+            technology: f_technology.ok_or_else(|| r.missing("Endpoint", "technology"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Endpoint {}
 
 /// The ARI `FormatLangPair` object.
@@ -1466,6 +2024,35 @@ impl serde::Serialize for FormatLangPair {
         m.serialize_entry("language", &self.language)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for FormatLangPair {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl FormatLangPair {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_format: Option<String> = None;
+        let mut f_language: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "format" => f_format = Some(crate::json::Decode::decode(r)?),
+                "language" => f_language = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(FormatLangPair {
+            format: f_format.ok_or_else(|| r.missing("FormatLangPair", "format"))?,
+            language: f_language.ok_or_else(|| r.missing("FormatLangPair", "language"))?,
+            extra,
+        })
     }
 }
 
@@ -1618,6 +2205,53 @@ impl serde::Serialize for LiveRecording {
     }
 }
 
+impl crate::json::Decode for LiveRecording {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl LiveRecording {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_cause: Option<String> = None;
+        let mut f_duration: Option<i64> = None;
+        let mut f_format: Option<String> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_silence_duration: Option<i64> = None;
+        let mut f_state: Option<LiveRecordingState> = None;
+        let mut f_talking_duration: Option<i64> = None;
+        let mut f_target_uri: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "cause" => f_cause = crate::json::Decode::decode(r)?,
+                "duration" => f_duration = crate::json::Decode::decode(r)?,
+                "format" => f_format = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "silence_duration" => f_silence_duration = crate::json::Decode::decode(r)?,
+                "state" => f_state = Some(crate::json::Decode::decode(r)?),
+                "talking_duration" => f_talking_duration = crate::json::Decode::decode(r)?,
+                "target_uri" => f_target_uri = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(LiveRecording {
+            cause: f_cause,
+            duration: f_duration,
+            format: f_format.ok_or_else(|| r.missing("LiveRecording", "format"))?,
+            name: f_name.ok_or_else(|| r.missing("LiveRecording", "name"))?,
+            silence_duration: f_silence_duration,
+            state: f_state.ok_or_else(|| r.missing("LiveRecording", "state"))?,
+            talking_duration: f_talking_duration,
+            target_uri: f_target_uri.ok_or_else(|| r.missing("LiveRecording", "target_uri"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for LiveRecording {}
 
 /// The ARI `LogChannel` object.
@@ -1690,6 +2324,41 @@ impl serde::Serialize for LogChannel {
     }
 }
 
+impl crate::json::Decode for LogChannel {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl LogChannel {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel: Option<String> = None;
+        let mut f_configuration: Option<String> = None;
+        let mut f_status: Option<String> = None;
+        let mut f_type: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
+                "configuration" => f_configuration = Some(crate::json::Decode::decode(r)?),
+                "status" => f_status = Some(crate::json::Decode::decode(r)?),
+                "type" => f_type = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(LogChannel {
+            channel: f_channel.ok_or_else(|| r.missing("LogChannel", "channel"))?,
+            configuration: f_configuration.ok_or_else(|| r.missing("LogChannel", "configuration"))?,
+            status: f_status.ok_or_else(|| r.missing("LogChannel", "status"))?,
+            r#type: f_type.ok_or_else(|| r.missing("LogChannel", "type"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for LogChannel {}
 
 /// The ARI `Mailbox` object.
@@ -1753,6 +2422,38 @@ impl serde::Serialize for Mailbox {
         m.serialize_entry("old_messages", &self.old_messages)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for Mailbox {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Mailbox {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_name: Option<String> = None;
+        let mut f_new_messages: Option<i64> = None;
+        let mut f_old_messages: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "new_messages" => f_new_messages = Some(crate::json::Decode::decode(r)?),
+                "old_messages" => f_old_messages = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Mailbox {
+            name: f_name.ok_or_else(|| r.missing("Mailbox", "name"))?,
+            new_messages: f_new_messages.ok_or_else(|| r.missing("Mailbox", "new_messages"))?,
+            old_messages: f_old_messages.ok_or_else(|| r.missing("Mailbox", "old_messages"))?,
+            extra,
+        })
     }
 }
 
@@ -1834,6 +2535,44 @@ impl serde::Serialize for Module {
     }
 }
 
+impl crate::json::Decode for Module {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Module {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_description: Option<String> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_status: Option<String> = None;
+        let mut f_support_level: Option<String> = None;
+        let mut f_use_count: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "description" => f_description = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "status" => f_status = Some(crate::json::Decode::decode(r)?),
+                "support_level" => f_support_level = Some(crate::json::Decode::decode(r)?),
+                "use_count" => f_use_count = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Module {
+            description: f_description.ok_or_else(|| r.missing("Module", "description"))?,
+            name: f_name.ok_or_else(|| r.missing("Module", "name"))?,
+            status: f_status.ok_or_else(|| r.missing("Module", "status"))?,
+            support_level: f_support_level.ok_or_else(|| r.missing("Module", "support_level"))?,
+            use_count: f_use_count.ok_or_else(|| r.missing("Module", "use_count"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Module {}
 
 /// The ARI `Peer` object.
@@ -1909,6 +2648,44 @@ impl serde::Serialize for Peer {
         if let Some(v) = &self.time { m.serialize_entry("time", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for Peer {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Peer {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_address: Option<String> = None;
+        let mut f_cause: Option<String> = None;
+        let mut f_peer_status: Option<String> = None;
+        let mut f_port: Option<String> = None;
+        let mut f_time: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "address" => f_address = crate::json::Decode::decode(r)?,
+                "cause" => f_cause = crate::json::Decode::decode(r)?,
+                "peer_status" => f_peer_status = Some(crate::json::Decode::decode(r)?),
+                "port" => f_port = crate::json::Decode::decode(r)?,
+                "time" => f_time = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Peer {
+            address: f_address,
+            cause: f_cause,
+            peer_status: f_peer_status.ok_or_else(|| r.missing("Peer", "peer_status"))?,
+            port: f_port,
+            time: f_time,
+            extra,
+        })
     }
 }
 
@@ -2045,6 +2822,47 @@ impl serde::Serialize for Playback {
     }
 }
 
+impl crate::json::Decode for Playback {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Playback {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_id: Option<String> = None;
+        let mut f_language: Option<String> = None;
+        let mut f_media_uri: Option<String> = None;
+        let mut f_next_media_uri: Option<String> = None;
+        let mut f_state: Option<PlaybackState> = None;
+        let mut f_target_uri: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "id" => f_id = Some(crate::json::Decode::decode(r)?),
+                "language" => f_language = crate::json::Decode::decode(r)?,
+                "media_uri" => f_media_uri = Some(crate::json::Decode::decode(r)?),
+                "next_media_uri" => f_next_media_uri = crate::json::Decode::decode(r)?,
+                "state" => f_state = Some(crate::json::Decode::decode(r)?),
+                "target_uri" => f_target_uri = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Playback {
+            id: f_id.ok_or_else(|| r.missing("Playback", "id"))?,
+            language: f_language,
+            media_uri: f_media_uri.ok_or_else(|| r.missing("Playback", "media_uri"))?,
+            next_media_uri: f_next_media_uri,
+            state: f_state.ok_or_else(|| r.missing("Playback", "state"))?,
+            target_uri: f_target_uri.ok_or_else(|| r.missing("Playback", "target_uri"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Playback {}
 
 /// The ARI `RESTHeader` object.
@@ -2105,6 +2923,35 @@ impl serde::Serialize for RESTHeader {
     }
 }
 
+impl crate::json::Decode for RESTHeader {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RESTHeader {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_name: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "value" => f_value = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RESTHeader {
+            name: f_name.ok_or_else(|| r.missing("RESTHeader", "name"))?,
+            value: f_value.ok_or_else(|| r.missing("RESTHeader", "value"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for RESTHeader {}
 
 /// The ARI `RESTQueryStringParameter` object.
@@ -2162,6 +3009,35 @@ impl serde::Serialize for RESTQueryStringParameter {
         m.serialize_entry("value", &self.value)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for RESTQueryStringParameter {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RESTQueryStringParameter {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_name: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                "value" => f_value = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RESTQueryStringParameter {
+            name: f_name.ok_or_else(|| r.missing("RESTQueryStringParameter", "name"))?,
+            value: f_value.ok_or_else(|| r.missing("RESTQueryStringParameter", "value"))?,
+            extra,
+        })
     }
 }
 
@@ -2258,6 +3134,53 @@ impl serde::Serialize for RESTRequest {
         m.serialize_entry("uri", &self.uri)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for RESTRequest {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RESTRequest {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_content_type: Option<String> = None;
+        let mut f_message_body: Option<String> = None;
+        let mut f_method: Option<String> = None;
+        let mut f_query_strings: Option<Vec<crate::models::RESTQueryStringParameter>> = None;
+        let mut f_request_id: Option<String> = None;
+        let mut f_transaction_id: Option<String> = None;
+        let mut f_type: Option<String> = None;
+        let mut f_uri: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "content_type" => f_content_type = crate::json::Decode::decode(r)?,
+                "message_body" => f_message_body = crate::json::Decode::decode(r)?,
+                "method" => f_method = Some(crate::json::Decode::decode(r)?),
+                "query_strings" => f_query_strings = crate::json::Decode::decode(r)?,
+                "request_id" => f_request_id = Some(crate::json::Decode::decode(r)?),
+                "transaction_id" => f_transaction_id = Some(crate::json::Decode::decode(r)?),
+                "type" => f_type = Some(crate::json::Decode::decode(r)?),
+                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RESTRequest {
+            content_type: f_content_type,
+            message_body: f_message_body,
+            method: f_method.ok_or_else(|| r.missing("RESTRequest", "method"))?,
+            query_strings: f_query_strings,
+            request_id: f_request_id.ok_or_else(|| r.missing("RESTRequest", "request_id"))?,
+            transaction_id: f_transaction_id.ok_or_else(|| r.missing("RESTRequest", "transaction_id"))?,
+            r#type: f_type.ok_or_else(|| r.missing("RESTRequest", "type"))?,
+            uri: f_uri.ok_or_else(|| r.missing("RESTRequest", "uri"))?,
+            extra,
+        })
     }
 }
 
@@ -2501,6 +3424,125 @@ impl serde::Serialize for RTPstat {
     }
 }
 
+impl crate::json::Decode for RTPstat {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RTPstat {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_channel_uniqueid: Option<String> = None;
+        let mut f_local_maxjitter: Option<f64> = None;
+        let mut f_local_maxrxploss: Option<f64> = None;
+        let mut f_local_minjitter: Option<f64> = None;
+        let mut f_local_minrxploss: Option<f64> = None;
+        let mut f_local_normdevjitter: Option<f64> = None;
+        let mut f_local_normdevrxploss: Option<f64> = None;
+        let mut f_local_ssrc: Option<i64> = None;
+        let mut f_local_stdevjitter: Option<f64> = None;
+        let mut f_local_stdevrxploss: Option<f64> = None;
+        let mut f_maxrtt: Option<f64> = None;
+        let mut f_minrtt: Option<f64> = None;
+        let mut f_normdevrtt: Option<f64> = None;
+        let mut f_remote_maxjitter: Option<f64> = None;
+        let mut f_remote_maxrxploss: Option<f64> = None;
+        let mut f_remote_minjitter: Option<f64> = None;
+        let mut f_remote_minrxploss: Option<f64> = None;
+        let mut f_remote_normdevjitter: Option<f64> = None;
+        let mut f_remote_normdevrxploss: Option<f64> = None;
+        let mut f_remote_ssrc: Option<i64> = None;
+        let mut f_remote_stdevjitter: Option<f64> = None;
+        let mut f_remote_stdevrxploss: Option<f64> = None;
+        let mut f_rtt: Option<f64> = None;
+        let mut f_rxcount: Option<i64> = None;
+        let mut f_rxjitter: Option<f64> = None;
+        let mut f_rxoctetcount: Option<i64> = None;
+        let mut f_rxploss: Option<i64> = None;
+        let mut f_stdevrtt: Option<f64> = None;
+        let mut f_txcount: Option<i64> = None;
+        let mut f_txjitter: Option<f64> = None;
+        let mut f_txoctetcount: Option<i64> = None;
+        let mut f_txploss: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "channel_uniqueid" => f_channel_uniqueid = Some(crate::json::Decode::decode(r)?),
+                "local_maxjitter" => f_local_maxjitter = crate::json::Decode::decode(r)?,
+                "local_maxrxploss" => f_local_maxrxploss = crate::json::Decode::decode(r)?,
+                "local_minjitter" => f_local_minjitter = crate::json::Decode::decode(r)?,
+                "local_minrxploss" => f_local_minrxploss = crate::json::Decode::decode(r)?,
+                "local_normdevjitter" => f_local_normdevjitter = crate::json::Decode::decode(r)?,
+                "local_normdevrxploss" => f_local_normdevrxploss = crate::json::Decode::decode(r)?,
+                "local_ssrc" => f_local_ssrc = Some(crate::json::Decode::decode(r)?),
+                "local_stdevjitter" => f_local_stdevjitter = crate::json::Decode::decode(r)?,
+                "local_stdevrxploss" => f_local_stdevrxploss = crate::json::Decode::decode(r)?,
+                "maxrtt" => f_maxrtt = crate::json::Decode::decode(r)?,
+                "minrtt" => f_minrtt = crate::json::Decode::decode(r)?,
+                "normdevrtt" => f_normdevrtt = crate::json::Decode::decode(r)?,
+                "remote_maxjitter" => f_remote_maxjitter = crate::json::Decode::decode(r)?,
+                "remote_maxrxploss" => f_remote_maxrxploss = crate::json::Decode::decode(r)?,
+                "remote_minjitter" => f_remote_minjitter = crate::json::Decode::decode(r)?,
+                "remote_minrxploss" => f_remote_minrxploss = crate::json::Decode::decode(r)?,
+                "remote_normdevjitter" => f_remote_normdevjitter = crate::json::Decode::decode(r)?,
+                "remote_normdevrxploss" => f_remote_normdevrxploss = crate::json::Decode::decode(r)?,
+                "remote_ssrc" => f_remote_ssrc = Some(crate::json::Decode::decode(r)?),
+                "remote_stdevjitter" => f_remote_stdevjitter = crate::json::Decode::decode(r)?,
+                "remote_stdevrxploss" => f_remote_stdevrxploss = crate::json::Decode::decode(r)?,
+                "rtt" => f_rtt = crate::json::Decode::decode(r)?,
+                "rxcount" => f_rxcount = Some(crate::json::Decode::decode(r)?),
+                "rxjitter" => f_rxjitter = crate::json::Decode::decode(r)?,
+                "rxoctetcount" => f_rxoctetcount = Some(crate::json::Decode::decode(r)?),
+                "rxploss" => f_rxploss = Some(crate::json::Decode::decode(r)?),
+                "stdevrtt" => f_stdevrtt = crate::json::Decode::decode(r)?,
+                "txcount" => f_txcount = Some(crate::json::Decode::decode(r)?),
+                "txjitter" => f_txjitter = crate::json::Decode::decode(r)?,
+                "txoctetcount" => f_txoctetcount = Some(crate::json::Decode::decode(r)?),
+                "txploss" => f_txploss = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RTPstat {
+            channel_uniqueid: f_channel_uniqueid.ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
+            local_maxjitter: f_local_maxjitter,
+            local_maxrxploss: f_local_maxrxploss,
+            local_minjitter: f_local_minjitter,
+            local_minrxploss: f_local_minrxploss,
+            local_normdevjitter: f_local_normdevjitter,
+            local_normdevrxploss: f_local_normdevrxploss,
+            local_ssrc: f_local_ssrc.ok_or_else(|| r.missing("RTPstat", "local_ssrc"))?,
+            local_stdevjitter: f_local_stdevjitter,
+            local_stdevrxploss: f_local_stdevrxploss,
+            maxrtt: f_maxrtt,
+            minrtt: f_minrtt,
+            normdevrtt: f_normdevrtt,
+            remote_maxjitter: f_remote_maxjitter,
+            remote_maxrxploss: f_remote_maxrxploss,
+            remote_minjitter: f_remote_minjitter,
+            remote_minrxploss: f_remote_minrxploss,
+            remote_normdevjitter: f_remote_normdevjitter,
+            remote_normdevrxploss: f_remote_normdevrxploss,
+            remote_ssrc: f_remote_ssrc.ok_or_else(|| r.missing("RTPstat", "remote_ssrc"))?,
+            remote_stdevjitter: f_remote_stdevjitter,
+            remote_stdevrxploss: f_remote_stdevrxploss,
+            rtt: f_rtt,
+            rxcount: f_rxcount.ok_or_else(|| r.missing("RTPstat", "rxcount"))?,
+            rxjitter: f_rxjitter,
+            rxoctetcount: f_rxoctetcount.ok_or_else(|| r.missing("RTPstat", "rxoctetcount"))?,
+            rxploss: f_rxploss.ok_or_else(|| r.missing("RTPstat", "rxploss"))?,
+            stdevrtt: f_stdevrtt,
+            txcount: f_txcount.ok_or_else(|| r.missing("RTPstat", "txcount"))?,
+            txjitter: f_txjitter,
+            txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
+            txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for RTPstat {}
 
 /// The ARI `ReferTo` object.
@@ -2573,6 +3615,41 @@ impl serde::Serialize for ReferTo {
     }
 }
 
+impl crate::json::Decode for ReferTo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ReferTo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_connected_channel: Option<crate::models::Channel> = None;
+        let mut f_destination_channel: Option<crate::models::Channel> = None;
+        let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
+                "connected_channel" => f_connected_channel = crate::json::Decode::decode(r)?,
+                "destination_channel" => f_destination_channel = crate::json::Decode::decode(r)?,
+                "requested_destination" => f_requested_destination = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ReferTo {
+            bridge: f_bridge,
+            connected_channel: f_connected_channel,
+            destination_channel: f_destination_channel,
+            requested_destination: f_requested_destination.ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for ReferTo {}
 
 /// The ARI `ReferredBy` object.
@@ -2636,6 +3713,38 @@ impl serde::Serialize for ReferredBy {
         m.serialize_entry("source_channel", &self.source_channel)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for ReferredBy {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl ReferredBy {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_connected_channel: Option<crate::models::Channel> = None;
+        let mut f_source_channel: Option<crate::models::Channel> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
+                "connected_channel" => f_connected_channel = crate::json::Decode::decode(r)?,
+                "source_channel" => f_source_channel = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(ReferredBy {
+            bridge: f_bridge,
+            connected_channel: f_connected_channel,
+            source_channel: f_source_channel.ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
+            extra,
+        })
     }
 }
 
@@ -2705,6 +3814,38 @@ impl serde::Serialize for RequiredDestination {
     }
 }
 
+impl crate::json::Decode for RequiredDestination {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl RequiredDestination {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
+        let mut f_destination: Option<String> = None;
+        let mut f_protocol_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "additional_protocol_params" => f_additional_protocol_params = crate::json::Decode::decode(r)?,
+                "destination" => f_destination = crate::json::Decode::decode(r)?,
+                "protocol_id" => f_protocol_id = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(RequiredDestination {
+            additional_protocol_params: f_additional_protocol_params,
+            destination: f_destination,
+            protocol_id: f_protocol_id,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for RequiredDestination {}
 
 /// The ARI `SetId` object.
@@ -2762,6 +3903,35 @@ impl serde::Serialize for SetId {
         m.serialize_entry("user", &self.user)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for SetId {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl SetId {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_group: Option<String> = None;
+        let mut f_user: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "group" => f_group = Some(crate::json::Decode::decode(r)?),
+                "user" => f_user = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(SetId {
+            group: f_group.ok_or_else(|| r.missing("SetId", "group"))?,
+            user: f_user.ok_or_else(|| r.missing("SetId", "user"))?,
+            extra,
+        })
     }
 }
 
@@ -2831,6 +4001,38 @@ impl serde::Serialize for Sound {
     }
 }
 
+impl crate::json::Decode for Sound {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Sound {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
+        let mut f_id: Option<String> = None;
+        let mut f_text: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "formats" => f_formats = Some(crate::json::Decode::decode(r)?),
+                "id" => f_id = Some(crate::json::Decode::decode(r)?),
+                "text" => f_text = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Sound {
+            formats: f_formats.ok_or_else(|| r.missing("Sound", "formats"))?,
+            id: f_id.ok_or_else(|| r.missing("Sound", "id"))?,
+            text: f_text,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Sound {}
 
 /// The ARI `StatusInfo` object.
@@ -2888,6 +4090,35 @@ impl serde::Serialize for StatusInfo {
         m.serialize_entry("startup_time", &self.startup_time)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for StatusInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl StatusInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_last_reload_time: Option<String> = None;
+        let mut f_startup_time: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "last_reload_time" => f_last_reload_time = Some(crate::json::Decode::decode(r)?),
+                "startup_time" => f_startup_time = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(StatusInfo {
+            last_reload_time: f_last_reload_time.ok_or_else(|| r.missing("StatusInfo", "last_reload_time"))?,
+            startup_time: f_startup_time.ok_or_else(|| r.missing("StatusInfo", "startup_time"))?,
+            extra,
+        })
     }
 }
 
@@ -2951,6 +4182,35 @@ impl serde::Serialize for StoredRecording {
     }
 }
 
+impl crate::json::Decode for StoredRecording {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl StoredRecording {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_format: Option<String> = None;
+        let mut f_name: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "format" => f_format = Some(crate::json::Decode::decode(r)?),
+                "name" => f_name = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(StoredRecording {
+            format: f_format.ok_or_else(|| r.missing("StoredRecording", "format"))?,
+            name: f_name.ok_or_else(|| r.missing("StoredRecording", "name"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for StoredRecording {}
 
 /// The ARI `SystemInfo` object.
@@ -3008,6 +4268,35 @@ impl serde::Serialize for SystemInfo {
         m.serialize_entry("version", &self.version)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for SystemInfo {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl SystemInfo {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_entity_id: Option<String> = None;
+        let mut f_version: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "entity_id" => f_entity_id = Some(crate::json::Decode::decode(r)?),
+                "version" => f_version = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(SystemInfo {
+            entity_id: f_entity_id.ok_or_else(|| r.missing("SystemInfo", "entity_id"))?,
+            version: f_version.ok_or_else(|| r.missing("SystemInfo", "version"))?,
+            extra,
+        })
     }
 }
 
@@ -3083,6 +4372,41 @@ impl serde::Serialize for TextMessage {
     }
 }
 
+impl crate::json::Decode for TextMessage {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl TextMessage {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_body: Option<String> = None;
+        let mut f_from: Option<String> = None;
+        let mut f_to: Option<String> = None;
+        let mut f_variables: Option<serde_json::Value> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "body" => f_body = Some(crate::json::Decode::decode(r)?),
+                "from" => f_from = Some(crate::json::Decode::decode(r)?),
+                "to" => f_to = Some(crate::json::Decode::decode(r)?),
+                "variables" => f_variables = crate::json::Decode::decode(r)?,
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(TextMessage {
+            body: f_body.ok_or_else(|| r.missing("TextMessage", "body"))?,
+            from: f_from.ok_or_else(|| r.missing("TextMessage", "from"))?,
+            to: f_to.ok_or_else(|| r.missing("TextMessage", "to"))?,
+            variables: f_variables,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for TextMessage {}
 
 /// The ARI `Variable` object.
@@ -3137,6 +4461,32 @@ impl serde::Serialize for Variable {
     }
 }
 
+impl crate::json::Decode for Variable {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Variable {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_value: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "value" => f_value = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Variable {
+            value: f_value.ok_or_else(|| r.missing("Variable", "value"))?,
+            extra,
+        })
+    }
+}
+
 impl crate::Model for Variable {}
 
 /// The ARI `Variables` object.
@@ -3188,6 +4538,32 @@ impl serde::Serialize for Variables {
         m.serialize_entry("variables", &self.variables)?;
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
+    }
+}
+
+impl crate::json::Decode for Variables {
+    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields(r, object)
+    }
+}
+
+impl Variables {
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    #[doc(hidden)]
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+        let mut f_variables: Option<serde_json::Value> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = object.next_key(r)? {
+            match &*key {
+                "variables" => f_variables = Some(crate::json::Decode::decode(r)?),
+                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+            }
+        }
+        Ok(Variables {
+            variables: f_variables.ok_or_else(|| r.missing("Variables", "variables"))?,
+            extra,
+        })
     }
 }
 

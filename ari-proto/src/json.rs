@@ -1,0 +1,563 @@
+//! A small JSON reader specialised for decoding ARI messages into the
+//! generated types: one pass, keys borrowed from the input, no visitor layers.
+//!
+//! It accepts exactly JSON, with one leniency: control characters inside
+//! strings are taken as they are.
+
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a text could not be decoded, with the byte offset where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    /// Byte offset in the input.
+    pub offset: usize,
+    /// What was wrong.
+    pub reason: Cow<'static, str>,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.offset)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// A cursor over one JSON text.
+pub struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// Types the reader decodes. Implemented by every generated model and event.
+pub trait Decode: Sized {
+    /// Reads one value of this type.
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError>;
+}
+
+const MAX_DEPTH: usize = 128;
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub fn new(text: &'a str) -> Reader<'a> {
+        Reader { text, pos: 0 }
+    }
+
+    /// Decodes all of `text` as one `T`, allowing only whitespace after it.
+    pub fn decode_all<T: Decode>(text: &'a str) -> Result<T, JsonError> {
+        let mut r = Reader::new(text);
+        let value = T::decode(&mut r)?;
+        r.end()?;
+        Ok(value)
+    }
+
+    /// Fails unless only whitespace is left.
+    pub fn end(&mut self) -> Result<(), JsonError> {
+        self.ws();
+        if self.pos == self.text.len() {
+            Ok(())
+        } else {
+            Err(self.error("trailing characters"))
+        }
+    }
+
+    /// An error at the current position.
+    pub fn error(&self, reason: impl Into<Cow<'static, str>>) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            reason: reason.into(),
+        }
+    }
+
+    /// The error for a required field that never came.
+    pub fn missing(&self, model: &str, field: &str) -> JsonError {
+        self.error(format!("{model}: missing field `{field}`"))
+    }
+
+    /// The current byte offset.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Moves back to an offset seen before.
+    pub fn rewind(&mut self, pos: usize) {
+        self.pos = pos.min(self.text.len());
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        let b = self.bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8, what: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<(), JsonError> {
+        if self.text[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("invalid literal"))
+        }
+    }
+
+    /// Consumes `null` if it comes next.
+    #[inline]
+    pub fn take_null(&mut self) -> Result<bool, JsonError> {
+        if self.peek() == Some(b'n') {
+            self.literal("null")?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Enters an object; read its keys with [`Object::next_key`].
+    #[inline]
+    pub fn begin_object(&mut self) -> Result<Object, JsonError> {
+        self.expect(b'{', "expected an object")?;
+        Ok(Object { first: true })
+    }
+
+    /// Runs `each` for every element of an array.
+    #[inline]
+    pub fn array(&mut self, mut each: impl FnMut(&mut Self) -> Result<(), JsonError>) -> Result<(), JsonError> {
+        self.expect(b'[', "expected an array")?;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            each(self)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected ',' or ']'")),
+            }
+        }
+    }
+
+    /// Reads a string, borrowed when it has no escapes.
+    #[inline]
+    pub fn str(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        // ARI sends no whitespace between tokens: test for the quote first.
+        if self.bytes().get(self.pos) == Some(&b'"') {
+            self.pos += 1;
+        } else {
+            self.expect(b'"', "expected a string")?;
+        }
+        let start = self.pos;
+        let end = self.scan_plain(start);
+        match self.bytes().get(end) {
+            Some(b'"') => {
+                self.pos = end + 1;
+                Ok(Cow::Borrowed(&self.text[start..end]))
+            }
+            Some(b'\\') => {
+                self.pos = end;
+                self.escaped(start).map(Cow::Owned)
+            }
+            _ => {
+                self.pos = end;
+                Err(self.error("unterminated string"))
+            }
+        }
+    }
+
+    /// First offset from `from` holding `"` or `\`, or the end; 8 bytes at a time.
+    #[inline]
+    fn scan_plain(&self, mut i: usize) -> usize {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let b = self.bytes();
+        while i + 8 <= b.len() {
+            let mut chunk = [0u8; 8];
+            chunk.copy_from_slice(&b[i..i + 8]);
+            let w = u64::from_le_bytes(chunk);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let slash = w ^ (ONES * u64::from(b'\\'));
+            let hit = (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
+            if hit != 0 {
+                return i + (hit.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+            i += 1;
+        }
+        i
+    }
+
+    fn escaped(&mut self, start: usize) -> Result<String, JsonError> {
+        let mut out = String::with_capacity(self.pos - start + 16);
+        out.push_str(&self.text[start..self.pos]);
+        loop {
+            let end = self.scan_plain(self.pos);
+            out.push_str(&self.text[self.pos..end.min(self.text.len())]);
+            self.pos = end;
+            match self.bytes().get(end) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    let esc = *self.bytes().get(end + 1).ok_or_else(|| self.error("unterminated escape"))?;
+                    self.pos = end + 2;
+                    match esc {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => out.push(self.unicode_escape()?),
+                        _ => return Err(self.error("invalid escape")),
+                    }
+                }
+                _ => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("short \\u escape"))?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(self.error("invalid \\u escape"));
+        }
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid \\u escape"))
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let first = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if !self.text[self.pos..].starts_with("\\u") {
+                return Err(self.error("lone surrogate"));
+            }
+            self.pos += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.error("invalid surrogate pair"));
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        char::from_u32(code).ok_or_else(|| self.error("invalid code point"))
+    }
+
+    /// The text of the number that comes next.
+    fn number_text(&mut self) -> Result<&'a str, JsonError> {
+        self.ws();
+        let start = self.pos;
+        let b = self.bytes();
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let digits = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == digits || (b[digits] == b'0' && i > digits + 1) {
+            return Err(self.error("invalid number"));
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let frac = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == frac {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let exp = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == exp {
+                return Err(self.error("invalid number"));
+            }
+        }
+        self.pos = i;
+        Ok(&self.text[start..i])
+    }
+
+    /// Skips one value of any kind.
+    pub fn skip(&mut self) -> Result<(), JsonError> {
+        self.raw_value().map(|_| ())
+    }
+
+    /// The text of the next value, which is consumed. Iterative, so deep
+    /// nesting cannot exhaust the stack; more than 128 levels is an error.
+    pub fn raw_value(&mut self) -> Result<&'a str, JsonError> {
+        self.ws();
+        let start = self.pos;
+        // Bit `d` of `objects` tells whether the container at depth `d` is an object.
+        let mut objects: u128 = 0;
+        let mut depth = 0usize;
+        'value: loop {
+            let opened = match self.peek() {
+                Some(c @ (b'{' | b'[')) => {
+                    if depth == MAX_DEPTH {
+                        return Err(self.error("nested too deeply"));
+                    }
+                    self.pos += 1;
+                    let is_object = c == b'{';
+                    objects = (objects & !(1 << depth)) | (u128::from(is_object) << depth);
+                    depth += 1;
+                    Some(is_object)
+                }
+                Some(b'"') => {
+                    self.str()?;
+                    None
+                }
+                Some(b't') => self.literal("true").map(|_| None)?,
+                Some(b'f') => self.literal("false").map(|_| None)?,
+                Some(b'n') => self.literal("null").map(|_| None)?,
+                Some(b'-' | b'0'..=b'9') => self.number_text().map(|_| None)?,
+                _ => return Err(self.error("expected a value")),
+            };
+            if let Some(is_object) = opened {
+                let close = if is_object { b'}' } else { b']' };
+                if self.peek() == Some(close) {
+                    self.pos += 1;
+                    depth -= 1;
+                } else {
+                    if is_object {
+                        self.str()?;
+                        self.expect(b':', "expected ':'")?;
+                    }
+                    continue 'value;
+                }
+            }
+            // A value is complete: close containers or go on to the next element.
+            loop {
+                if depth == 0 {
+                    return Ok(&self.text[start..self.pos]);
+                }
+                let in_object = objects & (1 << (depth - 1)) != 0;
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if in_object {
+                            self.str()?;
+                            self.expect(b':', "expected ':'")?;
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if in_object => {
+                        self.pos += 1;
+                        depth -= 1;
+                    }
+                    Some(b']') if !in_object => {
+                        self.pos += 1;
+                        depth -= 1;
+                    }
+                    _ => return Err(self.error("expected ',' or a closing bracket")),
+                }
+            }
+        }
+    }
+}
+
+/// Position inside an object being read.
+#[derive(Debug)]
+pub struct Object {
+    first: bool,
+}
+
+impl Object {
+    /// The next key, or `None` at the object's end. Its value must be read
+    /// (or skipped) before the next call.
+    #[inline]
+    pub fn next_key<'a>(&mut self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, JsonError> {
+        match r.peek() {
+            Some(b'}') => {
+                r.pos += 1;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => {
+                r.pos += 1;
+                r.ws();
+            }
+            Some(b'"') if self.first => {}
+            _ => return Err(r.error("expected a key or '}'")),
+        }
+        self.first = false;
+        let key = r.str()?;
+        r.expect(b':', "expected ':'")?;
+        Ok(Some(key))
+    }
+}
+
+impl Decode for String {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        r.str().map(Cow::into_owned)
+    }
+}
+
+impl Decode for i64 {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        let t = r.number_text()?;
+        t.parse().or_else(|_| {
+            // ARI sends integral values; accept `3.0` but nothing fractional.
+            let f: f64 = t.parse().map_err(|_| r.error("invalid number"))?;
+            if f.fract() == 0.0 && f.abs() < 9.0e18 {
+                Ok(f as i64)
+            } else {
+                Err(r.error("expected an integer"))
+            }
+        })
+    }
+}
+
+impl Decode for f64 {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        let t = r.number_text()?;
+        t.parse().map_err(|_| r.error("invalid number"))
+    }
+}
+
+impl Decode for bool {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        match r.peek() {
+            Some(b't') => r.literal("true").map(|_| true),
+            Some(b'f') => r.literal("false").map(|_| false),
+            _ => Err(r.error("expected a boolean")),
+        }
+    }
+}
+
+impl Decode for Value {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        let at = r.position();
+        let raw = r.raw_value()?;
+        serde_json::from_str(raw).map_err(|e| JsonError {
+            offset: at,
+            reason: e.to_string().into(),
+        })
+    }
+}
+
+impl Decode for Map<String, Value> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        match Value::decode(r)? {
+            Value::Object(m) => Ok(m),
+            _ => Err(r.error("expected an object")),
+        }
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        let mut out = Vec::new();
+        r.array(|r| {
+            out.push(T::decode(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        if r.take_null()? { Ok(None) } else { T::decode(r).map(Some) }
+    }
+}
+
+impl<T: Decode> Decode for Box<T> {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        T::decode(r).map(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str) -> Result<Value, JsonError> {
+        Reader::decode_all::<Value>(text)
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        let s: String = Reader::decode_all(r#""plain""#).unwrap();
+        assert_eq!(s, "plain");
+        let s: String = Reader::decode_all(r#""a\"b\\c\/d\n\u00e9\ud83d\ude00 long tail of text""#).unwrap();
+        assert_eq!(s, "a\"b\\c/d\né😀 long tail of text");
+        assert!(Reader::decode_all::<String>(r#""\ud83d""#).is_err());
+        assert!(Reader::decode_all::<String>(r#""abc"#).is_err());
+        assert!(Reader::decode_all::<String>(r#""\x""#).is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(Reader::decode_all::<i64>("-12").unwrap(), -12);
+        assert_eq!(Reader::decode_all::<i64>("3.0").unwrap(), 3);
+        assert!(Reader::decode_all::<i64>("3.5").is_err());
+        assert!(Reader::decode_all::<i64>("01").is_err());
+        assert_eq!(Reader::decode_all::<f64>("1.5e3").unwrap(), 1500.0);
+        assert!(Reader::decode_all::<f64>("1.").is_err());
+        assert!(Reader::decode_all::<f64>("-").is_err());
+    }
+
+    #[test]
+    fn raw_values_match_serde_json() {
+        for text in [
+            r#"{"a":[1,{"b":"}"},[],{}],"c":{"d":null,"e":[true,false]}}"#,
+            r#"[]"#,
+            r#"[[[]]]"#,
+            r#" "x" "#,
+            r#"{"k":"v\"}"}"#,
+        ] {
+            assert_eq!(roundtrip(text).unwrap(), serde_json::from_str::<Value>(text).unwrap(), "{text}");
+        }
+        for bad in [r#"{"a":}"#, r#"[1,]"#, r#"{"a" 1}"#, r#"{"#, r#"[1 2]"#, "nul", r#"{"a":1,}"#] {
+            assert!(roundtrip(bad).is_err(), "{bad}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(roundtrip(&deep).is_err());
+    }
+}
