@@ -14,7 +14,7 @@ pub fn rust_type(ty: &str, enum_name: Option<&str>) -> String {
         return e.to_string();
     }
     match ty {
-        "string" | "Date" => "String".into(),
+        "string" | "Date" => "crate::Str".into(),
         "int" | "long" => "i64".into(),
         "double" => "f64".into(),
         "boolean" => "bool".into(),
@@ -188,7 +188,11 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         }
         if event_type.is_some() {
             // The variant already says the type; a repeated key is dropped.
-            writeln!(out, "            \"type\" => {{ map.next_value::<serde::de::IgnoredAny>()?; }}").unwrap();
+            writeln!(
+                out,
+                "            \"type\" => {{ map.next_value::<serde::de::IgnoredAny>()?; }}"
+            )
+            .unwrap();
         }
         writeln!(
             out,
@@ -282,17 +286,40 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
 /// The fast decoder: fields go into locals, the struct is built once.
 fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event: bool) {
     writeln!(out, "impl crate::json::Decode for {name} {{").unwrap();
-    writeln!(out, "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(
+        out,
+        "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{"
+    )
+    .unwrap();
     writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object)\n    }}\n}}\n").unwrap();
     writeln!(out, "impl {name} {{").unwrap();
-    writeln!(out, "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.").unwrap();
+    writeln!(
+        out,
+        "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read."
+    )
+    .unwrap();
     writeln!(out, "    #[doc(hidden)]").unwrap();
     writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {{").unwrap();
     for f in fields {
-        writeln!(out, "        let mut f_{}: Option<{}> = None;", f.rust.trim_start_matches("r#"), f.ty).unwrap();
+        writeln!(
+            out,
+            "        let mut f_{}: Option<{}> = None;",
+            f.rust.trim_start_matches("r#"),
+            f.ty
+        )
+        .unwrap();
     }
     writeln!(out, "        let mut extra = serde_json::Map::new();").unwrap();
     writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
+    if fields.is_empty() && !is_event {
+        writeln!(out, "            extra.insert(key.into_owned(), crate::json::Decode::decode(r)?);\n        }}").unwrap();
+        writeln!(
+            out,
+            "        let _ = r;\n        Ok({name} {{ extra }})\n    }}\n}}\n"
+        )
+        .unwrap();
+        return;
+    }
     writeln!(out, "            match &*key {{").unwrap();
     for f in fields {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
@@ -301,7 +328,12 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         } else {
             "crate::json::Decode::decode(r)?".to_string()
         };
-        writeln!(out, "                {} => {local} = {read},", lit(&f.prop.name)).unwrap();
+        writeln!(
+            out,
+            "                {} => {local} = {read},",
+            lit(&f.prop.name)
+        )
+        .unwrap();
     }
     if is_event {
         writeln!(out, "                \"type\" => r.skip()?,").unwrap();
@@ -312,7 +344,14 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     for f in fields {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
         if f.prop.always {
-            writeln!(out, "            {}: {local}.ok_or_else(|| r.missing({}, {}))?,", f.rust, lit(name), lit(&f.prop.name)).unwrap();
+            writeln!(
+                out,
+                "            {}: {local}.ok_or_else(|| r.missing({}, {}))?,",
+                f.rust,
+                lit(name),
+                lit(&f.prop.name)
+            )
+            .unwrap();
         } else {
             writeln!(out, "            {}: {local},", f.rust).unwrap();
         }
@@ -418,9 +457,11 @@ pub fn events_file(merged: &Merged) -> String {
         for name in &merged.events {
             let props = event_props(merged, name);
             match props.iter().find(|p| p.name == json) {
-                Some(p) if p.always => {
-                    writeln!(out, "            Event::{name}(e) => Some(&e.{accessor}),").unwrap()
-                }
+                Some(p) if p.always => writeln!(
+                    out,
+                    "            Event::{name}(e) => Some(e.{accessor}.as_str()),"
+                )
+                .unwrap(),
                 Some(_) => writeln!(
                     out,
                     "            Event::{name}(e) => e.{accessor}.as_deref(),"
@@ -477,7 +518,12 @@ pub fn events_file(merged: &Merged) -> String {
 
     out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
     for name in &merged.events {
-        writeln!(out, "            {} => Event::{name}(Box::new({name}::decode_fields(r, object)?)),", lit(name)).unwrap();
+        writeln!(
+            out,
+            "            {} => Event::{name}(Box::new({name}::decode_fields(r, object)?)),",
+            lit(name)
+        )
+        .unwrap();
     }
     out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),\n        })\n    }\n}\n\n");
     out.push_str("impl serde::Serialize for Event {\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n");

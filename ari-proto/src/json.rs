@@ -148,7 +148,10 @@ impl<'a> Reader<'a> {
 
     /// Runs `each` for every element of an array.
     #[inline]
-    pub fn array(&mut self, mut each: impl FnMut(&mut Self) -> Result<(), JsonError>) -> Result<(), JsonError> {
+    pub fn array(
+        &mut self,
+        mut each: impl FnMut(&mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
         self.expect(b'[', "expected an array")?;
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -206,7 +209,8 @@ impl<'a> Reader<'a> {
             let w = u64::from_le_bytes(chunk);
             let quote = w ^ (ONES * u64::from(b'"'));
             let slash = w ^ (ONES * u64::from(b'\\'));
-            let hit = (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
+            let hit =
+                (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
             if hit != 0 {
                 return i + (hit.trailing_zeros() / 8) as usize;
             }
@@ -231,7 +235,10 @@ impl<'a> Reader<'a> {
                     return Ok(out);
                 }
                 Some(b'\\') => {
-                    let esc = *self.bytes().get(end + 1).ok_or_else(|| self.error("unterminated escape"))?;
+                    let esc = *self
+                        .bytes()
+                        .get(end + 1)
+                        .ok_or_else(|| self.error("unterminated escape"))?;
                     self.pos = end + 2;
                     match esc {
                         b'"' => out.push('"'),
@@ -252,7 +259,10 @@ impl<'a> Reader<'a> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("short \\u escape"))?;
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("short \\u escape"))?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(self.error("invalid \\u escape"));
         }
@@ -502,7 +512,11 @@ impl<T: Decode> Decode for Vec<T> {
 impl<T: Decode> Decode for Option<T> {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
-        if r.take_null()? { Ok(None) } else { T::decode(r).map(Some) }
+        if r.take_null()? {
+            Ok(None)
+        } else {
+            T::decode(r).map(Some)
+        }
     }
 }
 
@@ -510,6 +524,16 @@ impl<T: Decode> Decode for Box<T> {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         T::decode(r).map(Box::new)
+    }
+}
+
+impl Decode for compact_str::CompactString {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        Ok(match r.str()? {
+            Cow::Borrowed(s) => compact_str::CompactString::new(s),
+            Cow::Owned(s) => s.into(),
+        })
     }
 }
 
@@ -525,7 +549,8 @@ mod tests {
     fn strings_and_escapes() {
         let s: String = Reader::decode_all(r#""plain""#).unwrap();
         assert_eq!(s, "plain");
-        let s: String = Reader::decode_all(r#""a\"b\\c\/d\n\u00e9\ud83d\ude00 long tail of text""#).unwrap();
+        let s: String =
+            Reader::decode_all(r#""a\"b\\c\/d\n\u00e9\ud83d\ude00 long tail of text""#).unwrap();
         assert_eq!(s, "a\"b\\c/d\né😀 long tail of text");
         assert!(Reader::decode_all::<String>(r#""\ud83d""#).is_err());
         assert!(Reader::decode_all::<String>(r#""abc"#).is_err());
@@ -552,9 +577,21 @@ mod tests {
             r#" "x" "#,
             r#"{"k":"v\"}"}"#,
         ] {
-            assert_eq!(roundtrip(text).unwrap(), serde_json::from_str::<Value>(text).unwrap(), "{text}");
+            assert_eq!(
+                roundtrip(text).unwrap(),
+                serde_json::from_str::<Value>(text).unwrap(),
+                "{text}"
+            );
         }
-        for bad in [r#"{"a":}"#, r#"[1,]"#, r#"{"a" 1}"#, r#"{"#, r#"[1 2]"#, "nul", r#"{"a":1,}"#] {
+        for bad in [
+            r#"{"a":}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"{"#,
+            r#"[1 2]"#,
+            "nul",
+            r#"{"a":1,}"#,
+        ] {
             assert!(roundtrip(bad).is_err(), "{bad}");
         }
         let deep = "[".repeat(200) + &"]".repeat(200);

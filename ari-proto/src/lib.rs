@@ -58,8 +58,8 @@ pub mod codec;
 mod config;
 pub mod encode;
 mod error;
-pub mod json;
 mod generated;
+pub mod json;
 mod operation;
 mod registry;
 mod session;
@@ -73,3 +73,10 @@ pub use generated::operations as ops;
 pub use operation::*;
 pub use registry::{Filter, SubscriptionId};
 pub use session::*;
+
+/// The string type of decoded models and events.
+///
+/// Strings of up to 24 bytes (most ARI ids, names, states and numbers) are
+/// stored inline, without an allocation. It dereferences to `str`, compares
+/// with `&str` and `String`, and turns into a `String` with `into_string()`.
+pub type Str = compact_str::CompactString;

@@ -894,18 +894,23 @@ impl Session {
             if let Some(id) = parse_request_id(&r.request_id) {
                 if self.pending.get(&id).is_some_and(|p| p.over_ws) {
                     let status = u16::try_from(r.status_code).unwrap_or(0);
-                    let body = r.message_body.clone().unwrap_or_default().into_bytes();
+                    let body = r
+                        .message_body
+                        .as_deref()
+                        .unwrap_or_default()
+                        .as_bytes()
+                        .to_vec();
                     self.complete(id, status, body);
                     return;
                 }
             }
         }
         if let Event::ApplicationReplaced(e) = &event {
-            if self.config.apps.contains(&e.application) {
+            if self.config.apps.iter().any(|a| *a == e.application) {
                 self.state = ConnectionState::Replaced;
                 self.outputs
                     .push_back(Output::Connection(ConnectionEvent::Replaced {
-                        application: e.application.clone(),
+                        application: e.application.to_string(),
                     }));
                 self.transmits.push_back(Transmit::WsClose);
             }

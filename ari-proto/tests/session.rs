@@ -210,9 +210,9 @@ fn out_of_order_answers_reach_their_requests_typed() {
             c.decode(outcome).unwrap();
             got.push("three".to_string());
         } else if id == a.raw() {
-            got.push(a.decode(outcome).unwrap().id);
+            got.push(a.decode(outcome).unwrap().id.to_string());
         } else {
-            got.push(b.decode(outcome).unwrap().id);
+            got.push(b.decode(outcome).unwrap().id.to_string());
         }
     }
     assert_eq!(got, ["three", "two", "one"]);

@@ -12,14 +12,24 @@ fuzz_target!(|data: &[u8]| {
     let _ = <Vec<Channel>>::decode(data);
     let _ = AsteriskInfo::decode(data);
     let _ = Binary::decode(data);
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let fast = Event::from_json(text);
     if let Ok(slow) = serde_json::from_str::<Event>(text) {
-        assert_eq!(fast.as_ref().ok(), Some(&slow), "the fast decoder rejects what serde accepts");
+        assert_eq!(
+            fast.as_ref().ok(),
+            Some(&slow),
+            "the fast decoder rejects what serde accepts"
+        );
     }
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
         let ours = ari_proto::json::Reader::decode_all::<serde_json::Value>(text);
-        assert_eq!(ours.ok(), Some(value), "the reader disagrees with serde_json on plain JSON");
+        assert_eq!(
+            ours.ok(),
+            Some(value),
+            "the reader disagrees with serde_json on plain JSON"
+        );
     }
     if let Ok(event) = fast {
         let again = serde_json::to_string(&event).expect("a decoded event encodes");

@@ -2,12 +2,12 @@
 //! panics and keeps its bookkeeping consistent.
 #![no_main]
 
+use arbitrary::Arbitrary;
 use ari_proto::ops::{applications, channels, events};
 use ari_proto::{
-    CloseReason, Config, Filter, ObjectKind, ObjectRef, Output, RawRequestId, RestTransport, Session, SubscriptionId,
-    Transmit, Version,
+    CloseReason, Config, Filter, ObjectKind, ObjectRef, Output, RawRequestId, RestTransport,
+    Session, SubscriptionId, Transmit, Version,
 };
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,11 @@ enum Step {
     Subscribe(String),
     Claim,
     Tracked(String),
-    Answer { which: u8, status: u16, body: Vec<u8> },
+    Answer {
+        which: u8,
+        status: u16,
+        body: Vec<u8>,
+    },
     Fail(u8),
     WsOpened,
     WsText(String),
@@ -52,10 +56,16 @@ fuzz_target!(|input: (bool, Vec<Step>)| {
                 }
                 drop(s.request(&op, now));
             }
-            Step::Subscribe(src) => drop(s.request(&applications::Subscribe::new("app", [src]), now)),
+            Step::Subscribe(src) => {
+                drop(s.request(&applications::Subscribe::new("app", [src]), now))
+            }
             Step::Claim => drop(s.request(&events::ClaimChannel::new("c", "app"), now)),
             Step::Tracked(id) => drop(s.request_tracked(channels::Play::new(id, ["sound:x"]), now)),
-            Step::Answer { which, status, body } => {
+            Step::Answer {
+                which,
+                status,
+                body,
+            } => {
                 if let Some(id) = sent.get(which as usize % sent.len().max(1)) {
                     s.handle_http_response(*id, status, body, now);
                 }
@@ -69,7 +79,10 @@ fuzz_target!(|input: (bool, Vec<Step>)| {
             Step::WsText(t) => s.handle_ws_text(&t, now),
             Step::WsClosed(k) => s.handle_ws_closed(
                 match k % 4 {
-                    0 => CloseReason::CloseFrame { code: Some(1000), reason: String::new() },
+                    0 => CloseReason::CloseFrame {
+                        code: Some(1000),
+                        reason: String::new(),
+                    },
                     1 => CloseReason::Dropped("eof".into()),
                     2 => CloseReason::Refused(503),
                     _ => CloseReason::Unreachable("refused".into()),
@@ -101,11 +114,17 @@ fuzz_target!(|input: (bool, Vec<Step>)| {
         }
         while let Some(o) = s.poll_event() {
             if let Output::Event(d) = o {
-                assert!(d.subscribers.windows(2).all(|w| w[0] < w[1]), "each subscriber once");
+                assert!(
+                    d.subscribers.windows(2).all(|w| w[0] < w[1]),
+                    "each subscriber once"
+                );
             }
         }
         if s.pending_requests() > 0 {
-            assert!(s.poll_timeout().is_some(), "every waiting request has a deadline");
+            assert!(
+                s.poll_timeout().is_some(),
+                "every waiting request has a deadline"
+            );
         }
     }
 });

@@ -9,17 +9,17 @@
 #[non_exhaustive]
 pub struct ApplicationMoveFailed {
     /// JSON `args`: always sent.
-    pub args: Vec<String>,
+    pub args: Vec<crate::Str>,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `destination`: always sent.
-    pub destination: String,
+    pub destination: crate::Str,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -27,12 +27,12 @@ pub struct ApplicationMoveFailed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationMoveFailedBuilder {
-    args: Option<Vec<String>>,
+    args: Option<Vec<crate::Str>>,
     channel: Option<crate::models::Channel>,
-    destination: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    destination: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -97,12 +97,12 @@ impl ApplicationMoveFailed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_args: Option<Vec<String>> = None;
+        let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_destination: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_destination: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -135,11 +135,11 @@ impl ApplicationMoveFailed {
 #[non_exhaustive]
 pub struct ApplicationRegistered {
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -147,9 +147,9 @@ pub struct ApplicationRegistered {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationRegisteredBuilder {
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -205,9 +205,9 @@ impl ApplicationRegistered {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -234,11 +234,11 @@ impl ApplicationRegistered {
 #[non_exhaustive]
 pub struct ApplicationReplaced {
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -246,9 +246,9 @@ pub struct ApplicationReplaced {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationReplacedBuilder {
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -304,9 +304,9 @@ impl ApplicationReplaced {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -333,11 +333,11 @@ impl ApplicationReplaced {
 #[non_exhaustive]
 pub struct ApplicationUnregistered {
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -345,9 +345,9 @@ pub struct ApplicationUnregistered {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationUnregisteredBuilder {
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -403,9 +403,9 @@ impl ApplicationUnregistered {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -432,9 +432,9 @@ impl ApplicationUnregistered {
 #[non_exhaustive]
 pub struct BridgeAttendedTransfer {
     /// JSON `destination_application`: optional, or absent in some releases.
-    pub destination_application: Option<String>,
+    pub destination_application: Option<crate::Str>,
     /// JSON `destination_bridge`: optional, or absent in some releases.
-    pub destination_bridge: Option<String>,
+    pub destination_bridge: Option<crate::Str>,
     /// JSON `destination_link_first_leg`: optional, or absent in some releases.
     pub destination_link_first_leg: Option<crate::models::Channel>,
     /// JSON `destination_link_second_leg`: optional, or absent in some releases.
@@ -444,13 +444,13 @@ pub struct BridgeAttendedTransfer {
     /// JSON `destination_threeway_channel`: optional, or absent in some releases.
     pub destination_threeway_channel: Option<crate::models::Channel>,
     /// JSON `destination_type`: always sent.
-    pub destination_type: String,
+    pub destination_type: crate::Str,
     /// JSON `is_external`: always sent.
     pub is_external: bool,
     /// JSON `replace_channel`: optional, or absent in some releases.
     pub replace_channel: Option<crate::models::Channel>,
     /// JSON `result`: always sent.
-    pub result: String,
+    pub result: crate::Str,
     /// JSON `transfer_target`: optional, or absent in some releases.
     pub transfer_target: Option<crate::models::Channel>,
     /// JSON `transferee`: optional, or absent in some releases.
@@ -464,11 +464,11 @@ pub struct BridgeAttendedTransfer {
     /// JSON `transferer_second_leg_bridge`: optional, or absent in some releases.
     pub transferer_second_leg_bridge: Option<crate::models::Bridge>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -476,25 +476,25 @@ pub struct BridgeAttendedTransfer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeAttendedTransferBuilder {
-    destination_application: Option<String>,
-    destination_bridge: Option<String>,
+    destination_application: Option<crate::Str>,
+    destination_bridge: Option<crate::Str>,
     destination_link_first_leg: Option<crate::models::Channel>,
     destination_link_second_leg: Option<crate::models::Channel>,
     destination_threeway_bridge: Option<crate::models::Bridge>,
     destination_threeway_channel: Option<crate::models::Channel>,
-    destination_type: Option<String>,
+    destination_type: Option<crate::Str>,
     is_external: Option<bool>,
     replace_channel: Option<crate::models::Channel>,
-    result: Option<String>,
+    result: Option<crate::Str>,
     transfer_target: Option<crate::models::Channel>,
     transferee: Option<crate::models::Channel>,
     transferer_first_leg: Option<crate::models::Channel>,
     transferer_first_leg_bridge: Option<crate::models::Bridge>,
     transferer_second_leg: Option<crate::models::Channel>,
     transferer_second_leg_bridge: Option<crate::models::Bridge>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -598,25 +598,25 @@ impl BridgeAttendedTransfer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_destination_application: Option<String> = None;
-        let mut f_destination_bridge: Option<String> = None;
+        let mut f_destination_application: Option<crate::Str> = None;
+        let mut f_destination_bridge: Option<crate::Str> = None;
         let mut f_destination_link_first_leg: Option<crate::models::Channel> = None;
         let mut f_destination_link_second_leg: Option<crate::models::Channel> = None;
         let mut f_destination_threeway_bridge: Option<crate::models::Bridge> = None;
         let mut f_destination_threeway_channel: Option<crate::models::Channel> = None;
-        let mut f_destination_type: Option<String> = None;
+        let mut f_destination_type: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
         let mut f_replace_channel: Option<crate::models::Channel> = None;
-        let mut f_result: Option<String> = None;
+        let mut f_result: Option<crate::Str> = None;
         let mut f_transfer_target: Option<crate::models::Channel> = None;
         let mut f_transferee: Option<crate::models::Channel> = None;
         let mut f_transferer_first_leg: Option<crate::models::Channel> = None;
         let mut f_transferer_first_leg_bridge: Option<crate::models::Bridge> = None;
         let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
         let mut f_transferer_second_leg_bridge: Option<crate::models::Bridge> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -679,23 +679,23 @@ pub struct BridgeBlindTransfer {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `context`: always sent.
-    pub context: String,
+    pub context: crate::Str,
     /// JSON `exten`: always sent.
-    pub exten: String,
+    pub exten: crate::Str,
     /// JSON `is_external`: always sent.
     pub is_external: bool,
     /// JSON `replace_channel`: optional, or absent in some releases.
     pub replace_channel: Option<crate::models::Channel>,
     /// JSON `result`: always sent.
-    pub result: String,
+    pub result: crate::Str,
     /// JSON `transferee`: optional, or absent in some releases.
     pub transferee: Option<crate::models::Channel>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -705,15 +705,15 @@ pub struct BridgeBlindTransfer {
 pub struct BridgeBlindTransferBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
-    context: Option<String>,
-    exten: Option<String>,
+    context: Option<crate::Str>,
+    exten: Option<crate::Str>,
     is_external: Option<bool>,
     replace_channel: Option<crate::models::Channel>,
-    result: Option<String>,
+    result: Option<crate::Str>,
     transferee: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -795,15 +795,15 @@ impl BridgeBlindTransfer {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_context: Option<String> = None;
-        let mut f_exten: Option<String> = None;
+        let mut f_context: Option<crate::Str> = None;
+        let mut f_exten: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
         let mut f_replace_channel: Option<crate::models::Channel> = None;
-        let mut f_result: Option<String> = None;
+        let mut f_result: Option<crate::Str> = None;
         let mut f_transferee: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -848,11 +848,11 @@ pub struct BridgeCreated {
     /// JSON `bridge`: always sent.
     pub bridge: crate::models::Bridge,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -861,9 +861,9 @@ pub struct BridgeCreated {
 #[derive(Default)]
 pub struct BridgeCreatedBuilder {
     bridge: Option<crate::models::Bridge>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -923,9 +923,9 @@ impl BridgeCreated {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -956,11 +956,11 @@ pub struct BridgeDestroyed {
     /// JSON `bridge`: always sent.
     pub bridge: crate::models::Bridge,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -969,9 +969,9 @@ pub struct BridgeDestroyed {
 #[derive(Default)]
 pub struct BridgeDestroyedBuilder {
     bridge: Option<crate::models::Bridge>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1031,9 +1031,9 @@ impl BridgeDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1066,11 +1066,11 @@ pub struct BridgeMerged {
     /// JSON `bridge_from`: always sent.
     pub bridge_from: crate::models::Bridge,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1080,9 +1080,9 @@ pub struct BridgeMerged {
 pub struct BridgeMergedBuilder {
     bridge: Option<crate::models::Bridge>,
     bridge_from: Option<crate::models::Bridge>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1146,9 +1146,9 @@ impl BridgeMerged {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1181,13 +1181,13 @@ pub struct BridgeVideoSourceChanged {
     /// JSON `bridge`: always sent.
     pub bridge: crate::models::Bridge,
     /// JSON `old_video_source_id`: optional, or absent in some releases.
-    pub old_video_source_id: Option<String>,
+    pub old_video_source_id: Option<crate::Str>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1196,10 +1196,10 @@ pub struct BridgeVideoSourceChanged {
 #[derive(Default)]
 pub struct BridgeVideoSourceChangedBuilder {
     bridge: Option<crate::models::Bridge>,
-    old_video_source_id: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    old_video_source_id: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1262,10 +1262,10 @@ impl BridgeVideoSourceChanged {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_old_video_source_id: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_old_video_source_id: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1296,17 +1296,17 @@ impl BridgeVideoSourceChanged {
 #[non_exhaustive]
 pub struct CallBroadcast {
     /// JSON `called`: optional, or absent in some releases.
-    pub called: Option<String>,
+    pub called: Option<crate::Str>,
     /// JSON `caller`: optional, or absent in some releases.
-    pub caller: Option<String>,
+    pub caller: Option<crate::Str>,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1314,12 +1314,12 @@ pub struct CallBroadcast {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct CallBroadcastBuilder {
-    called: Option<String>,
-    caller: Option<String>,
+    called: Option<crate::Str>,
+    caller: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1384,12 +1384,12 @@ impl CallBroadcast {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_called: Option<String> = None;
-        let mut f_caller: Option<String> = None;
+        let mut f_called: Option<crate::Str> = None;
+        let mut f_caller: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1424,13 +1424,13 @@ pub struct CallClaimed {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `winner_app`: always sent.
-    pub winner_app: String,
+    pub winner_app: crate::Str,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1439,10 +1439,10 @@ pub struct CallClaimed {
 #[derive(Default)]
 pub struct CallClaimedBuilder {
     channel: Option<crate::models::Channel>,
-    winner_app: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    winner_app: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1505,10 +1505,10 @@ impl CallClaimed {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_winner_app: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_winner_app: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1541,15 +1541,15 @@ pub struct ChannelCallerId {
     /// JSON `caller_presentation`: always sent.
     pub caller_presentation: i64,
     /// JSON `caller_presentation_txt`: always sent.
-    pub caller_presentation_txt: String,
+    pub caller_presentation_txt: crate::Str,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1558,11 +1558,11 @@ pub struct ChannelCallerId {
 #[derive(Default)]
 pub struct ChannelCallerIdBuilder {
     caller_presentation: Option<i64>,
-    caller_presentation_txt: Option<String>,
+    caller_presentation_txt: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1628,11 +1628,11 @@ impl ChannelCallerId {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_caller_presentation: Option<i64> = None;
-        let mut f_caller_presentation_txt: Option<String> = None;
+        let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1667,11 +1667,11 @@ pub struct ChannelConnectedLine {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1680,9 +1680,9 @@ pub struct ChannelConnectedLine {
 #[derive(Default)]
 pub struct ChannelConnectedLineBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1742,9 +1742,9 @@ impl ChannelConnectedLine {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1775,11 +1775,11 @@ pub struct ChannelCreated {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1788,9 +1788,9 @@ pub struct ChannelCreated {
 #[derive(Default)]
 pub struct ChannelCreatedBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1850,9 +1850,9 @@ impl ChannelCreated {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1883,17 +1883,17 @@ pub struct ChannelDestroyed {
     /// JSON `cause`: always sent.
     pub cause: i64,
     /// JSON `cause_txt`: always sent.
-    pub cause_txt: String,
+    pub cause_txt: crate::Str,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `tech_cause`: optional, or absent in some releases.
     pub tech_cause: Option<i64>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1902,12 +1902,12 @@ pub struct ChannelDestroyed {
 #[derive(Default)]
 pub struct ChannelDestroyedBuilder {
     cause: Option<i64>,
-    cause_txt: Option<String>,
+    cause_txt: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
     tech_cause: Option<i64>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1976,12 +1976,12 @@ impl ChannelDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
-        let mut f_cause_txt: Option<String> = None;
+        let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_tech_cause: Option<i64> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2018,15 +2018,15 @@ pub struct ChannelDialplan {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `dialplan_app`: always sent.
-    pub dialplan_app: String,
+    pub dialplan_app: crate::Str,
     /// JSON `dialplan_app_data`: always sent.
-    pub dialplan_app_data: String,
+    pub dialplan_app_data: crate::Str,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2035,11 +2035,11 @@ pub struct ChannelDialplan {
 #[derive(Default)]
 pub struct ChannelDialplanBuilder {
     channel: Option<crate::models::Channel>,
-    dialplan_app: Option<String>,
-    dialplan_app_data: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    dialplan_app: Option<crate::Str>,
+    dialplan_app_data: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2105,11 +2105,11 @@ impl ChannelDialplan {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_dialplan_app: Option<String> = None;
-        let mut f_dialplan_app_data: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_dialplan_app: Option<crate::Str> = None;
+        let mut f_dialplan_app_data: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2144,15 +2144,15 @@ pub struct ChannelDtmfReceived {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `digit`: always sent.
-    pub digit: String,
+    pub digit: crate::Str,
     /// JSON `duration_ms`: always sent.
     pub duration_ms: i64,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2161,11 +2161,11 @@ pub struct ChannelDtmfReceived {
 #[derive(Default)]
 pub struct ChannelDtmfReceivedBuilder {
     channel: Option<crate::models::Channel>,
-    digit: Option<String>,
+    digit: Option<crate::Str>,
     duration_ms: Option<i64>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2231,11 +2231,11 @@ impl ChannelDtmfReceived {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_digit: Option<String> = None;
+        let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2272,11 +2272,11 @@ pub struct ChannelEnteredBridge {
     /// JSON `channel`: optional, or absent in some releases.
     pub channel: Option<crate::models::Channel>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2286,9 +2286,9 @@ pub struct ChannelEnteredBridge {
 pub struct ChannelEnteredBridgeBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2352,9 +2352,9 @@ impl ChannelEnteredBridge {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2393,11 +2393,11 @@ pub struct ChannelHangupRequest {
     /// JSON `tech_cause`: optional, or absent in some releases.
     pub tech_cause: Option<i64>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2409,9 +2409,9 @@ pub struct ChannelHangupRequestBuilder {
     channel: Option<crate::models::Channel>,
     soft: Option<bool>,
     tech_cause: Option<i64>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2483,9 +2483,9 @@ impl ChannelHangupRequest {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_soft: Option<bool> = None;
         let mut f_tech_cause: Option<i64> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2522,13 +2522,13 @@ pub struct ChannelHold {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `musicclass`: optional, or absent in some releases.
-    pub musicclass: Option<String>,
+    pub musicclass: Option<crate::Str>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2537,10 +2537,10 @@ pub struct ChannelHold {
 #[derive(Default)]
 pub struct ChannelHoldBuilder {
     channel: Option<crate::models::Channel>,
-    musicclass: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    musicclass: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2603,10 +2603,10 @@ impl ChannelHold {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_musicclass: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_musicclass: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2641,11 +2641,11 @@ pub struct ChannelLeftBridge {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2655,9 +2655,9 @@ pub struct ChannelLeftBridge {
 pub struct ChannelLeftBridgeBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2721,9 +2721,9 @@ impl ChannelLeftBridge {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2756,11 +2756,11 @@ pub struct ChannelStateChange {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2769,9 +2769,9 @@ pub struct ChannelStateChange {
 #[derive(Default)]
 pub struct ChannelStateChangeBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2831,9 +2831,9 @@ impl ChannelStateChange {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2866,11 +2866,11 @@ pub struct ChannelTalkingFinished {
     /// JSON `duration`: always sent.
     pub duration: i64,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2880,9 +2880,9 @@ pub struct ChannelTalkingFinished {
 pub struct ChannelTalkingFinishedBuilder {
     channel: Option<crate::models::Channel>,
     duration: Option<i64>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2946,9 +2946,9 @@ impl ChannelTalkingFinished {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2981,11 +2981,11 @@ pub struct ChannelTalkingStarted {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2994,9 +2994,9 @@ pub struct ChannelTalkingStarted {
 #[derive(Default)]
 pub struct ChannelTalkingStartedBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3056,9 +3056,9 @@ impl ChannelTalkingStarted {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3089,11 +3089,11 @@ pub struct ChannelToneDetected {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3102,9 +3102,9 @@ pub struct ChannelToneDetected {
 #[derive(Default)]
 pub struct ChannelToneDetectedBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3164,9 +3164,9 @@ impl ChannelToneDetected {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3199,13 +3199,13 @@ pub struct ChannelTransfer {
     /// JSON `referred_by`: always sent.
     pub referred_by: crate::models::ReferredBy,
     /// JSON `state`: optional, or absent in some releases.
-    pub state: Option<String>,
+    pub state: Option<crate::Str>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3215,10 +3215,10 @@ pub struct ChannelTransfer {
 pub struct ChannelTransferBuilder {
     refer_to: Option<crate::models::ReferTo>,
     referred_by: Option<crate::models::ReferredBy>,
-    state: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    state: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3285,10 +3285,10 @@ impl ChannelTransfer {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
-        let mut f_state: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_state: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3323,11 +3323,11 @@ pub struct ChannelUnhold {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3336,9 +3336,9 @@ pub struct ChannelUnhold {
 #[derive(Default)]
 pub struct ChannelUnholdBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3398,9 +3398,9 @@ impl ChannelUnhold {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3435,15 +3435,15 @@ pub struct ChannelUserevent {
     /// JSON `endpoint`: optional, or absent in some releases.
     pub endpoint: Option<crate::models::Endpoint>,
     /// JSON `eventname`: always sent.
-    pub eventname: String,
+    pub eventname: crate::Str,
     /// JSON `userevent`: always sent.
     pub userevent: serde_json::Value,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3454,11 +3454,11 @@ pub struct ChannelUsereventBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
     endpoint: Option<crate::models::Endpoint>,
-    eventname: Option<String>,
+    eventname: Option<crate::Str>,
     userevent: Option<serde_json::Value>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3532,11 +3532,11 @@ impl ChannelUserevent {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
-        let mut f_eventname: Option<String> = None;
+        let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3575,15 +3575,15 @@ pub struct ChannelVarset {
     /// JSON `channel`: optional, or absent in some releases.
     pub channel: Option<crate::models::Channel>,
     /// JSON `value`: always sent.
-    pub value: String,
+    pub value: crate::Str,
     /// JSON `variable`: always sent.
-    pub variable: String,
+    pub variable: crate::Str,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3592,11 +3592,11 @@ pub struct ChannelVarset {
 #[derive(Default)]
 pub struct ChannelVarsetBuilder {
     channel: Option<crate::models::Channel>,
-    value: Option<String>,
-    variable: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    value: Option<crate::Str>,
+    variable: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3662,11 +3662,11 @@ impl ChannelVarset {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_variable: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_value: Option<crate::Str> = None;
+        let mut f_variable: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3703,11 +3703,11 @@ pub struct ContactStatusChange {
     /// JSON `endpoint`: always sent.
     pub endpoint: crate::models::Endpoint,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3717,9 +3717,9 @@ pub struct ContactStatusChange {
 pub struct ContactStatusChangeBuilder {
     contact_info: Option<crate::models::ContactInfo>,
     endpoint: Option<crate::models::Endpoint>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3783,9 +3783,9 @@ impl ContactStatusChange {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3818,11 +3818,11 @@ pub struct DeviceStateChanged {
     /// JSON `device_state`: always sent.
     pub device_state: crate::models::DeviceState,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3831,9 +3831,9 @@ pub struct DeviceStateChanged {
 #[derive(Default)]
 pub struct DeviceStateChangedBuilder {
     device_state: Option<crate::models::DeviceState>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3893,9 +3893,9 @@ impl DeviceStateChanged {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3926,21 +3926,21 @@ pub struct Dial {
     /// JSON `caller`: optional, or absent in some releases.
     pub caller: Option<crate::models::Channel>,
     /// JSON `dialstatus`: always sent.
-    pub dialstatus: String,
+    pub dialstatus: crate::Str,
     /// JSON `dialstring`: optional, or absent in some releases.
-    pub dialstring: Option<String>,
+    pub dialstring: Option<crate::Str>,
     /// JSON `forward`: optional, or absent in some releases.
-    pub forward: Option<String>,
+    pub forward: Option<crate::Str>,
     /// JSON `forwarded`: optional, or absent in some releases.
     pub forwarded: Option<crate::models::Channel>,
     /// JSON `peer`: always sent.
     pub peer: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3949,14 +3949,14 @@ pub struct Dial {
 #[derive(Default)]
 pub struct DialBuilder {
     caller: Option<crate::models::Channel>,
-    dialstatus: Option<String>,
-    dialstring: Option<String>,
-    forward: Option<String>,
+    dialstatus: Option<crate::Str>,
+    dialstring: Option<crate::Str>,
+    forward: Option<crate::Str>,
     forwarded: Option<crate::models::Channel>,
     peer: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4031,14 +4031,14 @@ impl Dial {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_caller: Option<crate::models::Channel> = None;
-        let mut f_dialstatus: Option<String> = None;
-        let mut f_dialstring: Option<String> = None;
-        let mut f_forward: Option<String> = None;
+        let mut f_dialstatus: Option<crate::Str> = None;
+        let mut f_dialstring: Option<crate::Str> = None;
+        let mut f_forward: Option<crate::Str> = None;
         let mut f_forwarded: Option<crate::models::Channel> = None;
         let mut f_peer: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4079,11 +4079,11 @@ pub struct EndpointStateChange {
     /// JSON `endpoint`: always sent.
     pub endpoint: crate::models::Endpoint,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4092,9 +4092,9 @@ pub struct EndpointStateChange {
 #[derive(Default)]
 pub struct EndpointStateChangeBuilder {
     endpoint: Option<crate::models::Endpoint>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4154,9 +4154,9 @@ impl EndpointStateChange {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4189,11 +4189,11 @@ pub struct PeerStatusChange {
     /// JSON `peer`: always sent.
     pub peer: crate::models::Peer,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4203,9 +4203,9 @@ pub struct PeerStatusChange {
 pub struct PeerStatusChangeBuilder {
     endpoint: Option<crate::models::Endpoint>,
     peer: Option<crate::models::Peer>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4269,9 +4269,9 @@ impl PeerStatusChange {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4304,11 +4304,11 @@ pub struct PlaybackContinuing {
     /// JSON `playback`: always sent.
     pub playback: crate::models::Playback,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4317,9 +4317,9 @@ pub struct PlaybackContinuing {
 #[derive(Default)]
 pub struct PlaybackContinuingBuilder {
     playback: Option<crate::models::Playback>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4379,9 +4379,9 @@ impl PlaybackContinuing {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4412,11 +4412,11 @@ pub struct PlaybackFinished {
     /// JSON `playback`: always sent.
     pub playback: crate::models::Playback,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4425,9 +4425,9 @@ pub struct PlaybackFinished {
 #[derive(Default)]
 pub struct PlaybackFinishedBuilder {
     playback: Option<crate::models::Playback>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4487,9 +4487,9 @@ impl PlaybackFinished {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4520,11 +4520,11 @@ pub struct PlaybackStarted {
     /// JSON `playback`: always sent.
     pub playback: crate::models::Playback,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4533,9 +4533,9 @@ pub struct PlaybackStarted {
 #[derive(Default)]
 pub struct PlaybackStartedBuilder {
     playback: Option<crate::models::Playback>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4595,9 +4595,9 @@ impl PlaybackStarted {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4626,25 +4626,25 @@ impl PlaybackStarted {
 #[non_exhaustive]
 pub struct RESTResponse {
     /// JSON `content_type`: optional, or absent in some releases.
-    pub content_type: Option<String>,
+    pub content_type: Option<crate::Str>,
     /// JSON `message_body`: optional, or absent in some releases.
-    pub message_body: Option<String>,
+    pub message_body: Option<crate::Str>,
     /// JSON `reason_phrase`: always sent.
-    pub reason_phrase: String,
+    pub reason_phrase: crate::Str,
     /// JSON `request_id`: always sent.
-    pub request_id: String,
+    pub request_id: crate::Str,
     /// JSON `status_code`: always sent.
     pub status_code: i64,
     /// JSON `transaction_id`: always sent.
-    pub transaction_id: String,
+    pub transaction_id: crate::Str,
     /// JSON `uri`: always sent.
-    pub uri: String,
+    pub uri: crate::Str,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4652,16 +4652,16 @@ pub struct RESTResponse {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTResponseBuilder {
-    content_type: Option<String>,
-    message_body: Option<String>,
-    reason_phrase: Option<String>,
-    request_id: Option<String>,
+    content_type: Option<crate::Str>,
+    message_body: Option<crate::Str>,
+    reason_phrase: Option<crate::Str>,
+    request_id: Option<crate::Str>,
     status_code: Option<i64>,
-    transaction_id: Option<String>,
-    uri: Option<String>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    transaction_id: Option<crate::Str>,
+    uri: Option<crate::Str>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4738,16 +4738,16 @@ impl RESTResponse {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_content_type: Option<String> = None;
-        let mut f_message_body: Option<String> = None;
-        let mut f_reason_phrase: Option<String> = None;
-        let mut f_request_id: Option<String> = None;
+        let mut f_content_type: Option<crate::Str> = None;
+        let mut f_message_body: Option<crate::Str> = None;
+        let mut f_reason_phrase: Option<crate::Str> = None;
+        let mut f_request_id: Option<crate::Str> = None;
         let mut f_status_code: Option<i64> = None;
-        let mut f_transaction_id: Option<String> = None;
-        let mut f_uri: Option<String> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_transaction_id: Option<crate::Str> = None;
+        let mut f_uri: Option<crate::Str> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4790,11 +4790,11 @@ pub struct RecordingFailed {
     /// JSON `recording`: always sent.
     pub recording: crate::models::LiveRecording,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4803,9 +4803,9 @@ pub struct RecordingFailed {
 #[derive(Default)]
 pub struct RecordingFailedBuilder {
     recording: Option<crate::models::LiveRecording>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4865,9 +4865,9 @@ impl RecordingFailed {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4898,11 +4898,11 @@ pub struct RecordingFinished {
     /// JSON `recording`: always sent.
     pub recording: crate::models::LiveRecording,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4911,9 +4911,9 @@ pub struct RecordingFinished {
 #[derive(Default)]
 pub struct RecordingFinishedBuilder {
     recording: Option<crate::models::LiveRecording>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4973,9 +4973,9 @@ impl RecordingFinished {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5006,11 +5006,11 @@ pub struct RecordingStarted {
     /// JSON `recording`: always sent.
     pub recording: crate::models::LiveRecording,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5019,9 +5019,9 @@ pub struct RecordingStarted {
 #[derive(Default)]
 pub struct RecordingStartedBuilder {
     recording: Option<crate::models::LiveRecording>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5081,9 +5081,9 @@ impl RecordingStarted {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5114,11 +5114,11 @@ pub struct StasisEnd {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5127,9 +5127,9 @@ pub struct StasisEnd {
 #[derive(Default)]
 pub struct StasisEndBuilder {
     channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5189,9 +5189,9 @@ impl StasisEnd {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5220,17 +5220,17 @@ impl StasisEnd {
 #[non_exhaustive]
 pub struct StasisStart {
     /// JSON `args`: always sent.
-    pub args: Vec<String>,
+    pub args: Vec<crate::Str>,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `replace_channel`: optional, or absent in some releases.
     pub replace_channel: Option<crate::models::Channel>,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5238,12 +5238,12 @@ pub struct StasisStart {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StasisStartBuilder {
-    args: Option<Vec<String>>,
+    args: Option<Vec<crate::Str>>,
     channel: Option<crate::models::Channel>,
     replace_channel: Option<crate::models::Channel>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5308,12 +5308,12 @@ impl StasisStart {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_args: Option<Vec<String>> = None;
+        let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_replace_channel: Option<crate::models::Channel> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5350,11 +5350,11 @@ pub struct TextMessageReceived {
     /// JSON `message`: always sent.
     pub message: crate::models::TextMessage,
     /// JSON `application`: always sent.
-    pub application: String,
+    pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5364,9 +5364,9 @@ pub struct TextMessageReceived {
 pub struct TextMessageReceivedBuilder {
     endpoint: Option<crate::models::Endpoint>,
     message: Option<crate::models::TextMessage>,
-    application: Option<String>,
-    timestamp: Option<String>,
-    asterisk_id: Option<String>,
+    application: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5430,9 +5430,9 @@ impl TextMessageReceived {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
-        let mut f_application: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_application: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5463,9 +5463,9 @@ impl TextMessageReceived {
 #[non_exhaustive]
 pub struct MissingParams {
     /// JSON `params`: always sent.
-    pub params: Vec<String>,
+    pub params: Vec<crate::Str>,
     /// JSON `asterisk_id`: optional, or absent in some releases.
-    pub asterisk_id: Option<String>,
+    pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5473,8 +5473,8 @@ pub struct MissingParams {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct MissingParamsBuilder {
-    params: Option<Vec<String>>,
-    asterisk_id: Option<String>,
+    params: Option<Vec<crate::Str>>,
+    asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5527,8 +5527,8 @@ impl MissingParams {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_params: Option<Vec<String>> = None;
-        let mut f_asterisk_id: Option<String> = None;
+        let mut f_params: Option<Vec<crate::Str>> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -5755,51 +5755,51 @@ impl Event {
     /// The `application` field, on any event that has it.
     pub fn application(&self) -> Option<&str> {
         match self {
-            Event::ApplicationMoveFailed(e) => Some(&e.application),
-            Event::ApplicationRegistered(e) => Some(&e.application),
-            Event::ApplicationReplaced(e) => Some(&e.application),
-            Event::ApplicationUnregistered(e) => Some(&e.application),
-            Event::BridgeAttendedTransfer(e) => Some(&e.application),
-            Event::BridgeBlindTransfer(e) => Some(&e.application),
-            Event::BridgeCreated(e) => Some(&e.application),
-            Event::BridgeDestroyed(e) => Some(&e.application),
-            Event::BridgeMerged(e) => Some(&e.application),
-            Event::BridgeVideoSourceChanged(e) => Some(&e.application),
-            Event::CallBroadcast(e) => Some(&e.application),
-            Event::CallClaimed(e) => Some(&e.application),
-            Event::ChannelCallerId(e) => Some(&e.application),
-            Event::ChannelConnectedLine(e) => Some(&e.application),
-            Event::ChannelCreated(e) => Some(&e.application),
-            Event::ChannelDestroyed(e) => Some(&e.application),
-            Event::ChannelDialplan(e) => Some(&e.application),
-            Event::ChannelDtmfReceived(e) => Some(&e.application),
-            Event::ChannelEnteredBridge(e) => Some(&e.application),
-            Event::ChannelHangupRequest(e) => Some(&e.application),
-            Event::ChannelHold(e) => Some(&e.application),
-            Event::ChannelLeftBridge(e) => Some(&e.application),
-            Event::ChannelStateChange(e) => Some(&e.application),
-            Event::ChannelTalkingFinished(e) => Some(&e.application),
-            Event::ChannelTalkingStarted(e) => Some(&e.application),
-            Event::ChannelToneDetected(e) => Some(&e.application),
-            Event::ChannelTransfer(e) => Some(&e.application),
-            Event::ChannelUnhold(e) => Some(&e.application),
-            Event::ChannelUserevent(e) => Some(&e.application),
-            Event::ChannelVarset(e) => Some(&e.application),
-            Event::ContactStatusChange(e) => Some(&e.application),
-            Event::DeviceStateChanged(e) => Some(&e.application),
-            Event::Dial(e) => Some(&e.application),
-            Event::EndpointStateChange(e) => Some(&e.application),
-            Event::PeerStatusChange(e) => Some(&e.application),
-            Event::PlaybackContinuing(e) => Some(&e.application),
-            Event::PlaybackFinished(e) => Some(&e.application),
-            Event::PlaybackStarted(e) => Some(&e.application),
-            Event::RESTResponse(e) => Some(&e.application),
-            Event::RecordingFailed(e) => Some(&e.application),
-            Event::RecordingFinished(e) => Some(&e.application),
-            Event::RecordingStarted(e) => Some(&e.application),
-            Event::StasisEnd(e) => Some(&e.application),
-            Event::StasisStart(e) => Some(&e.application),
-            Event::TextMessageReceived(e) => Some(&e.application),
+            Event::ApplicationMoveFailed(e) => Some(e.application.as_str()),
+            Event::ApplicationRegistered(e) => Some(e.application.as_str()),
+            Event::ApplicationReplaced(e) => Some(e.application.as_str()),
+            Event::ApplicationUnregistered(e) => Some(e.application.as_str()),
+            Event::BridgeAttendedTransfer(e) => Some(e.application.as_str()),
+            Event::BridgeBlindTransfer(e) => Some(e.application.as_str()),
+            Event::BridgeCreated(e) => Some(e.application.as_str()),
+            Event::BridgeDestroyed(e) => Some(e.application.as_str()),
+            Event::BridgeMerged(e) => Some(e.application.as_str()),
+            Event::BridgeVideoSourceChanged(e) => Some(e.application.as_str()),
+            Event::CallBroadcast(e) => Some(e.application.as_str()),
+            Event::CallClaimed(e) => Some(e.application.as_str()),
+            Event::ChannelCallerId(e) => Some(e.application.as_str()),
+            Event::ChannelConnectedLine(e) => Some(e.application.as_str()),
+            Event::ChannelCreated(e) => Some(e.application.as_str()),
+            Event::ChannelDestroyed(e) => Some(e.application.as_str()),
+            Event::ChannelDialplan(e) => Some(e.application.as_str()),
+            Event::ChannelDtmfReceived(e) => Some(e.application.as_str()),
+            Event::ChannelEnteredBridge(e) => Some(e.application.as_str()),
+            Event::ChannelHangupRequest(e) => Some(e.application.as_str()),
+            Event::ChannelHold(e) => Some(e.application.as_str()),
+            Event::ChannelLeftBridge(e) => Some(e.application.as_str()),
+            Event::ChannelStateChange(e) => Some(e.application.as_str()),
+            Event::ChannelTalkingFinished(e) => Some(e.application.as_str()),
+            Event::ChannelTalkingStarted(e) => Some(e.application.as_str()),
+            Event::ChannelToneDetected(e) => Some(e.application.as_str()),
+            Event::ChannelTransfer(e) => Some(e.application.as_str()),
+            Event::ChannelUnhold(e) => Some(e.application.as_str()),
+            Event::ChannelUserevent(e) => Some(e.application.as_str()),
+            Event::ChannelVarset(e) => Some(e.application.as_str()),
+            Event::ContactStatusChange(e) => Some(e.application.as_str()),
+            Event::DeviceStateChanged(e) => Some(e.application.as_str()),
+            Event::Dial(e) => Some(e.application.as_str()),
+            Event::EndpointStateChange(e) => Some(e.application.as_str()),
+            Event::PeerStatusChange(e) => Some(e.application.as_str()),
+            Event::PlaybackContinuing(e) => Some(e.application.as_str()),
+            Event::PlaybackFinished(e) => Some(e.application.as_str()),
+            Event::PlaybackStarted(e) => Some(e.application.as_str()),
+            Event::RESTResponse(e) => Some(e.application.as_str()),
+            Event::RecordingFailed(e) => Some(e.application.as_str()),
+            Event::RecordingFinished(e) => Some(e.application.as_str()),
+            Event::RecordingStarted(e) => Some(e.application.as_str()),
+            Event::StasisEnd(e) => Some(e.application.as_str()),
+            Event::StasisStart(e) => Some(e.application.as_str()),
+            Event::TextMessageReceived(e) => Some(e.application.as_str()),
             Event::MissingParams(_) => None,
             Event::Unknown(e) => e.fields.get("application").and_then(|v| v.as_str()),
         }
@@ -5808,51 +5808,51 @@ impl Event {
     /// The `timestamp` field, on any event that has it.
     pub fn timestamp(&self) -> Option<&str> {
         match self {
-            Event::ApplicationMoveFailed(e) => Some(&e.timestamp),
-            Event::ApplicationRegistered(e) => Some(&e.timestamp),
-            Event::ApplicationReplaced(e) => Some(&e.timestamp),
-            Event::ApplicationUnregistered(e) => Some(&e.timestamp),
-            Event::BridgeAttendedTransfer(e) => Some(&e.timestamp),
-            Event::BridgeBlindTransfer(e) => Some(&e.timestamp),
-            Event::BridgeCreated(e) => Some(&e.timestamp),
-            Event::BridgeDestroyed(e) => Some(&e.timestamp),
-            Event::BridgeMerged(e) => Some(&e.timestamp),
-            Event::BridgeVideoSourceChanged(e) => Some(&e.timestamp),
-            Event::CallBroadcast(e) => Some(&e.timestamp),
-            Event::CallClaimed(e) => Some(&e.timestamp),
-            Event::ChannelCallerId(e) => Some(&e.timestamp),
-            Event::ChannelConnectedLine(e) => Some(&e.timestamp),
-            Event::ChannelCreated(e) => Some(&e.timestamp),
-            Event::ChannelDestroyed(e) => Some(&e.timestamp),
-            Event::ChannelDialplan(e) => Some(&e.timestamp),
-            Event::ChannelDtmfReceived(e) => Some(&e.timestamp),
-            Event::ChannelEnteredBridge(e) => Some(&e.timestamp),
-            Event::ChannelHangupRequest(e) => Some(&e.timestamp),
-            Event::ChannelHold(e) => Some(&e.timestamp),
-            Event::ChannelLeftBridge(e) => Some(&e.timestamp),
-            Event::ChannelStateChange(e) => Some(&e.timestamp),
-            Event::ChannelTalkingFinished(e) => Some(&e.timestamp),
-            Event::ChannelTalkingStarted(e) => Some(&e.timestamp),
-            Event::ChannelToneDetected(e) => Some(&e.timestamp),
-            Event::ChannelTransfer(e) => Some(&e.timestamp),
-            Event::ChannelUnhold(e) => Some(&e.timestamp),
-            Event::ChannelUserevent(e) => Some(&e.timestamp),
-            Event::ChannelVarset(e) => Some(&e.timestamp),
-            Event::ContactStatusChange(e) => Some(&e.timestamp),
-            Event::DeviceStateChanged(e) => Some(&e.timestamp),
-            Event::Dial(e) => Some(&e.timestamp),
-            Event::EndpointStateChange(e) => Some(&e.timestamp),
-            Event::PeerStatusChange(e) => Some(&e.timestamp),
-            Event::PlaybackContinuing(e) => Some(&e.timestamp),
-            Event::PlaybackFinished(e) => Some(&e.timestamp),
-            Event::PlaybackStarted(e) => Some(&e.timestamp),
-            Event::RESTResponse(e) => Some(&e.timestamp),
-            Event::RecordingFailed(e) => Some(&e.timestamp),
-            Event::RecordingFinished(e) => Some(&e.timestamp),
-            Event::RecordingStarted(e) => Some(&e.timestamp),
-            Event::StasisEnd(e) => Some(&e.timestamp),
-            Event::StasisStart(e) => Some(&e.timestamp),
-            Event::TextMessageReceived(e) => Some(&e.timestamp),
+            Event::ApplicationMoveFailed(e) => Some(e.timestamp.as_str()),
+            Event::ApplicationRegistered(e) => Some(e.timestamp.as_str()),
+            Event::ApplicationReplaced(e) => Some(e.timestamp.as_str()),
+            Event::ApplicationUnregistered(e) => Some(e.timestamp.as_str()),
+            Event::BridgeAttendedTransfer(e) => Some(e.timestamp.as_str()),
+            Event::BridgeBlindTransfer(e) => Some(e.timestamp.as_str()),
+            Event::BridgeCreated(e) => Some(e.timestamp.as_str()),
+            Event::BridgeDestroyed(e) => Some(e.timestamp.as_str()),
+            Event::BridgeMerged(e) => Some(e.timestamp.as_str()),
+            Event::BridgeVideoSourceChanged(e) => Some(e.timestamp.as_str()),
+            Event::CallBroadcast(e) => Some(e.timestamp.as_str()),
+            Event::CallClaimed(e) => Some(e.timestamp.as_str()),
+            Event::ChannelCallerId(e) => Some(e.timestamp.as_str()),
+            Event::ChannelConnectedLine(e) => Some(e.timestamp.as_str()),
+            Event::ChannelCreated(e) => Some(e.timestamp.as_str()),
+            Event::ChannelDestroyed(e) => Some(e.timestamp.as_str()),
+            Event::ChannelDialplan(e) => Some(e.timestamp.as_str()),
+            Event::ChannelDtmfReceived(e) => Some(e.timestamp.as_str()),
+            Event::ChannelEnteredBridge(e) => Some(e.timestamp.as_str()),
+            Event::ChannelHangupRequest(e) => Some(e.timestamp.as_str()),
+            Event::ChannelHold(e) => Some(e.timestamp.as_str()),
+            Event::ChannelLeftBridge(e) => Some(e.timestamp.as_str()),
+            Event::ChannelStateChange(e) => Some(e.timestamp.as_str()),
+            Event::ChannelTalkingFinished(e) => Some(e.timestamp.as_str()),
+            Event::ChannelTalkingStarted(e) => Some(e.timestamp.as_str()),
+            Event::ChannelToneDetected(e) => Some(e.timestamp.as_str()),
+            Event::ChannelTransfer(e) => Some(e.timestamp.as_str()),
+            Event::ChannelUnhold(e) => Some(e.timestamp.as_str()),
+            Event::ChannelUserevent(e) => Some(e.timestamp.as_str()),
+            Event::ChannelVarset(e) => Some(e.timestamp.as_str()),
+            Event::ContactStatusChange(e) => Some(e.timestamp.as_str()),
+            Event::DeviceStateChanged(e) => Some(e.timestamp.as_str()),
+            Event::Dial(e) => Some(e.timestamp.as_str()),
+            Event::EndpointStateChange(e) => Some(e.timestamp.as_str()),
+            Event::PeerStatusChange(e) => Some(e.timestamp.as_str()),
+            Event::PlaybackContinuing(e) => Some(e.timestamp.as_str()),
+            Event::PlaybackFinished(e) => Some(e.timestamp.as_str()),
+            Event::PlaybackStarted(e) => Some(e.timestamp.as_str()),
+            Event::RESTResponse(e) => Some(e.timestamp.as_str()),
+            Event::RecordingFailed(e) => Some(e.timestamp.as_str()),
+            Event::RecordingFinished(e) => Some(e.timestamp.as_str()),
+            Event::RecordingStarted(e) => Some(e.timestamp.as_str()),
+            Event::StasisEnd(e) => Some(e.timestamp.as_str()),
+            Event::StasisStart(e) => Some(e.timestamp.as_str()),
+            Event::TextMessageReceived(e) => Some(e.timestamp.as_str()),
             Event::MissingParams(_) => None,
             Event::Unknown(e) => e.fields.get("timestamp").and_then(|v| v.as_str()),
         }

@@ -9,9 +9,9 @@
 #[non_exhaustive]
 pub struct AdditionalParam {
     /// JSON `parameter_name`: always sent.
-    pub parameter_name: String,
+    pub parameter_name: crate::Str,
     /// JSON `parameter_value`: always sent.
-    pub parameter_value: String,
+    pub parameter_value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -19,8 +19,8 @@ pub struct AdditionalParam {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AdditionalParamBuilder {
-    parameter_name: Option<String>,
-    parameter_value: Option<String>,
+    parameter_name: Option<crate::Str>,
+    parameter_value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -71,8 +71,8 @@ impl AdditionalParam {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_parameter_name: Option<String> = None;
-        let mut f_parameter_value: Option<String> = None;
+        let mut f_parameter_name: Option<crate::Str> = None;
+        let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -98,19 +98,19 @@ impl crate::Model for AdditionalParam {}
 #[non_exhaustive]
 pub struct Application {
     /// JSON `bridge_ids`: always sent.
-    pub bridge_ids: Vec<String>,
+    pub bridge_ids: Vec<crate::Str>,
     /// JSON `channel_ids`: always sent.
-    pub channel_ids: Vec<String>,
+    pub channel_ids: Vec<crate::Str>,
     /// JSON `device_names`: always sent.
-    pub device_names: Vec<String>,
+    pub device_names: Vec<crate::Str>,
     /// JSON `endpoint_ids`: always sent.
-    pub endpoint_ids: Vec<String>,
+    pub endpoint_ids: Vec<crate::Str>,
     /// JSON `events_allowed`: always sent.
     pub events_allowed: Vec<serde_json::Value>,
     /// JSON `events_disallowed`: always sent.
     pub events_disallowed: Vec<serde_json::Value>,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -118,13 +118,13 @@ pub struct Application {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationBuilder {
-    bridge_ids: Option<Vec<String>>,
-    channel_ids: Option<Vec<String>>,
-    device_names: Option<Vec<String>>,
-    endpoint_ids: Option<Vec<String>>,
+    bridge_ids: Option<Vec<crate::Str>>,
+    channel_ids: Option<Vec<crate::Str>>,
+    device_names: Option<Vec<crate::Str>>,
+    endpoint_ids: Option<Vec<crate::Str>>,
     events_allowed: Option<Vec<serde_json::Value>>,
     events_disallowed: Option<Vec<serde_json::Value>>,
-    name: Option<String>,
+    name: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -190,13 +190,13 @@ impl Application {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge_ids: Option<Vec<String>> = None;
-        let mut f_channel_ids: Option<Vec<String>> = None;
-        let mut f_device_names: Option<Vec<String>> = None;
-        let mut f_endpoint_ids: Option<Vec<String>> = None;
+        let mut f_bridge_ids: Option<Vec<crate::Str>> = None;
+        let mut f_channel_ids: Option<Vec<crate::Str>> = None;
+        let mut f_device_names: Option<Vec<crate::Str>> = None;
+        let mut f_endpoint_ids: Option<Vec<crate::Str>> = None;
         let mut f_events_allowed: Option<Vec<serde_json::Value>> = None;
         let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
-        let mut f_name: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -339,11 +339,11 @@ impl crate::Model for AsteriskInfo {}
 #[non_exhaustive]
 pub struct AsteriskPing {
     /// JSON `asterisk_id`: always sent.
-    pub asterisk_id: String,
+    pub asterisk_id: crate::Str,
     /// JSON `ping`: always sent.
-    pub ping: String,
+    pub ping: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: String,
+    pub timestamp: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -351,9 +351,9 @@ pub struct AsteriskPing {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AsteriskPingBuilder {
-    asterisk_id: Option<String>,
-    ping: Option<String>,
-    timestamp: Option<String>,
+    asterisk_id: Option<crate::Str>,
+    ping: Option<crate::Str>,
+    timestamp: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -407,9 +407,9 @@ impl AsteriskPing {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_asterisk_id: Option<String> = None;
-        let mut f_ping: Option<String> = None;
-        let mut f_timestamp: Option<String> = None;
+        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_ping: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -474,27 +474,27 @@ crate::codec::string_enum!(BridgeType);
 #[non_exhaustive]
 pub struct Bridge {
     /// JSON `bridge_class`: always sent.
-    pub bridge_class: String,
+    pub bridge_class: crate::Str,
     /// JSON `bridge_type`: always sent.
     pub bridge_type: BridgeType,
     /// JSON `bridgevars`: optional, or absent in some releases.
     pub bridgevars: Option<serde_json::Value>,
     /// JSON `channels`: always sent.
-    pub channels: Vec<String>,
+    pub channels: Vec<crate::Str>,
     /// JSON `creationtime`: always sent.
-    pub creationtime: String,
+    pub creationtime: crate::Str,
     /// JSON `creator`: always sent.
-    pub creator: String,
+    pub creator: crate::Str,
     /// JSON `id`: always sent.
-    pub id: String,
+    pub id: crate::Str,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `technology`: always sent.
-    pub technology: String,
+    pub technology: crate::Str,
     /// JSON `video_mode`: optional, or absent in some releases.
-    pub video_mode: Option<String>,
+    pub video_mode: Option<crate::Str>,
     /// JSON `video_source_id`: optional, or absent in some releases.
-    pub video_source_id: Option<String>,
+    pub video_source_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -502,17 +502,17 @@ pub struct Bridge {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeBuilder {
-    bridge_class: Option<String>,
+    bridge_class: Option<crate::Str>,
     bridge_type: Option<BridgeType>,
     bridgevars: Option<serde_json::Value>,
-    channels: Option<Vec<String>>,
-    creationtime: Option<String>,
-    creator: Option<String>,
-    id: Option<String>,
-    name: Option<String>,
-    technology: Option<String>,
-    video_mode: Option<String>,
-    video_source_id: Option<String>,
+    channels: Option<Vec<crate::Str>>,
+    creationtime: Option<crate::Str>,
+    creator: Option<crate::Str>,
+    id: Option<crate::Str>,
+    name: Option<crate::Str>,
+    technology: Option<crate::Str>,
+    video_mode: Option<crate::Str>,
+    video_source_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -590,17 +590,17 @@ impl Bridge {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge_class: Option<String> = None;
+        let mut f_bridge_class: Option<crate::Str> = None;
         let mut f_bridge_type: Option<BridgeType> = None;
         let mut f_bridgevars: Option<serde_json::Value> = None;
-        let mut f_channels: Option<Vec<String>> = None;
-        let mut f_creationtime: Option<String> = None;
-        let mut f_creator: Option<String> = None;
-        let mut f_id: Option<String> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_technology: Option<String> = None;
-        let mut f_video_mode: Option<String> = None;
-        let mut f_video_source_id: Option<String> = None;
+        let mut f_channels: Option<Vec<crate::Str>> = None;
+        let mut f_creationtime: Option<crate::Str> = None;
+        let mut f_creator: Option<crate::Str> = None;
+        let mut f_id: Option<crate::Str> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_technology: Option<crate::Str> = None;
+        let mut f_video_mode: Option<crate::Str> = None;
+        let mut f_video_source_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -644,17 +644,17 @@ impl crate::Model for Bridge {}
 #[non_exhaustive]
 pub struct BuildInfo {
     /// JSON `date`: always sent.
-    pub date: String,
+    pub date: crate::Str,
     /// JSON `kernel`: always sent.
-    pub kernel: String,
+    pub kernel: crate::Str,
     /// JSON `machine`: always sent.
-    pub machine: String,
+    pub machine: crate::Str,
     /// JSON `options`: always sent.
-    pub options: String,
+    pub options: crate::Str,
     /// JSON `os`: always sent.
-    pub os: String,
+    pub os: crate::Str,
     /// JSON `user`: always sent.
-    pub user: String,
+    pub user: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -662,12 +662,12 @@ pub struct BuildInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BuildInfoBuilder {
-    date: Option<String>,
-    kernel: Option<String>,
-    machine: Option<String>,
-    options: Option<String>,
-    os: Option<String>,
-    user: Option<String>,
+    date: Option<crate::Str>,
+    kernel: Option<crate::Str>,
+    machine: Option<crate::Str>,
+    options: Option<crate::Str>,
+    os: Option<crate::Str>,
+    user: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -730,12 +730,12 @@ impl BuildInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_date: Option<String> = None;
-        let mut f_kernel: Option<String> = None;
-        let mut f_machine: Option<String> = None;
-        let mut f_options: Option<String> = None;
-        let mut f_os: Option<String> = None;
-        let mut f_user: Option<String> = None;
+        let mut f_date: Option<crate::Str> = None;
+        let mut f_kernel: Option<crate::Str> = None;
+        let mut f_machine: Option<crate::Str> = None;
+        let mut f_options: Option<crate::Str> = None;
+        let mut f_os: Option<crate::Str> = None;
+        let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -769,9 +769,9 @@ impl crate::Model for BuildInfo {}
 #[non_exhaustive]
 pub struct CallerID {
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `number`: always sent.
-    pub number: String,
+    pub number: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -779,8 +779,8 @@ pub struct CallerID {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct CallerIDBuilder {
-    name: Option<String>,
-    number: Option<String>,
+    name: Option<crate::Str>,
+    number: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -831,8 +831,8 @@ impl CallerID {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_name: Option<String> = None;
-        let mut f_number: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -931,31 +931,31 @@ crate::codec::string_enum!(ChannelState);
 #[non_exhaustive]
 pub struct Channel {
     /// JSON `accountcode`: always sent.
-    pub accountcode: String,
+    pub accountcode: crate::Str,
     /// JSON `caller`: always sent.
     pub caller: crate::models::CallerID,
     /// JSON `caller_rdnis`: optional, or absent in some releases.
-    pub caller_rdnis: Option<String>,
+    pub caller_rdnis: Option<crate::Str>,
     /// JSON `channelvars`: optional, or absent in some releases.
     pub channelvars: Option<serde_json::Value>,
     /// JSON `connected`: always sent.
     pub connected: crate::models::CallerID,
     /// JSON `creationtime`: always sent.
-    pub creationtime: String,
+    pub creationtime: crate::Str,
     /// JSON `dialplan`: always sent.
     pub dialplan: crate::models::DialplanCEP,
     /// JSON `id`: always sent.
-    pub id: String,
+    pub id: crate::Str,
     /// JSON `language`: always sent.
-    pub language: String,
+    pub language: crate::Str,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `protocol_id`: always sent.
-    pub protocol_id: String,
+    pub protocol_id: crate::Str,
     /// JSON `state`: always sent.
     pub state: ChannelState,
     /// JSON `tenantid`: optional, or absent in some releases.
-    pub tenantid: Option<String>,
+    pub tenantid: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -963,19 +963,19 @@ pub struct Channel {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelBuilder {
-    accountcode: Option<String>,
+    accountcode: Option<crate::Str>,
     caller: Option<crate::models::CallerID>,
-    caller_rdnis: Option<String>,
+    caller_rdnis: Option<crate::Str>,
     channelvars: Option<serde_json::Value>,
     connected: Option<crate::models::CallerID>,
-    creationtime: Option<String>,
+    creationtime: Option<crate::Str>,
     dialplan: Option<crate::models::DialplanCEP>,
-    id: Option<String>,
-    language: Option<String>,
-    name: Option<String>,
-    protocol_id: Option<String>,
+    id: Option<crate::Str>,
+    language: Option<crate::Str>,
+    name: Option<crate::Str>,
+    protocol_id: Option<crate::Str>,
     state: Option<ChannelState>,
-    tenantid: Option<String>,
+    tenantid: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1059,19 +1059,19 @@ impl Channel {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_accountcode: Option<String> = None;
+        let mut f_accountcode: Option<crate::Str> = None;
         let mut f_caller: Option<crate::models::CallerID> = None;
-        let mut f_caller_rdnis: Option<String> = None;
+        let mut f_caller_rdnis: Option<crate::Str> = None;
         let mut f_channelvars: Option<serde_json::Value> = None;
         let mut f_connected: Option<crate::models::CallerID> = None;
-        let mut f_creationtime: Option<String> = None;
+        let mut f_creationtime: Option<crate::Str> = None;
         let mut f_dialplan: Option<crate::models::DialplanCEP> = None;
-        let mut f_id: Option<String> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_protocol_id: Option<String> = None;
+        let mut f_id: Option<crate::Str> = None;
+        let mut f_language: Option<crate::Str> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_protocol_id: Option<crate::Str> = None;
         let mut f_state: Option<ChannelState> = None;
-        let mut f_tenantid: Option<String> = None;
+        let mut f_tenantid: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1119,7 +1119,7 @@ impl crate::Model for Channel {}
 #[non_exhaustive]
 pub struct ConfigInfo {
     /// JSON `default_language`: always sent.
-    pub default_language: String,
+    pub default_language: crate::Str,
     /// JSON `max_channels`: optional, or absent in some releases.
     pub max_channels: Option<i64>,
     /// JSON `max_load`: optional, or absent in some releases.
@@ -1127,7 +1127,7 @@ pub struct ConfigInfo {
     /// JSON `max_open_files`: optional, or absent in some releases.
     pub max_open_files: Option<i64>,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `setid`: always sent.
     pub setid: crate::models::SetId,
     /// Fields the declarations do not name, as received.
@@ -1137,11 +1137,11 @@ pub struct ConfigInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ConfigInfoBuilder {
-    default_language: Option<String>,
+    default_language: Option<crate::Str>,
     max_channels: Option<i64>,
     max_load: Option<f64>,
     max_open_files: Option<i64>,
-    name: Option<String>,
+    name: Option<crate::Str>,
     setid: Option<crate::models::SetId>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1205,11 +1205,11 @@ impl ConfigInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_default_language: Option<String> = None;
+        let mut f_default_language: Option<crate::Str> = None;
         let mut f_max_channels: Option<i64> = None;
         let mut f_max_load: Option<f64> = None;
         let mut f_max_open_files: Option<i64> = None;
-        let mut f_name: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut f_setid: Option<crate::models::SetId> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1244,9 +1244,9 @@ impl crate::Model for ConfigInfo {}
 #[non_exhaustive]
 pub struct ConfigTuple {
     /// JSON `attribute`: always sent.
-    pub attribute: String,
+    pub attribute: crate::Str,
     /// JSON `value`: always sent.
-    pub value: String,
+    pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1254,8 +1254,8 @@ pub struct ConfigTuple {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ConfigTupleBuilder {
-    attribute: Option<String>,
-    value: Option<String>,
+    attribute: Option<crate::Str>,
+    value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1306,8 +1306,8 @@ impl ConfigTuple {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_attribute: Option<String> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_attribute: Option<crate::Str> = None;
+        let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1382,13 +1382,13 @@ crate::codec::string_enum!(ContactInfoContactStatus);
 #[non_exhaustive]
 pub struct ContactInfo {
     /// JSON `aor`: always sent.
-    pub aor: String,
+    pub aor: crate::Str,
     /// JSON `contact_status`: always sent.
     pub contact_status: ContactInfoContactStatus,
     /// JSON `roundtrip_usec`: optional, or absent in some releases.
-    pub roundtrip_usec: Option<String>,
+    pub roundtrip_usec: Option<crate::Str>,
     /// JSON `uri`: always sent.
-    pub uri: String,
+    pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1396,10 +1396,10 @@ pub struct ContactInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ContactInfoBuilder {
-    aor: Option<String>,
+    aor: Option<crate::Str>,
     contact_status: Option<ContactInfoContactStatus>,
-    roundtrip_usec: Option<String>,
-    uri: Option<String>,
+    roundtrip_usec: Option<crate::Str>,
+    uri: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1456,10 +1456,10 @@ impl ContactInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_aor: Option<String> = None;
+        let mut f_aor: Option<crate::Str> = None;
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
-        let mut f_roundtrip_usec: Option<String> = None;
-        let mut f_uri: Option<String> = None;
+        let mut f_roundtrip_usec: Option<crate::Str> = None;
+        let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1554,7 +1554,7 @@ crate::codec::string_enum!(DeviceStateState);
 #[non_exhaustive]
 pub struct DeviceState {
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `state`: always sent.
     pub state: DeviceStateState,
     /// Fields the declarations do not name, as received.
@@ -1564,7 +1564,7 @@ pub struct DeviceState {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DeviceStateBuilder {
-    name: Option<String>,
+    name: Option<crate::Str>,
     state: Option<DeviceStateState>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1616,7 +1616,7 @@ impl DeviceState {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_name: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1693,13 +1693,10 @@ impl Dialed {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
-            match &*key {
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
-            }
+            extra.insert(key.into_owned(), crate::json::Decode::decode(r)?);
         }
-        Ok(Dialed {
-            extra,
-        })
+        let _ = r;
+        Ok(Dialed { extra })
     }
 }
 
@@ -1712,13 +1709,13 @@ impl crate::Model for Dialed {}
 #[non_exhaustive]
 pub struct DialplanCEP {
     /// JSON `app_data`: always sent.
-    pub app_data: String,
+    pub app_data: crate::Str,
     /// JSON `app_name`: always sent.
-    pub app_name: String,
+    pub app_name: crate::Str,
     /// JSON `context`: always sent.
-    pub context: String,
+    pub context: crate::Str,
     /// JSON `exten`: always sent.
-    pub exten: String,
+    pub exten: crate::Str,
     /// JSON `priority`: always sent.
     pub priority: i64,
     /// Fields the declarations do not name, as received.
@@ -1728,10 +1725,10 @@ pub struct DialplanCEP {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DialplanCEPBuilder {
-    app_data: Option<String>,
-    app_name: Option<String>,
-    context: Option<String>,
-    exten: Option<String>,
+    app_data: Option<crate::Str>,
+    app_name: Option<crate::Str>,
+    context: Option<crate::Str>,
+    exten: Option<crate::Str>,
     priority: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1792,10 +1789,10 @@ impl DialplanCEP {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_app_data: Option<String> = None;
-        let mut f_app_name: Option<String> = None;
-        let mut f_context: Option<String> = None;
-        let mut f_exten: Option<String> = None;
+        let mut f_app_data: Option<crate::Str> = None;
+        let mut f_app_name: Option<crate::Str> = None;
+        let mut f_context: Option<crate::Str> = None;
+        let mut f_exten: Option<crate::Str> = None;
         let mut f_priority: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1869,13 +1866,13 @@ crate::codec::string_enum!(EndpointState);
 #[non_exhaustive]
 pub struct Endpoint {
     /// JSON `channel_ids`: always sent.
-    pub channel_ids: Vec<String>,
+    pub channel_ids: Vec<crate::Str>,
     /// JSON `resource`: always sent.
-    pub resource: String,
+    pub resource: crate::Str,
     /// JSON `state`: optional, or absent in some releases.
     pub state: Option<EndpointState>,
     /// JSON `technology`: always sent.
-    pub technology: String,
+    pub technology: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1883,10 +1880,10 @@ pub struct Endpoint {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct EndpointBuilder {
-    channel_ids: Option<Vec<String>>,
-    resource: Option<String>,
+    channel_ids: Option<Vec<crate::Str>>,
+    resource: Option<crate::Str>,
     state: Option<EndpointState>,
-    technology: Option<String>,
+    technology: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1943,10 +1940,10 @@ impl Endpoint {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_channel_ids: Option<Vec<String>> = None;
-        let mut f_resource: Option<String> = None;
+        let mut f_channel_ids: Option<Vec<crate::Str>> = None;
+        let mut f_resource: Option<crate::Str> = None;
         let mut f_state: Option<EndpointState> = None;
-        let mut f_technology: Option<String> = None;
+        let mut f_technology: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -1976,9 +1973,9 @@ impl crate::Model for Endpoint {}
 #[non_exhaustive]
 pub struct FormatLangPair {
     /// JSON `format`: always sent.
-    pub format: String,
+    pub format: crate::Str,
     /// JSON `language`: always sent.
-    pub language: String,
+    pub language: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1986,8 +1983,8 @@ pub struct FormatLangPair {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct FormatLangPairBuilder {
-    format: Option<String>,
-    language: Option<String>,
+    format: Option<crate::Str>,
+    language: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2038,8 +2035,8 @@ impl FormatLangPair {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_format: Option<String> = None;
-        let mut f_language: Option<String> = None;
+        let mut f_format: Option<crate::Str> = None;
+        let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2118,13 +2115,13 @@ crate::codec::string_enum!(LiveRecordingState);
 #[non_exhaustive]
 pub struct LiveRecording {
     /// JSON `cause`: optional, or absent in some releases.
-    pub cause: Option<String>,
+    pub cause: Option<crate::Str>,
     /// JSON `duration`: optional, or absent in some releases.
     pub duration: Option<i64>,
     /// JSON `format`: always sent.
-    pub format: String,
+    pub format: crate::Str,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `silence_duration`: optional, or absent in some releases.
     pub silence_duration: Option<i64>,
     /// JSON `state`: always sent.
@@ -2132,7 +2129,7 @@ pub struct LiveRecording {
     /// JSON `talking_duration`: optional, or absent in some releases.
     pub talking_duration: Option<i64>,
     /// JSON `target_uri`: always sent.
-    pub target_uri: String,
+    pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2140,14 +2137,14 @@ pub struct LiveRecording {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct LiveRecordingBuilder {
-    cause: Option<String>,
+    cause: Option<crate::Str>,
     duration: Option<i64>,
-    format: Option<String>,
-    name: Option<String>,
+    format: Option<crate::Str>,
+    name: Option<crate::Str>,
     silence_duration: Option<i64>,
     state: Option<LiveRecordingState>,
     talking_duration: Option<i64>,
-    target_uri: Option<String>,
+    target_uri: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2216,14 +2213,14 @@ impl LiveRecording {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_cause: Option<String> = None;
+        let mut f_cause: Option<crate::Str> = None;
         let mut f_duration: Option<i64> = None;
-        let mut f_format: Option<String> = None;
-        let mut f_name: Option<String> = None;
+        let mut f_format: Option<crate::Str> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut f_silence_duration: Option<i64> = None;
         let mut f_state: Option<LiveRecordingState> = None;
         let mut f_talking_duration: Option<i64> = None;
-        let mut f_target_uri: Option<String> = None;
+        let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2261,13 +2258,13 @@ impl crate::Model for LiveRecording {}
 #[non_exhaustive]
 pub struct LogChannel {
     /// JSON `channel`: always sent.
-    pub channel: String,
+    pub channel: crate::Str,
     /// JSON `configuration`: always sent.
-    pub configuration: String,
+    pub configuration: crate::Str,
     /// JSON `status`: always sent.
-    pub status: String,
+    pub status: crate::Str,
     /// JSON `type`: always sent.
-    pub r#type: String,
+    pub r#type: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2275,10 +2272,10 @@ pub struct LogChannel {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct LogChannelBuilder {
-    channel: Option<String>,
-    configuration: Option<String>,
-    status: Option<String>,
-    r#type: Option<String>,
+    channel: Option<crate::Str>,
+    configuration: Option<crate::Str>,
+    status: Option<crate::Str>,
+    r#type: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2335,10 +2332,10 @@ impl LogChannel {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_channel: Option<String> = None;
-        let mut f_configuration: Option<String> = None;
-        let mut f_status: Option<String> = None;
-        let mut f_type: Option<String> = None;
+        let mut f_channel: Option<crate::Str> = None;
+        let mut f_configuration: Option<crate::Str> = None;
+        let mut f_status: Option<crate::Str> = None;
+        let mut f_type: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2368,7 +2365,7 @@ impl crate::Model for LogChannel {}
 #[non_exhaustive]
 pub struct Mailbox {
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `new_messages`: always sent.
     pub new_messages: i64,
     /// JSON `old_messages`: always sent.
@@ -2380,7 +2377,7 @@ pub struct Mailbox {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct MailboxBuilder {
-    name: Option<String>,
+    name: Option<crate::Str>,
     new_messages: Option<i64>,
     old_messages: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -2436,7 +2433,7 @@ impl Mailbox {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_name: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
         let mut extra = serde_json::Map::new();
@@ -2466,13 +2463,13 @@ impl crate::Model for Mailbox {}
 #[non_exhaustive]
 pub struct Module {
     /// JSON `description`: always sent.
-    pub description: String,
+    pub description: crate::Str,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `status`: always sent.
-    pub status: String,
+    pub status: crate::Str,
     /// JSON `support_level`: always sent.
-    pub support_level: String,
+    pub support_level: crate::Str,
     /// JSON `use_count`: always sent.
     pub use_count: i64,
     /// Fields the declarations do not name, as received.
@@ -2482,10 +2479,10 @@ pub struct Module {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ModuleBuilder {
-    description: Option<String>,
-    name: Option<String>,
-    status: Option<String>,
-    support_level: Option<String>,
+    description: Option<crate::Str>,
+    name: Option<crate::Str>,
+    status: Option<crate::Str>,
+    support_level: Option<crate::Str>,
     use_count: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2546,10 +2543,10 @@ impl Module {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_description: Option<String> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_status: Option<String> = None;
-        let mut f_support_level: Option<String> = None;
+        let mut f_description: Option<crate::Str> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_status: Option<crate::Str> = None;
+        let mut f_support_level: Option<crate::Str> = None;
         let mut f_use_count: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2582,15 +2579,15 @@ impl crate::Model for Module {}
 #[non_exhaustive]
 pub struct Peer {
     /// JSON `address`: optional, or absent in some releases.
-    pub address: Option<String>,
+    pub address: Option<crate::Str>,
     /// JSON `cause`: optional, or absent in some releases.
-    pub cause: Option<String>,
+    pub cause: Option<crate::Str>,
     /// JSON `peer_status`: always sent.
-    pub peer_status: String,
+    pub peer_status: crate::Str,
     /// JSON `port`: optional, or absent in some releases.
-    pub port: Option<String>,
+    pub port: Option<crate::Str>,
     /// JSON `time`: optional, or absent in some releases.
-    pub time: Option<String>,
+    pub time: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2598,11 +2595,11 @@ pub struct Peer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PeerBuilder {
-    address: Option<String>,
-    cause: Option<String>,
-    peer_status: Option<String>,
-    port: Option<String>,
-    time: Option<String>,
+    address: Option<crate::Str>,
+    cause: Option<crate::Str>,
+    peer_status: Option<crate::Str>,
+    port: Option<crate::Str>,
+    time: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2662,11 +2659,11 @@ impl Peer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_address: Option<String> = None;
-        let mut f_cause: Option<String> = None;
-        let mut f_peer_status: Option<String> = None;
-        let mut f_port: Option<String> = None;
-        let mut f_time: Option<String> = None;
+        let mut f_address: Option<crate::Str> = None;
+        let mut f_cause: Option<crate::Str> = None;
+        let mut f_peer_status: Option<crate::Str> = None;
+        let mut f_port: Option<crate::Str> = None;
+        let mut f_time: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2747,17 +2744,17 @@ crate::codec::string_enum!(PlaybackState);
 #[non_exhaustive]
 pub struct Playback {
     /// JSON `id`: always sent.
-    pub id: String,
+    pub id: crate::Str,
     /// JSON `language`: optional, or absent in some releases.
-    pub language: Option<String>,
+    pub language: Option<crate::Str>,
     /// JSON `media_uri`: always sent.
-    pub media_uri: String,
+    pub media_uri: crate::Str,
     /// JSON `next_media_uri`: optional, or absent in some releases.
-    pub next_media_uri: Option<String>,
+    pub next_media_uri: Option<crate::Str>,
     /// JSON `state`: always sent.
     pub state: PlaybackState,
     /// JSON `target_uri`: always sent.
-    pub target_uri: String,
+    pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2765,12 +2762,12 @@ pub struct Playback {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PlaybackBuilder {
-    id: Option<String>,
-    language: Option<String>,
-    media_uri: Option<String>,
-    next_media_uri: Option<String>,
+    id: Option<crate::Str>,
+    language: Option<crate::Str>,
+    media_uri: Option<crate::Str>,
+    next_media_uri: Option<crate::Str>,
     state: Option<PlaybackState>,
-    target_uri: Option<String>,
+    target_uri: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2833,12 +2830,12 @@ impl Playback {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_id: Option<String> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_media_uri: Option<String> = None;
-        let mut f_next_media_uri: Option<String> = None;
+        let mut f_id: Option<crate::Str> = None;
+        let mut f_language: Option<crate::Str> = None;
+        let mut f_media_uri: Option<crate::Str> = None;
+        let mut f_next_media_uri: Option<crate::Str> = None;
         let mut f_state: Option<PlaybackState> = None;
-        let mut f_target_uri: Option<String> = None;
+        let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2872,9 +2869,9 @@ impl crate::Model for Playback {}
 #[non_exhaustive]
 pub struct RESTHeader {
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `value`: always sent.
-    pub value: String,
+    pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2882,8 +2879,8 @@ pub struct RESTHeader {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTHeaderBuilder {
-    name: Option<String>,
-    value: Option<String>,
+    name: Option<crate::Str>,
+    value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2934,8 +2931,8 @@ impl RESTHeader {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -2961,9 +2958,9 @@ impl crate::Model for RESTHeader {}
 #[non_exhaustive]
 pub struct RESTQueryStringParameter {
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// JSON `value`: always sent.
-    pub value: String,
+    pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2971,8 +2968,8 @@ pub struct RESTQueryStringParameter {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTQueryStringParameterBuilder {
-    name: Option<String>,
-    value: Option<String>,
+    name: Option<crate::Str>,
+    value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3023,8 +3020,8 @@ impl RESTQueryStringParameter {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_name: Option<crate::Str> = None;
+        let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3050,21 +3047,21 @@ impl crate::Model for RESTQueryStringParameter {}
 #[non_exhaustive]
 pub struct RESTRequest {
     /// JSON `content_type`: optional, or absent in some releases.
-    pub content_type: Option<String>,
+    pub content_type: Option<crate::Str>,
     /// JSON `message_body`: optional, or absent in some releases.
-    pub message_body: Option<String>,
+    pub message_body: Option<crate::Str>,
     /// JSON `method`: always sent.
-    pub method: String,
+    pub method: crate::Str,
     /// JSON `query_strings`: optional, or absent in some releases.
     pub query_strings: Option<Vec<crate::models::RESTQueryStringParameter>>,
     /// JSON `request_id`: always sent.
-    pub request_id: String,
+    pub request_id: crate::Str,
     /// JSON `transaction_id`: always sent.
-    pub transaction_id: String,
+    pub transaction_id: crate::Str,
     /// JSON `type`: always sent.
-    pub r#type: String,
+    pub r#type: crate::Str,
     /// JSON `uri`: always sent.
-    pub uri: String,
+    pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3072,14 +3069,14 @@ pub struct RESTRequest {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTRequestBuilder {
-    content_type: Option<String>,
-    message_body: Option<String>,
-    method: Option<String>,
+    content_type: Option<crate::Str>,
+    message_body: Option<crate::Str>,
+    method: Option<crate::Str>,
     query_strings: Option<Vec<crate::models::RESTQueryStringParameter>>,
-    request_id: Option<String>,
-    transaction_id: Option<String>,
-    r#type: Option<String>,
-    uri: Option<String>,
+    request_id: Option<crate::Str>,
+    transaction_id: Option<crate::Str>,
+    r#type: Option<crate::Str>,
+    uri: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3148,14 +3145,14 @@ impl RESTRequest {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_content_type: Option<String> = None;
-        let mut f_message_body: Option<String> = None;
-        let mut f_method: Option<String> = None;
+        let mut f_content_type: Option<crate::Str> = None;
+        let mut f_message_body: Option<crate::Str> = None;
+        let mut f_method: Option<crate::Str> = None;
         let mut f_query_strings: Option<Vec<crate::models::RESTQueryStringParameter>> = None;
-        let mut f_request_id: Option<String> = None;
-        let mut f_transaction_id: Option<String> = None;
-        let mut f_type: Option<String> = None;
-        let mut f_uri: Option<String> = None;
+        let mut f_request_id: Option<crate::Str> = None;
+        let mut f_transaction_id: Option<crate::Str> = None;
+        let mut f_type: Option<crate::Str> = None;
+        let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3193,7 +3190,7 @@ impl crate::Model for RESTRequest {}
 #[non_exhaustive]
 pub struct RTPstat {
     /// JSON `channel_uniqueid`: always sent.
-    pub channel_uniqueid: String,
+    pub channel_uniqueid: crate::Str,
     /// JSON `local_maxjitter`: optional, or absent in some releases.
     pub local_maxjitter: Option<f64>,
     /// JSON `local_maxrxploss`: optional, or absent in some releases.
@@ -3263,7 +3260,7 @@ pub struct RTPstat {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RTPstatBuilder {
-    channel_uniqueid: Option<String>,
+    channel_uniqueid: Option<crate::Str>,
     local_maxjitter: Option<f64>,
     local_maxrxploss: Option<f64>,
     local_minjitter: Option<f64>,
@@ -3435,7 +3432,7 @@ impl RTPstat {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_channel_uniqueid: Option<String> = None;
+        let mut f_channel_uniqueid: Option<crate::Str> = None;
         let mut f_local_maxjitter: Option<f64> = None;
         let mut f_local_maxrxploss: Option<f64> = None;
         let mut f_local_minjitter: Option<f64> = None;
@@ -3759,9 +3756,9 @@ pub struct RequiredDestination {
     /// JSON `additional_protocol_params`: optional, or absent in some releases.
     pub additional_protocol_params: Option<Vec<crate::models::AdditionalParam>>,
     /// JSON `destination`: optional, or absent in some releases.
-    pub destination: Option<String>,
+    pub destination: Option<crate::Str>,
     /// JSON `protocol_id`: optional, or absent in some releases.
-    pub protocol_id: Option<String>,
+    pub protocol_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3770,8 +3767,8 @@ pub struct RequiredDestination {
 #[derive(Default)]
 pub struct RequiredDestinationBuilder {
     additional_protocol_params: Option<Vec<crate::models::AdditionalParam>>,
-    destination: Option<String>,
-    protocol_id: Option<String>,
+    destination: Option<crate::Str>,
+    protocol_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3826,8 +3823,8 @@ impl RequiredDestination {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
-        let mut f_destination: Option<String> = None;
-        let mut f_protocol_id: Option<String> = None;
+        let mut f_destination: Option<crate::Str> = None;
+        let mut f_protocol_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3855,9 +3852,9 @@ impl crate::Model for RequiredDestination {}
 #[non_exhaustive]
 pub struct SetId {
     /// JSON `group`: always sent.
-    pub group: String,
+    pub group: crate::Str,
     /// JSON `user`: always sent.
-    pub user: String,
+    pub user: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3865,8 +3862,8 @@ pub struct SetId {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SetIdBuilder {
-    group: Option<String>,
-    user: Option<String>,
+    group: Option<crate::Str>,
+    user: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3917,8 +3914,8 @@ impl SetId {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_group: Option<String> = None;
-        let mut f_user: Option<String> = None;
+        let mut f_group: Option<crate::Str> = None;
+        let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3946,9 +3943,9 @@ pub struct Sound {
     /// JSON `formats`: always sent.
     pub formats: Vec<crate::models::FormatLangPair>,
     /// JSON `id`: always sent.
-    pub id: String,
+    pub id: crate::Str,
     /// JSON `text`: optional, or absent in some releases.
-    pub text: Option<String>,
+    pub text: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3957,8 +3954,8 @@ pub struct Sound {
 #[derive(Default)]
 pub struct SoundBuilder {
     formats: Option<Vec<crate::models::FormatLangPair>>,
-    id: Option<String>,
-    text: Option<String>,
+    id: Option<crate::Str>,
+    text: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4013,8 +4010,8 @@ impl Sound {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
-        let mut f_id: Option<String> = None;
-        let mut f_text: Option<String> = None;
+        let mut f_id: Option<crate::Str> = None;
+        let mut f_text: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4042,9 +4039,9 @@ impl crate::Model for Sound {}
 #[non_exhaustive]
 pub struct StatusInfo {
     /// JSON `last_reload_time`: always sent.
-    pub last_reload_time: String,
+    pub last_reload_time: crate::Str,
     /// JSON `startup_time`: always sent.
-    pub startup_time: String,
+    pub startup_time: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4052,8 +4049,8 @@ pub struct StatusInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StatusInfoBuilder {
-    last_reload_time: Option<String>,
-    startup_time: Option<String>,
+    last_reload_time: Option<crate::Str>,
+    startup_time: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4104,8 +4101,8 @@ impl StatusInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_last_reload_time: Option<String> = None;
-        let mut f_startup_time: Option<String> = None;
+        let mut f_last_reload_time: Option<crate::Str> = None;
+        let mut f_startup_time: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4131,9 +4128,9 @@ impl crate::Model for StatusInfo {}
 #[non_exhaustive]
 pub struct StoredRecording {
     /// JSON `format`: always sent.
-    pub format: String,
+    pub format: crate::Str,
     /// JSON `name`: always sent.
-    pub name: String,
+    pub name: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4141,8 +4138,8 @@ pub struct StoredRecording {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StoredRecordingBuilder {
-    format: Option<String>,
-    name: Option<String>,
+    format: Option<crate::Str>,
+    name: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4193,8 +4190,8 @@ impl StoredRecording {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_format: Option<String> = None;
-        let mut f_name: Option<String> = None;
+        let mut f_format: Option<crate::Str> = None;
+        let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4220,9 +4217,9 @@ impl crate::Model for StoredRecording {}
 #[non_exhaustive]
 pub struct SystemInfo {
     /// JSON `entity_id`: always sent.
-    pub entity_id: String,
+    pub entity_id: crate::Str,
     /// JSON `version`: always sent.
-    pub version: String,
+    pub version: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4230,8 +4227,8 @@ pub struct SystemInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SystemInfoBuilder {
-    entity_id: Option<String>,
-    version: Option<String>,
+    entity_id: Option<crate::Str>,
+    version: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4282,8 +4279,8 @@ impl SystemInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_entity_id: Option<String> = None;
-        let mut f_version: Option<String> = None;
+        let mut f_entity_id: Option<crate::Str> = None;
+        let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -4309,11 +4306,11 @@ impl crate::Model for SystemInfo {}
 #[non_exhaustive]
 pub struct TextMessage {
     /// JSON `body`: always sent.
-    pub body: String,
+    pub body: crate::Str,
     /// JSON `from`: always sent.
-    pub from: String,
+    pub from: crate::Str,
     /// JSON `to`: always sent.
-    pub to: String,
+    pub to: crate::Str,
     /// JSON `variables`: optional, or absent in some releases.
     pub variables: Option<serde_json::Value>,
     /// Fields the declarations do not name, as received.
@@ -4323,9 +4320,9 @@ pub struct TextMessage {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct TextMessageBuilder {
-    body: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    body: Option<crate::Str>,
+    from: Option<crate::Str>,
+    to: Option<crate::Str>,
     variables: Option<serde_json::Value>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4383,9 +4380,9 @@ impl TextMessage {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_body: Option<String> = None;
-        let mut f_from: Option<String> = None;
-        let mut f_to: Option<String> = None;
+        let mut f_body: Option<crate::Str> = None;
+        let mut f_from: Option<crate::Str> = None;
+        let mut f_to: Option<crate::Str> = None;
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4416,7 +4413,7 @@ impl crate::Model for TextMessage {}
 #[non_exhaustive]
 pub struct Variable {
     /// JSON `value`: always sent.
-    pub value: String,
+    pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4424,7 +4421,7 @@ pub struct Variable {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct VariableBuilder {
-    value: Option<String>,
+    value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4472,7 +4469,7 @@ impl Variable {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
