@@ -6,6 +6,7 @@
 
 pub mod emit_models;
 pub mod emit_ops;
+pub mod fetch;
 pub mod names;
 pub mod spec;
 
@@ -30,6 +31,33 @@ pub fn read_releases(spec_dir: &Path, releases: &[&str]) -> Result<Vec<spec::Rel
         .iter()
         .map(|r| spec::Release::read_dir(r, &spec_dir.join(format!("asterisk-{r}"))))
         .collect()
+}
+
+/// Reads `dir`: one release if it holds `resources.json` itself, else every
+/// `asterisk-NN` folder in it, oldest first.
+pub fn read_spec_dir(dir: &Path) -> Result<Vec<spec::Release>, String> {
+    if dir.join("resources.json").exists() {
+        let label = dir.file_name().and_then(|n| n.to_str()).unwrap_or("live");
+        return Ok(vec![spec::Release::read_dir(label, dir)?]);
+    }
+    let mut labels: Vec<(u32, String)> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let label = name.strip_prefix("asterisk-")?.to_string();
+            Some((label.parse().ok()?, label))
+        })
+        .collect();
+    labels.sort();
+    if labels.is_empty() {
+        return Err(format!(
+            "{}: no resources.json and no asterisk-NN folders",
+            dir.display()
+        ));
+    }
+    let labels: Vec<&str> = labels.iter().map(|(_, l)| l.as_str()).collect();
+    read_releases(dir, &labels)
 }
 
 /// The generated files: (file name, contents).

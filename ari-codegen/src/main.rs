@@ -1,33 +1,45 @@
-//! `ari-codegen [SPEC_DIR [OUT_DIR]]`: regenerates `ari-proto/src/generated`.
+//! Regenerates `ari-proto/src/generated` from ARI declarations.
 //!
-//! SPEC_DIR holds one `asterisk-NN` folder per release (default: the copy in
-//! this crate). To generate from a live Asterisk, save its
-//! `/ari/api-docs/*.json` into such a folder first.
+//! ```text
+//! ari-codegen                          # from this crate's spec/asterisk-{18,20,22,23}
+//! ari-codegen SPEC_DIR [OUT_DIR]       # SPEC_DIR: one release's *.json, or asterisk-NN folders
+//! ari-codegen fetch URL USER PASSWORD DIR
+//!                                      # save a live Asterisk's declarations into DIR
+//! ```
 
 use std::path::PathBuf;
+use std::process::exit;
+
+fn fail(message: String) -> ! {
+    eprintln!("ari-codegen: {message}");
+    exit(1)
+}
 
 fn main() {
-    let mut args = std::env::args_os().skip(1);
-    let spec = args
-        .next()
-        .map(PathBuf::from)
-        .unwrap_or_else(ari_codegen::default_spec_dir);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fetch") {
+        let [_, url, user, password, dir] = &args[..] else {
+            fail("usage: ari-codegen fetch URL USER PASSWORD DIR".into())
+        };
+        match ari_codegen::fetch::fetch_declarations(url, user, password, &PathBuf::from(dir)) {
+            Ok(files) => println!("saved {files} files into {dir}"),
+            Err(e) => fail(e),
+        }
+        return;
+    }
+    let releases = match args.first() {
+        None => ari_codegen::read_releases(&ari_codegen::default_spec_dir(), ari_codegen::RELEASES),
+        Some(dir) => ari_codegen::read_spec_dir(&PathBuf::from(dir)),
+    }
+    .unwrap_or_else(|e| fail(e));
     let out = args
-        .next()
+        .get(1)
         .map(PathBuf::from)
         .unwrap_or_else(ari_codegen::default_out_dir);
-    let releases = match ari_codegen::read_releases(&spec, ari_codegen::RELEASES) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ari-codegen: {e}");
-            std::process::exit(1);
-        }
-    };
     for (name, text) in ari_codegen::generate(&releases) {
         let path = out.join(name);
         if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("ari-codegen: {}: {e}", path.display());
-            std::process::exit(1);
+            fail(format!("{}: {e}", path.display()));
         }
         println!("wrote {}", path.display());
     }

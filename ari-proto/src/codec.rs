@@ -139,7 +139,12 @@ pub fn fill_unknown<'de, A: MapAccess<'de>>(
 ) -> Result<crate::UnknownEvent, A::Error> {
     let mut fields: Map<String, Value> = pending.into_iter().collect();
     while let Some(key) = map.next_key::<Key>()? {
-        fields.insert(key.into_owned(), map.next_value()?);
+        if key.as_str() == "type" {
+            // A repeated `type` is dropped, as for known events.
+            map.next_value::<de::IgnoredAny>()?;
+        } else {
+            fields.insert(key.into_owned(), map.next_value()?);
+        }
     }
     Ok(crate::UnknownEvent { type_name, fields })
 }
