@@ -406,6 +406,45 @@ fn emit_op(out: &mut String, op: &Operation) {
         writeln!(out, "    }}").unwrap();
     }
     writeln!(out, "}}\n").unwrap();
+    emit_from_wire(out, &name, &ps);
+}
+
+/// Parsing a recorded request back into the typed operation.
+fn emit_from_wire(out: &mut String, name: &str, ps: &[P]) {
+    writeln!(out, "impl crate::FromWire for {name} {{").unwrap();
+    writeln!(out, "    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {{").unwrap();
+    let known: Vec<String> = ps
+        .iter()
+        .filter(|p| p.p.kind == "query")
+        .map(|p| lit(&p.p.name))
+        .collect();
+    writeln!(out, "        w.only_params(&[{}])?;", known.join(", ")).unwrap();
+    let mut path_index = 0;
+    writeln!(out, "        Ok({name} {{").unwrap();
+    for p in ps {
+        let n = lit(&p.p.name);
+        let expr = match (p.p.kind.as_str(), &p.shape) {
+            ("path", _) => {
+                path_index += 1;
+                format!("w.path({})?", path_index - 1)
+            }
+            ("body", Shape::Variables) if p.p.required => format!("w.body_object({n})?.ok_or(\"missing body {}\")?", p.p.name),
+            ("body", Shape::Variables) => format!("w.body_object({n})?"),
+            ("body", Shape::ConfigFields) => "w.config_fields()?".to_string(),
+            ("body", _) => "w.whole_body()".to_string(),
+            _ if p.is_list() => {
+                if p.p.required {
+                    format!("w.required_list({n})?")
+                } else {
+                    format!("w.list({n})?")
+                }
+            }
+            _ if p.p.required => format!("w.required({n})?"),
+            _ => format!("w.optional({n})?"),
+        };
+        writeln!(out, "            {}: {expr},", p.rust).unwrap();
+    }
+    writeln!(out, "        }})\n    }}\n}}\n").unwrap();
 }
 
 /// `operations.rs`: one module per resource, and the table of all operations.
@@ -441,6 +480,20 @@ pub fn operations_file(merged: &Merged) -> String {
         )
         .unwrap();
     }
-    out.push_str("];\n");
+    out.push_str("];\n\n");
+
+    out.push_str("/// Parses a recorded request for operation `info` and encodes it again.\npub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {\n    use crate::{FromWire, Operation};\n    match (info.resource, info.name) {\n");
+    for op in &merged.operations {
+        let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
+        writeln!(out, "        ({}, {}) => Ok({path}::from_wire(w)?.encode()),", lit(&op.resource), lit(&op.nickname)).unwrap();
+    }
+    out.push_str("        _ => Err(format!(\"unknown operation {}.{}\", info.resource, info.name)),\n    }\n}\n\n");
+
+    out.push_str("/// Decodes a success answer of operation `info` into its typed response,\n/// and gives it back as JSON with what the types did not name.\npub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {\n    use crate::Operation;\n    match (info.resource, info.name) {\n");
+    for op in &merged.operations {
+        let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
+        writeln!(out, "        ({}, {}) => crate::DecodedResponse::of::<<{path} as Operation>::Response>(body),", lit(&op.resource), lit(&op.nickname)).unwrap();
+    }
+    out.push_str("        _ => Err(crate::json::JsonError { offset: 0, reason: \"unknown operation\".into() }),\n    }\n}\n");
     out
 }

@@ -189,6 +189,18 @@ macro_rules! string_enum {
                 s.serialize_str(self.as_str())
             }
         }
+        impl $crate::WireValue for $name {
+            fn parse_wire(text: &str) -> Result<Self, String> {
+                Ok(Self::from(text))
+            }
+        }
+        impl $crate::Inspect for $name {
+            fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+                if let Self::Other(v) = self {
+                    out.push(format!("{path}: unknown value {v:?}"));
+                }
+            }
+        }
         impl $crate::json::Decode for $name {
             fn decode(r: &mut $crate::json::Reader<'_>) -> Result<Self, $crate::json::JsonError> {
                 Ok(Self::from(&*r.str()?))

@@ -59,10 +59,12 @@ mod config;
 pub mod encode;
 mod error;
 mod generated;
+mod inspect;
 pub mod json;
 mod operation;
 mod registry;
 mod session;
+mod wire;
 
 pub use backoff::{BackoffConfig, SeededRng};
 pub use config::{AuthMode, Config, RestTransport, Secret};
@@ -73,6 +75,8 @@ pub use generated::operations as ops;
 pub use operation::*;
 pub use registry::{Filter, SubscriptionId};
 pub use session::*;
+pub use inspect::Inspect;
+pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
 
 /// The string type of decoded models and events.
 ///

@@ -142,12 +142,20 @@ pub trait Operation {
 }
 
 /// Marker for generated ARI models: they decode from a JSON response body.
-pub trait Model: crate::json::Decode {}
+pub trait Model: crate::json::Decode + serde::Serialize + crate::Inspect {}
 
 /// How a response body turns into an operation's typed response.
 pub trait ResponseBody: Sized {
     /// Decodes a successful answer's body.
     fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError>;
+    /// The value as JSON, for JSON answers.
+    fn to_json(&self) -> Option<Value> {
+        None
+    }
+    /// Appends the parts of the answer the types do not name.
+    fn unknown_fields(&self, out: &mut Vec<String>) {
+        let _ = out;
+    }
 }
 
 fn json_text(body: &[u8]) -> Result<&str, crate::json::JsonError> {
@@ -161,11 +169,23 @@ impl<T: Model> ResponseBody for T {
     fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError> {
         crate::json::Reader::decode_all(json_text(body)?)
     }
+    fn to_json(&self) -> Option<Value> {
+        serde_json::to_value(self).ok()
+    }
+    fn unknown_fields(&self, out: &mut Vec<String>) {
+        crate::Inspect::unknown_fields(self, "$", out);
+    }
 }
 
 impl<T: Model> ResponseBody for Vec<T> {
     fn decode(body: &[u8]) -> Result<Self, crate::json::JsonError> {
         crate::json::Reader::decode_all(json_text(body)?)
+    }
+    fn to_json(&self) -> Option<Value> {
+        serde_json::to_value(self).ok()
+    }
+    fn unknown_fields(&self, out: &mut Vec<String>) {
+        crate::Inspect::unknown_fields(self, "$", out);
     }
 }
 

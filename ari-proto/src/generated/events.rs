@@ -128,6 +128,18 @@ impl ApplicationMoveFailed {
     }
 }
 
+impl crate::Inspect for ApplicationMoveFailed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.args.unknown_fields(&format!("{path}.args"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.destination.unknown_fields(&format!("{path}.destination"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ApplicationRegistered` event (JSON `"type": "ApplicationRegistered"`).
 ///
 /// Declared by Asterisk 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -224,6 +236,15 @@ impl ApplicationRegistered {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ApplicationRegistered {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -326,6 +347,15 @@ impl ApplicationReplaced {
     }
 }
 
+impl crate::Inspect for ApplicationReplaced {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ApplicationUnregistered` event (JSON `"type": "ApplicationUnregistered"`).
 ///
 /// Declared by Asterisk 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -422,6 +452,15 @@ impl ApplicationUnregistered {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ApplicationUnregistered {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -668,6 +707,31 @@ impl BridgeAttendedTransfer {
     }
 }
 
+impl crate::Inspect for BridgeAttendedTransfer {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.destination_application.unknown_fields(&format!("{path}.destination_application"), out);
+        self.destination_bridge.unknown_fields(&format!("{path}.destination_bridge"), out);
+        self.destination_link_first_leg.unknown_fields(&format!("{path}.destination_link_first_leg"), out);
+        self.destination_link_second_leg.unknown_fields(&format!("{path}.destination_link_second_leg"), out);
+        self.destination_threeway_bridge.unknown_fields(&format!("{path}.destination_threeway_bridge"), out);
+        self.destination_threeway_channel.unknown_fields(&format!("{path}.destination_threeway_channel"), out);
+        self.destination_type.unknown_fields(&format!("{path}.destination_type"), out);
+        self.is_external.unknown_fields(&format!("{path}.is_external"), out);
+        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
+        self.result.unknown_fields(&format!("{path}.result"), out);
+        self.transfer_target.unknown_fields(&format!("{path}.transfer_target"), out);
+        self.transferee.unknown_fields(&format!("{path}.transferee"), out);
+        self.transferer_first_leg.unknown_fields(&format!("{path}.transferer_first_leg"), out);
+        self.transferer_first_leg_bridge.unknown_fields(&format!("{path}.transferer_first_leg_bridge"), out);
+        self.transferer_second_leg.unknown_fields(&format!("{path}.transferer_second_leg"), out);
+        self.transferer_second_leg_bridge.unknown_fields(&format!("{path}.transferer_second_leg_bridge"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `BridgeBlindTransfer` event (JSON `"type": "BridgeBlindTransfer"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -839,6 +903,23 @@ impl BridgeBlindTransfer {
     }
 }
 
+impl crate::Inspect for BridgeBlindTransfer {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.context.unknown_fields(&format!("{path}.context"), out);
+        self.exten.unknown_fields(&format!("{path}.exten"), out);
+        self.is_external.unknown_fields(&format!("{path}.is_external"), out);
+        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
+        self.result.unknown_fields(&format!("{path}.result"), out);
+        self.transferee.unknown_fields(&format!("{path}.transferee"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `BridgeCreated` event (JSON `"type": "BridgeCreated"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -947,6 +1028,16 @@ impl BridgeCreated {
     }
 }
 
+impl crate::Inspect for BridgeCreated {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `BridgeDestroyed` event (JSON `"type": "BridgeDestroyed"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1052,6 +1143,16 @@ impl BridgeDestroyed {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for BridgeDestroyed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1172,6 +1273,17 @@ impl BridgeMerged {
     }
 }
 
+impl crate::Inspect for BridgeMerged {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.bridge_from.unknown_fields(&format!("{path}.bridge_from"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `BridgeVideoSourceChanged` event (JSON `"type": "BridgeVideoSourceChanged"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1286,6 +1398,17 @@ impl BridgeVideoSourceChanged {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for BridgeVideoSourceChanged {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.old_video_source_id.unknown_fields(&format!("{path}.old_video_source_id"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1415,6 +1538,18 @@ impl CallBroadcast {
     }
 }
 
+impl crate::Inspect for CallBroadcast {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.called.unknown_fields(&format!("{path}.called"), out);
+        self.caller.unknown_fields(&format!("{path}.caller"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `CallClaimed` event (JSON `"type": "CallClaimed"`).
 ///
 /// Declared by Asterisk 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1529,6 +1664,17 @@ impl CallClaimed {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for CallClaimed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.winner_app.unknown_fields(&format!("{path}.winner_app"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1658,6 +1804,18 @@ impl ChannelCallerId {
     }
 }
 
+impl crate::Inspect for ChannelCallerId {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.caller_presentation.unknown_fields(&format!("{path}.caller_presentation"), out);
+        self.caller_presentation_txt.unknown_fields(&format!("{path}.caller_presentation_txt"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelConnectedLine` event (JSON `"type": "ChannelConnectedLine"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1766,6 +1924,16 @@ impl ChannelConnectedLine {
     }
 }
 
+impl crate::Inspect for ChannelConnectedLine {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelCreated` event (JSON `"type": "ChannelCreated"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -1871,6 +2039,16 @@ impl ChannelCreated {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelCreated {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2009,6 +2187,19 @@ impl ChannelDestroyed {
     }
 }
 
+impl crate::Inspect for ChannelDestroyed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.cause.unknown_fields(&format!("{path}.cause"), out);
+        self.cause_txt.unknown_fields(&format!("{path}.cause_txt"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.tech_cause.unknown_fields(&format!("{path}.tech_cause"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelDialplan` event (JSON `"type": "ChannelDialplan"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2132,6 +2323,18 @@ impl ChannelDialplan {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelDialplan {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.dialplan_app.unknown_fields(&format!("{path}.dialplan_app"), out);
+        self.dialplan_app_data.unknown_fields(&format!("{path}.dialplan_app_data"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2261,6 +2464,18 @@ impl ChannelDtmfReceived {
     }
 }
 
+impl crate::Inspect for ChannelDtmfReceived {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.digit.unknown_fields(&format!("{path}.digit"), out);
+        self.duration_ms.unknown_fields(&format!("{path}.duration_ms"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelEnteredBridge` event (JSON `"type": "ChannelEnteredBridge"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2375,6 +2590,17 @@ impl ChannelEnteredBridge {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelEnteredBridge {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2513,6 +2739,19 @@ impl ChannelHangupRequest {
     }
 }
 
+impl crate::Inspect for ChannelHangupRequest {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.cause.unknown_fields(&format!("{path}.cause"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.soft.unknown_fields(&format!("{path}.soft"), out);
+        self.tech_cause.unknown_fields(&format!("{path}.tech_cause"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelHold` event (JSON `"type": "ChannelHold"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2627,6 +2866,17 @@ impl ChannelHold {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelHold {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.musicclass.unknown_fields(&format!("{path}.musicclass"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2747,6 +2997,17 @@ impl ChannelLeftBridge {
     }
 }
 
+impl crate::Inspect for ChannelLeftBridge {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelStateChange` event (JSON `"type": "ChannelStateChange"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -2852,6 +3113,16 @@ impl ChannelStateChange {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelStateChange {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2972,6 +3243,17 @@ impl ChannelTalkingFinished {
     }
 }
 
+impl crate::Inspect for ChannelTalkingFinished {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.duration.unknown_fields(&format!("{path}.duration"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelTalkingStarted` event (JSON `"type": "ChannelTalkingStarted"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3080,6 +3362,16 @@ impl ChannelTalkingStarted {
     }
 }
 
+impl crate::Inspect for ChannelTalkingStarted {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelToneDetected` event (JSON `"type": "ChannelToneDetected"`).
 ///
 /// Declared by Asterisk 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3185,6 +3477,16 @@ impl ChannelToneDetected {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelToneDetected {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -3314,6 +3616,18 @@ impl ChannelTransfer {
     }
 }
 
+impl crate::Inspect for ChannelTransfer {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.refer_to.unknown_fields(&format!("{path}.refer_to"), out);
+        self.referred_by.unknown_fields(&format!("{path}.referred_by"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelUnhold` event (JSON `"type": "ChannelUnhold"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3419,6 +3733,16 @@ impl ChannelUnhold {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ChannelUnhold {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -3566,6 +3890,20 @@ impl ChannelUserevent {
     }
 }
 
+impl crate::Inspect for ChannelUserevent {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.eventname.unknown_fields(&format!("{path}.eventname"), out);
+        self.userevent.unknown_fields(&format!("{path}.userevent"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ChannelVarset` event (JSON `"type": "ChannelVarset"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3692,6 +4030,18 @@ impl ChannelVarset {
     }
 }
 
+impl crate::Inspect for ChannelVarset {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.value.unknown_fields(&format!("{path}.value"), out);
+        self.variable.unknown_fields(&format!("{path}.variable"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `ContactStatusChange` event (JSON `"type": "ContactStatusChange"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3809,6 +4159,17 @@ impl ContactStatusChange {
     }
 }
 
+impl crate::Inspect for ContactStatusChange {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.contact_info.unknown_fields(&format!("{path}.contact_info"), out);
+        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `DeviceStateChanged` event (JSON `"type": "DeviceStateChanged"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -3914,6 +4275,16 @@ impl DeviceStateChanged {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for DeviceStateChanged {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.device_state.unknown_fields(&format!("{path}.device_state"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4070,6 +4441,21 @@ impl Dial {
     }
 }
 
+impl crate::Inspect for Dial {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.caller.unknown_fields(&format!("{path}.caller"), out);
+        self.dialstatus.unknown_fields(&format!("{path}.dialstatus"), out);
+        self.dialstring.unknown_fields(&format!("{path}.dialstring"), out);
+        self.forward.unknown_fields(&format!("{path}.forward"), out);
+        self.forwarded.unknown_fields(&format!("{path}.forwarded"), out);
+        self.peer.unknown_fields(&format!("{path}.peer"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `EndpointStateChange` event (JSON `"type": "EndpointStateChange"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -4175,6 +4561,16 @@ impl EndpointStateChange {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for EndpointStateChange {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4295,6 +4691,17 @@ impl PeerStatusChange {
     }
 }
 
+impl crate::Inspect for PeerStatusChange {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.peer.unknown_fields(&format!("{path}.peer"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `PlaybackContinuing` event (JSON `"type": "PlaybackContinuing"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -4400,6 +4807,16 @@ impl PlaybackContinuing {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for PlaybackContinuing {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.playback.unknown_fields(&format!("{path}.playback"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4511,6 +4928,16 @@ impl PlaybackFinished {
     }
 }
 
+impl crate::Inspect for PlaybackFinished {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.playback.unknown_fields(&format!("{path}.playback"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `PlaybackStarted` event (JSON `"type": "PlaybackStarted"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -4616,6 +5043,16 @@ impl PlaybackStarted {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for PlaybackStarted {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.playback.unknown_fields(&format!("{path}.playback"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4781,6 +5218,22 @@ impl RESTResponse {
     }
 }
 
+impl crate::Inspect for RESTResponse {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.content_type.unknown_fields(&format!("{path}.content_type"), out);
+        self.message_body.unknown_fields(&format!("{path}.message_body"), out);
+        self.reason_phrase.unknown_fields(&format!("{path}.reason_phrase"), out);
+        self.request_id.unknown_fields(&format!("{path}.request_id"), out);
+        self.status_code.unknown_fields(&format!("{path}.status_code"), out);
+        self.transaction_id.unknown_fields(&format!("{path}.transaction_id"), out);
+        self.uri.unknown_fields(&format!("{path}.uri"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `RecordingFailed` event (JSON `"type": "RecordingFailed"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -4886,6 +5339,16 @@ impl RecordingFailed {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for RecordingFailed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.recording.unknown_fields(&format!("{path}.recording"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4997,6 +5460,16 @@ impl RecordingFinished {
     }
 }
 
+impl crate::Inspect for RecordingFinished {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.recording.unknown_fields(&format!("{path}.recording"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `RecordingStarted` event (JSON `"type": "RecordingStarted"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -5105,6 +5578,16 @@ impl RecordingStarted {
     }
 }
 
+impl crate::Inspect for RecordingStarted {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.recording.unknown_fields(&format!("{path}.recording"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `StasisEnd` event (JSON `"type": "StasisEnd"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -5210,6 +5693,16 @@ impl StasisEnd {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for StasisEnd {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -5339,6 +5832,18 @@ impl StasisStart {
     }
 }
 
+impl crate::Inspect for StasisStart {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.args.unknown_fields(&format!("{path}.args"), out);
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `TextMessageReceived` event (JSON `"type": "TextMessageReceived"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -5456,6 +5961,17 @@ impl TextMessageReceived {
     }
 }
 
+impl crate::Inspect for TextMessageReceived {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.message.unknown_fields(&format!("{path}.message"), out);
+        self.application.unknown_fields(&format!("{path}.application"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 /// The `MissingParams` event (JSON `"type": "MissingParams"`).
 ///
 /// Declared by Asterisk 18, 20, 22, 23. Fields a newer Asterisk adds are kept in `extra`.
@@ -5543,6 +6059,14 @@ impl MissingParams {
             asterisk_id: f_asterisk_id,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for MissingParams {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.params.unknown_fields(&format!("{path}.params"), out);
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -6174,6 +6698,60 @@ impl Event {
             "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(r, object)?)),
             _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),
         })
+    }
+}
+
+impl crate::Inspect for Event {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        match self {
+            Event::ApplicationMoveFailed(e) => e.unknown_fields(path, out),
+            Event::ApplicationRegistered(e) => e.unknown_fields(path, out),
+            Event::ApplicationReplaced(e) => e.unknown_fields(path, out),
+            Event::ApplicationUnregistered(e) => e.unknown_fields(path, out),
+            Event::BridgeAttendedTransfer(e) => e.unknown_fields(path, out),
+            Event::BridgeBlindTransfer(e) => e.unknown_fields(path, out),
+            Event::BridgeCreated(e) => e.unknown_fields(path, out),
+            Event::BridgeDestroyed(e) => e.unknown_fields(path, out),
+            Event::BridgeMerged(e) => e.unknown_fields(path, out),
+            Event::BridgeVideoSourceChanged(e) => e.unknown_fields(path, out),
+            Event::CallBroadcast(e) => e.unknown_fields(path, out),
+            Event::CallClaimed(e) => e.unknown_fields(path, out),
+            Event::ChannelCallerId(e) => e.unknown_fields(path, out),
+            Event::ChannelConnectedLine(e) => e.unknown_fields(path, out),
+            Event::ChannelCreated(e) => e.unknown_fields(path, out),
+            Event::ChannelDestroyed(e) => e.unknown_fields(path, out),
+            Event::ChannelDialplan(e) => e.unknown_fields(path, out),
+            Event::ChannelDtmfReceived(e) => e.unknown_fields(path, out),
+            Event::ChannelEnteredBridge(e) => e.unknown_fields(path, out),
+            Event::ChannelHangupRequest(e) => e.unknown_fields(path, out),
+            Event::ChannelHold(e) => e.unknown_fields(path, out),
+            Event::ChannelLeftBridge(e) => e.unknown_fields(path, out),
+            Event::ChannelStateChange(e) => e.unknown_fields(path, out),
+            Event::ChannelTalkingFinished(e) => e.unknown_fields(path, out),
+            Event::ChannelTalkingStarted(e) => e.unknown_fields(path, out),
+            Event::ChannelToneDetected(e) => e.unknown_fields(path, out),
+            Event::ChannelTransfer(e) => e.unknown_fields(path, out),
+            Event::ChannelUnhold(e) => e.unknown_fields(path, out),
+            Event::ChannelUserevent(e) => e.unknown_fields(path, out),
+            Event::ChannelVarset(e) => e.unknown_fields(path, out),
+            Event::ContactStatusChange(e) => e.unknown_fields(path, out),
+            Event::DeviceStateChanged(e) => e.unknown_fields(path, out),
+            Event::Dial(e) => e.unknown_fields(path, out),
+            Event::EndpointStateChange(e) => e.unknown_fields(path, out),
+            Event::PeerStatusChange(e) => e.unknown_fields(path, out),
+            Event::PlaybackContinuing(e) => e.unknown_fields(path, out),
+            Event::PlaybackFinished(e) => e.unknown_fields(path, out),
+            Event::PlaybackStarted(e) => e.unknown_fields(path, out),
+            Event::RESTResponse(e) => e.unknown_fields(path, out),
+            Event::RecordingFailed(e) => e.unknown_fields(path, out),
+            Event::RecordingFinished(e) => e.unknown_fields(path, out),
+            Event::RecordingStarted(e) => e.unknown_fields(path, out),
+            Event::StasisEnd(e) => e.unknown_fields(path, out),
+            Event::StasisStart(e) => e.unknown_fields(path, out),
+            Event::TextMessageReceived(e) => e.unknown_fields(path, out),
+            Event::MissingParams(e) => e.unknown_fields(path, out),
+            Event::Unknown(e) => out.push(format!("{path}: unknown event type {:?}", e.type_name)),
+        }
     }
 }
 

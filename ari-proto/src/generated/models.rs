@@ -89,6 +89,14 @@ impl AdditionalParam {
     }
 }
 
+impl crate::Inspect for AdditionalParam {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.parameter_name.unknown_fields(&format!("{path}.parameter_name"), out);
+        self.parameter_value.unknown_fields(&format!("{path}.parameter_value"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for AdditionalParam {}
 
 /// The ARI `Application` object.
@@ -223,6 +231,19 @@ impl Application {
     }
 }
 
+impl crate::Inspect for Application {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge_ids.unknown_fields(&format!("{path}.bridge_ids"), out);
+        self.channel_ids.unknown_fields(&format!("{path}.channel_ids"), out);
+        self.device_names.unknown_fields(&format!("{path}.device_names"), out);
+        self.endpoint_ids.unknown_fields(&format!("{path}.endpoint_ids"), out);
+        self.events_allowed.unknown_fields(&format!("{path}.events_allowed"), out);
+        self.events_disallowed.unknown_fields(&format!("{path}.events_disallowed"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Application {}
 
 /// The ARI `AsteriskInfo` object.
@@ -330,6 +351,16 @@ impl AsteriskInfo {
     }
 }
 
+impl crate::Inspect for AsteriskInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.build.unknown_fields(&format!("{path}.build"), out);
+        self.config.unknown_fields(&format!("{path}.config"), out);
+        self.status.unknown_fields(&format!("{path}.status"), out);
+        self.system.unknown_fields(&format!("{path}.system"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for AsteriskInfo {}
 
 /// The ARI `AsteriskPing` object.
@@ -425,6 +456,15 @@ impl AsteriskPing {
             timestamp: f_timestamp.ok_or_else(|| r.missing("AsteriskPing", "timestamp"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for AsteriskPing {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        self.ping.unknown_fields(&format!("{path}.ping"), out);
+        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -635,6 +675,23 @@ impl Bridge {
     }
 }
 
+impl crate::Inspect for Bridge {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge_class.unknown_fields(&format!("{path}.bridge_class"), out);
+        self.bridge_type.unknown_fields(&format!("{path}.bridge_type"), out);
+        self.bridgevars.unknown_fields(&format!("{path}.bridgevars"), out);
+        self.channels.unknown_fields(&format!("{path}.channels"), out);
+        self.creationtime.unknown_fields(&format!("{path}.creationtime"), out);
+        self.creator.unknown_fields(&format!("{path}.creator"), out);
+        self.id.unknown_fields(&format!("{path}.id"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.technology.unknown_fields(&format!("{path}.technology"), out);
+        self.video_mode.unknown_fields(&format!("{path}.video_mode"), out);
+        self.video_source_id.unknown_fields(&format!("{path}.video_source_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Bridge {}
 
 /// The ARI `BuildInfo` object.
@@ -760,6 +817,18 @@ impl BuildInfo {
     }
 }
 
+impl crate::Inspect for BuildInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.date.unknown_fields(&format!("{path}.date"), out);
+        self.kernel.unknown_fields(&format!("{path}.kernel"), out);
+        self.machine.unknown_fields(&format!("{path}.machine"), out);
+        self.options.unknown_fields(&format!("{path}.options"), out);
+        self.os.unknown_fields(&format!("{path}.os"), out);
+        self.user.unknown_fields(&format!("{path}.user"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for BuildInfo {}
 
 /// The ARI `CallerID` object.
@@ -846,6 +915,14 @@ impl CallerID {
             number: f_number.ok_or_else(|| r.missing("CallerID", "number"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for CallerID {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.number.unknown_fields(&format!("{path}.number"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1110,6 +1187,25 @@ impl Channel {
     }
 }
 
+impl crate::Inspect for Channel {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.accountcode.unknown_fields(&format!("{path}.accountcode"), out);
+        self.caller.unknown_fields(&format!("{path}.caller"), out);
+        self.caller_rdnis.unknown_fields(&format!("{path}.caller_rdnis"), out);
+        self.channelvars.unknown_fields(&format!("{path}.channelvars"), out);
+        self.connected.unknown_fields(&format!("{path}.connected"), out);
+        self.creationtime.unknown_fields(&format!("{path}.creationtime"), out);
+        self.dialplan.unknown_fields(&format!("{path}.dialplan"), out);
+        self.id.unknown_fields(&format!("{path}.id"), out);
+        self.language.unknown_fields(&format!("{path}.language"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.protocol_id.unknown_fields(&format!("{path}.protocol_id"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        self.tenantid.unknown_fields(&format!("{path}.tenantid"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Channel {}
 
 /// The ARI `ConfigInfo` object.
@@ -1235,6 +1331,18 @@ impl ConfigInfo {
     }
 }
 
+impl crate::Inspect for ConfigInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.default_language.unknown_fields(&format!("{path}.default_language"), out);
+        self.max_channels.unknown_fields(&format!("{path}.max_channels"), out);
+        self.max_load.unknown_fields(&format!("{path}.max_load"), out);
+        self.max_open_files.unknown_fields(&format!("{path}.max_open_files"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.setid.unknown_fields(&format!("{path}.setid"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for ConfigInfo {}
 
 /// The ARI `ConfigTuple` object.
@@ -1321,6 +1429,14 @@ impl ConfigTuple {
             value: f_value.ok_or_else(|| r.missing("ConfigTuple", "value"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ConfigTuple {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.attribute.unknown_fields(&format!("{path}.attribute"), out);
+        self.value.unknown_fields(&format!("{path}.value"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1480,6 +1596,16 @@ impl ContactInfo {
     }
 }
 
+impl crate::Inspect for ContactInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.aor.unknown_fields(&format!("{path}.aor"), out);
+        self.contact_status.unknown_fields(&format!("{path}.contact_status"), out);
+        self.roundtrip_usec.unknown_fields(&format!("{path}.roundtrip_usec"), out);
+        self.uri.unknown_fields(&format!("{path}.uri"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for ContactInfo {}
 
 /// Allowed values of `DeviceState.state`.
@@ -1634,6 +1760,14 @@ impl DeviceState {
     }
 }
 
+impl crate::Inspect for DeviceState {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for DeviceState {}
 
 /// The ARI `Dialed` object.
@@ -1697,6 +1831,12 @@ impl Dialed {
         }
         let _ = r;
         Ok(Dialed { extra })
+    }
+}
+
+impl crate::Inspect for Dialed {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1813,6 +1953,17 @@ impl DialplanCEP {
             priority: f_priority.ok_or_else(|| r.missing("DialplanCEP", "priority"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for DialplanCEP {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.app_data.unknown_fields(&format!("{path}.app_data"), out);
+        self.app_name.unknown_fields(&format!("{path}.app_name"), out);
+        self.context.unknown_fields(&format!("{path}.context"), out);
+        self.exten.unknown_fields(&format!("{path}.exten"), out);
+        self.priority.unknown_fields(&format!("{path}.priority"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -1964,6 +2115,16 @@ impl Endpoint {
     }
 }
 
+impl crate::Inspect for Endpoint {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel_ids.unknown_fields(&format!("{path}.channel_ids"), out);
+        self.resource.unknown_fields(&format!("{path}.resource"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        self.technology.unknown_fields(&format!("{path}.technology"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Endpoint {}
 
 /// The ARI `FormatLangPair` object.
@@ -2050,6 +2211,14 @@ impl FormatLangPair {
             language: f_language.ok_or_else(|| r.missing("FormatLangPair", "language"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for FormatLangPair {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.format.unknown_fields(&format!("{path}.format"), out);
+        self.language.unknown_fields(&format!("{path}.language"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2249,6 +2418,20 @@ impl LiveRecording {
     }
 }
 
+impl crate::Inspect for LiveRecording {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.cause.unknown_fields(&format!("{path}.cause"), out);
+        self.duration.unknown_fields(&format!("{path}.duration"), out);
+        self.format.unknown_fields(&format!("{path}.format"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.silence_duration.unknown_fields(&format!("{path}.silence_duration"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        self.talking_duration.unknown_fields(&format!("{path}.talking_duration"), out);
+        self.target_uri.unknown_fields(&format!("{path}.target_uri"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for LiveRecording {}
 
 /// The ARI `LogChannel` object.
@@ -2356,6 +2539,16 @@ impl LogChannel {
     }
 }
 
+impl crate::Inspect for LogChannel {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel.unknown_fields(&format!("{path}.channel"), out);
+        self.configuration.unknown_fields(&format!("{path}.configuration"), out);
+        self.status.unknown_fields(&format!("{path}.status"), out);
+        self.r#type.unknown_fields(&format!("{path}.type"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for LogChannel {}
 
 /// The ARI `Mailbox` object.
@@ -2451,6 +2644,15 @@ impl Mailbox {
             old_messages: f_old_messages.ok_or_else(|| r.missing("Mailbox", "old_messages"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for Mailbox {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.new_messages.unknown_fields(&format!("{path}.new_messages"), out);
+        self.old_messages.unknown_fields(&format!("{path}.old_messages"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2570,6 +2772,17 @@ impl Module {
     }
 }
 
+impl crate::Inspect for Module {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.description.unknown_fields(&format!("{path}.description"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.status.unknown_fields(&format!("{path}.status"), out);
+        self.support_level.unknown_fields(&format!("{path}.support_level"), out);
+        self.use_count.unknown_fields(&format!("{path}.use_count"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Module {}
 
 /// The ARI `Peer` object.
@@ -2683,6 +2896,17 @@ impl Peer {
             time: f_time,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for Peer {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.address.unknown_fields(&format!("{path}.address"), out);
+        self.cause.unknown_fields(&format!("{path}.cause"), out);
+        self.peer_status.unknown_fields(&format!("{path}.peer_status"), out);
+        self.port.unknown_fields(&format!("{path}.port"), out);
+        self.time.unknown_fields(&format!("{path}.time"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -2860,6 +3084,18 @@ impl Playback {
     }
 }
 
+impl crate::Inspect for Playback {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.id.unknown_fields(&format!("{path}.id"), out);
+        self.language.unknown_fields(&format!("{path}.language"), out);
+        self.media_uri.unknown_fields(&format!("{path}.media_uri"), out);
+        self.next_media_uri.unknown_fields(&format!("{path}.next_media_uri"), out);
+        self.state.unknown_fields(&format!("{path}.state"), out);
+        self.target_uri.unknown_fields(&format!("{path}.target_uri"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Playback {}
 
 /// The ARI `RESTHeader` object.
@@ -2949,6 +3185,14 @@ impl RESTHeader {
     }
 }
 
+impl crate::Inspect for RESTHeader {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.value.unknown_fields(&format!("{path}.value"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for RESTHeader {}
 
 /// The ARI `RESTQueryStringParameter` object.
@@ -3035,6 +3279,14 @@ impl RESTQueryStringParameter {
             value: f_value.ok_or_else(|| r.missing("RESTQueryStringParameter", "value"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for RESTQueryStringParameter {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        self.value.unknown_fields(&format!("{path}.value"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -3178,6 +3430,20 @@ impl RESTRequest {
             uri: f_uri.ok_or_else(|| r.missing("RESTRequest", "uri"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for RESTRequest {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.content_type.unknown_fields(&format!("{path}.content_type"), out);
+        self.message_body.unknown_fields(&format!("{path}.message_body"), out);
+        self.method.unknown_fields(&format!("{path}.method"), out);
+        self.query_strings.unknown_fields(&format!("{path}.query_strings"), out);
+        self.request_id.unknown_fields(&format!("{path}.request_id"), out);
+        self.transaction_id.unknown_fields(&format!("{path}.transaction_id"), out);
+        self.r#type.unknown_fields(&format!("{path}.type"), out);
+        self.uri.unknown_fields(&format!("{path}.uri"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -3540,6 +3806,44 @@ impl RTPstat {
     }
 }
 
+impl crate::Inspect for RTPstat {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.channel_uniqueid.unknown_fields(&format!("{path}.channel_uniqueid"), out);
+        self.local_maxjitter.unknown_fields(&format!("{path}.local_maxjitter"), out);
+        self.local_maxrxploss.unknown_fields(&format!("{path}.local_maxrxploss"), out);
+        self.local_minjitter.unknown_fields(&format!("{path}.local_minjitter"), out);
+        self.local_minrxploss.unknown_fields(&format!("{path}.local_minrxploss"), out);
+        self.local_normdevjitter.unknown_fields(&format!("{path}.local_normdevjitter"), out);
+        self.local_normdevrxploss.unknown_fields(&format!("{path}.local_normdevrxploss"), out);
+        self.local_ssrc.unknown_fields(&format!("{path}.local_ssrc"), out);
+        self.local_stdevjitter.unknown_fields(&format!("{path}.local_stdevjitter"), out);
+        self.local_stdevrxploss.unknown_fields(&format!("{path}.local_stdevrxploss"), out);
+        self.maxrtt.unknown_fields(&format!("{path}.maxrtt"), out);
+        self.minrtt.unknown_fields(&format!("{path}.minrtt"), out);
+        self.normdevrtt.unknown_fields(&format!("{path}.normdevrtt"), out);
+        self.remote_maxjitter.unknown_fields(&format!("{path}.remote_maxjitter"), out);
+        self.remote_maxrxploss.unknown_fields(&format!("{path}.remote_maxrxploss"), out);
+        self.remote_minjitter.unknown_fields(&format!("{path}.remote_minjitter"), out);
+        self.remote_minrxploss.unknown_fields(&format!("{path}.remote_minrxploss"), out);
+        self.remote_normdevjitter.unknown_fields(&format!("{path}.remote_normdevjitter"), out);
+        self.remote_normdevrxploss.unknown_fields(&format!("{path}.remote_normdevrxploss"), out);
+        self.remote_ssrc.unknown_fields(&format!("{path}.remote_ssrc"), out);
+        self.remote_stdevjitter.unknown_fields(&format!("{path}.remote_stdevjitter"), out);
+        self.remote_stdevrxploss.unknown_fields(&format!("{path}.remote_stdevrxploss"), out);
+        self.rtt.unknown_fields(&format!("{path}.rtt"), out);
+        self.rxcount.unknown_fields(&format!("{path}.rxcount"), out);
+        self.rxjitter.unknown_fields(&format!("{path}.rxjitter"), out);
+        self.rxoctetcount.unknown_fields(&format!("{path}.rxoctetcount"), out);
+        self.rxploss.unknown_fields(&format!("{path}.rxploss"), out);
+        self.stdevrtt.unknown_fields(&format!("{path}.stdevrtt"), out);
+        self.txcount.unknown_fields(&format!("{path}.txcount"), out);
+        self.txjitter.unknown_fields(&format!("{path}.txjitter"), out);
+        self.txoctetcount.unknown_fields(&format!("{path}.txoctetcount"), out);
+        self.txploss.unknown_fields(&format!("{path}.txploss"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for RTPstat {}
 
 /// The ARI `ReferTo` object.
@@ -3647,6 +3951,16 @@ impl ReferTo {
     }
 }
 
+impl crate::Inspect for ReferTo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.connected_channel.unknown_fields(&format!("{path}.connected_channel"), out);
+        self.destination_channel.unknown_fields(&format!("{path}.destination_channel"), out);
+        self.requested_destination.unknown_fields(&format!("{path}.requested_destination"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for ReferTo {}
 
 /// The ARI `ReferredBy` object.
@@ -3742,6 +4056,15 @@ impl ReferredBy {
             source_channel: f_source_channel.ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for ReferredBy {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.bridge.unknown_fields(&format!("{path}.bridge"), out);
+        self.connected_channel.unknown_fields(&format!("{path}.connected_channel"), out);
+        self.source_channel.unknown_fields(&format!("{path}.source_channel"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -3843,6 +4166,15 @@ impl RequiredDestination {
     }
 }
 
+impl crate::Inspect for RequiredDestination {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.additional_protocol_params.unknown_fields(&format!("{path}.additional_protocol_params"), out);
+        self.destination.unknown_fields(&format!("{path}.destination"), out);
+        self.protocol_id.unknown_fields(&format!("{path}.protocol_id"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for RequiredDestination {}
 
 /// The ARI `SetId` object.
@@ -3929,6 +4261,14 @@ impl SetId {
             user: f_user.ok_or_else(|| r.missing("SetId", "user"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for SetId {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.group.unknown_fields(&format!("{path}.group"), out);
+        self.user.unknown_fields(&format!("{path}.user"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4030,6 +4370,15 @@ impl Sound {
     }
 }
 
+impl crate::Inspect for Sound {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.formats.unknown_fields(&format!("{path}.formats"), out);
+        self.id.unknown_fields(&format!("{path}.id"), out);
+        self.text.unknown_fields(&format!("{path}.text"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Sound {}
 
 /// The ARI `StatusInfo` object.
@@ -4116,6 +4465,14 @@ impl StatusInfo {
             startup_time: f_startup_time.ok_or_else(|| r.missing("StatusInfo", "startup_time"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for StatusInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.last_reload_time.unknown_fields(&format!("{path}.last_reload_time"), out);
+        self.startup_time.unknown_fields(&format!("{path}.startup_time"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4208,6 +4565,14 @@ impl StoredRecording {
     }
 }
 
+impl crate::Inspect for StoredRecording {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.format.unknown_fields(&format!("{path}.format"), out);
+        self.name.unknown_fields(&format!("{path}.name"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for StoredRecording {}
 
 /// The ARI `SystemInfo` object.
@@ -4294,6 +4659,14 @@ impl SystemInfo {
             version: f_version.ok_or_else(|| r.missing("SystemInfo", "version"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for SystemInfo {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.entity_id.unknown_fields(&format!("{path}.entity_id"), out);
+        self.version.unknown_fields(&format!("{path}.version"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 
@@ -4404,6 +4777,16 @@ impl TextMessage {
     }
 }
 
+impl crate::Inspect for TextMessage {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.body.unknown_fields(&format!("{path}.body"), out);
+        self.from.unknown_fields(&format!("{path}.from"), out);
+        self.to.unknown_fields(&format!("{path}.to"), out);
+        self.variables.unknown_fields(&format!("{path}.variables"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for TextMessage {}
 
 /// The ARI `Variable` object.
@@ -4484,6 +4867,13 @@ impl Variable {
     }
 }
 
+impl crate::Inspect for Variable {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.value.unknown_fields(&format!("{path}.value"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+    }
+}
+
 impl crate::Model for Variable {}
 
 /// The ARI `Variables` object.
@@ -4561,6 +4951,13 @@ impl Variables {
             variables: f_variables.ok_or_else(|| r.missing("Variables", "variables"))?,
             extra,
         })
+    }
+}
+
+impl crate::Inspect for Variables {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.variables.unknown_fields(&format!("{path}.variables"), out);
+        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
 

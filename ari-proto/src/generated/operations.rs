@@ -38,6 +38,14 @@ impl crate::Operation for List {
     }
 }
 
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
+    }
+}
+
 /// `GET /ari/applications/{applicationName}` (`applications.get`).
 ///
 /// Answers with one [`Application`](crate::models::Application).
@@ -74,6 +82,15 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.application_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            application_name: w.path(0)?,
+        })
     }
 }
 
@@ -120,6 +137,16 @@ impl crate::Operation for Subscribe {
     }
 }
 
+impl crate::FromWire for Subscribe {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["eventSource"])?;
+        Ok(Subscribe {
+            application_name: w.path(0)?,
+            event_source: w.required_list("eventSource")?,
+        })
+    }
+}
+
 /// `DELETE /ari/applications/{applicationName}/subscription` (`applications.unsubscribe`).
 ///
 /// Answers with one [`Application`](crate::models::Application).
@@ -160,6 +187,16 @@ impl crate::Operation for Unsubscribe {
         path.push_str("/subscription");
         let query = vec![("eventSource", self.event_source.join(","))];
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Unsubscribe {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["eventSource"])?;
+        Ok(Unsubscribe {
+            application_name: w.path(0)?,
+            event_source: w.required_list("eventSource")?,
+        })
     }
 }
 
@@ -208,6 +245,16 @@ impl crate::Operation for Filter {
         path.push_str("/eventFilter");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.filter.clone() }
+    }
+}
+
+impl crate::FromWire for Filter {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Filter {
+            application_name: w.path(0)?,
+            filter: w.whole_body(),
+        })
     }
 }
 
@@ -261,6 +308,17 @@ impl crate::Operation for GetObject {
         crate::encode::push_segment(&mut path, &self.id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetObject {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(GetObject {
+            config_class: w.path(0)?,
+            object_type: w.path(1)?,
+            id: w.path(2)?,
+        })
     }
 }
 
@@ -321,6 +379,18 @@ impl crate::Operation for UpdateObject {
     }
 }
 
+impl crate::FromWire for UpdateObject {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(UpdateObject {
+            config_class: w.path(0)?,
+            object_type: w.path(1)?,
+            id: w.path(2)?,
+            fields: w.config_fields()?,
+        })
+    }
+}
+
 /// `DELETE /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.deleteObject`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -367,6 +437,17 @@ impl crate::Operation for DeleteObject {
         crate::encode::push_segment(&mut path, &self.id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for DeleteObject {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(DeleteObject {
+            config_class: w.path(0)?,
+            object_type: w.path(1)?,
+            id: w.path(2)?,
+        })
     }
 }
 
@@ -457,6 +538,15 @@ impl crate::Operation for GetInfo {
     }
 }
 
+impl crate::FromWire for GetInfo {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["only"])?;
+        Ok(GetInfo {
+            only: w.list("only")?,
+        })
+    }
+}
+
 /// `GET /ari/asterisk/ping` (`asterisk.ping`).
 ///
 /// Answers with one [`AsteriskPing`](crate::models::AsteriskPing).
@@ -491,6 +581,14 @@ impl crate::Operation for Ping {
     }
 }
 
+impl crate::FromWire for Ping {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Ping {
+        })
+    }
+}
+
 /// `GET /ari/asterisk/modules` (`asterisk.listModules`).
 ///
 /// Answers with a list of [`Module`](crate::models::Module).
@@ -522,6 +620,14 @@ impl crate::Operation for ListModules {
         path.push_str("asterisk/modules");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for ListModules {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ListModules {
+        })
     }
 }
 
@@ -564,6 +670,15 @@ impl crate::Operation for GetModule {
     }
 }
 
+impl crate::FromWire for GetModule {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(GetModule {
+            module_name: w.path(0)?,
+        })
+    }
+}
+
 /// `POST /ari/asterisk/modules/{moduleName}` (`asterisk.loadModule`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -600,6 +715,15 @@ impl crate::Operation for LoadModule {
         crate::encode::push_segment(&mut path, &self.module_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for LoadModule {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(LoadModule {
+            module_name: w.path(0)?,
+        })
     }
 }
 
@@ -642,6 +766,15 @@ impl crate::Operation for UnloadModule {
     }
 }
 
+impl crate::FromWire for UnloadModule {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(UnloadModule {
+            module_name: w.path(0)?,
+        })
+    }
+}
+
 /// `PUT /ari/asterisk/modules/{moduleName}` (`asterisk.reloadModule`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -681,6 +814,15 @@ impl crate::Operation for ReloadModule {
     }
 }
 
+impl crate::FromWire for ReloadModule {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ReloadModule {
+            module_name: w.path(0)?,
+        })
+    }
+}
+
 /// `GET /ari/asterisk/logging` (`asterisk.listLogChannels`).
 ///
 /// Answers with a list of [`LogChannel`](crate::models::LogChannel).
@@ -712,6 +854,14 @@ impl crate::Operation for ListLogChannels {
         path.push_str("asterisk/logging");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for ListLogChannels {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ListLogChannels {
+        })
     }
 }
 
@@ -757,6 +907,16 @@ impl crate::Operation for AddLog {
     }
 }
 
+impl crate::FromWire for AddLog {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["configuration"])?;
+        Ok(AddLog {
+            log_channel_name: w.path(0)?,
+            configuration: w.required("configuration")?,
+        })
+    }
+}
+
 /// `DELETE /ari/asterisk/logging/{logChannelName}` (`asterisk.deleteLog`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -793,6 +953,15 @@ impl crate::Operation for DeleteLog {
         crate::encode::push_segment(&mut path, &self.log_channel_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for DeleteLog {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(DeleteLog {
+            log_channel_name: w.path(0)?,
+        })
     }
 }
 
@@ -836,6 +1005,15 @@ impl crate::Operation for RotateLog {
     }
 }
 
+impl crate::FromWire for RotateLog {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(RotateLog {
+            log_channel_name: w.path(0)?,
+        })
+    }
+}
+
 /// `GET /ari/asterisk/variable` (`asterisk.getGlobalVar`).
 ///
 /// Answers with one [`Variable`](crate::models::Variable).
@@ -871,6 +1049,15 @@ impl crate::Operation for GetGlobalVar {
         path.push_str("asterisk/variable");
         let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetGlobalVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable"])?;
+        Ok(GetGlobalVar {
+            variable: w.required("variable")?,
+        })
     }
 }
 
@@ -921,6 +1108,16 @@ impl crate::Operation for SetGlobalVar {
     }
 }
 
+impl crate::FromWire for SetGlobalVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable", "value"])?;
+        Ok(SetGlobalVar {
+            variable: w.required("variable")?,
+            value: w.optional("value")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/bridges`.
@@ -956,6 +1153,14 @@ impl crate::Operation for List {
         path.push_str("bridges");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
     }
 }
 
@@ -1028,6 +1233,18 @@ impl crate::Operation for Create {
     }
 }
 
+impl crate::FromWire for Create {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["type", "bridgeId", "name"])?;
+        Ok(Create {
+            r#type: w.optional("type")?,
+            bridge_id: w.optional("bridgeId")?,
+            name: w.optional("name")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 /// `POST /ari/bridges/{bridgeId}` (`bridges.createWithId`).
 ///
 /// Answers with one [`Bridge`](crate::models::Bridge).
@@ -1097,6 +1314,18 @@ impl crate::Operation for CreateWithId {
     }
 }
 
+impl crate::FromWire for CreateWithId {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["type", "name"])?;
+        Ok(CreateWithId {
+            r#type: w.optional("type")?,
+            bridge_id: w.path(0)?,
+            name: w.optional("name")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 /// `GET /ari/bridges/{bridgeId}` (`bridges.get`).
 ///
 /// Answers with one [`Bridge`](crate::models::Bridge).
@@ -1136,6 +1365,15 @@ impl crate::Operation for Get {
     }
 }
 
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            bridge_id: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/bridges/{bridgeId}` (`bridges.destroy`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -1172,6 +1410,15 @@ impl crate::Operation for Destroy {
         crate::encode::push_segment(&mut path, &self.bridge_id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Destroy {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Destroy {
+            bridge_id: w.path(0)?,
+        })
     }
 }
 
@@ -1254,6 +1501,20 @@ impl crate::Operation for AddChannel {
     }
 }
 
+impl crate::FromWire for AddChannel {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["channel", "role", "absorbDTMF", "mute", "inhibitConnectedLineUpdates"])?;
+        Ok(AddChannel {
+            bridge_id: w.path(0)?,
+            channel: w.required_list("channel")?,
+            role: w.optional("role")?,
+            absorb_dtmf: w.optional("absorbDTMF")?,
+            mute: w.optional("mute")?,
+            inhibit_connected_line_updates: w.optional("inhibitConnectedLineUpdates")?,
+        })
+    }
+}
+
 /// `POST /ari/bridges/{bridgeId}/removeChannel` (`bridges.removeChannel`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -1294,6 +1555,16 @@ impl crate::Operation for RemoveChannel {
         path.push_str("/removeChannel");
         let query = vec![("channel", self.channel.join(","))];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for RemoveChannel {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["channel"])?;
+        Ok(RemoveChannel {
+            bridge_id: w.path(0)?,
+            channel: w.required_list("channel")?,
+        })
     }
 }
 
@@ -1341,6 +1612,16 @@ impl crate::Operation for SetVideoSource {
     }
 }
 
+impl crate::FromWire for SetVideoSource {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(SetVideoSource {
+            bridge_id: w.path(0)?,
+            channel_id: w.path(1)?,
+        })
+    }
+}
+
 /// `DELETE /ari/bridges/{bridgeId}/videoSource` (`bridges.clearVideoSource`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -1378,6 +1659,15 @@ impl crate::Operation for ClearVideoSource {
         path.push_str("/videoSource");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for ClearVideoSource {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ClearVideoSource {
+            bridge_id: w.path(0)?,
+        })
     }
 }
 
@@ -1430,6 +1720,16 @@ impl crate::Operation for StartMoh {
     }
 }
 
+impl crate::FromWire for StartMoh {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["mohClass"])?;
+        Ok(StartMoh {
+            bridge_id: w.path(0)?,
+            moh_class: w.optional("mohClass")?,
+        })
+    }
+}
+
 /// `DELETE /ari/bridges/{bridgeId}/moh` (`bridges.stopMoh`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -1467,6 +1767,15 @@ impl crate::Operation for StopMoh {
         path.push_str("/moh");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for StopMoh {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(StopMoh {
+            bridge_id: w.path(0)?,
+        })
     }
 }
 
@@ -1562,6 +1871,21 @@ impl crate::Operation for Play {
     }
 }
 
+impl crate::FromWire for Play {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms", "playbackId"])?;
+        Ok(Play {
+            bridge_id: w.path(0)?,
+            media: w.required_list("media")?,
+            announcer_format: w.optional("announcer_format")?,
+            lang: w.optional("lang")?,
+            offsetms: w.optional("offsetms")?,
+            skipms: w.optional("skipms")?,
+            playback_id: w.optional("playbackId")?,
+        })
+    }
+}
+
 /// `POST /ari/bridges/{bridgeId}/play/{playbackId}` (`bridges.playWithId`).
 ///
 /// Answers with one [`Playback`](crate::models::Playback).
@@ -1646,6 +1970,21 @@ impl crate::Operation for PlayWithId {
     fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
         let _ = fresh;
         Some(crate::ObjectRef::new(crate::ObjectKind::Playback, self.playback_id.clone()))
+    }
+}
+
+impl crate::FromWire for PlayWithId {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms"])?;
+        Ok(PlayWithId {
+            bridge_id: w.path(0)?,
+            playback_id: w.path(1)?,
+            media: w.required_list("media")?,
+            announcer_format: w.optional("announcer_format")?,
+            lang: w.optional("lang")?,
+            offsetms: w.optional("offsetms")?,
+            skipms: w.optional("skipms")?,
+        })
     }
 }
 
@@ -1839,6 +2178,23 @@ impl crate::Operation for Record {
     }
 }
 
+impl crate::FromWire for Record {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["name", "format", "recorder_format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
+        Ok(Record {
+            bridge_id: w.path(0)?,
+            name: w.required("name")?,
+            format: w.required("format")?,
+            recorder_format: w.optional("recorder_format")?,
+            max_duration_seconds: w.optional("maxDurationSeconds")?,
+            max_silence_seconds: w.optional("maxSilenceSeconds")?,
+            if_exists: w.optional("ifExists")?,
+            beep: w.optional("beep")?,
+            terminate_on: w.optional("terminateOn")?,
+        })
+    }
+}
+
 /// `GET /ari/bridges/{bridgeId}/variable` (`bridges.getBridgeVar`).
 ///
 /// Answers with one [`Variable`](crate::models::Variable).
@@ -1879,6 +2235,16 @@ impl crate::Operation for GetBridgeVar {
         path.push_str("/variable");
         let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetBridgeVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable"])?;
+        Ok(GetBridgeVar {
+            bridge_id: w.path(0)?,
+            variable: w.required("variable")?,
+        })
     }
 }
 
@@ -1943,6 +2309,18 @@ impl crate::Operation for SetBridgeVar {
     }
 }
 
+impl crate::FromWire for SetBridgeVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable", "value", "report_events"])?;
+        Ok(SetBridgeVar {
+            bridge_id: w.path(0)?,
+            variable: w.required("variable")?,
+            value: w.optional("value")?,
+            report_events: w.optional("report_events")?,
+        })
+    }
+}
+
 /// `GET /ari/bridges/{bridgeId}/variables` (`bridges.getBridgeVars`).
 ///
 /// Answers with one [`Variables`](crate::models::Variables).
@@ -1983,6 +2361,16 @@ impl crate::Operation for GetBridgeVars {
         path.push_str("/variables");
         let query = vec![("variables", self.variables.join(","))];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetBridgeVars {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variables"])?;
+        Ok(GetBridgeVars {
+            bridge_id: w.path(0)?,
+            variables: w.required_list("variables")?,
+        })
     }
 }
 
@@ -2029,6 +2417,16 @@ impl crate::Operation for SetBridgeVars {
     }
 }
 
+impl crate::FromWire for SetBridgeVars {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(SetBridgeVars {
+            bridge_id: w.path(0)?,
+            variables: w.body_object("variables")?.ok_or("missing body variables")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/channels`.
@@ -2064,6 +2462,14 @@ impl crate::Operation for List {
         path.push_str("channels");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
     }
 }
 
@@ -2225,6 +2631,28 @@ impl crate::Operation for Originate {
     }
 }
 
+impl crate::FromWire for Originate {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "channelId", "otherChannelId", "originator", "formats"])?;
+        Ok(Originate {
+            endpoint: w.required("endpoint")?,
+            extension: w.optional("extension")?,
+            context: w.optional("context")?,
+            priority: w.optional("priority")?,
+            label: w.optional("label")?,
+            app: w.optional("app")?,
+            app_args: w.optional("appArgs")?,
+            caller_id: w.optional("callerId")?,
+            timeout: w.optional("timeout")?,
+            variables: w.body_object("variables")?,
+            channel_id: w.optional("channelId")?,
+            other_channel_id: w.optional("otherChannelId")?,
+            originator: w.optional("originator")?,
+            formats: w.optional("formats")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/create` (`channels.create`).
 ///
 /// Answers with one [`Channel`](crate::models::Channel).
@@ -2323,6 +2751,22 @@ impl crate::Operation for Create {
     }
 }
 
+impl crate::FromWire for Create {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["endpoint", "app", "appArgs", "channelId", "otherChannelId", "originator", "formats"])?;
+        Ok(Create {
+            endpoint: w.required("endpoint")?,
+            app: w.required("app")?,
+            app_args: w.optional("appArgs")?,
+            channel_id: w.optional("channelId")?,
+            other_channel_id: w.optional("otherChannelId")?,
+            originator: w.optional("originator")?,
+            formats: w.optional("formats")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 /// `GET /ari/channels/{channelId}` (`channels.get`).
 ///
 /// Answers with one [`Channel`](crate::models::Channel).
@@ -2359,6 +2803,15 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.channel_id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -2515,6 +2968,28 @@ impl crate::Operation for OriginateWithId {
     }
 }
 
+impl crate::FromWire for OriginateWithId {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "otherChannelId", "originator", "formats"])?;
+        Ok(OriginateWithId {
+            channel_id: w.path(0)?,
+            endpoint: w.required("endpoint")?,
+            extension: w.optional("extension")?,
+            context: w.optional("context")?,
+            priority: w.optional("priority")?,
+            label: w.optional("label")?,
+            app: w.optional("app")?,
+            app_args: w.optional("appArgs")?,
+            caller_id: w.optional("callerId")?,
+            timeout: w.optional("timeout")?,
+            variables: w.body_object("variables")?,
+            other_channel_id: w.optional("otherChannelId")?,
+            originator: w.optional("originator")?,
+            formats: w.optional("formats")?,
+        })
+    }
+}
+
 /// Allowed values of the `reason` parameter of [`Hangup`].
 ///
 /// Unknown values from newer releases are kept in `Other`.
@@ -2653,6 +3128,17 @@ impl crate::Operation for Hangup {
     }
 }
 
+impl crate::FromWire for Hangup {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["reason_code", "reason"])?;
+        Ok(Hangup {
+            channel_id: w.path(0)?,
+            reason_code: w.optional("reason_code")?,
+            reason: w.optional("reason")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/continue` (`channels.continueInDialplan`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -2729,6 +3215,19 @@ impl crate::Operation for ContinueInDialplan {
     }
 }
 
+impl crate::FromWire for ContinueInDialplan {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["context", "extension", "priority", "label"])?;
+        Ok(ContinueInDialplan {
+            channel_id: w.path(0)?,
+            context: w.optional("context")?,
+            extension: w.optional("extension")?,
+            priority: w.optional("priority")?,
+            label: w.optional("label")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/move` (`channels.move`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -2781,6 +3280,17 @@ impl crate::Operation for Move {
     }
 }
 
+impl crate::FromWire for Move {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["app", "appArgs"])?;
+        Ok(Move {
+            channel_id: w.path(0)?,
+            app: w.required("app")?,
+            app_args: w.optional("appArgs")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/redirect` (`channels.redirect`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -2824,6 +3334,16 @@ impl crate::Operation for Redirect {
     }
 }
 
+impl crate::FromWire for Redirect {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["endpoint"])?;
+        Ok(Redirect {
+            channel_id: w.path(0)?,
+            endpoint: w.required("endpoint")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/answer` (`channels.answer`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -2861,6 +3381,15 @@ impl crate::Operation for Answer {
         path.push_str("/answer");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Answer {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Answer {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -2904,6 +3433,15 @@ impl crate::Operation for Ring {
     }
 }
 
+impl crate::FromWire for Ring {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Ring {
+            channel_id: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/channels/{channelId}/ring` (`channels.ringStop`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -2941,6 +3479,15 @@ impl crate::Operation for RingStop {
         path.push_str("/ring");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for RingStop {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(RingStop {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -3026,6 +3573,20 @@ impl crate::Operation for SendDtmf {
         if let Some(v) = &self.duration { query.push(("duration", v.to_string())); }
         if let Some(v) = &self.after { query.push(("after", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for SendDtmf {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["dtmf", "before", "between", "duration", "after"])?;
+        Ok(SendDtmf {
+            channel_id: w.path(0)?,
+            dtmf: w.optional("dtmf")?,
+            before: w.optional("before")?,
+            between: w.optional("between")?,
+            duration: w.optional("duration")?,
+            after: w.optional("after")?,
+        })
     }
 }
 
@@ -3119,6 +3680,16 @@ impl crate::Operation for Mute {
     }
 }
 
+impl crate::FromWire for Mute {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["direction"])?;
+        Ok(Mute {
+            channel_id: w.path(0)?,
+            direction: w.optional("direction")?,
+        })
+    }
+}
+
 /// Allowed values of the `direction` parameter of [`Unmute`].
 ///
 /// Unknown values from newer releases are kept in `Other`.
@@ -3209,6 +3780,16 @@ impl crate::Operation for Unmute {
     }
 }
 
+impl crate::FromWire for Unmute {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["direction"])?;
+        Ok(Unmute {
+            channel_id: w.path(0)?,
+            direction: w.optional("direction")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/hold` (`channels.hold`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -3249,6 +3830,15 @@ impl crate::Operation for Hold {
     }
 }
 
+impl crate::FromWire for Hold {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Hold {
+            channel_id: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/channels/{channelId}/hold` (`channels.unhold`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -3286,6 +3876,15 @@ impl crate::Operation for Unhold {
         path.push_str("/hold");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Unhold {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Unhold {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -3338,6 +3937,16 @@ impl crate::Operation for StartMoh {
     }
 }
 
+impl crate::FromWire for StartMoh {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["mohClass"])?;
+        Ok(StartMoh {
+            channel_id: w.path(0)?,
+            moh_class: w.optional("mohClass")?,
+        })
+    }
+}
+
 /// `DELETE /ari/channels/{channelId}/moh` (`channels.stopMoh`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -3375,6 +3984,15 @@ impl crate::Operation for StopMoh {
         path.push_str("/moh");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for StopMoh {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(StopMoh {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -3418,6 +4036,15 @@ impl crate::Operation for StartSilence {
     }
 }
 
+impl crate::FromWire for StartSilence {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(StartSilence {
+            channel_id: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/channels/{channelId}/silence` (`channels.stopSilence`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -3455,6 +4082,15 @@ impl crate::Operation for StopSilence {
         path.push_str("/silence");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for StopSilence {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(StopSilence {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -3541,6 +4177,20 @@ impl crate::Operation for Play {
     }
 }
 
+impl crate::FromWire for Play {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["media", "lang", "offsetms", "skipms", "playbackId"])?;
+        Ok(Play {
+            channel_id: w.path(0)?,
+            media: w.required_list("media")?,
+            lang: w.optional("lang")?,
+            offsetms: w.optional("offsetms")?,
+            skipms: w.optional("skipms")?,
+            playback_id: w.optional("playbackId")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/play/{playbackId}` (`channels.playWithId`).
 ///
 /// Answers with one [`Playback`](crate::models::Playback).
@@ -3616,6 +4266,20 @@ impl crate::Operation for PlayWithId {
     fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
         let _ = fresh;
         Some(crate::ObjectRef::new(crate::ObjectKind::Playback, self.playback_id.clone()))
+    }
+}
+
+impl crate::FromWire for PlayWithId {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["media", "lang", "offsetms", "skipms"])?;
+        Ok(PlayWithId {
+            channel_id: w.path(0)?,
+            playback_id: w.path(1)?,
+            media: w.required_list("media")?,
+            lang: w.optional("lang")?,
+            offsetms: w.optional("offsetms")?,
+            skipms: w.optional("skipms")?,
+        })
     }
 }
 
@@ -3800,6 +4464,22 @@ impl crate::Operation for Record {
     }
 }
 
+impl crate::FromWire for Record {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["name", "format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
+        Ok(Record {
+            channel_id: w.path(0)?,
+            name: w.required("name")?,
+            format: w.required("format")?,
+            max_duration_seconds: w.optional("maxDurationSeconds")?,
+            max_silence_seconds: w.optional("maxSilenceSeconds")?,
+            if_exists: w.optional("ifExists")?,
+            beep: w.optional("beep")?,
+            terminate_on: w.optional("terminateOn")?,
+        })
+    }
+}
+
 /// `GET /ari/channels/{channelId}/variable` (`channels.getChannelVar`).
 ///
 /// Answers with one [`Variable`](crate::models::Variable).
@@ -3840,6 +4520,16 @@ impl crate::Operation for GetChannelVar {
         path.push_str("/variable");
         let query = vec![("variable", self.variable.clone())];
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetChannelVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable"])?;
+        Ok(GetChannelVar {
+            channel_id: w.path(0)?,
+            variable: w.required("variable")?,
+        })
     }
 }
 
@@ -3901,6 +4591,18 @@ impl crate::Operation for SetChannelVar {
         if let Some(v) = &self.value { query.push(("value", v.clone())); }
         if let Some(v) = &self.report_events { query.push(("report_events", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for SetChannelVar {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variable", "value", "report_events"])?;
+        Ok(SetChannelVar {
+            channel_id: w.path(0)?,
+            variable: w.required("variable")?,
+            value: w.optional("value")?,
+            report_events: w.optional("report_events")?,
+        })
     }
 }
 
@@ -4077,6 +4779,20 @@ impl crate::Operation for SnoopChannel {
     }
 }
 
+impl crate::FromWire for SnoopChannel {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["spy", "whisper", "app", "appArgs", "snoopId"])?;
+        Ok(SnoopChannel {
+            channel_id: w.path(0)?,
+            spy: w.optional("spy")?,
+            whisper: w.optional("whisper")?,
+            app: w.required("app")?,
+            app_args: w.optional("appArgs")?,
+            snoop_id: w.optional("snoopId")?,
+        })
+    }
+}
+
 /// Allowed values of the `spy` parameter of [`SnoopChannelWithId`].
 ///
 /// Unknown values from newer releases are kept in `Other`.
@@ -4245,6 +4961,20 @@ impl crate::Operation for SnoopChannelWithId {
     }
 }
 
+impl crate::FromWire for SnoopChannelWithId {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["spy", "whisper", "app", "appArgs"])?;
+        Ok(SnoopChannelWithId {
+            channel_id: w.path(0)?,
+            snoop_id: w.path(1)?,
+            spy: w.optional("spy")?,
+            whisper: w.optional("whisper")?,
+            app: w.required("app")?,
+            app_args: w.optional("appArgs")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/dial` (`channels.dial`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -4303,6 +5033,17 @@ impl crate::Operation for Dial {
     }
 }
 
+impl crate::FromWire for Dial {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["caller", "timeout"])?;
+        Ok(Dial {
+            channel_id: w.path(0)?,
+            caller: w.optional("caller")?,
+            timeout: w.optional("timeout")?,
+        })
+    }
+}
+
 /// `GET /ari/channels/{channelId}/rtp_statistics` (`channels.rtpstatistics`).
 ///
 /// Answers with one [`RTPstat`](crate::models::RTPstat).
@@ -4340,6 +5081,15 @@ impl crate::Operation for Rtpstatistics {
         path.push_str("/rtp_statistics");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Rtpstatistics {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Rtpstatistics {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -4620,6 +5370,25 @@ impl crate::Operation for ExternalMedia {
     }
 }
 
+impl crate::FromWire for ExternalMedia {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["channelId", "app", "external_host", "encapsulation", "transport", "connection_type", "format", "direction", "data", "transport_data"])?;
+        Ok(ExternalMedia {
+            channel_id: w.optional("channelId")?,
+            app: w.required("app")?,
+            variables: w.body_object("variables")?,
+            external_host: w.optional("external_host")?,
+            encapsulation: w.optional("encapsulation")?,
+            transport: w.optional("transport")?,
+            connection_type: w.optional("connection_type")?,
+            format: w.required("format")?,
+            direction: w.optional("direction")?,
+            data: w.optional("data")?,
+            transport_data: w.optional("transport_data")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/progress` (`channels.progress`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -4657,6 +5426,15 @@ impl crate::Operation for Progress {
         path.push_str("/progress");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Progress {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Progress {
+            channel_id: w.path(0)?,
+        })
     }
 }
 
@@ -4703,6 +5481,16 @@ impl crate::Operation for GetChannelVars {
     }
 }
 
+impl crate::FromWire for GetChannelVars {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["variables"])?;
+        Ok(GetChannelVars {
+            channel_id: w.path(0)?,
+            variables: w.required_list("variables")?,
+        })
+    }
+}
+
 /// `POST /ari/channels/{channelId}/variables` (`channels.setChannelVars`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -4743,6 +5531,16 @@ impl crate::Operation for SetChannelVars {
         path.push_str("/variables");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: Some(crate::encode::keyed_body("variables", &self.variables)) }
+    }
+}
+
+impl crate::FromWire for SetChannelVars {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(SetChannelVars {
+            channel_id: w.path(0)?,
+            variables: w.body_object("variables")?.ok_or("missing body variables")?,
+        })
     }
 }
 
@@ -4789,6 +5587,16 @@ impl crate::Operation for TransferProgress {
     }
 }
 
+impl crate::FromWire for TransferProgress {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["states"])?;
+        Ok(TransferProgress {
+            channel_id: w.path(0)?,
+            states: w.required("states")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/deviceStates`.
@@ -4824,6 +5632,14 @@ impl crate::Operation for List {
         path.push_str("deviceStates");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
     }
 }
 
@@ -4863,6 +5679,15 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.device_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            device_name: w.path(0)?,
+        })
     }
 }
 
@@ -4969,6 +5794,16 @@ impl crate::Operation for Update {
     }
 }
 
+impl crate::FromWire for Update {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["deviceState"])?;
+        Ok(Update {
+            device_name: w.path(0)?,
+            device_state: w.required("deviceState")?,
+        })
+    }
+}
+
 /// `DELETE /ari/deviceStates/{deviceName}` (`deviceStates.delete`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -5008,6 +5843,15 @@ impl crate::Operation for Delete {
     }
 }
 
+impl crate::FromWire for Delete {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Delete {
+            device_name: w.path(0)?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/endpoints`.
@@ -5043,6 +5887,14 @@ impl crate::Operation for List {
         path.push_str("endpoints");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
     }
 }
 
@@ -5101,6 +5953,18 @@ impl crate::Operation for SendMessage {
         let mut query = vec![("to", self.to.clone()), ("from", self.from.clone())];
         if let Some(v) = &self.body { query.push(("body", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
+    }
+}
+
+impl crate::FromWire for SendMessage {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["to", "from", "body"])?;
+        Ok(SendMessage {
+            to: w.required("to")?,
+            from: w.required("from")?,
+            body: w.optional("body")?,
+            variables: w.body_object("variables")?,
+        })
     }
 }
 
@@ -5165,6 +6029,19 @@ impl crate::Operation for Refer {
     }
 }
 
+impl crate::FromWire for Refer {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["to", "from", "refer_to", "to_self"])?;
+        Ok(Refer {
+            to: w.required("to")?,
+            from: w.required("from")?,
+            refer_to: w.required("refer_to")?,
+            to_self: w.optional("to_self")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 /// `GET /ari/endpoints/{tech}` (`endpoints.listByTech`).
 ///
 /// Answers with a list of [`Endpoint`](crate::models::Endpoint).
@@ -5201,6 +6078,15 @@ impl crate::Operation for ListByTech {
         crate::encode::push_segment(&mut path, &self.tech);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for ListByTech {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ListByTech {
+            tech: w.path(0)?,
+        })
     }
 }
 
@@ -5245,6 +6131,16 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.resource);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            tech: w.path(0)?,
+            resource: w.path(1)?,
+        })
     }
 }
 
@@ -5310,6 +6206,19 @@ impl crate::Operation for SendMessageToEndpoint {
         let mut query = vec![("from", self.from.clone())];
         if let Some(v) = &self.body { query.push(("body", v.clone())); }
         crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
+    }
+}
+
+impl crate::FromWire for SendMessageToEndpoint {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["from", "body"])?;
+        Ok(SendMessageToEndpoint {
+            tech: w.path(0)?,
+            resource: w.path(1)?,
+            from: w.required("from")?,
+            body: w.optional("body")?,
+            variables: w.body_object("variables")?,
+        })
     }
 }
 
@@ -5381,6 +6290,20 @@ impl crate::Operation for ReferToEndpoint {
     }
 }
 
+impl crate::FromWire for ReferToEndpoint {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["from", "refer_to", "to_self"])?;
+        Ok(ReferToEndpoint {
+            tech: w.path(0)?,
+            resource: w.path(1)?,
+            from: w.required("from")?,
+            refer_to: w.required("refer_to")?,
+            to_self: w.optional("to_self")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/events`.
@@ -5429,6 +6352,16 @@ impl crate::Operation for EventWebsocket {
         let mut query = vec![("app", self.app.join(","))];
         if let Some(v) = &self.subscribe_all { query.push(("subscribeAll", v.to_string())); }
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for EventWebsocket {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["app", "subscribeAll"])?;
+        Ok(EventWebsocket {
+            app: w.required_list("app")?,
+            subscribe_all: w.optional("subscribeAll")?,
+        })
     }
 }
 
@@ -5491,6 +6424,18 @@ impl crate::Operation for UserEvent {
     }
 }
 
+impl crate::FromWire for UserEvent {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["application", "source"])?;
+        Ok(UserEvent {
+            event_name: w.path(0)?,
+            application: w.required("application")?,
+            source: w.list("source")?,
+            variables: w.body_object("variables")?,
+        })
+    }
+}
+
 /// `POST /ari/events/claim` (`events.claimChannel`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -5532,6 +6477,16 @@ impl crate::Operation for ClaimChannel {
     }
 }
 
+impl crate::FromWire for ClaimChannel {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["channelId", "application"])?;
+        Ok(ClaimChannel {
+            channel_id: w.required("channelId")?,
+            application: w.required("application")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/mailboxes`.
@@ -5567,6 +6522,14 @@ impl crate::Operation for List {
         path.push_str("mailboxes");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(List {
+        })
     }
 }
 
@@ -5606,6 +6569,15 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.mailbox_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            mailbox_name: w.path(0)?,
+        })
     }
 }
 
@@ -5654,6 +6626,17 @@ impl crate::Operation for Update {
     }
 }
 
+impl crate::FromWire for Update {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["oldMessages", "newMessages"])?;
+        Ok(Update {
+            mailbox_name: w.path(0)?,
+            old_messages: w.required("oldMessages")?,
+            new_messages: w.required("newMessages")?,
+        })
+    }
+}
+
 /// `DELETE /ari/mailboxes/{mailboxName}` (`mailboxes.delete`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -5690,6 +6673,15 @@ impl crate::Operation for Delete {
         crate::encode::push_segment(&mut path, &self.mailbox_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Delete {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Delete {
+            mailbox_name: w.path(0)?,
+        })
     }
 }
 
@@ -5736,6 +6728,15 @@ impl crate::Operation for Get {
     }
 }
 
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            playback_id: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/playbacks/{playbackId}` (`playbacks.stop`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -5772,6 +6773,15 @@ impl crate::Operation for Stop {
         crate::encode::push_segment(&mut path, &self.playback_id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Stop {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Stop {
+            playback_id: w.path(0)?,
+        })
     }
 }
 
@@ -5867,6 +6877,16 @@ impl crate::Operation for Control {
     }
 }
 
+impl crate::FromWire for Control {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["operation"])?;
+        Ok(Control {
+            playback_id: w.path(0)?,
+            operation: w.required("operation")?,
+        })
+    }
+}
+
 }
 
 /// Operations under `/ari/recordings`.
@@ -5902,6 +6922,14 @@ impl crate::Operation for ListStored {
         path.push_str("recordings/stored");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for ListStored {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(ListStored {
+        })
     }
 }
 
@@ -5944,6 +6972,15 @@ impl crate::Operation for GetStored {
     }
 }
 
+impl crate::FromWire for GetStored {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(GetStored {
+            recording_name: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/recordings/stored/{recordingName}` (`recordings.deleteStored`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -5980,6 +7017,15 @@ impl crate::Operation for DeleteStored {
         crate::encode::push_segment(&mut path, &self.recording_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for DeleteStored {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(DeleteStored {
+            recording_name: w.path(0)?,
+        })
     }
 }
 
@@ -6020,6 +7066,15 @@ impl crate::Operation for GetStoredFile {
         path.push_str("/file");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for GetStoredFile {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(GetStoredFile {
+            recording_name: w.path(0)?,
+        })
     }
 }
 
@@ -6066,6 +7121,16 @@ impl crate::Operation for CopyStored {
     }
 }
 
+impl crate::FromWire for CopyStored {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["destinationRecordingName"])?;
+        Ok(CopyStored {
+            recording_name: w.path(0)?,
+            destination_recording_name: w.required("destinationRecordingName")?,
+        })
+    }
+}
+
 /// `GET /ari/recordings/live/{recordingName}` (`recordings.getLive`).
 ///
 /// Answers with one [`LiveRecording`](crate::models::LiveRecording).
@@ -6105,6 +7170,15 @@ impl crate::Operation for GetLive {
     }
 }
 
+impl crate::FromWire for GetLive {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(GetLive {
+            recording_name: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/recordings/live/{recordingName}` (`recordings.cancel`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -6141,6 +7215,15 @@ impl crate::Operation for Cancel {
         crate::encode::push_segment(&mut path, &self.recording_name);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Cancel {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Cancel {
+            recording_name: w.path(0)?,
+        })
     }
 }
 
@@ -6184,6 +7267,15 @@ impl crate::Operation for Stop {
     }
 }
 
+impl crate::FromWire for Stop {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Stop {
+            recording_name: w.path(0)?,
+        })
+    }
+}
+
 /// `POST /ari/recordings/live/{recordingName}/pause` (`recordings.pause`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -6221,6 +7313,15 @@ impl crate::Operation for Pause {
         path.push_str("/pause");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Pause {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Pause {
+            recording_name: w.path(0)?,
+        })
     }
 }
 
@@ -6264,6 +7365,15 @@ impl crate::Operation for Unpause {
     }
 }
 
+impl crate::FromWire for Unpause {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Unpause {
+            recording_name: w.path(0)?,
+        })
+    }
+}
+
 /// `POST /ari/recordings/live/{recordingName}/mute` (`recordings.mute`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -6304,6 +7414,15 @@ impl crate::Operation for Mute {
     }
 }
 
+impl crate::FromWire for Mute {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Mute {
+            recording_name: w.path(0)?,
+        })
+    }
+}
+
 /// `DELETE /ari/recordings/live/{recordingName}/mute` (`recordings.unmute`).
 ///
 /// Answers with nothing (an empty 204 answer).
@@ -6341,6 +7460,15 @@ impl crate::Operation for Unmute {
         path.push_str("/mute");
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Unmute {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Unmute {
+            recording_name: w.path(0)?,
+        })
     }
 }
 
@@ -6398,6 +7526,16 @@ impl crate::Operation for List {
     }
 }
 
+impl crate::FromWire for List {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&["lang", "format"])?;
+        Ok(List {
+            lang: w.optional("lang")?,
+            format: w.optional("format")?,
+        })
+    }
+}
+
 /// `GET /ari/sounds/{soundId}` (`sounds.get`).
 ///
 /// Answers with one [`Sound`](crate::models::Sound).
@@ -6434,6 +7572,15 @@ impl crate::Operation for Get {
         crate::encode::push_segment(&mut path, &self.sound_id);
         let query = Vec::new();
         crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    }
+}
+
+impl crate::FromWire for Get {
+    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+        w.only_params(&[])?;
+        Ok(Get {
+            sound_id: w.path(0)?,
+        })
     }
 }
 
@@ -6551,3 +7698,238 @@ pub const ALL_OPERATIONS: &[&crate::OperationInfo] = &[
     <sounds::List as crate::Operation>::INFO,
     <sounds::Get as crate::Operation>::INFO,
 ];
+
+/// Parses a recorded request for operation `info` and encodes it again.
+pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {
+    use crate::{FromWire, Operation};
+    match (info.resource, info.name) {
+        ("applications", "list") => Ok(applications::List::from_wire(w)?.encode()),
+        ("applications", "get") => Ok(applications::Get::from_wire(w)?.encode()),
+        ("applications", "subscribe") => Ok(applications::Subscribe::from_wire(w)?.encode()),
+        ("applications", "unsubscribe") => Ok(applications::Unsubscribe::from_wire(w)?.encode()),
+        ("applications", "filter") => Ok(applications::Filter::from_wire(w)?.encode()),
+        ("asterisk", "getObject") => Ok(asterisk::GetObject::from_wire(w)?.encode()),
+        ("asterisk", "updateObject") => Ok(asterisk::UpdateObject::from_wire(w)?.encode()),
+        ("asterisk", "deleteObject") => Ok(asterisk::DeleteObject::from_wire(w)?.encode()),
+        ("asterisk", "getInfo") => Ok(asterisk::GetInfo::from_wire(w)?.encode()),
+        ("asterisk", "ping") => Ok(asterisk::Ping::from_wire(w)?.encode()),
+        ("asterisk", "listModules") => Ok(asterisk::ListModules::from_wire(w)?.encode()),
+        ("asterisk", "getModule") => Ok(asterisk::GetModule::from_wire(w)?.encode()),
+        ("asterisk", "loadModule") => Ok(asterisk::LoadModule::from_wire(w)?.encode()),
+        ("asterisk", "unloadModule") => Ok(asterisk::UnloadModule::from_wire(w)?.encode()),
+        ("asterisk", "reloadModule") => Ok(asterisk::ReloadModule::from_wire(w)?.encode()),
+        ("asterisk", "listLogChannels") => Ok(asterisk::ListLogChannels::from_wire(w)?.encode()),
+        ("asterisk", "addLog") => Ok(asterisk::AddLog::from_wire(w)?.encode()),
+        ("asterisk", "deleteLog") => Ok(asterisk::DeleteLog::from_wire(w)?.encode()),
+        ("asterisk", "rotateLog") => Ok(asterisk::RotateLog::from_wire(w)?.encode()),
+        ("asterisk", "getGlobalVar") => Ok(asterisk::GetGlobalVar::from_wire(w)?.encode()),
+        ("asterisk", "setGlobalVar") => Ok(asterisk::SetGlobalVar::from_wire(w)?.encode()),
+        ("bridges", "list") => Ok(bridges::List::from_wire(w)?.encode()),
+        ("bridges", "create") => Ok(bridges::Create::from_wire(w)?.encode()),
+        ("bridges", "createWithId") => Ok(bridges::CreateWithId::from_wire(w)?.encode()),
+        ("bridges", "get") => Ok(bridges::Get::from_wire(w)?.encode()),
+        ("bridges", "destroy") => Ok(bridges::Destroy::from_wire(w)?.encode()),
+        ("bridges", "addChannel") => Ok(bridges::AddChannel::from_wire(w)?.encode()),
+        ("bridges", "removeChannel") => Ok(bridges::RemoveChannel::from_wire(w)?.encode()),
+        ("bridges", "setVideoSource") => Ok(bridges::SetVideoSource::from_wire(w)?.encode()),
+        ("bridges", "clearVideoSource") => Ok(bridges::ClearVideoSource::from_wire(w)?.encode()),
+        ("bridges", "startMoh") => Ok(bridges::StartMoh::from_wire(w)?.encode()),
+        ("bridges", "stopMoh") => Ok(bridges::StopMoh::from_wire(w)?.encode()),
+        ("bridges", "play") => Ok(bridges::Play::from_wire(w)?.encode()),
+        ("bridges", "playWithId") => Ok(bridges::PlayWithId::from_wire(w)?.encode()),
+        ("bridges", "record") => Ok(bridges::Record::from_wire(w)?.encode()),
+        ("bridges", "getBridgeVar") => Ok(bridges::GetBridgeVar::from_wire(w)?.encode()),
+        ("bridges", "setBridgeVar") => Ok(bridges::SetBridgeVar::from_wire(w)?.encode()),
+        ("bridges", "getBridgeVars") => Ok(bridges::GetBridgeVars::from_wire(w)?.encode()),
+        ("bridges", "setBridgeVars") => Ok(bridges::SetBridgeVars::from_wire(w)?.encode()),
+        ("channels", "list") => Ok(channels::List::from_wire(w)?.encode()),
+        ("channels", "originate") => Ok(channels::Originate::from_wire(w)?.encode()),
+        ("channels", "create") => Ok(channels::Create::from_wire(w)?.encode()),
+        ("channels", "get") => Ok(channels::Get::from_wire(w)?.encode()),
+        ("channels", "originateWithId") => Ok(channels::OriginateWithId::from_wire(w)?.encode()),
+        ("channels", "hangup") => Ok(channels::Hangup::from_wire(w)?.encode()),
+        ("channels", "continueInDialplan") => Ok(channels::ContinueInDialplan::from_wire(w)?.encode()),
+        ("channels", "move") => Ok(channels::Move::from_wire(w)?.encode()),
+        ("channels", "redirect") => Ok(channels::Redirect::from_wire(w)?.encode()),
+        ("channels", "answer") => Ok(channels::Answer::from_wire(w)?.encode()),
+        ("channels", "ring") => Ok(channels::Ring::from_wire(w)?.encode()),
+        ("channels", "ringStop") => Ok(channels::RingStop::from_wire(w)?.encode()),
+        ("channels", "sendDTMF") => Ok(channels::SendDtmf::from_wire(w)?.encode()),
+        ("channels", "mute") => Ok(channels::Mute::from_wire(w)?.encode()),
+        ("channels", "unmute") => Ok(channels::Unmute::from_wire(w)?.encode()),
+        ("channels", "hold") => Ok(channels::Hold::from_wire(w)?.encode()),
+        ("channels", "unhold") => Ok(channels::Unhold::from_wire(w)?.encode()),
+        ("channels", "startMoh") => Ok(channels::StartMoh::from_wire(w)?.encode()),
+        ("channels", "stopMoh") => Ok(channels::StopMoh::from_wire(w)?.encode()),
+        ("channels", "startSilence") => Ok(channels::StartSilence::from_wire(w)?.encode()),
+        ("channels", "stopSilence") => Ok(channels::StopSilence::from_wire(w)?.encode()),
+        ("channels", "play") => Ok(channels::Play::from_wire(w)?.encode()),
+        ("channels", "playWithId") => Ok(channels::PlayWithId::from_wire(w)?.encode()),
+        ("channels", "record") => Ok(channels::Record::from_wire(w)?.encode()),
+        ("channels", "getChannelVar") => Ok(channels::GetChannelVar::from_wire(w)?.encode()),
+        ("channels", "setChannelVar") => Ok(channels::SetChannelVar::from_wire(w)?.encode()),
+        ("channels", "snoopChannel") => Ok(channels::SnoopChannel::from_wire(w)?.encode()),
+        ("channels", "snoopChannelWithId") => Ok(channels::SnoopChannelWithId::from_wire(w)?.encode()),
+        ("channels", "dial") => Ok(channels::Dial::from_wire(w)?.encode()),
+        ("channels", "rtpstatistics") => Ok(channels::Rtpstatistics::from_wire(w)?.encode()),
+        ("channels", "externalMedia") => Ok(channels::ExternalMedia::from_wire(w)?.encode()),
+        ("channels", "progress") => Ok(channels::Progress::from_wire(w)?.encode()),
+        ("channels", "getChannelVars") => Ok(channels::GetChannelVars::from_wire(w)?.encode()),
+        ("channels", "setChannelVars") => Ok(channels::SetChannelVars::from_wire(w)?.encode()),
+        ("channels", "transfer_progress") => Ok(channels::TransferProgress::from_wire(w)?.encode()),
+        ("deviceStates", "list") => Ok(device_states::List::from_wire(w)?.encode()),
+        ("deviceStates", "get") => Ok(device_states::Get::from_wire(w)?.encode()),
+        ("deviceStates", "update") => Ok(device_states::Update::from_wire(w)?.encode()),
+        ("deviceStates", "delete") => Ok(device_states::Delete::from_wire(w)?.encode()),
+        ("endpoints", "list") => Ok(endpoints::List::from_wire(w)?.encode()),
+        ("endpoints", "sendMessage") => Ok(endpoints::SendMessage::from_wire(w)?.encode()),
+        ("endpoints", "refer") => Ok(endpoints::Refer::from_wire(w)?.encode()),
+        ("endpoints", "listByTech") => Ok(endpoints::ListByTech::from_wire(w)?.encode()),
+        ("endpoints", "get") => Ok(endpoints::Get::from_wire(w)?.encode()),
+        ("endpoints", "sendMessageToEndpoint") => Ok(endpoints::SendMessageToEndpoint::from_wire(w)?.encode()),
+        ("endpoints", "referToEndpoint") => Ok(endpoints::ReferToEndpoint::from_wire(w)?.encode()),
+        ("events", "eventWebsocket") => Ok(events::EventWebsocket::from_wire(w)?.encode()),
+        ("events", "userEvent") => Ok(events::UserEvent::from_wire(w)?.encode()),
+        ("events", "claimChannel") => Ok(events::ClaimChannel::from_wire(w)?.encode()),
+        ("mailboxes", "list") => Ok(mailboxes::List::from_wire(w)?.encode()),
+        ("mailboxes", "get") => Ok(mailboxes::Get::from_wire(w)?.encode()),
+        ("mailboxes", "update") => Ok(mailboxes::Update::from_wire(w)?.encode()),
+        ("mailboxes", "delete") => Ok(mailboxes::Delete::from_wire(w)?.encode()),
+        ("playbacks", "get") => Ok(playbacks::Get::from_wire(w)?.encode()),
+        ("playbacks", "stop") => Ok(playbacks::Stop::from_wire(w)?.encode()),
+        ("playbacks", "control") => Ok(playbacks::Control::from_wire(w)?.encode()),
+        ("recordings", "listStored") => Ok(recordings::ListStored::from_wire(w)?.encode()),
+        ("recordings", "getStored") => Ok(recordings::GetStored::from_wire(w)?.encode()),
+        ("recordings", "deleteStored") => Ok(recordings::DeleteStored::from_wire(w)?.encode()),
+        ("recordings", "getStoredFile") => Ok(recordings::GetStoredFile::from_wire(w)?.encode()),
+        ("recordings", "copyStored") => Ok(recordings::CopyStored::from_wire(w)?.encode()),
+        ("recordings", "getLive") => Ok(recordings::GetLive::from_wire(w)?.encode()),
+        ("recordings", "cancel") => Ok(recordings::Cancel::from_wire(w)?.encode()),
+        ("recordings", "stop") => Ok(recordings::Stop::from_wire(w)?.encode()),
+        ("recordings", "pause") => Ok(recordings::Pause::from_wire(w)?.encode()),
+        ("recordings", "unpause") => Ok(recordings::Unpause::from_wire(w)?.encode()),
+        ("recordings", "mute") => Ok(recordings::Mute::from_wire(w)?.encode()),
+        ("recordings", "unmute") => Ok(recordings::Unmute::from_wire(w)?.encode()),
+        ("sounds", "list") => Ok(sounds::List::from_wire(w)?.encode()),
+        ("sounds", "get") => Ok(sounds::Get::from_wire(w)?.encode()),
+        _ => Err(format!("unknown operation {}.{}", info.resource, info.name)),
+    }
+}
+
+/// Decodes a success answer of operation `info` into its typed response,
+/// and gives it back as JSON with what the types did not name.
+pub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {
+    use crate::Operation;
+    match (info.resource, info.name) {
+        ("applications", "list") => crate::DecodedResponse::of::<<applications::List as Operation>::Response>(body),
+        ("applications", "get") => crate::DecodedResponse::of::<<applications::Get as Operation>::Response>(body),
+        ("applications", "subscribe") => crate::DecodedResponse::of::<<applications::Subscribe as Operation>::Response>(body),
+        ("applications", "unsubscribe") => crate::DecodedResponse::of::<<applications::Unsubscribe as Operation>::Response>(body),
+        ("applications", "filter") => crate::DecodedResponse::of::<<applications::Filter as Operation>::Response>(body),
+        ("asterisk", "getObject") => crate::DecodedResponse::of::<<asterisk::GetObject as Operation>::Response>(body),
+        ("asterisk", "updateObject") => crate::DecodedResponse::of::<<asterisk::UpdateObject as Operation>::Response>(body),
+        ("asterisk", "deleteObject") => crate::DecodedResponse::of::<<asterisk::DeleteObject as Operation>::Response>(body),
+        ("asterisk", "getInfo") => crate::DecodedResponse::of::<<asterisk::GetInfo as Operation>::Response>(body),
+        ("asterisk", "ping") => crate::DecodedResponse::of::<<asterisk::Ping as Operation>::Response>(body),
+        ("asterisk", "listModules") => crate::DecodedResponse::of::<<asterisk::ListModules as Operation>::Response>(body),
+        ("asterisk", "getModule") => crate::DecodedResponse::of::<<asterisk::GetModule as Operation>::Response>(body),
+        ("asterisk", "loadModule") => crate::DecodedResponse::of::<<asterisk::LoadModule as Operation>::Response>(body),
+        ("asterisk", "unloadModule") => crate::DecodedResponse::of::<<asterisk::UnloadModule as Operation>::Response>(body),
+        ("asterisk", "reloadModule") => crate::DecodedResponse::of::<<asterisk::ReloadModule as Operation>::Response>(body),
+        ("asterisk", "listLogChannels") => crate::DecodedResponse::of::<<asterisk::ListLogChannels as Operation>::Response>(body),
+        ("asterisk", "addLog") => crate::DecodedResponse::of::<<asterisk::AddLog as Operation>::Response>(body),
+        ("asterisk", "deleteLog") => crate::DecodedResponse::of::<<asterisk::DeleteLog as Operation>::Response>(body),
+        ("asterisk", "rotateLog") => crate::DecodedResponse::of::<<asterisk::RotateLog as Operation>::Response>(body),
+        ("asterisk", "getGlobalVar") => crate::DecodedResponse::of::<<asterisk::GetGlobalVar as Operation>::Response>(body),
+        ("asterisk", "setGlobalVar") => crate::DecodedResponse::of::<<asterisk::SetGlobalVar as Operation>::Response>(body),
+        ("bridges", "list") => crate::DecodedResponse::of::<<bridges::List as Operation>::Response>(body),
+        ("bridges", "create") => crate::DecodedResponse::of::<<bridges::Create as Operation>::Response>(body),
+        ("bridges", "createWithId") => crate::DecodedResponse::of::<<bridges::CreateWithId as Operation>::Response>(body),
+        ("bridges", "get") => crate::DecodedResponse::of::<<bridges::Get as Operation>::Response>(body),
+        ("bridges", "destroy") => crate::DecodedResponse::of::<<bridges::Destroy as Operation>::Response>(body),
+        ("bridges", "addChannel") => crate::DecodedResponse::of::<<bridges::AddChannel as Operation>::Response>(body),
+        ("bridges", "removeChannel") => crate::DecodedResponse::of::<<bridges::RemoveChannel as Operation>::Response>(body),
+        ("bridges", "setVideoSource") => crate::DecodedResponse::of::<<bridges::SetVideoSource as Operation>::Response>(body),
+        ("bridges", "clearVideoSource") => crate::DecodedResponse::of::<<bridges::ClearVideoSource as Operation>::Response>(body),
+        ("bridges", "startMoh") => crate::DecodedResponse::of::<<bridges::StartMoh as Operation>::Response>(body),
+        ("bridges", "stopMoh") => crate::DecodedResponse::of::<<bridges::StopMoh as Operation>::Response>(body),
+        ("bridges", "play") => crate::DecodedResponse::of::<<bridges::Play as Operation>::Response>(body),
+        ("bridges", "playWithId") => crate::DecodedResponse::of::<<bridges::PlayWithId as Operation>::Response>(body),
+        ("bridges", "record") => crate::DecodedResponse::of::<<bridges::Record as Operation>::Response>(body),
+        ("bridges", "getBridgeVar") => crate::DecodedResponse::of::<<bridges::GetBridgeVar as Operation>::Response>(body),
+        ("bridges", "setBridgeVar") => crate::DecodedResponse::of::<<bridges::SetBridgeVar as Operation>::Response>(body),
+        ("bridges", "getBridgeVars") => crate::DecodedResponse::of::<<bridges::GetBridgeVars as Operation>::Response>(body),
+        ("bridges", "setBridgeVars") => crate::DecodedResponse::of::<<bridges::SetBridgeVars as Operation>::Response>(body),
+        ("channels", "list") => crate::DecodedResponse::of::<<channels::List as Operation>::Response>(body),
+        ("channels", "originate") => crate::DecodedResponse::of::<<channels::Originate as Operation>::Response>(body),
+        ("channels", "create") => crate::DecodedResponse::of::<<channels::Create as Operation>::Response>(body),
+        ("channels", "get") => crate::DecodedResponse::of::<<channels::Get as Operation>::Response>(body),
+        ("channels", "originateWithId") => crate::DecodedResponse::of::<<channels::OriginateWithId as Operation>::Response>(body),
+        ("channels", "hangup") => crate::DecodedResponse::of::<<channels::Hangup as Operation>::Response>(body),
+        ("channels", "continueInDialplan") => crate::DecodedResponse::of::<<channels::ContinueInDialplan as Operation>::Response>(body),
+        ("channels", "move") => crate::DecodedResponse::of::<<channels::Move as Operation>::Response>(body),
+        ("channels", "redirect") => crate::DecodedResponse::of::<<channels::Redirect as Operation>::Response>(body),
+        ("channels", "answer") => crate::DecodedResponse::of::<<channels::Answer as Operation>::Response>(body),
+        ("channels", "ring") => crate::DecodedResponse::of::<<channels::Ring as Operation>::Response>(body),
+        ("channels", "ringStop") => crate::DecodedResponse::of::<<channels::RingStop as Operation>::Response>(body),
+        ("channels", "sendDTMF") => crate::DecodedResponse::of::<<channels::SendDtmf as Operation>::Response>(body),
+        ("channels", "mute") => crate::DecodedResponse::of::<<channels::Mute as Operation>::Response>(body),
+        ("channels", "unmute") => crate::DecodedResponse::of::<<channels::Unmute as Operation>::Response>(body),
+        ("channels", "hold") => crate::DecodedResponse::of::<<channels::Hold as Operation>::Response>(body),
+        ("channels", "unhold") => crate::DecodedResponse::of::<<channels::Unhold as Operation>::Response>(body),
+        ("channels", "startMoh") => crate::DecodedResponse::of::<<channels::StartMoh as Operation>::Response>(body),
+        ("channels", "stopMoh") => crate::DecodedResponse::of::<<channels::StopMoh as Operation>::Response>(body),
+        ("channels", "startSilence") => crate::DecodedResponse::of::<<channels::StartSilence as Operation>::Response>(body),
+        ("channels", "stopSilence") => crate::DecodedResponse::of::<<channels::StopSilence as Operation>::Response>(body),
+        ("channels", "play") => crate::DecodedResponse::of::<<channels::Play as Operation>::Response>(body),
+        ("channels", "playWithId") => crate::DecodedResponse::of::<<channels::PlayWithId as Operation>::Response>(body),
+        ("channels", "record") => crate::DecodedResponse::of::<<channels::Record as Operation>::Response>(body),
+        ("channels", "getChannelVar") => crate::DecodedResponse::of::<<channels::GetChannelVar as Operation>::Response>(body),
+        ("channels", "setChannelVar") => crate::DecodedResponse::of::<<channels::SetChannelVar as Operation>::Response>(body),
+        ("channels", "snoopChannel") => crate::DecodedResponse::of::<<channels::SnoopChannel as Operation>::Response>(body),
+        ("channels", "snoopChannelWithId") => crate::DecodedResponse::of::<<channels::SnoopChannelWithId as Operation>::Response>(body),
+        ("channels", "dial") => crate::DecodedResponse::of::<<channels::Dial as Operation>::Response>(body),
+        ("channels", "rtpstatistics") => crate::DecodedResponse::of::<<channels::Rtpstatistics as Operation>::Response>(body),
+        ("channels", "externalMedia") => crate::DecodedResponse::of::<<channels::ExternalMedia as Operation>::Response>(body),
+        ("channels", "progress") => crate::DecodedResponse::of::<<channels::Progress as Operation>::Response>(body),
+        ("channels", "getChannelVars") => crate::DecodedResponse::of::<<channels::GetChannelVars as Operation>::Response>(body),
+        ("channels", "setChannelVars") => crate::DecodedResponse::of::<<channels::SetChannelVars as Operation>::Response>(body),
+        ("channels", "transfer_progress") => crate::DecodedResponse::of::<<channels::TransferProgress as Operation>::Response>(body),
+        ("deviceStates", "list") => crate::DecodedResponse::of::<<device_states::List as Operation>::Response>(body),
+        ("deviceStates", "get") => crate::DecodedResponse::of::<<device_states::Get as Operation>::Response>(body),
+        ("deviceStates", "update") => crate::DecodedResponse::of::<<device_states::Update as Operation>::Response>(body),
+        ("deviceStates", "delete") => crate::DecodedResponse::of::<<device_states::Delete as Operation>::Response>(body),
+        ("endpoints", "list") => crate::DecodedResponse::of::<<endpoints::List as Operation>::Response>(body),
+        ("endpoints", "sendMessage") => crate::DecodedResponse::of::<<endpoints::SendMessage as Operation>::Response>(body),
+        ("endpoints", "refer") => crate::DecodedResponse::of::<<endpoints::Refer as Operation>::Response>(body),
+        ("endpoints", "listByTech") => crate::DecodedResponse::of::<<endpoints::ListByTech as Operation>::Response>(body),
+        ("endpoints", "get") => crate::DecodedResponse::of::<<endpoints::Get as Operation>::Response>(body),
+        ("endpoints", "sendMessageToEndpoint") => crate::DecodedResponse::of::<<endpoints::SendMessageToEndpoint as Operation>::Response>(body),
+        ("endpoints", "referToEndpoint") => crate::DecodedResponse::of::<<endpoints::ReferToEndpoint as Operation>::Response>(body),
+        ("events", "eventWebsocket") => crate::DecodedResponse::of::<<events::EventWebsocket as Operation>::Response>(body),
+        ("events", "userEvent") => crate::DecodedResponse::of::<<events::UserEvent as Operation>::Response>(body),
+        ("events", "claimChannel") => crate::DecodedResponse::of::<<events::ClaimChannel as Operation>::Response>(body),
+        ("mailboxes", "list") => crate::DecodedResponse::of::<<mailboxes::List as Operation>::Response>(body),
+        ("mailboxes", "get") => crate::DecodedResponse::of::<<mailboxes::Get as Operation>::Response>(body),
+        ("mailboxes", "update") => crate::DecodedResponse::of::<<mailboxes::Update as Operation>::Response>(body),
+        ("mailboxes", "delete") => crate::DecodedResponse::of::<<mailboxes::Delete as Operation>::Response>(body),
+        ("playbacks", "get") => crate::DecodedResponse::of::<<playbacks::Get as Operation>::Response>(body),
+        ("playbacks", "stop") => crate::DecodedResponse::of::<<playbacks::Stop as Operation>::Response>(body),
+        ("playbacks", "control") => crate::DecodedResponse::of::<<playbacks::Control as Operation>::Response>(body),
+        ("recordings", "listStored") => crate::DecodedResponse::of::<<recordings::ListStored as Operation>::Response>(body),
+        ("recordings", "getStored") => crate::DecodedResponse::of::<<recordings::GetStored as Operation>::Response>(body),
+        ("recordings", "deleteStored") => crate::DecodedResponse::of::<<recordings::DeleteStored as Operation>::Response>(body),
+        ("recordings", "getStoredFile") => crate::DecodedResponse::of::<<recordings::GetStoredFile as Operation>::Response>(body),
+        ("recordings", "copyStored") => crate::DecodedResponse::of::<<recordings::CopyStored as Operation>::Response>(body),
+        ("recordings", "getLive") => crate::DecodedResponse::of::<<recordings::GetLive as Operation>::Response>(body),
+        ("recordings", "cancel") => crate::DecodedResponse::of::<<recordings::Cancel as Operation>::Response>(body),
+        ("recordings", "stop") => crate::DecodedResponse::of::<<recordings::Stop as Operation>::Response>(body),
+        ("recordings", "pause") => crate::DecodedResponse::of::<<recordings::Pause as Operation>::Response>(body),
+        ("recordings", "unpause") => crate::DecodedResponse::of::<<recordings::Unpause as Operation>::Response>(body),
+        ("recordings", "mute") => crate::DecodedResponse::of::<<recordings::Mute as Operation>::Response>(body),
+        ("recordings", "unmute") => crate::DecodedResponse::of::<<recordings::Unmute as Operation>::Response>(body),
+        ("sounds", "list") => crate::DecodedResponse::of::<<sounds::List as Operation>::Response>(body),
+        ("sounds", "get") => crate::DecodedResponse::of::<<sounds::Get as Operation>::Response>(body),
+        _ => Err(crate::json::JsonError { offset: 0, reason: "unknown operation".into() }),
+    }
+}
