@@ -279,9 +279,18 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     writeln!(out, "        m.end()\n    }}\n}}\n").unwrap();
     emit_json_decode(out, name, &fields, event_type.is_some());
     writeln!(out, "impl crate::Inspect for {name} {{").unwrap();
-    writeln!(out, "    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {{").unwrap();
+    writeln!(
+        out,
+        "    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {{"
+    )
+    .unwrap();
     for f in &fields {
-        writeln!(out, "        self.{}.unknown_fields(&format!(\"{{path}}.{}\"), out);", f.rust, f.prop.name).unwrap();
+        writeln!(
+            out,
+            "        self.{}.unknown_fields(&format!(\"{{path}}.{}\"), out);",
+            f.rust, f.prop.name
+        )
+        .unwrap();
     }
     writeln!(out, "        for key in self.extra.keys() {{ out.push(format!(\"{{path}}.{{key}}\")); }}\n    }}\n}}\n").unwrap();
     if event_type.is_none() {
@@ -534,7 +543,11 @@ pub fn events_file(merged: &Merged) -> String {
     out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),\n        })\n    }\n}\n\n");
     out.push_str("impl crate::Inspect for Event {\n    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {\n        match self {\n");
     for name in &merged.events {
-        writeln!(out, "            Event::{name}(e) => e.unknown_fields(path, out),").unwrap();
+        writeln!(
+            out,
+            "            Event::{name}(e) => e.unknown_fields(path, out),"
+        )
+        .unwrap();
     }
     out.push_str("            Event::Unknown(e) => out.push(format!(\"{path}: unknown event type {:?}\", e.type_name)),\n        }\n    }\n}\n\n");
     out.push_str("impl serde::Serialize for Event {\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n");

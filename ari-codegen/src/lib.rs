@@ -60,12 +60,30 @@ pub fn read_spec_dir(dir: &Path) -> Result<Vec<spec::Release>, String> {
     read_releases(dir, &labels)
 }
 
+/// Reads `overrides.json` beside the release folders, if there is one.
+pub fn read_overrides(spec_dir: &Path) -> Result<Option<serde_json::Value>, String> {
+    let path = spec_dir.join("overrides.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The generated files: (file name, contents).
-pub fn generate(releases: &[spec::Release]) -> Vec<(&'static str, String)> {
-    let merged = spec::merge(releases);
-    vec![
+pub fn generate(
+    releases: &[spec::Release],
+    overrides: Option<&serde_json::Value>,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let mut merged = spec::merge(releases);
+    if let Some(o) = overrides {
+        spec::apply_overrides(&mut merged, o)?;
+    }
+    Ok(vec![
         ("models.rs", emit_models::models_file(&merged)),
         ("events.rs", emit_models::events_file(&merged)),
         ("operations.rs", emit_ops::operations_file(&merged)),
-    ]
+    ])
 }

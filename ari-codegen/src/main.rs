@@ -27,16 +27,22 @@ fn main() {
         }
         return;
     }
+    let spec_dir = args
+        .first()
+        .map(PathBuf::from)
+        .unwrap_or_else(ari_codegen::default_spec_dir);
     let releases = match args.first() {
-        None => ari_codegen::read_releases(&ari_codegen::default_spec_dir(), ari_codegen::RELEASES),
-        Some(dir) => ari_codegen::read_spec_dir(&PathBuf::from(dir)),
+        None => ari_codegen::read_releases(&spec_dir, ari_codegen::RELEASES),
+        Some(_) => ari_codegen::read_spec_dir(&spec_dir),
     }
     .unwrap_or_else(|e| fail(e));
+    let overrides = ari_codegen::read_overrides(&spec_dir).unwrap_or_else(|e| fail(e));
+    let files = ari_codegen::generate(&releases, overrides.as_ref()).unwrap_or_else(|e| fail(e));
     let out = args
         .get(1)
         .map(PathBuf::from)
         .unwrap_or_else(ari_codegen::default_out_dir);
-    for (name, text) in ari_codegen::generate(&releases) {
+    for (name, text) in files {
         let path = out.join(name);
         if let Err(e) = std::fs::write(&path, text) {
             fail(format!("{}: {e}", path.display()));

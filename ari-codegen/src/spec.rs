@@ -304,3 +304,28 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
         }
     }
 }
+
+/// Adds the fields of `overrides` (`{"models": {"Model": {"properties":
+/// {"field": "type"}}}}`) that the declarations lack, as optional fields.
+pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), String> {
+    for (name, model) in overrides["models"].as_object().into_iter().flatten() {
+        let target = merged
+            .models
+            .get_mut(name)
+            .ok_or_else(|| format!("overrides name an unknown model {name}"))?;
+        for (prop, ty) in model["properties"].as_object().into_iter().flatten() {
+            let ty = ty
+                .as_str()
+                .ok_or_else(|| format!("{name}.{prop}: the type must be a string"))?;
+            if !target.properties.iter().any(|p| &p.name == prop) {
+                target.properties.push(Property {
+                    name: prop.clone(),
+                    ty: ty.to_string(),
+                    always: false,
+                    allowed: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -72,10 +72,10 @@ pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
 pub use generated::events::{self, Event};
 pub use generated::models;
 pub use generated::operations as ops;
+pub use inspect::Inspect;
 pub use operation::*;
 pub use registry::{Filter, SubscriptionId};
 pub use session::*;
-pub use inspect::Inspect;
 pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
 
 /// The string type of decoded models and events.

@@ -137,7 +137,8 @@ pub enum ConnectionState {
         /// The attempt that will start then.
         attempt: u32,
     },
-    /// Another connection took over the application; no reconnecting.
+    /// Other connections took over every application of this session
+    /// (`ApplicationReplaced`); no reconnecting.
     Replaced,
 }
 
@@ -183,8 +184,9 @@ pub enum ConnectionEvent {
         /// Its number.
         attempt: u32,
     },
-    /// Asterisk said another connection registered the same application
-    /// (`ApplicationReplaced`): this session stops reconnecting.
+    /// Asterisk said another connection registered one of this session's
+    /// applications (`ApplicationReplaced`). Reconnects leave it out; once
+    /// every application is taken over, the session stops reconnecting.
     Replaced {
         /// The application taken over.
         application: String,
@@ -294,6 +296,8 @@ pub struct Session {
     rng: SeededRng,
     state: ConnectionState,
     ever_opened: bool,
+    /// Applications another connection took over; left out when reconnecting.
+    replaced: BTreeSet<String>,
     server_version: Option<Version>,
     next_request: u64,
     pending: HashMap<RawRequestId, Pending>,
@@ -330,6 +334,7 @@ impl Session {
             auth_header,
             state: ConnectionState::Idle,
             ever_opened: false,
+            replaced: BTreeSet::new(),
             server_version: None,
             next_request: 0,
             pending: HashMap::new(),
@@ -385,6 +390,8 @@ impl Session {
             self.state,
             ConnectionState::Idle | ConnectionState::Replaced
         ) {
+            // Connecting again on purpose takes every application back.
+            self.replaced.clear();
             self.start_connect(0);
         }
     }
@@ -614,9 +621,13 @@ impl Session {
 
     fn start_connect(&mut self, attempt: u32) {
         self.state = ConnectionState::Connecting { attempt };
-        let op =
-            crate::ops::events::EventWebsocket::new(self.config.apps.iter().map(String::as_str))
-                .subscribe_all(self.config.subscribe_all);
+        let apps = self
+            .config
+            .apps
+            .iter()
+            .filter(|a| !self.replaced.contains(*a));
+        let op = crate::ops::events::EventWebsocket::new(apps.map(String::as_str))
+            .subscribe_all(self.config.subscribe_all);
         let mut enc = op.encode();
         if !self.config.subscribe_all {
             enc.query.retain(|(k, _)| *k != "subscribeAll");
@@ -906,13 +917,17 @@ impl Session {
             }
         }
         if let Event::ApplicationReplaced(e) = &event {
-            if self.config.apps.iter().any(|a| *a == e.application) {
-                self.state = ConnectionState::Replaced;
+            let app = e.application.as_str();
+            if self.config.apps.iter().any(|a| a == app) && self.replaced.insert(app.to_string()) {
                 self.outputs
                     .push_back(Output::Connection(ConnectionEvent::Replaced {
-                        application: e.application.to_string(),
+                        application: app.to_string(),
                     }));
-                self.transmits.push_back(Transmit::WsClose);
+                // The connection serves the other apps on; with none left, stop.
+                if self.replaced.len() == self.config.apps.len() {
+                    self.state = ConnectionState::Replaced;
+                    self.transmits.push_back(Transmit::WsClose);
+                }
             }
         }
         let mut subscribers = std::mem::take(&mut self.scratch);

@@ -37,7 +37,8 @@ impl WireValue for String {
 
 impl WireValue for i64 {
     fn parse_wire(text: &str) -> Result<Self, String> {
-        text.parse().map_err(|_| format!("{text:?} is not an integer"))
+        text.parse()
+            .map_err(|_| format!("{text:?} is not an integer"))
     }
 }
 
@@ -81,19 +82,26 @@ impl WireRequest<'_> {
 
     /// Path parameter number `i`.
     pub fn path(&self, i: usize) -> Result<String, String> {
-        self.path_params.get(i).cloned().ok_or_else(|| format!("no path parameter {i}"))
+        self.path_params
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("no path parameter {i}"))
     }
 
     /// A required parameter.
     pub fn required<T: WireValue>(&self, name: &str) -> Result<T, String> {
-        let text = self.raw(name).ok_or_else(|| format!("missing parameter {name:?}"))?;
+        let text = self
+            .raw(name)
+            .ok_or_else(|| format!("missing parameter {name:?}"))?;
         T::parse_wire(&text).map_err(|e| format!("{name}: {e}"))
     }
 
     /// An optional parameter.
     pub fn optional<T: WireValue>(&self, name: &str) -> Result<Option<T>, String> {
         match self.raw(name) {
-            Some(text) => T::parse_wire(&text).map(Some).map_err(|e| format!("{name}: {e}")),
+            Some(text) => T::parse_wire(&text)
+                .map(Some)
+                .map_err(|e| format!("{name}: {e}")),
             None => Ok(None),
         }
     }
@@ -138,9 +146,14 @@ impl WireRequest<'_> {
         };
         let list = list.as_array().ok_or("body \"fields\" is not a list")?;
         list.iter()
-            .map(|f| match (f.get("attribute").and_then(Value::as_str), f.get("value").and_then(Value::as_str)) {
-                (Some(a), Some(v)) => Ok((a.to_string(), v.to_string())),
-                _ => Err("a field lacks attribute or value".to_string()),
+            .map(|f| {
+                match (
+                    f.get("attribute").and_then(Value::as_str),
+                    f.get("value").and_then(Value::as_str),
+                ) {
+                    (Some(a), Some(v)) => Ok((a.to_string(), v.to_string())),
+                    _ => Err("a field lacks attribute or value".to_string()),
+                }
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -169,14 +182,20 @@ impl crate::OperationInfo {
 
     /// Literal segments of the template: the more, the more specific.
     pub fn specificity(&self) -> usize {
-        self.path.split('/').filter(|s| !s.is_empty() && !s.starts_with('{')).count()
+        self.path
+            .split('/')
+            .filter(|s| !s.is_empty() && !s.starts_with('{'))
+            .count()
     }
 }
 
 /// The operation a recorded method and path (below `/ari`) name, with its
 /// decoded path parameters. Literal segments beat parameters
 /// (`/channels/create` is not a channel id).
-pub fn find_operation(method: &str, path: &str) -> Option<(&'static crate::OperationInfo, Vec<String>)> {
+pub fn find_operation(
+    method: &str,
+    path: &str,
+) -> Option<(&'static crate::OperationInfo, Vec<String>)> {
     crate::ops::ALL_OPERATIONS
         .iter()
         .filter_map(|info| info.match_path(method, path).map(|p| (*info, p)))
@@ -194,7 +213,9 @@ pub struct DecodedResponse {
 
 impl DecodedResponse {
     /// Decodes `body` as `R`.
-    pub fn of<R: crate::ResponseBody>(body: &[u8]) -> Result<DecodedResponse, crate::json::JsonError> {
+    pub fn of<R: crate::ResponseBody>(
+        body: &[u8],
+    ) -> Result<DecodedResponse, crate::json::JsonError> {
         let value = R::decode(body)?;
         let mut unknown = Vec::new();
         value.unknown_fields(&mut unknown);
@@ -218,7 +239,10 @@ mod tests {
         let (info, _) = find_operation("PUT", "/endpoints/sendMessage").unwrap();
         assert_eq!(info.name, "sendMessage");
         let (info, params) = find_operation("GET", "/endpoints/PJSIP/loop").unwrap();
-        assert_eq!((info.name, params), ("get", vec!["PJSIP".into(), "loop".into()]));
+        assert_eq!(
+            (info.name, params),
+            ("get", vec!["PJSIP".into(), "loop".into()])
+        );
         assert!(find_operation("PUT", "/asterisk/info").is_none());
         assert!(find_operation("GET", "/channels/x/y/z").is_none());
     }

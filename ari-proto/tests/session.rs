@@ -542,6 +542,33 @@ fn application_replaced_stops_reconnecting() {
 }
 
 #[test]
+fn a_replaced_app_is_left_out_while_others_go_on() {
+    let mut c = config();
+    c.apps = vec!["hello".into(), "watcher".into()];
+    let mut s = Session::new(c).unwrap();
+    let t0 = Instant::now();
+    open(&mut s, t0);
+    let _ = drain(&mut s);
+    s.handle_ws_text(
+        r#"{"type":"ApplicationReplaced","application":"watcher","timestamp":"2026-11-22T15:00:00.000+0000"}"#,
+        t0,
+    );
+    let (t, out) = drain(&mut s);
+    assert!(t.is_empty(), "the connection still serves hello");
+    assert!(out.contains(&Output::Connection(ConnectionEvent::Replaced {
+        application: "watcher".into()
+    })));
+    assert_eq!(s.connection_state(), ConnectionState::Open);
+    s.handle_ws_closed(CloseReason::Dropped("eof".into()), t0);
+    let until = s.poll_timeout().unwrap();
+    s.handle_timeout(until);
+    let Some(Transmit::WsConnect(req)) = s.poll_transmit() else {
+        panic!()
+    };
+    assert_eq!(query_pairs(req.uri()), vec![("app".into(), "hello".into())]);
+}
+
+#[test]
 fn routing_by_all_type_and_object_with_auto_end() {
     let mut s = session();
     let now = Instant::now();

@@ -1,1 +1,32 @@
-//! Placeholder crate: its implementation arrives with its own issue.
+//! Holds `ari-proto` to wire traces recorded from a real Asterisk.
+//!
+//! [`check_trace`] runs every check of the conformance suite on one trace:
+//! each recorded event, answer and request against the typed API, then a
+//! replay of the whole trace through the session state machine. The
+//! `ari-conformance check TRACE...` binary runs it from the command line.
+
+pub mod check;
+pub mod replay;
+pub mod trace;
+
+pub use check::Report;
+pub use trace::Trace;
+
+/// Runs all checks on one trace.
+pub fn check_trace(trace: &Trace) -> Report {
+    let mut report = Report::default();
+    check::check_static(trace, &mut report);
+    replay::replay(trace, &mut report);
+    report
+}
+
+/// The traces shipped with this crate.
+pub fn bundled_traces() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "jsonl"));
+    files.sort();
+    files
+}

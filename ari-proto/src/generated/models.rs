@@ -3519,6 +3519,26 @@ pub struct RTPstat {
     pub txoctetcount: i64,
     /// JSON `txploss`: always sent.
     pub txploss: i64,
+    /// JSON `local_maxmes`: optional, or absent in some releases.
+    pub local_maxmes: Option<f64>,
+    /// JSON `local_minmes`: optional, or absent in some releases.
+    pub local_minmes: Option<f64>,
+    /// JSON `local_normdevmes`: optional, or absent in some releases.
+    pub local_normdevmes: Option<f64>,
+    /// JSON `local_stdevmes`: optional, or absent in some releases.
+    pub local_stdevmes: Option<f64>,
+    /// JSON `remote_maxmes`: optional, or absent in some releases.
+    pub remote_maxmes: Option<f64>,
+    /// JSON `remote_minmes`: optional, or absent in some releases.
+    pub remote_minmes: Option<f64>,
+    /// JSON `remote_normdevmes`: optional, or absent in some releases.
+    pub remote_normdevmes: Option<f64>,
+    /// JSON `remote_stdevmes`: optional, or absent in some releases.
+    pub remote_stdevmes: Option<f64>,
+    /// JSON `rxmes`: optional, or absent in some releases.
+    pub rxmes: Option<i64>,
+    /// JSON `txmes`: optional, or absent in some releases.
+    pub txmes: Option<i64>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3558,6 +3578,16 @@ pub struct RTPstatBuilder {
     txjitter: Option<f64>,
     txoctetcount: Option<i64>,
     txploss: Option<i64>,
+    local_maxmes: Option<f64>,
+    local_minmes: Option<f64>,
+    local_normdevmes: Option<f64>,
+    local_stdevmes: Option<f64>,
+    remote_maxmes: Option<f64>,
+    remote_minmes: Option<f64>,
+    remote_normdevmes: Option<f64>,
+    remote_stdevmes: Option<f64>,
+    rxmes: Option<i64>,
+    txmes: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3597,6 +3627,16 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
             "txjitter" => self.txjitter = map.next_value()?,
             "txoctetcount" => self.txoctetcount = Some(map.next_value()?),
             "txploss" => self.txploss = Some(map.next_value()?),
+            "local_maxmes" => self.local_maxmes = map.next_value()?,
+            "local_minmes" => self.local_minmes = map.next_value()?,
+            "local_normdevmes" => self.local_normdevmes = map.next_value()?,
+            "local_stdevmes" => self.local_stdevmes = map.next_value()?,
+            "remote_maxmes" => self.remote_maxmes = map.next_value()?,
+            "remote_minmes" => self.remote_minmes = map.next_value()?,
+            "remote_normdevmes" => self.remote_normdevmes = map.next_value()?,
+            "remote_stdevmes" => self.remote_stdevmes = map.next_value()?,
+            "rxmes" => self.rxmes = map.next_value()?,
+            "txmes" => self.txmes = map.next_value()?,
             _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
         }
         Ok(())
@@ -3635,6 +3675,16 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
             txjitter: self.txjitter,
             txoctetcount: self.txoctetcount.ok_or("txoctetcount")?,
             txploss: self.txploss.ok_or("txploss")?,
+            local_maxmes: self.local_maxmes,
+            local_minmes: self.local_minmes,
+            local_normdevmes: self.local_normdevmes,
+            local_stdevmes: self.local_stdevmes,
+            remote_maxmes: self.remote_maxmes,
+            remote_minmes: self.remote_minmes,
+            remote_normdevmes: self.remote_normdevmes,
+            remote_stdevmes: self.remote_stdevmes,
+            rxmes: self.rxmes,
+            txmes: self.txmes,
             extra: self.extra,
         })
     }
@@ -3682,6 +3732,16 @@ impl serde::Serialize for RTPstat {
         if let Some(v) = &self.txjitter { m.serialize_entry("txjitter", v)?; }
         m.serialize_entry("txoctetcount", &self.txoctetcount)?;
         m.serialize_entry("txploss", &self.txploss)?;
+        if let Some(v) = &self.local_maxmes { m.serialize_entry("local_maxmes", v)?; }
+        if let Some(v) = &self.local_minmes { m.serialize_entry("local_minmes", v)?; }
+        if let Some(v) = &self.local_normdevmes { m.serialize_entry("local_normdevmes", v)?; }
+        if let Some(v) = &self.local_stdevmes { m.serialize_entry("local_stdevmes", v)?; }
+        if let Some(v) = &self.remote_maxmes { m.serialize_entry("remote_maxmes", v)?; }
+        if let Some(v) = &self.remote_minmes { m.serialize_entry("remote_minmes", v)?; }
+        if let Some(v) = &self.remote_normdevmes { m.serialize_entry("remote_normdevmes", v)?; }
+        if let Some(v) = &self.remote_stdevmes { m.serialize_entry("remote_stdevmes", v)?; }
+        if let Some(v) = &self.rxmes { m.serialize_entry("rxmes", v)?; }
+        if let Some(v) = &self.txmes { m.serialize_entry("txmes", v)?; }
         for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
         m.end()
     }
@@ -3730,6 +3790,16 @@ impl RTPstat {
         let mut f_txjitter: Option<f64> = None;
         let mut f_txoctetcount: Option<i64> = None;
         let mut f_txploss: Option<i64> = None;
+        let mut f_local_maxmes: Option<f64> = None;
+        let mut f_local_minmes: Option<f64> = None;
+        let mut f_local_normdevmes: Option<f64> = None;
+        let mut f_local_stdevmes: Option<f64> = None;
+        let mut f_remote_maxmes: Option<f64> = None;
+        let mut f_remote_minmes: Option<f64> = None;
+        let mut f_remote_normdevmes: Option<f64> = None;
+        let mut f_remote_stdevmes: Option<f64> = None;
+        let mut f_rxmes: Option<i64> = None;
+        let mut f_txmes: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3765,6 +3835,16 @@ impl RTPstat {
                 "txjitter" => f_txjitter = crate::json::Decode::decode(r)?,
                 "txoctetcount" => f_txoctetcount = Some(crate::json::Decode::decode(r)?),
                 "txploss" => f_txploss = Some(crate::json::Decode::decode(r)?),
+                "local_maxmes" => f_local_maxmes = crate::json::Decode::decode(r)?,
+                "local_minmes" => f_local_minmes = crate::json::Decode::decode(r)?,
+                "local_normdevmes" => f_local_normdevmes = crate::json::Decode::decode(r)?,
+                "local_stdevmes" => f_local_stdevmes = crate::json::Decode::decode(r)?,
+                "remote_maxmes" => f_remote_maxmes = crate::json::Decode::decode(r)?,
+                "remote_minmes" => f_remote_minmes = crate::json::Decode::decode(r)?,
+                "remote_normdevmes" => f_remote_normdevmes = crate::json::Decode::decode(r)?,
+                "remote_stdevmes" => f_remote_stdevmes = crate::json::Decode::decode(r)?,
+                "rxmes" => f_rxmes = crate::json::Decode::decode(r)?,
+                "txmes" => f_txmes = crate::json::Decode::decode(r)?,
                 _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
             }
         }
@@ -3801,6 +3881,16 @@ impl RTPstat {
             txjitter: f_txjitter,
             txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
             txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
+            local_maxmes: f_local_maxmes,
+            local_minmes: f_local_minmes,
+            local_normdevmes: f_local_normdevmes,
+            local_stdevmes: f_local_stdevmes,
+            remote_maxmes: f_remote_maxmes,
+            remote_minmes: f_remote_minmes,
+            remote_normdevmes: f_remote_normdevmes,
+            remote_stdevmes: f_remote_stdevmes,
+            rxmes: f_rxmes,
+            txmes: f_txmes,
             extra,
         })
     }
@@ -3840,6 +3930,16 @@ impl crate::Inspect for RTPstat {
         self.txjitter.unknown_fields(&format!("{path}.txjitter"), out);
         self.txoctetcount.unknown_fields(&format!("{path}.txoctetcount"), out);
         self.txploss.unknown_fields(&format!("{path}.txploss"), out);
+        self.local_maxmes.unknown_fields(&format!("{path}.local_maxmes"), out);
+        self.local_minmes.unknown_fields(&format!("{path}.local_minmes"), out);
+        self.local_normdevmes.unknown_fields(&format!("{path}.local_normdevmes"), out);
+        self.local_stdevmes.unknown_fields(&format!("{path}.local_stdevmes"), out);
+        self.remote_maxmes.unknown_fields(&format!("{path}.remote_maxmes"), out);
+        self.remote_minmes.unknown_fields(&format!("{path}.remote_minmes"), out);
+        self.remote_normdevmes.unknown_fields(&format!("{path}.remote_normdevmes"), out);
+        self.remote_stdevmes.unknown_fields(&format!("{path}.remote_stdevmes"), out);
+        self.rxmes.unknown_fields(&format!("{path}.rxmes"), out);
+        self.txmes.unknown_fields(&format!("{path}.txmes"), out);
         for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
     }
 }
