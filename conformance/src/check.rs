@@ -113,7 +113,7 @@ pub fn check_error(status: u16, body: &[u8]) -> Result<(), String> {
 }
 
 /// Splits a body into parameters (scalar keys) and what stays a body.
-fn body_params(body: Option<&Value>) -> (Vec<(String, String)>, Option<Value>) {
+pub(crate) fn body_params(body: Option<&Value>) -> (Vec<(String, String)>, Option<Value>) {
     match body {
         Some(Value::Object(m)) => {
             let mut params = Vec::new();

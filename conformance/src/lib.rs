@@ -7,9 +7,12 @@
 
 pub mod check;
 pub mod replay;
+pub mod serve;
 pub mod trace;
+pub mod wire_io;
 
 pub use check::Report;
+pub use serve::{FakeAsterisk, Faults, ServeOptions, ServeReport};
 pub use trace::Trace;
 
 /// Runs all checks on one trace.

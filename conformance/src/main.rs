@@ -1,20 +1,35 @@
-//! `ari-conformance check [-v] TRACE...`: checks `ari-proto` against recorded
-//! ARI traces and ends with `N passed, N failed`.
+//! `ari-conformance`: checks `ari-proto` against recorded ARI traces, and
+//! serves a trace as a fake Asterisk.
+//!
+//! ```text
+//! ari-conformance check [-v] [TRACE...]      ends with `N passed, N failed`
+//! ari-conformance serve TRACE [--listen ADDR] [--user U] [--password P]
+//! ```
 
 use std::path::PathBuf;
 use std::process::exit;
+use std::time::Duration;
+
+fn usage() -> ! {
+    eprintln!("usage: ari-conformance check [-v] [TRACE...]   (no TRACE: the bundled traces)");
+    eprintln!(
+        "       ari-conformance serve TRACE [--listen 127.0.0.1:0] [--user asterisk] [--password asterisk]"
+    );
+    exit(2)
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("check") => {}
-        _ => {
-            eprintln!("usage: ari-conformance check [-v] TRACE...  (no TRACE: the bundled traces)");
-            exit(2);
-        }
+        Some("check") => check(&args[1..]),
+        Some("serve") => serve(&args[1..]),
+        _ => usage(),
     }
+}
+
+fn check(args: &[String]) {
     let verbose = args.iter().any(|a| a == "-v");
-    let mut files: Vec<PathBuf> = args[1..]
+    let mut files: Vec<PathBuf> = args
         .iter()
         .filter(|a| *a != "-v")
         .map(PathBuf::from)
@@ -57,6 +72,47 @@ fn main() {
     }
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
+        exit(1);
+    }
+}
+
+fn serve(args: &[String]) {
+    let Some(file) = args.first() else { usage() };
+    let mut options = conformance::ServeOptions {
+        patience: Duration::from_secs(120),
+        ..Default::default()
+    };
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        let Some(value) = rest.next() else { usage() };
+        match flag.as_str() {
+            "--listen" => options.listen = value.parse().unwrap_or_else(|_| usage()),
+            "--user" => options.username = value.clone(),
+            "--password" => options.password = value.clone(),
+            _ => usage(),
+        }
+    }
+    let trace = conformance::Trace::read(&PathBuf::from(file)).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        exit(1)
+    });
+    let fake = conformance::FakeAsterisk::start(trace, options).unwrap_or_else(|e| {
+        eprintln!("cannot listen: {e}");
+        exit(1)
+    });
+    println!("fake Asterisk on {}", fake.base_url());
+    fake.wait_played(Duration::from_secs(24 * 3600));
+    // Let the client read the last frames before the sockets go.
+    std::thread::sleep(Duration::from_secs(1));
+    let report = fake.finish();
+    println!(
+        "trace played: {}; {} answers, {} frames",
+        report.completed, report.requests_answered, report.frames_sent
+    );
+    for m in &report.mismatches {
+        println!("mismatch: {m}");
+    }
+    if !report.completed || !report.mismatches.is_empty() {
         exit(1);
     }
 }

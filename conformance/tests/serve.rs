@@ -1,0 +1,485 @@
+//! The fake Asterisk over real loopback sockets, driven by a small blocking
+//! client that follows the trace: replay, id binding, auth, mismatches and
+//! every injected fault.
+
+use conformance::trace::{Body, Kind};
+use conformance::wire_io::{self, WsMessage};
+use conformance::{FakeAsterisk, Faults, ServeOptions, Trace};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn trace(name: &str) -> Trace {
+    Trace::read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("traces")
+            .join(name),
+    )
+    .unwrap()
+}
+
+const GOOD: (&str, &str) = ("asterisk", "asterisk");
+
+fn basic((user, pass): (&str, &str)) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{pass}");
+    let mut out = String::new();
+    for c in input.as_bytes().chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    format!("Basic {out}")
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    ari_proto::encode::push_query_component(&mut out, s);
+    out
+}
+
+/// One HTTP exchange on a fresh connection: (status, body).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    auth: Option<(&str, &str)>,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(a) = auth {
+        head.push_str(&format!("Authorization: {}\r\n", basic(a)));
+    }
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut len = 0;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A WebSocket client; frames it reads go to a channel.
+struct Ws {
+    stream: TcpStream,
+    frames: mpsc::Receiver<WsMessage>,
+}
+
+/// Opens the events WebSocket; `Err(status)` when refused (0: dropped).
+fn ws(addr: SocketAddr, target: &str, auth: Option<(&str, &str)>) -> Result<Ws, u16> {
+    let mut s = TcpStream::connect(addr).map_err(|_| 0u16)?;
+    let mut head = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    if let Some(a) = auth {
+        head.push_str(&format!("Authorization: {}\r\n", basic(a)));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).map_err(|_| 0u16)?;
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    if r.read_line(&mut line).unwrap_or(0) == 0 {
+        return Err(0);
+    }
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).map_err(|_| 0u16)?;
+        if h.trim().is_empty() {
+            break;
+        }
+    }
+    if status != 101 {
+        return Err(status);
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(Some(m)) = wire_io::read_message(&mut r) {
+            let end = matches!(m, WsMessage::Close(_));
+            if tx.send(m).is_err() || end {
+                break;
+            }
+        }
+    });
+    Ok(Ws {
+        stream: s,
+        frames: rx,
+    })
+}
+
+impl Ws {
+    fn text(&self) -> Option<String> {
+        match self.frames.recv_timeout(Duration::from_secs(5)) {
+            Ok(WsMessage::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        let mask = [7u8, 1, 2, 9];
+        let mut f = vec![0x81];
+        if text.len() < 126 {
+            f.push(0x80 | text.len() as u8);
+        } else {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        }
+        f.extend_from_slice(&mask);
+        f.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&f).unwrap();
+    }
+}
+
+/// Plays the client side of a sequential trace: every recorded request in
+/// order, with ids renamed by `rename`; returns every event text received.
+fn play_client(fake: &FakeAsterisk, t: &Trace, rename: &[(&str, &str)]) -> Vec<String> {
+    let addr = fake.addr();
+    let swap = |s: &str| {
+        rename
+            .iter()
+            .fold(s.to_string(), |acc, (from, to)| acc.replace(from, to))
+    };
+    let mut socket = None;
+    let mut frames = Vec::new();
+    for rec in &t.records {
+        match &rec.kind {
+            Kind::WsOpen { query, .. } => {
+                let q: Vec<String> = query
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect();
+                socket = Some(
+                    ws(addr, &format!("/ari/events?{}", q.join("&")), Some(GOOD)).expect("upgrade"),
+                );
+            }
+            Kind::HttpRequest {
+                method,
+                path,
+                query,
+                body,
+                ..
+            } => {
+                let q: Vec<String> = query
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(&swap(v))))
+                    .collect();
+                let target = format!("{}?{}", swap(path), q.join("&"));
+                let bytes = match body {
+                    Body::Json(v) => swap(&v.to_string()).into_bytes(),
+                    other => other.bytes(),
+                };
+                let (status, _) = http(addr, method, &target, Some(GOOD), &bytes).unwrap();
+                let recorded = t.records.iter().find_map(|r| match &r.kind {
+                    Kind::HttpResponse { id, status, .. } if Some(*id) == request_id(&rec.kind) => {
+                        Some(*status)
+                    }
+                    _ => None,
+                });
+                assert_eq!(Some(status), recorded, "{method} {path}");
+            }
+            Kind::WsRecv { .. } => {
+                frames.push(socket.as_ref().and_then(Ws::text).expect("an event frame"))
+            }
+            _ => {}
+        }
+    }
+    frames
+}
+
+fn request_id(kind: &Kind) -> Option<u64> {
+    match kind {
+        Kind::HttpRequest { id, .. } => Some(*id),
+        _ => None,
+    }
+}
+
+#[test]
+fn replays_a_call_and_binds_the_clients_own_ids() {
+    let t = trace("hello-world.jsonl");
+    let fake = FakeAsterisk::start(t.clone(), ServeOptions::default()).unwrap();
+    let frames = play_client(&fake, &t, &[("chan-out-1", "mine-1"), ("pb-2", "my-pb-2")]);
+    let report = fake.finish();
+    assert!(report.completed, "{report:?}");
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert_eq!(report.frames_sent, 31);
+    assert_eq!(report.requests_answered, 8);
+    let all = frames.join("\n");
+    assert!(
+        all.contains("\"mine-1\"") && !all.contains("chan-out-1"),
+        "ids are rewritten"
+    );
+    assert!(all.contains("\"my-pb-2\"") && !all.contains("\"pb-2\""));
+    assert!(
+        frames
+            .iter()
+            .all(|f| ari_proto::Event::from_json(f).is_ok())
+    );
+}
+
+#[test]
+fn a_request_off_the_trace_gets_500_saying_what_was_expected() {
+    let fake = FakeAsterisk::start(trace("hello-world.jsonl"), ServeOptions::default()).unwrap();
+    let _ws = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
+    let (status, body) = http(fake.addr(), "GET", "/ari/bridges", Some(GOOD), b"").unwrap();
+    assert_eq!(status, 500);
+    let message: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /ari/channels"),
+        "{body}"
+    );
+    let report = fake.finish();
+    assert!(!report.completed);
+    assert!(
+        report
+            .mismatches
+            .iter()
+            .any(|m| m.contains("GET /ari/bridges")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn credentials_are_checked_like_asterisk() {
+    let fake = FakeAsterisk::start(trace("hello-world.jsonl"), ServeOptions::default()).unwrap();
+    assert_eq!(
+        ws(fake.addr(), "/ari/events?app=hello", None).err(),
+        Some(401)
+    );
+    drop(fake);
+    let fake = FakeAsterisk::start(trace("hello-world.jsonl"), ServeOptions::default()).unwrap();
+    let ok = ws(
+        fake.addr(),
+        "/ari/events?app=hello&api_key=asterisk:asterisk",
+        None,
+    );
+    assert!(ok.is_ok(), "api_key in the query is accepted");
+    let t = trace("hello-world.jsonl");
+    let Kind::HttpRequest { path, query, .. } = &t
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
+        .unwrap()
+        .kind
+    else {
+        panic!()
+    };
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let target = format!("{path}?{}", q.join("&"));
+    let fake_addr = fake.addr();
+    let answer = std::thread::spawn(move || {
+        http(fake_addr, "POST", &target, Some(("asterisk", "wrong")), b"")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let report = fake.finish();
+    let _ = answer.join();
+    assert!(
+        report
+            .mismatches
+            .iter()
+            .any(|m| m.contains("credentials are wrong")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn faults_close_refuse_fail_corrupt_stall_and_delay() {
+    let t = trace("hello-world.jsonl");
+    let first_event = t
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
+        .unwrap()
+        .seq;
+    let faults = Faults {
+        close_ws_before: Some((first_event, true)),
+        refuse_connections: 2,
+        error_status: Some((0, 503)),
+        malformed_frame_before: Some(first_event + 1),
+        unknown_event_before: Some(first_event + 2),
+        response_delay: Duration::from_millis(150),
+        ..Faults::default()
+    };
+    let fake = FakeAsterisk::start(
+        t.clone(),
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let addr = fake.addr();
+    let ws1 = ws(addr, "/ari/events?app=hello", Some(GOOD)).unwrap();
+    let Kind::HttpRequest { path, query, .. } = &t
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
+        .unwrap()
+        .kind
+    else {
+        panic!()
+    };
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let target = format!("{path}?{}", q.join("&"));
+    let started = Instant::now();
+    let originate =
+        std::thread::spawn(move || http(addr, "POST", &target, Some(GOOD), b"").unwrap());
+    // The WebSocket is closed with a close frame before the first event.
+    assert_eq!(
+        ws1.frames.recv_timeout(Duration::from_secs(5)).unwrap(),
+        WsMessage::Close(Some(1001))
+    );
+    // Two reconnects are refused, the third is served the rest.
+    assert_eq!(ws(addr, "/ari/events?app=hello", Some(GOOD)).err(), Some(0));
+    assert_eq!(ws(addr, "/ari/events?app=hello", Some(GOOD)).err(), Some(0));
+    let ws2 = ws(addr, "/ari/events?app=hello", Some(GOOD)).unwrap();
+    // The event the close came before is played on the new connection.
+    assert!(ws2.text().unwrap().contains("\"type\":\"Dial\""));
+    assert_eq!(ws2.text().as_deref(), Some("{this is not json"));
+    let mut next = Vec::new();
+    while let Some(f) = ws2.text() {
+        next.push(f);
+        if next.last().unwrap().contains("FromTheFuture") || next.len() == 3 {
+            break;
+        }
+    }
+    assert!(next.iter().any(|f| f.contains("FromTheFuture")), "{next:?}");
+    let (status, body) = originate.join().unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    drop(fake);
+
+    // A stalled answer: headers and half the body, then silence.
+    let faults = Faults {
+        stall_response: Some(0),
+        ..Faults::default()
+    };
+    let fake = FakeAsterisk::start(
+        t.clone(),
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let _ws = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let mut s = TcpStream::connect(fake.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    write!(
+        s,
+        "POST {path}?{} HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 0\r\n\r\n",
+        q.join("&"),
+        basic(GOOD)
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    let declared: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    let body_len = got.len() - text.find("\r\n\r\n").unwrap() - 4;
+    assert!(
+        body_len < declared,
+        "stalled after {body_len} of {declared} bytes"
+    );
+}
+
+#[test]
+fn rest_over_websocket_binds_the_clients_request_ids() {
+    let t = trace("rest-over-websocket.jsonl");
+    let fake = FakeAsterisk::start(t.clone(), ServeOptions::default()).unwrap();
+    let mut socket = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
+    let mut answers = Vec::new();
+    for rec in &t.records {
+        match &rec.kind {
+            Kind::WsSend { text, .. } => {
+                socket.send(&text.replace("\"request_id\": \"r", "\"request_id\": \"client-r"))
+            }
+            Kind::WsRecv { .. } => {
+                let Some(frame) = socket.text() else {
+                    panic!("no frame for seq {}: {:?}", rec.seq, fake.finish());
+                };
+                if frame.contains("RESTResponse") {
+                    answers.push(frame);
+                }
+            }
+            _ => {}
+        }
+    }
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+    assert!(
+        answers.iter().filter(|a| a.contains("client-r")).count() >= 9,
+        "{answers:?}"
+    );
+    for a in &answers {
+        let v: serde_json::Value = serde_json::from_str(a).unwrap();
+        // Asterisk answers a frame it could not parse with an empty id.
+        let id = v["request_id"].as_str().unwrap();
+        assert!(id.is_empty() || id.starts_with("client-r"), "{id}");
+    }
+}
