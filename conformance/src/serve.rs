@@ -540,33 +540,45 @@ impl Director {
                 let expected = format!("seq {}: {method} {path}", rec.seq);
                 let (method, path, query, body) =
                     (method.clone(), path.clone(), query.clone(), body.clone());
-                let ids = self.ids();
-                let found = self.wait_for(rx, rest, &expected, |i| {
-                    if let Input::Http { req, .. } = i {
-                        matches_http(&ids, req, &method, &path, &query, &body)
-                    } else {
-                        false
-                    }
+                let recorded_401 = rest.iter().any(|r| {
+                    matches!(&r.kind, Kind::HttpResponse { id: rid, status: 401, .. } if rid == id)
                 });
-                let Some(Input::Http {
-                    req,
-                    auth_ok,
-                    reply,
-                }) = found
-                else {
-                    return false;
-                };
-                self.bind_http(&req, &path, &query);
-                if !auth_ok {
-                    let recorded_401 = rest.iter().any(|r| matches!(&r.kind, Kind::HttpResponse { id: rid, status: 401, .. } if rid == id));
-                    if !recorded_401 {
+                loop {
+                    let ids = self.ids();
+                    let found = self.wait_for(rx, rest, &expected, |i| {
+                        if let Input::Http { req, .. } = i {
+                            matches_http(&ids, req, &method, &path, &query, &body)
+                        } else {
+                            false
+                        }
+                    });
+                    let Some(Input::Http {
+                        req,
+                        auth_ok,
+                        reply,
+                    }) = found
+                    else {
+                        return false;
+                    };
+                    // Like Asterisk: wrong credentials get 401, and the trace
+                    // still waits for the request, unless it recorded that 401.
+                    if !auth_ok && !recorded_401 {
                         self.report
                             .mismatches
                             .push(format!("{expected}: the client's credentials are wrong"));
+                        let _ = reply.send(HttpReply::Answer {
+                            status: 401,
+                            content_type: Some("application/json".into()),
+                            body: br#"{"message":"Authentication required"}"#.to_vec(),
+                            delay: Duration::ZERO,
+                            stall: false,
+                        });
+                        continue;
                     }
+                    self.bind_http(&req, &path, &query);
+                    self.waiting.insert(*id, reply);
+                    return true;
                 }
-                self.waiting.insert(*id, reply);
-                true
             }
             Kind::HttpResponse { id, status, body } => {
                 let Some(reply) = self.waiting.remove(id) else {

@@ -309,13 +309,16 @@ fn credentials_are_checked_like_asterisk() {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect();
     let target = format!("{path}?{}", q.join("&"));
-    let fake_addr = fake.addr();
-    let answer = std::thread::spawn(move || {
-        http(fake_addr, "POST", &target, Some(("asterisk", "wrong")), b"")
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let (status, _) = http(
+        fake.addr(),
+        "POST",
+        &target,
+        Some(("asterisk", "wrong")),
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 401, "wrong credentials get 401");
     let report = fake.finish();
-    let _ = answer.join();
     assert!(
         report
             .mismatches
@@ -482,4 +485,50 @@ fn rest_over_websocket_binds_the_clients_request_ids() {
         let id = v["request_id"].as_str().unwrap();
         assert!(id.is_empty() || id.starts_with("client-r"), "{id}");
     }
+}
+
+#[test]
+fn a_dropped_websocket_ends_without_a_close_frame() {
+    let t = trace("hello-world.jsonl");
+    let first_event = t
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
+        .unwrap()
+        .seq;
+    let faults = Faults {
+        close_ws_before: Some((first_event, false)),
+        ..Faults::default()
+    };
+    let fake = FakeAsterisk::start(
+        t.clone(),
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let socket = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
+    let Kind::HttpRequest { path, query, .. } = &t
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
+        .unwrap()
+        .kind
+    else {
+        panic!()
+    };
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let target = format!("{path}?{}", q.join("&"));
+    let addr = fake.addr();
+    std::thread::spawn(move || http(addr, "POST", &target, Some(GOOD), b""));
+    // The reader sees the stream end: no close frame came first.
+    assert_eq!(
+        socket.frames.recv_timeout(Duration::from_secs(5)),
+        Err(mpsc::RecvTimeoutError::Disconnected)
+    );
+    drop(fake);
 }
