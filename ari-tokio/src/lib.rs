@@ -1,1 +1,95 @@
-//! Placeholder crate: its implementation arrives with its own issue.
+//! An ARI client on tokio.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ari_tokio::{Config, ops::channels::Answer};
+//! let client = ari_tokio::connect(Config::new("http://localhost:8088", "hello", "asterisk", "secret")?).await?;
+//! client.request(Answer::new("1795361410.9")).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! `ari-smol` has the same API: switching runtime is changing the crate name.
+
+#![forbid(unsafe_code)]
+
+use ari_client::{BoxFuture, Runtime};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+pub use ari_client::{ConnectError, EventStream, Lagged};
+pub use ari_proto::{
+    self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models, ops,
+};
+
+/// A client on tokio.
+pub type Client = ari_client::Client<TokioRuntime>;
+
+/// Connects to an Asterisk; returns once the events WebSocket is open.
+/// Must be called inside a tokio runtime.
+pub async fn connect(config: Config) -> Result<Client, ConnectError> {
+    Client::connect(TokioRuntime(tokio::runtime::Handle::current()), config).await
+}
+
+/// The tokio runtime, as the client needs it.
+#[derive(Clone, Debug)]
+pub struct TokioRuntime(pub tokio::runtime::Handle);
+
+impl Runtime for TokioRuntime {
+    type Tcp = Compat;
+
+    fn spawn(&self, future: BoxFuture<()>) {
+        self.0.spawn(future);
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+
+    fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Compat>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            stream.set_nodelay(true)?;
+            Ok(Compat(stream))
+        })
+    }
+}
+
+/// A tokio TCP stream seen through `futures-io`.
+#[derive(Debug)]
+pub struct Compat(tokio::net::TcpStream);
+
+impl futures_io::AsyncRead for Compat {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut read = tokio::io::ReadBuf::new(buf);
+        ready!(tokio::io::AsyncRead::poll_read(
+            Pin::new(&mut self.0),
+            cx,
+            &mut read
+        ))?;
+        Poll::Ready(Ok(read.filled().len()))
+    }
+}
+
+impl futures_io::AsyncWrite for Compat {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.0), cx)
+    }
+}

@@ -1,0 +1,152 @@
+//! The client handle applications hold.
+
+use crate::driver::{Command, Driver, Job};
+use crate::runtime::Runtime;
+use crate::stream::EventStream;
+use ari_proto::{Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session};
+use futures_channel::{mpsc, oneshot};
+use std::marker::PhantomData;
+
+/// Why [`Client::connect`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The configuration is unusable.
+    Config(ConfigError),
+    /// The events WebSocket did not open.
+    Connect(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Config(e) => write!(f, "invalid configuration: {e}"),
+            ConnectError::Connect(e) => write!(f, "the events WebSocket did not open: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A connection to an Asterisk's ARI. Cheap to clone; the connection closes
+/// when [`close`](Self::close) is called or the last clone is dropped.
+pub struct Client<R: Runtime> {
+    commands: mpsc::UnboundedSender<Command>,
+    queue: usize,
+    runtime: PhantomData<R>,
+}
+
+impl<R: Runtime> Clone for Client<R> {
+    fn clone(&self) -> Self {
+        Client {
+            commands: self.commands.clone(),
+            queue: self.queue,
+            runtime: PhantomData,
+        }
+    }
+}
+
+/// Events a stream may hold before its consumer counts as lagging.
+pub const DEFAULT_QUEUE: usize = 1024;
+
+impl<R: Runtime> Client<R> {
+    /// Connects: returns once the events WebSocket is open.
+    pub async fn connect(runtime: R, config: Config) -> Result<Client<R>, ConnectError> {
+        let session = Session::new(config).map_err(ConnectError::Config)?;
+        let (commands, rx) = mpsc::unbounded();
+        let (opened_tx, opened_rx) = oneshot::channel();
+        let driver = Driver::new(runtime.clone(), session, rx, opened_tx);
+        runtime.spawn(Box::pin(driver.run()));
+        let client = Client {
+            commands,
+            queue: DEFAULT_QUEUE,
+            runtime: PhantomData,
+        };
+        match opened_rx.await {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => {
+                client.close().await;
+                Err(ConnectError::Connect(e))
+            }
+            Err(_) => Err(ConnectError::Connect("the driver stopped".into())),
+        }
+    }
+
+    fn send(&self, command: Command) -> Result<(), RequestError> {
+        self.commands
+            .unbounded_send(command)
+            .map_err(|_| RequestError::Closed)
+    }
+
+    /// Sends a typed request and waits for its typed answer.
+    pub async fn request<O>(&self, op: O) -> Result<O::Response, RequestError>
+    where
+        O: Operation + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |s, now| s.request(&op, now).map(|id| (id.raw(), None)));
+        self.send(Command::Request {
+            job,
+            reply,
+            tracked: None,
+        })?;
+        answer
+            .await
+            .map_err(|_| RequestError::Closed)??
+            .decode::<O::Response>()
+    }
+
+    /// Sends a request that creates an object (originate, create, play,
+    /// record, snoop) with an id chosen here, and returns the answer with a
+    /// stream of the object's events. The stream exists before the request
+    /// leaves, so it holds even the events that beat the answer.
+    pub async fn request_tracked<O>(
+        &self,
+        op: O,
+    ) -> Result<(O::Response, Option<EventStream>), RequestError>
+    where
+        O: Operation + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let (sink, stream) = EventStream::new(self.queue);
+        let job: Job =
+            Box::new(move |s, now| s.request_tracked(op, now).map(|(id, t)| (id.raw(), t)));
+        self.send(Command::Request {
+            job,
+            reply,
+            tracked: Some(sink),
+        })?;
+        let response = answer
+            .await
+            .map_err(|_| RequestError::Closed)??
+            .decode::<O::Response>()?;
+        Ok((response, Some(stream)))
+    }
+
+    /// A stream of the events `filter` selects, from now on.
+    pub fn subscribe(&self, filter: Filter) -> EventStream {
+        let (sink, stream) = EventStream::new(self.queue);
+        // A closed client gives a stream that ends at once.
+        let _ = self.send(Command::Subscribe { filter, sink });
+        stream
+    }
+
+    /// Every event of the connection.
+    pub fn events(&self) -> EventStream {
+        self.subscribe(Filter::All)
+    }
+
+    /// Changes of the events WebSocket's state (reconnects included).
+    pub fn connection_events(&self) -> mpsc::UnboundedReceiver<ConnectionEvent> {
+        let (tx, rx) = mpsc::unbounded();
+        let _ = self.send(Command::WatchConnection(tx));
+        rx
+    }
+
+    /// Closes the connection; waiting requests fail with `RequestError::Closed`.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Command::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! The driver task: owns the `ari_proto::Session`, feeds it what the network
+//! and the clock bring, and carries out what it asks for. It decides nothing
+//! itself.
+
+use crate::hyper_io::HyperIo;
+use crate::runtime::{BoxFuture, Runtime};
+use crate::stream::Sink;
+use ari_proto::{
+    CloseReason, ConnectionEvent, Filter, Output, RawRequestId, RawResponse, RequestError, Session,
+    SubscriptionId, TrackedObject, Transmit,
+};
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use bytes::Bytes;
+use futures_channel::{mpsc, oneshot};
+use futures_util::{FutureExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Starts a request on the session; built by the client around a typed operation.
+pub(crate) type Job = Box<
+    dyn FnOnce(&mut Session, Instant) -> Result<(RawRequestId, Option<TrackedObject>), RequestError>
+        + Send,
+>;
+
+pub(crate) enum Command {
+    Request {
+        job: Job,
+        reply: oneshot::Sender<Result<RawResponse, RequestError>>,
+        /// Where events about the created object go, if the job tracks one.
+        tracked: Option<Sink>,
+    },
+    Subscribe {
+        filter: Filter,
+        sink: Sink,
+    },
+    WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
+    Close(oneshot::Sender<()>),
+}
+
+enum Internal {
+    Http {
+        id: RawRequestId,
+        outcome: Result<(u16, Vec<u8>), String>,
+    },
+    WsOpened,
+    WsText(String),
+    WsClosed(CloseReason),
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+pub(crate) struct Driver<R: Runtime> {
+    rt: R,
+    session: Session,
+    commands: mpsc::UnboundedReceiver<Command>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    waiting: HashMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
+    sinks: HashMap<SubscriptionId, Sink>,
+    watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
+    ws_writer: Option<mpsc::UnboundedSender<Message>>,
+    pool: Arc<Mutex<Vec<Sender>>>,
+    /// Told once the first connection attempt opened or failed.
+    opened: Option<oneshot::Sender<Result<(), String>>>,
+    closing: Option<oneshot::Sender<()>>,
+}
+
+impl<R: Runtime> Driver<R> {
+    pub(crate) fn new(
+        rt: R,
+        session: Session,
+        commands: mpsc::UnboundedReceiver<Command>,
+        opened: oneshot::Sender<Result<(), String>>,
+    ) -> Self {
+        let (internal_tx, internal_rx) = mpsc::unbounded();
+        Driver {
+            rt,
+            session,
+            commands,
+            internal_tx,
+            internal_rx,
+            waiting: HashMap::new(),
+            sinks: HashMap::new(),
+            watchers: Vec::new(),
+            ws_writer: None,
+            pool: Arc::new(Mutex::new(Vec::new())),
+            opened: Some(opened),
+            closing: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        self.session.connect(Instant::now());
+        loop {
+            self.flush();
+            if let Some(done) = self.closing.take() {
+                let _ = done.send(());
+                return;
+            }
+            let timer: BoxFuture<()> = match self.session.poll_timeout() {
+                Some(t) => self.rt.sleep_until(t),
+                None => Box::pin(futures_util::future::pending()),
+            };
+            let mut timer = timer.fuse();
+            futures_util::select_biased! {
+                message = self.internal_rx.next() => {
+                    if let Some(m) = message {
+                        self.internal(m);
+                    }
+                }
+                command = self.commands.next() => match command {
+                    Some(c) => self.command(c),
+                    // Every client handle is gone: close.
+                    None => {
+                        self.session.close(Instant::now());
+                        self.flush();
+                        return;
+                    }
+                },
+                _ = timer => self.session.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Request {
+                job,
+                reply,
+                tracked,
+            } => match job(&mut self.session, now) {
+                Ok((id, object)) => {
+                    if let (Some((sub, _)), Some(sink)) = (object, tracked) {
+                        self.sinks.insert(sub, sink);
+                    }
+                    self.waiting.insert(id, reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::Subscribe { filter, sink } => {
+                let id = self.session.subscribe(filter);
+                self.sinks.insert(id, sink);
+            }
+            Command::WatchConnection(w) => self.watchers.push(w),
+            Command::Close(done) => {
+                self.session.close(now);
+                self.closing = Some(done);
+            }
+        }
+    }
+
+    fn internal(&mut self, message: Internal) {
+        let now = Instant::now();
+        match message {
+            Internal::Http {
+                id,
+                outcome: Ok((status, body)),
+            } => self.session.handle_http_response(id, status, body, now),
+            Internal::Http {
+                id,
+                outcome: Err(e),
+            } => self.session.handle_http_error(id, e, now),
+            Internal::WsOpened => self.session.handle_ws_opened(now),
+            Internal::WsText(text) => self.session.handle_ws_text(&text, now),
+            Internal::WsClosed(reason) => {
+                self.ws_writer = None;
+                self.session.handle_ws_closed(reason, now);
+            }
+        }
+    }
+
+    /// Carries out everything the session has queued.
+    fn flush(&mut self) {
+        while let Some(t) = self.session.poll_transmit() {
+            match t {
+                Transmit::Http { id, request } => self.spawn_http(id, request),
+                Transmit::WsConnect(request) => self.spawn_ws(request),
+                Transmit::WsText(text) => {
+                    if let Some(w) = &self.ws_writer {
+                        let _ = w.unbounded_send(Message::text(text));
+                    }
+                }
+                Transmit::WsClose => {
+                    if let Some(w) = self.ws_writer.take() {
+                        let _ = w.unbounded_send(Message::Close(None));
+                    }
+                }
+            }
+        }
+        while let Some(output) = self.session.poll_event() {
+            match output {
+                Output::Response { id, outcome } => {
+                    if let Some(reply) = self.waiting.remove(&id) {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Output::Event(delivery) => {
+                    let event = Arc::new(delivery.event);
+                    for sub in delivery.subscribers {
+                        let gone = self.sinks.get_mut(&sub).is_some_and(|s| !s.deliver(&event));
+                        if gone {
+                            self.sinks.remove(&sub);
+                            self.session.unsubscribe(sub);
+                        }
+                    }
+                }
+                Output::SubscriptionEnded { id, .. } => {
+                    // Dropping the sender ends the stream.
+                    self.sinks.remove(&id);
+                }
+                Output::Connection(event) => {
+                    tracing::debug!(?event, "events WebSocket");
+                    match &event {
+                        ConnectionEvent::Open { .. } => {
+                            if let Some(o) = self.opened.take() {
+                                let _ = o.send(Ok(()));
+                            }
+                        }
+                        ConnectionEvent::Closed(reason) => {
+                            if let Some(o) = self.opened.take() {
+                                let _ = o.send(Err(format!("{reason:?}")));
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.watchers
+                        .retain(|w| w.unbounded_send(event.clone()).is_ok());
+                }
+                Output::Diagnostic(d) => tracing::warn!(diagnostic = ?d, "ari"),
+                _ => {}
+            }
+        }
+    }
+
+    fn spawn_http(&self, id: RawRequestId, request: http::Request<Vec<u8>>) {
+        let (rt, pool, tx) = (self.rt.clone(), self.pool.clone(), self.internal_tx.clone());
+        self.rt.spawn(Box::pin(async move {
+            let outcome = send_http(&rt, &pool, request).await;
+            let _ = tx.unbounded_send(Internal::Http { id, outcome });
+        }));
+    }
+
+    fn spawn_ws(&mut self, request: http::Request<()>) {
+        let (writer_tx, writer_rx) = mpsc::unbounded();
+        self.ws_writer = Some(writer_tx);
+        let (rt, tx) = (self.rt.clone(), self.internal_tx.clone());
+        self.rt.spawn(Box::pin(async move {
+            let reason = run_ws(&rt, request, writer_rx, &tx).await;
+            let _ = tx.unbounded_send(Internal::WsClosed(reason));
+        }));
+    }
+}
+
+fn host_port(uri: &http::Uri) -> Result<(String, u16), String> {
+    let host = uri
+        .host()
+        .ok_or("no host in the URI")?
+        .trim_matches(['[', ']'])
+        .to_string();
+    let tls = matches!(uri.scheme_str(), Some("https" | "wss"));
+    if tls {
+        return Err("TLS (https/wss) is not supported by this build".into());
+    }
+    Ok((host, uri.port_u16().unwrap_or(80)))
+}
+
+fn take_ready(pool: &Mutex<Vec<Sender>>) -> Option<Sender> {
+    let mut idle = pool.lock().ok()?;
+    while let Some(s) = idle.pop() {
+        if s.is_ready() {
+            return Some(s);
+        }
+    }
+    None
+}
+
+async fn send_http<R: Runtime>(
+    rt: &R,
+    pool: &Arc<Mutex<Vec<Sender>>>,
+    request: http::Request<Vec<u8>>,
+) -> Result<(u16, Vec<u8>), String> {
+    let (host, port) = host_port(request.uri())?;
+    let mut sender = match take_ready(pool) {
+        Some(s) => s,
+        None => {
+            let tcp = rt
+                .connect(host.clone(), port)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo(tcp))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            rt.spawn(Box::pin(async move {
+                let _ = conn.await;
+            }));
+            sender
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    let authority = parts.uri.authority().map(|a| a.to_string()).unwrap_or(host);
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    if let Ok(v) = http::HeaderValue::from_str(&authority) {
+        parts.headers.insert(http::header::HOST, v);
+    }
+    let response = sender
+        .send_request(http::Request::from_parts(
+            parts,
+            Full::new(Bytes::from(body)),
+        ))
+        .await
+        .map_err(|e| format!("request: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body: {e}"))?
+        .to_bytes()
+        .to_vec();
+    if let Ok(mut idle) = pool.lock() {
+        idle.push(sender);
+    }
+    Ok((status, body))
+}
+
+async fn run_ws<R: Runtime>(
+    rt: &R,
+    request: http::Request<()>,
+    mut writer_rx: mpsc::UnboundedReceiver<Message>,
+    tx: &mpsc::UnboundedSender<Internal>,
+) -> CloseReason {
+    let (host, port) = match host_port(request.uri()) {
+        Ok(hp) => hp,
+        Err(e) => return CloseReason::Unreachable(e),
+    };
+    let tcp = match rt.connect(host, port).await {
+        Ok(t) => t,
+        Err(e) => return CloseReason::Unreachable(e.to_string()),
+    };
+    // Let tungstenite add the handshake headers, then add ours (credentials).
+    let mut upgrade = match request.uri().to_string().into_client_request() {
+        Ok(r) => r,
+        Err(e) => return CloseReason::Unreachable(e.to_string()),
+    };
+    for (name, value) in request.headers() {
+        upgrade.headers_mut().insert(name.clone(), value.clone());
+    }
+    let ws = match async_tungstenite::client_async(upgrade, tcp).await {
+        Ok((ws, _)) => ws,
+        Err(async_tungstenite::tungstenite::Error::Http(response)) => {
+            return CloseReason::Refused(response.status().as_u16());
+        }
+        Err(e) => return CloseReason::Unreachable(e.to_string()),
+    };
+    let _ = tx.unbounded_send(Internal::WsOpened);
+    let (mut sink, mut stream) = ws.split();
+    rt.spawn(Box::pin(async move {
+        while let Some(m) = writer_rx.next().await {
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
+                break;
+            }
+        }
+        let _ = sink.close(None).await;
+    }));
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => {
+                if tx
+                    .unbounded_send(Internal::WsText(text.as_str().to_string()))
+                    .is_err()
+                {
+                    return CloseReason::Dropped("client gone".into());
+                }
+            }
+            Ok(Message::Close(frame)) => {
+                return CloseReason::CloseFrame {
+                    code: frame.as_ref().map(|f| u16::from(f.code)),
+                    reason: frame
+                        .map(|f| f.reason.as_str().to_string())
+                        .unwrap_or_default(),
+                };
+            }
+            Ok(_) => {}
+            Err(e) => return CloseReason::Dropped(e.to_string()),
+        }
+    }
+    CloseReason::Dropped("end of stream".into())
+}

@@ -1,0 +1,19 @@
+//! The runtime-neutral half of the ARI adapters.
+//!
+//! [`Client`] drives an [`ari_proto::Session`] on real sockets: HTTP/1.1 with
+//! hyper (connections kept and reused), the events WebSocket with
+//! async-tungstenite, all through the small [`Runtime`] trait that
+//! `ari-tokio` and `ari-smol` implement. Applications use those crates; this
+//! one is the code they share.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod driver;
+mod hyper_io;
+mod runtime;
+mod stream;
+
+pub use client::{Client, ConnectError, DEFAULT_QUEUE};
+pub use runtime::{BoxFuture, Runtime};
+pub use stream::{EventStream, Lagged};

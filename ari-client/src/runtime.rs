@@ -1,0 +1,26 @@
+//! What the driver needs from an async runtime: spawning, a timer, and TCP.
+//! `ari-tokio` and `ari-smol` each implement it in a few lines.
+
+use futures_io::{AsyncRead, AsyncWrite};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::time::Instant;
+
+/// A boxed future that is `Send`.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An async runtime the client can run on.
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// A connected TCP stream, as `futures-io` sees it.
+    type Tcp: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Runs `future` in the background.
+    fn spawn(&self, future: BoxFuture<()>);
+
+    /// Completes at `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()>;
+
+    /// Opens a TCP connection to `host:port`.
+    fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Self::Tcp>>;
+}

@@ -1,0 +1,93 @@
+//! The asyncari quickstart as in the `hello-world` trace, written once against
+//! the runtime-neutral client; the adapters' tests run it on their runtime.
+
+use ari_client::{Client, Runtime};
+use ari_proto::Event;
+use ari_proto::ops::channels::Answer;
+use ari_proto::ops::channels::{Hangup, Originate, PlayWithId, SendDtmf};
+use futures_util::StreamExt;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Plays both sides of the recorded call: the caller (originate, DTMF on the
+/// outbound leg) and the quickstart app (answer, play, digits, goodbye,
+/// hang up). Returns what happened, in order.
+pub async fn hello_world<R: Runtime>(client: &Client<R>) -> Result<Vec<String>, String> {
+    let mut events = client.events();
+    let mut log = Vec::new();
+    let originate = Originate::new("PJSIP/hello@loop")
+        .app("hello")
+        .app_args("caller")
+        .channel_id("chan-out-1")
+        .caller_id("Tester <5551234>");
+    let out = client.request(originate).await.map_err(err)?;
+    log.push(format!("originated {}", out.id));
+    let mut inbound: Option<String> = None;
+    let mut ended = 0;
+    while let Some(item) = events.next().await {
+        let event = item.map_err(|l| format!("lagged: {l:?}"))?;
+        match &*event {
+            Event::StasisStart(s) if s.args.is_empty() => {
+                let id = s.channel.id.to_string();
+                log.push(format!("call {id} entered"));
+                client
+                    .request(Answer::new(id.as_str()))
+                    .await
+                    .map_err(err)?;
+                client
+                    .request(PlayWithId::new(id.as_str(), "pb-1", ["sound:hello-world"]))
+                    .await
+                    .map_err(err)?;
+                inbound = Some(id);
+            }
+            Event::PlaybackFinished(p) => {
+                log.push(format!("{} finished", p.playback.id));
+                match p.playback.id.as_str() {
+                    "pb-1" => drop(
+                        client
+                            .request(SendDtmf::new("chan-out-1").dtmf("1"))
+                            .await
+                            .map_err(err)?,
+                    ),
+                    "pb-2" => drop(
+                        client
+                            .request(SendDtmf::new("chan-out-1").dtmf("#"))
+                            .await
+                            .map_err(err)?,
+                    ),
+                    "pb-3" => {
+                        let id = inbound.clone().ok_or("no inbound leg")?;
+                        client
+                            .request(Hangup::new(id.as_str()))
+                            .await
+                            .map_err(err)?;
+                        log.push("hung up".into());
+                    }
+                    _ => {}
+                }
+            }
+            Event::ChannelDtmfReceived(d) if Some(d.channel.id.as_str()) == inbound.as_deref() => {
+                log.push(format!("digit {}", d.digit));
+                let (playback, media) = match d.digit.as_str() {
+                    "#" => ("pb-3", "sound:vm-goodbye".to_string()),
+                    digit => ("pb-2", format!("sound:digits/{digit}")),
+                };
+                client
+                    .request(PlayWithId::new(d.channel.id.as_str(), playback, [media]))
+                    .await
+                    .map_err(err)?;
+            }
+            Event::StasisEnd(e) => {
+                log.push(format!("{} left", e.channel.id));
+                ended += 1;
+                if ended == 2 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(log)
+}
