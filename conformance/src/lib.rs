@@ -23,6 +23,15 @@ pub fn check_trace(trace: &Trace) -> Report {
     report
 }
 
+/// A trace shipped with this crate, by file name (`hello-world.jsonl`).
+pub fn bundled_trace(name: &str) -> Result<Trace, String> {
+    Trace::read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("traces")
+            .join(name),
+    )
+}
+
 /// The traces shipped with this crate.
 pub fn bundled_traces() -> Vec<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");

@@ -1,11 +1,13 @@
 //! The asyncari quickstart as in the `hello-world` trace, written once against
 //! the runtime-neutral client; the adapters' tests run it on their runtime.
 
-use ari_client::{Client, Runtime};
+use ari_client::{Client, ConnectError, Runtime};
 use ari_proto::Event;
 use ari_proto::ops::channels::Answer;
 use ari_proto::ops::channels::{Hangup, Originate, PlayWithId, SendDtmf};
+use conformance::{FakeAsterisk, ServeOptions};
 use futures_util::StreamExt;
+use std::future::Future;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -90,4 +92,26 @@ pub async fn hello_world<R: Runtime>(client: &Client<R>) -> Result<Vec<String>, 
         }
     }
     Ok(log)
+}
+
+/// Serves the recorded call, runs [`hello_world`] against it with a client
+/// from `connect`, and checks the whole trace was played without mismatch.
+pub async fn against_recorded_call<R, F>(connect: impl FnOnce(ari_proto::Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
+    let fake = FakeAsterisk::start(trace, ServeOptions::default()).unwrap();
+    let config = ari_proto::Config::new(&fake.base_url(), "hello", "asterisk", "asterisk").unwrap();
+    let client = connect(config).await.unwrap();
+    let log = hello_world(&client).await.unwrap();
+    client.close().await;
+    let report = fake.finish();
+    assert!(report.completed, "{report:?}\n{log:#?}");
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert!(
+        log.contains(&"digit #".to_string()) && log.contains(&"hung up".to_string()),
+        "{log:?}"
+    );
 }
