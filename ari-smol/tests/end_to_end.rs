@@ -13,3 +13,8 @@ fn hello_world_on_smol() {
 fn hello_world_on_async_std() {
     async_std::task::block_on(hello_world::against_recorded_call(ari_smol::connect));
 }
+
+#[test]
+fn the_demo_replays_the_recorded_call() {
+    smol::block_on(conformance::demo::replay(ari_smol::connect)).unwrap();
+}

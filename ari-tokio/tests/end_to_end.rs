@@ -18,3 +18,8 @@ async fn wrong_credentials_fail_to_connect() {
     let err = ari_tokio::connect(config).await.err().expect("refused");
     assert!(err.to_string().contains("401"), "{err}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_demo_replays_the_recorded_call() {
+    conformance::demo::replay(ari_tokio::connect).await.unwrap();
+}

@@ -6,6 +6,7 @@
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
 pub mod check;
+pub mod demo;
 pub mod replay;
 pub mod serve;
 pub mod trace;
