@@ -122,9 +122,15 @@ impl<R: Runtime> Client<R> {
         Ok((response, Some(stream)))
     }
 
-    /// A stream of the events `filter` selects, from now on.
+    /// A stream of the events `filter` selects, from now on, holding up to
+    /// [`DEFAULT_QUEUE`] unread events.
     pub fn subscribe(&self, filter: Filter) -> EventStream {
-        let (sink, stream) = EventStream::new(self.queue);
+        self.subscribe_with_queue(filter, self.queue)
+    }
+
+    /// [`subscribe`](Self::subscribe) with a queue of `capacity` unread events.
+    pub fn subscribe_with_queue(&self, filter: Filter, capacity: usize) -> EventStream {
+        let (sink, stream) = EventStream::new(capacity);
         // A closed client gives a stream that ends at once.
         let _ = self.send(Command::Subscribe { filter, sink });
         stream

@@ -5,6 +5,7 @@ use futures_channel::mpsc;
 use futures_util::Stream;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 /// Events were dropped for this stream because its consumer fell behind:
@@ -14,28 +15,25 @@ pub struct Lagged(pub u64);
 
 /// The driver's end of an [`EventStream`].
 pub(crate) struct Sink {
-    tx: mpsc::Sender<Result<Arc<Event>, Lagged>>,
-    lagged: u64,
+    tx: mpsc::Sender<Arc<Event>>,
+    /// Events dropped and not yet reported.
+    dropped: Arc<AtomicU64>,
 }
 
 impl Sink {
     /// Queues an event; `false` when the stream was dropped.
     pub(crate) fn deliver(&mut self, event: &Arc<Event>) -> bool {
-        if self.lagged > 0 {
-            match self.tx.try_send(Err(Lagged(self.lagged))) {
-                Ok(()) => self.lagged = 0,
-                Err(e) if e.is_full() => {
-                    self.lagged += 1;
-                    return true;
-                }
-                Err(_) => return false,
-            }
+        // Once lagging, drop until the consumer has drained its queue and
+        // taken the notice, so that the notice stands exactly at the gap.
+        if self.dropped.load(Ordering::Acquire) > 0 {
+            self.dropped.fetch_add(1, Ordering::AcqRel);
+            return !self.tx.is_closed();
         }
-        match self.tx.try_send(Ok(event.clone())) {
+        match self.tx.try_send(event.clone()) {
             Ok(()) => true,
             Err(e) if e.is_full() => {
-                self.lagged += 1;
-                tracing::warn!(lagged = self.lagged, "a slow event consumer lost an event");
+                self.dropped.fetch_add(1, Ordering::AcqRel);
+                tracing::warn!("a slow event consumer is losing events");
                 true
             }
             Err(_) => false,
@@ -45,19 +43,28 @@ impl Sink {
 
 /// A stream of events for one subscription.
 ///
-/// Each stream has its own bounded queue. When its consumer falls behind and
-/// the queue is full, newer events for this stream are dropped, counted, and
-/// reported as one `Err(Lagged(n))` before the next event; other streams
-/// and the connection are not slowed. A per-object stream ends by itself
-/// when its object is gone.
+/// Each stream has its own bounded queue, so a slow consumer neither grows
+/// memory without bound nor slows other streams or the connection. When the
+/// queue is full, events for this stream are dropped and counted; once the
+/// consumer has read what was queued, the stream yields one `Err(Lagged(n))`
+/// exactly where the gap is, then goes on. A per-object stream ends by
+/// itself when its object is gone.
 pub struct EventStream {
-    rx: mpsc::Receiver<Result<Arc<Event>, Lagged>>,
+    rx: mpsc::Receiver<Arc<Event>>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl EventStream {
     pub(crate) fn new(capacity: usize) -> (Sink, EventStream) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Sink { tx, lagged: 0 }, EventStream { rx })
+        let dropped = Arc::new(AtomicU64::new(0));
+        (
+            Sink {
+                tx,
+                dropped: dropped.clone(),
+            },
+            EventStream { rx, dropped },
+        )
     }
 }
 
@@ -65,6 +72,12 @@ impl Stream for EventStream {
     type Item = Result<Arc<Event>, Lagged>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.rx).poll_next(cx)
+        match Pin::new(&mut self.rx).poll_next(cx) {
+            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(event))),
+            other => match self.dropped.swap(0, Ordering::AcqRel) {
+                0 => other.map(|o| o.map(Ok)),
+                n => Poll::Ready(Some(Err(Lagged(n)))),
+            },
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The adapter over real loopback sockets against the fake Asterisk, on
 //! smol and on async-std's executor.
 
+#[path = "../../ari-client/tests/apps/faults.rs"]
+mod faults;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
 
@@ -17,4 +19,36 @@ fn hello_world_on_async_std() {
 #[test]
 fn the_demo_replays_the_recorded_call() {
     smol::block_on(conformance::demo::replay(ari_smol::connect)).unwrap();
+}
+
+#[test]
+fn reconnects_after_a_close_frame() {
+    smol::block_on(faults::reconnects(ari_smol::connect, true, 0));
+}
+
+#[test]
+fn reconnects_after_a_drop_and_refusals() {
+    smol::block_on(faults::reconnects(ari_smol::connect, false, 2));
+}
+
+#[test]
+fn server_errors_are_typed() {
+    smol::block_on(faults::server_errors_are_typed(ari_smol::connect));
+}
+
+#[test]
+fn slow_answers_time_out() {
+    smol::block_on(faults::slow_answers_time_out(ari_smol::connect));
+}
+
+#[test]
+fn bad_frames_do_not_stop_events() {
+    smol::block_on(faults::bad_frames_do_not_stop_events(ari_smol::connect));
+}
+
+#[test]
+fn a_stopped_consumer_is_told_it_lagged() {
+    smol::block_on(faults::a_stopped_consumer_is_told_it_lagged(
+        ari_smol::connect,
+    ));
 }

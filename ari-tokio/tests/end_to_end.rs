@@ -1,5 +1,7 @@
 //! The adapter over real loopback sockets against the fake Asterisk.
 
+#[path = "../../ari-client/tests/apps/faults.rs"]
+mod faults;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
 
@@ -22,4 +24,34 @@ async fn wrong_credentials_fail_to_connect() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_demo_replays_the_recorded_call() {
     conformance::demo::replay(ari_tokio::connect).await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reconnects_after_a_close_frame() {
+    faults::reconnects(ari_tokio::connect, true, 0).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reconnects_after_a_drop_and_refusals() {
+    faults::reconnects(ari_tokio::connect, false, 2).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn server_errors_are_typed() {
+    faults::server_errors_are_typed(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn slow_answers_time_out() {
+    faults::slow_answers_time_out(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn bad_frames_do_not_stop_events() {
+    faults::bad_frames_do_not_stop_events(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stopped_consumer_is_told_it_lagged() {
+    faults::a_stopped_consumer_is_told_it_lagged(ari_tokio::connect).await;
 }

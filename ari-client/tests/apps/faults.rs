@@ -1,0 +1,187 @@
+//! Fault-injection scenarios, written once against the runtime-neutral
+//! client; the adapters' tests run each on their runtime.
+
+use crate::hello_world::hello_world;
+use ari_client::{Client, ConnectError, Lagged, Runtime};
+use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
+use conformance::trace::Kind;
+use conformance::{FakeAsterisk, Faults, ServeOptions};
+use futures_util::StreamExt;
+use std::future::Future;
+use std::time::Duration;
+
+fn start(faults: Faults) -> (FakeAsterisk, Config) {
+    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
+    let fake = FakeAsterisk::start(
+        trace,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let mut config = Config::new(&fake.base_url(), "hello", "asterisk", "asterisk").unwrap();
+    config.backoff.initial = Duration::from_millis(40);
+    (fake, config)
+}
+
+fn first_event_seq() -> u64 {
+    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
+    trace
+        .records
+        .iter()
+        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
+        .map(|r| r.seq)
+        .unwrap()
+}
+
+fn originate() -> ari_proto::ops::channels::Originate {
+    ari_proto::ops::channels::Originate::new("PJSIP/hello@loop")
+        .app("hello")
+        .app_args("caller")
+        .channel_id("chan-out-1")
+        .caller_id("Tester <5551234>")
+}
+
+/// The WebSocket drops (with or without a close frame) and the first
+/// `refused` reconnects are refused: the client backs off, reconnects by
+/// itself, and the call completes.
+pub async fn reconnects<R, F>(connect: impl FnOnce(Config) -> F, close_frame: bool, refused: usize)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let faults = Faults {
+        close_ws_before: Some((first_event_seq(), close_frame)),
+        refuse_connections: refused,
+        ..Faults::default()
+    };
+    let (fake, config) = start(faults);
+    let client = connect(config).await.unwrap();
+    let mut states = client.connection_events();
+    let log = hello_world(&client).await.unwrap();
+    client.close().await;
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?} {log:?}"
+    );
+    let mut seen = Vec::new();
+    while let Ok(s) = states.try_recv() {
+        seen.push(s);
+    }
+    assert!(
+        seen.iter().any(|s| matches!(s, ConnectionEvent::Closed(_))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&ConnectionEvent::Open { reconnected: true }),
+        "{seen:?}"
+    );
+    let attempts = seen
+        .iter()
+        .filter(|s| matches!(s, ConnectionEvent::Connecting { .. }))
+        .count();
+    assert_eq!(attempts, refused + 1, "{seen:?}");
+}
+
+/// A 503 answer is a typed API error.
+pub async fn server_errors_are_typed<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let (fake, config) = start(Faults {
+        error_status: Some((0, 503)),
+        ..Faults::default()
+    });
+    let client = connect(config).await.unwrap();
+    match client.request(originate()).await {
+        Err(RequestError::Api(e)) => assert_eq!(e.status, 503, "{e}"),
+        other => panic!("expected a 503, got {other:?}"),
+    }
+    client.close().await;
+    drop(fake);
+}
+
+/// An answer slower than the request timeout is a timeout.
+pub async fn slow_answers_time_out<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let (fake, mut config) = start(Faults {
+        response_delay: Duration::from_millis(600),
+        ..Faults::default()
+    });
+    config.request_timeout = Duration::from_millis(100);
+    let client = connect(config).await.unwrap();
+    let outcome = client.request(originate()).await;
+    assert_eq!(
+        outcome.err(),
+        Some(RequestError::Timeout(Duration::from_millis(100)))
+    );
+    client.close().await;
+    drop(fake);
+}
+
+/// A malformed frame is reported and an unknown event delivered whole; the
+/// stream and the call go on.
+pub async fn bad_frames_do_not_stop_events<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let first = first_event_seq();
+    let faults = Faults {
+        malformed_frame_before: Some(first),
+        unknown_event_before: Some(first + 1),
+        ..Faults::default()
+    };
+    let (fake, config) = start(faults);
+    let client = connect(config).await.unwrap();
+    let mut unknown = client.subscribe(Filter::Type("FromTheFuture".into()));
+    hello_world(&client).await.unwrap();
+    let Some(Ok(event)) = unknown.next().await else {
+        panic!("the unknown event did not arrive")
+    };
+    let Event::Unknown(u) = &*event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(u.fields["novel"]["x"], 1);
+    client.close().await;
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+}
+
+/// A consumer that stops reading loses events past its queue, is told how
+/// many, and does not hold up the call.
+pub async fn a_stopped_consumer_is_told_it_lagged<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let (fake, config) = start(Faults::default());
+    let client = connect(config).await.unwrap();
+    let mut stalled = client.subscribe_with_queue(Filter::All, 2);
+    hello_world(&client).await.unwrap();
+    client.close().await;
+    let (mut kept, mut lagged) = (0, 0);
+    while let Some(item) = stalled.next().await {
+        match item {
+            Ok(_) if lagged == 0 => kept += 1,
+            Ok(_) => panic!("an event after the gap came before its notice"),
+            Err(Lagged(n)) => lagged += n,
+        }
+    }
+    assert!((1..=3).contains(&kept), "kept {kept}");
+    assert!(lagged >= 20, "lagged {lagged}");
+    let report = fake.finish();
+    assert!(
+        report.completed,
+        "the stalled stream held up nothing: {report:?}"
+    );
+}
