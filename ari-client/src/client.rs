@@ -156,3 +156,47 @@ impl<R: Runtime> Client<R> {
         }
     }
 }
+
+/// A request about to be sent: await it for the answer, or adjust it first
+/// with [`with`](Self::with) (`channel.play(["sound:beep"]).with(|p| p.lang("en")).await`).
+pub struct Call<R: Runtime, O> {
+    client: Client<R>,
+    op: O,
+}
+
+impl<R: Runtime, O: Operation + Send + 'static> Call<R, O> {
+    pub(crate) fn new(client: Client<R>, op: O) -> Self {
+        Call { client, op }
+    }
+
+    /// Changes the request before it is sent, e.g. to set optional parameters.
+    pub fn with(mut self, change: impl FnOnce(O) -> O) -> Self {
+        self.op = change(self.op);
+        self
+    }
+
+    /// The request as it stands.
+    pub fn op(&self) -> &O {
+        &self.op
+    }
+
+    /// Sends it as [`Client::request_tracked`] does: for operations that
+    /// create an object, the answer comes with that object's event stream,
+    /// which already holds the events that beat the answer.
+    pub async fn tracked(self) -> Result<(O::Response, Option<EventStream>), RequestError> {
+        self.client.request_tracked(self.op).await
+    }
+}
+
+impl<R: Runtime, O> std::future::IntoFuture for Call<R, O>
+where
+    O: Operation + Send + 'static,
+    O::Response: Send + 'static,
+{
+    type Output = Result<O::Response, RequestError>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.client.request(self.op).await })
+    }
+}

@@ -10,10 +10,13 @@
 
 mod client;
 mod driver;
+#[rustfmt::skip]
+mod handles;
 mod hyper_io;
 mod runtime;
 mod stream;
 
-pub use client::{Client, ConnectError, DEFAULT_QUEUE};
+pub use client::{Call, Client, ConnectError, DEFAULT_QUEUE};
+pub use handles::*;
 pub use runtime::{BoxFuture, Runtime};
 pub use stream::{EventStream, Lagged};

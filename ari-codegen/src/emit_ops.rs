@@ -24,7 +24,7 @@ const CLIENT_CHOSEN_IDS: &[(&str, &str, &str, &str)] = &[
     ("bridges", "record", "name", "Recording"),
 ];
 
-enum Shape {
+pub(crate) enum Shape {
     Str,
     Int,
     Bool,
@@ -34,10 +34,10 @@ enum Shape {
     Json,
 }
 
-struct P<'a> {
-    p: &'a Param,
-    rust: String,
-    shape: Shape,
+pub(crate) struct P<'a> {
+    pub(crate) p: &'a Param,
+    pub(crate) rust: String,
+    pub(crate) shape: Shape,
 }
 
 impl P<'_> {
@@ -52,7 +52,7 @@ impl P<'_> {
             Shape::Json => "serde_json::Value".into(),
         }
     }
-    fn is_list(&self) -> bool {
+    pub(crate) fn is_list(&self) -> bool {
         self.p.multiple && self.p.kind != "body"
     }
     fn field_ty(&self) -> String {
@@ -66,7 +66,7 @@ impl P<'_> {
         }
     }
     /// Argument type and conversion expression for a constructor or setter.
-    fn arg(&self, v: &str) -> (String, String) {
+    pub(crate) fn arg(&self, v: &str) -> (String, String) {
         if self.is_list() {
             return match self.shape {
                 Shape::Str => (
@@ -98,7 +98,7 @@ impl P<'_> {
     }
 }
 
-fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
+pub(crate) fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
     op.params
         .iter()
         .map(|p| {

@@ -4,6 +4,7 @@
 //! The output is checked in under `ari-proto/src/generated/`; a test
 //! regenerates it in memory and fails when the two differ.
 
+pub mod emit_handles;
 pub mod emit_models;
 pub mod emit_ops;
 pub mod fetch;
@@ -20,9 +21,9 @@ pub fn default_spec_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("spec")
 }
 
-/// Where the generated files go.
+/// The repository root: generated file paths are relative to it.
 pub fn default_out_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ari-proto/src/generated")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// Reads `asterisk-{release}` folders under `spec_dir`.
@@ -72,7 +73,7 @@ pub fn read_overrides(spec_dir: &Path) -> Result<Option<serde_json::Value>, Stri
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The generated files: (file name, contents).
+/// The generated files: (path from the repository root, contents).
 pub fn generate(
     releases: &[spec::Release],
     overrides: Option<&serde_json::Value>,
@@ -82,8 +83,21 @@ pub fn generate(
         spec::apply_overrides(&mut merged, o)?;
     }
     Ok(vec![
-        ("models.rs", emit_models::models_file(&merged)),
-        ("events.rs", emit_models::events_file(&merged)),
-        ("operations.rs", emit_ops::operations_file(&merged)),
+        (
+            "ari-proto/src/generated/models.rs",
+            emit_models::models_file(&merged),
+        ),
+        (
+            "ari-proto/src/generated/events.rs",
+            emit_models::events_file(&merged),
+        ),
+        (
+            "ari-proto/src/generated/operations.rs",
+            emit_ops::operations_file(&merged),
+        ),
+        (
+            "ari-client/src/handles.rs",
+            emit_handles::handles_file(&merged),
+        ),
     ])
 }

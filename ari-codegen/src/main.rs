@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ari-codegen                          # from this crate's spec/asterisk-{18,20,22,23}
-//! ari-codegen SPEC_DIR [OUT_DIR]       # SPEC_DIR: one release's *.json, or asterisk-NN folders
+//! ari-codegen SPEC_DIR [REPO_ROOT]     # SPEC_DIR: one release's *.json, or asterisk-NN folders
 //! ari-codegen fetch URL USER PASSWORD DIR
 //!                                      # save a live Asterisk's declarations into DIR
 //! ```

@@ -75,6 +75,8 @@ pub use generated::operations as ops;
 pub use inspect::Inspect;
 pub use operation::*;
 pub use registry::{Filter, SubscriptionId};
+/// The JSON crate of the public API (free-form values, variable maps).
+pub use serde_json;
 pub use session::*;
 pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
 

@@ -7,7 +7,6 @@ use crate::{FakeAsterisk, ServeOptions};
 use ari_client::{Client, ConnectError, Runtime};
 use ari_proto::Config;
 use ari_proto::Event;
-use ari_proto::ops::channels::{Answer, Hangup, Originate, PlayWithId, SendDtmf};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,12 +33,17 @@ pub async fn quickstart<R: Runtime>(
     let mut events = client.events();
     let caller_leg = "quickstart-caller";
     if caller {
-        let originate = Originate::new("PJSIP/hello@loop")
-            .app("hello")
-            .app_args("caller")
-            .channel_id(caller_leg)
-            .caller_id("Tester <5551234>");
-        client.request(originate).await.map_err(err)?;
+        client
+            .channels()
+            .originate("PJSIP/hello@loop")
+            .with(|o| {
+                o.app("hello")
+                    .app_args("caller")
+                    .channel_id(caller_leg)
+                    .caller_id("Tester <5551234>")
+            })
+            .await
+            .map_err(err)?;
         say(format!("caller: dialing PJSIP/hello@loop as {caller_leg}"));
     }
     let mut prompts: HashMap<String, (String, Prompt)> = HashMap::new();
@@ -57,7 +61,7 @@ pub async fn quickstart<R: Runtime>(
             next_playback += 1;
             let id = format!("quickstart-pb-{next_playback}");
             prompts.insert(id.clone(), (channel.to_string(), prompt));
-            PlayWithId::new(channel, id, [media])
+            client.channel(channel).play_with_id(id, [media])
         };
         match &*event {
             Event::StasisStart(s) if s.args.is_empty() => {
@@ -66,9 +70,10 @@ pub async fn quickstart<R: Runtime>(
                     "app: call from {} on {channel}: answering",
                     s.channel.caller.number
                 ));
-                client.request(Answer::new(channel)).await.map_err(err)?;
-                let request = play(channel, "sound:hello-world".into(), Prompt::Greeting);
-                client.request(request).await.map_err(err)?;
+                client.channel(channel).answer().await.map_err(err)?;
+                play(channel, "sound:hello-world".into(), Prompt::Greeting)
+                    .await
+                    .map_err(err)?;
                 say("app: playing sound:hello-world".into());
             }
             Event::ChannelDtmfReceived(d) if d.channel.id != caller_leg => {
@@ -79,7 +84,7 @@ pub async fn quickstart<R: Runtime>(
                 } else {
                     play(channel, format!("sound:digits/{}", d.digit), Prompt::Digit)
                 };
-                client.request(request).await.map_err(err)?;
+                request.await.map_err(err)?;
             }
             Event::PlaybackFinished(p) => {
                 let Some((channel, prompt)) = prompts.remove(p.playback.id.as_str()) else {
@@ -88,21 +93,17 @@ pub async fn quickstart<R: Runtime>(
                 match prompt {
                     Prompt::Goodbye => {
                         say(format!("app: goodbye, hanging up {channel}"));
-                        client.request(Hangup::new(channel)).await.map_err(err)?;
+                        client.channel(channel).hangup().await.map_err(err)?;
                     }
                     Prompt::Greeting if caller => {
                         say("caller: pressing 1".into());
-                        client
-                            .request(SendDtmf::new(caller_leg).dtmf("1"))
-                            .await
-                            .map_err(err)?;
+                        let keys = client.channel(caller_leg).send_dtmf();
+                        keys.with(|k| k.dtmf("1")).await.map_err(err)?;
                     }
                     Prompt::Digit if caller => {
                         say("caller: pressing #".into());
-                        client
-                            .request(SendDtmf::new(caller_leg).dtmf("#"))
-                            .await
-                            .map_err(err)?;
+                        let keys = client.channel(caller_leg).send_dtmf();
+                        keys.with(|k| k.dtmf("#")).await.map_err(err)?;
                     }
                     _ => {}
                 }
