@@ -5,7 +5,6 @@ use crate::runtime::Runtime;
 use crate::stream::EventStream;
 use ari_proto::{Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session};
 use futures_channel::{mpsc, oneshot};
-use std::marker::PhantomData;
 
 /// Why [`Client::connect`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +31,7 @@ impl std::error::Error for ConnectError {}
 pub struct Client<R: Runtime> {
     commands: mpsc::UnboundedSender<Command>,
     queue: usize,
-    runtime: PhantomData<R>,
+    runtime: R,
 }
 
 impl<R: Runtime> Clone for Client<R> {
@@ -40,7 +39,7 @@ impl<R: Runtime> Clone for Client<R> {
         Client {
             commands: self.commands.clone(),
             queue: self.queue,
-            runtime: PhantomData,
+            runtime: self.runtime.clone(),
         }
     }
 }
@@ -59,7 +58,7 @@ impl<R: Runtime> Client<R> {
         let client = Client {
             commands,
             queue: DEFAULT_QUEUE,
-            runtime: PhantomData,
+            runtime,
         };
         match opened_rx.await {
             Ok(Ok(())) => Ok(client),
@@ -71,7 +70,12 @@ impl<R: Runtime> Client<R> {
         }
     }
 
-    fn send(&self, command: Command) -> Result<(), RequestError> {
+    /// The runtime the client runs on.
+    pub fn runtime(&self) -> &R {
+        &self.runtime
+    }
+
+    pub(crate) fn send(&self, command: Command) -> Result<(), RequestError> {
         self.commands
             .unbounded_send(command)
             .map_err(|_| RequestError::Closed)

@@ -4,10 +4,10 @@
 
 use crate::hyper_io::HyperIo;
 use crate::runtime::{BoxFuture, Runtime};
-use crate::stream::Sink;
+use crate::stream::{EventStream, Sink};
 use ari_proto::{
-    CloseReason, ConnectionEvent, Filter, Output, RawRequestId, RawResponse, RequestError, Session,
-    SubscriptionId, TrackedObject, Transmit,
+    CloseReason, ConnectionEvent, Event, Filter, Output, RawRequestId, RawResponse, RequestError,
+    Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -37,6 +37,8 @@ pub(crate) enum Command {
         sink: Sink,
     },
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
+    /// Every channel entering Stasis from now on, each with its own stream.
+    WatchCalls(mpsc::UnboundedSender<(Arc<Event>, EventStream)>),
     Close(oneshot::Sender<()>),
 }
 
@@ -61,6 +63,7 @@ pub(crate) struct Driver<R: Runtime> {
     waiting: HashMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
     sinks: HashMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
+    call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
     pool: Arc<Mutex<Vec<Sender>>>,
     /// Told once the first connection attempt opened or failed.
@@ -85,6 +88,7 @@ impl<R: Runtime> Driver<R> {
             waiting: HashMap::new(),
             sinks: HashMap::new(),
             watchers: Vec::new(),
+            call_watchers: Vec::new(),
             ws_writer: None,
             pool: Arc::new(Mutex::new(Vec::new())),
             opened: Some(opened),
@@ -148,6 +152,7 @@ impl<R: Runtime> Driver<R> {
                 self.sinks.insert(id, sink);
             }
             Command::WatchConnection(w) => self.watchers.push(w),
+            Command::WatchCalls(w) => self.call_watchers.push(w),
             Command::Close(done) => {
                 self.session.close(now);
                 self.closing = Some(done);
@@ -209,6 +214,9 @@ impl<R: Runtime> Driver<R> {
                             self.session.unsubscribe(sub);
                         }
                     }
+                    if let Event::StasisStart(start) = &*event {
+                        self.new_call(&event, start.channel.id.as_str());
+                    }
                 }
                 Output::SubscriptionEnded { id, .. } => {
                     // Dropping the sender ends the stream.
@@ -235,6 +243,26 @@ impl<R: Runtime> Driver<R> {
                 Output::Diagnostic(d) => tracing::warn!(diagnostic = ?d, "ari"),
                 _ => {}
             }
+        }
+    }
+
+    /// Gives each call watcher the new channel with a stream subscribed
+    /// before any later event is read, so none can be missed.
+    fn new_call(&mut self, start: &Arc<Event>, channel: &str) {
+        let mut gone = Vec::new();
+        for (i, watcher) in self.call_watchers.iter().enumerate() {
+            let (sink, stream) = EventStream::new(crate::DEFAULT_QUEUE);
+            let object = ari_proto::ObjectRef::new(ari_proto::ObjectKind::Channel, channel);
+            let sub = self.session.subscribe(Filter::Object(object));
+            if watcher.unbounded_send((start.clone(), stream)).is_ok() {
+                self.sinks.insert(sub, sink);
+            } else {
+                self.session.unsubscribe(sub);
+                gone.push(i);
+            }
+        }
+        for i in gone.into_iter().rev() {
+            self.call_watchers.remove(i);
         }
     }
 

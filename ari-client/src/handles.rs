@@ -21,6 +21,10 @@ impl<R: Runtime> ChannelHandle<R> {
     pub fn channel_id(&self) -> &str {
         &self.channel_id
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
         self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Channel, self.channel_id.clone())))
@@ -168,6 +172,10 @@ impl<R: Runtime> BridgeHandle<R> {
     pub fn bridge_id(&self) -> &str {
         &self.bridge_id
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
         self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Bridge, self.bridge_id.clone())))
@@ -255,6 +263,10 @@ impl<R: Runtime> PlaybackHandle<R> {
     pub fn playback_id(&self) -> &str {
         &self.playback_id
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
         self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Playback, self.playback_id.clone())))
@@ -289,6 +301,10 @@ impl<R: Runtime> LiveRecordingHandle<R> {
     /// The `recording_name` of this object.
     pub fn recording_name(&self) -> &str {
         &self.recording_name
+    }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
@@ -341,6 +357,10 @@ impl<R: Runtime> StoredRecordingHandle<R> {
     pub fn recording_name(&self) -> &str {
         &self.recording_name
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// `GET /ari/recordings/stored/{recordingName}`: see [`GetStored`](ari_proto::ops::recordings::GetStored).
     pub fn get_stored(&self) -> Call<R, ari_proto::ops::recordings::GetStored> {
         Call::new(self.client.clone(), ari_proto::ops::recordings::GetStored::new(self.recording_name.clone()))
@@ -375,6 +395,10 @@ impl<R: Runtime> DeviceStateHandle<R> {
     /// The `device_name` of this object.
     pub fn device_name(&self) -> &str {
         &self.device_name
+    }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
@@ -411,6 +435,10 @@ impl<R: Runtime> MailboxHandle<R> {
     pub fn mailbox_name(&self) -> &str {
         &self.mailbox_name
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// `GET /ari/mailboxes/{mailboxName}`: see [`Get`](ari_proto::ops::mailboxes::Get).
     pub fn get(&self) -> Call<R, ari_proto::ops::mailboxes::Get> {
         Call::new(self.client.clone(), ari_proto::ops::mailboxes::Get::new(self.mailbox_name.clone()))
@@ -441,6 +469,10 @@ impl<R: Runtime> ApplicationHandle<R> {
     /// The `application_name` of this object.
     pub fn application_name(&self) -> &str {
         &self.application_name
+    }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
     }
     /// `GET /ari/applications/{applicationName}`: see [`Get`](ari_proto::ops::applications::Get).
     pub fn get(&self) -> Call<R, ari_proto::ops::applications::Get> {
@@ -482,6 +514,10 @@ impl<R: Runtime> EndpointHandle<R> {
     pub fn resource(&self) -> &str {
         &self.resource
     }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
         self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Endpoint, ari_proto::endpoint_id(&self.tech, &self.resource))))
@@ -516,6 +552,10 @@ impl<R: Runtime> SoundHandle<R> {
     /// The `sound_id` of this object.
     pub fn sound_id(&self) -> &str {
         &self.sound_id
+    }
+    /// The client this handle sends through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
     }
     /// `GET /ari/sounds/{soundId}`: see [`Get`](ari_proto::ops::sounds::Get).
     pub fn get(&self) -> Call<R, ari_proto::ops::sounds::Get> {

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod calls;
 mod client;
 mod driver;
 #[rustfmt::skip]
@@ -16,6 +17,7 @@ mod hyper_io;
 mod runtime;
 mod stream;
 
+pub use calls::{CallEvent, Calls, Digits, DigitsStop, IncomingCall};
 pub use client::{Call, Client, ConnectError, DEFAULT_QUEUE};
 pub use handles::*;
 pub use runtime::{BoxFuture, Runtime};

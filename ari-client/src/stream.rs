@@ -68,6 +68,39 @@ impl EventStream {
     }
 }
 
+impl EventStream {
+    /// Waits for the first event `matches` accepts; `None` if the stream ends
+    /// first. Lag notices are skipped.
+    pub async fn wait_for(
+        &mut self,
+        mut matches: impl FnMut(&Event) -> bool,
+    ) -> Option<Arc<Event>> {
+        use futures_util::StreamExt;
+        while let Some(item) = self.next().await {
+            if let Ok(event) = item {
+                if matches(&event) {
+                    return Some(event);
+                }
+            }
+        }
+        None
+    }
+
+    /// Waits until the playback or recording this stream follows has
+    /// finished (or failed); `None` if the stream ends first.
+    pub async fn finished(&mut self) -> Option<Arc<Event>> {
+        self.wait_for(|e| {
+            matches!(
+                e,
+                Event::PlaybackFinished(_)
+                    | Event::RecordingFinished(_)
+                    | Event::RecordingFailed(_)
+            )
+        })
+        .await
+    }
+}
+
 impl Stream for EventStream {
     type Item = Result<Arc<Event>, Lagged>;
 

@@ -198,6 +198,7 @@ pub fn handles_file(merged: &Merged) -> String {
         for f in &fields {
             writeln!(out, "    /// The `{f}` of this object.\n    pub fn {f}(&self) -> &str {{\n        &self.{f}\n    }}").unwrap();
         }
+        writeln!(out, "    /// The client this handle sends through.\n    pub fn client(&self) -> &Client<R> {{\n        &self.client\n    }}").unwrap();
         if let Some(kind) = kind {
             let id_expr = if fields.len() == 2 {
                 format!(

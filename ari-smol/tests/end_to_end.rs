@@ -3,6 +3,8 @@
 
 #[path = "../../ari-client/tests/apps/faults.rs"]
 mod faults;
+#[path = "../../ari-client/tests/apps/framework.rs"]
+mod framework;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
 
@@ -51,4 +53,9 @@ fn a_stopped_consumer_is_told_it_lagged() {
     smol::block_on(faults::a_stopped_consumer_is_told_it_lagged(
         ari_smol::connect,
     ));
+}
+
+#[test]
+fn the_call_framework_serves_the_recorded_call() {
+    smol::block_on(framework::against_recorded_call(ari_smol::connect));
 }

@@ -2,6 +2,8 @@
 
 #[path = "../../ari-client/tests/apps/faults.rs"]
 mod faults;
+#[path = "../../ari-client/tests/apps/framework.rs"]
+mod framework;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
 
@@ -54,4 +56,9 @@ async fn bad_frames_do_not_stop_events() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_stopped_consumer_is_told_it_lagged() {
     faults::a_stopped_consumer_is_told_it_lagged(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_call_framework_serves_the_recorded_call() {
+    framework::against_recorded_call(ari_tokio::connect).await;
 }

@@ -1,29 +1,14 @@
 //! Fault-injection scenarios, written once against the runtime-neutral
 //! client; the adapters' tests run each on their runtime.
 
-use crate::hello_world::hello_world;
+use crate::hello_world::{hello_world, serve_recorded_call as start};
 use ari_client::{Client, ConnectError, Lagged, Runtime};
 use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
+use conformance::Faults;
 use conformance::trace::Kind;
-use conformance::{FakeAsterisk, Faults, ServeOptions};
 use futures_util::StreamExt;
 use std::future::Future;
 use std::time::Duration;
-
-fn start(faults: Faults) -> (FakeAsterisk, Config) {
-    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
-    let fake = FakeAsterisk::start(
-        trace,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .unwrap();
-    let mut config = Config::new(&fake.base_url(), "hello", "asterisk", "asterisk").unwrap();
-    config.backoff.initial = Duration::from_millis(40);
-    (fake, config)
-}
 
 fn first_event_seq() -> u64 {
     let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();

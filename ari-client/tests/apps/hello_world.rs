@@ -5,9 +5,10 @@ use ari_client::{Client, ConnectError, Runtime};
 use ari_proto::Event;
 use ari_proto::ops::channels::Answer;
 use ari_proto::ops::channels::{Hangup, Originate, PlayWithId, SendDtmf};
-use conformance::{FakeAsterisk, ServeOptions};
+use conformance::{FakeAsterisk, Faults, ServeOptions};
 use futures_util::StreamExt;
 use std::future::Future;
+use std::time::Duration;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -101,9 +102,7 @@ where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
-    let fake = FakeAsterisk::start(trace, ServeOptions::default()).unwrap();
-    let config = ari_proto::Config::new(&fake.base_url(), "hello", "asterisk", "asterisk").unwrap();
+    let (fake, config) = serve_recorded_call(Faults::default());
     let client = connect(config).await.unwrap();
     let log = hello_world(&client).await.unwrap();
     client.close().await;
@@ -114,4 +113,22 @@ where
         log.contains(&"digit #".to_string()) && log.contains(&"hung up".to_string()),
         "{log:?}"
     );
+}
+
+/// The recorded call served with `faults`, and a client configuration for it
+/// (a short first reconnect delay, so fault tests run fast).
+pub fn serve_recorded_call(faults: Faults) -> (FakeAsterisk, ari_proto::Config) {
+    let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
+    let fake = FakeAsterisk::start(
+        trace,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let mut config =
+        ari_proto::Config::new(&fake.base_url(), "hello", "asterisk", "asterisk").unwrap();
+    config.backoff.initial = Duration::from_millis(40);
+    (fake, config)
 }

@@ -1,0 +1,208 @@
+//! The per-call framework: each channel entering the Stasis app becomes an
+//! [`IncomingCall`] with its own event stream, handled in its own task.
+
+use crate::driver::Command;
+use crate::{ChannelHandle, Client, EventStream, Lagged, Runtime};
+use ari_proto::Event;
+use futures_channel::mpsc;
+use futures_util::{FutureExt, Stream, StreamExt};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// What happens on a call, as its handler sees it.
+#[derive(Debug, Clone)]
+pub enum CallEvent {
+    /// A DTMF key was pressed (one digit).
+    Dtmf(String),
+    /// The call left the app (`StasisEnd`): the last event.
+    Hangup,
+    /// Any other event about the channel.
+    Other(Arc<Event>),
+    /// The handler fell behind and this many events were dropped.
+    Lagged(u64),
+}
+
+/// A channel that entered the app, with every later event about it.
+pub struct IncomingCall<R: Runtime> {
+    /// The channel; its methods are every channel operation.
+    pub channel: ChannelHandle<R>,
+    /// The `StasisStart` that brought it.
+    pub start: Arc<Event>,
+    events: EventStream,
+    ended: bool,
+}
+
+impl<R: Runtime> IncomingCall<R> {
+    /// The arguments of `Stasis(app,...)` or of the originate that started it.
+    pub fn args(&self) -> &[ari_proto::Str] {
+        match &*self.start {
+            Event::StasisStart(s) => &s.args,
+            _ => &[],
+        }
+    }
+
+    /// The next thing that happens on the call; `None` after [`CallEvent::Hangup`].
+    pub async fn next(&mut self) -> Option<CallEvent> {
+        if self.ended {
+            return None;
+        }
+        let item = self.events.next().await;
+        let event = match item {
+            None => {
+                self.ended = true;
+                return Some(CallEvent::Hangup);
+            }
+            Some(Err(Lagged(n))) => return Some(CallEvent::Lagged(n)),
+            Some(Ok(e)) => e,
+        };
+        Some(match &*event {
+            Event::ChannelDtmfReceived(d) => CallEvent::Dtmf(d.digit.to_string()),
+            Event::StasisEnd(_) => {
+                self.ended = true;
+                CallEvent::Hangup
+            }
+            _ => CallEvent::Other(event),
+        })
+    }
+
+    /// Collects DTMF digits until `spec` is met; see [`Digits`].
+    pub async fn collect_dtmf(&mut self, spec: &Digits) -> Result<String, DigitsStop> {
+        let runtime = self.channel.client().runtime().clone();
+        let start = Instant::now();
+        let mut digits = String::new();
+        loop {
+            let now = Instant::now();
+            let per_digit = if digits.is_empty() {
+                spec.first_digit
+            } else {
+                spec.between_digits
+            };
+            let deadline = (now + per_digit).min(start + spec.total);
+            let mut timer = runtime.sleep_until(deadline).fuse();
+            let mut next = Box::pin(self.next()).fuse();
+            let event = futures_util::select_biased! {
+                e = next => e,
+                _ = timer => return Err(DigitsStop::Timeout(digits)),
+            };
+            match event {
+                Some(CallEvent::Dtmf(d)) => {
+                    if spec.terminator.as_deref() == Some(d.as_str()) {
+                        return Ok(digits);
+                    }
+                    digits.push_str(&d);
+                    if digits.chars().count() >= spec.max {
+                        return Ok(digits);
+                    }
+                }
+                Some(CallEvent::Hangup) | None => return Err(DigitsStop::Hangup(digits)),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The call's raw event stream.
+    pub fn events(&mut self) -> &mut EventStream {
+        &mut self.events
+    }
+}
+
+/// How to collect DTMF: up to `max` digits, ended early by `terminator`
+/// (not included), within per-digit and total time limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digits {
+    /// Most digits to collect.
+    pub max: usize,
+    /// A key that ends collection, e.g. `#`.
+    pub terminator: Option<String>,
+    /// How long to wait for the first digit.
+    pub first_digit: Duration,
+    /// How long to wait for each further digit.
+    pub between_digits: Duration,
+    /// How long the whole collection may take.
+    pub total: Duration,
+}
+
+impl Digits {
+    /// Up to `max` digits, `#` ends early, 10 s for the first, 5 s between, 30 s in all.
+    pub fn up_to(max: usize) -> Digits {
+        Digits {
+            max,
+            terminator: Some("#".into()),
+            first_digit: Duration::from_secs(10),
+            between_digits: Duration::from_secs(5),
+            total: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why collection stopped short, with the digits collected so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigitsStop {
+    /// A time limit passed.
+    Timeout(String),
+    /// The call ended.
+    Hangup(String),
+}
+
+/// Every call entering the app from now on.
+pub struct Calls<R: Runtime> {
+    client: Client<R>,
+    rx: mpsc::UnboundedReceiver<(Arc<Event>, EventStream)>,
+}
+
+// No field is pinned structurally.
+impl<R: Runtime> Unpin for Calls<R> {}
+
+impl<R: Runtime> Stream for Calls<R> {
+    type Item = IncomingCall<R>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<IncomingCall<R>>> {
+        let this = &mut *self;
+        Pin::new(&mut this.rx).poll_next(cx).map(|item| {
+            item.map(|(start, events)| {
+                let id = match &*start {
+                    Event::StasisStart(s) => s.channel.id.to_string(),
+                    _ => String::new(),
+                };
+                IncomingCall {
+                    channel: this.client.channel(id),
+                    start,
+                    events,
+                    ended: false,
+                }
+            })
+        })
+    }
+}
+
+impl<R: Runtime> Client<R> {
+    /// Every channel entering the app from now on (`StasisStart`), each with
+    /// a stream that holds every later event about it.
+    pub fn calls(&self) -> Calls<R> {
+        let (tx, rx) = mpsc::unbounded();
+        let _ = self.send(Command::WatchCalls(tx));
+        Calls {
+            client: self.clone(),
+            rx,
+        }
+    }
+
+    /// Runs `handler` in its own task for every channel entering the app,
+    /// until the client closes.
+    pub fn serve_calls<F, Fut>(&self, handler: F)
+    where
+        F: Fn(IncomingCall<R>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut calls = self.calls();
+        let runtime = self.runtime().clone();
+        self.runtime().spawn(Box::pin(async move {
+            while let Some(call) = calls.next().await {
+                runtime.spawn(Box::pin(handler(call)));
+            }
+        }));
+    }
+}
