@@ -32,6 +32,7 @@ pub struct Client<R: Runtime> {
     commands: mpsc::UnboundedSender<Command>,
     queue: usize,
     runtime: R,
+    config: std::sync::Arc<Config>,
 }
 
 impl<R: Runtime> Clone for Client<R> {
@@ -40,6 +41,7 @@ impl<R: Runtime> Clone for Client<R> {
             commands: self.commands.clone(),
             queue: self.queue,
             runtime: self.runtime.clone(),
+            config: self.config.clone(),
         }
     }
 }
@@ -50,6 +52,7 @@ pub const DEFAULT_QUEUE: usize = 1024;
 impl<R: Runtime> Client<R> {
     /// Connects: returns once the events WebSocket is open.
     pub async fn connect(runtime: R, config: Config) -> Result<Client<R>, ConnectError> {
+        let kept = std::sync::Arc::new(config.clone());
         let session = Session::new(config).map_err(ConnectError::Config)?;
         let (commands, rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
@@ -59,6 +62,7 @@ impl<R: Runtime> Client<R> {
             commands,
             queue: DEFAULT_QUEUE,
             runtime,
+            config: kept,
         };
         match opened_rx.await {
             Ok(Ok(())) => Ok(client),
@@ -68,6 +72,11 @@ impl<R: Runtime> Client<R> {
             }
             Err(_) => Err(ConnectError::Connect("the driver stopped".into())),
         }
+    }
+
+    /// The configuration it connected with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The runtime the client runs on.

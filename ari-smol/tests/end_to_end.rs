@@ -7,6 +7,8 @@ mod faults;
 mod framework;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
+#[path = "../../ari-client/tests/apps/scenarios.rs"]
+mod scenarios;
 
 #[test]
 fn hello_world_on_smol() {
@@ -58,4 +60,10 @@ fn a_stopped_consumer_is_told_it_lagged() {
 #[test]
 fn the_call_framework_serves_the_recorded_call() {
     smol::block_on(framework::against_recorded_call(ari_smol::connect));
+}
+
+#[test]
+fn every_scenario_completes_its_trace() {
+    let failed = smol::block_on(scenarios::run_all(ari_smol::connect));
+    assert!(failed.is_empty(), "{failed:#?}");
 }

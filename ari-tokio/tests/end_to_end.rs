@@ -6,6 +6,8 @@ mod faults;
 mod framework;
 #[path = "../../ari-client/tests/apps/hello_world.rs"]
 mod hello_world;
+#[path = "../../ari-client/tests/apps/scenarios.rs"]
+mod scenarios;
 
 use conformance::{FakeAsterisk, ServeOptions};
 
@@ -61,4 +63,10 @@ async fn a_stopped_consumer_is_told_it_lagged() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_call_framework_serves_the_recorded_call() {
     framework::against_recorded_call(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_scenario_completes_its_trace() {
+    let failed = scenarios::run_all(ari_tokio::connect).await;
+    assert!(failed.is_empty(), "{failed:#?}");
 }

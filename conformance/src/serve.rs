@@ -1053,11 +1053,19 @@ impl Ids {
 fn matches_rest_frame(recorded: &str, client: &str) -> bool {
     match (parse_rest_request(recorded), parse_rest_request(client)) {
         (Ok(w), Ok(g)) => {
-            let mut wq = w.query.clone();
-            let mut gq = g.query.clone();
-            wq.sort();
-            gq.sort();
-            w.method == g.method && w.path == g.path && wq == gq && w.body == g.body
+            // Parameters may travel in the query or as keys of the JSON body.
+            let params = |query: &[(String, String)], body: Option<&Value>| {
+                let (mut all, rest) = body_params(body);
+                all.extend(query.iter().cloned());
+                all.sort();
+                (
+                    all,
+                    rest.filter(|r| r.as_object().is_none_or(|m| !m.is_empty())),
+                )
+            };
+            w.method == g.method
+                && w.path == g.path
+                && params(&w.query, w.body.as_ref()) == params(&g.query, g.body.as_ref())
         }
         (Err(_), Err(_)) => {
             // Malformed on purpose: the same text, or the same JSON but for its ids.
