@@ -50,13 +50,25 @@ impl<R: Runtime> Clone for Client<R> {
 pub const DEFAULT_QUEUE: usize = 1024;
 
 impl<R: Runtime> Client<R> {
-    /// Connects: returns once the events WebSocket is open.
+    /// Connects: returns once the events WebSocket is open. `https://` base
+    /// URLs need the `tls` feature and trust the webpki roots.
     pub async fn connect(runtime: R, config: Config) -> Result<Client<R>, ConnectError> {
+        let tls = crate::transport::default_tls_config().map_err(ConnectError::Connect)?;
+        Self::connect_with_tls(runtime, config, tls).await
+    }
+
+    /// [`connect`](Self::connect) with your own TLS settings (a rustls
+    /// `ClientConfig`, e.g. trusting a private CA).
+    pub async fn connect_with_tls(
+        runtime: R,
+        config: Config,
+        tls: crate::TlsConfig,
+    ) -> Result<Client<R>, ConnectError> {
         let kept = std::sync::Arc::new(config.clone());
         let session = Session::new(config).map_err(ConnectError::Config)?;
         let (commands, rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
-        let driver = Driver::new(runtime.clone(), session, rx, opened_tx);
+        let driver = Driver::new(runtime.clone(), session, rx, opened_tx, tls);
         runtime.spawn(Box::pin(driver.run()));
         let client = Client {
             commands,

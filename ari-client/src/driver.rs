@@ -5,6 +5,7 @@
 use crate::hyper_io::HyperIo;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
+use crate::transport::{self, TlsConfig};
 use ari_proto::{
     CloseReason, ConnectionEvent, Event, Filter, Output, RawRequestId, RawResponse, RequestError,
     Session, SubscriptionId, TrackedObject, Transmit,
@@ -66,6 +67,7 @@ pub(crate) struct Driver<R: Runtime> {
     call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
     pool: Arc<Mutex<Vec<Sender>>>,
+    tls: TlsConfig,
     /// Told once the first connection attempt opened or failed.
     opened: Option<oneshot::Sender<Result<(), String>>>,
     closing: Option<oneshot::Sender<()>>,
@@ -77,6 +79,7 @@ impl<R: Runtime> Driver<R> {
         session: Session,
         commands: mpsc::UnboundedReceiver<Command>,
         opened: oneshot::Sender<Result<(), String>>,
+        tls: TlsConfig,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::unbounded();
         Driver {
@@ -91,6 +94,7 @@ impl<R: Runtime> Driver<R> {
             call_watchers: Vec::new(),
             ws_writer: None,
             pool: Arc::new(Mutex::new(Vec::new())),
+            tls,
             opened: Some(opened),
             closing: None,
         }
@@ -267,9 +271,14 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn spawn_http(&self, id: RawRequestId, request: http::Request<Vec<u8>>) {
-        let (rt, pool, tx) = (self.rt.clone(), self.pool.clone(), self.internal_tx.clone());
+        let (rt, pool, tx, tls) = (
+            self.rt.clone(),
+            self.pool.clone(),
+            self.internal_tx.clone(),
+            self.tls.clone(),
+        );
         self.rt.spawn(Box::pin(async move {
-            let outcome = send_http(&rt, &pool, request).await;
+            let outcome = send_http(&rt, &pool, &tls, request).await;
             let _ = tx.unbounded_send(Internal::Http { id, outcome });
         }));
     }
@@ -277,25 +286,12 @@ impl<R: Runtime> Driver<R> {
     fn spawn_ws(&mut self, request: http::Request<()>) {
         let (writer_tx, writer_rx) = mpsc::unbounded();
         self.ws_writer = Some(writer_tx);
-        let (rt, tx) = (self.rt.clone(), self.internal_tx.clone());
+        let (rt, tx, tls) = (self.rt.clone(), self.internal_tx.clone(), self.tls.clone());
         self.rt.spawn(Box::pin(async move {
-            let reason = run_ws(&rt, request, writer_rx, &tx).await;
+            let reason = run_ws(&rt, &tls, request, writer_rx, &tx).await;
             let _ = tx.unbounded_send(Internal::WsClosed(reason));
         }));
     }
-}
-
-fn host_port(uri: &http::Uri) -> Result<(String, u16), String> {
-    let host = uri
-        .host()
-        .ok_or("no host in the URI")?
-        .trim_matches(['[', ']'])
-        .to_string();
-    let tls = matches!(uri.scheme_str(), Some("https" | "wss"));
-    if tls {
-        return Err("TLS (https/wss) is not supported by this build".into());
-    }
-    Ok((host, uri.port_u16().unwrap_or(80)))
 }
 
 fn take_ready(pool: &Mutex<Vec<Sender>>) -> Option<Sender> {
@@ -311,17 +307,14 @@ fn take_ready(pool: &Mutex<Vec<Sender>>) -> Option<Sender> {
 async fn send_http<R: Runtime>(
     rt: &R,
     pool: &Arc<Mutex<Vec<Sender>>>,
+    tls: &TlsConfig,
     request: http::Request<Vec<u8>>,
 ) -> Result<(u16, Vec<u8>), String> {
-    let (host, port) = host_port(request.uri())?;
     let mut sender = match take_ready(pool) {
         Some(s) => s,
         None => {
-            let tcp = rt
-                .connect(host.clone(), port)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo(tcp))
+            let stream = transport::open(rt, request.uri(), tls).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo(stream))
                 .await
                 .map_err(|e| format!("handshake: {e}"))?;
             rt.spawn(Box::pin(async move {
@@ -331,7 +324,11 @@ async fn send_http<R: Runtime>(
         }
     };
     let (mut parts, body) = request.into_parts();
-    let authority = parts.uri.authority().map(|a| a.to_string()).unwrap_or(host);
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     parts.uri = parts
         .uri
         .path_and_query()
@@ -365,17 +362,14 @@ async fn send_http<R: Runtime>(
 
 async fn run_ws<R: Runtime>(
     rt: &R,
+    tls: &TlsConfig,
     request: http::Request<()>,
     mut writer_rx: mpsc::UnboundedReceiver<Message>,
     tx: &mpsc::UnboundedSender<Internal>,
 ) -> CloseReason {
-    let (host, port) = match host_port(request.uri()) {
-        Ok(hp) => hp,
-        Err(e) => return CloseReason::Unreachable(e),
-    };
-    let tcp = match rt.connect(host, port).await {
+    let tcp = match transport::open(rt, request.uri(), tls).await {
         Ok(t) => t,
-        Err(e) => return CloseReason::Unreachable(e.to_string()),
+        Err(e) => return CloseReason::Unreachable(e),
     };
     // Let tungstenite add the handshake headers, then add ours (credentials).
     let mut upgrade = match request.uri().to_string().into_client_request() {

@@ -16,9 +16,15 @@ mod handles;
 mod hyper_io;
 mod runtime;
 mod stream;
+mod transport;
 
 pub use calls::{CallEvent, Calls, Digits, DigitsStop, IncomingCall};
 pub use client::{Call, Client, ConnectError, DEFAULT_QUEUE};
+#[cfg(feature = "tls")]
+pub use futures_rustls::rustls;
 pub use handles::*;
 pub use runtime::{BoxFuture, Runtime};
 pub use stream::{EventStream, Lagged};
+pub use transport::TlsConfig;
+#[cfg(feature = "tls")]
+pub use transport::default_tls_config;

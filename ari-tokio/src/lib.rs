@@ -32,6 +32,18 @@ pub async fn connect(config: Config) -> Result<Client, ConnectError> {
     Client::connect(TokioRuntime(tokio::runtime::Handle::current()), config).await
 }
 
+/// [`connect`] with your own TLS settings, e.g. trusting a private CA.
+#[cfg(feature = "tls")]
+pub async fn connect_with_tls(
+    config: Config,
+    tls: ari_client::TlsConfig,
+) -> Result<Client, ConnectError> {
+    Client::connect_with_tls(TokioRuntime(tokio::runtime::Handle::current()), config, tls).await
+}
+
+#[cfg(feature = "tls")]
+pub use ari_client::{default_tls_config, rustls};
+
 /// The tokio runtime, as the client needs it.
 #[derive(Clone, Debug)]
 pub struct TokioRuntime(pub tokio::runtime::Handle);
@@ -59,6 +71,12 @@ impl Runtime for TokioRuntime {
 /// A tokio TCP stream seen through `futures-io`.
 #[derive(Debug)]
 pub struct Compat(tokio::net::TcpStream);
+
+impl From<tokio::net::TcpStream> for Compat {
+    fn from(stream: tokio::net::TcpStream) -> Self {
+        Compat(stream)
+    }
+}
 
 impl futures_io::AsyncRead for Compat {
     fn poll_read(

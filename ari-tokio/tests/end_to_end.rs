@@ -9,7 +9,11 @@ mod hello_world;
 #[path = "../../ari-client/tests/apps/scenarios.rs"]
 mod scenarios;
 
+use ari_client::rustls;
 use conformance::{FakeAsterisk, ServeOptions};
+use futures_util::io::AsyncReadExt;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 #[tokio::test(flavor = "current_thread")]
 async fn hello_world_call_completes_the_trace() {
@@ -69,4 +73,93 @@ async fn the_call_framework_serves_the_recorded_call() {
 async fn every_scenario_completes_its_trace() {
     let failed = scenarios::run_all(ari_tokio::connect).await;
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+// https and wss through rustls: the recorded call through a TLS proxy in
+// front of the fake Asterisk, trusting the proxy's own certificate.
+
+/// A TLS-terminating proxy to `backend`; returns its address and certificate.
+async fn tls_proxy(
+    backend: SocketAddr,
+) -> (SocketAddr, rustls::pki_types::CertificateDer<'static>) {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = generated.cert.der().clone();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(generated.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key.into())
+        .unwrap();
+    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(ari_tokio::Compat::from(tcp)).await else {
+                    return;
+                };
+                let Ok(back) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let (tls_r, mut tls_w) = tls.split();
+                let (back_r, mut back_w) = ari_tokio::Compat::from(back).split();
+                let up = futures_util::io::copy(tls_r, &mut back_w);
+                let down = futures_util::io::copy(back_r, &mut tls_w);
+                let _ = futures_util::future::join(up, down).await;
+            });
+        }
+    });
+    (addr, cert)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_call_over_https_and_wss() {
+    let (fake, _) = hello_world::serve_recorded_call(Default::default());
+    let (proxy, cert) = tls_proxy(fake.addr()).await;
+    let config = ari_proto::Config::new(
+        &format!("https://localhost:{}", proxy.port()),
+        "hello",
+        "asterisk",
+        "asterisk",
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let runtime = ari_tokio::TokioRuntime(tokio::runtime::Handle::current());
+    let client = ari_client::Client::connect_with_tls(runtime, config, Arc::new(tls))
+        .await
+        .unwrap();
+    let log = hello_world::hello_world(&client).await.unwrap();
+    client.close().await;
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?} {log:?}"
+    );
+
+    // The default roots do not trust a self-signed certificate.
+    let (fake, _) = hello_world::serve_recorded_call(Default::default());
+    let (proxy, _) = tls_proxy(fake.addr()).await;
+    let config = ari_proto::Config::new(
+        &format!("https://localhost:{}", proxy.port()),
+        "hello",
+        "asterisk",
+        "asterisk",
+    )
+    .unwrap();
+    let err = ari_tokio::connect(config)
+        .await
+        .err()
+        .expect("an untrusted certificate is refused");
+    assert!(err.to_string().contains("TLS"), "{err}");
 }
