@@ -200,6 +200,11 @@ impl<R: Runtime, O: Operation + Send + 'static> Call<R, O> {
         self
     }
 
+    /// The client it will be sent through.
+    pub fn client(&self) -> &Client<R> {
+        &self.client
+    }
+
     /// The request as it stands.
     pub fn op(&self) -> &O {
         &self.op

@@ -14,6 +14,7 @@ mod driver;
 #[rustfmt::skip]
 mod handles;
 mod hyper_io;
+mod objects;
 mod runtime;
 mod stream;
 mod transport;
@@ -23,6 +24,7 @@ pub use client::{Call, Client, ConnectError, DEFAULT_QUEUE};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handles::*;
+pub use objects::{HasHandle, Started};
 pub use runtime::{BoxFuture, Runtime};
 pub use stream::{EventStream, Lagged};
 pub use transport::TlsConfig;

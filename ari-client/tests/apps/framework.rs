@@ -7,14 +7,17 @@ use std::future::Future;
 use std::time::Duration;
 
 async fn play<R: Runtime>(call: &IncomingCall<R>, id: &str, media: &str) -> Result<(), String> {
-    let (_, events) = call
+    let mut started = call
         .channel
         .play_with_id(id, [media])
-        .tracked()
+        .start()
         .await
         .map_err(|e| e.to_string())?;
-    let mut events = events.ok_or("play tracks its playback")?;
-    events
+    if started.handle.playback_id() != id {
+        return Err(format!("a handle on {}", started.handle.playback_id()));
+    }
+    started
+        .events
         .finished()
         .await
         .ok_or("the playback never finished")?;

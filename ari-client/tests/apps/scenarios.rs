@@ -92,7 +92,9 @@ pub async fn channel_control<R: Runtime>(c: &Client<R>) -> Outcome {
     ch.ring().await.map_err(err)?;
     ch.ring_stop().await.map_err(err)?;
     ch.progress().await.map_err(err)?;
+    let mut inbound_events = ch.events();
     ch.answer().await.map_err(err)?;
+    inbound_events.answered().await.ok_or("never answered")?;
     next(&mut events, |e| is_start(e, true)).await?;
     ch.mute()
         .with(|o| o.direction(MuteDirection::Both))
@@ -158,21 +160,22 @@ pub async fn call_failures<R: Runtime>(c: &Client<R>) -> Outcome {
         ("PJSIP/busy@loop", "fail-busy-1", 5),
         ("PJSIP/ring@loop", "fail-ring-1", 2),
     ] {
-        c.channels()
+        let create = c
+            .channels()
             .create(endpoint, "hello")
-            .with(|o| o.channel_id(id))
-            .await
-            .map_err(err)?;
-        c.channel(id)
+            .with(|o| o.channel_id(id));
+        let mut created = create.start().await.map_err(err)?;
+        created
+            .handle
             .dial()
             .with(|o| o.timeout(timeout))
             .await
             .map_err(err)?;
-        next(
-            &mut events,
-            |e| matches!(e, Event::ChannelDestroyed(d) if d.channel.id == id),
-        )
-        .await?;
+        created
+            .events
+            .destroyed()
+            .await
+            .ok_or("no ChannelDestroyed")?;
     }
     match c
         .channels()
