@@ -16,7 +16,10 @@ use ari_client::{BoxFuture, Runtime};
 use std::io;
 use std::time::Instant;
 
-pub use ari_client::{ConnectError, EventStream, Lagged};
+pub use ari_client::{
+    BridgeHandle, Call, CallEvent, ChannelHandle, ConnectError, Digits, DigitsStop, EventStream,
+    IncomingCall, Lagged, PlaybackHandle, Started,
+};
 pub use ari_proto::{
     self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models, ops,
 };

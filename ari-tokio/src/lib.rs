@@ -18,7 +18,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-pub use ari_client::{ConnectError, EventStream, Lagged};
+pub use ari_client::{
+    BridgeHandle, Call, CallEvent, ChannelHandle, ConnectError, Digits, DigitsStop, EventStream,
+    IncomingCall, Lagged, PlaybackHandle, Started,
+};
 pub use ari_proto::{
     self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models, ops,
 };
