@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod adapter;
 mod calls;
 mod client;
 mod driver;
@@ -19,6 +20,8 @@ mod runtime;
 mod stream;
 mod transport;
 
+/// The core crate, for adapters that re-export it.
+pub use ari_proto as proto;
 pub use calls::{CallEvent, Calls, Digits, DigitsStop, IncomingCall};
 pub use client::{Call, Client, ConnectError, DEFAULT_QUEUE};
 #[cfg(feature = "tls")]

@@ -16,21 +16,7 @@ use ari_client::{BoxFuture, Runtime};
 use std::io;
 use std::time::Instant;
 
-pub use ari_client::{
-    BridgeHandle, Call, CallEvent, ChannelHandle, ConnectError, Digits, DigitsStop, EventStream,
-    IncomingCall, Lagged, PlaybackHandle, Started,
-};
-pub use ari_proto::{
-    self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models, ops,
-};
-
-/// A client on smol.
-pub type Client = ari_client::Client<SmolRuntime>;
-
-/// Connects to an Asterisk; returns once the events WebSocket is open.
-pub async fn connect(config: Config) -> Result<Client, ConnectError> {
-    Client::connect(SmolRuntime, config).await
-}
+ari_client::adapter_api!(SmolRuntime, SmolRuntime);
 
 /// smol's global executor and reactor, as the client needs them.
 #[derive(Clone, Copy, Debug, Default)]

@@ -18,34 +18,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-pub use ari_client::{
-    BridgeHandle, Call, CallEvent, ChannelHandle, ConnectError, Digits, DigitsStop, EventStream,
-    IncomingCall, Lagged, PlaybackHandle, Started,
-};
-pub use ari_proto::{
-    self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models, ops,
-};
-
-/// A client on tokio.
-pub type Client = ari_client::Client<TokioRuntime>;
-
-/// Connects to an Asterisk; returns once the events WebSocket is open.
-/// Must be called inside a tokio runtime.
-pub async fn connect(config: Config) -> Result<Client, ConnectError> {
-    Client::connect(TokioRuntime(tokio::runtime::Handle::current()), config).await
-}
-
-/// [`connect`] with your own TLS settings, e.g. trusting a private CA.
-#[cfg(feature = "tls")]
-pub async fn connect_with_tls(
-    config: Config,
-    tls: ari_client::TlsConfig,
-) -> Result<Client, ConnectError> {
-    Client::connect_with_tls(TokioRuntime(tokio::runtime::Handle::current()), config, tls).await
-}
-
-#[cfg(feature = "tls")]
-pub use ari_client::{default_tls_config, rustls};
+ari_client::adapter_api!(
+    TokioRuntime,
+    TokioRuntime(tokio::runtime::Handle::current())
+);
 
 /// The tokio runtime, as the client needs it.
 #[derive(Clone, Debug)]
