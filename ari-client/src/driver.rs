@@ -20,6 +20,28 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Messages handled before the driver lets other tasks run.
+const YIELD_EVERY: u32 = 4;
+
+/// Returns `Pending` once, waking itself at once.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// Starts a request on the session; built by the client around a typed operation.
 pub(crate) type Job = Box<
     dyn FnOnce(&mut Session, Instant) -> Result<(RawRequestId, Option<TrackedObject>), RequestError>
@@ -102,7 +124,15 @@ impl<R: Runtime> Driver<R> {
 
     pub(crate) async fn run(mut self) {
         self.session.connect(Instant::now());
+        let mut budget = YIELD_EVERY;
         loop {
+            // Under a flood every wait below is ready at once: give the
+            // application's tasks a turn now and then, or they would starve.
+            budget -= 1;
+            if budget == 0 {
+                budget = YIELD_EVERY;
+                YieldNow(false).await;
+            }
             self.flush();
             if let Some(done) = self.closing.take() {
                 let _ = done.send(());

@@ -101,6 +101,12 @@ impl EventStream {
     }
 }
 
+impl futures_util::stream::FusedStream for EventStream {
+    fn is_terminated(&self) -> bool {
+        self.rx.is_terminated() && self.dropped.load(Ordering::Acquire) == 0
+    }
+}
+
 impl Stream for EventStream {
     type Item = Result<Arc<Event>, Lagged>;
 

@@ -5,6 +5,8 @@
 //! replay of the whole trace through the session state machine. The
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
+pub mod bench;
+pub mod blast;
 pub mod check;
 pub mod demo;
 pub mod replay;

@@ -1,0 +1,235 @@
+//! Benchmarks of a client on a runtime, against the [`Blast`](crate::blast::Blast)
+//! load server on loopback. The adapters' bench programs run them and print
+//! the numbers.
+
+use crate::blast::{Blast, MARKER_TYPE};
+use ari_client::{Client, ConnectError, Lagged, Runtime};
+use ari_proto::{Config, Event};
+use futures_util::{FutureExt, StreamExt};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// What a run measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    /// Items handled (events, frames, round trips).
+    pub count: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// CPU time of the whole process (user + system).
+    pub cpu_seconds: f64,
+    /// Events the consumer was told it lost.
+    pub lost: u64,
+}
+
+impl Measured {
+    /// Items per second.
+    pub fn rate(&self) -> f64 {
+        self.count as f64 / self.seconds
+    }
+
+    /// CPU microseconds per item.
+    pub fn cpu_us_per_item(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.count.max(1) as f64
+    }
+}
+
+/// User + system CPU seconds of this process so far (from `/proc/self/stat`).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; 12 and 13 after `)`.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+/// Peak resident memory of this process in KiB (`VmHWM`).
+pub fn max_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn trace() -> crate::Trace {
+    crate::bundled_trace("load-30-calls.jsonl").expect("bundled trace")
+}
+
+/// Ingest: one typed stream of every event, counting until the marker.
+pub async fn ingest<R, F>(
+    connect: impl FnOnce(Config) -> F,
+    events: usize,
+) -> Result<Measured, String>
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let blast = Blast::start(&trace(), events).map_err(|e| e.to_string())?;
+    let config =
+        Config::new(&blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+    let client = connect(config).await.map_err(|e| e.to_string())?;
+    let mut stream = client.events();
+    // The marker has a stream of its own: the counting one may lag.
+    let mut marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
+    client
+        .channel("bench")
+        .answer()
+        .await
+        .map_err(|e| e.to_string())?;
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let mut m = Measured::default();
+    let count = |item: Result<std::sync::Arc<Event>, Lagged>, m: &mut Measured| match item {
+        Ok(e) if matches!(&*e, Event::Unknown(u) if u.type_name == MARKER_TYPE) => {}
+        Ok(_) => m.count += 1,
+        Err(Lagged(n)) => m.lost += n,
+    };
+    loop {
+        futures_util::select_biased! {
+            item = stream.next() => match item {
+                Some(item) => count(item, &mut m),
+                None => break,
+            },
+            _ = marker.next() => {
+                // Whatever is still queued arrived before the marker.
+                while let Some(Some(item)) = stream.next().now_or_never() {
+                    count(item, &mut m);
+                }
+                break;
+            }
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    client.close().await;
+    Ok(m)
+}
+
+/// The limit: the same flood into a WebSocket reader that parses nothing.
+pub async fn sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
+    let blast = Blast::start(&trace(), events).map_err(|e| e.to_string())?;
+    let url = format!(
+        "{}/ari/events?app=hello",
+        blast.base_url().replace("http://", "ws://")
+    );
+    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let tcp = runtime
+        .connect(
+            uri.host().unwrap_or("127.0.0.1").to_string(),
+            uri.port_u16().unwrap_or(80),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut ws, _) = async_tungstenite::client_async(url, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    ws.send(async_tungstenite::tungstenite::Message::text("go"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let mut m = Measured::default();
+    while let Some(frame) = ws.next().await {
+        frame.map_err(|e| e.to_string())?;
+        m.count += 1;
+        if m.count as usize > events {
+            m.count -= 1;
+            break;
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    Ok(m)
+}
+
+/// REST round trips (`POST /channels/bench/answer`, 204), `in_flight` at a time; the
+/// result and the p50 and p99 latencies.
+pub async fn rest<R, F>(
+    connect: impl FnOnce(Config) -> F,
+    total: usize,
+    in_flight: usize,
+) -> Result<(Measured, Duration, Duration), String>
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let blast = Blast::start(&trace(), 0).map_err(|e| e.to_string())?;
+    let mut config =
+        Config::new(&blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+    config.max_in_flight = in_flight;
+    let client = connect(config).await.map_err(|e| e.to_string())?;
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let mut latencies = Vec::with_capacity(total);
+    let mut pending = futures_util::stream::FuturesUnordered::new();
+    let mut sent = 0;
+    while latencies.len() < total {
+        while sent < total && pending.len() < in_flight {
+            let c = client.clone();
+            pending.push(async move {
+                let t = Instant::now();
+                c.channel("bench").answer().await.map(|_| t.elapsed())
+            });
+            sent += 1;
+        }
+        let took = pending
+            .next()
+            .await
+            .ok_or("no request")?
+            .map_err(|e| e.to_string())?;
+        latencies.push(took);
+    }
+    let m = Measured {
+        count: total as u64,
+        seconds: start.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds() - cpu,
+        lost: 0,
+    };
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    client.close().await;
+    Ok((m, pct(0.50), pct(0.99)))
+}
+
+/// Runs every benchmark and prints a table; `scale` multiplies the sizes.
+pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str, scale: usize)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let events = 200_000 * scale;
+    println!(
+        "{name}: {} events of load-30-calls cycled, loopback, this process only",
+        events
+    );
+    for round in 1..=3 {
+        let ingest = ingest(&connect, events).await;
+        let sink = sink(runtime.clone(), events).await;
+        match (ingest, sink) {
+            (Ok(i), Ok(s)) => println!(
+                "  round {round}: ingest {:>9.0} ev/s  {:>5.2} us CPU/ev  lost {}   | sink {:>9.0} frames/s  | ingest/sink {:.2}",
+                i.rate(),
+                i.cpu_us_per_item(),
+                i.lost,
+                s.rate(),
+                i.rate() / s.rate()
+            ),
+            (i, s) => println!("  round {round}: failed: {:?} {:?}", i.err(), s.err()),
+        }
+    }
+    for in_flight in [1, 64] {
+        match rest(&connect, 20_000 * scale, in_flight).await {
+            Ok((m, p50, p99)) => println!(
+                "  REST answer, {in_flight:>2} in flight: {:>8.0} round trips/s  p50 {:>6.0} us  p99 {:>6.0} us",
+                m.rate(),
+                p50.as_secs_f64() * 1e6,
+                p99.as_secs_f64() * 1e6
+            ),
+            Err(e) => println!("  REST {in_flight} in flight failed: {e}"),
+        }
+    }
+    println!("  max RSS {} KiB", max_rss_kib());
+}

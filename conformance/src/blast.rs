@@ -1,0 +1,190 @@
+//! A load server for benchmarks: on the events WebSocket it sends the events
+//! of a trace, cycled, as fast as the socket takes them, then a marker event;
+//! REST requests get the recorded answer of their operation at once.
+//! The flood starts on the first REST request (or a text frame from the
+//! WebSocket client), once the client's subscriptions exist. Loopback only;
+//! it stops when dropped.
+
+use crate::trace::{Kind, Trace};
+use crate::wire_io::{self, WsMessage};
+use std::collections::HashMap;
+use std::io::{self, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+/// The `type` of the event sent after the last one.
+pub const MARKER_TYPE: &str = "BlastComplete";
+
+/// A running load server.
+pub struct Blast {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+struct Plan {
+    /// Every event frame of the trace, encoded once.
+    frames: Vec<Vec<u8>>,
+    total: usize,
+    marker: Vec<u8>,
+    /// `resource.name` of an operation → its recorded success answer.
+    answers: HashMap<String, (u16, Vec<u8>)>,
+    /// Set by the first REST request: the flood waits for it, so that the
+    /// client's subscriptions exist before the first event.
+    go: AtomicBool,
+}
+
+impl Blast {
+    /// Serves `total` events cycled from `trace` to each WebSocket client.
+    pub fn start(trace: &Trace, total: usize) -> io::Result<Blast> {
+        let mut frames = Vec::new();
+        let mut answers = HashMap::new();
+        let mut requests = HashMap::new();
+        for r in &trace.records {
+            match &r.kind {
+                Kind::WsRecv { text, .. } => frames.push(wire_io::frame(0x1, text.as_bytes())),
+                Kind::HttpRequest {
+                    id, method, path, ..
+                } => {
+                    requests.insert(*id, (method.clone(), path.clone()));
+                }
+                Kind::HttpResponse { id, status, body } if (200..300).contains(status) => {
+                    let Some((method, path)) = requests.get(id) else {
+                        continue;
+                    };
+                    let below = path.strip_prefix("/ari").unwrap_or(path);
+                    if let Some((info, _)) = ari_proto::find_operation(method, below) {
+                        answers
+                            .entry(format!("{}.{}", info.resource, info.name))
+                            .or_insert((*status, body.bytes()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if frames.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the trace has no events",
+            ));
+        }
+        let marker = format!(
+            r#"{{"type":"{MARKER_TYPE}","application":"blast","timestamp":"2026-01-01T00:00:00.000+0000","events":{total}}}"#
+        );
+        let plan = Arc::new(Plan {
+            frames,
+            total,
+            marker: wire_io::frame(0x1, marker.as_bytes()),
+            answers,
+            go: AtomicBool::new(false),
+        });
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let plan = plan.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve(stream, &plan);
+                    });
+                }
+            })
+        };
+        Ok(Blast {
+            addr,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Blast {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, plan: &Plan) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = wire_io::read_request(&mut reader)? {
+        if let Some(key) = req.websocket_key() {
+            wire_io::write_upgrade(&mut writer, key)?;
+            return blast(reader, writer, plan);
+        }
+        plan.go.store(true, Ordering::SeqCst);
+        let below = req.path.strip_prefix("/ari").unwrap_or(&req.path);
+        let answer = ari_proto::find_operation(&req.method, below).and_then(|(info, _)| {
+            plan.answers
+                .get(&format!("{}.{}", info.resource, info.name))
+        });
+        match answer {
+            Some((status, body)) => {
+                wire_io::write_response(&mut writer, *status, Some("application/json"), body)?
+            }
+            None => wire_io::write_response(&mut writer, 204, None, b"")?,
+        }
+    }
+    Ok(())
+}
+
+fn blast(mut reader: BufReader<TcpStream>, mut writer: TcpStream, plan: &Plan) -> io::Result<()> {
+    // Start on the first REST request, or on a text frame from this client.
+    reader
+        .get_ref()
+        .set_read_timeout(Some(std::time::Duration::from_millis(5)))?;
+    while !plan.go.load(Ordering::SeqCst) {
+        match wire_io::read_message(&mut reader) {
+            Ok(Some(WsMessage::Text(_))) => break,
+            Ok(Some(WsMessage::Close(_))) | Ok(None) => return Ok(()),
+            Ok(Some(_)) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    reader.get_ref().set_read_timeout(None)?;
+    // Whole cycles go out as one buffer; the rest frame by frame.
+    let cycle: Vec<u8> = plan.frames.concat();
+    let (cycles, rest) = (
+        plan.total / plan.frames.len(),
+        plan.total % plan.frames.len(),
+    );
+    for _ in 0..cycles {
+        writer.write_all(&cycle)?;
+    }
+    for f in &plan.frames[..rest] {
+        writer.write_all(f)?;
+    }
+    writer.write_all(&plan.marker)?;
+    writer.flush()?;
+    // Wait for the client to close.
+    while let Ok(Some(m)) = wire_io::read_message(&mut reader) {
+        if let WsMessage::Close(code) = m {
+            let _ = writer.write_all(&wire_io::close_frame(code.unwrap_or(1000)));
+            break;
+        }
+    }
+    Ok(())
+}
