@@ -85,6 +85,7 @@ fn main() {
         }
     });
 
+    routing(&frames, secs);
     println!("{:<44} {:>12} {:>10}", "", "events/s", "vs floor");
     for (name, rate) in [
         ("serde_json -> IgnoredAny (floor)", floor),
@@ -93,5 +94,62 @@ fn main() {
         ("Session::handle_ws_text (decode + route)", session_rate),
     ] {
         println!("{name:<44} {rate:>12.0} {:>9.2}x", rate / floor);
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Routing with many live per-object subscriptions: the same events, their
+/// channel ids spread over `n` channels each followed by its own subscription.
+fn routing(frames: &[String], secs: f64) {
+    use ari_proto::{ObjectKind, ObjectRef};
+    for n in [10usize, 10_000] {
+        let spread: Vec<String> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut v: serde_json::Value = serde_json::from_str(f).unwrap();
+                if v.get("channel").is_some() {
+                    v["channel"]["id"] = serde_json::json!(format!("bench-{}", i % n));
+                }
+                v.to_string()
+            })
+            .collect();
+        let before = rss_kib();
+        let mut session =
+            Session::new(Config::new("http://127.0.0.1:8088", "hello", "u", "p").unwrap()).unwrap();
+        for i in 0..n {
+            session.subscribe(Filter::Object(ObjectRef::new(
+                ObjectKind::Channel,
+                format!("bench-{i}"),
+            )));
+        }
+        let per_sub = (rss_kib().saturating_sub(before) * 1024) as f64 / n as f64;
+        let now = Instant::now();
+        // ChannelDestroyed would end subscriptions: keep them all alive.
+        let live: Vec<&String> = spread
+            .iter()
+            .filter(|f| !f.contains("ChannelDestroyed"))
+            .collect();
+        let rate = measure(
+            &live.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            secs,
+            |f| {
+                session.handle_ws_text(f, now);
+                while let Some(o) = session.poll_event() {
+                    black_box(o);
+                }
+            },
+        );
+        println!(
+            "routing, {n:>6} per-channel subscriptions: {rate:>10.0} events/s, ~{per_sub:.0} bytes of RSS per subscription"
+        );
     }
 }
