@@ -165,7 +165,8 @@ pub fn write_upgrade(w: &mut impl Write, key: &str) -> io::Result<()> {
     w.flush()
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding.
+pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in bytes.chunks(3) {

@@ -22,22 +22,10 @@ fn trace(name: &str) -> Trace {
 const GOOD: (&str, &str) = ("asterisk", "asterisk");
 
 fn basic((user, pass): (&str, &str)) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{user}:{pass}");
-    let mut out = String::new();
-    for c in input.as_bytes().chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    format!("Basic {out}")
+    format!(
+        "Basic {}",
+        wire_io::base64(format!("{user}:{pass}").as_bytes())
+    )
 }
 
 fn encode(s: &str) -> String {
@@ -224,6 +212,23 @@ fn play_client(fake: &FakeAsterisk, t: &Trace, rename: &[(&str, &str)]) -> Vec<S
     frames
 }
 
+/// Path and query of the trace's first request, as a client sends them.
+fn first_request_target(t: &Trace) -> String {
+    let Some(Kind::HttpRequest { path, query, .. }) = t
+        .records
+        .iter()
+        .map(|r| &r.kind)
+        .find(|k| matches!(k, Kind::HttpRequest { .. }))
+    else {
+        panic!("the trace has no request")
+    };
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    format!("{path}?{}", q.join("&"))
+}
+
 fn request_id(kind: &Kind) -> Option<u64> {
     match kind {
         Kind::HttpRequest { id, .. } => Some(*id),
@@ -295,20 +300,7 @@ fn credentials_are_checked_like_asterisk() {
     );
     assert!(ok.is_ok(), "api_key in the query is accepted");
     let t = trace("hello-world.jsonl");
-    let Kind::HttpRequest { path, query, .. } = &t
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
-        .unwrap()
-        .kind
-    else {
-        panic!()
-    };
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    let target = format!("{path}?{}", q.join("&"));
+    let target = first_request_target(&t);
     let (status, _) = http(
         fake.addr(),
         "POST",
@@ -356,23 +348,12 @@ fn faults_close_refuse_fail_corrupt_stall_and_delay() {
     .unwrap();
     let addr = fake.addr();
     let ws1 = ws(addr, "/ari/events?app=hello", Some(GOOD)).unwrap();
-    let Kind::HttpRequest { path, query, .. } = &t
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
-        .unwrap()
-        .kind
-    else {
-        panic!()
-    };
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    let target = format!("{path}?{}", q.join("&"));
+    let target = first_request_target(&t);
     let started = Instant::now();
-    let originate =
-        std::thread::spawn(move || http(addr, "POST", &target, Some(GOOD), b"").unwrap());
+    let originate = std::thread::spawn({
+        let target = target.clone();
+        move || http(addr, "POST", &target, Some(GOOD), b"").unwrap()
+    });
     // The WebSocket is closed with a close frame before the first event.
     assert_eq!(
         ws1.frames.recv_timeout(Duration::from_secs(5)).unwrap(),
@@ -412,17 +393,12 @@ fn faults_close_refuse_fail_corrupt_stall_and_delay() {
     )
     .unwrap();
     let _ws = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
     let mut s = TcpStream::connect(fake.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(700)))
         .unwrap();
     write!(
         s,
-        "POST {path}?{} HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 0\r\n\r\n",
-        q.join("&"),
+        "POST {target} HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 0\r\n\r\n",
         basic(GOOD)
     )
     .unwrap();
@@ -509,20 +485,7 @@ fn a_dropped_websocket_ends_without_a_close_frame() {
     )
     .unwrap();
     let socket = ws(fake.addr(), "/ari/events?app=hello", Some(GOOD)).unwrap();
-    let Kind::HttpRequest { path, query, .. } = &t
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::HttpRequest { .. }))
-        .unwrap()
-        .kind
-    else {
-        panic!()
-    };
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    let target = format!("{path}?{}", q.join("&"));
+    let target = first_request_target(&t);
     let addr = fake.addr();
     std::thread::spawn(move || http(addr, "POST", &target, Some(GOOD), b""));
     // The reader sees the stream end: no close frame came first.
