@@ -1,5 +1,5 @@
-//! Benchmarks of a client on a runtime, against the [`Blast`](crate::blast::Blast)
-//! load server on loopback. The adapters' bench programs run them and print
+//! Benchmarks of a client on a runtime, against the [`Blast`] load server
+//! on loopback. The adapters' bench programs run them and print
 //! the numbers.
 
 use crate::blast::{Blast, MARKER_TYPE};
