@@ -36,7 +36,7 @@ impl BackoffConfig {
             self.initial.as_secs_f64() * self.multiplier.max(1.0).powi(attempt.min(64) as i32);
         let capped = grown.min(self.max.as_secs_f64());
         let jitter = self.jitter.clamp(0.0, 1.0) * unit.clamp(0.0, 1.0);
-        Duration::from_secs_f64((capped * (1.0 - jitter)).max(0.0))
+        Duration::try_from_secs_f64((capped * (1.0 - jitter)).max(0.0)).unwrap_or(self.max)
     }
 }
 

@@ -157,6 +157,13 @@ impl Config {
         if !(0.0..=1.0).contains(&self.backoff.jitter) {
             return Err(ConfigError::Setting("backoff.jitter must be within 0..=1"));
         }
+        // Larger values would overflow `Instant` arithmetic and mean nothing.
+        const DAY: Duration = Duration::from_secs(86_400);
+        if self.request_timeout > DAY || self.backoff.max > DAY {
+            return Err(ConfigError::Setting(
+                "request_timeout and backoff.max must be at most a day",
+            ));
+        }
         if self.backoff.initial > self.backoff.max {
             return Err(ConfigError::Setting(
                 "backoff.initial must not exceed backoff.max",
@@ -223,6 +230,19 @@ mod tests {
         assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("http://u:p@x").is_err());
         assert!(BaseUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn absurd_durations_are_refused() {
+        let mut c = Config::new("http://localhost:8088", "app", "u", "p").unwrap();
+        c.request_timeout = Duration::MAX;
+        assert!(c.validate().is_err());
+        let mut c = Config::new("http://localhost:8088", "app", "u", "p").unwrap();
+        c.backoff.max = Duration::from_secs(200_000);
+        assert!(c.validate().is_err());
+        let mut c = Config::new("http://localhost:8088", "app", "u", "p").unwrap();
+        c.max_in_flight = 0;
+        assert!(c.validate().is_err());
     }
 
     #[test]
