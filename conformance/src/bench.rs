@@ -194,6 +194,66 @@ where
     Ok((m, pct(0.50), pct(0.99)))
 }
 
+/// Calls: `calls` simulated calls entering at once, each handled by the
+/// per-call framework (answer, play to the end, hang up). Returns the
+/// measurement and the growth of peak RSS in KiB.
+pub async fn calls<R, F>(
+    connect: impl FnOnce(Config) -> F,
+    calls: usize,
+) -> Result<(Measured, u64), String>
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let sim =
+        crate::calls_server::CallSimulator::start(&trace(), calls).map_err(|e| e.to_string())?;
+    let mut config =
+        Config::new(&sim.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+    config.request_timeout = Duration::from_secs(60);
+    let client = connect(config).await.map_err(|e| e.to_string())?;
+    let (done_tx, mut done) = futures_channel::mpsc::unbounded::<bool>();
+    client.serve_calls(move |call| {
+        let done = done_tx.clone();
+        async move {
+            let channel = call.channel.clone();
+            let playback = channel.channel_id().replacen("sim-", "sim-pb-", 1);
+            let ok = async {
+                channel.answer().await.ok()?;
+                let mut started = channel
+                    .play_with_id(playback, ["sound:beep"])
+                    .start()
+                    .await
+                    .ok()?;
+                started.events.finished().await?;
+                channel.hangup().await.ok()
+            }
+            .await
+            .is_some();
+            drop(call);
+            let _ = done.unbounded_send(ok);
+        }
+    });
+    let rss_before = max_rss_kib();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    client
+        .channel("warmup")
+        .answer()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut m = Measured::default();
+    while (m.count + m.lost) < calls as u64 {
+        match done.next().await {
+            Some(true) => m.count += 1,
+            Some(false) => m.lost += 1,
+            None => break,
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    client.close().await;
+    Ok((m, max_rss_kib().saturating_sub(rss_before)))
+}
+
 /// Runs every benchmark and prints a table; `scale` multiplies the sizes.
 pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str, scale: usize)
 where
@@ -205,6 +265,19 @@ where
         "{name}: {} events of load-30-calls cycled, loopback, this process only",
         events
     );
+    // First, while the peak RSS still says something about this run alone.
+    let n = 10_000 * scale;
+    match calls(&connect, n).await {
+        Ok((m, rss)) => println!(
+            "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed, peak RSS +{} KiB (~{:.1} KiB per call, both sides)",
+            m.rate(),
+            m.cpu_us_per_item(),
+            m.lost,
+            rss,
+            rss as f64 / n as f64
+        ),
+        Err(e) => println!("  calls failed: {e}"),
+    }
     for round in 1..=3 {
         let ingest = ingest(&connect, events).await;
         let sink = sink(runtime.clone(), events).await;

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod blast;
+pub mod calls_server;
 pub mod check;
 pub mod demo;
 pub mod replay;

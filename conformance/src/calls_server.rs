@@ -1,0 +1,226 @@
+//! A call simulator for benchmarks: on the client's first REST request, N
+//! channels enter the app at once; each is answered, plays a prompt and is
+//! hung up by the client under test, and the simulator answers like Asterisk
+//! (events included), then sends the marker event. Loopback only.
+
+use crate::blast::MARKER_TYPE;
+use crate::trace::{Kind, Trace};
+use crate::wire_io;
+use std::io::{self, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Event and answer texts of one recorded call, with the ids to replace.
+struct Templates {
+    start: String,
+    finished: String,
+    end: String,
+    destroyed: String,
+    /// The channel the recorded `ChannelDestroyed` names (another call's).
+    destroyed_id: String,
+    playback: String,
+    channel_id: String,
+    playback_id: String,
+}
+
+struct State {
+    calls: usize,
+    templates: Templates,
+    /// Frames for the events WebSocket.
+    events: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    hung_up: AtomicUsize,
+    started: AtomicBool,
+}
+
+/// A running call simulator.
+pub struct CallSimulator {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+fn first(trace: &Trace, type_name: &str, with: &str) -> Option<String> {
+    trace.records.iter().find_map(|r| match &r.kind {
+        Kind::WsRecv { text, .. }
+            if text.contains(&format!("\"type\":\"{type_name}\"")) && text.contains(with) =>
+        {
+            Some(text.clone())
+        }
+        _ => None,
+    })
+}
+
+impl CallSimulator {
+    /// Simulates `calls` calls shaped like those of `trace` (load-30-calls).
+    pub fn start(trace: &Trace, calls: usize) -> io::Result<CallSimulator> {
+        let missing = || io::Error::new(io::ErrorKind::InvalidData, "the trace lacks a call");
+        let start = first(trace, "StasisStart", "\"args\":[]").ok_or_else(missing)?;
+        let channel_id = serde_json::from_str::<serde_json::Value>(&start)
+            .ok()
+            .and_then(|v| v["channel"]["id"].as_str().map(str::to_string))
+            .ok_or_else(missing)?;
+        let finished = first(trace, "PlaybackFinished", &channel_id).ok_or_else(missing)?;
+        let playback_id = serde_json::from_str::<serde_json::Value>(&finished)
+            .ok()
+            .and_then(|v| v["playback"]["id"].as_str().map(str::to_string))
+            .ok_or_else(missing)?;
+        let playback = serde_json::from_str::<serde_json::Value>(&finished)
+            .ok()
+            .map(|v| v["playback"].to_string())
+            .ok_or_else(missing)?;
+        // The inbound legs' destruction may fall after the recording: any will do.
+        let destroyed = first(trace, "ChannelDestroyed", "").ok_or_else(missing)?;
+        let destroyed_id = serde_json::from_str::<serde_json::Value>(&destroyed)
+            .ok()
+            .and_then(|v| v["channel"]["id"].as_str().map(str::to_string))
+            .ok_or_else(missing)?;
+        let templates = Templates {
+            end: first(trace, "StasisEnd", &channel_id).ok_or_else(missing)?,
+            destroyed: destroyed.clone(),
+            destroyed_id,
+            start,
+            finished,
+            playback,
+            channel_id,
+            playback_id,
+        };
+        let state = Arc::new(State {
+            calls,
+            templates,
+            events: Mutex::new(None),
+            hung_up: AtomicUsize::new(0),
+            started: AtomicBool::new(false),
+        });
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let state = state.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve(stream, &state);
+                    });
+                }
+            })
+        };
+        Ok(CallSimulator {
+            addr,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for CallSimulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+    }
+}
+
+fn call_text(template: &str, t: &Templates, call: &str) -> Vec<u8> {
+    let text = template
+        .replace(&t.channel_id, &format!("sim-{call}"))
+        .replace(&t.playback_id, &format!("sim-pb-{call}"));
+    wire_io::frame(0x1, text.as_bytes())
+}
+
+fn push(state: &State, frame: Vec<u8>) {
+    if let Ok(guard) = state.events.lock()
+        && let Some(tx) = guard.as_ref()
+    {
+        let _ = tx.send(frame);
+    }
+}
+
+fn serve(stream: TcpStream, state: &State) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = wire_io::read_request(&mut reader)? {
+        if let Some(key) = req.websocket_key() {
+            wire_io::write_upgrade(&mut writer, key)?;
+            return events(reader, writer, state);
+        }
+        let t = &state.templates;
+        if !state.started.swap(true, Ordering::SeqCst) {
+            // The first request says the client is ready: every call enters at once.
+            let mut burst = Vec::new();
+            for call in 0..state.calls {
+                burst.extend_from_slice(&call_text(&t.start, t, &call.to_string()));
+            }
+            push(state, burst);
+        }
+        let parts: Vec<&str> = req
+            .path
+            .trim_start_matches("/ari/channels/")
+            .split('/')
+            .collect();
+        let call = parts
+            .first()
+            .and_then(|p| p.strip_prefix("sim-"))
+            .unwrap_or("");
+        match (req.method.as_str(), parts.get(1).copied()) {
+            ("POST", Some("play")) => {
+                let body = t
+                    .playback
+                    .replace(&t.channel_id, &format!("sim-{call}"))
+                    .replace(&t.playback_id, &format!("sim-pb-{call}"));
+                wire_io::write_response(
+                    &mut writer,
+                    201,
+                    Some("application/json"),
+                    body.as_bytes(),
+                )?;
+                push(state, call_text(&t.finished, t, call));
+            }
+            ("DELETE", None) => {
+                wire_io::write_response(&mut writer, 204, None, b"")?;
+                push(state, call_text(&t.end, t, call));
+                let destroyed = t.destroyed.replace(&t.destroyed_id, &t.channel_id);
+                push(state, call_text(&destroyed, t, call));
+                if state.hung_up.fetch_add(1, Ordering::SeqCst) + 1 == state.calls {
+                    let marker = format!(
+                        r#"{{"type":"{MARKER_TYPE}","application":"hello","timestamp":"2026-01-01T00:00:00.000+0000"}}"#
+                    );
+                    push(state, wire_io::frame(0x1, marker.as_bytes()));
+                }
+            }
+            _ => wire_io::write_response(&mut writer, 204, None, b"")?,
+        }
+    }
+    Ok(())
+}
+
+fn events(
+    mut reader: BufReader<TcpStream>,
+    mut writer: TcpStream,
+    state: &State,
+) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel();
+    if let Ok(mut guard) = state.events.lock() {
+        *guard = Some(tx);
+    }
+    std::thread::spawn(move || while let Ok(Some(_)) = wire_io::read_message(&mut reader) {});
+    for frame in rx {
+        writer.write_all(&frame)?;
+    }
+    Ok(())
+}
