@@ -49,6 +49,10 @@ impl<R: Runtime> Clone for Client<R> {
 /// Events a stream may hold before its consumer counts as lagging.
 pub const DEFAULT_QUEUE: usize = 1024;
 
+/// The queue of [`Client::events`]: larger, since one stream takes every
+/// event. The queue allocates only for what it holds.
+pub const ALL_EVENTS_QUEUE: usize = 16 * 1024;
+
 impl<R: Runtime> Client<R> {
     /// Connects: returns once the events WebSocket is open. `https://` base
     /// URLs need the `tls` feature and trust the webpki roots.
@@ -161,9 +165,10 @@ impl<R: Runtime> Client<R> {
         stream
     }
 
-    /// Every event of the connection.
+    /// Every event of the connection, holding up to [`ALL_EVENTS_QUEUE`]
+    /// unread events: a catch-all stream sees every burst whole.
     pub fn events(&self) -> EventStream {
-        self.subscribe(Filter::All)
+        self.subscribe_with_queue(Filter::All, ALL_EVENTS_QUEUE)
     }
 
     /// Changes of the events WebSocket's state (reconnects included).
