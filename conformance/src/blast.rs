@@ -5,23 +5,21 @@
 //! WebSocket client), once the client's subscriptions exist. Loopback only;
 //! it stops when dropped.
 
+use crate::loopback::LoopbackServer;
 use crate::trace::{Kind, Trace};
 use crate::wire_io::{self, WsMessage};
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
 /// The `type` of the event sent after the last one.
 pub const MARKER_TYPE: &str = "BlastComplete";
 
 /// A running load server.
 pub struct Blast {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    server: LoopbackServer,
 }
 
 struct Plan {
@@ -80,44 +78,14 @@ impl Blast {
             answers,
             go: AtomicBool::new(false),
         });
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let plan = plan.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(stream, &plan);
-                    });
-                }
-            })
-        };
         Ok(Blast {
-            addr,
-            stop,
-            acceptor: Some(acceptor),
+            server: LoopbackServer::start(plan, serve)?,
         })
     }
 
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Blast {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(a) = self.acceptor.take() {
-            let _ = a.join();
-        }
+        self.server.base_url()
     }
 }
 

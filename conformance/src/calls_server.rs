@@ -4,14 +4,14 @@
 //! (events included), then sends the marker event. Loopback only.
 
 use crate::blast::MARKER_TYPE;
+use crate::loopback::LoopbackServer;
 use crate::trace::{Kind, Trace};
 use crate::wire_io;
 use std::io::{self, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 /// Event and answer texts of one recorded call, with the ids to replace.
 struct Templates {
@@ -37,9 +37,7 @@ struct State {
 
 /// A running call simulator.
 pub struct CallSimulator {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    server: LoopbackServer,
 }
 
 fn first(trace: &Trace, type_name: &str, with: &str) -> Option<String> {
@@ -94,44 +92,14 @@ impl CallSimulator {
             hung_up: AtomicUsize::new(0),
             started: AtomicBool::new(false),
         });
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let state = state.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(stream, &state);
-                    });
-                }
-            })
-        };
         Ok(CallSimulator {
-            addr,
-            stop,
-            acceptor: Some(acceptor),
+            server: LoopbackServer::start(state, serve)?,
         })
     }
 
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for CallSimulator {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(a) = self.acceptor.take() {
-            let _ = a.join();
-        }
+        self.server.base_url()
     }
 }
 

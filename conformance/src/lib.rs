@@ -10,6 +10,7 @@ pub mod blast;
 pub mod calls_server;
 pub mod check;
 pub mod demo;
+pub mod loopback;
 pub mod replay;
 pub mod serve;
 pub mod trace;
