@@ -65,14 +65,27 @@ pub(crate) enum Command {
     Close(oneshot::Sender<()>),
 }
 
-enum Internal {
+/// The read half of the events WebSocket, polled by the driver itself so
+/// that a frame goes from the socket into the session without a hop.
+type WsReader<R> = async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
+
+enum Internal<R: Runtime> {
     Http {
         id: RawRequestId,
         outcome: Result<(u16, Vec<u8>), String>,
     },
-    WsOpened,
-    WsText(String),
-    WsClosed(CloseReason),
+    WsOpened(WsReader<R>),
+    WsFailed(CloseReason),
+}
+
+/// Reads the next frame; pending while there is no WebSocket.
+async fn next_frame<R: Runtime>(
+    reader: &mut Option<WsReader<R>>,
+) -> Option<Result<Message, async_tungstenite::tungstenite::Error>> {
+    match reader {
+        Some(r) => r.next().await,
+        None => futures_util::future::pending().await,
+    }
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -81,13 +94,16 @@ pub(crate) struct Driver<R: Runtime> {
     rt: R,
     session: Session,
     commands: mpsc::UnboundedReceiver<Command>,
-    internal_tx: mpsc::UnboundedSender<Internal>,
-    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    internal_tx: mpsc::UnboundedSender<Internal<R>>,
+    internal_rx: mpsc::UnboundedReceiver<Internal<R>>,
     waiting: HashMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
     sinks: HashMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
+    ws_reader: Option<WsReader<R>>,
+    /// The armed timer and its deadline, kept while the deadline holds.
+    timer: Option<(Instant, futures_util::future::Fuse<BoxFuture<()>>)>,
     pool: Arc<Mutex<Vec<Sender>>>,
     tls: TlsConfig,
     /// Told once the first connection attempt opened or failed.
@@ -115,6 +131,8 @@ impl<R: Runtime> Driver<R> {
             watchers: Vec::new(),
             call_watchers: Vec::new(),
             ws_writer: None,
+            ws_reader: None,
+            timer: None,
             pool: Arc::new(Mutex::new(Vec::new())),
             tls,
             opened: Some(opened),
@@ -138,12 +156,18 @@ impl<R: Runtime> Driver<R> {
                 let _ = done.send(());
                 return;
             }
-            let timer: BoxFuture<()> = match self.session.poll_timeout() {
-                Some(t) => self.rt.sleep_until(t),
-                None => Box::pin(futures_util::future::pending()),
+            let deadline = self.session.poll_timeout();
+            if self.timer.as_ref().map(|(t, _)| *t) != deadline {
+                self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
+            }
+            let timer = async {
+                match &mut self.timer {
+                    Some((_, sleep)) => sleep.await,
+                    None => futures_util::future::pending().await,
+                }
             };
-            let mut timer = timer.fuse();
             futures_util::select_biased! {
+                frame = next_frame::<R>(&mut self.ws_reader).fuse() => self.ws_frame(frame),
                 message = self.internal_rx.next() => {
                     if let Some(m) = message {
                         self.internal(m);
@@ -158,7 +182,10 @@ impl<R: Runtime> Driver<R> {
                         return;
                     }
                 },
-                _ = timer => self.session.handle_timeout(Instant::now()),
+                _ = timer.fuse() => {
+                    self.timer = None;
+                    self.session.handle_timeout(Instant::now());
+                }
             }
         }
     }
@@ -194,7 +221,7 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn internal(&mut self, message: Internal) {
+    fn internal(&mut self, message: Internal<R>) {
         let now = Instant::now();
         match message {
             Internal::Http {
@@ -205,13 +232,36 @@ impl<R: Runtime> Driver<R> {
                 id,
                 outcome: Err(e),
             } => self.session.handle_http_error(id, e, now),
-            Internal::WsOpened => self.session.handle_ws_opened(now),
-            Internal::WsText(text) => self.session.handle_ws_text(&text, now),
-            Internal::WsClosed(reason) => {
-                self.ws_writer = None;
-                self.session.handle_ws_closed(reason, now);
+            Internal::WsOpened(reader) => {
+                self.ws_reader = Some(reader);
+                self.session.handle_ws_opened(now);
             }
+            Internal::WsFailed(reason) => self.ws_closed(reason),
         }
+    }
+
+    fn ws_frame(&mut self, frame: Option<Result<Message, async_tungstenite::tungstenite::Error>>) {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                self.session.handle_ws_text(text.as_str(), Instant::now());
+            }
+            Some(Ok(Message::Close(frame))) => self.ws_closed(CloseReason::CloseFrame {
+                code: frame.as_ref().map(|f| u16::from(f.code)),
+                reason: frame
+                    .map(|f| f.reason.as_str().to_string())
+                    .unwrap_or_default(),
+            }),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => self.ws_closed(CloseReason::Dropped(e.to_string())),
+            None => self.ws_closed(CloseReason::Dropped("end of stream".into())),
+        }
+    }
+
+    fn ws_closed(&mut self, reason: CloseReason) {
+        // Dropping the writer's channel ends the writer task.
+        self.ws_reader = None;
+        self.ws_writer = None;
+        self.session.handle_ws_closed(reason, Instant::now());
     }
 
     /// Carries out everything the session has queued.
@@ -318,8 +368,10 @@ impl<R: Runtime> Driver<R> {
         self.ws_writer = Some(writer_tx);
         let (rt, tx, tls) = (self.rt.clone(), self.internal_tx.clone(), self.tls.clone());
         self.rt.spawn(Box::pin(async move {
-            let reason = run_ws(&rt, &tls, request, writer_rx, &tx).await;
-            let _ = tx.unbounded_send(Internal::WsClosed(reason));
+            let _ = tx.unbounded_send(match open_ws(&rt, &tls, request, writer_rx).await {
+                Ok(reader) => Internal::WsOpened(reader),
+                Err(reason) => Internal::WsFailed(reason),
+            });
         }));
     }
 }
@@ -390,34 +442,33 @@ async fn send_http<R: Runtime>(
     Ok((status, body))
 }
 
-async fn run_ws<R: Runtime>(
+/// Opens the events WebSocket and starts its writer task; returns the read half.
+async fn open_ws<R: Runtime>(
     rt: &R,
     tls: &TlsConfig,
     request: http::Request<()>,
     mut writer_rx: mpsc::UnboundedReceiver<Message>,
-    tx: &mpsc::UnboundedSender<Internal>,
-) -> CloseReason {
-    let tcp = match transport::open(rt, request.uri(), tls).await {
-        Ok(t) => t,
-        Err(e) => return CloseReason::Unreachable(e),
-    };
+) -> Result<WsReader<R>, CloseReason> {
+    let tcp = transport::open(rt, request.uri(), tls)
+        .await
+        .map_err(CloseReason::Unreachable)?;
     // Let tungstenite add the handshake headers, then add ours (credentials).
-    let mut upgrade = match request.uri().to_string().into_client_request() {
-        Ok(r) => r,
-        Err(e) => return CloseReason::Unreachable(e.to_string()),
-    };
+    let mut upgrade = request
+        .uri()
+        .to_string()
+        .into_client_request()
+        .map_err(|e| CloseReason::Unreachable(e.to_string()))?;
     for (name, value) in request.headers() {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
     let ws = match async_tungstenite::client_async(upgrade, tcp).await {
         Ok((ws, _)) => ws,
         Err(async_tungstenite::tungstenite::Error::Http(response)) => {
-            return CloseReason::Refused(response.status().as_u16());
+            return Err(CloseReason::Refused(response.status().as_u16()));
         }
-        Err(e) => return CloseReason::Unreachable(e.to_string()),
+        Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
     };
-    let _ = tx.unbounded_send(Internal::WsOpened);
-    let (mut sink, mut stream) = ws.split();
+    let (mut sink, reader) = ws.split();
     rt.spawn(Box::pin(async move {
         while let Some(m) = writer_rx.next().await {
             let close = matches!(m, Message::Close(_));
@@ -427,27 +478,5 @@ async fn run_ws<R: Runtime>(
         }
         let _ = sink.close(None).await;
     }));
-    while let Some(message) = stream.next().await {
-        match message {
-            Ok(Message::Text(text)) => {
-                if tx
-                    .unbounded_send(Internal::WsText(text.as_str().to_string()))
-                    .is_err()
-                {
-                    return CloseReason::Dropped("client gone".into());
-                }
-            }
-            Ok(Message::Close(frame)) => {
-                return CloseReason::CloseFrame {
-                    code: frame.as_ref().map(|f| u16::from(f.code)),
-                    reason: frame
-                        .map(|f| f.reason.as_str().to_string())
-                        .unwrap_or_default(),
-                };
-            }
-            Ok(_) => {}
-            Err(e) => return CloseReason::Dropped(e.to_string()),
-        }
-    }
-    CloseReason::Dropped("end of stream".into())
+    Ok(reader)
 }
