@@ -1,42 +1,73 @@
 //! Event streams with bounded queues and an explicit lag notice.
 
 use ari_proto::Event;
-use futures_channel::mpsc;
 use futures_util::Stream;
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 /// Events were dropped for this stream because its consumer fell behind:
 /// its queue was full. Carries how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lagged(pub u64);
 
-/// The driver's end of an [`EventStream`].
-pub(crate) struct Sink {
-    tx: mpsc::Sender<Arc<Event>>,
+/// What the driver and the consumer of one stream share.
+struct Queue {
+    events: VecDeque<Arc<Event>>,
+    capacity: usize,
     /// Events dropped and not yet reported.
-    dropped: Arc<AtomicU64>,
+    dropped: u64,
+    /// The consumer, when it waits for an event.
+    waiting: Option<Waker>,
+    /// The driver will deliver no more.
+    ended: bool,
+    /// The consumer is gone.
+    abandoned: bool,
 }
+
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    // Nothing can leave the queue half-changed: a poisoned lock is still usable.
+    queue.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The driver's end of an [`EventStream`].
+pub(crate) struct Sink(Arc<Mutex<Queue>>);
 
 impl Sink {
     /// Queues an event; `false` when the stream was dropped.
     pub(crate) fn deliver(&mut self, event: &Arc<Event>) -> bool {
+        let mut q = lock(&self.0);
+        if q.abandoned {
+            return false;
+        }
         // Once lagging, drop until the consumer has drained its queue and
         // taken the notice, so that the notice stands exactly at the gap.
-        if self.dropped.load(Ordering::Acquire) > 0 {
-            self.dropped.fetch_add(1, Ordering::AcqRel);
-            return !self.tx.is_closed();
-        }
-        match self.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(e) if e.is_full() => {
-                self.dropped.fetch_add(1, Ordering::AcqRel);
+        if q.dropped > 0 || q.events.len() >= q.capacity {
+            if q.dropped == 0 {
                 tracing::warn!("a slow event consumer is losing events");
-                true
             }
-            Err(_) => false,
+            q.dropped += 1;
+            return true;
+        }
+        q.events.push_back(event.clone());
+        let waiting = q.waiting.take();
+        drop(q);
+        if let Some(w) = waiting {
+            w.wake();
+        }
+        true
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let mut q = lock(&self.0);
+        q.ended = true;
+        let waiting = q.waiting.take();
+        drop(q);
+        if let Some(w) = waiting {
+            w.wake();
         }
     }
 }
@@ -50,21 +81,35 @@ impl Sink {
 /// exactly where the gap is, then goes on. A per-object stream ends by
 /// itself when its object is gone.
 pub struct EventStream {
-    rx: mpsc::Receiver<Arc<Event>>,
-    dropped: Arc<AtomicU64>,
+    queue: Arc<Mutex<Queue>>,
+    terminated: bool,
 }
 
 impl EventStream {
     pub(crate) fn new(capacity: usize) -> (Sink, EventStream) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
+        let queue = Arc::new(Mutex::new(Queue {
+            events: VecDeque::new(),
+            capacity: capacity.max(1),
+            dropped: 0,
+            waiting: None,
+            ended: false,
+            abandoned: false,
+        }));
         (
-            Sink {
-                tx,
-                dropped: dropped.clone(),
+            Sink(queue.clone()),
+            EventStream {
+                queue,
+                terminated: false,
             },
-            EventStream { rx, dropped },
         )
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        let mut q = lock(&self.queue);
+        q.abandoned = true;
+        q.events = VecDeque::new();
     }
 }
 
@@ -103,7 +148,7 @@ impl EventStream {
 
 impl futures_util::stream::FusedStream for EventStream {
     fn is_terminated(&self) -> bool {
-        self.rx.is_terminated() && self.dropped.load(Ordering::Acquire) == 0
+        self.terminated
     }
 }
 
@@ -111,12 +156,30 @@ impl Stream for EventStream {
     type Item = Result<Arc<Event>, Lagged>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match Pin::new(&mut self.rx).poll_next(cx) {
-            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(event))),
-            other => match self.dropped.swap(0, Ordering::AcqRel) {
-                0 => other.map(|o| o.map(Ok)),
-                n => Poll::Ready(Some(Err(Lagged(n)))),
-            },
+        if self.terminated {
+            return Poll::Ready(None);
         }
+        let mut q = lock(&self.queue);
+        if let Some(event) = q.events.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        if q.dropped > 0 {
+            let n = std::mem::take(&mut q.dropped);
+            return Poll::Ready(Some(Err(Lagged(n))));
+        }
+        if q.ended {
+            drop(q);
+            self.terminated = true;
+            return Poll::Ready(None);
+        }
+        // A flood may have grown the queue; give the memory back once drained.
+        if q.events.capacity() > 1024 {
+            q.events.shrink_to(64);
+        }
+        match &q.waiting {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => q.waiting = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 }
