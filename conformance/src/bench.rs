@@ -254,7 +254,17 @@ where
     Ok((m, max_rss_kib().saturating_sub(rss_before)))
 }
 
-/// Runs every benchmark and prints a table; `scale` multiplies the sizes.
+/// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
+/// `rest`) selects the benchmark `name`; unset selects all.
+fn selected(name: &str) -> bool {
+    match std::env::var("ARI_BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|o| o.trim() == name),
+        Err(_) => true,
+    }
+}
+
+/// Runs the benchmarks selected by `ARI_BENCH_ONLY` (all by default) and
+/// prints a table; `scale` multiplies the sizes.
 pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str, scale: usize)
 where
     R: Runtime,
@@ -267,8 +277,14 @@ where
     );
     // First, while the peak RSS still says something about this run alone.
     let n = 10_000 * scale;
-    match calls(&connect, n).await {
-        Ok((m, rss)) => println!(
+    let calls_run = if selected("calls") {
+        Some(calls(&connect, n).await)
+    } else {
+        None
+    };
+    match calls_run {
+        None => {}
+        Some(Ok((m, rss))) => println!(
             "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed, peak RSS +{} KiB (~{:.1} KiB per call, both sides)",
             m.rate(),
             m.cpu_us_per_item(),
@@ -276,9 +292,9 @@ where
             rss,
             rss as f64 / n as f64
         ),
-        Err(e) => println!("  calls failed: {e}"),
+        Some(Err(e)) => println!("  calls failed: {e}"),
     }
-    for round in 1..=3 {
+    for round in (1..=3).filter(|_| selected("ingest")) {
         let ingest = ingest(&connect, events).await;
         let sink = sink(runtime.clone(), events).await;
         match (ingest, sink) {
@@ -293,7 +309,7 @@ where
             (i, s) => println!("  round {round}: failed: {:?} {:?}", i.err(), s.err()),
         }
     }
-    for in_flight in [1, 64] {
+    for in_flight in [1, 64].into_iter().filter(|_| selected("rest")) {
         match rest(&connect, 20_000 * scale, in_flight).await {
             Ok((m, p50, p99)) => println!(
                 "  REST answer, {in_flight:>2} in flight: {:>8.0} round trips/s  p50 {:>6.0} us  p99 {:>6.0} us",
