@@ -14,7 +14,8 @@ pub fn rust_type(ty: &str, enum_name: Option<&str>) -> String {
         return e.to_string();
     }
     match ty {
-        "string" | "Date" => "crate::Str".into(),
+        "string" => "crate::Str".into(),
+        "Date" => "crate::Timestamp".into(),
         "int" | "long" => "i64".into(),
         "double" => "f64".into(),
         "boolean" => "bool".into(),

@@ -17,7 +17,7 @@ macro_rules! nothing_unknown {
         }
     )*};
 }
-nothing_unknown!(String, crate::Str, i64, f64, bool, Value, Map<String, Value>);
+nothing_unknown!(String, crate::Str, crate::Timestamp, i64, f64, bool, Value, Map<String, Value>);
 
 impl<T: Inspect> Inspect for Option<T> {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {

@@ -537,6 +537,13 @@ impl Decode for compact_str::CompactString {
     }
 }
 
+impl Decode for crate::Timestamp {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
+        Ok(crate::Timestamp::new(&r.str()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,7 @@ pub mod json;
 mod operation;
 mod registry;
 mod session;
+mod timestamp;
 mod wire;
 
 pub use backoff::{BackoffConfig, SeededRng};
@@ -78,6 +79,7 @@ pub use registry::{Filter, SubscriptionId};
 /// The JSON crate of the public API (free-form values, variable maps).
 pub use serde_json;
 pub use session::*;
+pub use timestamp::Timestamp;
 pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
 
 /// The string type of decoded models and events.

@@ -17,7 +17,7 @@ pub struct ApplicationMoveFailed {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -31,7 +31,7 @@ pub struct ApplicationMoveFailedBuilder {
     channel: Option<crate::models::Channel>,
     destination: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -101,7 +101,7 @@ impl ApplicationMoveFailed {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_destination: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -149,7 +149,7 @@ pub struct ApplicationRegistered {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -160,7 +160,7 @@ pub struct ApplicationRegistered {
 #[derive(Default)]
 pub struct ApplicationRegisteredBuilder {
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -218,7 +218,7 @@ impl ApplicationRegistered {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -257,7 +257,7 @@ pub struct ApplicationReplaced {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -268,7 +268,7 @@ pub struct ApplicationReplaced {
 #[derive(Default)]
 pub struct ApplicationReplacedBuilder {
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -326,7 +326,7 @@ impl ApplicationReplaced {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -365,7 +365,7 @@ pub struct ApplicationUnregistered {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -376,7 +376,7 @@ pub struct ApplicationUnregistered {
 #[derive(Default)]
 pub struct ApplicationUnregisteredBuilder {
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -434,7 +434,7 @@ impl ApplicationUnregistered {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -505,7 +505,7 @@ pub struct BridgeAttendedTransfer {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -532,7 +532,7 @@ pub struct BridgeAttendedTransferBuilder {
     transferer_second_leg: Option<crate::models::Channel>,
     transferer_second_leg_bridge: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -654,7 +654,7 @@ impl BridgeAttendedTransfer {
         let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
         let mut f_transferer_second_leg_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -757,7 +757,7 @@ pub struct BridgeBlindTransfer {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -776,7 +776,7 @@ pub struct BridgeBlindTransferBuilder {
     result: Option<crate::Str>,
     transferee: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -866,7 +866,7 @@ impl BridgeBlindTransfer {
         let mut f_result: Option<crate::Str> = None;
         let mut f_transferee: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -931,7 +931,7 @@ pub struct BridgeCreated {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -943,7 +943,7 @@ pub struct BridgeCreated {
 pub struct BridgeCreatedBuilder {
     bridge: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1005,7 +1005,7 @@ impl BridgeCreated {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1049,7 +1049,7 @@ pub struct BridgeDestroyed {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1061,7 +1061,7 @@ pub struct BridgeDestroyed {
 pub struct BridgeDestroyedBuilder {
     bridge: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1123,7 +1123,7 @@ impl BridgeDestroyed {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1169,7 +1169,7 @@ pub struct BridgeMerged {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1182,7 +1182,7 @@ pub struct BridgeMergedBuilder {
     bridge: Option<crate::models::Bridge>,
     bridge_from: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1248,7 +1248,7 @@ impl BridgeMerged {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1297,7 +1297,7 @@ pub struct BridgeVideoSourceChanged {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1310,7 +1310,7 @@ pub struct BridgeVideoSourceChangedBuilder {
     bridge: Option<crate::models::Bridge>,
     old_video_source_id: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1376,7 +1376,7 @@ impl BridgeVideoSourceChanged {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_old_video_source_id: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1427,7 +1427,7 @@ pub struct CallBroadcast {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1441,7 +1441,7 @@ pub struct CallBroadcastBuilder {
     caller: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1511,7 +1511,7 @@ impl CallBroadcast {
         let mut f_caller: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1563,7 +1563,7 @@ pub struct CallClaimed {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1576,7 +1576,7 @@ pub struct CallClaimedBuilder {
     channel: Option<crate::models::Channel>,
     winner_app: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1642,7 +1642,7 @@ impl CallClaimed {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1693,7 +1693,7 @@ pub struct ChannelCallerId {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1707,7 +1707,7 @@ pub struct ChannelCallerIdBuilder {
     caller_presentation_txt: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1777,7 +1777,7 @@ impl ChannelCallerId {
         let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1827,7 +1827,7 @@ pub struct ChannelConnectedLine {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1839,7 +1839,7 @@ pub struct ChannelConnectedLine {
 pub struct ChannelConnectedLineBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -1901,7 +1901,7 @@ impl ChannelConnectedLine {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -1945,7 +1945,7 @@ pub struct ChannelCreated {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -1957,7 +1957,7 @@ pub struct ChannelCreated {
 pub struct ChannelCreatedBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2019,7 +2019,7 @@ impl ChannelCreated {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2069,7 +2069,7 @@ pub struct ChannelDestroyed {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2084,7 +2084,7 @@ pub struct ChannelDestroyedBuilder {
     channel: Option<crate::models::Channel>,
     tech_cause: Option<i64>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2158,7 +2158,7 @@ impl ChannelDestroyed {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_tech_cause: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2215,7 +2215,7 @@ pub struct ChannelDialplan {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2229,7 +2229,7 @@ pub struct ChannelDialplanBuilder {
     dialplan_app: Option<crate::Str>,
     dialplan_app_data: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2299,7 +2299,7 @@ impl ChannelDialplan {
         let mut f_dialplan_app: Option<crate::Str> = None;
         let mut f_dialplan_app_data: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2353,7 +2353,7 @@ pub struct ChannelDtmfReceived {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2367,7 +2367,7 @@ pub struct ChannelDtmfReceivedBuilder {
     digit: Option<crate::Str>,
     duration_ms: Option<i64>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2437,7 +2437,7 @@ impl ChannelDtmfReceived {
         let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2489,7 +2489,7 @@ pub struct ChannelEnteredBridge {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2502,7 +2502,7 @@ pub struct ChannelEnteredBridgeBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2568,7 +2568,7 @@ impl ChannelEnteredBridge {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2621,7 +2621,7 @@ pub struct ChannelHangupRequest {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2636,7 +2636,7 @@ pub struct ChannelHangupRequestBuilder {
     soft: Option<bool>,
     tech_cause: Option<i64>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2710,7 +2710,7 @@ impl ChannelHangupRequest {
         let mut f_soft: Option<bool> = None;
         let mut f_tech_cause: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2765,7 +2765,7 @@ pub struct ChannelHold {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2778,7 +2778,7 @@ pub struct ChannelHoldBuilder {
     channel: Option<crate::models::Channel>,
     musicclass: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2844,7 +2844,7 @@ impl ChannelHold {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_musicclass: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -2893,7 +2893,7 @@ pub struct ChannelLeftBridge {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -2906,7 +2906,7 @@ pub struct ChannelLeftBridgeBuilder {
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -2972,7 +2972,7 @@ impl ChannelLeftBridge {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3019,7 +3019,7 @@ pub struct ChannelStateChange {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3031,7 +3031,7 @@ pub struct ChannelStateChange {
 pub struct ChannelStateChangeBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3093,7 +3093,7 @@ impl ChannelStateChange {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3139,7 +3139,7 @@ pub struct ChannelTalkingFinished {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3152,7 +3152,7 @@ pub struct ChannelTalkingFinishedBuilder {
     channel: Option<crate::models::Channel>,
     duration: Option<i64>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3218,7 +3218,7 @@ impl ChannelTalkingFinished {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3265,7 +3265,7 @@ pub struct ChannelTalkingStarted {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3277,7 +3277,7 @@ pub struct ChannelTalkingStarted {
 pub struct ChannelTalkingStartedBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3339,7 +3339,7 @@ impl ChannelTalkingStarted {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3383,7 +3383,7 @@ pub struct ChannelToneDetected {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3395,7 +3395,7 @@ pub struct ChannelToneDetected {
 pub struct ChannelToneDetectedBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3457,7 +3457,7 @@ impl ChannelToneDetected {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3505,7 +3505,7 @@ pub struct ChannelTransfer {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3519,7 +3519,7 @@ pub struct ChannelTransferBuilder {
     referred_by: Option<crate::models::ReferredBy>,
     state: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3589,7 +3589,7 @@ impl ChannelTransfer {
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
         let mut f_state: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3639,7 +3639,7 @@ pub struct ChannelUnhold {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3651,7 +3651,7 @@ pub struct ChannelUnhold {
 pub struct ChannelUnholdBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3713,7 +3713,7 @@ impl ChannelUnhold {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3765,7 +3765,7 @@ pub struct ChannelUserevent {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3781,7 +3781,7 @@ pub struct ChannelUsereventBuilder {
     eventname: Option<crate::Str>,
     userevent: Option<serde_json::Value>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3859,7 +3859,7 @@ impl ChannelUserevent {
         let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -3919,7 +3919,7 @@ pub struct ChannelVarset {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -3933,7 +3933,7 @@ pub struct ChannelVarsetBuilder {
     value: Option<crate::Str>,
     variable: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4003,7 +4003,7 @@ impl ChannelVarset {
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4055,7 +4055,7 @@ pub struct ContactStatusChange {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4068,7 +4068,7 @@ pub struct ContactStatusChangeBuilder {
     contact_info: Option<crate::models::ContactInfo>,
     endpoint: Option<crate::models::Endpoint>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4134,7 +4134,7 @@ impl ContactStatusChange {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4181,7 +4181,7 @@ pub struct DeviceStateChanged {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4193,7 +4193,7 @@ pub struct DeviceStateChanged {
 pub struct DeviceStateChangedBuilder {
     device_state: Option<crate::models::DeviceState>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4255,7 +4255,7 @@ impl DeviceStateChanged {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4309,7 +4309,7 @@ pub struct Dial {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4326,7 +4326,7 @@ pub struct DialBuilder {
     forwarded: Option<crate::models::Channel>,
     peer: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4408,7 +4408,7 @@ impl Dial {
         let mut f_forwarded: Option<crate::models::Channel> = None;
         let mut f_peer: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4467,7 +4467,7 @@ pub struct EndpointStateChange {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4479,7 +4479,7 @@ pub struct EndpointStateChange {
 pub struct EndpointStateChangeBuilder {
     endpoint: Option<crate::models::Endpoint>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4541,7 +4541,7 @@ impl EndpointStateChange {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4587,7 +4587,7 @@ pub struct PeerStatusChange {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4600,7 +4600,7 @@ pub struct PeerStatusChangeBuilder {
     endpoint: Option<crate::models::Endpoint>,
     peer: Option<crate::models::Peer>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4666,7 +4666,7 @@ impl PeerStatusChange {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4713,7 +4713,7 @@ pub struct PlaybackContinuing {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4725,7 +4725,7 @@ pub struct PlaybackContinuing {
 pub struct PlaybackContinuingBuilder {
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4787,7 +4787,7 @@ impl PlaybackContinuing {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4831,7 +4831,7 @@ pub struct PlaybackFinished {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4843,7 +4843,7 @@ pub struct PlaybackFinished {
 pub struct PlaybackFinishedBuilder {
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4905,7 +4905,7 @@ impl PlaybackFinished {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4949,7 +4949,7 @@ pub struct PlaybackStarted {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -4961,7 +4961,7 @@ pub struct PlaybackStarted {
 pub struct PlaybackStartedBuilder {
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5023,7 +5023,7 @@ impl PlaybackStarted {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5079,7 +5079,7 @@ pub struct RESTResponse {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5097,7 +5097,7 @@ pub struct RESTResponseBuilder {
     transaction_id: Option<crate::Str>,
     uri: Option<crate::Str>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5183,7 +5183,7 @@ impl RESTResponse {
         let mut f_transaction_id: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5245,7 +5245,7 @@ pub struct RecordingFailed {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5257,7 +5257,7 @@ pub struct RecordingFailed {
 pub struct RecordingFailedBuilder {
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5319,7 +5319,7 @@ impl RecordingFailed {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5363,7 +5363,7 @@ pub struct RecordingFinished {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5375,7 +5375,7 @@ pub struct RecordingFinished {
 pub struct RecordingFinishedBuilder {
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5437,7 +5437,7 @@ impl RecordingFinished {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5481,7 +5481,7 @@ pub struct RecordingStarted {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5493,7 +5493,7 @@ pub struct RecordingStarted {
 pub struct RecordingStartedBuilder {
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5555,7 +5555,7 @@ impl RecordingStarted {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5599,7 +5599,7 @@ pub struct StasisEnd {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5611,7 +5611,7 @@ pub struct StasisEnd {
 pub struct StasisEndBuilder {
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5673,7 +5673,7 @@ impl StasisEnd {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5721,7 +5721,7 @@ pub struct StasisStart {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5735,7 +5735,7 @@ pub struct StasisStartBuilder {
     channel: Option<crate::models::Channel>,
     replace_channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5805,7 +5805,7 @@ impl StasisStart {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_replace_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -5857,7 +5857,7 @@ pub struct TextMessageReceived {
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
-    pub timestamp: crate::Str,
+    pub timestamp: crate::Timestamp,
     /// JSON `asterisk_id`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
@@ -5870,7 +5870,7 @@ pub struct TextMessageReceivedBuilder {
     endpoint: Option<crate::models::Endpoint>,
     message: Option<crate::models::TextMessage>,
     application: Option<crate::Str>,
-    timestamp: Option<crate::Str>,
+    timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -5936,7 +5936,7 @@ impl TextMessageReceived {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
-        let mut f_timestamp: Option<crate::Str> = None;
+        let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {

@@ -522,7 +522,7 @@ pub struct Bridge {
     /// JSON `channels`: always sent.
     pub channels: Vec<crate::Str>,
     /// JSON `creationtime`: always sent.
-    pub creationtime: crate::Str,
+    pub creationtime: crate::Timestamp,
     /// JSON `creator`: always sent.
     pub creator: crate::Str,
     /// JSON `id`: always sent.
@@ -546,7 +546,7 @@ pub struct BridgeBuilder {
     bridge_type: Option<BridgeType>,
     bridgevars: Option<serde_json::Value>,
     channels: Option<Vec<crate::Str>>,
-    creationtime: Option<crate::Str>,
+    creationtime: Option<crate::Timestamp>,
     creator: Option<crate::Str>,
     id: Option<crate::Str>,
     name: Option<crate::Str>,
@@ -634,7 +634,7 @@ impl Bridge {
         let mut f_bridge_type: Option<BridgeType> = None;
         let mut f_bridgevars: Option<serde_json::Value> = None;
         let mut f_channels: Option<Vec<crate::Str>> = None;
-        let mut f_creationtime: Option<crate::Str> = None;
+        let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_creator: Option<crate::Str> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
@@ -1018,7 +1018,7 @@ pub struct Channel {
     /// JSON `connected`: always sent.
     pub connected: crate::models::CallerID,
     /// JSON `creationtime`: always sent.
-    pub creationtime: crate::Str,
+    pub creationtime: crate::Timestamp,
     /// JSON `dialplan`: always sent.
     pub dialplan: crate::models::DialplanCEP,
     /// JSON `id`: always sent.
@@ -1045,7 +1045,7 @@ pub struct ChannelBuilder {
     caller_rdnis: Option<crate::Str>,
     channelvars: Option<serde_json::Value>,
     connected: Option<crate::models::CallerID>,
-    creationtime: Option<crate::Str>,
+    creationtime: Option<crate::Timestamp>,
     dialplan: Option<crate::models::DialplanCEP>,
     id: Option<crate::Str>,
     language: Option<crate::Str>,
@@ -1141,7 +1141,7 @@ impl Channel {
         let mut f_caller_rdnis: Option<crate::Str> = None;
         let mut f_channelvars: Option<serde_json::Value> = None;
         let mut f_connected: Option<crate::models::CallerID> = None;
-        let mut f_creationtime: Option<crate::Str> = None;
+        let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_dialplan: Option<crate::models::DialplanCEP> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
@@ -4488,9 +4488,9 @@ impl crate::Model for Sound {}
 #[non_exhaustive]
 pub struct StatusInfo {
     /// JSON `last_reload_time`: always sent.
-    pub last_reload_time: crate::Str,
+    pub last_reload_time: crate::Timestamp,
     /// JSON `startup_time`: always sent.
-    pub startup_time: crate::Str,
+    pub startup_time: crate::Timestamp,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4498,8 +4498,8 @@ pub struct StatusInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StatusInfoBuilder {
-    last_reload_time: Option<crate::Str>,
-    startup_time: Option<crate::Str>,
+    last_reload_time: Option<crate::Timestamp>,
+    startup_time: Option<crate::Timestamp>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -4550,8 +4550,8 @@ impl StatusInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_last_reload_time: Option<crate::Str> = None;
-        let mut f_startup_time: Option<crate::Str> = None;
+        let mut f_last_reload_time: Option<crate::Timestamp> = None;
+        let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
