@@ -95,10 +95,16 @@ fn fields_of<'a>(model: &str, props: &'a [Property]) -> Vec<FieldSpec<'a>> {
         .iter()
         .map(|p| {
             let en = (!p.allowed.is_empty()).then(|| enum_name(model, &p.name));
+            let mut ty = rust_type(&p.ty, en.as_deref());
+            // A model that is often absent (a replaced channel, a transfer's
+            // other legs) costs a pointer, not its whole size, when it is.
+            if !p.always && ty.starts_with("crate::models::") {
+                ty = format!("Box<{ty}>");
+            }
             FieldSpec {
                 prop: p,
                 rust: field(&p.name),
-                ty: rust_type(&p.ty, en.as_deref()),
+                ty,
             }
         })
         .collect()

@@ -475,33 +475,33 @@ pub struct BridgeAttendedTransfer {
     /// JSON `destination_bridge`: optional, or absent in some releases.
     pub destination_bridge: Option<crate::Str>,
     /// JSON `destination_link_first_leg`: optional, or absent in some releases.
-    pub destination_link_first_leg: Option<crate::models::Channel>,
+    pub destination_link_first_leg: Option<Box<crate::models::Channel>>,
     /// JSON `destination_link_second_leg`: optional, or absent in some releases.
-    pub destination_link_second_leg: Option<crate::models::Channel>,
+    pub destination_link_second_leg: Option<Box<crate::models::Channel>>,
     /// JSON `destination_threeway_bridge`: optional, or absent in some releases.
-    pub destination_threeway_bridge: Option<crate::models::Bridge>,
+    pub destination_threeway_bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `destination_threeway_channel`: optional, or absent in some releases.
-    pub destination_threeway_channel: Option<crate::models::Channel>,
+    pub destination_threeway_channel: Option<Box<crate::models::Channel>>,
     /// JSON `destination_type`: always sent.
     pub destination_type: crate::Str,
     /// JSON `is_external`: always sent.
     pub is_external: bool,
     /// JSON `replace_channel`: optional, or absent in some releases.
-    pub replace_channel: Option<crate::models::Channel>,
+    pub replace_channel: Option<Box<crate::models::Channel>>,
     /// JSON `result`: always sent.
     pub result: crate::Str,
     /// JSON `transfer_target`: optional, or absent in some releases.
-    pub transfer_target: Option<crate::models::Channel>,
+    pub transfer_target: Option<Box<crate::models::Channel>>,
     /// JSON `transferee`: optional, or absent in some releases.
-    pub transferee: Option<crate::models::Channel>,
+    pub transferee: Option<Box<crate::models::Channel>>,
     /// JSON `transferer_first_leg`: always sent.
     pub transferer_first_leg: crate::models::Channel,
     /// JSON `transferer_first_leg_bridge`: optional, or absent in some releases.
-    pub transferer_first_leg_bridge: Option<crate::models::Bridge>,
+    pub transferer_first_leg_bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `transferer_second_leg`: always sent.
     pub transferer_second_leg: crate::models::Channel,
     /// JSON `transferer_second_leg_bridge`: optional, or absent in some releases.
-    pub transferer_second_leg_bridge: Option<crate::models::Bridge>,
+    pub transferer_second_leg_bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
@@ -517,20 +517,20 @@ pub struct BridgeAttendedTransfer {
 pub struct BridgeAttendedTransferBuilder {
     destination_application: Option<crate::Str>,
     destination_bridge: Option<crate::Str>,
-    destination_link_first_leg: Option<crate::models::Channel>,
-    destination_link_second_leg: Option<crate::models::Channel>,
-    destination_threeway_bridge: Option<crate::models::Bridge>,
-    destination_threeway_channel: Option<crate::models::Channel>,
+    destination_link_first_leg: Option<Box<crate::models::Channel>>,
+    destination_link_second_leg: Option<Box<crate::models::Channel>>,
+    destination_threeway_bridge: Option<Box<crate::models::Bridge>>,
+    destination_threeway_channel: Option<Box<crate::models::Channel>>,
     destination_type: Option<crate::Str>,
     is_external: Option<bool>,
-    replace_channel: Option<crate::models::Channel>,
+    replace_channel: Option<Box<crate::models::Channel>>,
     result: Option<crate::Str>,
-    transfer_target: Option<crate::models::Channel>,
-    transferee: Option<crate::models::Channel>,
+    transfer_target: Option<Box<crate::models::Channel>>,
+    transferee: Option<Box<crate::models::Channel>>,
     transferer_first_leg: Option<crate::models::Channel>,
-    transferer_first_leg_bridge: Option<crate::models::Bridge>,
+    transferer_first_leg_bridge: Option<Box<crate::models::Bridge>>,
     transferer_second_leg: Option<crate::models::Channel>,
-    transferer_second_leg_bridge: Option<crate::models::Bridge>,
+    transferer_second_leg_bridge: Option<Box<crate::models::Bridge>>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -639,20 +639,20 @@ impl BridgeAttendedTransfer {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_destination_application: Option<crate::Str> = None;
         let mut f_destination_bridge: Option<crate::Str> = None;
-        let mut f_destination_link_first_leg: Option<crate::models::Channel> = None;
-        let mut f_destination_link_second_leg: Option<crate::models::Channel> = None;
-        let mut f_destination_threeway_bridge: Option<crate::models::Bridge> = None;
-        let mut f_destination_threeway_channel: Option<crate::models::Channel> = None;
+        let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
+        let mut f_destination_link_second_leg: Option<Box<crate::models::Channel>> = None;
+        let mut f_destination_threeway_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_destination_threeway_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_destination_type: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transfer_target: Option<crate::models::Channel> = None;
-        let mut f_transferee: Option<crate::models::Channel> = None;
+        let mut f_transfer_target: Option<Box<crate::models::Channel>> = None;
+        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
         let mut f_transferer_first_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_first_leg_bridge: Option<crate::models::Bridge> = None;
+        let mut f_transferer_first_leg_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_second_leg_bridge: Option<crate::models::Bridge> = None;
+        let mut f_transferer_second_leg_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -739,7 +739,7 @@ impl crate::Inspect for BridgeAttendedTransfer {
 #[non_exhaustive]
 pub struct BridgeBlindTransfer {
     /// JSON `bridge`: optional, or absent in some releases.
-    pub bridge: Option<crate::models::Bridge>,
+    pub bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `context`: always sent.
@@ -749,11 +749,11 @@ pub struct BridgeBlindTransfer {
     /// JSON `is_external`: always sent.
     pub is_external: bool,
     /// JSON `replace_channel`: optional, or absent in some releases.
-    pub replace_channel: Option<crate::models::Channel>,
+    pub replace_channel: Option<Box<crate::models::Channel>>,
     /// JSON `result`: always sent.
     pub result: crate::Str,
     /// JSON `transferee`: optional, or absent in some releases.
-    pub transferee: Option<crate::models::Channel>,
+    pub transferee: Option<Box<crate::models::Channel>>,
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
@@ -767,14 +767,14 @@ pub struct BridgeBlindTransfer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeBlindTransferBuilder {
-    bridge: Option<crate::models::Bridge>,
+    bridge: Option<Box<crate::models::Bridge>>,
     channel: Option<crate::models::Channel>,
     context: Option<crate::Str>,
     exten: Option<crate::Str>,
     is_external: Option<bool>,
-    replace_channel: Option<crate::models::Channel>,
+    replace_channel: Option<Box<crate::models::Channel>>,
     result: Option<crate::Str>,
-    transferee: Option<crate::models::Channel>,
+    transferee: Option<Box<crate::models::Channel>>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -857,14 +857,14 @@ impl BridgeBlindTransfer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<crate::models::Bridge> = None;
+        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transferee: Option<crate::models::Channel> = None;
+        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -2485,7 +2485,7 @@ pub struct ChannelEnteredBridge {
     /// JSON `bridge`: always sent.
     pub bridge: crate::models::Bridge,
     /// JSON `channel`: optional, or absent in some releases.
-    pub channel: Option<crate::models::Channel>,
+    pub channel: Option<Box<crate::models::Channel>>,
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
@@ -2500,7 +2500,7 @@ pub struct ChannelEnteredBridge {
 #[derive(Default)]
 pub struct ChannelEnteredBridgeBuilder {
     bridge: Option<crate::models::Bridge>,
-    channel: Option<crate::models::Channel>,
+    channel: Option<Box<crate::models::Channel>>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -2566,7 +2566,7 @@ impl ChannelEnteredBridge {
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -3753,11 +3753,11 @@ impl crate::Inspect for ChannelUnhold {
 #[non_exhaustive]
 pub struct ChannelUserevent {
     /// JSON `bridge`: optional, or absent in some releases.
-    pub bridge: Option<crate::models::Bridge>,
+    pub bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `channel`: optional, or absent in some releases.
-    pub channel: Option<crate::models::Channel>,
+    pub channel: Option<Box<crate::models::Channel>>,
     /// JSON `endpoint`: optional, or absent in some releases.
-    pub endpoint: Option<crate::models::Endpoint>,
+    pub endpoint: Option<Box<crate::models::Endpoint>>,
     /// JSON `eventname`: always sent.
     pub eventname: crate::Str,
     /// JSON `userevent`: always sent.
@@ -3775,9 +3775,9 @@ pub struct ChannelUserevent {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelUsereventBuilder {
-    bridge: Option<crate::models::Bridge>,
-    channel: Option<crate::models::Channel>,
-    endpoint: Option<crate::models::Endpoint>,
+    bridge: Option<Box<crate::models::Bridge>>,
+    channel: Option<Box<crate::models::Channel>>,
+    endpoint: Option<Box<crate::models::Endpoint>>,
     eventname: Option<crate::Str>,
     userevent: Option<serde_json::Value>,
     application: Option<crate::Str>,
@@ -3853,9 +3853,9 @@ impl ChannelUserevent {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
         let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -3911,7 +3911,7 @@ impl crate::Inspect for ChannelUserevent {
 #[non_exhaustive]
 pub struct ChannelVarset {
     /// JSON `channel`: optional, or absent in some releases.
-    pub channel: Option<crate::models::Channel>,
+    pub channel: Option<Box<crate::models::Channel>>,
     /// JSON `value`: always sent.
     pub value: crate::Str,
     /// JSON `variable`: always sent.
@@ -3929,7 +3929,7 @@ pub struct ChannelVarset {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelVarsetBuilder {
-    channel: Option<crate::models::Channel>,
+    channel: Option<Box<crate::models::Channel>>,
     value: Option<crate::Str>,
     variable: Option<crate::Str>,
     application: Option<crate::Str>,
@@ -3999,7 +3999,7 @@ impl ChannelVarset {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_channel: Option<crate::models::Channel> = None;
+        let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -4295,7 +4295,7 @@ impl crate::Inspect for DeviceStateChanged {
 #[non_exhaustive]
 pub struct Dial {
     /// JSON `caller`: optional, or absent in some releases.
-    pub caller: Option<crate::models::Channel>,
+    pub caller: Option<Box<crate::models::Channel>>,
     /// JSON `dialstatus`: always sent.
     pub dialstatus: crate::Str,
     /// JSON `dialstring`: optional, or absent in some releases.
@@ -4303,7 +4303,7 @@ pub struct Dial {
     /// JSON `forward`: optional, or absent in some releases.
     pub forward: Option<crate::Str>,
     /// JSON `forwarded`: optional, or absent in some releases.
-    pub forwarded: Option<crate::models::Channel>,
+    pub forwarded: Option<Box<crate::models::Channel>>,
     /// JSON `peer`: always sent.
     pub peer: crate::models::Channel,
     /// JSON `application`: always sent.
@@ -4319,11 +4319,11 @@ pub struct Dial {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DialBuilder {
-    caller: Option<crate::models::Channel>,
+    caller: Option<Box<crate::models::Channel>>,
     dialstatus: Option<crate::Str>,
     dialstring: Option<crate::Str>,
     forward: Option<crate::Str>,
-    forwarded: Option<crate::models::Channel>,
+    forwarded: Option<Box<crate::models::Channel>>,
     peer: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4401,11 +4401,11 @@ impl Dial {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_caller: Option<crate::models::Channel> = None;
+        let mut f_caller: Option<Box<crate::models::Channel>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
         let mut f_dialstring: Option<crate::Str> = None;
         let mut f_forward: Option<crate::Str> = None;
-        let mut f_forwarded: Option<crate::models::Channel> = None;
+        let mut f_forwarded: Option<Box<crate::models::Channel>> = None;
         let mut f_peer: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5717,7 +5717,7 @@ pub struct StasisStart {
     /// JSON `channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `replace_channel`: optional, or absent in some releases.
-    pub replace_channel: Option<crate::models::Channel>,
+    pub replace_channel: Option<Box<crate::models::Channel>>,
     /// JSON `application`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`: always sent.
@@ -5733,7 +5733,7 @@ pub struct StasisStart {
 pub struct StasisStartBuilder {
     args: Option<Vec<crate::Str>>,
     channel: Option<crate::models::Channel>,
-    replace_channel: Option<crate::models::Channel>,
+    replace_channel: Option<Box<crate::models::Channel>>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -5803,7 +5803,7 @@ impl StasisStart {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_replace_channel: Option<crate::models::Channel> = None;
+        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -5851,7 +5851,7 @@ impl crate::Inspect for StasisStart {
 #[non_exhaustive]
 pub struct TextMessageReceived {
     /// JSON `endpoint`: optional, or absent in some releases.
-    pub endpoint: Option<crate::models::Endpoint>,
+    pub endpoint: Option<Box<crate::models::Endpoint>>,
     /// JSON `message`: always sent.
     pub message: crate::models::TextMessage,
     /// JSON `application`: always sent.
@@ -5867,7 +5867,7 @@ pub struct TextMessageReceived {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct TextMessageReceivedBuilder {
-    endpoint: Option<crate::models::Endpoint>,
+    endpoint: Option<Box<crate::models::Endpoint>>,
     message: Option<crate::models::TextMessage>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -5933,7 +5933,7 @@ impl TextMessageReceived {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_endpoint: Option<crate::models::Endpoint> = None;
+        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;

@@ -253,13 +253,13 @@ impl crate::Model for Application {}
 #[non_exhaustive]
 pub struct AsteriskInfo {
     /// JSON `build`: optional, or absent in some releases.
-    pub build: Option<crate::models::BuildInfo>,
+    pub build: Option<Box<crate::models::BuildInfo>>,
     /// JSON `config`: optional, or absent in some releases.
-    pub config: Option<crate::models::ConfigInfo>,
+    pub config: Option<Box<crate::models::ConfigInfo>>,
     /// JSON `status`: optional, or absent in some releases.
-    pub status: Option<crate::models::StatusInfo>,
+    pub status: Option<Box<crate::models::StatusInfo>>,
     /// JSON `system`: optional, or absent in some releases.
-    pub system: Option<crate::models::SystemInfo>,
+    pub system: Option<Box<crate::models::SystemInfo>>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -267,10 +267,10 @@ pub struct AsteriskInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AsteriskInfoBuilder {
-    build: Option<crate::models::BuildInfo>,
-    config: Option<crate::models::ConfigInfo>,
-    status: Option<crate::models::StatusInfo>,
-    system: Option<crate::models::SystemInfo>,
+    build: Option<Box<crate::models::BuildInfo>>,
+    config: Option<Box<crate::models::ConfigInfo>>,
+    status: Option<Box<crate::models::StatusInfo>>,
+    system: Option<Box<crate::models::SystemInfo>>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -327,10 +327,10 @@ impl AsteriskInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_build: Option<crate::models::BuildInfo> = None;
-        let mut f_config: Option<crate::models::ConfigInfo> = None;
-        let mut f_status: Option<crate::models::StatusInfo> = None;
-        let mut f_system: Option<crate::models::SystemInfo> = None;
+        let mut f_build: Option<Box<crate::models::BuildInfo>> = None;
+        let mut f_config: Option<Box<crate::models::ConfigInfo>> = None;
+        let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
+        let mut f_system: Option<Box<crate::models::SystemInfo>> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             match &*key {
@@ -3953,11 +3953,11 @@ impl crate::Model for RTPstat {}
 #[non_exhaustive]
 pub struct ReferTo {
     /// JSON `bridge`: optional, or absent in some releases.
-    pub bridge: Option<crate::models::Bridge>,
+    pub bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `connected_channel`: optional, or absent in some releases.
-    pub connected_channel: Option<crate::models::Channel>,
+    pub connected_channel: Option<Box<crate::models::Channel>>,
     /// JSON `destination_channel`: optional, or absent in some releases.
-    pub destination_channel: Option<crate::models::Channel>,
+    pub destination_channel: Option<Box<crate::models::Channel>>,
     /// JSON `requested_destination`: always sent.
     pub requested_destination: crate::models::RequiredDestination,
     /// Fields the declarations do not name, as received.
@@ -3967,9 +3967,9 @@ pub struct ReferTo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ReferToBuilder {
-    bridge: Option<crate::models::Bridge>,
-    connected_channel: Option<crate::models::Channel>,
-    destination_channel: Option<crate::models::Channel>,
+    bridge: Option<Box<crate::models::Bridge>>,
+    connected_channel: Option<Box<crate::models::Channel>>,
+    destination_channel: Option<Box<crate::models::Channel>>,
     requested_destination: Option<crate::models::RequiredDestination>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4027,9 +4027,9 @@ impl ReferTo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_connected_channel: Option<crate::models::Channel> = None;
-        let mut f_destination_channel: Option<crate::models::Channel> = None;
+        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
@@ -4070,9 +4070,9 @@ impl crate::Model for ReferTo {}
 #[non_exhaustive]
 pub struct ReferredBy {
     /// JSON `bridge`: optional, or absent in some releases.
-    pub bridge: Option<crate::models::Bridge>,
+    pub bridge: Option<Box<crate::models::Bridge>>,
     /// JSON `connected_channel`: optional, or absent in some releases.
-    pub connected_channel: Option<crate::models::Channel>,
+    pub connected_channel: Option<Box<crate::models::Channel>>,
     /// JSON `source_channel`: always sent.
     pub source_channel: crate::models::Channel,
     /// Fields the declarations do not name, as received.
@@ -4082,8 +4082,8 @@ pub struct ReferredBy {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ReferredByBuilder {
-    bridge: Option<crate::models::Bridge>,
-    connected_channel: Option<crate::models::Channel>,
+    bridge: Option<Box<crate::models::Bridge>>,
+    connected_channel: Option<Box<crate::models::Channel>>,
     source_channel: Option<crate::models::Channel>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4138,8 +4138,8 @@ impl ReferredBy {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_connected_channel: Option<crate::models::Channel> = None;
+        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
