@@ -86,6 +86,7 @@ fn main() {
     });
 
     routing(&frames, secs);
+    calls_memory(&frames, 50_000);
     println!("{:<44} {:>12} {:>10}", "", "events/s", "vs floor");
     for (name, rate) in [
         ("serde_json -> IgnoredAny (floor)", floor),
@@ -152,4 +153,68 @@ fn routing(frames: &[String], secs: f64) {
             "routing, {n:>6} per-channel subscriptions: {rate:>10.0} events/s, ~{per_sub:.0} bytes of RSS per subscription"
         );
     }
+}
+
+/// Core state per active call: `n` channels enter Stasis, each gets its own
+/// subscription (as `serve_calls` does), is answered and starts a tracked
+/// playback (so two subscriptions per call). Measured once with the answers
+/// given at once, once with all 2n requests still in flight; each session
+/// is kept alive so that the next one cannot reuse its memory.
+fn calls_memory(frames: &[String], n: usize) {
+    let start = frames
+        .iter()
+        .find(|f| f.contains(r#""type":"StasisStart""#))
+        .expect("a StasisStart in the trace");
+    let start: serde_json::Value = serde_json::from_str(start).unwrap();
+    let (_kept, answered) = active_calls(&start, n, true);
+    let (_kept, pending) = active_calls(&start, n, false);
+    println!(
+        "core state per active call ({n} calls): {answered:.0} bytes answered and playing, {pending:.0} bytes with answer and play in flight"
+    );
+}
+
+/// A session holding `n` active calls, and its RSS growth per call in bytes.
+fn active_calls(start: &serde_json::Value, n: usize, answer_at_once: bool) -> (Session, f64) {
+    use ari_proto::{ObjectKind, ObjectRef, Transmit, ops::channels};
+    let mut start = start.clone();
+    let mut config = Config::new("http://127.0.0.1:8088", "hello", "u", "p").unwrap();
+    config.max_in_flight = 2 * n;
+    let now = Instant::now();
+    let before = rss_kib();
+    let mut session = Session::new(config).unwrap();
+    session.connect(now);
+    while session.poll_transmit().is_some() {}
+    session.handle_ws_opened(now);
+    let mut in_flight = Vec::with_capacity(if answer_at_once { 2 } else { 2 * n });
+    for i in 0..n {
+        let channel = format!("call-{i}");
+        start["channel"]["id"] = serde_json::json!(channel);
+        session.handle_ws_text(&start.to_string(), now);
+        session.subscribe(Filter::Object(ObjectRef::new(
+            ObjectKind::Channel,
+            &channel,
+        )));
+        session
+            .request(&channels::Answer::new(&channel), now)
+            .unwrap();
+        let play = channels::Play::new(&channel, ["sound:beep"]);
+        session.request_tracked(play, now).unwrap();
+        while let Some(t) = session.poll_transmit() {
+            if let Transmit::Http { id, .. } = t {
+                in_flight.push(id);
+            }
+        }
+        if answer_at_once {
+            for id in in_flight.drain(..) {
+                session.handle_http_response(id, 204, Vec::new(), now);
+            }
+        }
+        while let Some(o) = session.poll_event() {
+            black_box(o);
+        }
+    }
+    assert_eq!(session.subscription_count(), 2 * n);
+    assert_eq!(session.pending_requests(), in_flight.len());
+    let per_call = (rss_kib().saturating_sub(before) * 1024) as f64 / n as f64;
+    (session, per_call)
 }

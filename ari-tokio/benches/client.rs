@@ -2,6 +2,9 @@
 //! trips against the loopback load server, on a current-thread runtime.
 
 fn main() {
+    if conformance::child::serve_if_child() {
+        return;
+    }
     let scale = std::env::var("ARI_BENCH_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())

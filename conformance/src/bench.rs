@@ -49,10 +49,19 @@ pub fn cpu_seconds() -> f64 {
 
 /// Peak resident memory of this process in KiB (`VmHWM`).
 pub fn max_rss_kib() -> u64 {
+    proc_status_kib("VmHWM:")
+}
+
+/// Resident memory of this process now, in KiB (`VmRSS`).
+pub fn rss_kib() -> u64 {
+    proc_status_kib("VmRSS:")
+}
+
+fn proc_status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -194,26 +203,42 @@ where
     Ok((m, pct(0.50), pct(0.99)))
 }
 
-/// Calls: `calls` simulated calls entering at once, each handled by the
-/// per-call framework (answer, play to the end, hang up). Returns the
-/// measurement and the growth of peak RSS in KiB.
+/// What the calls benchmark measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallsMeasured {
+    /// Calls completed (`count`), failed (`lost`), wall and CPU time.
+    pub run: Measured,
+    /// Growth of resident memory while every call was active, per call, in bytes.
+    pub bytes_per_active_call: f64,
+}
+
+/// Calls: `calls` simulated calls enter at once, each handled by the
+/// per-call framework: answered, a prompt played to its end, then, once
+/// every call has got that far (all active at once, when resident memory is
+/// read), hung up. The simulator runs in a child process (see
+/// [`crate::child`]), so CPU time and memory are the client's alone.
 pub async fn calls<R, F>(
     connect: impl FnOnce(Config) -> F,
     calls: usize,
-) -> Result<(Measured, u64), String>
+) -> Result<CallsMeasured, String>
 where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let sim =
-        crate::calls_server::CallSimulator::start(&trace(), calls).map_err(|e| e.to_string())?;
+    let sim = crate::child::ChildServer::call_simulator(calls).map_err(|e| e.to_string())?;
     let mut config =
-        Config::new(&sim.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+        Config::new(sim.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     config.request_timeout = Duration::from_secs(60);
     let client = connect(config).await.map_err(|e| e.to_string())?;
-    let (done_tx, mut done) = futures_channel::mpsc::unbounded::<bool>();
+    enum Progress {
+        Active,
+        Done(bool),
+    }
+    let (progress_tx, mut progress) = futures_channel::mpsc::unbounded::<Progress>();
+    let (release_tx, release) = futures_channel::oneshot::channel::<()>();
+    let release = release.shared();
     client.serve_calls(move |call| {
-        let done = done_tx.clone();
+        let (progress, release) = (progress_tx.clone(), release.clone());
         async move {
             let channel = call.channel.clone();
             let playback = channel.channel_id().replacen("sim-", "sim-pb-", 1);
@@ -225,33 +250,44 @@ where
                     .await
                     .ok()?;
                 started.events.finished().await?;
+                let _ = progress.unbounded_send(Progress::Active);
+                let _ = release.await;
                 channel.hangup().await.ok()
             }
             .await
             .is_some();
             drop(call);
-            let _ = done.unbounded_send(ok);
+            let _ = progress.unbounded_send(Progress::Done(ok));
         }
     });
-    let rss_before = max_rss_kib();
+    let rss_before = rss_kib();
     let (start, cpu) = (Instant::now(), cpu_seconds());
     client
         .channel("warmup")
         .answer()
         .await
         .map_err(|e| e.to_string())?;
-    let mut m = Measured::default();
-    while (m.count + m.lost) < calls as u64 {
-        match done.next().await {
-            Some(true) => m.count += 1,
-            Some(false) => m.lost += 1,
+    let mut m = CallsMeasured::default();
+    let (mut active, mut release_tx) = (0, Some(release_tx));
+    while (m.run.count + m.run.lost) < calls as u64 {
+        if active + m.run.lost as usize == calls
+            && let Some(tx) = release_tx.take()
+        {
+            m.bytes_per_active_call =
+                rss_kib().saturating_sub(rss_before) as f64 * 1024.0 / calls as f64;
+            let _ = tx.send(());
+        }
+        match progress.next().await {
+            Some(Progress::Active) => active += 1,
+            Some(Progress::Done(true)) => m.run.count += 1,
+            Some(Progress::Done(false)) => m.run.lost += 1,
             None => break,
         }
     }
-    m.seconds = start.elapsed().as_secs_f64();
-    m.cpu_seconds = cpu_seconds() - cpu;
+    m.run.seconds = start.elapsed().as_secs_f64();
+    m.run.cpu_seconds = cpu_seconds() - cpu;
     client.close().await;
-    Ok((m, max_rss_kib().saturating_sub(rss_before)))
+    Ok(m)
 }
 
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
@@ -272,27 +308,29 @@ where
 {
     let events = 200_000 * scale;
     println!(
-        "{name}: {} events of load-30-calls cycled, loopback, this process only",
+        "{name}: {} events of load-30-calls cycled, loopback",
         events
     );
-    // First, while the peak RSS still says something about this run alone.
     let n = 10_000 * scale;
-    let calls_run = if selected("calls") {
-        Some(calls(&connect, n).await)
-    } else {
-        None
-    };
-    match calls_run {
-        None => {}
-        Some(Ok((m, rss))) => println!(
-            "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed, peak RSS +{} KiB (~{:.1} KiB per call, both sides)",
-            m.rate(),
-            m.cpu_us_per_item(),
-            m.lost,
-            rss,
-            rss as f64 / n as f64
-        ),
-        Some(Err(e)) => println!("  calls failed: {e}"),
+    if selected("calls") {
+        // Freed memory stays resident: only the process's first calls run
+        // reads memory per call truthfully.
+        static CALLS_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let first = !CALLS_RAN.swap(true, std::sync::atomic::Ordering::Relaxed);
+        match calls(&connect, n).await {
+            Ok(c) => println!(
+                "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed, {} of RSS per active call (client only)",
+                c.run.rate(),
+                c.run.cpu_us_per_item(),
+                c.run.lost,
+                if first {
+                    format!("{:.0} bytes", c.bytes_per_active_call)
+                } else {
+                    "(see the first run)".to_string()
+                },
+            ),
+            Err(e) => println!("  calls failed: {e}"),
+        }
     }
     for round in (1..=3).filter(|_| selected("ingest")) {
         let ingest = ingest(&connect, events).await;

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod blast;
 pub mod calls_server;
 pub mod check;
+pub mod child;
 pub mod demo;
 pub mod loopback;
 pub mod replay;
