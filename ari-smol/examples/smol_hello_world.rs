@@ -1,4 +1,4 @@
-//! The asyncari quickstart on smol: `cargo run -p ari-smol --example hello_world`.
+//! The asyncari quickstart on smol: `cargo run -p ari-smol --example smol_hello_world`.
 //!
 //! With `ARI_URL`, `ARI_USER` and `ARI_PASSWORD` set, it serves the calls of a
 //! real Asterisk (Stasis app `hello`). Without them, it replays the recorded
