@@ -11,8 +11,8 @@ use ari_proto::{
     Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt};
@@ -472,15 +472,14 @@ async fn open_ws<R: Runtime>(
     for (name, value) in request.headers() {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
-    let ws = match async_tungstenite::client_async_with_config(upgrade, tcp, Some(ws_config()))
-        .await
-    {
-        Ok((ws, _)) => ws,
-        Err(async_tungstenite::tungstenite::Error::Http(response)) => {
-            return Err(CloseReason::Refused(response.status().as_u16()));
-        }
-        Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
-    };
+    let ws =
+        match async_tungstenite::client_async_with_config(upgrade, tcp, Some(ws_config())).await {
+            Ok((ws, _)) => ws,
+            Err(async_tungstenite::tungstenite::Error::Http(response)) => {
+                return Err(CloseReason::Refused(response.status().as_u16()));
+            }
+            Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
+        };
     let (mut sink, reader) = ws.split();
     rt.spawn(Box::pin(async move {
         while let Some(m) = writer_rx.next().await {
