@@ -7,8 +7,8 @@ use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
 use ari_proto::{
-    CloseReason, ConnectionEvent, Event, Filter, Output, RawRequestId, RawResponse, RequestError,
-    Session, SubscriptionId, TrackedObject, Transmit,
+    CloseReason, ConnectionEvent, Event, Filter, IdMap, Output, RawRequestId, RawResponse,
+    RequestError, Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -17,7 +17,6 @@ use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::{BodyExt, Full};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -97,8 +96,8 @@ pub(crate) struct Driver<R: Runtime> {
     commands: mpsc::UnboundedReceiver<Command>,
     internal_tx: mpsc::UnboundedSender<Internal<R>>,
     internal_rx: mpsc::UnboundedReceiver<Internal<R>>,
-    waiting: HashMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
-    sinks: HashMap<SubscriptionId, Sink>,
+    waiting: IdMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
+    sinks: IdMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
@@ -127,8 +126,8 @@ impl<R: Runtime> Driver<R> {
             commands,
             internal_tx,
             internal_rx,
-            waiting: HashMap::new(),
-            sinks: HashMap::new(),
+            waiting: IdMap::default(),
+            sinks: IdMap::default(),
             watchers: Vec::new(),
             call_watchers: Vec::new(),
             ws_writer: None,

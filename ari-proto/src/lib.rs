@@ -75,7 +75,7 @@ pub use generated::models;
 pub use generated::operations as ops;
 pub use inspect::Inspect;
 pub use operation::*;
-pub use registry::{Filter, SubscriptionId};
+pub use registry::{Filter, IdHasher, IdMap, SubscriptionId};
 /// The JSON crate of the public API (free-form values, variable maps).
 pub use serde_json;
 pub use session::*;

@@ -6,6 +6,32 @@
 use crate::{Event, ObjectKind, ObjectRef};
 use std::collections::HashMap;
 
+/// A map keyed by the session's sequential ids ([`SubscriptionId`],
+/// [`RawRequestId`](crate::RawRequestId)): they need no DoS-resistant hash,
+/// one multiplication spreads them.
+pub type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`], for keys that hash as one integer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for integer ids; any key still hashes correctly.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Identifies a subscription of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId(pub u64);
@@ -40,7 +66,7 @@ fn slot(kind: ObjectKind) -> usize {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     next: u64,
-    filters: HashMap<SubscriptionId, Filter>,
+    filters: IdMap<SubscriptionId, Filter>,
     all: Vec<SubscriptionId>,
     by_type: HashMap<String, Vec<SubscriptionId>>,
     by_object: [HashMap<String, Vec<SubscriptionId>>; KINDS],

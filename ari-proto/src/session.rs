@@ -9,7 +9,7 @@ use crate::registry::{Filter, Registry, SubscriptionId};
 use crate::{
     EncodedRequest, Event, Method, ObjectRef, Operation, OperationInfo, ResponseBody, Version,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Instant;
@@ -300,7 +300,7 @@ pub struct Session {
     replaced: BTreeSet<String>,
     server_version: Option<Version>,
     next_request: u64,
-    pending: HashMap<RawRequestId, Pending>,
+    pending: crate::IdMap<RawRequestId, Pending>,
     deadlines: BTreeSet<(Instant, RawRequestId)>,
     /// Requests waiting for a free slot (or for the WebSocket, over WS).
     queued: VecDeque<RawRequestId>,
@@ -337,7 +337,7 @@ impl Session {
             replaced: BTreeSet::new(),
             server_version: None,
             next_request: 0,
-            pending: HashMap::new(),
+            pending: crate::IdMap::default(),
             deadlines: BTreeSet::new(),
             queued: VecDeque::new(),
             in_flight: 0,
