@@ -119,6 +119,64 @@ where
     Ok(m)
 }
 
+/// Routing: one stream per channel for `channels` channels, and the flood's
+/// events spread over them (see [`Blast::start_spread`]; in a child
+/// process, so that the memory read is the client's), all streams read
+/// together. Returns the measurement and the client's resident memory per
+/// subscription in bytes.
+pub async fn routing<R, F>(
+    connect: impl FnOnce(Config) -> F,
+    events: usize,
+    channels: usize,
+) -> Result<(Measured, f64), String>
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let blast =
+        crate::child::ChildServer::blast_spread(events, channels).map_err(|e| e.to_string())?;
+    let config =
+        Config::new(blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+    let client = connect(config).await.map_err(|e| e.to_string())?;
+    let rss_before = rss_kib();
+    let streams: Vec<_> = (0..channels)
+        .map(|i| client.channel(format!("bench-{i}")).events())
+        .collect();
+    let mut all = futures_util::stream::select_all(streams);
+    let mut marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
+    // Answered after every subscription is in place; it also starts the flood.
+    client
+        .channel("bench")
+        .answer()
+        .await
+        .map_err(|e| e.to_string())?;
+    let per_subscription = rss_kib().saturating_sub(rss_before) as f64 * 1024.0 / channels as f64;
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let mut m = Measured::default();
+    let count = |item: Result<std::sync::Arc<Event>, Lagged>, m: &mut Measured| match item {
+        Ok(_) => m.count += 1,
+        Err(Lagged(n)) => m.lost += n,
+    };
+    loop {
+        futures_util::select_biased! {
+            item = all.next() => match item {
+                Some(item) => count(item, &mut m),
+                None => break,
+            },
+            _ = marker.next() => {
+                while let Some(Some(item)) = all.next().now_or_never() {
+                    count(item, &mut m);
+                }
+                break;
+            }
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    client.close().await;
+    Ok((m, per_subscription))
+}
+
 /// The limit: the same flood into a WebSocket reader that parses nothing.
 pub async fn sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
     let blast = Blast::start(&trace(), events).map_err(|e| e.to_string())?;
@@ -290,8 +348,16 @@ where
     Ok(m)
 }
 
+/// `true` the first time only: freed memory stays resident and is reused,
+/// so only a process's first memory reading is truthful (the others are not
+/// printed; select a benchmark alone with `ARI_BENCH_ONLY` to get its own).
+fn first_memory_reading() -> bool {
+    static TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    !TAKEN.swap(true, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
-/// `rest`) selects the benchmark `name`; unset selects all.
+/// `routing`, `rest`) selects the benchmark `name`; unset selects all.
 fn selected(name: &str) -> bool {
     match std::env::var("ARI_BENCH_ONLY") {
         Ok(only) => only.split(',').any(|o| o.trim() == name),
@@ -313,20 +379,20 @@ where
     );
     let n = 10_000 * scale;
     if selected("calls") {
-        // Freed memory stays resident: only the process's first calls run
-        // reads memory per call truthfully.
-        static CALLS_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        let first = !CALLS_RAN.swap(true, std::sync::atomic::Ordering::Relaxed);
+        let first = first_memory_reading();
         match calls(&connect, n).await {
             Ok(c) => println!(
-                "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed, {} of RSS per active call (client only)",
+                "  calls: {n} at once through the per-call framework: {:>7.0} calls/s, {:.1} us CPU/call, {} failed{}",
                 c.run.rate(),
                 c.run.cpu_us_per_item(),
                 c.run.lost,
                 if first {
-                    format!("{:.0} bytes", c.bytes_per_active_call)
+                    format!(
+                        ", {:.0} bytes of RSS per active call (client only)",
+                        c.bytes_per_active_call
+                    )
                 } else {
-                    "(see the first run)".to_string()
+                    String::new()
                 },
             ),
             Err(e) => println!("  calls failed: {e}"),
@@ -345,6 +411,24 @@ where
                 i.rate() / s.rate()
             ),
             (i, s) => println!("  round {round}: failed: {:?} {:?}", i.err(), s.err()),
+        }
+    }
+    // 10,000 first: memory freed by an earlier run would be reused unseen.
+    for channels in [10_000, 10].into_iter().filter(|_| selected("routing")) {
+        let memory = channels >= 10_000 && first_memory_reading();
+        match routing(&connect, events, channels).await {
+            Ok((m, per_sub)) => println!(
+                "  routing, {channels:>5} channels with a stream each: {:>9.0} delivered ev/s  {:>5.2} us CPU/ev  lost {}{}",
+                m.rate(),
+                m.cpu_us_per_item(),
+                m.lost,
+                if memory {
+                    format!("  {per_sub:.0} bytes of RSS per subscription")
+                } else {
+                    String::new()
+                }
+            ),
+            Err(e) => println!("  routing with {channels} channels failed: {e}"),
         }
     }
     for in_flight in [1, 64].into_iter().filter(|_| selected("rest")) {

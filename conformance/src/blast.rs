@@ -37,6 +37,14 @@ struct Plan {
 impl Blast {
     /// Serves `total` events cycled from `trace` to each WebSocket client.
     pub fn start(trace: &Trace, total: usize) -> io::Result<Blast> {
+        Blast::start_spread(trace, total, None)
+    }
+
+    /// Like [`start`](Self::start), but with `Some(n)` the events' `channel`
+    /// ids are rewritten to `bench-0` .. `bench-{n-1}` in turn (every channel
+    /// gets events), and `ChannelDestroyed`, which would end per-channel
+    /// subscriptions, is left out.
+    pub fn start_spread(trace: &Trace, total: usize, channels: Option<usize>) -> io::Result<Blast> {
         let mut frames = Vec::new();
         let mut answers = HashMap::new();
         let mut requests = HashMap::new();
@@ -61,6 +69,9 @@ impl Blast {
                 }
                 _ => {}
             }
+        }
+        if let Some(channels) = channels {
+            frames = spread(trace, channels.max(1))?;
         }
         if frames.is_empty() {
             return Err(io::Error::new(
@@ -87,6 +98,48 @@ impl Blast {
     pub fn base_url(&self) -> String {
         self.server.base_url()
     }
+}
+
+/// The trace's events (but `ChannelDestroyed`) as frames, their `channel`
+/// ids spread over `channels` channels; at least one frame per channel. The
+/// text is edited in place, so keys keep Asterisk's order.
+fn spread(trace: &Trace, channels: usize) -> io::Result<Vec<Vec<u8>>> {
+    const CHANNEL_ID: &str = r#""channel":{"id":""#;
+    let events: Vec<&str> = trace
+        .records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            Kind::WsRecv { text, .. } if !text.contains(r#""type":"ChannelDestroyed""#) => {
+                Some(text.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut frames = Vec::new();
+    for k in 0..events.len().max(channels) {
+        let event = events[k % events.len()];
+        let text = match event.find(CHANNEL_ID) {
+            Some(at) => {
+                let id_start = at + CHANNEL_ID.len();
+                let id_end = event[id_start..]
+                    .find('"')
+                    .map(|n| id_start + n)
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unterminated id"))?;
+                format!(
+                    "{}bench-{}{}",
+                    &event[..id_start],
+                    k % channels,
+                    &event[id_end..]
+                )
+            }
+            None => event.to_string(),
+        };
+        frames.push(wire_io::frame(0x1, text.as_bytes()));
+    }
+    Ok(frames)
 }
 
 fn serve(stream: TcpStream, plan: &Plan) -> io::Result<()> {

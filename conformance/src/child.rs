@@ -3,37 +3,54 @@
 //! an environment variable saying which server to be; [`serve_if_child`]
 //! at the top of its `main` turns that process into the server.
 
+use crate::blast::Blast;
 use crate::calls_server::CallSimulator;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
-/// Set in a child's environment: the number of calls to simulate.
-const CALL_SIMULATOR: &str = "ARI_BENCH_CALL_SIMULATOR";
+/// Set in a child's environment: which server to be, `calls N` or
+/// `blast EVENTS CHANNELS`.
+const SERVER: &str = "ARI_BENCH_SERVER";
 
-/// In a child started by [`ChildServer::call_simulator`]: serves until the
-/// parent closes its stdin, then returns `true`. Elsewhere returns `false`
-/// at once.
+/// In a child started by [`ChildServer`]: serves until the parent closes
+/// its stdin, then returns `true`. Elsewhere returns `false` at once.
 pub fn serve_if_child() -> bool {
-    let Ok(calls) = std::env::var(CALL_SIMULATOR) else {
+    let Ok(what) = std::env::var(SERVER) else {
         return false;
     };
-    let served = calls
-        .parse()
-        .map_err(|e| format!("{CALL_SIMULATOR}={calls}: {e}"))
-        .and_then(|calls| {
-            let trace = crate::bundled_trace("load-30-calls.jsonl")?;
-            CallSimulator::start(&trace, calls).map_err(|e| e.to_string())
-        });
-    match served {
-        Ok(sim) => {
-            println!("{}", sim.base_url());
+    match start(&what) {
+        Ok((base_url, server)) => {
+            println!("{base_url}");
             let _ = io::stdout().flush();
             // The parent closes stdin (or exits) when it is done.
             let _ = io::stdin().read_to_end(&mut Vec::new());
+            drop(server);
         }
-        Err(e) => eprintln!("call simulator: {e}"),
+        Err(e) => eprintln!("{SERVER}={what}: {e}"),
     }
     true
+}
+
+/// Starts the server `what` names; its URL and a value to keep it running.
+fn start(what: &str) -> Result<(String, Box<dyn std::any::Any>), String> {
+    let words: Vec<&str> = what.split_whitespace().collect();
+    let number = |i: usize| -> Result<usize, String> {
+        let word = words.get(i).ok_or("a number is missing")?;
+        word.parse().map_err(|e| format!("{word}: {e}"))
+    };
+    let trace = crate::bundled_trace("load-30-calls.jsonl")?;
+    match words.first() {
+        Some(&"calls") => {
+            let sim = CallSimulator::start(&trace, number(1)?).map_err(|e| e.to_string())?;
+            Ok((sim.base_url(), Box::new(sim)))
+        }
+        Some(&"blast") => {
+            let blast = Blast::start_spread(&trace, number(1)?, Some(number(2)?))
+                .map_err(|e| e.to_string())?;
+            Ok((blast.base_url(), Box::new(blast)))
+        }
+        _ => Err("unknown server".into()),
+    }
 }
 
 /// A load server running in a child process; killed when dropped.
@@ -45,8 +62,18 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts this executable again as a [`CallSimulator`] for `calls` calls.
     pub fn call_simulator(calls: usize) -> io::Result<ChildServer> {
+        ChildServer::start(&format!("calls {calls}"))
+    }
+
+    /// Starts this executable again as a [`Blast`] of `events` events
+    /// spread over `channels` channels ([`Blast::start_spread`]).
+    pub fn blast_spread(events: usize, channels: usize) -> io::Result<ChildServer> {
+        ChildServer::start(&format!("blast {events} {channels}"))
+    }
+
+    fn start(what: &str) -> io::Result<ChildServer> {
         let mut process = Command::new(std::env::current_exe()?)
-            .env(CALL_SIMULATOR, calls.to_string())
+            .env(SERVER, what)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
