@@ -170,3 +170,41 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, Hasher};
+
+    #[test]
+    fn id_map_keeps_every_id_apart() {
+        let mut map = IdMap::default();
+        for i in 0..10_000u64 {
+            map.insert(SubscriptionId(i), i * 3);
+        }
+        assert_eq!(map.len(), 10_000);
+        assert!((0..10_000u64).all(|i| map.get(&SubscriptionId(i)) == Some(&(i * 3))));
+        assert_eq!(map.get(&SubscriptionId(10_000)), None);
+        // The table picks buckets with the low bits and tags with the top 7:
+        // sequential ids must vary in both.
+        let hashes: Vec<u64> = (0..256u64)
+            .map(|i| {
+                std::hash::BuildHasherDefault::<IdHasher>::default().hash_one(SubscriptionId(i))
+            })
+            .collect();
+        let low: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 0xff).collect();
+        let top: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(
+            low.len() > 128 && top.len() > 64,
+            "{} {}",
+            low.len(),
+            top.len()
+        );
+        // Keys hashed as bytes still work.
+        let mut a = IdHasher::default();
+        let mut b = IdHasher::default();
+        a.write(b"bench-1");
+        b.write(b"bench-2");
+        assert_ne!(a.finish(), b.finish());
+    }
+}
