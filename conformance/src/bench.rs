@@ -83,14 +83,25 @@ where
     let config =
         Config::new(&blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     let client = connect(config).await.map_err(|e| e.to_string())?;
-    let mut stream = client.events();
+    let stream = client.events();
     // The marker has a stream of its own: the counting one may lag.
-    let mut marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
+    let marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
     client
         .channel("bench")
         .answer()
         .await
         .map_err(|e| e.to_string())?;
+    let m = count_until_marker(stream, marker).await;
+    client.close().await;
+    Ok(m)
+}
+
+/// Counts the events `stream` yields, and those it reports lost, until the
+/// marker arrives on `marker`; wall and CPU time from now.
+async fn count_until_marker<S>(mut stream: S, mut marker: ari_client::EventStream) -> Measured
+where
+    S: futures_util::stream::FusedStream<Item = Result<std::sync::Arc<Event>, Lagged>> + Unpin,
+{
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let mut m = Measured::default();
     let count = |item: Result<std::sync::Arc<Event>, Lagged>, m: &mut Measured| match item {
@@ -115,8 +126,7 @@ where
     }
     m.seconds = start.elapsed().as_secs_f64();
     m.cpu_seconds = cpu_seconds() - cpu;
-    client.close().await;
-    Ok(m)
+    m
 }
 
 /// Routing: one stream per channel for `channels` channels, and the flood's
@@ -142,8 +152,8 @@ where
     let streams: Vec<_> = (0..channels)
         .map(|i| client.channel(format!("bench-{i}")).events())
         .collect();
-    let mut all = futures_util::stream::select_all(streams);
-    let mut marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
+    let all = futures_util::stream::select_all(streams);
+    let marker = client.subscribe(ari_proto::Filter::Type(MARKER_TYPE.into()));
     // Answered after every subscription is in place; it also starts the flood.
     client
         .channel("bench")
@@ -151,28 +161,7 @@ where
         .await
         .map_err(|e| e.to_string())?;
     let per_subscription = rss_kib().saturating_sub(rss_before) as f64 * 1024.0 / channels as f64;
-    let (start, cpu) = (Instant::now(), cpu_seconds());
-    let mut m = Measured::default();
-    let count = |item: Result<std::sync::Arc<Event>, Lagged>, m: &mut Measured| match item {
-        Ok(_) => m.count += 1,
-        Err(Lagged(n)) => m.lost += n,
-    };
-    loop {
-        futures_util::select_biased! {
-            item = all.next() => match item {
-                Some(item) => count(item, &mut m),
-                None => break,
-            },
-            _ = marker.next() => {
-                while let Some(Some(item)) = all.next().now_or_never() {
-                    count(item, &mut m);
-                }
-                break;
-            }
-        }
-    }
-    m.seconds = start.elapsed().as_secs_f64();
-    m.cpu_seconds = cpu_seconds() - cpu;
+    let m = count_until_marker(all, marker).await;
     client.close().await;
     Ok((m, per_subscription))
 }
