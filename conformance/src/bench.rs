@@ -1,8 +1,10 @@
-//! Benchmarks of a client on a runtime, against the [`Blast`] load server
-//! on loopback. The adapters' bench programs run them and print
+//! Benchmarks of a client on a runtime, against the [`Blast`](crate::blast::Blast)
+//! load server and the call simulator on loopback, each in a child process
+//! so that CPU time and memory are the client's. The adapters' bench programs run them and print
 //! the numbers.
 
-use crate::blast::{Blast, MARKER_TYPE};
+use crate::blast::MARKER_TYPE;
+use crate::child::ChildServer;
 use ari_client::{Client, ConnectError, Lagged, Runtime};
 use ari_proto::{Config, Event};
 use futures_util::{FutureExt, StreamExt};
@@ -66,10 +68,6 @@ fn proc_status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn trace() -> crate::Trace {
-    crate::bundled_trace("load-30-calls.jsonl").expect("bundled trace")
-}
-
 /// Ingest: one typed stream of every event, counting until the marker.
 pub async fn ingest<R, F>(
     connect: impl FnOnce(Config) -> F,
@@ -79,9 +77,9 @@ where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let blast = Blast::start(&trace(), events).map_err(|e| e.to_string())?;
+    let blast = ChildServer::blast(events, None).map_err(|e| e.to_string())?;
     let config =
-        Config::new(&blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+        Config::new(blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     let client = connect(config).await.map_err(|e| e.to_string())?;
     let stream = client.events();
     // The marker has a stream of its own: the counting one may lag.
@@ -143,8 +141,7 @@ where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let blast =
-        crate::child::ChildServer::blast_spread(events, channels).map_err(|e| e.to_string())?;
+    let blast = ChildServer::blast(events, Some(channels)).map_err(|e| e.to_string())?;
     let config =
         Config::new(blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     let client = connect(config).await.map_err(|e| e.to_string())?;
@@ -168,7 +165,7 @@ where
 
 /// The limit: the same flood into a WebSocket reader that parses nothing.
 pub async fn sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
-    let blast = Blast::start(&trace(), events).map_err(|e| e.to_string())?;
+    let blast = ChildServer::blast(events, None).map_err(|e| e.to_string())?;
     let url = format!(
         "{}/ari/events?app=hello",
         blast.base_url().replace("http://", "ws://")
@@ -213,9 +210,9 @@ where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let blast = Blast::start(&trace(), 0).map_err(|e| e.to_string())?;
+    let blast = ChildServer::blast(0, None).map_err(|e| e.to_string())?;
     let mut config =
-        Config::new(&blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
+        Config::new(blast.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     config.max_in_flight = in_flight;
     let client = connect(config).await.map_err(|e| e.to_string())?;
     let (start, cpu) = (Instant::now(), cpu_seconds());
@@ -272,7 +269,7 @@ where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
-    let sim = crate::child::ChildServer::call_simulator(calls).map_err(|e| e.to_string())?;
+    let sim = ChildServer::call_simulator(calls).map_err(|e| e.to_string())?;
     let mut config =
         Config::new(sim.base_url(), "hello", "bench", "bench").map_err(|e| e.to_string())?;
     config.request_timeout = Duration::from_secs(60);

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
 /// Set in a child's environment: which server to be, `calls N` or
-/// `blast EVENTS CHANNELS`.
+/// `blast EVENTS [CHANNELS]`.
 const SERVER: &str = "ARI_BENCH_SERVER";
 
 /// In a child started by [`ChildServer`]: serves until the parent closes
@@ -45,8 +45,9 @@ fn start(what: &str) -> Result<(String, Box<dyn std::any::Any>), String> {
             Ok((sim.base_url(), Box::new(sim)))
         }
         Some(&"blast") => {
-            let blast = Blast::start_spread(&trace, number(1)?, Some(number(2)?))
-                .map_err(|e| e.to_string())?;
+            let channels = words.get(2).map(|_| number(2)).transpose()?;
+            let blast =
+                Blast::start_spread(&trace, number(1)?, channels).map_err(|e| e.to_string())?;
             Ok((blast.base_url(), Box::new(blast)))
         }
         _ => Err("unknown server".into()),
@@ -65,10 +66,13 @@ impl ChildServer {
         ChildServer::start(&format!("calls {calls}"))
     }
 
-    /// Starts this executable again as a [`Blast`] of `events` events
-    /// spread over `channels` channels ([`Blast::start_spread`]).
-    pub fn blast_spread(events: usize, channels: usize) -> io::Result<ChildServer> {
-        ChildServer::start(&format!("blast {events} {channels}"))
+    /// Starts this executable again as a [`Blast`] of `events` events,
+    /// spread over `channels` channels if set ([`Blast::start_spread`]).
+    pub fn blast(events: usize, channels: Option<usize>) -> io::Result<ChildServer> {
+        match channels {
+            Some(channels) => ChildServer::start(&format!("blast {events} {channels}")),
+            None => ChildServer::start(&format!("blast {events}")),
+        }
     }
 
     fn start(what: &str) -> io::Result<ChildServer> {
