@@ -18,6 +18,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// Messages handled before the driver lets other tasks run.
@@ -78,14 +79,13 @@ enum Internal<R: Runtime> {
     WsFailed(CloseReason),
 }
 
-/// Reads the next frame; pending while there is no WebSocket.
-async fn next_frame<R: Runtime>(
-    reader: &mut Option<WsReader<R>>,
-) -> Option<Result<Message, async_tungstenite::tungstenite::Error>> {
-    match reader {
-        Some(r) => r.next().await,
-        None => futures_util::future::pending().await,
-    }
+/// What woke the driver.
+enum Input<R: Runtime> {
+    Frame(Option<Result<Message, async_tungstenite::tungstenite::Error>>),
+    Internal(Internal<R>),
+    Command(Command),
+    NoMoreCommands,
+    Timeout,
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -102,6 +102,8 @@ pub(crate) struct Driver<R: Runtime> {
     call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
     ws_reader: Option<WsReader<R>>,
+    /// Consumers of streams that got events, woken before the driver sleeps.
+    to_wake: Vec<Waker>,
     /// The armed timer and its deadline, kept while the deadline holds.
     timer: Option<(Instant, futures_util::future::Fuse<BoxFuture<()>>)>,
     pool: Arc<Mutex<Vec<Sender>>>,
@@ -132,6 +134,7 @@ impl<R: Runtime> Driver<R> {
             call_watchers: Vec::new(),
             ws_writer: None,
             ws_reader: None,
+            to_wake: Vec::new(),
             timer: None,
             pool: Arc::new(Mutex::new(Vec::new())),
             tls,
@@ -144,15 +147,17 @@ impl<R: Runtime> Driver<R> {
         self.session.connect(Instant::now());
         let mut budget = YIELD_EVERY;
         loop {
-            // Under a flood every wait below is ready at once: give the
+            // Under a flood every input below is ready at once: give the
             // application's tasks a turn now and then, or they would starve.
             budget -= 1;
             if budget == 0 {
                 budget = YIELD_EVERY;
+                self.wake_consumers();
                 YieldNow(false).await;
             }
             self.flush();
             if let Some(done) = self.closing.take() {
+                self.wake_consumers();
                 let _ = done.send(());
                 return;
             }
@@ -160,33 +165,52 @@ impl<R: Runtime> Driver<R> {
             if self.timer.as_ref().map(|(t, _)| *t) != deadline {
                 self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
             }
-            let timer = async {
-                match &mut self.timer {
-                    Some((_, sleep)) => sleep.await,
-                    None => futures_util::future::pending().await,
+            match std::future::poll_fn(|cx| self.poll_input(cx)).await {
+                Input::Frame(frame) => self.ws_frame(frame),
+                Input::Internal(message) => self.internal(message),
+                Input::Command(command) => self.command(command),
+                // Every client handle is gone: close.
+                Input::NoMoreCommands => {
+                    self.session.close(Instant::now());
+                    self.flush();
+                    self.wake_consumers();
+                    return;
                 }
-            };
-            futures_util::select_biased! {
-                frame = next_frame::<R>(&mut self.ws_reader).fuse() => self.ws_frame(frame),
-                message = self.internal_rx.next() => {
-                    if let Some(m) = message {
-                        self.internal(m);
-                    }
-                }
-                command = self.commands.next() => match command {
-                    Some(c) => self.command(c),
-                    // Every client handle is gone: close.
-                    None => {
-                        self.session.close(Instant::now());
-                        self.flush();
-                        return;
-                    }
-                },
-                _ = timer.fuse() => {
+                Input::Timeout => {
                     self.timer = None;
                     self.session.handle_timeout(Instant::now());
                 }
             }
+        }
+    }
+
+    /// The next input, frames first. Before the driver sleeps, the streams
+    /// that got events are woken: one wake per batch, not per event, which
+    /// matters most when their consumers run on other threads.
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Input<R>> {
+        if let Some(reader) = &mut self.ws_reader
+            && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
+        {
+            return Poll::Ready(Input::Frame(frame));
+        }
+        if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
+            return Poll::Ready(Input::Internal(message));
+        }
+        if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
+            return Poll::Ready(command.map_or(Input::NoMoreCommands, Input::Command));
+        }
+        if let Some((_, sleep)) = &mut self.timer
+            && sleep.poll_unpin(cx).is_ready()
+        {
+            return Poll::Ready(Input::Timeout);
+        }
+        self.wake_consumers();
+        Poll::Pending
+    }
+
+    fn wake_consumers(&mut self) {
+        for waker in self.to_wake.drain(..) {
+            waker.wake();
         }
     }
 
@@ -292,7 +316,10 @@ impl<R: Runtime> Driver<R> {
                 Output::Event(delivery) => {
                     let event = Arc::new(delivery.event);
                     for sub in delivery.subscribers {
-                        let gone = self.sinks.get_mut(&sub).is_some_and(|s| !s.deliver(&event));
+                        let gone = self
+                            .sinks
+                            .get_mut(&sub)
+                            .is_some_and(|s| !s.deliver(&event, &mut self.to_wake));
                         if gone {
                             self.sinks.remove(&sub);
                             self.session.unsubscribe(sub);

@@ -35,8 +35,9 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 pub(crate) struct Sink(Arc<Mutex<Queue>>);
 
 impl Sink {
-    /// Queues an event; `false` when the stream was dropped.
-    pub(crate) fn deliver(&mut self, event: &Arc<Event>) -> bool {
+    /// Queues an event; `false` when the stream was dropped. The consumer's
+    /// waker, if it waits, goes to `to_wake`: the caller wakes it.
+    pub(crate) fn deliver(&mut self, event: &Arc<Event>, to_wake: &mut Vec<Waker>) -> bool {
         let mut q = lock(&self.0);
         if q.abandoned {
             return false;
@@ -51,11 +52,7 @@ impl Sink {
             return true;
         }
         q.events.push_back(event.clone());
-        let waiting = q.waiting.take();
-        drop(q);
-        if let Some(w) = waiting {
-            w.wake();
-        }
+        to_wake.extend(q.waiting.take());
         true
     }
 }
