@@ -1,7 +1,7 @@
-//! Benchmarks of a client on a runtime, against the [`Blast`](crate::blast::Blast)
-//! load server and the call simulator on loopback, each in a child process
-//! so that CPU time and memory are the client's. The adapters' bench programs run them and print
-//! the numbers.
+//! Benchmarks of a client on a runtime, against the
+//! [`Blast`](crate::blast::Blast) load server and the call simulator on
+//! loopback, each in a child process so that CPU time and memory are the
+//! client's. The adapters' bench programs run them and print the numbers.
 
 use crate::blast::MARKER_TYPE;
 use crate::child::ChildServer;
@@ -128,7 +128,7 @@ where
 }
 
 /// Routing: one stream per channel for `channels` channels, and the flood's
-/// events spread over them (see [`Blast::start_spread`]; in a child
+/// events spread over them (see [`Blast::start_spread`](crate::blast::Blast::start_spread); in a child
 /// process, so that the memory read is the client's), all streams read
 /// together. Returns the measurement and the client's resident memory per
 /// subscription in bytes.
