@@ -352,12 +352,16 @@ fn selected(name: &str) -> bool {
 }
 
 /// Runs the benchmarks selected by `ARI_BENCH_ONLY` (all by default) and
-/// prints a table; `scale` multiplies the sizes.
-pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str, scale: usize)
+/// prints a table; `ARI_BENCH_SCALE` (default 1) multiplies the sizes.
+pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str)
 where
     R: Runtime,
     F: Future<Output = Result<Client<R>, ConnectError>>,
 {
+    let scale: usize = std::env::var("ARI_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let events = 200_000 * scale;
     println!(
         "{name}: {} events of load-30-calls cycled, loopback",
