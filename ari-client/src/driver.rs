@@ -184,15 +184,12 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    /// The next input, frames first. Before the driver sleeps, the streams
-    /// that got events are woken: one wake per batch, not per event, which
-    /// matters most when their consumers run on other threads.
+    /// The next input. Answers, commands and the timer come before frames:
+    /// they are few, and a flood of events must not hold back a request.
+    /// Before the driver sleeps, the streams that got events are woken: one
+    /// wake per batch, not per event, which matters most when their
+    /// consumers run on other threads.
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Input<R>> {
-        if let Some(reader) = &mut self.ws_reader
-            && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
-        {
-            return Poll::Ready(Input::Frame(frame));
-        }
         if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
             return Poll::Ready(Input::Internal(message));
         }
@@ -203,6 +200,11 @@ impl<R: Runtime> Driver<R> {
             && sleep.poll_unpin(cx).is_ready()
         {
             return Poll::Ready(Input::Timeout);
+        }
+        if let Some(reader) = &mut self.ws_reader
+            && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
+        {
+            return Poll::Ready(Input::Frame(frame));
         }
         self.wake_consumers();
         Poll::Pending

@@ -67,3 +67,10 @@ fn every_scenario_completes_its_trace() {
     let failed = smol::block_on(scenarios::run_all(ari_smol::connect));
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+#[test]
+fn requests_are_answered_during_a_flood() {
+    smol::block_on(faults::requests_are_answered_during_a_flood(
+        ari_smol::connect,
+    ));
+}

@@ -60,6 +60,11 @@ async fn bad_frames_do_not_stop_events() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn requests_are_answered_during_a_flood() {
+    faults::requests_are_answered_during_a_flood(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_stopped_consumer_is_told_it_lagged() {
     faults::a_stopped_consumer_is_told_it_lagged(ari_tokio::connect).await;
 }

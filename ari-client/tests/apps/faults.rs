@@ -6,8 +6,9 @@ use ari_client::{Client, ConnectError, Lagged, Runtime};
 use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
 use conformance::Faults;
 use conformance::trace::Kind;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use std::future::Future;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 fn first_event_seq() -> u64 {
@@ -169,4 +170,43 @@ where
         report.completed,
         "the stalled stream held up nothing: {report:?}"
     );
+}
+
+/// A request made during a flood of events is answered during the flood:
+/// events never hold back the client's requests.
+pub async fn requests_are_answered_during_a_flood<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    use conformance::blast::{Blast, MARKER_TYPE};
+    let total = 50_000;
+    let trace = conformance::bundled_trace("load-30-calls.jsonl").unwrap();
+    let blast = Blast::start(&trace, total).unwrap();
+    let client = connect(Config::new(&blast.base_url(), "hello", "u", "p").unwrap())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    // The first request starts the flood.
+    client.channel("start").answer().await.unwrap();
+    assert!(matches!(events.next().await, Some(Ok(_))));
+    let mut answer = std::pin::pin!(client.channel("during").answer().into_future());
+    let mut seen = 1;
+    loop {
+        futures_util::select_biased! {
+            answered = answer.as_mut().fuse() => {
+                answered.unwrap();
+                break;
+            }
+            item = events.next() => match item {
+                Some(Ok(e)) if e.type_name() == MARKER_TYPE => {
+                    panic!("the flood of {total} events ended before the answer came")
+                }
+                Some(_) => seen += 1,
+                None => panic!("the stream ended"),
+            },
+        }
+    }
+    assert!(seen < total, "answered after {seen} events");
+    client.close().await;
 }
