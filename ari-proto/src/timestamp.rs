@@ -241,4 +241,25 @@ mod tests {
             assert_eq!(ms(bad), None, "{bad}");
         }
     }
+
+    #[test]
+    fn any_damage_to_a_date_reads_as_none_or_a_value_never_a_panic() {
+        let good = "2026-11-22T15:42:42.702+0000";
+        let mut read = 0;
+        for cut in 0..=good.len() {
+            let _ = Timestamp::new(&good[..cut]).unix_millis();
+        }
+        for at in 0..good.len() {
+            for b in [b'0', b'9', b'-', b':', b'.', b'+', b'Z', b' ', b'x', 0xC3] {
+                let mut bytes = good.as_bytes().to_vec();
+                bytes[at] = b;
+                let text = String::from_utf8_lossy(&bytes);
+                if Timestamp::new(&text).unix_millis().is_some() {
+                    read += 1;
+                }
+            }
+        }
+        // Digits replaced by digits still read; most other damage does not.
+        assert!((30..60).contains(&read), "{read}");
+    }
 }
