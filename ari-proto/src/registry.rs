@@ -68,13 +68,64 @@ pub(crate) struct Registry {
     next: u64,
     filters: IdMap<SubscriptionId, Filter>,
     all: Vec<SubscriptionId>,
-    by_type: HashMap<String, Vec<SubscriptionId>>,
-    by_object: [HashMap<String, Vec<SubscriptionId>>; KINDS],
+    by_type: HashMap<String, Subscribers>,
+    /// Keys are inline up to 24 bytes and one subscriber needs no list: with
+    /// thousands of objects, a lookup touches one table slot, not three
+    /// places on the heap.
+    by_object: [HashMap<crate::Str, Subscribers>; KINDS],
 }
 
-fn remove_from(list: &mut Vec<SubscriptionId>, id: SubscriptionId) {
-    if let Some(i) = list.iter().position(|x| *x == id) {
-        list.swap_remove(i);
+/// The subscriptions of one type or object; almost always one.
+#[derive(Debug)]
+enum Subscribers {
+    One(SubscriptionId),
+    Many(Vec<SubscriptionId>),
+}
+
+impl Subscribers {
+    fn push(&mut self, id: SubscriptionId) {
+        match self {
+            Subscribers::One(first) => *self = Subscribers::Many(vec![*first, id]),
+            Subscribers::Many(list) => list.push(id),
+        }
+    }
+
+    /// Removes `id`; `true` when none is left.
+    fn remove(&mut self, id: SubscriptionId) -> bool {
+        match self {
+            Subscribers::One(only) => *only == id,
+            Subscribers::Many(list) => {
+                if let Some(i) = list.iter().position(|x| *x == id) {
+                    list.swap_remove(i);
+                }
+                list.is_empty()
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[SubscriptionId] {
+        match self {
+            Subscribers::One(id) => std::slice::from_ref(id),
+            Subscribers::Many(list) => list,
+        }
+    }
+}
+
+/// Adds `id` under `key`.
+fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Subscribers>, key: K, id: SubscriptionId) {
+    map.entry(key)
+        .and_modify(|s| s.push(id))
+        .or_insert(Subscribers::One(id));
+}
+
+/// Removes `id` from under `key`, and `key` once it has none.
+fn remove<K, Q>(map: &mut HashMap<K, Subscribers>, key: &Q, id: SubscriptionId)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if map.get_mut(key).is_some_and(|s| s.remove(id)) {
+        map.remove(key);
     }
 }
 
@@ -84,11 +135,8 @@ impl Registry {
         let id = SubscriptionId(self.next);
         match &filter {
             Filter::All => self.all.push(id),
-            Filter::Type(t) => self.by_type.entry(t.clone()).or_default().push(id),
-            Filter::Object(o) => self.by_object[slot(o.kind)]
-                .entry(o.id.clone())
-                .or_default()
-                .push(id),
+            Filter::Type(t) => add(&mut self.by_type, t.clone(), id),
+            Filter::Object(o) => add(&mut self.by_object[slot(o.kind)], o.id.as_str().into(), id),
         }
         self.filters.insert(id, filter);
         id
@@ -97,24 +145,9 @@ impl Registry {
     pub fn unsubscribe(&mut self, id: SubscriptionId) -> Option<Filter> {
         let filter = self.filters.remove(&id)?;
         match &filter {
-            Filter::All => remove_from(&mut self.all, id),
-            Filter::Type(t) => {
-                if let Some(list) = self.by_type.get_mut(t) {
-                    remove_from(list, id);
-                    if list.is_empty() {
-                        self.by_type.remove(t);
-                    }
-                }
-            }
-            Filter::Object(o) => {
-                let map = &mut self.by_object[slot(o.kind)];
-                if let Some(list) = map.get_mut(&o.id) {
-                    remove_from(list, id);
-                    if list.is_empty() {
-                        map.remove(&o.id);
-                    }
-                }
-            }
+            Filter::All => self.all.retain(|x| *x != id),
+            Filter::Type(t) => remove(&mut self.by_type, t.as_str(), id),
+            Filter::Object(o) => remove(&mut self.by_object[slot(o.kind)], o.id.as_str(), id),
         }
         Some(filter)
     }
@@ -130,12 +163,12 @@ impl Registry {
     /// The subscriptions that receive `event`, each once, in subscription order.
     pub fn route(&self, event: &Event, out: &mut Vec<SubscriptionId>) {
         out.extend_from_slice(&self.all);
-        if let Some(list) = self.by_type.get(event.type_name()) {
-            out.extend_from_slice(list);
+        if let Some(subs) = self.by_type.get(event.type_name()) {
+            out.extend_from_slice(subs.as_slice());
         }
         event.for_each_object(&mut |kind, id| {
-            if let Some(list) = self.by_object[slot(kind)].get(id) {
-                out.extend_from_slice(list);
+            if let Some(subs) = self.by_object[slot(kind)].get(id) {
+                out.extend_from_slice(subs.as_slice());
             }
         });
         if out.len() > 1 {
@@ -162,8 +195,8 @@ impl Registry {
             }
             _ => return,
         };
-        if let Some(list) = self.by_object[slot(gone.kind)].remove(&gone.id) {
-            for id in list {
+        if let Some(subs) = self.by_object[slot(gone.kind)].remove(gone.id.as_str()) {
+            for &id in subs.as_slice() {
                 self.filters.remove(&id);
                 ended.push((id, gone.clone()));
             }
