@@ -14,7 +14,11 @@ pub struct Lagged(pub u64);
 
 /// What the driver and the consumer of one stream share.
 struct Queue {
-    events: VecDeque<Arc<Event>>,
+    /// The oldest queued event, kept beside the lock: a consumer that keeps
+    /// up never touches `later`, whose buffer is elsewhere on the heap.
+    first: Option<Arc<Event>>,
+    /// The events after `first`.
+    later: VecDeque<Arc<Event>>,
     capacity: usize,
     /// Events dropped and not yet reported.
     dropped: u64,
@@ -24,6 +28,26 @@ struct Queue {
     ended: bool,
     /// The consumer is gone.
     abandoned: bool,
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.later.len()
+    }
+
+    fn push(&mut self, event: Arc<Event>) {
+        if self.first.is_none() {
+            self.first = Some(event);
+        } else {
+            self.later.push_back(event);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Arc<Event>> {
+        let event = self.first.take()?;
+        self.first = self.later.pop_front();
+        Some(event)
+    }
 }
 
 fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
@@ -44,14 +68,14 @@ impl Sink {
         }
         // Once lagging, drop until the consumer has drained its queue and
         // taken the notice, so that the notice stands exactly at the gap.
-        if q.dropped > 0 || q.events.len() >= q.capacity {
+        if q.dropped > 0 || q.len() >= q.capacity {
             if q.dropped == 0 {
                 tracing::warn!("a slow event consumer is losing events");
             }
             q.dropped += 1;
             return true;
         }
-        q.events.push_back(event.clone());
+        q.push(event.clone());
         to_wake.extend(q.waiting.take());
         true
     }
@@ -85,7 +109,8 @@ pub struct EventStream {
 impl EventStream {
     pub(crate) fn new(capacity: usize) -> (Sink, EventStream) {
         let queue = Arc::new(Mutex::new(Queue {
-            events: VecDeque::new(),
+            first: None,
+            later: VecDeque::new(),
             capacity: capacity.max(1),
             dropped: 0,
             waiting: None,
@@ -106,7 +131,8 @@ impl Drop for EventStream {
     fn drop(&mut self) {
         let mut q = lock(&self.queue);
         q.abandoned = true;
-        q.events = VecDeque::new();
+        q.first = None;
+        q.later = VecDeque::new();
     }
 }
 
@@ -157,7 +183,7 @@ impl Stream for EventStream {
             return Poll::Ready(None);
         }
         let mut q = lock(&self.queue);
-        if let Some(event) = q.events.pop_front() {
+        if let Some(event) = q.pop() {
             return Poll::Ready(Some(Ok(event)));
         }
         if q.dropped > 0 {
@@ -170,8 +196,8 @@ impl Stream for EventStream {
             return Poll::Ready(None);
         }
         // A flood may have grown the queue; give the memory back once drained.
-        if q.events.capacity() > 1024 {
-            q.events.shrink_to(64);
+        if q.later.capacity() > 1024 {
+            q.later.shrink_to(64);
         }
         match &q.waiting {
             Some(w) if w.will_wake(cx.waker()) => {}
