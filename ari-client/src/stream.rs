@@ -96,7 +96,9 @@ impl Drop for Sink {
 /// A stream of events for one subscription.
 ///
 /// Each stream has its own bounded queue, so a slow consumer neither grows
-/// memory without bound nor slows other streams or the connection. When the
+/// memory without bound nor slows other streams or the connection. (The
+/// client reads the socket only as fast as it routes: if it falls behind as
+/// a whole, events wait in TCP, not in memory.) When the
 /// queue is full, events for this stream are dropped and counted; once the
 /// consumer has read what was queued, the stream yields one `Err(Lagged(n))`
 /// exactly where the gap is, then goes on. A per-object stream ends by
