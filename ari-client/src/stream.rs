@@ -208,3 +208,52 @@ impl Stream for EventStream {
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{FutureExt, StreamExt};
+
+    fn event(n: u64) -> Arc<Event> {
+        Arc::new(Event::from_json(&format!(r#"{{"type":"Test","n":{n}}}"#)).unwrap())
+    }
+
+    fn number(item: Option<Option<Result<Arc<Event>, Lagged>>>) -> Result<u64, Lagged> {
+        match item.expect("ready").expect("not ended") {
+            Ok(e) => match &*e {
+                Event::Unknown(u) => Ok(u.fields["n"].as_u64().unwrap()),
+                other => panic!("{other:?}"),
+            },
+            Err(lagged) => Err(lagged),
+        }
+    }
+
+    #[test]
+    fn keeps_order_then_reports_the_gap_exactly_where_it_is() {
+        let (mut sink, mut stream) = EventStream::new(3);
+        let mut to_wake = Vec::new();
+        for n in 1..=5 {
+            assert!(sink.deliver(&event(n), &mut to_wake));
+        }
+        assert_eq!(number(stream.next().now_or_never()), Ok(1));
+        // Room again, but the gap is not reported yet: 6 is dropped too.
+        assert!(sink.deliver(&event(6), &mut to_wake));
+        assert_eq!(number(stream.next().now_or_never()), Ok(2));
+        assert_eq!(number(stream.next().now_or_never()), Ok(3));
+        assert_eq!(number(stream.next().now_or_never()), Err(Lagged(3)));
+        assert!(stream.next().now_or_never().is_none(), "nothing queued");
+        assert!(sink.deliver(&event(7), &mut to_wake));
+        assert_eq!(to_wake.len(), 1, "the waiting consumer is to be woken");
+        assert_eq!(number(stream.next().now_or_never()), Ok(7));
+        drop(sink);
+        assert!(matches!(stream.next().now_or_never(), Some(None)));
+        assert!(futures_util::stream::FusedStream::is_terminated(&stream));
+    }
+
+    #[test]
+    fn a_dropped_stream_refuses_events() {
+        let (mut sink, stream) = EventStream::new(4);
+        drop(stream);
+        assert!(!sink.deliver(&event(1), &mut Vec::new()));
+    }
+}
