@@ -74,3 +74,8 @@ fn requests_are_answered_during_a_flood() {
         ari_smol::connect,
     ));
 }
+
+#[test]
+fn pings_are_answered() {
+    smol::block_on(faults::pings_are_answered(ari_smol::connect));
+}

@@ -168,3 +168,8 @@ async fn the_call_over_https_and_wss() {
         .expect("an untrusted certificate is refused");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn pings_are_answered() {
+    faults::pings_are_answered(ari_tokio::connect).await;
+}

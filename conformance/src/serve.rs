@@ -363,7 +363,7 @@ fn serve_websocket(
                     let _ = w.write_all(&wire_io::frame(0xA, &p));
                 }
             }
-            Ok(Some(WsMessage::Binary(_))) => {}
+            Ok(Some(WsMessage::Binary(_) | WsMessage::Pong(_))) => {}
             Ok(Some(WsMessage::Close(code))) => {
                 if let Ok(mut w) = pongs.lock() {
                     let _ = w.write_all(&wire_io::close_frame(code.unwrap_or(1000)));

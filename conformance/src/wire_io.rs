@@ -193,6 +193,8 @@ pub enum WsMessage {
     Binary(Vec<u8>),
     /// A ping.
     Ping(Vec<u8>),
+    /// A pong.
+    Pong(Vec<u8>),
     /// A close frame with its code.
     Close(Option<u16>),
 }
@@ -247,6 +249,8 @@ pub fn read_message(r: &mut impl Read) -> io::Result<Option<WsMessage>> {
                 return Ok(Some(WsMessage::Close(code)));
             }
             0x9 => return Ok(Some(WsMessage::Ping(payload))),
+            // Between fragments a pong is dropped: the message comes first.
+            0xA if first_opcode.is_none() => return Ok(Some(WsMessage::Pong(payload))),
             0xA => continue,
             _ => {}
         }

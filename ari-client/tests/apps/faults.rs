@@ -210,3 +210,50 @@ where
     assert!(seen < total, "answered after {seen} events");
     client.close().await;
 }
+
+/// A ping from the server on the events WebSocket gets its pong, with the
+/// same payload, while the client is otherwise idle.
+pub async fn pings_are_answered<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    use conformance::wire_io::{self, WsMessage};
+    use std::io::{BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (pong_tx, pong_rx) = futures_channel::oneshot::channel();
+    let serve = move || -> Option<Vec<u8>> {
+        // Only the events WebSocket is served; any REST request is left alone.
+        for stream in listener.incoming() {
+            let stream = stream.ok()?;
+            stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+            let mut writer = stream.try_clone().ok()?;
+            let mut reader = BufReader::new(stream);
+            let request = wire_io::read_request(&mut reader).ok()??;
+            let Some(key) = request.websocket_key() else {
+                continue;
+            };
+            wire_io::write_upgrade(&mut writer, key).ok()?;
+            writer
+                .write_all(&wire_io::frame(0x9, b"are you there"))
+                .ok()?;
+            loop {
+                match wire_io::read_message(&mut reader).ok()?? {
+                    WsMessage::Pong(payload) => return Some(payload),
+                    WsMessage::Close(_) => return None,
+                    _ => {}
+                }
+            }
+        }
+        None
+    };
+    std::thread::spawn(move || pong_tx.send(serve()));
+    let client = connect(Config::new(&format!("http://{addr}"), "hello", "u", "p").unwrap())
+        .await
+        .unwrap();
+    // Awaited, not joined: the client must keep running to answer.
+    let pong = pong_rx.await.unwrap();
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    client.close().await;
+}
