@@ -106,14 +106,8 @@ impl Blast {
 fn spread(trace: &Trace, channels: usize) -> io::Result<Vec<Vec<u8>>> {
     const CHANNEL_ID: &str = r#""channel":{"id":""#;
     let events: Vec<&str> = trace
-        .records
-        .iter()
-        .filter_map(|r| match &r.kind {
-            Kind::WsRecv { text, .. } if !text.contains(r#""type":"ChannelDestroyed""#) => {
-                Some(text.as_str())
-            }
-            _ => None,
-        })
+        .events()
+        .filter(|text| !text.contains(r#""type":"ChannelDestroyed""#))
         .collect();
     if events.is_empty() {
         return Ok(Vec::new());

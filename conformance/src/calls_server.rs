@@ -5,7 +5,7 @@
 
 use crate::blast::MARKER_TYPE;
 use crate::loopback::LoopbackServer;
-use crate::trace::{Kind, Trace};
+use crate::trace::Trace;
 use crate::wire_io;
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
@@ -41,14 +41,11 @@ pub struct CallSimulator {
 }
 
 fn first(trace: &Trace, type_name: &str, with: &str) -> Option<String> {
-    trace.records.iter().find_map(|r| match &r.kind {
-        Kind::WsRecv { text, .. }
-            if text.contains(&format!("\"type\":\"{type_name}\"")) && text.contains(with) =>
-        {
-            Some(text.clone())
-        }
-        _ => None,
-    })
+    let type_key = format!("\"type\":\"{type_name}\"");
+    trace
+        .events()
+        .find(|text| text.contains(&type_key) && text.contains(with))
+        .map(str::to_string)
 }
 
 impl CallSimulator {

@@ -180,6 +180,22 @@ fn num(v: &Value, key: &str) -> Result<u64, String> {
 }
 
 impl Trace {
+    /// The texts of the events received on the WebSocket, in order.
+    pub fn events(&self) -> impl Iterator<Item = &str> {
+        self.records.iter().filter_map(|r| match &r.kind {
+            Kind::WsRecv { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The sequence number of the first event received, if any.
+    pub fn first_event_seq(&self) -> Option<u64> {
+        self.records
+            .iter()
+            .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
+            .map(|r| r.seq)
+    }
+
     /// Reads a trace file.
     pub fn read(path: &Path) -> Result<Trace, String> {
         let data = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

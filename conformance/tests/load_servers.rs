@@ -6,7 +6,6 @@ mod support;
 use ari_proto::Event;
 use conformance::blast::{Blast, MARKER_TYPE};
 use conformance::calls_server::CallSimulator;
-use conformance::trace::Kind;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use support::{http, trace, ws};
@@ -16,14 +15,7 @@ fn addr(base_url: &str) -> SocketAddr {
 }
 
 fn recorded_events(name: &str) -> Vec<String> {
-    trace(name)
-        .records
-        .iter()
-        .filter_map(|r| match &r.kind {
-            Kind::WsRecv { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    trace(name).events().map(str::to_string).collect()
 }
 
 #[test]

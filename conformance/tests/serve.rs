@@ -180,12 +180,7 @@ fn credentials_are_checked_like_asterisk() {
 #[test]
 fn faults_close_refuse_fail_corrupt_stall_and_delay() {
     let t = trace("hello-world.jsonl");
-    let first_event = t
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
-        .unwrap()
-        .seq;
+    let first_event = t.first_event_seq().unwrap();
     let faults = Faults {
         close_ws_before: Some((first_event, true)),
         refuse_connections: 2,
@@ -323,12 +318,7 @@ fn rest_over_websocket_binds_the_clients_request_ids() {
 #[test]
 fn a_dropped_websocket_ends_without_a_close_frame() {
     let t = trace("hello-world.jsonl");
-    let first_event = t
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
-        .unwrap()
-        .seq;
+    let first_event = t.first_event_seq().unwrap();
     let faults = Faults {
         close_ws_before: Some((first_event, false)),
         ..Faults::default()

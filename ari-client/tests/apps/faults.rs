@@ -5,7 +5,6 @@ use crate::hello_world::{hello_world, serve_recorded_call as start};
 use ari_client::{Client, ConnectError, Lagged, Runtime};
 use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
 use conformance::Faults;
-use conformance::trace::Kind;
 use futures_util::{FutureExt, StreamExt};
 use std::future::Future;
 use std::future::IntoFuture;
@@ -13,12 +12,7 @@ use std::time::Duration;
 
 fn first_event_seq() -> u64 {
     let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
-    trace
-        .records
-        .iter()
-        .find(|r| matches!(r.kind, Kind::WsRecv { .. }))
-        .map(|r| r.seq)
-        .unwrap()
+    trace.first_event_seq().unwrap()
 }
 
 fn originate() -> ari_proto::ops::channels::Originate {
