@@ -5,9 +5,9 @@
 //! WebSocket client), once the client's subscriptions exist. Loopback only;
 //! it stops when dropped.
 
-use crate::loopback::LoopbackServer;
+use crate::loopback::{LoopbackServer, Service};
 use crate::trace::{Kind, Trace};
-use crate::wire_io::{self, WsMessage};
+use crate::wire_io::{self, HttpRequest, WsMessage};
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
@@ -90,7 +90,7 @@ impl Blast {
             go: AtomicBool::new(false),
         });
         Ok(Blast {
-            server: LoopbackServer::start(plan, serve)?,
+            server: LoopbackServer::start(plan)?,
         })
     }
 
@@ -136,29 +136,25 @@ fn spread(trace: &Trace, channels: usize) -> io::Result<Vec<Vec<u8>>> {
     Ok(frames)
 }
 
-fn serve(stream: TcpStream, plan: &Plan) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    while let Some(req) = wire_io::read_request(&mut reader)? {
-        if let Some(key) = req.websocket_key() {
-            wire_io::write_upgrade(&mut writer, key)?;
-            return blast(reader, writer, plan);
-        }
-        plan.go.store(true, Ordering::SeqCst);
+impl Service for Plan {
+    fn http(&self, req: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
+        self.go.store(true, Ordering::SeqCst);
         let below = req.path.strip_prefix("/ari").unwrap_or(&req.path);
         let answer = ari_proto::find_operation(&req.method, below).and_then(|(info, _)| {
-            plan.answers
+            self.answers
                 .get(&format!("{}.{}", info.resource, info.name))
         });
         match answer {
             Some((status, body)) => {
-                wire_io::write_response(&mut writer, *status, Some("application/json"), body)?
+                wire_io::write_response(writer, *status, Some("application/json"), body)
             }
-            None => wire_io::write_response(&mut writer, 204, None, b"")?,
+            None => wire_io::write_response(writer, 204, None, b""),
         }
     }
-    Ok(())
+
+    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()> {
+        blast(reader, writer, self)
+    }
 }
 
 fn blast(mut reader: BufReader<TcpStream>, mut writer: TcpStream, plan: &Plan) -> io::Result<()> {

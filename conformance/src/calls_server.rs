@@ -4,9 +4,9 @@
 //! (events included), then sends the marker event. Loopback only.
 
 use crate::blast::MARKER_TYPE;
-use crate::loopback::LoopbackServer;
+use crate::loopback::{LoopbackServer, Service};
 use crate::trace::Trace;
-use crate::wire_io;
+use crate::wire_io::{self, HttpRequest};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -90,7 +90,7 @@ impl CallSimulator {
             started: AtomicBool::new(false),
         });
         Ok(CallSimulator {
-            server: LoopbackServer::start(state, serve)?,
+            server: LoopbackServer::start(state)?,
         })
     }
 
@@ -115,23 +115,16 @@ fn push(state: &State, frame: Vec<u8>) {
     }
 }
 
-fn serve(stream: TcpStream, state: &State) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    while let Some(req) = wire_io::read_request(&mut reader)? {
-        if let Some(key) = req.websocket_key() {
-            wire_io::write_upgrade(&mut writer, key)?;
-            return events(reader, writer, state);
-        }
-        let t = &state.templates;
-        if !state.started.swap(true, Ordering::SeqCst) {
+impl Service for State {
+    fn http(&self, req: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
+        let t = &self.templates;
+        if !self.started.swap(true, Ordering::SeqCst) {
             // The first request says the client is ready: every call enters at once.
             let mut burst = Vec::new();
-            for call in 0..state.calls {
+            for call in 0..self.calls {
                 burst.extend_from_slice(&call_text(&t.start, t, &call.to_string()));
             }
-            push(state, burst);
+            push(self, burst);
         }
         let parts: Vec<&str> = req
             .path
@@ -148,30 +141,29 @@ fn serve(stream: TcpStream, state: &State) -> io::Result<()> {
                     .playback
                     .replace(&t.channel_id, &format!("sim-{call}"))
                     .replace(&t.playback_id, &format!("sim-pb-{call}"));
-                wire_io::write_response(
-                    &mut writer,
-                    201,
-                    Some("application/json"),
-                    body.as_bytes(),
-                )?;
-                push(state, call_text(&t.finished, t, call));
+                wire_io::write_response(writer, 201, Some("application/json"), body.as_bytes())?;
+                push(self, call_text(&t.finished, t, call));
             }
             ("DELETE", None) => {
-                wire_io::write_response(&mut writer, 204, None, b"")?;
-                push(state, call_text(&t.end, t, call));
+                wire_io::write_response(writer, 204, None, b"")?;
+                push(self, call_text(&t.end, t, call));
                 let destroyed = t.destroyed.replace(&t.destroyed_id, &t.channel_id);
-                push(state, call_text(&destroyed, t, call));
-                if state.hung_up.fetch_add(1, Ordering::SeqCst) + 1 == state.calls {
+                push(self, call_text(&destroyed, t, call));
+                if self.hung_up.fetch_add(1, Ordering::SeqCst) + 1 == self.calls {
                     let marker = format!(
                         r#"{{"type":"{MARKER_TYPE}","application":"hello","timestamp":"2026-01-01T00:00:00.000+0000"}}"#
                     );
-                    push(state, wire_io::frame(0x1, marker.as_bytes()));
+                    push(self, wire_io::frame(0x1, marker.as_bytes()));
                 }
             }
-            _ => wire_io::write_response(&mut writer, 204, None, b"")?,
+            _ => wire_io::write_response(writer, 204, None, b"")?,
         }
+        Ok(())
     }
-    Ok(())
+
+    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()> {
+        events(reader, writer, self)
+    }
 }
 
 fn events(

@@ -1,11 +1,37 @@
 //! A thread-per-connection server on loopback that stops when dropped; the
-//! benchmark servers are built on it.
+//! benchmark servers are built on it. Each connection carries HTTP requests
+//! one after another until one of them upgrades to a WebSocket.
 
-use std::io;
+use crate::wire_io::{self, HttpRequest};
+use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+
+/// What a loopback server does with its connections.
+pub trait Service: Send + Sync + 'static {
+    /// Answers one HTTP request on `writer`.
+    fn http(&self, request: &HttpRequest, writer: &mut TcpStream) -> io::Result<()>;
+
+    /// Runs the WebSocket this connection was upgraded to.
+    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()>;
+}
+
+/// Serves one connection: HTTP requests until one upgrades.
+fn serve(stream: TcpStream, service: &impl Service) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = wire_io::read_request(&mut reader)? {
+        if let Some(key) = request.websocket_key() {
+            wire_io::write_upgrade(&mut writer, key)?;
+            return service.websocket(reader, writer);
+        }
+        service.http(&request, &mut writer)?;
+    }
+    Ok(())
+}
 
 /// A running loopback server.
 pub struct LoopbackServer {
@@ -15,12 +41,8 @@ pub struct LoopbackServer {
 }
 
 impl LoopbackServer {
-    /// Listens on a free loopback port and runs `serve` in a thread for each connection.
-    pub fn start<S, F>(state: Arc<S>, serve: F) -> io::Result<LoopbackServer>
-    where
-        S: Send + Sync + 'static,
-        F: Fn(TcpStream, &S) -> io::Result<()> + Copy + Send + 'static,
-    {
+    /// Listens on a free loopback port and serves each connection in a thread.
+    pub fn start(service: Arc<impl Service>) -> io::Result<LoopbackServer> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -32,9 +54,9 @@ impl LoopbackServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let state = state.clone();
+                    let service = service.clone();
                     std::thread::spawn(move || {
-                        let _ = serve(stream, &state);
+                        let _ = serve(stream, &*service);
                     });
                 }
             })
