@@ -29,16 +29,13 @@ struct YieldNow(bool);
 
 impl std::future::Future for YieldNow {
     type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.0 {
-            std::task::Poll::Ready(())
+            Poll::Ready(())
         } else {
             self.0 = true;
             cx.waker().wake_by_ref();
-            std::task::Poll::Pending
+            Poll::Pending
         }
     }
 }
