@@ -12,10 +12,10 @@ const INLINE: usize = 30;
 /// Every event carries one and every channel and bridge another, so the
 /// text is stored inline (up to 30 bytes) instead of on the heap; any
 /// longer text is kept whole too. [`Timestamp::unix_millis`] reads it.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Timestamp(Repr);
 
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
     Inline { len: u8, bytes: [u8; INLINE] },
     Heap(Box<str>),
@@ -118,6 +118,19 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Ordered as text, like the strings Asterisk sent.
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl Default for Timestamp {
     fn default() -> Self {
         Timestamp::new("")
@@ -214,6 +227,23 @@ mod tests {
             Timestamp::new("2026-11-22T15:42:42.702+0000").0,
             Repr::Inline { .. }
         ));
+    }
+
+    #[test]
+    fn orders_as_its_text() {
+        let mut dates: Vec<Timestamp> = [
+            "2026-11-22T15:42:42.702+0000",
+            "2026-11-22T15:42:42.7+0000",
+            "2025-01-01T00:00:00.000+00:00 and a longer tail than fits inline",
+            "2026-11-22T15:42:42.702+00:00",
+        ]
+        .into_iter()
+        .map(Timestamp::new)
+        .collect();
+        let mut texts: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
+        dates.sort();
+        texts.sort();
+        assert_eq!(dates.iter().map(|d| d.as_str()).collect::<Vec<_>>(), texts);
     }
 
     #[test]
