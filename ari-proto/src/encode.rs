@@ -21,10 +21,21 @@ fn push_encoded(out: &mut String, value: &str, keep: fn(u8) -> bool) {
     }
 }
 
-/// Appends `value` as one percent-encoded path segment: `/`, `?`, `%`, spaces
-/// and every other reserved byte are escaped, so any id round-trips.
+/// Appends `value` as one path segment, as Asterisk's ARI reads it: it
+/// splits the path at `/` first and then percent-decodes each segment, with
+/// `+` read as a space (res_ari.c, `ast_uri_http_legacy`). So `/`, `%`, `?`,
+/// `#`, spaces, `+` and non-ASCII bytes are escaped and any id round-trips,
+/// while the characters RFC 3986 allows in a segment (`:` `@` and the
+/// sub-delimiters other than `+`) go as they are: `Stasis:dev1`, not
+/// `Stasis%3Adev1`.
 pub fn push_segment(out: &mut String, value: &str) {
-    push_encoded(out, value, is_unreserved);
+    push_encoded(out, value, |b| {
+        is_unreserved(b)
+            || matches!(
+                b,
+                b':' | b'@' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b',' | b';' | b'='
+            )
+    });
 }
 
 /// Appends `value` percent-encoded for a query string (name or value).
@@ -84,6 +95,20 @@ mod tests {
         let mut s = String::new();
         push_segment(&mut s, "1795361410.9");
         assert_eq!(s, "1795361410.9");
+    }
+
+    #[test]
+    fn segments_keep_what_a_segment_allows_but_plus() {
+        let mut s = String::new();
+        push_segment(&mut s, "Stasis:dev1");
+        assert_eq!(s, "Stasis:dev1");
+        let mut s = String::new();
+        push_segment(&mut s, "a@b!$&'()*,;=c");
+        assert_eq!(s, "a@b!$&'()*,;=c");
+        // Asterisk reads a raw `+` as a space.
+        let mut s = String::new();
+        push_segment(&mut s, "1+1");
+        assert_eq!(s, "1%2B1");
     }
 
     #[test]
