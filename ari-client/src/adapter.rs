@@ -7,8 +7,8 @@
 macro_rules! adapter_api {
     ($runtime:ty, $make:expr) => {
         pub use $crate::proto::{
-            self as proto, Config, ConnectionEvent, Event, Filter, RequestError, events, models,
-            ops,
+            self as proto, Config, ConnectionEvent, Event, Filter, RequestError, Version, events,
+            models, ops,
         };
         pub use $crate::{
             BridgeHandle, Call, CallEvent, ChannelHandle, ConnectError, Digits, DigitsStop,

@@ -1,6 +1,6 @@
 //! The client handle applications hold.
 
-use crate::driver::{Command, Driver, Job};
+use crate::driver::{Command, Driver, Job, KnownVersion};
 use crate::runtime::Runtime;
 use crate::stream::EventStream;
 use ari_proto::{Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session};
@@ -33,6 +33,7 @@ pub struct Client<R: Runtime> {
     queue: usize,
     runtime: R,
     config: std::sync::Arc<Config>,
+    server_version: std::sync::Arc<KnownVersion>,
 }
 
 impl<R: Runtime> Clone for Client<R> {
@@ -42,6 +43,7 @@ impl<R: Runtime> Clone for Client<R> {
             queue: self.queue,
             runtime: self.runtime.clone(),
             config: self.config.clone(),
+            server_version: self.server_version.clone(),
         }
     }
 }
@@ -72,13 +74,22 @@ impl<R: Runtime> Client<R> {
         let session = Session::new(config).map_err(ConnectError::Config)?;
         let (commands, rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
-        let driver = Driver::new(runtime.clone(), session, rx, opened_tx, tls);
+        let server_version = std::sync::Arc::new(KnownVersion::default());
+        let driver = Driver::new(
+            runtime.clone(),
+            session,
+            rx,
+            opened_tx,
+            tls,
+            server_version.clone(),
+        );
         runtime.spawn(Box::pin(driver.run()));
         let client = Client {
             commands,
             queue: DEFAULT_QUEUE,
             runtime,
             config: kept,
+            server_version,
         };
         match opened_rx.await {
             Ok(Ok(())) => Ok(client),
@@ -93,6 +104,14 @@ impl<R: Runtime> Client<R> {
     /// The configuration it connected with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The server's Asterisk release, learnt when the events WebSocket
+    /// opened (see [`Config::learn_server_version`]); `None` while unknown,
+    /// e.g. for a user that may not read `GET /asterisk/info`. Operations
+    /// that release lacks fail with `RequestError::Unsupported`, unsent.
+    pub fn server_version(&self) -> Option<ari_proto::Version> {
+        self.server_version.get()
     }
 
     /// The runtime the client runs on.

@@ -107,6 +107,8 @@ pub(crate) struct Driver<R: Runtime> {
     tls: TlsConfig,
     /// Told once the first connection attempt opened or failed.
     opened: Option<oneshot::Sender<Result<(), String>>>,
+    /// The server's release as the session knows it, for the client to read.
+    server_version: Arc<KnownVersion>,
     closing: Option<oneshot::Sender<()>>,
 }
 
@@ -117,6 +119,7 @@ impl<R: Runtime> Driver<R> {
         commands: mpsc::UnboundedReceiver<Command>,
         opened: oneshot::Sender<Result<(), String>>,
         tls: TlsConfig,
+        server_version: Arc<KnownVersion>,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::unbounded();
         Driver {
@@ -136,6 +139,7 @@ impl<R: Runtime> Driver<R> {
             pool: Arc::new(Mutex::new(Vec::new())),
             tls,
             opened: Some(opened),
+            server_version,
             closing: None,
         }
     }
@@ -308,6 +312,7 @@ impl<R: Runtime> Driver<R> {
         while let Some(output) = self.session.poll_event() {
             match output {
                 Output::Response { id, outcome } => {
+                    self.server_version.set(self.session.server_version());
                     if let Some(reply) = self.waiting.remove(&id) {
                         let _ = reply.send(outcome);
                     }
@@ -334,6 +339,7 @@ impl<R: Runtime> Driver<R> {
                 }
                 Output::Connection(event) => {
                     tracing::debug!(?event, "events WebSocket");
+                    self.server_version.set(self.session.server_version());
                     match &event {
                         ConnectionEvent::Open { .. } => {
                             if let Some(o) = self.opened.take() {
@@ -516,4 +522,25 @@ async fn open_ws<R: Runtime>(
         let _ = sink.close(None).await;
     }));
     Ok(reader)
+}
+
+/// A release number shared without a lock: 0 while unknown, else
+/// `1 << 48 | major << 32 | minor << 16 | patch`.
+#[derive(Debug, Default)]
+pub(crate) struct KnownVersion(std::sync::atomic::AtomicU64);
+
+impl KnownVersion {
+    fn set(&self, version: Option<ari_proto::Version>) {
+        let packed = version.map_or(0, |v| {
+            1 << 48 | u64::from(v.major) << 32 | u64::from(v.minor) << 16 | u64::from(v.patch)
+        });
+        self.0.store(packed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> Option<ari_proto::Version> {
+        let packed = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        (packed != 0).then(|| {
+            ari_proto::Version::new((packed >> 32) as u16, (packed >> 16) as u16, packed as u16)
+        })
+    }
 }

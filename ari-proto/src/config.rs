@@ -114,6 +114,11 @@ pub struct Config {
     pub backoff: BackoffConfig,
     /// Seed of the random source (jitter, generated ids). Set it to replay a run.
     pub seed: u64,
+    /// Ask `GET /asterisk/info` each time the events WebSocket opens, and
+    /// report the connection open once the answer came, so that operations
+    /// the server's release lacks fail locally from the first request on.
+    /// On by default; a user who may not read it still connects.
+    pub learn_server_version: bool,
 }
 
 impl Config {
@@ -139,6 +144,7 @@ impl Config {
             max_in_flight: 64,
             backoff: BackoffConfig::default(),
             seed: process_seed(),
+            learn_server_version: true,
         })
     }
 

@@ -169,7 +169,9 @@ pub enum ConnectionEvent {
         /// Attempts since the last open connection, from 0.
         attempt: u32,
     },
-    /// The WebSocket is open.
+    /// The WebSocket is open and the server's build known (see
+    /// [`Config::learn_server_version`](crate::Config::learn_server_version)):
+    /// requests are gated by it from now on.
     Open {
         /// It had been open before: server-side subscriptions and event
         /// filters this session made are being re-applied.
@@ -264,6 +266,8 @@ enum Origin {
     User,
     /// Re-applied server state after a reconnect.
     Reapply,
+    /// `GET /asterisk/info` sent when the WebSocket opened.
+    VersionProbe,
 }
 
 #[derive(Debug)]
@@ -299,6 +303,9 @@ pub struct Session {
     /// Applications another connection took over; left out when reconnecting.
     replaced: BTreeSet<String>,
     server_version: Option<Version>,
+    /// The version probe of the WebSocket that opened, and whether it was a
+    /// reconnect: [`ConnectionEvent::Open`] waits for the probe's answer.
+    opening: Option<(RawRequestId, bool)>,
     next_request: u64,
     pending: crate::IdMap<RawRequestId, Pending>,
     deadlines: BTreeSet<(Instant, RawRequestId)>,
@@ -336,6 +343,7 @@ impl Session {
             ever_opened: false,
             replaced: BTreeSet::new(),
             server_version: None,
+            opening: None,
             next_request: 0,
             pending: crate::IdMap::default(),
             deadlines: BTreeSet::new(),
@@ -407,6 +415,7 @@ impl Session {
             self.transmits.push_back(Transmit::WsClose);
         }
         self.state = ConnectionState::Idle;
+        self.opening = None;
         let ids: Vec<RawRequestId> = self.pending.keys().copied().collect();
         for id in ids {
             self.finish(id, Err(RequestError::Closed));
@@ -507,8 +516,24 @@ impl Session {
         self.state = ConnectionState::Open;
         let reconnected = self.ever_opened;
         self.ever_opened = true;
-        self.outputs
-            .push_back(Output::Connection(ConnectionEvent::Open { reconnected }));
+        let probe = if self.config.learn_server_version {
+            let op = crate::ops::asterisk::GetInfo::new();
+            self.start(
+                <crate::ops::asterisk::GetInfo as Operation>::INFO,
+                op.encode(),
+                Origin::VersionProbe,
+                now,
+            )
+            .ok()
+        } else {
+            None
+        };
+        match probe {
+            Some(id) => self.opening = Some((id, reconnected)),
+            None => self
+                .outputs
+                .push_back(Output::Connection(ConnectionEvent::Open { reconnected })),
+        }
         if reconnected {
             self.reapply(now);
         }
@@ -524,6 +549,7 @@ impl Session {
         ) {
             return;
         }
+        self.opening = None;
         self.outputs
             .push_back(Output::Connection(ConnectionEvent::Closed(reason)));
         let lost: Vec<RawRequestId> = self
@@ -820,6 +846,17 @@ impl Session {
         }
         match p.origin {
             Origin::User => self.outputs.push_back(Output::Response { id, outcome }),
+            // Whatever the answer (a user who may not read it included),
+            // the connection is ready now.
+            Origin::VersionProbe => {
+                if let Some((probe, reconnected)) = self.opening
+                    && probe == id
+                {
+                    self.opening = None;
+                    self.outputs
+                        .push_back(Output::Connection(ConnectionEvent::Open { reconnected }));
+                }
+            }
             Origin::Reapply => {
                 if let Err(error) = outcome {
                     self.outputs

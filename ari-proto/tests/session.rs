@@ -353,7 +353,19 @@ fn open(s: &mut Session, now: Instant) -> http::Request<()> {
         panic!("no upgrade request")
     };
     s.handle_ws_opened(now);
+    if s.config().learn_server_version {
+        answer_version_probe(s, "22.10.1", now);
+    }
     req
+}
+
+/// Answers the `GET /asterisk/info` a session sends when its WebSocket opens.
+fn answer_version_probe(s: &mut Session, version: &str, now: Instant) {
+    let (id, request) = http(s.poll_transmit().expect("the version probe"));
+    assert_eq!(request.method(), http::Method::GET);
+    assert_eq!(request.uri().path(), "/ari/asterisk/info");
+    let body = json!({"system": {"version": version, "entity_id": "02:00:00:00:00:01"}});
+    s.handle_http_response(id, 200, body.to_string().into_bytes(), now);
 }
 
 #[test]
@@ -435,6 +447,7 @@ fn reconnects_with_bounded_growing_backoff() {
             .any(|o| matches!(o, Output::Connection(ConnectionEvent::Closed(_))))
     );
     s.handle_timeout(now + Duration::from_secs(30));
+    let _ = drain(&mut s);
     s.handle_ws_opened(now + Duration::from_secs(30));
     s.handle_ws_closed(
         CloseReason::Dropped("again".into()),
@@ -497,6 +510,7 @@ fn reconnect_reapplies_subscriptions_and_filters() {
     s.handle_timeout(until);
     let _ = drain(&mut s);
     s.handle_ws_opened(until);
+    answer_version_probe(&mut s, "22.10.1", until);
     let (t, out) = drain(&mut s);
     assert!(out.contains(&Output::Connection(ConnectionEvent::Open {
         reconnected: true
@@ -663,6 +677,8 @@ fn tracked_originate_sees_events_that_beat_the_answer() {
 fn rest_over_websocket_round_trip() {
     let mut c = config();
     c.rest_transport = RestTransport::WebSocket;
+    // The user's own GET /asterisk/info is what this test follows.
+    c.learn_server_version = false;
     let mut s = Session::new(c).unwrap();
     let now = Instant::now();
     let id = s.request(&asterisk::GetInfo::new(), now).unwrap();
@@ -811,4 +827,101 @@ fn close_fails_waiting_requests() {
     assert!(out.contains(&Output::Connection(ConnectionEvent::Stopped)));
     assert_eq!(s.connection_state(), ConnectionState::Idle);
     assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn open_waits_for_the_server_version_and_gating_follows_it() {
+    let mut s = session();
+    let t0 = Instant::now();
+    s.connect(t0);
+    let _ = drain(&mut s);
+    s.handle_ws_opened(t0);
+    assert_eq!(s.connection_state(), ConnectionState::Open);
+    assert!(
+        !drain_outputs_only(&mut s).iter().any(is_open),
+        "open is reported once the build is known"
+    );
+    answer_version_probe(&mut s, "18.20.0", t0);
+    let (_, out) = drain(&mut s);
+    assert!(out.iter().any(is_open));
+    assert_eq!(s.server_version(), Some(Version::new(18, 20, 0)));
+    // An operation of later releases now fails here, unsent.
+    let gated = s.request(&channels::GetChannelVars::new("c1", ["A"]), t0);
+    assert!(
+        matches!(gated, Err(RequestError::Unsupported { .. })),
+        "{gated:?}"
+    );
+    assert!(s.poll_transmit().is_none());
+
+    // A reconnect learns the build again: the server may have been upgraded.
+    s.handle_ws_closed(CloseReason::Dropped("restart".into()), t0);
+    let until = s.poll_timeout().unwrap();
+    s.handle_timeout(until);
+    let _ = drain(&mut s);
+    s.handle_ws_opened(until);
+    answer_version_probe(&mut s, "22.10.1", until);
+    assert_eq!(s.server_version(), Some(Version::new(22, 10, 1)));
+    assert!(
+        s.request(&channels::GetChannelVars::new("c1", ["A"]), until)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_user_who_may_not_read_the_build_still_connects() {
+    let mut s = session();
+    let t0 = Instant::now();
+    s.connect(t0);
+    let _ = drain(&mut s);
+    s.handle_ws_opened(t0);
+    let (id, _) = http(s.poll_transmit().unwrap());
+    s.handle_http_response(id, 403, br#"{"message":"Forbidden"}"#.to_vec(), t0);
+    let (_, out) = drain(&mut s);
+    assert!(out.iter().any(is_open));
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Response { .. })),
+        "the probe's answer is the session's own"
+    );
+    assert_eq!(s.server_version(), None);
+}
+
+#[test]
+fn a_probe_answered_after_the_socket_closed_reports_nothing_open() {
+    let mut s = session();
+    let t0 = Instant::now();
+    s.connect(t0);
+    let _ = drain(&mut s);
+    s.handle_ws_opened(t0);
+    let (id, _) = http(s.poll_transmit().unwrap());
+    s.handle_ws_closed(CloseReason::Dropped("gone".into()), t0);
+    let body = json!({"system": {"version": "22.10.1"}}).to_string();
+    s.handle_http_response(id, 200, body.into_bytes(), t0);
+    let (_, out) = drain(&mut s);
+    assert!(!out.iter().any(is_open), "{out:?}");
+    assert!(matches!(
+        s.connection_state(),
+        ConnectionState::Backoff { .. }
+    ));
+}
+
+#[test]
+fn without_the_probe_open_is_reported_at_once() {
+    let mut c = config();
+    c.learn_server_version = false;
+    let mut s = Session::new(c).unwrap();
+    let t0 = Instant::now();
+    s.connect(t0);
+    let _ = drain(&mut s);
+    s.handle_ws_opened(t0);
+    let (t, out) = drain(&mut s);
+    assert!(t.is_empty(), "{t:?}");
+    assert!(out.iter().any(is_open));
+}
+
+fn is_open(o: &Output) -> bool {
+    matches!(o, Output::Connection(ConnectionEvent::Open { .. }))
+}
+
+fn drain_outputs_only(s: &mut Session) -> Vec<Output> {
+    std::iter::from_fn(|| s.poll_event()).collect()
 }

@@ -91,6 +91,8 @@ impl Replayer<'_> {
             .iter()
             .any(|(k, v)| k == "subscribeAll" && v == "true");
         c.seed = 7;
+        // The recorded clients did not ask for the build on their own.
+        c.learn_server_version = false;
         c.request_timeout = Duration::from_secs(3600);
         c.max_in_flight = usize::MAX / 2;
         if rest_over_ws {

@@ -404,6 +404,8 @@ struct Director {
     ws_request_ids: HashMap<String, String>,
     http_seen: usize,
     refused: usize,
+    /// The body answering `GET /asterisk/info` asked aside from the trace.
+    info_body: String,
     report: ServeReport,
 }
 
@@ -414,6 +416,7 @@ impl Director {
         stop: Arc<AtomicBool>,
         played: Arc<AtomicBool>,
     ) -> Director {
+        let info_body = recorded_info(&trace);
         Director {
             records: trace.records,
             client_ids: trace.meta.client_ids,
@@ -427,6 +430,7 @@ impl Director {
             ws_request_ids: HashMap::new(),
             http_seen: 0,
             refused: 0,
+            info_body,
             report: ServeReport::default(),
         }
     }
@@ -456,7 +460,11 @@ impl Director {
         while !self.stop.load(Ordering::SeqCst) {
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                Ok(input) => self.unexpected(input, "the trace is over"),
+                Ok(input) => {
+                    if let Some(input) = self.answer_info_aside(input) {
+                        self.unexpected(input, "the trace is over");
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
             }
         }
@@ -759,6 +767,9 @@ impl Director {
     /// An input that is not the one awaited: keep it for later records,
     /// serve it as a reconnect, or refuse it.
     fn triage(&mut self, input: Input, rest: &[Record], expected: &str) {
+        let Some(input) = self.answer_info_aside(input) else {
+            return;
+        };
         match input {
             Input::WsClosed { conn } => {
                 for b in self.ws.values_mut() {
@@ -853,6 +864,56 @@ impl Director {
         }
     }
 
+    /// Answers `GET /asterisk/info` that is not the request the trace
+    /// awaits, over HTTP or as a `RESTRequest` frame: clients ask it on
+    /// their own (ours each time the WebSocket opens, to learn the build).
+    /// Anything else is handed back.
+    fn answer_info_aside(&mut self, input: Input) -> Option<Input> {
+        match input {
+            Input::Http {
+                req,
+                auth_ok: true,
+                reply,
+            } if req.method == "GET" && req.path == "/ari/asterisk/info" => {
+                let _ = reply.send(HttpReply::Answer {
+                    status: 200,
+                    content_type: Some("application/json".into()),
+                    body: self.info_body.clone().into_bytes(),
+                    delay: Duration::ZERO,
+                    stall: false,
+                });
+                None
+            }
+            Input::WsText { conn, text } => {
+                let info = parse_rest_request(&text)
+                    .ok()
+                    .filter(|r| r.method == "GET" && r.path == "asterisk/info");
+                let binding = self.ws.values().find(|b| b.conn == conn && b.open);
+                let (Some(info), Some(binding)) = (info, binding) else {
+                    return Some(Input::WsText { conn, text });
+                };
+                let frame = json!({
+                    "type": "RESTResponse",
+                    "transaction_id": info.request_id,
+                    "request_id": info.request_id,
+                    "status_code": 200,
+                    "reason_phrase": "OK",
+                    "uri": "asterisk/info",
+                    "content_type": "application/json",
+                    "message_body": self.info_body,
+                    "application": "",
+                    "timestamp": "2026-01-01T00:00:00.000+0000",
+                })
+                .to_string();
+                let _ = binding
+                    .writer
+                    .send(Outgoing::Bytes(wire_io::frame(0x1, frame.as_bytes())));
+                None
+            }
+            other => Some(other),
+        }
+    }
+
     fn unexpected(&mut self, input: Input, why: &str) {
         match input {
             Input::Http { req, reply, .. } => {
@@ -936,6 +997,37 @@ impl Director {
         }
         out
     }
+}
+
+/// The trace's own answer to `GET /asterisk/info`, or one naming the
+/// recorded release.
+fn recorded_info(trace: &Trace) -> String {
+    let asked: Vec<u64> = trace
+        .records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            Kind::HttpRequest {
+                id,
+                method,
+                path,
+                query,
+                ..
+            } if method == "GET" && path == "/ari/asterisk/info" && query.is_empty() => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let answered = trace.records.iter().find_map(|r| match &r.kind {
+        Kind::HttpResponse {
+            id,
+            status: 200,
+            body: Body::Json(v),
+        } if asked.contains(id) => Some(v.to_string()),
+        _ => None,
+    });
+    answered.unwrap_or_else(|| {
+        json!({"system": {"version": trace.meta.asterisk_version, "entity_id": "02:00:00:00:00:01"}})
+            .to_string()
+    })
 }
 
 fn decode(s: &str) -> String {

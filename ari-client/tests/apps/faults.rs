@@ -243,9 +243,10 @@ where
         None
     };
     std::thread::spawn(move || pong_tx.send(serve()));
-    let client = connect(Config::new(&format!("http://{addr}"), "hello", "u", "p").unwrap())
-        .await
-        .unwrap();
+    let mut config = Config::new(&format!("http://{addr}"), "hello", "u", "p").unwrap();
+    // This server speaks WebSocket only: no build to learn.
+    config.learn_server_version = false;
+    let client = connect(config).await.unwrap();
     // Awaited, not joined: the client must keep running to answer.
     let pong = pong_rx.await.unwrap();
     assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
