@@ -199,3 +199,25 @@ fn log_tail(log: Option<&std::path::Path>) -> String {
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
 }
+
+/// Reads `events` until an event `wanted` accepts, and returns it; panics
+/// naming `what` if the stream ends first. Events are checked strictly.
+pub async fn wait_for<S, E>(
+    events: &mut S,
+    what: &str,
+    mut wanted: impl FnMut(&ari_proto::Event) -> bool,
+) -> std::sync::Arc<ari_proto::Event>
+where
+    S: futures_util::Stream<Item = Result<std::sync::Arc<ari_proto::Event>, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    use futures_util::StreamExt;
+    while let Some(item) = events.next().await {
+        let event = item.unwrap_or_else(|e| panic!("while waiting for {what}: {e:?}"));
+        check_event(&event);
+        if wanted(&event) {
+            return event;
+        }
+    }
+    panic!("the event stream ended before {what}")
+}
