@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 /// What happens on a call, as its handler sees it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum CallEvent {
     /// A DTMF key was pressed (one digit).
     Dtmf(String),
@@ -140,6 +141,7 @@ impl Digits {
 
 /// Why collection stopped short, with the digits collected so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DigitsStop {
     /// A time limit passed.
     Timeout(String),

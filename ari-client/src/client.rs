@@ -3,28 +3,29 @@
 use crate::driver::{Command, Driver, Job, KnownVersion};
 use crate::runtime::Runtime;
 use crate::stream::EventStream;
-use ari_proto::{Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session};
+use ari_proto::{
+    CloseReason, Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session,
+};
 use futures_channel::{mpsc, oneshot};
 
 /// Why [`Client::connect`] failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The configuration is unusable.
-    Config(ConfigError),
-    /// The events WebSocket did not open.
-    Connect(String),
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The default TLS settings could not be built.
+    #[error("TLS settings: {0}")]
+    Tls(String),
+    /// The first attempt to open the events WebSocket failed (later ones
+    /// are the reconnect schedule's, reported by `connection_events`).
+    #[error("the events WebSocket did not open: {0}")]
+    WebSocket(CloseReason),
+    /// The driver task ended before the connection opened (its runtime shut down).
+    #[error("the client's driver stopped")]
+    DriverStopped,
 }
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::Config(e) => write!(f, "invalid configuration: {e}"),
-            ConnectError::Connect(e) => write!(f, "the events WebSocket did not open: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ConnectError {}
 
 /// A connection to an Asterisk's ARI. Cheap to clone; the connection closes
 /// when [`close`](Self::close) is called or the last clone is dropped.
@@ -59,7 +60,7 @@ impl<R: Runtime> Client<R> {
     /// Connects: returns once the events WebSocket is open. `https://` base
     /// URLs need the `tls` feature and trust the webpki roots.
     pub async fn connect(runtime: R, config: Config) -> Result<Client<R>, ConnectError> {
-        let tls = crate::transport::default_tls_config().map_err(ConnectError::Connect)?;
+        let tls = crate::transport::default_tls_config().map_err(ConnectError::Tls)?;
         Self::connect_with_tls(runtime, config, tls).await
     }
 
@@ -95,9 +96,9 @@ impl<R: Runtime> Client<R> {
             Ok(Ok(())) => Ok(client),
             Ok(Err(e)) => {
                 client.close().await;
-                Err(ConnectError::Connect(e))
+                Err(ConnectError::WebSocket(e))
             }
-            Err(_) => Err(ConnectError::Connect("the driver stopped".into())),
+            Err(_) => Err(ConnectError::DriverStopped),
         }
     }
 

@@ -15,6 +15,7 @@ use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
+use futures_util::future::{AbortHandle, abortable};
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use std::sync::{Arc, Mutex};
@@ -67,19 +68,18 @@ pub(crate) enum Command {
 /// that a frame goes from the socket into the session without a hop.
 type WsReader<R> = async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
 
-enum Internal<R: Runtime> {
+enum Internal {
     Http {
         id: RawRequestId,
         outcome: Result<(u16, Vec<u8>), String>,
     },
-    WsOpened(WsReader<R>),
-    WsFailed(CloseReason),
 }
 
 /// What woke the driver.
 enum Input<R: Runtime> {
     Frame(Option<Result<Message, async_tungstenite::tungstenite::Error>>),
-    Internal(Internal<R>),
+    WsConnected(Result<WsReader<R>, CloseReason>),
+    Internal(Internal),
     Command(Command),
     NoMoreCommands,
     Timeout,
@@ -91,13 +91,18 @@ pub(crate) struct Driver<R: Runtime> {
     rt: R,
     session: Session,
     commands: mpsc::UnboundedReceiver<Command>,
-    internal_tx: mpsc::UnboundedSender<Internal<R>>,
-    internal_rx: mpsc::UnboundedReceiver<Internal<R>>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// HTTP exchanges on the wire, to stop when the session gives up on one.
+    exchanges: IdMap<RawRequestId, AbortHandle>,
     waiting: IdMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
     sinks: IdMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
+    /// The connection and upgrade in progress, polled here so that dropping
+    /// it abandons the attempt.
+    ws_connecting: Option<BoxFuture<Result<WsReader<R>, CloseReason>>>,
     ws_reader: Option<WsReader<R>>,
     /// Consumers of streams that got events, woken before the driver sleeps.
     to_wake: Vec<Waker>,
@@ -106,7 +111,7 @@ pub(crate) struct Driver<R: Runtime> {
     pool: Arc<Mutex<Vec<Sender>>>,
     tls: TlsConfig,
     /// Told once the first connection attempt opened or failed.
-    opened: Option<oneshot::Sender<Result<(), String>>>,
+    opened: Option<oneshot::Sender<Result<(), CloseReason>>>,
     /// The server's release as the session knows it, for the client to read.
     server_version: Arc<KnownVersion>,
     closing: Option<oneshot::Sender<()>>,
@@ -117,7 +122,7 @@ impl<R: Runtime> Driver<R> {
         rt: R,
         session: Session,
         commands: mpsc::UnboundedReceiver<Command>,
-        opened: oneshot::Sender<Result<(), String>>,
+        opened: oneshot::Sender<Result<(), CloseReason>>,
         tls: TlsConfig,
         server_version: Arc<KnownVersion>,
     ) -> Self {
@@ -128,11 +133,13 @@ impl<R: Runtime> Driver<R> {
             commands,
             internal_tx,
             internal_rx,
+            exchanges: IdMap::default(),
             waiting: IdMap::default(),
             sinks: IdMap::default(),
             watchers: Vec::new(),
             call_watchers: Vec::new(),
             ws_writer: None,
+            ws_connecting: None,
             ws_reader: None,
             to_wake: Vec::new(),
             timer: None,
@@ -145,7 +152,7 @@ impl<R: Runtime> Driver<R> {
     }
 
     pub(crate) async fn run(mut self) {
-        self.session.connect(Instant::now());
+        self.session.connect(self.rt.now());
         let mut budget = YIELD_EVERY;
         loop {
             // Under a flood every input below is ready at once: give the
@@ -168,18 +175,19 @@ impl<R: Runtime> Driver<R> {
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
                 Input::Frame(frame) => self.ws_frame(frame),
+                Input::WsConnected(outcome) => self.ws_connected(outcome),
                 Input::Internal(message) => self.internal(message),
                 Input::Command(command) => self.command(command),
                 // Every client handle is gone: close.
                 Input::NoMoreCommands => {
-                    self.session.close(Instant::now());
+                    self.session.close(self.rt.now());
                     self.flush();
                     self.wake_consumers();
                     return;
                 }
                 Input::Timeout => {
                     self.timer = None;
-                    self.session.handle_timeout(Instant::now());
+                    self.session.handle_timeout(self.rt.now());
                 }
             }
         }
@@ -202,6 +210,12 @@ impl<R: Runtime> Driver<R> {
         {
             return Poll::Ready(Input::Timeout);
         }
+        if let Some(connecting) = &mut self.ws_connecting
+            && let Poll::Ready(outcome) = connecting.poll_unpin(cx)
+        {
+            self.ws_connecting = None;
+            return Poll::Ready(Input::WsConnected(outcome));
+        }
         if let Some(reader) = &mut self.ws_reader
             && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
         {
@@ -218,7 +232,7 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn command(&mut self, command: Command) {
-        let now = Instant::now();
+        let now = self.rt.now();
         match command {
             Command::Request {
                 job,
@@ -248,29 +262,36 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn internal(&mut self, message: Internal<R>) {
-        let now = Instant::now();
+    fn internal(&mut self, message: Internal) {
+        let now = self.rt.now();
         match message {
-            Internal::Http {
-                id,
-                outcome: Ok((status, body)),
-            } => self.session.handle_http_response(id, status, body, now),
-            Internal::Http {
-                id,
-                outcome: Err(e),
-            } => self.session.handle_http_error(id, e, now),
-            Internal::WsOpened(reader) => {
-                self.ws_reader = Some(reader);
-                self.session.handle_ws_opened(now);
+            Internal::Http { id, outcome } => {
+                self.exchanges.remove(&id);
+                match outcome {
+                    Ok((status, body)) => self.session.handle_http_response(id, status, body, now),
+                    Err(e) => self.session.handle_http_error(id, e, now),
+                }
             }
-            Internal::WsFailed(reason) => self.ws_closed(reason),
+        }
+    }
+
+    fn ws_connected(&mut self, outcome: Result<WsReader<R>, CloseReason>) {
+        match outcome {
+            Ok(reader) => {
+                self.ws_reader = Some(reader);
+                self.session.handle_ws_opened(self.rt.now());
+            }
+            Err(reason) => self.ws_closed(reason),
         }
     }
 
     fn ws_frame(&mut self, frame: Option<Result<Message, async_tungstenite::tungstenite::Error>>) {
         match frame {
             Some(Ok(Message::Text(text))) => {
-                self.session.handle_ws_text(text.as_str(), Instant::now());
+                self.session.handle_ws_text(text.as_str(), self.rt.now());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                self.session.handle_ws_control(self.rt.now());
             }
             Some(Ok(Message::Close(frame))) => self.ws_closed(CloseReason::CloseFrame {
                 code: frame.as_ref().map(|f| u16::from(f.code)),
@@ -288,7 +309,7 @@ impl<R: Runtime> Driver<R> {
         // Dropping the writer's channel ends the writer task.
         self.ws_reader = None;
         self.ws_writer = None;
-        self.session.handle_ws_closed(reason, Instant::now());
+        self.session.handle_ws_closed(reason, self.rt.now());
     }
 
     /// Carries out everything the session has queued.
@@ -296,17 +317,32 @@ impl<R: Runtime> Driver<R> {
         while let Some(t) = self.session.poll_transmit() {
             match t {
                 Transmit::Http { id, request } => self.spawn_http(id, request),
-                Transmit::WsConnect(request) => self.spawn_ws(request),
+                Transmit::CancelHttp { id } => {
+                    // Dropping the exchange closes its connection.
+                    if let Some(exchange) = self.exchanges.remove(&id) {
+                        exchange.abort();
+                    }
+                }
+                Transmit::WsConnect(request) => self.connect_ws(request),
                 Transmit::WsText(text) => {
                     if let Some(w) = &self.ws_writer {
                         let _ = w.unbounded_send(Message::text(text));
                     }
                 }
+                Transmit::WsPing(payload) => {
+                    if let Some(w) = &self.ws_writer {
+                        let _ = w.unbounded_send(Message::Ping(payload.into()));
+                    }
+                }
                 Transmit::WsClose => {
+                    // Nothing more of this connection reaches the session.
+                    self.ws_connecting = None;
+                    self.ws_reader = None;
                     if let Some(w) = self.ws_writer.take() {
                         let _ = w.unbounded_send(Message::Close(None));
                     }
                 }
+                _ => tracing::error!(transmit = ?t, "a transmit this driver does not know"),
             }
         }
         while let Some(output) = self.session.poll_event() {
@@ -348,7 +384,7 @@ impl<R: Runtime> Driver<R> {
                         }
                         ConnectionEvent::Closed(reason) => {
                             if let Some(o) = self.opened.take() {
-                                let _ = o.send(Err(format!("{reason:?}")));
+                                let _ = o.send(Err(reason.clone()));
                             }
                         }
                         _ => {}
@@ -382,28 +418,29 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn spawn_http(&self, id: RawRequestId, request: http::Request<Vec<u8>>) {
+    fn spawn_http(&mut self, id: RawRequestId, request: http::Request<Vec<u8>>) {
         let (rt, pool, tx, tls) = (
             self.rt.clone(),
             self.pool.clone(),
             self.internal_tx.clone(),
             self.tls.clone(),
         );
-        self.rt.spawn(Box::pin(async move {
+        let (exchange, handle) = abortable(async move {
             let outcome = send_http(&rt, &pool, &tls, request).await;
             let _ = tx.unbounded_send(Internal::Http { id, outcome });
+        });
+        self.exchanges.insert(id, handle);
+        self.rt.spawn(Box::pin(async move {
+            let _ = exchange.await;
         }));
     }
 
-    fn spawn_ws(&mut self, request: http::Request<()>) {
+    fn connect_ws(&mut self, request: http::Request<()>) {
         let (writer_tx, writer_rx) = mpsc::unbounded();
         self.ws_writer = Some(writer_tx);
-        let (rt, tx, tls) = (self.rt.clone(), self.internal_tx.clone(), self.tls.clone());
-        self.rt.spawn(Box::pin(async move {
-            let _ = tx.unbounded_send(match open_ws(&rt, &tls, request, writer_rx).await {
-                Ok(reader) => Internal::WsOpened(reader),
-                Err(reason) => Internal::WsFailed(reason),
-            });
+        let (rt, tls) = (self.rt.clone(), self.tls.clone());
+        self.ws_connecting = Some(Box::pin(async move {
+            open_ws(&rt, &tls, request, writer_rx).await
         }));
     }
 }

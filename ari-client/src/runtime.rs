@@ -23,4 +23,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Opens a TCP connection to `host:port`.
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Self::Tcp>>;
+
+    /// The current time, on the clock `sleep_until` uses (a runtime with a
+    /// virtual clock, e.g. tokio's paused time in tests, returns its own).
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }

@@ -28,6 +28,7 @@ impl fmt::Debug for Secret {
 
 /// How credentials reach Asterisk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AuthMode {
     /// HTTP Basic in the `Authorization` header, on REST and on the WebSocket
     /// upgrade. The default.
@@ -40,6 +41,7 @@ pub enum AuthMode {
 
 /// Which transport REST requests take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RestTransport {
     /// Plain HTTP requests. The default.
     #[default]
@@ -112,6 +114,14 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Reconnect schedule of the events WebSocket.
     pub backoff: BackoffConfig,
+    /// How long the TCP connection, TLS and WebSocket upgrade together may
+    /// take before the attempt is abandoned and the next one scheduled.
+    pub connect_timeout: Duration,
+    /// How often an idle events WebSocket is pinged (`None`: never).
+    pub ping_interval: Option<Duration>,
+    /// How long an open events WebSocket may bring nothing (no event, ping
+    /// or pong) before it is taken for dead and replaced.
+    pub idle_timeout: Duration,
     /// Seed of the random source (jitter, generated ids). Set it to replay a run.
     pub seed: u64,
     /// Ask `GET /asterisk/info` each time the events WebSocket opens, and
@@ -143,6 +153,9 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             max_in_flight: 64,
             backoff: BackoffConfig::default(),
+            connect_timeout: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(15)),
+            idle_timeout: Duration::from_secs(40),
             seed: process_seed(),
             learn_server_version: true,
         })
@@ -165,9 +178,29 @@ impl Config {
         }
         // Larger values would overflow `Instant` arithmetic and mean nothing.
         const DAY: Duration = Duration::from_secs(86_400);
-        if self.request_timeout > DAY || self.backoff.max > DAY {
+        let durations = [
+            Some(self.request_timeout),
+            Some(self.backoff.max),
+            Some(self.connect_timeout),
+            Some(self.idle_timeout),
+            self.ping_interval,
+        ];
+        if durations.into_iter().flatten().any(|d| d > DAY) {
             return Err(ConfigError::Setting(
-                "request_timeout and backoff.max must be at most a day",
+                "timeouts, intervals and backoff.max must be at most a day",
+            ));
+        }
+        if self.connect_timeout.is_zero() || self.idle_timeout.is_zero() {
+            return Err(ConfigError::Setting(
+                "connect_timeout and idle_timeout must be above zero",
+            ));
+        }
+        if self
+            .ping_interval
+            .is_some_and(|p| p.is_zero() || p >= self.idle_timeout)
+        {
+            return Err(ConfigError::Setting(
+                "ping_interval must be above zero and below idle_timeout",
             ));
         }
         if self.backoff.initial > self.backoff.max {

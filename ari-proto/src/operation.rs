@@ -214,6 +214,7 @@ impl ResponseBody for Binary {
 
 /// The kinds of ARI objects that events refer to and subscriptions follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ObjectKind {
     /// A channel, by id.
     Channel,

@@ -38,6 +38,7 @@ pub struct SubscriptionId(pub u64);
 
 /// What a subscription receives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Filter {
     /// Every event.
     All,

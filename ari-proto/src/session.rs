@@ -77,6 +77,7 @@ impl RawResponse {
 }
 
 /// Something for the driver to put on the network.
+#[non_exhaustive]
 pub enum Transmit {
     /// Send this HTTP request; report its answer with
     /// [`Session::handle_http_response`] or [`Session::handle_http_error`].
@@ -86,13 +87,23 @@ pub enum Transmit {
         /// The request, complete with headers and body.
         request: http::Request<Vec<u8>>,
     },
+    /// Stop the HTTP exchange of request `id` (close its connection): the
+    /// session gave up on it (timeout, close) and will ignore its answer.
+    CancelHttp {
+        /// The request given up.
+        id: RawRequestId,
+    },
     /// Open the events WebSocket with this upgrade request (URI scheme `ws`
     /// or `wss`); report with [`Session::handle_ws_opened`] or
     /// [`Session::handle_ws_closed`].
     WsConnect(http::Request<()>),
     /// Send this text frame on the events WebSocket.
     WsText(String),
-    /// Close the events WebSocket (with a normal close frame).
+    /// Send a ping with this payload on the events WebSocket (keepalive);
+    /// report pongs and pings that arrive with [`Session::handle_ws_control`].
+    WsPing(Vec<u8>),
+    /// Close the events WebSocket with a normal close frame, or abandon the
+    /// attempt to open it. Nothing more of that connection is to be reported.
     WsClose,
 }
 
@@ -110,8 +121,10 @@ impl fmt::Debug for Transmit {
                     request.uri().path()
                 )
             }
+            Transmit::CancelHttp { id } => write!(f, "CancelHttp({})", id.0),
             Transmit::WsConnect(r) => write!(f, "WsConnect({})", r.uri().path()),
             Transmit::WsText(t) => write!(f, "WsText({} bytes)", t.len()),
+            Transmit::WsPing(p) => write!(f, "WsPing({} bytes)", p.len()),
             Transmit::WsClose => f.write_str("WsClose"),
         }
     }
@@ -119,6 +132,7 @@ impl fmt::Debug for Transmit {
 
 /// State of the events WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// Not connected and not trying ([`Session::connect`] not called yet, or
     /// [`Session::close`] called).
@@ -143,9 +157,11 @@ pub enum ConnectionState {
 }
 
 /// Why the events WebSocket closed, as the driver saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// A close frame arrived.
+    #[error("Asterisk closed it (code {code:?}, reason {reason:?})")]
     CloseFrame {
         /// Its code, if it had one.
         code: Option<u16>,
@@ -153,11 +169,23 @@ pub enum CloseReason {
         reason: String,
     },
     /// The connection dropped without a close frame.
+    #[error("the connection dropped: {0}")]
     Dropped(String),
     /// The upgrade was refused with this HTTP status.
+    #[error("the upgrade was refused with HTTP status {0}")]
     Refused(u16),
     /// No connection could be made (refused, unreachable, TLS failure...).
+    #[error("no connection: {0}")]
     Unreachable(String),
+    /// The connection and upgrade did not complete within
+    /// [`Config::connect_timeout`](crate::Config::connect_timeout).
+    #[error("the connection and upgrade took longer than the connect timeout")]
+    ConnectTimeout,
+    /// Nothing arrived, not even a pong, for
+    /// [`Config::idle_timeout`](crate::Config::idle_timeout): the connection
+    /// is taken for dead.
+    #[error("nothing arrived, not even a pong, within the idle timeout")]
+    Silent,
 }
 
 /// A change of the events WebSocket's state.
@@ -303,6 +331,12 @@ pub struct Session {
     /// Applications another connection took over; left out when reconnecting.
     replaced: BTreeSet<String>,
     server_version: Option<Version>,
+    /// When the upgrade in progress is given up.
+    connect_deadline: Option<Instant>,
+    /// While the WebSocket is open: when it last brought anything, and when
+    /// it was last pinged (or opened).
+    heard_and_pinged: Option<(Instant, Instant)>,
+    pings_sent: u64,
     /// The version probe of the WebSocket that opened, and whether it was a
     /// reconnect: [`ConnectionEvent::Open`] waits for the probe's answer.
     opening: Option<(RawRequestId, bool)>,
@@ -343,6 +377,9 @@ impl Session {
             ever_opened: false,
             replaced: BTreeSet::new(),
             server_version: None,
+            connect_deadline: None,
+            heard_and_pinged: None,
+            pings_sent: 0,
             opening: None,
             next_request: 0,
             pending: crate::IdMap::default(),
@@ -393,21 +430,19 @@ impl Session {
 
     /// Starts (or restarts after [`close`](Self::close)) the events WebSocket.
     pub fn connect(&mut self, now: Instant) {
-        let _ = now;
         if matches!(
             self.state,
             ConnectionState::Idle | ConnectionState::Replaced
         ) {
             // Connecting again on purpose takes every application back.
             self.replaced.clear();
-            self.start_connect(0);
+            self.start_connect(0, now);
         }
     }
 
     /// Closes the events WebSocket for good and fails every waiting request
     /// with [`RequestError::Closed`].
     pub fn close(&mut self, now: Instant) {
-        let _ = now;
         if matches!(
             self.state,
             ConnectionState::Open | ConnectionState::Connecting { .. }
@@ -416,9 +451,10 @@ impl Session {
         }
         self.state = ConnectionState::Idle;
         self.opening = None;
+        self.connect_deadline = None;
         let ids: Vec<RawRequestId> = self.pending.keys().copied().collect();
         for id in ids {
-            self.finish(id, Err(RequestError::Closed));
+            self.give_up(id, RequestError::Closed, now);
         }
         self.outputs
             .push_back(Output::Connection(ConnectionEvent::Stopped));
@@ -494,18 +530,22 @@ impl Session {
         body: Vec<u8>,
         now: Instant,
     ) {
-        let _ = now;
-        self.complete(id, status, body);
+        self.complete(id, status, body, now);
         self.pump();
     }
 
     /// HTTP request `id` failed in transport (connection refused, reset, ...).
     pub fn handle_http_error(&mut self, id: RawRequestId, error: String, now: Instant) {
-        let _ = now;
-        if self.pending.contains_key(&id) {
-            self.finish(id, Err(RequestError::Transport(error)));
-            self.pump();
-        }
+        let Some(p) = self.pending.get(&id) else {
+            return;
+        };
+        let outcome = if now >= p.deadline {
+            RequestError::Timeout(self.config.request_timeout)
+        } else {
+            RequestError::Transport(error)
+        };
+        self.finish(id, Err(outcome));
+        self.pump();
     }
 
     /// The events WebSocket upgrade succeeded.
@@ -514,6 +554,8 @@ impl Session {
             return;
         }
         self.state = ConnectionState::Open;
+        self.connect_deadline = None;
+        self.heard_and_pinged = Some((now, now));
         let reconnected = self.ever_opened;
         self.ever_opened = true;
         let probe = if self.config.learn_server_version {
@@ -540,9 +582,17 @@ impl Session {
         self.pump();
     }
 
+    /// A ping or pong arrived on the events WebSocket (the driver answers
+    /// pings itself): the connection is alive.
+    pub fn handle_ws_control(&mut self, now: Instant) {
+        self.heard(now);
+    }
+
     /// The events WebSocket closed, or the attempt to open it failed.
     pub fn handle_ws_closed(&mut self, reason: CloseReason, now: Instant) {
         let was = self.state;
+        self.connect_deadline = None;
+        self.heard_and_pinged = None;
         if !matches!(
             was,
             ConnectionState::Open | ConnectionState::Connecting { .. } | ConnectionState::Replaced
@@ -592,8 +642,8 @@ impl Session {
                 return;
             }
         };
-        let _ = now;
-        self.handle_event(event);
+        self.heard(now);
+        self.handle_event(event, now);
         self.pump();
     }
 
@@ -604,12 +654,33 @@ impl Session {
                 break;
             }
             self.deadlines.pop_first();
-            self.finish(id, Err(RequestError::Timeout(self.config.request_timeout)));
+            self.give_up(id, RequestError::Timeout(self.config.request_timeout), now);
         }
-        if let ConnectionState::Backoff { until, attempt } = self.state {
-            if until <= now {
-                self.start_connect(attempt);
+        match self.state {
+            ConnectionState::Backoff { until, attempt } if until <= now => {
+                self.start_connect(attempt, now);
             }
+            ConnectionState::Connecting { .. }
+                if self.connect_deadline.is_some_and(|d| d <= now) =>
+            {
+                self.transmits.push_back(Transmit::WsClose);
+                self.handle_ws_closed(CloseReason::ConnectTimeout, now);
+            }
+            ConnectionState::Open if self.dead_at().is_some_and(|d| d <= now) => {
+                self.transmits.push_back(Transmit::WsClose);
+                self.handle_ws_closed(CloseReason::Silent, now);
+            }
+            ConnectionState::Open => {
+                if let (Some(due), Some((heard, _))) = (self.ping_due(), self.heard_and_pinged)
+                    && due <= now
+                {
+                    self.pings_sent += 1;
+                    self.heard_and_pinged = Some((heard, now));
+                    let payload = self.pings_sent.to_be_bytes().to_vec();
+                    self.transmits.push_back(Transmit::WsPing(payload));
+                }
+            }
+            _ => {}
         }
         self.pump();
     }
@@ -633,11 +704,16 @@ impl Session {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let request = self.deadlines.first().map(|(t, _)| *t);
-        let reconnect = match self.state {
+        let connection = match self.state {
             ConnectionState::Backoff { until, .. } => Some(until),
+            ConnectionState::Connecting { .. } => self.connect_deadline,
+            ConnectionState::Open => match (self.dead_at(), self.ping_due()) {
+                (Some(d), Some(p)) => Some(d.min(p)),
+                (d, p) => d.or(p),
+            },
             _ => None,
         };
-        match (request, reconnect) {
+        match (request, connection) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -645,8 +721,39 @@ impl Session {
 
     // ---- internals ----
 
-    fn start_connect(&mut self, attempt: u32) {
+    /// When the open WebSocket is pinged next: a ping interval after the
+    /// later of the last thing heard and the last ping.
+    fn ping_due(&self) -> Option<Instant> {
+        let interval = self.config.ping_interval?;
+        let (heard, pinged) = self.heard_and_pinged?;
+        Some(heard.max(pinged) + interval)
+    }
+
+    /// When the open WebSocket is taken for dead if nothing arrives.
+    fn dead_at(&self) -> Option<Instant> {
+        let (heard, _) = self.heard_and_pinged?;
+        Some(heard + self.config.idle_timeout)
+    }
+
+    fn heard(&mut self, now: Instant) {
+        if let Some((heard, _)) = &mut self.heard_and_pinged {
+            *heard = (*heard).max(now);
+        }
+    }
+
+    /// Fails a request the session no longer waits for; an HTTP exchange
+    /// still on the wire is cancelled.
+    fn give_up(&mut self, id: RawRequestId, error: RequestError, now: Instant) {
+        let _ = now;
+        if self.pending.get(&id).is_some_and(|p| p.sent && !p.over_ws) {
+            self.transmits.push_back(Transmit::CancelHttp { id });
+        }
+        self.finish(id, Err(error));
+    }
+
+    fn start_connect(&mut self, attempt: u32, now: Instant) {
         self.state = ConnectionState::Connecting { attempt };
+        self.connect_deadline = Some(now + self.config.connect_timeout);
         let apps = self
             .config
             .apps
@@ -817,13 +924,16 @@ impl Session {
             .map_err(|e| RequestError::Invalid(e.to_string()))
     }
 
-    fn complete(&mut self, id: RawRequestId, status: u16, body: Vec<u8>) {
-        if !self.pending.contains_key(&id) {
+    fn complete(&mut self, id: RawRequestId, status: u16, body: Vec<u8>, now: Instant) {
+        let Some(p) = self.pending.get(&id) else {
             self.outputs
                 .push_back(Output::Diagnostic(Diagnostic::LateResponse { id, status }));
             return;
-        }
-        let outcome = if (200..300).contains(&status) {
+        };
+        // Past its deadline an answer is too late, even before the timer ran.
+        let outcome = if now >= p.deadline {
+            Err(RequestError::Timeout(self.config.request_timeout))
+        } else if (200..300).contains(&status) {
             Ok(RawResponse { status, body })
         } else {
             Err(RequestError::Api(ApiError::from_response(status, &body)))
@@ -937,7 +1047,7 @@ impl Session {
         }
     }
 
-    fn handle_event(&mut self, event: Event) {
+    fn handle_event(&mut self, event: Event, now: Instant) {
         if let Event::RESTResponse(r) = &event {
             if let Some(id) = parse_request_id(&r.request_id) {
                 if self.pending.get(&id).is_some_and(|p| p.over_ws) {
@@ -948,7 +1058,7 @@ impl Session {
                         .unwrap_or_default()
                         .as_bytes()
                         .to_vec();
-                    self.complete(id, status, body);
+                    self.complete(id, status, body, now);
                     return;
                 }
             }

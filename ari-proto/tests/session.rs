@@ -338,10 +338,19 @@ fn in_flight_limit_queues_in_order() {
         t.into_iter().map(|x| http(x).0).collect::<Vec<_>>(),
         vec![ids[2]]
     );
-    // A queued request that times out leaves the queue.
+    // A queued request that times out leaves the queue; the exchanges on
+    // the wire are cancelled.
     s.handle_timeout(now + Duration::from_secs(10));
     let (t, out) = drain(&mut s);
-    assert!(t.is_empty());
+    let mut cancelled: Vec<_> = t
+        .into_iter()
+        .map(|x| match x {
+            Transmit::CancelHttp { id } => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    cancelled.sort_by_key(|id| id.0);
+    assert_eq!(cancelled, vec![ids[0], ids[2]]);
     assert_eq!(out.len(), 4);
     assert_eq!(s.pending_requests(), 0);
 }
@@ -819,7 +828,10 @@ fn close_fails_waiting_requests() {
     let _ = drain(&mut s);
     s.close(now);
     let (t, out) = drain(&mut s);
-    assert!(matches!(t[..], [Transmit::WsClose]));
+    assert!(
+        matches!(t[..], [Transmit::WsClose, Transmit::CancelHttp { id: c }] if c == id.raw()),
+        "{t:?}"
+    );
     assert!(out.contains(&Output::Response {
         id: id.raw(),
         outcome: Err(RequestError::Closed)
@@ -924,4 +936,144 @@ fn is_open(o: &Output) -> bool {
 
 fn drain_outputs_only(s: &mut Session) -> Vec<Output> {
     std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn transmits(s: &mut Session) -> Vec<Transmit> {
+    std::iter::from_fn(|| s.poll_transmit()).collect()
+}
+
+#[test]
+fn a_stalled_upgrade_is_abandoned_after_the_connect_timeout() {
+    let mut s = session();
+    let t0 = Instant::now();
+    s.connect(t0);
+    let _ = drain(&mut s);
+    let deadline = t0 + s.config().connect_timeout;
+    assert_eq!(s.poll_timeout(), Some(deadline));
+    s.handle_timeout(deadline - Duration::from_millis(1));
+    assert!(s.poll_transmit().is_none());
+    s.handle_timeout(deadline);
+    let (t, out) = drain(&mut s);
+    assert!(matches!(t[..], [Transmit::WsClose]), "{t:?}");
+    assert!(out.contains(&Output::Connection(ConnectionEvent::Closed(
+        CloseReason::ConnectTimeout
+    ))));
+    let ConnectionState::Backoff { until, attempt: 1 } = s.connection_state() else {
+        panic!("{:?}", s.connection_state())
+    };
+    // The abandoned attempt reporting late changes nothing.
+    s.handle_ws_opened(deadline);
+    assert!(matches!(
+        s.connection_state(),
+        ConnectionState::Backoff { .. }
+    ));
+    s.handle_timeout(until);
+    assert!(matches!(s.poll_transmit(), Some(Transmit::WsConnect(_))));
+    assert_eq!(s.poll_timeout(), Some(until + s.config().connect_timeout));
+}
+
+#[test]
+fn an_idle_socket_is_pinged_and_a_silent_one_replaced() {
+    let mut s = session();
+    let t0 = Instant::now();
+    open(&mut s, t0);
+    let _ = drain(&mut s);
+    let ping = s.config().ping_interval.unwrap();
+    let idle = s.config().idle_timeout;
+    assert_eq!(s.poll_timeout(), Some(t0 + ping));
+    s.handle_timeout(t0 + ping);
+    assert!(matches!(transmits(&mut s)[..], [Transmit::WsPing(_)]));
+    // No pong: pinged again, then declared dead.
+    assert_eq!(s.poll_timeout(), Some(t0 + 2 * ping));
+    s.handle_timeout(t0 + 2 * ping);
+    assert!(matches!(transmits(&mut s)[..], [Transmit::WsPing(_)]));
+    assert_eq!(s.poll_timeout(), Some(t0 + idle));
+    s.handle_timeout(t0 + idle);
+    let (t, out) = drain(&mut s);
+    assert!(matches!(t[..], [Transmit::WsClose]), "{t:?}");
+    assert!(out.contains(&Output::Connection(ConnectionEvent::Closed(
+        CloseReason::Silent
+    ))));
+    assert!(matches!(
+        s.connection_state(),
+        ConnectionState::Backoff { attempt: 0, .. }
+    ));
+}
+
+#[test]
+fn pongs_and_events_keep_a_socket_alive() {
+    let mut s = session();
+    let t0 = Instant::now();
+    open(&mut s, t0);
+    let _ = drain(&mut s);
+    let ping = s.config().ping_interval.unwrap();
+    let idle = s.config().idle_timeout;
+    let mut now = t0;
+    // Ten minutes of pings each answered by a pong.
+    for _ in 0..40 {
+        now = s.poll_timeout().unwrap();
+        s.handle_timeout(now);
+        assert!(matches!(transmits(&mut s)[..], [Transmit::WsPing(_)]));
+        s.handle_ws_control(now + Duration::from_millis(5));
+    }
+    assert_eq!(s.connection_state(), ConnectionState::Open);
+    // Events arriving more often than the ping interval: no ping at all.
+    let frame = recorded("StasisStart");
+    for _ in 0..40 {
+        now += ping / 2;
+        s.handle_ws_text(&frame, now);
+        s.handle_timeout(now);
+        assert!(transmits(&mut s).is_empty());
+    }
+    assert_eq!(s.poll_timeout(), Some(now + ping));
+    assert!(now + idle > now + ping);
+    assert_eq!(s.connection_state(), ConnectionState::Open);
+}
+
+#[test]
+fn an_answer_after_its_deadline_is_a_timeout_even_before_the_timer() {
+    let mut s = session();
+    let t0 = Instant::now();
+    let id = s.request(&channels::List::new(), t0).unwrap();
+    let (raw, _) = http(s.poll_transmit().unwrap());
+    let late = t0 + s.config().request_timeout;
+    s.handle_http_response(raw, 200, b"[]".to_vec(), late);
+    let (t, out) = drain(&mut s);
+    assert!(t.is_empty(), "an answered exchange needs no cancel: {t:?}");
+    let [Output::Response { outcome, .. }] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(
+        id.decode(outcome.clone()),
+        Err(RequestError::Timeout(_))
+    ));
+    // A transport error past the deadline is a timeout too.
+    let id = s.request(&channels::List::new(), late).unwrap();
+    let (raw, _) = http(s.poll_transmit().unwrap());
+    s.handle_http_error(raw, "reset".into(), late + s.config().request_timeout);
+    let (_, out) = drain(&mut s);
+    let [Output::Response { outcome, .. }] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(
+        id.decode(outcome.clone()),
+        Err(RequestError::Timeout(_))
+    ));
+}
+
+#[test]
+fn liveness_settings_are_checked() {
+    let mut c = config();
+    c.ping_interval = Some(c.idle_timeout);
+    assert!(Session::new(c).is_err(), "a ping must come before death");
+    let mut c = config();
+    c.connect_timeout = Duration::ZERO;
+    assert!(Session::new(c).is_err());
+    let mut c = config();
+    c.ping_interval = None;
+    let mut s = Session::new(c).unwrap();
+    let t0 = Instant::now();
+    open(&mut s, t0);
+    let _ = drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(t0 + s.config().idle_timeout));
 }

@@ -79,3 +79,20 @@ fn requests_are_answered_during_a_flood() {
 fn pings_are_answered() {
     smol::block_on(faults::pings_are_answered(ari_smol::connect));
 }
+
+#[test]
+fn a_stalled_upgrade_times_out() {
+    smol::block_on(faults::a_stalled_upgrade_times_out(ari_smol::connect));
+}
+
+#[test]
+fn a_silent_socket_is_replaced() {
+    smol::block_on(faults::a_silent_socket_is_replaced(ari_smol::connect));
+}
+
+#[test]
+fn given_up_requests_close_their_connections() {
+    smol::block_on(faults::given_up_requests_close_their_connections(
+        ari_smol::connect,
+    ));
+}

@@ -38,6 +38,10 @@ impl Runtime for TokioRuntime {
         Box::pin(tokio::time::sleep_until(deadline.into()))
     }
 
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Compat>> {
         Box::pin(async move {
             let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;

@@ -173,3 +173,18 @@ async fn the_call_over_https_and_wss() {
 async fn pings_are_answered() {
     faults::pings_are_answered(ari_tokio::connect).await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stalled_upgrade_times_out() {
+    faults::a_stalled_upgrade_times_out(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_socket_is_replaced() {
+    faults::a_silent_socket_is_replaced(ari_tokio::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn given_up_requests_close_their_connections() {
+    faults::given_up_requests_close_their_connections(ari_tokio::connect).await;
+}

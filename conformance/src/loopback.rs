@@ -84,3 +84,81 @@ impl Drop for LoopbackServer {
         }
     }
 }
+
+/// A server that opens the events WebSocket (and keeps it, silent) but
+/// never answers an HTTP request: each waits until the client closes its
+/// connection. It counts requests waiting at once, to show that a client
+/// which gives up on requests closes their connections.
+pub struct Silent {
+    server: LoopbackServer,
+    counts: Arc<SilentCounts>,
+}
+
+#[derive(Default)]
+struct SilentCounts {
+    open: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl Service for SilentCounts {
+    fn http(&self, _: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
+        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        let outcome = wait_for_close(writer);
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        outcome?;
+        // The client is gone: end this connection.
+        Err(io::ErrorKind::ConnectionAborted.into())
+    }
+
+    fn websocket(&self, _reader: BufReader<TcpStream>, mut writer: TcpStream) -> io::Result<()> {
+        wait_for_close(&mut writer)
+    }
+}
+
+/// Reads and drops what comes until the peer closes (or a minute passed).
+fn wait_for_close(stream: &mut TcpStream) -> io::Result<()> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(50)))?;
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut sink = [0u8; 1024];
+    while std::time::Instant::now() < give_up {
+        match stream.read(&mut sink) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+impl Silent {
+    /// Listens on a free loopback port.
+    pub fn start() -> io::Result<Silent> {
+        let counts = Arc::new(SilentCounts::default());
+        Ok(Silent {
+            server: LoopbackServer::start(counts.clone())?,
+            counts,
+        })
+    }
+
+    /// `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// HTTP requests waiting now (their connections still open).
+    pub fn open_requests(&self) -> usize {
+        self.counts.open.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that waited at once.
+    pub fn most_open_requests(&self) -> usize {
+        self.counts.most.load(Ordering::SeqCst)
+    }
+}

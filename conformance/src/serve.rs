@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -41,6 +41,15 @@ pub struct Faults {
     /// Refuse this many WebSocket connection attempts (closing the TCP
     /// connection at once, like a restarting Asterisk) before accepting.
     pub refuse_connections: usize,
+    /// Accept the TCP connection of this many WebSocket upgrade attempts
+    /// and read the request, then answer nothing (a hung server) until the
+    /// client closes it.
+    pub stall_upgrades: usize,
+    /// Just before the record with this `seq`, the open events WebSocket
+    /// goes silent: nothing more is sent on it and its pings go unanswered,
+    /// but the connection stays up (a half-open socket). A client that gives
+    /// up on it and reconnects is served the rest of the trace.
+    pub silence_ws_before: Option<u64>,
 }
 
 /// How to serve.
@@ -81,6 +90,8 @@ pub struct ServeReport {
     pub requests_answered: usize,
     /// Frames sent on events WebSockets.
     pub frames_sent: usize,
+    /// Stalled upgrades and silent WebSockets that the client closed itself.
+    pub abandoned: usize,
 }
 
 /// A running fake Asterisk.
@@ -91,6 +102,16 @@ pub struct FakeAsterisk {
     inputs: Sender<Input>,
     director: Option<JoinHandle<ServeReport>>,
     acceptor: Option<JoinHandle<()>>,
+    transport: Arc<TransportFaults>,
+}
+
+/// What the connection threads share about transport faults.
+#[derive(Debug, Default)]
+struct TransportFaults {
+    /// Upgrades still to stall.
+    stalls_left: AtomicUsize,
+    /// Stalled or silent connections the client closed.
+    abandoned: AtomicUsize,
 }
 
 impl FakeAsterisk {
@@ -101,9 +122,13 @@ impl FakeAsterisk {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
         let auth = Arc::new((options.username.clone(), options.password.clone()));
+        let transport = Arc::new(TransportFaults {
+            stalls_left: AtomicUsize::new(options.faults.stall_upgrades),
+            abandoned: AtomicUsize::new(0),
+        });
         let acceptor = {
-            let (stop, tx) = (stop.clone(), tx.clone());
-            std::thread::spawn(move || accept_loop(listener, stop, tx, auth))
+            let (stop, tx, transport) = (stop.clone(), tx.clone(), transport.clone());
+            std::thread::spawn(move || accept_loop(listener, stop, tx, auth, transport))
         };
         let played = Arc::new(AtomicBool::new(false));
         let director = {
@@ -117,6 +142,7 @@ impl FakeAsterisk {
             inputs: tx,
             director: Some(director),
             acceptor: Some(acceptor),
+            transport,
         })
     }
 
@@ -142,6 +168,11 @@ impl FakeAsterisk {
         true
     }
 
+    /// Stalled upgrades and silent WebSockets the client has closed so far.
+    pub fn abandoned(&self) -> usize {
+        self.transport.abandoned.load(Ordering::SeqCst)
+    }
+
     /// Stops serving and reports.
     pub fn finish(mut self) -> ServeReport {
         self.shutdown()
@@ -155,10 +186,13 @@ impl FakeAsterisk {
         if let Some(a) = self.acceptor.take() {
             let _ = a.join();
         }
-        self.director
+        let mut report = self
+            .director
             .take()
             .map(|d| d.join().unwrap_or_default())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        report.abandoned = self.transport.abandoned.load(Ordering::SeqCst);
+        report
     }
 }
 
@@ -193,6 +227,8 @@ enum Outgoing {
     Bytes(Vec<u8>),
     /// Close frame (if `Some`), then end the connection.
     Close(Option<u16>),
+    /// Send nothing more and answer no ping, keeping the connection up.
+    Silence,
 }
 
 enum Input {
@@ -221,6 +257,7 @@ fn accept_loop(
     stop: Arc<AtomicBool>,
     tx: Sender<Input>,
     auth: Arc<(String, String)>,
+    transport: Arc<TransportFaults>,
 ) {
     let mut next_conn = 0u64;
     for stream in listener.incoming() {
@@ -230,8 +267,9 @@ fn accept_loop(
         let Ok(stream) = stream else { continue };
         next_conn += 1;
         let (tx, auth, stop, conn) = (tx.clone(), auth.clone(), stop.clone(), next_conn);
+        let transport = transport.clone();
         std::thread::spawn(move || {
-            let _ = serve_connection(stream, conn, &tx, &auth, &stop);
+            let _ = serve_connection(stream, conn, &tx, &auth, &stop, &transport);
         });
     }
 }
@@ -260,12 +298,20 @@ fn serve_connection(
     tx: &Sender<Input>,
     auth: &(String, String),
     stop: &AtomicBool,
+    transport: &TransportFaults,
 ) -> io::Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     while let Some(req) = wire_io::read_request(&mut reader)? {
         let auth_ok = authorized(&req, auth);
         if let Some(key) = req.websocket_key().map(str::to_string) {
+            let stall = transport
+                .stalls_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if stall {
+                return wait_for_client_to_leave(reader.into_inner(), stop, transport);
+            }
             let (reply_tx, reply_rx) = mpsc::channel();
             if tx
                 .send(Input::WsUpgrade {
@@ -280,7 +326,7 @@ fn serve_connection(
             return match reply_rx.recv() {
                 Ok(Upgrade::Accept(outgoing)) => {
                     wire_io::write_upgrade(&mut writer, &key)?;
-                    serve_websocket(reader, writer, conn, tx, outgoing)
+                    serve_websocket(reader, writer, conn, tx, outgoing, transport)
                 }
                 Ok(Upgrade::Refuse(status, body)) => {
                     wire_io::write_response(&mut writer, status, Some("application/json"), &body)
@@ -325,19 +371,57 @@ fn serve_connection(
     Ok(())
 }
 
+/// Reads and drops whatever comes until the client closes the connection
+/// (counted as abandoned) or the server stops.
+fn wait_for_client_to_leave(
+    mut stream: TcpStream,
+    stop: &AtomicBool,
+    transport: &TransportFaults,
+) -> io::Result<()> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(Duration::from_millis(20)))?;
+    let mut sink = [0u8; 4096];
+    while !stop.load(Ordering::SeqCst) {
+        match stream.read(&mut sink) {
+            Ok(0) => {
+                transport.abandoned.fetch_add(1, Ordering::SeqCst);
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                transport.abandoned.fetch_add(1, Ordering::SeqCst);
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn serve_websocket(
     mut reader: BufReader<TcpStream>,
     writer: TcpStream,
     conn: u64,
     tx: &Sender<Input>,
     outgoing: Receiver<Outgoing>,
+    transport: &TransportFaults,
 ) -> io::Result<()> {
     let pongs = Arc::new(Mutex::new(writer.try_clone()?));
+    let silent = Arc::new(AtomicBool::new(false));
     let write_side = pongs.clone();
+    let write_silent = silent.clone();
     let write_thread = std::thread::spawn(move || {
         for out in outgoing {
             let Ok(mut w) = write_side.lock() else { return };
             match out {
+                Outgoing::Silence => {
+                    write_silent.store(true, Ordering::SeqCst);
+                    return;
+                }
                 Outgoing::Bytes(b) => {
                     if w.write_all(&b).and_then(|_| w.flush()).is_err() {
                         return;
@@ -359,6 +443,9 @@ fn serve_websocket(
                 let _ = tx.send(Input::WsText { conn, text });
             }
             Ok(Some(WsMessage::Ping(p))) => {
+                if silent.load(Ordering::SeqCst) {
+                    continue;
+                }
                 if let Ok(mut w) = pongs.lock() {
                     let _ = w.write_all(&wire_io::frame(0xA, &p));
                 }
@@ -373,6 +460,9 @@ fn serve_websocket(
             }
             Ok(None) | Err(_) => break,
         }
+    }
+    if silent.load(Ordering::SeqCst) {
+        transport.abandoned.fetch_add(1, Ordering::SeqCst);
     }
     let _ = tx.send(Input::WsClosed { conn });
     drop(write_thread);
@@ -441,6 +531,7 @@ impl Director {
         for (i, rec) in records.iter().enumerate() {
             let rest = &records[i + 1..];
             self.close_fault_before(rec.seq);
+            self.silence_fault_before(rec.seq);
             if let Kind::WsRecv { conn, .. } = &rec.kind
                 && !self.ensure_open(conn, rest, &rx, rec.seq)
             {
@@ -691,6 +782,17 @@ impl Director {
                     b.faulted = true;
                 }
             }
+        }
+    }
+
+    fn silence_fault_before(&mut self, seq: u64) {
+        if self.options.faults.silence_ws_before != Some(seq) {
+            return;
+        }
+        for binding in self.ws.values_mut().filter(|b| b.open) {
+            let _ = binding.writer.send(Outgoing::Silence);
+            binding.open = false;
+            binding.faulted = true;
         }
     }
 

@@ -252,3 +252,130 @@ where
     assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
     client.close().await;
 }
+
+/// An upgrade the server never answers fails `connect` with a connect
+/// timeout, and the client closes the stalled connection.
+pub async fn a_stalled_upgrade_times_out<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let (fake, mut config) = start(Faults {
+        stall_upgrades: 1,
+        ..Faults::default()
+    });
+    config.connect_timeout = Duration::from_millis(150);
+    let outcome = connect(config).await;
+    assert_eq!(
+        outcome.err(),
+        Some(ConnectError::WebSocket(
+            ari_proto::CloseReason::ConnectTimeout
+        ))
+    );
+    // The fake counts the stalled connection once the client has closed it.
+    let report = wait_for_abandoned(fake, 1).await;
+    assert_eq!(report.abandoned, 1, "{report:?}");
+}
+
+/// The WebSocket goes silent (no frames, no pongs, the socket still up):
+/// the client's pings go unanswered, it declares the connection dead,
+/// closes it, reconnects by itself, and the call completes on the new one.
+pub async fn a_silent_socket_is_replaced<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    let (fake, mut config) = start(Faults {
+        silence_ws_before: Some(first_event_seq()),
+        ..Faults::default()
+    });
+    config.ping_interval = Some(Duration::from_millis(50));
+    config.idle_timeout = Duration::from_millis(200);
+    let client = connect(config).await.unwrap();
+    let mut states = client.connection_events();
+    let log = hello_world(&client).await.unwrap();
+    client.close().await;
+    let report = wait_for_abandoned(fake, 1).await;
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?} {log:?}"
+    );
+    assert_eq!(report.abandoned, 1, "the silent socket was closed");
+    let mut seen = Vec::new();
+    while let Ok(s) = states.try_recv() {
+        seen.push(s);
+    }
+    assert!(
+        seen.contains(&ConnectionEvent::Closed(ari_proto::CloseReason::Silent)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&ConnectionEvent::Open { reconnected: true }),
+        "{seen:?}"
+    );
+}
+
+/// Stops the fake once it counted `n` abandoned connections (or after a
+/// bound), and reports.
+async fn wait_for_abandoned(fake: conformance::FakeAsterisk, n: usize) -> conformance::ServeReport {
+    for _ in 0..200 {
+        if fake.abandoned() >= n {
+            break;
+        }
+        futures_timer_free_sleep().await;
+    }
+    fake.finish()
+}
+
+/// Yields to the runtime for a moment without naming one.
+async fn futures_timer_free_sleep() {
+    let (tx, rx) = futures_channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+/// A server that accepts the events WebSocket and every HTTP connection but
+/// never answers a request: requests time out, their exchanges are
+/// cancelled and their connections closed, so nothing piles up.
+pub async fn given_up_requests_close_their_connections<R, F>(connect: impl FnOnce(Config) -> F)
+where
+    R: Runtime,
+    F: Future<Output = Result<Client<R>, ConnectError>>,
+{
+    const REQUESTS: usize = 1000;
+    const IN_FLIGHT: usize = 16;
+    let server = conformance::loopback::Silent::start().unwrap();
+    let mut config = Config::new(&server.base_url(), "hello", "u", "p").unwrap();
+    config.learn_server_version = false;
+    config.max_in_flight = IN_FLIGHT;
+    config.request_timeout = Duration::from_millis(300);
+    let client = connect(config).await.unwrap();
+    let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
+    let outcomes = futures_util::future::join_all(requests).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(RequestError::Timeout(_)))),
+        "every request times out"
+    );
+    assert!(
+        server.most_open_requests() <= IN_FLIGHT,
+        "at most {IN_FLIGHT} exchanges at once, saw {}",
+        server.most_open_requests()
+    );
+    for _ in 0..500 {
+        if server.open_requests() == 0 {
+            break;
+        }
+        futures_timer_free_sleep().await;
+    }
+    assert_eq!(
+        server.open_requests(),
+        0,
+        "cancelled exchanges closed their connections"
+    );
+    client.close().await;
+}
