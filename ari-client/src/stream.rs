@@ -147,10 +147,10 @@ impl EventStream {
     ) -> Option<Arc<Event>> {
         use futures_util::StreamExt;
         while let Some(item) = self.next().await {
-            if let Ok(event) = item {
-                if matches(&event) {
-                    return Some(event);
-                }
+            if let Ok(event) = item
+                && matches(&event)
+            {
+                return Some(event);
             }
         }
         None

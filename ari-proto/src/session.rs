@@ -1048,20 +1048,19 @@ impl Session {
     }
 
     fn handle_event(&mut self, event: Event, now: Instant) {
-        if let Event::RESTResponse(r) = &event {
-            if let Some(id) = parse_request_id(&r.request_id) {
-                if self.pending.get(&id).is_some_and(|p| p.over_ws) {
-                    let status = u16::try_from(r.status_code).unwrap_or(0);
-                    let body = r
-                        .message_body
-                        .as_deref()
-                        .unwrap_or_default()
-                        .as_bytes()
-                        .to_vec();
-                    self.complete(id, status, body, now);
-                    return;
-                }
-            }
+        if let Event::RESTResponse(r) = &event
+            && let Some(id) = parse_request_id(&r.request_id)
+            && self.pending.get(&id).is_some_and(|p| p.over_ws)
+        {
+            let status = u16::try_from(r.status_code).unwrap_or(0);
+            let body = r
+                .message_body
+                .as_deref()
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec();
+            self.complete(id, status, body, now);
+            return;
         }
         if let Event::ApplicationReplaced(e) = &event {
             let app = e.application.as_str();

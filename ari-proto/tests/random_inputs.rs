@@ -120,7 +120,7 @@ fn random_session_inputs_never_panic() {
                 9 => drop(s.subscribe(Filter::Object(ObjectRef::new(ObjectKind::Channel, "1")))),
                 10 => s.connect(now),
                 _ => {
-                    if rng.next_u64() % 10 == 0 {
+                    if rng.next_u64().is_multiple_of(10) {
                         s.close(now);
                     }
                 }

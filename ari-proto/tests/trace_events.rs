@@ -22,13 +22,13 @@ fn recorded_frames() -> Vec<(String, String)> {
         let text = std::fs::read_to_string(&path).unwrap();
         for line in text.lines() {
             let rec: Value = serde_json::from_str(line).unwrap();
-            if rec["kind"] == "ws_recv" {
-                if let Some(t) = rec["text"].as_str() {
-                    out.push((
-                        path.file_name().unwrap().to_string_lossy().into_owned(),
-                        t.to_string(),
-                    ));
-                }
+            if rec["kind"] == "ws_recv"
+                && let Some(t) = rec["text"].as_str()
+            {
+                out.push((
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    t.to_string(),
+                ));
             }
         }
     }
