@@ -3,14 +3,13 @@
 
 use crate::driver::Command;
 use crate::{ChannelHandle, Client, EventStream, Lagged, Runtime};
-use ari_proto::Event;
+use ari_proto::{DigitCollector, Digits, DigitsStop, Event};
 use futures_channel::mpsc;
 use futures_util::{FutureExt, Stream, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 /// What happens on a call, as its handler sees it.
 #[derive(Debug, Clone)]
@@ -69,84 +68,41 @@ impl<R: Runtime> IncomingCall<R> {
         })
     }
 
-    /// Collects DTMF digits until `spec` is met; see [`Digits`].
+    /// Collects DTMF digits until `spec` is met; see [`Digits`]. The
+    /// decisions are the core's [`DigitCollector`], on the runtime's clock;
+    /// events other than the call's digits and end are passed over meanwhile.
     pub async fn collect_dtmf(&mut self, spec: &Digits) -> Result<String, DigitsStop> {
         let runtime = self.channel.client().runtime().clone();
-        let start = Instant::now();
-        let mut digits = String::new();
-        loop {
-            let now = Instant::now();
-            let per_digit = if digits.is_empty() {
-                spec.first_digit
-            } else {
-                spec.between_digits
-            };
-            let deadline = (now + per_digit).min(start + spec.total);
+        let mut collector =
+            DigitCollector::new(spec.clone(), self.channel.channel_id(), runtime.now());
+        while let Some(deadline) = collector.poll_timeout() {
             let mut timer = runtime.sleep_until(deadline).fuse();
-            let mut next = Box::pin(self.next()).fuse();
-            let event = futures_util::select_biased! {
-                e = next => e,
-                _ = timer => return Err(DigitsStop::Timeout(digits)),
+            let mut next = self.events.next().fuse();
+            let outcome = futures_util::select_biased! {
+                item = next => match item {
+                    Some(Ok(event)) => {
+                        self.ended |= matches!(&*event, Event::StasisEnd(_));
+                        collector.handle_event(&event, runtime.now())
+                    }
+                    Some(Err(Lagged(_))) => None,
+                    None => {
+                        self.ended = true;
+                        collector.handle_end()
+                    }
+                },
+                _ = timer => collector.handle_timeout(runtime.now()),
             };
-            match event {
-                Some(CallEvent::Dtmf(d)) => {
-                    if spec.terminator.as_deref() == Some(d.as_str()) {
-                        return Ok(digits);
-                    }
-                    digits.push_str(&d);
-                    if digits.chars().count() >= spec.max {
-                        return Ok(digits);
-                    }
-                }
-                Some(CallEvent::Hangup) | None => return Err(DigitsStop::Hangup(digits)),
-                Some(_) => {}
+            if let Some(outcome) = outcome {
+                return outcome;
             }
         }
+        Err(DigitsStop::Timeout(collector.digits().to_string()))
     }
 
     /// The call's raw event stream.
     pub fn events(&mut self) -> &mut EventStream {
         &mut self.events
     }
-}
-
-/// How to collect DTMF: up to `max` digits, ended early by `terminator`
-/// (not included), within per-digit and total time limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digits {
-    /// Most digits to collect.
-    pub max: usize,
-    /// A key that ends collection, e.g. `#`.
-    pub terminator: Option<String>,
-    /// How long to wait for the first digit.
-    pub first_digit: Duration,
-    /// How long to wait for each further digit.
-    pub between_digits: Duration,
-    /// How long the whole collection may take.
-    pub total: Duration,
-}
-
-impl Digits {
-    /// Up to `max` digits, `#` ends early, 10 s for the first, 5 s between, 30 s in all.
-    pub fn up_to(max: usize) -> Digits {
-        Digits {
-            max,
-            terminator: Some("#".into()),
-            first_digit: Duration::from_secs(10),
-            between_digits: Duration::from_secs(5),
-            total: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Why collection stopped short, with the digits collected so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DigitsStop {
-    /// A time limit passed.
-    Timeout(String),
-    /// The call ended.
-    Hangup(String),
 }
 
 /// Every call entering the app from now on.

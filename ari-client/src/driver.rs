@@ -7,8 +7,8 @@ use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
 use ari_proto::{
-    CloseReason, ConnectionEvent, Event, Filter, IdMap, Output, RawRequestId, RawResponse,
-    RequestError, Session, SubscriptionId, TrackedObject, Transmit,
+    CallWatchId, CloseReason, ConnectionEvent, Event, Filter, IdMap, Output, RawRequestId,
+    RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -98,7 +98,7 @@ pub(crate) struct Driver<R: Runtime> {
     waiting: IdMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
     sinks: IdMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
-    call_watchers: Vec<mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
+    call_watchers: IdMap<CallWatchId, mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
     ws_writer: Option<mpsc::UnboundedSender<Message>>,
     /// The connection and upgrade in progress, polled here so that dropping
     /// it abandons the attempt.
@@ -137,7 +137,7 @@ impl<R: Runtime> Driver<R> {
             waiting: IdMap::default(),
             sinks: IdMap::default(),
             watchers: Vec::new(),
-            call_watchers: Vec::new(),
+            call_watchers: IdMap::default(),
             ws_writer: None,
             ws_connecting: None,
             ws_reader: None,
@@ -254,7 +254,10 @@ impl<R: Runtime> Driver<R> {
                 self.sinks.insert(id, sink);
             }
             Command::WatchConnection(w) => self.watchers.push(w),
-            Command::WatchCalls(w) => self.call_watchers.push(w),
+            Command::WatchCalls(w) => {
+                let id = self.session.watch_calls();
+                self.call_watchers.insert(id, w);
+            }
             Command::Close(done) => {
                 self.session.close(now);
                 self.closing = Some(done);
@@ -365,8 +368,8 @@ impl<R: Runtime> Driver<R> {
                             self.session.unsubscribe(sub);
                         }
                     }
-                    if let Event::StasisStart(start) = &*event {
-                        self.new_call(&event, start.channel.id.as_str());
+                    for (watcher, sub) in delivery.calls {
+                        self.new_call(&event, watcher, sub);
                     }
                 }
                 Output::SubscriptionEnded { id, .. } => {
@@ -398,23 +401,20 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    /// Gives each call watcher the new channel with a stream subscribed
-    /// before any later event is read, so none can be missed.
-    fn new_call(&mut self, start: &Arc<Event>, channel: &str) {
-        let mut gone = Vec::new();
-        for (i, watcher) in self.call_watchers.iter().enumerate() {
-            let (sink, stream) = EventStream::new(crate::DEFAULT_QUEUE);
-            let object = ari_proto::ObjectRef::new(ari_proto::ObjectKind::Channel, channel);
-            let sub = self.session.subscribe(Filter::Object(object));
-            if watcher.unbounded_send((start.clone(), stream)).is_ok() {
-                self.sinks.insert(sub, sink);
-            } else {
-                self.session.unsubscribe(sub);
-                gone.push(i);
-            }
-        }
-        for i in gone.into_iter().rev() {
-            self.call_watchers.remove(i);
+    /// Hands a call watcher its new call, with the stream of the
+    /// subscription the session made for it.
+    fn new_call(&mut self, start: &Arc<Event>, watcher: CallWatchId, sub: SubscriptionId) {
+        let (sink, stream) = EventStream::new(crate::DEFAULT_QUEUE);
+        let delivered = self
+            .call_watchers
+            .get(&watcher)
+            .is_some_and(|w| w.unbounded_send((start.clone(), stream)).is_ok());
+        if delivered {
+            self.sinks.insert(sub, sink);
+        } else {
+            self.session.unsubscribe(sub);
+            self.session.unwatch_calls(watcher);
+            self.call_watchers.remove(&watcher);
         }
     }
 

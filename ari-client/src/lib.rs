@@ -22,7 +22,8 @@ mod transport;
 
 /// The core crate, for adapters that re-export it.
 pub use ari_proto as proto;
-pub use calls::{CallEvent, Calls, Digits, DigitsStop, IncomingCall};
+pub use ari_proto::{Digits, DigitsStop};
+pub use calls::{CallEvent, Calls, IncomingCall};
 pub use client::{ALL_EVENTS_QUEUE, Call, Client, ConnectError, DEFAULT_QUEUE};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;

@@ -56,6 +56,7 @@
 mod backoff;
 pub mod codec;
 mod config;
+mod digits;
 pub mod encode;
 mod error;
 mod generated;
@@ -69,6 +70,7 @@ mod wire;
 
 pub use backoff::{BackoffConfig, SeededRng};
 pub use config::{AuthMode, Config, RestTransport, Secret};
+pub use digits::{DigitCollector, Digits, DigitsStop};
 pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
 pub use generated::events::{self, Event};
 pub use generated::models;

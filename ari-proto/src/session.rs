@@ -7,7 +7,8 @@ use crate::encode::push_query_component;
 use crate::error::{ApiError, ConfigError, RequestError};
 use crate::registry::{Filter, Registry, SubscriptionId};
 use crate::{
-    EncodedRequest, Event, Method, ObjectRef, Operation, OperationInfo, ResponseBody, Version,
+    EncodedRequest, Event, Method, ObjectKind, ObjectRef, Operation, OperationInfo, ResponseBody,
+    Version,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -254,12 +255,21 @@ pub enum Diagnostic {
 
 /// An event and the subscriptions it goes to.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Delivery {
     /// The decoded event.
     pub event: Event,
     /// Subscriptions that asked for it, each once. May be empty.
     pub subscribers: Vec<SubscriptionId>,
+    /// For a `StasisStart`: a new call for each call watcher (see
+    /// [`Session::watch_calls`]), with the subscription to the channel's
+    /// later events the session made for it before reading anything else.
+    pub calls: Vec<(CallWatchId, SubscriptionId)>,
 }
+
+/// Identifies a call watcher of one session (see [`Session::watch_calls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallWatchId(pub u64);
 
 /// What the session has for the application.
 #[derive(Debug, Clone, PartialEq)]
@@ -347,6 +357,8 @@ pub struct Session {
     queued: VecDeque<RawRequestId>,
     in_flight: usize,
     registry: Registry,
+    call_watchers: Vec<CallWatchId>,
+    next_call_watcher: u64,
     server_state: ServerState,
     transmits: VecDeque<Transmit>,
     outputs: VecDeque<Output>,
@@ -387,6 +399,8 @@ impl Session {
             queued: VecDeque::new(),
             in_flight: 0,
             registry: Registry::default(),
+            call_watchers: Vec::new(),
+            next_call_watcher: 0,
             server_state: ServerState::default(),
             transmits: VecDeque::new(),
             outputs: VecDeque::new(),
@@ -480,6 +494,25 @@ impl Session {
     /// Ends a subscription; `false` if it had already ended.
     pub fn unsubscribe(&mut self, id: SubscriptionId) -> bool {
         self.registry.unsubscribe(id).is_some()
+    }
+
+    /// Watches for calls: from the next input on, every channel entering
+    /// Stasis (`StasisStart`) gets, for this watcher, a subscription to its
+    /// later events, listed in the event's [`Delivery::calls`]. The
+    /// subscription exists before the next frame is read, so no event of
+    /// the call can be missed; it ends with the channel.
+    pub fn watch_calls(&mut self) -> CallWatchId {
+        self.next_call_watcher += 1;
+        let id = CallWatchId(self.next_call_watcher);
+        self.call_watchers.push(id);
+        id
+    }
+
+    /// Stops a call watcher; `false` if it had already stopped.
+    pub fn unwatch_calls(&mut self, id: CallWatchId) -> bool {
+        let before = self.call_watchers.len();
+        self.call_watchers.retain(|w| *w != id);
+        self.call_watchers.len() != before
     }
 
     /// Starts a request. Its answer comes as [`Output::Response`] with this id.
@@ -1083,9 +1116,18 @@ impl Session {
         let delivered = subscribers.clone();
         subscribers.clear();
         self.scratch = subscribers;
+        let mut calls = Vec::new();
+        if let Event::StasisStart(start) = &event {
+            let channel = ObjectRef::new(ObjectKind::Channel, start.channel.id.as_str());
+            for watcher in &self.call_watchers {
+                let sub = self.registry.subscribe(Filter::Object(channel.clone()));
+                calls.push((*watcher, sub));
+            }
+        }
         self.outputs.push_back(Output::Event(Delivery {
             event,
             subscribers: delivered,
+            calls,
         }));
         for (id, object) in ended {
             self.outputs

@@ -1077,3 +1077,53 @@ fn liveness_settings_are_checked() {
     let _ = drain(&mut s);
     assert_eq!(s.poll_timeout(), Some(t0 + s.config().idle_timeout));
 }
+
+#[test]
+fn call_watchers_get_a_subscription_per_new_channel_before_its_next_event() {
+    let mut s = session();
+    let t0 = Instant::now();
+    open(&mut s, t0);
+    let _ = drain(&mut s);
+    let first = s.watch_calls();
+    let second = s.watch_calls();
+    let start = event_with_channel("StasisStart", "call-1");
+    let dtmf = event_with_channel("ChannelDtmfReceived", "call-1");
+    s.handle_ws_text(&start, t0);
+    s.handle_ws_text(&dtmf, t0);
+    let (_, out) = drain(&mut s);
+    let deliveries: Vec<&ari_proto::Delivery> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let calls = &deliveries[0].calls;
+    assert_eq!(
+        calls.iter().map(|(w, _)| *w).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    for (_, sub) in calls {
+        assert!(
+            deliveries[1].subscribers.contains(sub),
+            "the call's next event reaches its subscription"
+        );
+        assert!(
+            !deliveries[0].subscribers.contains(sub),
+            "StasisStart comes with the call"
+        );
+    }
+    assert!(deliveries[1].calls.is_empty());
+    // A stopped watcher gets no more calls.
+    assert!(s.unwatch_calls(first));
+    assert!(!s.unwatch_calls(first));
+    s.handle_ws_text(&event_with_channel("StasisStart", "call-2"), t0);
+    let (_, out) = drain(&mut s);
+    let Some(Output::Event(d)) = out.iter().find(|o| matches!(o, Output::Event(_))) else {
+        panic!()
+    };
+    assert_eq!(
+        d.calls.iter().map(|(w, _)| *w).collect::<Vec<_>>(),
+        vec![second]
+    );
+}

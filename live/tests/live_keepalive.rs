@@ -23,9 +23,7 @@ async fn pongs_keep_an_idle_connection_open() {
         seen.push(event);
     }
     assert!(
-        !seen
-            .iter()
-            .any(|e| matches!(e, ConnectionEvent::Closed(_))),
+        !seen.iter().any(|e| matches!(e, ConnectionEvent::Closed(_))),
         "the connection was given up: {seen:?}"
     );
     assert!(seen.contains(&ConnectionEvent::Stopped), "{seen:?}");
