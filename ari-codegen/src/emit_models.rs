@@ -115,6 +115,11 @@ fn fields_of<'a>(model: &str, props: &'a [Property]) -> Vec<FieldSpec<'a>> {
 pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_type: Option<&str>) {
     let name = &model.name;
     let fields = fields_of(name, props);
+    // One bit per field (and `type`) in a `u64` tells which were read.
+    assert!(
+        fields.len() + usize::from(event_type.is_some()) <= 64,
+        "{name}: more fields than the `seen` mask holds"
+    );
     for f in &fields {
         if !f.prop.allowed.is_empty() {
             let en = enum_name(name, &f.prop.name);
@@ -163,6 +168,20 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         "#[doc(hidden)]\n#[derive(Default)]\npub struct {builder} {{"
     )
     .unwrap();
+    match event_type {
+        Some(_) => writeln!(
+            out,
+            "    /// Bit `i` set: field `i` was read; bit {}: the `type`.\n    seen: u64,",
+            fields.len()
+        )
+        .unwrap(),
+        None if !fields.is_empty() => writeln!(
+            out,
+            "    /// Bit `i` set: field `i` was read.\n    seen: u64,"
+        )
+        .unwrap(),
+        None => {}
+    }
     for f in &fields {
         writeln!(out, "    {}: Option<{}>,", f.rust, f.ty).unwrap();
     }
@@ -174,11 +193,17 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     writeln!(out, "impl crate::codec::FieldBuilder for {builder} {{").unwrap();
     writeln!(out, "    type Output = {name};").unwrap();
     writeln!(out, "    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {{").unwrap();
-    if fields.is_empty() {
-        writeln!(out, "        self.extra.insert(key.into_owned(), map.next_value()?);\n        Ok(())\n    }}").unwrap();
+    // A key met twice in one object is an error: the `seen` bit of a known
+    // field, the `extra` map for the others.
+    if fields.is_empty() && event_type.is_none() {
+        writeln!(
+            out,
+            "        crate::codec::extra(&mut self.extra, key, map)\n    }}"
+        )
+        .unwrap();
     } else {
         writeln!(out, "        match key.as_str() {{").unwrap();
-        for f in &fields {
+        for (i, f) in fields.iter().enumerate() {
             // Optional fields accept `null`; required ones skip that check.
             let read = if f.prop.always {
                 "Some(map.next_value()?)"
@@ -187,26 +212,35 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
             };
             writeln!(
                 out,
-                "            {} => self.{} = {read},",
+                "            {0} => {{ crate::codec::once::<A::Error>(&mut self.seen, 1 << {i}, {0})?; self.{1} = {read}; }}",
                 lit(&f.prop.name),
                 f.rust
             )
             .unwrap();
         }
         if event_type.is_some() {
-            // The variant already says the type; a repeated key is dropped.
+            // The variant already says the type: its value is not kept.
             writeln!(
                 out,
-                "            \"type\" => {{ map.next_value::<serde::de::IgnoredAny>()?; }}"
+                "            \"type\" => {{ crate::codec::once::<A::Error>(&mut self.seen, 1 << {}, \"type\")?; map.next_value::<serde::de::IgnoredAny>()?; }}",
+                fields.len()
             )
             .unwrap();
         }
         writeln!(
             out,
-            "            _ => {{ self.extra.insert(key.into_owned(), map.next_value()?); }}"
+            "            _ => crate::codec::extra(&mut self.extra, key, map)?,"
         )
         .unwrap();
         writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
+    }
+    if event_type.is_some() {
+        writeln!(
+            out,
+            "    fn type_read(&mut self) {{\n        self.seen |= 1 << {};\n    }}",
+            fields.len()
+        )
+        .unwrap();
     }
     writeln!(
         out,
@@ -306,22 +340,36 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
 }
 
 /// The fast decoder: fields go into locals, the struct is built once.
+///
+/// A key met twice in one object is an error: a bit of `seen` per known field
+/// (one AND and one OR per key), the `extra` map for the others. An event's
+/// `decode_fields` is told whether its `type` was read already.
 fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event: bool) {
+    let type_arg = if is_event { ", false" } else { "" };
     writeln!(out, "impl crate::json::Decode for {name} {{").unwrap();
     writeln!(
         out,
         "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{"
     )
     .unwrap();
-    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object)\n    }}\n}}\n").unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object{type_arg})\n    }}\n}}\n").unwrap();
     writeln!(out, "impl {name} {{").unwrap();
-    writeln!(
-        out,
-        "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read."
-    )
-    .unwrap();
+    if is_event {
+        writeln!(
+            out,
+            "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;\n    /// `type_read`: its `type` was among them."
+        )
+        .unwrap();
+    } else {
+        writeln!(
+            out,
+            "    /// Reads the rest of an object whose opening brace (and maybe some keys) were read."
+        )
+        .unwrap();
+    }
     writeln!(out, "    #[doc(hidden)]").unwrap();
-    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    let type_param = if is_event { ", type_read: bool" } else { "" };
+    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<Self, crate::json::JsonError> {{").unwrap();
     for f in fields {
         writeln!(
             out,
@@ -332,18 +380,25 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         .unwrap();
     }
     writeln!(out, "        let mut extra = serde_json::Map::new();").unwrap();
-    writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
     if fields.is_empty() && !is_event {
-        writeln!(out, "            extra.insert(key.into_owned(), crate::json::Decode::decode(r)?);\n        }}").unwrap();
-        writeln!(
-            out,
-            "        let _ = r;\n        Ok({name} {{ extra }})\n    }}\n}}\n"
-        )
-        .unwrap();
+        writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
+        writeln!(out, "            r.extra(&mut extra, key)?;\n        }}").unwrap();
+        writeln!(out, "        Ok({name} {{ extra }})\n    }}\n}}\n").unwrap();
         return;
     }
+    if is_event {
+        writeln!(
+            out,
+            "        let mut seen: u64 = u64::from(type_read) << {};",
+            fields.len()
+        )
+        .unwrap();
+    } else {
+        writeln!(out, "        let mut seen: u64 = 0;").unwrap();
+    }
+    writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
     writeln!(out, "            match &*key {{").unwrap();
-    for f in fields {
+    for (i, f) in fields.iter().enumerate() {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
         let read = if f.prop.always {
             "Some(crate::json::Decode::decode(r)?)".to_string()
@@ -352,15 +407,20 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         };
         writeln!(
             out,
-            "                {} => {local} = {read},",
+            "                {0} => {{ r.once(&mut seen, 1 << {i}, {0})?; {local} = {read}; }}",
             lit(&f.prop.name)
         )
         .unwrap();
     }
     if is_event {
-        writeln!(out, "                \"type\" => r.skip()?,").unwrap();
+        writeln!(
+            out,
+            "                \"type\" => {{ r.once(&mut seen, 1 << {}, \"type\")?; r.skip()?; }}",
+            fields.len()
+        )
+        .unwrap();
     }
-    writeln!(out, "                _ => {{ extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }}").unwrap();
+    writeln!(out, "                _ => r.extra(&mut extra, key)?,").unwrap();
     writeln!(out, "            }}\n        }}").unwrap();
     writeln!(out, "        Ok({name} {{").unwrap();
     for f in fields {
@@ -527,27 +587,27 @@ pub fn events_file(merged: &Merged) -> String {
     }
     out.push_str("            Event::Unknown(_) => {}\n        }\n    }\n\n");
 
-    out.push_str("    pub(crate) fn decode_typed<'de, A: serde::de::MapAccess<'de>>(\n        type_name: crate::codec::Key<'de>,\n        pending: Vec<(String, serde_json::Value)>,\n        map: A,\n    ) -> Result<Event, A::Error> {\n        use crate::codec::fill;\n        match type_name.as_str() {\n");
+    out.push_str("    pub(crate) fn decode_typed<'de, A: serde::de::MapAccess<'de>>(\n        type_name: crate::codec::Key<'de>,\n        pending: Vec<(String, crate::codec::Buffered)>,\n        map: A,\n    ) -> Result<Event, A::Error> {\n        use crate::codec::fill_event;\n        match type_name.as_str() {\n");
     for name in &merged.events {
         writeln!(
             out,
-            "            {} => fill::<{name}Builder, A>(pending, map).map(|e| Event::{name}(Box::new(e))),",
+            "            {} => fill_event::<{name}Builder, A>(pending, map).map(|e| Event::{name}(Box::new(e))),",
             lit(name)
         )
         .unwrap();
     }
     out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
 
-    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
+    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
     for name in &merged.events {
         writeln!(
             out,
-            "            {} => Event::{name}(Box::new({name}::decode_fields(r, object)?)),",
+            "            {} => Event::{name}(Box::new({name}::decode_fields(r, object, type_read)?)),",
             lit(name)
         )
         .unwrap();
     }
-    out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),\n        })\n    }\n}\n\n");
+    out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?)),\n        })\n    }\n}\n\n");
     out.push_str("impl crate::Inspect for Event {\n    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {\n        match self {\n");
     for name in &merged.events {
         writeln!(

@@ -3,6 +3,10 @@
 //!
 //! It accepts exactly JSON, with one leniency: control characters inside
 //! strings are taken as they are.
+//!
+//! A key repeated in an object that decodes into a model or an event is an
+//! error ([`Reader::once`], [`Reader::extra`]), as on the serde path; inside
+//! free-form values (`serde_json::Value`) the last copy wins, as in serde_json.
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -74,6 +78,41 @@ impl<'a> Reader<'a> {
     /// The error for a required field that never came.
     pub fn missing(&self, model: &str, field: &str) -> JsonError {
         self.error(format!("{model}: missing field `{field}`"))
+    }
+
+    /// The error for a key met a second time in one object.
+    #[cold]
+    #[inline(never)]
+    pub fn duplicate(&self, field: &str) -> JsonError {
+        self.error(format!("duplicate field `{field}`"))
+    }
+
+    /// Notes that the field with bit `bit` of `seen` is being read: a field
+    /// met before in the same object is an error naming it.
+    #[inline(always)]
+    pub fn once(&self, seen: &mut u64, bit: u64, field: &'static str) -> Result<(), JsonError> {
+        if *seen & bit != 0 {
+            return Err(self.duplicate(field));
+        }
+        *seen |= bit;
+        Ok(())
+    }
+
+    /// Reads the value of `key`, a field no declaration names, into
+    /// `fields`; a key already there is an error naming it.
+    #[inline]
+    pub fn extra(
+        &mut self,
+        fields: &mut Map<String, Value>,
+        key: Cow<'a, str>,
+    ) -> Result<(), JsonError> {
+        match fields.entry(key.into_owned()) {
+            serde_json::map::Entry::Vacant(slot) => {
+                slot.insert(Value::decode(self)?);
+                Ok(())
+            }
+            serde_json::map::Entry::Occupied(slot) => Err(self.duplicate(slot.key())),
+        }
     }
 
     /// The current byte offset.

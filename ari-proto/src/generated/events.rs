@@ -27,6 +27,8 @@ pub struct ApplicationMoveFailed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationMoveFailedBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     args: Option<Vec<crate::Str>>,
     channel: Option<crate::models::Channel>,
     destination: Option<crate::Str>,
@@ -40,16 +42,19 @@ impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
     type Output = ApplicationMoveFailed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => self.args = Some(map.next_value()?),
-            "channel" => self.channel = Some(map.next_value()?),
-            "destination" => self.destination = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "args" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?; self.args = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
+            "destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination")?; self.destination = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ApplicationMoveFailed, &'static str> {
         Ok(ApplicationMoveFailed {
@@ -89,14 +94,15 @@ impl serde::Serialize for ApplicationMoveFailed {
 impl crate::json::Decode for ApplicationMoveFailed {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ApplicationMoveFailed {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_destination: Option<crate::Str> = None;
@@ -104,16 +110,17 @@ impl ApplicationMoveFailed {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "args" => f_args = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "destination" => f_destination = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "args" => { r.once(&mut seen, 1 << 0, "args")?; f_args = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "destination" => { r.once(&mut seen, 1 << 2, "destination")?; f_destination = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationMoveFailed {
@@ -159,6 +166,8 @@ pub struct ApplicationRegistered {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationRegisteredBuilder {
+    /// Bit `i` set: field `i` was read; bit 3: the `type`.
+    seen: u64,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -169,13 +178,16 @@ impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
     type Output = ApplicationRegistered;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 3;
     }
     fn finish(self) -> Result<ApplicationRegistered, &'static str> {
         Ok(ApplicationRegistered {
@@ -209,25 +221,27 @@ impl serde::Serialize for ApplicationRegistered {
 impl crate::json::Decode for ApplicationRegistered {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ApplicationRegistered {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationRegistered {
@@ -267,6 +281,8 @@ pub struct ApplicationReplaced {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationReplacedBuilder {
+    /// Bit `i` set: field `i` was read; bit 3: the `type`.
+    seen: u64,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -277,13 +293,16 @@ impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
     type Output = ApplicationReplaced;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 3;
     }
     fn finish(self) -> Result<ApplicationReplaced, &'static str> {
         Ok(ApplicationReplaced {
@@ -317,25 +336,27 @@ impl serde::Serialize for ApplicationReplaced {
 impl crate::json::Decode for ApplicationReplaced {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ApplicationReplaced {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationReplaced {
@@ -375,6 +396,8 @@ pub struct ApplicationUnregistered {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationUnregisteredBuilder {
+    /// Bit `i` set: field `i` was read; bit 3: the `type`.
+    seen: u64,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -385,13 +408,16 @@ impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
     type Output = ApplicationUnregistered;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 3;
     }
     fn finish(self) -> Result<ApplicationUnregistered, &'static str> {
         Ok(ApplicationUnregistered {
@@ -425,25 +451,27 @@ impl serde::Serialize for ApplicationUnregistered {
 impl crate::json::Decode for ApplicationUnregistered {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ApplicationUnregistered {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationUnregistered {
@@ -515,6 +543,8 @@ pub struct BridgeAttendedTransfer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeAttendedTransferBuilder {
+    /// Bit `i` set: field `i` was read; bit 19: the `type`.
+    seen: u64,
     destination_application: Option<crate::Str>,
     destination_bridge: Option<crate::Str>,
     destination_link_first_leg: Option<Box<crate::models::Channel>>,
@@ -541,29 +571,32 @@ impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
     type Output = BridgeAttendedTransfer;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "destination_application" => self.destination_application = map.next_value()?,
-            "destination_bridge" => self.destination_bridge = map.next_value()?,
-            "destination_link_first_leg" => self.destination_link_first_leg = map.next_value()?,
-            "destination_link_second_leg" => self.destination_link_second_leg = map.next_value()?,
-            "destination_threeway_bridge" => self.destination_threeway_bridge = map.next_value()?,
-            "destination_threeway_channel" => self.destination_threeway_channel = map.next_value()?,
-            "destination_type" => self.destination_type = Some(map.next_value()?),
-            "is_external" => self.is_external = Some(map.next_value()?),
-            "replace_channel" => self.replace_channel = map.next_value()?,
-            "result" => self.result = Some(map.next_value()?),
-            "transfer_target" => self.transfer_target = map.next_value()?,
-            "transferee" => self.transferee = map.next_value()?,
-            "transferer_first_leg" => self.transferer_first_leg = Some(map.next_value()?),
-            "transferer_first_leg_bridge" => self.transferer_first_leg_bridge = map.next_value()?,
-            "transferer_second_leg" => self.transferer_second_leg = Some(map.next_value()?),
-            "transferer_second_leg_bridge" => self.transferer_second_leg_bridge = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "destination_application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "destination_application")?; self.destination_application = map.next_value()?; }
+            "destination_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination_bridge")?; self.destination_bridge = map.next_value()?; }
+            "destination_link_first_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination_link_first_leg")?; self.destination_link_first_leg = map.next_value()?; }
+            "destination_link_second_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "destination_link_second_leg")?; self.destination_link_second_leg = map.next_value()?; }
+            "destination_threeway_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "destination_threeway_bridge")?; self.destination_threeway_bridge = map.next_value()?; }
+            "destination_threeway_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "destination_threeway_channel")?; self.destination_threeway_channel = map.next_value()?; }
+            "destination_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "destination_type")?; self.destination_type = Some(map.next_value()?); }
+            "is_external" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "is_external")?; self.is_external = Some(map.next_value()?); }
+            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "replace_channel")?; self.replace_channel = map.next_value()?; }
+            "result" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "result")?; self.result = Some(map.next_value()?); }
+            "transfer_target" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "transfer_target")?; self.transfer_target = map.next_value()?; }
+            "transferee" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "transferee")?; self.transferee = map.next_value()?; }
+            "transferer_first_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "transferer_first_leg")?; self.transferer_first_leg = Some(map.next_value()?); }
+            "transferer_first_leg_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 13, "transferer_first_leg_bridge")?; self.transferer_first_leg_bridge = map.next_value()?; }
+            "transferer_second_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "transferer_second_leg")?; self.transferer_second_leg = Some(map.next_value()?); }
+            "transferer_second_leg_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 15, "transferer_second_leg_bridge")?; self.transferer_second_leg_bridge = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 19;
     }
     fn finish(self) -> Result<BridgeAttendedTransfer, &'static str> {
         Ok(BridgeAttendedTransfer {
@@ -629,14 +662,15 @@ impl serde::Serialize for BridgeAttendedTransfer {
 impl crate::json::Decode for BridgeAttendedTransfer {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeAttendedTransfer {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_destination_application: Option<crate::Str> = None;
         let mut f_destination_bridge: Option<crate::Str> = None;
         let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
@@ -657,29 +691,30 @@ impl BridgeAttendedTransfer {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 19;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "destination_application" => f_destination_application = crate::json::Decode::decode(r)?,
-                "destination_bridge" => f_destination_bridge = crate::json::Decode::decode(r)?,
-                "destination_link_first_leg" => f_destination_link_first_leg = crate::json::Decode::decode(r)?,
-                "destination_link_second_leg" => f_destination_link_second_leg = crate::json::Decode::decode(r)?,
-                "destination_threeway_bridge" => f_destination_threeway_bridge = crate::json::Decode::decode(r)?,
-                "destination_threeway_channel" => f_destination_threeway_channel = crate::json::Decode::decode(r)?,
-                "destination_type" => f_destination_type = Some(crate::json::Decode::decode(r)?),
-                "is_external" => f_is_external = Some(crate::json::Decode::decode(r)?),
-                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
-                "result" => f_result = Some(crate::json::Decode::decode(r)?),
-                "transfer_target" => f_transfer_target = crate::json::Decode::decode(r)?,
-                "transferee" => f_transferee = crate::json::Decode::decode(r)?,
-                "transferer_first_leg" => f_transferer_first_leg = Some(crate::json::Decode::decode(r)?),
-                "transferer_first_leg_bridge" => f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?,
-                "transferer_second_leg" => f_transferer_second_leg = Some(crate::json::Decode::decode(r)?),
-                "transferer_second_leg_bridge" => f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "destination_application" => { r.once(&mut seen, 1 << 0, "destination_application")?; f_destination_application = crate::json::Decode::decode(r)?; }
+                "destination_bridge" => { r.once(&mut seen, 1 << 1, "destination_bridge")?; f_destination_bridge = crate::json::Decode::decode(r)?; }
+                "destination_link_first_leg" => { r.once(&mut seen, 1 << 2, "destination_link_first_leg")?; f_destination_link_first_leg = crate::json::Decode::decode(r)?; }
+                "destination_link_second_leg" => { r.once(&mut seen, 1 << 3, "destination_link_second_leg")?; f_destination_link_second_leg = crate::json::Decode::decode(r)?; }
+                "destination_threeway_bridge" => { r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?; f_destination_threeway_bridge = crate::json::Decode::decode(r)?; }
+                "destination_threeway_channel" => { r.once(&mut seen, 1 << 5, "destination_threeway_channel")?; f_destination_threeway_channel = crate::json::Decode::decode(r)?; }
+                "destination_type" => { r.once(&mut seen, 1 << 6, "destination_type")?; f_destination_type = Some(crate::json::Decode::decode(r)?); }
+                "is_external" => { r.once(&mut seen, 1 << 7, "is_external")?; f_is_external = Some(crate::json::Decode::decode(r)?); }
+                "replace_channel" => { r.once(&mut seen, 1 << 8, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
+                "result" => { r.once(&mut seen, 1 << 9, "result")?; f_result = Some(crate::json::Decode::decode(r)?); }
+                "transfer_target" => { r.once(&mut seen, 1 << 10, "transfer_target")?; f_transfer_target = crate::json::Decode::decode(r)?; }
+                "transferee" => { r.once(&mut seen, 1 << 11, "transferee")?; f_transferee = crate::json::Decode::decode(r)?; }
+                "transferer_first_leg" => { r.once(&mut seen, 1 << 12, "transferer_first_leg")?; f_transferer_first_leg = Some(crate::json::Decode::decode(r)?); }
+                "transferer_first_leg_bridge" => { r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?; f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?; }
+                "transferer_second_leg" => { r.once(&mut seen, 1 << 14, "transferer_second_leg")?; f_transferer_second_leg = Some(crate::json::Decode::decode(r)?); }
+                "transferer_second_leg_bridge" => { r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?; f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 16, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 17, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 18, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 19, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeAttendedTransfer {
@@ -767,6 +802,8 @@ pub struct BridgeBlindTransfer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeBlindTransferBuilder {
+    /// Bit `i` set: field `i` was read; bit 11: the `type`.
+    seen: u64,
     bridge: Option<Box<crate::models::Bridge>>,
     channel: Option<crate::models::Channel>,
     context: Option<crate::Str>,
@@ -785,21 +822,24 @@ impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
     type Output = BridgeBlindTransfer;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "channel" => self.channel = Some(map.next_value()?),
-            "context" => self.context = Some(map.next_value()?),
-            "exten" => self.exten = Some(map.next_value()?),
-            "is_external" => self.is_external = Some(map.next_value()?),
-            "replace_channel" => self.replace_channel = map.next_value()?,
-            "result" => self.result = Some(map.next_value()?),
-            "transferee" => self.transferee = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
+            "context" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?; self.context = Some(map.next_value()?); }
+            "exten" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?; self.exten = Some(map.next_value()?); }
+            "is_external" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "is_external")?; self.is_external = Some(map.next_value()?); }
+            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "replace_channel")?; self.replace_channel = map.next_value()?; }
+            "result" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "result")?; self.result = Some(map.next_value()?); }
+            "transferee" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "transferee")?; self.transferee = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 11;
     }
     fn finish(self) -> Result<BridgeBlindTransfer, &'static str> {
         Ok(BridgeBlindTransfer {
@@ -849,14 +889,15 @@ impl serde::Serialize for BridgeBlindTransfer {
 impl crate::json::Decode for BridgeBlindTransfer {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeBlindTransfer {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
@@ -869,21 +910,22 @@ impl BridgeBlindTransfer {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 11;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "context" => f_context = Some(crate::json::Decode::decode(r)?),
-                "exten" => f_exten = Some(crate::json::Decode::decode(r)?),
-                "is_external" => f_is_external = Some(crate::json::Decode::decode(r)?),
-                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
-                "result" => f_result = Some(crate::json::Decode::decode(r)?),
-                "transferee" => f_transferee = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "context" => { r.once(&mut seen, 1 << 2, "context")?; f_context = Some(crate::json::Decode::decode(r)?); }
+                "exten" => { r.once(&mut seen, 1 << 3, "exten")?; f_exten = Some(crate::json::Decode::decode(r)?); }
+                "is_external" => { r.once(&mut seen, 1 << 4, "is_external")?; f_is_external = Some(crate::json::Decode::decode(r)?); }
+                "replace_channel" => { r.once(&mut seen, 1 << 5, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
+                "result" => { r.once(&mut seen, 1 << 6, "result")?; f_result = Some(crate::json::Decode::decode(r)?); }
+                "transferee" => { r.once(&mut seen, 1 << 7, "transferee")?; f_transferee = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 8, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 9, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 10, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 11, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeBlindTransfer {
@@ -941,6 +983,8 @@ pub struct BridgeCreated {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeCreatedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -952,14 +996,17 @@ impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
     type Output = BridgeCreated;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<BridgeCreated, &'static str> {
         Ok(BridgeCreated {
@@ -995,27 +1042,29 @@ impl serde::Serialize for BridgeCreated {
 impl crate::json::Decode for BridgeCreated {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeCreated {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeCreated {
@@ -1059,6 +1108,8 @@ pub struct BridgeDestroyed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeDestroyedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -1070,14 +1121,17 @@ impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
     type Output = BridgeDestroyed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<BridgeDestroyed, &'static str> {
         Ok(BridgeDestroyed {
@@ -1113,27 +1167,29 @@ impl serde::Serialize for BridgeDestroyed {
 impl crate::json::Decode for BridgeDestroyed {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeDestroyed {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeDestroyed {
@@ -1179,6 +1235,8 @@ pub struct BridgeMerged {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeMergedBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     bridge_from: Option<crate::models::Bridge>,
     application: Option<crate::Str>,
@@ -1191,15 +1249,18 @@ impl crate::codec::FieldBuilder for BridgeMergedBuilder {
     type Output = BridgeMerged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "bridge_from" => self.bridge_from = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "bridge_from" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_from")?; self.bridge_from = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<BridgeMerged, &'static str> {
         Ok(BridgeMerged {
@@ -1237,29 +1298,31 @@ impl serde::Serialize for BridgeMerged {
 impl crate::json::Decode for BridgeMerged {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeMerged {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "bridge_from" => f_bridge_from = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "bridge_from" => { r.once(&mut seen, 1 << 1, "bridge_from")?; f_bridge_from = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeMerged {
@@ -1307,6 +1370,8 @@ pub struct BridgeVideoSourceChanged {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeVideoSourceChangedBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     old_video_source_id: Option<crate::Str>,
     application: Option<crate::Str>,
@@ -1319,15 +1384,18 @@ impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
     type Output = BridgeVideoSourceChanged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "old_video_source_id" => self.old_video_source_id = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "old_video_source_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "old_video_source_id")?; self.old_video_source_id = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<BridgeVideoSourceChanged, &'static str> {
         Ok(BridgeVideoSourceChanged {
@@ -1365,29 +1433,31 @@ impl serde::Serialize for BridgeVideoSourceChanged {
 impl crate::json::Decode for BridgeVideoSourceChanged {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl BridgeVideoSourceChanged {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_old_video_source_id: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "old_video_source_id" => f_old_video_source_id = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "old_video_source_id" => { r.once(&mut seen, 1 << 1, "old_video_source_id")?; f_old_video_source_id = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeVideoSourceChanged {
@@ -1437,6 +1507,8 @@ pub struct CallBroadcast {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct CallBroadcastBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     called: Option<crate::Str>,
     caller: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
@@ -1450,16 +1522,19 @@ impl crate::codec::FieldBuilder for CallBroadcastBuilder {
     type Output = CallBroadcast;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "called" => self.called = map.next_value()?,
-            "caller" => self.caller = map.next_value()?,
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "called" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "called")?; self.called = map.next_value()?; }
+            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?; self.caller = map.next_value()?; }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<CallBroadcast, &'static str> {
         Ok(CallBroadcast {
@@ -1499,14 +1574,15 @@ impl serde::Serialize for CallBroadcast {
 impl crate::json::Decode for CallBroadcast {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl CallBroadcast {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_called: Option<crate::Str> = None;
         let mut f_caller: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -1514,16 +1590,17 @@ impl CallBroadcast {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "called" => f_called = crate::json::Decode::decode(r)?,
-                "caller" => f_caller = crate::json::Decode::decode(r)?,
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "called" => { r.once(&mut seen, 1 << 0, "called")?; f_called = crate::json::Decode::decode(r)?; }
+                "caller" => { r.once(&mut seen, 1 << 1, "caller")?; f_caller = crate::json::Decode::decode(r)?; }
+                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallBroadcast {
@@ -1573,6 +1650,8 @@ pub struct CallClaimed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct CallClaimedBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     winner_app: Option<crate::Str>,
     application: Option<crate::Str>,
@@ -1585,15 +1664,18 @@ impl crate::codec::FieldBuilder for CallClaimedBuilder {
     type Output = CallClaimed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "winner_app" => self.winner_app = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "winner_app" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "winner_app")?; self.winner_app = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<CallClaimed, &'static str> {
         Ok(CallClaimed {
@@ -1631,29 +1713,31 @@ impl serde::Serialize for CallClaimed {
 impl crate::json::Decode for CallClaimed {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl CallClaimed {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "winner_app" => f_winner_app = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "winner_app" => { r.once(&mut seen, 1 << 1, "winner_app")?; f_winner_app = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallClaimed {
@@ -1703,6 +1787,8 @@ pub struct ChannelCallerId {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelCallerIdBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     caller_presentation: Option<i64>,
     caller_presentation_txt: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
@@ -1716,16 +1802,19 @@ impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
     type Output = ChannelCallerId;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "caller_presentation" => self.caller_presentation = Some(map.next_value()?),
-            "caller_presentation_txt" => self.caller_presentation_txt = Some(map.next_value()?),
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "caller_presentation" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller_presentation")?; self.caller_presentation = Some(map.next_value()?); }
+            "caller_presentation_txt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller_presentation_txt")?; self.caller_presentation_txt = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ChannelCallerId, &'static str> {
         Ok(ChannelCallerId {
@@ -1765,14 +1854,15 @@ impl serde::Serialize for ChannelCallerId {
 impl crate::json::Decode for ChannelCallerId {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelCallerId {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_caller_presentation: Option<i64> = None;
         let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -1780,16 +1870,17 @@ impl ChannelCallerId {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "caller_presentation" => f_caller_presentation = Some(crate::json::Decode::decode(r)?),
-                "caller_presentation_txt" => f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "caller_presentation" => { r.once(&mut seen, 1 << 0, "caller_presentation")?; f_caller_presentation = Some(crate::json::Decode::decode(r)?); }
+                "caller_presentation_txt" => { r.once(&mut seen, 1 << 1, "caller_presentation_txt")?; f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelCallerId {
@@ -1837,6 +1928,8 @@ pub struct ChannelConnectedLine {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelConnectedLineBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -1848,14 +1941,17 @@ impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
     type Output = ChannelConnectedLine;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelConnectedLine, &'static str> {
         Ok(ChannelConnectedLine {
@@ -1891,27 +1987,29 @@ impl serde::Serialize for ChannelConnectedLine {
 impl crate::json::Decode for ChannelConnectedLine {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelConnectedLine {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelConnectedLine {
@@ -1955,6 +2053,8 @@ pub struct ChannelCreated {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelCreatedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -1966,14 +2066,17 @@ impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
     type Output = ChannelCreated;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelCreated, &'static str> {
         Ok(ChannelCreated {
@@ -2009,27 +2112,29 @@ impl serde::Serialize for ChannelCreated {
 impl crate::json::Decode for ChannelCreated {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelCreated {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelCreated {
@@ -2079,6 +2184,8 @@ pub struct ChannelDestroyed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelDestroyedBuilder {
+    /// Bit `i` set: field `i` was read; bit 7: the `type`.
+    seen: u64,
     cause: Option<i64>,
     cause_txt: Option<crate::Str>,
     channel: Option<crate::models::Channel>,
@@ -2093,17 +2200,20 @@ impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
     type Output = ChannelDestroyed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => self.cause = Some(map.next_value()?),
-            "cause_txt" => self.cause_txt = Some(map.next_value()?),
-            "channel" => self.channel = Some(map.next_value()?),
-            "tech_cause" => self.tech_cause = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = Some(map.next_value()?); }
+            "cause_txt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause_txt")?; self.cause_txt = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
+            "tech_cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?; self.tech_cause = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 7;
     }
     fn finish(self) -> Result<ChannelDestroyed, &'static str> {
         Ok(ChannelDestroyed {
@@ -2145,14 +2255,15 @@ impl serde::Serialize for ChannelDestroyed {
 impl crate::json::Decode for ChannelDestroyed {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelDestroyed {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -2161,17 +2272,18 @@ impl ChannelDestroyed {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 7;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => f_cause = Some(crate::json::Decode::decode(r)?),
-                "cause_txt" => f_cause_txt = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "tech_cause" => f_tech_cause = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = Some(crate::json::Decode::decode(r)?); }
+                "cause_txt" => { r.once(&mut seen, 1 << 1, "cause_txt")?; f_cause_txt = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "tech_cause" => { r.once(&mut seen, 1 << 3, "tech_cause")?; f_tech_cause = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 4, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 5, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 6, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 7, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDestroyed {
@@ -2225,6 +2337,8 @@ pub struct ChannelDialplan {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelDialplanBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     dialplan_app: Option<crate::Str>,
     dialplan_app_data: Option<crate::Str>,
@@ -2238,16 +2352,19 @@ impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
     type Output = ChannelDialplan;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "dialplan_app" => self.dialplan_app = Some(map.next_value()?),
-            "dialplan_app_data" => self.dialplan_app_data = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "dialplan_app" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialplan_app")?; self.dialplan_app = Some(map.next_value()?); }
+            "dialplan_app_data" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialplan_app_data")?; self.dialplan_app_data = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ChannelDialplan, &'static str> {
         Ok(ChannelDialplan {
@@ -2287,14 +2404,15 @@ impl serde::Serialize for ChannelDialplan {
 impl crate::json::Decode for ChannelDialplan {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelDialplan {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_dialplan_app: Option<crate::Str> = None;
         let mut f_dialplan_app_data: Option<crate::Str> = None;
@@ -2302,16 +2420,17 @@ impl ChannelDialplan {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "dialplan_app" => f_dialplan_app = Some(crate::json::Decode::decode(r)?),
-                "dialplan_app_data" => f_dialplan_app_data = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "dialplan_app" => { r.once(&mut seen, 1 << 1, "dialplan_app")?; f_dialplan_app = Some(crate::json::Decode::decode(r)?); }
+                "dialplan_app_data" => { r.once(&mut seen, 1 << 2, "dialplan_app_data")?; f_dialplan_app_data = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDialplan {
@@ -2363,6 +2482,8 @@ pub struct ChannelDtmfReceived {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelDtmfReceivedBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     digit: Option<crate::Str>,
     duration_ms: Option<i64>,
@@ -2376,16 +2497,19 @@ impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
     type Output = ChannelDtmfReceived;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "digit" => self.digit = Some(map.next_value()?),
-            "duration_ms" => self.duration_ms = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "digit" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "digit")?; self.digit = Some(map.next_value()?); }
+            "duration_ms" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "duration_ms")?; self.duration_ms = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ChannelDtmfReceived, &'static str> {
         Ok(ChannelDtmfReceived {
@@ -2425,14 +2549,15 @@ impl serde::Serialize for ChannelDtmfReceived {
 impl crate::json::Decode for ChannelDtmfReceived {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelDtmfReceived {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
@@ -2440,16 +2565,17 @@ impl ChannelDtmfReceived {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "digit" => f_digit = Some(crate::json::Decode::decode(r)?),
-                "duration_ms" => f_duration_ms = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "digit" => { r.once(&mut seen, 1 << 1, "digit")?; f_digit = Some(crate::json::Decode::decode(r)?); }
+                "duration_ms" => { r.once(&mut seen, 1 << 2, "duration_ms")?; f_duration_ms = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDtmfReceived {
@@ -2499,6 +2625,8 @@ pub struct ChannelEnteredBridge {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelEnteredBridgeBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     channel: Option<Box<crate::models::Channel>>,
     application: Option<crate::Str>,
@@ -2511,15 +2639,18 @@ impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
     type Output = ChannelEnteredBridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "channel" => self.channel = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<ChannelEnteredBridge, &'static str> {
         Ok(ChannelEnteredBridge {
@@ -2557,29 +2688,31 @@ impl serde::Serialize for ChannelEnteredBridge {
 impl crate::json::Decode for ChannelEnteredBridge {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelEnteredBridge {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelEnteredBridge {
@@ -2631,6 +2764,8 @@ pub struct ChannelHangupRequest {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelHangupRequestBuilder {
+    /// Bit `i` set: field `i` was read; bit 7: the `type`.
+    seen: u64,
     cause: Option<i64>,
     channel: Option<crate::models::Channel>,
     soft: Option<bool>,
@@ -2645,17 +2780,20 @@ impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
     type Output = ChannelHangupRequest;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => self.cause = map.next_value()?,
-            "channel" => self.channel = Some(map.next_value()?),
-            "soft" => self.soft = map.next_value()?,
-            "tech_cause" => self.tech_cause = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = map.next_value()?; }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
+            "soft" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "soft")?; self.soft = map.next_value()?; }
+            "tech_cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?; self.tech_cause = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 7;
     }
     fn finish(self) -> Result<ChannelHangupRequest, &'static str> {
         Ok(ChannelHangupRequest {
@@ -2697,14 +2835,15 @@ impl serde::Serialize for ChannelHangupRequest {
 impl crate::json::Decode for ChannelHangupRequest {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelHangupRequest {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_soft: Option<bool> = None;
@@ -2713,17 +2852,18 @@ impl ChannelHangupRequest {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 7;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => f_cause = crate::json::Decode::decode(r)?,
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "soft" => f_soft = crate::json::Decode::decode(r)?,
-                "tech_cause" => f_tech_cause = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "soft" => { r.once(&mut seen, 1 << 2, "soft")?; f_soft = crate::json::Decode::decode(r)?; }
+                "tech_cause" => { r.once(&mut seen, 1 << 3, "tech_cause")?; f_tech_cause = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 4, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 5, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 6, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 7, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelHangupRequest {
@@ -2775,6 +2915,8 @@ pub struct ChannelHold {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelHoldBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     musicclass: Option<crate::Str>,
     application: Option<crate::Str>,
@@ -2787,15 +2929,18 @@ impl crate::codec::FieldBuilder for ChannelHoldBuilder {
     type Output = ChannelHold;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "musicclass" => self.musicclass = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "musicclass" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "musicclass")?; self.musicclass = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<ChannelHold, &'static str> {
         Ok(ChannelHold {
@@ -2833,29 +2978,31 @@ impl serde::Serialize for ChannelHold {
 impl crate::json::Decode for ChannelHold {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelHold {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_musicclass: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "musicclass" => f_musicclass = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "musicclass" => { r.once(&mut seen, 1 << 1, "musicclass")?; f_musicclass = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelHold {
@@ -2903,6 +3050,8 @@ pub struct ChannelLeftBridge {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelLeftBridgeBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
@@ -2915,15 +3064,18 @@ impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
     type Output = ChannelLeftBridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = Some(map.next_value()?),
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<ChannelLeftBridge, &'static str> {
         Ok(ChannelLeftBridge {
@@ -2961,29 +3113,31 @@ impl serde::Serialize for ChannelLeftBridge {
 impl crate::json::Decode for ChannelLeftBridge {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelLeftBridge {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelLeftBridge {
@@ -3029,6 +3183,8 @@ pub struct ChannelStateChange {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelStateChangeBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -3040,14 +3196,17 @@ impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
     type Output = ChannelStateChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelStateChange, &'static str> {
         Ok(ChannelStateChange {
@@ -3083,27 +3242,29 @@ impl serde::Serialize for ChannelStateChange {
 impl crate::json::Decode for ChannelStateChange {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelStateChange {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelStateChange {
@@ -3149,6 +3310,8 @@ pub struct ChannelTalkingFinished {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelTalkingFinishedBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     duration: Option<i64>,
     application: Option<crate::Str>,
@@ -3161,15 +3324,18 @@ impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
     type Output = ChannelTalkingFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "duration" => self.duration = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?; self.duration = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<ChannelTalkingFinished, &'static str> {
         Ok(ChannelTalkingFinished {
@@ -3207,29 +3373,31 @@ impl serde::Serialize for ChannelTalkingFinished {
 impl crate::json::Decode for ChannelTalkingFinished {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelTalkingFinished {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "duration" => f_duration = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "duration" => { r.once(&mut seen, 1 << 1, "duration")?; f_duration = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingFinished {
@@ -3275,6 +3443,8 @@ pub struct ChannelTalkingStarted {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelTalkingStartedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -3286,14 +3456,17 @@ impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
     type Output = ChannelTalkingStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelTalkingStarted, &'static str> {
         Ok(ChannelTalkingStarted {
@@ -3329,27 +3502,29 @@ impl serde::Serialize for ChannelTalkingStarted {
 impl crate::json::Decode for ChannelTalkingStarted {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelTalkingStarted {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingStarted {
@@ -3393,6 +3568,8 @@ pub struct ChannelToneDetected {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelToneDetectedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -3404,14 +3581,17 @@ impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
     type Output = ChannelToneDetected;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelToneDetected, &'static str> {
         Ok(ChannelToneDetected {
@@ -3447,27 +3627,29 @@ impl serde::Serialize for ChannelToneDetected {
 impl crate::json::Decode for ChannelToneDetected {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelToneDetected {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelToneDetected {
@@ -3515,6 +3697,8 @@ pub struct ChannelTransfer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelTransferBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     refer_to: Option<crate::models::ReferTo>,
     referred_by: Option<crate::models::ReferredBy>,
     state: Option<crate::Str>,
@@ -3528,16 +3712,19 @@ impl crate::codec::FieldBuilder for ChannelTransferBuilder {
     type Output = ChannelTransfer;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "refer_to" => self.refer_to = Some(map.next_value()?),
-            "referred_by" => self.referred_by = Some(map.next_value()?),
-            "state" => self.state = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "refer_to" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "refer_to")?; self.refer_to = Some(map.next_value()?); }
+            "referred_by" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "referred_by")?; self.referred_by = Some(map.next_value()?); }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?; self.state = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ChannelTransfer, &'static str> {
         Ok(ChannelTransfer {
@@ -3577,14 +3764,15 @@ impl serde::Serialize for ChannelTransfer {
 impl crate::json::Decode for ChannelTransfer {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelTransfer {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
         let mut f_state: Option<crate::Str> = None;
@@ -3592,16 +3780,17 @@ impl ChannelTransfer {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "refer_to" => f_refer_to = Some(crate::json::Decode::decode(r)?),
-                "referred_by" => f_referred_by = Some(crate::json::Decode::decode(r)?),
-                "state" => f_state = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "refer_to" => { r.once(&mut seen, 1 << 0, "refer_to")?; f_refer_to = Some(crate::json::Decode::decode(r)?); }
+                "referred_by" => { r.once(&mut seen, 1 << 1, "referred_by")?; f_referred_by = Some(crate::json::Decode::decode(r)?); }
+                "state" => { r.once(&mut seen, 1 << 2, "state")?; f_state = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTransfer {
@@ -3649,6 +3838,8 @@ pub struct ChannelUnhold {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelUnholdBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -3660,14 +3851,17 @@ impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
     type Output = ChannelUnhold;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<ChannelUnhold, &'static str> {
         Ok(ChannelUnhold {
@@ -3703,27 +3897,29 @@ impl serde::Serialize for ChannelUnhold {
 impl crate::json::Decode for ChannelUnhold {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelUnhold {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelUnhold {
@@ -3775,6 +3971,8 @@ pub struct ChannelUserevent {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelUsereventBuilder {
+    /// Bit `i` set: field `i` was read; bit 8: the `type`.
+    seen: u64,
     bridge: Option<Box<crate::models::Bridge>>,
     channel: Option<Box<crate::models::Channel>>,
     endpoint: Option<Box<crate::models::Endpoint>>,
@@ -3790,18 +3988,21 @@ impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
     type Output = ChannelUserevent;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "channel" => self.channel = map.next_value()?,
-            "endpoint" => self.endpoint = map.next_value()?,
-            "eventname" => self.eventname = Some(map.next_value()?),
-            "userevent" => self.userevent = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = map.next_value()?; }
+            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "endpoint")?; self.endpoint = map.next_value()?; }
+            "eventname" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "eventname")?; self.eventname = Some(map.next_value()?); }
+            "userevent" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "userevent")?; self.userevent = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 8;
     }
     fn finish(self) -> Result<ChannelUserevent, &'static str> {
         Ok(ChannelUserevent {
@@ -3845,14 +4046,15 @@ impl serde::Serialize for ChannelUserevent {
 impl crate::json::Decode for ChannelUserevent {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelUserevent {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
@@ -3862,18 +4064,19 @@ impl ChannelUserevent {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 8;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
-                "channel" => f_channel = crate::json::Decode::decode(r)?,
-                "endpoint" => f_endpoint = crate::json::Decode::decode(r)?,
-                "eventname" => f_eventname = Some(crate::json::Decode::decode(r)?),
-                "userevent" => f_userevent = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
+                "endpoint" => { r.once(&mut seen, 1 << 2, "endpoint")?; f_endpoint = crate::json::Decode::decode(r)?; }
+                "eventname" => { r.once(&mut seen, 1 << 3, "eventname")?; f_eventname = Some(crate::json::Decode::decode(r)?); }
+                "userevent" => { r.once(&mut seen, 1 << 4, "userevent")?; f_userevent = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 5, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 6, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 7, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 8, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelUserevent {
@@ -3929,6 +4132,8 @@ pub struct ChannelVarset {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelVarsetBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     channel: Option<Box<crate::models::Channel>>,
     value: Option<crate::Str>,
     variable: Option<crate::Str>,
@@ -3942,16 +4147,19 @@ impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
     type Output = ChannelVarset;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = map.next_value()?,
-            "value" => self.value = Some(map.next_value()?),
-            "variable" => self.variable = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = map.next_value()?; }
+            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            "variable" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "variable")?; self.variable = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<ChannelVarset, &'static str> {
         Ok(ChannelVarset {
@@ -3991,14 +4199,15 @@ impl serde::Serialize for ChannelVarset {
 impl crate::json::Decode for ChannelVarset {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ChannelVarset {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
@@ -4006,16 +4215,17 @@ impl ChannelVarset {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = crate::json::Decode::decode(r)?,
-                "value" => f_value = Some(crate::json::Decode::decode(r)?),
-                "variable" => f_variable = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
+                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                "variable" => { r.once(&mut seen, 1 << 2, "variable")?; f_variable = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelVarset {
@@ -4065,6 +4275,8 @@ pub struct ContactStatusChange {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ContactStatusChangeBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     contact_info: Option<crate::models::ContactInfo>,
     endpoint: Option<crate::models::Endpoint>,
     application: Option<crate::Str>,
@@ -4077,15 +4289,18 @@ impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
     type Output = ContactStatusChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "contact_info" => self.contact_info = Some(map.next_value()?),
-            "endpoint" => self.endpoint = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "contact_info" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "contact_info")?; self.contact_info = Some(map.next_value()?); }
+            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "endpoint")?; self.endpoint = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<ContactStatusChange, &'static str> {
         Ok(ContactStatusChange {
@@ -4123,29 +4338,31 @@ impl serde::Serialize for ContactStatusChange {
 impl crate::json::Decode for ContactStatusChange {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl ContactStatusChange {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "contact_info" => f_contact_info = Some(crate::json::Decode::decode(r)?),
-                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "contact_info" => { r.once(&mut seen, 1 << 0, "contact_info")?; f_contact_info = Some(crate::json::Decode::decode(r)?); }
+                "endpoint" => { r.once(&mut seen, 1 << 1, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactStatusChange {
@@ -4191,6 +4408,8 @@ pub struct DeviceStateChanged {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DeviceStateChangedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     device_state: Option<crate::models::DeviceState>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4202,14 +4421,17 @@ impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
     type Output = DeviceStateChanged;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "device_state" => self.device_state = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "device_state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "device_state")?; self.device_state = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<DeviceStateChanged, &'static str> {
         Ok(DeviceStateChanged {
@@ -4245,27 +4467,29 @@ impl serde::Serialize for DeviceStateChanged {
 impl crate::json::Decode for DeviceStateChanged {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl DeviceStateChanged {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "device_state" => f_device_state = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "device_state" => { r.once(&mut seen, 1 << 0, "device_state")?; f_device_state = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DeviceStateChanged {
@@ -4319,6 +4543,8 @@ pub struct Dial {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DialBuilder {
+    /// Bit `i` set: field `i` was read; bit 9: the `type`.
+    seen: u64,
     caller: Option<Box<crate::models::Channel>>,
     dialstatus: Option<crate::Str>,
     dialstring: Option<crate::Str>,
@@ -4335,19 +4561,22 @@ impl crate::codec::FieldBuilder for DialBuilder {
     type Output = Dial;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "caller" => self.caller = map.next_value()?,
-            "dialstatus" => self.dialstatus = Some(map.next_value()?),
-            "dialstring" => self.dialstring = map.next_value()?,
-            "forward" => self.forward = map.next_value()?,
-            "forwarded" => self.forwarded = map.next_value()?,
-            "peer" => self.peer = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller")?; self.caller = map.next_value()?; }
+            "dialstatus" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialstatus")?; self.dialstatus = Some(map.next_value()?); }
+            "dialstring" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialstring")?; self.dialstring = map.next_value()?; }
+            "forward" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "forward")?; self.forward = map.next_value()?; }
+            "forwarded" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "forwarded")?; self.forwarded = map.next_value()?; }
+            "peer" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "peer")?; self.peer = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 9;
     }
     fn finish(self) -> Result<Dial, &'static str> {
         Ok(Dial {
@@ -4393,14 +4622,15 @@ impl serde::Serialize for Dial {
 impl crate::json::Decode for Dial {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl Dial {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_caller: Option<Box<crate::models::Channel>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
         let mut f_dialstring: Option<crate::Str> = None;
@@ -4411,19 +4641,20 @@ impl Dial {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 9;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "caller" => f_caller = crate::json::Decode::decode(r)?,
-                "dialstatus" => f_dialstatus = Some(crate::json::Decode::decode(r)?),
-                "dialstring" => f_dialstring = crate::json::Decode::decode(r)?,
-                "forward" => f_forward = crate::json::Decode::decode(r)?,
-                "forwarded" => f_forwarded = crate::json::Decode::decode(r)?,
-                "peer" => f_peer = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "caller" => { r.once(&mut seen, 1 << 0, "caller")?; f_caller = crate::json::Decode::decode(r)?; }
+                "dialstatus" => { r.once(&mut seen, 1 << 1, "dialstatus")?; f_dialstatus = Some(crate::json::Decode::decode(r)?); }
+                "dialstring" => { r.once(&mut seen, 1 << 2, "dialstring")?; f_dialstring = crate::json::Decode::decode(r)?; }
+                "forward" => { r.once(&mut seen, 1 << 3, "forward")?; f_forward = crate::json::Decode::decode(r)?; }
+                "forwarded" => { r.once(&mut seen, 1 << 4, "forwarded")?; f_forwarded = crate::json::Decode::decode(r)?; }
+                "peer" => { r.once(&mut seen, 1 << 5, "peer")?; f_peer = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 6, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 7, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 8, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 9, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Dial {
@@ -4477,6 +4708,8 @@ pub struct EndpointStateChange {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct EndpointStateChangeBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     endpoint: Option<crate::models::Endpoint>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4488,14 +4721,17 @@ impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
     type Output = EndpointStateChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => self.endpoint = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<EndpointStateChange, &'static str> {
         Ok(EndpointStateChange {
@@ -4531,27 +4767,29 @@ impl serde::Serialize for EndpointStateChange {
 impl crate::json::Decode for EndpointStateChange {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl EndpointStateChange {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(EndpointStateChange {
@@ -4597,6 +4835,8 @@ pub struct PeerStatusChange {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PeerStatusChangeBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     endpoint: Option<crate::models::Endpoint>,
     peer: Option<crate::models::Peer>,
     application: Option<crate::Str>,
@@ -4609,15 +4849,18 @@ impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
     type Output = PeerStatusChange;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => self.endpoint = Some(map.next_value()?),
-            "peer" => self.peer = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = Some(map.next_value()?); }
+            "peer" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "peer")?; self.peer = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<PeerStatusChange, &'static str> {
         Ok(PeerStatusChange {
@@ -4655,29 +4898,31 @@ impl serde::Serialize for PeerStatusChange {
 impl crate::json::Decode for PeerStatusChange {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl PeerStatusChange {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => f_endpoint = Some(crate::json::Decode::decode(r)?),
-                "peer" => f_peer = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
+                "peer" => { r.once(&mut seen, 1 << 1, "peer")?; f_peer = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PeerStatusChange {
@@ -4723,6 +4968,8 @@ pub struct PlaybackContinuing {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PlaybackContinuingBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4734,14 +4981,17 @@ impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
     type Output = PlaybackContinuing;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<PlaybackContinuing, &'static str> {
         Ok(PlaybackContinuing {
@@ -4777,27 +5027,29 @@ impl serde::Serialize for PlaybackContinuing {
 impl crate::json::Decode for PlaybackContinuing {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl PlaybackContinuing {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackContinuing {
@@ -4841,6 +5093,8 @@ pub struct PlaybackFinished {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PlaybackFinishedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4852,14 +5106,17 @@ impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
     type Output = PlaybackFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<PlaybackFinished, &'static str> {
         Ok(PlaybackFinished {
@@ -4895,27 +5152,29 @@ impl serde::Serialize for PlaybackFinished {
 impl crate::json::Decode for PlaybackFinished {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl PlaybackFinished {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackFinished {
@@ -4959,6 +5218,8 @@ pub struct PlaybackStarted {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PlaybackStartedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     playback: Option<crate::models::Playback>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -4970,14 +5231,17 @@ impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
     type Output = PlaybackStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => self.playback = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<PlaybackStarted, &'static str> {
         Ok(PlaybackStarted {
@@ -5013,27 +5277,29 @@ impl serde::Serialize for PlaybackStarted {
 impl crate::json::Decode for PlaybackStarted {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl PlaybackStarted {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => f_playback = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackStarted {
@@ -5089,6 +5355,8 @@ pub struct RESTResponse {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTResponseBuilder {
+    /// Bit `i` set: field `i` was read; bit 10: the `type`.
+    seen: u64,
     content_type: Option<crate::Str>,
     message_body: Option<crate::Str>,
     reason_phrase: Option<crate::Str>,
@@ -5106,20 +5374,23 @@ impl crate::codec::FieldBuilder for RESTResponseBuilder {
     type Output = RESTResponse;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "content_type" => self.content_type = map.next_value()?,
-            "message_body" => self.message_body = map.next_value()?,
-            "reason_phrase" => self.reason_phrase = Some(map.next_value()?),
-            "request_id" => self.request_id = Some(map.next_value()?),
-            "status_code" => self.status_code = Some(map.next_value()?),
-            "transaction_id" => self.transaction_id = Some(map.next_value()?),
-            "uri" => self.uri = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "content_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?; self.content_type = map.next_value()?; }
+            "message_body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?; self.message_body = map.next_value()?; }
+            "reason_phrase" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "reason_phrase")?; self.reason_phrase = Some(map.next_value()?); }
+            "request_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "request_id")?; self.request_id = Some(map.next_value()?); }
+            "status_code" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "status_code")?; self.status_code = Some(map.next_value()?); }
+            "transaction_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?; self.transaction_id = Some(map.next_value()?); }
+            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "uri")?; self.uri = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 10;
     }
     fn finish(self) -> Result<RESTResponse, &'static str> {
         Ok(RESTResponse {
@@ -5167,14 +5438,15 @@ impl serde::Serialize for RESTResponse {
 impl crate::json::Decode for RESTResponse {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl RESTResponse {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_content_type: Option<crate::Str> = None;
         let mut f_message_body: Option<crate::Str> = None;
         let mut f_reason_phrase: Option<crate::Str> = None;
@@ -5186,20 +5458,21 @@ impl RESTResponse {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 10;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "content_type" => f_content_type = crate::json::Decode::decode(r)?,
-                "message_body" => f_message_body = crate::json::Decode::decode(r)?,
-                "reason_phrase" => f_reason_phrase = Some(crate::json::Decode::decode(r)?),
-                "request_id" => f_request_id = Some(crate::json::Decode::decode(r)?),
-                "status_code" => f_status_code = Some(crate::json::Decode::decode(r)?),
-                "transaction_id" => f_transaction_id = Some(crate::json::Decode::decode(r)?),
-                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "content_type" => { r.once(&mut seen, 1 << 0, "content_type")?; f_content_type = crate::json::Decode::decode(r)?; }
+                "message_body" => { r.once(&mut seen, 1 << 1, "message_body")?; f_message_body = crate::json::Decode::decode(r)?; }
+                "reason_phrase" => { r.once(&mut seen, 1 << 2, "reason_phrase")?; f_reason_phrase = Some(crate::json::Decode::decode(r)?); }
+                "request_id" => { r.once(&mut seen, 1 << 3, "request_id")?; f_request_id = Some(crate::json::Decode::decode(r)?); }
+                "status_code" => { r.once(&mut seen, 1 << 4, "status_code")?; f_status_code = Some(crate::json::Decode::decode(r)?); }
+                "transaction_id" => { r.once(&mut seen, 1 << 5, "transaction_id")?; f_transaction_id = Some(crate::json::Decode::decode(r)?); }
+                "uri" => { r.once(&mut seen, 1 << 6, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 7, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 8, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 9, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 10, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTResponse {
@@ -5255,6 +5528,8 @@ pub struct RecordingFailed {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RecordingFailedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -5266,14 +5541,17 @@ impl crate::codec::FieldBuilder for RecordingFailedBuilder {
     type Output = RecordingFailed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<RecordingFailed, &'static str> {
         Ok(RecordingFailed {
@@ -5309,27 +5587,29 @@ impl serde::Serialize for RecordingFailed {
 impl crate::json::Decode for RecordingFailed {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl RecordingFailed {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFailed {
@@ -5373,6 +5653,8 @@ pub struct RecordingFinished {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RecordingFinishedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -5384,14 +5666,17 @@ impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
     type Output = RecordingFinished;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<RecordingFinished, &'static str> {
         Ok(RecordingFinished {
@@ -5427,27 +5712,29 @@ impl serde::Serialize for RecordingFinished {
 impl crate::json::Decode for RecordingFinished {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl RecordingFinished {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFinished {
@@ -5491,6 +5778,8 @@ pub struct RecordingStarted {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RecordingStartedBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     recording: Option<crate::models::LiveRecording>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -5502,14 +5791,17 @@ impl crate::codec::FieldBuilder for RecordingStartedBuilder {
     type Output = RecordingStarted;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => self.recording = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<RecordingStarted, &'static str> {
         Ok(RecordingStarted {
@@ -5545,27 +5837,29 @@ impl serde::Serialize for RecordingStarted {
 impl crate::json::Decode for RecordingStarted {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl RecordingStarted {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => f_recording = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingStarted {
@@ -5609,6 +5903,8 @@ pub struct StasisEnd {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StasisEndBuilder {
+    /// Bit `i` set: field `i` was read; bit 4: the `type`.
+    seen: u64,
     channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -5620,14 +5916,17 @@ impl crate::codec::FieldBuilder for StasisEndBuilder {
     type Output = StasisEnd;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 4;
     }
     fn finish(self) -> Result<StasisEnd, &'static str> {
         Ok(StasisEnd {
@@ -5663,27 +5962,29 @@ impl serde::Serialize for StasisEnd {
 impl crate::json::Decode for StasisEnd {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl StasisEnd {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StasisEnd {
@@ -5731,6 +6032,8 @@ pub struct StasisStart {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StasisStartBuilder {
+    /// Bit `i` set: field `i` was read; bit 6: the `type`.
+    seen: u64,
     args: Option<Vec<crate::Str>>,
     channel: Option<crate::models::Channel>,
     replace_channel: Option<Box<crate::models::Channel>>,
@@ -5744,16 +6047,19 @@ impl crate::codec::FieldBuilder for StasisStartBuilder {
     type Output = StasisStart;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => self.args = Some(map.next_value()?),
-            "channel" => self.channel = Some(map.next_value()?),
-            "replace_channel" => self.replace_channel = map.next_value()?,
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "args" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?; self.args = Some(map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
+            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "replace_channel")?; self.replace_channel = map.next_value()?; }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 6;
     }
     fn finish(self) -> Result<StasisStart, &'static str> {
         Ok(StasisStart {
@@ -5793,14 +6099,15 @@ impl serde::Serialize for StasisStart {
 impl crate::json::Decode for StasisStart {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl StasisStart {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
@@ -5808,16 +6115,17 @@ impl StasisStart {
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "args" => f_args = Some(crate::json::Decode::decode(r)?),
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "replace_channel" => f_replace_channel = crate::json::Decode::decode(r)?,
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "args" => { r.once(&mut seen, 1 << 0, "args")?; f_args = Some(crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "replace_channel" => { r.once(&mut seen, 1 << 2, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
+                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StasisStart {
@@ -5867,6 +6175,8 @@ pub struct TextMessageReceived {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct TextMessageReceivedBuilder {
+    /// Bit `i` set: field `i` was read; bit 5: the `type`.
+    seen: u64,
     endpoint: Option<Box<crate::models::Endpoint>>,
     message: Option<crate::models::TextMessage>,
     application: Option<crate::Str>,
@@ -5879,15 +6189,18 @@ impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
     type Output = TextMessageReceived;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => self.endpoint = map.next_value()?,
-            "message" => self.message = Some(map.next_value()?),
-            "application" => self.application = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = map.next_value()?; }
+            "message" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message")?; self.message = Some(map.next_value()?); }
+            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 5;
     }
     fn finish(self) -> Result<TextMessageReceived, &'static str> {
         Ok(TextMessageReceived {
@@ -5925,29 +6238,31 @@ impl serde::Serialize for TextMessageReceived {
 impl crate::json::Decode for TextMessageReceived {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl TextMessageReceived {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => f_endpoint = crate::json::Decode::decode(r)?,
-                "message" => f_message = Some(crate::json::Decode::decode(r)?),
-                "application" => f_application = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = crate::json::Decode::decode(r)?; }
+                "message" => { r.once(&mut seen, 1 << 1, "message")?; f_message = Some(crate::json::Decode::decode(r)?); }
+                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(TextMessageReceived {
@@ -5989,6 +6304,8 @@ pub struct MissingParams {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct MissingParamsBuilder {
+    /// Bit `i` set: field `i` was read; bit 2: the `type`.
+    seen: u64,
     params: Option<Vec<crate::Str>>,
     asterisk_id: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -5998,12 +6315,15 @@ impl crate::codec::FieldBuilder for MissingParamsBuilder {
     type Output = MissingParams;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "params" => self.params = Some(map.next_value()?),
-            "asterisk_id" => self.asterisk_id = map.next_value()?,
-            "type" => { map.next_value::<serde::de::IgnoredAny>()?; }
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "params" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "params")?; self.params = Some(map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
+    }
+    fn type_read(&mut self) {
+        self.seen |= 1 << 2;
     }
     fn finish(self) -> Result<MissingParams, &'static str> {
         Ok(MissingParams {
@@ -6035,23 +6355,25 @@ impl serde::Serialize for MissingParams {
 impl crate::json::Decode for MissingParams {
     fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {
         let object = r.begin_object()?;
-        Self::decode_fields(r, object)
+        Self::decode_fields(r, object, false)
     }
 }
 
 impl MissingParams {
-    /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
+    /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
+    /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = u64::from(type_read) << 2;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "params" => f_params = Some(crate::json::Decode::decode(r)?),
-                "asterisk_id" => f_asterisk_id = crate::json::Decode::decode(r)?,
-                "type" => r.skip()?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "params" => { r.once(&mut seen, 1 << 0, "params")?; f_params = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 1, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
+                "type" => { r.once(&mut seen, 1 << 2, "type")?; r.skip()?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(MissingParams {
@@ -6591,112 +6913,112 @@ impl Event {
 
     pub(crate) fn decode_typed<'de, A: serde::de::MapAccess<'de>>(
         type_name: crate::codec::Key<'de>,
-        pending: Vec<(String, serde_json::Value)>,
+        pending: Vec<(String, crate::codec::Buffered)>,
         map: A,
     ) -> Result<Event, A::Error> {
-        use crate::codec::fill;
+        use crate::codec::fill_event;
         match type_name.as_str() {
-            "ApplicationMoveFailed" => fill::<ApplicationMoveFailedBuilder, A>(pending, map).map(|e| Event::ApplicationMoveFailed(Box::new(e))),
-            "ApplicationRegistered" => fill::<ApplicationRegisteredBuilder, A>(pending, map).map(|e| Event::ApplicationRegistered(Box::new(e))),
-            "ApplicationReplaced" => fill::<ApplicationReplacedBuilder, A>(pending, map).map(|e| Event::ApplicationReplaced(Box::new(e))),
-            "ApplicationUnregistered" => fill::<ApplicationUnregisteredBuilder, A>(pending, map).map(|e| Event::ApplicationUnregistered(Box::new(e))),
-            "BridgeAttendedTransfer" => fill::<BridgeAttendedTransferBuilder, A>(pending, map).map(|e| Event::BridgeAttendedTransfer(Box::new(e))),
-            "BridgeBlindTransfer" => fill::<BridgeBlindTransferBuilder, A>(pending, map).map(|e| Event::BridgeBlindTransfer(Box::new(e))),
-            "BridgeCreated" => fill::<BridgeCreatedBuilder, A>(pending, map).map(|e| Event::BridgeCreated(Box::new(e))),
-            "BridgeDestroyed" => fill::<BridgeDestroyedBuilder, A>(pending, map).map(|e| Event::BridgeDestroyed(Box::new(e))),
-            "BridgeMerged" => fill::<BridgeMergedBuilder, A>(pending, map).map(|e| Event::BridgeMerged(Box::new(e))),
-            "BridgeVideoSourceChanged" => fill::<BridgeVideoSourceChangedBuilder, A>(pending, map).map(|e| Event::BridgeVideoSourceChanged(Box::new(e))),
-            "CallBroadcast" => fill::<CallBroadcastBuilder, A>(pending, map).map(|e| Event::CallBroadcast(Box::new(e))),
-            "CallClaimed" => fill::<CallClaimedBuilder, A>(pending, map).map(|e| Event::CallClaimed(Box::new(e))),
-            "ChannelCallerId" => fill::<ChannelCallerIdBuilder, A>(pending, map).map(|e| Event::ChannelCallerId(Box::new(e))),
-            "ChannelConnectedLine" => fill::<ChannelConnectedLineBuilder, A>(pending, map).map(|e| Event::ChannelConnectedLine(Box::new(e))),
-            "ChannelCreated" => fill::<ChannelCreatedBuilder, A>(pending, map).map(|e| Event::ChannelCreated(Box::new(e))),
-            "ChannelDestroyed" => fill::<ChannelDestroyedBuilder, A>(pending, map).map(|e| Event::ChannelDestroyed(Box::new(e))),
-            "ChannelDialplan" => fill::<ChannelDialplanBuilder, A>(pending, map).map(|e| Event::ChannelDialplan(Box::new(e))),
-            "ChannelDtmfReceived" => fill::<ChannelDtmfReceivedBuilder, A>(pending, map).map(|e| Event::ChannelDtmfReceived(Box::new(e))),
-            "ChannelEnteredBridge" => fill::<ChannelEnteredBridgeBuilder, A>(pending, map).map(|e| Event::ChannelEnteredBridge(Box::new(e))),
-            "ChannelHangupRequest" => fill::<ChannelHangupRequestBuilder, A>(pending, map).map(|e| Event::ChannelHangupRequest(Box::new(e))),
-            "ChannelHold" => fill::<ChannelHoldBuilder, A>(pending, map).map(|e| Event::ChannelHold(Box::new(e))),
-            "ChannelLeftBridge" => fill::<ChannelLeftBridgeBuilder, A>(pending, map).map(|e| Event::ChannelLeftBridge(Box::new(e))),
-            "ChannelStateChange" => fill::<ChannelStateChangeBuilder, A>(pending, map).map(|e| Event::ChannelStateChange(Box::new(e))),
-            "ChannelTalkingFinished" => fill::<ChannelTalkingFinishedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingFinished(Box::new(e))),
-            "ChannelTalkingStarted" => fill::<ChannelTalkingStartedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingStarted(Box::new(e))),
-            "ChannelToneDetected" => fill::<ChannelToneDetectedBuilder, A>(pending, map).map(|e| Event::ChannelToneDetected(Box::new(e))),
-            "ChannelTransfer" => fill::<ChannelTransferBuilder, A>(pending, map).map(|e| Event::ChannelTransfer(Box::new(e))),
-            "ChannelUnhold" => fill::<ChannelUnholdBuilder, A>(pending, map).map(|e| Event::ChannelUnhold(Box::new(e))),
-            "ChannelUserevent" => fill::<ChannelUsereventBuilder, A>(pending, map).map(|e| Event::ChannelUserevent(Box::new(e))),
-            "ChannelVarset" => fill::<ChannelVarsetBuilder, A>(pending, map).map(|e| Event::ChannelVarset(Box::new(e))),
-            "ContactStatusChange" => fill::<ContactStatusChangeBuilder, A>(pending, map).map(|e| Event::ContactStatusChange(Box::new(e))),
-            "DeviceStateChanged" => fill::<DeviceStateChangedBuilder, A>(pending, map).map(|e| Event::DeviceStateChanged(Box::new(e))),
-            "Dial" => fill::<DialBuilder, A>(pending, map).map(|e| Event::Dial(Box::new(e))),
-            "EndpointStateChange" => fill::<EndpointStateChangeBuilder, A>(pending, map).map(|e| Event::EndpointStateChange(Box::new(e))),
-            "PeerStatusChange" => fill::<PeerStatusChangeBuilder, A>(pending, map).map(|e| Event::PeerStatusChange(Box::new(e))),
-            "PlaybackContinuing" => fill::<PlaybackContinuingBuilder, A>(pending, map).map(|e| Event::PlaybackContinuing(Box::new(e))),
-            "PlaybackFinished" => fill::<PlaybackFinishedBuilder, A>(pending, map).map(|e| Event::PlaybackFinished(Box::new(e))),
-            "PlaybackStarted" => fill::<PlaybackStartedBuilder, A>(pending, map).map(|e| Event::PlaybackStarted(Box::new(e))),
-            "RESTResponse" => fill::<RESTResponseBuilder, A>(pending, map).map(|e| Event::RESTResponse(Box::new(e))),
-            "RecordingFailed" => fill::<RecordingFailedBuilder, A>(pending, map).map(|e| Event::RecordingFailed(Box::new(e))),
-            "RecordingFinished" => fill::<RecordingFinishedBuilder, A>(pending, map).map(|e| Event::RecordingFinished(Box::new(e))),
-            "RecordingStarted" => fill::<RecordingStartedBuilder, A>(pending, map).map(|e| Event::RecordingStarted(Box::new(e))),
-            "StasisEnd" => fill::<StasisEndBuilder, A>(pending, map).map(|e| Event::StasisEnd(Box::new(e))),
-            "StasisStart" => fill::<StasisStartBuilder, A>(pending, map).map(|e| Event::StasisStart(Box::new(e))),
-            "TextMessageReceived" => fill::<TextMessageReceivedBuilder, A>(pending, map).map(|e| Event::TextMessageReceived(Box::new(e))),
-            "MissingParams" => fill::<MissingParamsBuilder, A>(pending, map).map(|e| Event::MissingParams(Box::new(e))),
+            "ApplicationMoveFailed" => fill_event::<ApplicationMoveFailedBuilder, A>(pending, map).map(|e| Event::ApplicationMoveFailed(Box::new(e))),
+            "ApplicationRegistered" => fill_event::<ApplicationRegisteredBuilder, A>(pending, map).map(|e| Event::ApplicationRegistered(Box::new(e))),
+            "ApplicationReplaced" => fill_event::<ApplicationReplacedBuilder, A>(pending, map).map(|e| Event::ApplicationReplaced(Box::new(e))),
+            "ApplicationUnregistered" => fill_event::<ApplicationUnregisteredBuilder, A>(pending, map).map(|e| Event::ApplicationUnregistered(Box::new(e))),
+            "BridgeAttendedTransfer" => fill_event::<BridgeAttendedTransferBuilder, A>(pending, map).map(|e| Event::BridgeAttendedTransfer(Box::new(e))),
+            "BridgeBlindTransfer" => fill_event::<BridgeBlindTransferBuilder, A>(pending, map).map(|e| Event::BridgeBlindTransfer(Box::new(e))),
+            "BridgeCreated" => fill_event::<BridgeCreatedBuilder, A>(pending, map).map(|e| Event::BridgeCreated(Box::new(e))),
+            "BridgeDestroyed" => fill_event::<BridgeDestroyedBuilder, A>(pending, map).map(|e| Event::BridgeDestroyed(Box::new(e))),
+            "BridgeMerged" => fill_event::<BridgeMergedBuilder, A>(pending, map).map(|e| Event::BridgeMerged(Box::new(e))),
+            "BridgeVideoSourceChanged" => fill_event::<BridgeVideoSourceChangedBuilder, A>(pending, map).map(|e| Event::BridgeVideoSourceChanged(Box::new(e))),
+            "CallBroadcast" => fill_event::<CallBroadcastBuilder, A>(pending, map).map(|e| Event::CallBroadcast(Box::new(e))),
+            "CallClaimed" => fill_event::<CallClaimedBuilder, A>(pending, map).map(|e| Event::CallClaimed(Box::new(e))),
+            "ChannelCallerId" => fill_event::<ChannelCallerIdBuilder, A>(pending, map).map(|e| Event::ChannelCallerId(Box::new(e))),
+            "ChannelConnectedLine" => fill_event::<ChannelConnectedLineBuilder, A>(pending, map).map(|e| Event::ChannelConnectedLine(Box::new(e))),
+            "ChannelCreated" => fill_event::<ChannelCreatedBuilder, A>(pending, map).map(|e| Event::ChannelCreated(Box::new(e))),
+            "ChannelDestroyed" => fill_event::<ChannelDestroyedBuilder, A>(pending, map).map(|e| Event::ChannelDestroyed(Box::new(e))),
+            "ChannelDialplan" => fill_event::<ChannelDialplanBuilder, A>(pending, map).map(|e| Event::ChannelDialplan(Box::new(e))),
+            "ChannelDtmfReceived" => fill_event::<ChannelDtmfReceivedBuilder, A>(pending, map).map(|e| Event::ChannelDtmfReceived(Box::new(e))),
+            "ChannelEnteredBridge" => fill_event::<ChannelEnteredBridgeBuilder, A>(pending, map).map(|e| Event::ChannelEnteredBridge(Box::new(e))),
+            "ChannelHangupRequest" => fill_event::<ChannelHangupRequestBuilder, A>(pending, map).map(|e| Event::ChannelHangupRequest(Box::new(e))),
+            "ChannelHold" => fill_event::<ChannelHoldBuilder, A>(pending, map).map(|e| Event::ChannelHold(Box::new(e))),
+            "ChannelLeftBridge" => fill_event::<ChannelLeftBridgeBuilder, A>(pending, map).map(|e| Event::ChannelLeftBridge(Box::new(e))),
+            "ChannelStateChange" => fill_event::<ChannelStateChangeBuilder, A>(pending, map).map(|e| Event::ChannelStateChange(Box::new(e))),
+            "ChannelTalkingFinished" => fill_event::<ChannelTalkingFinishedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingFinished(Box::new(e))),
+            "ChannelTalkingStarted" => fill_event::<ChannelTalkingStartedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingStarted(Box::new(e))),
+            "ChannelToneDetected" => fill_event::<ChannelToneDetectedBuilder, A>(pending, map).map(|e| Event::ChannelToneDetected(Box::new(e))),
+            "ChannelTransfer" => fill_event::<ChannelTransferBuilder, A>(pending, map).map(|e| Event::ChannelTransfer(Box::new(e))),
+            "ChannelUnhold" => fill_event::<ChannelUnholdBuilder, A>(pending, map).map(|e| Event::ChannelUnhold(Box::new(e))),
+            "ChannelUserevent" => fill_event::<ChannelUsereventBuilder, A>(pending, map).map(|e| Event::ChannelUserevent(Box::new(e))),
+            "ChannelVarset" => fill_event::<ChannelVarsetBuilder, A>(pending, map).map(|e| Event::ChannelVarset(Box::new(e))),
+            "ContactStatusChange" => fill_event::<ContactStatusChangeBuilder, A>(pending, map).map(|e| Event::ContactStatusChange(Box::new(e))),
+            "DeviceStateChanged" => fill_event::<DeviceStateChangedBuilder, A>(pending, map).map(|e| Event::DeviceStateChanged(Box::new(e))),
+            "Dial" => fill_event::<DialBuilder, A>(pending, map).map(|e| Event::Dial(Box::new(e))),
+            "EndpointStateChange" => fill_event::<EndpointStateChangeBuilder, A>(pending, map).map(|e| Event::EndpointStateChange(Box::new(e))),
+            "PeerStatusChange" => fill_event::<PeerStatusChangeBuilder, A>(pending, map).map(|e| Event::PeerStatusChange(Box::new(e))),
+            "PlaybackContinuing" => fill_event::<PlaybackContinuingBuilder, A>(pending, map).map(|e| Event::PlaybackContinuing(Box::new(e))),
+            "PlaybackFinished" => fill_event::<PlaybackFinishedBuilder, A>(pending, map).map(|e| Event::PlaybackFinished(Box::new(e))),
+            "PlaybackStarted" => fill_event::<PlaybackStartedBuilder, A>(pending, map).map(|e| Event::PlaybackStarted(Box::new(e))),
+            "RESTResponse" => fill_event::<RESTResponseBuilder, A>(pending, map).map(|e| Event::RESTResponse(Box::new(e))),
+            "RecordingFailed" => fill_event::<RecordingFailedBuilder, A>(pending, map).map(|e| Event::RecordingFailed(Box::new(e))),
+            "RecordingFinished" => fill_event::<RecordingFinishedBuilder, A>(pending, map).map(|e| Event::RecordingFinished(Box::new(e))),
+            "RecordingStarted" => fill_event::<RecordingStartedBuilder, A>(pending, map).map(|e| Event::RecordingStarted(Box::new(e))),
+            "StasisEnd" => fill_event::<StasisEndBuilder, A>(pending, map).map(|e| Event::StasisEnd(Box::new(e))),
+            "StasisStart" => fill_event::<StasisStartBuilder, A>(pending, map).map(|e| Event::StasisStart(Box::new(e))),
+            "TextMessageReceived" => fill_event::<TextMessageReceivedBuilder, A>(pending, map).map(|e| Event::TextMessageReceived(Box::new(e))),
+            "MissingParams" => fill_event::<MissingParamsBuilder, A>(pending, map).map(|e| Event::MissingParams(Box::new(e))),
             _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),
         }
     }
 }
 
 impl Event {
-    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object) -> Result<Event, crate::json::JsonError> {
+    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {
         Ok(match type_name {
-            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(ApplicationMoveFailed::decode_fields(r, object)?)),
-            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(ApplicationRegistered::decode_fields(r, object)?)),
-            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(ApplicationReplaced::decode_fields(r, object)?)),
-            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(ApplicationUnregistered::decode_fields(r, object)?)),
-            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(BridgeAttendedTransfer::decode_fields(r, object)?)),
-            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(BridgeBlindTransfer::decode_fields(r, object)?)),
-            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(r, object)?)),
-            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(r, object)?)),
-            "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object)?)),
-            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(BridgeVideoSourceChanged::decode_fields(r, object)?)),
-            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(r, object)?)),
-            "CallClaimed" => Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object)?)),
-            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(r, object)?)),
-            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(ChannelConnectedLine::decode_fields(r, object)?)),
-            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(r, object)?)),
-            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(ChannelDestroyed::decode_fields(r, object)?)),
-            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(r, object)?)),
-            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(ChannelDtmfReceived::decode_fields(r, object)?)),
-            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(ChannelEnteredBridge::decode_fields(r, object)?)),
-            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(ChannelHangupRequest::decode_fields(r, object)?)),
-            "ChannelHold" => Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object)?)),
-            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(ChannelLeftBridge::decode_fields(r, object)?)),
-            "ChannelStateChange" => Event::ChannelStateChange(Box::new(ChannelStateChange::decode_fields(r, object)?)),
-            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(ChannelTalkingFinished::decode_fields(r, object)?)),
-            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(ChannelTalkingStarted::decode_fields(r, object)?)),
-            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(ChannelToneDetected::decode_fields(r, object)?)),
-            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(r, object)?)),
-            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(r, object)?)),
-            "ChannelUserevent" => Event::ChannelUserevent(Box::new(ChannelUserevent::decode_fields(r, object)?)),
-            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(r, object)?)),
-            "ContactStatusChange" => Event::ContactStatusChange(Box::new(ContactStatusChange::decode_fields(r, object)?)),
-            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(DeviceStateChanged::decode_fields(r, object)?)),
-            "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object)?)),
-            "EndpointStateChange" => Event::EndpointStateChange(Box::new(EndpointStateChange::decode_fields(r, object)?)),
-            "PeerStatusChange" => Event::PeerStatusChange(Box::new(PeerStatusChange::decode_fields(r, object)?)),
-            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(PlaybackContinuing::decode_fields(r, object)?)),
-            "PlaybackFinished" => Event::PlaybackFinished(Box::new(PlaybackFinished::decode_fields(r, object)?)),
-            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(r, object)?)),
-            "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object)?)),
-            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(r, object)?)),
-            "RecordingFinished" => Event::RecordingFinished(Box::new(RecordingFinished::decode_fields(r, object)?)),
-            "RecordingStarted" => Event::RecordingStarted(Box::new(RecordingStarted::decode_fields(r, object)?)),
-            "StasisEnd" => Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object)?)),
-            "StasisStart" => Event::StasisStart(Box::new(StasisStart::decode_fields(r, object)?)),
-            "TextMessageReceived" => Event::TextMessageReceived(Box::new(TextMessageReceived::decode_fields(r, object)?)),
-            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(r, object)?)),
-            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object)?)),
+            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(ApplicationMoveFailed::decode_fields(r, object, type_read)?)),
+            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(ApplicationRegistered::decode_fields(r, object, type_read)?)),
+            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(ApplicationReplaced::decode_fields(r, object, type_read)?)),
+            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(ApplicationUnregistered::decode_fields(r, object, type_read)?)),
+            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(BridgeAttendedTransfer::decode_fields(r, object, type_read)?)),
+            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(BridgeBlindTransfer::decode_fields(r, object, type_read)?)),
+            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(r, object, type_read)?)),
+            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(r, object, type_read)?)),
+            "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object, type_read)?)),
+            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(BridgeVideoSourceChanged::decode_fields(r, object, type_read)?)),
+            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(r, object, type_read)?)),
+            "CallClaimed" => Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?)),
+            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(r, object, type_read)?)),
+            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(ChannelConnectedLine::decode_fields(r, object, type_read)?)),
+            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(r, object, type_read)?)),
+            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(ChannelDestroyed::decode_fields(r, object, type_read)?)),
+            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(r, object, type_read)?)),
+            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(ChannelDtmfReceived::decode_fields(r, object, type_read)?)),
+            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(ChannelEnteredBridge::decode_fields(r, object, type_read)?)),
+            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(ChannelHangupRequest::decode_fields(r, object, type_read)?)),
+            "ChannelHold" => Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?)),
+            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(ChannelLeftBridge::decode_fields(r, object, type_read)?)),
+            "ChannelStateChange" => Event::ChannelStateChange(Box::new(ChannelStateChange::decode_fields(r, object, type_read)?)),
+            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(ChannelTalkingFinished::decode_fields(r, object, type_read)?)),
+            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(ChannelTalkingStarted::decode_fields(r, object, type_read)?)),
+            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(ChannelToneDetected::decode_fields(r, object, type_read)?)),
+            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(r, object, type_read)?)),
+            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(r, object, type_read)?)),
+            "ChannelUserevent" => Event::ChannelUserevent(Box::new(ChannelUserevent::decode_fields(r, object, type_read)?)),
+            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(r, object, type_read)?)),
+            "ContactStatusChange" => Event::ContactStatusChange(Box::new(ContactStatusChange::decode_fields(r, object, type_read)?)),
+            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(DeviceStateChanged::decode_fields(r, object, type_read)?)),
+            "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
+            "EndpointStateChange" => Event::EndpointStateChange(Box::new(EndpointStateChange::decode_fields(r, object, type_read)?)),
+            "PeerStatusChange" => Event::PeerStatusChange(Box::new(PeerStatusChange::decode_fields(r, object, type_read)?)),
+            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(PlaybackContinuing::decode_fields(r, object, type_read)?)),
+            "PlaybackFinished" => Event::PlaybackFinished(Box::new(PlaybackFinished::decode_fields(r, object, type_read)?)),
+            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(r, object, type_read)?)),
+            "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object, type_read)?)),
+            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(r, object, type_read)?)),
+            "RecordingFinished" => Event::RecordingFinished(Box::new(RecordingFinished::decode_fields(r, object, type_read)?)),
+            "RecordingStarted" => Event::RecordingStarted(Box::new(RecordingStarted::decode_fields(r, object, type_read)?)),
+            "StasisEnd" => Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?)),
+            "StasisStart" => Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?)),
+            "TextMessageReceived" => Event::TextMessageReceived(Box::new(TextMessageReceived::decode_fields(r, object, type_read)?)),
+            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(r, object, type_read)?)),
+            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?)),
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct AdditionalParam {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AdditionalParamBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     parameter_name: Option<crate::Str>,
     parameter_value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -28,9 +30,9 @@ impl crate::codec::FieldBuilder for AdditionalParamBuilder {
     type Output = AdditionalParam;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "parameter_name" => self.parameter_name = Some(map.next_value()?),
-            "parameter_value" => self.parameter_value = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "parameter_name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "parameter_name")?; self.parameter_name = Some(map.next_value()?); }
+            "parameter_value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "parameter_value")?; self.parameter_value = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -74,11 +76,12 @@ impl AdditionalParam {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "parameter_name" => f_parameter_name = Some(crate::json::Decode::decode(r)?),
-                "parameter_value" => f_parameter_value = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "parameter_name" => { r.once(&mut seen, 1 << 0, "parameter_name")?; f_parameter_name = Some(crate::json::Decode::decode(r)?); }
+                "parameter_value" => { r.once(&mut seen, 1 << 1, "parameter_value")?; f_parameter_value = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AdditionalParam {
@@ -126,6 +129,8 @@ pub struct Application {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ApplicationBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     bridge_ids: Option<Vec<crate::Str>>,
     channel_ids: Option<Vec<crate::Str>>,
     device_names: Option<Vec<crate::Str>>,
@@ -140,14 +145,14 @@ impl crate::codec::FieldBuilder for ApplicationBuilder {
     type Output = Application;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_ids" => self.bridge_ids = Some(map.next_value()?),
-            "channel_ids" => self.channel_ids = Some(map.next_value()?),
-            "device_names" => self.device_names = Some(map.next_value()?),
-            "endpoint_ids" => self.endpoint_ids = Some(map.next_value()?),
-            "events_allowed" => self.events_allowed = Some(map.next_value()?),
-            "events_disallowed" => self.events_disallowed = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_ids")?; self.bridge_ids = Some(map.next_value()?); }
+            "channel_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel_ids")?; self.channel_ids = Some(map.next_value()?); }
+            "device_names" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "device_names")?; self.device_names = Some(map.next_value()?); }
+            "endpoint_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "endpoint_ids")?; self.endpoint_ids = Some(map.next_value()?); }
+            "events_allowed" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "events_allowed")?; self.events_allowed = Some(map.next_value()?); }
+            "events_disallowed" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "events_disallowed")?; self.events_disallowed = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "name")?; self.name = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -206,16 +211,17 @@ impl Application {
         let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge_ids" => f_bridge_ids = Some(crate::json::Decode::decode(r)?),
-                "channel_ids" => f_channel_ids = Some(crate::json::Decode::decode(r)?),
-                "device_names" => f_device_names = Some(crate::json::Decode::decode(r)?),
-                "endpoint_ids" => f_endpoint_ids = Some(crate::json::Decode::decode(r)?),
-                "events_allowed" => f_events_allowed = Some(crate::json::Decode::decode(r)?),
-                "events_disallowed" => f_events_disallowed = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge_ids" => { r.once(&mut seen, 1 << 0, "bridge_ids")?; f_bridge_ids = Some(crate::json::Decode::decode(r)?); }
+                "channel_ids" => { r.once(&mut seen, 1 << 1, "channel_ids")?; f_channel_ids = Some(crate::json::Decode::decode(r)?); }
+                "device_names" => { r.once(&mut seen, 1 << 2, "device_names")?; f_device_names = Some(crate::json::Decode::decode(r)?); }
+                "endpoint_ids" => { r.once(&mut seen, 1 << 3, "endpoint_ids")?; f_endpoint_ids = Some(crate::json::Decode::decode(r)?); }
+                "events_allowed" => { r.once(&mut seen, 1 << 4, "events_allowed")?; f_events_allowed = Some(crate::json::Decode::decode(r)?); }
+                "events_disallowed" => { r.once(&mut seen, 1 << 5, "events_disallowed")?; f_events_disallowed = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 6, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Application {
@@ -267,6 +273,8 @@ pub struct AsteriskInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AsteriskInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     build: Option<Box<crate::models::BuildInfo>>,
     config: Option<Box<crate::models::ConfigInfo>>,
     status: Option<Box<crate::models::StatusInfo>>,
@@ -278,11 +286,11 @@ impl crate::codec::FieldBuilder for AsteriskInfoBuilder {
     type Output = AsteriskInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "build" => self.build = map.next_value()?,
-            "config" => self.config = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "system" => self.system = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "build" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "build")?; self.build = map.next_value()?; }
+            "config" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "config")?; self.config = map.next_value()?; }
+            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = map.next_value()?; }
+            "system" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "system")?; self.system = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -332,13 +340,14 @@ impl AsteriskInfo {
         let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
         let mut f_system: Option<Box<crate::models::SystemInfo>> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "build" => f_build = crate::json::Decode::decode(r)?,
-                "config" => f_config = crate::json::Decode::decode(r)?,
-                "status" => f_status = crate::json::Decode::decode(r)?,
-                "system" => f_system = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "build" => { r.once(&mut seen, 1 << 0, "build")?; f_build = crate::json::Decode::decode(r)?; }
+                "config" => { r.once(&mut seen, 1 << 1, "config")?; f_config = crate::json::Decode::decode(r)?; }
+                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = crate::json::Decode::decode(r)?; }
+                "system" => { r.once(&mut seen, 1 << 3, "system")?; f_system = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AsteriskInfo {
@@ -382,6 +391,8 @@ pub struct AsteriskPing {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct AsteriskPingBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     asterisk_id: Option<crate::Str>,
     ping: Option<crate::Str>,
     timestamp: Option<crate::Str>,
@@ -392,10 +403,10 @@ impl crate::codec::FieldBuilder for AsteriskPingBuilder {
     type Output = AsteriskPing;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "asterisk_id" => self.asterisk_id = Some(map.next_value()?),
-            "ping" => self.ping = Some(map.next_value()?),
-            "timestamp" => self.timestamp = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "asterisk_id")?; self.asterisk_id = Some(map.next_value()?); }
+            "ping" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "ping")?; self.ping = Some(map.next_value()?); }
+            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -442,12 +453,13 @@ impl AsteriskPing {
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "asterisk_id" => f_asterisk_id = Some(crate::json::Decode::decode(r)?),
-                "ping" => f_ping = Some(crate::json::Decode::decode(r)?),
-                "timestamp" => f_timestamp = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "asterisk_id" => { r.once(&mut seen, 1 << 0, "asterisk_id")?; f_asterisk_id = Some(crate::json::Decode::decode(r)?); }
+                "ping" => { r.once(&mut seen, 1 << 1, "ping")?; f_ping = Some(crate::json::Decode::decode(r)?); }
+                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AsteriskPing {
@@ -542,6 +554,8 @@ pub struct Bridge {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BridgeBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     bridge_class: Option<crate::Str>,
     bridge_type: Option<BridgeType>,
     bridgevars: Option<serde_json::Value>,
@@ -560,18 +574,18 @@ impl crate::codec::FieldBuilder for BridgeBuilder {
     type Output = Bridge;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_class" => self.bridge_class = Some(map.next_value()?),
-            "bridge_type" => self.bridge_type = Some(map.next_value()?),
-            "bridgevars" => self.bridgevars = map.next_value()?,
-            "channels" => self.channels = Some(map.next_value()?),
-            "creationtime" => self.creationtime = Some(map.next_value()?),
-            "creator" => self.creator = Some(map.next_value()?),
-            "id" => self.id = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            "technology" => self.technology = Some(map.next_value()?),
-            "video_mode" => self.video_mode = map.next_value()?,
-            "video_source_id" => self.video_source_id = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge_class" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_class")?; self.bridge_class = Some(map.next_value()?); }
+            "bridge_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_type")?; self.bridge_type = Some(map.next_value()?); }
+            "bridgevars" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "bridgevars")?; self.bridgevars = map.next_value()?; }
+            "channels" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channels")?; self.channels = Some(map.next_value()?); }
+            "creationtime" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "creationtime")?; self.creationtime = Some(map.next_value()?); }
+            "creator" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creator")?; self.creator = Some(map.next_value()?); }
+            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "id")?; self.id = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "name")?; self.name = Some(map.next_value()?); }
+            "technology" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "technology")?; self.technology = Some(map.next_value()?); }
+            "video_mode" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "video_mode")?; self.video_mode = map.next_value()?; }
+            "video_source_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "video_source_id")?; self.video_source_id = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -642,20 +656,21 @@ impl Bridge {
         let mut f_video_mode: Option<crate::Str> = None;
         let mut f_video_source_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge_class" => f_bridge_class = Some(crate::json::Decode::decode(r)?),
-                "bridge_type" => f_bridge_type = Some(crate::json::Decode::decode(r)?),
-                "bridgevars" => f_bridgevars = crate::json::Decode::decode(r)?,
-                "channels" => f_channels = Some(crate::json::Decode::decode(r)?),
-                "creationtime" => f_creationtime = Some(crate::json::Decode::decode(r)?),
-                "creator" => f_creator = Some(crate::json::Decode::decode(r)?),
-                "id" => f_id = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "technology" => f_technology = Some(crate::json::Decode::decode(r)?),
-                "video_mode" => f_video_mode = crate::json::Decode::decode(r)?,
-                "video_source_id" => f_video_source_id = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge_class" => { r.once(&mut seen, 1 << 0, "bridge_class")?; f_bridge_class = Some(crate::json::Decode::decode(r)?); }
+                "bridge_type" => { r.once(&mut seen, 1 << 1, "bridge_type")?; f_bridge_type = Some(crate::json::Decode::decode(r)?); }
+                "bridgevars" => { r.once(&mut seen, 1 << 2, "bridgevars")?; f_bridgevars = crate::json::Decode::decode(r)?; }
+                "channels" => { r.once(&mut seen, 1 << 3, "channels")?; f_channels = Some(crate::json::Decode::decode(r)?); }
+                "creationtime" => { r.once(&mut seen, 1 << 4, "creationtime")?; f_creationtime = Some(crate::json::Decode::decode(r)?); }
+                "creator" => { r.once(&mut seen, 1 << 5, "creator")?; f_creator = Some(crate::json::Decode::decode(r)?); }
+                "id" => { r.once(&mut seen, 1 << 6, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 7, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "technology" => { r.once(&mut seen, 1 << 8, "technology")?; f_technology = Some(crate::json::Decode::decode(r)?); }
+                "video_mode" => { r.once(&mut seen, 1 << 9, "video_mode")?; f_video_mode = crate::json::Decode::decode(r)?; }
+                "video_source_id" => { r.once(&mut seen, 1 << 10, "video_source_id")?; f_video_source_id = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Bridge {
@@ -719,6 +734,8 @@ pub struct BuildInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BuildInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     date: Option<crate::Str>,
     kernel: Option<crate::Str>,
     machine: Option<crate::Str>,
@@ -732,13 +749,13 @@ impl crate::codec::FieldBuilder for BuildInfoBuilder {
     type Output = BuildInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "date" => self.date = Some(map.next_value()?),
-            "kernel" => self.kernel = Some(map.next_value()?),
-            "machine" => self.machine = Some(map.next_value()?),
-            "options" => self.options = Some(map.next_value()?),
-            "os" => self.os = Some(map.next_value()?),
-            "user" => self.user = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "date" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "date")?; self.date = Some(map.next_value()?); }
+            "kernel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "kernel")?; self.kernel = Some(map.next_value()?); }
+            "machine" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "machine")?; self.machine = Some(map.next_value()?); }
+            "options" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "options")?; self.options = Some(map.next_value()?); }
+            "os" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "os")?; self.os = Some(map.next_value()?); }
+            "user" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "user")?; self.user = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -794,15 +811,16 @@ impl BuildInfo {
         let mut f_os: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "date" => f_date = Some(crate::json::Decode::decode(r)?),
-                "kernel" => f_kernel = Some(crate::json::Decode::decode(r)?),
-                "machine" => f_machine = Some(crate::json::Decode::decode(r)?),
-                "options" => f_options = Some(crate::json::Decode::decode(r)?),
-                "os" => f_os = Some(crate::json::Decode::decode(r)?),
-                "user" => f_user = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "date" => { r.once(&mut seen, 1 << 0, "date")?; f_date = Some(crate::json::Decode::decode(r)?); }
+                "kernel" => { r.once(&mut seen, 1 << 1, "kernel")?; f_kernel = Some(crate::json::Decode::decode(r)?); }
+                "machine" => { r.once(&mut seen, 1 << 2, "machine")?; f_machine = Some(crate::json::Decode::decode(r)?); }
+                "options" => { r.once(&mut seen, 1 << 3, "options")?; f_options = Some(crate::json::Decode::decode(r)?); }
+                "os" => { r.once(&mut seen, 1 << 4, "os")?; f_os = Some(crate::json::Decode::decode(r)?); }
+                "user" => { r.once(&mut seen, 1 << 5, "user")?; f_user = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BuildInfo {
@@ -848,6 +866,8 @@ pub struct CallerID {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct CallerIDBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     name: Option<crate::Str>,
     number: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -857,9 +877,9 @@ impl crate::codec::FieldBuilder for CallerIDBuilder {
     type Output = CallerID;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = Some(map.next_value()?),
-            "number" => self.number = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
+            "number" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "number")?; self.number = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -903,11 +923,12 @@ impl CallerID {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "number" => f_number = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "number" => { r.once(&mut seen, 1 << 1, "number")?; f_number = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallerID {
@@ -1040,6 +1061,8 @@ pub struct Channel {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ChannelBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     accountcode: Option<crate::Str>,
     caller: Option<crate::models::CallerID>,
     caller_rdnis: Option<crate::Str>,
@@ -1060,20 +1083,20 @@ impl crate::codec::FieldBuilder for ChannelBuilder {
     type Output = Channel;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "accountcode" => self.accountcode = Some(map.next_value()?),
-            "caller" => self.caller = Some(map.next_value()?),
-            "caller_rdnis" => self.caller_rdnis = map.next_value()?,
-            "channelvars" => self.channelvars = map.next_value()?,
-            "connected" => self.connected = Some(map.next_value()?),
-            "creationtime" => self.creationtime = Some(map.next_value()?),
-            "dialplan" => self.dialplan = Some(map.next_value()?),
-            "id" => self.id = Some(map.next_value()?),
-            "language" => self.language = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            "protocol_id" => self.protocol_id = Some(map.next_value()?),
-            "state" => self.state = Some(map.next_value()?),
-            "tenantid" => self.tenantid = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "accountcode" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "accountcode")?; self.accountcode = Some(map.next_value()?); }
+            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?; self.caller = Some(map.next_value()?); }
+            "caller_rdnis" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "caller_rdnis")?; self.caller_rdnis = map.next_value()?; }
+            "channelvars" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channelvars")?; self.channelvars = map.next_value()?; }
+            "connected" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "connected")?; self.connected = Some(map.next_value()?); }
+            "creationtime" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creationtime")?; self.creationtime = Some(map.next_value()?); }
+            "dialplan" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "dialplan")?; self.dialplan = Some(map.next_value()?); }
+            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "id")?; self.id = Some(map.next_value()?); }
+            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "language")?; self.language = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "name")?; self.name = Some(map.next_value()?); }
+            "protocol_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "protocol_id")?; self.protocol_id = Some(map.next_value()?); }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "state")?; self.state = Some(map.next_value()?); }
+            "tenantid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "tenantid")?; self.tenantid = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1150,22 +1173,23 @@ impl Channel {
         let mut f_state: Option<ChannelState> = None;
         let mut f_tenantid: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "accountcode" => f_accountcode = Some(crate::json::Decode::decode(r)?),
-                "caller" => f_caller = Some(crate::json::Decode::decode(r)?),
-                "caller_rdnis" => f_caller_rdnis = crate::json::Decode::decode(r)?,
-                "channelvars" => f_channelvars = crate::json::Decode::decode(r)?,
-                "connected" => f_connected = Some(crate::json::Decode::decode(r)?),
-                "creationtime" => f_creationtime = Some(crate::json::Decode::decode(r)?),
-                "dialplan" => f_dialplan = Some(crate::json::Decode::decode(r)?),
-                "id" => f_id = Some(crate::json::Decode::decode(r)?),
-                "language" => f_language = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "protocol_id" => f_protocol_id = Some(crate::json::Decode::decode(r)?),
-                "state" => f_state = Some(crate::json::Decode::decode(r)?),
-                "tenantid" => f_tenantid = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "accountcode" => { r.once(&mut seen, 1 << 0, "accountcode")?; f_accountcode = Some(crate::json::Decode::decode(r)?); }
+                "caller" => { r.once(&mut seen, 1 << 1, "caller")?; f_caller = Some(crate::json::Decode::decode(r)?); }
+                "caller_rdnis" => { r.once(&mut seen, 1 << 2, "caller_rdnis")?; f_caller_rdnis = crate::json::Decode::decode(r)?; }
+                "channelvars" => { r.once(&mut seen, 1 << 3, "channelvars")?; f_channelvars = crate::json::Decode::decode(r)?; }
+                "connected" => { r.once(&mut seen, 1 << 4, "connected")?; f_connected = Some(crate::json::Decode::decode(r)?); }
+                "creationtime" => { r.once(&mut seen, 1 << 5, "creationtime")?; f_creationtime = Some(crate::json::Decode::decode(r)?); }
+                "dialplan" => { r.once(&mut seen, 1 << 6, "dialplan")?; f_dialplan = Some(crate::json::Decode::decode(r)?); }
+                "id" => { r.once(&mut seen, 1 << 7, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
+                "language" => { r.once(&mut seen, 1 << 8, "language")?; f_language = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 9, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "protocol_id" => { r.once(&mut seen, 1 << 10, "protocol_id")?; f_protocol_id = Some(crate::json::Decode::decode(r)?); }
+                "state" => { r.once(&mut seen, 1 << 11, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
+                "tenantid" => { r.once(&mut seen, 1 << 12, "tenantid")?; f_tenantid = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Channel {
@@ -1233,6 +1257,8 @@ pub struct ConfigInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ConfigInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     default_language: Option<crate::Str>,
     max_channels: Option<i64>,
     max_load: Option<f64>,
@@ -1246,13 +1272,13 @@ impl crate::codec::FieldBuilder for ConfigInfoBuilder {
     type Output = ConfigInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "default_language" => self.default_language = Some(map.next_value()?),
-            "max_channels" => self.max_channels = map.next_value()?,
-            "max_load" => self.max_load = map.next_value()?,
-            "max_open_files" => self.max_open_files = map.next_value()?,
-            "name" => self.name = Some(map.next_value()?),
-            "setid" => self.setid = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "default_language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "default_language")?; self.default_language = Some(map.next_value()?); }
+            "max_channels" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "max_channels")?; self.max_channels = map.next_value()?; }
+            "max_load" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "max_load")?; self.max_load = map.next_value()?; }
+            "max_open_files" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "max_open_files")?; self.max_open_files = map.next_value()?; }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "name")?; self.name = Some(map.next_value()?); }
+            "setid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "setid")?; self.setid = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1308,15 +1334,16 @@ impl ConfigInfo {
         let mut f_name: Option<crate::Str> = None;
         let mut f_setid: Option<crate::models::SetId> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "default_language" => f_default_language = Some(crate::json::Decode::decode(r)?),
-                "max_channels" => f_max_channels = crate::json::Decode::decode(r)?,
-                "max_load" => f_max_load = crate::json::Decode::decode(r)?,
-                "max_open_files" => f_max_open_files = crate::json::Decode::decode(r)?,
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "setid" => f_setid = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "default_language" => { r.once(&mut seen, 1 << 0, "default_language")?; f_default_language = Some(crate::json::Decode::decode(r)?); }
+                "max_channels" => { r.once(&mut seen, 1 << 1, "max_channels")?; f_max_channels = crate::json::Decode::decode(r)?; }
+                "max_load" => { r.once(&mut seen, 1 << 2, "max_load")?; f_max_load = crate::json::Decode::decode(r)?; }
+                "max_open_files" => { r.once(&mut seen, 1 << 3, "max_open_files")?; f_max_open_files = crate::json::Decode::decode(r)?; }
+                "name" => { r.once(&mut seen, 1 << 4, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "setid" => { r.once(&mut seen, 1 << 5, "setid")?; f_setid = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ConfigInfo {
@@ -1362,6 +1389,8 @@ pub struct ConfigTuple {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ConfigTupleBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     attribute: Option<crate::Str>,
     value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -1371,9 +1400,9 @@ impl crate::codec::FieldBuilder for ConfigTupleBuilder {
     type Output = ConfigTuple;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "attribute" => self.attribute = Some(map.next_value()?),
-            "value" => self.value = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "attribute" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "attribute")?; self.attribute = Some(map.next_value()?); }
+            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1417,11 +1446,12 @@ impl ConfigTuple {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "attribute" => f_attribute = Some(crate::json::Decode::decode(r)?),
-                "value" => f_value = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "attribute" => { r.once(&mut seen, 1 << 0, "attribute")?; f_attribute = Some(crate::json::Decode::decode(r)?); }
+                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ConfigTuple {
@@ -1512,6 +1542,8 @@ pub struct ContactInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ContactInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     aor: Option<crate::Str>,
     contact_status: Option<ContactInfoContactStatus>,
     roundtrip_usec: Option<crate::Str>,
@@ -1523,11 +1555,11 @@ impl crate::codec::FieldBuilder for ContactInfoBuilder {
     type Output = ContactInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "aor" => self.aor = Some(map.next_value()?),
-            "contact_status" => self.contact_status = Some(map.next_value()?),
-            "roundtrip_usec" => self.roundtrip_usec = map.next_value()?,
-            "uri" => self.uri = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "aor" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "aor")?; self.aor = Some(map.next_value()?); }
+            "contact_status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "contact_status")?; self.contact_status = Some(map.next_value()?); }
+            "roundtrip_usec" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "roundtrip_usec")?; self.roundtrip_usec = map.next_value()?; }
+            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "uri")?; self.uri = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1577,13 +1609,14 @@ impl ContactInfo {
         let mut f_roundtrip_usec: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "aor" => f_aor = Some(crate::json::Decode::decode(r)?),
-                "contact_status" => f_contact_status = Some(crate::json::Decode::decode(r)?),
-                "roundtrip_usec" => f_roundtrip_usec = crate::json::Decode::decode(r)?,
-                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "aor" => { r.once(&mut seen, 1 << 0, "aor")?; f_aor = Some(crate::json::Decode::decode(r)?); }
+                "contact_status" => { r.once(&mut seen, 1 << 1, "contact_status")?; f_contact_status = Some(crate::json::Decode::decode(r)?); }
+                "roundtrip_usec" => { r.once(&mut seen, 1 << 2, "roundtrip_usec")?; f_roundtrip_usec = crate::json::Decode::decode(r)?; }
+                "uri" => { r.once(&mut seen, 1 << 3, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactInfo {
@@ -1690,6 +1723,8 @@ pub struct DeviceState {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DeviceStateBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     name: Option<crate::Str>,
     state: Option<DeviceStateState>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -1699,9 +1734,9 @@ impl crate::codec::FieldBuilder for DeviceStateBuilder {
     type Output = DeviceState;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = Some(map.next_value()?),
-            "state" => self.state = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "state")?; self.state = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1745,11 +1780,12 @@ impl DeviceState {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "state" => f_state = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "state" => { r.once(&mut seen, 1 << 1, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DeviceState {
@@ -1789,8 +1825,7 @@ pub struct DialedBuilder {
 impl crate::codec::FieldBuilder for DialedBuilder {
     type Output = Dialed;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
-        self.extra.insert(key.into_owned(), map.next_value()?);
-        Ok(())
+        crate::codec::extra(&mut self.extra, key, map)
     }
     fn finish(self) -> Result<Dialed, &'static str> {
         Ok(Dialed {
@@ -1827,9 +1862,8 @@ impl Dialed {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
-            extra.insert(key.into_owned(), crate::json::Decode::decode(r)?);
+            r.extra(&mut extra, key)?;
         }
-        let _ = r;
         Ok(Dialed { extra })
     }
 }
@@ -1865,6 +1899,8 @@ pub struct DialplanCEP {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DialplanCEPBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     app_data: Option<crate::Str>,
     app_name: Option<crate::Str>,
     context: Option<crate::Str>,
@@ -1877,12 +1913,12 @@ impl crate::codec::FieldBuilder for DialplanCEPBuilder {
     type Output = DialplanCEP;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "app_data" => self.app_data = Some(map.next_value()?),
-            "app_name" => self.app_name = Some(map.next_value()?),
-            "context" => self.context = Some(map.next_value()?),
-            "exten" => self.exten = Some(map.next_value()?),
-            "priority" => self.priority = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "app_data" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "app_data")?; self.app_data = Some(map.next_value()?); }
+            "app_name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "app_name")?; self.app_name = Some(map.next_value()?); }
+            "context" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?; self.context = Some(map.next_value()?); }
+            "exten" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?; self.exten = Some(map.next_value()?); }
+            "priority" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "priority")?; self.priority = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -1935,14 +1971,15 @@ impl DialplanCEP {
         let mut f_exten: Option<crate::Str> = None;
         let mut f_priority: Option<i64> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "app_data" => f_app_data = Some(crate::json::Decode::decode(r)?),
-                "app_name" => f_app_name = Some(crate::json::Decode::decode(r)?),
-                "context" => f_context = Some(crate::json::Decode::decode(r)?),
-                "exten" => f_exten = Some(crate::json::Decode::decode(r)?),
-                "priority" => f_priority = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "app_data" => { r.once(&mut seen, 1 << 0, "app_data")?; f_app_data = Some(crate::json::Decode::decode(r)?); }
+                "app_name" => { r.once(&mut seen, 1 << 1, "app_name")?; f_app_name = Some(crate::json::Decode::decode(r)?); }
+                "context" => { r.once(&mut seen, 1 << 2, "context")?; f_context = Some(crate::json::Decode::decode(r)?); }
+                "exten" => { r.once(&mut seen, 1 << 3, "exten")?; f_exten = Some(crate::json::Decode::decode(r)?); }
+                "priority" => { r.once(&mut seen, 1 << 4, "priority")?; f_priority = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DialplanCEP {
@@ -2031,6 +2068,8 @@ pub struct Endpoint {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct EndpointBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     channel_ids: Option<Vec<crate::Str>>,
     resource: Option<crate::Str>,
     state: Option<EndpointState>,
@@ -2042,11 +2081,11 @@ impl crate::codec::FieldBuilder for EndpointBuilder {
     type Output = Endpoint;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_ids" => self.channel_ids = Some(map.next_value()?),
-            "resource" => self.resource = Some(map.next_value()?),
-            "state" => self.state = map.next_value()?,
-            "technology" => self.technology = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_ids")?; self.channel_ids = Some(map.next_value()?); }
+            "resource" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "resource")?; self.resource = Some(map.next_value()?); }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?; self.state = map.next_value()?; }
+            "technology" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "technology")?; self.technology = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2096,13 +2135,14 @@ impl Endpoint {
         let mut f_state: Option<EndpointState> = None;
         let mut f_technology: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel_ids" => f_channel_ids = Some(crate::json::Decode::decode(r)?),
-                "resource" => f_resource = Some(crate::json::Decode::decode(r)?),
-                "state" => f_state = crate::json::Decode::decode(r)?,
-                "technology" => f_technology = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel_ids" => { r.once(&mut seen, 1 << 0, "channel_ids")?; f_channel_ids = Some(crate::json::Decode::decode(r)?); }
+                "resource" => { r.once(&mut seen, 1 << 1, "resource")?; f_resource = Some(crate::json::Decode::decode(r)?); }
+                "state" => { r.once(&mut seen, 1 << 2, "state")?; f_state = crate::json::Decode::decode(r)?; }
+                "technology" => { r.once(&mut seen, 1 << 3, "technology")?; f_technology = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Endpoint {
@@ -2144,6 +2184,8 @@ pub struct FormatLangPair {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct FormatLangPairBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     format: Option<crate::Str>,
     language: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -2153,9 +2195,9 @@ impl crate::codec::FieldBuilder for FormatLangPairBuilder {
     type Output = FormatLangPair;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => self.format = Some(map.next_value()?),
-            "language" => self.language = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?; self.format = Some(map.next_value()?); }
+            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?; self.language = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2199,11 +2241,12 @@ impl FormatLangPair {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "format" => f_format = Some(crate::json::Decode::decode(r)?),
-                "language" => f_language = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "format" => { r.once(&mut seen, 1 << 0, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
+                "language" => { r.once(&mut seen, 1 << 1, "language")?; f_language = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(FormatLangPair {
@@ -2306,6 +2349,8 @@ pub struct LiveRecording {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct LiveRecordingBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     cause: Option<crate::Str>,
     duration: Option<i64>,
     format: Option<crate::Str>,
@@ -2321,15 +2366,15 @@ impl crate::codec::FieldBuilder for LiveRecordingBuilder {
     type Output = LiveRecording;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => self.cause = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "format" => self.format = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            "silence_duration" => self.silence_duration = map.next_value()?,
-            "state" => self.state = Some(map.next_value()?),
-            "talking_duration" => self.talking_duration = map.next_value()?,
-            "target_uri" => self.target_uri = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = map.next_value()?; }
+            "duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?; self.duration = map.next_value()?; }
+            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "format")?; self.format = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "name")?; self.name = Some(map.next_value()?); }
+            "silence_duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "silence_duration")?; self.silence_duration = map.next_value()?; }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "state")?; self.state = Some(map.next_value()?); }
+            "talking_duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "talking_duration")?; self.talking_duration = map.next_value()?; }
+            "target_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "target_uri")?; self.target_uri = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2391,17 +2436,18 @@ impl LiveRecording {
         let mut f_talking_duration: Option<i64> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => f_cause = crate::json::Decode::decode(r)?,
-                "duration" => f_duration = crate::json::Decode::decode(r)?,
-                "format" => f_format = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "silence_duration" => f_silence_duration = crate::json::Decode::decode(r)?,
-                "state" => f_state = Some(crate::json::Decode::decode(r)?),
-                "talking_duration" => f_talking_duration = crate::json::Decode::decode(r)?,
-                "target_uri" => f_target_uri = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
+                "duration" => { r.once(&mut seen, 1 << 1, "duration")?; f_duration = crate::json::Decode::decode(r)?; }
+                "format" => { r.once(&mut seen, 1 << 2, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 3, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "silence_duration" => { r.once(&mut seen, 1 << 4, "silence_duration")?; f_silence_duration = crate::json::Decode::decode(r)?; }
+                "state" => { r.once(&mut seen, 1 << 5, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
+                "talking_duration" => { r.once(&mut seen, 1 << 6, "talking_duration")?; f_talking_duration = crate::json::Decode::decode(r)?; }
+                "target_uri" => { r.once(&mut seen, 1 << 7, "target_uri")?; f_target_uri = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(LiveRecording {
@@ -2455,6 +2501,8 @@ pub struct LogChannel {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct LogChannelBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     channel: Option<crate::Str>,
     configuration: Option<crate::Str>,
     status: Option<crate::Str>,
@@ -2466,11 +2514,11 @@ impl crate::codec::FieldBuilder for LogChannelBuilder {
     type Output = LogChannel;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => self.channel = Some(map.next_value()?),
-            "configuration" => self.configuration = Some(map.next_value()?),
-            "status" => self.status = Some(map.next_value()?),
-            "type" => self.r#type = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
+            "configuration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "configuration")?; self.configuration = Some(map.next_value()?); }
+            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = Some(map.next_value()?); }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; self.r#type = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2520,13 +2568,14 @@ impl LogChannel {
         let mut f_status: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => f_channel = Some(crate::json::Decode::decode(r)?),
-                "configuration" => f_configuration = Some(crate::json::Decode::decode(r)?),
-                "status" => f_status = Some(crate::json::Decode::decode(r)?),
-                "type" => f_type = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
+                "configuration" => { r.once(&mut seen, 1 << 1, "configuration")?; f_configuration = Some(crate::json::Decode::decode(r)?); }
+                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = Some(crate::json::Decode::decode(r)?); }
+                "type" => { r.once(&mut seen, 1 << 3, "type")?; f_type = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(LogChannel {
@@ -2570,6 +2619,8 @@ pub struct Mailbox {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct MailboxBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     name: Option<crate::Str>,
     new_messages: Option<i64>,
     old_messages: Option<i64>,
@@ -2580,10 +2631,10 @@ impl crate::codec::FieldBuilder for MailboxBuilder {
     type Output = Mailbox;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = Some(map.next_value()?),
-            "new_messages" => self.new_messages = Some(map.next_value()?),
-            "old_messages" => self.old_messages = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
+            "new_messages" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "new_messages")?; self.new_messages = Some(map.next_value()?); }
+            "old_messages" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "old_messages")?; self.old_messages = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2630,12 +2681,13 @@ impl Mailbox {
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "new_messages" => f_new_messages = Some(crate::json::Decode::decode(r)?),
-                "old_messages" => f_old_messages = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "new_messages" => { r.once(&mut seen, 1 << 1, "new_messages")?; f_new_messages = Some(crate::json::Decode::decode(r)?); }
+                "old_messages" => { r.once(&mut seen, 1 << 2, "old_messages")?; f_old_messages = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Mailbox {
@@ -2681,6 +2733,8 @@ pub struct Module {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ModuleBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     description: Option<crate::Str>,
     name: Option<crate::Str>,
     status: Option<crate::Str>,
@@ -2693,12 +2747,12 @@ impl crate::codec::FieldBuilder for ModuleBuilder {
     type Output = Module;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "description" => self.description = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            "status" => self.status = Some(map.next_value()?),
-            "support_level" => self.support_level = Some(map.next_value()?),
-            "use_count" => self.use_count = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "description" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "description")?; self.description = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?; self.name = Some(map.next_value()?); }
+            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = Some(map.next_value()?); }
+            "support_level" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "support_level")?; self.support_level = Some(map.next_value()?); }
+            "use_count" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "use_count")?; self.use_count = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2751,14 +2805,15 @@ impl Module {
         let mut f_support_level: Option<crate::Str> = None;
         let mut f_use_count: Option<i64> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "description" => f_description = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "status" => f_status = Some(crate::json::Decode::decode(r)?),
-                "support_level" => f_support_level = Some(crate::json::Decode::decode(r)?),
-                "use_count" => f_use_count = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "description" => { r.once(&mut seen, 1 << 0, "description")?; f_description = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 1, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = Some(crate::json::Decode::decode(r)?); }
+                "support_level" => { r.once(&mut seen, 1 << 3, "support_level")?; f_support_level = Some(crate::json::Decode::decode(r)?); }
+                "use_count" => { r.once(&mut seen, 1 << 4, "use_count")?; f_use_count = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Module {
@@ -2808,6 +2863,8 @@ pub struct Peer {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PeerBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     address: Option<crate::Str>,
     cause: Option<crate::Str>,
     peer_status: Option<crate::Str>,
@@ -2820,12 +2877,12 @@ impl crate::codec::FieldBuilder for PeerBuilder {
     type Output = Peer;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "address" => self.address = map.next_value()?,
-            "cause" => self.cause = map.next_value()?,
-            "peer_status" => self.peer_status = Some(map.next_value()?),
-            "port" => self.port = map.next_value()?,
-            "time" => self.time = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "address" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "address")?; self.address = map.next_value()?; }
+            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause")?; self.cause = map.next_value()?; }
+            "peer_status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "peer_status")?; self.peer_status = Some(map.next_value()?); }
+            "port" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "port")?; self.port = map.next_value()?; }
+            "time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "time")?; self.time = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -2878,14 +2935,15 @@ impl Peer {
         let mut f_port: Option<crate::Str> = None;
         let mut f_time: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "address" => f_address = crate::json::Decode::decode(r)?,
-                "cause" => f_cause = crate::json::Decode::decode(r)?,
-                "peer_status" => f_peer_status = Some(crate::json::Decode::decode(r)?),
-                "port" => f_port = crate::json::Decode::decode(r)?,
-                "time" => f_time = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "address" => { r.once(&mut seen, 1 << 0, "address")?; f_address = crate::json::Decode::decode(r)?; }
+                "cause" => { r.once(&mut seen, 1 << 1, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
+                "peer_status" => { r.once(&mut seen, 1 << 2, "peer_status")?; f_peer_status = Some(crate::json::Decode::decode(r)?); }
+                "port" => { r.once(&mut seen, 1 << 3, "port")?; f_port = crate::json::Decode::decode(r)?; }
+                "time" => { r.once(&mut seen, 1 << 4, "time")?; f_time = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Peer {
@@ -2986,6 +3044,8 @@ pub struct Playback {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct PlaybackBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     id: Option<crate::Str>,
     language: Option<crate::Str>,
     media_uri: Option<crate::Str>,
@@ -2999,13 +3059,13 @@ impl crate::codec::FieldBuilder for PlaybackBuilder {
     type Output = Playback;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "id" => self.id = Some(map.next_value()?),
-            "language" => self.language = map.next_value()?,
-            "media_uri" => self.media_uri = Some(map.next_value()?),
-            "next_media_uri" => self.next_media_uri = map.next_value()?,
-            "state" => self.state = Some(map.next_value()?),
-            "target_uri" => self.target_uri = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "id")?; self.id = Some(map.next_value()?); }
+            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?; self.language = map.next_value()?; }
+            "media_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "media_uri")?; self.media_uri = Some(map.next_value()?); }
+            "next_media_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "next_media_uri")?; self.next_media_uri = map.next_value()?; }
+            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "state")?; self.state = Some(map.next_value()?); }
+            "target_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "target_uri")?; self.target_uri = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -3061,15 +3121,16 @@ impl Playback {
         let mut f_state: Option<PlaybackState> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "id" => f_id = Some(crate::json::Decode::decode(r)?),
-                "language" => f_language = crate::json::Decode::decode(r)?,
-                "media_uri" => f_media_uri = Some(crate::json::Decode::decode(r)?),
-                "next_media_uri" => f_next_media_uri = crate::json::Decode::decode(r)?,
-                "state" => f_state = Some(crate::json::Decode::decode(r)?),
-                "target_uri" => f_target_uri = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "id" => { r.once(&mut seen, 1 << 0, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
+                "language" => { r.once(&mut seen, 1 << 1, "language")?; f_language = crate::json::Decode::decode(r)?; }
+                "media_uri" => { r.once(&mut seen, 1 << 2, "media_uri")?; f_media_uri = Some(crate::json::Decode::decode(r)?); }
+                "next_media_uri" => { r.once(&mut seen, 1 << 3, "next_media_uri")?; f_next_media_uri = crate::json::Decode::decode(r)?; }
+                "state" => { r.once(&mut seen, 1 << 4, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
+                "target_uri" => { r.once(&mut seen, 1 << 5, "target_uri")?; f_target_uri = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Playback {
@@ -3115,6 +3176,8 @@ pub struct RESTHeader {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTHeaderBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     name: Option<crate::Str>,
     value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -3124,9 +3187,9 @@ impl crate::codec::FieldBuilder for RESTHeaderBuilder {
     type Output = RESTHeader;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = Some(map.next_value()?),
-            "value" => self.value = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
+            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -3170,11 +3233,12 @@ impl RESTHeader {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "value" => f_value = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTHeader {
@@ -3212,6 +3276,8 @@ pub struct RESTQueryStringParameter {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTQueryStringParameterBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     name: Option<crate::Str>,
     value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -3221,9 +3287,9 @@ impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
     type Output = RESTQueryStringParameter;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => self.name = Some(map.next_value()?),
-            "value" => self.value = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
+            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -3267,11 +3333,12 @@ impl RESTQueryStringParameter {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                "value" => f_value = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTQueryStringParameter {
@@ -3321,6 +3388,8 @@ pub struct RESTRequest {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RESTRequestBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     content_type: Option<crate::Str>,
     message_body: Option<crate::Str>,
     method: Option<crate::Str>,
@@ -3336,15 +3405,15 @@ impl crate::codec::FieldBuilder for RESTRequestBuilder {
     type Output = RESTRequest;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "content_type" => self.content_type = map.next_value()?,
-            "message_body" => self.message_body = map.next_value()?,
-            "method" => self.method = Some(map.next_value()?),
-            "query_strings" => self.query_strings = map.next_value()?,
-            "request_id" => self.request_id = Some(map.next_value()?),
-            "transaction_id" => self.transaction_id = Some(map.next_value()?),
-            "type" => self.r#type = Some(map.next_value()?),
-            "uri" => self.uri = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "content_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?; self.content_type = map.next_value()?; }
+            "message_body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?; self.message_body = map.next_value()?; }
+            "method" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "method")?; self.method = Some(map.next_value()?); }
+            "query_strings" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "query_strings")?; self.query_strings = map.next_value()?; }
+            "request_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "request_id")?; self.request_id = Some(map.next_value()?); }
+            "transaction_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?; self.transaction_id = Some(map.next_value()?); }
+            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; self.r#type = Some(map.next_value()?); }
+            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "uri")?; self.uri = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -3406,17 +3475,18 @@ impl RESTRequest {
         let mut f_type: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "content_type" => f_content_type = crate::json::Decode::decode(r)?,
-                "message_body" => f_message_body = crate::json::Decode::decode(r)?,
-                "method" => f_method = Some(crate::json::Decode::decode(r)?),
-                "query_strings" => f_query_strings = crate::json::Decode::decode(r)?,
-                "request_id" => f_request_id = Some(crate::json::Decode::decode(r)?),
-                "transaction_id" => f_transaction_id = Some(crate::json::Decode::decode(r)?),
-                "type" => f_type = Some(crate::json::Decode::decode(r)?),
-                "uri" => f_uri = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "content_type" => { r.once(&mut seen, 1 << 0, "content_type")?; f_content_type = crate::json::Decode::decode(r)?; }
+                "message_body" => { r.once(&mut seen, 1 << 1, "message_body")?; f_message_body = crate::json::Decode::decode(r)?; }
+                "method" => { r.once(&mut seen, 1 << 2, "method")?; f_method = Some(crate::json::Decode::decode(r)?); }
+                "query_strings" => { r.once(&mut seen, 1 << 3, "query_strings")?; f_query_strings = crate::json::Decode::decode(r)?; }
+                "request_id" => { r.once(&mut seen, 1 << 4, "request_id")?; f_request_id = Some(crate::json::Decode::decode(r)?); }
+                "transaction_id" => { r.once(&mut seen, 1 << 5, "transaction_id")?; f_transaction_id = Some(crate::json::Decode::decode(r)?); }
+                "type" => { r.once(&mut seen, 1 << 6, "type")?; f_type = Some(crate::json::Decode::decode(r)?); }
+                "uri" => { r.once(&mut seen, 1 << 7, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTRequest {
@@ -3546,6 +3616,8 @@ pub struct RTPstat {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RTPstatBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     channel_uniqueid: Option<crate::Str>,
     local_maxjitter: Option<f64>,
     local_maxrxploss: Option<f64>,
@@ -3595,49 +3667,49 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
     type Output = RTPstat;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_uniqueid" => self.channel_uniqueid = Some(map.next_value()?),
-            "local_maxjitter" => self.local_maxjitter = map.next_value()?,
-            "local_maxrxploss" => self.local_maxrxploss = map.next_value()?,
-            "local_minjitter" => self.local_minjitter = map.next_value()?,
-            "local_minrxploss" => self.local_minrxploss = map.next_value()?,
-            "local_normdevjitter" => self.local_normdevjitter = map.next_value()?,
-            "local_normdevrxploss" => self.local_normdevrxploss = map.next_value()?,
-            "local_ssrc" => self.local_ssrc = Some(map.next_value()?),
-            "local_stdevjitter" => self.local_stdevjitter = map.next_value()?,
-            "local_stdevrxploss" => self.local_stdevrxploss = map.next_value()?,
-            "maxrtt" => self.maxrtt = map.next_value()?,
-            "minrtt" => self.minrtt = map.next_value()?,
-            "normdevrtt" => self.normdevrtt = map.next_value()?,
-            "remote_maxjitter" => self.remote_maxjitter = map.next_value()?,
-            "remote_maxrxploss" => self.remote_maxrxploss = map.next_value()?,
-            "remote_minjitter" => self.remote_minjitter = map.next_value()?,
-            "remote_minrxploss" => self.remote_minrxploss = map.next_value()?,
-            "remote_normdevjitter" => self.remote_normdevjitter = map.next_value()?,
-            "remote_normdevrxploss" => self.remote_normdevrxploss = map.next_value()?,
-            "remote_ssrc" => self.remote_ssrc = Some(map.next_value()?),
-            "remote_stdevjitter" => self.remote_stdevjitter = map.next_value()?,
-            "remote_stdevrxploss" => self.remote_stdevrxploss = map.next_value()?,
-            "rtt" => self.rtt = map.next_value()?,
-            "rxcount" => self.rxcount = Some(map.next_value()?),
-            "rxjitter" => self.rxjitter = map.next_value()?,
-            "rxoctetcount" => self.rxoctetcount = Some(map.next_value()?),
-            "rxploss" => self.rxploss = Some(map.next_value()?),
-            "stdevrtt" => self.stdevrtt = map.next_value()?,
-            "txcount" => self.txcount = Some(map.next_value()?),
-            "txjitter" => self.txjitter = map.next_value()?,
-            "txoctetcount" => self.txoctetcount = Some(map.next_value()?),
-            "txploss" => self.txploss = Some(map.next_value()?),
-            "local_maxmes" => self.local_maxmes = map.next_value()?,
-            "local_minmes" => self.local_minmes = map.next_value()?,
-            "local_normdevmes" => self.local_normdevmes = map.next_value()?,
-            "local_stdevmes" => self.local_stdevmes = map.next_value()?,
-            "remote_maxmes" => self.remote_maxmes = map.next_value()?,
-            "remote_minmes" => self.remote_minmes = map.next_value()?,
-            "remote_normdevmes" => self.remote_normdevmes = map.next_value()?,
-            "remote_stdevmes" => self.remote_stdevmes = map.next_value()?,
-            "rxmes" => self.rxmes = map.next_value()?,
-            "txmes" => self.txmes = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "channel_uniqueid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_uniqueid")?; self.channel_uniqueid = Some(map.next_value()?); }
+            "local_maxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "local_maxjitter")?; self.local_maxjitter = map.next_value()?; }
+            "local_maxrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "local_maxrxploss")?; self.local_maxrxploss = map.next_value()?; }
+            "local_minjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "local_minjitter")?; self.local_minjitter = map.next_value()?; }
+            "local_minrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "local_minrxploss")?; self.local_minrxploss = map.next_value()?; }
+            "local_normdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "local_normdevjitter")?; self.local_normdevjitter = map.next_value()?; }
+            "local_normdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "local_normdevrxploss")?; self.local_normdevrxploss = map.next_value()?; }
+            "local_ssrc" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "local_ssrc")?; self.local_ssrc = Some(map.next_value()?); }
+            "local_stdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "local_stdevjitter")?; self.local_stdevjitter = map.next_value()?; }
+            "local_stdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "local_stdevrxploss")?; self.local_stdevrxploss = map.next_value()?; }
+            "maxrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "maxrtt")?; self.maxrtt = map.next_value()?; }
+            "minrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "minrtt")?; self.minrtt = map.next_value()?; }
+            "normdevrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "normdevrtt")?; self.normdevrtt = map.next_value()?; }
+            "remote_maxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 13, "remote_maxjitter")?; self.remote_maxjitter = map.next_value()?; }
+            "remote_maxrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "remote_maxrxploss")?; self.remote_maxrxploss = map.next_value()?; }
+            "remote_minjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 15, "remote_minjitter")?; self.remote_minjitter = map.next_value()?; }
+            "remote_minrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "remote_minrxploss")?; self.remote_minrxploss = map.next_value()?; }
+            "remote_normdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "remote_normdevjitter")?; self.remote_normdevjitter = map.next_value()?; }
+            "remote_normdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "remote_normdevrxploss")?; self.remote_normdevrxploss = map.next_value()?; }
+            "remote_ssrc" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "remote_ssrc")?; self.remote_ssrc = Some(map.next_value()?); }
+            "remote_stdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 20, "remote_stdevjitter")?; self.remote_stdevjitter = map.next_value()?; }
+            "remote_stdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 21, "remote_stdevrxploss")?; self.remote_stdevrxploss = map.next_value()?; }
+            "rtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 22, "rtt")?; self.rtt = map.next_value()?; }
+            "rxcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 23, "rxcount")?; self.rxcount = Some(map.next_value()?); }
+            "rxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 24, "rxjitter")?; self.rxjitter = map.next_value()?; }
+            "rxoctetcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 25, "rxoctetcount")?; self.rxoctetcount = Some(map.next_value()?); }
+            "rxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 26, "rxploss")?; self.rxploss = Some(map.next_value()?); }
+            "stdevrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 27, "stdevrtt")?; self.stdevrtt = map.next_value()?; }
+            "txcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 28, "txcount")?; self.txcount = Some(map.next_value()?); }
+            "txjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 29, "txjitter")?; self.txjitter = map.next_value()?; }
+            "txoctetcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 30, "txoctetcount")?; self.txoctetcount = Some(map.next_value()?); }
+            "txploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 31, "txploss")?; self.txploss = Some(map.next_value()?); }
+            "local_maxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 32, "local_maxmes")?; self.local_maxmes = map.next_value()?; }
+            "local_minmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 33, "local_minmes")?; self.local_minmes = map.next_value()?; }
+            "local_normdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 34, "local_normdevmes")?; self.local_normdevmes = map.next_value()?; }
+            "local_stdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 35, "local_stdevmes")?; self.local_stdevmes = map.next_value()?; }
+            "remote_maxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 36, "remote_maxmes")?; self.remote_maxmes = map.next_value()?; }
+            "remote_minmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 37, "remote_minmes")?; self.remote_minmes = map.next_value()?; }
+            "remote_normdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 38, "remote_normdevmes")?; self.remote_normdevmes = map.next_value()?; }
+            "remote_stdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 39, "remote_stdevmes")?; self.remote_stdevmes = map.next_value()?; }
+            "rxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 40, "rxmes")?; self.rxmes = map.next_value()?; }
+            "txmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 41, "txmes")?; self.txmes = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -3801,51 +3873,52 @@ impl RTPstat {
         let mut f_rxmes: Option<i64> = None;
         let mut f_txmes: Option<i64> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel_uniqueid" => f_channel_uniqueid = Some(crate::json::Decode::decode(r)?),
-                "local_maxjitter" => f_local_maxjitter = crate::json::Decode::decode(r)?,
-                "local_maxrxploss" => f_local_maxrxploss = crate::json::Decode::decode(r)?,
-                "local_minjitter" => f_local_minjitter = crate::json::Decode::decode(r)?,
-                "local_minrxploss" => f_local_minrxploss = crate::json::Decode::decode(r)?,
-                "local_normdevjitter" => f_local_normdevjitter = crate::json::Decode::decode(r)?,
-                "local_normdevrxploss" => f_local_normdevrxploss = crate::json::Decode::decode(r)?,
-                "local_ssrc" => f_local_ssrc = Some(crate::json::Decode::decode(r)?),
-                "local_stdevjitter" => f_local_stdevjitter = crate::json::Decode::decode(r)?,
-                "local_stdevrxploss" => f_local_stdevrxploss = crate::json::Decode::decode(r)?,
-                "maxrtt" => f_maxrtt = crate::json::Decode::decode(r)?,
-                "minrtt" => f_minrtt = crate::json::Decode::decode(r)?,
-                "normdevrtt" => f_normdevrtt = crate::json::Decode::decode(r)?,
-                "remote_maxjitter" => f_remote_maxjitter = crate::json::Decode::decode(r)?,
-                "remote_maxrxploss" => f_remote_maxrxploss = crate::json::Decode::decode(r)?,
-                "remote_minjitter" => f_remote_minjitter = crate::json::Decode::decode(r)?,
-                "remote_minrxploss" => f_remote_minrxploss = crate::json::Decode::decode(r)?,
-                "remote_normdevjitter" => f_remote_normdevjitter = crate::json::Decode::decode(r)?,
-                "remote_normdevrxploss" => f_remote_normdevrxploss = crate::json::Decode::decode(r)?,
-                "remote_ssrc" => f_remote_ssrc = Some(crate::json::Decode::decode(r)?),
-                "remote_stdevjitter" => f_remote_stdevjitter = crate::json::Decode::decode(r)?,
-                "remote_stdevrxploss" => f_remote_stdevrxploss = crate::json::Decode::decode(r)?,
-                "rtt" => f_rtt = crate::json::Decode::decode(r)?,
-                "rxcount" => f_rxcount = Some(crate::json::Decode::decode(r)?),
-                "rxjitter" => f_rxjitter = crate::json::Decode::decode(r)?,
-                "rxoctetcount" => f_rxoctetcount = Some(crate::json::Decode::decode(r)?),
-                "rxploss" => f_rxploss = Some(crate::json::Decode::decode(r)?),
-                "stdevrtt" => f_stdevrtt = crate::json::Decode::decode(r)?,
-                "txcount" => f_txcount = Some(crate::json::Decode::decode(r)?),
-                "txjitter" => f_txjitter = crate::json::Decode::decode(r)?,
-                "txoctetcount" => f_txoctetcount = Some(crate::json::Decode::decode(r)?),
-                "txploss" => f_txploss = Some(crate::json::Decode::decode(r)?),
-                "local_maxmes" => f_local_maxmes = crate::json::Decode::decode(r)?,
-                "local_minmes" => f_local_minmes = crate::json::Decode::decode(r)?,
-                "local_normdevmes" => f_local_normdevmes = crate::json::Decode::decode(r)?,
-                "local_stdevmes" => f_local_stdevmes = crate::json::Decode::decode(r)?,
-                "remote_maxmes" => f_remote_maxmes = crate::json::Decode::decode(r)?,
-                "remote_minmes" => f_remote_minmes = crate::json::Decode::decode(r)?,
-                "remote_normdevmes" => f_remote_normdevmes = crate::json::Decode::decode(r)?,
-                "remote_stdevmes" => f_remote_stdevmes = crate::json::Decode::decode(r)?,
-                "rxmes" => f_rxmes = crate::json::Decode::decode(r)?,
-                "txmes" => f_txmes = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "channel_uniqueid" => { r.once(&mut seen, 1 << 0, "channel_uniqueid")?; f_channel_uniqueid = Some(crate::json::Decode::decode(r)?); }
+                "local_maxjitter" => { r.once(&mut seen, 1 << 1, "local_maxjitter")?; f_local_maxjitter = crate::json::Decode::decode(r)?; }
+                "local_maxrxploss" => { r.once(&mut seen, 1 << 2, "local_maxrxploss")?; f_local_maxrxploss = crate::json::Decode::decode(r)?; }
+                "local_minjitter" => { r.once(&mut seen, 1 << 3, "local_minjitter")?; f_local_minjitter = crate::json::Decode::decode(r)?; }
+                "local_minrxploss" => { r.once(&mut seen, 1 << 4, "local_minrxploss")?; f_local_minrxploss = crate::json::Decode::decode(r)?; }
+                "local_normdevjitter" => { r.once(&mut seen, 1 << 5, "local_normdevjitter")?; f_local_normdevjitter = crate::json::Decode::decode(r)?; }
+                "local_normdevrxploss" => { r.once(&mut seen, 1 << 6, "local_normdevrxploss")?; f_local_normdevrxploss = crate::json::Decode::decode(r)?; }
+                "local_ssrc" => { r.once(&mut seen, 1 << 7, "local_ssrc")?; f_local_ssrc = Some(crate::json::Decode::decode(r)?); }
+                "local_stdevjitter" => { r.once(&mut seen, 1 << 8, "local_stdevjitter")?; f_local_stdevjitter = crate::json::Decode::decode(r)?; }
+                "local_stdevrxploss" => { r.once(&mut seen, 1 << 9, "local_stdevrxploss")?; f_local_stdevrxploss = crate::json::Decode::decode(r)?; }
+                "maxrtt" => { r.once(&mut seen, 1 << 10, "maxrtt")?; f_maxrtt = crate::json::Decode::decode(r)?; }
+                "minrtt" => { r.once(&mut seen, 1 << 11, "minrtt")?; f_minrtt = crate::json::Decode::decode(r)?; }
+                "normdevrtt" => { r.once(&mut seen, 1 << 12, "normdevrtt")?; f_normdevrtt = crate::json::Decode::decode(r)?; }
+                "remote_maxjitter" => { r.once(&mut seen, 1 << 13, "remote_maxjitter")?; f_remote_maxjitter = crate::json::Decode::decode(r)?; }
+                "remote_maxrxploss" => { r.once(&mut seen, 1 << 14, "remote_maxrxploss")?; f_remote_maxrxploss = crate::json::Decode::decode(r)?; }
+                "remote_minjitter" => { r.once(&mut seen, 1 << 15, "remote_minjitter")?; f_remote_minjitter = crate::json::Decode::decode(r)?; }
+                "remote_minrxploss" => { r.once(&mut seen, 1 << 16, "remote_minrxploss")?; f_remote_minrxploss = crate::json::Decode::decode(r)?; }
+                "remote_normdevjitter" => { r.once(&mut seen, 1 << 17, "remote_normdevjitter")?; f_remote_normdevjitter = crate::json::Decode::decode(r)?; }
+                "remote_normdevrxploss" => { r.once(&mut seen, 1 << 18, "remote_normdevrxploss")?; f_remote_normdevrxploss = crate::json::Decode::decode(r)?; }
+                "remote_ssrc" => { r.once(&mut seen, 1 << 19, "remote_ssrc")?; f_remote_ssrc = Some(crate::json::Decode::decode(r)?); }
+                "remote_stdevjitter" => { r.once(&mut seen, 1 << 20, "remote_stdevjitter")?; f_remote_stdevjitter = crate::json::Decode::decode(r)?; }
+                "remote_stdevrxploss" => { r.once(&mut seen, 1 << 21, "remote_stdevrxploss")?; f_remote_stdevrxploss = crate::json::Decode::decode(r)?; }
+                "rtt" => { r.once(&mut seen, 1 << 22, "rtt")?; f_rtt = crate::json::Decode::decode(r)?; }
+                "rxcount" => { r.once(&mut seen, 1 << 23, "rxcount")?; f_rxcount = Some(crate::json::Decode::decode(r)?); }
+                "rxjitter" => { r.once(&mut seen, 1 << 24, "rxjitter")?; f_rxjitter = crate::json::Decode::decode(r)?; }
+                "rxoctetcount" => { r.once(&mut seen, 1 << 25, "rxoctetcount")?; f_rxoctetcount = Some(crate::json::Decode::decode(r)?); }
+                "rxploss" => { r.once(&mut seen, 1 << 26, "rxploss")?; f_rxploss = Some(crate::json::Decode::decode(r)?); }
+                "stdevrtt" => { r.once(&mut seen, 1 << 27, "stdevrtt")?; f_stdevrtt = crate::json::Decode::decode(r)?; }
+                "txcount" => { r.once(&mut seen, 1 << 28, "txcount")?; f_txcount = Some(crate::json::Decode::decode(r)?); }
+                "txjitter" => { r.once(&mut seen, 1 << 29, "txjitter")?; f_txjitter = crate::json::Decode::decode(r)?; }
+                "txoctetcount" => { r.once(&mut seen, 1 << 30, "txoctetcount")?; f_txoctetcount = Some(crate::json::Decode::decode(r)?); }
+                "txploss" => { r.once(&mut seen, 1 << 31, "txploss")?; f_txploss = Some(crate::json::Decode::decode(r)?); }
+                "local_maxmes" => { r.once(&mut seen, 1 << 32, "local_maxmes")?; f_local_maxmes = crate::json::Decode::decode(r)?; }
+                "local_minmes" => { r.once(&mut seen, 1 << 33, "local_minmes")?; f_local_minmes = crate::json::Decode::decode(r)?; }
+                "local_normdevmes" => { r.once(&mut seen, 1 << 34, "local_normdevmes")?; f_local_normdevmes = crate::json::Decode::decode(r)?; }
+                "local_stdevmes" => { r.once(&mut seen, 1 << 35, "local_stdevmes")?; f_local_stdevmes = crate::json::Decode::decode(r)?; }
+                "remote_maxmes" => { r.once(&mut seen, 1 << 36, "remote_maxmes")?; f_remote_maxmes = crate::json::Decode::decode(r)?; }
+                "remote_minmes" => { r.once(&mut seen, 1 << 37, "remote_minmes")?; f_remote_minmes = crate::json::Decode::decode(r)?; }
+                "remote_normdevmes" => { r.once(&mut seen, 1 << 38, "remote_normdevmes")?; f_remote_normdevmes = crate::json::Decode::decode(r)?; }
+                "remote_stdevmes" => { r.once(&mut seen, 1 << 39, "remote_stdevmes")?; f_remote_stdevmes = crate::json::Decode::decode(r)?; }
+                "rxmes" => { r.once(&mut seen, 1 << 40, "rxmes")?; f_rxmes = crate::json::Decode::decode(r)?; }
+                "txmes" => { r.once(&mut seen, 1 << 41, "txmes")?; f_txmes = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RTPstat {
@@ -3967,6 +4040,8 @@ pub struct ReferTo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ReferToBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     bridge: Option<Box<crate::models::Bridge>>,
     connected_channel: Option<Box<crate::models::Channel>>,
     destination_channel: Option<Box<crate::models::Channel>>,
@@ -3978,11 +4053,11 @@ impl crate::codec::FieldBuilder for ReferToBuilder {
     type Output = ReferTo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "connected_channel" => self.connected_channel = map.next_value()?,
-            "destination_channel" => self.destination_channel = map.next_value()?,
-            "requested_destination" => self.requested_destination = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
+            "connected_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?; self.connected_channel = map.next_value()?; }
+            "destination_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination_channel")?; self.destination_channel = map.next_value()?; }
+            "requested_destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "requested_destination")?; self.requested_destination = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4032,13 +4107,14 @@ impl ReferTo {
         let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
-                "connected_channel" => f_connected_channel = crate::json::Decode::decode(r)?,
-                "destination_channel" => f_destination_channel = crate::json::Decode::decode(r)?,
-                "requested_destination" => f_requested_destination = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
+                "connected_channel" => { r.once(&mut seen, 1 << 1, "connected_channel")?; f_connected_channel = crate::json::Decode::decode(r)?; }
+                "destination_channel" => { r.once(&mut seen, 1 << 2, "destination_channel")?; f_destination_channel = crate::json::Decode::decode(r)?; }
+                "requested_destination" => { r.once(&mut seen, 1 << 3, "requested_destination")?; f_requested_destination = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ReferTo {
@@ -4082,6 +4158,8 @@ pub struct ReferredBy {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct ReferredByBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     bridge: Option<Box<crate::models::Bridge>>,
     connected_channel: Option<Box<crate::models::Channel>>,
     source_channel: Option<crate::models::Channel>,
@@ -4092,10 +4170,10 @@ impl crate::codec::FieldBuilder for ReferredByBuilder {
     type Output = ReferredBy;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => self.bridge = map.next_value()?,
-            "connected_channel" => self.connected_channel = map.next_value()?,
-            "source_channel" => self.source_channel = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
+            "connected_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?; self.connected_channel = map.next_value()?; }
+            "source_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "source_channel")?; self.source_channel = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4142,12 +4220,13 @@ impl ReferredBy {
         let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => f_bridge = crate::json::Decode::decode(r)?,
-                "connected_channel" => f_connected_channel = crate::json::Decode::decode(r)?,
-                "source_channel" => f_source_channel = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
+                "connected_channel" => { r.once(&mut seen, 1 << 1, "connected_channel")?; f_connected_channel = crate::json::Decode::decode(r)?; }
+                "source_channel" => { r.once(&mut seen, 1 << 2, "source_channel")?; f_source_channel = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ReferredBy {
@@ -4189,6 +4268,8 @@ pub struct RequiredDestination {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct RequiredDestinationBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     additional_protocol_params: Option<Vec<crate::models::AdditionalParam>>,
     destination: Option<crate::Str>,
     protocol_id: Option<crate::Str>,
@@ -4199,10 +4280,10 @@ impl crate::codec::FieldBuilder for RequiredDestinationBuilder {
     type Output = RequiredDestination;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "additional_protocol_params" => self.additional_protocol_params = map.next_value()?,
-            "destination" => self.destination = map.next_value()?,
-            "protocol_id" => self.protocol_id = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "additional_protocol_params" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "additional_protocol_params")?; self.additional_protocol_params = map.next_value()?; }
+            "destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination")?; self.destination = map.next_value()?; }
+            "protocol_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "protocol_id")?; self.protocol_id = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4249,12 +4330,13 @@ impl RequiredDestination {
         let mut f_destination: Option<crate::Str> = None;
         let mut f_protocol_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "additional_protocol_params" => f_additional_protocol_params = crate::json::Decode::decode(r)?,
-                "destination" => f_destination = crate::json::Decode::decode(r)?,
-                "protocol_id" => f_protocol_id = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "additional_protocol_params" => { r.once(&mut seen, 1 << 0, "additional_protocol_params")?; f_additional_protocol_params = crate::json::Decode::decode(r)?; }
+                "destination" => { r.once(&mut seen, 1 << 1, "destination")?; f_destination = crate::json::Decode::decode(r)?; }
+                "protocol_id" => { r.once(&mut seen, 1 << 2, "protocol_id")?; f_protocol_id = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RequiredDestination {
@@ -4294,6 +4376,8 @@ pub struct SetId {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SetIdBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     group: Option<crate::Str>,
     user: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -4303,9 +4387,9 @@ impl crate::codec::FieldBuilder for SetIdBuilder {
     type Output = SetId;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "group" => self.group = Some(map.next_value()?),
-            "user" => self.user = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "group" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "group")?; self.group = Some(map.next_value()?); }
+            "user" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "user")?; self.user = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4349,11 +4433,12 @@ impl SetId {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "group" => f_group = Some(crate::json::Decode::decode(r)?),
-                "user" => f_user = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "group" => { r.once(&mut seen, 1 << 0, "group")?; f_group = Some(crate::json::Decode::decode(r)?); }
+                "user" => { r.once(&mut seen, 1 << 1, "user")?; f_user = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(SetId {
@@ -4393,6 +4478,8 @@ pub struct Sound {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SoundBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     formats: Option<Vec<crate::models::FormatLangPair>>,
     id: Option<crate::Str>,
     text: Option<crate::Str>,
@@ -4403,10 +4490,10 @@ impl crate::codec::FieldBuilder for SoundBuilder {
     type Output = Sound;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "formats" => self.formats = Some(map.next_value()?),
-            "id" => self.id = Some(map.next_value()?),
-            "text" => self.text = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "formats" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "formats")?; self.formats = Some(map.next_value()?); }
+            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "id")?; self.id = Some(map.next_value()?); }
+            "text" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "text")?; self.text = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4453,12 +4540,13 @@ impl Sound {
         let mut f_id: Option<crate::Str> = None;
         let mut f_text: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "formats" => f_formats = Some(crate::json::Decode::decode(r)?),
-                "id" => f_id = Some(crate::json::Decode::decode(r)?),
-                "text" => f_text = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "formats" => { r.once(&mut seen, 1 << 0, "formats")?; f_formats = Some(crate::json::Decode::decode(r)?); }
+                "id" => { r.once(&mut seen, 1 << 1, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
+                "text" => { r.once(&mut seen, 1 << 2, "text")?; f_text = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Sound {
@@ -4498,6 +4586,8 @@ pub struct StatusInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StatusInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     last_reload_time: Option<crate::Timestamp>,
     startup_time: Option<crate::Timestamp>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -4507,9 +4597,9 @@ impl crate::codec::FieldBuilder for StatusInfoBuilder {
     type Output = StatusInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "last_reload_time" => self.last_reload_time = Some(map.next_value()?),
-            "startup_time" => self.startup_time = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "last_reload_time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "last_reload_time")?; self.last_reload_time = Some(map.next_value()?); }
+            "startup_time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "startup_time")?; self.startup_time = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4553,11 +4643,12 @@ impl StatusInfo {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "last_reload_time" => f_last_reload_time = Some(crate::json::Decode::decode(r)?),
-                "startup_time" => f_startup_time = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "last_reload_time" => { r.once(&mut seen, 1 << 0, "last_reload_time")?; f_last_reload_time = Some(crate::json::Decode::decode(r)?); }
+                "startup_time" => { r.once(&mut seen, 1 << 1, "startup_time")?; f_startup_time = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StatusInfo {
@@ -4595,6 +4686,8 @@ pub struct StoredRecording {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct StoredRecordingBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     format: Option<crate::Str>,
     name: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -4604,9 +4697,9 @@ impl crate::codec::FieldBuilder for StoredRecordingBuilder {
     type Output = StoredRecording;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => self.format = Some(map.next_value()?),
-            "name" => self.name = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?; self.format = Some(map.next_value()?); }
+            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?; self.name = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4650,11 +4743,12 @@ impl StoredRecording {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "format" => f_format = Some(crate::json::Decode::decode(r)?),
-                "name" => f_name = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "format" => { r.once(&mut seen, 1 << 0, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
+                "name" => { r.once(&mut seen, 1 << 1, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StoredRecording {
@@ -4692,6 +4786,8 @@ pub struct SystemInfo {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SystemInfoBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     entity_id: Option<crate::Str>,
     version: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
@@ -4701,9 +4797,9 @@ impl crate::codec::FieldBuilder for SystemInfoBuilder {
     type Output = SystemInfo;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "entity_id" => self.entity_id = Some(map.next_value()?),
-            "version" => self.version = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "entity_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "entity_id")?; self.entity_id = Some(map.next_value()?); }
+            "version" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "version")?; self.version = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4747,11 +4843,12 @@ impl SystemInfo {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "entity_id" => f_entity_id = Some(crate::json::Decode::decode(r)?),
-                "version" => f_version = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "entity_id" => { r.once(&mut seen, 1 << 0, "entity_id")?; f_entity_id = Some(crate::json::Decode::decode(r)?); }
+                "version" => { r.once(&mut seen, 1 << 1, "version")?; f_version = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(SystemInfo {
@@ -4793,6 +4890,8 @@ pub struct TextMessage {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct TextMessageBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     body: Option<crate::Str>,
     from: Option<crate::Str>,
     to: Option<crate::Str>,
@@ -4804,11 +4903,11 @@ impl crate::codec::FieldBuilder for TextMessageBuilder {
     type Output = TextMessage;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "body" => self.body = Some(map.next_value()?),
-            "from" => self.from = Some(map.next_value()?),
-            "to" => self.to = Some(map.next_value()?),
-            "variables" => self.variables = map.next_value()?,
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "body")?; self.body = Some(map.next_value()?); }
+            "from" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "from")?; self.from = Some(map.next_value()?); }
+            "to" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "to")?; self.to = Some(map.next_value()?); }
+            "variables" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "variables")?; self.variables = map.next_value()?; }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4858,13 +4957,14 @@ impl TextMessage {
         let mut f_to: Option<crate::Str> = None;
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "body" => f_body = Some(crate::json::Decode::decode(r)?),
-                "from" => f_from = Some(crate::json::Decode::decode(r)?),
-                "to" => f_to = Some(crate::json::Decode::decode(r)?),
-                "variables" => f_variables = crate::json::Decode::decode(r)?,
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "body" => { r.once(&mut seen, 1 << 0, "body")?; f_body = Some(crate::json::Decode::decode(r)?); }
+                "from" => { r.once(&mut seen, 1 << 1, "from")?; f_from = Some(crate::json::Decode::decode(r)?); }
+                "to" => { r.once(&mut seen, 1 << 2, "to")?; f_to = Some(crate::json::Decode::decode(r)?); }
+                "variables" => { r.once(&mut seen, 1 << 3, "variables")?; f_variables = crate::json::Decode::decode(r)?; }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(TextMessage {
@@ -4904,6 +5004,8 @@ pub struct Variable {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct VariableBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     value: Option<crate::Str>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4912,8 +5014,8 @@ impl crate::codec::FieldBuilder for VariableBuilder {
     type Output = Variable;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "value" => self.value = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "value")?; self.value = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -4954,10 +5056,11 @@ impl Variable {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "value" => f_value = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "value" => { r.once(&mut seen, 1 << 0, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Variable {
@@ -4991,6 +5094,8 @@ pub struct Variables {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct VariablesBuilder {
+    /// Bit `i` set: field `i` was read.
+    seen: u64,
     variables: Option<serde_json::Value>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -4999,8 +5104,8 @@ impl crate::codec::FieldBuilder for VariablesBuilder {
     type Output = Variables;
     fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
         match key.as_str() {
-            "variables" => self.variables = Some(map.next_value()?),
-            _ => { self.extra.insert(key.into_owned(), map.next_value()?); }
+            "variables" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "variables")?; self.variables = Some(map.next_value()?); }
+            _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
     }
@@ -5041,10 +5146,11 @@ impl Variables {
     pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
+        let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "variables" => f_variables = Some(crate::json::Decode::decode(r)?),
-                _ => { extra.insert(key.into_owned(), crate::json::Decode::decode(r)?); }
+                "variables" => { r.once(&mut seen, 1 << 0, "variables")?; f_variables = Some(crate::json::Decode::decode(r)?); }
+                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Variables {
