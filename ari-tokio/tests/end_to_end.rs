@@ -25,7 +25,7 @@ async fn wrong_credentials_fail_to_connect() {
     let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
     let fake = FakeAsterisk::start(trace, ServeOptions::default()).unwrap();
     let config = ari_tokio::Config::new(&fake.base_url(), "hello", "asterisk", "nope").unwrap();
-    let err = ari_tokio::connect(config).await.err().expect("refused");
+    let err = ari_tokio::connect(config).await.expect_err("refused");
     assert!(err.to_string().contains("401"), "{err}");
 }
 
@@ -164,8 +164,7 @@ async fn the_call_over_https_and_wss() {
     .unwrap();
     let err = ari_tokio::connect(config)
         .await
-        .err()
-        .expect("an untrusted certificate is refused");
+        .expect_err("an untrusted certificate is refused");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
 

@@ -4,7 +4,7 @@
 //! The adapters' `hello_world` examples run it.
 
 use crate::{FakeAsterisk, ServeOptions};
-use ari_client::{Client, ConnectError, Runtime};
+use ari_client::{Client, ConnectError};
 use ari_proto::Config;
 use ari_proto::Event;
 use futures_util::StreamExt;
@@ -24,8 +24,8 @@ enum Prompt {
 /// call: it originates `PJSIP/hello@loop` into the app, presses `1` after the
 /// greeting and `#` after the digit, and returns once both legs left. Without
 /// it, it serves calls until the connection closes.
-pub async fn quickstart<R: Runtime>(
-    client: &Client<R>,
+pub async fn quickstart(
+    client: &Client,
     caller: bool,
     mut say: impl FnMut(String),
 ) -> Result<(), String> {
@@ -124,10 +124,9 @@ pub async fn quickstart<R: Runtime>(
 /// The whole demo: with `ARI_URL` (and `ARI_USER`, `ARI_PASSWORD`) set, serves
 /// a real Asterisk's calls to Stasis app `hello`; without, [`replay`]s the
 /// recorded call. Prints the call flow as it happens.
-pub async fn run<R, F>(connect: impl FnOnce(Config) -> F) -> Result<(), Box<dyn std::error::Error>>
+pub async fn run<F>(connect: impl FnOnce(Config) -> F) -> Result<(), Box<dyn std::error::Error>>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let Ok(url) = std::env::var("ARI_URL") else {
         return replay(connect).await;
@@ -143,12 +142,9 @@ where
 /// Replays the recorded `hello-world` call from a fake Asterisk on loopback,
 /// running the quickstart and its caller against it; fails unless the whole
 /// trace was played without a mismatch.
-pub async fn replay<R, F>(
-    connect: impl FnOnce(Config) -> F,
-) -> Result<(), Box<dyn std::error::Error>>
+pub async fn replay<F>(connect: impl FnOnce(Config) -> F) -> Result<(), Box<dyn std::error::Error>>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let server = FakeAsterisk::start(
         crate::bundled_trace("hello-world.jsonl")?,

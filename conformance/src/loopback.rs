@@ -161,4 +161,9 @@ impl Silent {
     pub fn most_open_requests(&self) -> usize {
         self.counts.most.load(Ordering::SeqCst)
     }
+
+    /// Starts counting [`most_open_requests`](Self::most_open_requests) again.
+    pub fn reset_most_open_requests(&self) {
+        self.counts.most.store(0, Ordering::SeqCst);
+    }
 }

@@ -39,7 +39,7 @@ fn assert_flow(log: &[String]) {
     assert_eq!(left, 2, "both legs leave the app:\n{}", log.join("\n"));
 }
 
-async fn quickstart<R: ari_client::Runtime>(client: ari_client::Client<R>) -> Vec<String> {
+async fn quickstart(client: ari_client::Client) -> Vec<String> {
     let mut log = Vec::new();
     {
         let flow = pin!(conformance::demo::quickstart(&client, true, |line| log.push(line)));
