@@ -306,7 +306,8 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
 }
 
 /// Adds the fields of `overrides` (`{"models": {"Model": {"properties":
-/// {"field": "type"}}}}`) that the declarations lack, as optional fields.
+/// {"field": "type"}}}}`) that the declarations lack, as optional fields,
+/// and the values of an enum field they lack (`"values": {"field": [..]}`).
 pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), String> {
     for (name, model) in overrides["models"].as_object().into_iter().flatten() {
         let target = merged
@@ -324,6 +325,24 @@ pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), Str
                     always: false,
                     allowed: Vec::new(),
                 });
+            }
+        }
+        for (prop, values) in model["values"].as_object().into_iter().flatten() {
+            let field = target
+                .properties
+                .iter_mut()
+                .find(|p| &p.name == prop)
+                .ok_or_else(|| format!("overrides name an unknown field {name}.{prop}"))?;
+            if field.allowed.is_empty() {
+                return Err(format!("{name}.{prop} is not an enum field"));
+            }
+            for value in values.as_array().into_iter().flatten() {
+                let value = value
+                    .as_str()
+                    .ok_or_else(|| format!("{name}.{prop}: values must be strings"))?;
+                if !field.allowed.iter().any(|a| a == value) {
+                    field.allowed.push(value.to_string());
+                }
             }
         }
     }

@@ -1,5 +1,10 @@
 //! The adapter over real loopback sockets against the fake Asterisk.
 
+/// The example itself, run against the recorded call.
+#[path = "../examples/hello_world.rs"]
+#[allow(dead_code)]
+mod example;
+
 #[path = "../../ari-client/tests/apps/faults.rs"]
 mod faults;
 #[path = "../../ari-client/tests/apps/framework.rs"]
@@ -31,7 +36,10 @@ async fn wrong_credentials_fail_to_connect() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_demo_replays_the_recorded_call() {
-    conformance::demo::replay(ari_tokio::connect).await.unwrap();
+    let demo = conformance::demo::Demo::replay("hello").unwrap();
+    let client = ari_tokio::connect(demo.config()).await.unwrap();
+    client.serve_calls(|c| async move { example::hello(c).await.unwrap() });
+    demo.run(&client).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]

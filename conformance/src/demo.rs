@@ -1,177 +1,146 @@
-//! The demo: the asyncari quickstart, written once for every runtime (answer
-//! each call, play `sound:hello-world`, play the digit of each DTMF key, and
-//! on `#` say goodbye and hang up), against a real Asterisk or a recorded call.
-//! The adapters' `hello_world` examples run it.
+//! What the quickstart examples need besides their app: an Asterisk to talk
+//! to. With `ARI_URL` set that is a real one; without, a fake Asterisk on
+//! loopback replays the recorded `hello-world` call, and [`Demo::run`] plays
+//! its caller: dial `PJSIP/hello@loop`, press 1 once the greeting ends and #
+//! once the digit was played back.
 
 use crate::{FakeAsterisk, ServeOptions};
-use ari_client::{Client, ConnectError};
-use ari_proto::Config;
-use ari_proto::Event;
+use ari_client::Client;
+use ari_proto::{Config, ConnectionEvent, Event};
 use futures_util::StreamExt;
-use std::collections::HashMap;
-use std::future::Future;
+use std::error::Error;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Prompt {
-    Greeting,
-    Digit,
-    Goodbye,
+/// The channel id of the demo's calling leg; the app leaves calls that
+/// carry arguments (this one's are `caller`) to whoever started them.
+pub const CALLER: &str = "quickstart-caller";
+
+/// Where the quickstart runs.
+pub enum Demo {
+    /// A real Asterisk, from `ARI_URL`, `ARI_USER` and `ARI_PASSWORD`.
+    Live(Config),
+    /// The recorded call, served on loopback.
+    Replay(FakeAsterisk, Config),
 }
 
-/// Runs the quickstart app, reporting each step through `say`.
-///
-/// With `caller` set, it also plays the caller of the recorded `hello-world`
-/// call: it originates `PJSIP/hello@loop` into the app, presses `1` after the
-/// greeting and `#` after the digit, and returns once both legs left. Without
-/// it, it serves calls until the connection closes.
-pub async fn quickstart(
-    client: &Client,
-    caller: bool,
-    mut say: impl FnMut(String),
-) -> Result<(), String> {
-    let err = |e: ari_proto::RequestError| e.to_string();
-    let mut events = client.events();
-    let caller_leg = "quickstart-caller";
-    if caller {
-        client
-            .channels()
-            .originate("PJSIP/hello@loop")
-            .with(|o| {
-                o.app("hello")
-                    .app_args("caller")
-                    .channel_id(caller_leg)
-                    .caller_id("Tester <5551234>")
-            })
-            .await
-            .map_err(err)?;
-        say(format!("caller: dialing PJSIP/hello@loop as {caller_leg}"));
+impl Demo {
+    /// A real Asterisk if `ARI_URL` is set, else the recorded call; either
+    /// way for Stasis application `app`.
+    pub fn from_env(app: &str) -> Result<Demo, Box<dyn Error>> {
+        if let Ok(url) = std::env::var("ARI_URL") {
+            let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
+            let password = std::env::var("ARI_PASSWORD").unwrap_or_default();
+            println!("serving Stasis app `{app}` of the Asterisk at {url}");
+            return Ok(Demo::Live(Config::new(&url, app, user, password)?));
+        }
+        Demo::replay(app)
     }
-    let mut prompts: HashMap<String, (String, Prompt)> = HashMap::new();
-    let mut next_playback = 0u32;
-    let mut left = 0;
-    while let Some(item) = events.next().await {
-        let event = match item {
-            Ok(e) => e,
-            Err(lagged) => {
-                say(format!("(fell behind: {} events dropped)", lagged.0));
-                continue;
-            }
-        };
-        let mut play = |channel: &str, media: String, prompt: Prompt| {
-            next_playback += 1;
-            let id = format!("quickstart-pb-{next_playback}");
-            prompts.insert(id.clone(), (channel.to_string(), prompt));
-            client.channel(channel).play_with_id(id, [media])
-        };
-        match &*event {
-            Event::StasisStart(s) if s.args.is_empty() => {
-                let channel = s.channel.id.as_str();
-                say(format!(
-                    "app: call from {} on {channel}: answering",
-                    s.channel.caller.number
-                ));
-                client.channel(channel).answer().await.map_err(err)?;
-                play(channel, "sound:hello-world".into(), Prompt::Greeting)
-                    .await
-                    .map_err(err)?;
-                say("app: playing sound:hello-world".into());
-            }
-            Event::ChannelDtmfReceived(d) if d.channel.id != caller_leg => {
-                let channel = d.channel.id.as_str();
-                say(format!("app: key {} pressed", d.digit));
-                let request = if d.digit == "#" {
-                    play(channel, "sound:vm-goodbye".into(), Prompt::Goodbye)
-                } else {
-                    play(channel, format!("sound:digits/{}", d.digit), Prompt::Digit)
-                };
-                request.await.map_err(err)?;
-            }
-            Event::PlaybackFinished(p) => {
-                let Some((channel, prompt)) = prompts.remove(p.playback.id.as_str()) else {
-                    continue;
-                };
-                match prompt {
-                    Prompt::Goodbye => {
-                        say(format!("app: goodbye, hanging up {channel}"));
-                        client.channel(channel).hangup().await.map_err(err)?;
+
+    /// The recorded call, whatever the environment says.
+    pub fn replay(app: &str) -> Result<Demo, Box<dyn Error>> {
+        let trace = crate::bundled_trace("hello-world.jsonl")?;
+        let fake = FakeAsterisk::start(trace, ServeOptions::default())?;
+        println!(
+            "No ARI_URL: replaying a recorded call from a fake Asterisk at {}",
+            fake.base_url()
+        );
+        let config = Config::new(&fake.base_url(), app, "asterisk", "asterisk")?;
+        Ok(Demo::Replay(fake, config))
+    }
+
+    /// The configuration to connect with.
+    pub fn config(&self) -> Config {
+        match self {
+            Demo::Live(config) | Demo::Replay(_, config) => config.clone(),
+        }
+    }
+
+    /// Live: serves until the connection stops. Replay: plays the caller,
+    /// closes, and fails unless the whole recorded call was played with
+    /// every request as recorded.
+    pub async fn run(self, client: &Client) -> Result<(), Box<dyn Error>> {
+        match self {
+            Demo::Live(_) => {
+                let mut connection = client.connection_events();
+                while let Some(event) = connection.next().await {
+                    if event == ConnectionEvent::Stopped {
+                        break;
                     }
-                    Prompt::Greeting if caller => {
-                        say("caller: pressing 1".into());
-                        let keys = client.channel(caller_leg).send_dtmf();
-                        keys.with(|k| k.dtmf("1")).await.map_err(err)?;
-                    }
-                    Prompt::Digit if caller => {
-                        say("caller: pressing #".into());
-                        let keys = client.channel(caller_leg).send_dtmf();
-                        keys.with(|k| k.dtmf("#")).await.map_err(err)?;
-                    }
-                    _ => {}
                 }
+                Ok(())
+            }
+            Demo::Replay(fake, _) => {
+                call_in(client, |line| println!("{line}")).await?;
+                client.close().await;
+                let report = fake.finish();
+                println!(
+                    "fake Asterisk: trace played to the end: {}, mismatches: {}",
+                    report.completed,
+                    report.mismatches.len()
+                );
+                if !report.completed || !report.mismatches.is_empty() {
+                    return Err(format!("the replay did not match: {:?}", report.mismatches).into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Plays the caller of the quickstart: dials `PJSIP/hello@loop` into the
+/// app (as [`CALLER`], with arguments `caller`), presses 1 once the first
+/// prompt (the greeting) ends and # once the second (the digit) ends, and
+/// returns once both legs have left the app. `say` hears each step.
+pub async fn call_in(client: &Client, mut say: impl FnMut(String)) -> Result<(), String> {
+    let mut events = client.events();
+    let app = client.config().apps[0].clone();
+    client
+        .channels()
+        .originate("PJSIP/hello@loop")
+        .with(|o| {
+            o.app(app)
+                .app_args("caller")
+                .channel_id(CALLER)
+                .caller_id("Tester <5551234>")
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    say(format!("caller: dialing PJSIP/hello@loop as {CALLER}"));
+    let (mut prompts, mut left) = (0, 0);
+    while let Some(item) = events.next().await {
+        let event = item.map_err(|lag| format!("the caller fell behind: {lag:?}"))?;
+        match &*event {
+            Event::StasisStart(s) if s.channel.id != CALLER => {
+                say(format!(
+                    "app: call from {} on {}",
+                    s.channel.caller.number, s.channel.id
+                ));
+            }
+            Event::ChannelDtmfReceived(d) if d.channel.id != CALLER => {
+                say(format!("app: key {} pressed", d.digit));
+            }
+            Event::PlaybackStarted(p) => say(format!("app: playing {}", p.playback.media_uri)),
+            Event::PlaybackFinished(_) => {
+                prompts += 1;
+                let key = match prompts {
+                    1 => "1",
+                    2 => "#",
+                    _ => continue,
+                };
+                say(format!("caller: pressing {key}"));
+                let keys = client.channel(CALLER).send_dtmf();
+                keys.with(|k| k.dtmf(key))
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             Event::StasisEnd(e) => {
                 say(format!("{} left the app", e.channel.id));
                 left += 1;
-                if caller && left == 2 {
+                if left == 2 {
                     return Ok(());
                 }
             }
             _ => {}
         }
     }
-    Ok(())
-}
-
-/// The whole demo: with `ARI_URL` (and `ARI_USER`, `ARI_PASSWORD`) set, serves
-/// a real Asterisk's calls to Stasis app `hello`; without, [`replay`]s the
-/// recorded call. Prints the call flow as it happens.
-pub async fn run<F>(connect: impl FnOnce(Config) -> F) -> Result<(), Box<dyn std::error::Error>>
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
-    let Ok(url) = std::env::var("ARI_URL") else {
-        return replay(connect).await;
-    };
-    let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
-    let password = std::env::var("ARI_PASSWORD").unwrap_or_default();
-    let client = connect(Config::new(&url, "hello", user, password)?).await?;
-    println!("connected to {url}; Stasis app `hello` is ready for calls");
-    quickstart(&client, false, |line| println!("{line}")).await?;
-    Ok(())
-}
-
-/// Replays the recorded `hello-world` call from a fake Asterisk on loopback,
-/// running the quickstart and its caller against it; fails unless the whole
-/// trace was played without a mismatch.
-pub async fn replay<F>(connect: impl FnOnce(Config) -> F) -> Result<(), Box<dyn std::error::Error>>
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
-    let server = FakeAsterisk::start(
-        crate::bundled_trace("hello-world.jsonl")?,
-        ServeOptions::default(),
-    )?;
-    println!(
-        "No ARI_URL: replaying a recorded call from a fake Asterisk at {}",
-        server.base_url()
-    );
-    let client = connect(Config::new(
-        &server.base_url(),
-        "hello",
-        "asterisk",
-        "asterisk",
-    )?)
-    .await?;
-    println!("connected; Stasis app `hello` is ready");
-    quickstart(&client, true, |line| println!("{line}")).await?;
-    client.close().await;
-    let report = server.finish();
-    println!(
-        "fake Asterisk: trace played to the end: {}, mismatches: {}",
-        report.completed,
-        report.mismatches.len()
-    );
-    if !report.completed || !report.mismatches.is_empty() {
-        return Err(format!("the replay did not match: {:?}", report.mismatches).into());
-    }
-    Ok(())
+    Err("the connection closed during the call".into())
 }

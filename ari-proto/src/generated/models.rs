@@ -2928,6 +2928,8 @@ pub enum PlaybackState {
     Done,
     /// The value `failed`.
     Failed,
+    /// The value `paused`.
+    Paused,
     /// A value this release of the crate does not know.
     Other(String),
 }
@@ -2941,6 +2943,7 @@ impl PlaybackState {
             Self::Continuing => "continuing",
             Self::Done => "done",
             Self::Failed => "failed",
+            Self::Paused => "paused",
             Self::Other(s) => s,
         }
     }
@@ -2954,6 +2957,7 @@ impl From<&str> for PlaybackState {
             "continuing" => Self::Continuing,
             "done" => Self::Done,
             "failed" => Self::Failed,
+            "paused" => Self::Paused,
             other => Self::Other(other.to_string()),
         }
     }
