@@ -7,7 +7,7 @@
 //! of a real Asterisk to Stasis app `hello`.
 
 use ari_smol::{Digits, DigitsStop, IncomingCall, RequestError};
-use conformance::demo::Demo;
+use testkit::demo::Demo;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     smol::block_on(async {

@@ -6,14 +6,7 @@
 #[allow(dead_code)]
 mod example;
 
-#[path = "../../ari-client/tests/apps/faults.rs"]
-mod faults;
-#[path = "../../ari-client/tests/apps/framework.rs"]
-mod framework;
-#[path = "../../ari-client/tests/apps/hello_world.rs"]
-mod hello_world;
-#[path = "../../ari-client/tests/apps/scenarios.rs"]
-mod scenarios;
+use testkit::suite::{faults, framework, hello_world, scenarios};
 
 #[test]
 fn hello_world_on_smol() {
@@ -28,7 +21,7 @@ fn hello_world_on_async_std() {
 #[test]
 fn the_demo_replays_the_recorded_call() {
     smol::block_on(async {
-        let demo = conformance::demo::Demo::replay("hello").unwrap();
+        let demo = testkit::demo::Demo::replay("hello").unwrap();
         let client = ari_smol::connect(demo.config()).await.unwrap();
         client.serve_calls(|c| async move { example::hello(c).await.unwrap() });
         demo.run(&client).await.unwrap();

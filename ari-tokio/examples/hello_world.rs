@@ -7,7 +7,7 @@
 //! of a real Asterisk to Stasis app `hello`.
 
 use ari_tokio::{Digits, DigitsStop, IncomingCall, RequestError};
-use conformance::demo::Demo;
+use testkit::demo::Demo;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

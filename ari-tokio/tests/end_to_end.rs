@@ -5,14 +5,7 @@
 #[allow(dead_code)]
 mod example;
 
-#[path = "../../ari-client/tests/apps/faults.rs"]
-mod faults;
-#[path = "../../ari-client/tests/apps/framework.rs"]
-mod framework;
-#[path = "../../ari-client/tests/apps/hello_world.rs"]
-mod hello_world;
-#[path = "../../ari-client/tests/apps/scenarios.rs"]
-mod scenarios;
+use testkit::suite::{faults, framework, hello_world, scenarios};
 
 use ari_client::rustls;
 use conformance::{FakeAsterisk, ServeOptions};
@@ -36,7 +29,7 @@ async fn wrong_credentials_fail_to_connect() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_demo_replays_the_recorded_call() {
-    let demo = conformance::demo::Demo::replay("hello").unwrap();
+    let demo = testkit::demo::Demo::replay("hello").unwrap();
     let client = ari_tokio::connect(demo.config()).await.unwrap();
     client.serve_calls(|c| async move { example::hello(c).await.unwrap() });
     demo.run(&client).await.unwrap();

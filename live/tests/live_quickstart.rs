@@ -3,11 +3,11 @@
 //! answered and hears `hello-world`; the calling leg presses 1 (the app
 //! plays the digit back) and then # (the app says goodbye and hangs up).
 
-use conformance::demo::call_in;
 use futures_util::future::{Either, select};
 use live::{Live, check_all, live};
 use std::pin::pin;
 use std::sync::Mutex;
+use testkit::demo::call_in;
 
 #[path = "../../ari-tokio/examples/hello_world.rs"]
 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! Fault-injection scenarios, written once against the runtime-neutral
 //! client; the adapters' tests run each on their runtime.
 
-use crate::hello_world::{hello_world, serve_recorded_call as start};
+use crate::suite::hello_world::{hello_world, serve_recorded_call as start};
 use ari_client::{Client, ConnectError, Lagged};
 use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
 use conformance::Faults;
@@ -167,7 +167,7 @@ pub async fn requests_are_answered_during_a_flood<F>(connect: impl FnOnce(Config
 where
     F: Future<Output = Result<Client, ConnectError>>,
 {
-    use conformance::blast::{Blast, MARKER_TYPE};
+    use crate::blast::{Blast, MARKER_TYPE};
     let total = 50_000;
     let trace = conformance::bundled_trace("load-30-calls.jsonl").unwrap();
     let blast = Blast::start(&trace, total).unwrap();
@@ -338,7 +338,7 @@ where
 {
     const REQUESTS: usize = 1000;
     const IN_FLIGHT: usize = 16;
-    let server = conformance::loopback::Silent::start().unwrap();
+    let server = crate::loopback::Silent::start().unwrap();
     let config = |timeout: Duration| {
         let mut config = Config::new(&server.base_url(), "hello", "u", "p").unwrap();
         config.learn_server_version = false;

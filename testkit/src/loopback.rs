@@ -2,7 +2,7 @@
 //! benchmark servers are built on it. Each connection carries HTTP requests
 //! one after another until one of them upgrades to a WebSocket.
 
-use crate::wire_io::{self, HttpRequest};
+use conformance::wire_io::{self, HttpRequest};
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;

@@ -4,9 +4,9 @@
 //! its caller: dial `PJSIP/hello@loop`, press 1 once the greeting ends and #
 //! once the digit was played back.
 
-use crate::{FakeAsterisk, ServeOptions};
 use ari_client::Client;
 use ari_proto::{Config, ConnectionEvent, Event};
+use conformance::{FakeAsterisk, ServeOptions};
 use futures_util::StreamExt;
 use std::error::Error;
 
@@ -37,7 +37,7 @@ impl Demo {
 
     /// The recorded call, whatever the environment says.
     pub fn replay(app: &str) -> Result<Demo, Box<dyn Error>> {
-        let trace = crate::bundled_trace("hello-world.jsonl")?;
+        let trace = conformance::bundled_trace("hello-world.jsonl")?;
         let fake = FakeAsterisk::start(trace, ServeOptions::default())?;
         println!(
             "No ARI_URL: replaying a recorded call from a fake Asterisk at {}",

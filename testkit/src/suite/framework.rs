@@ -62,7 +62,7 @@ pub async fn against_recorded_call<F>(connect: impl FnOnce(ari_proto::Config) ->
 where
     F: Future<Output = Result<Client, ConnectError>>,
 {
-    let (fake, mut config) = crate::hello_world::serve_recorded_call(Default::default());
+    let (fake, mut config) = crate::suite::hello_world::serve_recorded_call(Default::default());
     config.request_timeout = Duration::from_secs(5);
     let client = connect(config).await.unwrap();
     let (done_tx, mut done) = futures_channel::mpsc::unbounded();
