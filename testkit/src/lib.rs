@@ -6,7 +6,7 @@
 //!   `tests/end_to_end.rs` runs it on its runtime;
 //! - [`blast`], [`calls_server`], [`loopback`], [`child`]: load servers on
 //!   loopback, in a child process for benchmarks;
-//! - [`bench`]: the benchmark harness behind `cargo bench -p ari-tokio` and
+//! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
 //!   `-p ari-smol`;
 //! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
 //!   recorded call and its caller).
