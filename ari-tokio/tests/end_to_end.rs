@@ -50,7 +50,8 @@ async fn server_errors_are_typed() {
     faults::server_errors_are_typed(ari_tokio::connect).await;
 }
 
-#[tokio::test(flavor = "current_thread")]
+/// Paused time: the timeout fires on the virtual clock, whatever the machine's speed.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn slow_answers_time_out() {
     faults::slow_answers_time_out(ari_tokio::connect).await;
 }
@@ -174,7 +175,8 @@ async fn pings_are_answered() {
     faults::pings_are_answered(ari_tokio::connect).await;
 }
 
-#[tokio::test(flavor = "current_thread")]
+/// Paused time: the connect timeout fires on the virtual clock.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_stalled_upgrade_times_out() {
     faults::a_stalled_upgrade_times_out(ari_tokio::connect).await;
 }
