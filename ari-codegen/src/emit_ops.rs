@@ -335,8 +335,8 @@ fn emit_op(out: &mut String, op: &Operation) {
                 joined(&field)
             )),
             (false, true) => required_items.push(format!("({n}, {})", p.to_query(&field))),
-            (false, false) if p.p.send_default => optional_pushes.push(format!(
-                "query.push(({n}, match &{field} {{ Some(v) => {}, None => {}.into() }}));",
+            (false, false) if p.p.send_default => required_items.push(format!(
+                "({n}, match &{field} {{ Some(v) => {}, None => {}.into() }})",
                 p.to_query("v"),
                 lit(p.p.default.as_deref().unwrap_or_default())
             )),

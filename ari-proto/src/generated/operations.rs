@@ -3674,8 +3674,7 @@ impl crate::Operation for Mute {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/mute");
-        let mut query = Vec::with_capacity(1);
-        query.push(("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() }));
+        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -3774,8 +3773,7 @@ impl crate::Operation for Unmute {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/mute");
-        let mut query = Vec::with_capacity(1);
-        query.push(("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() }));
+        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
     }
 }
