@@ -2,7 +2,7 @@
 //! [`IncomingCall`] with its own event stream, handled in its own task.
 
 use crate::driver::Command;
-use crate::{ChannelHandle, Client, EventStream, Lagged, Runtime};
+use crate::{ChannelHandle, Client, EventStream, Lagged};
 use ari_proto::{DigitCollector, Digits, DigitsStop, Event};
 use futures_channel::mpsc;
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -26,16 +26,16 @@ pub enum CallEvent {
 }
 
 /// A channel that entered the app, with every later event about it.
-pub struct IncomingCall<R: Runtime> {
+pub struct IncomingCall {
     /// The channel; its methods are every channel operation.
-    pub channel: ChannelHandle<R>,
+    pub channel: ChannelHandle,
     /// The `StasisStart` that brought it.
     pub start: Arc<Event>,
     events: EventStream,
     ended: bool,
 }
 
-impl<R: Runtime> IncomingCall<R> {
+impl IncomingCall {
     /// The arguments of `Stasis(app,...)` or of the originate that started it.
     pub fn args(&self) -> &[ari_proto::Str] {
         match &*self.start {
@@ -72,7 +72,7 @@ impl<R: Runtime> IncomingCall<R> {
     /// decisions are the core's [`DigitCollector`], on the runtime's clock;
     /// events other than the call's digits and end are passed over meanwhile.
     pub async fn collect_dtmf(&mut self, spec: &Digits) -> Result<String, DigitsStop> {
-        let runtime = self.channel.client().runtime().clone();
+        let runtime = self.channel.client().executor().clone();
         let mut collector =
             DigitCollector::new(spec.clone(), self.channel.channel_id(), runtime.now());
         while let Some(deadline) = collector.poll_timeout() {
@@ -106,18 +106,18 @@ impl<R: Runtime> IncomingCall<R> {
 }
 
 /// Every call entering the app from now on.
-pub struct Calls<R: Runtime> {
-    client: Client<R>,
+pub struct Calls {
+    client: Client,
     rx: mpsc::UnboundedReceiver<(Arc<Event>, EventStream)>,
 }
 
 // No field is pinned structurally.
-impl<R: Runtime> Unpin for Calls<R> {}
+impl Unpin for Calls {}
 
-impl<R: Runtime> Stream for Calls<R> {
-    type Item = IncomingCall<R>;
+impl Stream for Calls {
+    type Item = IncomingCall;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<IncomingCall<R>>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<IncomingCall>> {
         let this = &mut *self;
         Pin::new(&mut this.rx).poll_next(cx).map(|item| {
             item.map(|(start, events)| {
@@ -136,10 +136,10 @@ impl<R: Runtime> Stream for Calls<R> {
     }
 }
 
-impl<R: Runtime> Client<R> {
+impl Client {
     /// Every channel entering the app from now on (`StasisStart`), each with
     /// a stream that holds every later event about it.
-    pub fn calls(&self) -> Calls<R> {
+    pub fn calls(&self) -> Calls {
         let (tx, rx) = mpsc::unbounded();
         let _ = self.send(Command::WatchCalls(tx));
         Calls {
@@ -152,12 +152,12 @@ impl<R: Runtime> Client<R> {
     /// until the client closes.
     pub fn serve_calls<F, Fut>(&self, handler: F)
     where
-        F: Fn(IncomingCall<R>) -> Fut + Send + Sync + 'static,
+        F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let mut calls = self.calls();
-        let runtime = self.runtime().clone();
-        self.runtime().spawn(Box::pin(async move {
+        let runtime = self.executor().clone();
+        self.executor().spawn(Box::pin(async move {
             while let Some(call) = calls.next().await {
                 runtime.spawn(Box::pin(handler(call)));
             }

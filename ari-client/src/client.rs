@@ -1,12 +1,13 @@
 //! The client handle applications hold.
 
 use crate::driver::{Command, Driver, Job, KnownVersion};
-use crate::runtime::Runtime;
+use crate::runtime::{Executor, Runtime};
 use crate::stream::EventStream;
 use ari_proto::{
     CloseReason, Config, ConfigError, ConnectionEvent, Filter, Operation, RequestError, Session,
 };
 use futures_channel::{mpsc, oneshot};
+use std::sync::Arc;
 
 /// Why [`Client::connect`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,23 +30,22 @@ pub enum ConnectError {
 
 /// A connection to an Asterisk's ARI. Cheap to clone; the connection closes
 /// when [`close`](Self::close) is called or the last clone is dropped.
-pub struct Client<R: Runtime> {
+#[derive(Clone)]
+pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
     queue: usize,
-    runtime: R,
-    config: std::sync::Arc<Config>,
-    server_version: std::sync::Arc<KnownVersion>,
+    executor: Arc<dyn Executor>,
+    config: Arc<Config>,
+    server_version: Arc<KnownVersion>,
 }
 
-impl<R: Runtime> Clone for Client<R> {
-    fn clone(&self) -> Self {
-        Client {
-            commands: self.commands.clone(),
-            queue: self.queue,
-            runtime: self.runtime.clone(),
-            config: self.config.clone(),
-            server_version: self.server_version.clone(),
-        }
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The configuration's Debug hides the password.
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .field("server_version", &self.server_version())
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,21 +56,22 @@ pub const DEFAULT_QUEUE: usize = 1024;
 /// event. The queue allocates only for what it holds.
 pub const ALL_EVENTS_QUEUE: usize = 16 * 1024;
 
-impl<R: Runtime> Client<R> {
-    /// Connects: returns once the events WebSocket is open. `https://` base
-    /// URLs need the `tls` feature and trust the webpki roots.
-    pub async fn connect(runtime: R, config: Config) -> Result<Client<R>, ConnectError> {
+impl Client {
+    /// Connects on `runtime`: returns once the events WebSocket is open.
+    /// `https://` base URLs need the `tls` feature and trust the webpki
+    /// roots. The adapters' `connect(config)` call this with their runtime.
+    pub async fn connect<R: Runtime>(runtime: R, config: Config) -> Result<Client, ConnectError> {
         let tls = crate::transport::default_tls_config().map_err(ConnectError::Tls)?;
         Self::connect_with_tls(runtime, config, tls).await
     }
 
     /// [`connect`](Self::connect) with your own TLS settings (a rustls
     /// `ClientConfig`, e.g. trusting a private CA).
-    pub async fn connect_with_tls(
+    pub async fn connect_with_tls<R: Runtime>(
         runtime: R,
         config: Config,
         tls: crate::TlsConfig,
-    ) -> Result<Client<R>, ConnectError> {
+    ) -> Result<Client, ConnectError> {
         let kept = std::sync::Arc::new(config.clone());
         let session = Session::new(config).map_err(ConnectError::Config)?;
         let (commands, rx) = mpsc::unbounded();
@@ -88,7 +89,7 @@ impl<R: Runtime> Client<R> {
         let client = Client {
             commands,
             queue: DEFAULT_QUEUE,
-            runtime,
+            executor: Arc::new(runtime),
             config: kept,
             server_version,
         };
@@ -115,9 +116,9 @@ impl<R: Runtime> Client<R> {
         self.server_version.get()
     }
 
-    /// The runtime the client runs on.
-    pub fn runtime(&self) -> &R {
-        &self.runtime
+    /// The runtime the client runs on, for spawning and time.
+    pub(crate) fn executor(&self) -> &Arc<dyn Executor> {
+        &self.executor
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<(), RequestError> {
@@ -209,14 +210,17 @@ impl<R: Runtime> Client<R> {
 
 /// A request about to be sent: await it for the answer, or adjust it first
 /// with [`with`](Self::with) (`channel.play(["sound:beep"]).with(|p| p.lang("en")).await`).
-pub struct Call<R: Runtime, O> {
-    client: Client<R>,
+/// Nothing is sent until it is awaited (or [`tracked`](Self::tracked) or
+/// `start`ed).
+#[must_use = "a request is sent only when awaited"]
+pub struct Pending<O> {
+    client: Client,
     op: O,
 }
 
-impl<R: Runtime, O: Operation + Send + 'static> Call<R, O> {
-    pub(crate) fn new(client: Client<R>, op: O) -> Self {
-        Call { client, op }
+impl<O: Operation + Send + 'static> Pending<O> {
+    pub(crate) fn new(client: Client, op: O) -> Self {
+        Pending { client, op }
     }
 
     /// Changes the request before it is sent, e.g. to set optional parameters.
@@ -226,7 +230,7 @@ impl<R: Runtime, O: Operation + Send + 'static> Call<R, O> {
     }
 
     /// The client it will be sent through.
-    pub fn client(&self) -> &Client<R> {
+    pub fn client(&self) -> &Client {
         &self.client
     }
 
@@ -243,7 +247,7 @@ impl<R: Runtime, O: Operation + Send + 'static> Call<R, O> {
     }
 }
 
-impl<R: Runtime, O> std::future::IntoFuture for Call<R, O>
+impl<O> std::future::IntoFuture for Pending<O>
 where
     O: Operation + Send + 'static,
     O::Response: Send + 'static,

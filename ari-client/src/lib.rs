@@ -3,12 +3,13 @@
 //! [`Client`] drives an [`ari_proto::Session`] on real sockets: HTTP/1.1 with
 //! hyper (connections kept and reused), the events WebSocket with
 //! async-tungstenite, all through the small [`Runtime`] trait that
-//! `ari-tokio` and `ari-smol` implement. Applications use those crates; this
-//! one is the code they share.
+//! `ari-tokio` and `ari-smol` implement. Only the connection's driver is
+//! generic over the runtime: [`Client`] and every handle name none, so code
+//! written for one adapter compiles for the other. Applications use those
+//! crates, which re-export [`api`] whole; this one is the code they share.
 
 #![forbid(unsafe_code)]
 
-mod adapter;
 mod calls;
 mod client;
 mod driver;
@@ -20,17 +21,31 @@ mod runtime;
 mod stream;
 mod transport;
 
-/// The core crate, for adapters that re-export it.
-pub use ari_proto as proto;
 pub use ari_proto::{Digits, DigitsStop};
 pub use calls::{CallEvent, Calls, IncomingCall};
-pub use client::{ALL_EVENTS_QUEUE, Call, Client, ConnectError, DEFAULT_QUEUE};
+pub use client::{ALL_EVENTS_QUEUE, Client, ConnectError, DEFAULT_QUEUE, Pending};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handles::*;
 pub use objects::{HasHandle, Started};
-pub use runtime::{BoxFuture, Runtime};
+pub use runtime::{BoxFuture, Executor, Runtime};
 pub use stream::{EventStream, Lagged};
 pub use transport::TlsConfig;
 #[cfg(feature = "tls")]
 pub use transport::default_tls_config;
+
+/// Everything an application names, in one place: the adapters re-export
+/// it whole (`ari_tokio::Client` is [`Client`]), and add `connect`.
+pub mod api {
+    pub use crate::{
+        ALL_EVENTS_QUEUE, CallEvent, Calls, Client, ConnectError, DEFAULT_QUEUE, EventStream,
+        HasHandle, IncomingCall, Lagged, Pending, Started, TlsConfig, handles::*,
+    };
+    #[cfg(feature = "tls")]
+    pub use crate::{default_tls_config, rustls};
+    pub use ari_proto::{
+        self as proto, ApiError, ApiErrorKind, AuthMode, BackoffConfig, CloseReason, Config,
+        ConfigError, ConnectionEvent, Digits, DigitsStop, Event, Filter, ObjectKind, ObjectRef,
+        RequestError, RestTransport, Str, Timestamp, Version, events, models, ops,
+    };
+}

@@ -2,43 +2,42 @@
 //! its event stream; and waits on channel streams.
 
 use crate::{
-    BridgeHandle, Call, ChannelHandle, Client, EventStream, LiveRecordingHandle, PlaybackHandle,
-    Runtime,
+    BridgeHandle, ChannelHandle, Client, EventStream, LiveRecordingHandle, Pending, PlaybackHandle,
 };
 use ari_proto::{Event, Operation, RequestError, models};
 
 /// A model that names an object with a handle.
-pub trait HasHandle<R: Runtime> {
+pub trait HasHandle {
     /// The handle type.
     type Handle;
     /// The handle on this object.
-    fn handle(&self, client: &Client<R>) -> Self::Handle;
+    fn handle(&self, client: &Client) -> Self::Handle;
 }
 
-impl<R: Runtime> HasHandle<R> for models::Channel {
-    type Handle = ChannelHandle<R>;
-    fn handle(&self, client: &Client<R>) -> ChannelHandle<R> {
+impl HasHandle for models::Channel {
+    type Handle = ChannelHandle;
+    fn handle(&self, client: &Client) -> ChannelHandle {
         client.channel(self.id.as_str())
     }
 }
 
-impl<R: Runtime> HasHandle<R> for models::Bridge {
-    type Handle = BridgeHandle<R>;
-    fn handle(&self, client: &Client<R>) -> BridgeHandle<R> {
+impl HasHandle for models::Bridge {
+    type Handle = BridgeHandle;
+    fn handle(&self, client: &Client) -> BridgeHandle {
         client.bridge(self.id.as_str())
     }
 }
 
-impl<R: Runtime> HasHandle<R> for models::Playback {
-    type Handle = PlaybackHandle<R>;
-    fn handle(&self, client: &Client<R>) -> PlaybackHandle<R> {
+impl HasHandle for models::Playback {
+    type Handle = PlaybackHandle;
+    fn handle(&self, client: &Client) -> PlaybackHandle {
         client.playback(self.id.as_str())
     }
 }
 
-impl<R: Runtime> HasHandle<R> for models::LiveRecording {
-    type Handle = LiveRecordingHandle<R>;
-    fn handle(&self, client: &Client<R>) -> LiveRecordingHandle<R> {
+impl HasHandle for models::LiveRecording {
+    type Handle = LiveRecordingHandle;
+    fn handle(&self, client: &Client) -> LiveRecordingHandle {
         client.live_recording(self.name.as_str())
     }
 }
@@ -54,18 +53,17 @@ pub struct Started<M, H> {
     pub events: EventStream,
 }
 
-impl<R, O> Call<R, O>
+impl<O> Pending<O>
 where
-    R: Runtime,
     O: Operation + Send + 'static,
-    O::Response: HasHandle<R> + Send + 'static,
+    O::Response: HasHandle + Send + 'static,
 {
     /// Sends a request that creates an object (originate, create, play,
     /// record, snoop) and gives its handle with its event stream:
     /// `channel.play(["sound:hello-world"]).start().await?.events.finished().await`.
     pub async fn start(
         self,
-    ) -> Result<Started<O::Response, <O::Response as HasHandle<R>>::Handle>, RequestError> {
+    ) -> Result<Started<O::Response, <O::Response as HasHandle>::Handle>, RequestError> {
         let client = self.client().clone();
         let (object, events) = self.tracked().await?;
         let events = events

@@ -10,23 +10,29 @@ use std::time::Instant;
 /// A boxed future that is `Send`.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// An async runtime the client can run on.
-pub trait Runtime: Clone + Send + Sync + 'static {
-    /// A connected TCP stream, as `futures-io` sees it.
-    type Tcp: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-
+/// What the client needs of a runtime besides TCP: spawning and time.
+/// Object safe, so that the client's public types name no runtime.
+pub trait Executor: Send + Sync + 'static {
     /// Runs `future` in the background.
     fn spawn(&self, future: BoxFuture<()>);
 
     /// Completes at `deadline`.
     fn sleep_until(&self, deadline: Instant) -> BoxFuture<()>;
 
-    /// Opens a TCP connection to `host:port`.
-    fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Self::Tcp>>;
-
     /// The current time, on the clock `sleep_until` uses (a runtime with a
     /// virtual clock, e.g. tokio's paused time in tests, returns its own).
     fn now(&self) -> Instant {
         Instant::now()
     }
+}
+
+/// An async runtime the client can run on: an [`Executor`] that also
+/// opens TCP connections. The connection's driver is generic over it; the
+/// client it gives is not.
+pub trait Runtime: Executor + Clone {
+    /// A connected TCP stream, as `futures-io` sees it.
+    type Tcp: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Opens a TCP connection to `host:port`.
+    fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Self::Tcp>>;
 }

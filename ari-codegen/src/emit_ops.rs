@@ -199,12 +199,7 @@ fn emit_op(out: &mut String, op: &Operation) {
             (_, true) => "query, required".to_string(),
             (_, false) => "query, optional".to_string(),
         };
-        let list = if p.is_list() {
-            "; sent comma-joined"
-        } else {
-            ""
-        };
-        writeln!(out, "    /// `{}`: {how}{list}.", p.p.name).unwrap();
+        writeln!(out, "    /// `{}`: {how}; {}.", p.p.name, param_facts(p.p)).unwrap();
         writeln!(out, "    pub {}: {},", p.rust, p.field_ty()).unwrap();
     }
     writeln!(out, "}}\n").unwrap();
@@ -244,7 +239,20 @@ fn emit_op(out: &mut String, op: &Operation) {
     }
     for p in ps.iter().filter(|p| !p.p.required) {
         let (ty, conv) = p.arg("v");
-        writeln!(out, "    /// Sets `{}`.", p.p.name).unwrap();
+        match (&p.p.default, p.p.send_default) {
+            (Some(d), true) => writeln!(
+                out,
+                "    /// Sets `{}` (sent as `{d}` when unset: Asterisk requires it).",
+                p.p.name
+            ),
+            (Some(d), false) => writeln!(
+                out,
+                "    /// Sets `{}` (Asterisk uses `{d}` when unset).",
+                p.p.name
+            ),
+            (None, _) => writeln!(out, "    /// Sets `{}`.", p.p.name),
+        }
+        .unwrap();
         writeln!(out, "    pub fn {}(mut self, v: {ty}) -> Self {{", p.rust).unwrap();
         if p.is_list() {
             writeln!(out, "        self.{} = {conv};", p.rust).unwrap();
@@ -327,6 +335,11 @@ fn emit_op(out: &mut String, op: &Operation) {
                 joined(&field)
             )),
             (false, true) => required_items.push(format!("({n}, {})", p.to_query(&field))),
+            (false, false) if p.p.send_default => required_items.push(format!(
+                "({n}, match &{field} {{ Some(v) => {}, None => {}.into() }})",
+                p.to_query("v"),
+                lit(p.p.default.as_deref().unwrap_or_default())
+            )),
             (false, false) => optional_pushes.push(format!(
                 "if let Some(v) = &{field} {{ query.push(({n}, {})); }}",
                 p.to_query("v")
@@ -514,4 +527,21 @@ pub fn operations_file(merged: &Merged) -> String {
     }
     out.push_str("        _ => Err(crate::json::JsonError { offset: 0, reason: \"unknown operation\".into() }),\n    }\n}\n");
     out
+}
+
+/// A parameter's declared facts for its doc comment: type, list, default,
+/// allowed values.
+fn param_facts(p: &crate::spec::Param) -> String {
+    let mut facts = vec![format!("`{}`", p.ty)];
+    if p.multiple {
+        facts.push("a list, sent comma-joined".into());
+    }
+    if let Some(d) = &p.default {
+        facts.push(format!("default `{d}`"));
+    }
+    if !p.allowed.is_empty() {
+        let values: Vec<String> = p.allowed.iter().map(|v| format!("`{v}`")).collect();
+        facts.push(format!("one of {}", values.join(", ")));
+    }
+    facts.join("; ")
 }

@@ -86,6 +86,11 @@ pub struct Param {
     pub multiple: bool,
     /// Allowed values of a `LIST` constraint (union over releases).
     pub allowed: Vec<String>,
+    /// The declared default, which Asterisk uses when the parameter is unset.
+    pub default: Option<String>,
+    /// Sent with its default when unset: Asterisk requires it although the
+    /// declaration says it is optional (set by `overrides.json`).
+    pub send_default: bool,
 }
 
 /// An operation, merged over releases.
@@ -175,6 +180,12 @@ pub fn merge(releases: &[Release]) -> Merged {
                                 || p["paramType"] == "path",
                             multiple: p["allowMultiple"].as_bool().unwrap_or(false),
                             allowed: allowed_values(p),
+                            default: match &p["defaultValue"] {
+                                Value::Null => None,
+                                Value::String(s) => Some(s.clone()),
+                                other => Some(other.to_string()),
+                            },
+                            send_default: false,
                         })
                         .collect();
                     let new = Operation {
@@ -306,8 +317,32 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
 }
 
 /// Adds the fields of `overrides` (`{"models": {"Model": {"properties":
-/// {"field": "type"}}}}`) that the declarations lack, as optional fields.
+/// {"field": "type"}}}}`) that the declarations lack, as optional fields,
+/// and the values of an enum field they lack (`"values": {"field": [..]}`);
+/// marks the parameters that must be sent with their declared default
+/// (`{"operations": {"resource.nickname": {"send_default": ["param"]}}}`).
 pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), String> {
+    for (name, op) in overrides["operations"].as_object().into_iter().flatten() {
+        let target = merged
+            .operations
+            .iter_mut()
+            .find(|o| format!("{}.{}", o.resource, o.nickname) == *name)
+            .ok_or_else(|| format!("overrides name an unknown operation {name}"))?;
+        for param in op["send_default"].as_array().into_iter().flatten() {
+            let param = param.as_str().unwrap_or_default();
+            let p = target
+                .params
+                .iter_mut()
+                .find(|p| p.name == param)
+                .ok_or_else(|| format!("overrides name an unknown parameter {name}.{param}"))?;
+            if p.default.is_none() || p.multiple || p.kind != "query" {
+                return Err(format!(
+                    "{name}.{param}: only a single query parameter with a default can be sent by default"
+                ));
+            }
+            p.send_default = true;
+        }
+    }
     for (name, model) in overrides["models"].as_object().into_iter().flatten() {
         let target = merged
             .models
@@ -324,6 +359,24 @@ pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), Str
                     always: false,
                     allowed: Vec::new(),
                 });
+            }
+        }
+        for (prop, values) in model["values"].as_object().into_iter().flatten() {
+            let field = target
+                .properties
+                .iter_mut()
+                .find(|p| &p.name == prop)
+                .ok_or_else(|| format!("overrides name an unknown field {name}.{prop}"))?;
+            if field.allowed.is_empty() {
+                return Err(format!("{name}.{prop} is not an enum field"));
+            }
+            for value in values.as_array().into_iter().flatten() {
+                let value = value
+                    .as_str()
+                    .ok_or_else(|| format!("{name}.{prop}: values must be strings"))?;
+                if !field.allowed.iter().any(|a| a == value) {
+                    field.allowed.push(value.to_string());
+                }
             }
         }
     }

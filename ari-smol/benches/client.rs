@@ -3,17 +3,17 @@
 //! the `block_on` thread and then on the executor's own thread.
 
 fn main() {
-    if conformance::child::serve_if_child() {
+    if testkit::child::serve_if_child() {
         return;
     }
     // The consumer on the `block_on` thread, the driver on the executor's.
-    smol::block_on(conformance::bench::run_all(
+    smol::block_on(testkit::bench::run_all(
         ari_smol::SmolRuntime,
         ari_smol::connect,
         "ari-smol (consumer on block_on, driver on the executor thread)",
     ));
     // Both on smol's one executor thread, as on a current-thread runtime.
-    smol::block_on(smol::spawn(conformance::bench::run_all(
+    smol::block_on(smol::spawn(testkit::bench::run_all(
         ari_smol::SmolRuntime,
         ari_smol::connect,
         "ari-smol (all on the executor thread)",

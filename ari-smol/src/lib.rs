@@ -2,9 +2,9 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use ari_smol::{Config, ops::channels::Answer};
+//! use ari_smol::Config;
 //! let client = ari_smol::connect(Config::new("http://localhost:8088", "hello", "asterisk", "secret")?).await?;
-//! client.request(Answer::new("1795361410.9")).await?;
+//! client.channel("1795361410.9").answer().await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -12,19 +12,28 @@
 
 #![forbid(unsafe_code)]
 
-use ari_client::{BoxFuture, Runtime};
+pub use ari_client::api::*;
+use ari_client::{BoxFuture, Executor, Runtime};
 use std::io;
 use std::time::Instant;
 
-ari_client::adapter_api!(SmolRuntime, SmolRuntime);
+/// Connects to an Asterisk on smol's global executor; returns once the
+/// events WebSocket is open.
+pub async fn connect(config: Config) -> Result<Client, ConnectError> {
+    Client::connect(SmolRuntime, config).await
+}
+
+/// [`connect`] with your own TLS settings, e.g. trusting a private CA.
+#[cfg(feature = "tls")]
+pub async fn connect_with_tls(config: Config, tls: TlsConfig) -> Result<Client, ConnectError> {
+    Client::connect_with_tls(SmolRuntime, config, tls).await
+}
 
 /// smol's global executor and reactor, as the client needs them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmolRuntime;
 
-impl Runtime for SmolRuntime {
-    type Tcp = smol::net::TcpStream;
-
+impl Executor for SmolRuntime {
     fn spawn(&self, future: BoxFuture<()>) {
         smol::spawn(future).detach();
     }
@@ -34,6 +43,10 @@ impl Runtime for SmolRuntime {
             smol::Timer::at(deadline).await;
         })
     }
+}
+
+impl Runtime for SmolRuntime {
+    type Tcp = smol::net::TcpStream;
 
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<smol::net::TcpStream>> {
         Box::pin(async move {

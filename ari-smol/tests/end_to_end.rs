@@ -1,14 +1,12 @@
 //! The adapter over real loopback sockets against the fake Asterisk, on
 //! smol and on async-std's executor.
 
-#[path = "../../ari-client/tests/apps/faults.rs"]
-mod faults;
-#[path = "../../ari-client/tests/apps/framework.rs"]
-mod framework;
-#[path = "../../ari-client/tests/apps/hello_world.rs"]
-mod hello_world;
-#[path = "../../ari-client/tests/apps/scenarios.rs"]
-mod scenarios;
+/// The example itself, run against the recorded call.
+#[path = "../examples/smol_hello_world.rs"]
+#[allow(dead_code)]
+mod example;
+
+use testkit::suite::{faults, framework, hello_world, scenarios};
 
 #[test]
 fn hello_world_on_smol() {
@@ -22,7 +20,12 @@ fn hello_world_on_async_std() {
 
 #[test]
 fn the_demo_replays_the_recorded_call() {
-    smol::block_on(conformance::demo::replay(ari_smol::connect)).unwrap();
+    smol::block_on(async {
+        let demo = testkit::demo::Demo::replay("hello").unwrap();
+        let client = ari_smol::connect(demo.config()).await.unwrap();
+        client.serve_calls(|c| async move { example::hello(c).await.unwrap() });
+        demo.run(&client).await.unwrap();
+    });
 }
 
 #[test]

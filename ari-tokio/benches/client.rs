@@ -3,7 +3,7 @@
 //! current-thread runtime and then on a multi-thread one.
 
 fn main() {
-    if conformance::child::serve_if_child() {
+    if testkit::child::serve_if_child() {
         return;
     }
     for (mut builder, name) in [
@@ -20,7 +20,7 @@ fn main() {
         let rt = builder.enable_all().build().expect("a runtime");
         rt.block_on(async {
             let runtime = ari_tokio::TokioRuntime(tokio::runtime::Handle::current());
-            conformance::bench::run_all(runtime, ari_tokio::connect, name).await;
+            testkit::bench::run_all(runtime, ari_tokio::connect, name).await;
         });
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use ari_tokio::{Config, ops::channels::Answer};
+//! use ari_tokio::Config;
 //! let client = ari_tokio::connect(Config::new("http://localhost:8088", "hello", "asterisk", "secret")?).await?;
-//! client.request(Answer::new("1795361410.9")).await?;
+//! client.channel("1795361410.9").answer().await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -12,24 +12,37 @@
 
 #![forbid(unsafe_code)]
 
-use ari_client::{BoxFuture, Runtime};
+pub use ari_client::api::*;
+use ari_client::{BoxFuture, Executor, Runtime};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-ari_client::adapter_api!(
-    TokioRuntime,
-    TokioRuntime(tokio::runtime::Handle::current())
-);
+/// Connects to an Asterisk on the current tokio runtime; returns once the
+/// events WebSocket is open. Call it from within a runtime.
+pub async fn connect(config: Config) -> Result<Client, ConnectError> {
+    Client::connect(TokioRuntime::current(), config).await
+}
+
+/// [`connect`] with your own TLS settings, e.g. trusting a private CA.
+#[cfg(feature = "tls")]
+pub async fn connect_with_tls(config: Config, tls: TlsConfig) -> Result<Client, ConnectError> {
+    Client::connect_with_tls(TokioRuntime::current(), config, tls).await
+}
 
 /// The tokio runtime, as the client needs it.
 #[derive(Clone, Debug)]
 pub struct TokioRuntime(pub tokio::runtime::Handle);
 
-impl Runtime for TokioRuntime {
-    type Tcp = Compat;
+impl TokioRuntime {
+    /// The runtime this is called from; panics outside one, as tokio does.
+    pub fn current() -> TokioRuntime {
+        TokioRuntime(tokio::runtime::Handle::current())
+    }
+}
 
+impl Executor for TokioRuntime {
     fn spawn(&self, future: BoxFuture<()>) {
         self.0.spawn(future);
     }
@@ -41,6 +54,10 @@ impl Runtime for TokioRuntime {
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
     }
+}
+
+impl Runtime for TokioRuntime {
+    type Tcp = Compat;
 
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Compat>> {
         Box::pin(async move {

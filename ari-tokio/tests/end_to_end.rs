@@ -1,13 +1,11 @@
 //! The adapter over real loopback sockets against the fake Asterisk.
 
-#[path = "../../ari-client/tests/apps/faults.rs"]
-mod faults;
-#[path = "../../ari-client/tests/apps/framework.rs"]
-mod framework;
-#[path = "../../ari-client/tests/apps/hello_world.rs"]
-mod hello_world;
-#[path = "../../ari-client/tests/apps/scenarios.rs"]
-mod scenarios;
+/// The example itself, run against the recorded call.
+#[path = "../examples/hello_world.rs"]
+#[allow(dead_code)]
+mod example;
+
+use testkit::suite::{faults, framework, hello_world, scenarios};
 
 use ari_client::rustls;
 use conformance::{FakeAsterisk, ServeOptions};
@@ -25,13 +23,16 @@ async fn wrong_credentials_fail_to_connect() {
     let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
     let fake = FakeAsterisk::start(trace, ServeOptions::default()).unwrap();
     let config = ari_tokio::Config::new(&fake.base_url(), "hello", "asterisk", "nope").unwrap();
-    let err = ari_tokio::connect(config).await.err().expect("refused");
+    let err = ari_tokio::connect(config).await.expect_err("refused");
     assert!(err.to_string().contains("401"), "{err}");
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_demo_replays_the_recorded_call() {
-    conformance::demo::replay(ari_tokio::connect).await.unwrap();
+    let demo = testkit::demo::Demo::replay("hello").unwrap();
+    let client = ari_tokio::connect(demo.config()).await.unwrap();
+    client.serve_calls(|c| async move { example::hello(c).await.unwrap() });
+    demo.run(&client).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -49,7 +50,8 @@ async fn server_errors_are_typed() {
     faults::server_errors_are_typed(ari_tokio::connect).await;
 }
 
-#[tokio::test(flavor = "current_thread")]
+/// Paused time: the timeout fires on the virtual clock, whatever the machine's speed.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn slow_answers_time_out() {
     faults::slow_answers_time_out(ari_tokio::connect).await;
 }
@@ -164,8 +166,7 @@ async fn the_call_over_https_and_wss() {
     .unwrap();
     let err = ari_tokio::connect(config)
         .await
-        .err()
-        .expect("an untrusted certificate is refused");
+        .expect_err("an untrusted certificate is refused");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
 
@@ -174,7 +175,8 @@ async fn pings_are_answered() {
     faults::pings_are_answered(ari_tokio::connect).await;
 }
 
-#[tokio::test(flavor = "current_thread")]
+/// Paused time: the connect timeout fires on the virtual clock.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_stalled_upgrade_times_out() {
     faults::a_stalled_upgrade_times_out(ari_tokio::connect).await;
 }

@@ -5,15 +5,10 @@
 //! replay of the whole trace through the session state machine. The
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
-pub mod bench;
-pub mod blast;
-pub mod calls_server;
 pub mod check;
-pub mod child;
-pub mod demo;
-pub mod loopback;
 pub mod replay;
 pub mod serve;
+pub mod test_client;
 pub mod trace;
 pub mod wire_io;
 

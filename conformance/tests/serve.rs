@@ -2,8 +2,7 @@
 //! client that follows the trace: replay, id binding, auth, mismatches and
 //! every injected fault.
 
-mod support;
-
+use conformance::test_client::{GOOD, Ws, basic, encode, http, trace, ws};
 use conformance::trace::{Body, Kind};
 use conformance::wire_io::WsMessage;
 use conformance::{FakeAsterisk, Faults, ServeOptions, Trace};
@@ -11,7 +10,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{GOOD, Ws, basic, encode, http, trace, ws};
 
 /// Plays the client side of a sequential trace: every recorded request in
 /// order, with ids renamed by `rename`; returns every event text received.

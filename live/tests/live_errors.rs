@@ -102,8 +102,7 @@ async fn wrong_password_is_refused_with_401() {
     let app = live.app("intruder");
     let error = ari_tokio::connect(live.config_as(&app, "asterisk", "wrong"))
         .await
-        .err()
-        .expect("a wrong password does not connect");
+        .expect_err("a wrong password does not connect");
     let shown = format!("{error} {error:?}");
     assert!(shown.contains("401"), "{shown}");
     assert!(!shown.contains("wrong"), "the password leaks: {shown}");

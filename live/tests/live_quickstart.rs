@@ -1,27 +1,37 @@
-//! The asyncari quickstart against the real Asterisk, on both adapters: a
+//! The quickstart examples against the real Asterisk, their very code: a
 //! real SIP call from Asterisk to itself enters Stasis app `hello`, is
-//! answered and hears `hello-world`; the calling leg presses 1 (the app plays
-//! the digit back) and then # (the app says goodbye and hangs up).
+//! answered and hears `hello-world`; the calling leg presses 1 (the app
+//! plays the digit back) and then # (the app says goodbye and hangs up).
 
 use futures_util::future::{Either, select};
 use live::{Live, check_all, live};
 use std::pin::pin;
 use std::sync::Mutex;
+use testkit::demo::call_in;
+
+#[path = "../../ari-tokio/examples/hello_world.rs"]
+#[allow(dead_code)]
+mod tokio_example;
+
+#[path = "../../ari-smol/examples/smol_hello_world.rs"]
+#[allow(dead_code)]
+mod smol_example;
 
 /// Both tests register app `hello` (the dialplan's `hello` extension sends
 /// the inbound leg there) and use the same caller id: one at a time.
 static HELLO_APP: Mutex<()> = Mutex::new(());
 
-/// What the quickstart must report, in this order, for the whole call.
+/// What the call must show, in this order.
 const FLOW: &[&str] = &[
     "caller: dialing PJSIP/hello@loop",
     "app: call from 5551234",
     "app: playing sound:hello-world",
     "caller: pressing 1",
     "app: key 1 pressed",
+    "app: playing sound:digits/1",
     "caller: pressing #",
     "app: key # pressed",
-    "app: goodbye, hanging up",
+    "app: playing sound:vm-goodbye",
 ];
 
 fn assert_flow(log: &[String]) {
@@ -39,13 +49,14 @@ fn assert_flow(log: &[String]) {
     assert_eq!(left, 2, "both legs leave the app:\n{}", log.join("\n"));
 }
 
-async fn quickstart<R: ari_client::Runtime>(client: ari_client::Client<R>) -> Vec<String> {
+/// Calls in and follows the call, every event checked strictly.
+async fn call(client: &ari_client::Client) -> Vec<String> {
     let mut log = Vec::new();
     {
-        let flow = pin!(conformance::demo::quickstart(&client, true, |line| log.push(line)));
+        let caller = pin!(call_in(client, |line| log.push(line)));
         let checked = pin!(check_all(client.events()));
-        match select(flow, checked).await {
-            Either::Left((outcome, _)) => outcome.expect("the quickstart completes"),
+        match select(caller, checked).await {
+            Either::Left((outcome, _)) => outcome.expect("the call completes"),
             Either::Right(_) => panic!("the event stream ended during the call"),
         }
     }
@@ -65,7 +76,8 @@ fn quickstart_on_tokio() {
         let client = ari_tokio::connect(live.config("hello"))
             .await
             .expect("connect");
-        quickstart(client).await
+        client.serve_calls(|c| async move { tokio_example::hello(c).await.expect("the app") });
+        call(&client).await
     });
     assert_flow(&log);
 }
@@ -78,7 +90,8 @@ fn quickstart_on_smol() {
         let client = ari_smol::connect(live.config("hello"))
             .await
             .expect("connect");
-        quickstart(client).await
+        client.serve_calls(|c| async move { smol_example::hello(c).await.expect("the app") });
+        call(&client).await
     });
     assert_flow(&log);
 }

@@ -4,7 +4,7 @@
 //! recording is started race-free with `.start()`, paused, muted, stopped or
 //! cancelled, and the stored file is listed, copied, downloaded and deleted.
 
-use ari_client::{ChannelHandle, Client, EventStream, Runtime};
+use ari_client::{ChannelHandle, Client, EventStream};
 use ari_proto::models::{ChannelState, LiveRecordingState, StoredRecording};
 use ari_proto::ops::channels::RecordIfExists;
 use ari_proto::{ApiError, ApiErrorKind, Event, RequestError};
@@ -62,10 +62,7 @@ fn api_error<T: Debug>(
 
 /// A real SIP loop call whose outbound leg is in `app`, answered, hearing
 /// music on hold from the far end; with the leg's strict event stream.
-async fn call_in_app<R: Runtime>(
-    client: &Client<R>,
-    app: &str,
-) -> (ChannelHandle<R>, Strict<EventStream>) {
+async fn call_in_app(client: &Client, app: &str) -> (ChannelHandle, Strict<EventStream>) {
     let started = client
         .channels()
         .originate("PJSIP/moh@loop")
@@ -92,7 +89,7 @@ async fn call_in_app<R: Runtime>(
 }
 
 /// Hangs up the call and waits until Asterisk says the channel is gone.
-async fn hang_up<R: Runtime>(channel: &ChannelHandle<R>, events: &mut Strict<EventStream>) {
+async fn hang_up(channel: &ChannelHandle, events: &mut Strict<EventStream>) {
     channel.hangup().await.expect("hang up the loop call");
     next_event(events, "ChannelDestroyed after hangup", |e| {
         matches!(e, Event::ChannelDestroyed(_))

@@ -5,7 +5,7 @@
 //! filters) and user events. Every id and name a test chooses holds its own
 //! application name, since other tests and sessions share the Asterisk.
 
-use ari_client::{Client, Runtime};
+use ari_client::Client;
 use ari_proto::models::{DeviceStateState, EndpointState};
 use ari_proto::ops::asterisk::GetInfoOnly;
 use ari_proto::ops::device_states::UpdateDeviceState;
@@ -843,7 +843,7 @@ fn application_event_filter_on_smol() {
     });
 }
 
-async fn filter_flow<R: Runtime>(client: &Client<R>, app: &str) {
+async fn filter_flow(client: &Client, app: &str) {
     let mut events = Strict(client.events());
     let handle = client.application(app);
     let device = format!("Stasis:{app}");

@@ -2986,6 +2986,8 @@ pub enum PlaybackState {
     Done,
     /// The value `failed`.
     Failed,
+    /// The value `paused`.
+    Paused,
     /// A value this release of the crate does not know.
     Other(String),
 }
@@ -2999,6 +3001,7 @@ impl PlaybackState {
             Self::Continuing => "continuing",
             Self::Done => "done",
             Self::Failed => "failed",
+            Self::Paused => "paused",
             Self::Other(s) => s,
         }
     }
@@ -3012,6 +3015,7 @@ impl From<&str> for PlaybackState {
             "continuing" => Self::Continuing,
             "done" => Self::Done,
             "failed" => Self::Failed,
+            "paused" => Self::Paused,
             other => Self::Other(other.to_string()),
         }
     }

@@ -53,7 +53,7 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `applicationName`: path segment.
+    /// `applicationName`: path segment; `string`.
     pub application_name: String,
 }
 
@@ -101,9 +101,9 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Subscribe {
-    /// `applicationName`: path segment.
+    /// `applicationName`: path segment; `string`.
     pub application_name: String,
-    /// `eventSource`: query, required; sent comma-joined.
+    /// `eventSource`: query, required; `string`; a list, sent comma-joined.
     pub event_source: Vec<String>,
 }
 
@@ -154,9 +154,9 @@ impl crate::FromWire for Subscribe {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unsubscribe {
-    /// `applicationName`: path segment.
+    /// `applicationName`: path segment; `string`.
     pub application_name: String,
-    /// `eventSource`: query, required; sent comma-joined.
+    /// `eventSource`: query, required; `string`; a list, sent comma-joined.
     pub event_source: Vec<String>,
 }
 
@@ -207,9 +207,9 @@ impl crate::FromWire for Unsubscribe {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Filter {
-    /// `applicationName`: path segment.
+    /// `applicationName`: path segment; `string`.
     pub application_name: String,
-    /// `filter`: JSON body, optional.
+    /// `filter`: JSON body, optional; `object`.
     pub filter: Option<serde_json::Value>,
 }
 
@@ -269,11 +269,11 @@ pub mod asterisk {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetObject {
-    /// `configClass`: path segment.
+    /// `configClass`: path segment; `string`.
     pub config_class: String,
-    /// `objectType`: path segment.
+    /// `objectType`: path segment; `string`.
     pub object_type: String,
-    /// `id`: path segment.
+    /// `id`: path segment; `string`.
     pub id: String,
 }
 
@@ -329,13 +329,13 @@ impl crate::FromWire for GetObject {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateObject {
-    /// `configClass`: path segment.
+    /// `configClass`: path segment; `string`.
     pub config_class: String,
-    /// `objectType`: path segment.
+    /// `objectType`: path segment; `string`.
     pub object_type: String,
-    /// `id`: path segment.
+    /// `id`: path segment; `string`.
     pub id: String,
-    /// `fields`: JSON body, optional.
+    /// `fields`: JSON body, optional; `containers`.
     pub fields: Option<Vec<(String, String)>>,
 }
 
@@ -398,11 +398,11 @@ impl crate::FromWire for UpdateObject {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteObject {
-    /// `configClass`: path segment.
+    /// `configClass`: path segment; `string`.
     pub config_class: String,
-    /// `objectType`: path segment.
+    /// `objectType`: path segment; `string`.
     pub object_type: String,
-    /// `id`: path segment.
+    /// `id`: path segment; `string`.
     pub id: String,
 }
 
@@ -503,7 +503,7 @@ crate::codec::string_enum!(GetInfoOnly);
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetInfo {
-    /// `only`: query, optional; sent comma-joined.
+    /// `only`: query, optional; `string`; a list, sent comma-joined; one of `build`, `system`, `config`, `status`.
     pub only: Vec<GetInfoOnly>,
 }
 
@@ -638,7 +638,7 @@ impl crate::FromWire for ListModules {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetModule {
-    /// `moduleName`: path segment.
+    /// `moduleName`: path segment; `string`.
     pub module_name: String,
 }
 
@@ -686,7 +686,7 @@ impl crate::FromWire for GetModule {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoadModule {
-    /// `moduleName`: path segment.
+    /// `moduleName`: path segment; `string`.
     pub module_name: String,
 }
 
@@ -734,7 +734,7 @@ impl crate::FromWire for LoadModule {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UnloadModule {
-    /// `moduleName`: path segment.
+    /// `moduleName`: path segment; `string`.
     pub module_name: String,
 }
 
@@ -782,7 +782,7 @@ impl crate::FromWire for UnloadModule {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReloadModule {
-    /// `moduleName`: path segment.
+    /// `moduleName`: path segment; `string`.
     pub module_name: String,
 }
 
@@ -872,9 +872,9 @@ impl crate::FromWire for ListLogChannels {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddLog {
-    /// `logChannelName`: path segment.
+    /// `logChannelName`: path segment; `string`.
     pub log_channel_name: String,
-    /// `configuration`: query, required.
+    /// `configuration`: query, required; `string`.
     pub configuration: String,
 }
 
@@ -924,7 +924,7 @@ impl crate::FromWire for AddLog {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteLog {
-    /// `logChannelName`: path segment.
+    /// `logChannelName`: path segment; `string`.
     pub log_channel_name: String,
 }
 
@@ -972,7 +972,7 @@ impl crate::FromWire for DeleteLog {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RotateLog {
-    /// `logChannelName`: path segment.
+    /// `logChannelName`: path segment; `string`.
     pub log_channel_name: String,
 }
 
@@ -1021,7 +1021,7 @@ impl crate::FromWire for RotateLog {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetGlobalVar {
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
 }
 
@@ -1068,9 +1068,9 @@ impl crate::FromWire for GetGlobalVar {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetGlobalVar {
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
-    /// `value`: query, optional.
+    /// `value`: query, optional; `string`.
     pub value: Option<String>,
 }
 
@@ -1171,13 +1171,13 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Create {
-    /// `type`: query, optional.
+    /// `type`: query, optional; `string`.
     pub r#type: Option<String>,
-    /// `bridgeId`: query, optional.
+    /// `bridgeId`: query, optional; `string`.
     pub bridge_id: Option<String>,
-    /// `name`: query, optional.
+    /// `name`: query, optional; `string`.
     pub name: Option<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -1252,13 +1252,13 @@ impl crate::FromWire for Create {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWithId {
-    /// `type`: query, optional.
+    /// `type`: query, optional; `string`.
     pub r#type: Option<String>,
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `name`: query, optional.
+    /// `name`: query, optional; `string`.
     pub name: Option<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -1333,7 +1333,7 @@ impl crate::FromWire for CreateWithId {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
 }
 
@@ -1381,7 +1381,7 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Destroy {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
 }
 
@@ -1429,17 +1429,17 @@ impl crate::FromWire for Destroy {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddChannel {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `channel`: query, required; sent comma-joined.
+    /// `channel`: query, required; `string`; a list, sent comma-joined.
     pub channel: Vec<String>,
-    /// `role`: query, optional.
+    /// `role`: query, optional; `string`.
     pub role: Option<String>,
-    /// `absorbDTMF`: query, optional.
+    /// `absorbDTMF`: query, optional; `boolean`; default `false`.
     pub absorb_dtmf: Option<bool>,
-    /// `mute`: query, optional.
+    /// `mute`: query, optional; `boolean`; default `false`.
     pub mute: Option<bool>,
-    /// `inhibitConnectedLineUpdates`: query, optional.
+    /// `inhibitConnectedLineUpdates`: query, optional; `boolean`; default `false`.
     pub inhibit_connected_line_updates: Option<bool>,
 }
 
@@ -1460,17 +1460,17 @@ impl AddChannel {
         self.role = Some(v.into());
         self
     }
-    /// Sets `absorbDTMF`.
+    /// Sets `absorbDTMF` (Asterisk uses `false` when unset).
     pub fn absorb_dtmf(mut self, v: bool) -> Self {
         self.absorb_dtmf = Some(v);
         self
     }
-    /// Sets `mute`.
+    /// Sets `mute` (Asterisk uses `false` when unset).
     pub fn mute(mut self, v: bool) -> Self {
         self.mute = Some(v);
         self
     }
-    /// Sets `inhibitConnectedLineUpdates`.
+    /// Sets `inhibitConnectedLineUpdates` (Asterisk uses `false` when unset).
     pub fn inhibit_connected_line_updates(mut self, v: bool) -> Self {
         self.inhibit_connected_line_updates = Some(v);
         self
@@ -1522,9 +1522,9 @@ impl crate::FromWire for AddChannel {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RemoveChannel {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `channel`: query, required; sent comma-joined.
+    /// `channel`: query, required; `string`; a list, sent comma-joined.
     pub channel: Vec<String>,
 }
 
@@ -1575,9 +1575,9 @@ impl crate::FromWire for RemoveChannel {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetVideoSource {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -1629,7 +1629,7 @@ impl crate::FromWire for SetVideoSource {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClearVideoSource {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
 }
 
@@ -1678,9 +1678,9 @@ impl crate::FromWire for ClearVideoSource {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartMoh {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `mohClass`: query, optional.
+    /// `mohClass`: query, optional; `string`.
     pub moh_class: Option<String>,
 }
 
@@ -1737,7 +1737,7 @@ impl crate::FromWire for StartMoh {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StopMoh {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
 }
 
@@ -1786,19 +1786,19 @@ impl crate::FromWire for StopMoh {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Play {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `media`: query, required; sent comma-joined.
+    /// `media`: query, required; `string`; a list, sent comma-joined.
     pub media: Vec<String>,
-    /// `announcer_format`: query, optional.
+    /// `announcer_format`: query, optional; `string`.
     pub announcer_format: Option<String>,
-    /// `lang`: query, optional.
+    /// `lang`: query, optional; `string`.
     pub lang: Option<String>,
-    /// `offsetms`: query, optional.
+    /// `offsetms`: query, optional; `int`; default `0`.
     pub offsetms: Option<i64>,
-    /// `skipms`: query, optional.
+    /// `skipms`: query, optional; `int`; default `3000`.
     pub skipms: Option<i64>,
-    /// `playbackId`: query, optional.
+    /// `playbackId`: query, optional; `string`.
     pub playback_id: Option<String>,
 }
 
@@ -1825,12 +1825,12 @@ impl Play {
         self.lang = Some(v.into());
         self
     }
-    /// Sets `offsetms`.
+    /// Sets `offsetms` (Asterisk uses `0` when unset).
     pub fn offsetms(mut self, v: i64) -> Self {
         self.offsetms = Some(v);
         self
     }
-    /// Sets `skipms`.
+    /// Sets `skipms` (Asterisk uses `3000` when unset).
     pub fn skipms(mut self, v: i64) -> Self {
         self.skipms = Some(v);
         self
@@ -1893,19 +1893,19 @@ impl crate::FromWire for Play {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PlayWithId {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `playbackId`: path segment.
+    /// `playbackId`: path segment; `string`.
     pub playback_id: String,
-    /// `media`: query, required; sent comma-joined.
+    /// `media`: query, required; `string`; a list, sent comma-joined.
     pub media: Vec<String>,
-    /// `announcer_format`: query, optional.
+    /// `announcer_format`: query, optional; `string`.
     pub announcer_format: Option<String>,
-    /// `lang`: query, optional.
+    /// `lang`: query, optional; `string`.
     pub lang: Option<String>,
-    /// `offsetms`: query, optional.
+    /// `offsetms`: query, optional; `int`; default `0`.
     pub offsetms: Option<i64>,
-    /// `skipms`: query, optional.
+    /// `skipms`: query, optional; `int`; default `3000`.
     pub skipms: Option<i64>,
 }
 
@@ -1932,12 +1932,12 @@ impl PlayWithId {
         self.lang = Some(v.into());
         self
     }
-    /// Sets `offsetms`.
+    /// Sets `offsetms` (Asterisk uses `0` when unset).
     pub fn offsetms(mut self, v: i64) -> Self {
         self.offsetms = Some(v);
         self
     }
-    /// Sets `skipms`.
+    /// Sets `skipms` (Asterisk uses `3000` when unset).
     pub fn skipms(mut self, v: i64) -> Self {
         self.skipms = Some(v);
         self
@@ -2081,23 +2081,23 @@ crate::codec::string_enum!(RecordTerminateOn);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Record {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `name`: query, required.
+    /// `name`: query, required; `string`.
     pub name: String,
-    /// `format`: query, required.
+    /// `format`: query, required; `string`.
     pub format: String,
-    /// `recorder_format`: query, optional.
+    /// `recorder_format`: query, optional; `string`.
     pub recorder_format: Option<String>,
-    /// `maxDurationSeconds`: query, optional.
+    /// `maxDurationSeconds`: query, optional; `int`; default `0`.
     pub max_duration_seconds: Option<i64>,
-    /// `maxSilenceSeconds`: query, optional.
+    /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
     pub max_silence_seconds: Option<i64>,
-    /// `ifExists`: query, optional.
+    /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
     pub if_exists: Option<RecordIfExists>,
-    /// `beep`: query, optional.
+    /// `beep`: query, optional; `boolean`; default `false`.
     pub beep: Option<bool>,
-    /// `terminateOn`: query, optional.
+    /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
     pub terminate_on: Option<RecordTerminateOn>,
 }
 
@@ -2121,27 +2121,27 @@ impl Record {
         self.recorder_format = Some(v.into());
         self
     }
-    /// Sets `maxDurationSeconds`.
+    /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
     pub fn max_duration_seconds(mut self, v: i64) -> Self {
         self.max_duration_seconds = Some(v);
         self
     }
-    /// Sets `maxSilenceSeconds`.
+    /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
     pub fn max_silence_seconds(mut self, v: i64) -> Self {
         self.max_silence_seconds = Some(v);
         self
     }
-    /// Sets `ifExists`.
+    /// Sets `ifExists` (Asterisk uses `fail` when unset).
     pub fn if_exists(mut self, v: RecordIfExists) -> Self {
         self.if_exists = Some(v);
         self
     }
-    /// Sets `beep`.
+    /// Sets `beep` (Asterisk uses `false` when unset).
     pub fn beep(mut self, v: bool) -> Self {
         self.beep = Some(v);
         self
     }
-    /// Sets `terminateOn`.
+    /// Sets `terminateOn` (Asterisk uses `none` when unset).
     pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
         self.terminate_on = Some(v);
         self
@@ -2202,9 +2202,9 @@ impl crate::FromWire for Record {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetBridgeVar {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
 }
 
@@ -2255,13 +2255,13 @@ impl crate::FromWire for GetBridgeVar {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetBridgeVar {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
-    /// `value`: query, optional.
+    /// `value`: query, optional; `string`.
     pub value: Option<String>,
-    /// `report_events`: query, optional.
+    /// `report_events`: query, optional; `boolean`; default `false`.
     pub report_events: Option<bool>,
 }
 
@@ -2280,7 +2280,7 @@ impl SetBridgeVar {
         self.value = Some(v.into());
         self
     }
-    /// Sets `report_events`.
+    /// Sets `report_events` (Asterisk uses `false` when unset).
     pub fn report_events(mut self, v: bool) -> Self {
         self.report_events = Some(v);
         self
@@ -2328,9 +2328,9 @@ impl crate::FromWire for SetBridgeVar {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetBridgeVars {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `variables`: query, required; sent comma-joined.
+    /// `variables`: query, required; `string`; a list, sent comma-joined.
     pub variables: Vec<String>,
 }
 
@@ -2381,9 +2381,9 @@ impl crate::FromWire for GetBridgeVars {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetBridgeVars {
-    /// `bridgeId`: path segment.
+    /// `bridgeId`: path segment; `string`.
     pub bridge_id: String,
-    /// `variables`: JSON body, required.
+    /// `variables`: JSON body, required; `containers`.
     pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -2480,33 +2480,33 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Originate {
-    /// `endpoint`: query, required.
+    /// `endpoint`: query, required; `string`.
     pub endpoint: String,
-    /// `extension`: query, optional.
+    /// `extension`: query, optional; `string`.
     pub extension: Option<String>,
-    /// `context`: query, optional.
+    /// `context`: query, optional; `string`.
     pub context: Option<String>,
-    /// `priority`: query, optional.
+    /// `priority`: query, optional; `long`.
     pub priority: Option<i64>,
-    /// `label`: query, optional.
+    /// `label`: query, optional; `string`.
     pub label: Option<String>,
-    /// `app`: query, optional.
+    /// `app`: query, optional; `string`.
     pub app: Option<String>,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
-    /// `callerId`: query, optional.
+    /// `callerId`: query, optional; `string`.
     pub caller_id: Option<String>,
-    /// `timeout`: query, optional.
+    /// `timeout`: query, optional; `int`; default `30`.
     pub timeout: Option<i64>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `channelId`: query, optional.
+    /// `channelId`: query, optional; `string`.
     pub channel_id: Option<String>,
-    /// `otherChannelId`: query, optional.
+    /// `otherChannelId`: query, optional; `string`.
     pub other_channel_id: Option<String>,
-    /// `originator`: query, optional.
+    /// `originator`: query, optional; `string`.
     pub originator: Option<String>,
-    /// `formats`: query, optional.
+    /// `formats`: query, optional; `string`.
     pub formats: Option<String>,
 }
 
@@ -2565,7 +2565,7 @@ impl Originate {
         self.caller_id = Some(v.into());
         self
     }
-    /// Sets `timeout`.
+    /// Sets `timeout` (Asterisk uses `30` when unset).
     pub fn timeout(mut self, v: i64) -> Self {
         self.timeout = Some(v);
         self
@@ -2660,21 +2660,21 @@ impl crate::FromWire for Originate {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Create {
-    /// `endpoint`: query, required.
+    /// `endpoint`: query, required; `string`.
     pub endpoint: String,
-    /// `app`: query, required.
+    /// `app`: query, required; `string`.
     pub app: String,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
-    /// `channelId`: query, optional.
+    /// `channelId`: query, optional; `string`.
     pub channel_id: Option<String>,
-    /// `otherChannelId`: query, optional.
+    /// `otherChannelId`: query, optional; `string`.
     pub other_channel_id: Option<String>,
-    /// `originator`: query, optional.
+    /// `originator`: query, optional; `string`.
     pub originator: Option<String>,
-    /// `formats`: query, optional.
+    /// `formats`: query, optional; `string`.
     pub formats: Option<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -2774,7 +2774,7 @@ impl crate::FromWire for Create {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -2822,33 +2822,33 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OriginateWithId {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `endpoint`: query, required.
+    /// `endpoint`: query, required; `string`.
     pub endpoint: String,
-    /// `extension`: query, optional.
+    /// `extension`: query, optional; `string`.
     pub extension: Option<String>,
-    /// `context`: query, optional.
+    /// `context`: query, optional; `string`.
     pub context: Option<String>,
-    /// `priority`: query, optional.
+    /// `priority`: query, optional; `long`.
     pub priority: Option<i64>,
-    /// `label`: query, optional.
+    /// `label`: query, optional; `string`.
     pub label: Option<String>,
-    /// `app`: query, optional.
+    /// `app`: query, optional; `string`.
     pub app: Option<String>,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
-    /// `callerId`: query, optional.
+    /// `callerId`: query, optional; `string`.
     pub caller_id: Option<String>,
-    /// `timeout`: query, optional.
+    /// `timeout`: query, optional; `int`; default `30`.
     pub timeout: Option<i64>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `otherChannelId`: query, optional.
+    /// `otherChannelId`: query, optional; `string`.
     pub other_channel_id: Option<String>,
-    /// `originator`: query, optional.
+    /// `originator`: query, optional; `string`.
     pub originator: Option<String>,
-    /// `formats`: query, optional.
+    /// `formats`: query, optional; `string`.
     pub formats: Option<String>,
 }
 
@@ -2907,7 +2907,7 @@ impl OriginateWithId {
         self.caller_id = Some(v.into());
         self
     }
-    /// Sets `timeout`.
+    /// Sets `timeout` (Asterisk uses `30` when unset).
     pub fn timeout(mut self, v: i64) -> Self {
         self.timeout = Some(v);
         self
@@ -3078,11 +3078,11 @@ crate::codec::string_enum!(HangupReason);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Hangup {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `reason_code`: query, optional.
+    /// `reason_code`: query, optional; `string`.
     pub reason_code: Option<String>,
-    /// `reason`: query, optional.
+    /// `reason`: query, optional; `string`; one of `normal`, `busy`, `congestion`, `no_answer`, `timeout`, `rejected`, `unallocated`, `normal_unspecified`, `number_incomplete`, `codec_mismatch`, `interworking`, `failure`, `answered_elsewhere`.
     pub reason: Option<HangupReason>,
 }
 
@@ -3146,15 +3146,15 @@ impl crate::FromWire for Hangup {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ContinueInDialplan {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `context`: query, optional.
+    /// `context`: query, optional; `string`.
     pub context: Option<String>,
-    /// `extension`: query, optional.
+    /// `extension`: query, optional; `string`.
     pub extension: Option<String>,
-    /// `priority`: query, optional.
+    /// `priority`: query, optional; `int`.
     pub priority: Option<i64>,
-    /// `label`: query, optional.
+    /// `label`: query, optional; `string`.
     pub label: Option<String>,
 }
 
@@ -3235,11 +3235,11 @@ impl crate::FromWire for ContinueInDialplan {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Move {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `app`: query, required.
+    /// `app`: query, required; `string`.
     pub app: String,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
 }
 
@@ -3298,9 +3298,9 @@ impl crate::FromWire for Move {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Redirect {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `endpoint`: query, required.
+    /// `endpoint`: query, required; `string`.
     pub endpoint: String,
 }
 
@@ -3351,7 +3351,7 @@ impl crate::FromWire for Redirect {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Answer {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -3400,7 +3400,7 @@ impl crate::FromWire for Answer {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Ring {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -3449,7 +3449,7 @@ impl crate::FromWire for Ring {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RingStop {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -3498,17 +3498,17 @@ impl crate::FromWire for RingStop {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SendDtmf {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `dtmf`: query, optional.
+    /// `dtmf`: query, optional; `string`.
     pub dtmf: Option<String>,
-    /// `before`: query, optional.
+    /// `before`: query, optional; `int`; default `0`.
     pub before: Option<i64>,
-    /// `between`: query, optional.
+    /// `between`: query, optional; `int`; default `100`.
     pub between: Option<i64>,
-    /// `duration`: query, optional.
+    /// `duration`: query, optional; `int`; default `100`.
     pub duration: Option<i64>,
-    /// `after`: query, optional.
+    /// `after`: query, optional; `int`; default `0`.
     pub after: Option<i64>,
 }
 
@@ -3529,22 +3529,22 @@ impl SendDtmf {
         self.dtmf = Some(v.into());
         self
     }
-    /// Sets `before`.
+    /// Sets `before` (Asterisk uses `0` when unset).
     pub fn before(mut self, v: i64) -> Self {
         self.before = Some(v);
         self
     }
-    /// Sets `between`.
+    /// Sets `between` (Asterisk uses `100` when unset).
     pub fn between(mut self, v: i64) -> Self {
         self.between = Some(v);
         self
     }
-    /// Sets `duration`.
+    /// Sets `duration` (Asterisk uses `100` when unset).
     pub fn duration(mut self, v: i64) -> Self {
         self.duration = Some(v);
         self
     }
-    /// Sets `after`.
+    /// Sets `after` (Asterisk uses `0` when unset).
     pub fn after(mut self, v: i64) -> Self {
         self.after = Some(v);
         self
@@ -3638,9 +3638,9 @@ crate::codec::string_enum!(MuteDirection);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Mute {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `direction`: query, optional.
+    /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
     pub direction: Option<MuteDirection>,
 }
 
@@ -3652,7 +3652,7 @@ impl Mute {
             direction: None,
         }
     }
-    /// Sets `direction`.
+    /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
     pub fn direction(mut self, v: MuteDirection) -> Self {
         self.direction = Some(v);
         self
@@ -3674,8 +3674,7 @@ impl crate::Operation for Mute {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/mute");
-        let mut query = Vec::with_capacity(1);
-        if let Some(v) = &self.direction { query.push(("direction", v.as_str().to_string())); }
+        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
         crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
     }
 }
@@ -3738,9 +3737,9 @@ crate::codec::string_enum!(UnmuteDirection);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unmute {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `direction`: query, optional.
+    /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
     pub direction: Option<UnmuteDirection>,
 }
 
@@ -3752,7 +3751,7 @@ impl Unmute {
             direction: None,
         }
     }
-    /// Sets `direction`.
+    /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
     pub fn direction(mut self, v: UnmuteDirection) -> Self {
         self.direction = Some(v);
         self
@@ -3774,8 +3773,7 @@ impl crate::Operation for Unmute {
         path.push_str("channels/");
         crate::encode::push_segment(&mut path, &self.channel_id);
         path.push_str("/mute");
-        let mut query = Vec::with_capacity(1);
-        if let Some(v) = &self.direction { query.push(("direction", v.as_str().to_string())); }
+        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
         crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
     }
 }
@@ -3797,7 +3795,7 @@ impl crate::FromWire for Unmute {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Hold {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -3846,7 +3844,7 @@ impl crate::FromWire for Hold {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unhold {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -3895,9 +3893,9 @@ impl crate::FromWire for Unhold {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartMoh {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `mohClass`: query, optional.
+    /// `mohClass`: query, optional; `string`.
     pub moh_class: Option<String>,
 }
 
@@ -3954,7 +3952,7 @@ impl crate::FromWire for StartMoh {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StopMoh {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -4003,7 +4001,7 @@ impl crate::FromWire for StopMoh {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartSilence {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -4052,7 +4050,7 @@ impl crate::FromWire for StartSilence {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StopSilence {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -4101,17 +4099,17 @@ impl crate::FromWire for StopSilence {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Play {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `media`: query, required; sent comma-joined.
+    /// `media`: query, required; `string`; a list, sent comma-joined.
     pub media: Vec<String>,
-    /// `lang`: query, optional.
+    /// `lang`: query, optional; `string`.
     pub lang: Option<String>,
-    /// `offsetms`: query, optional.
+    /// `offsetms`: query, optional; `int`.
     pub offsetms: Option<i64>,
-    /// `skipms`: query, optional.
+    /// `skipms`: query, optional; `int`; default `3000`.
     pub skipms: Option<i64>,
-    /// `playbackId`: query, optional.
+    /// `playbackId`: query, optional; `string`.
     pub playback_id: Option<String>,
 }
 
@@ -4137,7 +4135,7 @@ impl Play {
         self.offsetms = Some(v);
         self
     }
-    /// Sets `skipms`.
+    /// Sets `skipms` (Asterisk uses `3000` when unset).
     pub fn skipms(mut self, v: i64) -> Self {
         self.skipms = Some(v);
         self
@@ -4198,17 +4196,17 @@ impl crate::FromWire for Play {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PlayWithId {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `playbackId`: path segment.
+    /// `playbackId`: path segment; `string`.
     pub playback_id: String,
-    /// `media`: query, required; sent comma-joined.
+    /// `media`: query, required; `string`; a list, sent comma-joined.
     pub media: Vec<String>,
-    /// `lang`: query, optional.
+    /// `lang`: query, optional; `string`.
     pub lang: Option<String>,
-    /// `offsetms`: query, optional.
+    /// `offsetms`: query, optional; `int`.
     pub offsetms: Option<i64>,
-    /// `skipms`: query, optional.
+    /// `skipms`: query, optional; `int`; default `3000`.
     pub skipms: Option<i64>,
 }
 
@@ -4234,7 +4232,7 @@ impl PlayWithId {
         self.offsetms = Some(v);
         self
     }
-    /// Sets `skipms`.
+    /// Sets `skipms` (Asterisk uses `3000` when unset).
     pub fn skipms(mut self, v: i64) -> Self {
         self.skipms = Some(v);
         self
@@ -4376,21 +4374,21 @@ crate::codec::string_enum!(RecordTerminateOn);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Record {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `name`: query, required.
+    /// `name`: query, required; `string`.
     pub name: String,
-    /// `format`: query, required.
+    /// `format`: query, required; `string`.
     pub format: String,
-    /// `maxDurationSeconds`: query, optional.
+    /// `maxDurationSeconds`: query, optional; `int`; default `0`.
     pub max_duration_seconds: Option<i64>,
-    /// `maxSilenceSeconds`: query, optional.
+    /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
     pub max_silence_seconds: Option<i64>,
-    /// `ifExists`: query, optional.
+    /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
     pub if_exists: Option<RecordIfExists>,
-    /// `beep`: query, optional.
+    /// `beep`: query, optional; `boolean`; default `false`.
     pub beep: Option<bool>,
-    /// `terminateOn`: query, optional.
+    /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
     pub terminate_on: Option<RecordTerminateOn>,
 }
 
@@ -4408,27 +4406,27 @@ impl Record {
             terminate_on: None,
         }
     }
-    /// Sets `maxDurationSeconds`.
+    /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
     pub fn max_duration_seconds(mut self, v: i64) -> Self {
         self.max_duration_seconds = Some(v);
         self
     }
-    /// Sets `maxSilenceSeconds`.
+    /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
     pub fn max_silence_seconds(mut self, v: i64) -> Self {
         self.max_silence_seconds = Some(v);
         self
     }
-    /// Sets `ifExists`.
+    /// Sets `ifExists` (Asterisk uses `fail` when unset).
     pub fn if_exists(mut self, v: RecordIfExists) -> Self {
         self.if_exists = Some(v);
         self
     }
-    /// Sets `beep`.
+    /// Sets `beep` (Asterisk uses `false` when unset).
     pub fn beep(mut self, v: bool) -> Self {
         self.beep = Some(v);
         self
     }
-    /// Sets `terminateOn`.
+    /// Sets `terminateOn` (Asterisk uses `none` when unset).
     pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
         self.terminate_on = Some(v);
         self
@@ -4487,9 +4485,9 @@ impl crate::FromWire for Record {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetChannelVar {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
 }
 
@@ -4540,13 +4538,13 @@ impl crate::FromWire for GetChannelVar {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetChannelVar {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `variable`: query, required.
+    /// `variable`: query, required; `string`.
     pub variable: String,
-    /// `value`: query, optional.
+    /// `value`: query, optional; `string`.
     pub value: Option<String>,
-    /// `report_events`: query, optional.
+    /// `report_events`: query, optional; `boolean`; default `false`.
     pub report_events: Option<bool>,
 }
 
@@ -4565,7 +4563,7 @@ impl SetChannelVar {
         self.value = Some(v.into());
         self
     }
-    /// Sets `report_events`.
+    /// Sets `report_events` (Asterisk uses `false` when unset).
     pub fn report_events(mut self, v: bool) -> Self {
         self.report_events = Some(v);
         self
@@ -4703,17 +4701,17 @@ crate::codec::string_enum!(SnoopChannelWhisper);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SnoopChannel {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `spy`: query, optional.
+    /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
     pub spy: Option<SnoopChannelSpy>,
-    /// `whisper`: query, optional.
+    /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
     pub whisper: Option<SnoopChannelWhisper>,
-    /// `app`: query, required.
+    /// `app`: query, required; `string`.
     pub app: String,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
-    /// `snoopId`: query, optional.
+    /// `snoopId`: query, optional; `string`.
     pub snoop_id: Option<String>,
 }
 
@@ -4729,12 +4727,12 @@ impl SnoopChannel {
             snoop_id: None,
         }
     }
-    /// Sets `spy`.
+    /// Sets `spy` (Asterisk uses `none` when unset).
     pub fn spy(mut self, v: SnoopChannelSpy) -> Self {
         self.spy = Some(v);
         self
     }
-    /// Sets `whisper`.
+    /// Sets `whisper` (Asterisk uses `none` when unset).
     pub fn whisper(mut self, v: SnoopChannelWhisper) -> Self {
         self.whisper = Some(v);
         self
@@ -4890,17 +4888,17 @@ crate::codec::string_enum!(SnoopChannelWithIdWhisper);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SnoopChannelWithId {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `snoopId`: path segment.
+    /// `snoopId`: path segment; `string`.
     pub snoop_id: String,
-    /// `spy`: query, optional.
+    /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
     pub spy: Option<SnoopChannelWithIdSpy>,
-    /// `whisper`: query, optional.
+    /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
     pub whisper: Option<SnoopChannelWithIdWhisper>,
-    /// `app`: query, required.
+    /// `app`: query, required; `string`.
     pub app: String,
-    /// `appArgs`: query, optional.
+    /// `appArgs`: query, optional; `string`.
     pub app_args: Option<String>,
 }
 
@@ -4916,12 +4914,12 @@ impl SnoopChannelWithId {
             app_args: None,
         }
     }
-    /// Sets `spy`.
+    /// Sets `spy` (Asterisk uses `none` when unset).
     pub fn spy(mut self, v: SnoopChannelWithIdSpy) -> Self {
         self.spy = Some(v);
         self
     }
-    /// Sets `whisper`.
+    /// Sets `whisper` (Asterisk uses `none` when unset).
     pub fn whisper(mut self, v: SnoopChannelWithIdWhisper) -> Self {
         self.whisper = Some(v);
         self
@@ -4982,11 +4980,11 @@ impl crate::FromWire for SnoopChannelWithId {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Dial {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `caller`: query, optional.
+    /// `caller`: query, optional; `string`.
     pub caller: Option<String>,
-    /// `timeout`: query, optional.
+    /// `timeout`: query, optional; `int`; default `0`.
     pub timeout: Option<i64>,
 }
 
@@ -5004,7 +5002,7 @@ impl Dial {
         self.caller = Some(v.into());
         self
     }
-    /// Sets `timeout`.
+    /// Sets `timeout` (Asterisk uses `0` when unset).
     pub fn timeout(mut self, v: i64) -> Self {
         self.timeout = Some(v);
         self
@@ -5051,7 +5049,7 @@ impl crate::FromWire for Dial {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Rtpstatistics {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -5252,27 +5250,27 @@ crate::codec::string_enum!(ExternalMediaDirection);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMedia {
-    /// `channelId`: query, optional.
+    /// `channelId`: query, optional; `string`.
     pub channel_id: Option<String>,
-    /// `app`: query, required.
+    /// `app`: query, required; `string`.
     pub app: String,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `external_host`: query, optional.
+    /// `external_host`: query, optional; `string`.
     pub external_host: Option<String>,
-    /// `encapsulation`: query, optional.
+    /// `encapsulation`: query, optional; `string`; default `rtp`; one of `rtp`, `audiosocket`, `none`.
     pub encapsulation: Option<ExternalMediaEncapsulation>,
-    /// `transport`: query, optional.
+    /// `transport`: query, optional; `string`; default `udp`; one of `udp`, `tcp`, `websocket`.
     pub transport: Option<ExternalMediaTransport>,
-    /// `connection_type`: query, optional.
+    /// `connection_type`: query, optional; `string`; default `client`; one of `client`, `server`.
     pub connection_type: Option<ExternalMediaConnectionType>,
-    /// `format`: query, required.
+    /// `format`: query, required; `string`.
     pub format: String,
-    /// `direction`: query, optional.
+    /// `direction`: query, optional; `string`; default `both`; one of `both`.
     pub direction: Option<ExternalMediaDirection>,
-    /// `data`: query, optional.
+    /// `data`: query, optional; `string`.
     pub data: Option<String>,
-    /// `transport_data`: query, optional.
+    /// `transport_data`: query, optional; `string`.
     pub transport_data: Option<String>,
 }
 
@@ -5308,22 +5306,22 @@ impl ExternalMedia {
         self.external_host = Some(v.into());
         self
     }
-    /// Sets `encapsulation`.
+    /// Sets `encapsulation` (Asterisk uses `rtp` when unset).
     pub fn encapsulation(mut self, v: ExternalMediaEncapsulation) -> Self {
         self.encapsulation = Some(v);
         self
     }
-    /// Sets `transport`.
+    /// Sets `transport` (Asterisk uses `udp` when unset).
     pub fn transport(mut self, v: ExternalMediaTransport) -> Self {
         self.transport = Some(v);
         self
     }
-    /// Sets `connection_type`.
+    /// Sets `connection_type` (Asterisk uses `client` when unset).
     pub fn connection_type(mut self, v: ExternalMediaConnectionType) -> Self {
         self.connection_type = Some(v);
         self
     }
-    /// Sets `direction`.
+    /// Sets `direction` (Asterisk uses `both` when unset).
     pub fn direction(mut self, v: ExternalMediaDirection) -> Self {
         self.direction = Some(v);
         self
@@ -5396,7 +5394,7 @@ impl crate::FromWire for ExternalMedia {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Progress {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
 }
 
@@ -5445,9 +5443,9 @@ impl crate::FromWire for Progress {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetChannelVars {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `variables`: query, required; sent comma-joined.
+    /// `variables`: query, required; `string`; a list, sent comma-joined.
     pub variables: Vec<String>,
 }
 
@@ -5498,9 +5496,9 @@ impl crate::FromWire for GetChannelVars {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetChannelVars {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `variables`: JSON body, required.
+    /// `variables`: JSON body, required; `containers`.
     pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -5551,9 +5549,9 @@ impl crate::FromWire for SetChannelVars {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TransferProgress {
-    /// `channelId`: path segment.
+    /// `channelId`: path segment; `string`.
     pub channel_id: String,
-    /// `states`: query, required.
+    /// `states`: query, required; `string`.
     pub states: String,
 }
 
@@ -5650,7 +5648,7 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `deviceName`: path segment.
+    /// `deviceName`: path segment; `string`.
     pub device_name: String,
 }
 
@@ -5759,9 +5757,9 @@ crate::codec::string_enum!(UpdateDeviceState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Update {
-    /// `deviceName`: path segment.
+    /// `deviceName`: path segment; `string`.
     pub device_name: String,
-    /// `deviceState`: query, required.
+    /// `deviceState`: query, required; `string`; one of `NOT_INUSE`, `INUSE`, `BUSY`, `INVALID`, `UNAVAILABLE`, `RINGING`, `RINGINUSE`, `ONHOLD`.
     pub device_state: UpdateDeviceState,
 }
 
@@ -5811,7 +5809,7 @@ impl crate::FromWire for Update {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Delete {
-    /// `deviceName`: path segment.
+    /// `deviceName`: path segment; `string`.
     pub device_name: String,
 }
 
@@ -5905,13 +5903,13 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SendMessage {
-    /// `to`: query, required.
+    /// `to`: query, required; `string`.
     pub to: String,
-    /// `from`: query, required.
+    /// `from`: query, required; `string`.
     pub from: String,
-    /// `body`: query, optional.
+    /// `body`: query, optional; `string`.
     pub body: Option<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -5975,15 +5973,15 @@ impl crate::FromWire for SendMessage {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Refer {
-    /// `to`: query, required.
+    /// `to`: query, required; `string`.
     pub to: String,
-    /// `from`: query, required.
+    /// `from`: query, required; `string`.
     pub from: String,
-    /// `refer_to`: query, required.
+    /// `refer_to`: query, required; `string`.
     pub refer_to: String,
-    /// `to_self`: query, optional.
+    /// `to_self`: query, optional; `boolean`; default `false`.
     pub to_self: Option<bool>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -5998,7 +5996,7 @@ impl Refer {
             variables: None,
         }
     }
-    /// Sets `to_self`.
+    /// Sets `to_self` (Asterisk uses `false` when unset).
     pub fn to_self(mut self, v: bool) -> Self {
         self.to_self = Some(v);
         self
@@ -6049,7 +6047,7 @@ impl crate::FromWire for Refer {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListByTech {
-    /// `tech`: path segment.
+    /// `tech`: path segment; `string`.
     pub tech: String,
 }
 
@@ -6097,9 +6095,9 @@ impl crate::FromWire for ListByTech {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `tech`: path segment.
+    /// `tech`: path segment; `string`.
     pub tech: String,
-    /// `resource`: path segment.
+    /// `resource`: path segment; `string`.
     pub resource: String,
 }
 
@@ -6151,15 +6149,15 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SendMessageToEndpoint {
-    /// `tech`: path segment.
+    /// `tech`: path segment; `string`.
     pub tech: String,
-    /// `resource`: path segment.
+    /// `resource`: path segment; `string`.
     pub resource: String,
-    /// `from`: query, required.
+    /// `from`: query, required; `string`.
     pub from: String,
-    /// `body`: query, optional.
+    /// `body`: query, optional; `string`.
     pub body: Option<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -6229,17 +6227,17 @@ impl crate::FromWire for SendMessageToEndpoint {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReferToEndpoint {
-    /// `tech`: path segment.
+    /// `tech`: path segment; `string`.
     pub tech: String,
-    /// `resource`: path segment.
+    /// `resource`: path segment; `string`.
     pub resource: String,
-    /// `from`: query, required.
+    /// `from`: query, required; `string`.
     pub from: String,
-    /// `refer_to`: query, required.
+    /// `refer_to`: query, required; `string`.
     pub refer_to: String,
-    /// `to_self`: query, optional.
+    /// `to_self`: query, optional; `boolean`; default `false`.
     pub to_self: Option<bool>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -6255,7 +6253,7 @@ impl ReferToEndpoint {
             variables: None,
         }
     }
-    /// Sets `to_self`.
+    /// Sets `to_self` (Asterisk uses `false` when unset).
     pub fn to_self(mut self, v: bool) -> Self {
         self.to_self = Some(v);
         self
@@ -6315,9 +6313,9 @@ pub mod events {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EventWebsocket {
-    /// `app`: query, required; sent comma-joined.
+    /// `app`: query, required; `string`; a list, sent comma-joined.
     pub app: Vec<String>,
-    /// `subscribeAll`: query, optional.
+    /// `subscribeAll`: query, optional; `boolean`.
     pub subscribe_all: Option<bool>,
 }
 
@@ -6372,13 +6370,13 @@ impl crate::FromWire for EventWebsocket {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserEvent {
-    /// `eventName`: path segment.
+    /// `eventName`: path segment; `string`.
     pub event_name: String,
-    /// `application`: query, required.
+    /// `application`: query, required; `string`.
     pub application: String,
-    /// `source`: query, optional; sent comma-joined.
+    /// `source`: query, optional; `string`; a list, sent comma-joined.
     pub source: Vec<String>,
-    /// `variables`: JSON body, optional.
+    /// `variables`: JSON body, optional; `containers`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -6443,9 +6441,9 @@ impl crate::FromWire for UserEvent {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClaimChannel {
-    /// `channelId`: query, required.
+    /// `channelId`: query, required; `string`.
     pub channel_id: String,
-    /// `application`: query, required.
+    /// `application`: query, required; `string`.
     pub application: String,
 }
 
@@ -6540,7 +6538,7 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `mailboxName`: path segment.
+    /// `mailboxName`: path segment; `string`.
     pub mailbox_name: String,
 }
 
@@ -6588,11 +6586,11 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Update {
-    /// `mailboxName`: path segment.
+    /// `mailboxName`: path segment; `string`.
     pub mailbox_name: String,
-    /// `oldMessages`: query, required.
+    /// `oldMessages`: query, required; `int`.
     pub old_messages: i64,
-    /// `newMessages`: query, required.
+    /// `newMessages`: query, required; `int`.
     pub new_messages: i64,
 }
 
@@ -6644,7 +6642,7 @@ impl crate::FromWire for Update {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Delete {
-    /// `mailboxName`: path segment.
+    /// `mailboxName`: path segment; `string`.
     pub mailbox_name: String,
 }
 
@@ -6696,7 +6694,7 @@ pub mod playbacks {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `playbackId`: path segment.
+    /// `playbackId`: path segment; `string`.
     pub playback_id: String,
 }
 
@@ -6744,7 +6742,7 @@ impl crate::FromWire for Get {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Stop {
-    /// `playbackId`: path segment.
+    /// `playbackId`: path segment; `string`.
     pub playback_id: String,
 }
 
@@ -6841,9 +6839,9 @@ crate::codec::string_enum!(ControlOperation);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Control {
-    /// `playbackId`: path segment.
+    /// `playbackId`: path segment; `string`.
     pub playback_id: String,
-    /// `operation`: query, required.
+    /// `operation`: query, required; `string`; one of `restart`, `pause`, `unpause`, `reverse`, `forward`.
     pub operation: ControlOperation,
 }
 
@@ -6940,7 +6938,7 @@ impl crate::FromWire for ListStored {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetStored {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -6988,7 +6986,7 @@ impl crate::FromWire for GetStored {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteStored {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7036,7 +7034,7 @@ impl crate::FromWire for DeleteStored {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetStoredFile {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7085,9 +7083,9 @@ impl crate::FromWire for GetStoredFile {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CopyStored {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
-    /// `destinationRecordingName`: query, required.
+    /// `destinationRecordingName`: query, required; `string`.
     pub destination_recording_name: String,
 }
 
@@ -7138,7 +7136,7 @@ impl crate::FromWire for CopyStored {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetLive {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7186,7 +7184,7 @@ impl crate::FromWire for GetLive {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Cancel {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7234,7 +7232,7 @@ impl crate::FromWire for Cancel {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Stop {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7283,7 +7281,7 @@ impl crate::FromWire for Stop {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Pause {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7332,7 +7330,7 @@ impl crate::FromWire for Pause {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unpause {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7381,7 +7379,7 @@ impl crate::FromWire for Unpause {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Mute {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7430,7 +7428,7 @@ impl crate::FromWire for Mute {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unmute {
-    /// `recordingName`: path segment.
+    /// `recordingName`: path segment; `string`.
     pub recording_name: String,
 }
 
@@ -7483,9 +7481,9 @@ pub mod sounds {
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct List {
-    /// `lang`: query, optional.
+    /// `lang`: query, optional; `string`.
     pub lang: Option<String>,
-    /// `format`: query, optional.
+    /// `format`: query, optional; `string`.
     pub format: Option<String>,
 }
 
@@ -7543,7 +7541,7 @@ impl crate::FromWire for List {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Get {
-    /// `soundId`: path segment.
+    /// `soundId`: path segment; `string`.
     pub sound_id: String,
 }
 

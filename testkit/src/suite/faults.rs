@@ -1,8 +1,8 @@
 //! Fault-injection scenarios, written once against the runtime-neutral
 //! client; the adapters' tests run each on their runtime.
 
-use crate::hello_world::{hello_world, serve_recorded_call as start};
-use ari_client::{Client, ConnectError, Lagged, Runtime};
+use crate::suite::hello_world::{hello_world, serve_recorded_call as start};
+use ari_client::{Client, ConnectError, Lagged};
 use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
 use conformance::Faults;
 use futures_util::{FutureExt, StreamExt};
@@ -26,10 +26,9 @@ fn originate() -> ari_proto::ops::channels::Originate {
 /// The WebSocket drops (with or without a close frame) and the first
 /// `refused` reconnects are refused: the client backs off, reconnects by
 /// itself, and the call completes.
-pub async fn reconnects<R, F>(connect: impl FnOnce(Config) -> F, close_frame: bool, refused: usize)
+pub async fn reconnects<F>(connect: impl FnOnce(Config) -> F, close_frame: bool, refused: usize)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let faults = Faults {
         close_ws_before: Some((first_event_seq(), close_frame)),
@@ -66,10 +65,9 @@ where
 }
 
 /// A 503 answer is a typed API error.
-pub async fn server_errors_are_typed<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn server_errors_are_typed<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, config) = start(Faults {
         error_status: Some((0, 503)),
@@ -85,10 +83,9 @@ where
 }
 
 /// An answer slower than the request timeout is a timeout.
-pub async fn slow_answers_time_out<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn slow_answers_time_out<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, mut config) = start(Faults {
         response_delay: Duration::from_millis(600),
@@ -107,10 +104,9 @@ where
 
 /// A malformed frame is reported and an unknown event delivered whole; the
 /// stream and the call go on.
-pub async fn bad_frames_do_not_stop_events<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn bad_frames_do_not_stop_events<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let first = first_event_seq();
     let faults = Faults {
@@ -139,10 +135,9 @@ where
 
 /// A consumer that stops reading loses events past its queue, is told how
 /// many, and does not hold up the call.
-pub async fn a_stopped_consumer_is_told_it_lagged<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn a_stopped_consumer_is_told_it_lagged<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, config) = start(Faults::default());
     let client = connect(config).await.unwrap();
@@ -168,12 +163,11 @@ where
 
 /// A request made during a flood of events is answered during the flood:
 /// events never hold back the client's requests.
-pub async fn requests_are_answered_during_a_flood<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn requests_are_answered_during_a_flood<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
-    use conformance::blast::{Blast, MARKER_TYPE};
+    use crate::blast::{Blast, MARKER_TYPE};
     let total = 50_000;
     let trace = conformance::bundled_trace("load-30-calls.jsonl").unwrap();
     let blast = Blast::start(&trace, total).unwrap();
@@ -207,10 +201,9 @@ where
 
 /// A ping from the server on the events WebSocket gets its pong, with the
 /// same payload, while the client is otherwise idle.
-pub async fn pings_are_answered<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn pings_are_answered<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     use conformance::wire_io::{self, WsMessage};
     use std::io::{BufReader, Write};
@@ -255,10 +248,9 @@ where
 
 /// An upgrade the server never answers fails `connect` with a connect
 /// timeout, and the client closes the stalled connection.
-pub async fn a_stalled_upgrade_times_out<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn a_stalled_upgrade_times_out<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, mut config) = start(Faults {
         stall_upgrades: 1,
@@ -280,10 +272,9 @@ where
 /// The WebSocket goes silent (no frames, no pongs, the socket still up):
 /// the client's pings go unanswered, it declares the connection dead,
 /// closes it, reconnects by itself, and the call completes on the new one.
-pub async fn a_silent_socket_is_replaced<R, F>(connect: impl FnOnce(Config) -> F)
+pub async fn a_silent_socket_is_replaced<F>(connect: impl FnOnce(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, mut config) = start(Faults {
         silence_ws_before: Some(first_event_seq()),
@@ -338,21 +329,35 @@ async fn futures_timer_free_sleep() {
 }
 
 /// A server that accepts the events WebSocket and every HTTP connection but
-/// never answers a request: requests time out, their exchanges are
-/// cancelled and their connections closed, so nothing piles up.
-pub async fn given_up_requests_close_their_connections<R, F>(connect: impl FnOnce(Config) -> F)
+/// never answers a request. Requests that time out, and requests failed by
+/// `close`, have their exchanges cancelled and their connections closed:
+/// nothing piles up, and no more than `max_in_flight` are ever open.
+pub async fn given_up_requests_close_their_connections<F>(connect: impl Fn(Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     const REQUESTS: usize = 1000;
     const IN_FLIGHT: usize = 16;
-    let server = conformance::loopback::Silent::start().unwrap();
-    let mut config = Config::new(&server.base_url(), "hello", "u", "p").unwrap();
-    config.learn_server_version = false;
-    config.max_in_flight = IN_FLIGHT;
-    config.request_timeout = Duration::from_millis(300);
-    let client = connect(config).await.unwrap();
+    let server = crate::loopback::Silent::start().unwrap();
+    let config = |timeout: Duration| {
+        let mut config = Config::new(&server.base_url(), "hello", "u", "p").unwrap();
+        config.learn_server_version = false;
+        config.max_in_flight = IN_FLIGHT;
+        config.request_timeout = timeout;
+        config
+    };
+    let all_closed = async || {
+        for _ in 0..500 {
+            if server.open_requests() == 0 {
+                break;
+            }
+            futures_timer_free_sleep().await;
+        }
+        server.open_requests()
+    };
+
+    // Given up by timeout.
+    let client = connect(config(Duration::from_millis(300))).await.unwrap();
     let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
     let outcomes = futures_util::future::join_all(requests).await;
     assert!(
@@ -361,21 +366,41 @@ where
             .all(|o| matches!(o, Err(RequestError::Timeout(_)))),
         "every request times out"
     );
+    assert_eq!(
+        all_closed().await,
+        0,
+        "timed-out exchanges closed their connections"
+    );
+    client.close().await;
+
+    // Given up by close, once the most that may be on the wire are. (While
+    // requests time out, the server may see a cancelled connection's end
+    // only after the next request's start: count from here.)
+    server.reset_most_open_requests();
+    let client = connect(config(Duration::from_secs(600))).await.unwrap();
+    let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
+    let close_when_full = async {
+        while server.open_requests() < IN_FLIGHT {
+            futures_timer_free_sleep().await;
+        }
+        client.close().await;
+    };
+    let (outcomes, ()) =
+        futures_util::future::join(futures_util::future::join_all(requests), close_when_full).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(RequestError::Closed))),
+        "close fails every request"
+    );
+    assert_eq!(
+        all_closed().await,
+        0,
+        "closed exchanges closed their connections"
+    );
     assert!(
         server.most_open_requests() <= IN_FLIGHT,
         "at most {IN_FLIGHT} exchanges at once, saw {}",
         server.most_open_requests()
     );
-    for _ in 0..500 {
-        if server.open_requests() == 0 {
-            break;
-        }
-        futures_timer_free_sleep().await;
-    }
-    assert_eq!(
-        server.open_requests(),
-        0,
-        "cancelled exchanges closed their connections"
-    );
-    client.close().await;
 }

@@ -6,8 +6,8 @@
 //! it stops when dropped.
 
 use crate::loopback::{LoopbackServer, Service};
-use crate::trace::{Kind, Trace};
-use crate::wire_io::{self, HttpRequest, WsMessage};
+use conformance::trace::{Kind, Trace};
+use conformance::wire_io::{self, HttpRequest, WsMessage};
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;

@@ -1,14 +1,12 @@
 //! The benchmarks' load servers over real loopback sockets: what the blast
 //! server floods and answers, and a whole simulated call.
 
-mod support;
-
 use ari_proto::Event;
-use conformance::blast::{Blast, MARKER_TYPE};
-use conformance::calls_server::CallSimulator;
+use conformance::test_client::{http, trace, ws};
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use support::{http, trace, ws};
+use testkit::blast::{Blast, MARKER_TYPE};
+use testkit::calls_server::CallSimulator;
 
 fn addr(base_url: &str) -> SocketAddr {
     base_url.trim_start_matches("http://").parse().unwrap()

@@ -2,7 +2,7 @@
 //! states, written once against the public API; [`run_all`] replays every
 //! one against the fake Asterisk and lists what did not match.
 
-use ari_client::{Client, ConnectError, EventStream, Runtime};
+use ari_client::{Client, ConnectError, EventStream};
 use ari_proto::ops::channels::{HangupReason, MuteDirection, UnmuteDirection};
 use ari_proto::{Config, Event};
 use conformance::{FakeAsterisk, ServeOptions};
@@ -37,7 +37,7 @@ fn channel_of(e: &Event) -> String {
 }
 
 /// `system-info`: read-only system and listing requests.
-pub async fn system_info<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn system_info(c: &Client) -> Outcome {
     use ari_proto::ops::asterisk::GetInfoOnly;
     let a = c.asterisk();
     a.get_info().await.map_err(err)?;
@@ -80,7 +80,7 @@ pub async fn system_info<R: Runtime>(c: &Client<R>) -> Outcome {
 }
 
 /// `channel-control`: every channel control on one call.
-pub async fn channel_control<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn channel_control(c: &Client) -> Outcome {
     let mut events = c.events();
     c.channels()
         .originate("PJSIP/hello@loop")
@@ -154,7 +154,7 @@ pub async fn channel_control<R: Runtime>(c: &Client<R>) -> Outcome {
 
 /// `call-failures`: busy, unanswered, unknown endpoint, and a Local channel
 /// sent back to the dialplan.
-pub async fn call_failures<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn call_failures(c: &Client) -> Outcome {
     let mut events = c.events();
     for (endpoint, id, timeout) in [
         ("PJSIP/busy@loop", "fail-busy-1", 5),
@@ -214,7 +214,7 @@ pub async fn call_failures<R: Runtime>(c: &Client<R>) -> Outcome {
 }
 
 /// `bridge-mixing`: two calls in a mixing bridge, music, a playback stopped early.
-pub async fn bridge_mixing<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn bridge_mixing(c: &Client) -> Outcome {
     let mut events = c.events();
     let mut inbound = Vec::new();
     for (leg, args) in [("br-out-a", "caller-a"), ("br-out-b", "caller-b")] {
@@ -288,7 +288,7 @@ fn expect_status<T: std::fmt::Debug>(
 
 /// `errors`: the error answers the typed API can ask for (the trace's
 /// malformed requests, wrong password and read-only user are left out).
-pub async fn errors<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn errors(c: &Client) -> Outcome {
     let mut events = c.events();
     expect_status(c.channel("nope").get().await, 404)?;
     expect_status(c.channel("nope").hangup().await, 404)?;
@@ -329,7 +329,7 @@ pub async fn errors<R: Runtime>(c: &Client<R>) -> Outcome {
 
 /// `rest-over-websocket`: every request as a `RESTRequest` frame (the
 /// trace's two malformed frames are left out).
-pub async fn rest_over_websocket<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn rest_over_websocket(c: &Client) -> Outcome {
     let mut events = c.events();
     c.asterisk().get_info().await.map_err(err)?;
     c.channels()
@@ -370,9 +370,8 @@ pub async fn rest_over_websocket<R: Runtime>(c: &Client<R>) -> Outcome {
 type Pending =
     futures_util::stream::FuturesUnordered<futures_util::future::BoxFuture<'static, Outcome>>;
 
-fn spawn_call<R, O>(pending: &mut Pending, call: ari_client::Call<R, O>)
+fn spawn_call<O>(pending: &mut Pending, call: ari_client::Pending<O>)
 where
-    R: Runtime,
     O: ari_proto::Operation + Send + 'static,
     O::Response: Send + 'static,
 {
@@ -386,7 +385,7 @@ where
 
 /// `load-30-calls`: 30 concurrent calls, every request sent without
 /// waiting for the others.
-pub async fn load_30_calls<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn load_30_calls(c: &Client) -> Outcome {
     use futures_util::StreamExt;
     use futures_util::future::{Either, select};
     use std::collections::HashSet;
@@ -466,7 +465,7 @@ pub async fn load_30_calls<R: Runtime>(c: &Client<R>) -> Outcome {
 }
 
 /// `reconnect`: Asterisk restarts under the app; it reconnects by itself.
-pub async fn reconnect<R: Runtime>(c: &Client<R>) -> Outcome {
+pub async fn reconnect(c: &Client) -> Outcome {
     use futures_util::StreamExt;
     let mut states = c.connection_events();
     let mut events = c.events();
@@ -496,10 +495,9 @@ pub async fn reconnect<R: Runtime>(c: &Client<R>) -> Outcome {
 
 /// `app-lifecycle`: three connections (one replaces an app of the first,
 /// one subscribes to everything), event filters, a bridge.
-pub async fn app_lifecycle<R, F>(c: &Client<R>, connect: impl Fn(Config) -> F) -> Outcome
+pub async fn app_lifecycle<F>(c: &Client, connect: impl Fn(Config) -> F) -> Outcome
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     use ari_proto::serde_json::json;
     let base = c.application("hello");
@@ -570,16 +568,15 @@ where
 
 /// Replays `trace` against `app` with a client from `connect`; `None` when
 /// the whole trace was played without a mismatch.
-async fn replay<R, F, A>(
+async fn replay<F, A>(
     trace: &str,
     setup: &Setup,
     connect: impl FnOnce(Config) -> F,
     app: A,
 ) -> Option<String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
-    A: AsyncFnOnce(&Client<R>) -> Outcome,
+    F: Future<Output = Result<Client, ConnectError>>,
+    A: AsyncFnOnce(&Client) -> Outcome,
 {
     let mut recorded = conformance::bundled_trace(trace).ok()?;
     recorded.records.retain(|r| !setup.leaves_out(&r.kind));
@@ -648,10 +645,9 @@ fn kind_is_send(kind: &conformance::trace::Kind) -> bool {
 }
 
 /// Replays every scenario; returns what failed.
-pub async fn run_all<R, F>(connect: impl Fn(Config) -> F) -> Vec<String>
+pub async fn run_all<F>(connect: impl Fn(Config) -> F) -> Vec<String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let hello = Setup {
         apps: &["hello"],
@@ -701,7 +697,7 @@ where
             "app-lifecycle.jsonl",
             &lifecycle,
             &connect,
-            async |c: &Client<R>| app_lifecycle(c, &connect).await,
+            async |c: &Client| app_lifecycle(c, &connect).await,
         )
         .await,
     );

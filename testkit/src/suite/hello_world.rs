@@ -1,7 +1,7 @@
 //! The asyncari quickstart as in the `hello-world` trace, written once against
 //! the runtime-neutral client; the adapters' tests run it on their runtime.
 
-use ari_client::{Client, ConnectError, Runtime};
+use ari_client::{Client, ConnectError};
 use ari_proto::Event;
 use ari_proto::ops::channels::Answer;
 use ari_proto::ops::channels::{Hangup, Originate, PlayWithId, SendDtmf};
@@ -17,7 +17,7 @@ fn err(e: impl std::fmt::Display) -> String {
 /// Plays both sides of the recorded call: the caller (originate, DTMF on the
 /// outbound leg) and the quickstart app (answer, play, digits, goodbye,
 /// hang up). Returns what happened, in order.
-pub async fn hello_world<R: Runtime>(client: &Client<R>) -> Result<Vec<String>, String> {
+pub async fn hello_world(client: &Client) -> Result<Vec<String>, String> {
     let mut events = client.events();
     let mut log = Vec::new();
     let originate = Originate::new("PJSIP/hello@loop")
@@ -97,10 +97,9 @@ pub async fn hello_world<R: Runtime>(client: &Client<R>) -> Result<Vec<String>, 
 
 /// Serves the recorded call, runs [`hello_world`] against it with a client
 /// from `connect`, and checks the whole trace was played without mismatch.
-pub async fn against_recorded_call<R, F>(connect: impl FnOnce(ari_proto::Config) -> F)
+pub async fn against_recorded_call<F>(connect: impl FnOnce(ari_proto::Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let (fake, config) = serve_recorded_call(Faults::default());
     let client = connect(config).await.unwrap();

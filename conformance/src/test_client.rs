@@ -1,14 +1,14 @@
-//! A small blocking HTTP and WebSocket client for the servers' tests.
+//! A small blocking HTTP and WebSocket client, for tests of the servers
+//! here and in the test kit.
 
-#![allow(dead_code)] // each test file uses its own part
-
-use conformance::Trace;
-use conformance::wire_io::{self, WsMessage};
+use crate::Trace;
+use crate::wire_io::{self, WsMessage};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// A bundled trace, by file name; panics if it does not load.
 pub fn trace(name: &str) -> Trace {
     Trace::read(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,8 +18,10 @@ pub fn trace(name: &str) -> Trace {
     .unwrap()
 }
 
+/// The credentials the fake Asterisk takes by default.
 pub const GOOD: (&str, &str) = ("asterisk", "asterisk");
 
+/// The `Authorization` value of Basic credentials.
 pub fn basic((user, pass): (&str, &str)) -> String {
     format!(
         "Basic {}",
@@ -27,6 +29,7 @@ pub fn basic((user, pass): (&str, &str)) -> String {
     )
 }
 
+/// Percent-encodes `s` for a query string.
 pub fn encode(s: &str) -> String {
     let mut out = String::new();
     ari_proto::encode::push_query_component(&mut out, s);
@@ -82,7 +85,9 @@ pub fn http(
 
 /// A WebSocket client; frames it reads go to a channel.
 pub struct Ws {
+    /// The connection, for writing.
     pub stream: TcpStream,
+    /// What the server sends, read by a thread.
     pub frames: mpsc::Receiver<WsMessage>,
 }
 
@@ -133,6 +138,7 @@ pub fn ws(addr: SocketAddr, target: &str, auth: Option<(&str, &str)>) -> Result<
 }
 
 impl Ws {
+    /// The next text frame, within a few seconds.
     pub fn text(&self) -> Option<String> {
         match self.frames.recv_timeout(Duration::from_secs(5)) {
             Ok(WsMessage::Text(t)) => Some(t),
@@ -140,6 +146,7 @@ impl Ws {
         }
     }
 
+    /// Sends a text frame.
     pub fn send(&mut self, text: &str) {
         let mask = [7u8, 1, 2, 9];
         let mut f = vec![0x81];

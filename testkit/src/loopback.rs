@@ -2,7 +2,7 @@
 //! benchmark servers are built on it. Each connection carries HTTP requests
 //! one after another until one of them upgrades to a WebSocket.
 
-use crate::wire_io::{self, HttpRequest};
+use conformance::wire_io::{self, HttpRequest};
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -160,5 +160,10 @@ impl Silent {
     /// The most requests that waited at once.
     pub fn most_open_requests(&self) -> usize {
         self.counts.most.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting [`most_open_requests`](Self::most_open_requests) again.
+    pub fn reset_most_open_requests(&self) {
+        self.counts.most.store(0, Ordering::SeqCst);
     }
 }

@@ -38,7 +38,7 @@ fn start(what: &str) -> Result<(String, Box<dyn std::any::Any>), String> {
         let word = words.get(i).ok_or("a number is missing")?;
         word.parse().map_err(|e| format!("{word}: {e}"))
     };
-    let trace = crate::bundled_trace("load-30-calls.jsonl")?;
+    let trace = conformance::bundled_trace("load-30-calls.jsonl")?;
     match words.first() {
         Some(&"calls") => {
             let sim = CallSimulator::start(&trace, number(1)?).map_err(|e| e.to_string())?;

@@ -69,13 +69,9 @@ fn proc_status_kib(field: &str) -> u64 {
 }
 
 /// Ingest: one typed stream of every event, counting until the marker.
-pub async fn ingest<R, F>(
-    connect: impl FnOnce(Config) -> F,
-    events: usize,
-) -> Result<Measured, String>
+pub async fn ingest<F>(connect: impl FnOnce(Config) -> F, events: usize) -> Result<Measured, String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let blast = ChildServer::blast(events, None).map_err(|e| e.to_string())?;
     let config =
@@ -132,14 +128,13 @@ where
 /// process, so that the memory read is the client's), all streams read
 /// together. Returns the measurement and the client's resident memory per
 /// subscription in bytes.
-pub async fn routing<R, F>(
+pub async fn routing<F>(
     connect: impl FnOnce(Config) -> F,
     events: usize,
     channels: usize,
 ) -> Result<(Measured, f64), String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let blast = ChildServer::blast(events, Some(channels)).map_err(|e| e.to_string())?;
     let config =
@@ -201,14 +196,13 @@ pub async fn sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, Str
 
 /// REST round trips (`POST /channels/bench/answer`, 204), `in_flight` at a time; the
 /// result and the p50 and p99 latencies.
-pub async fn rest<R, F>(
+pub async fn rest<F>(
     connect: impl FnOnce(Config) -> F,
     total: usize,
     in_flight: usize,
 ) -> Result<(Measured, Duration, Duration), String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let blast = ChildServer::blast(0, None).map_err(|e| e.to_string())?;
     let mut config =
@@ -261,13 +255,12 @@ pub struct CallsMeasured {
 /// every call has got that far (all active at once, when resident memory is
 /// read), hung up. The simulator runs in a child process (see
 /// [`crate::child`]), so CPU time and memory are the client's alone.
-pub async fn calls<R, F>(
+pub async fn calls<F>(
     connect: impl FnOnce(Config) -> F,
     calls: usize,
 ) -> Result<CallsMeasured, String>
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let sim = ChildServer::call_simulator(calls).map_err(|e| e.to_string())?;
     let mut config =
@@ -353,10 +346,9 @@ fn selected(name: &str) -> bool {
 
 /// Runs the benchmarks selected by `ARI_BENCH_ONLY` (all by default) and
 /// prints a table; `ARI_BENCH_SCALE` (default 1) multiplies the sizes.
-pub async fn run_all<R, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str)
+pub async fn run_all<R: Runtime, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
     let scale: usize = std::env::var("ARI_BENCH_SCALE")
         .ok()

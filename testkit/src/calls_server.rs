@@ -5,8 +5,8 @@
 
 use crate::blast::MARKER_TYPE;
 use crate::loopback::{LoopbackServer, Service};
-use crate::trace::Trace;
-use crate::wire_io::{self, HttpRequest};
+use conformance::trace::Trace;
+use conformance::wire_io::{self, HttpRequest};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,12 +1,12 @@
 //! The hello-world call again, written with the per-call framework: one task
 //! per call, DTMF collection, and playback streams that cannot miss their end.
 
-use ari_client::{Client, ConnectError, Digits, IncomingCall, Runtime};
+use ari_client::{Client, ConnectError, Digits, IncomingCall};
 use futures_util::StreamExt;
 use std::future::Future;
 use std::time::Duration;
 
-async fn play<R: Runtime>(call: &IncomingCall<R>, id: &str, media: &str) -> Result<(), String> {
+async fn play(call: &IncomingCall, id: &str, media: &str) -> Result<(), String> {
     let mut started = call
         .channel
         .play_with_id(id, [media])
@@ -24,7 +24,7 @@ async fn play<R: Runtime>(call: &IncomingCall<R>, id: &str, media: &str) -> Resu
     Ok(())
 }
 
-async fn quickstart<R: Runtime>(mut call: IncomingCall<R>) -> Result<String, String> {
+async fn quickstart(mut call: IncomingCall) -> Result<String, String> {
     let caller = call.channel.client().channel("chan-out-1");
     call.channel.answer().await.map_err(|e| e.to_string())?;
     play(&call, "pb-1", "sound:hello-world").await?;
@@ -58,12 +58,11 @@ async fn quickstart<R: Runtime>(mut call: IncomingCall<R>) -> Result<String, Str
 }
 
 /// Runs the call through `serve_calls` against the recorded trace.
-pub async fn against_recorded_call<R, F>(connect: impl FnOnce(ari_proto::Config) -> F)
+pub async fn against_recorded_call<F>(connect: impl FnOnce(ari_proto::Config) -> F)
 where
-    R: Runtime,
-    F: Future<Output = Result<Client<R>, ConnectError>>,
+    F: Future<Output = Result<Client, ConnectError>>,
 {
-    let (fake, mut config) = crate::hello_world::serve_recorded_call(Default::default());
+    let (fake, mut config) = crate::suite::hello_world::serve_recorded_call(Default::default());
     config.request_timeout = Duration::from_secs(5);
     let client = connect(config).await.unwrap();
     let (done_tx, mut done) = futures_channel::mpsc::unbounded();

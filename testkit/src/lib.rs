@@ -1,0 +1,29 @@
+//! What the adapters' tests, benchmarks and examples share, written once
+//! against the runtime-neutral client:
+//!
+//! - [`suite`]: the adapter test suite (every recorded scenario, the
+//!   fault-injection cases, the per-call framework); each adapter's
+//!   `tests/end_to_end.rs` runs it on its runtime;
+//! - [`blast`], [`calls_server`], [`loopback`], [`child`]: load servers on
+//!   loopback, in a child process for benchmarks;
+//! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
+//!   `-p ari-smol`;
+//! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
+//!   recorded call and its caller).
+//!
+//! The fake Asterisk and the trace checker are `conformance`'s.
+
+pub mod bench;
+pub mod blast;
+pub mod calls_server;
+pub mod child;
+pub mod demo;
+pub mod loopback;
+
+/// The adapter test suite.
+pub mod suite {
+    pub mod faults;
+    pub mod framework;
+    pub mod hello_world;
+    pub mod scenarios;
+}
