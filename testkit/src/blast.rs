@@ -138,7 +138,9 @@ fn spread(trace: &Trace, channels: usize) -> io::Result<Vec<Vec<u8>>> {
 
 impl Service for Plan {
     fn http(&self, req: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
-        self.go.store(true, Ordering::SeqCst);
+        if !crate::loopback::is_version_probe(req) {
+            self.go.store(true, Ordering::SeqCst);
+        }
         let below = req.path.strip_prefix("/ari").unwrap_or(&req.path);
         let answer = ari_proto::find_operation(&req.method, below).and_then(|(info, _)| {
             self.answers

@@ -118,7 +118,7 @@ fn push(state: &State, frame: Vec<u8>) {
 impl Service for State {
     fn http(&self, req: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
         let t = &self.templates;
-        if !self.started.swap(true, Ordering::SeqCst) {
+        if !crate::loopback::is_version_probe(req) && !self.started.swap(true, Ordering::SeqCst) {
             // The first request says the client is ready: every call enters at once.
             let mut burst = Vec::new();
             for call in 0..self.calls {

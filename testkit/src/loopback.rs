@@ -18,6 +18,13 @@ pub trait Service: Send + Sync + 'static {
     fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()>;
 }
 
+/// Whether `request` is the `GET /asterisk/info` a client sends on its own
+/// when its WebSocket opens (to learn the build): not a sign that the
+/// application is ready.
+pub fn is_version_probe(request: &HttpRequest) -> bool {
+    request.method == "GET" && request.path == "/ari/asterisk/info"
+}
+
 /// Serves one connection: HTTP requests until one upgrades.
 fn serve(stream: TcpStream, service: &impl Service) -> io::Result<()> {
     stream.set_nodelay(true)?;
