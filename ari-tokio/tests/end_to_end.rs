@@ -174,10 +174,7 @@ async fn pings_are_answered() {
     faults::pings_are_answered(ari_tokio::connect).await;
 }
 
-/// Paused time: the connect timeout fires on the virtual clock. (Only
-/// where nothing else is awaited: tokio jumps its paused clock to the next
-/// timer whenever the runtime idles, real sockets or not.)
-#[tokio::test(flavor = "current_thread", start_paused = true)]
+#[tokio::test(flavor = "current_thread")]
 async fn a_stalled_upgrade_times_out() {
     faults::a_stalled_upgrade_times_out(ari_tokio::connect).await;
 }

@@ -11,12 +11,12 @@ async fn pongs_keep_an_idle_connection_open() {
     let live = live!();
     let app = live.app("keepalive");
     let mut config = live.config(&app);
-    config.ping_interval = Some(Duration::from_millis(100));
-    config.idle_timeout = Duration::from_millis(400);
+    config.ping_interval = Some(Duration::from_millis(150));
+    config.idle_timeout = Duration::from_millis(1000);
     let client = ari_tokio::connect(config).await.expect("connect");
     let mut connection = client.connection_events();
-    // Four idle timeouts with nothing but pings and pongs on the wire.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // Three idle timeouts with nothing but pings and pongs on the wire.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     client.close().await;
     let mut seen = Vec::new();
     while let Some(event) = connection.next().await {

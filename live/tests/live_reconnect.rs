@@ -88,4 +88,6 @@ async fn the_client_comes_back_after_a_restart_with_its_subscriptions() {
     client.channel(&channel).hangup().await.expect("hang up");
     client.device_state(&device).delete().await.expect("delete");
     client.close().await;
+    // The tests after this one find every module loaded again.
+    live.cli("core waitfullybooted");
 }
