@@ -91,11 +91,13 @@ fn call_simulator_plays_whole_calls_like_asterisk() {
     let sim = CallSimulator::start(&trace("load-30-calls.jsonl"), calls).unwrap();
     let at = addr(&sim.base_url());
     let socket = ws(at, "/ari/events?app=hello", None).unwrap();
-    // The first request lets every call in.
+    // A client's own version probe is answered but lets no call in yet;
+    // the application's first request lets every call in.
     assert_eq!(
         http(at, "GET", "/ari/asterisk/info", None, b"").unwrap().0,
         204
     );
+    assert_eq!(http(at, "GET", "/ari/channels", None, b"").unwrap().0, 204);
     let mut entered = HashSet::new();
     for _ in 0..calls {
         match Event::from_json(&socket.text().unwrap()).unwrap() {
