@@ -29,8 +29,10 @@ struct Templates {
 struct State {
     calls: usize,
     templates: Templates,
-    /// Frames for the events WebSocket.
-    events: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    /// Frames for the events WebSocket, and their receiver until the
+    /// WebSocket takes it: frames sent before it is served wait, not vanish
+    /// (a client may send its first request as soon as the upgrade is answered).
+    events: Mutex<(mpsc::Sender<Vec<u8>>, Option<mpsc::Receiver<Vec<u8>>>)>,
     hung_up: AtomicUsize,
     started: AtomicBool,
 }
@@ -82,10 +84,11 @@ impl CallSimulator {
             channel_id,
             playback_id,
         };
+        let (tx, rx) = mpsc::channel();
         let state = Arc::new(State {
             calls,
             templates,
-            events: Mutex::new(None),
+            events: Mutex::new((tx, Some(rx))),
             hung_up: AtomicUsize::new(0),
             started: AtomicBool::new(false),
         });
@@ -108,10 +111,8 @@ fn call_text(template: &str, t: &Templates, call: &str) -> Vec<u8> {
 }
 
 fn push(state: &State, frame: Vec<u8>) {
-    if let Ok(guard) = state.events.lock()
-        && let Some(tx) = guard.as_ref()
-    {
-        let _ = tx.send(frame);
+    if let Ok(guard) = state.events.lock() {
+        let _ = guard.0.send(frame);
     }
 }
 
@@ -171,10 +172,17 @@ fn events(
     mut writer: TcpStream,
     state: &State,
 ) -> io::Result<()> {
-    let (tx, rx) = mpsc::channel();
-    if let Ok(mut guard) = state.events.lock() {
-        *guard = Some(tx);
-    }
+    // The first WebSocket takes what waits; a later one replaces it.
+    let rx = {
+        let Ok(mut guard) = state.events.lock() else {
+            return Ok(());
+        };
+        guard.1.take().unwrap_or_else(|| {
+            let (tx, rx) = mpsc::channel();
+            guard.0 = tx;
+            rx
+        })
+    };
     std::thread::spawn(move || while let Ok(Some(_)) = wire_io::read_message(&mut reader) {});
     for frame in rx {
         writer.write_all(&frame)?;
