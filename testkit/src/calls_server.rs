@@ -26,13 +26,20 @@ struct Templates {
     playback_id: String,
 }
 
+/// Frames for the events WebSocket.
+struct Outbox {
+    tx: mpsc::Sender<Vec<u8>>,
+    /// The receiving end, until a WebSocket takes it.
+    waiting: Option<mpsc::Receiver<Vec<u8>>>,
+}
+
 struct State {
     calls: usize,
     templates: Templates,
     /// Frames for the events WebSocket, and their receiver until the
     /// WebSocket takes it: frames sent before it is served wait, not vanish
     /// (a client may send its first request as soon as the upgrade is answered).
-    events: Mutex<(mpsc::Sender<Vec<u8>>, Option<mpsc::Receiver<Vec<u8>>>)>,
+    events: Mutex<Outbox>,
     hung_up: AtomicUsize,
     started: AtomicBool,
 }
@@ -88,7 +95,10 @@ impl CallSimulator {
         let state = Arc::new(State {
             calls,
             templates,
-            events: Mutex::new((tx, Some(rx))),
+            events: Mutex::new(Outbox {
+                tx,
+                waiting: Some(rx),
+            }),
             hung_up: AtomicUsize::new(0),
             started: AtomicBool::new(false),
         });
@@ -112,7 +122,7 @@ fn call_text(template: &str, t: &Templates, call: &str) -> Vec<u8> {
 
 fn push(state: &State, frame: Vec<u8>) {
     if let Ok(guard) = state.events.lock() {
-        let _ = guard.0.send(frame);
+        let _ = guard.tx.send(frame);
     }
 }
 
@@ -177,9 +187,9 @@ fn events(
         let Ok(mut guard) = state.events.lock() else {
             return Ok(());
         };
-        guard.1.take().unwrap_or_else(|| {
+        guard.waiting.take().unwrap_or_else(|| {
             let (tx, rx) = mpsc::channel();
-            guard.0 = tx;
+            guard.tx = tx;
             rx
         })
     };
