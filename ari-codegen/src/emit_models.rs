@@ -148,7 +148,18 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         } else {
             "optional, or absent in some releases"
         };
-        writeln!(out, "    /// JSON `{}`: {when}.", f.prop.name).unwrap();
+        let values = if f.prop.allowed.is_empty() {
+            String::new()
+        } else {
+            let listed: Vec<String> = f.prop.allowed.iter().map(|v| format!("`{v}`")).collect();
+            format!("; one of {} (others kept as `Other`)", listed.join(", "))
+        };
+        writeln!(
+            out,
+            "    /// JSON `{}`, `{}`: {when}{values}.",
+            f.prop.name, f.prop.ty
+        )
+        .unwrap();
         if f.prop.always {
             writeln!(out, "    pub {}: {},", f.rust, f.ty).unwrap();
         } else {

@@ -8,17 +8,17 @@
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApplicationMoveFailed {
-    /// JSON `args`: always sent.
+    /// JSON `args`, `List[string]`: always sent.
     pub args: Vec<crate::Str>,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `destination`: always sent.
+    /// JSON `destination`, `string`: always sent.
     pub destination: crate::Str,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -153,11 +153,11 @@ impl crate::Inspect for ApplicationMoveFailed {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApplicationRegistered {
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -268,11 +268,11 @@ impl crate::Inspect for ApplicationRegistered {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApplicationReplaced {
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -383,11 +383,11 @@ impl crate::Inspect for ApplicationReplaced {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApplicationUnregistered {
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -498,43 +498,43 @@ impl crate::Inspect for ApplicationUnregistered {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeAttendedTransfer {
-    /// JSON `destination_application`: optional, or absent in some releases.
+    /// JSON `destination_application`, `string`: optional, or absent in some releases.
     pub destination_application: Option<crate::Str>,
-    /// JSON `destination_bridge`: optional, or absent in some releases.
+    /// JSON `destination_bridge`, `string`: optional, or absent in some releases.
     pub destination_bridge: Option<crate::Str>,
-    /// JSON `destination_link_first_leg`: optional, or absent in some releases.
+    /// JSON `destination_link_first_leg`, `Channel`: optional, or absent in some releases.
     pub destination_link_first_leg: Option<Box<crate::models::Channel>>,
-    /// JSON `destination_link_second_leg`: optional, or absent in some releases.
+    /// JSON `destination_link_second_leg`, `Channel`: optional, or absent in some releases.
     pub destination_link_second_leg: Option<Box<crate::models::Channel>>,
-    /// JSON `destination_threeway_bridge`: optional, or absent in some releases.
+    /// JSON `destination_threeway_bridge`, `Bridge`: optional, or absent in some releases.
     pub destination_threeway_bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `destination_threeway_channel`: optional, or absent in some releases.
+    /// JSON `destination_threeway_channel`, `Channel`: optional, or absent in some releases.
     pub destination_threeway_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `destination_type`: always sent.
+    /// JSON `destination_type`, `string`: always sent.
     pub destination_type: crate::Str,
-    /// JSON `is_external`: always sent.
+    /// JSON `is_external`, `boolean`: always sent.
     pub is_external: bool,
-    /// JSON `replace_channel`: optional, or absent in some releases.
+    /// JSON `replace_channel`, `Channel`: optional, or absent in some releases.
     pub replace_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `result`: always sent.
+    /// JSON `result`, `string`: always sent.
     pub result: crate::Str,
-    /// JSON `transfer_target`: optional, or absent in some releases.
+    /// JSON `transfer_target`, `Channel`: optional, or absent in some releases.
     pub transfer_target: Option<Box<crate::models::Channel>>,
-    /// JSON `transferee`: optional, or absent in some releases.
+    /// JSON `transferee`, `Channel`: optional, or absent in some releases.
     pub transferee: Option<Box<crate::models::Channel>>,
-    /// JSON `transferer_first_leg`: always sent.
+    /// JSON `transferer_first_leg`, `Channel`: always sent.
     pub transferer_first_leg: crate::models::Channel,
-    /// JSON `transferer_first_leg_bridge`: optional, or absent in some releases.
+    /// JSON `transferer_first_leg_bridge`, `Bridge`: optional, or absent in some releases.
     pub transferer_first_leg_bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `transferer_second_leg`: always sent.
+    /// JSON `transferer_second_leg`, `Channel`: always sent.
     pub transferer_second_leg: crate::models::Channel,
-    /// JSON `transferer_second_leg_bridge`: optional, or absent in some releases.
+    /// JSON `transferer_second_leg_bridge`, `Bridge`: optional, or absent in some releases.
     pub transferer_second_leg_bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -773,27 +773,27 @@ impl crate::Inspect for BridgeAttendedTransfer {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeBlindTransfer {
-    /// JSON `bridge`: optional, or absent in some releases.
+    /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
     pub bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `context`: always sent.
+    /// JSON `context`, `string`: always sent.
     pub context: crate::Str,
-    /// JSON `exten`: always sent.
+    /// JSON `exten`, `string`: always sent.
     pub exten: crate::Str,
-    /// JSON `is_external`: always sent.
+    /// JSON `is_external`, `boolean`: always sent.
     pub is_external: bool,
-    /// JSON `replace_channel`: optional, or absent in some releases.
+    /// JSON `replace_channel`, `Channel`: optional, or absent in some releases.
     pub replace_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `result`: always sent.
+    /// JSON `result`, `string`: always sent.
     pub result: crate::Str,
-    /// JSON `transferee`: optional, or absent in some releases.
+    /// JSON `transferee`, `Channel`: optional, or absent in some releases.
     pub transferee: Option<Box<crate::models::Channel>>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -968,13 +968,13 @@ impl crate::Inspect for BridgeBlindTransfer {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeCreated {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1093,13 +1093,13 @@ impl crate::Inspect for BridgeCreated {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeDestroyed {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1218,15 +1218,15 @@ impl crate::Inspect for BridgeDestroyed {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeMerged {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `bridge_from`: always sent.
+    /// JSON `bridge_from`, `Bridge`: always sent.
     pub bridge_from: crate::models::Bridge,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1353,15 +1353,15 @@ impl crate::Inspect for BridgeMerged {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BridgeVideoSourceChanged {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `old_video_source_id`: optional, or absent in some releases.
+    /// JSON `old_video_source_id`, `string`: optional, or absent in some releases.
     pub old_video_source_id: Option<crate::Str>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1488,17 +1488,17 @@ impl crate::Inspect for BridgeVideoSourceChanged {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CallBroadcast {
-    /// JSON `called`: optional, or absent in some releases.
+    /// JSON `called`, `string`: optional, or absent in some releases.
     pub called: Option<crate::Str>,
-    /// JSON `caller`: optional, or absent in some releases.
+    /// JSON `caller`, `string`: optional, or absent in some releases.
     pub caller: Option<crate::Str>,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1633,15 +1633,15 @@ impl crate::Inspect for CallBroadcast {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CallClaimed {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `winner_app`: always sent.
+    /// JSON `winner_app`, `string`: always sent.
     pub winner_app: crate::Str,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1768,17 +1768,17 @@ impl crate::Inspect for CallClaimed {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelCallerId {
-    /// JSON `caller_presentation`: always sent.
+    /// JSON `caller_presentation`, `int`: always sent.
     pub caller_presentation: i64,
-    /// JSON `caller_presentation_txt`: always sent.
+    /// JSON `caller_presentation_txt`, `string`: always sent.
     pub caller_presentation_txt: crate::Str,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1913,13 +1913,13 @@ impl crate::Inspect for ChannelCallerId {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelConnectedLine {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2038,13 +2038,13 @@ impl crate::Inspect for ChannelConnectedLine {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelCreated {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2163,19 +2163,19 @@ impl crate::Inspect for ChannelCreated {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelDestroyed {
-    /// JSON `cause`: always sent.
+    /// JSON `cause`, `int`: always sent.
     pub cause: i64,
-    /// JSON `cause_txt`: always sent.
+    /// JSON `cause_txt`, `string`: always sent.
     pub cause_txt: crate::Str,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `tech_cause`: optional, or absent in some releases.
+    /// JSON `tech_cause`, `int`: optional, or absent in some releases.
     pub tech_cause: Option<i64>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2318,17 +2318,17 @@ impl crate::Inspect for ChannelDestroyed {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelDialplan {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `dialplan_app`: always sent.
+    /// JSON `dialplan_app`, `string`: always sent.
     pub dialplan_app: crate::Str,
-    /// JSON `dialplan_app_data`: always sent.
+    /// JSON `dialplan_app_data`, `string`: always sent.
     pub dialplan_app_data: crate::Str,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2463,17 +2463,17 @@ impl crate::Inspect for ChannelDialplan {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelDtmfReceived {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `digit`: always sent.
+    /// JSON `digit`, `string`: always sent.
     pub digit: crate::Str,
-    /// JSON `duration_ms`: always sent.
+    /// JSON `duration_ms`, `int`: always sent.
     pub duration_ms: i64,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2608,15 +2608,15 @@ impl crate::Inspect for ChannelDtmfReceived {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelEnteredBridge {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `channel`: optional, or absent in some releases.
+    /// JSON `channel`, `Channel`: optional, or absent in some releases.
     pub channel: Option<Box<crate::models::Channel>>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2743,19 +2743,19 @@ impl crate::Inspect for ChannelEnteredBridge {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelHangupRequest {
-    /// JSON `cause`: optional, or absent in some releases.
+    /// JSON `cause`, `int`: optional, or absent in some releases.
     pub cause: Option<i64>,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `soft`: optional, or absent in some releases.
+    /// JSON `soft`, `boolean`: optional, or absent in some releases.
     pub soft: Option<bool>,
-    /// JSON `tech_cause`: optional, or absent in some releases.
+    /// JSON `tech_cause`, `int`: optional, or absent in some releases.
     pub tech_cause: Option<i64>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2898,15 +2898,15 @@ impl crate::Inspect for ChannelHangupRequest {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelHold {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `musicclass`: optional, or absent in some releases.
+    /// JSON `musicclass`, `string`: optional, or absent in some releases.
     pub musicclass: Option<crate::Str>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3033,15 +3033,15 @@ impl crate::Inspect for ChannelHold {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelLeftBridge {
-    /// JSON `bridge`: always sent.
+    /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3168,13 +3168,13 @@ impl crate::Inspect for ChannelLeftBridge {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelStateChange {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3293,15 +3293,15 @@ impl crate::Inspect for ChannelStateChange {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelTalkingFinished {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `duration`: always sent.
+    /// JSON `duration`, `int`: always sent.
     pub duration: i64,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3428,13 +3428,13 @@ impl crate::Inspect for ChannelTalkingFinished {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelTalkingStarted {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3553,13 +3553,13 @@ impl crate::Inspect for ChannelTalkingStarted {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelToneDetected {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3678,17 +3678,17 @@ impl crate::Inspect for ChannelToneDetected {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelTransfer {
-    /// JSON `refer_to`: always sent.
+    /// JSON `refer_to`, `ReferTo`: always sent.
     pub refer_to: crate::models::ReferTo,
-    /// JSON `referred_by`: always sent.
+    /// JSON `referred_by`, `ReferredBy`: always sent.
     pub referred_by: crate::models::ReferredBy,
-    /// JSON `state`: optional, or absent in some releases.
+    /// JSON `state`, `string`: optional, or absent in some releases.
     pub state: Option<crate::Str>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3823,13 +3823,13 @@ impl crate::Inspect for ChannelTransfer {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelUnhold {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3948,21 +3948,21 @@ impl crate::Inspect for ChannelUnhold {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelUserevent {
-    /// JSON `bridge`: optional, or absent in some releases.
+    /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
     pub bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `channel`: optional, or absent in some releases.
+    /// JSON `channel`, `Channel`: optional, or absent in some releases.
     pub channel: Option<Box<crate::models::Channel>>,
-    /// JSON `endpoint`: optional, or absent in some releases.
+    /// JSON `endpoint`, `Endpoint`: optional, or absent in some releases.
     pub endpoint: Option<Box<crate::models::Endpoint>>,
-    /// JSON `eventname`: always sent.
+    /// JSON `eventname`, `string`: always sent.
     pub eventname: crate::Str,
-    /// JSON `userevent`: always sent.
+    /// JSON `userevent`, `object`: always sent.
     pub userevent: serde_json::Value,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4113,17 +4113,17 @@ impl crate::Inspect for ChannelUserevent {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelVarset {
-    /// JSON `channel`: optional, or absent in some releases.
+    /// JSON `channel`, `Channel`: optional, or absent in some releases.
     pub channel: Option<Box<crate::models::Channel>>,
-    /// JSON `value`: always sent.
+    /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
-    /// JSON `variable`: always sent.
+    /// JSON `variable`, `string`: always sent.
     pub variable: crate::Str,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4258,15 +4258,15 @@ impl crate::Inspect for ChannelVarset {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ContactStatusChange {
-    /// JSON `contact_info`: always sent.
+    /// JSON `contact_info`, `ContactInfo`: always sent.
     pub contact_info: crate::models::ContactInfo,
-    /// JSON `endpoint`: always sent.
+    /// JSON `endpoint`, `Endpoint`: always sent.
     pub endpoint: crate::models::Endpoint,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4393,13 +4393,13 @@ impl crate::Inspect for ContactStatusChange {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceStateChanged {
-    /// JSON `device_state`: always sent.
+    /// JSON `device_state`, `DeviceState`: always sent.
     pub device_state: crate::models::DeviceState,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4518,23 +4518,23 @@ impl crate::Inspect for DeviceStateChanged {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Dial {
-    /// JSON `caller`: optional, or absent in some releases.
+    /// JSON `caller`, `Channel`: optional, or absent in some releases.
     pub caller: Option<Box<crate::models::Channel>>,
-    /// JSON `dialstatus`: always sent.
+    /// JSON `dialstatus`, `string`: always sent.
     pub dialstatus: crate::Str,
-    /// JSON `dialstring`: optional, or absent in some releases.
+    /// JSON `dialstring`, `string`: optional, or absent in some releases.
     pub dialstring: Option<crate::Str>,
-    /// JSON `forward`: optional, or absent in some releases.
+    /// JSON `forward`, `string`: optional, or absent in some releases.
     pub forward: Option<crate::Str>,
-    /// JSON `forwarded`: optional, or absent in some releases.
+    /// JSON `forwarded`, `Channel`: optional, or absent in some releases.
     pub forwarded: Option<Box<crate::models::Channel>>,
-    /// JSON `peer`: always sent.
+    /// JSON `peer`, `Channel`: always sent.
     pub peer: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4693,13 +4693,13 @@ impl crate::Inspect for Dial {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EndpointStateChange {
-    /// JSON `endpoint`: always sent.
+    /// JSON `endpoint`, `Endpoint`: always sent.
     pub endpoint: crate::models::Endpoint,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4818,15 +4818,15 @@ impl crate::Inspect for EndpointStateChange {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PeerStatusChange {
-    /// JSON `endpoint`: always sent.
+    /// JSON `endpoint`, `Endpoint`: always sent.
     pub endpoint: crate::models::Endpoint,
-    /// JSON `peer`: always sent.
+    /// JSON `peer`, `Peer`: always sent.
     pub peer: crate::models::Peer,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4953,13 +4953,13 @@ impl crate::Inspect for PeerStatusChange {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PlaybackContinuing {
-    /// JSON `playback`: always sent.
+    /// JSON `playback`, `Playback`: always sent.
     pub playback: crate::models::Playback,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5078,13 +5078,13 @@ impl crate::Inspect for PlaybackContinuing {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PlaybackFinished {
-    /// JSON `playback`: always sent.
+    /// JSON `playback`, `Playback`: always sent.
     pub playback: crate::models::Playback,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5203,13 +5203,13 @@ impl crate::Inspect for PlaybackFinished {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PlaybackStarted {
-    /// JSON `playback`: always sent.
+    /// JSON `playback`, `Playback`: always sent.
     pub playback: crate::models::Playback,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5328,25 +5328,25 @@ impl crate::Inspect for PlaybackStarted {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RESTResponse {
-    /// JSON `content_type`: optional, or absent in some releases.
+    /// JSON `content_type`, `string`: optional, or absent in some releases.
     pub content_type: Option<crate::Str>,
-    /// JSON `message_body`: optional, or absent in some releases.
+    /// JSON `message_body`, `string`: optional, or absent in some releases.
     pub message_body: Option<crate::Str>,
-    /// JSON `reason_phrase`: always sent.
+    /// JSON `reason_phrase`, `string`: always sent.
     pub reason_phrase: crate::Str,
-    /// JSON `request_id`: always sent.
+    /// JSON `request_id`, `string`: always sent.
     pub request_id: crate::Str,
-    /// JSON `status_code`: always sent.
+    /// JSON `status_code`, `int`: always sent.
     pub status_code: i64,
-    /// JSON `transaction_id`: always sent.
+    /// JSON `transaction_id`, `string`: always sent.
     pub transaction_id: crate::Str,
-    /// JSON `uri`: always sent.
+    /// JSON `uri`, `string`: always sent.
     pub uri: crate::Str,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5513,13 +5513,13 @@ impl crate::Inspect for RESTResponse {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFailed {
-    /// JSON `recording`: always sent.
+    /// JSON `recording`, `LiveRecording`: always sent.
     pub recording: crate::models::LiveRecording,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5638,13 +5638,13 @@ impl crate::Inspect for RecordingFailed {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFinished {
-    /// JSON `recording`: always sent.
+    /// JSON `recording`, `LiveRecording`: always sent.
     pub recording: crate::models::LiveRecording,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5763,13 +5763,13 @@ impl crate::Inspect for RecordingFinished {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingStarted {
-    /// JSON `recording`: always sent.
+    /// JSON `recording`, `LiveRecording`: always sent.
     pub recording: crate::models::LiveRecording,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5888,13 +5888,13 @@ impl crate::Inspect for RecordingStarted {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StasisEnd {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -6013,17 +6013,17 @@ impl crate::Inspect for StasisEnd {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StasisStart {
-    /// JSON `args`: always sent.
+    /// JSON `args`, `List[string]`: always sent.
     pub args: Vec<crate::Str>,
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `replace_channel`: optional, or absent in some releases.
+    /// JSON `replace_channel`, `Channel`: optional, or absent in some releases.
     pub replace_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -6158,15 +6158,15 @@ impl crate::Inspect for StasisStart {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TextMessageReceived {
-    /// JSON `endpoint`: optional, or absent in some releases.
+    /// JSON `endpoint`, `Endpoint`: optional, or absent in some releases.
     pub endpoint: Option<Box<crate::models::Endpoint>>,
-    /// JSON `message`: always sent.
+    /// JSON `message`, `TextMessage`: always sent.
     pub message: crate::models::TextMessage,
-    /// JSON `application`: always sent.
+    /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `Date`: always sent.
     pub timestamp: crate::Timestamp,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -6293,9 +6293,9 @@ impl crate::Inspect for TextMessageReceived {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MissingParams {
-    /// JSON `params`: always sent.
+    /// JSON `params`, `List[string]`: always sent.
     pub params: Vec<crate::Str>,
-    /// JSON `asterisk_id`: optional, or absent in some releases.
+    /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -8,9 +8,9 @@
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalParam {
-    /// JSON `parameter_name`: always sent.
+    /// JSON `parameter_name`, `string`: always sent.
     pub parameter_name: crate::Str,
-    /// JSON `parameter_value`: always sent.
+    /// JSON `parameter_value`, `string`: always sent.
     pub parameter_value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -108,19 +108,19 @@ impl crate::Model for AdditionalParam {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Application {
-    /// JSON `bridge_ids`: always sent.
+    /// JSON `bridge_ids`, `List[string]`: always sent.
     pub bridge_ids: Vec<crate::Str>,
-    /// JSON `channel_ids`: always sent.
+    /// JSON `channel_ids`, `List[string]`: always sent.
     pub channel_ids: Vec<crate::Str>,
-    /// JSON `device_names`: always sent.
+    /// JSON `device_names`, `List[string]`: always sent.
     pub device_names: Vec<crate::Str>,
-    /// JSON `endpoint_ids`: always sent.
+    /// JSON `endpoint_ids`, `List[string]`: always sent.
     pub endpoint_ids: Vec<crate::Str>,
-    /// JSON `events_allowed`: always sent.
+    /// JSON `events_allowed`, `List[object]`: always sent.
     pub events_allowed: Vec<serde_json::Value>,
-    /// JSON `events_disallowed`: always sent.
+    /// JSON `events_disallowed`, `List[object]`: always sent.
     pub events_disallowed: Vec<serde_json::Value>,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -258,13 +258,13 @@ impl crate::Model for Application {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AsteriskInfo {
-    /// JSON `build`: optional, or absent in some releases.
+    /// JSON `build`, `BuildInfo`: optional, or absent in some releases.
     pub build: Option<Box<crate::models::BuildInfo>>,
-    /// JSON `config`: optional, or absent in some releases.
+    /// JSON `config`, `ConfigInfo`: optional, or absent in some releases.
     pub config: Option<Box<crate::models::ConfigInfo>>,
-    /// JSON `status`: optional, or absent in some releases.
+    /// JSON `status`, `StatusInfo`: optional, or absent in some releases.
     pub status: Option<Box<crate::models::StatusInfo>>,
-    /// JSON `system`: optional, or absent in some releases.
+    /// JSON `system`, `SystemInfo`: optional, or absent in some releases.
     pub system: Option<Box<crate::models::SystemInfo>>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -378,11 +378,11 @@ impl crate::Model for AsteriskInfo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AsteriskPing {
-    /// JSON `asterisk_id`: always sent.
+    /// JSON `asterisk_id`, `string`: always sent.
     pub asterisk_id: crate::Str,
-    /// JSON `ping`: always sent.
+    /// JSON `ping`, `string`: always sent.
     pub ping: crate::Str,
-    /// JSON `timestamp`: always sent.
+    /// JSON `timestamp`, `string`: always sent.
     pub timestamp: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -525,27 +525,27 @@ crate::codec::string_enum!(BridgeType);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Bridge {
-    /// JSON `bridge_class`: always sent.
+    /// JSON `bridge_class`, `string`: always sent.
     pub bridge_class: crate::Str,
-    /// JSON `bridge_type`: always sent.
+    /// JSON `bridge_type`, `string`: always sent; one of `mixing`, `holding` (others kept as `Other`).
     pub bridge_type: BridgeType,
-    /// JSON `bridgevars`: optional, or absent in some releases.
+    /// JSON `bridgevars`, `object`: optional, or absent in some releases.
     pub bridgevars: Option<serde_json::Value>,
-    /// JSON `channels`: always sent.
+    /// JSON `channels`, `List[string]`: always sent.
     pub channels: Vec<crate::Str>,
-    /// JSON `creationtime`: always sent.
+    /// JSON `creationtime`, `Date`: always sent.
     pub creationtime: crate::Timestamp,
-    /// JSON `creator`: always sent.
+    /// JSON `creator`, `string`: always sent.
     pub creator: crate::Str,
-    /// JSON `id`: always sent.
+    /// JSON `id`, `string`: always sent.
     pub id: crate::Str,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `technology`: always sent.
+    /// JSON `technology`, `string`: always sent.
     pub technology: crate::Str,
-    /// JSON `video_mode`: optional, or absent in some releases.
+    /// JSON `video_mode`, `string`: optional, or absent in some releases.
     pub video_mode: Option<crate::Str>,
-    /// JSON `video_source_id`: optional, or absent in some releases.
+    /// JSON `video_source_id`, `string`: optional, or absent in some releases.
     pub video_source_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -715,17 +715,17 @@ impl crate::Model for Bridge {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BuildInfo {
-    /// JSON `date`: always sent.
+    /// JSON `date`, `string`: always sent.
     pub date: crate::Str,
-    /// JSON `kernel`: always sent.
+    /// JSON `kernel`, `string`: always sent.
     pub kernel: crate::Str,
-    /// JSON `machine`: always sent.
+    /// JSON `machine`, `string`: always sent.
     pub machine: crate::Str,
-    /// JSON `options`: always sent.
+    /// JSON `options`, `string`: always sent.
     pub options: crate::Str,
-    /// JSON `os`: always sent.
+    /// JSON `os`, `string`: always sent.
     pub os: crate::Str,
-    /// JSON `user`: always sent.
+    /// JSON `user`, `string`: always sent.
     pub user: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -855,9 +855,9 @@ impl crate::Model for BuildInfo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CallerID {
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `number`: always sent.
+    /// JSON `number`, `string`: always sent.
     pub number: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1028,31 +1028,31 @@ crate::codec::string_enum!(ChannelState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Channel {
-    /// JSON `accountcode`: always sent.
+    /// JSON `accountcode`, `string`: always sent.
     pub accountcode: crate::Str,
-    /// JSON `caller`: always sent.
+    /// JSON `caller`, `CallerID`: always sent.
     pub caller: crate::models::CallerID,
-    /// JSON `caller_rdnis`: optional, or absent in some releases.
+    /// JSON `caller_rdnis`, `string`: optional, or absent in some releases.
     pub caller_rdnis: Option<crate::Str>,
-    /// JSON `channelvars`: optional, or absent in some releases.
+    /// JSON `channelvars`, `object`: optional, or absent in some releases.
     pub channelvars: Option<serde_json::Value>,
-    /// JSON `connected`: always sent.
+    /// JSON `connected`, `CallerID`: always sent.
     pub connected: crate::models::CallerID,
-    /// JSON `creationtime`: always sent.
+    /// JSON `creationtime`, `Date`: always sent.
     pub creationtime: crate::Timestamp,
-    /// JSON `dialplan`: always sent.
+    /// JSON `dialplan`, `DialplanCEP`: always sent.
     pub dialplan: crate::models::DialplanCEP,
-    /// JSON `id`: always sent.
+    /// JSON `id`, `string`: always sent.
     pub id: crate::Str,
-    /// JSON `language`: always sent.
+    /// JSON `language`, `string`: always sent.
     pub language: crate::Str,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `protocol_id`: always sent.
+    /// JSON `protocol_id`, `string`: always sent.
     pub protocol_id: crate::Str,
-    /// JSON `state`: always sent.
+    /// JSON `state`, `string`: always sent; one of `Down`, `Rsrved`, `OffHook`, `Dialing`, `Ring`, `Ringing`, `Up`, `Busy`, `Dialing Offhook`, `Pre-ring`, `Unknown` (others kept as `Other`).
     pub state: ChannelState,
-    /// JSON `tenantid`: optional, or absent in some releases.
+    /// JSON `tenantid`, `string`: optional, or absent in some releases.
     pub tenantid: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1238,17 +1238,17 @@ impl crate::Model for Channel {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConfigInfo {
-    /// JSON `default_language`: always sent.
+    /// JSON `default_language`, `string`: always sent.
     pub default_language: crate::Str,
-    /// JSON `max_channels`: optional, or absent in some releases.
+    /// JSON `max_channels`, `int`: optional, or absent in some releases.
     pub max_channels: Option<i64>,
-    /// JSON `max_load`: optional, or absent in some releases.
+    /// JSON `max_load`, `double`: optional, or absent in some releases.
     pub max_load: Option<f64>,
-    /// JSON `max_open_files`: optional, or absent in some releases.
+    /// JSON `max_open_files`, `int`: optional, or absent in some releases.
     pub max_open_files: Option<i64>,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `setid`: always sent.
+    /// JSON `setid`, `SetId`: always sent.
     pub setid: crate::models::SetId,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1378,9 +1378,9 @@ impl crate::Model for ConfigInfo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConfigTuple {
-    /// JSON `attribute`: always sent.
+    /// JSON `attribute`, `string`: always sent.
     pub attribute: crate::Str,
-    /// JSON `value`: always sent.
+    /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1527,13 +1527,13 @@ crate::codec::string_enum!(ContactInfoContactStatus);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ContactInfo {
-    /// JSON `aor`: always sent.
+    /// JSON `aor`, `string`: always sent.
     pub aor: crate::Str,
-    /// JSON `contact_status`: always sent.
+    /// JSON `contact_status`, `string`: always sent; one of `Unreachable`, `Reachable`, `Unknown`, `NonQualified`, `Removed` (others kept as `Other`).
     pub contact_status: ContactInfoContactStatus,
-    /// JSON `roundtrip_usec`: optional, or absent in some releases.
+    /// JSON `roundtrip_usec`, `string`: optional, or absent in some releases.
     pub roundtrip_usec: Option<crate::Str>,
-    /// JSON `uri`: always sent.
+    /// JSON `uri`, `string`: always sent.
     pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1712,9 +1712,9 @@ crate::codec::string_enum!(DeviceStateState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceState {
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `state`: always sent.
+    /// JSON `state`, `string`: always sent; one of `UNKNOWN`, `NOT_INUSE`, `INUSE`, `BUSY`, `INVALID`, `UNAVAILABLE`, `RINGING`, `RINGINUSE`, `ONHOLD` (others kept as `Other`).
     pub state: DeviceStateState,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -1882,15 +1882,15 @@ impl crate::Model for Dialed {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DialplanCEP {
-    /// JSON `app_data`: always sent.
+    /// JSON `app_data`, `string`: always sent.
     pub app_data: crate::Str,
-    /// JSON `app_name`: always sent.
+    /// JSON `app_name`, `string`: always sent.
     pub app_name: crate::Str,
-    /// JSON `context`: always sent.
+    /// JSON `context`, `string`: always sent.
     pub context: crate::Str,
-    /// JSON `exten`: always sent.
+    /// JSON `exten`, `string`: always sent.
     pub exten: crate::Str,
-    /// JSON `priority`: always sent.
+    /// JSON `priority`, `long`: always sent.
     pub priority: i64,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2053,13 +2053,13 @@ crate::codec::string_enum!(EndpointState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Endpoint {
-    /// JSON `channel_ids`: always sent.
+    /// JSON `channel_ids`, `List[string]`: always sent.
     pub channel_ids: Vec<crate::Str>,
-    /// JSON `resource`: always sent.
+    /// JSON `resource`, `string`: always sent.
     pub resource: crate::Str,
-    /// JSON `state`: optional, or absent in some releases.
+    /// JSON `state`, `string`: optional, or absent in some releases; one of `unknown`, `offline`, `online` (others kept as `Other`).
     pub state: Option<EndpointState>,
-    /// JSON `technology`: always sent.
+    /// JSON `technology`, `string`: always sent.
     pub technology: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2173,9 +2173,9 @@ impl crate::Model for Endpoint {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FormatLangPair {
-    /// JSON `format`: always sent.
+    /// JSON `format`, `string`: always sent.
     pub format: crate::Str,
-    /// JSON `language`: always sent.
+    /// JSON `language`, `string`: always sent.
     pub language: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2326,21 +2326,21 @@ crate::codec::string_enum!(LiveRecordingState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LiveRecording {
-    /// JSON `cause`: optional, or absent in some releases.
+    /// JSON `cause`, `string`: optional, or absent in some releases.
     pub cause: Option<crate::Str>,
-    /// JSON `duration`: optional, or absent in some releases.
+    /// JSON `duration`, `int`: optional, or absent in some releases.
     pub duration: Option<i64>,
-    /// JSON `format`: always sent.
+    /// JSON `format`, `string`: always sent.
     pub format: crate::Str,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `silence_duration`: optional, or absent in some releases.
+    /// JSON `silence_duration`, `int`: optional, or absent in some releases.
     pub silence_duration: Option<i64>,
-    /// JSON `state`: always sent.
+    /// JSON `state`, `string`: always sent; one of `queued`, `recording`, `paused`, `done`, `failed`, `canceled` (others kept as `Other`).
     pub state: LiveRecordingState,
-    /// JSON `talking_duration`: optional, or absent in some releases.
+    /// JSON `talking_duration`, `int`: optional, or absent in some releases.
     pub talking_duration: Option<i64>,
-    /// JSON `target_uri`: always sent.
+    /// JSON `target_uri`, `string`: always sent.
     pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2486,13 +2486,13 @@ impl crate::Model for LiveRecording {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LogChannel {
-    /// JSON `channel`: always sent.
+    /// JSON `channel`, `string`: always sent.
     pub channel: crate::Str,
-    /// JSON `configuration`: always sent.
+    /// JSON `configuration`, `string`: always sent.
     pub configuration: crate::Str,
-    /// JSON `status`: always sent.
+    /// JSON `status`, `string`: always sent.
     pub status: crate::Str,
-    /// JSON `type`: always sent.
+    /// JSON `type`, `string`: always sent.
     pub r#type: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2606,11 +2606,11 @@ impl crate::Model for LogChannel {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Mailbox {
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `new_messages`: always sent.
+    /// JSON `new_messages`, `int`: always sent.
     pub new_messages: i64,
-    /// JSON `old_messages`: always sent.
+    /// JSON `old_messages`, `int`: always sent.
     pub old_messages: i64,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2716,15 +2716,15 @@ impl crate::Model for Mailbox {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Module {
-    /// JSON `description`: always sent.
+    /// JSON `description`, `string`: always sent.
     pub description: crate::Str,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `status`: always sent.
+    /// JSON `status`, `string`: always sent.
     pub status: crate::Str,
-    /// JSON `support_level`: always sent.
+    /// JSON `support_level`, `string`: always sent.
     pub support_level: crate::Str,
-    /// JSON `use_count`: always sent.
+    /// JSON `use_count`, `int`: always sent.
     pub use_count: i64,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2846,15 +2846,15 @@ impl crate::Model for Module {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Peer {
-    /// JSON `address`: optional, or absent in some releases.
+    /// JSON `address`, `string`: optional, or absent in some releases.
     pub address: Option<crate::Str>,
-    /// JSON `cause`: optional, or absent in some releases.
+    /// JSON `cause`, `string`: optional, or absent in some releases.
     pub cause: Option<crate::Str>,
-    /// JSON `peer_status`: always sent.
+    /// JSON `peer_status`, `string`: always sent.
     pub peer_status: crate::Str,
-    /// JSON `port`: optional, or absent in some releases.
+    /// JSON `port`, `string`: optional, or absent in some releases.
     pub port: Option<crate::Str>,
-    /// JSON `time`: optional, or absent in some releases.
+    /// JSON `time`, `string`: optional, or absent in some releases.
     pub time: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3029,17 +3029,17 @@ crate::codec::string_enum!(PlaybackState);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Playback {
-    /// JSON `id`: always sent.
+    /// JSON `id`, `string`: always sent.
     pub id: crate::Str,
-    /// JSON `language`: optional, or absent in some releases.
+    /// JSON `language`, `string`: optional, or absent in some releases.
     pub language: Option<crate::Str>,
-    /// JSON `media_uri`: always sent.
+    /// JSON `media_uri`, `string`: always sent.
     pub media_uri: crate::Str,
-    /// JSON `next_media_uri`: optional, or absent in some releases.
+    /// JSON `next_media_uri`, `string`: optional, or absent in some releases.
     pub next_media_uri: Option<crate::Str>,
-    /// JSON `state`: always sent.
+    /// JSON `state`, `string`: always sent; one of `queued`, `playing`, `continuing`, `done`, `failed`, `paused` (others kept as `Other`).
     pub state: PlaybackState,
-    /// JSON `target_uri`: always sent.
+    /// JSON `target_uri`, `string`: always sent.
     pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3169,9 +3169,9 @@ impl crate::Model for Playback {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RESTHeader {
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `value`: always sent.
+    /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3269,9 +3269,9 @@ impl crate::Model for RESTHeader {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RESTQueryStringParameter {
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
-    /// JSON `value`: always sent.
+    /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3369,21 +3369,21 @@ impl crate::Model for RESTQueryStringParameter {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RESTRequest {
-    /// JSON `content_type`: optional, or absent in some releases.
+    /// JSON `content_type`, `string`: optional, or absent in some releases.
     pub content_type: Option<crate::Str>,
-    /// JSON `message_body`: optional, or absent in some releases.
+    /// JSON `message_body`, `string`: optional, or absent in some releases.
     pub message_body: Option<crate::Str>,
-    /// JSON `method`: always sent.
+    /// JSON `method`, `string`: always sent.
     pub method: crate::Str,
-    /// JSON `query_strings`: optional, or absent in some releases.
+    /// JSON `query_strings`, `List[RESTQueryStringParameter]`: optional, or absent in some releases.
     pub query_strings: Option<Vec<crate::models::RESTQueryStringParameter>>,
-    /// JSON `request_id`: always sent.
+    /// JSON `request_id`, `string`: always sent.
     pub request_id: crate::Str,
-    /// JSON `transaction_id`: always sent.
+    /// JSON `transaction_id`, `string`: always sent.
     pub transaction_id: crate::Str,
-    /// JSON `type`: always sent.
+    /// JSON `type`, `string`: always sent.
     pub r#type: crate::Str,
-    /// JSON `uri`: always sent.
+    /// JSON `uri`, `string`: always sent.
     pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -3529,89 +3529,89 @@ impl crate::Model for RESTRequest {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RTPstat {
-    /// JSON `channel_uniqueid`: always sent.
+    /// JSON `channel_uniqueid`, `string`: always sent.
     pub channel_uniqueid: crate::Str,
-    /// JSON `local_maxjitter`: optional, or absent in some releases.
+    /// JSON `local_maxjitter`, `double`: optional, or absent in some releases.
     pub local_maxjitter: Option<f64>,
-    /// JSON `local_maxrxploss`: optional, or absent in some releases.
+    /// JSON `local_maxrxploss`, `double`: optional, or absent in some releases.
     pub local_maxrxploss: Option<f64>,
-    /// JSON `local_minjitter`: optional, or absent in some releases.
+    /// JSON `local_minjitter`, `double`: optional, or absent in some releases.
     pub local_minjitter: Option<f64>,
-    /// JSON `local_minrxploss`: optional, or absent in some releases.
+    /// JSON `local_minrxploss`, `double`: optional, or absent in some releases.
     pub local_minrxploss: Option<f64>,
-    /// JSON `local_normdevjitter`: optional, or absent in some releases.
+    /// JSON `local_normdevjitter`, `double`: optional, or absent in some releases.
     pub local_normdevjitter: Option<f64>,
-    /// JSON `local_normdevrxploss`: optional, or absent in some releases.
+    /// JSON `local_normdevrxploss`, `double`: optional, or absent in some releases.
     pub local_normdevrxploss: Option<f64>,
-    /// JSON `local_ssrc`: always sent.
+    /// JSON `local_ssrc`, `int`: always sent.
     pub local_ssrc: i64,
-    /// JSON `local_stdevjitter`: optional, or absent in some releases.
+    /// JSON `local_stdevjitter`, `double`: optional, or absent in some releases.
     pub local_stdevjitter: Option<f64>,
-    /// JSON `local_stdevrxploss`: optional, or absent in some releases.
+    /// JSON `local_stdevrxploss`, `double`: optional, or absent in some releases.
     pub local_stdevrxploss: Option<f64>,
-    /// JSON `maxrtt`: optional, or absent in some releases.
+    /// JSON `maxrtt`, `double`: optional, or absent in some releases.
     pub maxrtt: Option<f64>,
-    /// JSON `minrtt`: optional, or absent in some releases.
+    /// JSON `minrtt`, `double`: optional, or absent in some releases.
     pub minrtt: Option<f64>,
-    /// JSON `normdevrtt`: optional, or absent in some releases.
+    /// JSON `normdevrtt`, `double`: optional, or absent in some releases.
     pub normdevrtt: Option<f64>,
-    /// JSON `remote_maxjitter`: optional, or absent in some releases.
+    /// JSON `remote_maxjitter`, `double`: optional, or absent in some releases.
     pub remote_maxjitter: Option<f64>,
-    /// JSON `remote_maxrxploss`: optional, or absent in some releases.
+    /// JSON `remote_maxrxploss`, `double`: optional, or absent in some releases.
     pub remote_maxrxploss: Option<f64>,
-    /// JSON `remote_minjitter`: optional, or absent in some releases.
+    /// JSON `remote_minjitter`, `double`: optional, or absent in some releases.
     pub remote_minjitter: Option<f64>,
-    /// JSON `remote_minrxploss`: optional, or absent in some releases.
+    /// JSON `remote_minrxploss`, `double`: optional, or absent in some releases.
     pub remote_minrxploss: Option<f64>,
-    /// JSON `remote_normdevjitter`: optional, or absent in some releases.
+    /// JSON `remote_normdevjitter`, `double`: optional, or absent in some releases.
     pub remote_normdevjitter: Option<f64>,
-    /// JSON `remote_normdevrxploss`: optional, or absent in some releases.
+    /// JSON `remote_normdevrxploss`, `double`: optional, or absent in some releases.
     pub remote_normdevrxploss: Option<f64>,
-    /// JSON `remote_ssrc`: always sent.
+    /// JSON `remote_ssrc`, `int`: always sent.
     pub remote_ssrc: i64,
-    /// JSON `remote_stdevjitter`: optional, or absent in some releases.
+    /// JSON `remote_stdevjitter`, `double`: optional, or absent in some releases.
     pub remote_stdevjitter: Option<f64>,
-    /// JSON `remote_stdevrxploss`: optional, or absent in some releases.
+    /// JSON `remote_stdevrxploss`, `double`: optional, or absent in some releases.
     pub remote_stdevrxploss: Option<f64>,
-    /// JSON `rtt`: optional, or absent in some releases.
+    /// JSON `rtt`, `double`: optional, or absent in some releases.
     pub rtt: Option<f64>,
-    /// JSON `rxcount`: always sent.
+    /// JSON `rxcount`, `int`: always sent.
     pub rxcount: i64,
-    /// JSON `rxjitter`: optional, or absent in some releases.
+    /// JSON `rxjitter`, `double`: optional, or absent in some releases.
     pub rxjitter: Option<f64>,
-    /// JSON `rxoctetcount`: always sent.
+    /// JSON `rxoctetcount`, `int`: always sent.
     pub rxoctetcount: i64,
-    /// JSON `rxploss`: always sent.
+    /// JSON `rxploss`, `int`: always sent.
     pub rxploss: i64,
-    /// JSON `stdevrtt`: optional, or absent in some releases.
+    /// JSON `stdevrtt`, `double`: optional, or absent in some releases.
     pub stdevrtt: Option<f64>,
-    /// JSON `txcount`: always sent.
+    /// JSON `txcount`, `int`: always sent.
     pub txcount: i64,
-    /// JSON `txjitter`: optional, or absent in some releases.
+    /// JSON `txjitter`, `double`: optional, or absent in some releases.
     pub txjitter: Option<f64>,
-    /// JSON `txoctetcount`: always sent.
+    /// JSON `txoctetcount`, `int`: always sent.
     pub txoctetcount: i64,
-    /// JSON `txploss`: always sent.
+    /// JSON `txploss`, `int`: always sent.
     pub txploss: i64,
-    /// JSON `local_maxmes`: optional, or absent in some releases.
+    /// JSON `local_maxmes`, `double`: optional, or absent in some releases.
     pub local_maxmes: Option<f64>,
-    /// JSON `local_minmes`: optional, or absent in some releases.
+    /// JSON `local_minmes`, `double`: optional, or absent in some releases.
     pub local_minmes: Option<f64>,
-    /// JSON `local_normdevmes`: optional, or absent in some releases.
+    /// JSON `local_normdevmes`, `double`: optional, or absent in some releases.
     pub local_normdevmes: Option<f64>,
-    /// JSON `local_stdevmes`: optional, or absent in some releases.
+    /// JSON `local_stdevmes`, `double`: optional, or absent in some releases.
     pub local_stdevmes: Option<f64>,
-    /// JSON `remote_maxmes`: optional, or absent in some releases.
+    /// JSON `remote_maxmes`, `double`: optional, or absent in some releases.
     pub remote_maxmes: Option<f64>,
-    /// JSON `remote_minmes`: optional, or absent in some releases.
+    /// JSON `remote_minmes`, `double`: optional, or absent in some releases.
     pub remote_minmes: Option<f64>,
-    /// JSON `remote_normdevmes`: optional, or absent in some releases.
+    /// JSON `remote_normdevmes`, `double`: optional, or absent in some releases.
     pub remote_normdevmes: Option<f64>,
-    /// JSON `remote_stdevmes`: optional, or absent in some releases.
+    /// JSON `remote_stdevmes`, `double`: optional, or absent in some releases.
     pub remote_stdevmes: Option<f64>,
-    /// JSON `rxmes`: optional, or absent in some releases.
+    /// JSON `rxmes`, `int`: optional, or absent in some releases.
     pub rxmes: Option<i64>,
-    /// JSON `txmes`: optional, or absent in some releases.
+    /// JSON `txmes`, `int`: optional, or absent in some releases.
     pub txmes: Option<i64>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4029,13 +4029,13 @@ impl crate::Model for RTPstat {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReferTo {
-    /// JSON `bridge`: optional, or absent in some releases.
+    /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
     pub bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `connected_channel`: optional, or absent in some releases.
+    /// JSON `connected_channel`, `Channel`: optional, or absent in some releases.
     pub connected_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `destination_channel`: optional, or absent in some releases.
+    /// JSON `destination_channel`, `Channel`: optional, or absent in some releases.
     pub destination_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `requested_destination`: always sent.
+    /// JSON `requested_destination`, `RequiredDestination`: always sent.
     pub requested_destination: crate::models::RequiredDestination,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4149,11 +4149,11 @@ impl crate::Model for ReferTo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReferredBy {
-    /// JSON `bridge`: optional, or absent in some releases.
+    /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
     pub bridge: Option<Box<crate::models::Bridge>>,
-    /// JSON `connected_channel`: optional, or absent in some releases.
+    /// JSON `connected_channel`, `Channel`: optional, or absent in some releases.
     pub connected_channel: Option<Box<crate::models::Channel>>,
-    /// JSON `source_channel`: always sent.
+    /// JSON `source_channel`, `Channel`: always sent.
     pub source_channel: crate::models::Channel,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4259,11 +4259,11 @@ impl crate::Model for ReferredBy {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RequiredDestination {
-    /// JSON `additional_protocol_params`: optional, or absent in some releases.
+    /// JSON `additional_protocol_params`, `List[AdditionalParam]`: optional, or absent in some releases.
     pub additional_protocol_params: Option<Vec<crate::models::AdditionalParam>>,
-    /// JSON `destination`: optional, or absent in some releases.
+    /// JSON `destination`, `string`: optional, or absent in some releases.
     pub destination: Option<crate::Str>,
-    /// JSON `protocol_id`: optional, or absent in some releases.
+    /// JSON `protocol_id`, `string`: optional, or absent in some releases.
     pub protocol_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4369,9 +4369,9 @@ impl crate::Model for RequiredDestination {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetId {
-    /// JSON `group`: always sent.
+    /// JSON `group`, `string`: always sent.
     pub group: crate::Str,
-    /// JSON `user`: always sent.
+    /// JSON `user`, `string`: always sent.
     pub user: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4469,11 +4469,11 @@ impl crate::Model for SetId {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sound {
-    /// JSON `formats`: always sent.
+    /// JSON `formats`, `List[FormatLangPair]`: always sent.
     pub formats: Vec<crate::models::FormatLangPair>,
-    /// JSON `id`: always sent.
+    /// JSON `id`, `string`: always sent.
     pub id: crate::Str,
-    /// JSON `text`: optional, or absent in some releases.
+    /// JSON `text`, `string`: optional, or absent in some releases.
     pub text: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4579,9 +4579,9 @@ impl crate::Model for Sound {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StatusInfo {
-    /// JSON `last_reload_time`: always sent.
+    /// JSON `last_reload_time`, `Date`: always sent.
     pub last_reload_time: crate::Timestamp,
-    /// JSON `startup_time`: always sent.
+    /// JSON `startup_time`, `Date`: always sent.
     pub startup_time: crate::Timestamp,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4679,9 +4679,9 @@ impl crate::Model for StatusInfo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoredRecording {
-    /// JSON `format`: always sent.
+    /// JSON `format`, `string`: always sent.
     pub format: crate::Str,
-    /// JSON `name`: always sent.
+    /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4779,9 +4779,9 @@ impl crate::Model for StoredRecording {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SystemInfo {
-    /// JSON `entity_id`: always sent.
+    /// JSON `entity_id`, `string`: always sent.
     pub entity_id: crate::Str,
-    /// JSON `version`: always sent.
+    /// JSON `version`, `string`: always sent.
     pub version: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4879,13 +4879,13 @@ impl crate::Model for SystemInfo {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TextMessage {
-    /// JSON `body`: always sent.
+    /// JSON `body`, `string`: always sent.
     pub body: crate::Str,
-    /// JSON `from`: always sent.
+    /// JSON `from`, `string`: always sent.
     pub from: crate::Str,
-    /// JSON `to`: always sent.
+    /// JSON `to`, `string`: always sent.
     pub to: crate::Str,
-    /// JSON `variables`: optional, or absent in some releases.
+    /// JSON `variables`, `object`: optional, or absent in some releases.
     pub variables: Option<serde_json::Value>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -4999,7 +4999,7 @@ impl crate::Model for TextMessage {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Variable {
-    /// JSON `value`: always sent.
+    /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -5089,7 +5089,7 @@ impl crate::Model for Variable {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Variables {
-    /// JSON `variables`: always sent.
+    /// JSON `variables`, `object`: always sent.
     pub variables: serde_json::Value,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
