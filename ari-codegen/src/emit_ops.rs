@@ -424,7 +424,7 @@ fn emit_op(out: &mut String, op: &Operation) {
 
 /// Parsing a recorded request back into the typed operation.
 fn emit_from_wire(out: &mut String, name: &str, ps: &[P]) {
-    writeln!(out, "impl crate::FromWire for {name} {{").unwrap();
+    writeln!(out, "#[cfg(feature = \"conformance\")]\nimpl crate::FromWire for {name} {{").unwrap();
     writeln!(
         out,
         "    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {{"
@@ -501,7 +501,7 @@ pub fn operations_file(merged: &Merged) -> String {
     }
     out.push_str("];\n\n");
 
-    out.push_str("/// Parses a recorded request for operation `info` and encodes it again.\npub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {\n    use crate::{FromWire, Operation};\n    match (info.resource, info.name) {\n");
+    out.push_str("/// Parses a recorded request for operation `info` and encodes it again.\n#[cfg(feature = \"conformance\")]\npub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {\n    use crate::{FromWire, Operation};\n    match (info.resource, info.name) {\n");
     for op in &merged.operations {
         let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
         writeln!(
@@ -514,13 +514,13 @@ pub fn operations_file(merged: &Merged) -> String {
     }
     out.push_str("        _ => Err(format!(\"unknown operation {}.{}\", info.resource, info.name)),\n    }\n}\n\n");
 
-    out.push_str("/// Parses a recorded request for operation `info` and starts it on `session`\n/// with [`Session::request_tracked`](crate::Session::request_tracked).\npub fn start_from_wire(\n    session: &mut crate::Session,\n    info: &crate::OperationInfo,\n    w: &crate::WireRequest<'_>,\n    now: std::time::Instant,\n) -> Result<(crate::RawRequestId, Option<crate::TrackedObject>), String> {\n    use crate::FromWire;\n    match (info.resource, info.name) {\n");
+    out.push_str("/// Parses a recorded request for operation `info` and starts it on `session`\n/// with [`Session::request_tracked`](crate::Session::request_tracked).\n#[cfg(feature = \"conformance\")]\npub fn start_from_wire(\n    session: &mut crate::Session,\n    info: &crate::OperationInfo,\n    w: &crate::WireRequest<'_>,\n    now: std::time::Instant,\n) -> Result<(crate::RawRequestId, Option<crate::TrackedObject>), String> {\n    use crate::FromWire;\n    match (info.resource, info.name) {\n");
     for op in &merged.operations {
         let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
         writeln!(out, "        ({}, {}) => session.request_tracked({path}::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),", lit(&op.resource), lit(&op.nickname)).unwrap();
     }
     out.push_str("        _ => Err(format!(\"unknown operation {}.{}\", info.resource, info.name)),\n    }\n}\n\n");
-    out.push_str("/// Decodes a success answer of operation `info` into its typed response,\n/// and gives it back as JSON with what the types did not name.\npub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {\n    use crate::Operation;\n    match (info.resource, info.name) {\n");
+    out.push_str("/// Decodes a success answer of operation `info` into its typed response,\n/// and gives it back as JSON with what the types did not name.\n#[cfg(feature = \"conformance\")]\npub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {\n    use crate::Operation;\n    match (info.resource, info.name) {\n");
     for op in &merged.operations {
         let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
         writeln!(out, "        ({}, {}) => crate::DecodedResponse::of::<<{path} as Operation>::Response>(body),", lit(&op.resource), lit(&op.nickname)).unwrap();

@@ -351,6 +351,7 @@ macro_rules! string_enum {
                 s.serialize_str(self.as_str())
             }
         }
+        #[cfg(feature = "conformance")]
         impl $crate::WireValue for $name {
             fn parse_wire(text: &str) -> Result<Self, String> {
                 Ok(Self::from(text))

@@ -54,18 +54,22 @@
 #![deny(missing_docs)]
 
 mod backoff;
+#[doc(hidden)] // Internal: serde plumbing of the generated code.
 pub mod codec;
 mod config;
 mod digits;
+#[doc(hidden)] // Internal: URL and body encoding of the generated code.
 pub mod encode;
 mod error;
 mod generated;
 mod inspect;
+#[doc(hidden)] // Internal: the generated decoders' JSON reader.
 pub mod json;
 mod operation;
 mod registry;
 mod session;
 mod timestamp;
+#[cfg(feature = "conformance")]
 mod wire;
 
 pub use backoff::{BackoffConfig, SeededRng};
@@ -75,13 +79,17 @@ pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
 pub use generated::events::{self, Event};
 pub use generated::models;
 pub use generated::operations as ops;
+#[cfg(feature = "conformance")]
 pub use inspect::Inspect;
+#[cfg(not(feature = "conformance"))]
+pub(crate) use inspect::Inspect;
 pub use operation::*;
 pub use registry::{Filter, IdHasher, IdMap, SubscriptionId};
 /// The JSON crate of the public API (free-form values, variable maps).
 pub use serde_json;
 pub use session::*;
 pub use timestamp::Timestamp;
+#[cfg(feature = "conformance")]
 pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
 
 /// The string type of decoded models and events.

@@ -38,6 +38,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -85,6 +86,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -137,6 +139,7 @@ impl crate::Operation for Subscribe {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Subscribe {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["eventSource"])?;
@@ -190,6 +193,7 @@ impl crate::Operation for Unsubscribe {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Unsubscribe {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["eventSource"])?;
@@ -248,6 +252,7 @@ impl crate::Operation for Filter {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Filter {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -311,6 +316,7 @@ impl crate::Operation for GetObject {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetObject {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -379,6 +385,7 @@ impl crate::Operation for UpdateObject {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for UpdateObject {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -440,6 +447,7 @@ impl crate::Operation for DeleteObject {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for DeleteObject {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -538,6 +546,7 @@ impl crate::Operation for GetInfo {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetInfo {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["only"])?;
@@ -581,6 +590,7 @@ impl crate::Operation for Ping {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Ping {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -623,6 +633,7 @@ impl crate::Operation for ListModules {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ListModules {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -670,6 +681,7 @@ impl crate::Operation for GetModule {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetModule {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -718,6 +730,7 @@ impl crate::Operation for LoadModule {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for LoadModule {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -766,6 +779,7 @@ impl crate::Operation for UnloadModule {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for UnloadModule {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -814,6 +828,7 @@ impl crate::Operation for ReloadModule {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ReloadModule {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -857,6 +872,7 @@ impl crate::Operation for ListLogChannels {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ListLogChannels {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -907,6 +923,7 @@ impl crate::Operation for AddLog {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for AddLog {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["configuration"])?;
@@ -956,6 +973,7 @@ impl crate::Operation for DeleteLog {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for DeleteLog {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1005,6 +1023,7 @@ impl crate::Operation for RotateLog {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for RotateLog {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1052,6 +1071,7 @@ impl crate::Operation for GetGlobalVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetGlobalVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable"])?;
@@ -1108,6 +1128,7 @@ impl crate::Operation for SetGlobalVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetGlobalVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable", "value"])?;
@@ -1156,6 +1177,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1233,6 +1255,7 @@ impl crate::Operation for Create {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Create {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["type", "bridgeId", "name"])?;
@@ -1314,6 +1337,7 @@ impl crate::Operation for CreateWithId {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for CreateWithId {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["type", "name"])?;
@@ -1365,6 +1389,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1413,6 +1438,7 @@ impl crate::Operation for Destroy {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Destroy {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1501,6 +1527,7 @@ impl crate::Operation for AddChannel {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for AddChannel {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["channel", "role", "absorbDTMF", "mute", "inhibitConnectedLineUpdates"])?;
@@ -1558,6 +1585,7 @@ impl crate::Operation for RemoveChannel {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for RemoveChannel {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["channel"])?;
@@ -1612,6 +1640,7 @@ impl crate::Operation for SetVideoSource {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetVideoSource {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1662,6 +1691,7 @@ impl crate::Operation for ClearVideoSource {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ClearVideoSource {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1720,6 +1750,7 @@ impl crate::Operation for StartMoh {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StartMoh {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["mohClass"])?;
@@ -1770,6 +1801,7 @@ impl crate::Operation for StopMoh {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StopMoh {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -1871,6 +1903,7 @@ impl crate::Operation for Play {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Play {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms", "playbackId"])?;
@@ -1973,6 +2006,7 @@ impl crate::Operation for PlayWithId {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for PlayWithId {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms"])?;
@@ -2178,6 +2212,7 @@ impl crate::Operation for Record {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Record {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["name", "format", "recorder_format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
@@ -2238,6 +2273,7 @@ impl crate::Operation for GetBridgeVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetBridgeVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable"])?;
@@ -2309,6 +2345,7 @@ impl crate::Operation for SetBridgeVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetBridgeVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable", "value", "report_events"])?;
@@ -2364,6 +2401,7 @@ impl crate::Operation for GetBridgeVars {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetBridgeVars {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variables"])?;
@@ -2417,6 +2455,7 @@ impl crate::Operation for SetBridgeVars {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetBridgeVars {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -2465,6 +2504,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -2631,6 +2671,7 @@ impl crate::Operation for Originate {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Originate {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "channelId", "otherChannelId", "originator", "formats"])?;
@@ -2751,6 +2792,7 @@ impl crate::Operation for Create {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Create {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["endpoint", "app", "appArgs", "channelId", "otherChannelId", "originator", "formats"])?;
@@ -2806,6 +2848,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -2968,6 +3011,7 @@ impl crate::Operation for OriginateWithId {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for OriginateWithId {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "otherChannelId", "originator", "formats"])?;
@@ -3128,6 +3172,7 @@ impl crate::Operation for Hangup {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Hangup {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["reason_code", "reason"])?;
@@ -3215,6 +3260,7 @@ impl crate::Operation for ContinueInDialplan {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ContinueInDialplan {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["context", "extension", "priority", "label"])?;
@@ -3280,6 +3326,7 @@ impl crate::Operation for Move {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Move {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["app", "appArgs"])?;
@@ -3334,6 +3381,7 @@ impl crate::Operation for Redirect {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Redirect {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["endpoint"])?;
@@ -3384,6 +3432,7 @@ impl crate::Operation for Answer {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Answer {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -3433,6 +3482,7 @@ impl crate::Operation for Ring {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Ring {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -3482,6 +3532,7 @@ impl crate::Operation for RingStop {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for RingStop {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -3576,6 +3627,7 @@ impl crate::Operation for SendDtmf {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SendDtmf {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["dtmf", "before", "between", "duration", "after"])?;
@@ -3679,6 +3731,7 @@ impl crate::Operation for Mute {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Mute {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["direction"])?;
@@ -3778,6 +3831,7 @@ impl crate::Operation for Unmute {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Unmute {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["direction"])?;
@@ -3828,6 +3882,7 @@ impl crate::Operation for Hold {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Hold {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -3877,6 +3932,7 @@ impl crate::Operation for Unhold {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Unhold {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -3935,6 +3991,7 @@ impl crate::Operation for StartMoh {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StartMoh {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["mohClass"])?;
@@ -3985,6 +4042,7 @@ impl crate::Operation for StopMoh {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StopMoh {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -4034,6 +4092,7 @@ impl crate::Operation for StartSilence {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StartSilence {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -4083,6 +4142,7 @@ impl crate::Operation for StopSilence {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for StopSilence {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -4175,6 +4235,7 @@ impl crate::Operation for Play {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Play {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["media", "lang", "offsetms", "skipms", "playbackId"])?;
@@ -4267,6 +4328,7 @@ impl crate::Operation for PlayWithId {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for PlayWithId {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["media", "lang", "offsetms", "skipms"])?;
@@ -4462,6 +4524,7 @@ impl crate::Operation for Record {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Record {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["name", "format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
@@ -4521,6 +4584,7 @@ impl crate::Operation for GetChannelVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetChannelVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable"])?;
@@ -4592,6 +4656,7 @@ impl crate::Operation for SetChannelVar {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetChannelVar {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variable", "value", "report_events"])?;
@@ -4777,6 +4842,7 @@ impl crate::Operation for SnoopChannel {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SnoopChannel {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["spy", "whisper", "app", "appArgs", "snoopId"])?;
@@ -4959,6 +5025,7 @@ impl crate::Operation for SnoopChannelWithId {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SnoopChannelWithId {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["spy", "whisper", "app", "appArgs"])?;
@@ -5031,6 +5098,7 @@ impl crate::Operation for Dial {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Dial {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["caller", "timeout"])?;
@@ -5082,6 +5150,7 @@ impl crate::Operation for Rtpstatistics {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Rtpstatistics {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5368,6 +5437,7 @@ impl crate::Operation for ExternalMedia {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ExternalMedia {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["channelId", "app", "external_host", "encapsulation", "transport", "connection_type", "format", "direction", "data", "transport_data"])?;
@@ -5427,6 +5497,7 @@ impl crate::Operation for Progress {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Progress {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5479,6 +5550,7 @@ impl crate::Operation for GetChannelVars {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetChannelVars {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["variables"])?;
@@ -5532,6 +5604,7 @@ impl crate::Operation for SetChannelVars {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SetChannelVars {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5585,6 +5658,7 @@ impl crate::Operation for TransferProgress {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for TransferProgress {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["states"])?;
@@ -5633,6 +5707,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5680,6 +5755,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5792,6 +5868,7 @@ impl crate::Operation for Update {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Update {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["deviceState"])?;
@@ -5841,6 +5918,7 @@ impl crate::Operation for Delete {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Delete {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5888,6 +5966,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -5954,6 +6033,7 @@ impl crate::Operation for SendMessage {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SendMessage {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["to", "from", "body"])?;
@@ -6027,6 +6107,7 @@ impl crate::Operation for Refer {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Refer {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["to", "from", "refer_to", "to_self"])?;
@@ -6079,6 +6160,7 @@ impl crate::Operation for ListByTech {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ListByTech {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6132,6 +6214,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6207,6 +6290,7 @@ impl crate::Operation for SendMessageToEndpoint {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for SendMessageToEndpoint {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["from", "body"])?;
@@ -6288,6 +6372,7 @@ impl crate::Operation for ReferToEndpoint {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ReferToEndpoint {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["from", "refer_to", "to_self"])?;
@@ -6353,6 +6438,7 @@ impl crate::Operation for EventWebsocket {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for EventWebsocket {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["app", "subscribeAll"])?;
@@ -6422,6 +6508,7 @@ impl crate::Operation for UserEvent {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for UserEvent {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["application", "source"])?;
@@ -6475,6 +6562,7 @@ impl crate::Operation for ClaimChannel {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ClaimChannel {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["channelId", "application"])?;
@@ -6523,6 +6611,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6570,6 +6659,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6624,6 +6714,7 @@ impl crate::Operation for Update {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Update {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["oldMessages", "newMessages"])?;
@@ -6674,6 +6765,7 @@ impl crate::Operation for Delete {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Delete {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6726,6 +6818,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6774,6 +6867,7 @@ impl crate::Operation for Stop {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Stop {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6875,6 +6969,7 @@ impl crate::Operation for Control {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Control {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["operation"])?;
@@ -6923,6 +7018,7 @@ impl crate::Operation for ListStored {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for ListStored {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -6970,6 +7066,7 @@ impl crate::Operation for GetStored {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetStored {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7018,6 +7115,7 @@ impl crate::Operation for DeleteStored {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for DeleteStored {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7067,6 +7165,7 @@ impl crate::Operation for GetStoredFile {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetStoredFile {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7119,6 +7218,7 @@ impl crate::Operation for CopyStored {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for CopyStored {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["destinationRecordingName"])?;
@@ -7168,6 +7268,7 @@ impl crate::Operation for GetLive {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for GetLive {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7216,6 +7317,7 @@ impl crate::Operation for Cancel {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Cancel {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7265,6 +7367,7 @@ impl crate::Operation for Stop {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Stop {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7314,6 +7417,7 @@ impl crate::Operation for Pause {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Pause {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7363,6 +7467,7 @@ impl crate::Operation for Unpause {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Unpause {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7412,6 +7517,7 @@ impl crate::Operation for Mute {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Mute {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7461,6 +7567,7 @@ impl crate::Operation for Unmute {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Unmute {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7524,6 +7631,7 @@ impl crate::Operation for List {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for List {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&["lang", "format"])?;
@@ -7573,6 +7681,7 @@ impl crate::Operation for Get {
     }
 }
 
+#[cfg(feature = "conformance")]
 impl crate::FromWire for Get {
     fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
         w.only_params(&[])?;
@@ -7698,6 +7807,7 @@ pub const ALL_OPERATIONS: &[&crate::OperationInfo] = &[
 ];
 
 /// Parses a recorded request for operation `info` and encodes it again.
+#[cfg(feature = "conformance")]
 pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {
     use crate::{FromWire, Operation};
     match (info.resource, info.name) {
@@ -7816,6 +7926,7 @@ pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>)
 
 /// Parses a recorded request for operation `info` and starts it on `session`
 /// with [`Session::request_tracked`](crate::Session::request_tracked).
+#[cfg(feature = "conformance")]
 pub fn start_from_wire(
     session: &mut crate::Session,
     info: &crate::OperationInfo,
@@ -7939,6 +8050,7 @@ pub fn start_from_wire(
 
 /// Decodes a success answer of operation `info` into its typed response,
 /// and gives it back as JSON with what the types did not name.
+#[cfg(feature = "conformance")]
 pub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {
     use crate::Operation;
     match (info.resource, info.name) {
