@@ -424,7 +424,11 @@ fn emit_op(out: &mut String, op: &Operation) {
 
 /// Parsing a recorded request back into the typed operation.
 fn emit_from_wire(out: &mut String, name: &str, ps: &[P]) {
-    writeln!(out, "#[cfg(feature = \"conformance\")]\nimpl crate::FromWire for {name} {{").unwrap();
+    writeln!(
+        out,
+        "#[cfg(feature = \"conformance\")]\nimpl crate::FromWire for {name} {{"
+    )
+    .unwrap();
     writeln!(
         out,
         "    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {{"
