@@ -15,9 +15,14 @@
 
 mod ami;
 mod strict;
+mod wait;
 
 pub use ami::{Ami, AmiMessage};
 pub use strict::{Strict, check_all, check_event, strict};
+pub use wait::{
+    WAIT, api_error, assert_audio_flows, assert_ends, assert_quiet, gather, hang_up, next_event,
+    tx_count,
+};
 
 use ari_proto::Config;
 use std::io::Write;
@@ -200,8 +205,8 @@ fn log_tail(log: Option<&std::path::Path>) -> String {
     }
 }
 
-/// Reads `events` until an event `wanted` accepts, and returns it; panics
-/// naming `what` if the stream ends first. Events are checked strictly.
+/// Reads `events` until an event `wanted` accepts, within [`WAIT`], and
+/// returns it; every event read is checked strictly. Panics naming `what`.
 pub async fn wait_for<S, E>(
     events: &mut S,
     what: &str,
@@ -211,13 +216,9 @@ where
     S: futures_util::Stream<Item = Result<std::sync::Arc<ari_proto::Event>, E>> + Unpin,
     E: std::fmt::Debug,
 {
-    use futures_util::StreamExt;
-    while let Some(item) = events.next().await {
-        let event = item.unwrap_or_else(|e| panic!("while waiting for {what}: {e:?}"));
-        check_event(&event);
-        if wanted(&event) {
-            return event;
-        }
-    }
-    panic!("the event stream ended before {what}")
+    next_event(events, what, |event| {
+        check_event(event);
+        wanted(event)
+    })
+    .await
 }

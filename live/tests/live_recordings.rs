@@ -7,58 +7,9 @@
 use ari_client::{ChannelHandle, Client, EventStream};
 use ari_proto::models::{ChannelState, LiveRecordingState, StoredRecording};
 use ari_proto::ops::channels::RecordIfExists;
-use ari_proto::{ApiError, ApiErrorKind, Event, RequestError};
-use futures_util::future::{Either, select};
-use futures_util::{Stream, StreamExt};
-use live::{Live, Strict, live, strict};
-use std::fmt::Debug;
+use ari_proto::{ApiErrorKind, Event};
+use live::{Live, Strict, api_error, hang_up, live, next_event, strict};
 use std::path::PathBuf;
-use std::pin::pin;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// How long any one expected event may take.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The next event `pred` accepts, within [`WAIT`]; panics naming `what`.
-async fn next_event<S, E>(
-    events: &mut S,
-    what: &str,
-    mut pred: impl FnMut(&Event) -> bool,
-) -> Arc<Event>
-where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
-    E: Debug,
-{
-    let wait = async {
-        while let Some(item) = events.next().await {
-            match item {
-                Ok(event) if pred(&event) => return Some(event),
-                Ok(_) => {}
-                Err(lag) => panic!("waiting for {what}: the stream lagged: {lag:?}"),
-            }
-        }
-        None
-    };
-    match select(pin!(wait), pin!(smol::Timer::after(WAIT))).await {
-        Either::Left((Some(event), _)) => event,
-        Either::Left((None, _)) => panic!("the event stream ended before {what}"),
-        Either::Right(_) => panic!("no {what} within {WAIT:?}"),
-    }
-}
-
-/// The API error of `result`, which must be of `kind`.
-#[track_caller]
-fn api_error<T: Debug>(
-    result: Result<T, RequestError>,
-    kind: ApiErrorKind,
-    what: &str,
-) -> ApiError {
-    match result {
-        Err(RequestError::Api(e)) if e.kind() == kind => e,
-        other => panic!("{what}: expected the typed {kind:?} error, got {other:?}"),
-    }
-}
 
 /// A real SIP loop call whose outbound leg is in `app`, answered, hearing
 /// music on hold from the far end; with the leg's strict event stream.
@@ -86,15 +37,6 @@ async fn call_in_app(client: &Client, app: &str) -> (ChannelHandle, Strict<Event
         "an originate into an app enters it answered"
     );
     (started.handle, events)
-}
-
-/// Hangs up the call and waits until Asterisk says the channel is gone.
-async fn hang_up(channel: &ChannelHandle, events: &mut Strict<EventStream>) {
-    channel.hangup().await.expect("hang up the loop call");
-    next_event(events, "ChannelDestroyed after hangup", |e| {
-        matches!(e, Event::ChannelDestroyed(_))
-    })
-    .await;
 }
 
 /// The recording's file on this machine, when the run dir is known.

@@ -10,17 +10,13 @@ use ari_proto::models::{DeviceStateState, EndpointState};
 use ari_proto::ops::asterisk::GetInfoOnly;
 use ari_proto::ops::device_states::UpdateDeviceState;
 use ari_proto::serde_json::{Map, Value, json};
-use ari_proto::{ApiError, ApiErrorKind, Event, RequestError};
+use ari_proto::{ApiErrorKind, Event};
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
-use live::{Strict, live, strict};
+use live::{Strict, WAIT, api_error, live, next_event, strict};
 use std::fmt::Debug;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long any one expected event may take.
-const WAIT: Duration = Duration::from_secs(10);
 
 /// The next event `pred` accepts, within [`WAIT`]; every event read on the
 /// way goes to `seen`. Panics naming `what`.
@@ -48,32 +44,6 @@ where
         Either::Left((Some(event), _)) => event,
         Either::Left((None, _)) => panic!("the event stream ended before {what}"),
         Either::Right(_) => panic!("no {what} within {WAIT:?}"),
-    }
-}
-
-/// The next event `pred` accepts, within [`WAIT`].
-async fn next_event<S, E>(
-    events: &mut S,
-    what: &str,
-    pred: impl FnMut(&Event) -> bool,
-) -> Arc<Event>
-where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
-    E: Debug,
-{
-    next_event_seeing(events, what, &mut Vec::new(), pred).await
-}
-
-/// The API error of `result`, which must be of `kind`.
-#[track_caller]
-fn api_error<T: Debug>(
-    result: Result<T, RequestError>,
-    kind: ApiErrorKind,
-    what: &str,
-) -> ApiError {
-    match result {
-        Err(RequestError::Api(e)) if e.kind() == kind => e,
-        other => panic!("{what}: expected the typed {kind:?} error, got {other:?}"),
     }
 }
 
