@@ -457,6 +457,8 @@ impl Session {
     /// Closes the events WebSocket for good and fails every waiting request
     /// with [`RequestError::Closed`].
     pub fn close(&mut self, now: Instant) {
+        // Part of the contract; closing needs no time today.
+        let _ = now;
         if matches!(
             self.state,
             ConnectionState::Open | ConnectionState::Connecting { .. }
@@ -468,7 +470,7 @@ impl Session {
         self.connect_deadline = None;
         let ids: Vec<RawRequestId> = self.pending.keys().copied().collect();
         for id in ids {
-            self.give_up(id, RequestError::Closed, now);
+            self.give_up(id, RequestError::Closed);
         }
         self.outputs
             .push_back(Output::Connection(ConnectionEvent::Stopped));
@@ -687,7 +689,7 @@ impl Session {
                 break;
             }
             self.deadlines.pop_first();
-            self.give_up(id, RequestError::Timeout(self.config.request_timeout), now);
+            self.give_up(id, RequestError::Timeout(self.config.request_timeout));
         }
         match self.state {
             ConnectionState::Backoff { until, attempt } if until <= now => {
@@ -776,8 +778,7 @@ impl Session {
 
     /// Fails a request the session no longer waits for; an HTTP exchange
     /// still on the wire is cancelled.
-    fn give_up(&mut self, id: RawRequestId, error: RequestError, now: Instant) {
-        let _ = now;
+    fn give_up(&mut self, id: RawRequestId, error: RequestError) {
         if self.pending.get(&id).is_some_and(|p| p.sent && !p.over_ws) {
             self.transmits.push_back(Transmit::CancelHttp { id });
         }
