@@ -22,131 +22,271 @@ impl ChannelHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Channel, self.channel_id.clone())))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::Channel,
+                self.channel_id.clone(),
+            )))
     }
     /// `GET /ari/channels/{channelId}`: see [`Get`](ari_proto::ops::channels::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::channels::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Get::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Get::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}`: see [`OriginateWithId`](ari_proto::ops::channels::OriginateWithId).
-    pub fn originate_with_id(&self, endpoint: impl Into<String>) -> Pending<ari_proto::ops::channels::OriginateWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::OriginateWithId::new(self.channel_id.clone(), endpoint))
+    pub fn originate_with_id(
+        &self,
+        endpoint: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::OriginateWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::OriginateWithId::new(self.channel_id.clone(), endpoint),
+        )
     }
     /// `DELETE /ari/channels/{channelId}`: see [`Hangup`](ari_proto::ops::channels::Hangup).
     pub fn hangup(&self) -> Pending<ari_proto::ops::channels::Hangup> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Hangup::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Hangup::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/continue`: see [`ContinueInDialplan`](ari_proto::ops::channels::ContinueInDialplan).
     pub fn continue_in_dialplan(&self) -> Pending<ari_proto::ops::channels::ContinueInDialplan> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::ContinueInDialplan::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::ContinueInDialplan::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/move`: see [`Move`](ari_proto::ops::channels::Move).
     pub fn r#move(&self, app: impl Into<String>) -> Pending<ari_proto::ops::channels::Move> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Move::new(self.channel_id.clone(), app))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Move::new(self.channel_id.clone(), app),
+        )
     }
     /// `POST /ari/channels/{channelId}/redirect`: see [`Redirect`](ari_proto::ops::channels::Redirect).
-    pub fn redirect(&self, endpoint: impl Into<String>) -> Pending<ari_proto::ops::channels::Redirect> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Redirect::new(self.channel_id.clone(), endpoint))
+    pub fn redirect(
+        &self,
+        endpoint: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Redirect> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Redirect::new(self.channel_id.clone(), endpoint),
+        )
     }
     /// `POST /ari/channels/{channelId}/answer`: see [`Answer`](ari_proto::ops::channels::Answer).
     pub fn answer(&self) -> Pending<ari_proto::ops::channels::Answer> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Answer::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Answer::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/ring`: see [`Ring`](ari_proto::ops::channels::Ring).
     pub fn ring(&self) -> Pending<ari_proto::ops::channels::Ring> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Ring::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Ring::new(self.channel_id.clone()),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/ring`: see [`RingStop`](ari_proto::ops::channels::RingStop).
     pub fn ring_stop(&self) -> Pending<ari_proto::ops::channels::RingStop> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::RingStop::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::RingStop::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/dtmf`: see [`SendDtmf`](ari_proto::ops::channels::SendDtmf).
     pub fn send_dtmf(&self) -> Pending<ari_proto::ops::channels::SendDtmf> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SendDtmf::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SendDtmf::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/mute`: see [`Mute`](ari_proto::ops::channels::Mute).
     pub fn mute(&self) -> Pending<ari_proto::ops::channels::Mute> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Mute::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Mute::new(self.channel_id.clone()),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/mute`: see [`Unmute`](ari_proto::ops::channels::Unmute).
     pub fn unmute(&self) -> Pending<ari_proto::ops::channels::Unmute> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Unmute::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Unmute::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/hold`: see [`Hold`](ari_proto::ops::channels::Hold).
     pub fn hold(&self) -> Pending<ari_proto::ops::channels::Hold> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Hold::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Hold::new(self.channel_id.clone()),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/hold`: see [`Unhold`](ari_proto::ops::channels::Unhold).
     pub fn unhold(&self) -> Pending<ari_proto::ops::channels::Unhold> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Unhold::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Unhold::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/moh`: see [`StartMoh`](ari_proto::ops::channels::StartMoh).
     pub fn start_moh(&self) -> Pending<ari_proto::ops::channels::StartMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StartMoh::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StartMoh::new(self.channel_id.clone()),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/moh`: see [`StopMoh`](ari_proto::ops::channels::StopMoh).
     pub fn stop_moh(&self) -> Pending<ari_proto::ops::channels::StopMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StopMoh::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StopMoh::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/silence`: see [`StartSilence`](ari_proto::ops::channels::StartSilence).
     pub fn start_silence(&self) -> Pending<ari_proto::ops::channels::StartSilence> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StartSilence::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StartSilence::new(self.channel_id.clone()),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/silence`: see [`StopSilence`](ari_proto::ops::channels::StopSilence).
     pub fn stop_silence(&self) -> Pending<ari_proto::ops::channels::StopSilence> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StopSilence::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StopSilence::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/play`: see [`Play`](ari_proto::ops::channels::Play).
-    pub fn play(&self, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::Play> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Play::new(self.channel_id.clone(), media))
+    pub fn play(
+        &self,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::Play> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Play::new(self.channel_id.clone(), media),
+        )
     }
     /// `POST /ari/channels/{channelId}/play/{playbackId}`: see [`PlayWithId`](ari_proto::ops::channels::PlayWithId).
-    pub fn play_with_id(&self, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::PlayWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::PlayWithId::new(self.channel_id.clone(), playback_id, media))
+    pub fn play_with_id(
+        &self,
+        playback_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::PlayWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::PlayWithId::new(self.channel_id.clone(), playback_id, media),
+        )
     }
     /// `POST /ari/channels/{channelId}/record`: see [`Record`](ari_proto::ops::channels::Record).
-    pub fn record(&self, name: impl Into<String>, format: impl Into<String>) -> Pending<ari_proto::ops::channels::Record> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Record::new(self.channel_id.clone(), name, format))
+    pub fn record(
+        &self,
+        name: impl Into<String>,
+        format: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Record> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Record::new(self.channel_id.clone(), name, format),
+        )
     }
     /// `GET /ari/channels/{channelId}/variable`: see [`GetChannelVar`](ari_proto::ops::channels::GetChannelVar).
-    pub fn get_channel_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::channels::GetChannelVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::GetChannelVar::new(self.channel_id.clone(), variable))
+    pub fn get_channel_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::GetChannelVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::GetChannelVar::new(self.channel_id.clone(), variable),
+        )
     }
     /// `POST /ari/channels/{channelId}/variable`: see [`SetChannelVar`](ari_proto::ops::channels::SetChannelVar).
-    pub fn set_channel_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::channels::SetChannelVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SetChannelVar::new(self.channel_id.clone(), variable))
+    pub fn set_channel_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SetChannelVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SetChannelVar::new(self.channel_id.clone(), variable),
+        )
     }
     /// `POST /ari/channels/{channelId}/snoop`: see [`SnoopChannel`](ari_proto::ops::channels::SnoopChannel).
-    pub fn snoop_channel(&self, app: impl Into<String>) -> Pending<ari_proto::ops::channels::SnoopChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SnoopChannel::new(self.channel_id.clone(), app))
+    pub fn snoop_channel(
+        &self,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SnoopChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SnoopChannel::new(self.channel_id.clone(), app),
+        )
     }
     /// `POST /ari/channels/{channelId}/snoop/{snoopId}`: see [`SnoopChannelWithId`](ari_proto::ops::channels::SnoopChannelWithId).
-    pub fn snoop_channel_with_id(&self, snoop_id: impl Into<String>, app: impl Into<String>) -> Pending<ari_proto::ops::channels::SnoopChannelWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SnoopChannelWithId::new(self.channel_id.clone(), snoop_id, app))
+    pub fn snoop_channel_with_id(
+        &self,
+        snoop_id: impl Into<String>,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SnoopChannelWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SnoopChannelWithId::new(
+                self.channel_id.clone(),
+                snoop_id,
+                app,
+            ),
+        )
     }
     /// `POST /ari/channels/{channelId}/dial`: see [`Dial`](ari_proto::ops::channels::Dial).
     pub fn dial(&self) -> Pending<ari_proto::ops::channels::Dial> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Dial::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Dial::new(self.channel_id.clone()),
+        )
     }
     /// `GET /ari/channels/{channelId}/rtp_statistics`: see [`Rtpstatistics`](ari_proto::ops::channels::Rtpstatistics).
     pub fn rtpstatistics(&self) -> Pending<ari_proto::ops::channels::Rtpstatistics> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Rtpstatistics::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Rtpstatistics::new(self.channel_id.clone()),
+        )
     }
     /// `POST /ari/channels/{channelId}/progress`: see [`Progress`](ari_proto::ops::channels::Progress).
     pub fn progress(&self) -> Pending<ari_proto::ops::channels::Progress> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Progress::new(self.channel_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Progress::new(self.channel_id.clone()),
+        )
     }
     /// `GET /ari/channels/{channelId}/variables`: see [`GetChannelVars`](ari_proto::ops::channels::GetChannelVars).
-    pub fn get_channel_vars(&self, variables: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::GetChannelVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::GetChannelVars::new(self.channel_id.clone(), variables))
+    pub fn get_channel_vars(
+        &self,
+        variables: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::GetChannelVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::GetChannelVars::new(self.channel_id.clone(), variables),
+        )
     }
     /// `POST /ari/channels/{channelId}/variables`: see [`SetChannelVars`](ari_proto::ops::channels::SetChannelVars).
-    pub fn set_channel_vars(&self, variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>) -> Pending<ari_proto::ops::channels::SetChannelVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SetChannelVars::new(self.channel_id.clone(), variables))
+    pub fn set_channel_vars(
+        &self,
+        variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>,
+    ) -> Pending<ari_proto::ops::channels::SetChannelVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SetChannelVars::new(self.channel_id.clone(), variables),
+        )
     }
     /// `POST /ari/channels/{channelId}/transfer_progress`: see [`TransferProgress`](ari_proto::ops::channels::TransferProgress).
-    pub fn transfer_progress(&self, states: impl Into<String>) -> Pending<ari_proto::ops::channels::TransferProgress> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::TransferProgress::new(self.channel_id.clone(), states))
+    pub fn transfer_progress(
+        &self,
+        states: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::TransferProgress> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::TransferProgress::new(self.channel_id.clone(), states),
+        )
     }
 }
 
@@ -168,71 +308,155 @@ impl BridgeHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Bridge, self.bridge_id.clone())))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::Bridge,
+                self.bridge_id.clone(),
+            )))
     }
     /// `POST /ari/bridges/{bridgeId}`: see [`CreateWithId`](ari_proto::ops::bridges::CreateWithId).
     pub fn create_with_id(&self) -> Pending<ari_proto::ops::bridges::CreateWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::CreateWithId::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::CreateWithId::new(self.bridge_id.clone()),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}`: see [`Get`](ari_proto::ops::bridges::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::bridges::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Get::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Get::new(self.bridge_id.clone()),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}`: see [`Destroy`](ari_proto::ops::bridges::Destroy).
     pub fn destroy(&self) -> Pending<ari_proto::ops::bridges::Destroy> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Destroy::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Destroy::new(self.bridge_id.clone()),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/addChannel`: see [`AddChannel`](ari_proto::ops::bridges::AddChannel).
-    pub fn add_channel(&self, channel: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::AddChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::AddChannel::new(self.bridge_id.clone(), channel))
+    pub fn add_channel(
+        &self,
+        channel: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::AddChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::AddChannel::new(self.bridge_id.clone(), channel),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/removeChannel`: see [`RemoveChannel`](ari_proto::ops::bridges::RemoveChannel).
-    pub fn remove_channel(&self, channel: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::RemoveChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::RemoveChannel::new(self.bridge_id.clone(), channel))
+    pub fn remove_channel(
+        &self,
+        channel: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::RemoveChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::RemoveChannel::new(self.bridge_id.clone(), channel),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/videoSource/{channelId}`: see [`SetVideoSource`](ari_proto::ops::bridges::SetVideoSource).
-    pub fn set_video_source(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::SetVideoSource> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetVideoSource::new(self.bridge_id.clone(), channel_id))
+    pub fn set_video_source(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::SetVideoSource> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetVideoSource::new(self.bridge_id.clone(), channel_id),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}/videoSource`: see [`ClearVideoSource`](ari_proto::ops::bridges::ClearVideoSource).
     pub fn clear_video_source(&self) -> Pending<ari_proto::ops::bridges::ClearVideoSource> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::ClearVideoSource::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::ClearVideoSource::new(self.bridge_id.clone()),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/moh`: see [`StartMoh`](ari_proto::ops::bridges::StartMoh).
     pub fn start_moh(&self) -> Pending<ari_proto::ops::bridges::StartMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::StartMoh::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::StartMoh::new(self.bridge_id.clone()),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}/moh`: see [`StopMoh`](ari_proto::ops::bridges::StopMoh).
     pub fn stop_moh(&self) -> Pending<ari_proto::ops::bridges::StopMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::StopMoh::new(self.bridge_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::StopMoh::new(self.bridge_id.clone()),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/play`: see [`Play`](ari_proto::ops::bridges::Play).
-    pub fn play(&self, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::Play> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Play::new(self.bridge_id.clone(), media))
+    pub fn play(
+        &self,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::Play> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Play::new(self.bridge_id.clone(), media),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/play/{playbackId}`: see [`PlayWithId`](ari_proto::ops::bridges::PlayWithId).
-    pub fn play_with_id(&self, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::PlayWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::PlayWithId::new(self.bridge_id.clone(), playback_id, media))
+    pub fn play_with_id(
+        &self,
+        playback_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::PlayWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::PlayWithId::new(self.bridge_id.clone(), playback_id, media),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/record`: see [`Record`](ari_proto::ops::bridges::Record).
-    pub fn record(&self, name: impl Into<String>, format: impl Into<String>) -> Pending<ari_proto::ops::bridges::Record> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Record::new(self.bridge_id.clone(), name, format))
+    pub fn record(
+        &self,
+        name: impl Into<String>,
+        format: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::Record> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Record::new(self.bridge_id.clone(), name, format),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}/variable`: see [`GetBridgeVar`](ari_proto::ops::bridges::GetBridgeVar).
-    pub fn get_bridge_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::bridges::GetBridgeVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::GetBridgeVar::new(self.bridge_id.clone(), variable))
+    pub fn get_bridge_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::GetBridgeVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::GetBridgeVar::new(self.bridge_id.clone(), variable),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/variable`: see [`SetBridgeVar`](ari_proto::ops::bridges::SetBridgeVar).
-    pub fn set_bridge_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::bridges::SetBridgeVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetBridgeVar::new(self.bridge_id.clone(), variable))
+    pub fn set_bridge_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::SetBridgeVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetBridgeVar::new(self.bridge_id.clone(), variable),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}/variables`: see [`GetBridgeVars`](ari_proto::ops::bridges::GetBridgeVars).
-    pub fn get_bridge_vars(&self, variables: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::GetBridgeVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::GetBridgeVars::new(self.bridge_id.clone(), variables))
+    pub fn get_bridge_vars(
+        &self,
+        variables: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::GetBridgeVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::GetBridgeVars::new(self.bridge_id.clone(), variables),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/variables`: see [`SetBridgeVars`](ari_proto::ops::bridges::SetBridgeVars).
-    pub fn set_bridge_vars(&self, variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>) -> Pending<ari_proto::ops::bridges::SetBridgeVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetBridgeVars::new(self.bridge_id.clone(), variables))
+    pub fn set_bridge_vars(
+        &self,
+        variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>,
+    ) -> Pending<ari_proto::ops::bridges::SetBridgeVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetBridgeVars::new(self.bridge_id.clone(), variables),
+        )
     }
 }
 
@@ -254,19 +478,35 @@ impl PlaybackHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Playback, self.playback_id.clone())))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::Playback,
+                self.playback_id.clone(),
+            )))
     }
     /// `GET /ari/playbacks/{playbackId}`: see [`Get`](ari_proto::ops::playbacks::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::playbacks::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Get::new(self.playback_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Get::new(self.playback_id.clone()),
+        )
     }
     /// `DELETE /ari/playbacks/{playbackId}`: see [`Stop`](ari_proto::ops::playbacks::Stop).
     pub fn stop(&self) -> Pending<ari_proto::ops::playbacks::Stop> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Stop::new(self.playback_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Stop::new(self.playback_id.clone()),
+        )
     }
     /// `POST /ari/playbacks/{playbackId}/control`: see [`Control`](ari_proto::ops::playbacks::Control).
-    pub fn control(&self, operation: ari_proto::ops::playbacks::ControlOperation) -> Pending<ari_proto::ops::playbacks::Control> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Control::new(self.playback_id.clone(), operation))
+    pub fn control(
+        &self,
+        operation: ari_proto::ops::playbacks::ControlOperation,
+    ) -> Pending<ari_proto::ops::playbacks::Control> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Control::new(self.playback_id.clone(), operation),
+        )
     }
 }
 
@@ -288,35 +528,60 @@ impl LiveRecordingHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Recording, self.recording_name.clone())))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::Recording,
+                self.recording_name.clone(),
+            )))
     }
     /// `GET /ari/recordings/live/{recordingName}`: see [`GetLive`](ari_proto::ops::recordings::GetLive).
     pub fn get_live(&self) -> Pending<ari_proto::ops::recordings::GetLive> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetLive::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetLive::new(self.recording_name.clone()),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}`: see [`Cancel`](ari_proto::ops::recordings::Cancel).
     pub fn cancel(&self) -> Pending<ari_proto::ops::recordings::Cancel> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Cancel::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Cancel::new(self.recording_name.clone()),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/stop`: see [`Stop`](ari_proto::ops::recordings::Stop).
     pub fn stop(&self) -> Pending<ari_proto::ops::recordings::Stop> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Stop::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Stop::new(self.recording_name.clone()),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/pause`: see [`Pause`](ari_proto::ops::recordings::Pause).
     pub fn pause(&self) -> Pending<ari_proto::ops::recordings::Pause> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Pause::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Pause::new(self.recording_name.clone()),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}/pause`: see [`Unpause`](ari_proto::ops::recordings::Unpause).
     pub fn unpause(&self) -> Pending<ari_proto::ops::recordings::Unpause> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Unpause::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Unpause::new(self.recording_name.clone()),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/mute`: see [`Mute`](ari_proto::ops::recordings::Mute).
     pub fn mute(&self) -> Pending<ari_proto::ops::recordings::Mute> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Mute::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Mute::new(self.recording_name.clone()),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}/mute`: see [`Unmute`](ari_proto::ops::recordings::Unmute).
     pub fn unmute(&self) -> Pending<ari_proto::ops::recordings::Unmute> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Unmute::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Unmute::new(self.recording_name.clone()),
+        )
     }
 }
 
@@ -338,19 +603,37 @@ impl StoredRecordingHandle {
     }
     /// `GET /ari/recordings/stored/{recordingName}`: see [`GetStored`](ari_proto::ops::recordings::GetStored).
     pub fn get_stored(&self) -> Pending<ari_proto::ops::recordings::GetStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetStored::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetStored::new(self.recording_name.clone()),
+        )
     }
     /// `DELETE /ari/recordings/stored/{recordingName}`: see [`DeleteStored`](ari_proto::ops::recordings::DeleteStored).
     pub fn delete_stored(&self) -> Pending<ari_proto::ops::recordings::DeleteStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::DeleteStored::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::DeleteStored::new(self.recording_name.clone()),
+        )
     }
     /// `GET /ari/recordings/stored/{recordingName}/file`: see [`GetStoredFile`](ari_proto::ops::recordings::GetStoredFile).
     pub fn get_stored_file(&self) -> Pending<ari_proto::ops::recordings::GetStoredFile> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetStoredFile::new(self.recording_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetStoredFile::new(self.recording_name.clone()),
+        )
     }
     /// `POST /ari/recordings/stored/{recordingName}/copy`: see [`CopyStored`](ari_proto::ops::recordings::CopyStored).
-    pub fn copy_stored(&self, destination_recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::CopyStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::CopyStored::new(self.recording_name.clone(), destination_recording_name))
+    pub fn copy_stored(
+        &self,
+        destination_recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::CopyStored> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::CopyStored::new(
+                self.recording_name.clone(),
+                destination_recording_name,
+            ),
+        )
     }
 }
 
@@ -372,19 +655,35 @@ impl DeviceStateHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::DeviceState, self.device_name.clone())))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::DeviceState,
+                self.device_name.clone(),
+            )))
     }
     /// `GET /ari/deviceStates/{deviceName}`: see [`Get`](ari_proto::ops::device_states::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::device_states::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Get::new(self.device_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Get::new(self.device_name.clone()),
+        )
     }
     /// `PUT /ari/deviceStates/{deviceName}`: see [`Update`](ari_proto::ops::device_states::Update).
-    pub fn update(&self, device_state: ari_proto::ops::device_states::UpdateDeviceState) -> Pending<ari_proto::ops::device_states::Update> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Update::new(self.device_name.clone(), device_state))
+    pub fn update(
+        &self,
+        device_state: ari_proto::ops::device_states::UpdateDeviceState,
+    ) -> Pending<ari_proto::ops::device_states::Update> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Update::new(self.device_name.clone(), device_state),
+        )
     }
     /// `DELETE /ari/deviceStates/{deviceName}`: see [`Delete`](ari_proto::ops::device_states::Delete).
     pub fn delete(&self) -> Pending<ari_proto::ops::device_states::Delete> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Delete::new(self.device_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Delete::new(self.device_name.clone()),
+        )
     }
 }
 
@@ -406,15 +705,32 @@ impl MailboxHandle {
     }
     /// `GET /ari/mailboxes/{mailboxName}`: see [`Get`](ari_proto::ops::mailboxes::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::mailboxes::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Get::new(self.mailbox_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Get::new(self.mailbox_name.clone()),
+        )
     }
     /// `PUT /ari/mailboxes/{mailboxName}`: see [`Update`](ari_proto::ops::mailboxes::Update).
-    pub fn update(&self, old_messages: i64, new_messages: i64) -> Pending<ari_proto::ops::mailboxes::Update> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Update::new(self.mailbox_name.clone(), old_messages, new_messages))
+    pub fn update(
+        &self,
+        old_messages: i64,
+        new_messages: i64,
+    ) -> Pending<ari_proto::ops::mailboxes::Update> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Update::new(
+                self.mailbox_name.clone(),
+                old_messages,
+                new_messages,
+            ),
+        )
     }
     /// `DELETE /ari/mailboxes/{mailboxName}`: see [`Delete`](ari_proto::ops::mailboxes::Delete).
     pub fn delete(&self) -> Pending<ari_proto::ops::mailboxes::Delete> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Delete::new(self.mailbox_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Delete::new(self.mailbox_name.clone()),
+        )
     }
 }
 
@@ -436,19 +752,43 @@ impl ApplicationHandle {
     }
     /// `GET /ari/applications/{applicationName}`: see [`Get`](ari_proto::ops::applications::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::applications::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Get::new(self.application_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Get::new(self.application_name.clone()),
+        )
     }
     /// `POST /ari/applications/{applicationName}/subscription`: see [`Subscribe`](ari_proto::ops::applications::Subscribe).
-    pub fn subscribe(&self, event_source: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::applications::Subscribe> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Subscribe::new(self.application_name.clone(), event_source))
+    pub fn subscribe(
+        &self,
+        event_source: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::applications::Subscribe> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Subscribe::new(
+                self.application_name.clone(),
+                event_source,
+            ),
+        )
     }
     /// `DELETE /ari/applications/{applicationName}/subscription`: see [`Unsubscribe`](ari_proto::ops::applications::Unsubscribe).
-    pub fn unsubscribe(&self, event_source: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::applications::Unsubscribe> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Unsubscribe::new(self.application_name.clone(), event_source))
+    pub fn unsubscribe(
+        &self,
+        event_source: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::applications::Unsubscribe> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Unsubscribe::new(
+                self.application_name.clone(),
+                event_source,
+            ),
+        )
     }
     /// `PUT /ari/applications/{applicationName}/eventFilter`: see [`Filter`](ari_proto::ops::applications::Filter).
     pub fn filter(&self) -> Pending<ari_proto::ops::applications::Filter> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Filter::new(self.application_name.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Filter::new(self.application_name.clone()),
+        )
     }
 }
 
@@ -475,19 +815,48 @@ impl EndpointHandle {
     }
     /// The events about this object, from now on; the stream ends when the object is gone.
     pub fn events(&self) -> EventStream {
-        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::Endpoint, ari_proto::endpoint_id(&self.tech, &self.resource))))
+        self.client
+            .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
+                ari_proto::ObjectKind::Endpoint,
+                ari_proto::endpoint_id(&self.tech, &self.resource),
+            )))
     }
     /// `GET /ari/endpoints/{tech}/{resource}`: see [`Get`](ari_proto::ops::endpoints::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::endpoints::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::Get::new(self.tech.clone(), self.resource.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::Get::new(self.tech.clone(), self.resource.clone()),
+        )
     }
     /// `PUT /ari/endpoints/{tech}/{resource}/sendMessage`: see [`SendMessageToEndpoint`](ari_proto::ops::endpoints::SendMessageToEndpoint).
-    pub fn send_message_to_endpoint(&self, from: impl Into<String>) -> Pending<ari_proto::ops::endpoints::SendMessageToEndpoint> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::SendMessageToEndpoint::new(self.tech.clone(), self.resource.clone(), from))
+    pub fn send_message_to_endpoint(
+        &self,
+        from: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::SendMessageToEndpoint> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::SendMessageToEndpoint::new(
+                self.tech.clone(),
+                self.resource.clone(),
+                from,
+            ),
+        )
     }
     /// `POST /ari/endpoints/{tech}/{resource}/refer`: see [`ReferToEndpoint`](ari_proto::ops::endpoints::ReferToEndpoint).
-    pub fn refer_to_endpoint(&self, from: impl Into<String>, refer_to: impl Into<String>) -> Pending<ari_proto::ops::endpoints::ReferToEndpoint> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::ReferToEndpoint::new(self.tech.clone(), self.resource.clone(), from, refer_to))
+    pub fn refer_to_endpoint(
+        &self,
+        from: impl Into<String>,
+        refer_to: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::ReferToEndpoint> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::ReferToEndpoint::new(
+                self.tech.clone(),
+                self.resource.clone(),
+                from,
+                refer_to,
+            ),
+        )
     }
 }
 
@@ -509,7 +878,10 @@ impl SoundHandle {
     }
     /// `GET /ari/sounds/{soundId}`: see [`Get`](ari_proto::ops::sounds::Get).
     pub fn get(&self) -> Pending<ari_proto::ops::sounds::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::sounds::Get::new(self.sound_id.clone()))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::sounds::Get::new(self.sound_id.clone()),
+        )
     }
 }
 
@@ -522,23 +894,52 @@ pub struct ApplicationsApi {
 impl ApplicationsApi {
     /// `GET /ari/applications`: see [`List`](ari_proto::ops::applications::List).
     pub fn list(&self) -> Pending<ari_proto::ops::applications::List> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::List::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::List::new(),
+        )
     }
     /// `GET /ari/applications/{applicationName}`: see [`Get`](ari_proto::ops::applications::Get).
-    pub fn get(&self, application_name: impl Into<String>) -> Pending<ari_proto::ops::applications::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Get::new(application_name))
+    pub fn get(
+        &self,
+        application_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::applications::Get> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Get::new(application_name),
+        )
     }
     /// `POST /ari/applications/{applicationName}/subscription`: see [`Subscribe`](ari_proto::ops::applications::Subscribe).
-    pub fn subscribe(&self, application_name: impl Into<String>, event_source: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::applications::Subscribe> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Subscribe::new(application_name, event_source))
+    pub fn subscribe(
+        &self,
+        application_name: impl Into<String>,
+        event_source: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::applications::Subscribe> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Subscribe::new(application_name, event_source),
+        )
     }
     /// `DELETE /ari/applications/{applicationName}/subscription`: see [`Unsubscribe`](ari_proto::ops::applications::Unsubscribe).
-    pub fn unsubscribe(&self, application_name: impl Into<String>, event_source: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::applications::Unsubscribe> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Unsubscribe::new(application_name, event_source))
+    pub fn unsubscribe(
+        &self,
+        application_name: impl Into<String>,
+        event_source: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::applications::Unsubscribe> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Unsubscribe::new(application_name, event_source),
+        )
     }
     /// `PUT /ari/applications/{applicationName}/eventFilter`: see [`Filter`](ari_proto::ops::applications::Filter).
-    pub fn filter(&self, application_name: impl Into<String>) -> Pending<ari_proto::ops::applications::Filter> {
-        Pending::new(self.client.clone(), ari_proto::ops::applications::Filter::new(application_name))
+    pub fn filter(
+        &self,
+        application_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::applications::Filter> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::applications::Filter::new(application_name),
+        )
     }
 }
 
@@ -550,20 +951,47 @@ pub struct AsteriskApi {
 
 impl AsteriskApi {
     /// `GET /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}`: see [`GetObject`](ari_proto::ops::asterisk::GetObject).
-    pub fn get_object(&self, config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Pending<ari_proto::ops::asterisk::GetObject> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::GetObject::new(config_class, object_type, id))
+    pub fn get_object(
+        &self,
+        config_class: impl Into<String>,
+        object_type: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::GetObject> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::GetObject::new(config_class, object_type, id),
+        )
     }
     /// `PUT /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}`: see [`UpdateObject`](ari_proto::ops::asterisk::UpdateObject).
-    pub fn update_object(&self, config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Pending<ari_proto::ops::asterisk::UpdateObject> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::UpdateObject::new(config_class, object_type, id))
+    pub fn update_object(
+        &self,
+        config_class: impl Into<String>,
+        object_type: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::UpdateObject> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::UpdateObject::new(config_class, object_type, id),
+        )
     }
     /// `DELETE /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}`: see [`DeleteObject`](ari_proto::ops::asterisk::DeleteObject).
-    pub fn delete_object(&self, config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Pending<ari_proto::ops::asterisk::DeleteObject> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::DeleteObject::new(config_class, object_type, id))
+    pub fn delete_object(
+        &self,
+        config_class: impl Into<String>,
+        object_type: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::DeleteObject> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::DeleteObject::new(config_class, object_type, id),
+        )
     }
     /// `GET /ari/asterisk/info`: see [`GetInfo`](ari_proto::ops::asterisk::GetInfo).
     pub fn get_info(&self) -> Pending<ari_proto::ops::asterisk::GetInfo> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::GetInfo::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::GetInfo::new(),
+        )
     }
     /// `GET /ari/asterisk/ping`: see [`Ping`](ari_proto::ops::asterisk::Ping).
     pub fn ping(&self) -> Pending<ari_proto::ops::asterisk::Ping> {
@@ -571,47 +999,108 @@ impl AsteriskApi {
     }
     /// `GET /ari/asterisk/modules`: see [`ListModules`](ari_proto::ops::asterisk::ListModules).
     pub fn list_modules(&self) -> Pending<ari_proto::ops::asterisk::ListModules> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::ListModules::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::ListModules::new(),
+        )
     }
     /// `GET /ari/asterisk/modules/{moduleName}`: see [`GetModule`](ari_proto::ops::asterisk::GetModule).
-    pub fn get_module(&self, module_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::GetModule> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::GetModule::new(module_name))
+    pub fn get_module(
+        &self,
+        module_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::GetModule> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::GetModule::new(module_name),
+        )
     }
     /// `POST /ari/asterisk/modules/{moduleName}`: see [`LoadModule`](ari_proto::ops::asterisk::LoadModule).
-    pub fn load_module(&self, module_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::LoadModule> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::LoadModule::new(module_name))
+    pub fn load_module(
+        &self,
+        module_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::LoadModule> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::LoadModule::new(module_name),
+        )
     }
     /// `DELETE /ari/asterisk/modules/{moduleName}`: see [`UnloadModule`](ari_proto::ops::asterisk::UnloadModule).
-    pub fn unload_module(&self, module_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::UnloadModule> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::UnloadModule::new(module_name))
+    pub fn unload_module(
+        &self,
+        module_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::UnloadModule> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::UnloadModule::new(module_name),
+        )
     }
     /// `PUT /ari/asterisk/modules/{moduleName}`: see [`ReloadModule`](ari_proto::ops::asterisk::ReloadModule).
-    pub fn reload_module(&self, module_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::ReloadModule> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::ReloadModule::new(module_name))
+    pub fn reload_module(
+        &self,
+        module_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::ReloadModule> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::ReloadModule::new(module_name),
+        )
     }
     /// `GET /ari/asterisk/logging`: see [`ListLogChannels`](ari_proto::ops::asterisk::ListLogChannels).
     pub fn list_log_channels(&self) -> Pending<ari_proto::ops::asterisk::ListLogChannels> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::ListLogChannels::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::ListLogChannels::new(),
+        )
     }
     /// `POST /ari/asterisk/logging/{logChannelName}`: see [`AddLog`](ari_proto::ops::asterisk::AddLog).
-    pub fn add_log(&self, log_channel_name: impl Into<String>, configuration: impl Into<String>) -> Pending<ari_proto::ops::asterisk::AddLog> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::AddLog::new(log_channel_name, configuration))
+    pub fn add_log(
+        &self,
+        log_channel_name: impl Into<String>,
+        configuration: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::AddLog> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::AddLog::new(log_channel_name, configuration),
+        )
     }
     /// `DELETE /ari/asterisk/logging/{logChannelName}`: see [`DeleteLog`](ari_proto::ops::asterisk::DeleteLog).
-    pub fn delete_log(&self, log_channel_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::DeleteLog> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::DeleteLog::new(log_channel_name))
+    pub fn delete_log(
+        &self,
+        log_channel_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::DeleteLog> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::DeleteLog::new(log_channel_name),
+        )
     }
     /// `PUT /ari/asterisk/logging/{logChannelName}/rotate`: see [`RotateLog`](ari_proto::ops::asterisk::RotateLog).
-    pub fn rotate_log(&self, log_channel_name: impl Into<String>) -> Pending<ari_proto::ops::asterisk::RotateLog> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::RotateLog::new(log_channel_name))
+    pub fn rotate_log(
+        &self,
+        log_channel_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::RotateLog> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::RotateLog::new(log_channel_name),
+        )
     }
     /// `GET /ari/asterisk/variable`: see [`GetGlobalVar`](ari_proto::ops::asterisk::GetGlobalVar).
-    pub fn get_global_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::asterisk::GetGlobalVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::GetGlobalVar::new(variable))
+    pub fn get_global_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::GetGlobalVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::GetGlobalVar::new(variable),
+        )
     }
     /// `POST /ari/asterisk/variable`: see [`SetGlobalVar`](ari_proto::ops::asterisk::SetGlobalVar).
-    pub fn set_global_var(&self, variable: impl Into<String>) -> Pending<ari_proto::ops::asterisk::SetGlobalVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::asterisk::SetGlobalVar::new(variable))
+    pub fn set_global_var(
+        &self,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::asterisk::SetGlobalVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::asterisk::SetGlobalVar::new(variable),
+        )
     }
 }
 
@@ -631,68 +1120,173 @@ impl BridgesApi {
         Pending::new(self.client.clone(), ari_proto::ops::bridges::Create::new())
     }
     /// `POST /ari/bridges/{bridgeId}`: see [`CreateWithId`](ari_proto::ops::bridges::CreateWithId).
-    pub fn create_with_id(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::CreateWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::CreateWithId::new(bridge_id))
+    pub fn create_with_id(
+        &self,
+        bridge_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::CreateWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::CreateWithId::new(bridge_id),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}`: see [`Get`](ari_proto::ops::bridges::Get).
     pub fn get(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Get::new(bridge_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Get::new(bridge_id),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}`: see [`Destroy`](ari_proto::ops::bridges::Destroy).
-    pub fn destroy(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::Destroy> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Destroy::new(bridge_id))
+    pub fn destroy(
+        &self,
+        bridge_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::Destroy> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Destroy::new(bridge_id),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/addChannel`: see [`AddChannel`](ari_proto::ops::bridges::AddChannel).
-    pub fn add_channel(&self, bridge_id: impl Into<String>, channel: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::AddChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::AddChannel::new(bridge_id, channel))
+    pub fn add_channel(
+        &self,
+        bridge_id: impl Into<String>,
+        channel: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::AddChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::AddChannel::new(bridge_id, channel),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/removeChannel`: see [`RemoveChannel`](ari_proto::ops::bridges::RemoveChannel).
-    pub fn remove_channel(&self, bridge_id: impl Into<String>, channel: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::RemoveChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::RemoveChannel::new(bridge_id, channel))
+    pub fn remove_channel(
+        &self,
+        bridge_id: impl Into<String>,
+        channel: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::RemoveChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::RemoveChannel::new(bridge_id, channel),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/videoSource/{channelId}`: see [`SetVideoSource`](ari_proto::ops::bridges::SetVideoSource).
-    pub fn set_video_source(&self, bridge_id: impl Into<String>, channel_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::SetVideoSource> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetVideoSource::new(bridge_id, channel_id))
+    pub fn set_video_source(
+        &self,
+        bridge_id: impl Into<String>,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::SetVideoSource> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetVideoSource::new(bridge_id, channel_id),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}/videoSource`: see [`ClearVideoSource`](ari_proto::ops::bridges::ClearVideoSource).
-    pub fn clear_video_source(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::ClearVideoSource> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::ClearVideoSource::new(bridge_id))
+    pub fn clear_video_source(
+        &self,
+        bridge_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::ClearVideoSource> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::ClearVideoSource::new(bridge_id),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/moh`: see [`StartMoh`](ari_proto::ops::bridges::StartMoh).
-    pub fn start_moh(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::StartMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::StartMoh::new(bridge_id))
+    pub fn start_moh(
+        &self,
+        bridge_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::StartMoh> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::StartMoh::new(bridge_id),
+        )
     }
     /// `DELETE /ari/bridges/{bridgeId}/moh`: see [`StopMoh`](ari_proto::ops::bridges::StopMoh).
-    pub fn stop_moh(&self, bridge_id: impl Into<String>) -> Pending<ari_proto::ops::bridges::StopMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::StopMoh::new(bridge_id))
+    pub fn stop_moh(
+        &self,
+        bridge_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::StopMoh> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::StopMoh::new(bridge_id),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/play`: see [`Play`](ari_proto::ops::bridges::Play).
-    pub fn play(&self, bridge_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::Play> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Play::new(bridge_id, media))
+    pub fn play(
+        &self,
+        bridge_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::Play> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Play::new(bridge_id, media),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/play/{playbackId}`: see [`PlayWithId`](ari_proto::ops::bridges::PlayWithId).
-    pub fn play_with_id(&self, bridge_id: impl Into<String>, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::PlayWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::PlayWithId::new(bridge_id, playback_id, media))
+    pub fn play_with_id(
+        &self,
+        bridge_id: impl Into<String>,
+        playback_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::PlayWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::PlayWithId::new(bridge_id, playback_id, media),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/record`: see [`Record`](ari_proto::ops::bridges::Record).
-    pub fn record(&self, bridge_id: impl Into<String>, name: impl Into<String>, format: impl Into<String>) -> Pending<ari_proto::ops::bridges::Record> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::Record::new(bridge_id, name, format))
+    pub fn record(
+        &self,
+        bridge_id: impl Into<String>,
+        name: impl Into<String>,
+        format: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::Record> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::Record::new(bridge_id, name, format),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}/variable`: see [`GetBridgeVar`](ari_proto::ops::bridges::GetBridgeVar).
-    pub fn get_bridge_var(&self, bridge_id: impl Into<String>, variable: impl Into<String>) -> Pending<ari_proto::ops::bridges::GetBridgeVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::GetBridgeVar::new(bridge_id, variable))
+    pub fn get_bridge_var(
+        &self,
+        bridge_id: impl Into<String>,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::GetBridgeVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::GetBridgeVar::new(bridge_id, variable),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/variable`: see [`SetBridgeVar`](ari_proto::ops::bridges::SetBridgeVar).
-    pub fn set_bridge_var(&self, bridge_id: impl Into<String>, variable: impl Into<String>) -> Pending<ari_proto::ops::bridges::SetBridgeVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetBridgeVar::new(bridge_id, variable))
+    pub fn set_bridge_var(
+        &self,
+        bridge_id: impl Into<String>,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::bridges::SetBridgeVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetBridgeVar::new(bridge_id, variable),
+        )
     }
     /// `GET /ari/bridges/{bridgeId}/variables`: see [`GetBridgeVars`](ari_proto::ops::bridges::GetBridgeVars).
-    pub fn get_bridge_vars(&self, bridge_id: impl Into<String>, variables: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::bridges::GetBridgeVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::GetBridgeVars::new(bridge_id, variables))
+    pub fn get_bridge_vars(
+        &self,
+        bridge_id: impl Into<String>,
+        variables: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::bridges::GetBridgeVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::GetBridgeVars::new(bridge_id, variables),
+        )
     }
     /// `POST /ari/bridges/{bridgeId}/variables`: see [`SetBridgeVars`](ari_proto::ops::bridges::SetBridgeVars).
-    pub fn set_bridge_vars(&self, bridge_id: impl Into<String>, variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>) -> Pending<ari_proto::ops::bridges::SetBridgeVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::bridges::SetBridgeVars::new(bridge_id, variables))
+    pub fn set_bridge_vars(
+        &self,
+        bridge_id: impl Into<String>,
+        variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>,
+    ) -> Pending<ari_proto::ops::bridges::SetBridgeVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::bridges::SetBridgeVars::new(bridge_id, variables),
+        )
     }
 }
 
@@ -708,140 +1302,347 @@ impl ChannelsApi {
         Pending::new(self.client.clone(), ari_proto::ops::channels::List::new())
     }
     /// `POST /ari/channels`: see [`Originate`](ari_proto::ops::channels::Originate).
-    pub fn originate(&self, endpoint: impl Into<String>) -> Pending<ari_proto::ops::channels::Originate> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Originate::new(endpoint))
+    pub fn originate(
+        &self,
+        endpoint: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Originate> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Originate::new(endpoint),
+        )
     }
     /// `POST /ari/channels/create`: see [`Create`](ari_proto::ops::channels::Create).
-    pub fn create(&self, endpoint: impl Into<String>, app: impl Into<String>) -> Pending<ari_proto::ops::channels::Create> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Create::new(endpoint, app))
+    pub fn create(
+        &self,
+        endpoint: impl Into<String>,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Create> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Create::new(endpoint, app),
+        )
     }
     /// `GET /ari/channels/{channelId}`: see [`Get`](ari_proto::ops::channels::Get).
     pub fn get(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Get::new(channel_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Get::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}`: see [`OriginateWithId`](ari_proto::ops::channels::OriginateWithId).
-    pub fn originate_with_id(&self, channel_id: impl Into<String>, endpoint: impl Into<String>) -> Pending<ari_proto::ops::channels::OriginateWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::OriginateWithId::new(channel_id, endpoint))
+    pub fn originate_with_id(
+        &self,
+        channel_id: impl Into<String>,
+        endpoint: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::OriginateWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::OriginateWithId::new(channel_id, endpoint),
+        )
     }
     /// `DELETE /ari/channels/{channelId}`: see [`Hangup`](ari_proto::ops::channels::Hangup).
-    pub fn hangup(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Hangup> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Hangup::new(channel_id))
+    pub fn hangup(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Hangup> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Hangup::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/continue`: see [`ContinueInDialplan`](ari_proto::ops::channels::ContinueInDialplan).
-    pub fn continue_in_dialplan(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::ContinueInDialplan> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::ContinueInDialplan::new(channel_id))
+    pub fn continue_in_dialplan(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::ContinueInDialplan> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::ContinueInDialplan::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/move`: see [`Move`](ari_proto::ops::channels::Move).
-    pub fn r#move(&self, channel_id: impl Into<String>, app: impl Into<String>) -> Pending<ari_proto::ops::channels::Move> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Move::new(channel_id, app))
+    pub fn r#move(
+        &self,
+        channel_id: impl Into<String>,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Move> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Move::new(channel_id, app),
+        )
     }
     /// `POST /ari/channels/{channelId}/redirect`: see [`Redirect`](ari_proto::ops::channels::Redirect).
-    pub fn redirect(&self, channel_id: impl Into<String>, endpoint: impl Into<String>) -> Pending<ari_proto::ops::channels::Redirect> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Redirect::new(channel_id, endpoint))
+    pub fn redirect(
+        &self,
+        channel_id: impl Into<String>,
+        endpoint: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Redirect> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Redirect::new(channel_id, endpoint),
+        )
     }
     /// `POST /ari/channels/{channelId}/answer`: see [`Answer`](ari_proto::ops::channels::Answer).
-    pub fn answer(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Answer> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Answer::new(channel_id))
+    pub fn answer(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Answer> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Answer::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/ring`: see [`Ring`](ari_proto::ops::channels::Ring).
     pub fn ring(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Ring> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Ring::new(channel_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Ring::new(channel_id),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/ring`: see [`RingStop`](ari_proto::ops::channels::RingStop).
-    pub fn ring_stop(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::RingStop> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::RingStop::new(channel_id))
+    pub fn ring_stop(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::RingStop> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::RingStop::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/dtmf`: see [`SendDtmf`](ari_proto::ops::channels::SendDtmf).
-    pub fn send_dtmf(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::SendDtmf> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SendDtmf::new(channel_id))
+    pub fn send_dtmf(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SendDtmf> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SendDtmf::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/mute`: see [`Mute`](ari_proto::ops::channels::Mute).
     pub fn mute(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Mute> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Mute::new(channel_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Mute::new(channel_id),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/mute`: see [`Unmute`](ari_proto::ops::channels::Unmute).
-    pub fn unmute(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Unmute> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Unmute::new(channel_id))
+    pub fn unmute(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Unmute> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Unmute::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/hold`: see [`Hold`](ari_proto::ops::channels::Hold).
     pub fn hold(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Hold> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Hold::new(channel_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Hold::new(channel_id),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/hold`: see [`Unhold`](ari_proto::ops::channels::Unhold).
-    pub fn unhold(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Unhold> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Unhold::new(channel_id))
+    pub fn unhold(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Unhold> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Unhold::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/moh`: see [`StartMoh`](ari_proto::ops::channels::StartMoh).
-    pub fn start_moh(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::StartMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StartMoh::new(channel_id))
+    pub fn start_moh(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::StartMoh> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StartMoh::new(channel_id),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/moh`: see [`StopMoh`](ari_proto::ops::channels::StopMoh).
-    pub fn stop_moh(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::StopMoh> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StopMoh::new(channel_id))
+    pub fn stop_moh(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::StopMoh> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StopMoh::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/silence`: see [`StartSilence`](ari_proto::ops::channels::StartSilence).
-    pub fn start_silence(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::StartSilence> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StartSilence::new(channel_id))
+    pub fn start_silence(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::StartSilence> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StartSilence::new(channel_id),
+        )
     }
     /// `DELETE /ari/channels/{channelId}/silence`: see [`StopSilence`](ari_proto::ops::channels::StopSilence).
-    pub fn stop_silence(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::StopSilence> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::StopSilence::new(channel_id))
+    pub fn stop_silence(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::StopSilence> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::StopSilence::new(channel_id),
+        )
     }
     /// `POST /ari/channels/{channelId}/play`: see [`Play`](ari_proto::ops::channels::Play).
-    pub fn play(&self, channel_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::Play> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Play::new(channel_id, media))
+    pub fn play(
+        &self,
+        channel_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::Play> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Play::new(channel_id, media),
+        )
     }
     /// `POST /ari/channels/{channelId}/play/{playbackId}`: see [`PlayWithId`](ari_proto::ops::channels::PlayWithId).
-    pub fn play_with_id(&self, channel_id: impl Into<String>, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::PlayWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::PlayWithId::new(channel_id, playback_id, media))
+    pub fn play_with_id(
+        &self,
+        channel_id: impl Into<String>,
+        playback_id: impl Into<String>,
+        media: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::PlayWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::PlayWithId::new(channel_id, playback_id, media),
+        )
     }
     /// `POST /ari/channels/{channelId}/record`: see [`Record`](ari_proto::ops::channels::Record).
-    pub fn record(&self, channel_id: impl Into<String>, name: impl Into<String>, format: impl Into<String>) -> Pending<ari_proto::ops::channels::Record> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Record::new(channel_id, name, format))
+    pub fn record(
+        &self,
+        channel_id: impl Into<String>,
+        name: impl Into<String>,
+        format: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Record> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Record::new(channel_id, name, format),
+        )
     }
     /// `GET /ari/channels/{channelId}/variable`: see [`GetChannelVar`](ari_proto::ops::channels::GetChannelVar).
-    pub fn get_channel_var(&self, channel_id: impl Into<String>, variable: impl Into<String>) -> Pending<ari_proto::ops::channels::GetChannelVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::GetChannelVar::new(channel_id, variable))
+    pub fn get_channel_var(
+        &self,
+        channel_id: impl Into<String>,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::GetChannelVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::GetChannelVar::new(channel_id, variable),
+        )
     }
     /// `POST /ari/channels/{channelId}/variable`: see [`SetChannelVar`](ari_proto::ops::channels::SetChannelVar).
-    pub fn set_channel_var(&self, channel_id: impl Into<String>, variable: impl Into<String>) -> Pending<ari_proto::ops::channels::SetChannelVar> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SetChannelVar::new(channel_id, variable))
+    pub fn set_channel_var(
+        &self,
+        channel_id: impl Into<String>,
+        variable: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SetChannelVar> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SetChannelVar::new(channel_id, variable),
+        )
     }
     /// `POST /ari/channels/{channelId}/snoop`: see [`SnoopChannel`](ari_proto::ops::channels::SnoopChannel).
-    pub fn snoop_channel(&self, channel_id: impl Into<String>, app: impl Into<String>) -> Pending<ari_proto::ops::channels::SnoopChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SnoopChannel::new(channel_id, app))
+    pub fn snoop_channel(
+        &self,
+        channel_id: impl Into<String>,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SnoopChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SnoopChannel::new(channel_id, app),
+        )
     }
     /// `POST /ari/channels/{channelId}/snoop/{snoopId}`: see [`SnoopChannelWithId`](ari_proto::ops::channels::SnoopChannelWithId).
-    pub fn snoop_channel_with_id(&self, channel_id: impl Into<String>, snoop_id: impl Into<String>, app: impl Into<String>) -> Pending<ari_proto::ops::channels::SnoopChannelWithId> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SnoopChannelWithId::new(channel_id, snoop_id, app))
+    pub fn snoop_channel_with_id(
+        &self,
+        channel_id: impl Into<String>,
+        snoop_id: impl Into<String>,
+        app: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::SnoopChannelWithId> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SnoopChannelWithId::new(channel_id, snoop_id, app),
+        )
     }
     /// `POST /ari/channels/{channelId}/dial`: see [`Dial`](ari_proto::ops::channels::Dial).
     pub fn dial(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Dial> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Dial::new(channel_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Dial::new(channel_id),
+        )
     }
     /// `GET /ari/channels/{channelId}/rtp_statistics`: see [`Rtpstatistics`](ari_proto::ops::channels::Rtpstatistics).
-    pub fn rtpstatistics(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Rtpstatistics> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Rtpstatistics::new(channel_id))
+    pub fn rtpstatistics(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Rtpstatistics> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Rtpstatistics::new(channel_id),
+        )
     }
     /// `POST /ari/channels/externalMedia`: see [`ExternalMedia`](ari_proto::ops::channels::ExternalMedia).
-    pub fn external_media(&self, app: impl Into<String>, format: impl Into<String>) -> Pending<ari_proto::ops::channels::ExternalMedia> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::ExternalMedia::new(app, format))
+    pub fn external_media(
+        &self,
+        app: impl Into<String>,
+        format: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::ExternalMedia> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::ExternalMedia::new(app, format),
+        )
     }
     /// `POST /ari/channels/{channelId}/progress`: see [`Progress`](ari_proto::ops::channels::Progress).
-    pub fn progress(&self, channel_id: impl Into<String>) -> Pending<ari_proto::ops::channels::Progress> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::Progress::new(channel_id))
+    pub fn progress(
+        &self,
+        channel_id: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::Progress> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::Progress::new(channel_id),
+        )
     }
     /// `GET /ari/channels/{channelId}/variables`: see [`GetChannelVars`](ari_proto::ops::channels::GetChannelVars).
-    pub fn get_channel_vars(&self, channel_id: impl Into<String>, variables: impl IntoIterator<Item = impl Into<String>>) -> Pending<ari_proto::ops::channels::GetChannelVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::GetChannelVars::new(channel_id, variables))
+    pub fn get_channel_vars(
+        &self,
+        channel_id: impl Into<String>,
+        variables: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Pending<ari_proto::ops::channels::GetChannelVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::GetChannelVars::new(channel_id, variables),
+        )
     }
     /// `POST /ari/channels/{channelId}/variables`: see [`SetChannelVars`](ari_proto::ops::channels::SetChannelVars).
-    pub fn set_channel_vars(&self, channel_id: impl Into<String>, variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>) -> Pending<ari_proto::ops::channels::SetChannelVars> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::SetChannelVars::new(channel_id, variables))
+    pub fn set_channel_vars(
+        &self,
+        channel_id: impl Into<String>,
+        variables: ari_proto::serde_json::Map<String, ari_proto::serde_json::Value>,
+    ) -> Pending<ari_proto::ops::channels::SetChannelVars> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::SetChannelVars::new(channel_id, variables),
+        )
     }
     /// `POST /ari/channels/{channelId}/transfer_progress`: see [`TransferProgress`](ari_proto::ops::channels::TransferProgress).
-    pub fn transfer_progress(&self, channel_id: impl Into<String>, states: impl Into<String>) -> Pending<ari_proto::ops::channels::TransferProgress> {
-        Pending::new(self.client.clone(), ari_proto::ops::channels::TransferProgress::new(channel_id, states))
+    pub fn transfer_progress(
+        &self,
+        channel_id: impl Into<String>,
+        states: impl Into<String>,
+    ) -> Pending<ari_proto::ops::channels::TransferProgress> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::channels::TransferProgress::new(channel_id, states),
+        )
     }
 }
 
@@ -854,19 +1655,41 @@ pub struct DeviceStatesApi {
 impl DeviceStatesApi {
     /// `GET /ari/deviceStates`: see [`List`](ari_proto::ops::device_states::List).
     pub fn list(&self) -> Pending<ari_proto::ops::device_states::List> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::List::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::List::new(),
+        )
     }
     /// `GET /ari/deviceStates/{deviceName}`: see [`Get`](ari_proto::ops::device_states::Get).
-    pub fn get(&self, device_name: impl Into<String>) -> Pending<ari_proto::ops::device_states::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Get::new(device_name))
+    pub fn get(
+        &self,
+        device_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::device_states::Get> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Get::new(device_name),
+        )
     }
     /// `PUT /ari/deviceStates/{deviceName}`: see [`Update`](ari_proto::ops::device_states::Update).
-    pub fn update(&self, device_name: impl Into<String>, device_state: ari_proto::ops::device_states::UpdateDeviceState) -> Pending<ari_proto::ops::device_states::Update> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Update::new(device_name, device_state))
+    pub fn update(
+        &self,
+        device_name: impl Into<String>,
+        device_state: ari_proto::ops::device_states::UpdateDeviceState,
+    ) -> Pending<ari_proto::ops::device_states::Update> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Update::new(device_name, device_state),
+        )
     }
     /// `DELETE /ari/deviceStates/{deviceName}`: see [`Delete`](ari_proto::ops::device_states::Delete).
-    pub fn delete(&self, device_name: impl Into<String>) -> Pending<ari_proto::ops::device_states::Delete> {
-        Pending::new(self.client.clone(), ari_proto::ops::device_states::Delete::new(device_name))
+    pub fn delete(
+        &self,
+        device_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::device_states::Delete> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::device_states::Delete::new(device_name),
+        )
     }
 }
 
@@ -882,28 +1705,73 @@ impl EndpointsApi {
         Pending::new(self.client.clone(), ari_proto::ops::endpoints::List::new())
     }
     /// `PUT /ari/endpoints/sendMessage`: see [`SendMessage`](ari_proto::ops::endpoints::SendMessage).
-    pub fn send_message(&self, to: impl Into<String>, from: impl Into<String>) -> Pending<ari_proto::ops::endpoints::SendMessage> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::SendMessage::new(to, from))
+    pub fn send_message(
+        &self,
+        to: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::SendMessage> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::SendMessage::new(to, from),
+        )
     }
     /// `POST /ari/endpoints/refer`: see [`Refer`](ari_proto::ops::endpoints::Refer).
-    pub fn refer(&self, to: impl Into<String>, from: impl Into<String>, refer_to: impl Into<String>) -> Pending<ari_proto::ops::endpoints::Refer> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::Refer::new(to, from, refer_to))
+    pub fn refer(
+        &self,
+        to: impl Into<String>,
+        from: impl Into<String>,
+        refer_to: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::Refer> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::Refer::new(to, from, refer_to),
+        )
     }
     /// `GET /ari/endpoints/{tech}`: see [`ListByTech`](ari_proto::ops::endpoints::ListByTech).
-    pub fn list_by_tech(&self, tech: impl Into<String>) -> Pending<ari_proto::ops::endpoints::ListByTech> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::ListByTech::new(tech))
+    pub fn list_by_tech(
+        &self,
+        tech: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::ListByTech> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::ListByTech::new(tech),
+        )
     }
     /// `GET /ari/endpoints/{tech}/{resource}`: see [`Get`](ari_proto::ops::endpoints::Get).
-    pub fn get(&self, tech: impl Into<String>, resource: impl Into<String>) -> Pending<ari_proto::ops::endpoints::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::Get::new(tech, resource))
+    pub fn get(
+        &self,
+        tech: impl Into<String>,
+        resource: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::Get> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::Get::new(tech, resource),
+        )
     }
     /// `PUT /ari/endpoints/{tech}/{resource}/sendMessage`: see [`SendMessageToEndpoint`](ari_proto::ops::endpoints::SendMessageToEndpoint).
-    pub fn send_message_to_endpoint(&self, tech: impl Into<String>, resource: impl Into<String>, from: impl Into<String>) -> Pending<ari_proto::ops::endpoints::SendMessageToEndpoint> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::SendMessageToEndpoint::new(tech, resource, from))
+    pub fn send_message_to_endpoint(
+        &self,
+        tech: impl Into<String>,
+        resource: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::SendMessageToEndpoint> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::SendMessageToEndpoint::new(tech, resource, from),
+        )
     }
     /// `POST /ari/endpoints/{tech}/{resource}/refer`: see [`ReferToEndpoint`](ari_proto::ops::endpoints::ReferToEndpoint).
-    pub fn refer_to_endpoint(&self, tech: impl Into<String>, resource: impl Into<String>, from: impl Into<String>, refer_to: impl Into<String>) -> Pending<ari_proto::ops::endpoints::ReferToEndpoint> {
-        Pending::new(self.client.clone(), ari_proto::ops::endpoints::ReferToEndpoint::new(tech, resource, from, refer_to))
+    pub fn refer_to_endpoint(
+        &self,
+        tech: impl Into<String>,
+        resource: impl Into<String>,
+        from: impl Into<String>,
+        refer_to: impl Into<String>,
+    ) -> Pending<ari_proto::ops::endpoints::ReferToEndpoint> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::endpoints::ReferToEndpoint::new(tech, resource, from, refer_to),
+        )
     }
 }
 
@@ -915,12 +1783,26 @@ pub struct EventsApi {
 
 impl EventsApi {
     /// `POST /ari/events/user/{eventName}`: see [`UserEvent`](ari_proto::ops::events::UserEvent).
-    pub fn user_event(&self, event_name: impl Into<String>, application: impl Into<String>) -> Pending<ari_proto::ops::events::UserEvent> {
-        Pending::new(self.client.clone(), ari_proto::ops::events::UserEvent::new(event_name, application))
+    pub fn user_event(
+        &self,
+        event_name: impl Into<String>,
+        application: impl Into<String>,
+    ) -> Pending<ari_proto::ops::events::UserEvent> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::events::UserEvent::new(event_name, application),
+        )
     }
     /// `POST /ari/events/claim`: see [`ClaimChannel`](ari_proto::ops::events::ClaimChannel).
-    pub fn claim_channel(&self, channel_id: impl Into<String>, application: impl Into<String>) -> Pending<ari_proto::ops::events::ClaimChannel> {
-        Pending::new(self.client.clone(), ari_proto::ops::events::ClaimChannel::new(channel_id, application))
+    pub fn claim_channel(
+        &self,
+        channel_id: impl Into<String>,
+        application: impl Into<String>,
+    ) -> Pending<ari_proto::ops::events::ClaimChannel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::events::ClaimChannel::new(channel_id, application),
+        )
     }
 }
 
@@ -937,15 +1819,32 @@ impl MailboxesApi {
     }
     /// `GET /ari/mailboxes/{mailboxName}`: see [`Get`](ari_proto::ops::mailboxes::Get).
     pub fn get(&self, mailbox_name: impl Into<String>) -> Pending<ari_proto::ops::mailboxes::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Get::new(mailbox_name))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Get::new(mailbox_name),
+        )
     }
     /// `PUT /ari/mailboxes/{mailboxName}`: see [`Update`](ari_proto::ops::mailboxes::Update).
-    pub fn update(&self, mailbox_name: impl Into<String>, old_messages: i64, new_messages: i64) -> Pending<ari_proto::ops::mailboxes::Update> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Update::new(mailbox_name, old_messages, new_messages))
+    pub fn update(
+        &self,
+        mailbox_name: impl Into<String>,
+        old_messages: i64,
+        new_messages: i64,
+    ) -> Pending<ari_proto::ops::mailboxes::Update> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Update::new(mailbox_name, old_messages, new_messages),
+        )
     }
     /// `DELETE /ari/mailboxes/{mailboxName}`: see [`Delete`](ari_proto::ops::mailboxes::Delete).
-    pub fn delete(&self, mailbox_name: impl Into<String>) -> Pending<ari_proto::ops::mailboxes::Delete> {
-        Pending::new(self.client.clone(), ari_proto::ops::mailboxes::Delete::new(mailbox_name))
+    pub fn delete(
+        &self,
+        mailbox_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::mailboxes::Delete> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::mailboxes::Delete::new(mailbox_name),
+        )
     }
 }
 
@@ -958,15 +1857,28 @@ pub struct PlaybacksApi {
 impl PlaybacksApi {
     /// `GET /ari/playbacks/{playbackId}`: see [`Get`](ari_proto::ops::playbacks::Get).
     pub fn get(&self, playback_id: impl Into<String>) -> Pending<ari_proto::ops::playbacks::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Get::new(playback_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Get::new(playback_id),
+        )
     }
     /// `DELETE /ari/playbacks/{playbackId}`: see [`Stop`](ari_proto::ops::playbacks::Stop).
     pub fn stop(&self, playback_id: impl Into<String>) -> Pending<ari_proto::ops::playbacks::Stop> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Stop::new(playback_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Stop::new(playback_id),
+        )
     }
     /// `POST /ari/playbacks/{playbackId}/control`: see [`Control`](ari_proto::ops::playbacks::Control).
-    pub fn control(&self, playback_id: impl Into<String>, operation: ari_proto::ops::playbacks::ControlOperation) -> Pending<ari_proto::ops::playbacks::Control> {
-        Pending::new(self.client.clone(), ari_proto::ops::playbacks::Control::new(playback_id, operation))
+    pub fn control(
+        &self,
+        playback_id: impl Into<String>,
+        operation: ari_proto::ops::playbacks::ControlOperation,
+    ) -> Pending<ari_proto::ops::playbacks::Control> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::playbacks::Control::new(playback_id, operation),
+        )
     }
 }
 
@@ -979,51 +1891,121 @@ pub struct RecordingsApi {
 impl RecordingsApi {
     /// `GET /ari/recordings/stored`: see [`ListStored`](ari_proto::ops::recordings::ListStored).
     pub fn list_stored(&self) -> Pending<ari_proto::ops::recordings::ListStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::ListStored::new())
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::ListStored::new(),
+        )
     }
     /// `GET /ari/recordings/stored/{recordingName}`: see [`GetStored`](ari_proto::ops::recordings::GetStored).
-    pub fn get_stored(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::GetStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetStored::new(recording_name))
+    pub fn get_stored(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::GetStored> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetStored::new(recording_name),
+        )
     }
     /// `DELETE /ari/recordings/stored/{recordingName}`: see [`DeleteStored`](ari_proto::ops::recordings::DeleteStored).
-    pub fn delete_stored(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::DeleteStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::DeleteStored::new(recording_name))
+    pub fn delete_stored(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::DeleteStored> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::DeleteStored::new(recording_name),
+        )
     }
     /// `GET /ari/recordings/stored/{recordingName}/file`: see [`GetStoredFile`](ari_proto::ops::recordings::GetStoredFile).
-    pub fn get_stored_file(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::GetStoredFile> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetStoredFile::new(recording_name))
+    pub fn get_stored_file(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::GetStoredFile> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetStoredFile::new(recording_name),
+        )
     }
     /// `POST /ari/recordings/stored/{recordingName}/copy`: see [`CopyStored`](ari_proto::ops::recordings::CopyStored).
-    pub fn copy_stored(&self, recording_name: impl Into<String>, destination_recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::CopyStored> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::CopyStored::new(recording_name, destination_recording_name))
+    pub fn copy_stored(
+        &self,
+        recording_name: impl Into<String>,
+        destination_recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::CopyStored> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::CopyStored::new(recording_name, destination_recording_name),
+        )
     }
     /// `GET /ari/recordings/live/{recordingName}`: see [`GetLive`](ari_proto::ops::recordings::GetLive).
-    pub fn get_live(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::GetLive> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::GetLive::new(recording_name))
+    pub fn get_live(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::GetLive> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::GetLive::new(recording_name),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}`: see [`Cancel`](ari_proto::ops::recordings::Cancel).
-    pub fn cancel(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Cancel> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Cancel::new(recording_name))
+    pub fn cancel(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Cancel> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Cancel::new(recording_name),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/stop`: see [`Stop`](ari_proto::ops::recordings::Stop).
-    pub fn stop(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Stop> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Stop::new(recording_name))
+    pub fn stop(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Stop> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Stop::new(recording_name),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/pause`: see [`Pause`](ari_proto::ops::recordings::Pause).
-    pub fn pause(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Pause> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Pause::new(recording_name))
+    pub fn pause(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Pause> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Pause::new(recording_name),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}/pause`: see [`Unpause`](ari_proto::ops::recordings::Unpause).
-    pub fn unpause(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Unpause> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Unpause::new(recording_name))
+    pub fn unpause(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Unpause> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Unpause::new(recording_name),
+        )
     }
     /// `POST /ari/recordings/live/{recordingName}/mute`: see [`Mute`](ari_proto::ops::recordings::Mute).
-    pub fn mute(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Mute> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Mute::new(recording_name))
+    pub fn mute(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Mute> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Mute::new(recording_name),
+        )
     }
     /// `DELETE /ari/recordings/live/{recordingName}/mute`: see [`Unmute`](ari_proto::ops::recordings::Unmute).
-    pub fn unmute(&self, recording_name: impl Into<String>) -> Pending<ari_proto::ops::recordings::Unmute> {
-        Pending::new(self.client.clone(), ari_proto::ops::recordings::Unmute::new(recording_name))
+    pub fn unmute(
+        &self,
+        recording_name: impl Into<String>,
+    ) -> Pending<ari_proto::ops::recordings::Unmute> {
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::recordings::Unmute::new(recording_name),
+        )
     }
 }
 
@@ -1040,93 +2022,149 @@ impl SoundsApi {
     }
     /// `GET /ari/sounds/{soundId}`: see [`Get`](ari_proto::ops::sounds::Get).
     pub fn get(&self, sound_id: impl Into<String>) -> Pending<ari_proto::ops::sounds::Get> {
-        Pending::new(self.client.clone(), ari_proto::ops::sounds::Get::new(sound_id))
+        Pending::new(
+            self.client.clone(),
+            ari_proto::ops::sounds::Get::new(sound_id),
+        )
     }
 }
 
 impl Client {
     /// A handle on one Channel, by id.
     pub fn channel(&self, channel_id: impl Into<String>) -> ChannelHandle {
-        ChannelHandle { client: self.clone(), channel_id: channel_id.into() }
+        ChannelHandle {
+            client: self.clone(),
+            channel_id: channel_id.into(),
+        }
     }
     /// A handle on one Bridge, by id.
     pub fn bridge(&self, bridge_id: impl Into<String>) -> BridgeHandle {
-        BridgeHandle { client: self.clone(), bridge_id: bridge_id.into() }
+        BridgeHandle {
+            client: self.clone(),
+            bridge_id: bridge_id.into(),
+        }
     }
     /// A handle on one Playback, by id.
     pub fn playback(&self, playback_id: impl Into<String>) -> PlaybackHandle {
-        PlaybackHandle { client: self.clone(), playback_id: playback_id.into() }
+        PlaybackHandle {
+            client: self.clone(),
+            playback_id: playback_id.into(),
+        }
     }
     /// A handle on one LiveRecording, by id.
     pub fn live_recording(&self, recording_name: impl Into<String>) -> LiveRecordingHandle {
-        LiveRecordingHandle { client: self.clone(), recording_name: recording_name.into() }
+        LiveRecordingHandle {
+            client: self.clone(),
+            recording_name: recording_name.into(),
+        }
     }
     /// A handle on one StoredRecording, by id.
     pub fn stored_recording(&self, recording_name: impl Into<String>) -> StoredRecordingHandle {
-        StoredRecordingHandle { client: self.clone(), recording_name: recording_name.into() }
+        StoredRecordingHandle {
+            client: self.clone(),
+            recording_name: recording_name.into(),
+        }
     }
     /// A handle on one DeviceState, by id.
     pub fn device_state(&self, device_name: impl Into<String>) -> DeviceStateHandle {
-        DeviceStateHandle { client: self.clone(), device_name: device_name.into() }
+        DeviceStateHandle {
+            client: self.clone(),
+            device_name: device_name.into(),
+        }
     }
     /// A handle on one Mailbox, by id.
     pub fn mailbox(&self, mailbox_name: impl Into<String>) -> MailboxHandle {
-        MailboxHandle { client: self.clone(), mailbox_name: mailbox_name.into() }
+        MailboxHandle {
+            client: self.clone(),
+            mailbox_name: mailbox_name.into(),
+        }
     }
     /// A handle on one Application, by id.
     pub fn application(&self, application_name: impl Into<String>) -> ApplicationHandle {
-        ApplicationHandle { client: self.clone(), application_name: application_name.into() }
+        ApplicationHandle {
+            client: self.clone(),
+            application_name: application_name.into(),
+        }
     }
     /// A handle on one Endpoint, by id.
     pub fn endpoint(&self, tech: impl Into<String>, resource: impl Into<String>) -> EndpointHandle {
-        EndpointHandle { client: self.clone(), tech: tech.into(), resource: resource.into() }
+        EndpointHandle {
+            client: self.clone(),
+            tech: tech.into(),
+            resource: resource.into(),
+        }
     }
     /// A handle on one Sound, by id.
     pub fn sound(&self, sound_id: impl Into<String>) -> SoundHandle {
-        SoundHandle { client: self.clone(), sound_id: sound_id.into() }
+        SoundHandle {
+            client: self.clone(),
+            sound_id: sound_id.into(),
+        }
     }
     /// Every operation under `/ari/applications`.
     pub fn applications(&self) -> ApplicationsApi {
-        ApplicationsApi { client: self.clone() }
+        ApplicationsApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/asterisk`.
     pub fn asterisk(&self) -> AsteriskApi {
-        AsteriskApi { client: self.clone() }
+        AsteriskApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/bridges`.
     pub fn bridges(&self) -> BridgesApi {
-        BridgesApi { client: self.clone() }
+        BridgesApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/channels`.
     pub fn channels(&self) -> ChannelsApi {
-        ChannelsApi { client: self.clone() }
+        ChannelsApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/deviceStates`.
     pub fn device_states(&self) -> DeviceStatesApi {
-        DeviceStatesApi { client: self.clone() }
+        DeviceStatesApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/endpoints`.
     pub fn endpoints(&self) -> EndpointsApi {
-        EndpointsApi { client: self.clone() }
+        EndpointsApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/events`.
     pub fn events_api(&self) -> EventsApi {
-        EventsApi { client: self.clone() }
+        EventsApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/mailboxes`.
     pub fn mailboxes(&self) -> MailboxesApi {
-        MailboxesApi { client: self.clone() }
+        MailboxesApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/playbacks`.
     pub fn playbacks(&self) -> PlaybacksApi {
-        PlaybacksApi { client: self.clone() }
+        PlaybacksApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/recordings`.
     pub fn recordings(&self) -> RecordingsApi {
-        RecordingsApi { client: self.clone() }
+        RecordingsApi {
+            client: self.clone(),
+        }
     }
     /// Every operation under `/ari/sounds`.
     pub fn sounds(&self) -> SoundsApi {
-        SoundsApi { client: self.clone() }
+        SoundsApi {
+            client: self.clone(),
+        }
     }
 }

@@ -13,7 +13,6 @@
 mod calls;
 mod client;
 mod driver;
-#[rustfmt::skip]
 mod handles;
 mod hyper_io;
 mod objects;

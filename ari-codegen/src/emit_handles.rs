@@ -111,7 +111,7 @@ fn belongs(op: &Operation, prefix: &str) -> bool {
 /// One method building a `Call` for `op`; `fixed` params come from the handle.
 fn method(out: &mut String, op: &Operation, fixed: &[&str]) {
     let name = pascal(&op.nickname);
-    let ps = params(op, &name);
+    let ps = params(op);
     let op_path = format!("ari_proto::ops::{}::{name}", snake(&op.resource));
     let mut args = Vec::new();
     let mut call_args = Vec::new();

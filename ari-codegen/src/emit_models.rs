@@ -154,9 +154,21 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
             let listed: Vec<String> = f.prop.allowed.iter().map(|v| format!("`{v}`")).collect();
             format!("; one of {} (others kept as `Other`)", listed.join(", "))
         };
+        let declared = if f.prop.releases.is_empty() {
+            "; not declared, but sent by Asterisk (see ari-codegen's overrides.json)".to_string()
+        } else if !model.releases.iter().all(|r| f.prop.releases.contains(r)) {
+            // Inherited fields come with the event in every release it has.
+            let shared: Vec<&str> = (f.prop.releases.iter())
+                .filter(|r| model.releases.contains(r))
+                .map(String::as_str)
+                .collect();
+            format!("; declared by Asterisk {}", shared.join(", "))
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "    /// JSON `{}`, `{}`: {when}{values}.",
+            "    /// JSON `{}`, `{}`: {when}{values}{declared}.",
             f.prop.name, f.prop.ty
         )
         .unwrap();

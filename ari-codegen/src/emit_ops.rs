@@ -3,6 +3,7 @@
 use crate::emit_models::emit_enum;
 use crate::names::{field, lit, pascal, snake};
 use crate::spec::{Merged, Operation, Param};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Operations whose object id the client may choose, so a subscription can
@@ -98,7 +99,7 @@ impl P<'_> {
     }
 }
 
-pub(crate) fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
+pub(crate) fn params(op: &Operation) -> Vec<P<'_>> {
     op.params
         .iter()
         .map(|p| {
@@ -106,9 +107,7 @@ pub(crate) fn params<'a>(op: &'a Operation, struct_name: &str) -> Vec<P<'a>> {
                 ("body", _, "fields") => Shape::ConfigFields,
                 ("body", "containers", _) => Shape::Variables,
                 ("body", _, _) => Shape::Json,
-                _ if !p.allowed.is_empty() => {
-                    Shape::Enum(format!("{struct_name}{}", pascal(&p.name)))
-                }
+                _ if !p.enum_name.is_empty() => Shape::Enum(p.enum_name.clone()),
                 (_, "int" | "long", _) => Shape::Int,
                 (_, "boolean", _) => Shape::Bool,
                 _ => Shape::Str,
@@ -157,16 +156,63 @@ fn push_literal(out: &mut String, text: &str) {
     }
 }
 
-fn emit_op(out: &mut String, op: &Operation) {
+/// The operations and parameters using each parameter enum.
+type EnumUsers<'a> = BTreeMap<&'a str, Vec<(&'a Operation, &'a Param)>>;
+
+fn enum_users(merged: &Merged) -> EnumUsers<'_> {
+    let mut users = EnumUsers::new();
+    for op in &merged.operations {
+        for p in op.params.iter().filter(|p| !p.enum_name.is_empty()) {
+            users.entry(&p.enum_name).or_default().push((op, p));
+        }
+    }
+    users
+}
+
+/// The module an enum lives in: its users' resource, or the root (`None`)
+/// when operations of several resources use it.
+fn enum_home<'a>(users: &[(&'a Operation, &Param)]) -> Option<&'a str> {
+    let first = users[0].0.resource.as_str();
+    users
+        .iter()
+        .all(|(op, _)| op.resource == first)
+        .then_some(first)
+}
+
+fn emit_param_enum(out: &mut String, name: &str, users: &[(&Operation, &Param)]) {
+    let home = enum_home(users);
+    let op_link = |op: &Operation| match home {
+        Some(_) => format!("[`{}`]", pascal(&op.nickname)),
+        None => format!("[`{}::{}`]", snake(&op.resource), pascal(&op.nickname)),
+    };
+    let first = &users[0].1.name;
+    let doc = if users.iter().all(|(_, p)| p.name == *first) {
+        let ops: Vec<String> = users.iter().map(|(op, _)| op_link(op)).collect();
+        format!(
+            "Allowed values of the `{first}` parameter of {}.",
+            ops.join(", ")
+        )
+    } else {
+        let uses: Vec<String> = (users.iter())
+            .map(|(op, p)| format!("`{}` of {}", p.name, op_link(op)))
+            .collect();
+        format!("Allowed values of the parameters {}.", uses.join(", "))
+    };
+    emit_enum(out, name, &doc, &users[0].1.allowed);
+}
+
+fn emit_op(out: &mut String, op: &Operation, users: &EnumUsers, emitted: &mut BTreeSet<String>) {
     let name = pascal(&op.nickname);
-    let ps = params(op, &name);
+    let ps = params(op);
     for p in &ps {
-        if let Shape::Enum(e) = &p.shape {
-            let doc = format!(
-                "Allowed values of the `{}` parameter of [`{name}`].",
-                p.p.name
-            );
-            emit_enum(out, e, &doc, &p.p.allowed);
+        if let Shape::Enum(e) = &p.shape
+            && emitted.insert(e.clone())
+        {
+            let users = &users[e.as_str()];
+            match enum_home(users) {
+                Some(_) => emit_param_enum(out, e, users),
+                None => writeln!(out, "pub use super::{e};\n").unwrap(),
+            }
         }
     }
     writeln!(
@@ -199,7 +245,18 @@ fn emit_op(out: &mut String, op: &Operation) {
             (_, true) => "query, required".to_string(),
             (_, false) => "query, optional".to_string(),
         };
-        writeln!(out, "    /// `{}`: {how}; {}.", p.p.name, param_facts(p.p)).unwrap();
+        let declared = if p.p.releases == op.releases {
+            String::new()
+        } else {
+            format!("; declared by Asterisk {}", p.p.releases.join(", "))
+        };
+        writeln!(
+            out,
+            "    /// `{}`: {how}; {}{declared}.",
+            p.p.name,
+            param_facts(p.p)
+        )
+        .unwrap();
         writeln!(out, "    pub {}: {},", p.rust, p.field_ty()).unwrap();
     }
     writeln!(out, "}}\n").unwrap();
@@ -481,7 +538,14 @@ pub fn operations_file(merged: &Merged) -> String {
         .map(|o| o.resource.as_str())
         .collect();
     resources.dedup();
+    let users = enum_users(merged);
+    for (name, users) in &users {
+        if enum_home(users).is_none() {
+            emit_param_enum(&mut out, name, users);
+        }
+    }
     for res in &resources {
+        let mut emitted = BTreeSet::new();
         writeln!(
             out,
             "/// Operations under `/ari/{res}`.\npub mod {} {{",
@@ -489,7 +553,7 @@ pub fn operations_file(merged: &Merged) -> String {
         )
         .unwrap();
         for op in merged.operations.iter().filter(|o| o.resource == *res) {
-            emit_op(&mut out, op);
+            emit_op(&mut out, op, &users, &mut emitted);
         }
         writeln!(out, "}}\n").unwrap();
     }

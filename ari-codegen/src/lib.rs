@@ -82,7 +82,8 @@ pub fn generate(
     if let Some(o) = overrides {
         spec::apply_overrides(&mut merged, o)?;
     }
-    Ok(vec![
+    spec::name_enums(&mut merged, overrides)?;
+    [
         (
             "ari-proto/src/generated/models.rs",
             emit_models::models_file(&merged),
@@ -99,5 +100,43 @@ pub fn generate(
             "ari-client/src/handles.rs",
             emit_handles::handles_file(&merged),
         ),
-    ])
+    ]
+    .into_iter()
+    .map(|(path, code)| Ok((path, rustfmt(&code).map_err(|e| format!("{path}: {e}"))?)))
+    .collect()
+}
+
+/// Formats generated code as `cargo fmt` formats the rest of the workspace,
+/// with the toolchain's rustfmt (`$RUSTFMT` if set).
+fn rustfmt(code: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let program = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into());
+    let mut child = Command::new(&program)
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program} (rustup component add rustfmt): {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    // Written from a thread: rustfmt answers only once it has read it all,
+    // and the code is larger than a pipe holds.
+    let writer = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || stdin.write_all(code.as_bytes()));
+        let output = child.wait_with_output();
+        (writer.join(), output)
+    });
+    let (written, output) = writer;
+    let output = output.map_err(|e| format!("{program}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    written
+        .map_err(|_| format!("{program}: writer panicked"))?
+        .map_err(|e| format!("{program}: {e}"))?;
+    String::from_utf8(output.stdout).map_err(|e| format!("{program}: {e}"))
 }

@@ -2,6 +2,7 @@
 //! them into one view: every model, property, operation and parameter any of the
 //! releases declares, with what varies between releases recorded.
 
+use crate::names::pascal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,6 +59,8 @@ pub struct Property {
     pub always: bool,
     /// Allowed string values (union over releases), if any.
     pub allowed: Vec<String>,
+    /// Labels of the releases declaring it (none: added by `overrides.json`).
+    pub releases: Vec<String>,
 }
 
 /// A model, merged over releases.
@@ -65,7 +68,9 @@ pub struct Property {
 pub struct Model {
     /// Model id, e.g. `Channel`.
     pub name: String,
-    /// Own properties (inherited ones are not repeated here).
+    /// Own properties (inherited ones are not repeated here), in the
+    /// alphabetical order of their JSON names, whatever order a declaration
+    /// or a JSON map gives them in.
     pub properties: Vec<Property>,
     /// Labels of the releases declaring it.
     pub releases: Vec<String>,
@@ -91,6 +96,11 @@ pub struct Param {
     /// Sent with its default when unset: Asterisk requires it although the
     /// declaration says it is optional (set by `overrides.json`).
     pub send_default: bool,
+    /// Labels of the releases declaring it.
+    pub releases: Vec<String>,
+    /// The enum type of its allowed values (set by [`name_enums`]; empty
+    /// when it has none).
+    pub enum_name: String,
 }
 
 /// An operation, merged over releases.
@@ -186,6 +196,8 @@ pub fn merge(releases: &[Release]) -> Merged {
                                 other => Some(other.to_string()),
                             },
                             send_default: false,
+                            releases: vec![release.label.clone()],
+                            enum_name: String::new(),
                         })
                         .collect();
                     let new = Operation {
@@ -208,6 +220,7 @@ pub fn merge(releases: &[Release]) -> Merged {
                             let mut params = new.params.clone();
                             for p in &mut params {
                                 if let Some(o) = old.params.iter().find(|o| o.name == p.name) {
+                                    p.releases = [o.releases.clone(), p.releases.clone()].concat();
                                     union_into(&mut p.allowed, o.allowed.clone());
                                     p.allowed.sort_by_key(|v| {
                                         new.params
@@ -273,10 +286,13 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
                 ty: p["type"].as_str().unwrap_or("object").to_string(),
                 always: p["required"].as_bool().unwrap_or(false),
                 allowed: allowed_values(p),
+                releases: vec![label.to_string()],
             })
             .collect();
         match merged.models.get_mut(name) {
             None => {
+                let mut props = props;
+                props.sort_by(|a, b| a.name.cmp(&b.name));
                 merged.models.insert(
                     name.clone(),
                     Model {
@@ -292,6 +308,7 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
                     match old.properties.iter().find(|o| o.name == p.name) {
                         Some(o) => {
                             p.always &= o.always;
+                            p.releases = [o.releases.clone(), p.releases.clone()].concat();
                             let mut allowed = p.allowed.clone();
                             union_into(&mut allowed, o.allowed.clone());
                             p.allowed = allowed;
@@ -309,6 +326,7 @@ fn merge_models(merged: &mut Merged, label: &str, doc: &Value) {
                         out.push(o);
                     }
                 }
+                out.sort_by(|a, b| a.name.cmp(&b.name));
                 old.properties = out;
                 old.releases.push(label.to_string());
             }
@@ -358,7 +376,9 @@ pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), Str
                     ty: ty.to_string(),
                     always: false,
                     allowed: Vec::new(),
+                    releases: Vec::new(),
                 });
+                target.properties.sort_by(|a, b| a.name.cmp(&b.name));
             }
         }
         for (prop, values) in model["values"].as_object().into_iter().flatten() {
@@ -381,4 +401,152 @@ pub fn apply_overrides(merged: &mut Merged, overrides: &Value) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+/// Names the enum type of every query or path parameter with allowed values.
+/// Parameters with the same values share one enum: it has the name each of
+/// them would get alone (`{Operation}{Parameter}`) when those agree, else the
+/// one `overrides.json` gives (`{"enums": {"Name": ["resource.nickname.param",
+/// ...]}}`). A group with no agreed or given name is an error, so that a
+/// newer declaration never renames a type silently.
+pub fn name_enums(merged: &mut Merged, overrides: Option<&Value>) -> Result<(), String> {
+    let mut given: BTreeMap<String, String> = BTreeMap::new();
+    for (name, members) in overrides
+        .and_then(|o| o["enums"].as_object())
+        .into_iter()
+        .flatten()
+    {
+        for member in members.as_array().into_iter().flatten() {
+            let member = member.as_str().unwrap_or_default();
+            given.insert(member.to_string(), name.clone());
+        }
+    }
+    let mut groups: BTreeMap<Vec<String>, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, op) in merged.operations.iter().enumerate() {
+        for (j, p) in op.params.iter().enumerate() {
+            if !p.allowed.is_empty() && p.kind != "body" {
+                let mut values = p.allowed.clone();
+                values.sort();
+                groups.entry(values).or_default().push((i, j));
+            }
+        }
+    }
+    for members in groups.values() {
+        let key = |&(i, j): &(usize, usize)| {
+            let op = &merged.operations[i];
+            format!("{}.{}.{}", op.resource, op.nickname, op.params[j].name)
+        };
+        let own = |&(i, j): &(usize, usize)| {
+            let op = &merged.operations[i];
+            format!("{}{}", pascal(&op.nickname), pascal(&op.params[j].name))
+        };
+        let mut names: Vec<String> = members
+            .iter()
+            .map(|m| given.remove(&key(m)).unwrap_or_else(|| own(m)))
+            .collect();
+        names.sort();
+        names.dedup();
+        let [name] = &names[..] else {
+            let listed: Vec<String> = members.iter().map(key).collect();
+            return Err(format!(
+                "{} have the same values: give their shared enum one name in overrides.json (\"enums\"); names now: {}",
+                listed.join(", "),
+                names.join(", ")
+            ));
+        };
+        for &(i, j) in members {
+            merged.operations[i].params[j].enum_name = name.clone();
+        }
+    }
+    if let Some(unused) = given.keys().next() {
+        return Err(format!(
+            "overrides.json names the enum of {unused}, which is not a parameter with allowed values"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn release(label: &str, channels: Value) -> Release {
+        Release {
+            label: label.into(),
+            resources: BTreeMap::from([("channels".to_string(), channels)]),
+        }
+    }
+
+    fn op(nickname: &str, params: Value) -> Value {
+        json!({"httpMethod": "POST", "nickname": nickname, "parameters": params})
+    }
+
+    fn choice(name: &str, values: &[&str]) -> Value {
+        json!({"name": name, "paramType": "query", "dataType": "string",
+               "allowableValues": {"valueType": "LIST", "values": values}})
+    }
+
+    #[test]
+    fn fields_are_in_name_order_and_know_their_releases() {
+        let old = release(
+            "20",
+            json!({"models": {"Thing": {"properties": {
+                "zeta": {"type": "string", "required": true},
+                "alpha": {"type": "string", "required": true},
+            }}}}),
+        );
+        let new = release(
+            "22",
+            json!({"models": {"Thing": {"properties": {
+                "zeta": {"type": "string", "required": true},
+                "mid": {"type": "int"},
+                "alpha": {"type": "string", "required": true},
+            }}}}),
+        );
+        let merged = merge(&[old, new]);
+        let thing = &merged.models["Thing"];
+        let names: Vec<&str> = thing.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "mid", "zeta"]);
+        assert_eq!(thing.properties[0].releases, ["20", "22"]);
+        assert_eq!(thing.properties[1].releases, ["22"]);
+        assert!(!thing.properties[1].always, "new in 22: absent from 20");
+    }
+
+    #[test]
+    fn parameters_with_the_same_values_share_one_enum() {
+        let values = ["both", "in", "out"];
+        let api = json!({"apis": [
+            {"path": "/channels/{id}/a", "operations": [op("listen", json!([choice("direction", &values)]))]},
+            {"path": "/channels/{id}/b", "operations": [op("talk", json!([choice("direction", &["out", "in", "both"])]))]},
+            {"path": "/channels/{id}/c", "operations": [op("record", json!([choice("ifExists", &["fail"])]))]},
+        ]});
+        let mut merged = merge(&[release("22", api)]);
+        let err = name_enums(&mut merged.clone(), None).unwrap_err();
+        assert!(
+            err.contains("channels.listen.direction, channels.talk.direction"),
+            "{err}"
+        );
+
+        let named = json!({"enums": {"Direction": ["channels.listen.direction", "channels.talk.direction"]}});
+        name_enums(&mut merged, Some(&named)).unwrap();
+        let enum_of = |nickname: &str| {
+            let op = merged
+                .operations
+                .iter()
+                .find(|o| o.nickname == nickname)
+                .unwrap();
+            op.params[0].enum_name.clone()
+        };
+        assert_eq!(enum_of("listen"), "Direction");
+        assert_eq!(enum_of("talk"), "Direction");
+        assert_eq!(enum_of("record"), "RecordIfExists", "alone: its own name");
+
+        let stale = json!({"enums": {
+            "Direction": ["channels.listen.direction", "channels.talk.direction"],
+            "Gone": ["channels.nothing.here"],
+        }});
+        let err = name_enums(&mut merged, Some(&stale)).unwrap_err();
+        assert!(err.contains("channels.nothing.here"), "{err}");
+    }
 }

@@ -16,9 +16,7 @@
 use ari_client::{ChannelHandle, Client, EventStream};
 use ari_proto::events::Dial;
 use ari_proto::models::{Channel, ChannelState};
-use ari_proto::ops::channels::{
-    HangupReason, MuteDirection, SnoopChannelWithIdSpy, UnmuteDirection,
-};
+use ari_proto::ops::channels::{HangupReason, MuteDirection, SnoopDirection};
 use ari_proto::{ApiErrorKind, Event};
 use live::{
     Live, Strict, api_error, assert_audio_flows, assert_quiet, expect_event, gather, hang_up, live,
@@ -464,7 +462,7 @@ async fn mute_and_unmute() {
         .expect("mute out");
     assert_quiet(&call, "muted out").await;
     call.unmute()
-        .with(|m| m.direction(UnmuteDirection::Out))
+        .with(|m| m.direction(MuteDirection::Out))
         .await
         .expect("unmute out");
     assert_audio_flows(&call, "unmuted").await;
@@ -576,7 +574,7 @@ async fn snoop_into_the_app() {
     let snoop_id = format!("{app}-snoop");
     let snoop = call
         .snoop_channel_with_id(&snoop_id, &app)
-        .with(|s| s.spy(SnoopChannelWithIdSpy::Both).app_args("listening"))
+        .with(|s| s.spy(SnoopDirection::Both).app_args("listening"))
         .start()
         .await
         .expect("snoop");

@@ -40,15 +40,40 @@ pub struct ApplicationMoveFailedBuilder {
 
 impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
     type Output = ApplicationMoveFailed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?; self.args = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
-            "destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination")?; self.destination = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "args" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?;
+                self.args = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "destination" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination")?;
+                self.destination = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -71,7 +96,10 @@ impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
 
 impl<'de> serde::Deserialize<'de> for ApplicationMoveFailed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, ApplicationMoveFailedBuilder>(d, "ApplicationMoveFailed")
+        crate::codec::deserialize_model::<D, ApplicationMoveFailedBuilder>(
+            d,
+            "ApplicationMoveFailed",
+        )
     }
 }
 
@@ -85,8 +113,12 @@ impl serde::Serialize for ApplicationMoveFailed {
         m.serialize_entry("destination", &self.destination)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -102,7 +134,11 @@ impl ApplicationMoveFailed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_destination: Option<crate::Str> = None;
@@ -113,22 +149,46 @@ impl ApplicationMoveFailed {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "args" => { r.once(&mut seen, 1 << 0, "args")?; f_args = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "destination" => { r.once(&mut seen, 1 << 2, "destination")?; f_destination = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "args" => {
+                    r.once(&mut seen, 1 << 0, "args")?;
+                    f_args = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "destination" => {
+                    r.once(&mut seen, 1 << 2, "destination")?;
+                    f_destination = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationMoveFailed {
             args: f_args.ok_or_else(|| r.missing("ApplicationMoveFailed", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("ApplicationMoveFailed", "channel"))?,
-            destination: f_destination.ok_or_else(|| r.missing("ApplicationMoveFailed", "destination"))?,
-            application: f_application.ok_or_else(|| r.missing("ApplicationMoveFailed", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
+            destination: f_destination
+                .ok_or_else(|| r.missing("ApplicationMoveFailed", "destination"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ApplicationMoveFailed", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -139,11 +199,17 @@ impl crate::Inspect for ApplicationMoveFailed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.args.unknown_fields(&format!("{path}.args"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.destination.unknown_fields(&format!("{path}.destination"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.destination
+            .unknown_fields(&format!("{path}.destination"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -176,12 +242,28 @@ pub struct ApplicationRegisteredBuilder {
 
 impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
     type Output = ApplicationRegistered;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -201,7 +283,10 @@ impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
 
 impl<'de> serde::Deserialize<'de> for ApplicationRegistered {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, ApplicationRegisteredBuilder>(d, "ApplicationRegistered")
+        crate::codec::deserialize_model::<D, ApplicationRegisteredBuilder>(
+            d,
+            "ApplicationRegistered",
+        )
     }
 }
 
@@ -212,8 +297,12 @@ impl serde::Serialize for ApplicationRegistered {
         m.serialize_entry("type", "ApplicationRegistered")?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -229,7 +318,11 @@ impl ApplicationRegistered {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -237,16 +330,30 @@ impl ApplicationRegistered {
         let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                "application" => {
+                    r.once(&mut seen, 1 << 0, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 3, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationRegistered {
-            application: f_application.ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -255,10 +362,15 @@ impl ApplicationRegistered {
 
 impl crate::Inspect for ApplicationRegistered {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -291,12 +403,28 @@ pub struct ApplicationReplacedBuilder {
 
 impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
     type Output = ApplicationReplaced;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -327,8 +455,12 @@ impl serde::Serialize for ApplicationReplaced {
         m.serialize_entry("type", "ApplicationReplaced")?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -344,7 +476,11 @@ impl ApplicationReplaced {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -352,15 +488,28 @@ impl ApplicationReplaced {
         let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                "application" => {
+                    r.once(&mut seen, 1 << 0, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 3, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationReplaced {
-            application: f_application.ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationReplaced", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -370,10 +519,15 @@ impl ApplicationReplaced {
 
 impl crate::Inspect for ApplicationReplaced {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -406,12 +560,28 @@ pub struct ApplicationUnregisteredBuilder {
 
 impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
     type Output = ApplicationUnregistered;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -431,7 +601,10 @@ impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
 
 impl<'de> serde::Deserialize<'de> for ApplicationUnregistered {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, ApplicationUnregisteredBuilder>(d, "ApplicationUnregistered")
+        crate::codec::deserialize_model::<D, ApplicationUnregisteredBuilder>(
+            d,
+            "ApplicationUnregistered",
+        )
     }
 }
 
@@ -442,8 +615,12 @@ impl serde::Serialize for ApplicationUnregistered {
         m.serialize_entry("type", "ApplicationUnregistered")?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -459,7 +636,11 @@ impl ApplicationUnregistered {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -467,16 +648,30 @@ impl ApplicationUnregistered {
         let mut seen: u64 = u64::from(type_read) << 3;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "application" => { r.once(&mut seen, 1 << 0, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 1, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 2, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 3, "type")?; r.skip()?; }
+                "application" => {
+                    r.once(&mut seen, 1 << 0, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 3, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationUnregistered {
-            application: f_application.ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -485,10 +680,15 @@ impl ApplicationUnregistered {
 
 impl crate::Inspect for ApplicationUnregistered {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -569,28 +769,116 @@ pub struct BridgeAttendedTransferBuilder {
 
 impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
     type Output = BridgeAttendedTransfer;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "destination_application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "destination_application")?; self.destination_application = map.next_value()?; }
-            "destination_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination_bridge")?; self.destination_bridge = map.next_value()?; }
-            "destination_link_first_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination_link_first_leg")?; self.destination_link_first_leg = map.next_value()?; }
-            "destination_link_second_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "destination_link_second_leg")?; self.destination_link_second_leg = map.next_value()?; }
-            "destination_threeway_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "destination_threeway_bridge")?; self.destination_threeway_bridge = map.next_value()?; }
-            "destination_threeway_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "destination_threeway_channel")?; self.destination_threeway_channel = map.next_value()?; }
-            "destination_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "destination_type")?; self.destination_type = Some(map.next_value()?); }
-            "is_external" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "is_external")?; self.is_external = Some(map.next_value()?); }
-            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "replace_channel")?; self.replace_channel = map.next_value()?; }
-            "result" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "result")?; self.result = Some(map.next_value()?); }
-            "transfer_target" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "transfer_target")?; self.transfer_target = map.next_value()?; }
-            "transferee" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "transferee")?; self.transferee = map.next_value()?; }
-            "transferer_first_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "transferer_first_leg")?; self.transferer_first_leg = Some(map.next_value()?); }
-            "transferer_first_leg_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 13, "transferer_first_leg_bridge")?; self.transferer_first_leg_bridge = map.next_value()?; }
-            "transferer_second_leg" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "transferer_second_leg")?; self.transferer_second_leg = Some(map.next_value()?); }
-            "transferer_second_leg_bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 15, "transferer_second_leg_bridge")?; self.transferer_second_leg_bridge = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "destination_application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "destination_application")?;
+                self.destination_application = map.next_value()?;
+            }
+            "destination_bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination_bridge")?;
+                self.destination_bridge = map.next_value()?;
+            }
+            "destination_link_first_leg" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 2,
+                    "destination_link_first_leg",
+                )?;
+                self.destination_link_first_leg = map.next_value()?;
+            }
+            "destination_link_second_leg" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 3,
+                    "destination_link_second_leg",
+                )?;
+                self.destination_link_second_leg = map.next_value()?;
+            }
+            "destination_threeway_bridge" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 4,
+                    "destination_threeway_bridge",
+                )?;
+                self.destination_threeway_bridge = map.next_value()?;
+            }
+            "destination_threeway_channel" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 5,
+                    "destination_threeway_channel",
+                )?;
+                self.destination_threeway_channel = map.next_value()?;
+            }
+            "destination_type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "destination_type")?;
+                self.destination_type = Some(map.next_value()?);
+            }
+            "is_external" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "is_external")?;
+                self.is_external = Some(map.next_value()?);
+            }
+            "replace_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "replace_channel")?;
+                self.replace_channel = map.next_value()?;
+            }
+            "result" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "result")?;
+                self.result = Some(map.next_value()?);
+            }
+            "transfer_target" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "transfer_target")?;
+                self.transfer_target = map.next_value()?;
+            }
+            "transferee" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "transferee")?;
+                self.transferee = map.next_value()?;
+            }
+            "transferer_first_leg" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "transferer_first_leg")?;
+                self.transferer_first_leg = Some(map.next_value()?);
+            }
+            "transferer_first_leg_bridge" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 13,
+                    "transferer_first_leg_bridge",
+                )?;
+                self.transferer_first_leg_bridge = map.next_value()?;
+            }
+            "transferer_second_leg" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "transferer_second_leg")?;
+                self.transferer_second_leg = Some(map.next_value()?);
+            }
+            "transferer_second_leg_bridge" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 15,
+                    "transferer_second_leg_bridge",
+                )?;
+                self.transferer_second_leg_bridge = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -626,7 +914,10 @@ impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
 
 impl<'de> serde::Deserialize<'de> for BridgeAttendedTransfer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, BridgeAttendedTransferBuilder>(d, "BridgeAttendedTransfer")
+        crate::codec::deserialize_model::<D, BridgeAttendedTransferBuilder>(
+            d,
+            "BridgeAttendedTransfer",
+        )
     }
 }
 
@@ -635,26 +926,52 @@ impl serde::Serialize for BridgeAttendedTransfer {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "BridgeAttendedTransfer")?;
-        if let Some(v) = &self.destination_application { m.serialize_entry("destination_application", v)?; }
-        if let Some(v) = &self.destination_bridge { m.serialize_entry("destination_bridge", v)?; }
-        if let Some(v) = &self.destination_link_first_leg { m.serialize_entry("destination_link_first_leg", v)?; }
-        if let Some(v) = &self.destination_link_second_leg { m.serialize_entry("destination_link_second_leg", v)?; }
-        if let Some(v) = &self.destination_threeway_bridge { m.serialize_entry("destination_threeway_bridge", v)?; }
-        if let Some(v) = &self.destination_threeway_channel { m.serialize_entry("destination_threeway_channel", v)?; }
+        if let Some(v) = &self.destination_application {
+            m.serialize_entry("destination_application", v)?;
+        }
+        if let Some(v) = &self.destination_bridge {
+            m.serialize_entry("destination_bridge", v)?;
+        }
+        if let Some(v) = &self.destination_link_first_leg {
+            m.serialize_entry("destination_link_first_leg", v)?;
+        }
+        if let Some(v) = &self.destination_link_second_leg {
+            m.serialize_entry("destination_link_second_leg", v)?;
+        }
+        if let Some(v) = &self.destination_threeway_bridge {
+            m.serialize_entry("destination_threeway_bridge", v)?;
+        }
+        if let Some(v) = &self.destination_threeway_channel {
+            m.serialize_entry("destination_threeway_channel", v)?;
+        }
         m.serialize_entry("destination_type", &self.destination_type)?;
         m.serialize_entry("is_external", &self.is_external)?;
-        if let Some(v) = &self.replace_channel { m.serialize_entry("replace_channel", v)?; }
+        if let Some(v) = &self.replace_channel {
+            m.serialize_entry("replace_channel", v)?;
+        }
         m.serialize_entry("result", &self.result)?;
-        if let Some(v) = &self.transfer_target { m.serialize_entry("transfer_target", v)?; }
-        if let Some(v) = &self.transferee { m.serialize_entry("transferee", v)?; }
+        if let Some(v) = &self.transfer_target {
+            m.serialize_entry("transfer_target", v)?;
+        }
+        if let Some(v) = &self.transferee {
+            m.serialize_entry("transferee", v)?;
+        }
         m.serialize_entry("transferer_first_leg", &self.transferer_first_leg)?;
-        if let Some(v) = &self.transferer_first_leg_bridge { m.serialize_entry("transferer_first_leg_bridge", v)?; }
+        if let Some(v) = &self.transferer_first_leg_bridge {
+            m.serialize_entry("transferer_first_leg_bridge", v)?;
+        }
         m.serialize_entry("transferer_second_leg", &self.transferer_second_leg)?;
-        if let Some(v) = &self.transferer_second_leg_bridge { m.serialize_entry("transferer_second_leg_bridge", v)?; }
+        if let Some(v) = &self.transferer_second_leg_bridge {
+            m.serialize_entry("transferer_second_leg_bridge", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -670,7 +987,11 @@ impl BridgeAttendedTransfer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_destination_application: Option<crate::Str> = None;
         let mut f_destination_bridge: Option<crate::Str> = None;
         let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
@@ -694,26 +1015,86 @@ impl BridgeAttendedTransfer {
         let mut seen: u64 = u64::from(type_read) << 19;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "destination_application" => { r.once(&mut seen, 1 << 0, "destination_application")?; f_destination_application = crate::json::Decode::decode(r)?; }
-                "destination_bridge" => { r.once(&mut seen, 1 << 1, "destination_bridge")?; f_destination_bridge = crate::json::Decode::decode(r)?; }
-                "destination_link_first_leg" => { r.once(&mut seen, 1 << 2, "destination_link_first_leg")?; f_destination_link_first_leg = crate::json::Decode::decode(r)?; }
-                "destination_link_second_leg" => { r.once(&mut seen, 1 << 3, "destination_link_second_leg")?; f_destination_link_second_leg = crate::json::Decode::decode(r)?; }
-                "destination_threeway_bridge" => { r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?; f_destination_threeway_bridge = crate::json::Decode::decode(r)?; }
-                "destination_threeway_channel" => { r.once(&mut seen, 1 << 5, "destination_threeway_channel")?; f_destination_threeway_channel = crate::json::Decode::decode(r)?; }
-                "destination_type" => { r.once(&mut seen, 1 << 6, "destination_type")?; f_destination_type = Some(crate::json::Decode::decode(r)?); }
-                "is_external" => { r.once(&mut seen, 1 << 7, "is_external")?; f_is_external = Some(crate::json::Decode::decode(r)?); }
-                "replace_channel" => { r.once(&mut seen, 1 << 8, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
-                "result" => { r.once(&mut seen, 1 << 9, "result")?; f_result = Some(crate::json::Decode::decode(r)?); }
-                "transfer_target" => { r.once(&mut seen, 1 << 10, "transfer_target")?; f_transfer_target = crate::json::Decode::decode(r)?; }
-                "transferee" => { r.once(&mut seen, 1 << 11, "transferee")?; f_transferee = crate::json::Decode::decode(r)?; }
-                "transferer_first_leg" => { r.once(&mut seen, 1 << 12, "transferer_first_leg")?; f_transferer_first_leg = Some(crate::json::Decode::decode(r)?); }
-                "transferer_first_leg_bridge" => { r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?; f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?; }
-                "transferer_second_leg" => { r.once(&mut seen, 1 << 14, "transferer_second_leg")?; f_transferer_second_leg = Some(crate::json::Decode::decode(r)?); }
-                "transferer_second_leg_bridge" => { r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?; f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 16, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 17, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 18, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 19, "type")?; r.skip()?; }
+                "destination_application" => {
+                    r.once(&mut seen, 1 << 0, "destination_application")?;
+                    f_destination_application = crate::json::Decode::decode(r)?;
+                }
+                "destination_bridge" => {
+                    r.once(&mut seen, 1 << 1, "destination_bridge")?;
+                    f_destination_bridge = crate::json::Decode::decode(r)?;
+                }
+                "destination_link_first_leg" => {
+                    r.once(&mut seen, 1 << 2, "destination_link_first_leg")?;
+                    f_destination_link_first_leg = crate::json::Decode::decode(r)?;
+                }
+                "destination_link_second_leg" => {
+                    r.once(&mut seen, 1 << 3, "destination_link_second_leg")?;
+                    f_destination_link_second_leg = crate::json::Decode::decode(r)?;
+                }
+                "destination_threeway_bridge" => {
+                    r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?;
+                    f_destination_threeway_bridge = crate::json::Decode::decode(r)?;
+                }
+                "destination_threeway_channel" => {
+                    r.once(&mut seen, 1 << 5, "destination_threeway_channel")?;
+                    f_destination_threeway_channel = crate::json::Decode::decode(r)?;
+                }
+                "destination_type" => {
+                    r.once(&mut seen, 1 << 6, "destination_type")?;
+                    f_destination_type = Some(crate::json::Decode::decode(r)?);
+                }
+                "is_external" => {
+                    r.once(&mut seen, 1 << 7, "is_external")?;
+                    f_is_external = Some(crate::json::Decode::decode(r)?);
+                }
+                "replace_channel" => {
+                    r.once(&mut seen, 1 << 8, "replace_channel")?;
+                    f_replace_channel = crate::json::Decode::decode(r)?;
+                }
+                "result" => {
+                    r.once(&mut seen, 1 << 9, "result")?;
+                    f_result = Some(crate::json::Decode::decode(r)?);
+                }
+                "transfer_target" => {
+                    r.once(&mut seen, 1 << 10, "transfer_target")?;
+                    f_transfer_target = crate::json::Decode::decode(r)?;
+                }
+                "transferee" => {
+                    r.once(&mut seen, 1 << 11, "transferee")?;
+                    f_transferee = crate::json::Decode::decode(r)?;
+                }
+                "transferer_first_leg" => {
+                    r.once(&mut seen, 1 << 12, "transferer_first_leg")?;
+                    f_transferer_first_leg = Some(crate::json::Decode::decode(r)?);
+                }
+                "transferer_first_leg_bridge" => {
+                    r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?;
+                    f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?;
+                }
+                "transferer_second_leg" => {
+                    r.once(&mut seen, 1 << 14, "transferer_second_leg")?;
+                    f_transferer_second_leg = Some(crate::json::Decode::decode(r)?);
+                }
+                "transferer_second_leg_bridge" => {
+                    r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?;
+                    f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 16, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 17, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 18, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 19, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -724,18 +1105,24 @@ impl BridgeAttendedTransfer {
             destination_link_second_leg: f_destination_link_second_leg,
             destination_threeway_bridge: f_destination_threeway_bridge,
             destination_threeway_channel: f_destination_threeway_channel,
-            destination_type: f_destination_type.ok_or_else(|| r.missing("BridgeAttendedTransfer", "destination_type"))?,
-            is_external: f_is_external.ok_or_else(|| r.missing("BridgeAttendedTransfer", "is_external"))?,
+            destination_type: f_destination_type
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "destination_type"))?,
+            is_external: f_is_external
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "is_external"))?,
             replace_channel: f_replace_channel,
             result: f_result.ok_or_else(|| r.missing("BridgeAttendedTransfer", "result"))?,
             transfer_target: f_transfer_target,
             transferee: f_transferee,
-            transferer_first_leg: f_transferer_first_leg.ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_first_leg"))?,
+            transferer_first_leg: f_transferer_first_leg
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_first_leg"))?,
             transferer_first_leg_bridge: f_transferer_first_leg_bridge,
-            transferer_second_leg: f_transferer_second_leg.ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_second_leg"))?,
+            transferer_second_leg: f_transferer_second_leg
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_second_leg"))?,
             transferer_second_leg_bridge: f_transferer_second_leg_bridge,
-            application: f_application.ok_or_else(|| r.missing("BridgeAttendedTransfer", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -744,26 +1131,46 @@ impl BridgeAttendedTransfer {
 
 impl crate::Inspect for BridgeAttendedTransfer {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.destination_application.unknown_fields(&format!("{path}.destination_application"), out);
-        self.destination_bridge.unknown_fields(&format!("{path}.destination_bridge"), out);
-        self.destination_link_first_leg.unknown_fields(&format!("{path}.destination_link_first_leg"), out);
-        self.destination_link_second_leg.unknown_fields(&format!("{path}.destination_link_second_leg"), out);
-        self.destination_threeway_bridge.unknown_fields(&format!("{path}.destination_threeway_bridge"), out);
-        self.destination_threeway_channel.unknown_fields(&format!("{path}.destination_threeway_channel"), out);
-        self.destination_type.unknown_fields(&format!("{path}.destination_type"), out);
-        self.is_external.unknown_fields(&format!("{path}.is_external"), out);
-        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
+        self.destination_application
+            .unknown_fields(&format!("{path}.destination_application"), out);
+        self.destination_bridge
+            .unknown_fields(&format!("{path}.destination_bridge"), out);
+        self.destination_link_first_leg
+            .unknown_fields(&format!("{path}.destination_link_first_leg"), out);
+        self.destination_link_second_leg
+            .unknown_fields(&format!("{path}.destination_link_second_leg"), out);
+        self.destination_threeway_bridge
+            .unknown_fields(&format!("{path}.destination_threeway_bridge"), out);
+        self.destination_threeway_channel
+            .unknown_fields(&format!("{path}.destination_threeway_channel"), out);
+        self.destination_type
+            .unknown_fields(&format!("{path}.destination_type"), out);
+        self.is_external
+            .unknown_fields(&format!("{path}.is_external"), out);
+        self.replace_channel
+            .unknown_fields(&format!("{path}.replace_channel"), out);
         self.result.unknown_fields(&format!("{path}.result"), out);
-        self.transfer_target.unknown_fields(&format!("{path}.transfer_target"), out);
-        self.transferee.unknown_fields(&format!("{path}.transferee"), out);
-        self.transferer_first_leg.unknown_fields(&format!("{path}.transferer_first_leg"), out);
-        self.transferer_first_leg_bridge.unknown_fields(&format!("{path}.transferer_first_leg_bridge"), out);
-        self.transferer_second_leg.unknown_fields(&format!("{path}.transferer_second_leg"), out);
-        self.transferer_second_leg_bridge.unknown_fields(&format!("{path}.transferer_second_leg_bridge"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.transfer_target
+            .unknown_fields(&format!("{path}.transfer_target"), out);
+        self.transferee
+            .unknown_fields(&format!("{path}.transferee"), out);
+        self.transferer_first_leg
+            .unknown_fields(&format!("{path}.transferer_first_leg"), out);
+        self.transferer_first_leg_bridge
+            .unknown_fields(&format!("{path}.transferer_first_leg_bridge"), out);
+        self.transferer_second_leg
+            .unknown_fields(&format!("{path}.transferer_second_leg"), out);
+        self.transferer_second_leg_bridge
+            .unknown_fields(&format!("{path}.transferer_second_leg_bridge"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -820,20 +1227,60 @@ pub struct BridgeBlindTransferBuilder {
 
 impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
     type Output = BridgeBlindTransfer;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
-            "context" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?; self.context = Some(map.next_value()?); }
-            "exten" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?; self.exten = Some(map.next_value()?); }
-            "is_external" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "is_external")?; self.is_external = Some(map.next_value()?); }
-            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "replace_channel")?; self.replace_channel = map.next_value()?; }
-            "result" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "result")?; self.result = Some(map.next_value()?); }
-            "transferee" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "transferee")?; self.transferee = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = map.next_value()?;
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "context" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?;
+                self.context = Some(map.next_value()?);
+            }
+            "exten" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?;
+                self.exten = Some(map.next_value()?);
+            }
+            "is_external" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "is_external")?;
+                self.is_external = Some(map.next_value()?);
+            }
+            "replace_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "replace_channel")?;
+                self.replace_channel = map.next_value()?;
+            }
+            "result" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "result")?;
+                self.result = Some(map.next_value()?);
+            }
+            "transferee" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "transferee")?;
+                self.transferee = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -870,18 +1317,28 @@ impl serde::Serialize for BridgeBlindTransfer {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "BridgeBlindTransfer")?;
-        if let Some(v) = &self.bridge { m.serialize_entry("bridge", v)?; }
+        if let Some(v) = &self.bridge {
+            m.serialize_entry("bridge", v)?;
+        }
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("context", &self.context)?;
         m.serialize_entry("exten", &self.exten)?;
         m.serialize_entry("is_external", &self.is_external)?;
-        if let Some(v) = &self.replace_channel { m.serialize_entry("replace_channel", v)?; }
+        if let Some(v) = &self.replace_channel {
+            m.serialize_entry("replace_channel", v)?;
+        }
         m.serialize_entry("result", &self.result)?;
-        if let Some(v) = &self.transferee { m.serialize_entry("transferee", v)?; }
+        if let Some(v) = &self.transferee {
+            m.serialize_entry("transferee", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -897,7 +1354,11 @@ impl BridgeBlindTransfer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
@@ -913,18 +1374,54 @@ impl BridgeBlindTransfer {
         let mut seen: u64 = u64::from(type_read) << 11;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "context" => { r.once(&mut seen, 1 << 2, "context")?; f_context = Some(crate::json::Decode::decode(r)?); }
-                "exten" => { r.once(&mut seen, 1 << 3, "exten")?; f_exten = Some(crate::json::Decode::decode(r)?); }
-                "is_external" => { r.once(&mut seen, 1 << 4, "is_external")?; f_is_external = Some(crate::json::Decode::decode(r)?); }
-                "replace_channel" => { r.once(&mut seen, 1 << 5, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
-                "result" => { r.once(&mut seen, 1 << 6, "result")?; f_result = Some(crate::json::Decode::decode(r)?); }
-                "transferee" => { r.once(&mut seen, 1 << 7, "transferee")?; f_transferee = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 8, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 9, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 10, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 11, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = crate::json::Decode::decode(r)?;
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "context" => {
+                    r.once(&mut seen, 1 << 2, "context")?;
+                    f_context = Some(crate::json::Decode::decode(r)?);
+                }
+                "exten" => {
+                    r.once(&mut seen, 1 << 3, "exten")?;
+                    f_exten = Some(crate::json::Decode::decode(r)?);
+                }
+                "is_external" => {
+                    r.once(&mut seen, 1 << 4, "is_external")?;
+                    f_is_external = Some(crate::json::Decode::decode(r)?);
+                }
+                "replace_channel" => {
+                    r.once(&mut seen, 1 << 5, "replace_channel")?;
+                    f_replace_channel = crate::json::Decode::decode(r)?;
+                }
+                "result" => {
+                    r.once(&mut seen, 1 << 6, "result")?;
+                    f_result = Some(crate::json::Decode::decode(r)?);
+                }
+                "transferee" => {
+                    r.once(&mut seen, 1 << 7, "transferee")?;
+                    f_transferee = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 8, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 9, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 10, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 11, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -933,11 +1430,13 @@ impl BridgeBlindTransfer {
             channel: f_channel.ok_or_else(|| r.missing("BridgeBlindTransfer", "channel"))?,
             context: f_context.ok_or_else(|| r.missing("BridgeBlindTransfer", "context"))?,
             exten: f_exten.ok_or_else(|| r.missing("BridgeBlindTransfer", "exten"))?,
-            is_external: f_is_external.ok_or_else(|| r.missing("BridgeBlindTransfer", "is_external"))?,
+            is_external: f_is_external
+                .ok_or_else(|| r.missing("BridgeBlindTransfer", "is_external"))?,
             replace_channel: f_replace_channel,
             result: f_result.ok_or_else(|| r.missing("BridgeBlindTransfer", "result"))?,
             transferee: f_transferee,
-            application: f_application.ok_or_else(|| r.missing("BridgeBlindTransfer", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("BridgeBlindTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeBlindTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -951,14 +1450,22 @@ impl crate::Inspect for BridgeBlindTransfer {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
         self.context.unknown_fields(&format!("{path}.context"), out);
         self.exten.unknown_fields(&format!("{path}.exten"), out);
-        self.is_external.unknown_fields(&format!("{path}.is_external"), out);
-        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
+        self.is_external
+            .unknown_fields(&format!("{path}.is_external"), out);
+        self.replace_channel
+            .unknown_fields(&format!("{path}.replace_channel"), out);
         self.result.unknown_fields(&format!("{path}.result"), out);
-        self.transferee.unknown_fields(&format!("{path}.transferee"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.transferee
+            .unknown_fields(&format!("{path}.transferee"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -994,13 +1501,32 @@ pub struct BridgeCreatedBuilder {
 
 impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
     type Output = BridgeCreated;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1033,8 +1559,12 @@ impl serde::Serialize for BridgeCreated {
         m.serialize_entry("bridge", &self.bridge)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1050,7 +1580,11 @@ impl BridgeCreated {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -1059,11 +1593,26 @@ impl BridgeCreated {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1080,10 +1629,15 @@ impl BridgeCreated {
 impl crate::Inspect for BridgeCreated {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1119,13 +1673,32 @@ pub struct BridgeDestroyedBuilder {
 
 impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
     type Output = BridgeDestroyed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1158,8 +1731,12 @@ impl serde::Serialize for BridgeDestroyed {
         m.serialize_entry("bridge", &self.bridge)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1175,7 +1752,11 @@ impl BridgeDestroyed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -1184,17 +1765,33 @@ impl BridgeDestroyed {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeDestroyed {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeDestroyed", "bridge"))?,
-            application: f_application.ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeDestroyed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -1205,10 +1802,15 @@ impl BridgeDestroyed {
 impl crate::Inspect for BridgeDestroyed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1247,14 +1849,36 @@ pub struct BridgeMergedBuilder {
 
 impl crate::codec::FieldBuilder for BridgeMergedBuilder {
     type Output = BridgeMerged;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "bridge_from" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_from")?; self.bridge_from = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "bridge_from" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_from")?;
+                self.bridge_from = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1289,8 +1913,12 @@ impl serde::Serialize for BridgeMerged {
         m.serialize_entry("bridge_from", &self.bridge_from)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1306,7 +1934,11 @@ impl BridgeMerged {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -1316,12 +1948,30 @@ impl BridgeMerged {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "bridge_from" => { r.once(&mut seen, 1 << 1, "bridge_from")?; f_bridge_from = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "bridge_from" => {
+                    r.once(&mut seen, 1 << 1, "bridge_from")?;
+                    f_bridge_from = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1339,11 +1989,17 @@ impl BridgeMerged {
 impl crate::Inspect for BridgeMerged {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.bridge_from.unknown_fields(&format!("{path}.bridge_from"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.bridge_from
+            .unknown_fields(&format!("{path}.bridge_from"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1382,14 +2038,36 @@ pub struct BridgeVideoSourceChangedBuilder {
 
 impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
     type Output = BridgeVideoSourceChanged;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "old_video_source_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "old_video_source_id")?; self.old_video_source_id = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "old_video_source_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "old_video_source_id")?;
+                self.old_video_source_id = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1411,7 +2089,10 @@ impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
 
 impl<'de> serde::Deserialize<'de> for BridgeVideoSourceChanged {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, BridgeVideoSourceChangedBuilder>(d, "BridgeVideoSourceChanged")
+        crate::codec::deserialize_model::<D, BridgeVideoSourceChangedBuilder>(
+            d,
+            "BridgeVideoSourceChanged",
+        )
     }
 }
 
@@ -1421,11 +2102,17 @@ impl serde::Serialize for BridgeVideoSourceChanged {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "BridgeVideoSourceChanged")?;
         m.serialize_entry("bridge", &self.bridge)?;
-        if let Some(v) = &self.old_video_source_id { m.serialize_entry("old_video_source_id", v)?; }
+        if let Some(v) = &self.old_video_source_id {
+            m.serialize_entry("old_video_source_id", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1441,7 +2128,11 @@ impl BridgeVideoSourceChanged {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_old_video_source_id: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -1451,20 +2142,40 @@ impl BridgeVideoSourceChanged {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "old_video_source_id" => { r.once(&mut seen, 1 << 1, "old_video_source_id")?; f_old_video_source_id = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "old_video_source_id" => {
+                    r.once(&mut seen, 1 << 1, "old_video_source_id")?;
+                    f_old_video_source_id = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeVideoSourceChanged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "bridge"))?,
             old_video_source_id: f_old_video_source_id,
-            application: f_application.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -1474,11 +2185,17 @@ impl BridgeVideoSourceChanged {
 impl crate::Inspect for BridgeVideoSourceChanged {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.old_video_source_id.unknown_fields(&format!("{path}.old_video_source_id"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.old_video_source_id
+            .unknown_fields(&format!("{path}.old_video_source_id"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1520,15 +2237,40 @@ pub struct CallBroadcastBuilder {
 
 impl crate::codec::FieldBuilder for CallBroadcastBuilder {
     type Output = CallBroadcast;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "called" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "called")?; self.called = map.next_value()?; }
-            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?; self.caller = map.next_value()?; }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "called" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "called")?;
+                self.called = map.next_value()?;
+            }
+            "caller" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?;
+                self.caller = map.next_value()?;
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1560,13 +2302,21 @@ impl serde::Serialize for CallBroadcast {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "CallBroadcast")?;
-        if let Some(v) = &self.called { m.serialize_entry("called", v)?; }
-        if let Some(v) = &self.caller { m.serialize_entry("caller", v)?; }
+        if let Some(v) = &self.called {
+            m.serialize_entry("called", v)?;
+        }
+        if let Some(v) = &self.caller {
+            m.serialize_entry("caller", v)?;
+        }
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1582,7 +2332,11 @@ impl CallBroadcast {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_called: Option<crate::Str> = None;
         let mut f_caller: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -1593,13 +2347,34 @@ impl CallBroadcast {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "called" => { r.once(&mut seen, 1 << 0, "called")?; f_called = crate::json::Decode::decode(r)?; }
-                "caller" => { r.once(&mut seen, 1 << 1, "caller")?; f_caller = crate::json::Decode::decode(r)?; }
-                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "called" => {
+                    r.once(&mut seen, 1 << 0, "called")?;
+                    f_called = crate::json::Decode::decode(r)?;
+                }
+                "caller" => {
+                    r.once(&mut seen, 1 << 1, "caller")?;
+                    f_caller = crate::json::Decode::decode(r)?;
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 2, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1620,10 +2395,15 @@ impl crate::Inspect for CallBroadcast {
         self.called.unknown_fields(&format!("{path}.called"), out);
         self.caller.unknown_fields(&format!("{path}.caller"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1662,14 +2442,36 @@ pub struct CallClaimedBuilder {
 
 impl crate::codec::FieldBuilder for CallClaimedBuilder {
     type Output = CallClaimed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "winner_app" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "winner_app")?; self.winner_app = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "winner_app" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "winner_app")?;
+                self.winner_app = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1704,8 +2506,12 @@ impl serde::Serialize for CallClaimed {
         m.serialize_entry("winner_app", &self.winner_app)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1721,7 +2527,11 @@ impl CallClaimed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -1731,12 +2541,30 @@ impl CallClaimed {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "winner_app" => { r.once(&mut seen, 1 << 1, "winner_app")?; f_winner_app = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "winner_app" => {
+                    r.once(&mut seen, 1 << 1, "winner_app")?;
+                    f_winner_app = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1754,11 +2582,17 @@ impl CallClaimed {
 impl crate::Inspect for CallClaimed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.winner_app.unknown_fields(&format!("{path}.winner_app"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.winner_app
+            .unknown_fields(&format!("{path}.winner_app"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1800,15 +2634,40 @@ pub struct ChannelCallerIdBuilder {
 
 impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
     type Output = ChannelCallerId;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "caller_presentation" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller_presentation")?; self.caller_presentation = Some(map.next_value()?); }
-            "caller_presentation_txt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller_presentation_txt")?; self.caller_presentation_txt = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "caller_presentation" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller_presentation")?;
+                self.caller_presentation = Some(map.next_value()?);
+            }
+            "caller_presentation_txt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller_presentation_txt")?;
+                self.caller_presentation_txt = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1819,7 +2678,9 @@ impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
     fn finish(self) -> Result<ChannelCallerId, &'static str> {
         Ok(ChannelCallerId {
             caller_presentation: self.caller_presentation.ok_or("caller_presentation")?,
-            caller_presentation_txt: self.caller_presentation_txt.ok_or("caller_presentation_txt")?,
+            caller_presentation_txt: self
+                .caller_presentation_txt
+                .ok_or("caller_presentation_txt")?,
             channel: self.channel.ok_or("channel")?,
             application: self.application.ok_or("application")?,
             timestamp: self.timestamp.ok_or("timestamp")?,
@@ -1845,8 +2706,12 @@ impl serde::Serialize for ChannelCallerId {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1862,7 +2727,11 @@ impl ChannelCallerId {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_caller_presentation: Option<i64> = None;
         let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -1873,21 +2742,45 @@ impl ChannelCallerId {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "caller_presentation" => { r.once(&mut seen, 1 << 0, "caller_presentation")?; f_caller_presentation = Some(crate::json::Decode::decode(r)?); }
-                "caller_presentation_txt" => { r.once(&mut seen, 1 << 1, "caller_presentation_txt")?; f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "caller_presentation" => {
+                    r.once(&mut seen, 1 << 0, "caller_presentation")?;
+                    f_caller_presentation = Some(crate::json::Decode::decode(r)?);
+                }
+                "caller_presentation_txt" => {
+                    r.once(&mut seen, 1 << 1, "caller_presentation_txt")?;
+                    f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 2, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelCallerId {
-            caller_presentation: f_caller_presentation.ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation"))?,
-            caller_presentation_txt: f_caller_presentation_txt.ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation_txt"))?,
+            caller_presentation: f_caller_presentation
+                .ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation"))?,
+            caller_presentation_txt: f_caller_presentation_txt
+                .ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation_txt"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelCallerId", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelCallerId", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelCallerId", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCallerId", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -1897,13 +2790,20 @@ impl ChannelCallerId {
 
 impl crate::Inspect for ChannelCallerId {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.caller_presentation.unknown_fields(&format!("{path}.caller_presentation"), out);
-        self.caller_presentation_txt.unknown_fields(&format!("{path}.caller_presentation_txt"), out);
+        self.caller_presentation
+            .unknown_fields(&format!("{path}.caller_presentation"), out);
+        self.caller_presentation_txt
+            .unknown_fields(&format!("{path}.caller_presentation_txt"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1939,13 +2839,32 @@ pub struct ChannelConnectedLineBuilder {
 
 impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
     type Output = ChannelConnectedLine;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1978,8 +2897,12 @@ impl serde::Serialize for ChannelConnectedLine {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1995,7 +2918,11 @@ impl ChannelConnectedLine {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -2004,17 +2931,33 @@ impl ChannelConnectedLine {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelConnectedLine {
             channel: f_channel.ok_or_else(|| r.missing("ChannelConnectedLine", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelConnectedLine", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2025,10 +2968,15 @@ impl ChannelConnectedLine {
 impl crate::Inspect for ChannelConnectedLine {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2064,13 +3012,32 @@ pub struct ChannelCreatedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
     type Output = ChannelCreated;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2103,8 +3070,12 @@ impl serde::Serialize for ChannelCreated {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2120,7 +3091,11 @@ impl ChannelCreated {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -2129,11 +3104,26 @@ impl ChannelCreated {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2150,10 +3140,15 @@ impl ChannelCreated {
 impl crate::Inspect for ChannelCreated {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2169,7 +3164,7 @@ pub struct ChannelDestroyed {
     pub cause_txt: crate::Str,
     /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
-    /// JSON `tech_cause`, `int`: optional, or absent in some releases.
+    /// JSON `tech_cause`, `int`: optional, or absent in some releases; declared by Asterisk 20, 22, 23.
     pub tech_cause: Option<i64>,
     /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
@@ -2198,16 +3193,44 @@ pub struct ChannelDestroyedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
     type Output = ChannelDestroyed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = Some(map.next_value()?); }
-            "cause_txt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause_txt")?; self.cause_txt = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?; self.channel = Some(map.next_value()?); }
-            "tech_cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?; self.tech_cause = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?;
+                self.cause = Some(map.next_value()?);
+            }
+            "cause_txt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause_txt")?;
+                self.cause_txt = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "tech_cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?;
+                self.tech_cause = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2243,11 +3266,17 @@ impl serde::Serialize for ChannelDestroyed {
         m.serialize_entry("cause", &self.cause)?;
         m.serialize_entry("cause_txt", &self.cause_txt)?;
         m.serialize_entry("channel", &self.channel)?;
-        if let Some(v) = &self.tech_cause { m.serialize_entry("tech_cause", v)?; }
+        if let Some(v) = &self.tech_cause {
+            m.serialize_entry("tech_cause", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2263,7 +3292,11 @@ impl ChannelDestroyed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -2275,14 +3308,38 @@ impl ChannelDestroyed {
         let mut seen: u64 = u64::from(type_read) << 7;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = Some(crate::json::Decode::decode(r)?); }
-                "cause_txt" => { r.once(&mut seen, 1 << 1, "cause_txt")?; f_cause_txt = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 2, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "tech_cause" => { r.once(&mut seen, 1 << 3, "tech_cause")?; f_tech_cause = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 4, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 5, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 6, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 7, "type")?; r.skip()?; }
+                "cause" => {
+                    r.once(&mut seen, 1 << 0, "cause")?;
+                    f_cause = Some(crate::json::Decode::decode(r)?);
+                }
+                "cause_txt" => {
+                    r.once(&mut seen, 1 << 1, "cause_txt")?;
+                    f_cause_txt = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 2, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "tech_cause" => {
+                    r.once(&mut seen, 1 << 3, "tech_cause")?;
+                    f_tech_cause = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 4, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 7, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2291,7 +3348,8 @@ impl ChannelDestroyed {
             cause_txt: f_cause_txt.ok_or_else(|| r.missing("ChannelDestroyed", "cause_txt"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelDestroyed", "channel"))?,
             tech_cause: f_tech_cause,
-            application: f_application.ok_or_else(|| r.missing("ChannelDestroyed", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDestroyed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2302,13 +3360,20 @@ impl ChannelDestroyed {
 impl crate::Inspect for ChannelDestroyed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.cause.unknown_fields(&format!("{path}.cause"), out);
-        self.cause_txt.unknown_fields(&format!("{path}.cause_txt"), out);
+        self.cause_txt
+            .unknown_fields(&format!("{path}.cause_txt"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.tech_cause.unknown_fields(&format!("{path}.tech_cause"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.tech_cause
+            .unknown_fields(&format!("{path}.tech_cause"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2350,15 +3415,40 @@ pub struct ChannelDialplanBuilder {
 
 impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
     type Output = ChannelDialplan;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "dialplan_app" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialplan_app")?; self.dialplan_app = Some(map.next_value()?); }
-            "dialplan_app_data" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialplan_app_data")?; self.dialplan_app_data = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "dialplan_app" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialplan_app")?;
+                self.dialplan_app = Some(map.next_value()?);
+            }
+            "dialplan_app_data" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialplan_app_data")?;
+                self.dialplan_app_data = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2395,8 +3485,12 @@ impl serde::Serialize for ChannelDialplan {
         m.serialize_entry("dialplan_app_data", &self.dialplan_app_data)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2412,7 +3506,11 @@ impl ChannelDialplan {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_dialplan_app: Option<crate::Str> = None;
         let mut f_dialplan_app_data: Option<crate::Str> = None;
@@ -2423,21 +3521,45 @@ impl ChannelDialplan {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "dialplan_app" => { r.once(&mut seen, 1 << 1, "dialplan_app")?; f_dialplan_app = Some(crate::json::Decode::decode(r)?); }
-                "dialplan_app_data" => { r.once(&mut seen, 1 << 2, "dialplan_app_data")?; f_dialplan_app_data = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "dialplan_app" => {
+                    r.once(&mut seen, 1 << 1, "dialplan_app")?;
+                    f_dialplan_app = Some(crate::json::Decode::decode(r)?);
+                }
+                "dialplan_app_data" => {
+                    r.once(&mut seen, 1 << 2, "dialplan_app_data")?;
+                    f_dialplan_app_data = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDialplan {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDialplan", "channel"))?,
-            dialplan_app: f_dialplan_app.ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app"))?,
-            dialplan_app_data: f_dialplan_app_data.ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app_data"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelDialplan", "application"))?,
+            dialplan_app: f_dialplan_app
+                .ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app"))?,
+            dialplan_app_data: f_dialplan_app_data
+                .ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app_data"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelDialplan", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDialplan", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2448,12 +3570,19 @@ impl ChannelDialplan {
 impl crate::Inspect for ChannelDialplan {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.dialplan_app.unknown_fields(&format!("{path}.dialplan_app"), out);
-        self.dialplan_app_data.unknown_fields(&format!("{path}.dialplan_app_data"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.dialplan_app
+            .unknown_fields(&format!("{path}.dialplan_app"), out);
+        self.dialplan_app_data
+            .unknown_fields(&format!("{path}.dialplan_app_data"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2495,15 +3624,40 @@ pub struct ChannelDtmfReceivedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
     type Output = ChannelDtmfReceived;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "digit" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "digit")?; self.digit = Some(map.next_value()?); }
-            "duration_ms" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "duration_ms")?; self.duration_ms = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "digit" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "digit")?;
+                self.digit = Some(map.next_value()?);
+            }
+            "duration_ms" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "duration_ms")?;
+                self.duration_ms = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2540,8 +3694,12 @@ impl serde::Serialize for ChannelDtmfReceived {
         m.serialize_entry("duration_ms", &self.duration_ms)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2557,7 +3715,11 @@ impl ChannelDtmfReceived {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
@@ -2568,21 +3730,44 @@ impl ChannelDtmfReceived {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "digit" => { r.once(&mut seen, 1 << 1, "digit")?; f_digit = Some(crate::json::Decode::decode(r)?); }
-                "duration_ms" => { r.once(&mut seen, 1 << 2, "duration_ms")?; f_duration_ms = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "digit" => {
+                    r.once(&mut seen, 1 << 1, "digit")?;
+                    f_digit = Some(crate::json::Decode::decode(r)?);
+                }
+                "duration_ms" => {
+                    r.once(&mut seen, 1 << 2, "duration_ms")?;
+                    f_duration_ms = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDtmfReceived {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDtmfReceived", "channel"))?,
             digit: f_digit.ok_or_else(|| r.missing("ChannelDtmfReceived", "digit"))?,
-            duration_ms: f_duration_ms.ok_or_else(|| r.missing("ChannelDtmfReceived", "duration_ms"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelDtmfReceived", "application"))?,
+            duration_ms: f_duration_ms
+                .ok_or_else(|| r.missing("ChannelDtmfReceived", "duration_ms"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelDtmfReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDtmfReceived", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2594,11 +3779,17 @@ impl crate::Inspect for ChannelDtmfReceived {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
         self.digit.unknown_fields(&format!("{path}.digit"), out);
-        self.duration_ms.unknown_fields(&format!("{path}.duration_ms"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.duration_ms
+            .unknown_fields(&format!("{path}.duration_ms"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2637,14 +3828,36 @@ pub struct ChannelEnteredBridgeBuilder {
 
 impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
     type Output = ChannelEnteredBridge;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2676,11 +3889,17 @@ impl serde::Serialize for ChannelEnteredBridge {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "ChannelEnteredBridge")?;
         m.serialize_entry("bridge", &self.bridge)?;
-        if let Some(v) = &self.channel { m.serialize_entry("channel", v)?; }
+        if let Some(v) = &self.channel {
+            m.serialize_entry("channel", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2696,7 +3915,11 @@ impl ChannelEnteredBridge {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -2706,19 +3929,38 @@ impl ChannelEnteredBridge {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelEnteredBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelEnteredBridge", "bridge"))?,
             channel: f_channel,
-            application: f_application.ok_or_else(|| r.missing("ChannelEnteredBridge", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelEnteredBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelEnteredBridge", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2730,10 +3972,15 @@ impl crate::Inspect for ChannelEnteredBridge {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2749,7 +3996,7 @@ pub struct ChannelHangupRequest {
     pub channel: crate::models::Channel,
     /// JSON `soft`, `boolean`: optional, or absent in some releases.
     pub soft: Option<bool>,
-    /// JSON `tech_cause`, `int`: optional, or absent in some releases.
+    /// JSON `tech_cause`, `int`: optional, or absent in some releases; declared by Asterisk 20, 22, 23.
     pub tech_cause: Option<i64>,
     /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
@@ -2778,16 +4025,44 @@ pub struct ChannelHangupRequestBuilder {
 
 impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
     type Output = ChannelHangupRequest;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = map.next_value()?; }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
-            "soft" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "soft")?; self.soft = map.next_value()?; }
-            "tech_cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?; self.tech_cause = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?;
+                self.cause = map.next_value()?;
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "soft" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "soft")?;
+                self.soft = map.next_value()?;
+            }
+            "tech_cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "tech_cause")?;
+                self.tech_cause = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2820,14 +4095,24 @@ impl serde::Serialize for ChannelHangupRequest {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "ChannelHangupRequest")?;
-        if let Some(v) = &self.cause { m.serialize_entry("cause", v)?; }
+        if let Some(v) = &self.cause {
+            m.serialize_entry("cause", v)?;
+        }
         m.serialize_entry("channel", &self.channel)?;
-        if let Some(v) = &self.soft { m.serialize_entry("soft", v)?; }
-        if let Some(v) = &self.tech_cause { m.serialize_entry("tech_cause", v)?; }
+        if let Some(v) = &self.soft {
+            m.serialize_entry("soft", v)?;
+        }
+        if let Some(v) = &self.tech_cause {
+            m.serialize_entry("tech_cause", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2843,7 +4128,11 @@ impl ChannelHangupRequest {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_soft: Option<bool> = None;
@@ -2855,14 +4144,38 @@ impl ChannelHangupRequest {
         let mut seen: u64 = u64::from(type_read) << 7;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "soft" => { r.once(&mut seen, 1 << 2, "soft")?; f_soft = crate::json::Decode::decode(r)?; }
-                "tech_cause" => { r.once(&mut seen, 1 << 3, "tech_cause")?; f_tech_cause = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 4, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 5, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 6, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 7, "type")?; r.skip()?; }
+                "cause" => {
+                    r.once(&mut seen, 1 << 0, "cause")?;
+                    f_cause = crate::json::Decode::decode(r)?;
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "soft" => {
+                    r.once(&mut seen, 1 << 2, "soft")?;
+                    f_soft = crate::json::Decode::decode(r)?;
+                }
+                "tech_cause" => {
+                    r.once(&mut seen, 1 << 3, "tech_cause")?;
+                    f_tech_cause = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 4, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 7, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2871,7 +4184,8 @@ impl ChannelHangupRequest {
             channel: f_channel.ok_or_else(|| r.missing("ChannelHangupRequest", "channel"))?,
             soft: f_soft,
             tech_cause: f_tech_cause,
-            application: f_application.ok_or_else(|| r.missing("ChannelHangupRequest", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelHangupRequest", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHangupRequest", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -2884,11 +4198,17 @@ impl crate::Inspect for ChannelHangupRequest {
         self.cause.unknown_fields(&format!("{path}.cause"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
         self.soft.unknown_fields(&format!("{path}.soft"), out);
-        self.tech_cause.unknown_fields(&format!("{path}.tech_cause"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.tech_cause
+            .unknown_fields(&format!("{path}.tech_cause"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2927,14 +4247,36 @@ pub struct ChannelHoldBuilder {
 
 impl crate::codec::FieldBuilder for ChannelHoldBuilder {
     type Output = ChannelHold;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "musicclass" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "musicclass")?; self.musicclass = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "musicclass" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "musicclass")?;
+                self.musicclass = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2966,11 +4308,17 @@ impl serde::Serialize for ChannelHold {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "ChannelHold")?;
         m.serialize_entry("channel", &self.channel)?;
-        if let Some(v) = &self.musicclass { m.serialize_entry("musicclass", v)?; }
+        if let Some(v) = &self.musicclass {
+            m.serialize_entry("musicclass", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2986,7 +4334,11 @@ impl ChannelHold {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_musicclass: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -2996,12 +4348,30 @@ impl ChannelHold {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "musicclass" => { r.once(&mut seen, 1 << 1, "musicclass")?; f_musicclass = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "musicclass" => {
+                    r.once(&mut seen, 1 << 1, "musicclass")?;
+                    f_musicclass = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3019,11 +4389,17 @@ impl ChannelHold {
 impl crate::Inspect for ChannelHold {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.musicclass.unknown_fields(&format!("{path}.musicclass"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.musicclass
+            .unknown_fields(&format!("{path}.musicclass"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3062,14 +4438,36 @@ pub struct ChannelLeftBridgeBuilder {
 
 impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
     type Output = ChannelLeftBridge;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3104,8 +4502,12 @@ impl serde::Serialize for ChannelLeftBridge {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3121,7 +4523,11 @@ impl ChannelLeftBridge {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -3131,19 +4537,38 @@ impl ChannelLeftBridge {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelLeftBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelLeftBridge", "bridge"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelLeftBridge", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelLeftBridge", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelLeftBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelLeftBridge", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -3155,10 +4580,15 @@ impl crate::Inspect for ChannelLeftBridge {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3194,13 +4624,32 @@ pub struct ChannelStateChangeBuilder {
 
 impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
     type Output = ChannelStateChange;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3233,8 +4682,12 @@ impl serde::Serialize for ChannelStateChange {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3250,7 +4703,11 @@ impl ChannelStateChange {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3259,17 +4716,33 @@ impl ChannelStateChange {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelStateChange {
             channel: f_channel.ok_or_else(|| r.missing("ChannelStateChange", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelStateChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -3280,10 +4753,15 @@ impl ChannelStateChange {
 impl crate::Inspect for ChannelStateChange {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3322,14 +4800,36 @@ pub struct ChannelTalkingFinishedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
     type Output = ChannelTalkingFinished;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?; self.duration = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "duration" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?;
+                self.duration = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3351,7 +4851,10 @@ impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
 
 impl<'de> serde::Deserialize<'de> for ChannelTalkingFinished {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, ChannelTalkingFinishedBuilder>(d, "ChannelTalkingFinished")
+        crate::codec::deserialize_model::<D, ChannelTalkingFinishedBuilder>(
+            d,
+            "ChannelTalkingFinished",
+        )
     }
 }
 
@@ -3364,8 +4867,12 @@ impl serde::Serialize for ChannelTalkingFinished {
         m.serialize_entry("duration", &self.duration)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3381,7 +4888,11 @@ impl ChannelTalkingFinished {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -3391,20 +4902,40 @@ impl ChannelTalkingFinished {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "duration" => { r.once(&mut seen, 1 << 1, "duration")?; f_duration = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "duration" => {
+                    r.once(&mut seen, 1 << 1, "duration")?;
+                    f_duration = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingFinished {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingFinished", "channel"))?,
             duration: f_duration.ok_or_else(|| r.missing("ChannelTalkingFinished", "duration"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelTalkingFinished", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelTalkingFinished", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -3414,11 +4945,17 @@ impl ChannelTalkingFinished {
 impl crate::Inspect for ChannelTalkingFinished {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.duration.unknown_fields(&format!("{path}.duration"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.duration
+            .unknown_fields(&format!("{path}.duration"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3454,13 +4991,32 @@ pub struct ChannelTalkingStartedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
     type Output = ChannelTalkingStarted;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3481,7 +5037,10 @@ impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
 
 impl<'de> serde::Deserialize<'de> for ChannelTalkingStarted {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, ChannelTalkingStartedBuilder>(d, "ChannelTalkingStarted")
+        crate::codec::deserialize_model::<D, ChannelTalkingStartedBuilder>(
+            d,
+            "ChannelTalkingStarted",
+        )
     }
 }
 
@@ -3493,8 +5052,12 @@ impl serde::Serialize for ChannelTalkingStarted {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3510,7 +5073,11 @@ impl ChannelTalkingStarted {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3519,18 +5086,35 @@ impl ChannelTalkingStarted {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingStarted {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingStarted", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
-            timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
+            timestamp: f_timestamp
+                .ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
         })
@@ -3540,10 +5124,15 @@ impl ChannelTalkingStarted {
 impl crate::Inspect for ChannelTalkingStarted {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3579,13 +5168,32 @@ pub struct ChannelToneDetectedBuilder {
 
 impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
     type Output = ChannelToneDetected;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3618,8 +5226,12 @@ impl serde::Serialize for ChannelToneDetected {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3635,7 +5247,11 @@ impl ChannelToneDetected {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3644,17 +5260,33 @@ impl ChannelToneDetected {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelToneDetected {
             channel: f_channel.ok_or_else(|| r.missing("ChannelToneDetected", "channel"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelToneDetected", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -3665,10 +5297,15 @@ impl ChannelToneDetected {
 impl crate::Inspect for ChannelToneDetected {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3710,15 +5347,40 @@ pub struct ChannelTransferBuilder {
 
 impl crate::codec::FieldBuilder for ChannelTransferBuilder {
     type Output = ChannelTransfer;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "refer_to" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "refer_to")?; self.refer_to = Some(map.next_value()?); }
-            "referred_by" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "referred_by")?; self.referred_by = Some(map.next_value()?); }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?; self.state = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "refer_to" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "refer_to")?;
+                self.refer_to = Some(map.next_value()?);
+            }
+            "referred_by" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "referred_by")?;
+                self.referred_by = Some(map.next_value()?);
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?;
+                self.state = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3752,11 +5414,17 @@ impl serde::Serialize for ChannelTransfer {
         m.serialize_entry("type", "ChannelTransfer")?;
         m.serialize_entry("refer_to", &self.refer_to)?;
         m.serialize_entry("referred_by", &self.referred_by)?;
-        if let Some(v) = &self.state { m.serialize_entry("state", v)?; }
+        if let Some(v) = &self.state {
+            m.serialize_entry("state", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3772,7 +5440,11 @@ impl ChannelTransfer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
         let mut f_state: Option<crate::Str> = None;
@@ -3783,21 +5455,44 @@ impl ChannelTransfer {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "refer_to" => { r.once(&mut seen, 1 << 0, "refer_to")?; f_refer_to = Some(crate::json::Decode::decode(r)?); }
-                "referred_by" => { r.once(&mut seen, 1 << 1, "referred_by")?; f_referred_by = Some(crate::json::Decode::decode(r)?); }
-                "state" => { r.once(&mut seen, 1 << 2, "state")?; f_state = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "refer_to" => {
+                    r.once(&mut seen, 1 << 0, "refer_to")?;
+                    f_refer_to = Some(crate::json::Decode::decode(r)?);
+                }
+                "referred_by" => {
+                    r.once(&mut seen, 1 << 1, "referred_by")?;
+                    f_referred_by = Some(crate::json::Decode::decode(r)?);
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 2, "state")?;
+                    f_state = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTransfer {
             refer_to: f_refer_to.ok_or_else(|| r.missing("ChannelTransfer", "refer_to"))?,
-            referred_by: f_referred_by.ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
+            referred_by: f_referred_by
+                .ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
             state: f_state,
-            application: f_application.ok_or_else(|| r.missing("ChannelTransfer", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -3807,13 +5502,20 @@ impl ChannelTransfer {
 
 impl crate::Inspect for ChannelTransfer {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.refer_to.unknown_fields(&format!("{path}.refer_to"), out);
-        self.referred_by.unknown_fields(&format!("{path}.referred_by"), out);
+        self.refer_to
+            .unknown_fields(&format!("{path}.refer_to"), out);
+        self.referred_by
+            .unknown_fields(&format!("{path}.referred_by"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3849,13 +5551,32 @@ pub struct ChannelUnholdBuilder {
 
 impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
     type Output = ChannelUnhold;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3888,8 +5609,12 @@ impl serde::Serialize for ChannelUnhold {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3905,7 +5630,11 @@ impl ChannelUnhold {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3914,11 +5643,26 @@ impl ChannelUnhold {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3935,10 +5679,15 @@ impl ChannelUnhold {
 impl crate::Inspect for ChannelUnhold {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3986,17 +5735,48 @@ pub struct ChannelUsereventBuilder {
 
 impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
     type Output = ChannelUserevent;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = map.next_value()?; }
-            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "endpoint")?; self.endpoint = map.next_value()?; }
-            "eventname" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "eventname")?; self.eventname = Some(map.next_value()?); }
-            "userevent" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "userevent")?; self.userevent = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = map.next_value()?;
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = map.next_value()?;
+            }
+            "endpoint" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "endpoint")?;
+                self.endpoint = map.next_value()?;
+            }
+            "eventname" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "eventname")?;
+                self.eventname = Some(map.next_value()?);
+            }
+            "userevent" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "userevent")?;
+                self.userevent = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4030,15 +5810,25 @@ impl serde::Serialize for ChannelUserevent {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "ChannelUserevent")?;
-        if let Some(v) = &self.bridge { m.serialize_entry("bridge", v)?; }
-        if let Some(v) = &self.channel { m.serialize_entry("channel", v)?; }
-        if let Some(v) = &self.endpoint { m.serialize_entry("endpoint", v)?; }
+        if let Some(v) = &self.bridge {
+            m.serialize_entry("bridge", v)?;
+        }
+        if let Some(v) = &self.channel {
+            m.serialize_entry("channel", v)?;
+        }
+        if let Some(v) = &self.endpoint {
+            m.serialize_entry("endpoint", v)?;
+        }
         m.serialize_entry("eventname", &self.eventname)?;
         m.serialize_entry("userevent", &self.userevent)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4054,7 +5844,11 @@ impl ChannelUserevent {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
@@ -4067,15 +5861,42 @@ impl ChannelUserevent {
         let mut seen: u64 = u64::from(type_read) << 8;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
-                "endpoint" => { r.once(&mut seen, 1 << 2, "endpoint")?; f_endpoint = crate::json::Decode::decode(r)?; }
-                "eventname" => { r.once(&mut seen, 1 << 3, "eventname")?; f_eventname = Some(crate::json::Decode::decode(r)?); }
-                "userevent" => { r.once(&mut seen, 1 << 4, "userevent")?; f_userevent = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 5, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 6, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 7, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 8, "type")?; r.skip()?; }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = crate::json::Decode::decode(r)?;
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = crate::json::Decode::decode(r)?;
+                }
+                "endpoint" => {
+                    r.once(&mut seen, 1 << 2, "endpoint")?;
+                    f_endpoint = crate::json::Decode::decode(r)?;
+                }
+                "eventname" => {
+                    r.once(&mut seen, 1 << 3, "eventname")?;
+                    f_eventname = Some(crate::json::Decode::decode(r)?);
+                }
+                "userevent" => {
+                    r.once(&mut seen, 1 << 4, "userevent")?;
+                    f_userevent = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 5, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 6, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 7, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 8, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4085,7 +5906,8 @@ impl ChannelUserevent {
             endpoint: f_endpoint,
             eventname: f_eventname.ok_or_else(|| r.missing("ChannelUserevent", "eventname"))?,
             userevent: f_userevent.ok_or_else(|| r.missing("ChannelUserevent", "userevent"))?,
-            application: f_application.ok_or_else(|| r.missing("ChannelUserevent", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ChannelUserevent", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUserevent", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -4097,13 +5919,21 @@ impl crate::Inspect for ChannelUserevent {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
-        self.eventname.unknown_fields(&format!("{path}.eventname"), out);
-        self.userevent.unknown_fields(&format!("{path}.userevent"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.endpoint
+            .unknown_fields(&format!("{path}.endpoint"), out);
+        self.eventname
+            .unknown_fields(&format!("{path}.eventname"), out);
+        self.userevent
+            .unknown_fields(&format!("{path}.userevent"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4145,15 +5975,40 @@ pub struct ChannelVarsetBuilder {
 
 impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
     type Output = ChannelVarset;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = map.next_value()?; }
-            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
-            "variable" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "variable")?; self.variable = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = map.next_value()?;
+            }
+            "value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
+                self.value = Some(map.next_value()?);
+            }
+            "variable" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "variable")?;
+                self.variable = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4185,13 +6040,19 @@ impl serde::Serialize for ChannelVarset {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "ChannelVarset")?;
-        if let Some(v) = &self.channel { m.serialize_entry("channel", v)?; }
+        if let Some(v) = &self.channel {
+            m.serialize_entry("channel", v)?;
+        }
         m.serialize_entry("value", &self.value)?;
         m.serialize_entry("variable", &self.variable)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4207,7 +6068,11 @@ impl ChannelVarset {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
@@ -4218,13 +6083,34 @@ impl ChannelVarset {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = crate::json::Decode::decode(r)?; }
-                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
-                "variable" => { r.once(&mut seen, 1 << 2, "variable")?; f_variable = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = crate::json::Decode::decode(r)?;
+                }
+                "value" => {
+                    r.once(&mut seen, 1 << 1, "value")?;
+                    f_value = Some(crate::json::Decode::decode(r)?);
+                }
+                "variable" => {
+                    r.once(&mut seen, 1 << 2, "variable")?;
+                    f_variable = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4244,11 +6130,17 @@ impl crate::Inspect for ChannelVarset {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
         self.value.unknown_fields(&format!("{path}.value"), out);
-        self.variable.unknown_fields(&format!("{path}.variable"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.variable
+            .unknown_fields(&format!("{path}.variable"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4287,14 +6179,36 @@ pub struct ContactStatusChangeBuilder {
 
 impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
     type Output = ContactStatusChange;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "contact_info" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "contact_info")?; self.contact_info = Some(map.next_value()?); }
-            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "endpoint")?; self.endpoint = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "contact_info" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "contact_info")?;
+                self.contact_info = Some(map.next_value()?);
+            }
+            "endpoint" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "endpoint")?;
+                self.endpoint = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4329,8 +6243,12 @@ impl serde::Serialize for ContactStatusChange {
         m.serialize_entry("endpoint", &self.endpoint)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4346,7 +6264,11 @@ impl ContactStatusChange {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -4356,19 +6278,39 @@ impl ContactStatusChange {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "contact_info" => { r.once(&mut seen, 1 << 0, "contact_info")?; f_contact_info = Some(crate::json::Decode::decode(r)?); }
-                "endpoint" => { r.once(&mut seen, 1 << 1, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "contact_info" => {
+                    r.once(&mut seen, 1 << 0, "contact_info")?;
+                    f_contact_info = Some(crate::json::Decode::decode(r)?);
+                }
+                "endpoint" => {
+                    r.once(&mut seen, 1 << 1, "endpoint")?;
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactStatusChange {
-            contact_info: f_contact_info.ok_or_else(|| r.missing("ContactStatusChange", "contact_info"))?,
+            contact_info: f_contact_info
+                .ok_or_else(|| r.missing("ContactStatusChange", "contact_info"))?,
             endpoint: f_endpoint.ok_or_else(|| r.missing("ContactStatusChange", "endpoint"))?,
-            application: f_application.ok_or_else(|| r.missing("ContactStatusChange", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("ContactStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ContactStatusChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -4378,12 +6320,19 @@ impl ContactStatusChange {
 
 impl crate::Inspect for ContactStatusChange {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.contact_info.unknown_fields(&format!("{path}.contact_info"), out);
-        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.contact_info
+            .unknown_fields(&format!("{path}.contact_info"), out);
+        self.endpoint
+            .unknown_fields(&format!("{path}.endpoint"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4419,13 +6368,32 @@ pub struct DeviceStateChangedBuilder {
 
 impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
     type Output = DeviceStateChanged;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "device_state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "device_state")?; self.device_state = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "device_state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "device_state")?;
+                self.device_state = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4458,8 +6426,12 @@ impl serde::Serialize for DeviceStateChanged {
         m.serialize_entry("device_state", &self.device_state)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4475,7 +6447,11 @@ impl DeviceStateChanged {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -4484,17 +6460,34 @@ impl DeviceStateChanged {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "device_state" => { r.once(&mut seen, 1 << 0, "device_state")?; f_device_state = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "device_state" => {
+                    r.once(&mut seen, 1 << 0, "device_state")?;
+                    f_device_state = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DeviceStateChanged {
-            device_state: f_device_state.ok_or_else(|| r.missing("DeviceStateChanged", "device_state"))?,
-            application: f_application.ok_or_else(|| r.missing("DeviceStateChanged", "application"))?,
+            device_state: f_device_state
+                .ok_or_else(|| r.missing("DeviceStateChanged", "device_state"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("DeviceStateChanged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("DeviceStateChanged", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -4504,11 +6497,17 @@ impl DeviceStateChanged {
 
 impl crate::Inspect for DeviceStateChanged {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.device_state.unknown_fields(&format!("{path}.device_state"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.device_state
+            .unknown_fields(&format!("{path}.device_state"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4559,18 +6558,52 @@ pub struct DialBuilder {
 
 impl crate::codec::FieldBuilder for DialBuilder {
     type Output = Dial;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller")?; self.caller = map.next_value()?; }
-            "dialstatus" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialstatus")?; self.dialstatus = Some(map.next_value()?); }
-            "dialstring" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialstring")?; self.dialstring = map.next_value()?; }
-            "forward" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "forward")?; self.forward = map.next_value()?; }
-            "forwarded" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "forwarded")?; self.forwarded = map.next_value()?; }
-            "peer" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "peer")?; self.peer = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "caller" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "caller")?;
+                self.caller = map.next_value()?;
+            }
+            "dialstatus" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "dialstatus")?;
+                self.dialstatus = Some(map.next_value()?);
+            }
+            "dialstring" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "dialstring")?;
+                self.dialstring = map.next_value()?;
+            }
+            "forward" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "forward")?;
+                self.forward = map.next_value()?;
+            }
+            "forwarded" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "forwarded")?;
+                self.forwarded = map.next_value()?;
+            }
+            "peer" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "peer")?;
+                self.peer = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4605,16 +6638,28 @@ impl serde::Serialize for Dial {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "Dial")?;
-        if let Some(v) = &self.caller { m.serialize_entry("caller", v)?; }
+        if let Some(v) = &self.caller {
+            m.serialize_entry("caller", v)?;
+        }
         m.serialize_entry("dialstatus", &self.dialstatus)?;
-        if let Some(v) = &self.dialstring { m.serialize_entry("dialstring", v)?; }
-        if let Some(v) = &self.forward { m.serialize_entry("forward", v)?; }
-        if let Some(v) = &self.forwarded { m.serialize_entry("forwarded", v)?; }
+        if let Some(v) = &self.dialstring {
+            m.serialize_entry("dialstring", v)?;
+        }
+        if let Some(v) = &self.forward {
+            m.serialize_entry("forward", v)?;
+        }
+        if let Some(v) = &self.forwarded {
+            m.serialize_entry("forwarded", v)?;
+        }
         m.serialize_entry("peer", &self.peer)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4630,7 +6675,11 @@ impl Dial {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_caller: Option<Box<crate::models::Channel>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
         let mut f_dialstring: Option<crate::Str> = None;
@@ -4644,16 +6693,46 @@ impl Dial {
         let mut seen: u64 = u64::from(type_read) << 9;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "caller" => { r.once(&mut seen, 1 << 0, "caller")?; f_caller = crate::json::Decode::decode(r)?; }
-                "dialstatus" => { r.once(&mut seen, 1 << 1, "dialstatus")?; f_dialstatus = Some(crate::json::Decode::decode(r)?); }
-                "dialstring" => { r.once(&mut seen, 1 << 2, "dialstring")?; f_dialstring = crate::json::Decode::decode(r)?; }
-                "forward" => { r.once(&mut seen, 1 << 3, "forward")?; f_forward = crate::json::Decode::decode(r)?; }
-                "forwarded" => { r.once(&mut seen, 1 << 4, "forwarded")?; f_forwarded = crate::json::Decode::decode(r)?; }
-                "peer" => { r.once(&mut seen, 1 << 5, "peer")?; f_peer = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 6, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 7, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 8, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 9, "type")?; r.skip()?; }
+                "caller" => {
+                    r.once(&mut seen, 1 << 0, "caller")?;
+                    f_caller = crate::json::Decode::decode(r)?;
+                }
+                "dialstatus" => {
+                    r.once(&mut seen, 1 << 1, "dialstatus")?;
+                    f_dialstatus = Some(crate::json::Decode::decode(r)?);
+                }
+                "dialstring" => {
+                    r.once(&mut seen, 1 << 2, "dialstring")?;
+                    f_dialstring = crate::json::Decode::decode(r)?;
+                }
+                "forward" => {
+                    r.once(&mut seen, 1 << 3, "forward")?;
+                    f_forward = crate::json::Decode::decode(r)?;
+                }
+                "forwarded" => {
+                    r.once(&mut seen, 1 << 4, "forwarded")?;
+                    f_forwarded = crate::json::Decode::decode(r)?;
+                }
+                "peer" => {
+                    r.once(&mut seen, 1 << 5, "peer")?;
+                    f_peer = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 6, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 7, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 8, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 9, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4675,15 +6754,23 @@ impl Dial {
 impl crate::Inspect for Dial {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.caller.unknown_fields(&format!("{path}.caller"), out);
-        self.dialstatus.unknown_fields(&format!("{path}.dialstatus"), out);
-        self.dialstring.unknown_fields(&format!("{path}.dialstring"), out);
+        self.dialstatus
+            .unknown_fields(&format!("{path}.dialstatus"), out);
+        self.dialstring
+            .unknown_fields(&format!("{path}.dialstring"), out);
         self.forward.unknown_fields(&format!("{path}.forward"), out);
-        self.forwarded.unknown_fields(&format!("{path}.forwarded"), out);
+        self.forwarded
+            .unknown_fields(&format!("{path}.forwarded"), out);
         self.peer.unknown_fields(&format!("{path}.peer"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4719,13 +6806,32 @@ pub struct EndpointStateChangeBuilder {
 
 impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
     type Output = EndpointStateChange;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "endpoint" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?;
+                self.endpoint = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4758,8 +6864,12 @@ impl serde::Serialize for EndpointStateChange {
         m.serialize_entry("endpoint", &self.endpoint)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4775,7 +6885,11 @@ impl EndpointStateChange {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -4784,17 +6898,33 @@ impl EndpointStateChange {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "endpoint" => {
+                    r.once(&mut seen, 1 << 0, "endpoint")?;
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(EndpointStateChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("EndpointStateChange", "endpoint"))?,
-            application: f_application.ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("EndpointStateChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -4804,11 +6934,17 @@ impl EndpointStateChange {
 
 impl crate::Inspect for EndpointStateChange {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.endpoint
+            .unknown_fields(&format!("{path}.endpoint"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4847,14 +6983,36 @@ pub struct PeerStatusChangeBuilder {
 
 impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
     type Output = PeerStatusChange;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = Some(map.next_value()?); }
-            "peer" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "peer")?; self.peer = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "endpoint" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?;
+                self.endpoint = Some(map.next_value()?);
+            }
+            "peer" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "peer")?;
+                self.peer = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4889,8 +7047,12 @@ impl serde::Serialize for PeerStatusChange {
         m.serialize_entry("peer", &self.peer)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4906,7 +7068,11 @@ impl PeerStatusChange {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -4916,19 +7082,38 @@ impl PeerStatusChange {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = Some(crate::json::Decode::decode(r)?); }
-                "peer" => { r.once(&mut seen, 1 << 1, "peer")?; f_peer = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "endpoint" => {
+                    r.once(&mut seen, 1 << 0, "endpoint")?;
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
+                }
+                "peer" => {
+                    r.once(&mut seen, 1 << 1, "peer")?;
+                    f_peer = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PeerStatusChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("PeerStatusChange", "endpoint"))?,
             peer: f_peer.ok_or_else(|| r.missing("PeerStatusChange", "peer"))?,
-            application: f_application.ok_or_else(|| r.missing("PeerStatusChange", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("PeerStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PeerStatusChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -4938,12 +7123,18 @@ impl PeerStatusChange {
 
 impl crate::Inspect for PeerStatusChange {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.endpoint
+            .unknown_fields(&format!("{path}.endpoint"), out);
         self.peer.unknown_fields(&format!("{path}.peer"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4979,13 +7170,32 @@ pub struct PlaybackContinuingBuilder {
 
 impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
     type Output = PlaybackContinuing;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "playback" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?;
+                self.playback = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5018,8 +7228,12 @@ impl serde::Serialize for PlaybackContinuing {
         m.serialize_entry("playback", &self.playback)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5035,7 +7249,11 @@ impl PlaybackContinuing {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5044,17 +7262,33 @@ impl PlaybackContinuing {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "playback" => {
+                    r.once(&mut seen, 1 << 0, "playback")?;
+                    f_playback = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackContinuing {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackContinuing", "playback"))?,
-            application: f_application.ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackContinuing", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5064,11 +7298,17 @@ impl PlaybackContinuing {
 
 impl crate::Inspect for PlaybackContinuing {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.playback.unknown_fields(&format!("{path}.playback"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.playback
+            .unknown_fields(&format!("{path}.playback"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5104,13 +7344,32 @@ pub struct PlaybackFinishedBuilder {
 
 impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
     type Output = PlaybackFinished;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "playback" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?;
+                self.playback = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5143,8 +7402,12 @@ impl serde::Serialize for PlaybackFinished {
         m.serialize_entry("playback", &self.playback)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5160,7 +7423,11 @@ impl PlaybackFinished {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5169,17 +7436,33 @@ impl PlaybackFinished {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "playback" => {
+                    r.once(&mut seen, 1 << 0, "playback")?;
+                    f_playback = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackFinished {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackFinished", "playback"))?,
-            application: f_application.ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5189,11 +7472,17 @@ impl PlaybackFinished {
 
 impl crate::Inspect for PlaybackFinished {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.playback.unknown_fields(&format!("{path}.playback"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.playback
+            .unknown_fields(&format!("{path}.playback"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5229,13 +7518,32 @@ pub struct PlaybackStartedBuilder {
 
 impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
     type Output = PlaybackStarted;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "playback" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?; self.playback = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "playback" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "playback")?;
+                self.playback = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5268,8 +7576,12 @@ impl serde::Serialize for PlaybackStarted {
         m.serialize_entry("playback", &self.playback)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5285,7 +7597,11 @@ impl PlaybackStarted {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5294,17 +7610,33 @@ impl PlaybackStarted {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "playback" => { r.once(&mut seen, 1 << 0, "playback")?; f_playback = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "playback" => {
+                    r.once(&mut seen, 1 << 0, "playback")?;
+                    f_playback = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackStarted {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackStarted", "playback"))?,
-            application: f_application.ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5314,11 +7646,17 @@ impl PlaybackStarted {
 
 impl crate::Inspect for PlaybackStarted {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.playback.unknown_fields(&format!("{path}.playback"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.playback
+            .unknown_fields(&format!("{path}.playback"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5372,19 +7710,56 @@ pub struct RESTResponseBuilder {
 
 impl crate::codec::FieldBuilder for RESTResponseBuilder {
     type Output = RESTResponse;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "content_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?; self.content_type = map.next_value()?; }
-            "message_body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?; self.message_body = map.next_value()?; }
-            "reason_phrase" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "reason_phrase")?; self.reason_phrase = Some(map.next_value()?); }
-            "request_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "request_id")?; self.request_id = Some(map.next_value()?); }
-            "status_code" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "status_code")?; self.status_code = Some(map.next_value()?); }
-            "transaction_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?; self.transaction_id = Some(map.next_value()?); }
-            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "uri")?; self.uri = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "content_type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?;
+                self.content_type = map.next_value()?;
+            }
+            "message_body" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?;
+                self.message_body = map.next_value()?;
+            }
+            "reason_phrase" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "reason_phrase")?;
+                self.reason_phrase = Some(map.next_value()?);
+            }
+            "request_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "request_id")?;
+                self.request_id = Some(map.next_value()?);
+            }
+            "status_code" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "status_code")?;
+                self.status_code = Some(map.next_value()?);
+            }
+            "transaction_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?;
+                self.transaction_id = Some(map.next_value()?);
+            }
+            "uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "uri")?;
+                self.uri = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5420,8 +7795,12 @@ impl serde::Serialize for RESTResponse {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "RESTResponse")?;
-        if let Some(v) = &self.content_type { m.serialize_entry("content_type", v)?; }
-        if let Some(v) = &self.message_body { m.serialize_entry("message_body", v)?; }
+        if let Some(v) = &self.content_type {
+            m.serialize_entry("content_type", v)?;
+        }
+        if let Some(v) = &self.message_body {
+            m.serialize_entry("message_body", v)?;
+        }
         m.serialize_entry("reason_phrase", &self.reason_phrase)?;
         m.serialize_entry("request_id", &self.request_id)?;
         m.serialize_entry("status_code", &self.status_code)?;
@@ -5429,8 +7808,12 @@ impl serde::Serialize for RESTResponse {
         m.serialize_entry("uri", &self.uri)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5446,7 +7829,11 @@ impl RESTResponse {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_content_type: Option<crate::Str> = None;
         let mut f_message_body: Option<crate::Str> = None;
         let mut f_reason_phrase: Option<crate::Str> = None;
@@ -5461,27 +7848,62 @@ impl RESTResponse {
         let mut seen: u64 = u64::from(type_read) << 10;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "content_type" => { r.once(&mut seen, 1 << 0, "content_type")?; f_content_type = crate::json::Decode::decode(r)?; }
-                "message_body" => { r.once(&mut seen, 1 << 1, "message_body")?; f_message_body = crate::json::Decode::decode(r)?; }
-                "reason_phrase" => { r.once(&mut seen, 1 << 2, "reason_phrase")?; f_reason_phrase = Some(crate::json::Decode::decode(r)?); }
-                "request_id" => { r.once(&mut seen, 1 << 3, "request_id")?; f_request_id = Some(crate::json::Decode::decode(r)?); }
-                "status_code" => { r.once(&mut seen, 1 << 4, "status_code")?; f_status_code = Some(crate::json::Decode::decode(r)?); }
-                "transaction_id" => { r.once(&mut seen, 1 << 5, "transaction_id")?; f_transaction_id = Some(crate::json::Decode::decode(r)?); }
-                "uri" => { r.once(&mut seen, 1 << 6, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 7, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 8, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 9, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 10, "type")?; r.skip()?; }
+                "content_type" => {
+                    r.once(&mut seen, 1 << 0, "content_type")?;
+                    f_content_type = crate::json::Decode::decode(r)?;
+                }
+                "message_body" => {
+                    r.once(&mut seen, 1 << 1, "message_body")?;
+                    f_message_body = crate::json::Decode::decode(r)?;
+                }
+                "reason_phrase" => {
+                    r.once(&mut seen, 1 << 2, "reason_phrase")?;
+                    f_reason_phrase = Some(crate::json::Decode::decode(r)?);
+                }
+                "request_id" => {
+                    r.once(&mut seen, 1 << 3, "request_id")?;
+                    f_request_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "status_code" => {
+                    r.once(&mut seen, 1 << 4, "status_code")?;
+                    f_status_code = Some(crate::json::Decode::decode(r)?);
+                }
+                "transaction_id" => {
+                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                    f_transaction_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "uri" => {
+                    r.once(&mut seen, 1 << 6, "uri")?;
+                    f_uri = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 7, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 8, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 9, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 10, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTResponse {
             content_type: f_content_type,
             message_body: f_message_body,
-            reason_phrase: f_reason_phrase.ok_or_else(|| r.missing("RESTResponse", "reason_phrase"))?,
+            reason_phrase: f_reason_phrase
+                .ok_or_else(|| r.missing("RESTResponse", "reason_phrase"))?,
             request_id: f_request_id.ok_or_else(|| r.missing("RESTResponse", "request_id"))?,
             status_code: f_status_code.ok_or_else(|| r.missing("RESTResponse", "status_code"))?,
-            transaction_id: f_transaction_id.ok_or_else(|| r.missing("RESTResponse", "transaction_id"))?,
+            transaction_id: f_transaction_id
+                .ok_or_else(|| r.missing("RESTResponse", "transaction_id"))?,
             uri: f_uri.ok_or_else(|| r.missing("RESTResponse", "uri"))?,
             application: f_application.ok_or_else(|| r.missing("RESTResponse", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RESTResponse", "timestamp"))?,
@@ -5493,17 +7915,28 @@ impl RESTResponse {
 
 impl crate::Inspect for RESTResponse {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.content_type.unknown_fields(&format!("{path}.content_type"), out);
-        self.message_body.unknown_fields(&format!("{path}.message_body"), out);
-        self.reason_phrase.unknown_fields(&format!("{path}.reason_phrase"), out);
-        self.request_id.unknown_fields(&format!("{path}.request_id"), out);
-        self.status_code.unknown_fields(&format!("{path}.status_code"), out);
-        self.transaction_id.unknown_fields(&format!("{path}.transaction_id"), out);
+        self.content_type
+            .unknown_fields(&format!("{path}.content_type"), out);
+        self.message_body
+            .unknown_fields(&format!("{path}.message_body"), out);
+        self.reason_phrase
+            .unknown_fields(&format!("{path}.reason_phrase"), out);
+        self.request_id
+            .unknown_fields(&format!("{path}.request_id"), out);
+        self.status_code
+            .unknown_fields(&format!("{path}.status_code"), out);
+        self.transaction_id
+            .unknown_fields(&format!("{path}.transaction_id"), out);
         self.uri.unknown_fields(&format!("{path}.uri"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5539,13 +7972,32 @@ pub struct RecordingFailedBuilder {
 
 impl crate::codec::FieldBuilder for RecordingFailedBuilder {
     type Output = RecordingFailed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "recording" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?;
+                self.recording = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5578,8 +8030,12 @@ impl serde::Serialize for RecordingFailed {
         m.serialize_entry("recording", &self.recording)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5595,7 +8051,11 @@ impl RecordingFailed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5604,17 +8064,33 @@ impl RecordingFailed {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "recording" => {
+                    r.once(&mut seen, 1 << 0, "recording")?;
+                    f_recording = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFailed {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFailed", "recording"))?,
-            application: f_application.ok_or_else(|| r.missing("RecordingFailed", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("RecordingFailed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFailed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5624,11 +8100,17 @@ impl RecordingFailed {
 
 impl crate::Inspect for RecordingFailed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.recording.unknown_fields(&format!("{path}.recording"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.recording
+            .unknown_fields(&format!("{path}.recording"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5664,13 +8146,32 @@ pub struct RecordingFinishedBuilder {
 
 impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
     type Output = RecordingFinished;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "recording" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?;
+                self.recording = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5703,8 +8204,12 @@ impl serde::Serialize for RecordingFinished {
         m.serialize_entry("recording", &self.recording)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5720,7 +8225,11 @@ impl RecordingFinished {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5729,17 +8238,33 @@ impl RecordingFinished {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "recording" => {
+                    r.once(&mut seen, 1 << 0, "recording")?;
+                    f_recording = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFinished {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFinished", "recording"))?,
-            application: f_application.ok_or_else(|| r.missing("RecordingFinished", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("RecordingFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5749,11 +8274,17 @@ impl RecordingFinished {
 
 impl crate::Inspect for RecordingFinished {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.recording.unknown_fields(&format!("{path}.recording"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.recording
+            .unknown_fields(&format!("{path}.recording"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5789,13 +8320,32 @@ pub struct RecordingStartedBuilder {
 
 impl crate::codec::FieldBuilder for RecordingStartedBuilder {
     type Output = RecordingStarted;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "recording" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?; self.recording = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "recording" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "recording")?;
+                self.recording = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5828,8 +8378,12 @@ impl serde::Serialize for RecordingStarted {
         m.serialize_entry("recording", &self.recording)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5845,7 +8399,11 @@ impl RecordingStarted {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5854,17 +8412,33 @@ impl RecordingStarted {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "recording" => { r.once(&mut seen, 1 << 0, "recording")?; f_recording = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "recording" => {
+                    r.once(&mut seen, 1 << 0, "recording")?;
+                    f_recording = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingStarted {
             recording: f_recording.ok_or_else(|| r.missing("RecordingStarted", "recording"))?,
-            application: f_application.ok_or_else(|| r.missing("RecordingStarted", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("RecordingStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -5874,11 +8448,17 @@ impl RecordingStarted {
 
 impl crate::Inspect for RecordingStarted {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.recording.unknown_fields(&format!("{path}.recording"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.recording
+            .unknown_fields(&format!("{path}.recording"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5914,13 +8494,32 @@ pub struct StasisEndBuilder {
 
 impl crate::codec::FieldBuilder for StasisEndBuilder {
     type Output = StasisEnd;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5953,8 +8552,12 @@ impl serde::Serialize for StasisEnd {
         m.serialize_entry("channel", &self.channel)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5970,7 +8573,11 @@ impl StasisEnd {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5979,11 +8586,26 @@ impl StasisEnd {
         let mut seen: u64 = u64::from(type_read) << 4;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 1, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 3, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 4, "type")?; r.skip()?; }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 1, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 4, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -6000,10 +8622,15 @@ impl StasisEnd {
 impl crate::Inspect for StasisEnd {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -6045,15 +8672,40 @@ pub struct StasisStartBuilder {
 
 impl crate::codec::FieldBuilder for StasisStartBuilder {
     type Output = StasisStart;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "args" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?; self.args = Some(map.next_value()?); }
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?; self.channel = Some(map.next_value()?); }
-            "replace_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "replace_channel")?; self.replace_channel = map.next_value()?; }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "args" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "args")?;
+                self.args = Some(map.next_value()?);
+            }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "replace_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "replace_channel")?;
+                self.replace_channel = map.next_value()?;
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -6087,11 +8739,17 @@ impl serde::Serialize for StasisStart {
         m.serialize_entry("type", "StasisStart")?;
         m.serialize_entry("args", &self.args)?;
         m.serialize_entry("channel", &self.channel)?;
-        if let Some(v) = &self.replace_channel { m.serialize_entry("replace_channel", v)?; }
+        if let Some(v) = &self.replace_channel {
+            m.serialize_entry("replace_channel", v)?;
+        }
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -6107,7 +8765,11 @@ impl StasisStart {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
@@ -6118,13 +8780,34 @@ impl StasisStart {
         let mut seen: u64 = u64::from(type_read) << 6;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "args" => { r.once(&mut seen, 1 << 0, "args")?; f_args = Some(crate::json::Decode::decode(r)?); }
-                "channel" => { r.once(&mut seen, 1 << 1, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "replace_channel" => { r.once(&mut seen, 1 << 2, "replace_channel")?; f_replace_channel = crate::json::Decode::decode(r)?; }
-                "application" => { r.once(&mut seen, 1 << 3, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 4, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 5, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; r.skip()?; }
+                "args" => {
+                    r.once(&mut seen, 1 << 0, "args")?;
+                    f_args = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel" => {
+                    r.once(&mut seen, 1 << 1, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "replace_channel" => {
+                    r.once(&mut seen, 1 << 2, "replace_channel")?;
+                    f_replace_channel = crate::json::Decode::decode(r)?;
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 3, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -6144,11 +8827,17 @@ impl crate::Inspect for StasisStart {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.args.unknown_fields(&format!("{path}.args"), out);
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.replace_channel.unknown_fields(&format!("{path}.replace_channel"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.replace_channel
+            .unknown_fields(&format!("{path}.replace_channel"), out);
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -6187,14 +8876,36 @@ pub struct TextMessageReceivedBuilder {
 
 impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
     type Output = TextMessageReceived;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "endpoint" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?; self.endpoint = map.next_value()?; }
-            "message" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message")?; self.message = Some(map.next_value()?); }
-            "application" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?; self.application = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?; self.timestamp = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "endpoint" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "endpoint")?;
+                self.endpoint = map.next_value()?;
+            }
+            "message" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message")?;
+                self.message = Some(map.next_value()?);
+            }
+            "application" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "application")?;
+                self.application = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -6225,12 +8936,18 @@ impl serde::Serialize for TextMessageReceived {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "TextMessageReceived")?;
-        if let Some(v) = &self.endpoint { m.serialize_entry("endpoint", v)?; }
+        if let Some(v) = &self.endpoint {
+            m.serialize_entry("endpoint", v)?;
+        }
         m.serialize_entry("message", &self.message)?;
         m.serialize_entry("application", &self.application)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -6246,7 +8963,11 @@ impl TextMessageReceived {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -6256,19 +8977,38 @@ impl TextMessageReceived {
         let mut seen: u64 = u64::from(type_read) << 5;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "endpoint" => { r.once(&mut seen, 1 << 0, "endpoint")?; f_endpoint = crate::json::Decode::decode(r)?; }
-                "message" => { r.once(&mut seen, 1 << 1, "message")?; f_message = Some(crate::json::Decode::decode(r)?); }
-                "application" => { r.once(&mut seen, 1 << 2, "application")?; f_application = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 3, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 4, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 5, "type")?; r.skip()?; }
+                "endpoint" => {
+                    r.once(&mut seen, 1 << 0, "endpoint")?;
+                    f_endpoint = crate::json::Decode::decode(r)?;
+                }
+                "message" => {
+                    r.once(&mut seen, 1 << 1, "message")?;
+                    f_message = Some(crate::json::Decode::decode(r)?);
+                }
+                "application" => {
+                    r.once(&mut seen, 1 << 2, "application")?;
+                    f_application = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 5, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(TextMessageReceived {
             endpoint: f_endpoint,
             message: f_message.ok_or_else(|| r.missing("TextMessageReceived", "message"))?,
-            application: f_application.ok_or_else(|| r.missing("TextMessageReceived", "application"))?,
+            application: f_application
+                .ok_or_else(|| r.missing("TextMessageReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("TextMessageReceived", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
@@ -6278,12 +9018,18 @@ impl TextMessageReceived {
 
 impl crate::Inspect for TextMessageReceived {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.endpoint.unknown_fields(&format!("{path}.endpoint"), out);
+        self.endpoint
+            .unknown_fields(&format!("{path}.endpoint"), out);
         self.message.unknown_fields(&format!("{path}.message"), out);
-        self.application.unknown_fields(&format!("{path}.application"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.application
+            .unknown_fields(&format!("{path}.application"), out);
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -6313,11 +9059,24 @@ pub struct MissingParamsBuilder {
 
 impl crate::codec::FieldBuilder for MissingParamsBuilder {
     type Output = MissingParams;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "params" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "params")?; self.params = Some(map.next_value()?); }
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "asterisk_id")?; self.asterisk_id = map.next_value()?; }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "type")?; map.next_value::<serde::de::IgnoredAny>()?; }
+            "params" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "params")?;
+                self.params = Some(map.next_value()?);
+            }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "asterisk_id")?;
+                self.asterisk_id = map.next_value()?;
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "type")?;
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -6346,8 +9105,12 @@ impl serde::Serialize for MissingParams {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", "MissingParams")?;
         m.serialize_entry("params", &self.params)?;
-        if let Some(v) = &self.asterisk_id { m.serialize_entry("asterisk_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.asterisk_id {
+            m.serialize_entry("asterisk_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -6363,16 +9126,29 @@ impl MissingParams {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read;
     /// `type_read`: its `type` was among them.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object, type_read: bool) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 2;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "params" => { r.once(&mut seen, 1 << 0, "params")?; f_params = Some(crate::json::Decode::decode(r)?); }
-                "asterisk_id" => { r.once(&mut seen, 1 << 1, "asterisk_id")?; f_asterisk_id = crate::json::Decode::decode(r)?; }
-                "type" => { r.once(&mut seen, 1 << 2, "type")?; r.skip()?; }
+                "params" => {
+                    r.once(&mut seen, 1 << 0, "params")?;
+                    f_params = Some(crate::json::Decode::decode(r)?);
+                }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 1, "asterisk_id")?;
+                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 2, "type")?;
+                    r.skip()?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -6387,8 +9163,11 @@ impl MissingParams {
 impl crate::Inspect for MissingParams {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.params.unknown_fields(&format!("{path}.params"), out);
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -6761,150 +9540,267 @@ impl Event {
     pub fn for_each_object(&self, f: &mut dyn FnMut(crate::ObjectKind, &str)) {
         match self {
             Event::ApplicationMoveFailed(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ApplicationRegistered(_) => {}
             Event::ApplicationReplaced(_) => {}
             Event::ApplicationUnregistered(_) => {}
             Event::BridgeAttendedTransfer(e) => {
-                if let Some(o) = &e.destination_link_first_leg { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.destination_link_second_leg { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.destination_threeway_bridge { f(crate::ObjectKind::Bridge, &o.id); }
-                if let Some(o) = &e.destination_threeway_channel { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.replace_channel { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.transfer_target { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.transferee { f(crate::ObjectKind::Channel, &o.id); }
-                { let o = &e.transferer_first_leg; f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.transferer_first_leg_bridge { f(crate::ObjectKind::Bridge, &o.id); }
-                { let o = &e.transferer_second_leg; f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.transferer_second_leg_bridge { f(crate::ObjectKind::Bridge, &o.id); }
+                if let Some(o) = &e.destination_link_first_leg {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.destination_link_second_leg {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.destination_threeway_bridge {
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                if let Some(o) = &e.destination_threeway_channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.replace_channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.transfer_target {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.transferee {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                {
+                    let o = &e.transferer_first_leg;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.transferer_first_leg_bridge {
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                {
+                    let o = &e.transferer_second_leg;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.transferer_second_leg_bridge {
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
             }
             Event::BridgeBlindTransfer(e) => {
-                if let Some(o) = &e.bridge { f(crate::ObjectKind::Bridge, &o.id); }
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.replace_channel { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.transferee { f(crate::ObjectKind::Channel, &o.id); }
+                if let Some(o) = &e.bridge {
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                {
+                    let o = &e.channel;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.replace_channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.transferee {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::BridgeCreated(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
+                let o = &e.bridge;
+                f(crate::ObjectKind::Bridge, &o.id);
             }
             Event::BridgeDestroyed(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
+                let o = &e.bridge;
+                f(crate::ObjectKind::Bridge, &o.id);
             }
             Event::BridgeMerged(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
-                { let o = &e.bridge_from; f(crate::ObjectKind::Bridge, &o.id); }
+                {
+                    let o = &e.bridge;
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                {
+                    let o = &e.bridge_from;
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
             }
             Event::BridgeVideoSourceChanged(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
+                let o = &e.bridge;
+                f(crate::ObjectKind::Bridge, &o.id);
             }
             Event::CallBroadcast(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::CallClaimed(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelCallerId(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelConnectedLine(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelCreated(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelDestroyed(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelDialplan(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelDtmfReceived(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelEnteredBridge(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
-                if let Some(o) = &e.channel { f(crate::ObjectKind::Channel, &o.id); }
+                {
+                    let o = &e.bridge;
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                if let Some(o) = &e.channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::ChannelHangupRequest(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelHold(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelLeftBridge(e) => {
-                { let o = &e.bridge; f(crate::ObjectKind::Bridge, &o.id); }
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                {
+                    let o = &e.bridge;
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                {
+                    let o = &e.channel;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::ChannelStateChange(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelTalkingFinished(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelTalkingStarted(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelToneDetected(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelTransfer(_) => {}
             Event::ChannelUnhold(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::ChannelUserevent(e) => {
-                if let Some(o) = &e.bridge { f(crate::ObjectKind::Bridge, &o.id); }
-                if let Some(o) = &e.channel { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.endpoint { f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource)); }
+                if let Some(o) = &e.bridge {
+                    f(crate::ObjectKind::Bridge, &o.id);
+                }
+                if let Some(o) = &e.channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.endpoint {
+                    f(
+                        crate::ObjectKind::Endpoint,
+                        &crate::endpoint_id(&o.technology, &o.resource),
+                    );
+                }
             }
             Event::ChannelVarset(e) => {
-                if let Some(o) = &e.channel { f(crate::ObjectKind::Channel, &o.id); }
+                if let Some(o) = &e.channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::ContactStatusChange(e) => {
-                { let o = &e.endpoint; f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource)); }
+                let o = &e.endpoint;
+                f(
+                    crate::ObjectKind::Endpoint,
+                    &crate::endpoint_id(&o.technology, &o.resource),
+                );
             }
             Event::DeviceStateChanged(e) => {
-                { let o = &e.device_state; f(crate::ObjectKind::DeviceState, &o.name); }
+                let o = &e.device_state;
+                f(crate::ObjectKind::DeviceState, &o.name);
             }
             Event::Dial(e) => {
-                if let Some(o) = &e.caller { f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.forwarded { f(crate::ObjectKind::Channel, &o.id); }
-                { let o = &e.peer; f(crate::ObjectKind::Channel, &o.id); }
+                if let Some(o) = &e.caller {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.forwarded {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                {
+                    let o = &e.peer;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::EndpointStateChange(e) => {
-                { let o = &e.endpoint; f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource)); }
+                let o = &e.endpoint;
+                f(
+                    crate::ObjectKind::Endpoint,
+                    &crate::endpoint_id(&o.technology, &o.resource),
+                );
             }
             Event::PeerStatusChange(e) => {
-                { let o = &e.endpoint; f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource)); }
+                let o = &e.endpoint;
+                f(
+                    crate::ObjectKind::Endpoint,
+                    &crate::endpoint_id(&o.technology, &o.resource),
+                );
             }
             Event::PlaybackContinuing(e) => {
-                { let o = &e.playback; f(crate::ObjectKind::Playback, &o.id); }
+                let o = &e.playback;
+                f(crate::ObjectKind::Playback, &o.id);
             }
             Event::PlaybackFinished(e) => {
-                { let o = &e.playback; f(crate::ObjectKind::Playback, &o.id); }
+                let o = &e.playback;
+                f(crate::ObjectKind::Playback, &o.id);
             }
             Event::PlaybackStarted(e) => {
-                { let o = &e.playback; f(crate::ObjectKind::Playback, &o.id); }
+                let o = &e.playback;
+                f(crate::ObjectKind::Playback, &o.id);
             }
             Event::RESTResponse(_) => {}
             Event::RecordingFailed(e) => {
-                { let o = &e.recording; f(crate::ObjectKind::Recording, &o.name); }
+                let o = &e.recording;
+                f(crate::ObjectKind::Recording, &o.name);
             }
             Event::RecordingFinished(e) => {
-                { let o = &e.recording; f(crate::ObjectKind::Recording, &o.name); }
+                let o = &e.recording;
+                f(crate::ObjectKind::Recording, &o.name);
             }
             Event::RecordingStarted(e) => {
-                { let o = &e.recording; f(crate::ObjectKind::Recording, &o.name); }
+                let o = &e.recording;
+                f(crate::ObjectKind::Recording, &o.name);
             }
             Event::StasisEnd(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
+                let o = &e.channel;
+                f(crate::ObjectKind::Channel, &o.id);
             }
             Event::StasisStart(e) => {
-                { let o = &e.channel; f(crate::ObjectKind::Channel, &o.id); }
-                if let Some(o) = &e.replace_channel { f(crate::ObjectKind::Channel, &o.id); }
+                {
+                    let o = &e.channel;
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
+                if let Some(o) = &e.replace_channel {
+                    f(crate::ObjectKind::Channel, &o.id);
+                }
             }
             Event::TextMessageReceived(e) => {
-                if let Some(o) = &e.endpoint { f(crate::ObjectKind::Endpoint, &crate::endpoint_id(&o.technology, &o.resource)); }
+                if let Some(o) = &e.endpoint {
+                    f(
+                        crate::ObjectKind::Endpoint,
+                        &crate::endpoint_id(&o.technology, &o.resource),
+                    );
+                }
             }
             Event::MissingParams(_) => {}
             Event::Unknown(_) => {}
@@ -6918,107 +9814,258 @@ impl Event {
     ) -> Result<Event, A::Error> {
         use crate::codec::fill_event;
         match type_name.as_str() {
-            "ApplicationMoveFailed" => fill_event::<ApplicationMoveFailedBuilder, A>(pending, map).map(|e| Event::ApplicationMoveFailed(Box::new(e))),
-            "ApplicationRegistered" => fill_event::<ApplicationRegisteredBuilder, A>(pending, map).map(|e| Event::ApplicationRegistered(Box::new(e))),
-            "ApplicationReplaced" => fill_event::<ApplicationReplacedBuilder, A>(pending, map).map(|e| Event::ApplicationReplaced(Box::new(e))),
-            "ApplicationUnregistered" => fill_event::<ApplicationUnregisteredBuilder, A>(pending, map).map(|e| Event::ApplicationUnregistered(Box::new(e))),
-            "BridgeAttendedTransfer" => fill_event::<BridgeAttendedTransferBuilder, A>(pending, map).map(|e| Event::BridgeAttendedTransfer(Box::new(e))),
-            "BridgeBlindTransfer" => fill_event::<BridgeBlindTransferBuilder, A>(pending, map).map(|e| Event::BridgeBlindTransfer(Box::new(e))),
-            "BridgeCreated" => fill_event::<BridgeCreatedBuilder, A>(pending, map).map(|e| Event::BridgeCreated(Box::new(e))),
-            "BridgeDestroyed" => fill_event::<BridgeDestroyedBuilder, A>(pending, map).map(|e| Event::BridgeDestroyed(Box::new(e))),
-            "BridgeMerged" => fill_event::<BridgeMergedBuilder, A>(pending, map).map(|e| Event::BridgeMerged(Box::new(e))),
-            "BridgeVideoSourceChanged" => fill_event::<BridgeVideoSourceChangedBuilder, A>(pending, map).map(|e| Event::BridgeVideoSourceChanged(Box::new(e))),
-            "CallBroadcast" => fill_event::<CallBroadcastBuilder, A>(pending, map).map(|e| Event::CallBroadcast(Box::new(e))),
-            "CallClaimed" => fill_event::<CallClaimedBuilder, A>(pending, map).map(|e| Event::CallClaimed(Box::new(e))),
-            "ChannelCallerId" => fill_event::<ChannelCallerIdBuilder, A>(pending, map).map(|e| Event::ChannelCallerId(Box::new(e))),
-            "ChannelConnectedLine" => fill_event::<ChannelConnectedLineBuilder, A>(pending, map).map(|e| Event::ChannelConnectedLine(Box::new(e))),
-            "ChannelCreated" => fill_event::<ChannelCreatedBuilder, A>(pending, map).map(|e| Event::ChannelCreated(Box::new(e))),
-            "ChannelDestroyed" => fill_event::<ChannelDestroyedBuilder, A>(pending, map).map(|e| Event::ChannelDestroyed(Box::new(e))),
-            "ChannelDialplan" => fill_event::<ChannelDialplanBuilder, A>(pending, map).map(|e| Event::ChannelDialplan(Box::new(e))),
-            "ChannelDtmfReceived" => fill_event::<ChannelDtmfReceivedBuilder, A>(pending, map).map(|e| Event::ChannelDtmfReceived(Box::new(e))),
-            "ChannelEnteredBridge" => fill_event::<ChannelEnteredBridgeBuilder, A>(pending, map).map(|e| Event::ChannelEnteredBridge(Box::new(e))),
-            "ChannelHangupRequest" => fill_event::<ChannelHangupRequestBuilder, A>(pending, map).map(|e| Event::ChannelHangupRequest(Box::new(e))),
-            "ChannelHold" => fill_event::<ChannelHoldBuilder, A>(pending, map).map(|e| Event::ChannelHold(Box::new(e))),
-            "ChannelLeftBridge" => fill_event::<ChannelLeftBridgeBuilder, A>(pending, map).map(|e| Event::ChannelLeftBridge(Box::new(e))),
-            "ChannelStateChange" => fill_event::<ChannelStateChangeBuilder, A>(pending, map).map(|e| Event::ChannelStateChange(Box::new(e))),
-            "ChannelTalkingFinished" => fill_event::<ChannelTalkingFinishedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingFinished(Box::new(e))),
-            "ChannelTalkingStarted" => fill_event::<ChannelTalkingStartedBuilder, A>(pending, map).map(|e| Event::ChannelTalkingStarted(Box::new(e))),
-            "ChannelToneDetected" => fill_event::<ChannelToneDetectedBuilder, A>(pending, map).map(|e| Event::ChannelToneDetected(Box::new(e))),
-            "ChannelTransfer" => fill_event::<ChannelTransferBuilder, A>(pending, map).map(|e| Event::ChannelTransfer(Box::new(e))),
-            "ChannelUnhold" => fill_event::<ChannelUnholdBuilder, A>(pending, map).map(|e| Event::ChannelUnhold(Box::new(e))),
-            "ChannelUserevent" => fill_event::<ChannelUsereventBuilder, A>(pending, map).map(|e| Event::ChannelUserevent(Box::new(e))),
-            "ChannelVarset" => fill_event::<ChannelVarsetBuilder, A>(pending, map).map(|e| Event::ChannelVarset(Box::new(e))),
-            "ContactStatusChange" => fill_event::<ContactStatusChangeBuilder, A>(pending, map).map(|e| Event::ContactStatusChange(Box::new(e))),
-            "DeviceStateChanged" => fill_event::<DeviceStateChangedBuilder, A>(pending, map).map(|e| Event::DeviceStateChanged(Box::new(e))),
+            "ApplicationMoveFailed" => fill_event::<ApplicationMoveFailedBuilder, A>(pending, map)
+                .map(|e| Event::ApplicationMoveFailed(Box::new(e))),
+            "ApplicationRegistered" => fill_event::<ApplicationRegisteredBuilder, A>(pending, map)
+                .map(|e| Event::ApplicationRegistered(Box::new(e))),
+            "ApplicationReplaced" => fill_event::<ApplicationReplacedBuilder, A>(pending, map)
+                .map(|e| Event::ApplicationReplaced(Box::new(e))),
+            "ApplicationUnregistered" => {
+                fill_event::<ApplicationUnregisteredBuilder, A>(pending, map)
+                    .map(|e| Event::ApplicationUnregistered(Box::new(e)))
+            }
+            "BridgeAttendedTransfer" => {
+                fill_event::<BridgeAttendedTransferBuilder, A>(pending, map)
+                    .map(|e| Event::BridgeAttendedTransfer(Box::new(e)))
+            }
+            "BridgeBlindTransfer" => fill_event::<BridgeBlindTransferBuilder, A>(pending, map)
+                .map(|e| Event::BridgeBlindTransfer(Box::new(e))),
+            "BridgeCreated" => fill_event::<BridgeCreatedBuilder, A>(pending, map)
+                .map(|e| Event::BridgeCreated(Box::new(e))),
+            "BridgeDestroyed" => fill_event::<BridgeDestroyedBuilder, A>(pending, map)
+                .map(|e| Event::BridgeDestroyed(Box::new(e))),
+            "BridgeMerged" => fill_event::<BridgeMergedBuilder, A>(pending, map)
+                .map(|e| Event::BridgeMerged(Box::new(e))),
+            "BridgeVideoSourceChanged" => {
+                fill_event::<BridgeVideoSourceChangedBuilder, A>(pending, map)
+                    .map(|e| Event::BridgeVideoSourceChanged(Box::new(e)))
+            }
+            "CallBroadcast" => fill_event::<CallBroadcastBuilder, A>(pending, map)
+                .map(|e| Event::CallBroadcast(Box::new(e))),
+            "CallClaimed" => fill_event::<CallClaimedBuilder, A>(pending, map)
+                .map(|e| Event::CallClaimed(Box::new(e))),
+            "ChannelCallerId" => fill_event::<ChannelCallerIdBuilder, A>(pending, map)
+                .map(|e| Event::ChannelCallerId(Box::new(e))),
+            "ChannelConnectedLine" => fill_event::<ChannelConnectedLineBuilder, A>(pending, map)
+                .map(|e| Event::ChannelConnectedLine(Box::new(e))),
+            "ChannelCreated" => fill_event::<ChannelCreatedBuilder, A>(pending, map)
+                .map(|e| Event::ChannelCreated(Box::new(e))),
+            "ChannelDestroyed" => fill_event::<ChannelDestroyedBuilder, A>(pending, map)
+                .map(|e| Event::ChannelDestroyed(Box::new(e))),
+            "ChannelDialplan" => fill_event::<ChannelDialplanBuilder, A>(pending, map)
+                .map(|e| Event::ChannelDialplan(Box::new(e))),
+            "ChannelDtmfReceived" => fill_event::<ChannelDtmfReceivedBuilder, A>(pending, map)
+                .map(|e| Event::ChannelDtmfReceived(Box::new(e))),
+            "ChannelEnteredBridge" => fill_event::<ChannelEnteredBridgeBuilder, A>(pending, map)
+                .map(|e| Event::ChannelEnteredBridge(Box::new(e))),
+            "ChannelHangupRequest" => fill_event::<ChannelHangupRequestBuilder, A>(pending, map)
+                .map(|e| Event::ChannelHangupRequest(Box::new(e))),
+            "ChannelHold" => fill_event::<ChannelHoldBuilder, A>(pending, map)
+                .map(|e| Event::ChannelHold(Box::new(e))),
+            "ChannelLeftBridge" => fill_event::<ChannelLeftBridgeBuilder, A>(pending, map)
+                .map(|e| Event::ChannelLeftBridge(Box::new(e))),
+            "ChannelStateChange" => fill_event::<ChannelStateChangeBuilder, A>(pending, map)
+                .map(|e| Event::ChannelStateChange(Box::new(e))),
+            "ChannelTalkingFinished" => {
+                fill_event::<ChannelTalkingFinishedBuilder, A>(pending, map)
+                    .map(|e| Event::ChannelTalkingFinished(Box::new(e)))
+            }
+            "ChannelTalkingStarted" => fill_event::<ChannelTalkingStartedBuilder, A>(pending, map)
+                .map(|e| Event::ChannelTalkingStarted(Box::new(e))),
+            "ChannelToneDetected" => fill_event::<ChannelToneDetectedBuilder, A>(pending, map)
+                .map(|e| Event::ChannelToneDetected(Box::new(e))),
+            "ChannelTransfer" => fill_event::<ChannelTransferBuilder, A>(pending, map)
+                .map(|e| Event::ChannelTransfer(Box::new(e))),
+            "ChannelUnhold" => fill_event::<ChannelUnholdBuilder, A>(pending, map)
+                .map(|e| Event::ChannelUnhold(Box::new(e))),
+            "ChannelUserevent" => fill_event::<ChannelUsereventBuilder, A>(pending, map)
+                .map(|e| Event::ChannelUserevent(Box::new(e))),
+            "ChannelVarset" => fill_event::<ChannelVarsetBuilder, A>(pending, map)
+                .map(|e| Event::ChannelVarset(Box::new(e))),
+            "ContactStatusChange" => fill_event::<ContactStatusChangeBuilder, A>(pending, map)
+                .map(|e| Event::ContactStatusChange(Box::new(e))),
+            "DeviceStateChanged" => fill_event::<DeviceStateChangedBuilder, A>(pending, map)
+                .map(|e| Event::DeviceStateChanged(Box::new(e))),
             "Dial" => fill_event::<DialBuilder, A>(pending, map).map(|e| Event::Dial(Box::new(e))),
-            "EndpointStateChange" => fill_event::<EndpointStateChangeBuilder, A>(pending, map).map(|e| Event::EndpointStateChange(Box::new(e))),
-            "PeerStatusChange" => fill_event::<PeerStatusChangeBuilder, A>(pending, map).map(|e| Event::PeerStatusChange(Box::new(e))),
-            "PlaybackContinuing" => fill_event::<PlaybackContinuingBuilder, A>(pending, map).map(|e| Event::PlaybackContinuing(Box::new(e))),
-            "PlaybackFinished" => fill_event::<PlaybackFinishedBuilder, A>(pending, map).map(|e| Event::PlaybackFinished(Box::new(e))),
-            "PlaybackStarted" => fill_event::<PlaybackStartedBuilder, A>(pending, map).map(|e| Event::PlaybackStarted(Box::new(e))),
-            "RESTResponse" => fill_event::<RESTResponseBuilder, A>(pending, map).map(|e| Event::RESTResponse(Box::new(e))),
-            "RecordingFailed" => fill_event::<RecordingFailedBuilder, A>(pending, map).map(|e| Event::RecordingFailed(Box::new(e))),
-            "RecordingFinished" => fill_event::<RecordingFinishedBuilder, A>(pending, map).map(|e| Event::RecordingFinished(Box::new(e))),
-            "RecordingStarted" => fill_event::<RecordingStartedBuilder, A>(pending, map).map(|e| Event::RecordingStarted(Box::new(e))),
-            "StasisEnd" => fill_event::<StasisEndBuilder, A>(pending, map).map(|e| Event::StasisEnd(Box::new(e))),
-            "StasisStart" => fill_event::<StasisStartBuilder, A>(pending, map).map(|e| Event::StasisStart(Box::new(e))),
-            "TextMessageReceived" => fill_event::<TextMessageReceivedBuilder, A>(pending, map).map(|e| Event::TextMessageReceived(Box::new(e))),
-            "MissingParams" => fill_event::<MissingParamsBuilder, A>(pending, map).map(|e| Event::MissingParams(Box::new(e))),
-            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),
+            "EndpointStateChange" => fill_event::<EndpointStateChangeBuilder, A>(pending, map)
+                .map(|e| Event::EndpointStateChange(Box::new(e))),
+            "PeerStatusChange" => fill_event::<PeerStatusChangeBuilder, A>(pending, map)
+                .map(|e| Event::PeerStatusChange(Box::new(e))),
+            "PlaybackContinuing" => fill_event::<PlaybackContinuingBuilder, A>(pending, map)
+                .map(|e| Event::PlaybackContinuing(Box::new(e))),
+            "PlaybackFinished" => fill_event::<PlaybackFinishedBuilder, A>(pending, map)
+                .map(|e| Event::PlaybackFinished(Box::new(e))),
+            "PlaybackStarted" => fill_event::<PlaybackStartedBuilder, A>(pending, map)
+                .map(|e| Event::PlaybackStarted(Box::new(e))),
+            "RESTResponse" => fill_event::<RESTResponseBuilder, A>(pending, map)
+                .map(|e| Event::RESTResponse(Box::new(e))),
+            "RecordingFailed" => fill_event::<RecordingFailedBuilder, A>(pending, map)
+                .map(|e| Event::RecordingFailed(Box::new(e))),
+            "RecordingFinished" => fill_event::<RecordingFinishedBuilder, A>(pending, map)
+                .map(|e| Event::RecordingFinished(Box::new(e))),
+            "RecordingStarted" => fill_event::<RecordingStartedBuilder, A>(pending, map)
+                .map(|e| Event::RecordingStarted(Box::new(e))),
+            "StasisEnd" => fill_event::<StasisEndBuilder, A>(pending, map)
+                .map(|e| Event::StasisEnd(Box::new(e))),
+            "StasisStart" => fill_event::<StasisStartBuilder, A>(pending, map)
+                .map(|e| Event::StasisStart(Box::new(e))),
+            "TextMessageReceived" => fill_event::<TextMessageReceivedBuilder, A>(pending, map)
+                .map(|e| Event::TextMessageReceived(Box::new(e))),
+            "MissingParams" => fill_event::<MissingParamsBuilder, A>(pending, map)
+                .map(|e| Event::MissingParams(Box::new(e))),
+            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map)
+                .map(|e| Event::Unknown(Box::new(e))),
         }
     }
 }
 
 impl Event {
-    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {
+    pub(crate) fn decode_json(
+        type_name: &str,
+        r: &mut crate::json::Reader<'_>,
+        object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<Event, crate::json::JsonError> {
         Ok(match type_name {
-            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(ApplicationMoveFailed::decode_fields(r, object, type_read)?)),
-            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(ApplicationRegistered::decode_fields(r, object, type_read)?)),
-            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(ApplicationReplaced::decode_fields(r, object, type_read)?)),
-            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(ApplicationUnregistered::decode_fields(r, object, type_read)?)),
-            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(BridgeAttendedTransfer::decode_fields(r, object, type_read)?)),
-            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(BridgeBlindTransfer::decode_fields(r, object, type_read)?)),
-            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(r, object, type_read)?)),
-            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(r, object, type_read)?)),
-            "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object, type_read)?)),
-            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(BridgeVideoSourceChanged::decode_fields(r, object, type_read)?)),
-            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(r, object, type_read)?)),
-            "CallClaimed" => Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?)),
-            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(r, object, type_read)?)),
-            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(ChannelConnectedLine::decode_fields(r, object, type_read)?)),
-            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(r, object, type_read)?)),
-            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(ChannelDestroyed::decode_fields(r, object, type_read)?)),
-            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(r, object, type_read)?)),
-            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(ChannelDtmfReceived::decode_fields(r, object, type_read)?)),
-            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(ChannelEnteredBridge::decode_fields(r, object, type_read)?)),
-            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(ChannelHangupRequest::decode_fields(r, object, type_read)?)),
-            "ChannelHold" => Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?)),
-            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(ChannelLeftBridge::decode_fields(r, object, type_read)?)),
-            "ChannelStateChange" => Event::ChannelStateChange(Box::new(ChannelStateChange::decode_fields(r, object, type_read)?)),
-            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(ChannelTalkingFinished::decode_fields(r, object, type_read)?)),
-            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(ChannelTalkingStarted::decode_fields(r, object, type_read)?)),
-            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(ChannelToneDetected::decode_fields(r, object, type_read)?)),
-            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(r, object, type_read)?)),
-            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(r, object, type_read)?)),
-            "ChannelUserevent" => Event::ChannelUserevent(Box::new(ChannelUserevent::decode_fields(r, object, type_read)?)),
-            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(r, object, type_read)?)),
-            "ContactStatusChange" => Event::ContactStatusChange(Box::new(ContactStatusChange::decode_fields(r, object, type_read)?)),
-            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(DeviceStateChanged::decode_fields(r, object, type_read)?)),
+            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(
+                ApplicationMoveFailed::decode_fields(r, object, type_read)?,
+            )),
+            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(
+                ApplicationRegistered::decode_fields(r, object, type_read)?,
+            )),
+            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(
+                ApplicationReplaced::decode_fields(r, object, type_read)?,
+            )),
+            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(
+                ApplicationUnregistered::decode_fields(r, object, type_read)?,
+            )),
+            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(
+                BridgeAttendedTransfer::decode_fields(r, object, type_read)?,
+            )),
+            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(
+                BridgeBlindTransfer::decode_fields(r, object, type_read)?,
+            )),
+            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(
+                r, object, type_read,
+            )?)),
+            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(
+                r, object, type_read,
+            )?)),
+            "BridgeMerged" => {
+                Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object, type_read)?))
+            }
+            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(
+                BridgeVideoSourceChanged::decode_fields(r, object, type_read)?,
+            )),
+            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(
+                r, object, type_read,
+            )?)),
+            "CallClaimed" => {
+                Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?))
+            }
+            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(
+                ChannelConnectedLine::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(
+                ChannelDestroyed::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(
+                ChannelDtmfReceived::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(
+                ChannelEnteredBridge::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(
+                ChannelHangupRequest::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelHold" => {
+                Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?))
+            }
+            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(
+                ChannelLeftBridge::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelStateChange" => Event::ChannelStateChange(Box::new(
+                ChannelStateChange::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(
+                ChannelTalkingFinished::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(
+                ChannelTalkingStarted::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(
+                ChannelToneDetected::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ChannelUserevent" => Event::ChannelUserevent(Box::new(
+                ChannelUserevent::decode_fields(r, object, type_read)?,
+            )),
+            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(
+                r, object, type_read,
+            )?)),
+            "ContactStatusChange" => Event::ContactStatusChange(Box::new(
+                ContactStatusChange::decode_fields(r, object, type_read)?,
+            )),
+            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(
+                DeviceStateChanged::decode_fields(r, object, type_read)?,
+            )),
             "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
-            "EndpointStateChange" => Event::EndpointStateChange(Box::new(EndpointStateChange::decode_fields(r, object, type_read)?)),
-            "PeerStatusChange" => Event::PeerStatusChange(Box::new(PeerStatusChange::decode_fields(r, object, type_read)?)),
-            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(PlaybackContinuing::decode_fields(r, object, type_read)?)),
-            "PlaybackFinished" => Event::PlaybackFinished(Box::new(PlaybackFinished::decode_fields(r, object, type_read)?)),
-            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(r, object, type_read)?)),
-            "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object, type_read)?)),
-            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(r, object, type_read)?)),
-            "RecordingFinished" => Event::RecordingFinished(Box::new(RecordingFinished::decode_fields(r, object, type_read)?)),
-            "RecordingStarted" => Event::RecordingStarted(Box::new(RecordingStarted::decode_fields(r, object, type_read)?)),
-            "StasisEnd" => Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?)),
-            "StasisStart" => Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?)),
-            "TextMessageReceived" => Event::TextMessageReceived(Box::new(TextMessageReceived::decode_fields(r, object, type_read)?)),
-            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(r, object, type_read)?)),
-            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?)),
+            "EndpointStateChange" => Event::EndpointStateChange(Box::new(
+                EndpointStateChange::decode_fields(r, object, type_read)?,
+            )),
+            "PeerStatusChange" => Event::PeerStatusChange(Box::new(
+                PeerStatusChange::decode_fields(r, object, type_read)?,
+            )),
+            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(
+                PlaybackContinuing::decode_fields(r, object, type_read)?,
+            )),
+            "PlaybackFinished" => Event::PlaybackFinished(Box::new(
+                PlaybackFinished::decode_fields(r, object, type_read)?,
+            )),
+            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(
+                r, object, type_read,
+            )?)),
+            "RESTResponse" => {
+                Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object, type_read)?))
+            }
+            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(
+                r, object, type_read,
+            )?)),
+            "RecordingFinished" => Event::RecordingFinished(Box::new(
+                RecordingFinished::decode_fields(r, object, type_read)?,
+            )),
+            "RecordingStarted" => Event::RecordingStarted(Box::new(
+                RecordingStarted::decode_fields(r, object, type_read)?,
+            )),
+            "StasisEnd" => {
+                Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?))
+            }
+            "StasisStart" => {
+                Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?))
+            }
+            "TextMessageReceived" => Event::TextMessageReceived(Box::new(
+                TextMessageReceived::decode_fields(r, object, type_read)?,
+            )),
+            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(
+                r, object, type_read,
+            )?)),
+            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                type_name, r, object, type_read,
+            )?)),
         })
     }
 }

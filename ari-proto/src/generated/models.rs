@@ -28,10 +28,20 @@ pub struct AdditionalParamBuilder {
 
 impl crate::codec::FieldBuilder for AdditionalParamBuilder {
     type Output = AdditionalParam;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "parameter_name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "parameter_name")?; self.parameter_name = Some(map.next_value()?); }
-            "parameter_value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "parameter_value")?; self.parameter_value = Some(map.next_value()?); }
+            "parameter_name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "parameter_name")?;
+                self.parameter_name = Some(map.next_value()?);
+            }
+            "parameter_value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "parameter_value")?;
+                self.parameter_value = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -57,7 +67,9 @@ impl serde::Serialize for AdditionalParam {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("parameter_name", &self.parameter_name)?;
         m.serialize_entry("parameter_value", &self.parameter_value)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -72,21 +84,32 @@ impl crate::json::Decode for AdditionalParam {
 impl AdditionalParam {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "parameter_name" => { r.once(&mut seen, 1 << 0, "parameter_name")?; f_parameter_name = Some(crate::json::Decode::decode(r)?); }
-                "parameter_value" => { r.once(&mut seen, 1 << 1, "parameter_value")?; f_parameter_value = Some(crate::json::Decode::decode(r)?); }
+                "parameter_name" => {
+                    r.once(&mut seen, 1 << 0, "parameter_name")?;
+                    f_parameter_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "parameter_value" => {
+                    r.once(&mut seen, 1 << 1, "parameter_value")?;
+                    f_parameter_value = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AdditionalParam {
-            parameter_name: f_parameter_name.ok_or_else(|| r.missing("AdditionalParam", "parameter_name"))?,
-            parameter_value: f_parameter_value.ok_or_else(|| r.missing("AdditionalParam", "parameter_value"))?,
+            parameter_name: f_parameter_name
+                .ok_or_else(|| r.missing("AdditionalParam", "parameter_name"))?,
+            parameter_value: f_parameter_value
+                .ok_or_else(|| r.missing("AdditionalParam", "parameter_value"))?,
             extra,
         })
     }
@@ -94,9 +117,13 @@ impl AdditionalParam {
 
 impl crate::Inspect for AdditionalParam {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.parameter_name.unknown_fields(&format!("{path}.parameter_name"), out);
-        self.parameter_value.unknown_fields(&format!("{path}.parameter_value"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.parameter_name
+            .unknown_fields(&format!("{path}.parameter_name"), out);
+        self.parameter_value
+            .unknown_fields(&format!("{path}.parameter_value"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -143,15 +170,40 @@ pub struct ApplicationBuilder {
 
 impl crate::codec::FieldBuilder for ApplicationBuilder {
     type Output = Application;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_ids")?; self.bridge_ids = Some(map.next_value()?); }
-            "channel_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel_ids")?; self.channel_ids = Some(map.next_value()?); }
-            "device_names" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "device_names")?; self.device_names = Some(map.next_value()?); }
-            "endpoint_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "endpoint_ids")?; self.endpoint_ids = Some(map.next_value()?); }
-            "events_allowed" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "events_allowed")?; self.events_allowed = Some(map.next_value()?); }
-            "events_disallowed" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "events_disallowed")?; self.events_disallowed = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "name")?; self.name = Some(map.next_value()?); }
+            "bridge_ids" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_ids")?;
+                self.bridge_ids = Some(map.next_value()?);
+            }
+            "channel_ids" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "channel_ids")?;
+                self.channel_ids = Some(map.next_value()?);
+            }
+            "device_names" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "device_names")?;
+                self.device_names = Some(map.next_value()?);
+            }
+            "endpoint_ids" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "endpoint_ids")?;
+                self.endpoint_ids = Some(map.next_value()?);
+            }
+            "events_allowed" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "events_allowed")?;
+                self.events_allowed = Some(map.next_value()?);
+            }
+            "events_disallowed" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "events_disallowed")?;
+                self.events_disallowed = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "name")?;
+                self.name = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -187,7 +239,9 @@ impl serde::Serialize for Application {
         m.serialize_entry("events_allowed", &self.events_allowed)?;
         m.serialize_entry("events_disallowed", &self.events_disallowed)?;
         m.serialize_entry("name", &self.name)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -202,7 +256,10 @@ impl crate::json::Decode for Application {
 impl Application {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge_ids: Option<Vec<crate::Str>> = None;
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_device_names: Option<Vec<crate::Str>> = None;
@@ -214,13 +271,34 @@ impl Application {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge_ids" => { r.once(&mut seen, 1 << 0, "bridge_ids")?; f_bridge_ids = Some(crate::json::Decode::decode(r)?); }
-                "channel_ids" => { r.once(&mut seen, 1 << 1, "channel_ids")?; f_channel_ids = Some(crate::json::Decode::decode(r)?); }
-                "device_names" => { r.once(&mut seen, 1 << 2, "device_names")?; f_device_names = Some(crate::json::Decode::decode(r)?); }
-                "endpoint_ids" => { r.once(&mut seen, 1 << 3, "endpoint_ids")?; f_endpoint_ids = Some(crate::json::Decode::decode(r)?); }
-                "events_allowed" => { r.once(&mut seen, 1 << 4, "events_allowed")?; f_events_allowed = Some(crate::json::Decode::decode(r)?); }
-                "events_disallowed" => { r.once(&mut seen, 1 << 5, "events_disallowed")?; f_events_disallowed = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 6, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "bridge_ids" => {
+                    r.once(&mut seen, 1 << 0, "bridge_ids")?;
+                    f_bridge_ids = Some(crate::json::Decode::decode(r)?);
+                }
+                "channel_ids" => {
+                    r.once(&mut seen, 1 << 1, "channel_ids")?;
+                    f_channel_ids = Some(crate::json::Decode::decode(r)?);
+                }
+                "device_names" => {
+                    r.once(&mut seen, 1 << 2, "device_names")?;
+                    f_device_names = Some(crate::json::Decode::decode(r)?);
+                }
+                "endpoint_ids" => {
+                    r.once(&mut seen, 1 << 3, "endpoint_ids")?;
+                    f_endpoint_ids = Some(crate::json::Decode::decode(r)?);
+                }
+                "events_allowed" => {
+                    r.once(&mut seen, 1 << 4, "events_allowed")?;
+                    f_events_allowed = Some(crate::json::Decode::decode(r)?);
+                }
+                "events_disallowed" => {
+                    r.once(&mut seen, 1 << 5, "events_disallowed")?;
+                    f_events_disallowed = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 6, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -229,8 +307,10 @@ impl Application {
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Application", "channel_ids"))?,
             device_names: f_device_names.ok_or_else(|| r.missing("Application", "device_names"))?,
             endpoint_ids: f_endpoint_ids.ok_or_else(|| r.missing("Application", "endpoint_ids"))?,
-            events_allowed: f_events_allowed.ok_or_else(|| r.missing("Application", "events_allowed"))?,
-            events_disallowed: f_events_disallowed.ok_or_else(|| r.missing("Application", "events_disallowed"))?,
+            events_allowed: f_events_allowed
+                .ok_or_else(|| r.missing("Application", "events_allowed"))?,
+            events_disallowed: f_events_disallowed
+                .ok_or_else(|| r.missing("Application", "events_disallowed"))?,
             name: f_name.ok_or_else(|| r.missing("Application", "name"))?,
             extra,
         })
@@ -239,14 +319,22 @@ impl Application {
 
 impl crate::Inspect for Application {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.bridge_ids.unknown_fields(&format!("{path}.bridge_ids"), out);
-        self.channel_ids.unknown_fields(&format!("{path}.channel_ids"), out);
-        self.device_names.unknown_fields(&format!("{path}.device_names"), out);
-        self.endpoint_ids.unknown_fields(&format!("{path}.endpoint_ids"), out);
-        self.events_allowed.unknown_fields(&format!("{path}.events_allowed"), out);
-        self.events_disallowed.unknown_fields(&format!("{path}.events_disallowed"), out);
+        self.bridge_ids
+            .unknown_fields(&format!("{path}.bridge_ids"), out);
+        self.channel_ids
+            .unknown_fields(&format!("{path}.channel_ids"), out);
+        self.device_names
+            .unknown_fields(&format!("{path}.device_names"), out);
+        self.endpoint_ids
+            .unknown_fields(&format!("{path}.endpoint_ids"), out);
+        self.events_allowed
+            .unknown_fields(&format!("{path}.events_allowed"), out);
+        self.events_disallowed
+            .unknown_fields(&format!("{path}.events_disallowed"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -284,12 +372,28 @@ pub struct AsteriskInfoBuilder {
 
 impl crate::codec::FieldBuilder for AsteriskInfoBuilder {
     type Output = AsteriskInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "build" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "build")?; self.build = map.next_value()?; }
-            "config" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "config")?; self.config = map.next_value()?; }
-            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = map.next_value()?; }
-            "system" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "system")?; self.system = map.next_value()?; }
+            "build" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "build")?;
+                self.build = map.next_value()?;
+            }
+            "config" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "config")?;
+                self.config = map.next_value()?;
+            }
+            "status" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?;
+                self.status = map.next_value()?;
+            }
+            "system" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "system")?;
+                self.system = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -315,11 +419,21 @@ impl serde::Serialize for AsteriskInfo {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.build { m.serialize_entry("build", v)?; }
-        if let Some(v) = &self.config { m.serialize_entry("config", v)?; }
-        if let Some(v) = &self.status { m.serialize_entry("status", v)?; }
-        if let Some(v) = &self.system { m.serialize_entry("system", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.build {
+            m.serialize_entry("build", v)?;
+        }
+        if let Some(v) = &self.config {
+            m.serialize_entry("config", v)?;
+        }
+        if let Some(v) = &self.status {
+            m.serialize_entry("status", v)?;
+        }
+        if let Some(v) = &self.system {
+            m.serialize_entry("system", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -334,7 +448,10 @@ impl crate::json::Decode for AsteriskInfo {
 impl AsteriskInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_build: Option<Box<crate::models::BuildInfo>> = None;
         let mut f_config: Option<Box<crate::models::ConfigInfo>> = None;
         let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
@@ -343,10 +460,22 @@ impl AsteriskInfo {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "build" => { r.once(&mut seen, 1 << 0, "build")?; f_build = crate::json::Decode::decode(r)?; }
-                "config" => { r.once(&mut seen, 1 << 1, "config")?; f_config = crate::json::Decode::decode(r)?; }
-                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = crate::json::Decode::decode(r)?; }
-                "system" => { r.once(&mut seen, 1 << 3, "system")?; f_system = crate::json::Decode::decode(r)?; }
+                "build" => {
+                    r.once(&mut seen, 1 << 0, "build")?;
+                    f_build = crate::json::Decode::decode(r)?;
+                }
+                "config" => {
+                    r.once(&mut seen, 1 << 1, "config")?;
+                    f_config = crate::json::Decode::decode(r)?;
+                }
+                "status" => {
+                    r.once(&mut seen, 1 << 2, "status")?;
+                    f_status = crate::json::Decode::decode(r)?;
+                }
+                "system" => {
+                    r.once(&mut seen, 1 << 3, "system")?;
+                    f_system = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -366,7 +495,9 @@ impl crate::Inspect for AsteriskInfo {
         self.config.unknown_fields(&format!("{path}.config"), out);
         self.status.unknown_fields(&format!("{path}.status"), out);
         self.system.unknown_fields(&format!("{path}.system"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -401,11 +532,24 @@ pub struct AsteriskPingBuilder {
 
 impl crate::codec::FieldBuilder for AsteriskPingBuilder {
     type Output = AsteriskPing;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "asterisk_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "asterisk_id")?; self.asterisk_id = Some(map.next_value()?); }
-            "ping" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "ping")?; self.ping = Some(map.next_value()?); }
-            "timestamp" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?; self.timestamp = Some(map.next_value()?); }
+            "asterisk_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "asterisk_id")?;
+                self.asterisk_id = Some(map.next_value()?);
+            }
+            "ping" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "ping")?;
+                self.ping = Some(map.next_value()?);
+            }
+            "timestamp" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
+                self.timestamp = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -433,7 +577,9 @@ impl serde::Serialize for AsteriskPing {
         m.serialize_entry("asterisk_id", &self.asterisk_id)?;
         m.serialize_entry("ping", &self.ping)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -448,7 +594,10 @@ impl crate::json::Decode for AsteriskPing {
 impl AsteriskPing {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
@@ -456,9 +605,18 @@ impl AsteriskPing {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "asterisk_id" => { r.once(&mut seen, 1 << 0, "asterisk_id")?; f_asterisk_id = Some(crate::json::Decode::decode(r)?); }
-                "ping" => { r.once(&mut seen, 1 << 1, "ping")?; f_ping = Some(crate::json::Decode::decode(r)?); }
-                "timestamp" => { r.once(&mut seen, 1 << 2, "timestamp")?; f_timestamp = Some(crate::json::Decode::decode(r)?); }
+                "asterisk_id" => {
+                    r.once(&mut seen, 1 << 0, "asterisk_id")?;
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "ping" => {
+                    r.once(&mut seen, 1 << 1, "ping")?;
+                    f_ping = Some(crate::json::Decode::decode(r)?);
+                }
+                "timestamp" => {
+                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    f_timestamp = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -473,10 +631,14 @@ impl AsteriskPing {
 
 impl crate::Inspect for AsteriskPing {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.asterisk_id.unknown_fields(&format!("{path}.asterisk_id"), out);
+        self.asterisk_id
+            .unknown_fields(&format!("{path}.asterisk_id"), out);
         self.ping.unknown_fields(&format!("{path}.ping"), out);
-        self.timestamp.unknown_fields(&format!("{path}.timestamp"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.timestamp
+            .unknown_fields(&format!("{path}.timestamp"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -529,7 +691,7 @@ pub struct Bridge {
     pub bridge_class: crate::Str,
     /// JSON `bridge_type`, `string`: always sent; one of `mixing`, `holding` (others kept as `Other`).
     pub bridge_type: BridgeType,
-    /// JSON `bridgevars`, `object`: optional, or absent in some releases.
+    /// JSON `bridgevars`, `object`: optional, or absent in some releases; declared by Asterisk 20, 22, 23.
     pub bridgevars: Option<serde_json::Value>,
     /// JSON `channels`, `List[string]`: always sent.
     pub channels: Vec<crate::Str>,
@@ -572,19 +734,56 @@ pub struct BridgeBuilder {
 
 impl crate::codec::FieldBuilder for BridgeBuilder {
     type Output = Bridge;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge_class" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_class")?; self.bridge_class = Some(map.next_value()?); }
-            "bridge_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_type")?; self.bridge_type = Some(map.next_value()?); }
-            "bridgevars" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "bridgevars")?; self.bridgevars = map.next_value()?; }
-            "channels" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channels")?; self.channels = Some(map.next_value()?); }
-            "creationtime" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "creationtime")?; self.creationtime = Some(map.next_value()?); }
-            "creator" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creator")?; self.creator = Some(map.next_value()?); }
-            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "id")?; self.id = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "name")?; self.name = Some(map.next_value()?); }
-            "technology" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "technology")?; self.technology = Some(map.next_value()?); }
-            "video_mode" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "video_mode")?; self.video_mode = map.next_value()?; }
-            "video_source_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "video_source_id")?; self.video_source_id = map.next_value()?; }
+            "bridge_class" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge_class")?;
+                self.bridge_class = Some(map.next_value()?);
+            }
+            "bridge_type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "bridge_type")?;
+                self.bridge_type = Some(map.next_value()?);
+            }
+            "bridgevars" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "bridgevars")?;
+                self.bridgevars = map.next_value()?;
+            }
+            "channels" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channels")?;
+                self.channels = Some(map.next_value()?);
+            }
+            "creationtime" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "creationtime")?;
+                self.creationtime = Some(map.next_value()?);
+            }
+            "creator" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creator")?;
+                self.creator = Some(map.next_value()?);
+            }
+            "id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "id")?;
+                self.id = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "technology" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "technology")?;
+                self.technology = Some(map.next_value()?);
+            }
+            "video_mode" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "video_mode")?;
+                self.video_mode = map.next_value()?;
+            }
+            "video_source_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "video_source_id")?;
+                self.video_source_id = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -619,16 +818,24 @@ impl serde::Serialize for Bridge {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("bridge_class", &self.bridge_class)?;
         m.serialize_entry("bridge_type", &self.bridge_type)?;
-        if let Some(v) = &self.bridgevars { m.serialize_entry("bridgevars", v)?; }
+        if let Some(v) = &self.bridgevars {
+            m.serialize_entry("bridgevars", v)?;
+        }
         m.serialize_entry("channels", &self.channels)?;
         m.serialize_entry("creationtime", &self.creationtime)?;
         m.serialize_entry("creator", &self.creator)?;
         m.serialize_entry("id", &self.id)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("technology", &self.technology)?;
-        if let Some(v) = &self.video_mode { m.serialize_entry("video_mode", v)?; }
-        if let Some(v) = &self.video_source_id { m.serialize_entry("video_source_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.video_mode {
+            m.serialize_entry("video_mode", v)?;
+        }
+        if let Some(v) = &self.video_source_id {
+            m.serialize_entry("video_source_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -643,7 +850,10 @@ impl crate::json::Decode for Bridge {
 impl Bridge {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge_class: Option<crate::Str> = None;
         let mut f_bridge_type: Option<BridgeType> = None;
         let mut f_bridgevars: Option<serde_json::Value> = None;
@@ -659,17 +869,50 @@ impl Bridge {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge_class" => { r.once(&mut seen, 1 << 0, "bridge_class")?; f_bridge_class = Some(crate::json::Decode::decode(r)?); }
-                "bridge_type" => { r.once(&mut seen, 1 << 1, "bridge_type")?; f_bridge_type = Some(crate::json::Decode::decode(r)?); }
-                "bridgevars" => { r.once(&mut seen, 1 << 2, "bridgevars")?; f_bridgevars = crate::json::Decode::decode(r)?; }
-                "channels" => { r.once(&mut seen, 1 << 3, "channels")?; f_channels = Some(crate::json::Decode::decode(r)?); }
-                "creationtime" => { r.once(&mut seen, 1 << 4, "creationtime")?; f_creationtime = Some(crate::json::Decode::decode(r)?); }
-                "creator" => { r.once(&mut seen, 1 << 5, "creator")?; f_creator = Some(crate::json::Decode::decode(r)?); }
-                "id" => { r.once(&mut seen, 1 << 6, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 7, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "technology" => { r.once(&mut seen, 1 << 8, "technology")?; f_technology = Some(crate::json::Decode::decode(r)?); }
-                "video_mode" => { r.once(&mut seen, 1 << 9, "video_mode")?; f_video_mode = crate::json::Decode::decode(r)?; }
-                "video_source_id" => { r.once(&mut seen, 1 << 10, "video_source_id")?; f_video_source_id = crate::json::Decode::decode(r)?; }
+                "bridge_class" => {
+                    r.once(&mut seen, 1 << 0, "bridge_class")?;
+                    f_bridge_class = Some(crate::json::Decode::decode(r)?);
+                }
+                "bridge_type" => {
+                    r.once(&mut seen, 1 << 1, "bridge_type")?;
+                    f_bridge_type = Some(crate::json::Decode::decode(r)?);
+                }
+                "bridgevars" => {
+                    r.once(&mut seen, 1 << 2, "bridgevars")?;
+                    f_bridgevars = crate::json::Decode::decode(r)?;
+                }
+                "channels" => {
+                    r.once(&mut seen, 1 << 3, "channels")?;
+                    f_channels = Some(crate::json::Decode::decode(r)?);
+                }
+                "creationtime" => {
+                    r.once(&mut seen, 1 << 4, "creationtime")?;
+                    f_creationtime = Some(crate::json::Decode::decode(r)?);
+                }
+                "creator" => {
+                    r.once(&mut seen, 1 << 5, "creator")?;
+                    f_creator = Some(crate::json::Decode::decode(r)?);
+                }
+                "id" => {
+                    r.once(&mut seen, 1 << 6, "id")?;
+                    f_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 7, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "technology" => {
+                    r.once(&mut seen, 1 << 8, "technology")?;
+                    f_technology = Some(crate::json::Decode::decode(r)?);
+                }
+                "video_mode" => {
+                    r.once(&mut seen, 1 << 9, "video_mode")?;
+                    f_video_mode = crate::json::Decode::decode(r)?;
+                }
+                "video_source_id" => {
+                    r.once(&mut seen, 1 << 10, "video_source_id")?;
+                    f_video_source_id = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -692,18 +935,28 @@ impl Bridge {
 
 impl crate::Inspect for Bridge {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.bridge_class.unknown_fields(&format!("{path}.bridge_class"), out);
-        self.bridge_type.unknown_fields(&format!("{path}.bridge_type"), out);
-        self.bridgevars.unknown_fields(&format!("{path}.bridgevars"), out);
-        self.channels.unknown_fields(&format!("{path}.channels"), out);
-        self.creationtime.unknown_fields(&format!("{path}.creationtime"), out);
+        self.bridge_class
+            .unknown_fields(&format!("{path}.bridge_class"), out);
+        self.bridge_type
+            .unknown_fields(&format!("{path}.bridge_type"), out);
+        self.bridgevars
+            .unknown_fields(&format!("{path}.bridgevars"), out);
+        self.channels
+            .unknown_fields(&format!("{path}.channels"), out);
+        self.creationtime
+            .unknown_fields(&format!("{path}.creationtime"), out);
         self.creator.unknown_fields(&format!("{path}.creator"), out);
         self.id.unknown_fields(&format!("{path}.id"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
-        self.technology.unknown_fields(&format!("{path}.technology"), out);
-        self.video_mode.unknown_fields(&format!("{path}.video_mode"), out);
-        self.video_source_id.unknown_fields(&format!("{path}.video_source_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.technology
+            .unknown_fields(&format!("{path}.technology"), out);
+        self.video_mode
+            .unknown_fields(&format!("{path}.video_mode"), out);
+        self.video_source_id
+            .unknown_fields(&format!("{path}.video_source_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -747,14 +1000,36 @@ pub struct BuildInfoBuilder {
 
 impl crate::codec::FieldBuilder for BuildInfoBuilder {
     type Output = BuildInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "date" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "date")?; self.date = Some(map.next_value()?); }
-            "kernel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "kernel")?; self.kernel = Some(map.next_value()?); }
-            "machine" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "machine")?; self.machine = Some(map.next_value()?); }
-            "options" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "options")?; self.options = Some(map.next_value()?); }
-            "os" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "os")?; self.os = Some(map.next_value()?); }
-            "user" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "user")?; self.user = Some(map.next_value()?); }
+            "date" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "date")?;
+                self.date = Some(map.next_value()?);
+            }
+            "kernel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "kernel")?;
+                self.kernel = Some(map.next_value()?);
+            }
+            "machine" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "machine")?;
+                self.machine = Some(map.next_value()?);
+            }
+            "options" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "options")?;
+                self.options = Some(map.next_value()?);
+            }
+            "os" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "os")?;
+                self.os = Some(map.next_value()?);
+            }
+            "user" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "user")?;
+                self.user = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -788,7 +1063,9 @@ impl serde::Serialize for BuildInfo {
         m.serialize_entry("options", &self.options)?;
         m.serialize_entry("os", &self.os)?;
         m.serialize_entry("user", &self.user)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -803,7 +1080,10 @@ impl crate::json::Decode for BuildInfo {
 impl BuildInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_date: Option<crate::Str> = None;
         let mut f_kernel: Option<crate::Str> = None;
         let mut f_machine: Option<crate::Str> = None;
@@ -814,12 +1094,30 @@ impl BuildInfo {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "date" => { r.once(&mut seen, 1 << 0, "date")?; f_date = Some(crate::json::Decode::decode(r)?); }
-                "kernel" => { r.once(&mut seen, 1 << 1, "kernel")?; f_kernel = Some(crate::json::Decode::decode(r)?); }
-                "machine" => { r.once(&mut seen, 1 << 2, "machine")?; f_machine = Some(crate::json::Decode::decode(r)?); }
-                "options" => { r.once(&mut seen, 1 << 3, "options")?; f_options = Some(crate::json::Decode::decode(r)?); }
-                "os" => { r.once(&mut seen, 1 << 4, "os")?; f_os = Some(crate::json::Decode::decode(r)?); }
-                "user" => { r.once(&mut seen, 1 << 5, "user")?; f_user = Some(crate::json::Decode::decode(r)?); }
+                "date" => {
+                    r.once(&mut seen, 1 << 0, "date")?;
+                    f_date = Some(crate::json::Decode::decode(r)?);
+                }
+                "kernel" => {
+                    r.once(&mut seen, 1 << 1, "kernel")?;
+                    f_kernel = Some(crate::json::Decode::decode(r)?);
+                }
+                "machine" => {
+                    r.once(&mut seen, 1 << 2, "machine")?;
+                    f_machine = Some(crate::json::Decode::decode(r)?);
+                }
+                "options" => {
+                    r.once(&mut seen, 1 << 3, "options")?;
+                    f_options = Some(crate::json::Decode::decode(r)?);
+                }
+                "os" => {
+                    r.once(&mut seen, 1 << 4, "os")?;
+                    f_os = Some(crate::json::Decode::decode(r)?);
+                }
+                "user" => {
+                    r.once(&mut seen, 1 << 5, "user")?;
+                    f_user = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -843,7 +1141,9 @@ impl crate::Inspect for BuildInfo {
         self.options.unknown_fields(&format!("{path}.options"), out);
         self.os.unknown_fields(&format!("{path}.os"), out);
         self.user.unknown_fields(&format!("{path}.user"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -875,10 +1175,20 @@ pub struct CallerIDBuilder {
 
 impl crate::codec::FieldBuilder for CallerIDBuilder {
     type Output = CallerID;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
-            "number" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "number")?; self.number = Some(map.next_value()?); }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "number" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "number")?;
+                self.number = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -904,7 +1214,9 @@ impl serde::Serialize for CallerID {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("number", &self.number)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -919,15 +1231,24 @@ impl crate::json::Decode for CallerID {
 impl CallerID {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "number" => { r.once(&mut seen, 1 << 1, "number")?; f_number = Some(crate::json::Decode::decode(r)?); }
+                "name" => {
+                    r.once(&mut seen, 1 << 0, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "number" => {
+                    r.once(&mut seen, 1 << 1, "number")?;
+                    f_number = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -943,7 +1264,9 @@ impl crate::Inspect for CallerID {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.number.unknown_fields(&format!("{path}.number"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1081,21 +1404,64 @@ pub struct ChannelBuilder {
 
 impl crate::codec::FieldBuilder for ChannelBuilder {
     type Output = Channel;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "accountcode" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "accountcode")?; self.accountcode = Some(map.next_value()?); }
-            "caller" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?; self.caller = Some(map.next_value()?); }
-            "caller_rdnis" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "caller_rdnis")?; self.caller_rdnis = map.next_value()?; }
-            "channelvars" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channelvars")?; self.channelvars = map.next_value()?; }
-            "connected" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "connected")?; self.connected = Some(map.next_value()?); }
-            "creationtime" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creationtime")?; self.creationtime = Some(map.next_value()?); }
-            "dialplan" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "dialplan")?; self.dialplan = Some(map.next_value()?); }
-            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "id")?; self.id = Some(map.next_value()?); }
-            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "language")?; self.language = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "name")?; self.name = Some(map.next_value()?); }
-            "protocol_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "protocol_id")?; self.protocol_id = Some(map.next_value()?); }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "state")?; self.state = Some(map.next_value()?); }
-            "tenantid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "tenantid")?; self.tenantid = map.next_value()?; }
+            "accountcode" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "accountcode")?;
+                self.accountcode = Some(map.next_value()?);
+            }
+            "caller" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "caller")?;
+                self.caller = Some(map.next_value()?);
+            }
+            "caller_rdnis" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "caller_rdnis")?;
+                self.caller_rdnis = map.next_value()?;
+            }
+            "channelvars" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "channelvars")?;
+                self.channelvars = map.next_value()?;
+            }
+            "connected" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "connected")?;
+                self.connected = Some(map.next_value()?);
+            }
+            "creationtime" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "creationtime")?;
+                self.creationtime = Some(map.next_value()?);
+            }
+            "dialplan" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "dialplan")?;
+                self.dialplan = Some(map.next_value()?);
+            }
+            "id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "id")?;
+                self.id = Some(map.next_value()?);
+            }
+            "language" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "language")?;
+                self.language = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "protocol_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "protocol_id")?;
+                self.protocol_id = Some(map.next_value()?);
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "state")?;
+                self.state = Some(map.next_value()?);
+            }
+            "tenantid" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "tenantid")?;
+                self.tenantid = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1132,8 +1498,12 @@ impl serde::Serialize for Channel {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("accountcode", &self.accountcode)?;
         m.serialize_entry("caller", &self.caller)?;
-        if let Some(v) = &self.caller_rdnis { m.serialize_entry("caller_rdnis", v)?; }
-        if let Some(v) = &self.channelvars { m.serialize_entry("channelvars", v)?; }
+        if let Some(v) = &self.caller_rdnis {
+            m.serialize_entry("caller_rdnis", v)?;
+        }
+        if let Some(v) = &self.channelvars {
+            m.serialize_entry("channelvars", v)?;
+        }
         m.serialize_entry("connected", &self.connected)?;
         m.serialize_entry("creationtime", &self.creationtime)?;
         m.serialize_entry("dialplan", &self.dialplan)?;
@@ -1142,8 +1512,12 @@ impl serde::Serialize for Channel {
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("protocol_id", &self.protocol_id)?;
         m.serialize_entry("state", &self.state)?;
-        if let Some(v) = &self.tenantid { m.serialize_entry("tenantid", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.tenantid {
+            m.serialize_entry("tenantid", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1158,7 +1532,10 @@ impl crate::json::Decode for Channel {
 impl Channel {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_accountcode: Option<crate::Str> = None;
         let mut f_caller: Option<crate::models::CallerID> = None;
         let mut f_caller_rdnis: Option<crate::Str> = None;
@@ -1176,19 +1553,58 @@ impl Channel {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "accountcode" => { r.once(&mut seen, 1 << 0, "accountcode")?; f_accountcode = Some(crate::json::Decode::decode(r)?); }
-                "caller" => { r.once(&mut seen, 1 << 1, "caller")?; f_caller = Some(crate::json::Decode::decode(r)?); }
-                "caller_rdnis" => { r.once(&mut seen, 1 << 2, "caller_rdnis")?; f_caller_rdnis = crate::json::Decode::decode(r)?; }
-                "channelvars" => { r.once(&mut seen, 1 << 3, "channelvars")?; f_channelvars = crate::json::Decode::decode(r)?; }
-                "connected" => { r.once(&mut seen, 1 << 4, "connected")?; f_connected = Some(crate::json::Decode::decode(r)?); }
-                "creationtime" => { r.once(&mut seen, 1 << 5, "creationtime")?; f_creationtime = Some(crate::json::Decode::decode(r)?); }
-                "dialplan" => { r.once(&mut seen, 1 << 6, "dialplan")?; f_dialplan = Some(crate::json::Decode::decode(r)?); }
-                "id" => { r.once(&mut seen, 1 << 7, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
-                "language" => { r.once(&mut seen, 1 << 8, "language")?; f_language = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 9, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "protocol_id" => { r.once(&mut seen, 1 << 10, "protocol_id")?; f_protocol_id = Some(crate::json::Decode::decode(r)?); }
-                "state" => { r.once(&mut seen, 1 << 11, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
-                "tenantid" => { r.once(&mut seen, 1 << 12, "tenantid")?; f_tenantid = crate::json::Decode::decode(r)?; }
+                "accountcode" => {
+                    r.once(&mut seen, 1 << 0, "accountcode")?;
+                    f_accountcode = Some(crate::json::Decode::decode(r)?);
+                }
+                "caller" => {
+                    r.once(&mut seen, 1 << 1, "caller")?;
+                    f_caller = Some(crate::json::Decode::decode(r)?);
+                }
+                "caller_rdnis" => {
+                    r.once(&mut seen, 1 << 2, "caller_rdnis")?;
+                    f_caller_rdnis = crate::json::Decode::decode(r)?;
+                }
+                "channelvars" => {
+                    r.once(&mut seen, 1 << 3, "channelvars")?;
+                    f_channelvars = crate::json::Decode::decode(r)?;
+                }
+                "connected" => {
+                    r.once(&mut seen, 1 << 4, "connected")?;
+                    f_connected = Some(crate::json::Decode::decode(r)?);
+                }
+                "creationtime" => {
+                    r.once(&mut seen, 1 << 5, "creationtime")?;
+                    f_creationtime = Some(crate::json::Decode::decode(r)?);
+                }
+                "dialplan" => {
+                    r.once(&mut seen, 1 << 6, "dialplan")?;
+                    f_dialplan = Some(crate::json::Decode::decode(r)?);
+                }
+                "id" => {
+                    r.once(&mut seen, 1 << 7, "id")?;
+                    f_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "language" => {
+                    r.once(&mut seen, 1 << 8, "language")?;
+                    f_language = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 9, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "protocol_id" => {
+                    r.once(&mut seen, 1 << 10, "protocol_id")?;
+                    f_protocol_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 11, "state")?;
+                    f_state = Some(crate::json::Decode::decode(r)?);
+                }
+                "tenantid" => {
+                    r.once(&mut seen, 1 << 12, "tenantid")?;
+                    f_tenantid = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1213,20 +1629,31 @@ impl Channel {
 
 impl crate::Inspect for Channel {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.accountcode.unknown_fields(&format!("{path}.accountcode"), out);
+        self.accountcode
+            .unknown_fields(&format!("{path}.accountcode"), out);
         self.caller.unknown_fields(&format!("{path}.caller"), out);
-        self.caller_rdnis.unknown_fields(&format!("{path}.caller_rdnis"), out);
-        self.channelvars.unknown_fields(&format!("{path}.channelvars"), out);
-        self.connected.unknown_fields(&format!("{path}.connected"), out);
-        self.creationtime.unknown_fields(&format!("{path}.creationtime"), out);
-        self.dialplan.unknown_fields(&format!("{path}.dialplan"), out);
+        self.caller_rdnis
+            .unknown_fields(&format!("{path}.caller_rdnis"), out);
+        self.channelvars
+            .unknown_fields(&format!("{path}.channelvars"), out);
+        self.connected
+            .unknown_fields(&format!("{path}.connected"), out);
+        self.creationtime
+            .unknown_fields(&format!("{path}.creationtime"), out);
+        self.dialplan
+            .unknown_fields(&format!("{path}.dialplan"), out);
         self.id.unknown_fields(&format!("{path}.id"), out);
-        self.language.unknown_fields(&format!("{path}.language"), out);
+        self.language
+            .unknown_fields(&format!("{path}.language"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
-        self.protocol_id.unknown_fields(&format!("{path}.protocol_id"), out);
+        self.protocol_id
+            .unknown_fields(&format!("{path}.protocol_id"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        self.tenantid.unknown_fields(&format!("{path}.tenantid"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.tenantid
+            .unknown_fields(&format!("{path}.tenantid"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1270,14 +1697,36 @@ pub struct ConfigInfoBuilder {
 
 impl crate::codec::FieldBuilder for ConfigInfoBuilder {
     type Output = ConfigInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "default_language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "default_language")?; self.default_language = Some(map.next_value()?); }
-            "max_channels" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "max_channels")?; self.max_channels = map.next_value()?; }
-            "max_load" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "max_load")?; self.max_load = map.next_value()?; }
-            "max_open_files" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "max_open_files")?; self.max_open_files = map.next_value()?; }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "name")?; self.name = Some(map.next_value()?); }
-            "setid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "setid")?; self.setid = Some(map.next_value()?); }
+            "default_language" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "default_language")?;
+                self.default_language = Some(map.next_value()?);
+            }
+            "max_channels" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "max_channels")?;
+                self.max_channels = map.next_value()?;
+            }
+            "max_load" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "max_load")?;
+                self.max_load = map.next_value()?;
+            }
+            "max_open_files" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "max_open_files")?;
+                self.max_open_files = map.next_value()?;
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "setid" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "setid")?;
+                self.setid = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1306,12 +1755,20 @@ impl serde::Serialize for ConfigInfo {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("default_language", &self.default_language)?;
-        if let Some(v) = &self.max_channels { m.serialize_entry("max_channels", v)?; }
-        if let Some(v) = &self.max_load { m.serialize_entry("max_load", v)?; }
-        if let Some(v) = &self.max_open_files { m.serialize_entry("max_open_files", v)?; }
+        if let Some(v) = &self.max_channels {
+            m.serialize_entry("max_channels", v)?;
+        }
+        if let Some(v) = &self.max_load {
+            m.serialize_entry("max_load", v)?;
+        }
+        if let Some(v) = &self.max_open_files {
+            m.serialize_entry("max_open_files", v)?;
+        }
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("setid", &self.setid)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1326,7 +1783,10 @@ impl crate::json::Decode for ConfigInfo {
 impl ConfigInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_default_language: Option<crate::Str> = None;
         let mut f_max_channels: Option<i64> = None;
         let mut f_max_load: Option<f64> = None;
@@ -1337,17 +1797,36 @@ impl ConfigInfo {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "default_language" => { r.once(&mut seen, 1 << 0, "default_language")?; f_default_language = Some(crate::json::Decode::decode(r)?); }
-                "max_channels" => { r.once(&mut seen, 1 << 1, "max_channels")?; f_max_channels = crate::json::Decode::decode(r)?; }
-                "max_load" => { r.once(&mut seen, 1 << 2, "max_load")?; f_max_load = crate::json::Decode::decode(r)?; }
-                "max_open_files" => { r.once(&mut seen, 1 << 3, "max_open_files")?; f_max_open_files = crate::json::Decode::decode(r)?; }
-                "name" => { r.once(&mut seen, 1 << 4, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "setid" => { r.once(&mut seen, 1 << 5, "setid")?; f_setid = Some(crate::json::Decode::decode(r)?); }
+                "default_language" => {
+                    r.once(&mut seen, 1 << 0, "default_language")?;
+                    f_default_language = Some(crate::json::Decode::decode(r)?);
+                }
+                "max_channels" => {
+                    r.once(&mut seen, 1 << 1, "max_channels")?;
+                    f_max_channels = crate::json::Decode::decode(r)?;
+                }
+                "max_load" => {
+                    r.once(&mut seen, 1 << 2, "max_load")?;
+                    f_max_load = crate::json::Decode::decode(r)?;
+                }
+                "max_open_files" => {
+                    r.once(&mut seen, 1 << 3, "max_open_files")?;
+                    f_max_open_files = crate::json::Decode::decode(r)?;
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 4, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "setid" => {
+                    r.once(&mut seen, 1 << 5, "setid")?;
+                    f_setid = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ConfigInfo {
-            default_language: f_default_language.ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
+            default_language: f_default_language
+                .ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
             max_channels: f_max_channels,
             max_load: f_max_load,
             max_open_files: f_max_open_files,
@@ -1360,13 +1839,19 @@ impl ConfigInfo {
 
 impl crate::Inspect for ConfigInfo {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.default_language.unknown_fields(&format!("{path}.default_language"), out);
-        self.max_channels.unknown_fields(&format!("{path}.max_channels"), out);
-        self.max_load.unknown_fields(&format!("{path}.max_load"), out);
-        self.max_open_files.unknown_fields(&format!("{path}.max_open_files"), out);
+        self.default_language
+            .unknown_fields(&format!("{path}.default_language"), out);
+        self.max_channels
+            .unknown_fields(&format!("{path}.max_channels"), out);
+        self.max_load
+            .unknown_fields(&format!("{path}.max_load"), out);
+        self.max_open_files
+            .unknown_fields(&format!("{path}.max_open_files"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.setid.unknown_fields(&format!("{path}.setid"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1398,10 +1883,20 @@ pub struct ConfigTupleBuilder {
 
 impl crate::codec::FieldBuilder for ConfigTupleBuilder {
     type Output = ConfigTuple;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "attribute" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "attribute")?; self.attribute = Some(map.next_value()?); }
-            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            "attribute" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "attribute")?;
+                self.attribute = Some(map.next_value()?);
+            }
+            "value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
+                self.value = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1427,7 +1922,9 @@ impl serde::Serialize for ConfigTuple {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("attribute", &self.attribute)?;
         m.serialize_entry("value", &self.value)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1442,15 +1939,24 @@ impl crate::json::Decode for ConfigTuple {
 impl ConfigTuple {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "attribute" => { r.once(&mut seen, 1 << 0, "attribute")?; f_attribute = Some(crate::json::Decode::decode(r)?); }
-                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                "attribute" => {
+                    r.once(&mut seen, 1 << 0, "attribute")?;
+                    f_attribute = Some(crate::json::Decode::decode(r)?);
+                }
+                "value" => {
+                    r.once(&mut seen, 1 << 1, "value")?;
+                    f_value = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1464,9 +1970,12 @@ impl ConfigTuple {
 
 impl crate::Inspect for ConfigTuple {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.attribute.unknown_fields(&format!("{path}.attribute"), out);
+        self.attribute
+            .unknown_fields(&format!("{path}.attribute"), out);
         self.value.unknown_fields(&format!("{path}.value"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1553,12 +2062,28 @@ pub struct ContactInfoBuilder {
 
 impl crate::codec::FieldBuilder for ContactInfoBuilder {
     type Output = ContactInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "aor" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "aor")?; self.aor = Some(map.next_value()?); }
-            "contact_status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "contact_status")?; self.contact_status = Some(map.next_value()?); }
-            "roundtrip_usec" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "roundtrip_usec")?; self.roundtrip_usec = map.next_value()?; }
-            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "uri")?; self.uri = Some(map.next_value()?); }
+            "aor" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "aor")?;
+                self.aor = Some(map.next_value()?);
+            }
+            "contact_status" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "contact_status")?;
+                self.contact_status = Some(map.next_value()?);
+            }
+            "roundtrip_usec" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "roundtrip_usec")?;
+                self.roundtrip_usec = map.next_value()?;
+            }
+            "uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "uri")?;
+                self.uri = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1586,9 +2111,13 @@ impl serde::Serialize for ContactInfo {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("aor", &self.aor)?;
         m.serialize_entry("contact_status", &self.contact_status)?;
-        if let Some(v) = &self.roundtrip_usec { m.serialize_entry("roundtrip_usec", v)?; }
+        if let Some(v) = &self.roundtrip_usec {
+            m.serialize_entry("roundtrip_usec", v)?;
+        }
         m.serialize_entry("uri", &self.uri)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1603,7 +2132,10 @@ impl crate::json::Decode for ContactInfo {
 impl ContactInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_aor: Option<crate::Str> = None;
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
         let mut f_roundtrip_usec: Option<crate::Str> = None;
@@ -1612,16 +2144,29 @@ impl ContactInfo {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "aor" => { r.once(&mut seen, 1 << 0, "aor")?; f_aor = Some(crate::json::Decode::decode(r)?); }
-                "contact_status" => { r.once(&mut seen, 1 << 1, "contact_status")?; f_contact_status = Some(crate::json::Decode::decode(r)?); }
-                "roundtrip_usec" => { r.once(&mut seen, 1 << 2, "roundtrip_usec")?; f_roundtrip_usec = crate::json::Decode::decode(r)?; }
-                "uri" => { r.once(&mut seen, 1 << 3, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
+                "aor" => {
+                    r.once(&mut seen, 1 << 0, "aor")?;
+                    f_aor = Some(crate::json::Decode::decode(r)?);
+                }
+                "contact_status" => {
+                    r.once(&mut seen, 1 << 1, "contact_status")?;
+                    f_contact_status = Some(crate::json::Decode::decode(r)?);
+                }
+                "roundtrip_usec" => {
+                    r.once(&mut seen, 1 << 2, "roundtrip_usec")?;
+                    f_roundtrip_usec = crate::json::Decode::decode(r)?;
+                }
+                "uri" => {
+                    r.once(&mut seen, 1 << 3, "uri")?;
+                    f_uri = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactInfo {
             aor: f_aor.ok_or_else(|| r.missing("ContactInfo", "aor"))?,
-            contact_status: f_contact_status.ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
+            contact_status: f_contact_status
+                .ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
             roundtrip_usec: f_roundtrip_usec,
             uri: f_uri.ok_or_else(|| r.missing("ContactInfo", "uri"))?,
             extra,
@@ -1632,10 +2177,14 @@ impl ContactInfo {
 impl crate::Inspect for ContactInfo {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.aor.unknown_fields(&format!("{path}.aor"), out);
-        self.contact_status.unknown_fields(&format!("{path}.contact_status"), out);
-        self.roundtrip_usec.unknown_fields(&format!("{path}.roundtrip_usec"), out);
+        self.contact_status
+            .unknown_fields(&format!("{path}.contact_status"), out);
+        self.roundtrip_usec
+            .unknown_fields(&format!("{path}.roundtrip_usec"), out);
         self.uri.unknown_fields(&format!("{path}.uri"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1732,10 +2281,20 @@ pub struct DeviceStateBuilder {
 
 impl crate::codec::FieldBuilder for DeviceStateBuilder {
     type Output = DeviceState;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "state")?; self.state = Some(map.next_value()?); }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "state")?;
+                self.state = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1761,7 +2320,9 @@ impl serde::Serialize for DeviceState {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("state", &self.state)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1776,15 +2337,24 @@ impl crate::json::Decode for DeviceState {
 impl DeviceState {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "state" => { r.once(&mut seen, 1 << 1, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
+                "name" => {
+                    r.once(&mut seen, 1 << 0, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 1, "state")?;
+                    f_state = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1800,7 +2370,9 @@ impl crate::Inspect for DeviceState {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1824,13 +2396,15 @@ pub struct DialedBuilder {
 
 impl crate::codec::FieldBuilder for DialedBuilder {
     type Output = Dialed;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         crate::codec::extra(&mut self.extra, key, map)
     }
     fn finish(self) -> Result<Dialed, &'static str> {
-        Ok(Dialed {
-            extra: self.extra,
-        })
+        Ok(Dialed { extra: self.extra })
     }
 }
 
@@ -1844,7 +2418,9 @@ impl serde::Serialize for Dialed {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1859,7 +2435,10 @@ impl crate::json::Decode for Dialed {
 impl Dialed {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             r.extra(&mut extra, key)?;
@@ -1870,7 +2449,9 @@ impl Dialed {
 
 impl crate::Inspect for Dialed {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -1911,13 +2492,32 @@ pub struct DialplanCEPBuilder {
 
 impl crate::codec::FieldBuilder for DialplanCEPBuilder {
     type Output = DialplanCEP;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "app_data" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "app_data")?; self.app_data = Some(map.next_value()?); }
-            "app_name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "app_name")?; self.app_name = Some(map.next_value()?); }
-            "context" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?; self.context = Some(map.next_value()?); }
-            "exten" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?; self.exten = Some(map.next_value()?); }
-            "priority" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "priority")?; self.priority = Some(map.next_value()?); }
+            "app_data" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "app_data")?;
+                self.app_data = Some(map.next_value()?);
+            }
+            "app_name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "app_name")?;
+                self.app_name = Some(map.next_value()?);
+            }
+            "context" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "context")?;
+                self.context = Some(map.next_value()?);
+            }
+            "exten" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "exten")?;
+                self.exten = Some(map.next_value()?);
+            }
+            "priority" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "priority")?;
+                self.priority = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -1949,7 +2549,9 @@ impl serde::Serialize for DialplanCEP {
         m.serialize_entry("context", &self.context)?;
         m.serialize_entry("exten", &self.exten)?;
         m.serialize_entry("priority", &self.priority)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -1964,7 +2566,10 @@ impl crate::json::Decode for DialplanCEP {
 impl DialplanCEP {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_app_data: Option<crate::Str> = None;
         let mut f_app_name: Option<crate::Str> = None;
         let mut f_context: Option<crate::Str> = None;
@@ -1974,11 +2579,26 @@ impl DialplanCEP {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "app_data" => { r.once(&mut seen, 1 << 0, "app_data")?; f_app_data = Some(crate::json::Decode::decode(r)?); }
-                "app_name" => { r.once(&mut seen, 1 << 1, "app_name")?; f_app_name = Some(crate::json::Decode::decode(r)?); }
-                "context" => { r.once(&mut seen, 1 << 2, "context")?; f_context = Some(crate::json::Decode::decode(r)?); }
-                "exten" => { r.once(&mut seen, 1 << 3, "exten")?; f_exten = Some(crate::json::Decode::decode(r)?); }
-                "priority" => { r.once(&mut seen, 1 << 4, "priority")?; f_priority = Some(crate::json::Decode::decode(r)?); }
+                "app_data" => {
+                    r.once(&mut seen, 1 << 0, "app_data")?;
+                    f_app_data = Some(crate::json::Decode::decode(r)?);
+                }
+                "app_name" => {
+                    r.once(&mut seen, 1 << 1, "app_name")?;
+                    f_app_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "context" => {
+                    r.once(&mut seen, 1 << 2, "context")?;
+                    f_context = Some(crate::json::Decode::decode(r)?);
+                }
+                "exten" => {
+                    r.once(&mut seen, 1 << 3, "exten")?;
+                    f_exten = Some(crate::json::Decode::decode(r)?);
+                }
+                "priority" => {
+                    r.once(&mut seen, 1 << 4, "priority")?;
+                    f_priority = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -1995,12 +2615,17 @@ impl DialplanCEP {
 
 impl crate::Inspect for DialplanCEP {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.app_data.unknown_fields(&format!("{path}.app_data"), out);
-        self.app_name.unknown_fields(&format!("{path}.app_name"), out);
+        self.app_data
+            .unknown_fields(&format!("{path}.app_data"), out);
+        self.app_name
+            .unknown_fields(&format!("{path}.app_name"), out);
         self.context.unknown_fields(&format!("{path}.context"), out);
         self.exten.unknown_fields(&format!("{path}.exten"), out);
-        self.priority.unknown_fields(&format!("{path}.priority"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.priority
+            .unknown_fields(&format!("{path}.priority"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2079,12 +2704,28 @@ pub struct EndpointBuilder {
 
 impl crate::codec::FieldBuilder for EndpointBuilder {
     type Output = Endpoint;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_ids" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_ids")?; self.channel_ids = Some(map.next_value()?); }
-            "resource" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "resource")?; self.resource = Some(map.next_value()?); }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?; self.state = map.next_value()?; }
-            "technology" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "technology")?; self.technology = Some(map.next_value()?); }
+            "channel_ids" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_ids")?;
+                self.channel_ids = Some(map.next_value()?);
+            }
+            "resource" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "resource")?;
+                self.resource = Some(map.next_value()?);
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "state")?;
+                self.state = map.next_value()?;
+            }
+            "technology" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "technology")?;
+                self.technology = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2112,9 +2753,13 @@ impl serde::Serialize for Endpoint {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("channel_ids", &self.channel_ids)?;
         m.serialize_entry("resource", &self.resource)?;
-        if let Some(v) = &self.state { m.serialize_entry("state", v)?; }
+        if let Some(v) = &self.state {
+            m.serialize_entry("state", v)?;
+        }
         m.serialize_entry("technology", &self.technology)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2129,7 +2774,10 @@ impl crate::json::Decode for Endpoint {
 impl Endpoint {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_resource: Option<crate::Str> = None;
         let mut f_state: Option<EndpointState> = None;
@@ -2138,10 +2786,22 @@ impl Endpoint {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel_ids" => { r.once(&mut seen, 1 << 0, "channel_ids")?; f_channel_ids = Some(crate::json::Decode::decode(r)?); }
-                "resource" => { r.once(&mut seen, 1 << 1, "resource")?; f_resource = Some(crate::json::Decode::decode(r)?); }
-                "state" => { r.once(&mut seen, 1 << 2, "state")?; f_state = crate::json::Decode::decode(r)?; }
-                "technology" => { r.once(&mut seen, 1 << 3, "technology")?; f_technology = Some(crate::json::Decode::decode(r)?); }
+                "channel_ids" => {
+                    r.once(&mut seen, 1 << 0, "channel_ids")?;
+                    f_channel_ids = Some(crate::json::Decode::decode(r)?);
+                }
+                "resource" => {
+                    r.once(&mut seen, 1 << 1, "resource")?;
+                    f_resource = Some(crate::json::Decode::decode(r)?);
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 2, "state")?;
+                    f_state = crate::json::Decode::decode(r)?;
+                }
+                "technology" => {
+                    r.once(&mut seen, 1 << 3, "technology")?;
+                    f_technology = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2157,11 +2817,16 @@ impl Endpoint {
 
 impl crate::Inspect for Endpoint {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.channel_ids.unknown_fields(&format!("{path}.channel_ids"), out);
-        self.resource.unknown_fields(&format!("{path}.resource"), out);
+        self.channel_ids
+            .unknown_fields(&format!("{path}.channel_ids"), out);
+        self.resource
+            .unknown_fields(&format!("{path}.resource"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        self.technology.unknown_fields(&format!("{path}.technology"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.technology
+            .unknown_fields(&format!("{path}.technology"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2193,10 +2858,20 @@ pub struct FormatLangPairBuilder {
 
 impl crate::codec::FieldBuilder for FormatLangPairBuilder {
     type Output = FormatLangPair;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?; self.format = Some(map.next_value()?); }
-            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?; self.language = Some(map.next_value()?); }
+            "format" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?;
+                self.format = Some(map.next_value()?);
+            }
+            "language" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?;
+                self.language = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2222,7 +2897,9 @@ impl serde::Serialize for FormatLangPair {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("format", &self.format)?;
         m.serialize_entry("language", &self.language)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2237,15 +2914,24 @@ impl crate::json::Decode for FormatLangPair {
 impl FormatLangPair {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "format" => { r.once(&mut seen, 1 << 0, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
-                "language" => { r.once(&mut seen, 1 << 1, "language")?; f_language = Some(crate::json::Decode::decode(r)?); }
+                "format" => {
+                    r.once(&mut seen, 1 << 0, "format")?;
+                    f_format = Some(crate::json::Decode::decode(r)?);
+                }
+                "language" => {
+                    r.once(&mut seen, 1 << 1, "language")?;
+                    f_language = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2260,8 +2946,11 @@ impl FormatLangPair {
 impl crate::Inspect for FormatLangPair {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.format.unknown_fields(&format!("{path}.format"), out);
-        self.language.unknown_fields(&format!("{path}.language"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.language
+            .unknown_fields(&format!("{path}.language"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2364,16 +3053,44 @@ pub struct LiveRecordingBuilder {
 
 impl crate::codec::FieldBuilder for LiveRecordingBuilder {
     type Output = LiveRecording;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?; self.cause = map.next_value()?; }
-            "duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?; self.duration = map.next_value()?; }
-            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "format")?; self.format = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "name")?; self.name = Some(map.next_value()?); }
-            "silence_duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "silence_duration")?; self.silence_duration = map.next_value()?; }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "state")?; self.state = Some(map.next_value()?); }
-            "talking_duration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "talking_duration")?; self.talking_duration = map.next_value()?; }
-            "target_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "target_uri")?; self.target_uri = Some(map.next_value()?); }
+            "cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "cause")?;
+                self.cause = map.next_value()?;
+            }
+            "duration" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "duration")?;
+                self.duration = map.next_value()?;
+            }
+            "format" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "format")?;
+                self.format = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "silence_duration" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "silence_duration")?;
+                self.silence_duration = map.next_value()?;
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "state")?;
+                self.state = Some(map.next_value()?);
+            }
+            "talking_duration" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "talking_duration")?;
+                self.talking_duration = map.next_value()?;
+            }
+            "target_uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "target_uri")?;
+                self.target_uri = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2403,15 +3120,25 @@ impl serde::Serialize for LiveRecording {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.cause { m.serialize_entry("cause", v)?; }
-        if let Some(v) = &self.duration { m.serialize_entry("duration", v)?; }
+        if let Some(v) = &self.cause {
+            m.serialize_entry("cause", v)?;
+        }
+        if let Some(v) = &self.duration {
+            m.serialize_entry("duration", v)?;
+        }
         m.serialize_entry("format", &self.format)?;
         m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.silence_duration { m.serialize_entry("silence_duration", v)?; }
+        if let Some(v) = &self.silence_duration {
+            m.serialize_entry("silence_duration", v)?;
+        }
         m.serialize_entry("state", &self.state)?;
-        if let Some(v) = &self.talking_duration { m.serialize_entry("talking_duration", v)?; }
+        if let Some(v) = &self.talking_duration {
+            m.serialize_entry("talking_duration", v)?;
+        }
         m.serialize_entry("target_uri", &self.target_uri)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2426,7 +3153,10 @@ impl crate::json::Decode for LiveRecording {
 impl LiveRecording {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_cause: Option<crate::Str> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_format: Option<crate::Str> = None;
@@ -2439,14 +3169,38 @@ impl LiveRecording {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "cause" => { r.once(&mut seen, 1 << 0, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
-                "duration" => { r.once(&mut seen, 1 << 1, "duration")?; f_duration = crate::json::Decode::decode(r)?; }
-                "format" => { r.once(&mut seen, 1 << 2, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 3, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "silence_duration" => { r.once(&mut seen, 1 << 4, "silence_duration")?; f_silence_duration = crate::json::Decode::decode(r)?; }
-                "state" => { r.once(&mut seen, 1 << 5, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
-                "talking_duration" => { r.once(&mut seen, 1 << 6, "talking_duration")?; f_talking_duration = crate::json::Decode::decode(r)?; }
-                "target_uri" => { r.once(&mut seen, 1 << 7, "target_uri")?; f_target_uri = Some(crate::json::Decode::decode(r)?); }
+                "cause" => {
+                    r.once(&mut seen, 1 << 0, "cause")?;
+                    f_cause = crate::json::Decode::decode(r)?;
+                }
+                "duration" => {
+                    r.once(&mut seen, 1 << 1, "duration")?;
+                    f_duration = crate::json::Decode::decode(r)?;
+                }
+                "format" => {
+                    r.once(&mut seen, 1 << 2, "format")?;
+                    f_format = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 3, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "silence_duration" => {
+                    r.once(&mut seen, 1 << 4, "silence_duration")?;
+                    f_silence_duration = crate::json::Decode::decode(r)?;
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 5, "state")?;
+                    f_state = Some(crate::json::Decode::decode(r)?);
+                }
+                "talking_duration" => {
+                    r.once(&mut seen, 1 << 6, "talking_duration")?;
+                    f_talking_duration = crate::json::Decode::decode(r)?;
+                }
+                "target_uri" => {
+                    r.once(&mut seen, 1 << 7, "target_uri")?;
+                    f_target_uri = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2467,14 +3221,20 @@ impl LiveRecording {
 impl crate::Inspect for LiveRecording {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.cause.unknown_fields(&format!("{path}.cause"), out);
-        self.duration.unknown_fields(&format!("{path}.duration"), out);
+        self.duration
+            .unknown_fields(&format!("{path}.duration"), out);
         self.format.unknown_fields(&format!("{path}.format"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
-        self.silence_duration.unknown_fields(&format!("{path}.silence_duration"), out);
+        self.silence_duration
+            .unknown_fields(&format!("{path}.silence_duration"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        self.talking_duration.unknown_fields(&format!("{path}.talking_duration"), out);
-        self.target_uri.unknown_fields(&format!("{path}.target_uri"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.talking_duration
+            .unknown_fields(&format!("{path}.talking_duration"), out);
+        self.target_uri
+            .unknown_fields(&format!("{path}.target_uri"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2512,12 +3272,28 @@ pub struct LogChannelBuilder {
 
 impl crate::codec::FieldBuilder for LogChannelBuilder {
     type Output = LogChannel;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?; self.channel = Some(map.next_value()?); }
-            "configuration" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "configuration")?; self.configuration = Some(map.next_value()?); }
-            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = Some(map.next_value()?); }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?; self.r#type = Some(map.next_value()?); }
+            "channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel")?;
+                self.channel = Some(map.next_value()?);
+            }
+            "configuration" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "configuration")?;
+                self.configuration = Some(map.next_value()?);
+            }
+            "status" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?;
+                self.status = Some(map.next_value()?);
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
+                self.r#type = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2547,7 +3323,9 @@ impl serde::Serialize for LogChannel {
         m.serialize_entry("configuration", &self.configuration)?;
         m.serialize_entry("status", &self.status)?;
         m.serialize_entry("type", &self.r#type)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2562,7 +3340,10 @@ impl crate::json::Decode for LogChannel {
 impl LogChannel {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel: Option<crate::Str> = None;
         let mut f_configuration: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
@@ -2571,16 +3352,29 @@ impl LogChannel {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel" => { r.once(&mut seen, 1 << 0, "channel")?; f_channel = Some(crate::json::Decode::decode(r)?); }
-                "configuration" => { r.once(&mut seen, 1 << 1, "configuration")?; f_configuration = Some(crate::json::Decode::decode(r)?); }
-                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = Some(crate::json::Decode::decode(r)?); }
-                "type" => { r.once(&mut seen, 1 << 3, "type")?; f_type = Some(crate::json::Decode::decode(r)?); }
+                "channel" => {
+                    r.once(&mut seen, 1 << 0, "channel")?;
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                "configuration" => {
+                    r.once(&mut seen, 1 << 1, "configuration")?;
+                    f_configuration = Some(crate::json::Decode::decode(r)?);
+                }
+                "status" => {
+                    r.once(&mut seen, 1 << 2, "status")?;
+                    f_status = Some(crate::json::Decode::decode(r)?);
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 3, "type")?;
+                    f_type = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(LogChannel {
             channel: f_channel.ok_or_else(|| r.missing("LogChannel", "channel"))?,
-            configuration: f_configuration.ok_or_else(|| r.missing("LogChannel", "configuration"))?,
+            configuration: f_configuration
+                .ok_or_else(|| r.missing("LogChannel", "configuration"))?,
             status: f_status.ok_or_else(|| r.missing("LogChannel", "status"))?,
             r#type: f_type.ok_or_else(|| r.missing("LogChannel", "type"))?,
             extra,
@@ -2591,10 +3385,13 @@ impl LogChannel {
 impl crate::Inspect for LogChannel {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.channel.unknown_fields(&format!("{path}.channel"), out);
-        self.configuration.unknown_fields(&format!("{path}.configuration"), out);
+        self.configuration
+            .unknown_fields(&format!("{path}.configuration"), out);
         self.status.unknown_fields(&format!("{path}.status"), out);
         self.r#type.unknown_fields(&format!("{path}.type"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2629,11 +3426,24 @@ pub struct MailboxBuilder {
 
 impl crate::codec::FieldBuilder for MailboxBuilder {
     type Output = Mailbox;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
-            "new_messages" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "new_messages")?; self.new_messages = Some(map.next_value()?); }
-            "old_messages" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "old_messages")?; self.old_messages = Some(map.next_value()?); }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "new_messages" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "new_messages")?;
+                self.new_messages = Some(map.next_value()?);
+            }
+            "old_messages" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "old_messages")?;
+                self.old_messages = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2661,7 +3471,9 @@ impl serde::Serialize for Mailbox {
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("new_messages", &self.new_messages)?;
         m.serialize_entry("old_messages", &self.old_messages)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2676,7 +3488,10 @@ impl crate::json::Decode for Mailbox {
 impl Mailbox {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
@@ -2684,9 +3499,18 @@ impl Mailbox {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "new_messages" => { r.once(&mut seen, 1 << 1, "new_messages")?; f_new_messages = Some(crate::json::Decode::decode(r)?); }
-                "old_messages" => { r.once(&mut seen, 1 << 2, "old_messages")?; f_old_messages = Some(crate::json::Decode::decode(r)?); }
+                "name" => {
+                    r.once(&mut seen, 1 << 0, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "new_messages" => {
+                    r.once(&mut seen, 1 << 1, "new_messages")?;
+                    f_new_messages = Some(crate::json::Decode::decode(r)?);
+                }
+                "old_messages" => {
+                    r.once(&mut seen, 1 << 2, "old_messages")?;
+                    f_old_messages = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2702,9 +3526,13 @@ impl Mailbox {
 impl crate::Inspect for Mailbox {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.name.unknown_fields(&format!("{path}.name"), out);
-        self.new_messages.unknown_fields(&format!("{path}.new_messages"), out);
-        self.old_messages.unknown_fields(&format!("{path}.old_messages"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.new_messages
+            .unknown_fields(&format!("{path}.new_messages"), out);
+        self.old_messages
+            .unknown_fields(&format!("{path}.old_messages"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2745,13 +3573,32 @@ pub struct ModuleBuilder {
 
 impl crate::codec::FieldBuilder for ModuleBuilder {
     type Output = Module;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "description" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "description")?; self.description = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?; self.name = Some(map.next_value()?); }
-            "status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?; self.status = Some(map.next_value()?); }
-            "support_level" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "support_level")?; self.support_level = Some(map.next_value()?); }
-            "use_count" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "use_count")?; self.use_count = Some(map.next_value()?); }
+            "description" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "description")?;
+                self.description = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "status" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "status")?;
+                self.status = Some(map.next_value()?);
+            }
+            "support_level" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "support_level")?;
+                self.support_level = Some(map.next_value()?);
+            }
+            "use_count" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "use_count")?;
+                self.use_count = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2783,7 +3630,9 @@ impl serde::Serialize for Module {
         m.serialize_entry("status", &self.status)?;
         m.serialize_entry("support_level", &self.support_level)?;
         m.serialize_entry("use_count", &self.use_count)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2798,7 +3647,10 @@ impl crate::json::Decode for Module {
 impl Module {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_description: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
@@ -2808,11 +3660,26 @@ impl Module {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "description" => { r.once(&mut seen, 1 << 0, "description")?; f_description = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 1, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "status" => { r.once(&mut seen, 1 << 2, "status")?; f_status = Some(crate::json::Decode::decode(r)?); }
-                "support_level" => { r.once(&mut seen, 1 << 3, "support_level")?; f_support_level = Some(crate::json::Decode::decode(r)?); }
-                "use_count" => { r.once(&mut seen, 1 << 4, "use_count")?; f_use_count = Some(crate::json::Decode::decode(r)?); }
+                "description" => {
+                    r.once(&mut seen, 1 << 0, "description")?;
+                    f_description = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 1, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "status" => {
+                    r.once(&mut seen, 1 << 2, "status")?;
+                    f_status = Some(crate::json::Decode::decode(r)?);
+                }
+                "support_level" => {
+                    r.once(&mut seen, 1 << 3, "support_level")?;
+                    f_support_level = Some(crate::json::Decode::decode(r)?);
+                }
+                "use_count" => {
+                    r.once(&mut seen, 1 << 4, "use_count")?;
+                    f_use_count = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2829,12 +3696,17 @@ impl Module {
 
 impl crate::Inspect for Module {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.description.unknown_fields(&format!("{path}.description"), out);
+        self.description
+            .unknown_fields(&format!("{path}.description"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.status.unknown_fields(&format!("{path}.status"), out);
-        self.support_level.unknown_fields(&format!("{path}.support_level"), out);
-        self.use_count.unknown_fields(&format!("{path}.use_count"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.support_level
+            .unknown_fields(&format!("{path}.support_level"), out);
+        self.use_count
+            .unknown_fields(&format!("{path}.use_count"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -2875,13 +3747,32 @@ pub struct PeerBuilder {
 
 impl crate::codec::FieldBuilder for PeerBuilder {
     type Output = Peer;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "address" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "address")?; self.address = map.next_value()?; }
-            "cause" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause")?; self.cause = map.next_value()?; }
-            "peer_status" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "peer_status")?; self.peer_status = Some(map.next_value()?); }
-            "port" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "port")?; self.port = map.next_value()?; }
-            "time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "time")?; self.time = map.next_value()?; }
+            "address" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "address")?;
+                self.address = map.next_value()?;
+            }
+            "cause" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "cause")?;
+                self.cause = map.next_value()?;
+            }
+            "peer_status" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "peer_status")?;
+                self.peer_status = Some(map.next_value()?);
+            }
+            "port" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "port")?;
+                self.port = map.next_value()?;
+            }
+            "time" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "time")?;
+                self.time = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -2908,12 +3799,22 @@ impl serde::Serialize for Peer {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.address { m.serialize_entry("address", v)?; }
-        if let Some(v) = &self.cause { m.serialize_entry("cause", v)?; }
+        if let Some(v) = &self.address {
+            m.serialize_entry("address", v)?;
+        }
+        if let Some(v) = &self.cause {
+            m.serialize_entry("cause", v)?;
+        }
         m.serialize_entry("peer_status", &self.peer_status)?;
-        if let Some(v) = &self.port { m.serialize_entry("port", v)?; }
-        if let Some(v) = &self.time { m.serialize_entry("time", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.port {
+            m.serialize_entry("port", v)?;
+        }
+        if let Some(v) = &self.time {
+            m.serialize_entry("time", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -2928,7 +3829,10 @@ impl crate::json::Decode for Peer {
 impl Peer {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_address: Option<crate::Str> = None;
         let mut f_cause: Option<crate::Str> = None;
         let mut f_peer_status: Option<crate::Str> = None;
@@ -2938,11 +3842,26 @@ impl Peer {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "address" => { r.once(&mut seen, 1 << 0, "address")?; f_address = crate::json::Decode::decode(r)?; }
-                "cause" => { r.once(&mut seen, 1 << 1, "cause")?; f_cause = crate::json::Decode::decode(r)?; }
-                "peer_status" => { r.once(&mut seen, 1 << 2, "peer_status")?; f_peer_status = Some(crate::json::Decode::decode(r)?); }
-                "port" => { r.once(&mut seen, 1 << 3, "port")?; f_port = crate::json::Decode::decode(r)?; }
-                "time" => { r.once(&mut seen, 1 << 4, "time")?; f_time = crate::json::Decode::decode(r)?; }
+                "address" => {
+                    r.once(&mut seen, 1 << 0, "address")?;
+                    f_address = crate::json::Decode::decode(r)?;
+                }
+                "cause" => {
+                    r.once(&mut seen, 1 << 1, "cause")?;
+                    f_cause = crate::json::Decode::decode(r)?;
+                }
+                "peer_status" => {
+                    r.once(&mut seen, 1 << 2, "peer_status")?;
+                    f_peer_status = Some(crate::json::Decode::decode(r)?);
+                }
+                "port" => {
+                    r.once(&mut seen, 1 << 3, "port")?;
+                    f_port = crate::json::Decode::decode(r)?;
+                }
+                "time" => {
+                    r.once(&mut seen, 1 << 4, "time")?;
+                    f_time = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -2961,10 +3880,13 @@ impl crate::Inspect for Peer {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.address.unknown_fields(&format!("{path}.address"), out);
         self.cause.unknown_fields(&format!("{path}.cause"), out);
-        self.peer_status.unknown_fields(&format!("{path}.peer_status"), out);
+        self.peer_status
+            .unknown_fields(&format!("{path}.peer_status"), out);
         self.port.unknown_fields(&format!("{path}.port"), out);
         self.time.unknown_fields(&format!("{path}.time"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3061,14 +3983,36 @@ pub struct PlaybackBuilder {
 
 impl crate::codec::FieldBuilder for PlaybackBuilder {
     type Output = Playback;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "id")?; self.id = Some(map.next_value()?); }
-            "language" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?; self.language = map.next_value()?; }
-            "media_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "media_uri")?; self.media_uri = Some(map.next_value()?); }
-            "next_media_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "next_media_uri")?; self.next_media_uri = map.next_value()?; }
-            "state" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "state")?; self.state = Some(map.next_value()?); }
-            "target_uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "target_uri")?; self.target_uri = Some(map.next_value()?); }
+            "id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "id")?;
+                self.id = Some(map.next_value()?);
+            }
+            "language" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?;
+                self.language = map.next_value()?;
+            }
+            "media_uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "media_uri")?;
+                self.media_uri = Some(map.next_value()?);
+            }
+            "next_media_uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "next_media_uri")?;
+                self.next_media_uri = map.next_value()?;
+            }
+            "state" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "state")?;
+                self.state = Some(map.next_value()?);
+            }
+            "target_uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "target_uri")?;
+                self.target_uri = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3097,12 +4041,18 @@ impl serde::Serialize for Playback {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("id", &self.id)?;
-        if let Some(v) = &self.language { m.serialize_entry("language", v)?; }
+        if let Some(v) = &self.language {
+            m.serialize_entry("language", v)?;
+        }
         m.serialize_entry("media_uri", &self.media_uri)?;
-        if let Some(v) = &self.next_media_uri { m.serialize_entry("next_media_uri", v)?; }
+        if let Some(v) = &self.next_media_uri {
+            m.serialize_entry("next_media_uri", v)?;
+        }
         m.serialize_entry("state", &self.state)?;
         m.serialize_entry("target_uri", &self.target_uri)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3117,7 +4067,10 @@ impl crate::json::Decode for Playback {
 impl Playback {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_id: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut f_media_uri: Option<crate::Str> = None;
@@ -3128,12 +4081,30 @@ impl Playback {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "id" => { r.once(&mut seen, 1 << 0, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
-                "language" => { r.once(&mut seen, 1 << 1, "language")?; f_language = crate::json::Decode::decode(r)?; }
-                "media_uri" => { r.once(&mut seen, 1 << 2, "media_uri")?; f_media_uri = Some(crate::json::Decode::decode(r)?); }
-                "next_media_uri" => { r.once(&mut seen, 1 << 3, "next_media_uri")?; f_next_media_uri = crate::json::Decode::decode(r)?; }
-                "state" => { r.once(&mut seen, 1 << 4, "state")?; f_state = Some(crate::json::Decode::decode(r)?); }
-                "target_uri" => { r.once(&mut seen, 1 << 5, "target_uri")?; f_target_uri = Some(crate::json::Decode::decode(r)?); }
+                "id" => {
+                    r.once(&mut seen, 1 << 0, "id")?;
+                    f_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "language" => {
+                    r.once(&mut seen, 1 << 1, "language")?;
+                    f_language = crate::json::Decode::decode(r)?;
+                }
+                "media_uri" => {
+                    r.once(&mut seen, 1 << 2, "media_uri")?;
+                    f_media_uri = Some(crate::json::Decode::decode(r)?);
+                }
+                "next_media_uri" => {
+                    r.once(&mut seen, 1 << 3, "next_media_uri")?;
+                    f_next_media_uri = crate::json::Decode::decode(r)?;
+                }
+                "state" => {
+                    r.once(&mut seen, 1 << 4, "state")?;
+                    f_state = Some(crate::json::Decode::decode(r)?);
+                }
+                "target_uri" => {
+                    r.once(&mut seen, 1 << 5, "target_uri")?;
+                    f_target_uri = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3152,12 +4123,18 @@ impl Playback {
 impl crate::Inspect for Playback {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.id.unknown_fields(&format!("{path}.id"), out);
-        self.language.unknown_fields(&format!("{path}.language"), out);
-        self.media_uri.unknown_fields(&format!("{path}.media_uri"), out);
-        self.next_media_uri.unknown_fields(&format!("{path}.next_media_uri"), out);
+        self.language
+            .unknown_fields(&format!("{path}.language"), out);
+        self.media_uri
+            .unknown_fields(&format!("{path}.media_uri"), out);
+        self.next_media_uri
+            .unknown_fields(&format!("{path}.next_media_uri"), out);
         self.state.unknown_fields(&format!("{path}.state"), out);
-        self.target_uri.unknown_fields(&format!("{path}.target_uri"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.target_uri
+            .unknown_fields(&format!("{path}.target_uri"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3189,10 +4166,20 @@ pub struct RESTHeaderBuilder {
 
 impl crate::codec::FieldBuilder for RESTHeaderBuilder {
     type Output = RESTHeader;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
-            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
+                self.value = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3218,7 +4205,9 @@ impl serde::Serialize for RESTHeader {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("value", &self.value)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3233,15 +4222,24 @@ impl crate::json::Decode for RESTHeader {
 impl RESTHeader {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                "name" => {
+                    r.once(&mut seen, 1 << 0, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "value" => {
+                    r.once(&mut seen, 1 << 1, "value")?;
+                    f_value = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3257,7 +4255,9 @@ impl crate::Inspect for RESTHeader {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.value.unknown_fields(&format!("{path}.value"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3289,10 +4289,20 @@ pub struct RESTQueryStringParameterBuilder {
 
 impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
     type Output = RESTQueryStringParameter;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?; self.name = Some(map.next_value()?); }
-            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?; self.value = Some(map.next_value()?); }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "name")?;
+                self.name = Some(map.next_value()?);
+            }
+            "value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
+                self.value = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3308,7 +4318,10 @@ impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
 
 impl<'de> serde::Deserialize<'de> for RESTQueryStringParameter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::codec::deserialize_model::<D, RESTQueryStringParameterBuilder>(d, "RESTQueryStringParameter")
+        crate::codec::deserialize_model::<D, RESTQueryStringParameterBuilder>(
+            d,
+            "RESTQueryStringParameter",
+        )
     }
 }
 
@@ -3318,7 +4331,9 @@ impl serde::Serialize for RESTQueryStringParameter {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("value", &self.value)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3333,15 +4348,24 @@ impl crate::json::Decode for RESTQueryStringParameter {
 impl RESTQueryStringParameter {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "name" => { r.once(&mut seen, 1 << 0, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
-                "value" => { r.once(&mut seen, 1 << 1, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                "name" => {
+                    r.once(&mut seen, 1 << 0, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
+                "value" => {
+                    r.once(&mut seen, 1 << 1, "value")?;
+                    f_value = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3357,7 +4381,9 @@ impl crate::Inspect for RESTQueryStringParameter {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.name.unknown_fields(&format!("{path}.name"), out);
         self.value.unknown_fields(&format!("{path}.value"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3407,16 +4433,44 @@ pub struct RESTRequestBuilder {
 
 impl crate::codec::FieldBuilder for RESTRequestBuilder {
     type Output = RESTRequest;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "content_type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?; self.content_type = map.next_value()?; }
-            "message_body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?; self.message_body = map.next_value()?; }
-            "method" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "method")?; self.method = Some(map.next_value()?); }
-            "query_strings" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "query_strings")?; self.query_strings = map.next_value()?; }
-            "request_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "request_id")?; self.request_id = Some(map.next_value()?); }
-            "transaction_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?; self.transaction_id = Some(map.next_value()?); }
-            "type" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?; self.r#type = Some(map.next_value()?); }
-            "uri" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "uri")?; self.uri = Some(map.next_value()?); }
+            "content_type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "content_type")?;
+                self.content_type = map.next_value()?;
+            }
+            "message_body" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "message_body")?;
+                self.message_body = map.next_value()?;
+            }
+            "method" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "method")?;
+                self.method = Some(map.next_value()?);
+            }
+            "query_strings" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "query_strings")?;
+                self.query_strings = map.next_value()?;
+            }
+            "request_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "request_id")?;
+                self.request_id = Some(map.next_value()?);
+            }
+            "transaction_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "transaction_id")?;
+                self.transaction_id = Some(map.next_value()?);
+            }
+            "type" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
+                self.r#type = Some(map.next_value()?);
+            }
+            "uri" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "uri")?;
+                self.uri = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3446,15 +4500,23 @@ impl serde::Serialize for RESTRequest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.content_type { m.serialize_entry("content_type", v)?; }
-        if let Some(v) = &self.message_body { m.serialize_entry("message_body", v)?; }
+        if let Some(v) = &self.content_type {
+            m.serialize_entry("content_type", v)?;
+        }
+        if let Some(v) = &self.message_body {
+            m.serialize_entry("message_body", v)?;
+        }
         m.serialize_entry("method", &self.method)?;
-        if let Some(v) = &self.query_strings { m.serialize_entry("query_strings", v)?; }
+        if let Some(v) = &self.query_strings {
+            m.serialize_entry("query_strings", v)?;
+        }
         m.serialize_entry("request_id", &self.request_id)?;
         m.serialize_entry("transaction_id", &self.transaction_id)?;
         m.serialize_entry("type", &self.r#type)?;
         m.serialize_entry("uri", &self.uri)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3469,7 +4531,10 @@ impl crate::json::Decode for RESTRequest {
 impl RESTRequest {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_content_type: Option<crate::Str> = None;
         let mut f_message_body: Option<crate::Str> = None;
         let mut f_method: Option<crate::Str> = None;
@@ -3482,14 +4547,38 @@ impl RESTRequest {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "content_type" => { r.once(&mut seen, 1 << 0, "content_type")?; f_content_type = crate::json::Decode::decode(r)?; }
-                "message_body" => { r.once(&mut seen, 1 << 1, "message_body")?; f_message_body = crate::json::Decode::decode(r)?; }
-                "method" => { r.once(&mut seen, 1 << 2, "method")?; f_method = Some(crate::json::Decode::decode(r)?); }
-                "query_strings" => { r.once(&mut seen, 1 << 3, "query_strings")?; f_query_strings = crate::json::Decode::decode(r)?; }
-                "request_id" => { r.once(&mut seen, 1 << 4, "request_id")?; f_request_id = Some(crate::json::Decode::decode(r)?); }
-                "transaction_id" => { r.once(&mut seen, 1 << 5, "transaction_id")?; f_transaction_id = Some(crate::json::Decode::decode(r)?); }
-                "type" => { r.once(&mut seen, 1 << 6, "type")?; f_type = Some(crate::json::Decode::decode(r)?); }
-                "uri" => { r.once(&mut seen, 1 << 7, "uri")?; f_uri = Some(crate::json::Decode::decode(r)?); }
+                "content_type" => {
+                    r.once(&mut seen, 1 << 0, "content_type")?;
+                    f_content_type = crate::json::Decode::decode(r)?;
+                }
+                "message_body" => {
+                    r.once(&mut seen, 1 << 1, "message_body")?;
+                    f_message_body = crate::json::Decode::decode(r)?;
+                }
+                "method" => {
+                    r.once(&mut seen, 1 << 2, "method")?;
+                    f_method = Some(crate::json::Decode::decode(r)?);
+                }
+                "query_strings" => {
+                    r.once(&mut seen, 1 << 3, "query_strings")?;
+                    f_query_strings = crate::json::Decode::decode(r)?;
+                }
+                "request_id" => {
+                    r.once(&mut seen, 1 << 4, "request_id")?;
+                    f_request_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "transaction_id" => {
+                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                    f_transaction_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "type" => {
+                    r.once(&mut seen, 1 << 6, "type")?;
+                    f_type = Some(crate::json::Decode::decode(r)?);
+                }
+                "uri" => {
+                    r.once(&mut seen, 1 << 7, "uri")?;
+                    f_uri = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -3499,7 +4588,8 @@ impl RESTRequest {
             method: f_method.ok_or_else(|| r.missing("RESTRequest", "method"))?,
             query_strings: f_query_strings,
             request_id: f_request_id.ok_or_else(|| r.missing("RESTRequest", "request_id"))?,
-            transaction_id: f_transaction_id.ok_or_else(|| r.missing("RESTRequest", "transaction_id"))?,
+            transaction_id: f_transaction_id
+                .ok_or_else(|| r.missing("RESTRequest", "transaction_id"))?,
             r#type: f_type.ok_or_else(|| r.missing("RESTRequest", "type"))?,
             uri: f_uri.ok_or_else(|| r.missing("RESTRequest", "uri"))?,
             extra,
@@ -3509,15 +4599,22 @@ impl RESTRequest {
 
 impl crate::Inspect for RESTRequest {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.content_type.unknown_fields(&format!("{path}.content_type"), out);
-        self.message_body.unknown_fields(&format!("{path}.message_body"), out);
+        self.content_type
+            .unknown_fields(&format!("{path}.content_type"), out);
+        self.message_body
+            .unknown_fields(&format!("{path}.message_body"), out);
         self.method.unknown_fields(&format!("{path}.method"), out);
-        self.query_strings.unknown_fields(&format!("{path}.query_strings"), out);
-        self.request_id.unknown_fields(&format!("{path}.request_id"), out);
-        self.transaction_id.unknown_fields(&format!("{path}.transaction_id"), out);
+        self.query_strings
+            .unknown_fields(&format!("{path}.query_strings"), out);
+        self.request_id
+            .unknown_fields(&format!("{path}.request_id"), out);
+        self.transaction_id
+            .unknown_fields(&format!("{path}.transaction_id"), out);
         self.r#type.unknown_fields(&format!("{path}.type"), out);
         self.uri.unknown_fields(&format!("{path}.uri"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -3533,20 +4630,28 @@ pub struct RTPstat {
     pub channel_uniqueid: crate::Str,
     /// JSON `local_maxjitter`, `double`: optional, or absent in some releases.
     pub local_maxjitter: Option<f64>,
+    /// JSON `local_maxmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub local_maxmes: Option<f64>,
     /// JSON `local_maxrxploss`, `double`: optional, or absent in some releases.
     pub local_maxrxploss: Option<f64>,
     /// JSON `local_minjitter`, `double`: optional, or absent in some releases.
     pub local_minjitter: Option<f64>,
+    /// JSON `local_minmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub local_minmes: Option<f64>,
     /// JSON `local_minrxploss`, `double`: optional, or absent in some releases.
     pub local_minrxploss: Option<f64>,
     /// JSON `local_normdevjitter`, `double`: optional, or absent in some releases.
     pub local_normdevjitter: Option<f64>,
+    /// JSON `local_normdevmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub local_normdevmes: Option<f64>,
     /// JSON `local_normdevrxploss`, `double`: optional, or absent in some releases.
     pub local_normdevrxploss: Option<f64>,
     /// JSON `local_ssrc`, `int`: always sent.
     pub local_ssrc: i64,
     /// JSON `local_stdevjitter`, `double`: optional, or absent in some releases.
     pub local_stdevjitter: Option<f64>,
+    /// JSON `local_stdevmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub local_stdevmes: Option<f64>,
     /// JSON `local_stdevrxploss`, `double`: optional, or absent in some releases.
     pub local_stdevrxploss: Option<f64>,
     /// JSON `maxrtt`, `double`: optional, or absent in some releases.
@@ -3557,20 +4662,28 @@ pub struct RTPstat {
     pub normdevrtt: Option<f64>,
     /// JSON `remote_maxjitter`, `double`: optional, or absent in some releases.
     pub remote_maxjitter: Option<f64>,
+    /// JSON `remote_maxmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub remote_maxmes: Option<f64>,
     /// JSON `remote_maxrxploss`, `double`: optional, or absent in some releases.
     pub remote_maxrxploss: Option<f64>,
     /// JSON `remote_minjitter`, `double`: optional, or absent in some releases.
     pub remote_minjitter: Option<f64>,
+    /// JSON `remote_minmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub remote_minmes: Option<f64>,
     /// JSON `remote_minrxploss`, `double`: optional, or absent in some releases.
     pub remote_minrxploss: Option<f64>,
     /// JSON `remote_normdevjitter`, `double`: optional, or absent in some releases.
     pub remote_normdevjitter: Option<f64>,
+    /// JSON `remote_normdevmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub remote_normdevmes: Option<f64>,
     /// JSON `remote_normdevrxploss`, `double`: optional, or absent in some releases.
     pub remote_normdevrxploss: Option<f64>,
     /// JSON `remote_ssrc`, `int`: always sent.
     pub remote_ssrc: i64,
     /// JSON `remote_stdevjitter`, `double`: optional, or absent in some releases.
     pub remote_stdevjitter: Option<f64>,
+    /// JSON `remote_stdevmes`, `double`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub remote_stdevmes: Option<f64>,
     /// JSON `remote_stdevrxploss`, `double`: optional, or absent in some releases.
     pub remote_stdevrxploss: Option<f64>,
     /// JSON `rtt`, `double`: optional, or absent in some releases.
@@ -3579,6 +4692,8 @@ pub struct RTPstat {
     pub rxcount: i64,
     /// JSON `rxjitter`, `double`: optional, or absent in some releases.
     pub rxjitter: Option<f64>,
+    /// JSON `rxmes`, `int`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub rxmes: Option<i64>,
     /// JSON `rxoctetcount`, `int`: always sent.
     pub rxoctetcount: i64,
     /// JSON `rxploss`, `int`: always sent.
@@ -3589,30 +4704,12 @@ pub struct RTPstat {
     pub txcount: i64,
     /// JSON `txjitter`, `double`: optional, or absent in some releases.
     pub txjitter: Option<f64>,
+    /// JSON `txmes`, `int`: optional, or absent in some releases; not declared, but sent by Asterisk (see ari-codegen's overrides.json).
+    pub txmes: Option<i64>,
     /// JSON `txoctetcount`, `int`: always sent.
     pub txoctetcount: i64,
     /// JSON `txploss`, `int`: always sent.
     pub txploss: i64,
-    /// JSON `local_maxmes`, `double`: optional, or absent in some releases.
-    pub local_maxmes: Option<f64>,
-    /// JSON `local_minmes`, `double`: optional, or absent in some releases.
-    pub local_minmes: Option<f64>,
-    /// JSON `local_normdevmes`, `double`: optional, or absent in some releases.
-    pub local_normdevmes: Option<f64>,
-    /// JSON `local_stdevmes`, `double`: optional, or absent in some releases.
-    pub local_stdevmes: Option<f64>,
-    /// JSON `remote_maxmes`, `double`: optional, or absent in some releases.
-    pub remote_maxmes: Option<f64>,
-    /// JSON `remote_minmes`, `double`: optional, or absent in some releases.
-    pub remote_minmes: Option<f64>,
-    /// JSON `remote_normdevmes`, `double`: optional, or absent in some releases.
-    pub remote_normdevmes: Option<f64>,
-    /// JSON `remote_stdevmes`, `double`: optional, or absent in some releases.
-    pub remote_stdevmes: Option<f64>,
-    /// JSON `rxmes`, `int`: optional, or absent in some releases.
-    pub rxmes: Option<i64>,
-    /// JSON `txmes`, `int`: optional, or absent in some releases.
-    pub txmes: Option<i64>,
     /// Fields the declarations do not name, as received.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3624,95 +4721,225 @@ pub struct RTPstatBuilder {
     seen: u64,
     channel_uniqueid: Option<crate::Str>,
     local_maxjitter: Option<f64>,
+    local_maxmes: Option<f64>,
     local_maxrxploss: Option<f64>,
     local_minjitter: Option<f64>,
+    local_minmes: Option<f64>,
     local_minrxploss: Option<f64>,
     local_normdevjitter: Option<f64>,
+    local_normdevmes: Option<f64>,
     local_normdevrxploss: Option<f64>,
     local_ssrc: Option<i64>,
     local_stdevjitter: Option<f64>,
+    local_stdevmes: Option<f64>,
     local_stdevrxploss: Option<f64>,
     maxrtt: Option<f64>,
     minrtt: Option<f64>,
     normdevrtt: Option<f64>,
     remote_maxjitter: Option<f64>,
+    remote_maxmes: Option<f64>,
     remote_maxrxploss: Option<f64>,
     remote_minjitter: Option<f64>,
+    remote_minmes: Option<f64>,
     remote_minrxploss: Option<f64>,
     remote_normdevjitter: Option<f64>,
+    remote_normdevmes: Option<f64>,
     remote_normdevrxploss: Option<f64>,
     remote_ssrc: Option<i64>,
     remote_stdevjitter: Option<f64>,
+    remote_stdevmes: Option<f64>,
     remote_stdevrxploss: Option<f64>,
     rtt: Option<f64>,
     rxcount: Option<i64>,
     rxjitter: Option<f64>,
+    rxmes: Option<i64>,
     rxoctetcount: Option<i64>,
     rxploss: Option<i64>,
     stdevrtt: Option<f64>,
     txcount: Option<i64>,
     txjitter: Option<f64>,
+    txmes: Option<i64>,
     txoctetcount: Option<i64>,
     txploss: Option<i64>,
-    local_maxmes: Option<f64>,
-    local_minmes: Option<f64>,
-    local_normdevmes: Option<f64>,
-    local_stdevmes: Option<f64>,
-    remote_maxmes: Option<f64>,
-    remote_minmes: Option<f64>,
-    remote_normdevmes: Option<f64>,
-    remote_stdevmes: Option<f64>,
-    rxmes: Option<i64>,
-    txmes: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl crate::codec::FieldBuilder for RTPstatBuilder {
     type Output = RTPstat;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "channel_uniqueid" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_uniqueid")?; self.channel_uniqueid = Some(map.next_value()?); }
-            "local_maxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "local_maxjitter")?; self.local_maxjitter = map.next_value()?; }
-            "local_maxrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "local_maxrxploss")?; self.local_maxrxploss = map.next_value()?; }
-            "local_minjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "local_minjitter")?; self.local_minjitter = map.next_value()?; }
-            "local_minrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "local_minrxploss")?; self.local_minrxploss = map.next_value()?; }
-            "local_normdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "local_normdevjitter")?; self.local_normdevjitter = map.next_value()?; }
-            "local_normdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "local_normdevrxploss")?; self.local_normdevrxploss = map.next_value()?; }
-            "local_ssrc" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "local_ssrc")?; self.local_ssrc = Some(map.next_value()?); }
-            "local_stdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "local_stdevjitter")?; self.local_stdevjitter = map.next_value()?; }
-            "local_stdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "local_stdevrxploss")?; self.local_stdevrxploss = map.next_value()?; }
-            "maxrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "maxrtt")?; self.maxrtt = map.next_value()?; }
-            "minrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "minrtt")?; self.minrtt = map.next_value()?; }
-            "normdevrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "normdevrtt")?; self.normdevrtt = map.next_value()?; }
-            "remote_maxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 13, "remote_maxjitter")?; self.remote_maxjitter = map.next_value()?; }
-            "remote_maxrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "remote_maxrxploss")?; self.remote_maxrxploss = map.next_value()?; }
-            "remote_minjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 15, "remote_minjitter")?; self.remote_minjitter = map.next_value()?; }
-            "remote_minrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "remote_minrxploss")?; self.remote_minrxploss = map.next_value()?; }
-            "remote_normdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "remote_normdevjitter")?; self.remote_normdevjitter = map.next_value()?; }
-            "remote_normdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "remote_normdevrxploss")?; self.remote_normdevrxploss = map.next_value()?; }
-            "remote_ssrc" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "remote_ssrc")?; self.remote_ssrc = Some(map.next_value()?); }
-            "remote_stdevjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 20, "remote_stdevjitter")?; self.remote_stdevjitter = map.next_value()?; }
-            "remote_stdevrxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 21, "remote_stdevrxploss")?; self.remote_stdevrxploss = map.next_value()?; }
-            "rtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 22, "rtt")?; self.rtt = map.next_value()?; }
-            "rxcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 23, "rxcount")?; self.rxcount = Some(map.next_value()?); }
-            "rxjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 24, "rxjitter")?; self.rxjitter = map.next_value()?; }
-            "rxoctetcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 25, "rxoctetcount")?; self.rxoctetcount = Some(map.next_value()?); }
-            "rxploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 26, "rxploss")?; self.rxploss = Some(map.next_value()?); }
-            "stdevrtt" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 27, "stdevrtt")?; self.stdevrtt = map.next_value()?; }
-            "txcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 28, "txcount")?; self.txcount = Some(map.next_value()?); }
-            "txjitter" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 29, "txjitter")?; self.txjitter = map.next_value()?; }
-            "txoctetcount" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 30, "txoctetcount")?; self.txoctetcount = Some(map.next_value()?); }
-            "txploss" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 31, "txploss")?; self.txploss = Some(map.next_value()?); }
-            "local_maxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 32, "local_maxmes")?; self.local_maxmes = map.next_value()?; }
-            "local_minmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 33, "local_minmes")?; self.local_minmes = map.next_value()?; }
-            "local_normdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 34, "local_normdevmes")?; self.local_normdevmes = map.next_value()?; }
-            "local_stdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 35, "local_stdevmes")?; self.local_stdevmes = map.next_value()?; }
-            "remote_maxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 36, "remote_maxmes")?; self.remote_maxmes = map.next_value()?; }
-            "remote_minmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 37, "remote_minmes")?; self.remote_minmes = map.next_value()?; }
-            "remote_normdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 38, "remote_normdevmes")?; self.remote_normdevmes = map.next_value()?; }
-            "remote_stdevmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 39, "remote_stdevmes")?; self.remote_stdevmes = map.next_value()?; }
-            "rxmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 40, "rxmes")?; self.rxmes = map.next_value()?; }
-            "txmes" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 41, "txmes")?; self.txmes = map.next_value()?; }
+            "channel_uniqueid" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "channel_uniqueid")?;
+                self.channel_uniqueid = Some(map.next_value()?);
+            }
+            "local_maxjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "local_maxjitter")?;
+                self.local_maxjitter = map.next_value()?;
+            }
+            "local_maxmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "local_maxmes")?;
+                self.local_maxmes = map.next_value()?;
+            }
+            "local_maxrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "local_maxrxploss")?;
+                self.local_maxrxploss = map.next_value()?;
+            }
+            "local_minjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "local_minjitter")?;
+                self.local_minjitter = map.next_value()?;
+            }
+            "local_minmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "local_minmes")?;
+                self.local_minmes = map.next_value()?;
+            }
+            "local_minrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "local_minrxploss")?;
+                self.local_minrxploss = map.next_value()?;
+            }
+            "local_normdevjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "local_normdevjitter")?;
+                self.local_normdevjitter = map.next_value()?;
+            }
+            "local_normdevmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "local_normdevmes")?;
+                self.local_normdevmes = map.next_value()?;
+            }
+            "local_normdevrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "local_normdevrxploss")?;
+                self.local_normdevrxploss = map.next_value()?;
+            }
+            "local_ssrc" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "local_ssrc")?;
+                self.local_ssrc = Some(map.next_value()?);
+            }
+            "local_stdevjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "local_stdevjitter")?;
+                self.local_stdevjitter = map.next_value()?;
+            }
+            "local_stdevmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "local_stdevmes")?;
+                self.local_stdevmes = map.next_value()?;
+            }
+            "local_stdevrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 13, "local_stdevrxploss")?;
+                self.local_stdevrxploss = map.next_value()?;
+            }
+            "maxrtt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 14, "maxrtt")?;
+                self.maxrtt = map.next_value()?;
+            }
+            "minrtt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 15, "minrtt")?;
+                self.minrtt = map.next_value()?;
+            }
+            "normdevrtt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 16, "normdevrtt")?;
+                self.normdevrtt = map.next_value()?;
+            }
+            "remote_maxjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 17, "remote_maxjitter")?;
+                self.remote_maxjitter = map.next_value()?;
+            }
+            "remote_maxmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 18, "remote_maxmes")?;
+                self.remote_maxmes = map.next_value()?;
+            }
+            "remote_maxrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "remote_maxrxploss")?;
+                self.remote_maxrxploss = map.next_value()?;
+            }
+            "remote_minjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 20, "remote_minjitter")?;
+                self.remote_minjitter = map.next_value()?;
+            }
+            "remote_minmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 21, "remote_minmes")?;
+                self.remote_minmes = map.next_value()?;
+            }
+            "remote_minrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 22, "remote_minrxploss")?;
+                self.remote_minrxploss = map.next_value()?;
+            }
+            "remote_normdevjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 23, "remote_normdevjitter")?;
+                self.remote_normdevjitter = map.next_value()?;
+            }
+            "remote_normdevmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 24, "remote_normdevmes")?;
+                self.remote_normdevmes = map.next_value()?;
+            }
+            "remote_normdevrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 25, "remote_normdevrxploss")?;
+                self.remote_normdevrxploss = map.next_value()?;
+            }
+            "remote_ssrc" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 26, "remote_ssrc")?;
+                self.remote_ssrc = Some(map.next_value()?);
+            }
+            "remote_stdevjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 27, "remote_stdevjitter")?;
+                self.remote_stdevjitter = map.next_value()?;
+            }
+            "remote_stdevmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 28, "remote_stdevmes")?;
+                self.remote_stdevmes = map.next_value()?;
+            }
+            "remote_stdevrxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 29, "remote_stdevrxploss")?;
+                self.remote_stdevrxploss = map.next_value()?;
+            }
+            "rtt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 30, "rtt")?;
+                self.rtt = map.next_value()?;
+            }
+            "rxcount" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 31, "rxcount")?;
+                self.rxcount = Some(map.next_value()?);
+            }
+            "rxjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 32, "rxjitter")?;
+                self.rxjitter = map.next_value()?;
+            }
+            "rxmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 33, "rxmes")?;
+                self.rxmes = map.next_value()?;
+            }
+            "rxoctetcount" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 34, "rxoctetcount")?;
+                self.rxoctetcount = Some(map.next_value()?);
+            }
+            "rxploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 35, "rxploss")?;
+                self.rxploss = Some(map.next_value()?);
+            }
+            "stdevrtt" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 36, "stdevrtt")?;
+                self.stdevrtt = map.next_value()?;
+            }
+            "txcount" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 37, "txcount")?;
+                self.txcount = Some(map.next_value()?);
+            }
+            "txjitter" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 38, "txjitter")?;
+                self.txjitter = map.next_value()?;
+            }
+            "txmes" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 39, "txmes")?;
+                self.txmes = map.next_value()?;
+            }
+            "txoctetcount" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 40, "txoctetcount")?;
+                self.txoctetcount = Some(map.next_value()?);
+            }
+            "txploss" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 41, "txploss")?;
+                self.txploss = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -3721,46 +4948,46 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
         Ok(RTPstat {
             channel_uniqueid: self.channel_uniqueid.ok_or("channel_uniqueid")?,
             local_maxjitter: self.local_maxjitter,
+            local_maxmes: self.local_maxmes,
             local_maxrxploss: self.local_maxrxploss,
             local_minjitter: self.local_minjitter,
+            local_minmes: self.local_minmes,
             local_minrxploss: self.local_minrxploss,
             local_normdevjitter: self.local_normdevjitter,
+            local_normdevmes: self.local_normdevmes,
             local_normdevrxploss: self.local_normdevrxploss,
             local_ssrc: self.local_ssrc.ok_or("local_ssrc")?,
             local_stdevjitter: self.local_stdevjitter,
+            local_stdevmes: self.local_stdevmes,
             local_stdevrxploss: self.local_stdevrxploss,
             maxrtt: self.maxrtt,
             minrtt: self.minrtt,
             normdevrtt: self.normdevrtt,
             remote_maxjitter: self.remote_maxjitter,
+            remote_maxmes: self.remote_maxmes,
             remote_maxrxploss: self.remote_maxrxploss,
             remote_minjitter: self.remote_minjitter,
+            remote_minmes: self.remote_minmes,
             remote_minrxploss: self.remote_minrxploss,
             remote_normdevjitter: self.remote_normdevjitter,
+            remote_normdevmes: self.remote_normdevmes,
             remote_normdevrxploss: self.remote_normdevrxploss,
             remote_ssrc: self.remote_ssrc.ok_or("remote_ssrc")?,
             remote_stdevjitter: self.remote_stdevjitter,
+            remote_stdevmes: self.remote_stdevmes,
             remote_stdevrxploss: self.remote_stdevrxploss,
             rtt: self.rtt,
             rxcount: self.rxcount.ok_or("rxcount")?,
             rxjitter: self.rxjitter,
+            rxmes: self.rxmes,
             rxoctetcount: self.rxoctetcount.ok_or("rxoctetcount")?,
             rxploss: self.rxploss.ok_or("rxploss")?,
             stdevrtt: self.stdevrtt,
             txcount: self.txcount.ok_or("txcount")?,
             txjitter: self.txjitter,
+            txmes: self.txmes,
             txoctetcount: self.txoctetcount.ok_or("txoctetcount")?,
             txploss: self.txploss.ok_or("txploss")?,
-            local_maxmes: self.local_maxmes,
-            local_minmes: self.local_minmes,
-            local_normdevmes: self.local_normdevmes,
-            local_stdevmes: self.local_stdevmes,
-            remote_maxmes: self.remote_maxmes,
-            remote_minmes: self.remote_minmes,
-            remote_normdevmes: self.remote_normdevmes,
-            remote_stdevmes: self.remote_stdevmes,
-            rxmes: self.rxmes,
-            txmes: self.txmes,
             extra: self.extra,
         })
     }
@@ -3777,48 +5004,116 @@ impl serde::Serialize for RTPstat {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("channel_uniqueid", &self.channel_uniqueid)?;
-        if let Some(v) = &self.local_maxjitter { m.serialize_entry("local_maxjitter", v)?; }
-        if let Some(v) = &self.local_maxrxploss { m.serialize_entry("local_maxrxploss", v)?; }
-        if let Some(v) = &self.local_minjitter { m.serialize_entry("local_minjitter", v)?; }
-        if let Some(v) = &self.local_minrxploss { m.serialize_entry("local_minrxploss", v)?; }
-        if let Some(v) = &self.local_normdevjitter { m.serialize_entry("local_normdevjitter", v)?; }
-        if let Some(v) = &self.local_normdevrxploss { m.serialize_entry("local_normdevrxploss", v)?; }
+        if let Some(v) = &self.local_maxjitter {
+            m.serialize_entry("local_maxjitter", v)?;
+        }
+        if let Some(v) = &self.local_maxmes {
+            m.serialize_entry("local_maxmes", v)?;
+        }
+        if let Some(v) = &self.local_maxrxploss {
+            m.serialize_entry("local_maxrxploss", v)?;
+        }
+        if let Some(v) = &self.local_minjitter {
+            m.serialize_entry("local_minjitter", v)?;
+        }
+        if let Some(v) = &self.local_minmes {
+            m.serialize_entry("local_minmes", v)?;
+        }
+        if let Some(v) = &self.local_minrxploss {
+            m.serialize_entry("local_minrxploss", v)?;
+        }
+        if let Some(v) = &self.local_normdevjitter {
+            m.serialize_entry("local_normdevjitter", v)?;
+        }
+        if let Some(v) = &self.local_normdevmes {
+            m.serialize_entry("local_normdevmes", v)?;
+        }
+        if let Some(v) = &self.local_normdevrxploss {
+            m.serialize_entry("local_normdevrxploss", v)?;
+        }
         m.serialize_entry("local_ssrc", &self.local_ssrc)?;
-        if let Some(v) = &self.local_stdevjitter { m.serialize_entry("local_stdevjitter", v)?; }
-        if let Some(v) = &self.local_stdevrxploss { m.serialize_entry("local_stdevrxploss", v)?; }
-        if let Some(v) = &self.maxrtt { m.serialize_entry("maxrtt", v)?; }
-        if let Some(v) = &self.minrtt { m.serialize_entry("minrtt", v)?; }
-        if let Some(v) = &self.normdevrtt { m.serialize_entry("normdevrtt", v)?; }
-        if let Some(v) = &self.remote_maxjitter { m.serialize_entry("remote_maxjitter", v)?; }
-        if let Some(v) = &self.remote_maxrxploss { m.serialize_entry("remote_maxrxploss", v)?; }
-        if let Some(v) = &self.remote_minjitter { m.serialize_entry("remote_minjitter", v)?; }
-        if let Some(v) = &self.remote_minrxploss { m.serialize_entry("remote_minrxploss", v)?; }
-        if let Some(v) = &self.remote_normdevjitter { m.serialize_entry("remote_normdevjitter", v)?; }
-        if let Some(v) = &self.remote_normdevrxploss { m.serialize_entry("remote_normdevrxploss", v)?; }
+        if let Some(v) = &self.local_stdevjitter {
+            m.serialize_entry("local_stdevjitter", v)?;
+        }
+        if let Some(v) = &self.local_stdevmes {
+            m.serialize_entry("local_stdevmes", v)?;
+        }
+        if let Some(v) = &self.local_stdevrxploss {
+            m.serialize_entry("local_stdevrxploss", v)?;
+        }
+        if let Some(v) = &self.maxrtt {
+            m.serialize_entry("maxrtt", v)?;
+        }
+        if let Some(v) = &self.minrtt {
+            m.serialize_entry("minrtt", v)?;
+        }
+        if let Some(v) = &self.normdevrtt {
+            m.serialize_entry("normdevrtt", v)?;
+        }
+        if let Some(v) = &self.remote_maxjitter {
+            m.serialize_entry("remote_maxjitter", v)?;
+        }
+        if let Some(v) = &self.remote_maxmes {
+            m.serialize_entry("remote_maxmes", v)?;
+        }
+        if let Some(v) = &self.remote_maxrxploss {
+            m.serialize_entry("remote_maxrxploss", v)?;
+        }
+        if let Some(v) = &self.remote_minjitter {
+            m.serialize_entry("remote_minjitter", v)?;
+        }
+        if let Some(v) = &self.remote_minmes {
+            m.serialize_entry("remote_minmes", v)?;
+        }
+        if let Some(v) = &self.remote_minrxploss {
+            m.serialize_entry("remote_minrxploss", v)?;
+        }
+        if let Some(v) = &self.remote_normdevjitter {
+            m.serialize_entry("remote_normdevjitter", v)?;
+        }
+        if let Some(v) = &self.remote_normdevmes {
+            m.serialize_entry("remote_normdevmes", v)?;
+        }
+        if let Some(v) = &self.remote_normdevrxploss {
+            m.serialize_entry("remote_normdevrxploss", v)?;
+        }
         m.serialize_entry("remote_ssrc", &self.remote_ssrc)?;
-        if let Some(v) = &self.remote_stdevjitter { m.serialize_entry("remote_stdevjitter", v)?; }
-        if let Some(v) = &self.remote_stdevrxploss { m.serialize_entry("remote_stdevrxploss", v)?; }
-        if let Some(v) = &self.rtt { m.serialize_entry("rtt", v)?; }
+        if let Some(v) = &self.remote_stdevjitter {
+            m.serialize_entry("remote_stdevjitter", v)?;
+        }
+        if let Some(v) = &self.remote_stdevmes {
+            m.serialize_entry("remote_stdevmes", v)?;
+        }
+        if let Some(v) = &self.remote_stdevrxploss {
+            m.serialize_entry("remote_stdevrxploss", v)?;
+        }
+        if let Some(v) = &self.rtt {
+            m.serialize_entry("rtt", v)?;
+        }
         m.serialize_entry("rxcount", &self.rxcount)?;
-        if let Some(v) = &self.rxjitter { m.serialize_entry("rxjitter", v)?; }
+        if let Some(v) = &self.rxjitter {
+            m.serialize_entry("rxjitter", v)?;
+        }
+        if let Some(v) = &self.rxmes {
+            m.serialize_entry("rxmes", v)?;
+        }
         m.serialize_entry("rxoctetcount", &self.rxoctetcount)?;
         m.serialize_entry("rxploss", &self.rxploss)?;
-        if let Some(v) = &self.stdevrtt { m.serialize_entry("stdevrtt", v)?; }
+        if let Some(v) = &self.stdevrtt {
+            m.serialize_entry("stdevrtt", v)?;
+        }
         m.serialize_entry("txcount", &self.txcount)?;
-        if let Some(v) = &self.txjitter { m.serialize_entry("txjitter", v)?; }
+        if let Some(v) = &self.txjitter {
+            m.serialize_entry("txjitter", v)?;
+        }
+        if let Some(v) = &self.txmes {
+            m.serialize_entry("txmes", v)?;
+        }
         m.serialize_entry("txoctetcount", &self.txoctetcount)?;
         m.serialize_entry("txploss", &self.txploss)?;
-        if let Some(v) = &self.local_maxmes { m.serialize_entry("local_maxmes", v)?; }
-        if let Some(v) = &self.local_minmes { m.serialize_entry("local_minmes", v)?; }
-        if let Some(v) = &self.local_normdevmes { m.serialize_entry("local_normdevmes", v)?; }
-        if let Some(v) = &self.local_stdevmes { m.serialize_entry("local_stdevmes", v)?; }
-        if let Some(v) = &self.remote_maxmes { m.serialize_entry("remote_maxmes", v)?; }
-        if let Some(v) = &self.remote_minmes { m.serialize_entry("remote_minmes", v)?; }
-        if let Some(v) = &self.remote_normdevmes { m.serialize_entry("remote_normdevmes", v)?; }
-        if let Some(v) = &self.remote_stdevmes { m.serialize_entry("remote_stdevmes", v)?; }
-        if let Some(v) = &self.rxmes { m.serialize_entry("rxmes", v)?; }
-        if let Some(v) = &self.txmes { m.serialize_entry("txmes", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -3833,141 +5128,271 @@ impl crate::json::Decode for RTPstat {
 impl RTPstat {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_channel_uniqueid: Option<crate::Str> = None;
         let mut f_local_maxjitter: Option<f64> = None;
+        let mut f_local_maxmes: Option<f64> = None;
         let mut f_local_maxrxploss: Option<f64> = None;
         let mut f_local_minjitter: Option<f64> = None;
+        let mut f_local_minmes: Option<f64> = None;
         let mut f_local_minrxploss: Option<f64> = None;
         let mut f_local_normdevjitter: Option<f64> = None;
+        let mut f_local_normdevmes: Option<f64> = None;
         let mut f_local_normdevrxploss: Option<f64> = None;
         let mut f_local_ssrc: Option<i64> = None;
         let mut f_local_stdevjitter: Option<f64> = None;
+        let mut f_local_stdevmes: Option<f64> = None;
         let mut f_local_stdevrxploss: Option<f64> = None;
         let mut f_maxrtt: Option<f64> = None;
         let mut f_minrtt: Option<f64> = None;
         let mut f_normdevrtt: Option<f64> = None;
         let mut f_remote_maxjitter: Option<f64> = None;
+        let mut f_remote_maxmes: Option<f64> = None;
         let mut f_remote_maxrxploss: Option<f64> = None;
         let mut f_remote_minjitter: Option<f64> = None;
+        let mut f_remote_minmes: Option<f64> = None;
         let mut f_remote_minrxploss: Option<f64> = None;
         let mut f_remote_normdevjitter: Option<f64> = None;
+        let mut f_remote_normdevmes: Option<f64> = None;
         let mut f_remote_normdevrxploss: Option<f64> = None;
         let mut f_remote_ssrc: Option<i64> = None;
         let mut f_remote_stdevjitter: Option<f64> = None;
+        let mut f_remote_stdevmes: Option<f64> = None;
         let mut f_remote_stdevrxploss: Option<f64> = None;
         let mut f_rtt: Option<f64> = None;
         let mut f_rxcount: Option<i64> = None;
         let mut f_rxjitter: Option<f64> = None;
+        let mut f_rxmes: Option<i64> = None;
         let mut f_rxoctetcount: Option<i64> = None;
         let mut f_rxploss: Option<i64> = None;
         let mut f_stdevrtt: Option<f64> = None;
         let mut f_txcount: Option<i64> = None;
         let mut f_txjitter: Option<f64> = None;
+        let mut f_txmes: Option<i64> = None;
         let mut f_txoctetcount: Option<i64> = None;
         let mut f_txploss: Option<i64> = None;
-        let mut f_local_maxmes: Option<f64> = None;
-        let mut f_local_minmes: Option<f64> = None;
-        let mut f_local_normdevmes: Option<f64> = None;
-        let mut f_local_stdevmes: Option<f64> = None;
-        let mut f_remote_maxmes: Option<f64> = None;
-        let mut f_remote_minmes: Option<f64> = None;
-        let mut f_remote_normdevmes: Option<f64> = None;
-        let mut f_remote_stdevmes: Option<f64> = None;
-        let mut f_rxmes: Option<i64> = None;
-        let mut f_txmes: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "channel_uniqueid" => { r.once(&mut seen, 1 << 0, "channel_uniqueid")?; f_channel_uniqueid = Some(crate::json::Decode::decode(r)?); }
-                "local_maxjitter" => { r.once(&mut seen, 1 << 1, "local_maxjitter")?; f_local_maxjitter = crate::json::Decode::decode(r)?; }
-                "local_maxrxploss" => { r.once(&mut seen, 1 << 2, "local_maxrxploss")?; f_local_maxrxploss = crate::json::Decode::decode(r)?; }
-                "local_minjitter" => { r.once(&mut seen, 1 << 3, "local_minjitter")?; f_local_minjitter = crate::json::Decode::decode(r)?; }
-                "local_minrxploss" => { r.once(&mut seen, 1 << 4, "local_minrxploss")?; f_local_minrxploss = crate::json::Decode::decode(r)?; }
-                "local_normdevjitter" => { r.once(&mut seen, 1 << 5, "local_normdevjitter")?; f_local_normdevjitter = crate::json::Decode::decode(r)?; }
-                "local_normdevrxploss" => { r.once(&mut seen, 1 << 6, "local_normdevrxploss")?; f_local_normdevrxploss = crate::json::Decode::decode(r)?; }
-                "local_ssrc" => { r.once(&mut seen, 1 << 7, "local_ssrc")?; f_local_ssrc = Some(crate::json::Decode::decode(r)?); }
-                "local_stdevjitter" => { r.once(&mut seen, 1 << 8, "local_stdevjitter")?; f_local_stdevjitter = crate::json::Decode::decode(r)?; }
-                "local_stdevrxploss" => { r.once(&mut seen, 1 << 9, "local_stdevrxploss")?; f_local_stdevrxploss = crate::json::Decode::decode(r)?; }
-                "maxrtt" => { r.once(&mut seen, 1 << 10, "maxrtt")?; f_maxrtt = crate::json::Decode::decode(r)?; }
-                "minrtt" => { r.once(&mut seen, 1 << 11, "minrtt")?; f_minrtt = crate::json::Decode::decode(r)?; }
-                "normdevrtt" => { r.once(&mut seen, 1 << 12, "normdevrtt")?; f_normdevrtt = crate::json::Decode::decode(r)?; }
-                "remote_maxjitter" => { r.once(&mut seen, 1 << 13, "remote_maxjitter")?; f_remote_maxjitter = crate::json::Decode::decode(r)?; }
-                "remote_maxrxploss" => { r.once(&mut seen, 1 << 14, "remote_maxrxploss")?; f_remote_maxrxploss = crate::json::Decode::decode(r)?; }
-                "remote_minjitter" => { r.once(&mut seen, 1 << 15, "remote_minjitter")?; f_remote_minjitter = crate::json::Decode::decode(r)?; }
-                "remote_minrxploss" => { r.once(&mut seen, 1 << 16, "remote_minrxploss")?; f_remote_minrxploss = crate::json::Decode::decode(r)?; }
-                "remote_normdevjitter" => { r.once(&mut seen, 1 << 17, "remote_normdevjitter")?; f_remote_normdevjitter = crate::json::Decode::decode(r)?; }
-                "remote_normdevrxploss" => { r.once(&mut seen, 1 << 18, "remote_normdevrxploss")?; f_remote_normdevrxploss = crate::json::Decode::decode(r)?; }
-                "remote_ssrc" => { r.once(&mut seen, 1 << 19, "remote_ssrc")?; f_remote_ssrc = Some(crate::json::Decode::decode(r)?); }
-                "remote_stdevjitter" => { r.once(&mut seen, 1 << 20, "remote_stdevjitter")?; f_remote_stdevjitter = crate::json::Decode::decode(r)?; }
-                "remote_stdevrxploss" => { r.once(&mut seen, 1 << 21, "remote_stdevrxploss")?; f_remote_stdevrxploss = crate::json::Decode::decode(r)?; }
-                "rtt" => { r.once(&mut seen, 1 << 22, "rtt")?; f_rtt = crate::json::Decode::decode(r)?; }
-                "rxcount" => { r.once(&mut seen, 1 << 23, "rxcount")?; f_rxcount = Some(crate::json::Decode::decode(r)?); }
-                "rxjitter" => { r.once(&mut seen, 1 << 24, "rxjitter")?; f_rxjitter = crate::json::Decode::decode(r)?; }
-                "rxoctetcount" => { r.once(&mut seen, 1 << 25, "rxoctetcount")?; f_rxoctetcount = Some(crate::json::Decode::decode(r)?); }
-                "rxploss" => { r.once(&mut seen, 1 << 26, "rxploss")?; f_rxploss = Some(crate::json::Decode::decode(r)?); }
-                "stdevrtt" => { r.once(&mut seen, 1 << 27, "stdevrtt")?; f_stdevrtt = crate::json::Decode::decode(r)?; }
-                "txcount" => { r.once(&mut seen, 1 << 28, "txcount")?; f_txcount = Some(crate::json::Decode::decode(r)?); }
-                "txjitter" => { r.once(&mut seen, 1 << 29, "txjitter")?; f_txjitter = crate::json::Decode::decode(r)?; }
-                "txoctetcount" => { r.once(&mut seen, 1 << 30, "txoctetcount")?; f_txoctetcount = Some(crate::json::Decode::decode(r)?); }
-                "txploss" => { r.once(&mut seen, 1 << 31, "txploss")?; f_txploss = Some(crate::json::Decode::decode(r)?); }
-                "local_maxmes" => { r.once(&mut seen, 1 << 32, "local_maxmes")?; f_local_maxmes = crate::json::Decode::decode(r)?; }
-                "local_minmes" => { r.once(&mut seen, 1 << 33, "local_minmes")?; f_local_minmes = crate::json::Decode::decode(r)?; }
-                "local_normdevmes" => { r.once(&mut seen, 1 << 34, "local_normdevmes")?; f_local_normdevmes = crate::json::Decode::decode(r)?; }
-                "local_stdevmes" => { r.once(&mut seen, 1 << 35, "local_stdevmes")?; f_local_stdevmes = crate::json::Decode::decode(r)?; }
-                "remote_maxmes" => { r.once(&mut seen, 1 << 36, "remote_maxmes")?; f_remote_maxmes = crate::json::Decode::decode(r)?; }
-                "remote_minmes" => { r.once(&mut seen, 1 << 37, "remote_minmes")?; f_remote_minmes = crate::json::Decode::decode(r)?; }
-                "remote_normdevmes" => { r.once(&mut seen, 1 << 38, "remote_normdevmes")?; f_remote_normdevmes = crate::json::Decode::decode(r)?; }
-                "remote_stdevmes" => { r.once(&mut seen, 1 << 39, "remote_stdevmes")?; f_remote_stdevmes = crate::json::Decode::decode(r)?; }
-                "rxmes" => { r.once(&mut seen, 1 << 40, "rxmes")?; f_rxmes = crate::json::Decode::decode(r)?; }
-                "txmes" => { r.once(&mut seen, 1 << 41, "txmes")?; f_txmes = crate::json::Decode::decode(r)?; }
+                "channel_uniqueid" => {
+                    r.once(&mut seen, 1 << 0, "channel_uniqueid")?;
+                    f_channel_uniqueid = Some(crate::json::Decode::decode(r)?);
+                }
+                "local_maxjitter" => {
+                    r.once(&mut seen, 1 << 1, "local_maxjitter")?;
+                    f_local_maxjitter = crate::json::Decode::decode(r)?;
+                }
+                "local_maxmes" => {
+                    r.once(&mut seen, 1 << 2, "local_maxmes")?;
+                    f_local_maxmes = crate::json::Decode::decode(r)?;
+                }
+                "local_maxrxploss" => {
+                    r.once(&mut seen, 1 << 3, "local_maxrxploss")?;
+                    f_local_maxrxploss = crate::json::Decode::decode(r)?;
+                }
+                "local_minjitter" => {
+                    r.once(&mut seen, 1 << 4, "local_minjitter")?;
+                    f_local_minjitter = crate::json::Decode::decode(r)?;
+                }
+                "local_minmes" => {
+                    r.once(&mut seen, 1 << 5, "local_minmes")?;
+                    f_local_minmes = crate::json::Decode::decode(r)?;
+                }
+                "local_minrxploss" => {
+                    r.once(&mut seen, 1 << 6, "local_minrxploss")?;
+                    f_local_minrxploss = crate::json::Decode::decode(r)?;
+                }
+                "local_normdevjitter" => {
+                    r.once(&mut seen, 1 << 7, "local_normdevjitter")?;
+                    f_local_normdevjitter = crate::json::Decode::decode(r)?;
+                }
+                "local_normdevmes" => {
+                    r.once(&mut seen, 1 << 8, "local_normdevmes")?;
+                    f_local_normdevmes = crate::json::Decode::decode(r)?;
+                }
+                "local_normdevrxploss" => {
+                    r.once(&mut seen, 1 << 9, "local_normdevrxploss")?;
+                    f_local_normdevrxploss = crate::json::Decode::decode(r)?;
+                }
+                "local_ssrc" => {
+                    r.once(&mut seen, 1 << 10, "local_ssrc")?;
+                    f_local_ssrc = Some(crate::json::Decode::decode(r)?);
+                }
+                "local_stdevjitter" => {
+                    r.once(&mut seen, 1 << 11, "local_stdevjitter")?;
+                    f_local_stdevjitter = crate::json::Decode::decode(r)?;
+                }
+                "local_stdevmes" => {
+                    r.once(&mut seen, 1 << 12, "local_stdevmes")?;
+                    f_local_stdevmes = crate::json::Decode::decode(r)?;
+                }
+                "local_stdevrxploss" => {
+                    r.once(&mut seen, 1 << 13, "local_stdevrxploss")?;
+                    f_local_stdevrxploss = crate::json::Decode::decode(r)?;
+                }
+                "maxrtt" => {
+                    r.once(&mut seen, 1 << 14, "maxrtt")?;
+                    f_maxrtt = crate::json::Decode::decode(r)?;
+                }
+                "minrtt" => {
+                    r.once(&mut seen, 1 << 15, "minrtt")?;
+                    f_minrtt = crate::json::Decode::decode(r)?;
+                }
+                "normdevrtt" => {
+                    r.once(&mut seen, 1 << 16, "normdevrtt")?;
+                    f_normdevrtt = crate::json::Decode::decode(r)?;
+                }
+                "remote_maxjitter" => {
+                    r.once(&mut seen, 1 << 17, "remote_maxjitter")?;
+                    f_remote_maxjitter = crate::json::Decode::decode(r)?;
+                }
+                "remote_maxmes" => {
+                    r.once(&mut seen, 1 << 18, "remote_maxmes")?;
+                    f_remote_maxmes = crate::json::Decode::decode(r)?;
+                }
+                "remote_maxrxploss" => {
+                    r.once(&mut seen, 1 << 19, "remote_maxrxploss")?;
+                    f_remote_maxrxploss = crate::json::Decode::decode(r)?;
+                }
+                "remote_minjitter" => {
+                    r.once(&mut seen, 1 << 20, "remote_minjitter")?;
+                    f_remote_minjitter = crate::json::Decode::decode(r)?;
+                }
+                "remote_minmes" => {
+                    r.once(&mut seen, 1 << 21, "remote_minmes")?;
+                    f_remote_minmes = crate::json::Decode::decode(r)?;
+                }
+                "remote_minrxploss" => {
+                    r.once(&mut seen, 1 << 22, "remote_minrxploss")?;
+                    f_remote_minrxploss = crate::json::Decode::decode(r)?;
+                }
+                "remote_normdevjitter" => {
+                    r.once(&mut seen, 1 << 23, "remote_normdevjitter")?;
+                    f_remote_normdevjitter = crate::json::Decode::decode(r)?;
+                }
+                "remote_normdevmes" => {
+                    r.once(&mut seen, 1 << 24, "remote_normdevmes")?;
+                    f_remote_normdevmes = crate::json::Decode::decode(r)?;
+                }
+                "remote_normdevrxploss" => {
+                    r.once(&mut seen, 1 << 25, "remote_normdevrxploss")?;
+                    f_remote_normdevrxploss = crate::json::Decode::decode(r)?;
+                }
+                "remote_ssrc" => {
+                    r.once(&mut seen, 1 << 26, "remote_ssrc")?;
+                    f_remote_ssrc = Some(crate::json::Decode::decode(r)?);
+                }
+                "remote_stdevjitter" => {
+                    r.once(&mut seen, 1 << 27, "remote_stdevjitter")?;
+                    f_remote_stdevjitter = crate::json::Decode::decode(r)?;
+                }
+                "remote_stdevmes" => {
+                    r.once(&mut seen, 1 << 28, "remote_stdevmes")?;
+                    f_remote_stdevmes = crate::json::Decode::decode(r)?;
+                }
+                "remote_stdevrxploss" => {
+                    r.once(&mut seen, 1 << 29, "remote_stdevrxploss")?;
+                    f_remote_stdevrxploss = crate::json::Decode::decode(r)?;
+                }
+                "rtt" => {
+                    r.once(&mut seen, 1 << 30, "rtt")?;
+                    f_rtt = crate::json::Decode::decode(r)?;
+                }
+                "rxcount" => {
+                    r.once(&mut seen, 1 << 31, "rxcount")?;
+                    f_rxcount = Some(crate::json::Decode::decode(r)?);
+                }
+                "rxjitter" => {
+                    r.once(&mut seen, 1 << 32, "rxjitter")?;
+                    f_rxjitter = crate::json::Decode::decode(r)?;
+                }
+                "rxmes" => {
+                    r.once(&mut seen, 1 << 33, "rxmes")?;
+                    f_rxmes = crate::json::Decode::decode(r)?;
+                }
+                "rxoctetcount" => {
+                    r.once(&mut seen, 1 << 34, "rxoctetcount")?;
+                    f_rxoctetcount = Some(crate::json::Decode::decode(r)?);
+                }
+                "rxploss" => {
+                    r.once(&mut seen, 1 << 35, "rxploss")?;
+                    f_rxploss = Some(crate::json::Decode::decode(r)?);
+                }
+                "stdevrtt" => {
+                    r.once(&mut seen, 1 << 36, "stdevrtt")?;
+                    f_stdevrtt = crate::json::Decode::decode(r)?;
+                }
+                "txcount" => {
+                    r.once(&mut seen, 1 << 37, "txcount")?;
+                    f_txcount = Some(crate::json::Decode::decode(r)?);
+                }
+                "txjitter" => {
+                    r.once(&mut seen, 1 << 38, "txjitter")?;
+                    f_txjitter = crate::json::Decode::decode(r)?;
+                }
+                "txmes" => {
+                    r.once(&mut seen, 1 << 39, "txmes")?;
+                    f_txmes = crate::json::Decode::decode(r)?;
+                }
+                "txoctetcount" => {
+                    r.once(&mut seen, 1 << 40, "txoctetcount")?;
+                    f_txoctetcount = Some(crate::json::Decode::decode(r)?);
+                }
+                "txploss" => {
+                    r.once(&mut seen, 1 << 41, "txploss")?;
+                    f_txploss = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RTPstat {
-            channel_uniqueid: f_channel_uniqueid.ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
+            channel_uniqueid: f_channel_uniqueid
+                .ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
             local_maxjitter: f_local_maxjitter,
+            local_maxmes: f_local_maxmes,
             local_maxrxploss: f_local_maxrxploss,
             local_minjitter: f_local_minjitter,
+            local_minmes: f_local_minmes,
             local_minrxploss: f_local_minrxploss,
             local_normdevjitter: f_local_normdevjitter,
+            local_normdevmes: f_local_normdevmes,
             local_normdevrxploss: f_local_normdevrxploss,
             local_ssrc: f_local_ssrc.ok_or_else(|| r.missing("RTPstat", "local_ssrc"))?,
             local_stdevjitter: f_local_stdevjitter,
+            local_stdevmes: f_local_stdevmes,
             local_stdevrxploss: f_local_stdevrxploss,
             maxrtt: f_maxrtt,
             minrtt: f_minrtt,
             normdevrtt: f_normdevrtt,
             remote_maxjitter: f_remote_maxjitter,
+            remote_maxmes: f_remote_maxmes,
             remote_maxrxploss: f_remote_maxrxploss,
             remote_minjitter: f_remote_minjitter,
+            remote_minmes: f_remote_minmes,
             remote_minrxploss: f_remote_minrxploss,
             remote_normdevjitter: f_remote_normdevjitter,
+            remote_normdevmes: f_remote_normdevmes,
             remote_normdevrxploss: f_remote_normdevrxploss,
             remote_ssrc: f_remote_ssrc.ok_or_else(|| r.missing("RTPstat", "remote_ssrc"))?,
             remote_stdevjitter: f_remote_stdevjitter,
+            remote_stdevmes: f_remote_stdevmes,
             remote_stdevrxploss: f_remote_stdevrxploss,
             rtt: f_rtt,
             rxcount: f_rxcount.ok_or_else(|| r.missing("RTPstat", "rxcount"))?,
             rxjitter: f_rxjitter,
+            rxmes: f_rxmes,
             rxoctetcount: f_rxoctetcount.ok_or_else(|| r.missing("RTPstat", "rxoctetcount"))?,
             rxploss: f_rxploss.ok_or_else(|| r.missing("RTPstat", "rxploss"))?,
             stdevrtt: f_stdevrtt,
             txcount: f_txcount.ok_or_else(|| r.missing("RTPstat", "txcount"))?,
             txjitter: f_txjitter,
+            txmes: f_txmes,
             txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
             txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
-            local_maxmes: f_local_maxmes,
-            local_minmes: f_local_minmes,
-            local_normdevmes: f_local_normdevmes,
-            local_stdevmes: f_local_stdevmes,
-            remote_maxmes: f_remote_maxmes,
-            remote_minmes: f_remote_minmes,
-            remote_normdevmes: f_remote_normdevmes,
-            remote_stdevmes: f_remote_stdevmes,
-            rxmes: f_rxmes,
-            txmes: f_txmes,
             extra,
         })
     }
@@ -3975,49 +5400,84 @@ impl RTPstat {
 
 impl crate::Inspect for RTPstat {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.channel_uniqueid.unknown_fields(&format!("{path}.channel_uniqueid"), out);
-        self.local_maxjitter.unknown_fields(&format!("{path}.local_maxjitter"), out);
-        self.local_maxrxploss.unknown_fields(&format!("{path}.local_maxrxploss"), out);
-        self.local_minjitter.unknown_fields(&format!("{path}.local_minjitter"), out);
-        self.local_minrxploss.unknown_fields(&format!("{path}.local_minrxploss"), out);
-        self.local_normdevjitter.unknown_fields(&format!("{path}.local_normdevjitter"), out);
-        self.local_normdevrxploss.unknown_fields(&format!("{path}.local_normdevrxploss"), out);
-        self.local_ssrc.unknown_fields(&format!("{path}.local_ssrc"), out);
-        self.local_stdevjitter.unknown_fields(&format!("{path}.local_stdevjitter"), out);
-        self.local_stdevrxploss.unknown_fields(&format!("{path}.local_stdevrxploss"), out);
+        self.channel_uniqueid
+            .unknown_fields(&format!("{path}.channel_uniqueid"), out);
+        self.local_maxjitter
+            .unknown_fields(&format!("{path}.local_maxjitter"), out);
+        self.local_maxmes
+            .unknown_fields(&format!("{path}.local_maxmes"), out);
+        self.local_maxrxploss
+            .unknown_fields(&format!("{path}.local_maxrxploss"), out);
+        self.local_minjitter
+            .unknown_fields(&format!("{path}.local_minjitter"), out);
+        self.local_minmes
+            .unknown_fields(&format!("{path}.local_minmes"), out);
+        self.local_minrxploss
+            .unknown_fields(&format!("{path}.local_minrxploss"), out);
+        self.local_normdevjitter
+            .unknown_fields(&format!("{path}.local_normdevjitter"), out);
+        self.local_normdevmes
+            .unknown_fields(&format!("{path}.local_normdevmes"), out);
+        self.local_normdevrxploss
+            .unknown_fields(&format!("{path}.local_normdevrxploss"), out);
+        self.local_ssrc
+            .unknown_fields(&format!("{path}.local_ssrc"), out);
+        self.local_stdevjitter
+            .unknown_fields(&format!("{path}.local_stdevjitter"), out);
+        self.local_stdevmes
+            .unknown_fields(&format!("{path}.local_stdevmes"), out);
+        self.local_stdevrxploss
+            .unknown_fields(&format!("{path}.local_stdevrxploss"), out);
         self.maxrtt.unknown_fields(&format!("{path}.maxrtt"), out);
         self.minrtt.unknown_fields(&format!("{path}.minrtt"), out);
-        self.normdevrtt.unknown_fields(&format!("{path}.normdevrtt"), out);
-        self.remote_maxjitter.unknown_fields(&format!("{path}.remote_maxjitter"), out);
-        self.remote_maxrxploss.unknown_fields(&format!("{path}.remote_maxrxploss"), out);
-        self.remote_minjitter.unknown_fields(&format!("{path}.remote_minjitter"), out);
-        self.remote_minrxploss.unknown_fields(&format!("{path}.remote_minrxploss"), out);
-        self.remote_normdevjitter.unknown_fields(&format!("{path}.remote_normdevjitter"), out);
-        self.remote_normdevrxploss.unknown_fields(&format!("{path}.remote_normdevrxploss"), out);
-        self.remote_ssrc.unknown_fields(&format!("{path}.remote_ssrc"), out);
-        self.remote_stdevjitter.unknown_fields(&format!("{path}.remote_stdevjitter"), out);
-        self.remote_stdevrxploss.unknown_fields(&format!("{path}.remote_stdevrxploss"), out);
+        self.normdevrtt
+            .unknown_fields(&format!("{path}.normdevrtt"), out);
+        self.remote_maxjitter
+            .unknown_fields(&format!("{path}.remote_maxjitter"), out);
+        self.remote_maxmes
+            .unknown_fields(&format!("{path}.remote_maxmes"), out);
+        self.remote_maxrxploss
+            .unknown_fields(&format!("{path}.remote_maxrxploss"), out);
+        self.remote_minjitter
+            .unknown_fields(&format!("{path}.remote_minjitter"), out);
+        self.remote_minmes
+            .unknown_fields(&format!("{path}.remote_minmes"), out);
+        self.remote_minrxploss
+            .unknown_fields(&format!("{path}.remote_minrxploss"), out);
+        self.remote_normdevjitter
+            .unknown_fields(&format!("{path}.remote_normdevjitter"), out);
+        self.remote_normdevmes
+            .unknown_fields(&format!("{path}.remote_normdevmes"), out);
+        self.remote_normdevrxploss
+            .unknown_fields(&format!("{path}.remote_normdevrxploss"), out);
+        self.remote_ssrc
+            .unknown_fields(&format!("{path}.remote_ssrc"), out);
+        self.remote_stdevjitter
+            .unknown_fields(&format!("{path}.remote_stdevjitter"), out);
+        self.remote_stdevmes
+            .unknown_fields(&format!("{path}.remote_stdevmes"), out);
+        self.remote_stdevrxploss
+            .unknown_fields(&format!("{path}.remote_stdevrxploss"), out);
         self.rtt.unknown_fields(&format!("{path}.rtt"), out);
         self.rxcount.unknown_fields(&format!("{path}.rxcount"), out);
-        self.rxjitter.unknown_fields(&format!("{path}.rxjitter"), out);
-        self.rxoctetcount.unknown_fields(&format!("{path}.rxoctetcount"), out);
-        self.rxploss.unknown_fields(&format!("{path}.rxploss"), out);
-        self.stdevrtt.unknown_fields(&format!("{path}.stdevrtt"), out);
-        self.txcount.unknown_fields(&format!("{path}.txcount"), out);
-        self.txjitter.unknown_fields(&format!("{path}.txjitter"), out);
-        self.txoctetcount.unknown_fields(&format!("{path}.txoctetcount"), out);
-        self.txploss.unknown_fields(&format!("{path}.txploss"), out);
-        self.local_maxmes.unknown_fields(&format!("{path}.local_maxmes"), out);
-        self.local_minmes.unknown_fields(&format!("{path}.local_minmes"), out);
-        self.local_normdevmes.unknown_fields(&format!("{path}.local_normdevmes"), out);
-        self.local_stdevmes.unknown_fields(&format!("{path}.local_stdevmes"), out);
-        self.remote_maxmes.unknown_fields(&format!("{path}.remote_maxmes"), out);
-        self.remote_minmes.unknown_fields(&format!("{path}.remote_minmes"), out);
-        self.remote_normdevmes.unknown_fields(&format!("{path}.remote_normdevmes"), out);
-        self.remote_stdevmes.unknown_fields(&format!("{path}.remote_stdevmes"), out);
+        self.rxjitter
+            .unknown_fields(&format!("{path}.rxjitter"), out);
         self.rxmes.unknown_fields(&format!("{path}.rxmes"), out);
+        self.rxoctetcount
+            .unknown_fields(&format!("{path}.rxoctetcount"), out);
+        self.rxploss.unknown_fields(&format!("{path}.rxploss"), out);
+        self.stdevrtt
+            .unknown_fields(&format!("{path}.stdevrtt"), out);
+        self.txcount.unknown_fields(&format!("{path}.txcount"), out);
+        self.txjitter
+            .unknown_fields(&format!("{path}.txjitter"), out);
         self.txmes.unknown_fields(&format!("{path}.txmes"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.txoctetcount
+            .unknown_fields(&format!("{path}.txoctetcount"), out);
+        self.txploss.unknown_fields(&format!("{path}.txploss"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4055,12 +5515,28 @@ pub struct ReferToBuilder {
 
 impl crate::codec::FieldBuilder for ReferToBuilder {
     type Output = ReferTo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
-            "connected_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?; self.connected_channel = map.next_value()?; }
-            "destination_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination_channel")?; self.destination_channel = map.next_value()?; }
-            "requested_destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "requested_destination")?; self.requested_destination = Some(map.next_value()?); }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = map.next_value()?;
+            }
+            "connected_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?;
+                self.connected_channel = map.next_value()?;
+            }
+            "destination_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "destination_channel")?;
+                self.destination_channel = map.next_value()?;
+            }
+            "requested_destination" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "requested_destination")?;
+                self.requested_destination = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4086,11 +5562,19 @@ impl serde::Serialize for ReferTo {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.bridge { m.serialize_entry("bridge", v)?; }
-        if let Some(v) = &self.connected_channel { m.serialize_entry("connected_channel", v)?; }
-        if let Some(v) = &self.destination_channel { m.serialize_entry("destination_channel", v)?; }
+        if let Some(v) = &self.bridge {
+            m.serialize_entry("bridge", v)?;
+        }
+        if let Some(v) = &self.connected_channel {
+            m.serialize_entry("connected_channel", v)?;
+        }
+        if let Some(v) = &self.destination_channel {
+            m.serialize_entry("destination_channel", v)?;
+        }
         m.serialize_entry("requested_destination", &self.requested_destination)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4105,7 +5589,10 @@ impl crate::json::Decode for ReferTo {
 impl ReferTo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
@@ -4114,10 +5601,22 @@ impl ReferTo {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
-                "connected_channel" => { r.once(&mut seen, 1 << 1, "connected_channel")?; f_connected_channel = crate::json::Decode::decode(r)?; }
-                "destination_channel" => { r.once(&mut seen, 1 << 2, "destination_channel")?; f_destination_channel = crate::json::Decode::decode(r)?; }
-                "requested_destination" => { r.once(&mut seen, 1 << 3, "requested_destination")?; f_requested_destination = Some(crate::json::Decode::decode(r)?); }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = crate::json::Decode::decode(r)?;
+                }
+                "connected_channel" => {
+                    r.once(&mut seen, 1 << 1, "connected_channel")?;
+                    f_connected_channel = crate::json::Decode::decode(r)?;
+                }
+                "destination_channel" => {
+                    r.once(&mut seen, 1 << 2, "destination_channel")?;
+                    f_destination_channel = crate::json::Decode::decode(r)?;
+                }
+                "requested_destination" => {
+                    r.once(&mut seen, 1 << 3, "requested_destination")?;
+                    f_requested_destination = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4125,7 +5624,8 @@ impl ReferTo {
             bridge: f_bridge,
             connected_channel: f_connected_channel,
             destination_channel: f_destination_channel,
-            requested_destination: f_requested_destination.ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
+            requested_destination: f_requested_destination
+                .ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
             extra,
         })
     }
@@ -4134,10 +5634,15 @@ impl ReferTo {
 impl crate::Inspect for ReferTo {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.connected_channel.unknown_fields(&format!("{path}.connected_channel"), out);
-        self.destination_channel.unknown_fields(&format!("{path}.destination_channel"), out);
-        self.requested_destination.unknown_fields(&format!("{path}.requested_destination"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.connected_channel
+            .unknown_fields(&format!("{path}.connected_channel"), out);
+        self.destination_channel
+            .unknown_fields(&format!("{path}.destination_channel"), out);
+        self.requested_destination
+            .unknown_fields(&format!("{path}.requested_destination"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4172,11 +5677,24 @@ pub struct ReferredByBuilder {
 
 impl crate::codec::FieldBuilder for ReferredByBuilder {
     type Output = ReferredBy;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "bridge" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?; self.bridge = map.next_value()?; }
-            "connected_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?; self.connected_channel = map.next_value()?; }
-            "source_channel" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "source_channel")?; self.source_channel = Some(map.next_value()?); }
+            "bridge" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "bridge")?;
+                self.bridge = map.next_value()?;
+            }
+            "connected_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "connected_channel")?;
+                self.connected_channel = map.next_value()?;
+            }
+            "source_channel" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "source_channel")?;
+                self.source_channel = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4201,10 +5719,16 @@ impl serde::Serialize for ReferredBy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.bridge { m.serialize_entry("bridge", v)?; }
-        if let Some(v) = &self.connected_channel { m.serialize_entry("connected_channel", v)?; }
+        if let Some(v) = &self.bridge {
+            m.serialize_entry("bridge", v)?;
+        }
+        if let Some(v) = &self.connected_channel {
+            m.serialize_entry("connected_channel", v)?;
+        }
         m.serialize_entry("source_channel", &self.source_channel)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4219,7 +5743,10 @@ impl crate::json::Decode for ReferredBy {
 impl ReferredBy {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
@@ -4227,16 +5754,26 @@ impl ReferredBy {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "bridge" => { r.once(&mut seen, 1 << 0, "bridge")?; f_bridge = crate::json::Decode::decode(r)?; }
-                "connected_channel" => { r.once(&mut seen, 1 << 1, "connected_channel")?; f_connected_channel = crate::json::Decode::decode(r)?; }
-                "source_channel" => { r.once(&mut seen, 1 << 2, "source_channel")?; f_source_channel = Some(crate::json::Decode::decode(r)?); }
+                "bridge" => {
+                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    f_bridge = crate::json::Decode::decode(r)?;
+                }
+                "connected_channel" => {
+                    r.once(&mut seen, 1 << 1, "connected_channel")?;
+                    f_connected_channel = crate::json::Decode::decode(r)?;
+                }
+                "source_channel" => {
+                    r.once(&mut seen, 1 << 2, "source_channel")?;
+                    f_source_channel = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ReferredBy {
             bridge: f_bridge,
             connected_channel: f_connected_channel,
-            source_channel: f_source_channel.ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
+            source_channel: f_source_channel
+                .ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
             extra,
         })
     }
@@ -4245,9 +5782,13 @@ impl ReferredBy {
 impl crate::Inspect for ReferredBy {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.bridge.unknown_fields(&format!("{path}.bridge"), out);
-        self.connected_channel.unknown_fields(&format!("{path}.connected_channel"), out);
-        self.source_channel.unknown_fields(&format!("{path}.source_channel"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.connected_channel
+            .unknown_fields(&format!("{path}.connected_channel"), out);
+        self.source_channel
+            .unknown_fields(&format!("{path}.source_channel"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4282,11 +5823,28 @@ pub struct RequiredDestinationBuilder {
 
 impl crate::codec::FieldBuilder for RequiredDestinationBuilder {
     type Output = RequiredDestination;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "additional_protocol_params" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "additional_protocol_params")?; self.additional_protocol_params = map.next_value()?; }
-            "destination" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination")?; self.destination = map.next_value()?; }
-            "protocol_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "protocol_id")?; self.protocol_id = map.next_value()?; }
+            "additional_protocol_params" => {
+                crate::codec::once::<A::Error>(
+                    &mut self.seen,
+                    1 << 0,
+                    "additional_protocol_params",
+                )?;
+                self.additional_protocol_params = map.next_value()?;
+            }
+            "destination" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "destination")?;
+                self.destination = map.next_value()?;
+            }
+            "protocol_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "protocol_id")?;
+                self.protocol_id = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4311,10 +5869,18 @@ impl serde::Serialize for RequiredDestination {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &self.additional_protocol_params { m.serialize_entry("additional_protocol_params", v)?; }
-        if let Some(v) = &self.destination { m.serialize_entry("destination", v)?; }
-        if let Some(v) = &self.protocol_id { m.serialize_entry("protocol_id", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.additional_protocol_params {
+            m.serialize_entry("additional_protocol_params", v)?;
+        }
+        if let Some(v) = &self.destination {
+            m.serialize_entry("destination", v)?;
+        }
+        if let Some(v) = &self.protocol_id {
+            m.serialize_entry("protocol_id", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4329,7 +5895,10 @@ impl crate::json::Decode for RequiredDestination {
 impl RequiredDestination {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
         let mut f_destination: Option<crate::Str> = None;
         let mut f_protocol_id: Option<crate::Str> = None;
@@ -4337,9 +5906,18 @@ impl RequiredDestination {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "additional_protocol_params" => { r.once(&mut seen, 1 << 0, "additional_protocol_params")?; f_additional_protocol_params = crate::json::Decode::decode(r)?; }
-                "destination" => { r.once(&mut seen, 1 << 1, "destination")?; f_destination = crate::json::Decode::decode(r)?; }
-                "protocol_id" => { r.once(&mut seen, 1 << 2, "protocol_id")?; f_protocol_id = crate::json::Decode::decode(r)?; }
+                "additional_protocol_params" => {
+                    r.once(&mut seen, 1 << 0, "additional_protocol_params")?;
+                    f_additional_protocol_params = crate::json::Decode::decode(r)?;
+                }
+                "destination" => {
+                    r.once(&mut seen, 1 << 1, "destination")?;
+                    f_destination = crate::json::Decode::decode(r)?;
+                }
+                "protocol_id" => {
+                    r.once(&mut seen, 1 << 2, "protocol_id")?;
+                    f_protocol_id = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4354,10 +5932,15 @@ impl RequiredDestination {
 
 impl crate::Inspect for RequiredDestination {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.additional_protocol_params.unknown_fields(&format!("{path}.additional_protocol_params"), out);
-        self.destination.unknown_fields(&format!("{path}.destination"), out);
-        self.protocol_id.unknown_fields(&format!("{path}.protocol_id"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.additional_protocol_params
+            .unknown_fields(&format!("{path}.additional_protocol_params"), out);
+        self.destination
+            .unknown_fields(&format!("{path}.destination"), out);
+        self.protocol_id
+            .unknown_fields(&format!("{path}.protocol_id"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4389,10 +5972,20 @@ pub struct SetIdBuilder {
 
 impl crate::codec::FieldBuilder for SetIdBuilder {
     type Output = SetId;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "group" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "group")?; self.group = Some(map.next_value()?); }
-            "user" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "user")?; self.user = Some(map.next_value()?); }
+            "group" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "group")?;
+                self.group = Some(map.next_value()?);
+            }
+            "user" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "user")?;
+                self.user = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4418,7 +6011,9 @@ impl serde::Serialize for SetId {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("group", &self.group)?;
         m.serialize_entry("user", &self.user)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4433,15 +6028,24 @@ impl crate::json::Decode for SetId {
 impl SetId {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "group" => { r.once(&mut seen, 1 << 0, "group")?; f_group = Some(crate::json::Decode::decode(r)?); }
-                "user" => { r.once(&mut seen, 1 << 1, "user")?; f_user = Some(crate::json::Decode::decode(r)?); }
+                "group" => {
+                    r.once(&mut seen, 1 << 0, "group")?;
+                    f_group = Some(crate::json::Decode::decode(r)?);
+                }
+                "user" => {
+                    r.once(&mut seen, 1 << 1, "user")?;
+                    f_user = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4457,7 +6061,9 @@ impl crate::Inspect for SetId {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.group.unknown_fields(&format!("{path}.group"), out);
         self.user.unknown_fields(&format!("{path}.user"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4492,11 +6098,24 @@ pub struct SoundBuilder {
 
 impl crate::codec::FieldBuilder for SoundBuilder {
     type Output = Sound;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "formats" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "formats")?; self.formats = Some(map.next_value()?); }
-            "id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "id")?; self.id = Some(map.next_value()?); }
-            "text" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "text")?; self.text = map.next_value()?; }
+            "formats" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "formats")?;
+                self.formats = Some(map.next_value()?);
+            }
+            "id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "id")?;
+                self.id = Some(map.next_value()?);
+            }
+            "text" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "text")?;
+                self.text = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4523,8 +6142,12 @@ impl serde::Serialize for Sound {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("formats", &self.formats)?;
         m.serialize_entry("id", &self.id)?;
-        if let Some(v) = &self.text { m.serialize_entry("text", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.text {
+            m.serialize_entry("text", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4539,7 +6162,10 @@ impl crate::json::Decode for Sound {
 impl Sound {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_text: Option<crate::Str> = None;
@@ -4547,9 +6173,18 @@ impl Sound {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "formats" => { r.once(&mut seen, 1 << 0, "formats")?; f_formats = Some(crate::json::Decode::decode(r)?); }
-                "id" => { r.once(&mut seen, 1 << 1, "id")?; f_id = Some(crate::json::Decode::decode(r)?); }
-                "text" => { r.once(&mut seen, 1 << 2, "text")?; f_text = crate::json::Decode::decode(r)?; }
+                "formats" => {
+                    r.once(&mut seen, 1 << 0, "formats")?;
+                    f_formats = Some(crate::json::Decode::decode(r)?);
+                }
+                "id" => {
+                    r.once(&mut seen, 1 << 1, "id")?;
+                    f_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "text" => {
+                    r.once(&mut seen, 1 << 2, "text")?;
+                    f_text = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4567,7 +6202,9 @@ impl crate::Inspect for Sound {
         self.formats.unknown_fields(&format!("{path}.formats"), out);
         self.id.unknown_fields(&format!("{path}.id"), out);
         self.text.unknown_fields(&format!("{path}.text"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4599,10 +6236,20 @@ pub struct StatusInfoBuilder {
 
 impl crate::codec::FieldBuilder for StatusInfoBuilder {
     type Output = StatusInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "last_reload_time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "last_reload_time")?; self.last_reload_time = Some(map.next_value()?); }
-            "startup_time" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "startup_time")?; self.startup_time = Some(map.next_value()?); }
+            "last_reload_time" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "last_reload_time")?;
+                self.last_reload_time = Some(map.next_value()?);
+            }
+            "startup_time" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "startup_time")?;
+                self.startup_time = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4628,7 +6275,9 @@ impl serde::Serialize for StatusInfo {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("last_reload_time", &self.last_reload_time)?;
         m.serialize_entry("startup_time", &self.startup_time)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4643,20 +6292,30 @@ impl crate::json::Decode for StatusInfo {
 impl StatusInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "last_reload_time" => { r.once(&mut seen, 1 << 0, "last_reload_time")?; f_last_reload_time = Some(crate::json::Decode::decode(r)?); }
-                "startup_time" => { r.once(&mut seen, 1 << 1, "startup_time")?; f_startup_time = Some(crate::json::Decode::decode(r)?); }
+                "last_reload_time" => {
+                    r.once(&mut seen, 1 << 0, "last_reload_time")?;
+                    f_last_reload_time = Some(crate::json::Decode::decode(r)?);
+                }
+                "startup_time" => {
+                    r.once(&mut seen, 1 << 1, "startup_time")?;
+                    f_startup_time = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StatusInfo {
-            last_reload_time: f_last_reload_time.ok_or_else(|| r.missing("StatusInfo", "last_reload_time"))?,
+            last_reload_time: f_last_reload_time
+                .ok_or_else(|| r.missing("StatusInfo", "last_reload_time"))?,
             startup_time: f_startup_time.ok_or_else(|| r.missing("StatusInfo", "startup_time"))?,
             extra,
         })
@@ -4665,9 +6324,13 @@ impl StatusInfo {
 
 impl crate::Inspect for StatusInfo {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.last_reload_time.unknown_fields(&format!("{path}.last_reload_time"), out);
-        self.startup_time.unknown_fields(&format!("{path}.startup_time"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.last_reload_time
+            .unknown_fields(&format!("{path}.last_reload_time"), out);
+        self.startup_time
+            .unknown_fields(&format!("{path}.startup_time"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4699,10 +6362,20 @@ pub struct StoredRecordingBuilder {
 
 impl crate::codec::FieldBuilder for StoredRecordingBuilder {
     type Output = StoredRecording;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "format" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?; self.format = Some(map.next_value()?); }
-            "name" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?; self.name = Some(map.next_value()?); }
+            "format" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "format")?;
+                self.format = Some(map.next_value()?);
+            }
+            "name" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?;
+                self.name = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4728,7 +6401,9 @@ impl serde::Serialize for StoredRecording {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("format", &self.format)?;
         m.serialize_entry("name", &self.name)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4743,15 +6418,24 @@ impl crate::json::Decode for StoredRecording {
 impl StoredRecording {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "format" => { r.once(&mut seen, 1 << 0, "format")?; f_format = Some(crate::json::Decode::decode(r)?); }
-                "name" => { r.once(&mut seen, 1 << 1, "name")?; f_name = Some(crate::json::Decode::decode(r)?); }
+                "format" => {
+                    r.once(&mut seen, 1 << 0, "format")?;
+                    f_format = Some(crate::json::Decode::decode(r)?);
+                }
+                "name" => {
+                    r.once(&mut seen, 1 << 1, "name")?;
+                    f_name = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4767,7 +6451,9 @@ impl crate::Inspect for StoredRecording {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.format.unknown_fields(&format!("{path}.format"), out);
         self.name.unknown_fields(&format!("{path}.name"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4799,10 +6485,20 @@ pub struct SystemInfoBuilder {
 
 impl crate::codec::FieldBuilder for SystemInfoBuilder {
     type Output = SystemInfo;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "entity_id" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "entity_id")?; self.entity_id = Some(map.next_value()?); }
-            "version" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "version")?; self.version = Some(map.next_value()?); }
+            "entity_id" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "entity_id")?;
+                self.entity_id = Some(map.next_value()?);
+            }
+            "version" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "version")?;
+                self.version = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4828,7 +6524,9 @@ impl serde::Serialize for SystemInfo {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("entity_id", &self.entity_id)?;
         m.serialize_entry("version", &self.version)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4843,15 +6541,24 @@ impl crate::json::Decode for SystemInfo {
 impl SystemInfo {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "entity_id" => { r.once(&mut seen, 1 << 0, "entity_id")?; f_entity_id = Some(crate::json::Decode::decode(r)?); }
-                "version" => { r.once(&mut seen, 1 << 1, "version")?; f_version = Some(crate::json::Decode::decode(r)?); }
+                "entity_id" => {
+                    r.once(&mut seen, 1 << 0, "entity_id")?;
+                    f_entity_id = Some(crate::json::Decode::decode(r)?);
+                }
+                "version" => {
+                    r.once(&mut seen, 1 << 1, "version")?;
+                    f_version = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4865,9 +6572,12 @@ impl SystemInfo {
 
 impl crate::Inspect for SystemInfo {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.entity_id.unknown_fields(&format!("{path}.entity_id"), out);
+        self.entity_id
+            .unknown_fields(&format!("{path}.entity_id"), out);
         self.version.unknown_fields(&format!("{path}.version"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -4905,12 +6615,28 @@ pub struct TextMessageBuilder {
 
 impl crate::codec::FieldBuilder for TextMessageBuilder {
     type Output = TextMessage;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "body" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "body")?; self.body = Some(map.next_value()?); }
-            "from" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "from")?; self.from = Some(map.next_value()?); }
-            "to" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "to")?; self.to = Some(map.next_value()?); }
-            "variables" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "variables")?; self.variables = map.next_value()?; }
+            "body" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "body")?;
+                self.body = Some(map.next_value()?);
+            }
+            "from" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "from")?;
+                self.from = Some(map.next_value()?);
+            }
+            "to" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "to")?;
+                self.to = Some(map.next_value()?);
+            }
+            "variables" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "variables")?;
+                self.variables = map.next_value()?;
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -4939,8 +6665,12 @@ impl serde::Serialize for TextMessage {
         m.serialize_entry("body", &self.body)?;
         m.serialize_entry("from", &self.from)?;
         m.serialize_entry("to", &self.to)?;
-        if let Some(v) = &self.variables { m.serialize_entry("variables", v)?; }
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        if let Some(v) = &self.variables {
+            m.serialize_entry("variables", v)?;
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -4955,7 +6685,10 @@ impl crate::json::Decode for TextMessage {
 impl TextMessage {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_body: Option<crate::Str> = None;
         let mut f_from: Option<crate::Str> = None;
         let mut f_to: Option<crate::Str> = None;
@@ -4964,10 +6697,22 @@ impl TextMessage {
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "body" => { r.once(&mut seen, 1 << 0, "body")?; f_body = Some(crate::json::Decode::decode(r)?); }
-                "from" => { r.once(&mut seen, 1 << 1, "from")?; f_from = Some(crate::json::Decode::decode(r)?); }
-                "to" => { r.once(&mut seen, 1 << 2, "to")?; f_to = Some(crate::json::Decode::decode(r)?); }
-                "variables" => { r.once(&mut seen, 1 << 3, "variables")?; f_variables = crate::json::Decode::decode(r)?; }
+                "body" => {
+                    r.once(&mut seen, 1 << 0, "body")?;
+                    f_body = Some(crate::json::Decode::decode(r)?);
+                }
+                "from" => {
+                    r.once(&mut seen, 1 << 1, "from")?;
+                    f_from = Some(crate::json::Decode::decode(r)?);
+                }
+                "to" => {
+                    r.once(&mut seen, 1 << 2, "to")?;
+                    f_to = Some(crate::json::Decode::decode(r)?);
+                }
+                "variables" => {
+                    r.once(&mut seen, 1 << 3, "variables")?;
+                    f_variables = crate::json::Decode::decode(r)?;
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -4986,8 +6731,11 @@ impl crate::Inspect for TextMessage {
         self.body.unknown_fields(&format!("{path}.body"), out);
         self.from.unknown_fields(&format!("{path}.from"), out);
         self.to.unknown_fields(&format!("{path}.to"), out);
-        self.variables.unknown_fields(&format!("{path}.variables"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.variables
+            .unknown_fields(&format!("{path}.variables"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5016,9 +6764,16 @@ pub struct VariableBuilder {
 
 impl crate::codec::FieldBuilder for VariableBuilder {
     type Output = Variable;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "value" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "value")?; self.value = Some(map.next_value()?); }
+            "value" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "value")?;
+                self.value = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5042,7 +6797,9 @@ impl serde::Serialize for Variable {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("value", &self.value)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5057,13 +6814,19 @@ impl crate::json::Decode for Variable {
 impl Variable {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "value" => { r.once(&mut seen, 1 << 0, "value")?; f_value = Some(crate::json::Decode::decode(r)?); }
+                "value" => {
+                    r.once(&mut seen, 1 << 0, "value")?;
+                    f_value = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -5077,7 +6840,9 @@ impl Variable {
 impl crate::Inspect for Variable {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         self.value.unknown_fields(&format!("{path}.value"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 
@@ -5106,9 +6871,16 @@ pub struct VariablesBuilder {
 
 impl crate::codec::FieldBuilder for VariablesBuilder {
     type Output = Variables;
-    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {
+    fn accept<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: crate::codec::Key<'de>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         match key.as_str() {
-            "variables" => { crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "variables")?; self.variables = Some(map.next_value()?); }
+            "variables" => {
+                crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "variables")?;
+                self.variables = Some(map.next_value()?);
+            }
             _ => crate::codec::extra(&mut self.extra, key, map)?,
         }
         Ok(())
@@ -5132,7 +6904,9 @@ impl serde::Serialize for Variables {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("variables", &self.variables)?;
-        for (k, v) in &self.extra { m.serialize_entry(k, v)?; }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -5147,13 +6921,19 @@ impl crate::json::Decode for Variables {
 impl Variables {
     /// Reads the rest of an object whose opening brace (and maybe some keys) were read.
     #[doc(hidden)]
-    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object) -> Result<Self, crate::json::JsonError> {
+    pub fn decode_fields(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<Self, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
         while let Some(key) = object.next_key(r)? {
             match &*key {
-                "variables" => { r.once(&mut seen, 1 << 0, "variables")?; f_variables = Some(crate::json::Decode::decode(r)?); }
+                "variables" => {
+                    r.once(&mut seen, 1 << 0, "variables")?;
+                    f_variables = Some(crate::json::Decode::decode(r)?);
+                }
                 _ => r.extra(&mut extra, key)?,
             }
         }
@@ -5166,8 +6946,11 @@ impl Variables {
 
 impl crate::Inspect for Variables {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
-        self.variables.unknown_fields(&format!("{path}.variables"), out);
-        for key in self.extra.keys() { out.push(format!("{path}.{key}")); }
+        self.variables
+            .unknown_fields(&format!("{path}.variables"), out);
+        for key in self.extra.keys() {
+            out.push(format!("{path}.{key}"));
+        }
     }
 }
 

@@ -2,7695 +2,8527 @@
 
 //! Every ARI REST operation as a typed request, one module per resource.
 
+/// Allowed values of the `ifExists` parameter of [`bridges::Record`], [`channels::Record`].
+///
+/// Unknown values from newer releases are kept in `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordIfExists {
+    /// The value `fail`.
+    Fail,
+    /// The value `overwrite`.
+    Overwrite,
+    /// The value `append`.
+    Append,
+    /// A value this release of the crate does not know.
+    Other(String),
+}
+
+impl RecordIfExists {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Fail => "fail",
+            Self::Overwrite => "overwrite",
+            Self::Append => "append",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RecordIfExists {
+    fn from(s: &str) -> Self {
+        match s {
+            "fail" => Self::Fail,
+            "overwrite" => Self::Overwrite,
+            "append" => Self::Append,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+crate::codec::string_enum!(RecordIfExists);
+
+/// Allowed values of the `terminateOn` parameter of [`bridges::Record`], [`channels::Record`].
+///
+/// Unknown values from newer releases are kept in `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordTerminateOn {
+    /// The value `none`.
+    None,
+    /// The value `any`.
+    Any,
+    /// The value `*`.
+    Star,
+    /// The value `#`.
+    Hash,
+    /// A value this release of the crate does not know.
+    Other(String),
+}
+
+impl RecordTerminateOn {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::None => "none",
+            Self::Any => "any",
+            Self::Star => "*",
+            Self::Hash => "#",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RecordTerminateOn {
+    fn from(s: &str) -> Self {
+        match s {
+            "none" => Self::None,
+            "any" => Self::Any,
+            "*" => Self::Star,
+            "#" => Self::Hash,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+crate::codec::string_enum!(RecordTerminateOn);
+
 /// Operations under `/ari/applications`.
 pub mod applications {
-/// `GET /ari/applications` (`applications.list`).
-///
-/// Answers with a list of [`Application`](crate::models::Application).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/applications` (`applications.list`).
+    ///
+    /// Answers with a list of [`Application`](crate::models::Application).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Application>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "applications",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/applications",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("applications");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `GET /ari/applications/{applicationName}` (`applications.get`).
-///
-/// Answers with one [`Application`](crate::models::Application).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `applicationName`: path segment; `string`.
-    pub application_name: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(application_name: impl Into<String>) -> Self {
-        Get {
-            application_name: application_name.into(),
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Application;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "applications",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/applications/{applicationName}",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("applications/");
-        crate::encode::push_segment(&mut path, &self.application_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            application_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/applications/{applicationName}/subscription` (`applications.subscribe`).
-///
-/// Answers with one [`Application`](crate::models::Application).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Subscribe {
-    /// `applicationName`: path segment; `string`.
-    pub application_name: String,
-    /// `eventSource`: query, required; `string`; a list, sent comma-joined.
-    pub event_source: Vec<String>,
-}
-
-impl Subscribe {
-    /// A request with the required parameters; the others unset.
-    pub fn new(application_name: impl Into<String>, event_source: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Subscribe {
-            application_name: application_name.into(),
-            event_source: event_source.into_iter().map(Into::into).collect(),
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Application>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "applications",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/applications",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("applications");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Subscribe {
-    type Response = crate::models::Application;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "applications",
-        name: "subscribe",
-        method: crate::Method::Post,
-        path: "/applications/{applicationName}/subscription",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("applications/");
-        crate::encode::push_segment(&mut path, &self.application_name);
-        path.push_str("/subscription");
-        let query = vec![("eventSource", self.event_source.join(","))];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Subscribe {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["eventSource"])?;
-        Ok(Subscribe {
-            application_name: w.path(0)?,
-            event_source: w.required_list("eventSource")?,
-        })
-    }
-}
-
-/// `DELETE /ari/applications/{applicationName}/subscription` (`applications.unsubscribe`).
-///
-/// Answers with one [`Application`](crate::models::Application).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unsubscribe {
-    /// `applicationName`: path segment; `string`.
-    pub application_name: String,
-    /// `eventSource`: query, required; `string`; a list, sent comma-joined.
-    pub event_source: Vec<String>,
-}
-
-impl Unsubscribe {
-    /// A request with the required parameters; the others unset.
-    pub fn new(application_name: impl Into<String>, event_source: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Unsubscribe {
-            application_name: application_name.into(),
-            event_source: event_source.into_iter().map(Into::into).collect(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-impl crate::Operation for Unsubscribe {
-    type Response = crate::models::Application;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "applications",
-        name: "unsubscribe",
-        method: crate::Method::Delete,
-        path: "/applications/{applicationName}/subscription",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("applications/");
-        crate::encode::push_segment(&mut path, &self.application_name);
-        path.push_str("/subscription");
-        let query = vec![("eventSource", self.event_source.join(","))];
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `GET /ari/applications/{applicationName}` (`applications.get`).
+    ///
+    /// Answers with one [`Application`](crate::models::Application).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `applicationName`: path segment; `string`.
+        pub application_name: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Unsubscribe {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["eventSource"])?;
-        Ok(Unsubscribe {
-            application_name: w.path(0)?,
-            event_source: w.required_list("eventSource")?,
-        })
-    }
-}
-
-/// `PUT /ari/applications/{applicationName}/eventFilter` (`applications.filter`).
-///
-/// Answers with one [`Application`](crate::models::Application).
-/// Available since Asterisk 13.26.0, 16.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Filter {
-    /// `applicationName`: path segment; `string`.
-    pub application_name: String,
-    /// `filter`: JSON body, optional; `object`.
-    pub filter: Option<serde_json::Value>,
-}
-
-impl Filter {
-    /// A request with the required parameters; the others unset.
-    pub fn new(application_name: impl Into<String>) -> Self {
-        Filter {
-            application_name: application_name.into(),
-            filter: None,
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(application_name: impl Into<String>) -> Self {
+            Get {
+                application_name: application_name.into(),
+            }
         }
     }
-    /// Sets `filter`.
-    pub fn filter(mut self, v: serde_json::Value) -> Self {
-        self.filter = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Filter {
-    type Response = crate::models::Application;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "applications",
-        name: "filter",
-        method: crate::Method::Put,
-        path: "/applications/{applicationName}/eventFilter",
-        since: &[crate::Version::new(13, 26, 0), crate::Version::new(16, 3, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("applications/");
-        crate::encode::push_segment(&mut path, &self.application_name);
-        path.push_str("/eventFilter");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.filter.clone() }
+    impl crate::Operation for Get {
+        type Response = crate::models::Application;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "applications",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/applications/{applicationName}",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("applications/");
+            crate::encode::push_segment(&mut path, &self.application_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Filter {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Filter {
-            application_name: w.path(0)?,
-            filter: w.whole_body(),
-        })
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                application_name: w.path(0)?,
+            })
+        }
     }
-}
 
+    /// `POST /ari/applications/{applicationName}/subscription` (`applications.subscribe`).
+    ///
+    /// Answers with one [`Application`](crate::models::Application).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Subscribe {
+        /// `applicationName`: path segment; `string`.
+        pub application_name: String,
+        /// `eventSource`: query, required; `string`; a list, sent comma-joined.
+        pub event_source: Vec<String>,
+    }
+
+    impl Subscribe {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            application_name: impl Into<String>,
+            event_source: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            Subscribe {
+                application_name: application_name.into(),
+                event_source: event_source.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl crate::Operation for Subscribe {
+        type Response = crate::models::Application;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "applications",
+            name: "subscribe",
+            method: crate::Method::Post,
+            path: "/applications/{applicationName}/subscription",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("applications/");
+            crate::encode::push_segment(&mut path, &self.application_name);
+            path.push_str("/subscription");
+            let query = vec![("eventSource", self.event_source.join(","))];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Subscribe {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["eventSource"])?;
+            Ok(Subscribe {
+                application_name: w.path(0)?,
+                event_source: w.required_list("eventSource")?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/applications/{applicationName}/subscription` (`applications.unsubscribe`).
+    ///
+    /// Answers with one [`Application`](crate::models::Application).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Unsubscribe {
+        /// `applicationName`: path segment; `string`.
+        pub application_name: String,
+        /// `eventSource`: query, required; `string`; a list, sent comma-joined.
+        pub event_source: Vec<String>,
+    }
+
+    impl Unsubscribe {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            application_name: impl Into<String>,
+            event_source: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            Unsubscribe {
+                application_name: application_name.into(),
+                event_source: event_source.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl crate::Operation for Unsubscribe {
+        type Response = crate::models::Application;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "applications",
+            name: "unsubscribe",
+            method: crate::Method::Delete,
+            path: "/applications/{applicationName}/subscription",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("applications/");
+            crate::encode::push_segment(&mut path, &self.application_name);
+            path.push_str("/subscription");
+            let query = vec![("eventSource", self.event_source.join(","))];
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Unsubscribe {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["eventSource"])?;
+            Ok(Unsubscribe {
+                application_name: w.path(0)?,
+                event_source: w.required_list("eventSource")?,
+            })
+        }
+    }
+
+    /// `PUT /ari/applications/{applicationName}/eventFilter` (`applications.filter`).
+    ///
+    /// Answers with one [`Application`](crate::models::Application).
+    /// Available since Asterisk 13.26.0, 16.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Filter {
+        /// `applicationName`: path segment; `string`.
+        pub application_name: String,
+        /// `filter`: JSON body, optional; `object`.
+        pub filter: Option<serde_json::Value>,
+    }
+
+    impl Filter {
+        /// A request with the required parameters; the others unset.
+        pub fn new(application_name: impl Into<String>) -> Self {
+            Filter {
+                application_name: application_name.into(),
+                filter: None,
+            }
+        }
+        /// Sets `filter`.
+        pub fn filter(mut self, v: serde_json::Value) -> Self {
+            self.filter = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for Filter {
+        type Response = crate::models::Application;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "applications",
+            name: "filter",
+            method: crate::Method::Put,
+            path: "/applications/{applicationName}/eventFilter",
+            since: &[
+                crate::Version::new(13, 26, 0),
+                crate::Version::new(16, 3, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("applications/");
+            crate::encode::push_segment(&mut path, &self.application_name);
+            path.push_str("/eventFilter");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: self.filter.clone(),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Filter {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Filter {
+                application_name: w.path(0)?,
+                filter: w.whole_body(),
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/asterisk`.
 pub mod asterisk {
-/// `GET /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.getObject`).
-///
-/// Answers with a list of [`ConfigTuple`](crate::models::ConfigTuple).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetObject {
-    /// `configClass`: path segment; `string`.
-    pub config_class: String,
-    /// `objectType`: path segment; `string`.
-    pub object_type: String,
-    /// `id`: path segment; `string`.
-    pub id: String,
-}
+    /// `GET /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.getObject`).
+    ///
+    /// Answers with a list of [`ConfigTuple`](crate::models::ConfigTuple).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetObject {
+        /// `configClass`: path segment; `string`.
+        pub config_class: String,
+        /// `objectType`: path segment; `string`.
+        pub object_type: String,
+        /// `id`: path segment; `string`.
+        pub id: String,
+    }
 
-impl GetObject {
-    /// A request with the required parameters; the others unset.
-    pub fn new(config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Self {
-        GetObject {
-            config_class: config_class.into(),
-            object_type: object_type.into(),
-            id: id.into(),
+    impl GetObject {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            config_class: impl Into<String>,
+            object_type: impl Into<String>,
+            id: impl Into<String>,
+        ) -> Self {
+            GetObject {
+                config_class: config_class.into(),
+                object_type: object_type.into(),
+                id: id.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for GetObject {
-    type Response = Vec<crate::models::ConfigTuple>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "getObject",
-        method: crate::Method::Get,
-        path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/config/dynamic/");
-        crate::encode::push_segment(&mut path, &self.config_class);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.object_type);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetObject {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(GetObject {
-            config_class: w.path(0)?,
-            object_type: w.path(1)?,
-            id: w.path(2)?,
-        })
-    }
-}
-
-/// `PUT /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.updateObject`).
-///
-/// Answers with a list of [`ConfigTuple`](crate::models::ConfigTuple).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct UpdateObject {
-    /// `configClass`: path segment; `string`.
-    pub config_class: String,
-    /// `objectType`: path segment; `string`.
-    pub object_type: String,
-    /// `id`: path segment; `string`.
-    pub id: String,
-    /// `fields`: JSON body, optional; `containers`.
-    pub fields: Option<Vec<(String, String)>>,
-}
-
-impl UpdateObject {
-    /// A request with the required parameters; the others unset.
-    pub fn new(config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Self {
-        UpdateObject {
-            config_class: config_class.into(),
-            object_type: object_type.into(),
-            id: id.into(),
-            fields: None,
+    impl crate::Operation for GetObject {
+        type Response = Vec<crate::models::ConfigTuple>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "getObject",
+            method: crate::Method::Get,
+            path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/config/dynamic/");
+            crate::encode::push_segment(&mut path, &self.config_class);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.object_type);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `fields`.
-    pub fn fields(mut self, v: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>) -> Self {
-        self.fields = Some(v.into_iter().map(|(a, b)| (a.into(), b.into())).collect());
-        self
-    }
-}
 
-impl crate::Operation for UpdateObject {
-    type Response = Vec<crate::models::ConfigTuple>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "updateObject",
-        method: crate::Method::Put,
-        path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/config/dynamic/");
-        crate::encode::push_segment(&mut path, &self.config_class);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.object_type);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.fields.as_ref().map(|v| crate::encode::config_fields_body(v)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for UpdateObject {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(UpdateObject {
-            config_class: w.path(0)?,
-            object_type: w.path(1)?,
-            id: w.path(2)?,
-            fields: w.config_fields()?,
-        })
-    }
-}
-
-/// `DELETE /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.deleteObject`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct DeleteObject {
-    /// `configClass`: path segment; `string`.
-    pub config_class: String,
-    /// `objectType`: path segment; `string`.
-    pub object_type: String,
-    /// `id`: path segment; `string`.
-    pub id: String,
-}
-
-impl DeleteObject {
-    /// A request with the required parameters; the others unset.
-    pub fn new(config_class: impl Into<String>, object_type: impl Into<String>, id: impl Into<String>) -> Self {
-        DeleteObject {
-            config_class: config_class.into(),
-            object_type: object_type.into(),
-            id: id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetObject {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(GetObject {
+                config_class: w.path(0)?,
+                object_type: w.path(1)?,
+                id: w.path(2)?,
+            })
         }
     }
-}
 
-impl crate::Operation for DeleteObject {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "deleteObject",
-        method: crate::Method::Delete,
-        path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/config/dynamic/");
-        crate::encode::push_segment(&mut path, &self.config_class);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.object_type);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `PUT /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.updateObject`).
+    ///
+    /// Answers with a list of [`ConfigTuple`](crate::models::ConfigTuple).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct UpdateObject {
+        /// `configClass`: path segment; `string`.
+        pub config_class: String,
+        /// `objectType`: path segment; `string`.
+        pub object_type: String,
+        /// `id`: path segment; `string`.
+        pub id: String,
+        /// `fields`: JSON body, optional; `containers`.
+        pub fields: Option<Vec<(String, String)>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for DeleteObject {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(DeleteObject {
-            config_class: w.path(0)?,
-            object_type: w.path(1)?,
-            id: w.path(2)?,
-        })
-    }
-}
-
-/// Allowed values of the `only` parameter of [`GetInfo`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GetInfoOnly {
-    /// The value `build`.
-    Build,
-    /// The value `system`.
-    System,
-    /// The value `config`.
-    Config,
-    /// The value `status`.
-    Status,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl GetInfoOnly {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Build => "build",
-            Self::System => "system",
-            Self::Config => "config",
-            Self::Status => "status",
-            Self::Other(s) => s,
+    impl UpdateObject {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            config_class: impl Into<String>,
+            object_type: impl Into<String>,
+            id: impl Into<String>,
+        ) -> Self {
+            UpdateObject {
+                config_class: config_class.into(),
+                object_type: object_type.into(),
+                id: id.into(),
+                fields: None,
+            }
+        }
+        /// Sets `fields`.
+        pub fn fields(
+            mut self,
+            v: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+        ) -> Self {
+            self.fields = Some(v.into_iter().map(|(a, b)| (a.into(), b.into())).collect());
+            self
         }
     }
-}
 
-impl From<&str> for GetInfoOnly {
-    fn from(s: &str) -> Self {
-        match s {
-            "build" => Self::Build,
-            "system" => Self::System,
-            "config" => Self::Config,
-            "status" => Self::Status,
-            other => Self::Other(other.to_string()),
+    impl crate::Operation for UpdateObject {
+        type Response = Vec<crate::models::ConfigTuple>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "updateObject",
+            method: crate::Method::Put,
+            path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/config/dynamic/");
+            crate::encode::push_segment(&mut path, &self.config_class);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.object_type);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: self
+                    .fields
+                    .as_ref()
+                    .map(|v| crate::encode::config_fields_body(v)),
+            }
         }
     }
-}
 
-crate::codec::string_enum!(GetInfoOnly);
-
-/// `GET /ari/asterisk/info` (`asterisk.getInfo`).
-///
-/// Answers with one [`AsteriskInfo`](crate::models::AsteriskInfo).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct GetInfo {
-    /// `only`: query, optional; `string`; a list, sent comma-joined; one of `build`, `system`, `config`, `status`.
-    pub only: Vec<GetInfoOnly>,
-}
-
-impl GetInfo {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `only`.
-    pub fn only(mut self, v: impl IntoIterator<Item = GetInfoOnly>) -> Self {
-        self.only = v.into_iter().collect();
-        self
-    }
-}
-
-impl crate::Operation for GetInfo {
-    type Response = crate::models::AsteriskInfo;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "getInfo",
-        method: crate::Method::Get,
-        path: "/asterisk/info",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/info");
-        let mut query = Vec::with_capacity(1);
-        if !self.only.is_empty() { query.push(("only", self.only.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>().join(","))); }
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetInfo {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["only"])?;
-        Ok(GetInfo {
-            only: w.list("only")?,
-        })
-    }
-}
-
-/// `GET /ari/asterisk/ping` (`asterisk.ping`).
-///
-/// Answers with one [`AsteriskPing`](crate::models::AsteriskPing).
-/// Available since Asterisk 13.25.0, 16.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct Ping {
-}
-
-impl Ping {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for Ping {
-    type Response = crate::models::AsteriskPing;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "ping",
-        method: crate::Method::Get,
-        path: "/asterisk/ping",
-        since: &[crate::Version::new(13, 25, 0), crate::Version::new(16, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/ping");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Ping {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Ping {
-        })
-    }
-}
-
-/// `GET /ari/asterisk/modules` (`asterisk.listModules`).
-///
-/// Answers with a list of [`Module`](crate::models::Module).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct ListModules {
-}
-
-impl ListModules {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for ListModules {
-    type Response = Vec<crate::models::Module>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "listModules",
-        method: crate::Method::Get,
-        path: "/asterisk/modules",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/modules");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ListModules {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ListModules {
-        })
-    }
-}
-
-/// `GET /ari/asterisk/modules/{moduleName}` (`asterisk.getModule`).
-///
-/// Answers with one [`Module`](crate::models::Module).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetModule {
-    /// `moduleName`: path segment; `string`.
-    pub module_name: String,
-}
-
-impl GetModule {
-    /// A request with the required parameters; the others unset.
-    pub fn new(module_name: impl Into<String>) -> Self {
-        GetModule {
-            module_name: module_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for UpdateObject {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(UpdateObject {
+                config_class: w.path(0)?,
+                object_type: w.path(1)?,
+                id: w.path(2)?,
+                fields: w.config_fields()?,
+            })
         }
     }
-}
 
-impl crate::Operation for GetModule {
-    type Response = crate::models::Module;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "getModule",
-        method: crate::Method::Get,
-        path: "/asterisk/modules/{moduleName}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/modules/");
-        crate::encode::push_segment(&mut path, &self.module_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    /// `DELETE /ari/asterisk/config/dynamic/{configClass}/{objectType}/{id}` (`asterisk.deleteObject`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct DeleteObject {
+        /// `configClass`: path segment; `string`.
+        pub config_class: String,
+        /// `objectType`: path segment; `string`.
+        pub object_type: String,
+        /// `id`: path segment; `string`.
+        pub id: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetModule {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(GetModule {
-            module_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/asterisk/modules/{moduleName}` (`asterisk.loadModule`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct LoadModule {
-    /// `moduleName`: path segment; `string`.
-    pub module_name: String,
-}
-
-impl LoadModule {
-    /// A request with the required parameters; the others unset.
-    pub fn new(module_name: impl Into<String>) -> Self {
-        LoadModule {
-            module_name: module_name.into(),
+    impl DeleteObject {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            config_class: impl Into<String>,
+            object_type: impl Into<String>,
+            id: impl Into<String>,
+        ) -> Self {
+            DeleteObject {
+                config_class: config_class.into(),
+                object_type: object_type.into(),
+                id: id.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for LoadModule {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "loadModule",
-        method: crate::Method::Post,
-        path: "/asterisk/modules/{moduleName}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/modules/");
-        crate::encode::push_segment(&mut path, &self.module_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for LoadModule {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(LoadModule {
-            module_name: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/asterisk/modules/{moduleName}` (`asterisk.unloadModule`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct UnloadModule {
-    /// `moduleName`: path segment; `string`.
-    pub module_name: String,
-}
-
-impl UnloadModule {
-    /// A request with the required parameters; the others unset.
-    pub fn new(module_name: impl Into<String>) -> Self {
-        UnloadModule {
-            module_name: module_name.into(),
+    impl crate::Operation for DeleteObject {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "deleteObject",
+            method: crate::Method::Delete,
+            path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/config/dynamic/");
+            crate::encode::push_segment(&mut path, &self.config_class);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.object_type);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for UnloadModule {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "unloadModule",
-        method: crate::Method::Delete,
-        path: "/asterisk/modules/{moduleName}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/modules/");
-        crate::encode::push_segment(&mut path, &self.module_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for UnloadModule {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(UnloadModule {
-            module_name: w.path(0)?,
-        })
-    }
-}
-
-/// `PUT /ari/asterisk/modules/{moduleName}` (`asterisk.reloadModule`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ReloadModule {
-    /// `moduleName`: path segment; `string`.
-    pub module_name: String,
-}
-
-impl ReloadModule {
-    /// A request with the required parameters; the others unset.
-    pub fn new(module_name: impl Into<String>) -> Self {
-        ReloadModule {
-            module_name: module_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for DeleteObject {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(DeleteObject {
+                config_class: w.path(0)?,
+                object_type: w.path(1)?,
+                id: w.path(2)?,
+            })
         }
     }
-}
 
-impl crate::Operation for ReloadModule {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "reloadModule",
-        method: crate::Method::Put,
-        path: "/asterisk/modules/{moduleName}",
-        since: &[crate::Version::new(13, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/modules/");
-        crate::encode::push_segment(&mut path, &self.module_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
+    /// Allowed values of the `only` parameter of [`GetInfo`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum GetInfoOnly {
+        /// The value `build`.
+        Build,
+        /// The value `system`.
+        System,
+        /// The value `config`.
+        Config,
+        /// The value `status`.
+        Status,
+        /// A value this release of the crate does not know.
+        Other(String),
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ReloadModule {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ReloadModule {
-            module_name: w.path(0)?,
-        })
-    }
-}
-
-/// `GET /ari/asterisk/logging` (`asterisk.listLogChannels`).
-///
-/// Answers with a list of [`LogChannel`](crate::models::LogChannel).
-/// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct ListLogChannels {
-}
-
-impl ListLogChannels {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for ListLogChannels {
-    type Response = Vec<crate::models::LogChannel>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "listLogChannels",
-        method: crate::Method::Get,
-        path: "/asterisk/logging",
-        since: &[crate::Version::new(13, 6, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/logging");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ListLogChannels {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ListLogChannels {
-        })
-    }
-}
-
-/// `POST /ari/asterisk/logging/{logChannelName}` (`asterisk.addLog`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct AddLog {
-    /// `logChannelName`: path segment; `string`.
-    pub log_channel_name: String,
-    /// `configuration`: query, required; `string`.
-    pub configuration: String,
-}
-
-impl AddLog {
-    /// A request with the required parameters; the others unset.
-    pub fn new(log_channel_name: impl Into<String>, configuration: impl Into<String>) -> Self {
-        AddLog {
-            log_channel_name: log_channel_name.into(),
-            configuration: configuration.into(),
+    impl GetInfoOnly {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Build => "build",
+                Self::System => "system",
+                Self::Config => "config",
+                Self::Status => "status",
+                Self::Other(s) => s,
+            }
         }
     }
-}
 
-impl crate::Operation for AddLog {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "addLog",
-        method: crate::Method::Post,
-        path: "/asterisk/logging/{logChannelName}",
-        since: &[crate::Version::new(13, 6, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/logging/");
-        crate::encode::push_segment(&mut path, &self.log_channel_name);
-        let query = vec![("configuration", self.configuration.clone())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for AddLog {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["configuration"])?;
-        Ok(AddLog {
-            log_channel_name: w.path(0)?,
-            configuration: w.required("configuration")?,
-        })
-    }
-}
-
-/// `DELETE /ari/asterisk/logging/{logChannelName}` (`asterisk.deleteLog`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct DeleteLog {
-    /// `logChannelName`: path segment; `string`.
-    pub log_channel_name: String,
-}
-
-impl DeleteLog {
-    /// A request with the required parameters; the others unset.
-    pub fn new(log_channel_name: impl Into<String>) -> Self {
-        DeleteLog {
-            log_channel_name: log_channel_name.into(),
+    impl From<&str> for GetInfoOnly {
+        fn from(s: &str) -> Self {
+            match s {
+                "build" => Self::Build,
+                "system" => Self::System,
+                "config" => Self::Config,
+                "status" => Self::Status,
+                other => Self::Other(other.to_string()),
+            }
         }
     }
-}
 
-impl crate::Operation for DeleteLog {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "deleteLog",
-        method: crate::Method::Delete,
-        path: "/asterisk/logging/{logChannelName}",
-        since: &[crate::Version::new(13, 6, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/logging/");
-        crate::encode::push_segment(&mut path, &self.log_channel_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    crate::codec::string_enum!(GetInfoOnly);
+
+    /// `GET /ari/asterisk/info` (`asterisk.getInfo`).
+    ///
+    /// Answers with one [`AsteriskInfo`](crate::models::AsteriskInfo).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct GetInfo {
+        /// `only`: query, optional; `string`; a list, sent comma-joined; one of `build`, `system`, `config`, `status`.
+        pub only: Vec<GetInfoOnly>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for DeleteLog {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(DeleteLog {
-            log_channel_name: w.path(0)?,
-        })
-    }
-}
-
-/// `PUT /ari/asterisk/logging/{logChannelName}/rotate` (`asterisk.rotateLog`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct RotateLog {
-    /// `logChannelName`: path segment; `string`.
-    pub log_channel_name: String,
-}
-
-impl RotateLog {
-    /// A request with the required parameters; the others unset.
-    pub fn new(log_channel_name: impl Into<String>) -> Self {
-        RotateLog {
-            log_channel_name: log_channel_name.into(),
+    impl GetInfo {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        /// Sets `only`.
+        pub fn only(mut self, v: impl IntoIterator<Item = GetInfoOnly>) -> Self {
+            self.only = v.into_iter().collect();
+            self
         }
     }
-}
 
-impl crate::Operation for RotateLog {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "rotateLog",
-        method: crate::Method::Put,
-        path: "/asterisk/logging/{logChannelName}/rotate",
-        since: &[crate::Version::new(13, 6, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/logging/");
-        crate::encode::push_segment(&mut path, &self.log_channel_name);
-        path.push_str("/rotate");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for RotateLog {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(RotateLog {
-            log_channel_name: w.path(0)?,
-        })
-    }
-}
-
-/// `GET /ari/asterisk/variable` (`asterisk.getGlobalVar`).
-///
-/// Answers with one [`Variable`](crate::models::Variable).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetGlobalVar {
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-}
-
-impl GetGlobalVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(variable: impl Into<String>) -> Self {
-        GetGlobalVar {
-            variable: variable.into(),
+    impl crate::Operation for GetInfo {
+        type Response = crate::models::AsteriskInfo;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "getInfo",
+            method: crate::Method::Get,
+            path: "/asterisk/info",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/info");
+            let mut query = Vec::with_capacity(1);
+            if !self.only.is_empty() {
+                query.push((
+                    "only",
+                    self.only
+                        .iter()
+                        .map(|x| x.as_str().to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for GetGlobalVar {
-    type Response = crate::models::Variable;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "getGlobalVar",
-        method: crate::Method::Get,
-        path: "/asterisk/variable",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/variable");
-        let query = vec![("variable", self.variable.clone())];
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetGlobalVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable"])?;
-        Ok(GetGlobalVar {
-            variable: w.required("variable")?,
-        })
-    }
-}
-
-/// `POST /ari/asterisk/variable` (`asterisk.setGlobalVar`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetGlobalVar {
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-    /// `value`: query, optional; `string`.
-    pub value: Option<String>,
-}
-
-impl SetGlobalVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(variable: impl Into<String>) -> Self {
-        SetGlobalVar {
-            variable: variable.into(),
-            value: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetInfo {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["only"])?;
+            Ok(GetInfo {
+                only: w.list("only")?,
+            })
         }
     }
-    /// Sets `value`.
-    pub fn value(mut self, v: impl Into<String>) -> Self {
-        self.value = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for SetGlobalVar {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "asterisk",
-        name: "setGlobalVar",
-        method: crate::Method::Post,
-        path: "/asterisk/variable",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("asterisk/variable");
-        let mut query = vec![("variable", self.variable.clone())];
-        if let Some(v) = &self.value { query.push(("value", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
+    /// `GET /ari/asterisk/ping` (`asterisk.ping`).
+    ///
+    /// Answers with one [`AsteriskPing`](crate::models::AsteriskPing).
+    /// Available since Asterisk 13.25.0, 16.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct Ping {}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetGlobalVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable", "value"])?;
-        Ok(SetGlobalVar {
-            variable: w.required("variable")?,
-            value: w.optional("value")?,
-        })
+    impl Ping {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
     }
-}
 
+    impl crate::Operation for Ping {
+        type Response = crate::models::AsteriskPing;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "ping",
+            method: crate::Method::Get,
+            path: "/asterisk/ping",
+            since: &[
+                crate::Version::new(13, 25, 0),
+                crate::Version::new(16, 2, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/ping");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Ping {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Ping {})
+        }
+    }
+
+    /// `GET /ari/asterisk/modules` (`asterisk.listModules`).
+    ///
+    /// Answers with a list of [`Module`](crate::models::Module).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct ListModules {}
+
+    impl ListModules {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+    }
+
+    impl crate::Operation for ListModules {
+        type Response = Vec<crate::models::Module>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "listModules",
+            method: crate::Method::Get,
+            path: "/asterisk/modules",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/modules");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ListModules {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ListModules {})
+        }
+    }
+
+    /// `GET /ari/asterisk/modules/{moduleName}` (`asterisk.getModule`).
+    ///
+    /// Answers with one [`Module`](crate::models::Module).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetModule {
+        /// `moduleName`: path segment; `string`.
+        pub module_name: String,
+    }
+
+    impl GetModule {
+        /// A request with the required parameters; the others unset.
+        pub fn new(module_name: impl Into<String>) -> Self {
+            GetModule {
+                module_name: module_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetModule {
+        type Response = crate::models::Module;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "getModule",
+            method: crate::Method::Get,
+            path: "/asterisk/modules/{moduleName}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/modules/");
+            crate::encode::push_segment(&mut path, &self.module_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetModule {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(GetModule {
+                module_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/asterisk/modules/{moduleName}` (`asterisk.loadModule`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct LoadModule {
+        /// `moduleName`: path segment; `string`.
+        pub module_name: String,
+    }
+
+    impl LoadModule {
+        /// A request with the required parameters; the others unset.
+        pub fn new(module_name: impl Into<String>) -> Self {
+            LoadModule {
+                module_name: module_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for LoadModule {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "loadModule",
+            method: crate::Method::Post,
+            path: "/asterisk/modules/{moduleName}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/modules/");
+            crate::encode::push_segment(&mut path, &self.module_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for LoadModule {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(LoadModule {
+                module_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/asterisk/modules/{moduleName}` (`asterisk.unloadModule`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct UnloadModule {
+        /// `moduleName`: path segment; `string`.
+        pub module_name: String,
+    }
+
+    impl UnloadModule {
+        /// A request with the required parameters; the others unset.
+        pub fn new(module_name: impl Into<String>) -> Self {
+            UnloadModule {
+                module_name: module_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for UnloadModule {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "unloadModule",
+            method: crate::Method::Delete,
+            path: "/asterisk/modules/{moduleName}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/modules/");
+            crate::encode::push_segment(&mut path, &self.module_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for UnloadModule {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(UnloadModule {
+                module_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `PUT /ari/asterisk/modules/{moduleName}` (`asterisk.reloadModule`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ReloadModule {
+        /// `moduleName`: path segment; `string`.
+        pub module_name: String,
+    }
+
+    impl ReloadModule {
+        /// A request with the required parameters; the others unset.
+        pub fn new(module_name: impl Into<String>) -> Self {
+            ReloadModule {
+                module_name: module_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for ReloadModule {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "reloadModule",
+            method: crate::Method::Put,
+            path: "/asterisk/modules/{moduleName}",
+            since: &[crate::Version::new(13, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/modules/");
+            crate::encode::push_segment(&mut path, &self.module_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ReloadModule {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ReloadModule {
+                module_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `GET /ari/asterisk/logging` (`asterisk.listLogChannels`).
+    ///
+    /// Answers with a list of [`LogChannel`](crate::models::LogChannel).
+    /// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct ListLogChannels {}
+
+    impl ListLogChannels {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+    }
+
+    impl crate::Operation for ListLogChannels {
+        type Response = Vec<crate::models::LogChannel>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "listLogChannels",
+            method: crate::Method::Get,
+            path: "/asterisk/logging",
+            since: &[crate::Version::new(13, 6, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/logging");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ListLogChannels {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ListLogChannels {})
+        }
+    }
+
+    /// `POST /ari/asterisk/logging/{logChannelName}` (`asterisk.addLog`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct AddLog {
+        /// `logChannelName`: path segment; `string`.
+        pub log_channel_name: String,
+        /// `configuration`: query, required; `string`.
+        pub configuration: String,
+    }
+
+    impl AddLog {
+        /// A request with the required parameters; the others unset.
+        pub fn new(log_channel_name: impl Into<String>, configuration: impl Into<String>) -> Self {
+            AddLog {
+                log_channel_name: log_channel_name.into(),
+                configuration: configuration.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for AddLog {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "addLog",
+            method: crate::Method::Post,
+            path: "/asterisk/logging/{logChannelName}",
+            since: &[crate::Version::new(13, 6, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/logging/");
+            crate::encode::push_segment(&mut path, &self.log_channel_name);
+            let query = vec![("configuration", self.configuration.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for AddLog {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["configuration"])?;
+            Ok(AddLog {
+                log_channel_name: w.path(0)?,
+                configuration: w.required("configuration")?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/asterisk/logging/{logChannelName}` (`asterisk.deleteLog`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct DeleteLog {
+        /// `logChannelName`: path segment; `string`.
+        pub log_channel_name: String,
+    }
+
+    impl DeleteLog {
+        /// A request with the required parameters; the others unset.
+        pub fn new(log_channel_name: impl Into<String>) -> Self {
+            DeleteLog {
+                log_channel_name: log_channel_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for DeleteLog {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "deleteLog",
+            method: crate::Method::Delete,
+            path: "/asterisk/logging/{logChannelName}",
+            since: &[crate::Version::new(13, 6, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/logging/");
+            crate::encode::push_segment(&mut path, &self.log_channel_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for DeleteLog {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(DeleteLog {
+                log_channel_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `PUT /ari/asterisk/logging/{logChannelName}/rotate` (`asterisk.rotateLog`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.6.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct RotateLog {
+        /// `logChannelName`: path segment; `string`.
+        pub log_channel_name: String,
+    }
+
+    impl RotateLog {
+        /// A request with the required parameters; the others unset.
+        pub fn new(log_channel_name: impl Into<String>) -> Self {
+            RotateLog {
+                log_channel_name: log_channel_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for RotateLog {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "rotateLog",
+            method: crate::Method::Put,
+            path: "/asterisk/logging/{logChannelName}/rotate",
+            since: &[crate::Version::new(13, 6, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/logging/");
+            crate::encode::push_segment(&mut path, &self.log_channel_name);
+            path.push_str("/rotate");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for RotateLog {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(RotateLog {
+                log_channel_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `GET /ari/asterisk/variable` (`asterisk.getGlobalVar`).
+    ///
+    /// Answers with one [`Variable`](crate::models::Variable).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetGlobalVar {
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+    }
+
+    impl GetGlobalVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(variable: impl Into<String>) -> Self {
+            GetGlobalVar {
+                variable: variable.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetGlobalVar {
+        type Response = crate::models::Variable;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "getGlobalVar",
+            method: crate::Method::Get,
+            path: "/asterisk/variable",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/variable");
+            let query = vec![("variable", self.variable.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetGlobalVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable"])?;
+            Ok(GetGlobalVar {
+                variable: w.required("variable")?,
+            })
+        }
+    }
+
+    /// `POST /ari/asterisk/variable` (`asterisk.setGlobalVar`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetGlobalVar {
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+        /// `value`: query, optional; `string`.
+        pub value: Option<String>,
+    }
+
+    impl SetGlobalVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(variable: impl Into<String>) -> Self {
+            SetGlobalVar {
+                variable: variable.into(),
+                value: None,
+            }
+        }
+        /// Sets `value`.
+        pub fn value(mut self, v: impl Into<String>) -> Self {
+            self.value = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for SetGlobalVar {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "asterisk",
+            name: "setGlobalVar",
+            method: crate::Method::Post,
+            path: "/asterisk/variable",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("asterisk/variable");
+            let mut query = vec![("variable", self.variable.clone())];
+            if let Some(v) = &self.value {
+                query.push(("value", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetGlobalVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable", "value"])?;
+            Ok(SetGlobalVar {
+                variable: w.required("variable")?,
+                value: w.optional("value")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/bridges`.
 pub mod bridges {
-/// `GET /ari/bridges` (`bridges.list`).
-///
-/// Answers with a list of [`Bridge`](crate::models::Bridge).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/bridges` (`bridges.list`).
+    ///
+    /// Answers with a list of [`Bridge`](crate::models::Bridge).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Bridge>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/bridges",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `POST /ari/bridges` (`bridges.create`).
-///
-/// Answers with one [`Bridge`](crate::models::Bridge).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct Create {
-    /// `type`: query, optional; `string`.
-    pub r#type: Option<String>,
-    /// `bridgeId`: query, optional; `string`.
-    pub bridge_id: Option<String>,
-    /// `name`: query, optional; `string`.
-    pub name: Option<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl Create {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `type`.
-    pub fn r#type(mut self, v: impl Into<String>) -> Self {
-        self.r#type = Some(v.into());
-        self
-    }
-    /// Sets `bridgeId`.
-    pub fn bridge_id(mut self, v: impl Into<String>) -> Self {
-        self.bridge_id = Some(v.into());
-        self
-    }
-    /// Sets `name`.
-    pub fn name(mut self, v: impl Into<String>) -> Self {
-        self.name = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
-
-impl crate::Operation for Create {
-    type Response = crate::models::Bridge;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "create",
-        method: crate::Method::Post,
-        path: "/bridges",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges");
-        let mut query = Vec::with_capacity(3);
-        if let Some(v) = &self.r#type { query.push(("type", v.clone())); }
-        if let Some(v) = &self.bridge_id { query.push(("bridgeId", v.clone())); }
-        if let Some(v) = &self.name { query.push(("name", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.bridge_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Bridge, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Create {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["type", "bridgeId", "name"])?;
-        Ok(Create {
-            r#type: w.optional("type")?,
-            bridge_id: w.optional("bridgeId")?,
-            name: w.optional("name")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}` (`bridges.createWithId`).
-///
-/// Answers with one [`Bridge`](crate::models::Bridge).
-/// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct CreateWithId {
-    /// `type`: query, optional; `string`.
-    pub r#type: Option<String>,
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `name`: query, optional; `string`.
-    pub name: Option<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl CreateWithId {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        CreateWithId {
-            r#type: None,
-            bridge_id: bridge_id.into(),
-            name: None,
-            variables: None,
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-    /// Sets `type`.
-    pub fn r#type(mut self, v: impl Into<String>) -> Self {
-        self.r#type = Some(v.into());
-        self
-    }
-    /// Sets `name`.
-    pub fn name(mut self, v: impl Into<String>) -> Self {
-        self.name = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for CreateWithId {
-    type Response = crate::models::Bridge;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "createWithId",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}",
-        since: &[crate::Version::new(12, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        let mut query = Vec::with_capacity(2);
-        if let Some(v) = &self.r#type { query.push(("type", v.clone())); }
-        if let Some(v) = &self.name { query.push(("name", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Bridge, self.bridge_id.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for CreateWithId {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["type", "name"])?;
-        Ok(CreateWithId {
-            r#type: w.optional("type")?,
-            bridge_id: w.path(0)?,
-            name: w.optional("name")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `GET /ari/bridges/{bridgeId}` (`bridges.get`).
-///
-/// Answers with one [`Bridge`](crate::models::Bridge).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        Get {
-            bridge_id: bridge_id.into(),
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Bridge>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/bridges",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Bridge;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/bridges/{bridgeId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            bridge_id: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/bridges/{bridgeId}` (`bridges.destroy`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Destroy {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-}
-
-impl Destroy {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        Destroy {
-            bridge_id: bridge_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-impl crate::Operation for Destroy {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "destroy",
-        method: crate::Method::Delete,
-        path: "/bridges/{bridgeId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `POST /ari/bridges` (`bridges.create`).
+    ///
+    /// Answers with one [`Bridge`](crate::models::Bridge).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct Create {
+        /// `type`: query, optional; `string`.
+        pub r#type: Option<String>,
+        /// `bridgeId`: query, optional; `string`.
+        pub bridge_id: Option<String>,
+        /// `name`: query, optional; `string`.
+        pub name: Option<String>,
+        /// `variables`: JSON body, optional; `containers`; declared by Asterisk 20, 22, 23.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Destroy {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Destroy {
-            bridge_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/addChannel` (`bridges.addChannel`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct AddChannel {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `channel`: query, required; `string`; a list, sent comma-joined.
-    pub channel: Vec<String>,
-    /// `role`: query, optional; `string`.
-    pub role: Option<String>,
-    /// `absorbDTMF`: query, optional; `boolean`; default `false`.
-    pub absorb_dtmf: Option<bool>,
-    /// `mute`: query, optional; `boolean`; default `false`.
-    pub mute: Option<bool>,
-    /// `inhibitConnectedLineUpdates`: query, optional; `boolean`; default `false`.
-    pub inhibit_connected_line_updates: Option<bool>,
-}
-
-impl AddChannel {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, channel: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        AddChannel {
-            bridge_id: bridge_id.into(),
-            channel: channel.into_iter().map(Into::into).collect(),
-            role: None,
-            absorb_dtmf: None,
-            mute: None,
-            inhibit_connected_line_updates: None,
+    impl Create {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        /// Sets `type`.
+        pub fn r#type(mut self, v: impl Into<String>) -> Self {
+            self.r#type = Some(v.into());
+            self
+        }
+        /// Sets `bridgeId`.
+        pub fn bridge_id(mut self, v: impl Into<String>) -> Self {
+            self.bridge_id = Some(v.into());
+            self
+        }
+        /// Sets `name`.
+        pub fn name(mut self, v: impl Into<String>) -> Self {
+            self.name = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
         }
     }
-    /// Sets `role`.
-    pub fn role(mut self, v: impl Into<String>) -> Self {
-        self.role = Some(v.into());
-        self
-    }
-    /// Sets `absorbDTMF` (Asterisk uses `false` when unset).
-    pub fn absorb_dtmf(mut self, v: bool) -> Self {
-        self.absorb_dtmf = Some(v);
-        self
-    }
-    /// Sets `mute` (Asterisk uses `false` when unset).
-    pub fn mute(mut self, v: bool) -> Self {
-        self.mute = Some(v);
-        self
-    }
-    /// Sets `inhibitConnectedLineUpdates` (Asterisk uses `false` when unset).
-    pub fn inhibit_connected_line_updates(mut self, v: bool) -> Self {
-        self.inhibit_connected_line_updates = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for AddChannel {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "addChannel",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/addChannel",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/addChannel");
-        let mut query = vec![("channel", self.channel.join(","))];
-        if let Some(v) = &self.role { query.push(("role", v.clone())); }
-        if let Some(v) = &self.absorb_dtmf { query.push(("absorbDTMF", v.to_string())); }
-        if let Some(v) = &self.mute { query.push(("mute", v.to_string())); }
-        if let Some(v) = &self.inhibit_connected_line_updates { query.push(("inhibitConnectedLineUpdates", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for AddChannel {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["channel", "role", "absorbDTMF", "mute", "inhibitConnectedLineUpdates"])?;
-        Ok(AddChannel {
-            bridge_id: w.path(0)?,
-            channel: w.required_list("channel")?,
-            role: w.optional("role")?,
-            absorb_dtmf: w.optional("absorbDTMF")?,
-            mute: w.optional("mute")?,
-            inhibit_connected_line_updates: w.optional("inhibitConnectedLineUpdates")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/removeChannel` (`bridges.removeChannel`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct RemoveChannel {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `channel`: query, required; `string`; a list, sent comma-joined.
-    pub channel: Vec<String>,
-}
-
-impl RemoveChannel {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, channel: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        RemoveChannel {
-            bridge_id: bridge_id.into(),
-            channel: channel.into_iter().map(Into::into).collect(),
+    impl crate::Operation for Create {
+        type Response = crate::models::Bridge;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "create",
+            method: crate::Method::Post,
+            path: "/bridges",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges");
+            let mut query = Vec::with_capacity(3);
+            if let Some(v) = &self.r#type {
+                query.push(("type", v.clone()));
+            }
+            if let Some(v) = &self.bridge_id {
+                query.push(("bridgeId", v.clone()));
+            }
+            if let Some(v) = &self.name {
+                query.push(("name", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.bridge_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Bridge, id))
         }
     }
-}
 
-impl crate::Operation for RemoveChannel {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "removeChannel",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/removeChannel",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/removeChannel");
-        let query = vec![("channel", self.channel.join(","))];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for RemoveChannel {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["channel"])?;
-        Ok(RemoveChannel {
-            bridge_id: w.path(0)?,
-            channel: w.required_list("channel")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/videoSource/{channelId}` (`bridges.setVideoSource`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.13.0, 14.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetVideoSource {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl SetVideoSource {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, channel_id: impl Into<String>) -> Self {
-        SetVideoSource {
-            bridge_id: bridge_id.into(),
-            channel_id: channel_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Create {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["type", "bridgeId", "name"])?;
+            Ok(Create {
+                r#type: w.optional("type")?,
+                bridge_id: w.optional("bridgeId")?,
+                name: w.optional("name")?,
+                variables: w.body_object("variables")?,
+            })
         }
     }
-}
 
-impl crate::Operation for SetVideoSource {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "setVideoSource",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/videoSource/{channelId}",
-        since: &[crate::Version::new(13, 13, 0), crate::Version::new(14, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/videoSource/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `POST /ari/bridges/{bridgeId}` (`bridges.createWithId`).
+    ///
+    /// Answers with one [`Bridge`](crate::models::Bridge).
+    /// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct CreateWithId {
+        /// `type`: query, optional; `string`.
+        pub r#type: Option<String>,
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `name`: query, optional; `string`.
+        pub name: Option<String>,
+        /// `variables`: JSON body, optional; `containers`; declared by Asterisk 20, 22, 23.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetVideoSource {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(SetVideoSource {
-            bridge_id: w.path(0)?,
-            channel_id: w.path(1)?,
-        })
-    }
-}
-
-/// `DELETE /ari/bridges/{bridgeId}/videoSource` (`bridges.clearVideoSource`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.13.0, 14.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ClearVideoSource {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-}
-
-impl ClearVideoSource {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        ClearVideoSource {
-            bridge_id: bridge_id.into(),
+    impl CreateWithId {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            CreateWithId {
+                r#type: None,
+                bridge_id: bridge_id.into(),
+                name: None,
+                variables: None,
+            }
+        }
+        /// Sets `type`.
+        pub fn r#type(mut self, v: impl Into<String>) -> Self {
+            self.r#type = Some(v.into());
+            self
+        }
+        /// Sets `name`.
+        pub fn name(mut self, v: impl Into<String>) -> Self {
+            self.name = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
         }
     }
-}
 
-impl crate::Operation for ClearVideoSource {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "clearVideoSource",
-        method: crate::Method::Delete,
-        path: "/bridges/{bridgeId}/videoSource",
-        since: &[crate::Version::new(13, 13, 0), crate::Version::new(14, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/videoSource");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ClearVideoSource {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ClearVideoSource {
-            bridge_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/moh` (`bridges.startMoh`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StartMoh {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `mohClass`: query, optional; `string`.
-    pub moh_class: Option<String>,
-}
-
-impl StartMoh {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        StartMoh {
-            bridge_id: bridge_id.into(),
-            moh_class: None,
+    impl crate::Operation for CreateWithId {
+        type Response = crate::models::Bridge;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "createWithId",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}",
+            since: &[crate::Version::new(12, 2, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            let mut query = Vec::with_capacity(2);
+            if let Some(v) = &self.r#type {
+                query.push(("type", v.clone()));
+            }
+            if let Some(v) = &self.name {
+                query.push(("name", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Bridge,
+                self.bridge_id.clone(),
+            ))
         }
     }
-    /// Sets `mohClass`.
-    pub fn moh_class(mut self, v: impl Into<String>) -> Self {
-        self.moh_class = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for StartMoh {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "startMoh",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/moh",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/moh");
-        let mut query = Vec::with_capacity(1);
-        if let Some(v) = &self.moh_class { query.push(("mohClass", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StartMoh {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["mohClass"])?;
-        Ok(StartMoh {
-            bridge_id: w.path(0)?,
-            moh_class: w.optional("mohClass")?,
-        })
-    }
-}
-
-/// `DELETE /ari/bridges/{bridgeId}/moh` (`bridges.stopMoh`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StopMoh {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-}
-
-impl StopMoh {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>) -> Self {
-        StopMoh {
-            bridge_id: bridge_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for CreateWithId {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["type", "name"])?;
+            Ok(CreateWithId {
+                r#type: w.optional("type")?,
+                bridge_id: w.path(0)?,
+                name: w.optional("name")?,
+                variables: w.body_object("variables")?,
+            })
         }
     }
-}
 
-impl crate::Operation for StopMoh {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "stopMoh",
-        method: crate::Method::Delete,
-        path: "/bridges/{bridgeId}/moh",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/moh");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `GET /ari/bridges/{bridgeId}` (`bridges.get`).
+    ///
+    /// Answers with one [`Bridge`](crate::models::Bridge).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StopMoh {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(StopMoh {
-            bridge_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/play` (`bridges.play`).
-///
-/// Answers with one [`Playback`](crate::models::Playback).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Play {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `media`: query, required; `string`; a list, sent comma-joined.
-    pub media: Vec<String>,
-    /// `announcer_format`: query, optional; `string`.
-    pub announcer_format: Option<String>,
-    /// `lang`: query, optional; `string`.
-    pub lang: Option<String>,
-    /// `offsetms`: query, optional; `int`; default `0`.
-    pub offsetms: Option<i64>,
-    /// `skipms`: query, optional; `int`; default `3000`.
-    pub skipms: Option<i64>,
-    /// `playbackId`: query, optional; `string`.
-    pub playback_id: Option<String>,
-}
-
-impl Play {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Play {
-            bridge_id: bridge_id.into(),
-            media: media.into_iter().map(Into::into).collect(),
-            announcer_format: None,
-            lang: None,
-            offsetms: None,
-            skipms: None,
-            playback_id: None,
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            Get {
+                bridge_id: bridge_id.into(),
+            }
         }
     }
-    /// Sets `announcer_format`.
-    pub fn announcer_format(mut self, v: impl Into<String>) -> Self {
-        self.announcer_format = Some(v.into());
-        self
-    }
-    /// Sets `lang`.
-    pub fn lang(mut self, v: impl Into<String>) -> Self {
-        self.lang = Some(v.into());
-        self
-    }
-    /// Sets `offsetms` (Asterisk uses `0` when unset).
-    pub fn offsetms(mut self, v: i64) -> Self {
-        self.offsetms = Some(v);
-        self
-    }
-    /// Sets `skipms` (Asterisk uses `3000` when unset).
-    pub fn skipms(mut self, v: i64) -> Self {
-        self.skipms = Some(v);
-        self
-    }
-    /// Sets `playbackId`.
-    pub fn playback_id(mut self, v: impl Into<String>) -> Self {
-        self.playback_id = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for Play {
-    type Response = crate::models::Playback;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "play",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/play",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/play");
-        let mut query = vec![("media", self.media.join(","))];
-        if let Some(v) = &self.announcer_format { query.push(("announcer_format", v.clone())); }
-        if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
-        if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
-        if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
-        if let Some(v) = &self.playback_id { query.push(("playbackId", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.playback_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Playback, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Play {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms", "playbackId"])?;
-        Ok(Play {
-            bridge_id: w.path(0)?,
-            media: w.required_list("media")?,
-            announcer_format: w.optional("announcer_format")?,
-            lang: w.optional("lang")?,
-            offsetms: w.optional("offsetms")?,
-            skipms: w.optional("skipms")?,
-            playback_id: w.optional("playbackId")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/play/{playbackId}` (`bridges.playWithId`).
-///
-/// Answers with one [`Playback`](crate::models::Playback).
-/// Available since Asterisk 12.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct PlayWithId {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `playbackId`: path segment; `string`.
-    pub playback_id: String,
-    /// `media`: query, required; `string`; a list, sent comma-joined.
-    pub media: Vec<String>,
-    /// `announcer_format`: query, optional; `string`.
-    pub announcer_format: Option<String>,
-    /// `lang`: query, optional; `string`.
-    pub lang: Option<String>,
-    /// `offsetms`: query, optional; `int`; default `0`.
-    pub offsetms: Option<i64>,
-    /// `skipms`: query, optional; `int`; default `3000`.
-    pub skipms: Option<i64>,
-}
-
-impl PlayWithId {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        PlayWithId {
-            bridge_id: bridge_id.into(),
-            playback_id: playback_id.into(),
-            media: media.into_iter().map(Into::into).collect(),
-            announcer_format: None,
-            lang: None,
-            offsetms: None,
-            skipms: None,
+    impl crate::Operation for Get {
+        type Response = crate::models::Bridge;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/bridges/{bridgeId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `announcer_format`.
-    pub fn announcer_format(mut self, v: impl Into<String>) -> Self {
-        self.announcer_format = Some(v.into());
-        self
-    }
-    /// Sets `lang`.
-    pub fn lang(mut self, v: impl Into<String>) -> Self {
-        self.lang = Some(v.into());
-        self
-    }
-    /// Sets `offsetms` (Asterisk uses `0` when unset).
-    pub fn offsetms(mut self, v: i64) -> Self {
-        self.offsetms = Some(v);
-        self
-    }
-    /// Sets `skipms` (Asterisk uses `3000` when unset).
-    pub fn skipms(mut self, v: i64) -> Self {
-        self.skipms = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for PlayWithId {
-    type Response = crate::models::Playback;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "playWithId",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/play/{playbackId}",
-        since: &[crate::Version::new(12, 3, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/play/");
-        crate::encode::push_segment(&mut path, &self.playback_id);
-        let mut query = vec![("media", self.media.join(","))];
-        if let Some(v) = &self.announcer_format { query.push(("announcer_format", v.clone())); }
-        if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
-        if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
-        if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Playback, self.playback_id.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for PlayWithId {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms"])?;
-        Ok(PlayWithId {
-            bridge_id: w.path(0)?,
-            playback_id: w.path(1)?,
-            media: w.required_list("media")?,
-            announcer_format: w.optional("announcer_format")?,
-            lang: w.optional("lang")?,
-            offsetms: w.optional("offsetms")?,
-            skipms: w.optional("skipms")?,
-        })
-    }
-}
-
-/// Allowed values of the `ifExists` parameter of [`Record`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RecordIfExists {
-    /// The value `fail`.
-    Fail,
-    /// The value `overwrite`.
-    Overwrite,
-    /// The value `append`.
-    Append,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl RecordIfExists {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Fail => "fail",
-            Self::Overwrite => "overwrite",
-            Self::Append => "append",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                bridge_id: w.path(0)?,
+            })
         }
     }
-}
 
-impl From<&str> for RecordIfExists {
-    fn from(s: &str) -> Self {
-        match s {
-            "fail" => Self::Fail,
-            "overwrite" => Self::Overwrite,
-            "append" => Self::Append,
-            other => Self::Other(other.to_string()),
+    /// `DELETE /ari/bridges/{bridgeId}` (`bridges.destroy`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Destroy {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+    }
+
+    impl Destroy {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            Destroy {
+                bridge_id: bridge_id.into(),
+            }
         }
     }
-}
 
-crate::codec::string_enum!(RecordIfExists);
-
-/// Allowed values of the `terminateOn` parameter of [`Record`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RecordTerminateOn {
-    /// The value `none`.
-    None,
-    /// The value `any`.
-    Any,
-    /// The value `*`.
-    Star,
-    /// The value `#`.
-    Hash,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl RecordTerminateOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Any => "any",
-            Self::Star => "*",
-            Self::Hash => "#",
-            Self::Other(s) => s,
+    impl crate::Operation for Destroy {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "destroy",
+            method: crate::Method::Delete,
+            path: "/bridges/{bridgeId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl From<&str> for RecordTerminateOn {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "any" => Self::Any,
-            "*" => Self::Star,
-            "#" => Self::Hash,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Destroy {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Destroy {
+                bridge_id: w.path(0)?,
+            })
         }
     }
-}
 
-crate::codec::string_enum!(RecordTerminateOn);
+    /// `POST /ari/bridges/{bridgeId}/addChannel` (`bridges.addChannel`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct AddChannel {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `channel`: query, required; `string`; a list, sent comma-joined.
+        pub channel: Vec<String>,
+        /// `role`: query, optional; `string`.
+        pub role: Option<String>,
+        /// `absorbDTMF`: query, optional; `boolean`; default `false`.
+        pub absorb_dtmf: Option<bool>,
+        /// `mute`: query, optional; `boolean`; default `false`.
+        pub mute: Option<bool>,
+        /// `inhibitConnectedLineUpdates`: query, optional; `boolean`; default `false`.
+        pub inhibit_connected_line_updates: Option<bool>,
+    }
 
-/// `POST /ari/bridges/{bridgeId}/record` (`bridges.record`).
-///
-/// Answers with one [`LiveRecording`](crate::models::LiveRecording).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Record {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `name`: query, required; `string`.
-    pub name: String,
-    /// `format`: query, required; `string`.
-    pub format: String,
-    /// `recorder_format`: query, optional; `string`.
-    pub recorder_format: Option<String>,
-    /// `maxDurationSeconds`: query, optional; `int`; default `0`.
-    pub max_duration_seconds: Option<i64>,
-    /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
-    pub max_silence_seconds: Option<i64>,
-    /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
-    pub if_exists: Option<RecordIfExists>,
-    /// `beep`: query, optional; `boolean`; default `false`.
-    pub beep: Option<bool>,
-    /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
-    pub terminate_on: Option<RecordTerminateOn>,
-}
-
-impl Record {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, name: impl Into<String>, format: impl Into<String>) -> Self {
-        Record {
-            bridge_id: bridge_id.into(),
-            name: name.into(),
-            format: format.into(),
-            recorder_format: None,
-            max_duration_seconds: None,
-            max_silence_seconds: None,
-            if_exists: None,
-            beep: None,
-            terminate_on: None,
+    impl AddChannel {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            channel: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            AddChannel {
+                bridge_id: bridge_id.into(),
+                channel: channel.into_iter().map(Into::into).collect(),
+                role: None,
+                absorb_dtmf: None,
+                mute: None,
+                inhibit_connected_line_updates: None,
+            }
+        }
+        /// Sets `role`.
+        pub fn role(mut self, v: impl Into<String>) -> Self {
+            self.role = Some(v.into());
+            self
+        }
+        /// Sets `absorbDTMF` (Asterisk uses `false` when unset).
+        pub fn absorb_dtmf(mut self, v: bool) -> Self {
+            self.absorb_dtmf = Some(v);
+            self
+        }
+        /// Sets `mute` (Asterisk uses `false` when unset).
+        pub fn mute(mut self, v: bool) -> Self {
+            self.mute = Some(v);
+            self
+        }
+        /// Sets `inhibitConnectedLineUpdates` (Asterisk uses `false` when unset).
+        pub fn inhibit_connected_line_updates(mut self, v: bool) -> Self {
+            self.inhibit_connected_line_updates = Some(v);
+            self
         }
     }
-    /// Sets `recorder_format`.
-    pub fn recorder_format(mut self, v: impl Into<String>) -> Self {
-        self.recorder_format = Some(v.into());
-        self
-    }
-    /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
-    pub fn max_duration_seconds(mut self, v: i64) -> Self {
-        self.max_duration_seconds = Some(v);
-        self
-    }
-    /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
-    pub fn max_silence_seconds(mut self, v: i64) -> Self {
-        self.max_silence_seconds = Some(v);
-        self
-    }
-    /// Sets `ifExists` (Asterisk uses `fail` when unset).
-    pub fn if_exists(mut self, v: RecordIfExists) -> Self {
-        self.if_exists = Some(v);
-        self
-    }
-    /// Sets `beep` (Asterisk uses `false` when unset).
-    pub fn beep(mut self, v: bool) -> Self {
-        self.beep = Some(v);
-        self
-    }
-    /// Sets `terminateOn` (Asterisk uses `none` when unset).
-    pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
-        self.terminate_on = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Record {
-    type Response = crate::models::LiveRecording;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "record",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/record",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/record");
-        let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
-        if let Some(v) = &self.recorder_format { query.push(("recorder_format", v.clone())); }
-        if let Some(v) = &self.max_duration_seconds { query.push(("maxDurationSeconds", v.to_string())); }
-        if let Some(v) = &self.max_silence_seconds { query.push(("maxSilenceSeconds", v.to_string())); }
-        if let Some(v) = &self.if_exists { query.push(("ifExists", v.as_str().to_string())); }
-        if let Some(v) = &self.beep { query.push(("beep", v.to_string())); }
-        if let Some(v) = &self.terminate_on { query.push(("terminateOn", v.as_str().to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Recording, self.name.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Record {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["name", "format", "recorder_format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
-        Ok(Record {
-            bridge_id: w.path(0)?,
-            name: w.required("name")?,
-            format: w.required("format")?,
-            recorder_format: w.optional("recorder_format")?,
-            max_duration_seconds: w.optional("maxDurationSeconds")?,
-            max_silence_seconds: w.optional("maxSilenceSeconds")?,
-            if_exists: w.optional("ifExists")?,
-            beep: w.optional("beep")?,
-            terminate_on: w.optional("terminateOn")?,
-        })
-    }
-}
-
-/// `GET /ari/bridges/{bridgeId}/variable` (`bridges.getBridgeVar`).
-///
-/// Answers with one [`Variable`](crate::models::Variable).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetBridgeVar {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-}
-
-impl GetBridgeVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, variable: impl Into<String>) -> Self {
-        GetBridgeVar {
-            bridge_id: bridge_id.into(),
-            variable: variable.into(),
+    impl crate::Operation for AddChannel {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "addChannel",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/addChannel",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/addChannel");
+            let mut query = vec![("channel", self.channel.join(","))];
+            if let Some(v) = &self.role {
+                query.push(("role", v.clone()));
+            }
+            if let Some(v) = &self.absorb_dtmf {
+                query.push(("absorbDTMF", v.to_string()));
+            }
+            if let Some(v) = &self.mute {
+                query.push(("mute", v.to_string()));
+            }
+            if let Some(v) = &self.inhibit_connected_line_updates {
+                query.push(("inhibitConnectedLineUpdates", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for GetBridgeVar {
-    type Response = crate::models::Variable;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "getBridgeVar",
-        method: crate::Method::Get,
-        path: "/bridges/{bridgeId}/variable",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/variable");
-        let query = vec![("variable", self.variable.clone())];
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetBridgeVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable"])?;
-        Ok(GetBridgeVar {
-            bridge_id: w.path(0)?,
-            variable: w.required("variable")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/variable` (`bridges.setBridgeVar`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetBridgeVar {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-    /// `value`: query, optional; `string`.
-    pub value: Option<String>,
-    /// `report_events`: query, optional; `boolean`; default `false`.
-    pub report_events: Option<bool>,
-}
-
-impl SetBridgeVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, variable: impl Into<String>) -> Self {
-        SetBridgeVar {
-            bridge_id: bridge_id.into(),
-            variable: variable.into(),
-            value: None,
-            report_events: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for AddChannel {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "channel",
+                "role",
+                "absorbDTMF",
+                "mute",
+                "inhibitConnectedLineUpdates",
+            ])?;
+            Ok(AddChannel {
+                bridge_id: w.path(0)?,
+                channel: w.required_list("channel")?,
+                role: w.optional("role")?,
+                absorb_dtmf: w.optional("absorbDTMF")?,
+                mute: w.optional("mute")?,
+                inhibit_connected_line_updates: w.optional("inhibitConnectedLineUpdates")?,
+            })
         }
     }
-    /// Sets `value`.
-    pub fn value(mut self, v: impl Into<String>) -> Self {
-        self.value = Some(v.into());
-        self
-    }
-    /// Sets `report_events` (Asterisk uses `false` when unset).
-    pub fn report_events(mut self, v: bool) -> Self {
-        self.report_events = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for SetBridgeVar {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "setBridgeVar",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/variable",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/variable");
-        let mut query = vec![("variable", self.variable.clone())];
-        if let Some(v) = &self.value { query.push(("value", v.clone())); }
-        if let Some(v) = &self.report_events { query.push(("report_events", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `POST /ari/bridges/{bridgeId}/removeChannel` (`bridges.removeChannel`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct RemoveChannel {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `channel`: query, required; `string`; a list, sent comma-joined.
+        pub channel: Vec<String>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetBridgeVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable", "value", "report_events"])?;
-        Ok(SetBridgeVar {
-            bridge_id: w.path(0)?,
-            variable: w.required("variable")?,
-            value: w.optional("value")?,
-            report_events: w.optional("report_events")?,
-        })
-    }
-}
-
-/// `GET /ari/bridges/{bridgeId}/variables` (`bridges.getBridgeVars`).
-///
-/// Answers with one [`Variables`](crate::models::Variables).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetBridgeVars {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `variables`: query, required; `string`; a list, sent comma-joined.
-    pub variables: Vec<String>,
-}
-
-impl GetBridgeVars {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, variables: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        GetBridgeVars {
-            bridge_id: bridge_id.into(),
-            variables: variables.into_iter().map(Into::into).collect(),
+    impl RemoveChannel {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            channel: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            RemoveChannel {
+                bridge_id: bridge_id.into(),
+                channel: channel.into_iter().map(Into::into).collect(),
+            }
         }
     }
-}
 
-impl crate::Operation for GetBridgeVars {
-    type Response = crate::models::Variables;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "getBridgeVars",
-        method: crate::Method::Get,
-        path: "/bridges/{bridgeId}/variables",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/variables");
-        let query = vec![("variables", self.variables.join(","))];
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetBridgeVars {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variables"])?;
-        Ok(GetBridgeVars {
-            bridge_id: w.path(0)?,
-            variables: w.required_list("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/bridges/{bridgeId}/variables` (`bridges.setBridgeVars`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetBridgeVars {
-    /// `bridgeId`: path segment; `string`.
-    pub bridge_id: String,
-    /// `variables`: JSON body, required; `containers`.
-    pub variables: serde_json::Map<String, serde_json::Value>,
-}
-
-impl SetBridgeVars {
-    /// A request with the required parameters; the others unset.
-    pub fn new(bridge_id: impl Into<String>, variables: serde_json::Map<String, serde_json::Value>) -> Self {
-        SetBridgeVars {
-            bridge_id: bridge_id.into(),
-            variables,
+    impl crate::Operation for RemoveChannel {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "removeChannel",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/removeChannel",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/removeChannel");
+            let query = vec![("channel", self.channel.join(","))];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for SetBridgeVars {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "bridges",
-        name: "setBridgeVars",
-        method: crate::Method::Post,
-        path: "/bridges/{bridgeId}/variables",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("bridges/");
-        crate::encode::push_segment(&mut path, &self.bridge_id);
-        path.push_str("/variables");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: Some(crate::encode::keyed_body("variables", &self.variables)) }
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for RemoveChannel {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["channel"])?;
+            Ok(RemoveChannel {
+                bridge_id: w.path(0)?,
+                channel: w.required_list("channel")?,
+            })
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetBridgeVars {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(SetBridgeVars {
-            bridge_id: w.path(0)?,
-            variables: w.body_object("variables")?.ok_or("missing body variables")?,
-        })
+    /// `POST /ari/bridges/{bridgeId}/videoSource/{channelId}` (`bridges.setVideoSource`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.13.0, 14.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetVideoSource {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
     }
-}
 
+    impl SetVideoSource {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>, channel_id: impl Into<String>) -> Self {
+            SetVideoSource {
+                bridge_id: bridge_id.into(),
+                channel_id: channel_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for SetVideoSource {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "setVideoSource",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/videoSource/{channelId}",
+            since: &[
+                crate::Version::new(13, 13, 0),
+                crate::Version::new(14, 2, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/videoSource/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetVideoSource {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(SetVideoSource {
+                bridge_id: w.path(0)?,
+                channel_id: w.path(1)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/bridges/{bridgeId}/videoSource` (`bridges.clearVideoSource`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.13.0, 14.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ClearVideoSource {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+    }
+
+    impl ClearVideoSource {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            ClearVideoSource {
+                bridge_id: bridge_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for ClearVideoSource {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "clearVideoSource",
+            method: crate::Method::Delete,
+            path: "/bridges/{bridgeId}/videoSource",
+            since: &[
+                crate::Version::new(13, 13, 0),
+                crate::Version::new(14, 2, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/videoSource");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ClearVideoSource {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ClearVideoSource {
+                bridge_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/bridges/{bridgeId}/moh` (`bridges.startMoh`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StartMoh {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `mohClass`: query, optional; `string`.
+        pub moh_class: Option<String>,
+    }
+
+    impl StartMoh {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            StartMoh {
+                bridge_id: bridge_id.into(),
+                moh_class: None,
+            }
+        }
+        /// Sets `mohClass`.
+        pub fn moh_class(mut self, v: impl Into<String>) -> Self {
+            self.moh_class = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for StartMoh {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "startMoh",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/moh",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/moh");
+            let mut query = Vec::with_capacity(1);
+            if let Some(v) = &self.moh_class {
+                query.push(("mohClass", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StartMoh {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["mohClass"])?;
+            Ok(StartMoh {
+                bridge_id: w.path(0)?,
+                moh_class: w.optional("mohClass")?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/bridges/{bridgeId}/moh` (`bridges.stopMoh`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StopMoh {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+    }
+
+    impl StopMoh {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>) -> Self {
+            StopMoh {
+                bridge_id: bridge_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for StopMoh {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "stopMoh",
+            method: crate::Method::Delete,
+            path: "/bridges/{bridgeId}/moh",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/moh");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StopMoh {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(StopMoh {
+                bridge_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/bridges/{bridgeId}/play` (`bridges.play`).
+    ///
+    /// Answers with one [`Playback`](crate::models::Playback).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Play {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `media`: query, required; `string`; a list, sent comma-joined.
+        pub media: Vec<String>,
+        /// `announcer_format`: query, optional; `string`; declared by Asterisk 20, 22, 23.
+        pub announcer_format: Option<String>,
+        /// `lang`: query, optional; `string`.
+        pub lang: Option<String>,
+        /// `offsetms`: query, optional; `int`; default `0`.
+        pub offsetms: Option<i64>,
+        /// `skipms`: query, optional; `int`; default `3000`.
+        pub skipms: Option<i64>,
+        /// `playbackId`: query, optional; `string`.
+        pub playback_id: Option<String>,
+    }
+
+    impl Play {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            media: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            Play {
+                bridge_id: bridge_id.into(),
+                media: media.into_iter().map(Into::into).collect(),
+                announcer_format: None,
+                lang: None,
+                offsetms: None,
+                skipms: None,
+                playback_id: None,
+            }
+        }
+        /// Sets `announcer_format`.
+        pub fn announcer_format(mut self, v: impl Into<String>) -> Self {
+            self.announcer_format = Some(v.into());
+            self
+        }
+        /// Sets `lang`.
+        pub fn lang(mut self, v: impl Into<String>) -> Self {
+            self.lang = Some(v.into());
+            self
+        }
+        /// Sets `offsetms` (Asterisk uses `0` when unset).
+        pub fn offsetms(mut self, v: i64) -> Self {
+            self.offsetms = Some(v);
+            self
+        }
+        /// Sets `skipms` (Asterisk uses `3000` when unset).
+        pub fn skipms(mut self, v: i64) -> Self {
+            self.skipms = Some(v);
+            self
+        }
+        /// Sets `playbackId`.
+        pub fn playback_id(mut self, v: impl Into<String>) -> Self {
+            self.playback_id = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for Play {
+        type Response = crate::models::Playback;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "play",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/play",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/play");
+            let mut query = vec![("media", self.media.join(","))];
+            if let Some(v) = &self.announcer_format {
+                query.push(("announcer_format", v.clone()));
+            }
+            if let Some(v) = &self.lang {
+                query.push(("lang", v.clone()));
+            }
+            if let Some(v) = &self.offsetms {
+                query.push(("offsetms", v.to_string()));
+            }
+            if let Some(v) = &self.skipms {
+                query.push(("skipms", v.to_string()));
+            }
+            if let Some(v) = &self.playback_id {
+                query.push(("playbackId", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.playback_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Playback, id))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Play {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "media",
+                "announcer_format",
+                "lang",
+                "offsetms",
+                "skipms",
+                "playbackId",
+            ])?;
+            Ok(Play {
+                bridge_id: w.path(0)?,
+                media: w.required_list("media")?,
+                announcer_format: w.optional("announcer_format")?,
+                lang: w.optional("lang")?,
+                offsetms: w.optional("offsetms")?,
+                skipms: w.optional("skipms")?,
+                playback_id: w.optional("playbackId")?,
+            })
+        }
+    }
+
+    /// `POST /ari/bridges/{bridgeId}/play/{playbackId}` (`bridges.playWithId`).
+    ///
+    /// Answers with one [`Playback`](crate::models::Playback).
+    /// Available since Asterisk 12.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct PlayWithId {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `playbackId`: path segment; `string`.
+        pub playback_id: String,
+        /// `media`: query, required; `string`; a list, sent comma-joined.
+        pub media: Vec<String>,
+        /// `announcer_format`: query, optional; `string`; declared by Asterisk 20, 22, 23.
+        pub announcer_format: Option<String>,
+        /// `lang`: query, optional; `string`.
+        pub lang: Option<String>,
+        /// `offsetms`: query, optional; `int`; default `0`.
+        pub offsetms: Option<i64>,
+        /// `skipms`: query, optional; `int`; default `3000`.
+        pub skipms: Option<i64>,
+    }
+
+    impl PlayWithId {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            playback_id: impl Into<String>,
+            media: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            PlayWithId {
+                bridge_id: bridge_id.into(),
+                playback_id: playback_id.into(),
+                media: media.into_iter().map(Into::into).collect(),
+                announcer_format: None,
+                lang: None,
+                offsetms: None,
+                skipms: None,
+            }
+        }
+        /// Sets `announcer_format`.
+        pub fn announcer_format(mut self, v: impl Into<String>) -> Self {
+            self.announcer_format = Some(v.into());
+            self
+        }
+        /// Sets `lang`.
+        pub fn lang(mut self, v: impl Into<String>) -> Self {
+            self.lang = Some(v.into());
+            self
+        }
+        /// Sets `offsetms` (Asterisk uses `0` when unset).
+        pub fn offsetms(mut self, v: i64) -> Self {
+            self.offsetms = Some(v);
+            self
+        }
+        /// Sets `skipms` (Asterisk uses `3000` when unset).
+        pub fn skipms(mut self, v: i64) -> Self {
+            self.skipms = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for PlayWithId {
+        type Response = crate::models::Playback;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "playWithId",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/play/{playbackId}",
+            since: &[crate::Version::new(12, 3, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/play/");
+            crate::encode::push_segment(&mut path, &self.playback_id);
+            let mut query = vec![("media", self.media.join(","))];
+            if let Some(v) = &self.announcer_format {
+                query.push(("announcer_format", v.clone()));
+            }
+            if let Some(v) = &self.lang {
+                query.push(("lang", v.clone()));
+            }
+            if let Some(v) = &self.offsetms {
+                query.push(("offsetms", v.to_string()));
+            }
+            if let Some(v) = &self.skipms {
+                query.push(("skipms", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Playback,
+                self.playback_id.clone(),
+            ))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for PlayWithId {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["media", "announcer_format", "lang", "offsetms", "skipms"])?;
+            Ok(PlayWithId {
+                bridge_id: w.path(0)?,
+                playback_id: w.path(1)?,
+                media: w.required_list("media")?,
+                announcer_format: w.optional("announcer_format")?,
+                lang: w.optional("lang")?,
+                offsetms: w.optional("offsetms")?,
+                skipms: w.optional("skipms")?,
+            })
+        }
+    }
+
+    pub use super::RecordIfExists;
+
+    pub use super::RecordTerminateOn;
+
+    /// `POST /ari/bridges/{bridgeId}/record` (`bridges.record`).
+    ///
+    /// Answers with one [`LiveRecording`](crate::models::LiveRecording).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Record {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `name`: query, required; `string`.
+        pub name: String,
+        /// `format`: query, required; `string`.
+        pub format: String,
+        /// `recorder_format`: query, optional; `string`; declared by Asterisk 20, 22, 23.
+        pub recorder_format: Option<String>,
+        /// `maxDurationSeconds`: query, optional; `int`; default `0`.
+        pub max_duration_seconds: Option<i64>,
+        /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
+        pub max_silence_seconds: Option<i64>,
+        /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
+        pub if_exists: Option<RecordIfExists>,
+        /// `beep`: query, optional; `boolean`; default `false`.
+        pub beep: Option<bool>,
+        /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
+        pub terminate_on: Option<RecordTerminateOn>,
+    }
+
+    impl Record {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            name: impl Into<String>,
+            format: impl Into<String>,
+        ) -> Self {
+            Record {
+                bridge_id: bridge_id.into(),
+                name: name.into(),
+                format: format.into(),
+                recorder_format: None,
+                max_duration_seconds: None,
+                max_silence_seconds: None,
+                if_exists: None,
+                beep: None,
+                terminate_on: None,
+            }
+        }
+        /// Sets `recorder_format`.
+        pub fn recorder_format(mut self, v: impl Into<String>) -> Self {
+            self.recorder_format = Some(v.into());
+            self
+        }
+        /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
+        pub fn max_duration_seconds(mut self, v: i64) -> Self {
+            self.max_duration_seconds = Some(v);
+            self
+        }
+        /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
+        pub fn max_silence_seconds(mut self, v: i64) -> Self {
+            self.max_silence_seconds = Some(v);
+            self
+        }
+        /// Sets `ifExists` (Asterisk uses `fail` when unset).
+        pub fn if_exists(mut self, v: RecordIfExists) -> Self {
+            self.if_exists = Some(v);
+            self
+        }
+        /// Sets `beep` (Asterisk uses `false` when unset).
+        pub fn beep(mut self, v: bool) -> Self {
+            self.beep = Some(v);
+            self
+        }
+        /// Sets `terminateOn` (Asterisk uses `none` when unset).
+        pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
+            self.terminate_on = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for Record {
+        type Response = crate::models::LiveRecording;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "record",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/record",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/record");
+            let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
+            if let Some(v) = &self.recorder_format {
+                query.push(("recorder_format", v.clone()));
+            }
+            if let Some(v) = &self.max_duration_seconds {
+                query.push(("maxDurationSeconds", v.to_string()));
+            }
+            if let Some(v) = &self.max_silence_seconds {
+                query.push(("maxSilenceSeconds", v.to_string()));
+            }
+            if let Some(v) = &self.if_exists {
+                query.push(("ifExists", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.beep {
+                query.push(("beep", v.to_string()));
+            }
+            if let Some(v) = &self.terminate_on {
+                query.push(("terminateOn", v.as_str().to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Recording,
+                self.name.clone(),
+            ))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Record {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "name",
+                "format",
+                "recorder_format",
+                "maxDurationSeconds",
+                "maxSilenceSeconds",
+                "ifExists",
+                "beep",
+                "terminateOn",
+            ])?;
+            Ok(Record {
+                bridge_id: w.path(0)?,
+                name: w.required("name")?,
+                format: w.required("format")?,
+                recorder_format: w.optional("recorder_format")?,
+                max_duration_seconds: w.optional("maxDurationSeconds")?,
+                max_silence_seconds: w.optional("maxSilenceSeconds")?,
+                if_exists: w.optional("ifExists")?,
+                beep: w.optional("beep")?,
+                terminate_on: w.optional("terminateOn")?,
+            })
+        }
+    }
+
+    /// `GET /ari/bridges/{bridgeId}/variable` (`bridges.getBridgeVar`).
+    ///
+    /// Answers with one [`Variable`](crate::models::Variable).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetBridgeVar {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+    }
+
+    impl GetBridgeVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>, variable: impl Into<String>) -> Self {
+            GetBridgeVar {
+                bridge_id: bridge_id.into(),
+                variable: variable.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetBridgeVar {
+        type Response = crate::models::Variable;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "getBridgeVar",
+            method: crate::Method::Get,
+            path: "/bridges/{bridgeId}/variable",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/variable");
+            let query = vec![("variable", self.variable.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetBridgeVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable"])?;
+            Ok(GetBridgeVar {
+                bridge_id: w.path(0)?,
+                variable: w.required("variable")?,
+            })
+        }
+    }
+
+    /// `POST /ari/bridges/{bridgeId}/variable` (`bridges.setBridgeVar`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetBridgeVar {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+        /// `value`: query, optional; `string`.
+        pub value: Option<String>,
+        /// `report_events`: query, optional; `boolean`; default `false`.
+        pub report_events: Option<bool>,
+    }
+
+    impl SetBridgeVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(bridge_id: impl Into<String>, variable: impl Into<String>) -> Self {
+            SetBridgeVar {
+                bridge_id: bridge_id.into(),
+                variable: variable.into(),
+                value: None,
+                report_events: None,
+            }
+        }
+        /// Sets `value`.
+        pub fn value(mut self, v: impl Into<String>) -> Self {
+            self.value = Some(v.into());
+            self
+        }
+        /// Sets `report_events` (Asterisk uses `false` when unset).
+        pub fn report_events(mut self, v: bool) -> Self {
+            self.report_events = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for SetBridgeVar {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "setBridgeVar",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/variable",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/variable");
+            let mut query = vec![("variable", self.variable.clone())];
+            if let Some(v) = &self.value {
+                query.push(("value", v.clone()));
+            }
+            if let Some(v) = &self.report_events {
+                query.push(("report_events", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetBridgeVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable", "value", "report_events"])?;
+            Ok(SetBridgeVar {
+                bridge_id: w.path(0)?,
+                variable: w.required("variable")?,
+                value: w.optional("value")?,
+                report_events: w.optional("report_events")?,
+            })
+        }
+    }
+
+    /// `GET /ari/bridges/{bridgeId}/variables` (`bridges.getBridgeVars`).
+    ///
+    /// Answers with one [`Variables`](crate::models::Variables).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetBridgeVars {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `variables`: query, required; `string`; a list, sent comma-joined.
+        pub variables: Vec<String>,
+    }
+
+    impl GetBridgeVars {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            variables: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            GetBridgeVars {
+                bridge_id: bridge_id.into(),
+                variables: variables.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetBridgeVars {
+        type Response = crate::models::Variables;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "getBridgeVars",
+            method: crate::Method::Get,
+            path: "/bridges/{bridgeId}/variables",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/variables");
+            let query = vec![("variables", self.variables.join(","))];
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetBridgeVars {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variables"])?;
+            Ok(GetBridgeVars {
+                bridge_id: w.path(0)?,
+                variables: w.required_list("variables")?,
+            })
+        }
+    }
+
+    /// `POST /ari/bridges/{bridgeId}/variables` (`bridges.setBridgeVars`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetBridgeVars {
+        /// `bridgeId`: path segment; `string`.
+        pub bridge_id: String,
+        /// `variables`: JSON body, required; `containers`.
+        pub variables: serde_json::Map<String, serde_json::Value>,
+    }
+
+    impl SetBridgeVars {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            bridge_id: impl Into<String>,
+            variables: serde_json::Map<String, serde_json::Value>,
+        ) -> Self {
+            SetBridgeVars {
+                bridge_id: bridge_id.into(),
+                variables,
+            }
+        }
+    }
+
+    impl crate::Operation for SetBridgeVars {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "bridges",
+            name: "setBridgeVars",
+            method: crate::Method::Post,
+            path: "/bridges/{bridgeId}/variables",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("bridges/");
+            crate::encode::push_segment(&mut path, &self.bridge_id);
+            path.push_str("/variables");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: Some(crate::encode::keyed_body("variables", &self.variables)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetBridgeVars {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(SetBridgeVars {
+                bridge_id: w.path(0)?,
+                variables: w
+                    .body_object("variables")?
+                    .ok_or("missing body variables")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/channels`.
 pub mod channels {
-/// `GET /ari/channels` (`channels.list`).
-///
-/// Answers with a list of [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/channels` (`channels.list`).
+    ///
+    /// Answers with a list of [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Channel>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/channels",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `POST /ari/channels` (`channels.originate`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Originate {
-    /// `endpoint`: query, required; `string`.
-    pub endpoint: String,
-    /// `extension`: query, optional; `string`.
-    pub extension: Option<String>,
-    /// `context`: query, optional; `string`.
-    pub context: Option<String>,
-    /// `priority`: query, optional; `long`.
-    pub priority: Option<i64>,
-    /// `label`: query, optional; `string`.
-    pub label: Option<String>,
-    /// `app`: query, optional; `string`.
-    pub app: Option<String>,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-    /// `callerId`: query, optional; `string`.
-    pub caller_id: Option<String>,
-    /// `timeout`: query, optional; `int`; default `30`.
-    pub timeout: Option<i64>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `channelId`: query, optional; `string`.
-    pub channel_id: Option<String>,
-    /// `otherChannelId`: query, optional; `string`.
-    pub other_channel_id: Option<String>,
-    /// `originator`: query, optional; `string`.
-    pub originator: Option<String>,
-    /// `formats`: query, optional; `string`.
-    pub formats: Option<String>,
-}
-
-impl Originate {
-    /// A request with the required parameters; the others unset.
-    pub fn new(endpoint: impl Into<String>) -> Self {
-        Originate {
-            endpoint: endpoint.into(),
-            extension: None,
-            context: None,
-            priority: None,
-            label: None,
-            app: None,
-            app_args: None,
-            caller_id: None,
-            timeout: None,
-            variables: None,
-            channel_id: None,
-            other_channel_id: None,
-            originator: None,
-            formats: None,
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-    /// Sets `extension`.
-    pub fn extension(mut self, v: impl Into<String>) -> Self {
-        self.extension = Some(v.into());
-        self
-    }
-    /// Sets `context`.
-    pub fn context(mut self, v: impl Into<String>) -> Self {
-        self.context = Some(v.into());
-        self
-    }
-    /// Sets `priority`.
-    pub fn priority(mut self, v: i64) -> Self {
-        self.priority = Some(v);
-        self
-    }
-    /// Sets `label`.
-    pub fn label(mut self, v: impl Into<String>) -> Self {
-        self.label = Some(v.into());
-        self
-    }
-    /// Sets `app`.
-    pub fn app(mut self, v: impl Into<String>) -> Self {
-        self.app = Some(v.into());
-        self
-    }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
-    }
-    /// Sets `callerId`.
-    pub fn caller_id(mut self, v: impl Into<String>) -> Self {
-        self.caller_id = Some(v.into());
-        self
-    }
-    /// Sets `timeout` (Asterisk uses `30` when unset).
-    pub fn timeout(mut self, v: i64) -> Self {
-        self.timeout = Some(v);
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-    /// Sets `channelId`.
-    pub fn channel_id(mut self, v: impl Into<String>) -> Self {
-        self.channel_id = Some(v.into());
-        self
-    }
-    /// Sets `otherChannelId`.
-    pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
-        self.other_channel_id = Some(v.into());
-        self
-    }
-    /// Sets `originator`.
-    pub fn originator(mut self, v: impl Into<String>) -> Self {
-        self.originator = Some(v.into());
-        self
-    }
-    /// Sets `formats`.
-    pub fn formats(mut self, v: impl Into<String>) -> Self {
-        self.formats = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for Originate {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "originate",
-        method: crate::Method::Post,
-        path: "/channels",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels");
-        let mut query = vec![("endpoint", self.endpoint.clone())];
-        if let Some(v) = &self.extension { query.push(("extension", v.clone())); }
-        if let Some(v) = &self.context { query.push(("context", v.clone())); }
-        if let Some(v) = &self.priority { query.push(("priority", v.to_string())); }
-        if let Some(v) = &self.label { query.push(("label", v.clone())); }
-        if let Some(v) = &self.app { query.push(("app", v.clone())); }
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        if let Some(v) = &self.caller_id { query.push(("callerId", v.clone())); }
-        if let Some(v) = &self.timeout { query.push(("timeout", v.to_string())); }
-        if let Some(v) = &self.channel_id { query.push(("channelId", v.clone())); }
-        if let Some(v) = &self.other_channel_id { query.push(("otherChannelId", v.clone())); }
-        if let Some(v) = &self.originator { query.push(("originator", v.clone())); }
-        if let Some(v) = &self.formats { query.push(("formats", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.channel_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Originate {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "channelId", "otherChannelId", "originator", "formats"])?;
-        Ok(Originate {
-            endpoint: w.required("endpoint")?,
-            extension: w.optional("extension")?,
-            context: w.optional("context")?,
-            priority: w.optional("priority")?,
-            label: w.optional("label")?,
-            app: w.optional("app")?,
-            app_args: w.optional("appArgs")?,
-            caller_id: w.optional("callerId")?,
-            timeout: w.optional("timeout")?,
-            variables: w.body_object("variables")?,
-            channel_id: w.optional("channelId")?,
-            other_channel_id: w.optional("otherChannelId")?,
-            originator: w.optional("originator")?,
-            formats: w.optional("formats")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/create` (`channels.create`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Create {
-    /// `endpoint`: query, required; `string`.
-    pub endpoint: String,
-    /// `app`: query, required; `string`.
-    pub app: String,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-    /// `channelId`: query, optional; `string`.
-    pub channel_id: Option<String>,
-    /// `otherChannelId`: query, optional; `string`.
-    pub other_channel_id: Option<String>,
-    /// `originator`: query, optional; `string`.
-    pub originator: Option<String>,
-    /// `formats`: query, optional; `string`.
-    pub formats: Option<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl Create {
-    /// A request with the required parameters; the others unset.
-    pub fn new(endpoint: impl Into<String>, app: impl Into<String>) -> Self {
-        Create {
-            endpoint: endpoint.into(),
-            app: app.into(),
-            app_args: None,
-            channel_id: None,
-            other_channel_id: None,
-            originator: None,
-            formats: None,
-            variables: None,
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Channel>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/channels",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
-    }
-    /// Sets `channelId`.
-    pub fn channel_id(mut self, v: impl Into<String>) -> Self {
-        self.channel_id = Some(v.into());
-        self
-    }
-    /// Sets `otherChannelId`.
-    pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
-        self.other_channel_id = Some(v.into());
-        self
-    }
-    /// Sets `originator`.
-    pub fn originator(mut self, v: impl Into<String>) -> Self {
-        self.originator = Some(v.into());
-        self
-    }
-    /// Sets `formats`.
-    pub fn formats(mut self, v: impl Into<String>) -> Self {
-        self.formats = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Create {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "create",
-        method: crate::Method::Post,
-        path: "/channels/create",
-        since: &[crate::Version::new(14, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/create");
-        let mut query = vec![("endpoint", self.endpoint.clone()), ("app", self.app.clone())];
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        if let Some(v) = &self.channel_id { query.push(("channelId", v.clone())); }
-        if let Some(v) = &self.other_channel_id { query.push(("otherChannelId", v.clone())); }
-        if let Some(v) = &self.originator { query.push(("originator", v.clone())); }
-        if let Some(v) = &self.formats { query.push(("formats", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.channel_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Create {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["endpoint", "app", "appArgs", "channelId", "otherChannelId", "originator", "formats"])?;
-        Ok(Create {
-            endpoint: w.required("endpoint")?,
-            app: w.required("app")?,
-            app_args: w.optional("appArgs")?,
-            channel_id: w.optional("channelId")?,
-            other_channel_id: w.optional("otherChannelId")?,
-            originator: w.optional("originator")?,
-            formats: w.optional("formats")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `GET /ari/channels/{channelId}` (`channels.get`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Get {
-            channel_id: channel_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/channels/{channelId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    /// `POST /ari/channels` (`channels.originate`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Originate {
+        /// `endpoint`: query, required; `string`.
+        pub endpoint: String,
+        /// `extension`: query, optional; `string`.
+        pub extension: Option<String>,
+        /// `context`: query, optional; `string`.
+        pub context: Option<String>,
+        /// `priority`: query, optional; `long`.
+        pub priority: Option<i64>,
+        /// `label`: query, optional; `string`.
+        pub label: Option<String>,
+        /// `app`: query, optional; `string`.
+        pub app: Option<String>,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
+        /// `callerId`: query, optional; `string`.
+        pub caller_id: Option<String>,
+        /// `timeout`: query, optional; `int`; default `30`.
+        pub timeout: Option<i64>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+        /// `channelId`: query, optional; `string`.
+        pub channel_id: Option<String>,
+        /// `otherChannelId`: query, optional; `string`.
+        pub other_channel_id: Option<String>,
+        /// `originator`: query, optional; `string`.
+        pub originator: Option<String>,
+        /// `formats`: query, optional; `string`.
+        pub formats: Option<String>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}` (`channels.originateWithId`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct OriginateWithId {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `endpoint`: query, required; `string`.
-    pub endpoint: String,
-    /// `extension`: query, optional; `string`.
-    pub extension: Option<String>,
-    /// `context`: query, optional; `string`.
-    pub context: Option<String>,
-    /// `priority`: query, optional; `long`.
-    pub priority: Option<i64>,
-    /// `label`: query, optional; `string`.
-    pub label: Option<String>,
-    /// `app`: query, optional; `string`.
-    pub app: Option<String>,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-    /// `callerId`: query, optional; `string`.
-    pub caller_id: Option<String>,
-    /// `timeout`: query, optional; `int`; default `30`.
-    pub timeout: Option<i64>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `otherChannelId`: query, optional; `string`.
-    pub other_channel_id: Option<String>,
-    /// `originator`: query, optional; `string`.
-    pub originator: Option<String>,
-    /// `formats`: query, optional; `string`.
-    pub formats: Option<String>,
-}
-
-impl OriginateWithId {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, endpoint: impl Into<String>) -> Self {
-        OriginateWithId {
-            channel_id: channel_id.into(),
-            endpoint: endpoint.into(),
-            extension: None,
-            context: None,
-            priority: None,
-            label: None,
-            app: None,
-            app_args: None,
-            caller_id: None,
-            timeout: None,
-            variables: None,
-            other_channel_id: None,
-            originator: None,
-            formats: None,
+    impl Originate {
+        /// A request with the required parameters; the others unset.
+        pub fn new(endpoint: impl Into<String>) -> Self {
+            Originate {
+                endpoint: endpoint.into(),
+                extension: None,
+                context: None,
+                priority: None,
+                label: None,
+                app: None,
+                app_args: None,
+                caller_id: None,
+                timeout: None,
+                variables: None,
+                channel_id: None,
+                other_channel_id: None,
+                originator: None,
+                formats: None,
+            }
+        }
+        /// Sets `extension`.
+        pub fn extension(mut self, v: impl Into<String>) -> Self {
+            self.extension = Some(v.into());
+            self
+        }
+        /// Sets `context`.
+        pub fn context(mut self, v: impl Into<String>) -> Self {
+            self.context = Some(v.into());
+            self
+        }
+        /// Sets `priority`.
+        pub fn priority(mut self, v: i64) -> Self {
+            self.priority = Some(v);
+            self
+        }
+        /// Sets `label`.
+        pub fn label(mut self, v: impl Into<String>) -> Self {
+            self.label = Some(v.into());
+            self
+        }
+        /// Sets `app`.
+        pub fn app(mut self, v: impl Into<String>) -> Self {
+            self.app = Some(v.into());
+            self
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
+        }
+        /// Sets `callerId`.
+        pub fn caller_id(mut self, v: impl Into<String>) -> Self {
+            self.caller_id = Some(v.into());
+            self
+        }
+        /// Sets `timeout` (Asterisk uses `30` when unset).
+        pub fn timeout(mut self, v: i64) -> Self {
+            self.timeout = Some(v);
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
+        /// Sets `channelId`.
+        pub fn channel_id(mut self, v: impl Into<String>) -> Self {
+            self.channel_id = Some(v.into());
+            self
+        }
+        /// Sets `otherChannelId`.
+        pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
+            self.other_channel_id = Some(v.into());
+            self
+        }
+        /// Sets `originator`.
+        pub fn originator(mut self, v: impl Into<String>) -> Self {
+            self.originator = Some(v.into());
+            self
+        }
+        /// Sets `formats`.
+        pub fn formats(mut self, v: impl Into<String>) -> Self {
+            self.formats = Some(v.into());
+            self
         }
     }
-    /// Sets `extension`.
-    pub fn extension(mut self, v: impl Into<String>) -> Self {
-        self.extension = Some(v.into());
-        self
-    }
-    /// Sets `context`.
-    pub fn context(mut self, v: impl Into<String>) -> Self {
-        self.context = Some(v.into());
-        self
-    }
-    /// Sets `priority`.
-    pub fn priority(mut self, v: i64) -> Self {
-        self.priority = Some(v);
-        self
-    }
-    /// Sets `label`.
-    pub fn label(mut self, v: impl Into<String>) -> Self {
-        self.label = Some(v.into());
-        self
-    }
-    /// Sets `app`.
-    pub fn app(mut self, v: impl Into<String>) -> Self {
-        self.app = Some(v.into());
-        self
-    }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
-    }
-    /// Sets `callerId`.
-    pub fn caller_id(mut self, v: impl Into<String>) -> Self {
-        self.caller_id = Some(v.into());
-        self
-    }
-    /// Sets `timeout` (Asterisk uses `30` when unset).
-    pub fn timeout(mut self, v: i64) -> Self {
-        self.timeout = Some(v);
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-    /// Sets `otherChannelId`.
-    pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
-        self.other_channel_id = Some(v.into());
-        self
-    }
-    /// Sets `originator`.
-    pub fn originator(mut self, v: impl Into<String>) -> Self {
-        self.originator = Some(v.into());
-        self
-    }
-    /// Sets `formats`.
-    pub fn formats(mut self, v: impl Into<String>) -> Self {
-        self.formats = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for OriginateWithId {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "originateWithId",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}",
-        since: &[crate::Version::new(12, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        let mut query = vec![("endpoint", self.endpoint.clone())];
-        if let Some(v) = &self.extension { query.push(("extension", v.clone())); }
-        if let Some(v) = &self.context { query.push(("context", v.clone())); }
-        if let Some(v) = &self.priority { query.push(("priority", v.to_string())); }
-        if let Some(v) = &self.label { query.push(("label", v.clone())); }
-        if let Some(v) = &self.app { query.push(("app", v.clone())); }
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        if let Some(v) = &self.caller_id { query.push(("callerId", v.clone())); }
-        if let Some(v) = &self.timeout { query.push(("timeout", v.to_string())); }
-        if let Some(v) = &self.other_channel_id { query.push(("otherChannelId", v.clone())); }
-        if let Some(v) = &self.originator { query.push(("originator", v.clone())); }
-        if let Some(v) = &self.formats { query.push(("formats", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, self.channel_id.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for OriginateWithId {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["endpoint", "extension", "context", "priority", "label", "app", "appArgs", "callerId", "timeout", "otherChannelId", "originator", "formats"])?;
-        Ok(OriginateWithId {
-            channel_id: w.path(0)?,
-            endpoint: w.required("endpoint")?,
-            extension: w.optional("extension")?,
-            context: w.optional("context")?,
-            priority: w.optional("priority")?,
-            label: w.optional("label")?,
-            app: w.optional("app")?,
-            app_args: w.optional("appArgs")?,
-            caller_id: w.optional("callerId")?,
-            timeout: w.optional("timeout")?,
-            variables: w.body_object("variables")?,
-            other_channel_id: w.optional("otherChannelId")?,
-            originator: w.optional("originator")?,
-            formats: w.optional("formats")?,
-        })
-    }
-}
-
-/// Allowed values of the `reason` parameter of [`Hangup`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum HangupReason {
-    /// The value `normal`.
-    Normal,
-    /// The value `busy`.
-    Busy,
-    /// The value `congestion`.
-    Congestion,
-    /// The value `no_answer`.
-    NoAnswer,
-    /// The value `timeout`.
-    Timeout,
-    /// The value `rejected`.
-    Rejected,
-    /// The value `unallocated`.
-    Unallocated,
-    /// The value `normal_unspecified`.
-    NormalUnspecified,
-    /// The value `number_incomplete`.
-    NumberIncomplete,
-    /// The value `codec_mismatch`.
-    CodecMismatch,
-    /// The value `interworking`.
-    Interworking,
-    /// The value `failure`.
-    Failure,
-    /// The value `answered_elsewhere`.
-    AnsweredElsewhere,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl HangupReason {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Normal => "normal",
-            Self::Busy => "busy",
-            Self::Congestion => "congestion",
-            Self::NoAnswer => "no_answer",
-            Self::Timeout => "timeout",
-            Self::Rejected => "rejected",
-            Self::Unallocated => "unallocated",
-            Self::NormalUnspecified => "normal_unspecified",
-            Self::NumberIncomplete => "number_incomplete",
-            Self::CodecMismatch => "codec_mismatch",
-            Self::Interworking => "interworking",
-            Self::Failure => "failure",
-            Self::AnsweredElsewhere => "answered_elsewhere",
-            Self::Other(s) => s,
+    impl crate::Operation for Originate {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "originate",
+            method: crate::Method::Post,
+            path: "/channels",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels");
+            let mut query = vec![("endpoint", self.endpoint.clone())];
+            if let Some(v) = &self.extension {
+                query.push(("extension", v.clone()));
+            }
+            if let Some(v) = &self.context {
+                query.push(("context", v.clone()));
+            }
+            if let Some(v) = &self.priority {
+                query.push(("priority", v.to_string()));
+            }
+            if let Some(v) = &self.label {
+                query.push(("label", v.clone()));
+            }
+            if let Some(v) = &self.app {
+                query.push(("app", v.clone()));
+            }
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            if let Some(v) = &self.caller_id {
+                query.push(("callerId", v.clone()));
+            }
+            if let Some(v) = &self.timeout {
+                query.push(("timeout", v.to_string()));
+            }
+            if let Some(v) = &self.channel_id {
+                query.push(("channelId", v.clone()));
+            }
+            if let Some(v) = &self.other_channel_id {
+                query.push(("otherChannelId", v.clone()));
+            }
+            if let Some(v) = &self.originator {
+                query.push(("originator", v.clone()));
+            }
+            if let Some(v) = &self.formats {
+                query.push(("formats", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.channel_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
         }
     }
-}
 
-impl From<&str> for HangupReason {
-    fn from(s: &str) -> Self {
-        match s {
-            "normal" => Self::Normal,
-            "busy" => Self::Busy,
-            "congestion" => Self::Congestion,
-            "no_answer" => Self::NoAnswer,
-            "timeout" => Self::Timeout,
-            "rejected" => Self::Rejected,
-            "unallocated" => Self::Unallocated,
-            "normal_unspecified" => Self::NormalUnspecified,
-            "number_incomplete" => Self::NumberIncomplete,
-            "codec_mismatch" => Self::CodecMismatch,
-            "interworking" => Self::Interworking,
-            "failure" => Self::Failure,
-            "answered_elsewhere" => Self::AnsweredElsewhere,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Originate {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "endpoint",
+                "extension",
+                "context",
+                "priority",
+                "label",
+                "app",
+                "appArgs",
+                "callerId",
+                "timeout",
+                "channelId",
+                "otherChannelId",
+                "originator",
+                "formats",
+            ])?;
+            Ok(Originate {
+                endpoint: w.required("endpoint")?,
+                extension: w.optional("extension")?,
+                context: w.optional("context")?,
+                priority: w.optional("priority")?,
+                label: w.optional("label")?,
+                app: w.optional("app")?,
+                app_args: w.optional("appArgs")?,
+                caller_id: w.optional("callerId")?,
+                timeout: w.optional("timeout")?,
+                variables: w.body_object("variables")?,
+                channel_id: w.optional("channelId")?,
+                other_channel_id: w.optional("otherChannelId")?,
+                originator: w.optional("originator")?,
+                formats: w.optional("formats")?,
+            })
         }
     }
-}
 
-crate::codec::string_enum!(HangupReason);
+    /// `POST /ari/channels/create` (`channels.create`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Create {
+        /// `endpoint`: query, required; `string`.
+        pub endpoint: String,
+        /// `app`: query, required; `string`.
+        pub app: String,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
+        /// `channelId`: query, optional; `string`.
+        pub channel_id: Option<String>,
+        /// `otherChannelId`: query, optional; `string`.
+        pub other_channel_id: Option<String>,
+        /// `originator`: query, optional; `string`.
+        pub originator: Option<String>,
+        /// `formats`: query, optional; `string`.
+        pub formats: Option<String>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    }
 
-/// `DELETE /ari/channels/{channelId}` (`channels.hangup`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Hangup {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `reason_code`: query, optional; `string`.
-    pub reason_code: Option<String>,
-    /// `reason`: query, optional; `string`; one of `normal`, `busy`, `congestion`, `no_answer`, `timeout`, `rejected`, `unallocated`, `normal_unspecified`, `number_incomplete`, `codec_mismatch`, `interworking`, `failure`, `answered_elsewhere`.
-    pub reason: Option<HangupReason>,
-}
-
-impl Hangup {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Hangup {
-            channel_id: channel_id.into(),
-            reason_code: None,
-            reason: None,
+    impl Create {
+        /// A request with the required parameters; the others unset.
+        pub fn new(endpoint: impl Into<String>, app: impl Into<String>) -> Self {
+            Create {
+                endpoint: endpoint.into(),
+                app: app.into(),
+                app_args: None,
+                channel_id: None,
+                other_channel_id: None,
+                originator: None,
+                formats: None,
+                variables: None,
+            }
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
+        }
+        /// Sets `channelId`.
+        pub fn channel_id(mut self, v: impl Into<String>) -> Self {
+            self.channel_id = Some(v.into());
+            self
+        }
+        /// Sets `otherChannelId`.
+        pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
+            self.other_channel_id = Some(v.into());
+            self
+        }
+        /// Sets `originator`.
+        pub fn originator(mut self, v: impl Into<String>) -> Self {
+            self.originator = Some(v.into());
+            self
+        }
+        /// Sets `formats`.
+        pub fn formats(mut self, v: impl Into<String>) -> Self {
+            self.formats = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
         }
     }
-    /// Sets `reason_code`.
-    pub fn reason_code(mut self, v: impl Into<String>) -> Self {
-        self.reason_code = Some(v.into());
-        self
-    }
-    /// Sets `reason`.
-    pub fn reason(mut self, v: HangupReason) -> Self {
-        self.reason = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Hangup {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "hangup",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        let mut query = Vec::with_capacity(2);
-        if let Some(v) = &self.reason_code { query.push(("reason_code", v.clone())); }
-        if let Some(v) = &self.reason { query.push(("reason", v.as_str().to_string())); }
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Hangup {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["reason_code", "reason"])?;
-        Ok(Hangup {
-            channel_id: w.path(0)?,
-            reason_code: w.optional("reason_code")?,
-            reason: w.optional("reason")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/continue` (`channels.continueInDialplan`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ContinueInDialplan {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `context`: query, optional; `string`.
-    pub context: Option<String>,
-    /// `extension`: query, optional; `string`.
-    pub extension: Option<String>,
-    /// `priority`: query, optional; `int`.
-    pub priority: Option<i64>,
-    /// `label`: query, optional; `string`.
-    pub label: Option<String>,
-}
-
-impl ContinueInDialplan {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        ContinueInDialplan {
-            channel_id: channel_id.into(),
-            context: None,
-            extension: None,
-            priority: None,
-            label: None,
+    impl crate::Operation for Create {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "create",
+            method: crate::Method::Post,
+            path: "/channels/create",
+            since: &[crate::Version::new(14, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/create");
+            let mut query = vec![
+                ("endpoint", self.endpoint.clone()),
+                ("app", self.app.clone()),
+            ];
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            if let Some(v) = &self.channel_id {
+                query.push(("channelId", v.clone()));
+            }
+            if let Some(v) = &self.other_channel_id {
+                query.push(("otherChannelId", v.clone()));
+            }
+            if let Some(v) = &self.originator {
+                query.push(("originator", v.clone()));
+            }
+            if let Some(v) = &self.formats {
+                query.push(("formats", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.channel_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
         }
     }
-    /// Sets `context`.
-    pub fn context(mut self, v: impl Into<String>) -> Self {
-        self.context = Some(v.into());
-        self
-    }
-    /// Sets `extension`.
-    pub fn extension(mut self, v: impl Into<String>) -> Self {
-        self.extension = Some(v.into());
-        self
-    }
-    /// Sets `priority`.
-    pub fn priority(mut self, v: i64) -> Self {
-        self.priority = Some(v);
-        self
-    }
-    /// Sets `label`.
-    pub fn label(mut self, v: impl Into<String>) -> Self {
-        self.label = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for ContinueInDialplan {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "continueInDialplan",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/continue",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/continue");
-        let mut query = Vec::with_capacity(4);
-        if let Some(v) = &self.context { query.push(("context", v.clone())); }
-        if let Some(v) = &self.extension { query.push(("extension", v.clone())); }
-        if let Some(v) = &self.priority { query.push(("priority", v.to_string())); }
-        if let Some(v) = &self.label { query.push(("label", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ContinueInDialplan {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["context", "extension", "priority", "label"])?;
-        Ok(ContinueInDialplan {
-            channel_id: w.path(0)?,
-            context: w.optional("context")?,
-            extension: w.optional("extension")?,
-            priority: w.optional("priority")?,
-            label: w.optional("label")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/move` (`channels.move`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.26.0, 16.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Move {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `app`: query, required; `string`.
-    pub app: String,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-}
-
-impl Move {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, app: impl Into<String>) -> Self {
-        Move {
-            channel_id: channel_id.into(),
-            app: app.into(),
-            app_args: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Create {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "endpoint",
+                "app",
+                "appArgs",
+                "channelId",
+                "otherChannelId",
+                "originator",
+                "formats",
+            ])?;
+            Ok(Create {
+                endpoint: w.required("endpoint")?,
+                app: w.required("app")?,
+                app_args: w.optional("appArgs")?,
+                channel_id: w.optional("channelId")?,
+                other_channel_id: w.optional("otherChannelId")?,
+                originator: w.optional("originator")?,
+                formats: w.optional("formats")?,
+                variables: w.body_object("variables")?,
+            })
         }
     }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
+
+    /// `GET /ari/channels/{channelId}` (`channels.get`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
     }
-}
 
-impl crate::Operation for Move {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "move",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/move",
-        since: &[crate::Version::new(13, 26, 0), crate::Version::new(16, 3, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/move");
-        let mut query = vec![("app", self.app.clone())];
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Move {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["app", "appArgs"])?;
-        Ok(Move {
-            channel_id: w.path(0)?,
-            app: w.required("app")?,
-            app_args: w.optional("appArgs")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/redirect` (`channels.redirect`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Redirect {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `endpoint`: query, required; `string`.
-    pub endpoint: String,
-}
-
-impl Redirect {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, endpoint: impl Into<String>) -> Self {
-        Redirect {
-            channel_id: channel_id.into(),
-            endpoint: endpoint.into(),
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Get {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for Redirect {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "redirect",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/redirect",
-        since: &[crate::Version::new(13, 3, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/redirect");
-        let query = vec![("endpoint", self.endpoint.clone())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Redirect {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["endpoint"])?;
-        Ok(Redirect {
-            channel_id: w.path(0)?,
-            endpoint: w.required("endpoint")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/answer` (`channels.answer`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Answer {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Answer {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Answer {
-            channel_id: channel_id.into(),
+    impl crate::Operation for Get {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/channels/{channelId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Answer {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "answer",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/answer",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/answer");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Answer {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Answer {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/ring` (`channels.ring`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Ring {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Ring {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Ring {
-            channel_id: channel_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                channel_id: w.path(0)?,
+            })
         }
     }
-}
 
-impl crate::Operation for Ring {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "ring",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/ring",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/ring");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `POST /ari/channels/{channelId}` (`channels.originateWithId`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct OriginateWithId {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `endpoint`: query, required; `string`.
+        pub endpoint: String,
+        /// `extension`: query, optional; `string`.
+        pub extension: Option<String>,
+        /// `context`: query, optional; `string`.
+        pub context: Option<String>,
+        /// `priority`: query, optional; `long`.
+        pub priority: Option<i64>,
+        /// `label`: query, optional; `string`.
+        pub label: Option<String>,
+        /// `app`: query, optional; `string`.
+        pub app: Option<String>,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
+        /// `callerId`: query, optional; `string`.
+        pub caller_id: Option<String>,
+        /// `timeout`: query, optional; `int`; default `30`.
+        pub timeout: Option<i64>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+        /// `otherChannelId`: query, optional; `string`.
+        pub other_channel_id: Option<String>,
+        /// `originator`: query, optional; `string`.
+        pub originator: Option<String>,
+        /// `formats`: query, optional; `string`.
+        pub formats: Option<String>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Ring {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Ring {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/channels/{channelId}/ring` (`channels.ringStop`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct RingStop {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl RingStop {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        RingStop {
-            channel_id: channel_id.into(),
+    impl OriginateWithId {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, endpoint: impl Into<String>) -> Self {
+            OriginateWithId {
+                channel_id: channel_id.into(),
+                endpoint: endpoint.into(),
+                extension: None,
+                context: None,
+                priority: None,
+                label: None,
+                app: None,
+                app_args: None,
+                caller_id: None,
+                timeout: None,
+                variables: None,
+                other_channel_id: None,
+                originator: None,
+                formats: None,
+            }
+        }
+        /// Sets `extension`.
+        pub fn extension(mut self, v: impl Into<String>) -> Self {
+            self.extension = Some(v.into());
+            self
+        }
+        /// Sets `context`.
+        pub fn context(mut self, v: impl Into<String>) -> Self {
+            self.context = Some(v.into());
+            self
+        }
+        /// Sets `priority`.
+        pub fn priority(mut self, v: i64) -> Self {
+            self.priority = Some(v);
+            self
+        }
+        /// Sets `label`.
+        pub fn label(mut self, v: impl Into<String>) -> Self {
+            self.label = Some(v.into());
+            self
+        }
+        /// Sets `app`.
+        pub fn app(mut self, v: impl Into<String>) -> Self {
+            self.app = Some(v.into());
+            self
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
+        }
+        /// Sets `callerId`.
+        pub fn caller_id(mut self, v: impl Into<String>) -> Self {
+            self.caller_id = Some(v.into());
+            self
+        }
+        /// Sets `timeout` (Asterisk uses `30` when unset).
+        pub fn timeout(mut self, v: i64) -> Self {
+            self.timeout = Some(v);
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
+        /// Sets `otherChannelId`.
+        pub fn other_channel_id(mut self, v: impl Into<String>) -> Self {
+            self.other_channel_id = Some(v.into());
+            self
+        }
+        /// Sets `originator`.
+        pub fn originator(mut self, v: impl Into<String>) -> Self {
+            self.originator = Some(v.into());
+            self
+        }
+        /// Sets `formats`.
+        pub fn formats(mut self, v: impl Into<String>) -> Self {
+            self.formats = Some(v.into());
+            self
         }
     }
-}
 
-impl crate::Operation for RingStop {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "ringStop",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}/ring",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/ring");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for RingStop {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(RingStop {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/dtmf` (`channels.sendDTMF`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SendDtmf {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `dtmf`: query, optional; `string`.
-    pub dtmf: Option<String>,
-    /// `before`: query, optional; `int`; default `0`.
-    pub before: Option<i64>,
-    /// `between`: query, optional; `int`; default `100`.
-    pub between: Option<i64>,
-    /// `duration`: query, optional; `int`; default `100`.
-    pub duration: Option<i64>,
-    /// `after`: query, optional; `int`; default `0`.
-    pub after: Option<i64>,
-}
-
-impl SendDtmf {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        SendDtmf {
-            channel_id: channel_id.into(),
-            dtmf: None,
-            before: None,
-            between: None,
-            duration: None,
-            after: None,
+    impl crate::Operation for OriginateWithId {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "originateWithId",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}",
+            since: &[crate::Version::new(12, 2, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            let mut query = vec![("endpoint", self.endpoint.clone())];
+            if let Some(v) = &self.extension {
+                query.push(("extension", v.clone()));
+            }
+            if let Some(v) = &self.context {
+                query.push(("context", v.clone()));
+            }
+            if let Some(v) = &self.priority {
+                query.push(("priority", v.to_string()));
+            }
+            if let Some(v) = &self.label {
+                query.push(("label", v.clone()));
+            }
+            if let Some(v) = &self.app {
+                query.push(("app", v.clone()));
+            }
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            if let Some(v) = &self.caller_id {
+                query.push(("callerId", v.clone()));
+            }
+            if let Some(v) = &self.timeout {
+                query.push(("timeout", v.to_string()));
+            }
+            if let Some(v) = &self.other_channel_id {
+                query.push(("otherChannelId", v.clone()));
+            }
+            if let Some(v) = &self.originator {
+                query.push(("originator", v.clone()));
+            }
+            if let Some(v) = &self.formats {
+                query.push(("formats", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Channel,
+                self.channel_id.clone(),
+            ))
         }
     }
-    /// Sets `dtmf`.
-    pub fn dtmf(mut self, v: impl Into<String>) -> Self {
-        self.dtmf = Some(v.into());
-        self
-    }
-    /// Sets `before` (Asterisk uses `0` when unset).
-    pub fn before(mut self, v: i64) -> Self {
-        self.before = Some(v);
-        self
-    }
-    /// Sets `between` (Asterisk uses `100` when unset).
-    pub fn between(mut self, v: i64) -> Self {
-        self.between = Some(v);
-        self
-    }
-    /// Sets `duration` (Asterisk uses `100` when unset).
-    pub fn duration(mut self, v: i64) -> Self {
-        self.duration = Some(v);
-        self
-    }
-    /// Sets `after` (Asterisk uses `0` when unset).
-    pub fn after(mut self, v: i64) -> Self {
-        self.after = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for SendDtmf {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "sendDTMF",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/dtmf",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/dtmf");
-        let mut query = Vec::with_capacity(5);
-        if let Some(v) = &self.dtmf { query.push(("dtmf", v.clone())); }
-        if let Some(v) = &self.before { query.push(("before", v.to_string())); }
-        if let Some(v) = &self.between { query.push(("between", v.to_string())); }
-        if let Some(v) = &self.duration { query.push(("duration", v.to_string())); }
-        if let Some(v) = &self.after { query.push(("after", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SendDtmf {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["dtmf", "before", "between", "duration", "after"])?;
-        Ok(SendDtmf {
-            channel_id: w.path(0)?,
-            dtmf: w.optional("dtmf")?,
-            before: w.optional("before")?,
-            between: w.optional("between")?,
-            duration: w.optional("duration")?,
-            after: w.optional("after")?,
-        })
-    }
-}
-
-/// Allowed values of the `direction` parameter of [`Mute`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MuteDirection {
-    /// The value `both`.
-    Both,
-    /// The value `in`.
-    In,
-    /// The value `out`.
-    Out,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl MuteDirection {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Both => "both",
-            Self::In => "in",
-            Self::Out => "out",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for OriginateWithId {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "endpoint",
+                "extension",
+                "context",
+                "priority",
+                "label",
+                "app",
+                "appArgs",
+                "callerId",
+                "timeout",
+                "otherChannelId",
+                "originator",
+                "formats",
+            ])?;
+            Ok(OriginateWithId {
+                channel_id: w.path(0)?,
+                endpoint: w.required("endpoint")?,
+                extension: w.optional("extension")?,
+                context: w.optional("context")?,
+                priority: w.optional("priority")?,
+                label: w.optional("label")?,
+                app: w.optional("app")?,
+                app_args: w.optional("appArgs")?,
+                caller_id: w.optional("callerId")?,
+                timeout: w.optional("timeout")?,
+                variables: w.body_object("variables")?,
+                other_channel_id: w.optional("otherChannelId")?,
+                originator: w.optional("originator")?,
+                formats: w.optional("formats")?,
+            })
         }
     }
-}
 
-impl From<&str> for MuteDirection {
-    fn from(s: &str) -> Self {
-        match s {
-            "both" => Self::Both,
-            "in" => Self::In,
-            "out" => Self::Out,
-            other => Self::Other(other.to_string()),
+    /// Allowed values of the `reason` parameter of [`Hangup`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum HangupReason {
+        /// The value `normal`.
+        Normal,
+        /// The value `busy`.
+        Busy,
+        /// The value `congestion`.
+        Congestion,
+        /// The value `no_answer`.
+        NoAnswer,
+        /// The value `timeout`.
+        Timeout,
+        /// The value `rejected`.
+        Rejected,
+        /// The value `unallocated`.
+        Unallocated,
+        /// The value `normal_unspecified`.
+        NormalUnspecified,
+        /// The value `number_incomplete`.
+        NumberIncomplete,
+        /// The value `codec_mismatch`.
+        CodecMismatch,
+        /// The value `interworking`.
+        Interworking,
+        /// The value `failure`.
+        Failure,
+        /// The value `answered_elsewhere`.
+        AnsweredElsewhere,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl HangupReason {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Normal => "normal",
+                Self::Busy => "busy",
+                Self::Congestion => "congestion",
+                Self::NoAnswer => "no_answer",
+                Self::Timeout => "timeout",
+                Self::Rejected => "rejected",
+                Self::Unallocated => "unallocated",
+                Self::NormalUnspecified => "normal_unspecified",
+                Self::NumberIncomplete => "number_incomplete",
+                Self::CodecMismatch => "codec_mismatch",
+                Self::Interworking => "interworking",
+                Self::Failure => "failure",
+                Self::AnsweredElsewhere => "answered_elsewhere",
+                Self::Other(s) => s,
+            }
         }
     }
-}
 
-crate::codec::string_enum!(MuteDirection);
-
-/// `POST /ari/channels/{channelId}/mute` (`channels.mute`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Mute {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
-    pub direction: Option<MuteDirection>,
-}
-
-impl Mute {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Mute {
-            channel_id: channel_id.into(),
-            direction: None,
+    impl From<&str> for HangupReason {
+        fn from(s: &str) -> Self {
+            match s {
+                "normal" => Self::Normal,
+                "busy" => Self::Busy,
+                "congestion" => Self::Congestion,
+                "no_answer" => Self::NoAnswer,
+                "timeout" => Self::Timeout,
+                "rejected" => Self::Rejected,
+                "unallocated" => Self::Unallocated,
+                "normal_unspecified" => Self::NormalUnspecified,
+                "number_incomplete" => Self::NumberIncomplete,
+                "codec_mismatch" => Self::CodecMismatch,
+                "interworking" => Self::Interworking,
+                "failure" => Self::Failure,
+                "answered_elsewhere" => Self::AnsweredElsewhere,
+                other => Self::Other(other.to_string()),
+            }
         }
     }
-    /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
-    pub fn direction(mut self, v: MuteDirection) -> Self {
-        self.direction = Some(v);
-        self
+
+    crate::codec::string_enum!(HangupReason);
+
+    /// `DELETE /ari/channels/{channelId}` (`channels.hangup`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Hangup {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `reason_code`: query, optional; `string`.
+        pub reason_code: Option<String>,
+        /// `reason`: query, optional; `string`; one of `normal`, `busy`, `congestion`, `no_answer`, `timeout`, `rejected`, `unallocated`, `normal_unspecified`, `number_incomplete`, `codec_mismatch`, `interworking`, `failure`, `answered_elsewhere`.
+        pub reason: Option<HangupReason>,
     }
-}
 
-impl crate::Operation for Mute {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "mute",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/mute",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/mute");
-        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Mute {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["direction"])?;
-        Ok(Mute {
-            channel_id: w.path(0)?,
-            direction: w.optional("direction")?,
-        })
-    }
-}
-
-/// Allowed values of the `direction` parameter of [`Unmute`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UnmuteDirection {
-    /// The value `both`.
-    Both,
-    /// The value `in`.
-    In,
-    /// The value `out`.
-    Out,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl UnmuteDirection {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Both => "both",
-            Self::In => "in",
-            Self::Out => "out",
-            Self::Other(s) => s,
+    impl Hangup {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Hangup {
+                channel_id: channel_id.into(),
+                reason_code: None,
+                reason: None,
+            }
+        }
+        /// Sets `reason_code`.
+        pub fn reason_code(mut self, v: impl Into<String>) -> Self {
+            self.reason_code = Some(v.into());
+            self
+        }
+        /// Sets `reason`.
+        pub fn reason(mut self, v: HangupReason) -> Self {
+            self.reason = Some(v);
+            self
         }
     }
-}
 
-impl From<&str> for UnmuteDirection {
-    fn from(s: &str) -> Self {
-        match s {
-            "both" => Self::Both,
-            "in" => Self::In,
-            "out" => Self::Out,
-            other => Self::Other(other.to_string()),
+    impl crate::Operation for Hangup {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "hangup",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            let mut query = Vec::with_capacity(2);
+            if let Some(v) = &self.reason_code {
+                query.push(("reason_code", v.clone()));
+            }
+            if let Some(v) = &self.reason {
+                query.push(("reason", v.as_str().to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-crate::codec::string_enum!(UnmuteDirection);
-
-/// `DELETE /ari/channels/{channelId}/mute` (`channels.unmute`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unmute {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
-    pub direction: Option<UnmuteDirection>,
-}
-
-impl Unmute {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Unmute {
-            channel_id: channel_id.into(),
-            direction: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Hangup {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["reason_code", "reason"])?;
+            Ok(Hangup {
+                channel_id: w.path(0)?,
+                reason_code: w.optional("reason_code")?,
+                reason: w.optional("reason")?,
+            })
         }
     }
-    /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
-    pub fn direction(mut self, v: UnmuteDirection) -> Self {
-        self.direction = Some(v);
-        self
+
+    /// `POST /ari/channels/{channelId}/continue` (`channels.continueInDialplan`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ContinueInDialplan {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `context`: query, optional; `string`.
+        pub context: Option<String>,
+        /// `extension`: query, optional; `string`.
+        pub extension: Option<String>,
+        /// `priority`: query, optional; `int`.
+        pub priority: Option<i64>,
+        /// `label`: query, optional; `string`.
+        pub label: Option<String>,
     }
-}
 
-impl crate::Operation for Unmute {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "unmute",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}/mute",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/mute");
-        let query = vec![("direction", match &self.direction { Some(v) => v.as_str().to_string(), None => "both".into() })];
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Unmute {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["direction"])?;
-        Ok(Unmute {
-            channel_id: w.path(0)?,
-            direction: w.optional("direction")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/hold` (`channels.hold`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Hold {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Hold {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Hold {
-            channel_id: channel_id.into(),
+    impl ContinueInDialplan {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            ContinueInDialplan {
+                channel_id: channel_id.into(),
+                context: None,
+                extension: None,
+                priority: None,
+                label: None,
+            }
+        }
+        /// Sets `context`.
+        pub fn context(mut self, v: impl Into<String>) -> Self {
+            self.context = Some(v.into());
+            self
+        }
+        /// Sets `extension`.
+        pub fn extension(mut self, v: impl Into<String>) -> Self {
+            self.extension = Some(v.into());
+            self
+        }
+        /// Sets `priority`.
+        pub fn priority(mut self, v: i64) -> Self {
+            self.priority = Some(v);
+            self
+        }
+        /// Sets `label`.
+        pub fn label(mut self, v: impl Into<String>) -> Self {
+            self.label = Some(v.into());
+            self
         }
     }
-}
 
-impl crate::Operation for Hold {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "hold",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/hold",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/hold");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Hold {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Hold {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/channels/{channelId}/hold` (`channels.unhold`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unhold {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Unhold {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Unhold {
-            channel_id: channel_id.into(),
+    impl crate::Operation for ContinueInDialplan {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "continueInDialplan",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/continue",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/continue");
+            let mut query = Vec::with_capacity(4);
+            if let Some(v) = &self.context {
+                query.push(("context", v.clone()));
+            }
+            if let Some(v) = &self.extension {
+                query.push(("extension", v.clone()));
+            }
+            if let Some(v) = &self.priority {
+                query.push(("priority", v.to_string()));
+            }
+            if let Some(v) = &self.label {
+                query.push(("label", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Unhold {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "unhold",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}/hold",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/hold");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Unhold {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Unhold {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/moh` (`channels.startMoh`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StartMoh {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `mohClass`: query, optional; `string`.
-    pub moh_class: Option<String>,
-}
-
-impl StartMoh {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        StartMoh {
-            channel_id: channel_id.into(),
-            moh_class: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ContinueInDialplan {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["context", "extension", "priority", "label"])?;
+            Ok(ContinueInDialplan {
+                channel_id: w.path(0)?,
+                context: w.optional("context")?,
+                extension: w.optional("extension")?,
+                priority: w.optional("priority")?,
+                label: w.optional("label")?,
+            })
         }
     }
-    /// Sets `mohClass`.
-    pub fn moh_class(mut self, v: impl Into<String>) -> Self {
-        self.moh_class = Some(v.into());
-        self
+
+    /// `POST /ari/channels/{channelId}/move` (`channels.move`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.26.0, 16.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Move {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `app`: query, required; `string`.
+        pub app: String,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
     }
-}
 
-impl crate::Operation for StartMoh {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "startMoh",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/moh",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/moh");
-        let mut query = Vec::with_capacity(1);
-        if let Some(v) = &self.moh_class { query.push(("mohClass", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StartMoh {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["mohClass"])?;
-        Ok(StartMoh {
-            channel_id: w.path(0)?,
-            moh_class: w.optional("mohClass")?,
-        })
-    }
-}
-
-/// `DELETE /ari/channels/{channelId}/moh` (`channels.stopMoh`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StopMoh {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl StopMoh {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        StopMoh {
-            channel_id: channel_id.into(),
+    impl Move {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, app: impl Into<String>) -> Self {
+            Move {
+                channel_id: channel_id.into(),
+                app: app.into(),
+                app_args: None,
+            }
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
         }
     }
-}
 
-impl crate::Operation for StopMoh {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "stopMoh",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}/moh",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/moh");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StopMoh {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(StopMoh {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/silence` (`channels.startSilence`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StartSilence {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl StartSilence {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        StartSilence {
-            channel_id: channel_id.into(),
+    impl crate::Operation for Move {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "move",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/move",
+            since: &[
+                crate::Version::new(13, 26, 0),
+                crate::Version::new(16, 3, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/move");
+            let mut query = vec![("app", self.app.clone())];
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for StartSilence {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "startSilence",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/silence",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/silence");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StartSilence {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(StartSilence {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/channels/{channelId}/silence` (`channels.stopSilence`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StopSilence {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl StopSilence {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        StopSilence {
-            channel_id: channel_id.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Move {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["app", "appArgs"])?;
+            Ok(Move {
+                channel_id: w.path(0)?,
+                app: w.required("app")?,
+                app_args: w.optional("appArgs")?,
+            })
         }
     }
-}
 
-impl crate::Operation for StopSilence {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "stopSilence",
-        method: crate::Method::Delete,
-        path: "/channels/{channelId}/silence",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/silence");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `POST /ari/channels/{channelId}/redirect` (`channels.redirect`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Redirect {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `endpoint`: query, required; `string`.
+        pub endpoint: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for StopSilence {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(StopSilence {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/play` (`channels.play`).
-///
-/// Answers with one [`Playback`](crate::models::Playback).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Play {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `media`: query, required; `string`; a list, sent comma-joined.
-    pub media: Vec<String>,
-    /// `lang`: query, optional; `string`.
-    pub lang: Option<String>,
-    /// `offsetms`: query, optional; `int`.
-    pub offsetms: Option<i64>,
-    /// `skipms`: query, optional; `int`; default `3000`.
-    pub skipms: Option<i64>,
-    /// `playbackId`: query, optional; `string`.
-    pub playback_id: Option<String>,
-}
-
-impl Play {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Play {
-            channel_id: channel_id.into(),
-            media: media.into_iter().map(Into::into).collect(),
-            lang: None,
-            offsetms: None,
-            skipms: None,
-            playback_id: None,
+    impl Redirect {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, endpoint: impl Into<String>) -> Self {
+            Redirect {
+                channel_id: channel_id.into(),
+                endpoint: endpoint.into(),
+            }
         }
     }
-    /// Sets `lang`.
-    pub fn lang(mut self, v: impl Into<String>) -> Self {
-        self.lang = Some(v.into());
-        self
-    }
-    /// Sets `offsetms`.
-    pub fn offsetms(mut self, v: i64) -> Self {
-        self.offsetms = Some(v);
-        self
-    }
-    /// Sets `skipms` (Asterisk uses `3000` when unset).
-    pub fn skipms(mut self, v: i64) -> Self {
-        self.skipms = Some(v);
-        self
-    }
-    /// Sets `playbackId`.
-    pub fn playback_id(mut self, v: impl Into<String>) -> Self {
-        self.playback_id = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for Play {
-    type Response = crate::models::Playback;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "play",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/play",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/play");
-        let mut query = vec![("media", self.media.join(","))];
-        if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
-        if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
-        if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
-        if let Some(v) = &self.playback_id { query.push(("playbackId", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.playback_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Playback, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Play {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["media", "lang", "offsetms", "skipms", "playbackId"])?;
-        Ok(Play {
-            channel_id: w.path(0)?,
-            media: w.required_list("media")?,
-            lang: w.optional("lang")?,
-            offsetms: w.optional("offsetms")?,
-            skipms: w.optional("skipms")?,
-            playback_id: w.optional("playbackId")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/play/{playbackId}` (`channels.playWithId`).
-///
-/// Answers with one [`Playback`](crate::models::Playback).
-/// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct PlayWithId {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `playbackId`: path segment; `string`.
-    pub playback_id: String,
-    /// `media`: query, required; `string`; a list, sent comma-joined.
-    pub media: Vec<String>,
-    /// `lang`: query, optional; `string`.
-    pub lang: Option<String>,
-    /// `offsetms`: query, optional; `int`.
-    pub offsetms: Option<i64>,
-    /// `skipms`: query, optional; `int`; default `3000`.
-    pub skipms: Option<i64>,
-}
-
-impl PlayWithId {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, playback_id: impl Into<String>, media: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        PlayWithId {
-            channel_id: channel_id.into(),
-            playback_id: playback_id.into(),
-            media: media.into_iter().map(Into::into).collect(),
-            lang: None,
-            offsetms: None,
-            skipms: None,
+    impl crate::Operation for Redirect {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "redirect",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/redirect",
+            since: &[crate::Version::new(13, 3, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/redirect");
+            let query = vec![("endpoint", self.endpoint.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `lang`.
-    pub fn lang(mut self, v: impl Into<String>) -> Self {
-        self.lang = Some(v.into());
-        self
-    }
-    /// Sets `offsetms`.
-    pub fn offsetms(mut self, v: i64) -> Self {
-        self.offsetms = Some(v);
-        self
-    }
-    /// Sets `skipms` (Asterisk uses `3000` when unset).
-    pub fn skipms(mut self, v: i64) -> Self {
-        self.skipms = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for PlayWithId {
-    type Response = crate::models::Playback;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "playWithId",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/play/{playbackId}",
-        since: &[crate::Version::new(12, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/play/");
-        crate::encode::push_segment(&mut path, &self.playback_id);
-        let mut query = vec![("media", self.media.join(","))];
-        if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
-        if let Some(v) = &self.offsetms { query.push(("offsetms", v.to_string())); }
-        if let Some(v) = &self.skipms { query.push(("skipms", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Playback, self.playback_id.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for PlayWithId {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["media", "lang", "offsetms", "skipms"])?;
-        Ok(PlayWithId {
-            channel_id: w.path(0)?,
-            playback_id: w.path(1)?,
-            media: w.required_list("media")?,
-            lang: w.optional("lang")?,
-            offsetms: w.optional("offsetms")?,
-            skipms: w.optional("skipms")?,
-        })
-    }
-}
-
-/// Allowed values of the `ifExists` parameter of [`Record`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RecordIfExists {
-    /// The value `fail`.
-    Fail,
-    /// The value `overwrite`.
-    Overwrite,
-    /// The value `append`.
-    Append,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl RecordIfExists {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Fail => "fail",
-            Self::Overwrite => "overwrite",
-            Self::Append => "append",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Redirect {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["endpoint"])?;
+            Ok(Redirect {
+                channel_id: w.path(0)?,
+                endpoint: w.required("endpoint")?,
+            })
         }
     }
-}
 
-impl From<&str> for RecordIfExists {
-    fn from(s: &str) -> Self {
-        match s {
-            "fail" => Self::Fail,
-            "overwrite" => Self::Overwrite,
-            "append" => Self::Append,
-            other => Self::Other(other.to_string()),
+    /// `POST /ari/channels/{channelId}/answer` (`channels.answer`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Answer {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
+
+    impl Answer {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Answer {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-crate::codec::string_enum!(RecordIfExists);
-
-/// Allowed values of the `terminateOn` parameter of [`Record`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RecordTerminateOn {
-    /// The value `none`.
-    None,
-    /// The value `any`.
-    Any,
-    /// The value `*`.
-    Star,
-    /// The value `#`.
-    Hash,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl RecordTerminateOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Any => "any",
-            Self::Star => "*",
-            Self::Hash => "#",
-            Self::Other(s) => s,
+    impl crate::Operation for Answer {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "answer",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/answer",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/answer");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl From<&str> for RecordTerminateOn {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "any" => Self::Any,
-            "*" => Self::Star,
-            "#" => Self::Hash,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Answer {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Answer {
+                channel_id: w.path(0)?,
+            })
         }
     }
-}
 
-crate::codec::string_enum!(RecordTerminateOn);
+    /// `POST /ari/channels/{channelId}/ring` (`channels.ring`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Ring {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
 
-/// `POST /ari/channels/{channelId}/record` (`channels.record`).
-///
-/// Answers with one [`LiveRecording`](crate::models::LiveRecording).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Record {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `name`: query, required; `string`.
-    pub name: String,
-    /// `format`: query, required; `string`.
-    pub format: String,
-    /// `maxDurationSeconds`: query, optional; `int`; default `0`.
-    pub max_duration_seconds: Option<i64>,
-    /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
-    pub max_silence_seconds: Option<i64>,
-    /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
-    pub if_exists: Option<RecordIfExists>,
-    /// `beep`: query, optional; `boolean`; default `false`.
-    pub beep: Option<bool>,
-    /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
-    pub terminate_on: Option<RecordTerminateOn>,
-}
-
-impl Record {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, name: impl Into<String>, format: impl Into<String>) -> Self {
-        Record {
-            channel_id: channel_id.into(),
-            name: name.into(),
-            format: format.into(),
-            max_duration_seconds: None,
-            max_silence_seconds: None,
-            if_exists: None,
-            beep: None,
-            terminate_on: None,
+    impl Ring {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Ring {
+                channel_id: channel_id.into(),
+            }
         }
     }
-    /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
-    pub fn max_duration_seconds(mut self, v: i64) -> Self {
-        self.max_duration_seconds = Some(v);
-        self
-    }
-    /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
-    pub fn max_silence_seconds(mut self, v: i64) -> Self {
-        self.max_silence_seconds = Some(v);
-        self
-    }
-    /// Sets `ifExists` (Asterisk uses `fail` when unset).
-    pub fn if_exists(mut self, v: RecordIfExists) -> Self {
-        self.if_exists = Some(v);
-        self
-    }
-    /// Sets `beep` (Asterisk uses `false` when unset).
-    pub fn beep(mut self, v: bool) -> Self {
-        self.beep = Some(v);
-        self
-    }
-    /// Sets `terminateOn` (Asterisk uses `none` when unset).
-    pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
-        self.terminate_on = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Record {
-    type Response = crate::models::LiveRecording;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "record",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/record",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/record");
-        let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
-        if let Some(v) = &self.max_duration_seconds { query.push(("maxDurationSeconds", v.to_string())); }
-        if let Some(v) = &self.max_silence_seconds { query.push(("maxSilenceSeconds", v.to_string())); }
-        if let Some(v) = &self.if_exists { query.push(("ifExists", v.as_str().to_string())); }
-        if let Some(v) = &self.beep { query.push(("beep", v.to_string())); }
-        if let Some(v) = &self.terminate_on { query.push(("terminateOn", v.as_str().to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Recording, self.name.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Record {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["name", "format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"])?;
-        Ok(Record {
-            channel_id: w.path(0)?,
-            name: w.required("name")?,
-            format: w.required("format")?,
-            max_duration_seconds: w.optional("maxDurationSeconds")?,
-            max_silence_seconds: w.optional("maxSilenceSeconds")?,
-            if_exists: w.optional("ifExists")?,
-            beep: w.optional("beep")?,
-            terminate_on: w.optional("terminateOn")?,
-        })
-    }
-}
-
-/// `GET /ari/channels/{channelId}/variable` (`channels.getChannelVar`).
-///
-/// Answers with one [`Variable`](crate::models::Variable).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetChannelVar {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-}
-
-impl GetChannelVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, variable: impl Into<String>) -> Self {
-        GetChannelVar {
-            channel_id: channel_id.into(),
-            variable: variable.into(),
+    impl crate::Operation for Ring {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "ring",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/ring",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/ring");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for GetChannelVar {
-    type Response = crate::models::Variable;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "getChannelVar",
-        method: crate::Method::Get,
-        path: "/channels/{channelId}/variable",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/variable");
-        let query = vec![("variable", self.variable.clone())];
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetChannelVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable"])?;
-        Ok(GetChannelVar {
-            channel_id: w.path(0)?,
-            variable: w.required("variable")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/variable` (`channels.setChannelVar`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetChannelVar {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `variable`: query, required; `string`.
-    pub variable: String,
-    /// `value`: query, optional; `string`.
-    pub value: Option<String>,
-    /// `report_events`: query, optional; `boolean`; default `false`.
-    pub report_events: Option<bool>,
-}
-
-impl SetChannelVar {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, variable: impl Into<String>) -> Self {
-        SetChannelVar {
-            channel_id: channel_id.into(),
-            variable: variable.into(),
-            value: None,
-            report_events: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Ring {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Ring {
+                channel_id: w.path(0)?,
+            })
         }
     }
-    /// Sets `value`.
-    pub fn value(mut self, v: impl Into<String>) -> Self {
-        self.value = Some(v.into());
-        self
-    }
-    /// Sets `report_events` (Asterisk uses `false` when unset).
-    pub fn report_events(mut self, v: bool) -> Self {
-        self.report_events = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for SetChannelVar {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "setChannelVar",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/variable",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/variable");
-        let mut query = vec![("variable", self.variable.clone())];
-        if let Some(v) = &self.value { query.push(("value", v.clone())); }
-        if let Some(v) = &self.report_events { query.push(("report_events", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `DELETE /ari/channels/{channelId}/ring` (`channels.ringStop`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct RingStop {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetChannelVar {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variable", "value", "report_events"])?;
-        Ok(SetChannelVar {
-            channel_id: w.path(0)?,
-            variable: w.required("variable")?,
-            value: w.optional("value")?,
-            report_events: w.optional("report_events")?,
-        })
-    }
-}
-
-/// Allowed values of the `spy` parameter of [`SnoopChannel`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SnoopChannelSpy {
-    /// The value `none`.
-    None,
-    /// The value `both`.
-    Both,
-    /// The value `out`.
-    Out,
-    /// The value `in`.
-    In,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl SnoopChannelSpy {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Both => "both",
-            Self::Out => "out",
-            Self::In => "in",
-            Self::Other(s) => s,
+    impl RingStop {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            RingStop {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-impl From<&str> for SnoopChannelSpy {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "both" => Self::Both,
-            "out" => Self::Out,
-            "in" => Self::In,
-            other => Self::Other(other.to_string()),
+    impl crate::Operation for RingStop {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "ringStop",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}/ring",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/ring");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-crate::codec::string_enum!(SnoopChannelSpy);
-
-/// Allowed values of the `whisper` parameter of [`SnoopChannel`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SnoopChannelWhisper {
-    /// The value `none`.
-    None,
-    /// The value `both`.
-    Both,
-    /// The value `out`.
-    Out,
-    /// The value `in`.
-    In,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl SnoopChannelWhisper {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Both => "both",
-            Self::Out => "out",
-            Self::In => "in",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for RingStop {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(RingStop {
+                channel_id: w.path(0)?,
+            })
         }
     }
-}
 
-impl From<&str> for SnoopChannelWhisper {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "both" => Self::Both,
-            "out" => Self::Out,
-            "in" => Self::In,
-            other => Self::Other(other.to_string()),
+    /// `POST /ari/channels/{channelId}/dtmf` (`channels.sendDTMF`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SendDtmf {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `dtmf`: query, optional; `string`.
+        pub dtmf: Option<String>,
+        /// `before`: query, optional; `int`; default `0`.
+        pub before: Option<i64>,
+        /// `between`: query, optional; `int`; default `100`.
+        pub between: Option<i64>,
+        /// `duration`: query, optional; `int`; default `100`.
+        pub duration: Option<i64>,
+        /// `after`: query, optional; `int`; default `0`.
+        pub after: Option<i64>,
+    }
+
+    impl SendDtmf {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            SendDtmf {
+                channel_id: channel_id.into(),
+                dtmf: None,
+                before: None,
+                between: None,
+                duration: None,
+                after: None,
+            }
+        }
+        /// Sets `dtmf`.
+        pub fn dtmf(mut self, v: impl Into<String>) -> Self {
+            self.dtmf = Some(v.into());
+            self
+        }
+        /// Sets `before` (Asterisk uses `0` when unset).
+        pub fn before(mut self, v: i64) -> Self {
+            self.before = Some(v);
+            self
+        }
+        /// Sets `between` (Asterisk uses `100` when unset).
+        pub fn between(mut self, v: i64) -> Self {
+            self.between = Some(v);
+            self
+        }
+        /// Sets `duration` (Asterisk uses `100` when unset).
+        pub fn duration(mut self, v: i64) -> Self {
+            self.duration = Some(v);
+            self
+        }
+        /// Sets `after` (Asterisk uses `0` when unset).
+        pub fn after(mut self, v: i64) -> Self {
+            self.after = Some(v);
+            self
         }
     }
-}
 
-crate::codec::string_enum!(SnoopChannelWhisper);
-
-/// `POST /ari/channels/{channelId}/snoop` (`channels.snoopChannel`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SnoopChannel {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
-    pub spy: Option<SnoopChannelSpy>,
-    /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
-    pub whisper: Option<SnoopChannelWhisper>,
-    /// `app`: query, required; `string`.
-    pub app: String,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-    /// `snoopId`: query, optional; `string`.
-    pub snoop_id: Option<String>,
-}
-
-impl SnoopChannel {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, app: impl Into<String>) -> Self {
-        SnoopChannel {
-            channel_id: channel_id.into(),
-            spy: None,
-            whisper: None,
-            app: app.into(),
-            app_args: None,
-            snoop_id: None,
+    impl crate::Operation for SendDtmf {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "sendDTMF",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/dtmf",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/dtmf");
+            let mut query = Vec::with_capacity(5);
+            if let Some(v) = &self.dtmf {
+                query.push(("dtmf", v.clone()));
+            }
+            if let Some(v) = &self.before {
+                query.push(("before", v.to_string()));
+            }
+            if let Some(v) = &self.between {
+                query.push(("between", v.to_string()));
+            }
+            if let Some(v) = &self.duration {
+                query.push(("duration", v.to_string()));
+            }
+            if let Some(v) = &self.after {
+                query.push(("after", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `spy` (Asterisk uses `none` when unset).
-    pub fn spy(mut self, v: SnoopChannelSpy) -> Self {
-        self.spy = Some(v);
-        self
-    }
-    /// Sets `whisper` (Asterisk uses `none` when unset).
-    pub fn whisper(mut self, v: SnoopChannelWhisper) -> Self {
-        self.whisper = Some(v);
-        self
-    }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
-    }
-    /// Sets `snoopId`.
-    pub fn snoop_id(mut self, v: impl Into<String>) -> Self {
-        self.snoop_id = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for SnoopChannel {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "snoopChannel",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/snoop",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/snoop");
-        let mut query = vec![("app", self.app.clone())];
-        if let Some(v) = &self.spy { query.push(("spy", v.as_str().to_string())); }
-        if let Some(v) = &self.whisper { query.push(("whisper", v.as_str().to_string())); }
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        if let Some(v) = &self.snoop_id { query.push(("snoopId", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.snoop_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SnoopChannel {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["spy", "whisper", "app", "appArgs", "snoopId"])?;
-        Ok(SnoopChannel {
-            channel_id: w.path(0)?,
-            spy: w.optional("spy")?,
-            whisper: w.optional("whisper")?,
-            app: w.required("app")?,
-            app_args: w.optional("appArgs")?,
-            snoop_id: w.optional("snoopId")?,
-        })
-    }
-}
-
-/// Allowed values of the `spy` parameter of [`SnoopChannelWithId`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SnoopChannelWithIdSpy {
-    /// The value `none`.
-    None,
-    /// The value `both`.
-    Both,
-    /// The value `out`.
-    Out,
-    /// The value `in`.
-    In,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl SnoopChannelWithIdSpy {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Both => "both",
-            Self::Out => "out",
-            Self::In => "in",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SendDtmf {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["dtmf", "before", "between", "duration", "after"])?;
+            Ok(SendDtmf {
+                channel_id: w.path(0)?,
+                dtmf: w.optional("dtmf")?,
+                before: w.optional("before")?,
+                between: w.optional("between")?,
+                duration: w.optional("duration")?,
+                after: w.optional("after")?,
+            })
         }
     }
-}
 
-impl From<&str> for SnoopChannelWithIdSpy {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "both" => Self::Both,
-            "out" => Self::Out,
-            "in" => Self::In,
-            other => Self::Other(other.to_string()),
+    /// Allowed values of the `direction` parameter of [`Mute`], [`Unmute`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum MuteDirection {
+        /// The value `both`.
+        Both,
+        /// The value `in`.
+        In,
+        /// The value `out`.
+        Out,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl MuteDirection {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Both => "both",
+                Self::In => "in",
+                Self::Out => "out",
+                Self::Other(s) => s,
+            }
         }
     }
-}
 
-crate::codec::string_enum!(SnoopChannelWithIdSpy);
-
-/// Allowed values of the `whisper` parameter of [`SnoopChannelWithId`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SnoopChannelWithIdWhisper {
-    /// The value `none`.
-    None,
-    /// The value `both`.
-    Both,
-    /// The value `out`.
-    Out,
-    /// The value `in`.
-    In,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl SnoopChannelWithIdWhisper {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Both => "both",
-            Self::Out => "out",
-            Self::In => "in",
-            Self::Other(s) => s,
+    impl From<&str> for MuteDirection {
+        fn from(s: &str) -> Self {
+            match s {
+                "both" => Self::Both,
+                "in" => Self::In,
+                "out" => Self::Out,
+                other => Self::Other(other.to_string()),
+            }
         }
     }
-}
 
-impl From<&str> for SnoopChannelWithIdWhisper {
-    fn from(s: &str) -> Self {
-        match s {
-            "none" => Self::None,
-            "both" => Self::Both,
-            "out" => Self::Out,
-            "in" => Self::In,
-            other => Self::Other(other.to_string()),
+    crate::codec::string_enum!(MuteDirection);
+
+    /// `POST /ari/channels/{channelId}/mute` (`channels.mute`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Mute {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
+        pub direction: Option<MuteDirection>,
+    }
+
+    impl Mute {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Mute {
+                channel_id: channel_id.into(),
+                direction: None,
+            }
+        }
+        /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
+        pub fn direction(mut self, v: MuteDirection) -> Self {
+            self.direction = Some(v);
+            self
         }
     }
-}
 
-crate::codec::string_enum!(SnoopChannelWithIdWhisper);
-
-/// `POST /ari/channels/{channelId}/snoop/{snoopId}` (`channels.snoopChannelWithId`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SnoopChannelWithId {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `snoopId`: path segment; `string`.
-    pub snoop_id: String,
-    /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
-    pub spy: Option<SnoopChannelWithIdSpy>,
-    /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
-    pub whisper: Option<SnoopChannelWithIdWhisper>,
-    /// `app`: query, required; `string`.
-    pub app: String,
-    /// `appArgs`: query, optional; `string`.
-    pub app_args: Option<String>,
-}
-
-impl SnoopChannelWithId {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, snoop_id: impl Into<String>, app: impl Into<String>) -> Self {
-        SnoopChannelWithId {
-            channel_id: channel_id.into(),
-            snoop_id: snoop_id.into(),
-            spy: None,
-            whisper: None,
-            app: app.into(),
-            app_args: None,
+    impl crate::Operation for Mute {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "mute",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/mute",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/mute");
+            let query = vec![(
+                "direction",
+                match &self.direction {
+                    Some(v) => v.as_str().to_string(),
+                    None => "both".into(),
+                },
+            )];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `spy` (Asterisk uses `none` when unset).
-    pub fn spy(mut self, v: SnoopChannelWithIdSpy) -> Self {
-        self.spy = Some(v);
-        self
-    }
-    /// Sets `whisper` (Asterisk uses `none` when unset).
-    pub fn whisper(mut self, v: SnoopChannelWithIdWhisper) -> Self {
-        self.whisper = Some(v);
-        self
-    }
-    /// Sets `appArgs`.
-    pub fn app_args(mut self, v: impl Into<String>) -> Self {
-        self.app_args = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for SnoopChannelWithId {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "snoopChannelWithId",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/snoop/{snoopId}",
-        since: &[crate::Version::new(12, 2, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/snoop/");
-        crate::encode::push_segment(&mut path, &self.snoop_id);
-        let mut query = vec![("app", self.app.clone())];
-        if let Some(v) = &self.spy { query.push(("spy", v.as_str().to_string())); }
-        if let Some(v) = &self.whisper { query.push(("whisper", v.as_str().to_string())); }
-        if let Some(v) = &self.app_args { query.push(("appArgs", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let _ = fresh;
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, self.snoop_id.clone()))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SnoopChannelWithId {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["spy", "whisper", "app", "appArgs"])?;
-        Ok(SnoopChannelWithId {
-            channel_id: w.path(0)?,
-            snoop_id: w.path(1)?,
-            spy: w.optional("spy")?,
-            whisper: w.optional("whisper")?,
-            app: w.required("app")?,
-            app_args: w.optional("appArgs")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/dial` (`channels.dial`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Dial {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `caller`: query, optional; `string`.
-    pub caller: Option<String>,
-    /// `timeout`: query, optional; `int`; default `0`.
-    pub timeout: Option<i64>,
-}
-
-impl Dial {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Dial {
-            channel_id: channel_id.into(),
-            caller: None,
-            timeout: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Mute {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["direction"])?;
+            Ok(Mute {
+                channel_id: w.path(0)?,
+                direction: w.optional("direction")?,
+            })
         }
     }
-    /// Sets `caller`.
-    pub fn caller(mut self, v: impl Into<String>) -> Self {
-        self.caller = Some(v.into());
-        self
-    }
-    /// Sets `timeout` (Asterisk uses `0` when unset).
-    pub fn timeout(mut self, v: i64) -> Self {
-        self.timeout = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Dial {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "dial",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/dial",
-        since: &[crate::Version::new(14, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/dial");
-        let mut query = Vec::with_capacity(2);
-        if let Some(v) = &self.caller { query.push(("caller", v.clone())); }
-        if let Some(v) = &self.timeout { query.push(("timeout", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `DELETE /ari/channels/{channelId}/mute` (`channels.unmute`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Unmute {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `direction`: query, optional; `string`; default `both`; one of `both`, `in`, `out`.
+        pub direction: Option<MuteDirection>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Dial {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["caller", "timeout"])?;
-        Ok(Dial {
-            channel_id: w.path(0)?,
-            caller: w.optional("caller")?,
-            timeout: w.optional("timeout")?,
-        })
-    }
-}
-
-/// `GET /ari/channels/{channelId}/rtp_statistics` (`channels.rtpstatistics`).
-///
-/// Answers with one [`RTPstat`](crate::models::RTPstat).
-/// Available since Asterisk 13.27.0, 16.4.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Rtpstatistics {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Rtpstatistics {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Rtpstatistics {
-            channel_id: channel_id.into(),
+    impl Unmute {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Unmute {
+                channel_id: channel_id.into(),
+                direction: None,
+            }
+        }
+        /// Sets `direction` (sent as `both` when unset: Asterisk requires it).
+        pub fn direction(mut self, v: MuteDirection) -> Self {
+            self.direction = Some(v);
+            self
         }
     }
-}
 
-impl crate::Operation for Rtpstatistics {
-    type Response = crate::models::RTPstat;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "rtpstatistics",
-        method: crate::Method::Get,
-        path: "/channels/{channelId}/rtp_statistics",
-        since: &[crate::Version::new(13, 27, 0), crate::Version::new(16, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/rtp_statistics");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Rtpstatistics {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Rtpstatistics {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// Allowed values of the `encapsulation` parameter of [`ExternalMedia`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExternalMediaEncapsulation {
-    /// The value `rtp`.
-    Rtp,
-    /// The value `audiosocket`.
-    Audiosocket,
-    /// The value `none`.
-    None,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl ExternalMediaEncapsulation {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Rtp => "rtp",
-            Self::Audiosocket => "audiosocket",
-            Self::None => "none",
-            Self::Other(s) => s,
+    impl crate::Operation for Unmute {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "unmute",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}/mute",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/mute");
+            let query = vec![(
+                "direction",
+                match &self.direction {
+                    Some(v) => v.as_str().to_string(),
+                    None => "both".into(),
+                },
+            )];
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl From<&str> for ExternalMediaEncapsulation {
-    fn from(s: &str) -> Self {
-        match s {
-            "rtp" => Self::Rtp,
-            "audiosocket" => Self::Audiosocket,
-            "none" => Self::None,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Unmute {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["direction"])?;
+            Ok(Unmute {
+                channel_id: w.path(0)?,
+                direction: w.optional("direction")?,
+            })
         }
     }
-}
 
-crate::codec::string_enum!(ExternalMediaEncapsulation);
+    /// `POST /ari/channels/{channelId}/hold` (`channels.hold`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Hold {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
 
-/// Allowed values of the `transport` parameter of [`ExternalMedia`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExternalMediaTransport {
-    /// The value `udp`.
-    Udp,
-    /// The value `tcp`.
-    Tcp,
-    /// The value `websocket`.
-    Websocket,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl ExternalMediaTransport {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Udp => "udp",
-            Self::Tcp => "tcp",
-            Self::Websocket => "websocket",
-            Self::Other(s) => s,
+    impl Hold {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Hold {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-impl From<&str> for ExternalMediaTransport {
-    fn from(s: &str) -> Self {
-        match s {
-            "udp" => Self::Udp,
-            "tcp" => Self::Tcp,
-            "websocket" => Self::Websocket,
-            other => Self::Other(other.to_string()),
+    impl crate::Operation for Hold {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "hold",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/hold",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/hold");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-crate::codec::string_enum!(ExternalMediaTransport);
-
-/// Allowed values of the `connection_type` parameter of [`ExternalMedia`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExternalMediaConnectionType {
-    /// The value `client`.
-    Client,
-    /// The value `server`.
-    Server,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl ExternalMediaConnectionType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Client => "client",
-            Self::Server => "server",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Hold {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Hold {
+                channel_id: w.path(0)?,
+            })
         }
     }
-}
 
-impl From<&str> for ExternalMediaConnectionType {
-    fn from(s: &str) -> Self {
-        match s {
-            "client" => Self::Client,
-            "server" => Self::Server,
-            other => Self::Other(other.to_string()),
+    /// `DELETE /ari/channels/{channelId}/hold` (`channels.unhold`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Unhold {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
+
+    impl Unhold {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Unhold {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-crate::codec::string_enum!(ExternalMediaConnectionType);
-
-/// Allowed values of the `direction` parameter of [`ExternalMedia`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExternalMediaDirection {
-    /// The value `both`.
-    Both,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl ExternalMediaDirection {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Both => "both",
-            Self::Other(s) => s,
+    impl crate::Operation for Unhold {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "unhold",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}/hold",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/hold");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl From<&str> for ExternalMediaDirection {
-    fn from(s: &str) -> Self {
-        match s {
-            "both" => Self::Both,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Unhold {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Unhold {
+                channel_id: w.path(0)?,
+            })
         }
     }
-}
 
-crate::codec::string_enum!(ExternalMediaDirection);
+    /// `POST /ari/channels/{channelId}/moh` (`channels.startMoh`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StartMoh {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `mohClass`: query, optional; `string`.
+        pub moh_class: Option<String>,
+    }
 
-/// `POST /ari/channels/externalMedia` (`channels.externalMedia`).
-///
-/// Answers with one [`Channel`](crate::models::Channel).
-/// Available since Asterisk 16.6.0, 17.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ExternalMedia {
-    /// `channelId`: query, optional; `string`.
-    pub channel_id: Option<String>,
-    /// `app`: query, required; `string`.
-    pub app: String,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `external_host`: query, optional; `string`.
-    pub external_host: Option<String>,
-    /// `encapsulation`: query, optional; `string`; default `rtp`; one of `rtp`, `audiosocket`, `none`.
-    pub encapsulation: Option<ExternalMediaEncapsulation>,
-    /// `transport`: query, optional; `string`; default `udp`; one of `udp`, `tcp`, `websocket`.
-    pub transport: Option<ExternalMediaTransport>,
-    /// `connection_type`: query, optional; `string`; default `client`; one of `client`, `server`.
-    pub connection_type: Option<ExternalMediaConnectionType>,
-    /// `format`: query, required; `string`.
-    pub format: String,
-    /// `direction`: query, optional; `string`; default `both`; one of `both`.
-    pub direction: Option<ExternalMediaDirection>,
-    /// `data`: query, optional; `string`.
-    pub data: Option<String>,
-    /// `transport_data`: query, optional; `string`.
-    pub transport_data: Option<String>,
-}
-
-impl ExternalMedia {
-    /// A request with the required parameters; the others unset.
-    pub fn new(app: impl Into<String>, format: impl Into<String>) -> Self {
-        ExternalMedia {
-            channel_id: None,
-            app: app.into(),
-            variables: None,
-            external_host: None,
-            encapsulation: None,
-            transport: None,
-            connection_type: None,
-            format: format.into(),
-            direction: None,
-            data: None,
-            transport_data: None,
+    impl StartMoh {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            StartMoh {
+                channel_id: channel_id.into(),
+                moh_class: None,
+            }
+        }
+        /// Sets `mohClass`.
+        pub fn moh_class(mut self, v: impl Into<String>) -> Self {
+            self.moh_class = Some(v.into());
+            self
         }
     }
-    /// Sets `channelId`.
-    pub fn channel_id(mut self, v: impl Into<String>) -> Self {
-        self.channel_id = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-    /// Sets `external_host`.
-    pub fn external_host(mut self, v: impl Into<String>) -> Self {
-        self.external_host = Some(v.into());
-        self
-    }
-    /// Sets `encapsulation` (Asterisk uses `rtp` when unset).
-    pub fn encapsulation(mut self, v: ExternalMediaEncapsulation) -> Self {
-        self.encapsulation = Some(v);
-        self
-    }
-    /// Sets `transport` (Asterisk uses `udp` when unset).
-    pub fn transport(mut self, v: ExternalMediaTransport) -> Self {
-        self.transport = Some(v);
-        self
-    }
-    /// Sets `connection_type` (Asterisk uses `client` when unset).
-    pub fn connection_type(mut self, v: ExternalMediaConnectionType) -> Self {
-        self.connection_type = Some(v);
-        self
-    }
-    /// Sets `direction` (Asterisk uses `both` when unset).
-    pub fn direction(mut self, v: ExternalMediaDirection) -> Self {
-        self.direction = Some(v);
-        self
-    }
-    /// Sets `data`.
-    pub fn data(mut self, v: impl Into<String>) -> Self {
-        self.data = Some(v.into());
-        self
-    }
-    /// Sets `transport_data`.
-    pub fn transport_data(mut self, v: impl Into<String>) -> Self {
-        self.transport_data = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for ExternalMedia {
-    type Response = crate::models::Channel;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "externalMedia",
-        method: crate::Method::Post,
-        path: "/channels/externalMedia",
-        since: &[crate::Version::new(16, 6, 0), crate::Version::new(17, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/externalMedia");
-        let mut query = vec![("app", self.app.clone()), ("format", self.format.clone())];
-        if let Some(v) = &self.channel_id { query.push(("channelId", v.clone())); }
-        if let Some(v) = &self.external_host { query.push(("external_host", v.clone())); }
-        if let Some(v) = &self.encapsulation { query.push(("encapsulation", v.as_str().to_string())); }
-        if let Some(v) = &self.transport { query.push(("transport", v.as_str().to_string())); }
-        if let Some(v) = &self.connection_type { query.push(("connection_type", v.as_str().to_string())); }
-        if let Some(v) = &self.direction { query.push(("direction", v.as_str().to_string())); }
-        if let Some(v) = &self.data { query.push(("data", v.clone())); }
-        if let Some(v) = &self.transport_data { query.push(("transport_data", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-    fn assign_object_id(&mut self, fresh: &mut dyn FnMut() -> String) -> Option<crate::ObjectRef> {
-        let id = self.channel_id.get_or_insert_with(fresh).clone();
-        Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ExternalMedia {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["channelId", "app", "external_host", "encapsulation", "transport", "connection_type", "format", "direction", "data", "transport_data"])?;
-        Ok(ExternalMedia {
-            channel_id: w.optional("channelId")?,
-            app: w.required("app")?,
-            variables: w.body_object("variables")?,
-            external_host: w.optional("external_host")?,
-            encapsulation: w.optional("encapsulation")?,
-            transport: w.optional("transport")?,
-            connection_type: w.optional("connection_type")?,
-            format: w.required("format")?,
-            direction: w.optional("direction")?,
-            data: w.optional("data")?,
-            transport_data: w.optional("transport_data")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/progress` (`channels.progress`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 22.6.0, 21.11.0, 20.16.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Progress {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-}
-
-impl Progress {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>) -> Self {
-        Progress {
-            channel_id: channel_id.into(),
+    impl crate::Operation for StartMoh {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "startMoh",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/moh",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/moh");
+            let mut query = Vec::with_capacity(1);
+            if let Some(v) = &self.moh_class {
+                query.push(("mohClass", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Progress {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "progress",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/progress",
-        since: &[crate::Version::new(22, 6, 0), crate::Version::new(21, 11, 0), crate::Version::new(20, 16, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/progress");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Progress {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Progress {
-            channel_id: w.path(0)?,
-        })
-    }
-}
-
-/// `GET /ari/channels/{channelId}/variables` (`channels.getChannelVars`).
-///
-/// Answers with one [`Variables`](crate::models::Variables).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetChannelVars {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `variables`: query, required; `string`; a list, sent comma-joined.
-    pub variables: Vec<String>,
-}
-
-impl GetChannelVars {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, variables: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        GetChannelVars {
-            channel_id: channel_id.into(),
-            variables: variables.into_iter().map(Into::into).collect(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StartMoh {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["mohClass"])?;
+            Ok(StartMoh {
+                channel_id: w.path(0)?,
+                moh_class: w.optional("mohClass")?,
+            })
         }
     }
-}
 
-impl crate::Operation for GetChannelVars {
-    type Response = crate::models::Variables;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "getChannelVars",
-        method: crate::Method::Get,
-        path: "/channels/{channelId}/variables",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/variables");
-        let query = vec![("variables", self.variables.join(","))];
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    /// `DELETE /ari/channels/{channelId}/moh` (`channels.stopMoh`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StopMoh {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetChannelVars {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["variables"])?;
-        Ok(GetChannelVars {
-            channel_id: w.path(0)?,
-            variables: w.required_list("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/variables` (`channels.setChannelVars`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SetChannelVars {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `variables`: JSON body, required; `containers`.
-    pub variables: serde_json::Map<String, serde_json::Value>,
-}
-
-impl SetChannelVars {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, variables: serde_json::Map<String, serde_json::Value>) -> Self {
-        SetChannelVars {
-            channel_id: channel_id.into(),
-            variables,
+    impl StopMoh {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            StopMoh {
+                channel_id: channel_id.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for SetChannelVars {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "setChannelVars",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/variables",
-        since: &[crate::Version::new(20, 20, 0), crate::Version::new(22, 10, 0), crate::Version::new(23, 4, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/variables");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: Some(crate::encode::keyed_body("variables", &self.variables)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SetChannelVars {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(SetChannelVars {
-            channel_id: w.path(0)?,
-            variables: w.body_object("variables")?.ok_or("missing body variables")?,
-        })
-    }
-}
-
-/// `POST /ari/channels/{channelId}/transfer_progress` (`channels.transfer_progress`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 22.3.0, 21.8.0, 20.13.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct TransferProgress {
-    /// `channelId`: path segment; `string`.
-    pub channel_id: String,
-    /// `states`: query, required; `string`.
-    pub states: String,
-}
-
-impl TransferProgress {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, states: impl Into<String>) -> Self {
-        TransferProgress {
-            channel_id: channel_id.into(),
-            states: states.into(),
+    impl crate::Operation for StopMoh {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "stopMoh",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}/moh",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/moh");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for TransferProgress {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "channels",
-        name: "transfer_progress",
-        method: crate::Method::Post,
-        path: "/channels/{channelId}/transfer_progress",
-        since: &[crate::Version::new(22, 3, 0), crate::Version::new(21, 8, 0), crate::Version::new(20, 13, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("channels/");
-        crate::encode::push_segment(&mut path, &self.channel_id);
-        path.push_str("/transfer_progress");
-        let query = vec![("states", self.states.clone())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StopMoh {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(StopMoh {
+                channel_id: w.path(0)?,
+            })
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for TransferProgress {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["states"])?;
-        Ok(TransferProgress {
-            channel_id: w.path(0)?,
-            states: w.required("states")?,
-        })
+    /// `POST /ari/channels/{channelId}/silence` (`channels.startSilence`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StartSilence {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
     }
-}
 
+    impl StartSilence {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            StartSilence {
+                channel_id: channel_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for StartSilence {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "startSilence",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/silence",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/silence");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StartSilence {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(StartSilence {
+                channel_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/channels/{channelId}/silence` (`channels.stopSilence`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct StopSilence {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
+
+    impl StopSilence {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            StopSilence {
+                channel_id: channel_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for StopSilence {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "stopSilence",
+            method: crate::Method::Delete,
+            path: "/channels/{channelId}/silence",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/silence");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for StopSilence {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(StopSilence {
+                channel_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/play` (`channels.play`).
+    ///
+    /// Answers with one [`Playback`](crate::models::Playback).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Play {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `media`: query, required; `string`; a list, sent comma-joined.
+        pub media: Vec<String>,
+        /// `lang`: query, optional; `string`.
+        pub lang: Option<String>,
+        /// `offsetms`: query, optional; `int`.
+        pub offsetms: Option<i64>,
+        /// `skipms`: query, optional; `int`; default `3000`.
+        pub skipms: Option<i64>,
+        /// `playbackId`: query, optional; `string`.
+        pub playback_id: Option<String>,
+    }
+
+    impl Play {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            media: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            Play {
+                channel_id: channel_id.into(),
+                media: media.into_iter().map(Into::into).collect(),
+                lang: None,
+                offsetms: None,
+                skipms: None,
+                playback_id: None,
+            }
+        }
+        /// Sets `lang`.
+        pub fn lang(mut self, v: impl Into<String>) -> Self {
+            self.lang = Some(v.into());
+            self
+        }
+        /// Sets `offsetms`.
+        pub fn offsetms(mut self, v: i64) -> Self {
+            self.offsetms = Some(v);
+            self
+        }
+        /// Sets `skipms` (Asterisk uses `3000` when unset).
+        pub fn skipms(mut self, v: i64) -> Self {
+            self.skipms = Some(v);
+            self
+        }
+        /// Sets `playbackId`.
+        pub fn playback_id(mut self, v: impl Into<String>) -> Self {
+            self.playback_id = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for Play {
+        type Response = crate::models::Playback;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "play",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/play",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/play");
+            let mut query = vec![("media", self.media.join(","))];
+            if let Some(v) = &self.lang {
+                query.push(("lang", v.clone()));
+            }
+            if let Some(v) = &self.offsetms {
+                query.push(("offsetms", v.to_string()));
+            }
+            if let Some(v) = &self.skipms {
+                query.push(("skipms", v.to_string()));
+            }
+            if let Some(v) = &self.playback_id {
+                query.push(("playbackId", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.playback_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Playback, id))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Play {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["media", "lang", "offsetms", "skipms", "playbackId"])?;
+            Ok(Play {
+                channel_id: w.path(0)?,
+                media: w.required_list("media")?,
+                lang: w.optional("lang")?,
+                offsetms: w.optional("offsetms")?,
+                skipms: w.optional("skipms")?,
+                playback_id: w.optional("playbackId")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/play/{playbackId}` (`channels.playWithId`).
+    ///
+    /// Answers with one [`Playback`](crate::models::Playback).
+    /// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct PlayWithId {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `playbackId`: path segment; `string`.
+        pub playback_id: String,
+        /// `media`: query, required; `string`; a list, sent comma-joined.
+        pub media: Vec<String>,
+        /// `lang`: query, optional; `string`.
+        pub lang: Option<String>,
+        /// `offsetms`: query, optional; `int`.
+        pub offsetms: Option<i64>,
+        /// `skipms`: query, optional; `int`; default `3000`.
+        pub skipms: Option<i64>,
+    }
+
+    impl PlayWithId {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            playback_id: impl Into<String>,
+            media: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            PlayWithId {
+                channel_id: channel_id.into(),
+                playback_id: playback_id.into(),
+                media: media.into_iter().map(Into::into).collect(),
+                lang: None,
+                offsetms: None,
+                skipms: None,
+            }
+        }
+        /// Sets `lang`.
+        pub fn lang(mut self, v: impl Into<String>) -> Self {
+            self.lang = Some(v.into());
+            self
+        }
+        /// Sets `offsetms`.
+        pub fn offsetms(mut self, v: i64) -> Self {
+            self.offsetms = Some(v);
+            self
+        }
+        /// Sets `skipms` (Asterisk uses `3000` when unset).
+        pub fn skipms(mut self, v: i64) -> Self {
+            self.skipms = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for PlayWithId {
+        type Response = crate::models::Playback;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "playWithId",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/play/{playbackId}",
+            since: &[crate::Version::new(12, 2, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/play/");
+            crate::encode::push_segment(&mut path, &self.playback_id);
+            let mut query = vec![("media", self.media.join(","))];
+            if let Some(v) = &self.lang {
+                query.push(("lang", v.clone()));
+            }
+            if let Some(v) = &self.offsetms {
+                query.push(("offsetms", v.to_string()));
+            }
+            if let Some(v) = &self.skipms {
+                query.push(("skipms", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Playback,
+                self.playback_id.clone(),
+            ))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for PlayWithId {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["media", "lang", "offsetms", "skipms"])?;
+            Ok(PlayWithId {
+                channel_id: w.path(0)?,
+                playback_id: w.path(1)?,
+                media: w.required_list("media")?,
+                lang: w.optional("lang")?,
+                offsetms: w.optional("offsetms")?,
+                skipms: w.optional("skipms")?,
+            })
+        }
+    }
+
+    pub use super::RecordIfExists;
+
+    pub use super::RecordTerminateOn;
+
+    /// `POST /ari/channels/{channelId}/record` (`channels.record`).
+    ///
+    /// Answers with one [`LiveRecording`](crate::models::LiveRecording).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Record {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `name`: query, required; `string`.
+        pub name: String,
+        /// `format`: query, required; `string`.
+        pub format: String,
+        /// `maxDurationSeconds`: query, optional; `int`; default `0`.
+        pub max_duration_seconds: Option<i64>,
+        /// `maxSilenceSeconds`: query, optional; `int`; default `0`.
+        pub max_silence_seconds: Option<i64>,
+        /// `ifExists`: query, optional; `string`; default `fail`; one of `fail`, `overwrite`, `append`.
+        pub if_exists: Option<RecordIfExists>,
+        /// `beep`: query, optional; `boolean`; default `false`.
+        pub beep: Option<bool>,
+        /// `terminateOn`: query, optional; `string`; default `none`; one of `none`, `any`, `*`, `#`.
+        pub terminate_on: Option<RecordTerminateOn>,
+    }
+
+    impl Record {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            name: impl Into<String>,
+            format: impl Into<String>,
+        ) -> Self {
+            Record {
+                channel_id: channel_id.into(),
+                name: name.into(),
+                format: format.into(),
+                max_duration_seconds: None,
+                max_silence_seconds: None,
+                if_exists: None,
+                beep: None,
+                terminate_on: None,
+            }
+        }
+        /// Sets `maxDurationSeconds` (Asterisk uses `0` when unset).
+        pub fn max_duration_seconds(mut self, v: i64) -> Self {
+            self.max_duration_seconds = Some(v);
+            self
+        }
+        /// Sets `maxSilenceSeconds` (Asterisk uses `0` when unset).
+        pub fn max_silence_seconds(mut self, v: i64) -> Self {
+            self.max_silence_seconds = Some(v);
+            self
+        }
+        /// Sets `ifExists` (Asterisk uses `fail` when unset).
+        pub fn if_exists(mut self, v: RecordIfExists) -> Self {
+            self.if_exists = Some(v);
+            self
+        }
+        /// Sets `beep` (Asterisk uses `false` when unset).
+        pub fn beep(mut self, v: bool) -> Self {
+            self.beep = Some(v);
+            self
+        }
+        /// Sets `terminateOn` (Asterisk uses `none` when unset).
+        pub fn terminate_on(mut self, v: RecordTerminateOn) -> Self {
+            self.terminate_on = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for Record {
+        type Response = crate::models::LiveRecording;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "record",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/record",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/record");
+            let mut query = vec![("name", self.name.clone()), ("format", self.format.clone())];
+            if let Some(v) = &self.max_duration_seconds {
+                query.push(("maxDurationSeconds", v.to_string()));
+            }
+            if let Some(v) = &self.max_silence_seconds {
+                query.push(("maxSilenceSeconds", v.to_string()));
+            }
+            if let Some(v) = &self.if_exists {
+                query.push(("ifExists", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.beep {
+                query.push(("beep", v.to_string()));
+            }
+            if let Some(v) = &self.terminate_on {
+                query.push(("terminateOn", v.as_str().to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Recording,
+                self.name.clone(),
+            ))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Record {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "name",
+                "format",
+                "maxDurationSeconds",
+                "maxSilenceSeconds",
+                "ifExists",
+                "beep",
+                "terminateOn",
+            ])?;
+            Ok(Record {
+                channel_id: w.path(0)?,
+                name: w.required("name")?,
+                format: w.required("format")?,
+                max_duration_seconds: w.optional("maxDurationSeconds")?,
+                max_silence_seconds: w.optional("maxSilenceSeconds")?,
+                if_exists: w.optional("ifExists")?,
+                beep: w.optional("beep")?,
+                terminate_on: w.optional("terminateOn")?,
+            })
+        }
+    }
+
+    /// `GET /ari/channels/{channelId}/variable` (`channels.getChannelVar`).
+    ///
+    /// Answers with one [`Variable`](crate::models::Variable).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetChannelVar {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+    }
+
+    impl GetChannelVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, variable: impl Into<String>) -> Self {
+            GetChannelVar {
+                channel_id: channel_id.into(),
+                variable: variable.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetChannelVar {
+        type Response = crate::models::Variable;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "getChannelVar",
+            method: crate::Method::Get,
+            path: "/channels/{channelId}/variable",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/variable");
+            let query = vec![("variable", self.variable.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetChannelVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable"])?;
+            Ok(GetChannelVar {
+                channel_id: w.path(0)?,
+                variable: w.required("variable")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/variable` (`channels.setChannelVar`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetChannelVar {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `variable`: query, required; `string`.
+        pub variable: String,
+        /// `value`: query, optional; `string`.
+        pub value: Option<String>,
+        /// `report_events`: query, optional; `boolean`; default `false`; declared by Asterisk 20, 22, 23.
+        pub report_events: Option<bool>,
+    }
+
+    impl SetChannelVar {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, variable: impl Into<String>) -> Self {
+            SetChannelVar {
+                channel_id: channel_id.into(),
+                variable: variable.into(),
+                value: None,
+                report_events: None,
+            }
+        }
+        /// Sets `value`.
+        pub fn value(mut self, v: impl Into<String>) -> Self {
+            self.value = Some(v.into());
+            self
+        }
+        /// Sets `report_events` (Asterisk uses `false` when unset).
+        pub fn report_events(mut self, v: bool) -> Self {
+            self.report_events = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for SetChannelVar {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "setChannelVar",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/variable",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/variable");
+            let mut query = vec![("variable", self.variable.clone())];
+            if let Some(v) = &self.value {
+                query.push(("value", v.clone()));
+            }
+            if let Some(v) = &self.report_events {
+                query.push(("report_events", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetChannelVar {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variable", "value", "report_events"])?;
+            Ok(SetChannelVar {
+                channel_id: w.path(0)?,
+                variable: w.required("variable")?,
+                value: w.optional("value")?,
+                report_events: w.optional("report_events")?,
+            })
+        }
+    }
+
+    /// Allowed values of the parameters `spy` of [`SnoopChannel`], `whisper` of [`SnoopChannel`], `spy` of [`SnoopChannelWithId`], `whisper` of [`SnoopChannelWithId`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum SnoopDirection {
+        /// The value `none`.
+        None,
+        /// The value `both`.
+        Both,
+        /// The value `out`.
+        Out,
+        /// The value `in`.
+        In,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl SnoopDirection {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::None => "none",
+                Self::Both => "both",
+                Self::Out => "out",
+                Self::In => "in",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for SnoopDirection {
+        fn from(s: &str) -> Self {
+            match s {
+                "none" => Self::None,
+                "both" => Self::Both,
+                "out" => Self::Out,
+                "in" => Self::In,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(SnoopDirection);
+
+    /// `POST /ari/channels/{channelId}/snoop` (`channels.snoopChannel`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SnoopChannel {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
+        pub spy: Option<SnoopDirection>,
+        /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
+        pub whisper: Option<SnoopDirection>,
+        /// `app`: query, required; `string`.
+        pub app: String,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
+        /// `snoopId`: query, optional; `string`.
+        pub snoop_id: Option<String>,
+    }
+
+    impl SnoopChannel {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, app: impl Into<String>) -> Self {
+            SnoopChannel {
+                channel_id: channel_id.into(),
+                spy: None,
+                whisper: None,
+                app: app.into(),
+                app_args: None,
+                snoop_id: None,
+            }
+        }
+        /// Sets `spy` (Asterisk uses `none` when unset).
+        pub fn spy(mut self, v: SnoopDirection) -> Self {
+            self.spy = Some(v);
+            self
+        }
+        /// Sets `whisper` (Asterisk uses `none` when unset).
+        pub fn whisper(mut self, v: SnoopDirection) -> Self {
+            self.whisper = Some(v);
+            self
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
+        }
+        /// Sets `snoopId`.
+        pub fn snoop_id(mut self, v: impl Into<String>) -> Self {
+            self.snoop_id = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for SnoopChannel {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "snoopChannel",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/snoop",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/snoop");
+            let mut query = vec![("app", self.app.clone())];
+            if let Some(v) = &self.spy {
+                query.push(("spy", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.whisper {
+                query.push(("whisper", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            if let Some(v) = &self.snoop_id {
+                query.push(("snoopId", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.snoop_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SnoopChannel {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["spy", "whisper", "app", "appArgs", "snoopId"])?;
+            Ok(SnoopChannel {
+                channel_id: w.path(0)?,
+                spy: w.optional("spy")?,
+                whisper: w.optional("whisper")?,
+                app: w.required("app")?,
+                app_args: w.optional("appArgs")?,
+                snoop_id: w.optional("snoopId")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/snoop/{snoopId}` (`channels.snoopChannelWithId`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 12.2.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SnoopChannelWithId {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `snoopId`: path segment; `string`.
+        pub snoop_id: String,
+        /// `spy`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
+        pub spy: Option<SnoopDirection>,
+        /// `whisper`: query, optional; `string`; default `none`; one of `none`, `both`, `out`, `in`.
+        pub whisper: Option<SnoopDirection>,
+        /// `app`: query, required; `string`.
+        pub app: String,
+        /// `appArgs`: query, optional; `string`.
+        pub app_args: Option<String>,
+    }
+
+    impl SnoopChannelWithId {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            snoop_id: impl Into<String>,
+            app: impl Into<String>,
+        ) -> Self {
+            SnoopChannelWithId {
+                channel_id: channel_id.into(),
+                snoop_id: snoop_id.into(),
+                spy: None,
+                whisper: None,
+                app: app.into(),
+                app_args: None,
+            }
+        }
+        /// Sets `spy` (Asterisk uses `none` when unset).
+        pub fn spy(mut self, v: SnoopDirection) -> Self {
+            self.spy = Some(v);
+            self
+        }
+        /// Sets `whisper` (Asterisk uses `none` when unset).
+        pub fn whisper(mut self, v: SnoopDirection) -> Self {
+            self.whisper = Some(v);
+            self
+        }
+        /// Sets `appArgs`.
+        pub fn app_args(mut self, v: impl Into<String>) -> Self {
+            self.app_args = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for SnoopChannelWithId {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "snoopChannelWithId",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/snoop/{snoopId}",
+            since: &[crate::Version::new(12, 2, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/snoop/");
+            crate::encode::push_segment(&mut path, &self.snoop_id);
+            let mut query = vec![("app", self.app.clone())];
+            if let Some(v) = &self.spy {
+                query.push(("spy", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.whisper {
+                query.push(("whisper", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.app_args {
+                query.push(("appArgs", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let _ = fresh;
+            Some(crate::ObjectRef::new(
+                crate::ObjectKind::Channel,
+                self.snoop_id.clone(),
+            ))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SnoopChannelWithId {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["spy", "whisper", "app", "appArgs"])?;
+            Ok(SnoopChannelWithId {
+                channel_id: w.path(0)?,
+                snoop_id: w.path(1)?,
+                spy: w.optional("spy")?,
+                whisper: w.optional("whisper")?,
+                app: w.required("app")?,
+                app_args: w.optional("appArgs")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/dial` (`channels.dial`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Dial {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `caller`: query, optional; `string`.
+        pub caller: Option<String>,
+        /// `timeout`: query, optional; `int`; default `0`.
+        pub timeout: Option<i64>,
+    }
+
+    impl Dial {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Dial {
+                channel_id: channel_id.into(),
+                caller: None,
+                timeout: None,
+            }
+        }
+        /// Sets `caller`.
+        pub fn caller(mut self, v: impl Into<String>) -> Self {
+            self.caller = Some(v.into());
+            self
+        }
+        /// Sets `timeout` (Asterisk uses `0` when unset).
+        pub fn timeout(mut self, v: i64) -> Self {
+            self.timeout = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for Dial {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "dial",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/dial",
+            since: &[crate::Version::new(14, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/dial");
+            let mut query = Vec::with_capacity(2);
+            if let Some(v) = &self.caller {
+                query.push(("caller", v.clone()));
+            }
+            if let Some(v) = &self.timeout {
+                query.push(("timeout", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Dial {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["caller", "timeout"])?;
+            Ok(Dial {
+                channel_id: w.path(0)?,
+                caller: w.optional("caller")?,
+                timeout: w.optional("timeout")?,
+            })
+        }
+    }
+
+    /// `GET /ari/channels/{channelId}/rtp_statistics` (`channels.rtpstatistics`).
+    ///
+    /// Answers with one [`RTPstat`](crate::models::RTPstat).
+    /// Available since Asterisk 13.27.0, 16.4.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Rtpstatistics {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
+
+    impl Rtpstatistics {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Rtpstatistics {
+                channel_id: channel_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Rtpstatistics {
+        type Response = crate::models::RTPstat;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "rtpstatistics",
+            method: crate::Method::Get,
+            path: "/channels/{channelId}/rtp_statistics",
+            since: &[
+                crate::Version::new(13, 27, 0),
+                crate::Version::new(16, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/rtp_statistics");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Rtpstatistics {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Rtpstatistics {
+                channel_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// Allowed values of the `encapsulation` parameter of [`ExternalMedia`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ExternalMediaEncapsulation {
+        /// The value `rtp`.
+        Rtp,
+        /// The value `audiosocket`.
+        Audiosocket,
+        /// The value `none`.
+        None,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl ExternalMediaEncapsulation {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Rtp => "rtp",
+                Self::Audiosocket => "audiosocket",
+                Self::None => "none",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for ExternalMediaEncapsulation {
+        fn from(s: &str) -> Self {
+            match s {
+                "rtp" => Self::Rtp,
+                "audiosocket" => Self::Audiosocket,
+                "none" => Self::None,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(ExternalMediaEncapsulation);
+
+    /// Allowed values of the `transport` parameter of [`ExternalMedia`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ExternalMediaTransport {
+        /// The value `udp`.
+        Udp,
+        /// The value `tcp`.
+        Tcp,
+        /// The value `websocket`.
+        Websocket,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl ExternalMediaTransport {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Udp => "udp",
+                Self::Tcp => "tcp",
+                Self::Websocket => "websocket",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for ExternalMediaTransport {
+        fn from(s: &str) -> Self {
+            match s {
+                "udp" => Self::Udp,
+                "tcp" => Self::Tcp,
+                "websocket" => Self::Websocket,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(ExternalMediaTransport);
+
+    /// Allowed values of the `connection_type` parameter of [`ExternalMedia`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ExternalMediaConnectionType {
+        /// The value `client`.
+        Client,
+        /// The value `server`.
+        Server,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl ExternalMediaConnectionType {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Client => "client",
+                Self::Server => "server",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for ExternalMediaConnectionType {
+        fn from(s: &str) -> Self {
+            match s {
+                "client" => Self::Client,
+                "server" => Self::Server,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(ExternalMediaConnectionType);
+
+    /// Allowed values of the `direction` parameter of [`ExternalMedia`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ExternalMediaDirection {
+        /// The value `both`.
+        Both,
+        /// A value this release of the crate does not know.
+        Other(String),
+    }
+
+    impl ExternalMediaDirection {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Both => "both",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for ExternalMediaDirection {
+        fn from(s: &str) -> Self {
+            match s {
+                "both" => Self::Both,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(ExternalMediaDirection);
+
+    /// `POST /ari/channels/externalMedia` (`channels.externalMedia`).
+    ///
+    /// Answers with one [`Channel`](crate::models::Channel).
+    /// Available since Asterisk 16.6.0, 17.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ExternalMedia {
+        /// `channelId`: query, optional; `string`.
+        pub channel_id: Option<String>,
+        /// `app`: query, required; `string`.
+        pub app: String,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+        /// `external_host`: query, optional; `string`.
+        pub external_host: Option<String>,
+        /// `encapsulation`: query, optional; `string`; default `rtp`; one of `rtp`, `audiosocket`, `none`.
+        pub encapsulation: Option<ExternalMediaEncapsulation>,
+        /// `transport`: query, optional; `string`; default `udp`; one of `udp`, `tcp`, `websocket`.
+        pub transport: Option<ExternalMediaTransport>,
+        /// `connection_type`: query, optional; `string`; default `client`; one of `client`, `server`.
+        pub connection_type: Option<ExternalMediaConnectionType>,
+        /// `format`: query, required; `string`.
+        pub format: String,
+        /// `direction`: query, optional; `string`; default `both`; one of `both`.
+        pub direction: Option<ExternalMediaDirection>,
+        /// `data`: query, optional; `string`.
+        pub data: Option<String>,
+        /// `transport_data`: query, optional; `string`; declared by Asterisk 20, 22, 23.
+        pub transport_data: Option<String>,
+    }
+
+    impl ExternalMedia {
+        /// A request with the required parameters; the others unset.
+        pub fn new(app: impl Into<String>, format: impl Into<String>) -> Self {
+            ExternalMedia {
+                channel_id: None,
+                app: app.into(),
+                variables: None,
+                external_host: None,
+                encapsulation: None,
+                transport: None,
+                connection_type: None,
+                format: format.into(),
+                direction: None,
+                data: None,
+                transport_data: None,
+            }
+        }
+        /// Sets `channelId`.
+        pub fn channel_id(mut self, v: impl Into<String>) -> Self {
+            self.channel_id = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
+        /// Sets `external_host`.
+        pub fn external_host(mut self, v: impl Into<String>) -> Self {
+            self.external_host = Some(v.into());
+            self
+        }
+        /// Sets `encapsulation` (Asterisk uses `rtp` when unset).
+        pub fn encapsulation(mut self, v: ExternalMediaEncapsulation) -> Self {
+            self.encapsulation = Some(v);
+            self
+        }
+        /// Sets `transport` (Asterisk uses `udp` when unset).
+        pub fn transport(mut self, v: ExternalMediaTransport) -> Self {
+            self.transport = Some(v);
+            self
+        }
+        /// Sets `connection_type` (Asterisk uses `client` when unset).
+        pub fn connection_type(mut self, v: ExternalMediaConnectionType) -> Self {
+            self.connection_type = Some(v);
+            self
+        }
+        /// Sets `direction` (Asterisk uses `both` when unset).
+        pub fn direction(mut self, v: ExternalMediaDirection) -> Self {
+            self.direction = Some(v);
+            self
+        }
+        /// Sets `data`.
+        pub fn data(mut self, v: impl Into<String>) -> Self {
+            self.data = Some(v.into());
+            self
+        }
+        /// Sets `transport_data`.
+        pub fn transport_data(mut self, v: impl Into<String>) -> Self {
+            self.transport_data = Some(v.into());
+            self
+        }
+    }
+
+    impl crate::Operation for ExternalMedia {
+        type Response = crate::models::Channel;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "externalMedia",
+            method: crate::Method::Post,
+            path: "/channels/externalMedia",
+            since: &[crate::Version::new(16, 6, 0), crate::Version::new(17, 1, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/externalMedia");
+            let mut query = vec![("app", self.app.clone()), ("format", self.format.clone())];
+            if let Some(v) = &self.channel_id {
+                query.push(("channelId", v.clone()));
+            }
+            if let Some(v) = &self.external_host {
+                query.push(("external_host", v.clone()));
+            }
+            if let Some(v) = &self.encapsulation {
+                query.push(("encapsulation", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.transport {
+                query.push(("transport", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.connection_type {
+                query.push(("connection_type", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.direction {
+                query.push(("direction", v.as_str().to_string()));
+            }
+            if let Some(v) = &self.data {
+                query.push(("data", v.clone()));
+            }
+            if let Some(v) = &self.transport_data {
+                query.push(("transport_data", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+        fn assign_object_id(
+            &mut self,
+            fresh: &mut dyn FnMut() -> String,
+        ) -> Option<crate::ObjectRef> {
+            let id = self.channel_id.get_or_insert_with(fresh).clone();
+            Some(crate::ObjectRef::new(crate::ObjectKind::Channel, id))
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ExternalMedia {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[
+                "channelId",
+                "app",
+                "external_host",
+                "encapsulation",
+                "transport",
+                "connection_type",
+                "format",
+                "direction",
+                "data",
+                "transport_data",
+            ])?;
+            Ok(ExternalMedia {
+                channel_id: w.optional("channelId")?,
+                app: w.required("app")?,
+                variables: w.body_object("variables")?,
+                external_host: w.optional("external_host")?,
+                encapsulation: w.optional("encapsulation")?,
+                transport: w.optional("transport")?,
+                connection_type: w.optional("connection_type")?,
+                format: w.required("format")?,
+                direction: w.optional("direction")?,
+                data: w.optional("data")?,
+                transport_data: w.optional("transport_data")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/progress` (`channels.progress`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 22.6.0, 21.11.0, 20.16.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Progress {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+    }
+
+    impl Progress {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>) -> Self {
+            Progress {
+                channel_id: channel_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Progress {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "progress",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/progress",
+            since: &[
+                crate::Version::new(22, 6, 0),
+                crate::Version::new(21, 11, 0),
+                crate::Version::new(20, 16, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/progress");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Progress {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Progress {
+                channel_id: w.path(0)?,
+            })
+        }
+    }
+
+    /// `GET /ari/channels/{channelId}/variables` (`channels.getChannelVars`).
+    ///
+    /// Answers with one [`Variables`](crate::models::Variables).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetChannelVars {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `variables`: query, required; `string`; a list, sent comma-joined.
+        pub variables: Vec<String>,
+    }
+
+    impl GetChannelVars {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            variables: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            GetChannelVars {
+                channel_id: channel_id.into(),
+                variables: variables.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetChannelVars {
+        type Response = crate::models::Variables;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "getChannelVars",
+            method: crate::Method::Get,
+            path: "/channels/{channelId}/variables",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/variables");
+            let query = vec![("variables", self.variables.join(","))];
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetChannelVars {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["variables"])?;
+            Ok(GetChannelVars {
+                channel_id: w.path(0)?,
+                variables: w.required_list("variables")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/variables` (`channels.setChannelVars`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 20.20.0, 22.10.0, 23.4.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SetChannelVars {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `variables`: JSON body, required; `containers`.
+        pub variables: serde_json::Map<String, serde_json::Value>,
+    }
+
+    impl SetChannelVars {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            channel_id: impl Into<String>,
+            variables: serde_json::Map<String, serde_json::Value>,
+        ) -> Self {
+            SetChannelVars {
+                channel_id: channel_id.into(),
+                variables,
+            }
+        }
+    }
+
+    impl crate::Operation for SetChannelVars {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "setChannelVars",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/variables",
+            since: &[
+                crate::Version::new(20, 20, 0),
+                crate::Version::new(22, 10, 0),
+                crate::Version::new(23, 4, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/variables");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: Some(crate::encode::keyed_body("variables", &self.variables)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SetChannelVars {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(SetChannelVars {
+                channel_id: w.path(0)?,
+                variables: w
+                    .body_object("variables")?
+                    .ok_or("missing body variables")?,
+            })
+        }
+    }
+
+    /// `POST /ari/channels/{channelId}/transfer_progress` (`channels.transfer_progress`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 22.3.0, 21.8.0, 20.13.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct TransferProgress {
+        /// `channelId`: path segment; `string`.
+        pub channel_id: String,
+        /// `states`: query, required; `string`.
+        pub states: String,
+    }
+
+    impl TransferProgress {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, states: impl Into<String>) -> Self {
+            TransferProgress {
+                channel_id: channel_id.into(),
+                states: states.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for TransferProgress {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "channels",
+            name: "transfer_progress",
+            method: crate::Method::Post,
+            path: "/channels/{channelId}/transfer_progress",
+            since: &[
+                crate::Version::new(22, 3, 0),
+                crate::Version::new(21, 8, 0),
+                crate::Version::new(20, 13, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("channels/");
+            crate::encode::push_segment(&mut path, &self.channel_id);
+            path.push_str("/transfer_progress");
+            let query = vec![("states", self.states.clone())];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for TransferProgress {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["states"])?;
+            Ok(TransferProgress {
+                channel_id: w.path(0)?,
+                states: w.required("states")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/deviceStates`.
 pub mod device_states {
-/// `GET /ari/deviceStates` (`deviceStates.list`).
-///
-/// Answers with a list of [`DeviceState`](crate::models::DeviceState).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/deviceStates` (`deviceStates.list`).
+    ///
+    /// Answers with a list of [`DeviceState`](crate::models::DeviceState).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::DeviceState>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "deviceStates",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/deviceStates",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("deviceStates");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `GET /ari/deviceStates/{deviceName}` (`deviceStates.get`).
-///
-/// Answers with one [`DeviceState`](crate::models::DeviceState).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `deviceName`: path segment; `string`.
-    pub device_name: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(device_name: impl Into<String>) -> Self {
-        Get {
-            device_name: device_name.into(),
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::DeviceState;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "deviceStates",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/deviceStates/{deviceName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("deviceStates/");
-        crate::encode::push_segment(&mut path, &self.device_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            device_name: w.path(0)?,
-        })
-    }
-}
-
-/// Allowed values of the `deviceState` parameter of [`Update`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UpdateDeviceState {
-    /// The value `NOT_INUSE`.
-    NotInuse,
-    /// The value `INUSE`.
-    Inuse,
-    /// The value `BUSY`.
-    Busy,
-    /// The value `INVALID`.
-    Invalid,
-    /// The value `UNAVAILABLE`.
-    Unavailable,
-    /// The value `RINGING`.
-    Ringing,
-    /// The value `RINGINUSE`.
-    Ringinuse,
-    /// The value `ONHOLD`.
-    Onhold,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl UpdateDeviceState {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::NotInuse => "NOT_INUSE",
-            Self::Inuse => "INUSE",
-            Self::Busy => "BUSY",
-            Self::Invalid => "INVALID",
-            Self::Unavailable => "UNAVAILABLE",
-            Self::Ringing => "RINGING",
-            Self::Ringinuse => "RINGINUSE",
-            Self::Onhold => "ONHOLD",
-            Self::Other(s) => s,
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::DeviceState>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "deviceStates",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/deviceStates",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("deviceStates");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl From<&str> for UpdateDeviceState {
-    fn from(s: &str) -> Self {
-        match s {
-            "NOT_INUSE" => Self::NotInuse,
-            "INUSE" => Self::Inuse,
-            "BUSY" => Self::Busy,
-            "INVALID" => Self::Invalid,
-            "UNAVAILABLE" => Self::Unavailable,
-            "RINGING" => Self::Ringing,
-            "RINGINUSE" => Self::Ringinuse,
-            "ONHOLD" => Self::Onhold,
-            other => Self::Other(other.to_string()),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-crate::codec::string_enum!(UpdateDeviceState);
+    /// `GET /ari/deviceStates/{deviceName}` (`deviceStates.get`).
+    ///
+    /// Answers with one [`DeviceState`](crate::models::DeviceState).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `deviceName`: path segment; `string`.
+        pub device_name: String,
+    }
 
-/// `PUT /ari/deviceStates/{deviceName}` (`deviceStates.update`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Update {
-    /// `deviceName`: path segment; `string`.
-    pub device_name: String,
-    /// `deviceState`: query, required; `string`; one of `NOT_INUSE`, `INUSE`, `BUSY`, `INVALID`, `UNAVAILABLE`, `RINGING`, `RINGINUSE`, `ONHOLD`.
-    pub device_state: UpdateDeviceState,
-}
-
-impl Update {
-    /// A request with the required parameters; the others unset.
-    pub fn new(device_name: impl Into<String>, device_state: UpdateDeviceState) -> Self {
-        Update {
-            device_name: device_name.into(),
-            device_state,
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(device_name: impl Into<String>) -> Self {
+            Get {
+                device_name: device_name.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for Update {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "deviceStates",
-        name: "update",
-        method: crate::Method::Put,
-        path: "/deviceStates/{deviceName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("deviceStates/");
-        crate::encode::push_segment(&mut path, &self.device_name);
-        let query = vec![("deviceState", self.device_state.as_str().to_string())];
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Update {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["deviceState"])?;
-        Ok(Update {
-            device_name: w.path(0)?,
-            device_state: w.required("deviceState")?,
-        })
-    }
-}
-
-/// `DELETE /ari/deviceStates/{deviceName}` (`deviceStates.delete`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Delete {
-    /// `deviceName`: path segment; `string`.
-    pub device_name: String,
-}
-
-impl Delete {
-    /// A request with the required parameters; the others unset.
-    pub fn new(device_name: impl Into<String>) -> Self {
-        Delete {
-            device_name: device_name.into(),
+    impl crate::Operation for Get {
+        type Response = crate::models::DeviceState;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "deviceStates",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/deviceStates/{deviceName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("deviceStates/");
+            crate::encode::push_segment(&mut path, &self.device_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Delete {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "deviceStates",
-        name: "delete",
-        method: crate::Method::Delete,
-        path: "/deviceStates/{deviceName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("deviceStates/");
-        crate::encode::push_segment(&mut path, &self.device_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                device_name: w.path(0)?,
+            })
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Delete {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Delete {
-            device_name: w.path(0)?,
-        })
+    /// Allowed values of the `deviceState` parameter of [`Update`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum UpdateDeviceState {
+        /// The value `NOT_INUSE`.
+        NotInuse,
+        /// The value `INUSE`.
+        Inuse,
+        /// The value `BUSY`.
+        Busy,
+        /// The value `INVALID`.
+        Invalid,
+        /// The value `UNAVAILABLE`.
+        Unavailable,
+        /// The value `RINGING`.
+        Ringing,
+        /// The value `RINGINUSE`.
+        Ringinuse,
+        /// The value `ONHOLD`.
+        Onhold,
+        /// A value this release of the crate does not know.
+        Other(String),
     }
-}
 
+    impl UpdateDeviceState {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::NotInuse => "NOT_INUSE",
+                Self::Inuse => "INUSE",
+                Self::Busy => "BUSY",
+                Self::Invalid => "INVALID",
+                Self::Unavailable => "UNAVAILABLE",
+                Self::Ringing => "RINGING",
+                Self::Ringinuse => "RINGINUSE",
+                Self::Onhold => "ONHOLD",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for UpdateDeviceState {
+        fn from(s: &str) -> Self {
+            match s {
+                "NOT_INUSE" => Self::NotInuse,
+                "INUSE" => Self::Inuse,
+                "BUSY" => Self::Busy,
+                "INVALID" => Self::Invalid,
+                "UNAVAILABLE" => Self::Unavailable,
+                "RINGING" => Self::Ringing,
+                "RINGINUSE" => Self::Ringinuse,
+                "ONHOLD" => Self::Onhold,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(UpdateDeviceState);
+
+    /// `PUT /ari/deviceStates/{deviceName}` (`deviceStates.update`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Update {
+        /// `deviceName`: path segment; `string`.
+        pub device_name: String,
+        /// `deviceState`: query, required; `string`; one of `NOT_INUSE`, `INUSE`, `BUSY`, `INVALID`, `UNAVAILABLE`, `RINGING`, `RINGINUSE`, `ONHOLD`.
+        pub device_state: UpdateDeviceState,
+    }
+
+    impl Update {
+        /// A request with the required parameters; the others unset.
+        pub fn new(device_name: impl Into<String>, device_state: UpdateDeviceState) -> Self {
+            Update {
+                device_name: device_name.into(),
+                device_state,
+            }
+        }
+    }
+
+    impl crate::Operation for Update {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "deviceStates",
+            name: "update",
+            method: crate::Method::Put,
+            path: "/deviceStates/{deviceName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("deviceStates/");
+            crate::encode::push_segment(&mut path, &self.device_name);
+            let query = vec![("deviceState", self.device_state.as_str().to_string())];
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Update {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["deviceState"])?;
+            Ok(Update {
+                device_name: w.path(0)?,
+                device_state: w.required("deviceState")?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/deviceStates/{deviceName}` (`deviceStates.delete`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Delete {
+        /// `deviceName`: path segment; `string`.
+        pub device_name: String,
+    }
+
+    impl Delete {
+        /// A request with the required parameters; the others unset.
+        pub fn new(device_name: impl Into<String>) -> Self {
+            Delete {
+                device_name: device_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Delete {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "deviceStates",
+            name: "delete",
+            method: crate::Method::Delete,
+            path: "/deviceStates/{deviceName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("deviceStates/");
+            crate::encode::push_segment(&mut path, &self.device_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Delete {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Delete {
+                device_name: w.path(0)?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/endpoints`.
 pub mod endpoints {
-/// `GET /ari/endpoints` (`endpoints.list`).
-///
-/// Answers with a list of [`Endpoint`](crate::models::Endpoint).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/endpoints` (`endpoints.list`).
+    ///
+    /// Answers with a list of [`Endpoint`](crate::models::Endpoint).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Endpoint>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/endpoints",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `PUT /ari/endpoints/sendMessage` (`endpoints.sendMessage`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SendMessage {
-    /// `to`: query, required; `string`.
-    pub to: String,
-    /// `from`: query, required; `string`.
-    pub from: String,
-    /// `body`: query, optional; `string`.
-    pub body: Option<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl SendMessage {
-    /// A request with the required parameters; the others unset.
-    pub fn new(to: impl Into<String>, from: impl Into<String>) -> Self {
-        SendMessage {
-            to: to.into(),
-            from: from.into(),
-            body: None,
-            variables: None,
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-    /// Sets `body`.
-    pub fn body(mut self, v: impl Into<String>) -> Self {
-        self.body = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for SendMessage {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "sendMessage",
-        method: crate::Method::Put,
-        path: "/endpoints/sendMessage",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/sendMessage");
-        let mut query = vec![("to", self.to.clone()), ("from", self.from.clone())];
-        if let Some(v) = &self.body { query.push(("body", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SendMessage {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["to", "from", "body"])?;
-        Ok(SendMessage {
-            to: w.required("to")?,
-            from: w.required("from")?,
-            body: w.optional("body")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/endpoints/refer` (`endpoints.refer`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 18.20.0, 20.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Refer {
-    /// `to`: query, required; `string`.
-    pub to: String,
-    /// `from`: query, required; `string`.
-    pub from: String,
-    /// `refer_to`: query, required; `string`.
-    pub refer_to: String,
-    /// `to_self`: query, optional; `boolean`; default `false`.
-    pub to_self: Option<bool>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl Refer {
-    /// A request with the required parameters; the others unset.
-    pub fn new(to: impl Into<String>, from: impl Into<String>, refer_to: impl Into<String>) -> Self {
-        Refer {
-            to: to.into(),
-            from: from.into(),
-            refer_to: refer_to.into(),
-            to_self: None,
-            variables: None,
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Endpoint>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/endpoints",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `to_self` (Asterisk uses `false` when unset).
-    pub fn to_self(mut self, v: bool) -> Self {
-        self.to_self = Some(v);
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for Refer {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "refer",
-        method: crate::Method::Post,
-        path: "/endpoints/refer",
-        since: &[crate::Version::new(18, 20, 0), crate::Version::new(20, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/refer");
-        let mut query = vec![("to", self.to.clone()), ("from", self.from.clone()), ("refer_to", self.refer_to.clone())];
-        if let Some(v) = &self.to_self { query.push(("to_self", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Refer {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["to", "from", "refer_to", "to_self"])?;
-        Ok(Refer {
-            to: w.required("to")?,
-            from: w.required("from")?,
-            refer_to: w.required("refer_to")?,
-            to_self: w.optional("to_self")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `GET /ari/endpoints/{tech}` (`endpoints.listByTech`).
-///
-/// Answers with a list of [`Endpoint`](crate::models::Endpoint).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ListByTech {
-    /// `tech`: path segment; `string`.
-    pub tech: String,
-}
-
-impl ListByTech {
-    /// A request with the required parameters; the others unset.
-    pub fn new(tech: impl Into<String>) -> Self {
-        ListByTech {
-            tech: tech.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-impl crate::Operation for ListByTech {
-    type Response = Vec<crate::models::Endpoint>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "listByTech",
-        method: crate::Method::Get,
-        path: "/endpoints/{tech}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/");
-        crate::encode::push_segment(&mut path, &self.tech);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    /// `PUT /ari/endpoints/sendMessage` (`endpoints.sendMessage`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SendMessage {
+        /// `to`: query, required; `string`.
+        pub to: String,
+        /// `from`: query, required; `string`.
+        pub from: String,
+        /// `body`: query, optional; `string`.
+        pub body: Option<String>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ListByTech {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ListByTech {
-            tech: w.path(0)?,
-        })
-    }
-}
-
-/// `GET /ari/endpoints/{tech}/{resource}` (`endpoints.get`).
-///
-/// Answers with one [`Endpoint`](crate::models::Endpoint).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `tech`: path segment; `string`.
-    pub tech: String,
-    /// `resource`: path segment; `string`.
-    pub resource: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(tech: impl Into<String>, resource: impl Into<String>) -> Self {
-        Get {
-            tech: tech.into(),
-            resource: resource.into(),
+    impl SendMessage {
+        /// A request with the required parameters; the others unset.
+        pub fn new(to: impl Into<String>, from: impl Into<String>) -> Self {
+            SendMessage {
+                to: to.into(),
+                from: from.into(),
+                body: None,
+                variables: None,
+            }
+        }
+        /// Sets `body`.
+        pub fn body(mut self, v: impl Into<String>) -> Self {
+            self.body = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Endpoint;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/endpoints/{tech}/{resource}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/");
-        crate::encode::push_segment(&mut path, &self.tech);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.resource);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            tech: w.path(0)?,
-            resource: w.path(1)?,
-        })
-    }
-}
-
-/// `PUT /ari/endpoints/{tech}/{resource}/sendMessage` (`endpoints.sendMessageToEndpoint`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SendMessageToEndpoint {
-    /// `tech`: path segment; `string`.
-    pub tech: String,
-    /// `resource`: path segment; `string`.
-    pub resource: String,
-    /// `from`: query, required; `string`.
-    pub from: String,
-    /// `body`: query, optional; `string`.
-    pub body: Option<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl SendMessageToEndpoint {
-    /// A request with the required parameters; the others unset.
-    pub fn new(tech: impl Into<String>, resource: impl Into<String>, from: impl Into<String>) -> Self {
-        SendMessageToEndpoint {
-            tech: tech.into(),
-            resource: resource.into(),
-            from: from.into(),
-            body: None,
-            variables: None,
+    impl crate::Operation for SendMessage {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "sendMessage",
+            method: crate::Method::Put,
+            path: "/endpoints/sendMessage",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/sendMessage");
+            let mut query = vec![("to", self.to.clone()), ("from", self.from.clone())];
+            if let Some(v) = &self.body {
+                query.push(("body", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
         }
     }
-    /// Sets `body`.
-    pub fn body(mut self, v: impl Into<String>) -> Self {
-        self.body = Some(v.into());
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for SendMessageToEndpoint {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "sendMessageToEndpoint",
-        method: crate::Method::Put,
-        path: "/endpoints/{tech}/{resource}/sendMessage",
-        since: &[crate::Version::new(13, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/");
-        crate::encode::push_segment(&mut path, &self.tech);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.resource);
-        path.push_str("/sendMessage");
-        let mut query = vec![("from", self.from.clone())];
-        if let Some(v) = &self.body { query.push(("body", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for SendMessageToEndpoint {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["from", "body"])?;
-        Ok(SendMessageToEndpoint {
-            tech: w.path(0)?,
-            resource: w.path(1)?,
-            from: w.required("from")?,
-            body: w.optional("body")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/endpoints/{tech}/{resource}/refer` (`endpoints.referToEndpoint`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 18.20.0, 20.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ReferToEndpoint {
-    /// `tech`: path segment; `string`.
-    pub tech: String,
-    /// `resource`: path segment; `string`.
-    pub resource: String,
-    /// `from`: query, required; `string`.
-    pub from: String,
-    /// `refer_to`: query, required; `string`.
-    pub refer_to: String,
-    /// `to_self`: query, optional; `boolean`; default `false`.
-    pub to_self: Option<bool>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl ReferToEndpoint {
-    /// A request with the required parameters; the others unset.
-    pub fn new(tech: impl Into<String>, resource: impl Into<String>, from: impl Into<String>, refer_to: impl Into<String>) -> Self {
-        ReferToEndpoint {
-            tech: tech.into(),
-            resource: resource.into(),
-            from: from.into(),
-            refer_to: refer_to.into(),
-            to_self: None,
-            variables: None,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SendMessage {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["to", "from", "body"])?;
+            Ok(SendMessage {
+                to: w.required("to")?,
+                from: w.required("from")?,
+                body: w.optional("body")?,
+                variables: w.body_object("variables")?,
+            })
         }
     }
-    /// Sets `to_self` (Asterisk uses `false` when unset).
-    pub fn to_self(mut self, v: bool) -> Self {
-        self.to_self = Some(v);
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for ReferToEndpoint {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "endpoints",
-        name: "referToEndpoint",
-        method: crate::Method::Post,
-        path: "/endpoints/{tech}/{resource}/refer",
-        since: &[crate::Version::new(18, 20, 0), crate::Version::new(20, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("endpoints/");
-        crate::encode::push_segment(&mut path, &self.tech);
-        path.push('/');
-        crate::encode::push_segment(&mut path, &self.resource);
-        path.push_str("/refer");
-        let mut query = vec![("from", self.from.clone()), ("refer_to", self.refer_to.clone())];
-        if let Some(v) = &self.to_self { query.push(("to_self", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
+    /// `POST /ari/endpoints/refer` (`endpoints.refer`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 18.20.0, 20.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Refer {
+        /// `to`: query, required; `string`.
+        pub to: String,
+        /// `from`: query, required; `string`.
+        pub from: String,
+        /// `refer_to`: query, required; `string`.
+        pub refer_to: String,
+        /// `to_self`: query, optional; `boolean`; default `false`.
+        pub to_self: Option<bool>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ReferToEndpoint {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["from", "refer_to", "to_self"])?;
-        Ok(ReferToEndpoint {
-            tech: w.path(0)?,
-            resource: w.path(1)?,
-            from: w.required("from")?,
-            refer_to: w.required("refer_to")?,
-            to_self: w.optional("to_self")?,
-            variables: w.body_object("variables")?,
-        })
+    impl Refer {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            to: impl Into<String>,
+            from: impl Into<String>,
+            refer_to: impl Into<String>,
+        ) -> Self {
+            Refer {
+                to: to.into(),
+                from: from.into(),
+                refer_to: refer_to.into(),
+                to_self: None,
+                variables: None,
+            }
+        }
+        /// Sets `to_self` (Asterisk uses `false` when unset).
+        pub fn to_self(mut self, v: bool) -> Self {
+            self.to_self = Some(v);
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
     }
-}
 
+    impl crate::Operation for Refer {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "refer",
+            method: crate::Method::Post,
+            path: "/endpoints/refer",
+            since: &[
+                crate::Version::new(18, 20, 0),
+                crate::Version::new(20, 5, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/refer");
+            let mut query = vec![
+                ("to", self.to.clone()),
+                ("from", self.from.clone()),
+                ("refer_to", self.refer_to.clone()),
+            ];
+            if let Some(v) = &self.to_self {
+                query.push(("to_self", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Refer {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["to", "from", "refer_to", "to_self"])?;
+            Ok(Refer {
+                to: w.required("to")?,
+                from: w.required("from")?,
+                refer_to: w.required("refer_to")?,
+                to_self: w.optional("to_self")?,
+                variables: w.body_object("variables")?,
+            })
+        }
+    }
+
+    /// `GET /ari/endpoints/{tech}` (`endpoints.listByTech`).
+    ///
+    /// Answers with a list of [`Endpoint`](crate::models::Endpoint).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ListByTech {
+        /// `tech`: path segment; `string`.
+        pub tech: String,
+    }
+
+    impl ListByTech {
+        /// A request with the required parameters; the others unset.
+        pub fn new(tech: impl Into<String>) -> Self {
+            ListByTech { tech: tech.into() }
+        }
+    }
+
+    impl crate::Operation for ListByTech {
+        type Response = Vec<crate::models::Endpoint>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "listByTech",
+            method: crate::Method::Get,
+            path: "/endpoints/{tech}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/");
+            crate::encode::push_segment(&mut path, &self.tech);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ListByTech {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ListByTech { tech: w.path(0)? })
+        }
+    }
+
+    /// `GET /ari/endpoints/{tech}/{resource}` (`endpoints.get`).
+    ///
+    /// Answers with one [`Endpoint`](crate::models::Endpoint).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `tech`: path segment; `string`.
+        pub tech: String,
+        /// `resource`: path segment; `string`.
+        pub resource: String,
+    }
+
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(tech: impl Into<String>, resource: impl Into<String>) -> Self {
+            Get {
+                tech: tech.into(),
+                resource: resource.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Get {
+        type Response = crate::models::Endpoint;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/endpoints/{tech}/{resource}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/");
+            crate::encode::push_segment(&mut path, &self.tech);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.resource);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                tech: w.path(0)?,
+                resource: w.path(1)?,
+            })
+        }
+    }
+
+    /// `PUT /ari/endpoints/{tech}/{resource}/sendMessage` (`endpoints.sendMessageToEndpoint`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 13.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct SendMessageToEndpoint {
+        /// `tech`: path segment; `string`.
+        pub tech: String,
+        /// `resource`: path segment; `string`.
+        pub resource: String,
+        /// `from`: query, required; `string`.
+        pub from: String,
+        /// `body`: query, optional; `string`.
+        pub body: Option<String>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+
+    impl SendMessageToEndpoint {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            tech: impl Into<String>,
+            resource: impl Into<String>,
+            from: impl Into<String>,
+        ) -> Self {
+            SendMessageToEndpoint {
+                tech: tech.into(),
+                resource: resource.into(),
+                from: from.into(),
+                body: None,
+                variables: None,
+            }
+        }
+        /// Sets `body`.
+        pub fn body(mut self, v: impl Into<String>) -> Self {
+            self.body = Some(v.into());
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for SendMessageToEndpoint {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "sendMessageToEndpoint",
+            method: crate::Method::Put,
+            path: "/endpoints/{tech}/{resource}/sendMessage",
+            since: &[crate::Version::new(13, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/");
+            crate::encode::push_segment(&mut path, &self.tech);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.resource);
+            path.push_str("/sendMessage");
+            let mut query = vec![("from", self.from.clone())];
+            if let Some(v) = &self.body {
+                query.push(("body", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for SendMessageToEndpoint {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["from", "body"])?;
+            Ok(SendMessageToEndpoint {
+                tech: w.path(0)?,
+                resource: w.path(1)?,
+                from: w.required("from")?,
+                body: w.optional("body")?,
+                variables: w.body_object("variables")?,
+            })
+        }
+    }
+
+    /// `POST /ari/endpoints/{tech}/{resource}/refer` (`endpoints.referToEndpoint`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 18.20.0, 20.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ReferToEndpoint {
+        /// `tech`: path segment; `string`.
+        pub tech: String,
+        /// `resource`: path segment; `string`.
+        pub resource: String,
+        /// `from`: query, required; `string`.
+        pub from: String,
+        /// `refer_to`: query, required; `string`.
+        pub refer_to: String,
+        /// `to_self`: query, optional; `boolean`; default `false`.
+        pub to_self: Option<bool>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+
+    impl ReferToEndpoint {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            tech: impl Into<String>,
+            resource: impl Into<String>,
+            from: impl Into<String>,
+            refer_to: impl Into<String>,
+        ) -> Self {
+            ReferToEndpoint {
+                tech: tech.into(),
+                resource: resource.into(),
+                from: from.into(),
+                refer_to: refer_to.into(),
+                to_self: None,
+                variables: None,
+            }
+        }
+        /// Sets `to_self` (Asterisk uses `false` when unset).
+        pub fn to_self(mut self, v: bool) -> Self {
+            self.to_self = Some(v);
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
+    }
+
+    impl crate::Operation for ReferToEndpoint {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "endpoints",
+            name: "referToEndpoint",
+            method: crate::Method::Post,
+            path: "/endpoints/{tech}/{resource}/refer",
+            since: &[
+                crate::Version::new(18, 20, 0),
+                crate::Version::new(20, 5, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("endpoints/");
+            crate::encode::push_segment(&mut path, &self.tech);
+            path.push('/');
+            crate::encode::push_segment(&mut path, &self.resource);
+            path.push_str("/refer");
+            let mut query = vec![
+                ("from", self.from.clone()),
+                ("refer_to", self.refer_to.clone()),
+            ];
+            if let Some(v) = &self.to_self {
+                query.push(("to_self", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ReferToEndpoint {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["from", "refer_to", "to_self"])?;
+            Ok(ReferToEndpoint {
+                tech: w.path(0)?,
+                resource: w.path(1)?,
+                from: w.required("from")?,
+                refer_to: w.required("refer_to")?,
+                to_self: w.optional("to_self")?,
+                variables: w.body_object("variables")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/events`.
 pub mod events {
-/// `GET /ari/events` (`events.eventWebsocket`).
-///
-/// Answers with no REST answer: the connection upgrades to the events WebSocket.
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct EventWebsocket {
-    /// `app`: query, required; `string`; a list, sent comma-joined.
-    pub app: Vec<String>,
-    /// `subscribeAll`: query, optional; `boolean`.
-    pub subscribe_all: Option<bool>,
-}
+    /// `GET /ari/events` (`events.eventWebsocket`).
+    ///
+    /// Answers with no REST answer: the connection upgrades to the events WebSocket.
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct EventWebsocket {
+        /// `app`: query, required; `string`; a list, sent comma-joined.
+        pub app: Vec<String>,
+        /// `subscribeAll`: query, optional; `boolean`.
+        pub subscribe_all: Option<bool>,
+    }
 
-impl EventWebsocket {
-    /// A request with the required parameters; the others unset.
-    pub fn new(app: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        EventWebsocket {
-            app: app.into_iter().map(Into::into).collect(),
-            subscribe_all: None,
+    impl EventWebsocket {
+        /// A request with the required parameters; the others unset.
+        pub fn new(app: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            EventWebsocket {
+                app: app.into_iter().map(Into::into).collect(),
+                subscribe_all: None,
+            }
+        }
+        /// Sets `subscribeAll`.
+        pub fn subscribe_all(mut self, v: bool) -> Self {
+            self.subscribe_all = Some(v);
+            self
         }
     }
-    /// Sets `subscribeAll`.
-    pub fn subscribe_all(mut self, v: bool) -> Self {
-        self.subscribe_all = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for EventWebsocket {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "events",
-        name: "eventWebsocket",
-        method: crate::Method::Get,
-        path: "/events",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: true,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("events");
-        let mut query = vec![("app", self.app.join(","))];
-        if let Some(v) = &self.subscribe_all { query.push(("subscribeAll", v.to_string())); }
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for EventWebsocket {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["app", "subscribeAll"])?;
-        Ok(EventWebsocket {
-            app: w.required_list("app")?,
-            subscribe_all: w.optional("subscribeAll")?,
-        })
-    }
-}
-
-/// `POST /ari/events/user/{eventName}` (`events.userEvent`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct UserEvent {
-    /// `eventName`: path segment; `string`.
-    pub event_name: String,
-    /// `application`: query, required; `string`.
-    pub application: String,
-    /// `source`: query, optional; `string`; a list, sent comma-joined.
-    pub source: Vec<String>,
-    /// `variables`: JSON body, optional; `containers`.
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl UserEvent {
-    /// A request with the required parameters; the others unset.
-    pub fn new(event_name: impl Into<String>, application: impl Into<String>) -> Self {
-        UserEvent {
-            event_name: event_name.into(),
-            application: application.into(),
-            source: Vec::new(),
-            variables: None,
+    impl crate::Operation for EventWebsocket {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "events",
+            name: "eventWebsocket",
+            method: crate::Method::Get,
+            path: "/events",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: true,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("events");
+            let mut query = vec![("app", self.app.join(","))];
+            if let Some(v) = &self.subscribe_all {
+                query.push(("subscribeAll", v.to_string()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-    /// Sets `source`.
-    pub fn source(mut self, v: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.source = v.into_iter().map(Into::into).collect();
-        self
-    }
-    /// Sets `variables`.
-    pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.variables = Some(v);
-        self
-    }
-}
 
-impl crate::Operation for UserEvent {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "events",
-        name: "userEvent",
-        method: crate::Method::Post,
-        path: "/events/user/{eventName}",
-        since: &[crate::Version::new(12, 3, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("events/user/");
-        crate::encode::push_segment(&mut path, &self.event_name);
-        let mut query = vec![("application", self.application.clone())];
-        if !self.source.is_empty() { query.push(("source", self.source.join(","))); }
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: self.variables.as_ref().map(|v| crate::encode::keyed_body("variables", v)) }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for UserEvent {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["application", "source"])?;
-        Ok(UserEvent {
-            event_name: w.path(0)?,
-            application: w.required("application")?,
-            source: w.list("source")?,
-            variables: w.body_object("variables")?,
-        })
-    }
-}
-
-/// `POST /ari/events/claim` (`events.claimChannel`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 20.17.0, 22.7.0, 23.1.0; declared by the ARI of Asterisk 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ClaimChannel {
-    /// `channelId`: query, required; `string`.
-    pub channel_id: String,
-    /// `application`: query, required; `string`.
-    pub application: String,
-}
-
-impl ClaimChannel {
-    /// A request with the required parameters; the others unset.
-    pub fn new(channel_id: impl Into<String>, application: impl Into<String>) -> Self {
-        ClaimChannel {
-            channel_id: channel_id.into(),
-            application: application.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for EventWebsocket {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["app", "subscribeAll"])?;
+            Ok(EventWebsocket {
+                app: w.required_list("app")?,
+                subscribe_all: w.optional("subscribeAll")?,
+            })
         }
     }
-}
 
-impl crate::Operation for ClaimChannel {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "events",
-        name: "claimChannel",
-        method: crate::Method::Post,
-        path: "/events/claim",
-        since: &[crate::Version::new(20, 17, 0), crate::Version::new(22, 7, 0), crate::Version::new(23, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("events/claim");
-        let query = vec![("channelId", self.channel_id.clone()), ("application", self.application.clone())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    /// `POST /ari/events/user/{eventName}` (`events.userEvent`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.3.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct UserEvent {
+        /// `eventName`: path segment; `string`.
+        pub event_name: String,
+        /// `application`: query, required; `string`.
+        pub application: String,
+        /// `source`: query, optional; `string`; a list, sent comma-joined.
+        pub source: Vec<String>,
+        /// `variables`: JSON body, optional; `containers`.
+        pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ClaimChannel {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["channelId", "application"])?;
-        Ok(ClaimChannel {
-            channel_id: w.required("channelId")?,
-            application: w.required("application")?,
-        })
+    impl UserEvent {
+        /// A request with the required parameters; the others unset.
+        pub fn new(event_name: impl Into<String>, application: impl Into<String>) -> Self {
+            UserEvent {
+                event_name: event_name.into(),
+                application: application.into(),
+                source: Vec::new(),
+                variables: None,
+            }
+        }
+        /// Sets `source`.
+        pub fn source(mut self, v: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            self.source = v.into_iter().map(Into::into).collect();
+            self
+        }
+        /// Sets `variables`.
+        pub fn variables(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+            self.variables = Some(v);
+            self
+        }
     }
-}
 
+    impl crate::Operation for UserEvent {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "events",
+            name: "userEvent",
+            method: crate::Method::Post,
+            path: "/events/user/{eventName}",
+            since: &[crate::Version::new(12, 3, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("events/user/");
+            crate::encode::push_segment(&mut path, &self.event_name);
+            let mut query = vec![("application", self.application.clone())];
+            if !self.source.is_empty() {
+                query.push(("source", self.source.join(",")));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: self
+                    .variables
+                    .as_ref()
+                    .map(|v| crate::encode::keyed_body("variables", v)),
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for UserEvent {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["application", "source"])?;
+            Ok(UserEvent {
+                event_name: w.path(0)?,
+                application: w.required("application")?,
+                source: w.list("source")?,
+                variables: w.body_object("variables")?,
+            })
+        }
+    }
+
+    /// `POST /ari/events/claim` (`events.claimChannel`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 20.17.0, 22.7.0, 23.1.0; declared by the ARI of Asterisk 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct ClaimChannel {
+        /// `channelId`: query, required; `string`.
+        pub channel_id: String,
+        /// `application`: query, required; `string`.
+        pub application: String,
+    }
+
+    impl ClaimChannel {
+        /// A request with the required parameters; the others unset.
+        pub fn new(channel_id: impl Into<String>, application: impl Into<String>) -> Self {
+            ClaimChannel {
+                channel_id: channel_id.into(),
+                application: application.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for ClaimChannel {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "events",
+            name: "claimChannel",
+            method: crate::Method::Post,
+            path: "/events/claim",
+            since: &[
+                crate::Version::new(20, 17, 0),
+                crate::Version::new(22, 7, 0),
+                crate::Version::new(23, 1, 0),
+            ],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("events/claim");
+            let query = vec![
+                ("channelId", self.channel_id.clone()),
+                ("application", self.application.clone()),
+            ];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ClaimChannel {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["channelId", "application"])?;
+            Ok(ClaimChannel {
+                channel_id: w.required("channelId")?,
+                application: w.required("application")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/mailboxes`.
 pub mod mailboxes {
-/// `GET /ari/mailboxes` (`mailboxes.list`).
-///
-/// Answers with a list of [`Mailbox`](crate::models::Mailbox).
-/// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-}
+    /// `GET /ari/mailboxes` (`mailboxes.list`).
+    ///
+    /// Answers with a list of [`Mailbox`](crate::models::Mailbox).
+    /// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {}
 
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Mailbox>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "mailboxes",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/mailboxes",
-        since: &[crate::Version::new(12, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("mailboxes");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(List {
-        })
-    }
-}
-
-/// `GET /ari/mailboxes/{mailboxName}` (`mailboxes.get`).
-///
-/// Answers with one [`Mailbox`](crate::models::Mailbox).
-/// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `mailboxName`: path segment; `string`.
-    pub mailbox_name: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(mailbox_name: impl Into<String>) -> Self {
-        Get {
-            mailbox_name: mailbox_name.into(),
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Mailbox;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "mailboxes",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/mailboxes/{mailboxName}",
-        since: &[crate::Version::new(12, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("mailboxes/");
-        crate::encode::push_segment(&mut path, &self.mailbox_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            mailbox_name: w.path(0)?,
-        })
-    }
-}
-
-/// `PUT /ari/mailboxes/{mailboxName}` (`mailboxes.update`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Update {
-    /// `mailboxName`: path segment; `string`.
-    pub mailbox_name: String,
-    /// `oldMessages`: query, required; `int`.
-    pub old_messages: i64,
-    /// `newMessages`: query, required; `int`.
-    pub new_messages: i64,
-}
-
-impl Update {
-    /// A request with the required parameters; the others unset.
-    pub fn new(mailbox_name: impl Into<String>, old_messages: i64, new_messages: i64) -> Self {
-        Update {
-            mailbox_name: mailbox_name.into(),
-            old_messages,
-            new_messages,
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Mailbox>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "mailboxes",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/mailboxes",
+            since: &[crate::Version::new(12, 1, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("mailboxes");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Update {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "mailboxes",
-        name: "update",
-        method: crate::Method::Put,
-        path: "/mailboxes/{mailboxName}",
-        since: &[crate::Version::new(12, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("mailboxes/");
-        crate::encode::push_segment(&mut path, &self.mailbox_name);
-        let query = vec![("oldMessages", self.old_messages.to_string()), ("newMessages", self.new_messages.to_string())];
-        crate::EncodedRequest { method: crate::Method::Put, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Update {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["oldMessages", "newMessages"])?;
-        Ok(Update {
-            mailbox_name: w.path(0)?,
-            old_messages: w.required("oldMessages")?,
-            new_messages: w.required("newMessages")?,
-        })
-    }
-}
-
-/// `DELETE /ari/mailboxes/{mailboxName}` (`mailboxes.delete`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Delete {
-    /// `mailboxName`: path segment; `string`.
-    pub mailbox_name: String,
-}
-
-impl Delete {
-    /// A request with the required parameters; the others unset.
-    pub fn new(mailbox_name: impl Into<String>) -> Self {
-        Delete {
-            mailbox_name: mailbox_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(List {})
         }
     }
-}
 
-impl crate::Operation for Delete {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "mailboxes",
-        name: "delete",
-        method: crate::Method::Delete,
-        path: "/mailboxes/{mailboxName}",
-        since: &[crate::Version::new(12, 1, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("mailboxes/");
-        crate::encode::push_segment(&mut path, &self.mailbox_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `GET /ari/mailboxes/{mailboxName}` (`mailboxes.get`).
+    ///
+    /// Answers with one [`Mailbox`](crate::models::Mailbox).
+    /// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `mailboxName`: path segment; `string`.
+        pub mailbox_name: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Delete {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Delete {
-            mailbox_name: w.path(0)?,
-        })
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(mailbox_name: impl Into<String>) -> Self {
+            Get {
+                mailbox_name: mailbox_name.into(),
+            }
+        }
     }
-}
 
+    impl crate::Operation for Get {
+        type Response = crate::models::Mailbox;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "mailboxes",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/mailboxes/{mailboxName}",
+            since: &[crate::Version::new(12, 1, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("mailboxes/");
+            crate::encode::push_segment(&mut path, &self.mailbox_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                mailbox_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `PUT /ari/mailboxes/{mailboxName}` (`mailboxes.update`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Update {
+        /// `mailboxName`: path segment; `string`.
+        pub mailbox_name: String,
+        /// `oldMessages`: query, required; `int`.
+        pub old_messages: i64,
+        /// `newMessages`: query, required; `int`.
+        pub new_messages: i64,
+    }
+
+    impl Update {
+        /// A request with the required parameters; the others unset.
+        pub fn new(mailbox_name: impl Into<String>, old_messages: i64, new_messages: i64) -> Self {
+            Update {
+                mailbox_name: mailbox_name.into(),
+                old_messages,
+                new_messages,
+            }
+        }
+    }
+
+    impl crate::Operation for Update {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "mailboxes",
+            name: "update",
+            method: crate::Method::Put,
+            path: "/mailboxes/{mailboxName}",
+            since: &[crate::Version::new(12, 1, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("mailboxes/");
+            crate::encode::push_segment(&mut path, &self.mailbox_name);
+            let query = vec![
+                ("oldMessages", self.old_messages.to_string()),
+                ("newMessages", self.new_messages.to_string()),
+            ];
+            crate::EncodedRequest {
+                method: crate::Method::Put,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Update {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["oldMessages", "newMessages"])?;
+            Ok(Update {
+                mailbox_name: w.path(0)?,
+                old_messages: w.required("oldMessages")?,
+                new_messages: w.required("newMessages")?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/mailboxes/{mailboxName}` (`mailboxes.delete`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.1.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Delete {
+        /// `mailboxName`: path segment; `string`.
+        pub mailbox_name: String,
+    }
+
+    impl Delete {
+        /// A request with the required parameters; the others unset.
+        pub fn new(mailbox_name: impl Into<String>) -> Self {
+            Delete {
+                mailbox_name: mailbox_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Delete {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "mailboxes",
+            name: "delete",
+            method: crate::Method::Delete,
+            path: "/mailboxes/{mailboxName}",
+            since: &[crate::Version::new(12, 1, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("mailboxes/");
+            crate::encode::push_segment(&mut path, &self.mailbox_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Delete {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Delete {
+                mailbox_name: w.path(0)?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/playbacks`.
 pub mod playbacks {
-/// `GET /ari/playbacks/{playbackId}` (`playbacks.get`).
-///
-/// Answers with one [`Playback`](crate::models::Playback).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `playbackId`: path segment; `string`.
-    pub playback_id: String,
-}
+    /// `GET /ari/playbacks/{playbackId}` (`playbacks.get`).
+    ///
+    /// Answers with one [`Playback`](crate::models::Playback).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `playbackId`: path segment; `string`.
+        pub playback_id: String,
+    }
 
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(playback_id: impl Into<String>) -> Self {
-        Get {
-            playback_id: playback_id.into(),
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(playback_id: impl Into<String>) -> Self {
+            Get {
+                playback_id: playback_id.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Playback;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "playbacks",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/playbacks/{playbackId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("playbacks/");
-        crate::encode::push_segment(&mut path, &self.playback_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            playback_id: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/playbacks/{playbackId}` (`playbacks.stop`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Stop {
-    /// `playbackId`: path segment; `string`.
-    pub playback_id: String,
-}
-
-impl Stop {
-    /// A request with the required parameters; the others unset.
-    pub fn new(playback_id: impl Into<String>) -> Self {
-        Stop {
-            playback_id: playback_id.into(),
+    impl crate::Operation for Get {
+        type Response = crate::models::Playback;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "playbacks",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/playbacks/{playbackId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("playbacks/");
+            crate::encode::push_segment(&mut path, &self.playback_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Stop {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "playbacks",
-        name: "stop",
-        method: crate::Method::Delete,
-        path: "/playbacks/{playbackId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("playbacks/");
-        crate::encode::push_segment(&mut path, &self.playback_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Stop {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Stop {
-            playback_id: w.path(0)?,
-        })
-    }
-}
-
-/// Allowed values of the `operation` parameter of [`Control`].
-///
-/// Unknown values from newer releases are kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ControlOperation {
-    /// The value `restart`.
-    Restart,
-    /// The value `pause`.
-    Pause,
-    /// The value `unpause`.
-    Unpause,
-    /// The value `reverse`.
-    Reverse,
-    /// The value `forward`.
-    Forward,
-    /// A value this release of the crate does not know.
-    Other(String),
-}
-
-impl ControlOperation {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Restart => "restart",
-            Self::Pause => "pause",
-            Self::Unpause => "unpause",
-            Self::Reverse => "reverse",
-            Self::Forward => "forward",
-            Self::Other(s) => s,
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                playback_id: w.path(0)?,
+            })
         }
     }
-}
 
-impl From<&str> for ControlOperation {
-    fn from(s: &str) -> Self {
-        match s {
-            "restart" => Self::Restart,
-            "pause" => Self::Pause,
-            "unpause" => Self::Unpause,
-            "reverse" => Self::Reverse,
-            "forward" => Self::Forward,
-            other => Self::Other(other.to_string()),
+    /// `DELETE /ari/playbacks/{playbackId}` (`playbacks.stop`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Stop {
+        /// `playbackId`: path segment; `string`.
+        pub playback_id: String,
+    }
+
+    impl Stop {
+        /// A request with the required parameters; the others unset.
+        pub fn new(playback_id: impl Into<String>) -> Self {
+            Stop {
+                playback_id: playback_id.into(),
+            }
         }
     }
-}
 
-crate::codec::string_enum!(ControlOperation);
-
-/// `POST /ari/playbacks/{playbackId}/control` (`playbacks.control`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Control {
-    /// `playbackId`: path segment; `string`.
-    pub playback_id: String,
-    /// `operation`: query, required; `string`; one of `restart`, `pause`, `unpause`, `reverse`, `forward`.
-    pub operation: ControlOperation,
-}
-
-impl Control {
-    /// A request with the required parameters; the others unset.
-    pub fn new(playback_id: impl Into<String>, operation: ControlOperation) -> Self {
-        Control {
-            playback_id: playback_id.into(),
-            operation,
+    impl crate::Operation for Stop {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "playbacks",
+            name: "stop",
+            method: crate::Method::Delete,
+            path: "/playbacks/{playbackId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("playbacks/");
+            crate::encode::push_segment(&mut path, &self.playback_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Control {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "playbacks",
-        name: "control",
-        method: crate::Method::Post,
-        path: "/playbacks/{playbackId}/control",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("playbacks/");
-        crate::encode::push_segment(&mut path, &self.playback_id);
-        path.push_str("/control");
-        let query = vec![("operation", self.operation.as_str().to_string())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Stop {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Stop {
+                playback_id: w.path(0)?,
+            })
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Control {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["operation"])?;
-        Ok(Control {
-            playback_id: w.path(0)?,
-            operation: w.required("operation")?,
-        })
+    /// Allowed values of the `operation` parameter of [`Control`].
+    ///
+    /// Unknown values from newer releases are kept in `Other`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ControlOperation {
+        /// The value `restart`.
+        Restart,
+        /// The value `pause`.
+        Pause,
+        /// The value `unpause`.
+        Unpause,
+        /// The value `reverse`.
+        Reverse,
+        /// The value `forward`.
+        Forward,
+        /// A value this release of the crate does not know.
+        Other(String),
     }
-}
 
+    impl ControlOperation {
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Restart => "restart",
+                Self::Pause => "pause",
+                Self::Unpause => "unpause",
+                Self::Reverse => "reverse",
+                Self::Forward => "forward",
+                Self::Other(s) => s,
+            }
+        }
+    }
+
+    impl From<&str> for ControlOperation {
+        fn from(s: &str) -> Self {
+            match s {
+                "restart" => Self::Restart,
+                "pause" => Self::Pause,
+                "unpause" => Self::Unpause,
+                "reverse" => Self::Reverse,
+                "forward" => Self::Forward,
+                other => Self::Other(other.to_string()),
+            }
+        }
+    }
+
+    crate::codec::string_enum!(ControlOperation);
+
+    /// `POST /ari/playbacks/{playbackId}/control` (`playbacks.control`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Control {
+        /// `playbackId`: path segment; `string`.
+        pub playback_id: String,
+        /// `operation`: query, required; `string`; one of `restart`, `pause`, `unpause`, `reverse`, `forward`.
+        pub operation: ControlOperation,
+    }
+
+    impl Control {
+        /// A request with the required parameters; the others unset.
+        pub fn new(playback_id: impl Into<String>, operation: ControlOperation) -> Self {
+            Control {
+                playback_id: playback_id.into(),
+                operation,
+            }
+        }
+    }
+
+    impl crate::Operation for Control {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "playbacks",
+            name: "control",
+            method: crate::Method::Post,
+            path: "/playbacks/{playbackId}/control",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("playbacks/");
+            crate::encode::push_segment(&mut path, &self.playback_id);
+            path.push_str("/control");
+            let query = vec![("operation", self.operation.as_str().to_string())];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Control {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["operation"])?;
+            Ok(Control {
+                playback_id: w.path(0)?,
+                operation: w.required("operation")?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/recordings`.
 pub mod recordings {
-/// `GET /ari/recordings/stored` (`recordings.listStored`).
-///
-/// Answers with a list of [`StoredRecording`](crate::models::StoredRecording).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct ListStored {
-}
+    /// `GET /ari/recordings/stored` (`recordings.listStored`).
+    ///
+    /// Answers with a list of [`StoredRecording`](crate::models::StoredRecording).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct ListStored {}
 
-impl ListStored {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl crate::Operation for ListStored {
-    type Response = Vec<crate::models::StoredRecording>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "listStored",
-        method: crate::Method::Get,
-        path: "/recordings/stored",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/stored");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for ListStored {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(ListStored {
-        })
-    }
-}
-
-/// `GET /ari/recordings/stored/{recordingName}` (`recordings.getStored`).
-///
-/// Answers with one [`StoredRecording`](crate::models::StoredRecording).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetStored {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl GetStored {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        GetStored {
-            recording_name: recording_name.into(),
+    impl ListStored {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
-}
 
-impl crate::Operation for GetStored {
-    type Response = crate::models::StoredRecording;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "getStored",
-        method: crate::Method::Get,
-        path: "/recordings/stored/{recordingName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/stored/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetStored {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(GetStored {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/recordings/stored/{recordingName}` (`recordings.deleteStored`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct DeleteStored {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl DeleteStored {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        DeleteStored {
-            recording_name: recording_name.into(),
+    impl crate::Operation for ListStored {
+        type Response = Vec<crate::models::StoredRecording>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "listStored",
+            method: crate::Method::Get,
+            path: "/recordings/stored",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/stored");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for DeleteStored {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "deleteStored",
-        method: crate::Method::Delete,
-        path: "/recordings/stored/{recordingName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/stored/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for DeleteStored {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(DeleteStored {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `GET /ari/recordings/stored/{recordingName}/file` (`recordings.getStoredFile`).
-///
-/// Answers with the raw bytes of the file.
-/// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetStoredFile {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl GetStoredFile {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        GetStoredFile {
-            recording_name: recording_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for ListStored {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(ListStored {})
         }
     }
-}
 
-impl crate::Operation for GetStoredFile {
-    type Response = crate::Binary;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "getStoredFile",
-        method: crate::Method::Get,
-        path: "/recordings/stored/{recordingName}/file",
-        since: &[crate::Version::new(14, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/stored/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/file");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    /// `GET /ari/recordings/stored/{recordingName}` (`recordings.getStored`).
+    ///
+    /// Answers with one [`StoredRecording`](crate::models::StoredRecording).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetStored {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetStoredFile {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(GetStoredFile {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/recordings/stored/{recordingName}/copy` (`recordings.copyStored`).
-///
-/// Answers with one [`StoredRecording`](crate::models::StoredRecording).
-/// Available since Asterisk 12.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct CopyStored {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-    /// `destinationRecordingName`: query, required; `string`.
-    pub destination_recording_name: String,
-}
-
-impl CopyStored {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>, destination_recording_name: impl Into<String>) -> Self {
-        CopyStored {
-            recording_name: recording_name.into(),
-            destination_recording_name: destination_recording_name.into(),
+    impl GetStored {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            GetStored {
+                recording_name: recording_name.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for CopyStored {
-    type Response = crate::models::StoredRecording;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "copyStored",
-        method: crate::Method::Post,
-        path: "/recordings/stored/{recordingName}/copy",
-        since: &[crate::Version::new(12, 5, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/stored/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/copy");
-        let query = vec![("destinationRecordingName", self.destination_recording_name.clone())];
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for CopyStored {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["destinationRecordingName"])?;
-        Ok(CopyStored {
-            recording_name: w.path(0)?,
-            destination_recording_name: w.required("destinationRecordingName")?,
-        })
-    }
-}
-
-/// `GET /ari/recordings/live/{recordingName}` (`recordings.getLive`).
-///
-/// Answers with one [`LiveRecording`](crate::models::LiveRecording).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct GetLive {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl GetLive {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        GetLive {
-            recording_name: recording_name.into(),
+    impl crate::Operation for GetStored {
+        type Response = crate::models::StoredRecording;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "getStored",
+            method: crate::Method::Get,
+            path: "/recordings/stored/{recordingName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/stored/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for GetLive {
-    type Response = crate::models::LiveRecording;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "getLive",
-        method: crate::Method::Get,
-        path: "/recordings/live/{recordingName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for GetLive {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(GetLive {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/recordings/live/{recordingName}` (`recordings.cancel`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Cancel {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Cancel {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Cancel {
-            recording_name: recording_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetStored {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(GetStored {
+                recording_name: w.path(0)?,
+            })
         }
     }
-}
 
-impl crate::Operation for Cancel {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "cancel",
-        method: crate::Method::Delete,
-        path: "/recordings/live/{recordingName}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `DELETE /ari/recordings/stored/{recordingName}` (`recordings.deleteStored`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct DeleteStored {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Cancel {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Cancel {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/recordings/live/{recordingName}/stop` (`recordings.stop`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Stop {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Stop {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Stop {
-            recording_name: recording_name.into(),
+    impl DeleteStored {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            DeleteStored {
+                recording_name: recording_name.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for Stop {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "stop",
-        method: crate::Method::Post,
-        path: "/recordings/live/{recordingName}/stop",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/stop");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Stop {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Stop {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/recordings/live/{recordingName}/pause` (`recordings.pause`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Pause {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Pause {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Pause {
-            recording_name: recording_name.into(),
+    impl crate::Operation for DeleteStored {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "deleteStored",
+            method: crate::Method::Delete,
+            path: "/recordings/stored/{recordingName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/stored/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Pause {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "pause",
-        method: crate::Method::Post,
-        path: "/recordings/live/{recordingName}/pause",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/pause");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Pause {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Pause {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/recordings/live/{recordingName}/pause` (`recordings.unpause`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unpause {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Unpause {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Unpause {
-            recording_name: recording_name.into(),
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for DeleteStored {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(DeleteStored {
+                recording_name: w.path(0)?,
+            })
         }
     }
-}
 
-impl crate::Operation for Unpause {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "unpause",
-        method: crate::Method::Delete,
-        path: "/recordings/live/{recordingName}/pause",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/pause");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    /// `GET /ari/recordings/stored/{recordingName}/file` (`recordings.getStoredFile`).
+    ///
+    /// Answers with the raw bytes of the file.
+    /// Available since Asterisk 14.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetStoredFile {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Unpause {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Unpause {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `POST /ari/recordings/live/{recordingName}/mute` (`recordings.mute`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Mute {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Mute {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Mute {
-            recording_name: recording_name.into(),
+    impl GetStoredFile {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            GetStoredFile {
+                recording_name: recording_name.into(),
+            }
         }
     }
-}
 
-impl crate::Operation for Mute {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "mute",
-        method: crate::Method::Post,
-        path: "/recordings/live/{recordingName}/mute",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/mute");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Post, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Mute {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Mute {
-            recording_name: w.path(0)?,
-        })
-    }
-}
-
-/// `DELETE /ari/recordings/live/{recordingName}/mute` (`recordings.unmute`).
-///
-/// Answers with nothing (an empty 204 answer).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unmute {
-    /// `recordingName`: path segment; `string`.
-    pub recording_name: String,
-}
-
-impl Unmute {
-    /// A request with the required parameters; the others unset.
-    pub fn new(recording_name: impl Into<String>) -> Self {
-        Unmute {
-            recording_name: recording_name.into(),
+    impl crate::Operation for GetStoredFile {
+        type Response = crate::Binary;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "getStoredFile",
+            method: crate::Method::Get,
+            path: "/recordings/stored/{recordingName}/file",
+            since: &[crate::Version::new(14, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/stored/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/file");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
         }
     }
-}
 
-impl crate::Operation for Unmute {
-    type Response = ();
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "recordings",
-        name: "unmute",
-        method: crate::Method::Delete,
-        path: "/recordings/live/{recordingName}/mute",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("recordings/live/");
-        crate::encode::push_segment(&mut path, &self.recording_name);
-        path.push_str("/mute");
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Delete, path, query, body: None }
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetStoredFile {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(GetStoredFile {
+                recording_name: w.path(0)?,
+            })
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Unmute {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Unmute {
-            recording_name: w.path(0)?,
-        })
+    /// `POST /ari/recordings/stored/{recordingName}/copy` (`recordings.copyStored`).
+    ///
+    /// Answers with one [`StoredRecording`](crate::models::StoredRecording).
+    /// Available since Asterisk 12.5.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct CopyStored {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+        /// `destinationRecordingName`: query, required; `string`.
+        pub destination_recording_name: String,
     }
-}
 
+    impl CopyStored {
+        /// A request with the required parameters; the others unset.
+        pub fn new(
+            recording_name: impl Into<String>,
+            destination_recording_name: impl Into<String>,
+        ) -> Self {
+            CopyStored {
+                recording_name: recording_name.into(),
+                destination_recording_name: destination_recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for CopyStored {
+        type Response = crate::models::StoredRecording;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "copyStored",
+            method: crate::Method::Post,
+            path: "/recordings/stored/{recordingName}/copy",
+            since: &[crate::Version::new(12, 5, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/stored/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/copy");
+            let query = vec![(
+                "destinationRecordingName",
+                self.destination_recording_name.clone(),
+            )];
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for CopyStored {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["destinationRecordingName"])?;
+            Ok(CopyStored {
+                recording_name: w.path(0)?,
+                destination_recording_name: w.required("destinationRecordingName")?,
+            })
+        }
+    }
+
+    /// `GET /ari/recordings/live/{recordingName}` (`recordings.getLive`).
+    ///
+    /// Answers with one [`LiveRecording`](crate::models::LiveRecording).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct GetLive {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl GetLive {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            GetLive {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for GetLive {
+        type Response = crate::models::LiveRecording;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "getLive",
+            method: crate::Method::Get,
+            path: "/recordings/live/{recordingName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for GetLive {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(GetLive {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/recordings/live/{recordingName}` (`recordings.cancel`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Cancel {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Cancel {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Cancel {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Cancel {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "cancel",
+            method: crate::Method::Delete,
+            path: "/recordings/live/{recordingName}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Cancel {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Cancel {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/recordings/live/{recordingName}/stop` (`recordings.stop`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Stop {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Stop {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Stop {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Stop {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "stop",
+            method: crate::Method::Post,
+            path: "/recordings/live/{recordingName}/stop",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/stop");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Stop {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Stop {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/recordings/live/{recordingName}/pause` (`recordings.pause`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Pause {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Pause {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Pause {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Pause {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "pause",
+            method: crate::Method::Post,
+            path: "/recordings/live/{recordingName}/pause",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/pause");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Pause {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Pause {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/recordings/live/{recordingName}/pause` (`recordings.unpause`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Unpause {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Unpause {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Unpause {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Unpause {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "unpause",
+            method: crate::Method::Delete,
+            path: "/recordings/live/{recordingName}/pause",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/pause");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Unpause {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Unpause {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `POST /ari/recordings/live/{recordingName}/mute` (`recordings.mute`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Mute {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Mute {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Mute {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Mute {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "mute",
+            method: crate::Method::Post,
+            path: "/recordings/live/{recordingName}/mute",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/mute");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Post,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Mute {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Mute {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
+
+    /// `DELETE /ari/recordings/live/{recordingName}/mute` (`recordings.unmute`).
+    ///
+    /// Answers with nothing (an empty 204 answer).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Unmute {
+        /// `recordingName`: path segment; `string`.
+        pub recording_name: String,
+    }
+
+    impl Unmute {
+        /// A request with the required parameters; the others unset.
+        pub fn new(recording_name: impl Into<String>) -> Self {
+            Unmute {
+                recording_name: recording_name.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Unmute {
+        type Response = ();
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "recordings",
+            name: "unmute",
+            method: crate::Method::Delete,
+            path: "/recordings/live/{recordingName}/mute",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("recordings/live/");
+            crate::encode::push_segment(&mut path, &self.recording_name);
+            path.push_str("/mute");
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Delete,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Unmute {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Unmute {
+                recording_name: w.path(0)?,
+            })
+        }
+    }
 }
 
 /// Operations under `/ari/sounds`.
 pub mod sounds {
-/// `GET /ari/sounds` (`sounds.list`).
-///
-/// Answers with a list of [`Sound`](crate::models::Sound).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct List {
-    /// `lang`: query, optional; `string`.
-    pub lang: Option<String>,
-    /// `format`: query, optional; `string`.
-    pub format: Option<String>,
-}
-
-impl List {
-    /// A request with the required parameters; the others unset.
-    pub fn new() -> Self {
-        Self::default()
+    /// `GET /ari/sounds` (`sounds.list`).
+    ///
+    /// Answers with a list of [`Sound`](crate::models::Sound).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    #[non_exhaustive]
+    pub struct List {
+        /// `lang`: query, optional; `string`.
+        pub lang: Option<String>,
+        /// `format`: query, optional; `string`.
+        pub format: Option<String>,
     }
-    /// Sets `lang`.
-    pub fn lang(mut self, v: impl Into<String>) -> Self {
-        self.lang = Some(v.into());
-        self
-    }
-    /// Sets `format`.
-    pub fn format(mut self, v: impl Into<String>) -> Self {
-        self.format = Some(v.into());
-        self
-    }
-}
 
-impl crate::Operation for List {
-    type Response = Vec<crate::models::Sound>;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "sounds",
-        name: "list",
-        method: crate::Method::Get,
-        path: "/sounds",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("sounds");
-        let mut query = Vec::with_capacity(2);
-        if let Some(v) = &self.lang { query.push(("lang", v.clone())); }
-        if let Some(v) = &self.format { query.push(("format", v.clone())); }
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
-    }
-}
-
-#[cfg(feature = "conformance")]
-impl crate::FromWire for List {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&["lang", "format"])?;
-        Ok(List {
-            lang: w.optional("lang")?,
-            format: w.optional("format")?,
-        })
-    }
-}
-
-/// `GET /ari/sounds/{soundId}` (`sounds.get`).
-///
-/// Answers with one [`Sound`](crate::models::Sound).
-/// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Get {
-    /// `soundId`: path segment; `string`.
-    pub sound_id: String,
-}
-
-impl Get {
-    /// A request with the required parameters; the others unset.
-    pub fn new(sound_id: impl Into<String>) -> Self {
-        Get {
-            sound_id: sound_id.into(),
+    impl List {
+        /// A request with the required parameters; the others unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        /// Sets `lang`.
+        pub fn lang(mut self, v: impl Into<String>) -> Self {
+            self.lang = Some(v.into());
+            self
+        }
+        /// Sets `format`.
+        pub fn format(mut self, v: impl Into<String>) -> Self {
+            self.format = Some(v.into());
+            self
         }
     }
-}
 
-impl crate::Operation for Get {
-    type Response = crate::models::Sound;
-    const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
-        resource: "sounds",
-        name: "get",
-        method: crate::Method::Get,
-        path: "/sounds/{soundId}",
-        since: &[crate::Version::new(12, 0, 0)],
-        upgrade: false,
-    };
-    fn encode(&self) -> crate::EncodedRequest {
-        let mut path = String::with_capacity(64);
-        path.push_str("sounds/");
-        crate::encode::push_segment(&mut path, &self.sound_id);
-        let query = Vec::new();
-        crate::EncodedRequest { method: crate::Method::Get, path, query, body: None }
+    impl crate::Operation for List {
+        type Response = Vec<crate::models::Sound>;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "sounds",
+            name: "list",
+            method: crate::Method::Get,
+            path: "/sounds",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("sounds");
+            let mut query = Vec::with_capacity(2);
+            if let Some(v) = &self.lang {
+                query.push(("lang", v.clone()));
+            }
+            if let Some(v) = &self.format {
+                query.push(("format", v.clone()));
+            }
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
     }
-}
 
-#[cfg(feature = "conformance")]
-impl crate::FromWire for Get {
-    fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
-        w.only_params(&[])?;
-        Ok(Get {
-            sound_id: w.path(0)?,
-        })
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for List {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&["lang", "format"])?;
+            Ok(List {
+                lang: w.optional("lang")?,
+                format: w.optional("format")?,
+            })
+        }
     }
-}
 
+    /// `GET /ari/sounds/{soundId}` (`sounds.get`).
+    ///
+    /// Answers with one [`Sound`](crate::models::Sound).
+    /// Available since Asterisk 12.0.0; declared by the ARI of Asterisk 18, 20, 22, 23.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct Get {
+        /// `soundId`: path segment; `string`.
+        pub sound_id: String,
+    }
+
+    impl Get {
+        /// A request with the required parameters; the others unset.
+        pub fn new(sound_id: impl Into<String>) -> Self {
+            Get {
+                sound_id: sound_id.into(),
+            }
+        }
+    }
+
+    impl crate::Operation for Get {
+        type Response = crate::models::Sound;
+        const INFO: &'static crate::OperationInfo = &crate::OperationInfo {
+            resource: "sounds",
+            name: "get",
+            method: crate::Method::Get,
+            path: "/sounds/{soundId}",
+            since: &[crate::Version::new(12, 0, 0)],
+            upgrade: false,
+        };
+        fn encode(&self) -> crate::EncodedRequest {
+            let mut path = String::with_capacity(64);
+            path.push_str("sounds/");
+            crate::encode::push_segment(&mut path, &self.sound_id);
+            let query = Vec::new();
+            crate::EncodedRequest {
+                method: crate::Method::Get,
+                path,
+                query,
+                body: None,
+            }
+        }
+    }
+
+    #[cfg(feature = "conformance")]
+    impl crate::FromWire for Get {
+        fn from_wire(w: &crate::WireRequest<'_>) -> Result<Self, String> {
+            w.only_params(&[])?;
+            Ok(Get {
+                sound_id: w.path(0)?,
+            })
+        }
+    }
 }
 
 /// Every operation's description.
@@ -7808,7 +8640,10 @@ pub const ALL_OPERATIONS: &[&crate::OperationInfo] = &[
 
 /// Parses a recorded request for operation `info` and encodes it again.
 #[cfg(feature = "conformance")]
-pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>) -> Result<crate::EncodedRequest, String> {
+pub fn encode_from_wire(
+    info: &crate::OperationInfo,
+    w: &crate::WireRequest<'_>,
+) -> Result<crate::EncodedRequest, String> {
     use crate::{FromWire, Operation};
     match (info.resource, info.name) {
         ("applications", "list") => Ok(applications::List::from_wire(w)?.encode()),
@@ -7856,7 +8691,9 @@ pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>)
         ("channels", "get") => Ok(channels::Get::from_wire(w)?.encode()),
         ("channels", "originateWithId") => Ok(channels::OriginateWithId::from_wire(w)?.encode()),
         ("channels", "hangup") => Ok(channels::Hangup::from_wire(w)?.encode()),
-        ("channels", "continueInDialplan") => Ok(channels::ContinueInDialplan::from_wire(w)?.encode()),
+        ("channels", "continueInDialplan") => {
+            Ok(channels::ContinueInDialplan::from_wire(w)?.encode())
+        }
         ("channels", "move") => Ok(channels::Move::from_wire(w)?.encode()),
         ("channels", "redirect") => Ok(channels::Redirect::from_wire(w)?.encode()),
         ("channels", "answer") => Ok(channels::Answer::from_wire(w)?.encode()),
@@ -7877,7 +8714,9 @@ pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>)
         ("channels", "getChannelVar") => Ok(channels::GetChannelVar::from_wire(w)?.encode()),
         ("channels", "setChannelVar") => Ok(channels::SetChannelVar::from_wire(w)?.encode()),
         ("channels", "snoopChannel") => Ok(channels::SnoopChannel::from_wire(w)?.encode()),
-        ("channels", "snoopChannelWithId") => Ok(channels::SnoopChannelWithId::from_wire(w)?.encode()),
+        ("channels", "snoopChannelWithId") => {
+            Ok(channels::SnoopChannelWithId::from_wire(w)?.encode())
+        }
         ("channels", "dial") => Ok(channels::Dial::from_wire(w)?.encode()),
         ("channels", "rtpstatistics") => Ok(channels::Rtpstatistics::from_wire(w)?.encode()),
         ("channels", "externalMedia") => Ok(channels::ExternalMedia::from_wire(w)?.encode()),
@@ -7894,7 +8733,9 @@ pub fn encode_from_wire(info: &crate::OperationInfo, w: &crate::WireRequest<'_>)
         ("endpoints", "refer") => Ok(endpoints::Refer::from_wire(w)?.encode()),
         ("endpoints", "listByTech") => Ok(endpoints::ListByTech::from_wire(w)?.encode()),
         ("endpoints", "get") => Ok(endpoints::Get::from_wire(w)?.encode()),
-        ("endpoints", "sendMessageToEndpoint") => Ok(endpoints::SendMessageToEndpoint::from_wire(w)?.encode()),
+        ("endpoints", "sendMessageToEndpoint") => {
+            Ok(endpoints::SendMessageToEndpoint::from_wire(w)?.encode())
+        }
         ("endpoints", "referToEndpoint") => Ok(endpoints::ReferToEndpoint::from_wire(w)?.encode()),
         ("events", "eventWebsocket") => Ok(events::EventWebsocket::from_wire(w)?.encode()),
         ("events", "userEvent") => Ok(events::UserEvent::from_wire(w)?.encode()),
@@ -7935,115 +8776,442 @@ pub fn start_from_wire(
 ) -> Result<(crate::RawRequestId, Option<crate::TrackedObject>), String> {
     use crate::FromWire;
     match (info.resource, info.name) {
-        ("applications", "list") => session.request_tracked(applications::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("applications", "get") => session.request_tracked(applications::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("applications", "subscribe") => session.request_tracked(applications::Subscribe::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("applications", "unsubscribe") => session.request_tracked(applications::Unsubscribe::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("applications", "filter") => session.request_tracked(applications::Filter::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "getObject") => session.request_tracked(asterisk::GetObject::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "updateObject") => session.request_tracked(asterisk::UpdateObject::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "deleteObject") => session.request_tracked(asterisk::DeleteObject::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "getInfo") => session.request_tracked(asterisk::GetInfo::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "ping") => session.request_tracked(asterisk::Ping::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "listModules") => session.request_tracked(asterisk::ListModules::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "getModule") => session.request_tracked(asterisk::GetModule::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "loadModule") => session.request_tracked(asterisk::LoadModule::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "unloadModule") => session.request_tracked(asterisk::UnloadModule::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "reloadModule") => session.request_tracked(asterisk::ReloadModule::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "listLogChannels") => session.request_tracked(asterisk::ListLogChannels::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "addLog") => session.request_tracked(asterisk::AddLog::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "deleteLog") => session.request_tracked(asterisk::DeleteLog::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "rotateLog") => session.request_tracked(asterisk::RotateLog::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "getGlobalVar") => session.request_tracked(asterisk::GetGlobalVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("asterisk", "setGlobalVar") => session.request_tracked(asterisk::SetGlobalVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "list") => session.request_tracked(bridges::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "create") => session.request_tracked(bridges::Create::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "createWithId") => session.request_tracked(bridges::CreateWithId::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "get") => session.request_tracked(bridges::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "destroy") => session.request_tracked(bridges::Destroy::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "addChannel") => session.request_tracked(bridges::AddChannel::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "removeChannel") => session.request_tracked(bridges::RemoveChannel::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "setVideoSource") => session.request_tracked(bridges::SetVideoSource::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "clearVideoSource") => session.request_tracked(bridges::ClearVideoSource::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "startMoh") => session.request_tracked(bridges::StartMoh::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "stopMoh") => session.request_tracked(bridges::StopMoh::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "play") => session.request_tracked(bridges::Play::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "playWithId") => session.request_tracked(bridges::PlayWithId::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "record") => session.request_tracked(bridges::Record::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "getBridgeVar") => session.request_tracked(bridges::GetBridgeVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "setBridgeVar") => session.request_tracked(bridges::SetBridgeVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "getBridgeVars") => session.request_tracked(bridges::GetBridgeVars::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("bridges", "setBridgeVars") => session.request_tracked(bridges::SetBridgeVars::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "list") => session.request_tracked(channels::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "originate") => session.request_tracked(channels::Originate::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "create") => session.request_tracked(channels::Create::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "get") => session.request_tracked(channels::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "originateWithId") => session.request_tracked(channels::OriginateWithId::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "hangup") => session.request_tracked(channels::Hangup::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "continueInDialplan") => session.request_tracked(channels::ContinueInDialplan::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "move") => session.request_tracked(channels::Move::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "redirect") => session.request_tracked(channels::Redirect::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "answer") => session.request_tracked(channels::Answer::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "ring") => session.request_tracked(channels::Ring::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "ringStop") => session.request_tracked(channels::RingStop::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "sendDTMF") => session.request_tracked(channels::SendDtmf::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "mute") => session.request_tracked(channels::Mute::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "unmute") => session.request_tracked(channels::Unmute::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "hold") => session.request_tracked(channels::Hold::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "unhold") => session.request_tracked(channels::Unhold::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "startMoh") => session.request_tracked(channels::StartMoh::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "stopMoh") => session.request_tracked(channels::StopMoh::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "startSilence") => session.request_tracked(channels::StartSilence::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "stopSilence") => session.request_tracked(channels::StopSilence::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "play") => session.request_tracked(channels::Play::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "playWithId") => session.request_tracked(channels::PlayWithId::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "record") => session.request_tracked(channels::Record::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "getChannelVar") => session.request_tracked(channels::GetChannelVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "setChannelVar") => session.request_tracked(channels::SetChannelVar::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "snoopChannel") => session.request_tracked(channels::SnoopChannel::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "snoopChannelWithId") => session.request_tracked(channels::SnoopChannelWithId::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "dial") => session.request_tracked(channels::Dial::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "rtpstatistics") => session.request_tracked(channels::Rtpstatistics::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "externalMedia") => session.request_tracked(channels::ExternalMedia::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "progress") => session.request_tracked(channels::Progress::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "getChannelVars") => session.request_tracked(channels::GetChannelVars::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "setChannelVars") => session.request_tracked(channels::SetChannelVars::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("channels", "transfer_progress") => session.request_tracked(channels::TransferProgress::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("deviceStates", "list") => session.request_tracked(device_states::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("deviceStates", "get") => session.request_tracked(device_states::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("deviceStates", "update") => session.request_tracked(device_states::Update::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("deviceStates", "delete") => session.request_tracked(device_states::Delete::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "list") => session.request_tracked(endpoints::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "sendMessage") => session.request_tracked(endpoints::SendMessage::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "refer") => session.request_tracked(endpoints::Refer::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "listByTech") => session.request_tracked(endpoints::ListByTech::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "get") => session.request_tracked(endpoints::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "sendMessageToEndpoint") => session.request_tracked(endpoints::SendMessageToEndpoint::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("endpoints", "referToEndpoint") => session.request_tracked(endpoints::ReferToEndpoint::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("events", "eventWebsocket") => session.request_tracked(events::EventWebsocket::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("events", "userEvent") => session.request_tracked(events::UserEvent::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("events", "claimChannel") => session.request_tracked(events::ClaimChannel::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("mailboxes", "list") => session.request_tracked(mailboxes::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("mailboxes", "get") => session.request_tracked(mailboxes::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("mailboxes", "update") => session.request_tracked(mailboxes::Update::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("mailboxes", "delete") => session.request_tracked(mailboxes::Delete::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("playbacks", "get") => session.request_tracked(playbacks::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("playbacks", "stop") => session.request_tracked(playbacks::Stop::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("playbacks", "control") => session.request_tracked(playbacks::Control::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "listStored") => session.request_tracked(recordings::ListStored::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "getStored") => session.request_tracked(recordings::GetStored::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "deleteStored") => session.request_tracked(recordings::DeleteStored::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "getStoredFile") => session.request_tracked(recordings::GetStoredFile::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "copyStored") => session.request_tracked(recordings::CopyStored::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "getLive") => session.request_tracked(recordings::GetLive::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "cancel") => session.request_tracked(recordings::Cancel::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "stop") => session.request_tracked(recordings::Stop::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "pause") => session.request_tracked(recordings::Pause::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "unpause") => session.request_tracked(recordings::Unpause::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "mute") => session.request_tracked(recordings::Mute::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("recordings", "unmute") => session.request_tracked(recordings::Unmute::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("sounds", "list") => session.request_tracked(sounds::List::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
-        ("sounds", "get") => session.request_tracked(sounds::Get::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),
+        ("applications", "list") => session
+            .request_tracked(applications::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("applications", "get") => session
+            .request_tracked(applications::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("applications", "subscribe") => session
+            .request_tracked(applications::Subscribe::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("applications", "unsubscribe") => session
+            .request_tracked(applications::Unsubscribe::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("applications", "filter") => session
+            .request_tracked(applications::Filter::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "getObject") => session
+            .request_tracked(asterisk::GetObject::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "updateObject") => session
+            .request_tracked(asterisk::UpdateObject::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "deleteObject") => session
+            .request_tracked(asterisk::DeleteObject::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "getInfo") => session
+            .request_tracked(asterisk::GetInfo::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "ping") => session
+            .request_tracked(asterisk::Ping::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "listModules") => session
+            .request_tracked(asterisk::ListModules::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "getModule") => session
+            .request_tracked(asterisk::GetModule::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "loadModule") => session
+            .request_tracked(asterisk::LoadModule::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "unloadModule") => session
+            .request_tracked(asterisk::UnloadModule::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "reloadModule") => session
+            .request_tracked(asterisk::ReloadModule::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "listLogChannels") => session
+            .request_tracked(asterisk::ListLogChannels::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "addLog") => session
+            .request_tracked(asterisk::AddLog::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "deleteLog") => session
+            .request_tracked(asterisk::DeleteLog::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "rotateLog") => session
+            .request_tracked(asterisk::RotateLog::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "getGlobalVar") => session
+            .request_tracked(asterisk::GetGlobalVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("asterisk", "setGlobalVar") => session
+            .request_tracked(asterisk::SetGlobalVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "list") => session
+            .request_tracked(bridges::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "create") => session
+            .request_tracked(bridges::Create::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "createWithId") => session
+            .request_tracked(bridges::CreateWithId::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "get") => session
+            .request_tracked(bridges::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "destroy") => session
+            .request_tracked(bridges::Destroy::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "addChannel") => session
+            .request_tracked(bridges::AddChannel::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "removeChannel") => session
+            .request_tracked(bridges::RemoveChannel::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "setVideoSource") => session
+            .request_tracked(bridges::SetVideoSource::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "clearVideoSource") => session
+            .request_tracked(bridges::ClearVideoSource::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "startMoh") => session
+            .request_tracked(bridges::StartMoh::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "stopMoh") => session
+            .request_tracked(bridges::StopMoh::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "play") => session
+            .request_tracked(bridges::Play::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "playWithId") => session
+            .request_tracked(bridges::PlayWithId::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "record") => session
+            .request_tracked(bridges::Record::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "getBridgeVar") => session
+            .request_tracked(bridges::GetBridgeVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "setBridgeVar") => session
+            .request_tracked(bridges::SetBridgeVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "getBridgeVars") => session
+            .request_tracked(bridges::GetBridgeVars::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("bridges", "setBridgeVars") => session
+            .request_tracked(bridges::SetBridgeVars::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "list") => session
+            .request_tracked(channels::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "originate") => session
+            .request_tracked(channels::Originate::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "create") => session
+            .request_tracked(channels::Create::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "get") => session
+            .request_tracked(channels::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "originateWithId") => session
+            .request_tracked(channels::OriginateWithId::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "hangup") => session
+            .request_tracked(channels::Hangup::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "continueInDialplan") => session
+            .request_tracked(channels::ContinueInDialplan::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "move") => session
+            .request_tracked(channels::Move::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "redirect") => session
+            .request_tracked(channels::Redirect::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "answer") => session
+            .request_tracked(channels::Answer::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "ring") => session
+            .request_tracked(channels::Ring::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "ringStop") => session
+            .request_tracked(channels::RingStop::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "sendDTMF") => session
+            .request_tracked(channels::SendDtmf::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "mute") => session
+            .request_tracked(channels::Mute::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "unmute") => session
+            .request_tracked(channels::Unmute::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "hold") => session
+            .request_tracked(channels::Hold::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "unhold") => session
+            .request_tracked(channels::Unhold::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "startMoh") => session
+            .request_tracked(channels::StartMoh::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "stopMoh") => session
+            .request_tracked(channels::StopMoh::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "startSilence") => session
+            .request_tracked(channels::StartSilence::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "stopSilence") => session
+            .request_tracked(channels::StopSilence::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "play") => session
+            .request_tracked(channels::Play::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "playWithId") => session
+            .request_tracked(channels::PlayWithId::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "record") => session
+            .request_tracked(channels::Record::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "getChannelVar") => session
+            .request_tracked(channels::GetChannelVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "setChannelVar") => session
+            .request_tracked(channels::SetChannelVar::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "snoopChannel") => session
+            .request_tracked(channels::SnoopChannel::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "snoopChannelWithId") => session
+            .request_tracked(channels::SnoopChannelWithId::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "dial") => session
+            .request_tracked(channels::Dial::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "rtpstatistics") => session
+            .request_tracked(channels::Rtpstatistics::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "externalMedia") => session
+            .request_tracked(channels::ExternalMedia::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "progress") => session
+            .request_tracked(channels::Progress::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "getChannelVars") => session
+            .request_tracked(channels::GetChannelVars::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "setChannelVars") => session
+            .request_tracked(channels::SetChannelVars::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("channels", "transfer_progress") => session
+            .request_tracked(channels::TransferProgress::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("deviceStates", "list") => session
+            .request_tracked(device_states::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("deviceStates", "get") => session
+            .request_tracked(device_states::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("deviceStates", "update") => session
+            .request_tracked(device_states::Update::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("deviceStates", "delete") => session
+            .request_tracked(device_states::Delete::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "list") => session
+            .request_tracked(endpoints::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "sendMessage") => session
+            .request_tracked(endpoints::SendMessage::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "refer") => session
+            .request_tracked(endpoints::Refer::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "listByTech") => session
+            .request_tracked(endpoints::ListByTech::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "get") => session
+            .request_tracked(endpoints::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "sendMessageToEndpoint") => session
+            .request_tracked(endpoints::SendMessageToEndpoint::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("endpoints", "referToEndpoint") => session
+            .request_tracked(endpoints::ReferToEndpoint::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("events", "eventWebsocket") => session
+            .request_tracked(events::EventWebsocket::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("events", "userEvent") => session
+            .request_tracked(events::UserEvent::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("events", "claimChannel") => session
+            .request_tracked(events::ClaimChannel::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("mailboxes", "list") => session
+            .request_tracked(mailboxes::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("mailboxes", "get") => session
+            .request_tracked(mailboxes::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("mailboxes", "update") => session
+            .request_tracked(mailboxes::Update::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("mailboxes", "delete") => session
+            .request_tracked(mailboxes::Delete::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("playbacks", "get") => session
+            .request_tracked(playbacks::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("playbacks", "stop") => session
+            .request_tracked(playbacks::Stop::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("playbacks", "control") => session
+            .request_tracked(playbacks::Control::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "listStored") => session
+            .request_tracked(recordings::ListStored::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "getStored") => session
+            .request_tracked(recordings::GetStored::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "deleteStored") => session
+            .request_tracked(recordings::DeleteStored::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "getStoredFile") => session
+            .request_tracked(recordings::GetStoredFile::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "copyStored") => session
+            .request_tracked(recordings::CopyStored::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "getLive") => session
+            .request_tracked(recordings::GetLive::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "cancel") => session
+            .request_tracked(recordings::Cancel::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "stop") => session
+            .request_tracked(recordings::Stop::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "pause") => session
+            .request_tracked(recordings::Pause::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "unpause") => session
+            .request_tracked(recordings::Unpause::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "mute") => session
+            .request_tracked(recordings::Mute::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("recordings", "unmute") => session
+            .request_tracked(recordings::Unmute::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("sounds", "list") => session
+            .request_tracked(sounds::List::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
+        ("sounds", "get") => session
+            .request_tracked(sounds::Get::from_wire(w)?, now)
+            .map(|(id, t)| (id.raw(), t))
+            .map_err(|e| e.to_string()),
         _ => Err(format!("unknown operation {}.{}", info.resource, info.name)),
     }
 }
@@ -8051,118 +9219,342 @@ pub fn start_from_wire(
 /// Decodes a success answer of operation `info` into its typed response,
 /// and gives it back as JSON with what the types did not name.
 #[cfg(feature = "conformance")]
-pub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {
+pub fn decode_any_response(
+    info: &crate::OperationInfo,
+    body: &[u8],
+) -> Result<crate::DecodedResponse, crate::json::JsonError> {
     use crate::Operation;
     match (info.resource, info.name) {
-        ("applications", "list") => crate::DecodedResponse::of::<<applications::List as Operation>::Response>(body),
-        ("applications", "get") => crate::DecodedResponse::of::<<applications::Get as Operation>::Response>(body),
-        ("applications", "subscribe") => crate::DecodedResponse::of::<<applications::Subscribe as Operation>::Response>(body),
-        ("applications", "unsubscribe") => crate::DecodedResponse::of::<<applications::Unsubscribe as Operation>::Response>(body),
-        ("applications", "filter") => crate::DecodedResponse::of::<<applications::Filter as Operation>::Response>(body),
-        ("asterisk", "getObject") => crate::DecodedResponse::of::<<asterisk::GetObject as Operation>::Response>(body),
-        ("asterisk", "updateObject") => crate::DecodedResponse::of::<<asterisk::UpdateObject as Operation>::Response>(body),
-        ("asterisk", "deleteObject") => crate::DecodedResponse::of::<<asterisk::DeleteObject as Operation>::Response>(body),
-        ("asterisk", "getInfo") => crate::DecodedResponse::of::<<asterisk::GetInfo as Operation>::Response>(body),
-        ("asterisk", "ping") => crate::DecodedResponse::of::<<asterisk::Ping as Operation>::Response>(body),
-        ("asterisk", "listModules") => crate::DecodedResponse::of::<<asterisk::ListModules as Operation>::Response>(body),
-        ("asterisk", "getModule") => crate::DecodedResponse::of::<<asterisk::GetModule as Operation>::Response>(body),
-        ("asterisk", "loadModule") => crate::DecodedResponse::of::<<asterisk::LoadModule as Operation>::Response>(body),
-        ("asterisk", "unloadModule") => crate::DecodedResponse::of::<<asterisk::UnloadModule as Operation>::Response>(body),
-        ("asterisk", "reloadModule") => crate::DecodedResponse::of::<<asterisk::ReloadModule as Operation>::Response>(body),
-        ("asterisk", "listLogChannels") => crate::DecodedResponse::of::<<asterisk::ListLogChannels as Operation>::Response>(body),
-        ("asterisk", "addLog") => crate::DecodedResponse::of::<<asterisk::AddLog as Operation>::Response>(body),
-        ("asterisk", "deleteLog") => crate::DecodedResponse::of::<<asterisk::DeleteLog as Operation>::Response>(body),
-        ("asterisk", "rotateLog") => crate::DecodedResponse::of::<<asterisk::RotateLog as Operation>::Response>(body),
-        ("asterisk", "getGlobalVar") => crate::DecodedResponse::of::<<asterisk::GetGlobalVar as Operation>::Response>(body),
-        ("asterisk", "setGlobalVar") => crate::DecodedResponse::of::<<asterisk::SetGlobalVar as Operation>::Response>(body),
-        ("bridges", "list") => crate::DecodedResponse::of::<<bridges::List as Operation>::Response>(body),
-        ("bridges", "create") => crate::DecodedResponse::of::<<bridges::Create as Operation>::Response>(body),
-        ("bridges", "createWithId") => crate::DecodedResponse::of::<<bridges::CreateWithId as Operation>::Response>(body),
-        ("bridges", "get") => crate::DecodedResponse::of::<<bridges::Get as Operation>::Response>(body),
-        ("bridges", "destroy") => crate::DecodedResponse::of::<<bridges::Destroy as Operation>::Response>(body),
-        ("bridges", "addChannel") => crate::DecodedResponse::of::<<bridges::AddChannel as Operation>::Response>(body),
-        ("bridges", "removeChannel") => crate::DecodedResponse::of::<<bridges::RemoveChannel as Operation>::Response>(body),
-        ("bridges", "setVideoSource") => crate::DecodedResponse::of::<<bridges::SetVideoSource as Operation>::Response>(body),
-        ("bridges", "clearVideoSource") => crate::DecodedResponse::of::<<bridges::ClearVideoSource as Operation>::Response>(body),
-        ("bridges", "startMoh") => crate::DecodedResponse::of::<<bridges::StartMoh as Operation>::Response>(body),
-        ("bridges", "stopMoh") => crate::DecodedResponse::of::<<bridges::StopMoh as Operation>::Response>(body),
-        ("bridges", "play") => crate::DecodedResponse::of::<<bridges::Play as Operation>::Response>(body),
-        ("bridges", "playWithId") => crate::DecodedResponse::of::<<bridges::PlayWithId as Operation>::Response>(body),
-        ("bridges", "record") => crate::DecodedResponse::of::<<bridges::Record as Operation>::Response>(body),
-        ("bridges", "getBridgeVar") => crate::DecodedResponse::of::<<bridges::GetBridgeVar as Operation>::Response>(body),
-        ("bridges", "setBridgeVar") => crate::DecodedResponse::of::<<bridges::SetBridgeVar as Operation>::Response>(body),
-        ("bridges", "getBridgeVars") => crate::DecodedResponse::of::<<bridges::GetBridgeVars as Operation>::Response>(body),
-        ("bridges", "setBridgeVars") => crate::DecodedResponse::of::<<bridges::SetBridgeVars as Operation>::Response>(body),
-        ("channels", "list") => crate::DecodedResponse::of::<<channels::List as Operation>::Response>(body),
-        ("channels", "originate") => crate::DecodedResponse::of::<<channels::Originate as Operation>::Response>(body),
-        ("channels", "create") => crate::DecodedResponse::of::<<channels::Create as Operation>::Response>(body),
-        ("channels", "get") => crate::DecodedResponse::of::<<channels::Get as Operation>::Response>(body),
-        ("channels", "originateWithId") => crate::DecodedResponse::of::<<channels::OriginateWithId as Operation>::Response>(body),
-        ("channels", "hangup") => crate::DecodedResponse::of::<<channels::Hangup as Operation>::Response>(body),
-        ("channels", "continueInDialplan") => crate::DecodedResponse::of::<<channels::ContinueInDialplan as Operation>::Response>(body),
-        ("channels", "move") => crate::DecodedResponse::of::<<channels::Move as Operation>::Response>(body),
-        ("channels", "redirect") => crate::DecodedResponse::of::<<channels::Redirect as Operation>::Response>(body),
-        ("channels", "answer") => crate::DecodedResponse::of::<<channels::Answer as Operation>::Response>(body),
-        ("channels", "ring") => crate::DecodedResponse::of::<<channels::Ring as Operation>::Response>(body),
-        ("channels", "ringStop") => crate::DecodedResponse::of::<<channels::RingStop as Operation>::Response>(body),
-        ("channels", "sendDTMF") => crate::DecodedResponse::of::<<channels::SendDtmf as Operation>::Response>(body),
-        ("channels", "mute") => crate::DecodedResponse::of::<<channels::Mute as Operation>::Response>(body),
-        ("channels", "unmute") => crate::DecodedResponse::of::<<channels::Unmute as Operation>::Response>(body),
-        ("channels", "hold") => crate::DecodedResponse::of::<<channels::Hold as Operation>::Response>(body),
-        ("channels", "unhold") => crate::DecodedResponse::of::<<channels::Unhold as Operation>::Response>(body),
-        ("channels", "startMoh") => crate::DecodedResponse::of::<<channels::StartMoh as Operation>::Response>(body),
-        ("channels", "stopMoh") => crate::DecodedResponse::of::<<channels::StopMoh as Operation>::Response>(body),
-        ("channels", "startSilence") => crate::DecodedResponse::of::<<channels::StartSilence as Operation>::Response>(body),
-        ("channels", "stopSilence") => crate::DecodedResponse::of::<<channels::StopSilence as Operation>::Response>(body),
-        ("channels", "play") => crate::DecodedResponse::of::<<channels::Play as Operation>::Response>(body),
-        ("channels", "playWithId") => crate::DecodedResponse::of::<<channels::PlayWithId as Operation>::Response>(body),
-        ("channels", "record") => crate::DecodedResponse::of::<<channels::Record as Operation>::Response>(body),
-        ("channels", "getChannelVar") => crate::DecodedResponse::of::<<channels::GetChannelVar as Operation>::Response>(body),
-        ("channels", "setChannelVar") => crate::DecodedResponse::of::<<channels::SetChannelVar as Operation>::Response>(body),
-        ("channels", "snoopChannel") => crate::DecodedResponse::of::<<channels::SnoopChannel as Operation>::Response>(body),
-        ("channels", "snoopChannelWithId") => crate::DecodedResponse::of::<<channels::SnoopChannelWithId as Operation>::Response>(body),
-        ("channels", "dial") => crate::DecodedResponse::of::<<channels::Dial as Operation>::Response>(body),
-        ("channels", "rtpstatistics") => crate::DecodedResponse::of::<<channels::Rtpstatistics as Operation>::Response>(body),
-        ("channels", "externalMedia") => crate::DecodedResponse::of::<<channels::ExternalMedia as Operation>::Response>(body),
-        ("channels", "progress") => crate::DecodedResponse::of::<<channels::Progress as Operation>::Response>(body),
-        ("channels", "getChannelVars") => crate::DecodedResponse::of::<<channels::GetChannelVars as Operation>::Response>(body),
-        ("channels", "setChannelVars") => crate::DecodedResponse::of::<<channels::SetChannelVars as Operation>::Response>(body),
-        ("channels", "transfer_progress") => crate::DecodedResponse::of::<<channels::TransferProgress as Operation>::Response>(body),
-        ("deviceStates", "list") => crate::DecodedResponse::of::<<device_states::List as Operation>::Response>(body),
-        ("deviceStates", "get") => crate::DecodedResponse::of::<<device_states::Get as Operation>::Response>(body),
-        ("deviceStates", "update") => crate::DecodedResponse::of::<<device_states::Update as Operation>::Response>(body),
-        ("deviceStates", "delete") => crate::DecodedResponse::of::<<device_states::Delete as Operation>::Response>(body),
-        ("endpoints", "list") => crate::DecodedResponse::of::<<endpoints::List as Operation>::Response>(body),
-        ("endpoints", "sendMessage") => crate::DecodedResponse::of::<<endpoints::SendMessage as Operation>::Response>(body),
-        ("endpoints", "refer") => crate::DecodedResponse::of::<<endpoints::Refer as Operation>::Response>(body),
-        ("endpoints", "listByTech") => crate::DecodedResponse::of::<<endpoints::ListByTech as Operation>::Response>(body),
-        ("endpoints", "get") => crate::DecodedResponse::of::<<endpoints::Get as Operation>::Response>(body),
-        ("endpoints", "sendMessageToEndpoint") => crate::DecodedResponse::of::<<endpoints::SendMessageToEndpoint as Operation>::Response>(body),
-        ("endpoints", "referToEndpoint") => crate::DecodedResponse::of::<<endpoints::ReferToEndpoint as Operation>::Response>(body),
-        ("events", "eventWebsocket") => crate::DecodedResponse::of::<<events::EventWebsocket as Operation>::Response>(body),
-        ("events", "userEvent") => crate::DecodedResponse::of::<<events::UserEvent as Operation>::Response>(body),
-        ("events", "claimChannel") => crate::DecodedResponse::of::<<events::ClaimChannel as Operation>::Response>(body),
-        ("mailboxes", "list") => crate::DecodedResponse::of::<<mailboxes::List as Operation>::Response>(body),
-        ("mailboxes", "get") => crate::DecodedResponse::of::<<mailboxes::Get as Operation>::Response>(body),
-        ("mailboxes", "update") => crate::DecodedResponse::of::<<mailboxes::Update as Operation>::Response>(body),
-        ("mailboxes", "delete") => crate::DecodedResponse::of::<<mailboxes::Delete as Operation>::Response>(body),
-        ("playbacks", "get") => crate::DecodedResponse::of::<<playbacks::Get as Operation>::Response>(body),
-        ("playbacks", "stop") => crate::DecodedResponse::of::<<playbacks::Stop as Operation>::Response>(body),
-        ("playbacks", "control") => crate::DecodedResponse::of::<<playbacks::Control as Operation>::Response>(body),
-        ("recordings", "listStored") => crate::DecodedResponse::of::<<recordings::ListStored as Operation>::Response>(body),
-        ("recordings", "getStored") => crate::DecodedResponse::of::<<recordings::GetStored as Operation>::Response>(body),
-        ("recordings", "deleteStored") => crate::DecodedResponse::of::<<recordings::DeleteStored as Operation>::Response>(body),
-        ("recordings", "getStoredFile") => crate::DecodedResponse::of::<<recordings::GetStoredFile as Operation>::Response>(body),
-        ("recordings", "copyStored") => crate::DecodedResponse::of::<<recordings::CopyStored as Operation>::Response>(body),
-        ("recordings", "getLive") => crate::DecodedResponse::of::<<recordings::GetLive as Operation>::Response>(body),
-        ("recordings", "cancel") => crate::DecodedResponse::of::<<recordings::Cancel as Operation>::Response>(body),
-        ("recordings", "stop") => crate::DecodedResponse::of::<<recordings::Stop as Operation>::Response>(body),
-        ("recordings", "pause") => crate::DecodedResponse::of::<<recordings::Pause as Operation>::Response>(body),
-        ("recordings", "unpause") => crate::DecodedResponse::of::<<recordings::Unpause as Operation>::Response>(body),
-        ("recordings", "mute") => crate::DecodedResponse::of::<<recordings::Mute as Operation>::Response>(body),
-        ("recordings", "unmute") => crate::DecodedResponse::of::<<recordings::Unmute as Operation>::Response>(body),
-        ("sounds", "list") => crate::DecodedResponse::of::<<sounds::List as Operation>::Response>(body),
-        ("sounds", "get") => crate::DecodedResponse::of::<<sounds::Get as Operation>::Response>(body),
-        _ => Err(crate::json::JsonError { offset: 0, reason: "unknown operation".into() }),
+        ("applications", "list") => {
+            crate::DecodedResponse::of::<<applications::List as Operation>::Response>(body)
+        }
+        ("applications", "get") => {
+            crate::DecodedResponse::of::<<applications::Get as Operation>::Response>(body)
+        }
+        ("applications", "subscribe") => {
+            crate::DecodedResponse::of::<<applications::Subscribe as Operation>::Response>(body)
+        }
+        ("applications", "unsubscribe") => {
+            crate::DecodedResponse::of::<<applications::Unsubscribe as Operation>::Response>(body)
+        }
+        ("applications", "filter") => {
+            crate::DecodedResponse::of::<<applications::Filter as Operation>::Response>(body)
+        }
+        ("asterisk", "getObject") => {
+            crate::DecodedResponse::of::<<asterisk::GetObject as Operation>::Response>(body)
+        }
+        ("asterisk", "updateObject") => {
+            crate::DecodedResponse::of::<<asterisk::UpdateObject as Operation>::Response>(body)
+        }
+        ("asterisk", "deleteObject") => {
+            crate::DecodedResponse::of::<<asterisk::DeleteObject as Operation>::Response>(body)
+        }
+        ("asterisk", "getInfo") => {
+            crate::DecodedResponse::of::<<asterisk::GetInfo as Operation>::Response>(body)
+        }
+        ("asterisk", "ping") => {
+            crate::DecodedResponse::of::<<asterisk::Ping as Operation>::Response>(body)
+        }
+        ("asterisk", "listModules") => {
+            crate::DecodedResponse::of::<<asterisk::ListModules as Operation>::Response>(body)
+        }
+        ("asterisk", "getModule") => {
+            crate::DecodedResponse::of::<<asterisk::GetModule as Operation>::Response>(body)
+        }
+        ("asterisk", "loadModule") => {
+            crate::DecodedResponse::of::<<asterisk::LoadModule as Operation>::Response>(body)
+        }
+        ("asterisk", "unloadModule") => {
+            crate::DecodedResponse::of::<<asterisk::UnloadModule as Operation>::Response>(body)
+        }
+        ("asterisk", "reloadModule") => {
+            crate::DecodedResponse::of::<<asterisk::ReloadModule as Operation>::Response>(body)
+        }
+        ("asterisk", "listLogChannels") => {
+            crate::DecodedResponse::of::<<asterisk::ListLogChannels as Operation>::Response>(body)
+        }
+        ("asterisk", "addLog") => {
+            crate::DecodedResponse::of::<<asterisk::AddLog as Operation>::Response>(body)
+        }
+        ("asterisk", "deleteLog") => {
+            crate::DecodedResponse::of::<<asterisk::DeleteLog as Operation>::Response>(body)
+        }
+        ("asterisk", "rotateLog") => {
+            crate::DecodedResponse::of::<<asterisk::RotateLog as Operation>::Response>(body)
+        }
+        ("asterisk", "getGlobalVar") => {
+            crate::DecodedResponse::of::<<asterisk::GetGlobalVar as Operation>::Response>(body)
+        }
+        ("asterisk", "setGlobalVar") => {
+            crate::DecodedResponse::of::<<asterisk::SetGlobalVar as Operation>::Response>(body)
+        }
+        ("bridges", "list") => {
+            crate::DecodedResponse::of::<<bridges::List as Operation>::Response>(body)
+        }
+        ("bridges", "create") => {
+            crate::DecodedResponse::of::<<bridges::Create as Operation>::Response>(body)
+        }
+        ("bridges", "createWithId") => {
+            crate::DecodedResponse::of::<<bridges::CreateWithId as Operation>::Response>(body)
+        }
+        ("bridges", "get") => {
+            crate::DecodedResponse::of::<<bridges::Get as Operation>::Response>(body)
+        }
+        ("bridges", "destroy") => {
+            crate::DecodedResponse::of::<<bridges::Destroy as Operation>::Response>(body)
+        }
+        ("bridges", "addChannel") => {
+            crate::DecodedResponse::of::<<bridges::AddChannel as Operation>::Response>(body)
+        }
+        ("bridges", "removeChannel") => {
+            crate::DecodedResponse::of::<<bridges::RemoveChannel as Operation>::Response>(body)
+        }
+        ("bridges", "setVideoSource") => {
+            crate::DecodedResponse::of::<<bridges::SetVideoSource as Operation>::Response>(body)
+        }
+        ("bridges", "clearVideoSource") => {
+            crate::DecodedResponse::of::<<bridges::ClearVideoSource as Operation>::Response>(body)
+        }
+        ("bridges", "startMoh") => {
+            crate::DecodedResponse::of::<<bridges::StartMoh as Operation>::Response>(body)
+        }
+        ("bridges", "stopMoh") => {
+            crate::DecodedResponse::of::<<bridges::StopMoh as Operation>::Response>(body)
+        }
+        ("bridges", "play") => {
+            crate::DecodedResponse::of::<<bridges::Play as Operation>::Response>(body)
+        }
+        ("bridges", "playWithId") => {
+            crate::DecodedResponse::of::<<bridges::PlayWithId as Operation>::Response>(body)
+        }
+        ("bridges", "record") => {
+            crate::DecodedResponse::of::<<bridges::Record as Operation>::Response>(body)
+        }
+        ("bridges", "getBridgeVar") => {
+            crate::DecodedResponse::of::<<bridges::GetBridgeVar as Operation>::Response>(body)
+        }
+        ("bridges", "setBridgeVar") => {
+            crate::DecodedResponse::of::<<bridges::SetBridgeVar as Operation>::Response>(body)
+        }
+        ("bridges", "getBridgeVars") => {
+            crate::DecodedResponse::of::<<bridges::GetBridgeVars as Operation>::Response>(body)
+        }
+        ("bridges", "setBridgeVars") => {
+            crate::DecodedResponse::of::<<bridges::SetBridgeVars as Operation>::Response>(body)
+        }
+        ("channels", "list") => {
+            crate::DecodedResponse::of::<<channels::List as Operation>::Response>(body)
+        }
+        ("channels", "originate") => {
+            crate::DecodedResponse::of::<<channels::Originate as Operation>::Response>(body)
+        }
+        ("channels", "create") => {
+            crate::DecodedResponse::of::<<channels::Create as Operation>::Response>(body)
+        }
+        ("channels", "get") => {
+            crate::DecodedResponse::of::<<channels::Get as Operation>::Response>(body)
+        }
+        ("channels", "originateWithId") => {
+            crate::DecodedResponse::of::<<channels::OriginateWithId as Operation>::Response>(body)
+        }
+        ("channels", "hangup") => {
+            crate::DecodedResponse::of::<<channels::Hangup as Operation>::Response>(body)
+        }
+        ("channels", "continueInDialplan") => crate::DecodedResponse::of::<
+            <channels::ContinueInDialplan as Operation>::Response,
+        >(body),
+        ("channels", "move") => {
+            crate::DecodedResponse::of::<<channels::Move as Operation>::Response>(body)
+        }
+        ("channels", "redirect") => {
+            crate::DecodedResponse::of::<<channels::Redirect as Operation>::Response>(body)
+        }
+        ("channels", "answer") => {
+            crate::DecodedResponse::of::<<channels::Answer as Operation>::Response>(body)
+        }
+        ("channels", "ring") => {
+            crate::DecodedResponse::of::<<channels::Ring as Operation>::Response>(body)
+        }
+        ("channels", "ringStop") => {
+            crate::DecodedResponse::of::<<channels::RingStop as Operation>::Response>(body)
+        }
+        ("channels", "sendDTMF") => {
+            crate::DecodedResponse::of::<<channels::SendDtmf as Operation>::Response>(body)
+        }
+        ("channels", "mute") => {
+            crate::DecodedResponse::of::<<channels::Mute as Operation>::Response>(body)
+        }
+        ("channels", "unmute") => {
+            crate::DecodedResponse::of::<<channels::Unmute as Operation>::Response>(body)
+        }
+        ("channels", "hold") => {
+            crate::DecodedResponse::of::<<channels::Hold as Operation>::Response>(body)
+        }
+        ("channels", "unhold") => {
+            crate::DecodedResponse::of::<<channels::Unhold as Operation>::Response>(body)
+        }
+        ("channels", "startMoh") => {
+            crate::DecodedResponse::of::<<channels::StartMoh as Operation>::Response>(body)
+        }
+        ("channels", "stopMoh") => {
+            crate::DecodedResponse::of::<<channels::StopMoh as Operation>::Response>(body)
+        }
+        ("channels", "startSilence") => {
+            crate::DecodedResponse::of::<<channels::StartSilence as Operation>::Response>(body)
+        }
+        ("channels", "stopSilence") => {
+            crate::DecodedResponse::of::<<channels::StopSilence as Operation>::Response>(body)
+        }
+        ("channels", "play") => {
+            crate::DecodedResponse::of::<<channels::Play as Operation>::Response>(body)
+        }
+        ("channels", "playWithId") => {
+            crate::DecodedResponse::of::<<channels::PlayWithId as Operation>::Response>(body)
+        }
+        ("channels", "record") => {
+            crate::DecodedResponse::of::<<channels::Record as Operation>::Response>(body)
+        }
+        ("channels", "getChannelVar") => {
+            crate::DecodedResponse::of::<<channels::GetChannelVar as Operation>::Response>(body)
+        }
+        ("channels", "setChannelVar") => {
+            crate::DecodedResponse::of::<<channels::SetChannelVar as Operation>::Response>(body)
+        }
+        ("channels", "snoopChannel") => {
+            crate::DecodedResponse::of::<<channels::SnoopChannel as Operation>::Response>(body)
+        }
+        ("channels", "snoopChannelWithId") => crate::DecodedResponse::of::<
+            <channels::SnoopChannelWithId as Operation>::Response,
+        >(body),
+        ("channels", "dial") => {
+            crate::DecodedResponse::of::<<channels::Dial as Operation>::Response>(body)
+        }
+        ("channels", "rtpstatistics") => {
+            crate::DecodedResponse::of::<<channels::Rtpstatistics as Operation>::Response>(body)
+        }
+        ("channels", "externalMedia") => {
+            crate::DecodedResponse::of::<<channels::ExternalMedia as Operation>::Response>(body)
+        }
+        ("channels", "progress") => {
+            crate::DecodedResponse::of::<<channels::Progress as Operation>::Response>(body)
+        }
+        ("channels", "getChannelVars") => {
+            crate::DecodedResponse::of::<<channels::GetChannelVars as Operation>::Response>(body)
+        }
+        ("channels", "setChannelVars") => {
+            crate::DecodedResponse::of::<<channels::SetChannelVars as Operation>::Response>(body)
+        }
+        ("channels", "transfer_progress") => {
+            crate::DecodedResponse::of::<<channels::TransferProgress as Operation>::Response>(body)
+        }
+        ("deviceStates", "list") => {
+            crate::DecodedResponse::of::<<device_states::List as Operation>::Response>(body)
+        }
+        ("deviceStates", "get") => {
+            crate::DecodedResponse::of::<<device_states::Get as Operation>::Response>(body)
+        }
+        ("deviceStates", "update") => {
+            crate::DecodedResponse::of::<<device_states::Update as Operation>::Response>(body)
+        }
+        ("deviceStates", "delete") => {
+            crate::DecodedResponse::of::<<device_states::Delete as Operation>::Response>(body)
+        }
+        ("endpoints", "list") => {
+            crate::DecodedResponse::of::<<endpoints::List as Operation>::Response>(body)
+        }
+        ("endpoints", "sendMessage") => {
+            crate::DecodedResponse::of::<<endpoints::SendMessage as Operation>::Response>(body)
+        }
+        ("endpoints", "refer") => {
+            crate::DecodedResponse::of::<<endpoints::Refer as Operation>::Response>(body)
+        }
+        ("endpoints", "listByTech") => {
+            crate::DecodedResponse::of::<<endpoints::ListByTech as Operation>::Response>(body)
+        }
+        ("endpoints", "get") => {
+            crate::DecodedResponse::of::<<endpoints::Get as Operation>::Response>(body)
+        }
+        ("endpoints", "sendMessageToEndpoint") => crate::DecodedResponse::of::<
+            <endpoints::SendMessageToEndpoint as Operation>::Response,
+        >(body),
+        ("endpoints", "referToEndpoint") => {
+            crate::DecodedResponse::of::<<endpoints::ReferToEndpoint as Operation>::Response>(body)
+        }
+        ("events", "eventWebsocket") => {
+            crate::DecodedResponse::of::<<events::EventWebsocket as Operation>::Response>(body)
+        }
+        ("events", "userEvent") => {
+            crate::DecodedResponse::of::<<events::UserEvent as Operation>::Response>(body)
+        }
+        ("events", "claimChannel") => {
+            crate::DecodedResponse::of::<<events::ClaimChannel as Operation>::Response>(body)
+        }
+        ("mailboxes", "list") => {
+            crate::DecodedResponse::of::<<mailboxes::List as Operation>::Response>(body)
+        }
+        ("mailboxes", "get") => {
+            crate::DecodedResponse::of::<<mailboxes::Get as Operation>::Response>(body)
+        }
+        ("mailboxes", "update") => {
+            crate::DecodedResponse::of::<<mailboxes::Update as Operation>::Response>(body)
+        }
+        ("mailboxes", "delete") => {
+            crate::DecodedResponse::of::<<mailboxes::Delete as Operation>::Response>(body)
+        }
+        ("playbacks", "get") => {
+            crate::DecodedResponse::of::<<playbacks::Get as Operation>::Response>(body)
+        }
+        ("playbacks", "stop") => {
+            crate::DecodedResponse::of::<<playbacks::Stop as Operation>::Response>(body)
+        }
+        ("playbacks", "control") => {
+            crate::DecodedResponse::of::<<playbacks::Control as Operation>::Response>(body)
+        }
+        ("recordings", "listStored") => {
+            crate::DecodedResponse::of::<<recordings::ListStored as Operation>::Response>(body)
+        }
+        ("recordings", "getStored") => {
+            crate::DecodedResponse::of::<<recordings::GetStored as Operation>::Response>(body)
+        }
+        ("recordings", "deleteStored") => {
+            crate::DecodedResponse::of::<<recordings::DeleteStored as Operation>::Response>(body)
+        }
+        ("recordings", "getStoredFile") => {
+            crate::DecodedResponse::of::<<recordings::GetStoredFile as Operation>::Response>(body)
+        }
+        ("recordings", "copyStored") => {
+            crate::DecodedResponse::of::<<recordings::CopyStored as Operation>::Response>(body)
+        }
+        ("recordings", "getLive") => {
+            crate::DecodedResponse::of::<<recordings::GetLive as Operation>::Response>(body)
+        }
+        ("recordings", "cancel") => {
+            crate::DecodedResponse::of::<<recordings::Cancel as Operation>::Response>(body)
+        }
+        ("recordings", "stop") => {
+            crate::DecodedResponse::of::<<recordings::Stop as Operation>::Response>(body)
+        }
+        ("recordings", "pause") => {
+            crate::DecodedResponse::of::<<recordings::Pause as Operation>::Response>(body)
+        }
+        ("recordings", "unpause") => {
+            crate::DecodedResponse::of::<<recordings::Unpause as Operation>::Response>(body)
+        }
+        ("recordings", "mute") => {
+            crate::DecodedResponse::of::<<recordings::Mute as Operation>::Response>(body)
+        }
+        ("recordings", "unmute") => {
+            crate::DecodedResponse::of::<<recordings::Unmute as Operation>::Response>(body)
+        }
+        ("sounds", "list") => {
+            crate::DecodedResponse::of::<<sounds::List as Operation>::Response>(body)
+        }
+        ("sounds", "get") => {
+            crate::DecodedResponse::of::<<sounds::Get as Operation>::Response>(body)
+        }
+        _ => Err(crate::json::JsonError {
+            offset: 0,
+            reason: "unknown operation".into(),
+        }),
     }
 }

@@ -3,7 +3,7 @@
 //! one against the fake Asterisk and lists what did not match.
 
 use ari_client::{Client, ConnectError, EventStream};
-use ari_proto::ops::channels::{HangupReason, MuteDirection, UnmuteDirection};
+use ari_proto::ops::channels::{HangupReason, MuteDirection};
 use ari_proto::{Config, Event};
 use conformance::{FakeAsterisk, ServeOptions};
 use std::future::Future;
@@ -101,7 +101,7 @@ pub async fn channel_control(c: &Client) -> Outcome {
         .await
         .map_err(err)?;
     ch.unmute()
-        .with(|o| o.direction(UnmuteDirection::Both))
+        .with(|o| o.direction(MuteDirection::Both))
         .await
         .map_err(err)?;
     ch.hold().await.map_err(err)?;
