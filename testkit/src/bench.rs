@@ -336,7 +336,7 @@ fn first_memory_reading() -> bool {
 }
 
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
-/// `routing`, `rest`) selects the benchmark `name`; unset selects all.
+/// `sink`, `routing`, `rest`) selects the benchmark `name`; unset selects all.
 fn selected(name: &str) -> bool {
     match std::env::var("ARI_BENCH_ONLY") {
         Ok(only) => only.split(',').any(|o| o.trim() == name),
@@ -345,7 +345,8 @@ fn selected(name: &str) -> bool {
 }
 
 /// Runs the benchmarks selected by `ARI_BENCH_ONLY` (all by default) and
-/// prints a table; `ARI_BENCH_SCALE` (default 1) multiplies the sizes.
+/// prints a table; `ARI_BENCH_SCALE` (default 1) multiplies the sizes,
+/// `ARI_BENCH_ROUNDS` (default 3) sets the rounds of ingest and sink.
 pub async fn run_all<R: Runtime, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str)
 where
     F: Future<Output = Result<Client, ConnectError>>,
@@ -380,19 +381,42 @@ where
             Err(e) => println!("  calls failed: {e}"),
         }
     }
-    for round in (1..=3).filter(|_| selected("ingest")) {
-        let ingest = ingest(&connect, events).await;
-        let sink = sink(runtime.clone(), events).await;
-        match (ingest, sink) {
-            (Ok(i), Ok(s)) => println!(
-                "  round {round}: ingest {:>9.0} ev/s  {:>5.2} us CPU/ev  lost {}   | sink {:>9.0} frames/s  | ingest/sink {:.2}",
-                i.rate(),
-                i.cpu_us_per_item(),
-                i.lost,
-                s.rate(),
-                i.rate() / s.rate()
-            ),
-            (i, s) => println!("  round {round}: failed: {:?} {:?}", i.err(), s.err()),
+    let rounds: usize = std::env::var("ARI_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    for round in 1..=rounds {
+        let ingest = match selected("ingest") {
+            true => Some(ingest(&connect, events).await),
+            false => None,
+        };
+        let sink = match selected("sink") {
+            true => Some(sink(runtime.clone(), events).await),
+            false => None,
+        };
+        let mut line = format!("  round {round}:");
+        match &ingest {
+            Some(Ok(i)) => {
+                line += &format!(
+                    " ingest {:>9.0} ev/s  {:>5.2} us CPU/ev  lost {}",
+                    i.rate(),
+                    i.cpu_us_per_item(),
+                    i.lost
+                )
+            }
+            Some(Err(e)) => line += &format!(" ingest failed: {e}"),
+            None => {}
+        }
+        match &sink {
+            Some(Ok(s)) => line += &format!("   | sink {:>9.0} frames/s", s.rate()),
+            Some(Err(e)) => line += &format!("   | sink failed: {e}"),
+            None => {}
+        }
+        if let (Some(Ok(i)), Some(Ok(s))) = (&ingest, &sink) {
+            line += &format!("  | ingest/sink {:.2}", i.rate() / s.rate());
+        }
+        if ingest.is_some() || sink.is_some() {
+            println!("{line}");
         }
     }
     // 10,000 first: memory freed by an earlier run would be reused unseen.
@@ -425,4 +449,13 @@ where
         }
     }
     println!("  max RSS {} KiB", max_rss_kib());
+}
+
+/// Whether `ARI_BENCH_RUNTIME` (a comma-separated list of names a bench
+/// gives its runtime configurations) selects `name`; unset selects all.
+pub fn runtime_selected(name: &str) -> bool {
+    match std::env::var("ARI_BENCH_RUNTIME") {
+        Ok(only) => only.split(',').any(|o| o.trim() == name),
+        Err(_) => true,
+    }
 }
