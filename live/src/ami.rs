@@ -79,6 +79,20 @@ impl Ami {
         }
     }
 
+    /// Sends DTMF `digit` out of `channel` (by name) for 100 ms with
+    /// `PlayDTMF`. On the inbound leg of a `PJSIP/...@loop` call it reaches
+    /// the outbound leg as real RFC 4733 DTMF: a key pressed by the far end,
+    /// from a leg ARI cannot send DTMF on (it is not in Stasis).
+    pub fn play_dtmf(&mut self, channel: &str, digit: char) -> io::Result<()> {
+        let digit = digit.to_string();
+        let fields = [("Channel", channel), ("Digit", &digit), ("Duration", "100")];
+        let reply = self.action("PlayDTMF", &fields)?;
+        if reply.get("Response") != Some("Success") {
+            return Err(io::Error::other(format!("PlayDTMF refused: {reply:?}")));
+        }
+        Ok(())
+    }
+
     fn read_message(&mut self) -> io::Result<AmiMessage> {
         let mut message = AmiMessage::default();
         loop {
