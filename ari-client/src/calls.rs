@@ -17,8 +17,9 @@ use std::task::{Context, Poll};
 pub enum CallEvent {
     /// A DTMF key was pressed (one digit).
     Dtmf(String),
-    /// The call left the app (`StasisEnd`): the last event.
-    Hangup,
+    /// The call left the app (`StasisEnd`): hung up, continued in the
+    /// dialplan or moved to another app. The last event.
+    Left,
     /// Any other event about the channel.
     Other(Arc<Event>),
     /// The handler fell behind and this many events were dropped.
@@ -44,7 +45,7 @@ impl IncomingCall {
         }
     }
 
-    /// The next thing that happens on the call; `None` after [`CallEvent::Hangup`].
+    /// The next thing that happens on the call; `None` after [`CallEvent::Left`].
     pub async fn next(&mut self) -> Option<CallEvent> {
         if self.ended {
             return None;
@@ -53,7 +54,7 @@ impl IncomingCall {
         let event = match item {
             None => {
                 self.ended = true;
-                return Some(CallEvent::Hangup);
+                return Some(CallEvent::Left);
             }
             Some(Err(Lagged(n))) => return Some(CallEvent::Lagged(n)),
             Some(Ok(e)) => e,
@@ -62,7 +63,7 @@ impl IncomingCall {
             Event::ChannelDtmfReceived(d) => CallEvent::Dtmf(d.digit.to_string()),
             Event::StasisEnd(_) => {
                 self.ended = true;
-                CallEvent::Hangup
+                CallEvent::Left
             }
             _ => CallEvent::Other(event),
         })

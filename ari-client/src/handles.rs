@@ -20,7 +20,11 @@ impl ChannelHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
@@ -306,7 +310,11 @@ impl BridgeHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
@@ -476,7 +484,11 @@ impl PlaybackHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
@@ -526,7 +538,11 @@ impl LiveRecordingHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
@@ -653,7 +669,11 @@ impl DeviceStateHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(
@@ -813,7 +833,11 @@ impl EndpointHandle {
     pub fn client(&self) -> &Client {
         &self.client
     }
-    /// The events about this object, from now on; the stream ends when the object is gone.
+    /// The events about this object from now on (earlier ones are not replayed);
+    /// the stream ends when the object is gone. To miss nothing of an object
+    /// you create, take its events from the creating request's
+    /// [`start`](crate::Pending::start) instead; for calls entering the app,
+    /// from [`Client::serve_calls`] or [`Client::calls`].
     pub fn events(&self) -> EventStream {
         self.client
             .subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(

@@ -207,7 +207,7 @@ pub fn handles_file(merged: &Merged) -> String {
             } else {
                 format!("self.{}.clone()", fields[0])
             };
-            writeln!(out, "    /// The events about this object, from now on; the stream ends when the object is gone.").unwrap();
+            writeln!(out, "    /// The events about this object from now on (earlier ones are not replayed);\n    /// the stream ends when the object is gone. To miss nothing of an object\n    /// you create, take its events from the creating request's\n    /// [`start`](crate::Pending::start) instead; for calls entering the app,\n    /// from [`Client::serve_calls`] or [`Client::calls`].").unwrap();
             writeln!(out, "    pub fn events(&self) -> EventStream {{\n        self.client.subscribe(ari_proto::Filter::Object(ari_proto::ObjectRef::new(ari_proto::ObjectKind::{kind}, {id_expr})))\n    }}").unwrap();
         }
         for op in merged
