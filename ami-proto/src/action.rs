@@ -1,0 +1,137 @@
+//! Actions: what a client sends, encoded as Asterisk reads them.
+
+use std::fmt;
+
+/// Asterisk reads at most this many lines of one action, `Action:` included
+/// (`AST_MAX_MANHEADERS`); it refuses more.
+pub const MAX_LINES: usize = 128;
+
+/// The longest line Asterisk reads, its `\r\n` excluded: its line buffer
+/// holds 1,024 bytes, line end included.
+pub const MAX_LINE: usize = 1022;
+
+/// Header names whose values are never shown by `Debug`.
+const SECRET_HEADERS: &[&str] = &["Secret", "Key"];
+
+/// One action: its name and its headers in order (repeats allowed, e.g.
+/// one `Variable` per channel variable). The `ActionID` is the session's
+/// business and is given when encoding.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Action {
+    name: String,
+    headers: Vec<(String, String)>,
+}
+
+/// An action Asterisk would not read as it was meant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A header name that is empty or holds a colon, a space or a line break.
+    #[error("invalid header name {0:?}")]
+    InvalidName(String),
+    /// A value with a line break would end its line early, and the rest
+    /// would be read as another header.
+    #[error("the value of {0} holds a line break")]
+    LineBreak(String),
+    /// A line longer than Asterisk reads (it would answer "line too long").
+    #[error("the {name} line is {len} bytes; Asterisk reads at most {MAX_LINE}")]
+    LineTooLong {
+        /// The header's name.
+        name: String,
+        /// The line's length without its line end.
+        len: usize,
+    },
+    /// More lines than Asterisk reads in one action.
+    #[error("{0} lines; Asterisk reads at most {MAX_LINES} per action")]
+    TooManyLines(usize),
+}
+
+impl Action {
+    /// An action called `name` (e.g. `Originate`), with no headers yet.
+    pub fn new(name: impl Into<String>) -> Action {
+        Action {
+            name: name.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header (after the ones already there).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Action {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The action's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The headers, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// Writes the action as Asterisk reads it: `Action:` first, then
+    /// `ActionID:` if given, then the headers in order, each line ending in
+    /// `\r\n`, then an empty line. Nothing is written if it fails.
+    pub fn encode(&self, action_id: Option<&str>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let lines = 1 + usize::from(action_id.is_some()) + self.headers.len();
+        if lines > MAX_LINES {
+            return Err(EncodeError::TooManyLines(lines));
+        }
+        let id = action_id.map(|id| ("ActionID", id));
+        let all = std::iter::once(("Action", self.name.as_str()))
+            .chain(id)
+            .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let start = out.len();
+        for (name, value) in all {
+            if let Err(e) = check(name, value) {
+                out.truncate(start);
+                return Err(e);
+            }
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+}
+
+fn check(name: &str, value: &str) -> Result<(), EncodeError> {
+    if name.is_empty()
+        || name
+            .bytes()
+            .any(|c| matches!(c, b':' | b' ' | b'\r' | b'\n'))
+    {
+        return Err(EncodeError::InvalidName(name.to_string()));
+    }
+    if value.bytes().any(|c| c == b'\r' || c == b'\n') {
+        return Err(EncodeError::LineBreak(name.to_string()));
+    }
+    let len = name.len() + 2 + value.len();
+    if len > MAX_LINE {
+        return Err(EncodeError::LineTooLong {
+            name: name.to_string(),
+            len,
+        });
+    }
+    Ok(())
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Action");
+        s.field("name", &self.name);
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let secret = SECRET_HEADERS.iter().any(|s| n.eq_ignore_ascii_case(s));
+                (n.as_str(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        s.field("headers", &headers).finish()
+    }
+}
