@@ -1,30 +1,8 @@
 //! Everything a session is set up with.
 
-use crate::backoff::BackoffConfig;
 use crate::error::ConfigError;
-use std::fmt;
+use crate::{BackoffConfig, Secret};
 use std::time::Duration;
-
-/// A password or key: its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    /// The secret itself: only for putting it on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 /// How credentials reach Asterisk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -53,7 +53,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod backoff;
 #[doc(hidden)] // Internal: serde plumbing of the generated code.
 pub mod codec;
 mod config;
@@ -72,8 +71,7 @@ mod timestamp;
 #[cfg(feature = "conformance")]
 mod wire;
 
-pub use backoff::{BackoffConfig, SeededRng};
-pub use config::{AuthMode, Config, RestTransport, Secret};
+pub use config::{AuthMode, Config, RestTransport};
 pub use digits::{DigitCollector, Digits, DigitsStop};
 pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
 pub use generated::events::{self, Event};
@@ -84,6 +82,7 @@ pub use inspect::Inspect;
 #[cfg(not(feature = "conformance"))]
 pub(crate) use inspect::Inspect;
 pub use operation::*;
+pub use proto_common::{BackoffConfig, Secret, SeededRng, Version};
 pub use registry::{Filter, IdHasher, IdMap, SubscriptionId};
 /// The JSON crate of the public API (free-form values, variable maps).
 pub use serde_json;

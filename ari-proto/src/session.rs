@@ -1,7 +1,7 @@
 //! The session state machine: REST requests, the events WebSocket, and event
 //! routing, driven by `handle_*` inputs and drained through `poll_*` outputs.
 
-use crate::backoff::SeededRng;
+use crate::SeededRng;
 use crate::config::{AuthMode, Config, RestTransport, basic_auth_value};
 use crate::encode::push_query_component;
 use crate::error::{ApiError, ConfigError, RequestError};
