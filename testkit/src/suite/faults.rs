@@ -310,7 +310,7 @@ where
 /// bound), and reports.
 async fn wait_for_abandoned(fake: conformance::FakeAsterisk, n: usize) -> conformance::ServeReport {
     for _ in 0..200 {
-        if fake.abandoned() >= n {
+        if fake.abandoned().get() >= n {
             break;
         }
         futures_timer_free_sleep().await;
@@ -348,12 +348,12 @@ where
     };
     let all_closed = async || {
         for _ in 0..500 {
-            if server.open_requests() == 0 {
+            if server.open_requests().get() == 0 {
                 break;
             }
             futures_timer_free_sleep().await;
         }
-        server.open_requests()
+        server.open_requests().get()
     };
 
     // Given up by timeout.
@@ -380,7 +380,7 @@ where
     let client = connect(config(Duration::from_secs(600))).await.unwrap();
     let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
     let close_when_full = async {
-        while server.open_requests() < IN_FLIGHT {
+        while server.open_requests().get() < IN_FLIGHT {
             futures_timer_free_sleep().await;
         }
         client.close().await;
