@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod example;
 
+use ari_smol::SmolRuntime;
 use testkit::suite::{faults, framework, hello_world, scenarios};
 
 #[test]
@@ -30,12 +31,12 @@ fn the_demo_replays_the_recorded_call() {
 
 #[test]
 fn reconnects_after_a_close_frame() {
-    smol::block_on(faults::reconnects(ari_smol::connect, true, 0));
+    smol::block_on(faults::reconnects(SmolRuntime, true, 0));
 }
 
 #[test]
 fn reconnects_after_a_drop_and_refusals() {
-    smol::block_on(faults::reconnects(ari_smol::connect, false, 2));
+    smol::block_on(faults::reconnects(SmolRuntime, false, 2));
 }
 
 #[test]
@@ -45,7 +46,7 @@ fn server_errors_are_typed() {
 
 #[test]
 fn slow_answers_time_out() {
-    smol::block_on(faults::slow_answers_time_out(ari_smol::connect));
+    smol::block_on(faults::slow_answers_time_out(SmolRuntime));
 }
 
 #[test]
@@ -85,17 +86,17 @@ fn pings_are_answered() {
 
 #[test]
 fn a_stalled_upgrade_times_out() {
-    smol::block_on(faults::a_stalled_upgrade_times_out(ari_smol::connect));
+    smol::block_on(faults::a_stalled_upgrade_times_out(SmolRuntime));
 }
 
 #[test]
 fn a_silent_socket_is_replaced() {
-    smol::block_on(faults::a_silent_socket_is_replaced(ari_smol::connect));
+    smol::block_on(faults::a_silent_socket_is_replaced(SmolRuntime));
 }
 
 #[test]
 fn given_up_requests_close_their_connections() {
     smol::block_on(faults::given_up_requests_close_their_connections(
-        ari_smol::connect,
+        SmolRuntime,
     ));
 }

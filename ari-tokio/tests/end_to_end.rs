@@ -8,6 +8,7 @@ mod example;
 use testkit::suite::{faults, framework, hello_world, scenarios};
 
 use ari_client::rustls;
+use ari_tokio::TokioRuntime;
 use conformance::{FakeAsterisk, ServeOptions};
 use futures_util::io::AsyncReadExt;
 use std::net::SocketAddr;
@@ -37,12 +38,12 @@ async fn the_demo_replays_the_recorded_call() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn reconnects_after_a_close_frame() {
-    faults::reconnects(ari_tokio::connect, true, 0).await;
+    faults::reconnects(TokioRuntime::current(), true, 0).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn reconnects_after_a_drop_and_refusals() {
-    faults::reconnects(ari_tokio::connect, false, 2).await;
+    faults::reconnects(TokioRuntime::current(), false, 2).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -52,7 +53,7 @@ async fn server_errors_are_typed() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn slow_answers_time_out() {
-    faults::slow_answers_time_out(ari_tokio::connect).await;
+    faults::slow_answers_time_out(TokioRuntime::current()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -176,15 +177,15 @@ async fn pings_are_answered() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_stalled_upgrade_times_out() {
-    faults::a_stalled_upgrade_times_out(ari_tokio::connect).await;
+    faults::a_stalled_upgrade_times_out(TokioRuntime::current()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_silent_socket_is_replaced() {
-    faults::a_silent_socket_is_replaced(ari_tokio::connect).await;
+    faults::a_silent_socket_is_replaced(TokioRuntime::current()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn given_up_requests_close_their_connections() {
-    faults::given_up_requests_close_their_connections(ari_tokio::connect).await;
+    faults::given_up_requests_close_their_connections(TokioRuntime::current()).await;
 }

@@ -6,6 +6,7 @@
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
 pub mod check;
+pub mod counter;
 pub mod replay;
 pub mod serve;
 pub mod test_client;
@@ -13,6 +14,7 @@ pub mod trace;
 pub mod wire_io;
 
 pub use check::Report;
+pub use counter::Counter;
 pub use serve::{FakeAsterisk, Faults, ServeOptions, ServeReport};
 pub use trace::Trace;
 

@@ -8,6 +8,7 @@
 //! clients), and are answered when the trace reaches their response.
 
 use crate::check::{body_params, parse_rest_request};
+use crate::counter::Counter;
 use crate::trace::{Body, Kind, Record, Trace};
 use crate::wire_io::{self, HttpRequest, WsMessage};
 use serde_json::{Value, json};
@@ -111,7 +112,11 @@ struct TransportFaults {
     /// Upgrades still to stall.
     stalls_left: AtomicUsize,
     /// Stalled or silent connections the client closed.
-    abandoned: AtomicUsize,
+    abandoned: Counter,
+    /// Upgrades left unanswered and answers left half-sent.
+    stalled: Counter,
+    /// Events WebSockets gone silent.
+    silenced: Counter,
 }
 
 impl FakeAsterisk {
@@ -124,7 +129,7 @@ impl FakeAsterisk {
         let auth = Arc::new((options.username.clone(), options.password.clone()));
         let transport = Arc::new(TransportFaults {
             stalls_left: AtomicUsize::new(options.faults.stall_upgrades),
-            abandoned: AtomicUsize::new(0),
+            ..TransportFaults::default()
         });
         let acceptor = {
             let (stop, tx, transport) = (stop.clone(), tx.clone(), transport.clone());
@@ -169,8 +174,22 @@ impl FakeAsterisk {
     }
 
     /// Stalled upgrades and silent WebSockets the client has closed so far.
-    pub fn abandoned(&self) -> usize {
-        self.transport.abandoned.load(Ordering::SeqCst)
+    pub fn abandoned(&self) -> &Counter {
+        &self.transport.abandoned
+    }
+
+    /// Upgrades left unanswered and answers left half-sent so far (the
+    /// `stall_upgrades` and `stall_response` faults): counted once the
+    /// client's request was read and what is sent of the answer is written.
+    pub fn stalled(&self) -> &Counter {
+        &self.transport.stalled
+    }
+
+    /// Events WebSockets gone silent so far (the `silence_ws_before`
+    /// fault): counted once nothing more is sent on one and its pings go
+    /// unanswered.
+    pub fn silenced(&self) -> &Counter {
+        &self.transport.silenced
     }
 
     /// Stops serving and reports.
@@ -191,7 +210,7 @@ impl FakeAsterisk {
             .take()
             .map(|d| d.join().unwrap_or_default())
             .unwrap_or_default();
-        report.abandoned = self.transport.abandoned.load(Ordering::SeqCst);
+        report.abandoned = self.transport.abandoned.get();
         report
     }
 }
@@ -298,7 +317,7 @@ fn serve_connection(
     tx: &Sender<Input>,
     auth: &(String, String),
     stop: &AtomicBool,
-    transport: &TransportFaults,
+    transport: &Arc<TransportFaults>,
 ) -> io::Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -310,6 +329,7 @@ fn serve_connection(
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
             if stall {
+                transport.stalled.add(1);
                 return wait_for_client_to_leave(reader.into_inner(), stop, transport);
             }
             let (reply_tx, reply_rx) = mpsc::channel();
@@ -361,6 +381,7 @@ fn serve_connection(
             out.extend_from_slice(&body[..body.len() / 2]);
             writer.write_all(&out)?;
             writer.flush()?;
+            transport.stalled.add(1);
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -384,7 +405,7 @@ fn wait_for_client_to_leave(
     while !stop.load(Ordering::SeqCst) {
         match stream.read(&mut sink) {
             Ok(0) => {
-                transport.abandoned.fetch_add(1, Ordering::SeqCst);
+                transport.abandoned.add(1);
                 return Ok(());
             }
             Ok(_) => {}
@@ -394,7 +415,7 @@ fn wait_for_client_to_leave(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) => {}
             Err(_) => {
-                transport.abandoned.fetch_add(1, Ordering::SeqCst);
+                transport.abandoned.add(1);
                 return Ok(());
             }
         }
@@ -408,18 +429,20 @@ fn serve_websocket(
     conn: u64,
     tx: &Sender<Input>,
     outgoing: Receiver<Outgoing>,
-    transport: &TransportFaults,
+    transport: &Arc<TransportFaults>,
 ) -> io::Result<()> {
     let pongs = Arc::new(Mutex::new(writer.try_clone()?));
     let silent = Arc::new(AtomicBool::new(false));
     let write_side = pongs.clone();
     let write_silent = silent.clone();
+    let write_transport = transport.clone();
     let write_thread = std::thread::spawn(move || {
         for out in outgoing {
             let Ok(mut w) = write_side.lock() else { return };
             match out {
                 Outgoing::Silence => {
                     write_silent.store(true, Ordering::SeqCst);
+                    write_transport.silenced.add(1);
                     return;
                 }
                 Outgoing::Bytes(b) => {
@@ -462,7 +485,7 @@ fn serve_websocket(
         }
     }
     if silent.load(Ordering::SeqCst) {
-        transport.abandoned.fetch_add(1, Ordering::SeqCst);
+        transport.abandoned.add(1);
     }
     let _ = tx.send(Input::WsClosed { conn });
     drop(write_thread);

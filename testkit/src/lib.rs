@@ -4,6 +4,8 @@
 //! - [`suite`]: the adapter test suite (every recorded scenario, the
 //!   fault-injection cases, the per-call framework); each adapter's
 //!   `tests/end_to_end.rs` runs it on its runtime;
+//! - [`clock`]: [`VirtualTime`](clock::VirtualTime), a runtime whose clock
+//!   moves only when a test says, for the suite's timeout tests;
 //! - [`blast`], [`calls_server`], [`loopback`], [`child`]: load servers on
 //!   loopback, in a child process for benchmarks;
 //! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
@@ -17,6 +19,7 @@ pub mod bench;
 pub mod blast;
 pub mod calls_server;
 pub mod child;
+pub mod clock;
 pub mod demo;
 pub mod loopback;
 

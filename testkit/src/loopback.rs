@@ -2,6 +2,7 @@
 //! benchmark servers are built on it. Each connection carries HTTP requests
 //! one after another until one of them upgrades to a WebSocket.
 
+use conformance::Counter;
 use conformance::wire_io::{self, HttpRequest};
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -103,16 +104,16 @@ pub struct Silent {
 
 #[derive(Default)]
 struct SilentCounts {
-    open: std::sync::atomic::AtomicUsize,
+    open: Counter,
     most: std::sync::atomic::AtomicUsize,
 }
 
 impl Service for SilentCounts {
     fn http(&self, _: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
-        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = self.open.add(1);
         self.most.fetch_max(now, Ordering::SeqCst);
         let outcome = wait_for_close(writer);
-        self.open.fetch_sub(1, Ordering::SeqCst);
+        self.open.sub(1);
         outcome?;
         // The client is gone: end this connection.
         Err(io::ErrorKind::ConnectionAborted.into())
@@ -159,9 +160,10 @@ impl Silent {
         self.server.base_url()
     }
 
-    /// HTTP requests waiting now (their connections still open).
-    pub fn open_requests(&self) -> usize {
-        self.counts.open.load(Ordering::SeqCst)
+    /// HTTP requests waiting now (their connections still open), to read
+    /// or to await.
+    pub fn open_requests(&self) -> &Counter {
+        &self.counts.open
     }
 
     /// The most requests that waited at once.

@@ -1,14 +1,59 @@
 //! Fault-injection scenarios, written once against the runtime-neutral
 //! client; the adapters' tests run each on their runtime.
+//!
+//! The scenarios that wait for one of the client's timers (request and
+//! connect timeouts, pings, reconnect backoff) run it on
+//! [`VirtualTime`] over the adapter's runtime: each waits until the client
+//! has set its timer and the server is in the state the scenario needs,
+//! then moves the clock past the deadline. Only those waits take real
+//! time, each bounded by [`PATIENCE`], which only a failing test reaches.
 
+use crate::clock::VirtualTime;
 use crate::suite::hello_world::{hello_world, serve_recorded_call as start};
-use ari_client::{Client, ConnectError, Lagged};
-use ari_proto::{Config, ConnectionEvent, Event, Filter, RequestError};
+use ari_client::{Client, ConnectError, Executor, Lagged, Runtime};
+use ari_proto::{CloseReason, Config, ConnectionEvent, Event, Filter, RequestError};
 use conformance::Faults;
+use futures_channel::mpsc::UnboundedReceiver;
+use futures_util::future::{Either, join, join_all, join3};
 use futures_util::{FutureExt, StreamExt};
 use std::future::Future;
 use std::future::IntoFuture;
-use std::time::Duration;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+/// Real time a scenario waits for something on real sockets before it
+/// fails: far more than any machine needs.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// `future`, or a panic naming `what` once [`PATIENCE`] has passed on the
+/// real clock of `time`'s runtime.
+async fn within<R: Runtime, T>(
+    time: &VirtualTime<R>,
+    what: &str,
+    future: impl Future<Output = T>,
+) -> T {
+    let limit = time.runtime().sleep_until(Instant::now() + PATIENCE);
+    match futures_util::future::select(pin!(future), limit).await {
+        Either::Left((value, _)) => value,
+        Either::Right(_) => panic!("{what}: not within {PATIENCE:?}"),
+    }
+}
+
+/// Lets every reconnect the client schedules start: once the client sleeps
+/// out a backoff, moves the clock to its end. Returns when the client's
+/// driver ends (its connection events with it).
+async fn follow_backoffs<R: Runtime>(
+    time: &VirtualTime<R>,
+    mut states: UnboundedReceiver<ConnectionEvent>,
+) {
+    while let Some(state) = states.next().await {
+        if let ConnectionEvent::Backoff { until, .. } = state {
+            let sleeping = time.sleeping_until(until);
+            within(time, "the client sleeps until its reconnect", sleeping).await;
+            time.advance_to(until);
+        }
+    }
+}
 
 fn first_event_seq() -> u64 {
     let trace = conformance::bundled_trace("hello-world.jsonl").unwrap();
@@ -25,21 +70,25 @@ fn originate() -> ari_proto::ops::channels::Originate {
 
 /// The WebSocket drops (with or without a close frame) and the first
 /// `refused` reconnects are refused: the client backs off, reconnects by
-/// itself, and the call completes.
-pub async fn reconnects<F>(connect: impl FnOnce(Config) -> F, close_frame: bool, refused: usize)
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
+/// itself once each backoff is over, and the call completes.
+pub async fn reconnects<R: Runtime>(runtime: R, close_frame: bool, refused: usize) {
     let faults = Faults {
         close_ws_before: Some((first_event_seq(), close_frame)),
         refuse_connections: refused,
         ..Faults::default()
     };
     let (fake, config) = start(faults);
-    let client = connect(config).await.unwrap();
+    let time = VirtualTime::new(runtime);
+    let client = Client::connect(time.clone(), config).await.unwrap();
     let mut states = client.connection_events();
-    let log = hello_world(&client).await.unwrap();
-    client.close().await;
+    let backoffs = follow_backoffs(&time, client.connection_events());
+    let call = async {
+        let log = within(&time, "the call", hello_world(&client)).await;
+        client.close().await;
+        log
+    };
+    let (log, ()) = join(call, backoffs).await;
+    let log = log.unwrap();
     let report = fake.finish();
     assert!(
         report.completed && report.mismatches.is_empty(),
@@ -62,6 +111,11 @@ where
         .filter(|s| matches!(s, ConnectionEvent::Connecting { .. }))
         .count();
     assert_eq!(attempts, refused + 1, "{seen:?}");
+    let backoffs = seen
+        .iter()
+        .filter(|s| matches!(s, ConnectionEvent::Backoff { .. }))
+        .count();
+    assert_eq!(backoffs, refused + 1, "one backoff before each attempt");
 }
 
 /// A 503 answer is a typed API error.
@@ -82,22 +136,29 @@ where
     drop(fake);
 }
 
-/// An answer slower than the request timeout is a timeout.
-pub async fn slow_answers_time_out<F>(connect: impl FnOnce(Config) -> F)
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
+/// An answer still coming when the request timeout runs out (the fake
+/// sends half of it, then nothing) is a timeout.
+pub async fn slow_answers_time_out<R: Runtime>(runtime: R) {
+    const TIMEOUT: Duration = Duration::from_millis(100);
     let (fake, mut config) = start(Faults {
-        response_delay: Duration::from_millis(600),
+        stall_response: Some(0),
         ..Faults::default()
     });
-    config.request_timeout = Duration::from_millis(100);
-    let client = connect(config).await.unwrap();
-    let outcome = client.request(originate()).await;
-    assert_eq!(
-        outcome.err(),
-        Some(RequestError::Timeout(Duration::from_millis(100)))
-    );
+    config.request_timeout = TIMEOUT;
+    let time = VirtualTime::new(runtime);
+    let client = Client::connect(time.clone(), config).await.unwrap();
+    // The clock stands still until advanced: the request goes out now.
+    let sent_at = time.now();
+    let expire = async {
+        within(&time, "half the answer is sent", fake.stalled().reaches(1)).await;
+        let timer = time.sleeping_until(sent_at + TIMEOUT);
+        let due = within(&time, "the client sets its timer", timer).await;
+        assert_eq!(due, sent_at + TIMEOUT);
+        time.advance(TIMEOUT);
+    };
+    let request = within(&time, "the outcome", client.request(originate()));
+    let (outcome, ()) = join(request, expire).await;
+    assert_eq!(outcome.err(), Some(RequestError::Timeout(TIMEOUT)));
     client.close().await;
     drop(fake);
 }
@@ -248,45 +309,81 @@ where
 
 /// An upgrade the server never answers fails `connect` with a connect
 /// timeout, and the client closes the stalled connection.
-pub async fn a_stalled_upgrade_times_out<F>(connect: impl FnOnce(Config) -> F)
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
+pub async fn a_stalled_upgrade_times_out<R: Runtime>(runtime: R) {
+    const TIMEOUT: Duration = Duration::from_millis(150);
     let (fake, mut config) = start(Faults {
         stall_upgrades: 1,
         ..Faults::default()
     });
-    config.connect_timeout = Duration::from_millis(150);
-    let outcome = connect(config).await;
+    config.connect_timeout = TIMEOUT;
+    let time = VirtualTime::new(runtime);
+    let started = time.now();
+    let expire = async {
+        within(
+            &time,
+            "the fake holds the upgrade",
+            fake.stalled().reaches(1),
+        )
+        .await;
+        let timer = time.sleeping_until(started + TIMEOUT);
+        let due = within(&time, "the client sets its timer", timer).await;
+        assert_eq!(due, started + TIMEOUT);
+        time.advance(TIMEOUT);
+    };
+    let connect = within(&time, "the outcome", Client::connect(time.clone(), config));
+    let (outcome, ()) = join(connect, expire).await;
     assert_eq!(
         outcome.err(),
-        Some(ConnectError::WebSocket(
-            ari_proto::CloseReason::ConnectTimeout
-        ))
+        Some(ConnectError::WebSocket(CloseReason::ConnectTimeout))
     );
     // The fake counts the stalled connection once the client has closed it.
-    let report = wait_for_abandoned(fake, 1).await;
+    let closed = fake.abandoned().reaches(1);
+    within(&time, "the client closes the stalled connection", closed).await;
+    let report = fake.finish();
     assert_eq!(report.abandoned, 1, "{report:?}");
 }
 
 /// The WebSocket goes silent (no frames, no pongs, the socket still up):
 /// the client's pings go unanswered, it declares the connection dead,
 /// closes it, reconnects by itself, and the call completes on the new one.
-pub async fn a_silent_socket_is_replaced<F>(connect: impl FnOnce(Config) -> F)
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
+pub async fn a_silent_socket_is_replaced<R: Runtime>(runtime: R) {
+    const PING: Duration = Duration::from_millis(50);
+    const IDLE: Duration = Duration::from_millis(200);
     let (fake, mut config) = start(Faults {
         silence_ws_before: Some(first_event_seq()),
         ..Faults::default()
     });
-    config.ping_interval = Some(Duration::from_millis(50));
-    config.idle_timeout = Duration::from_millis(200);
-    let client = connect(config).await.unwrap();
+    config.ping_interval = Some(PING);
+    config.idle_timeout = IDLE;
+    let time = VirtualTime::new(runtime);
+    let client = Client::connect(time.clone(), config).await.unwrap();
+    // The clock has not moved: this is when the WebSocket opened, and the
+    // last time it brought anything (the fault comes before any frame).
+    let opened = time.now();
     let mut states = client.connection_events();
-    let log = hello_world(&client).await.unwrap();
-    client.close().await;
-    let report = wait_for_abandoned(fake, 1).await;
+    let backoffs = follow_backoffs(&time, client.connection_events());
+    let silence = async {
+        within(&time, "the fake goes silent", fake.silenced().reaches(1)).await;
+        let first_ping = time.sleeping_until(opened + PING);
+        within(&time, "the client waits to ping", first_ping).await;
+        time.advance_to(opened + PING);
+        // The ping went out: the timer is set again for the next one.
+        let second_ping = time.sleeping_until(opened + 2 * PING);
+        let due = within(&time, "the client pings", second_ping).await;
+        assert_eq!(due, opened + 2 * PING);
+        // No pong and nothing else: dead once idle that long.
+        time.advance_to(opened + IDLE);
+    };
+    let call = async {
+        let log = within(&time, "the call", hello_world(&client)).await;
+        client.close().await;
+        log
+    };
+    let (log, (), ()) = join3(call, silence, backoffs).await;
+    let log = log.unwrap();
+    let closed = fake.abandoned().reaches(1);
+    within(&time, "the client closes the silent socket", closed).await;
+    let report = fake.finish();
     assert!(
         report.completed && report.mismatches.is_empty(),
         "{report:?} {log:?}"
@@ -297,7 +394,7 @@ where
         seen.push(s);
     }
     assert!(
-        seen.contains(&ConnectionEvent::Closed(ari_proto::CloseReason::Silent)),
+        seen.contains(&ConnectionEvent::Closed(CloseReason::Silent)),
         "{seen:?}"
     );
     assert!(
@@ -306,38 +403,14 @@ where
     );
 }
 
-/// Stops the fake once it counted `n` abandoned connections (or after a
-/// bound), and reports.
-async fn wait_for_abandoned(fake: conformance::FakeAsterisk, n: usize) -> conformance::ServeReport {
-    for _ in 0..200 {
-        if fake.abandoned() >= n {
-            break;
-        }
-        futures_timer_free_sleep().await;
-    }
-    fake.finish()
-}
-
-/// Yields to the runtime for a moment without naming one.
-async fn futures_timer_free_sleep() {
-    let (tx, rx) = futures_channel::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(10));
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
-}
-
 /// A server that accepts the events WebSocket and every HTTP connection but
 /// never answers a request. Requests that time out, and requests failed by
 /// `close`, have their exchanges cancelled and their connections closed:
 /// nothing piles up, and no more than `max_in_flight` are ever open.
-pub async fn given_up_requests_close_their_connections<F>(connect: impl Fn(Config) -> F)
-where
-    F: Future<Output = Result<Client, ConnectError>>,
-{
+pub async fn given_up_requests_close_their_connections<R: Runtime>(runtime: R) {
     const REQUESTS: usize = 1000;
     const IN_FLIGHT: usize = 16;
+    const TIMEOUT: Duration = Duration::from_millis(300);
     let server = crate::loopback::Silent::start().unwrap();
     let config = |timeout: Duration| {
         let mut config = Config::new(&server.base_url(), "hello", "u", "p").unwrap();
@@ -346,58 +419,74 @@ where
         config.request_timeout = timeout;
         config
     };
+    let time = VirtualTime::new(runtime);
     let all_closed = async || {
-        for _ in 0..500 {
-            if server.open_requests() == 0 {
-                break;
-            }
-            futures_timer_free_sleep().await;
-        }
-        server.open_requests()
+        let closed = server.open_requests().until(|n| n == 0);
+        within(&time, "the server sees every exchange closed", closed).await;
+    };
+    let get_all = |client: &Client| {
+        join_all((0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future()))
     };
 
     // Given up by timeout.
-    let client = connect(config(Duration::from_millis(300))).await.unwrap();
-    let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
-    let outcomes = futures_util::future::join_all(requests).await;
+    let client = Client::connect(time.clone(), config(TIMEOUT))
+        .await
+        .unwrap();
+    // The clock stands still until advanced: the requests go out now.
+    let sent_at = time.now();
+    let mut requests = pin!(get_all(&client));
+    // The first poll sends every request.
+    assert!(futures_util::poll!(requests.as_mut()).is_pending());
+    // The driver takes commands in order and refuses this one before it
+    // sends anything: once it is refused, every request above has its
+    // deadline.
+    let refused = client
+        .request(ari_proto::ops::events::EventWebsocket::new(["hello"]))
+        .await;
+    assert!(
+        matches!(refused, Err(RequestError::Invalid(_))),
+        "{refused:?}"
+    );
+    let full = server.open_requests().reaches(IN_FLIGHT);
+    within(&time, "the first requests reach the server", full).await;
+    let timer = time.sleeping_until(sent_at + TIMEOUT);
+    let due = within(&time, "the client sets its timer", timer).await;
+    assert_eq!(due, sent_at + TIMEOUT);
+    time.advance(TIMEOUT);
+    let outcomes = within(&time, "the requests time out", requests).await;
     assert!(
         outcomes
             .iter()
-            .all(|o| matches!(o, Err(RequestError::Timeout(_)))),
+            .all(|o| o.as_ref().err() == Some(&RequestError::Timeout(TIMEOUT))),
         "every request times out"
     );
-    assert_eq!(
-        all_closed().await,
-        0,
-        "timed-out exchanges closed their connections"
+    all_closed().await;
+    assert!(
+        server.most_open_requests() <= IN_FLIGHT,
+        "at most {IN_FLIGHT} exchanges at once, saw {}",
+        server.most_open_requests()
     );
     client.close().await;
 
-    // Given up by close, once the most that may be on the wire are. (While
-    // requests time out, the server may see a cancelled connection's end
-    // only after the next request's start: count from here.)
+    // Given up by close, once the most that may be on the wire are. The
+    // clock stands still: no request times out.
     server.reset_most_open_requests();
-    let client = connect(config(Duration::from_secs(600))).await.unwrap();
-    let requests = (0..REQUESTS).map(|i| client.channel(format!("c{i}")).get().into_future());
+    let client = Client::connect(time.clone(), config(TIMEOUT))
+        .await
+        .unwrap();
     let close_when_full = async {
-        while server.open_requests() < IN_FLIGHT {
-            futures_timer_free_sleep().await;
-        }
+        let full = server.open_requests().reaches(IN_FLIGHT);
+        within(&time, "the first requests reach the server", full).await;
         client.close().await;
     };
-    let (outcomes, ()) =
-        futures_util::future::join(futures_util::future::join_all(requests), close_when_full).await;
+    let (outcomes, ()) = join(get_all(&client), close_when_full).await;
     assert!(
         outcomes
             .iter()
             .all(|o| matches!(o, Err(RequestError::Closed))),
         "close fails every request"
     );
-    assert_eq!(
-        all_closed().await,
-        0,
-        "closed exchanges closed their connections"
-    );
+    all_closed().await;
     assert!(
         server.most_open_requests() <= IN_FLIGHT,
         "at most {IN_FLIGHT} exchanges at once, saw {}",
