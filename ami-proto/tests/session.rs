@@ -1,0 +1,541 @@
+//! The session against scripted Asterisk answers, on a clock the test moves.
+
+use ami_proto::{
+    Action, ActionError, CloseReason, Config, ConnectionEvent, ConnectionState, Decoder, EventMask,
+    Frame, Kind, LoginAuth, Message, Output, Session, Transmit, Version,
+};
+use std::time::{Duration, Instant};
+
+const BANNER: &str = "Asterisk Call Manager/11.0.0\r\n";
+
+struct Pbx {
+    session: Session,
+    now: Instant,
+    /// Actions the session wrote, decoded as Asterisk reads them.
+    reader: Decoder,
+    connected: bool,
+    closed: usize,
+}
+
+impl Pbx {
+    fn new(config: Config) -> Pbx {
+        Pbx {
+            session: Session::new(config).unwrap(),
+            now: Instant::now(),
+            reader: Decoder::for_actions(1 << 20),
+            connected: false,
+            closed: 0,
+        }
+    }
+
+    fn config() -> Config {
+        let mut config = Config::new("127.0.0.1", "admin", "amp111").unwrap();
+        config.learn_server_version = false;
+        config.ping_interval = None;
+        config
+    }
+
+    /// Drains the transmits: connects when asked, returns the actions written.
+    fn sent(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        while let Some(t) = self.session.poll_transmit() {
+            match t {
+                Transmit::Connect => {
+                    self.session.handle_connected(self.now);
+                    self.connected = true;
+                }
+                Transmit::Send(bytes) => {
+                    assert!(self.connected, "written while not connected");
+                    self.reader.feed(&bytes);
+                    while let Some(Frame::Message(m)) = self.reader.next_frame().unwrap() {
+                        out.push(m);
+                    }
+                }
+                Transmit::Close => {
+                    self.connected = false;
+                    self.closed += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        out
+    }
+
+    /// The only action written now, by name.
+    fn expect_sent(&mut self, name: &str) -> Message {
+        let mut sent = self.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let m = sent.remove(0);
+        assert!(
+            matches!(m.kind(), Kind::Action(n) if n.eq_ignore_case(name)),
+            "{m:?}"
+        );
+        m
+    }
+
+    fn feed(&mut self, text: &str) {
+        self.session.handle_bytes(text.as_bytes(), self.now);
+    }
+
+    /// Answers `action` with `Response: <response>` and extra lines.
+    fn answer(&mut self, action: &Message, response: &str, extra: &str) {
+        let id = action.action_id().unwrap().to_string();
+        self.feed(&format!(
+            "Response: {response}\r\nActionID: {id}\r\n{extra}\r\n"
+        ));
+    }
+
+    fn outputs(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.session.poll_output()).collect()
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.session.handle_timeout(self.now);
+    }
+
+    /// Connects and logs in (challenge), answering everything with success.
+    fn open(config: Config) -> Pbx {
+        let mut pbx = Pbx::new(config);
+        pbx.session.connect(pbx.now);
+        assert!(pbx.sent().is_empty());
+        pbx.feed(BANNER);
+        let challenge = pbx.expect_sent("Challenge");
+        pbx.answer(&challenge, "Success", "Challenge: 768386113\r\n");
+        let login = pbx.expect_sent("Login");
+        pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+        assert!(
+            pbx.outputs()
+                .contains(&Output::Connection(ConnectionEvent::Open {
+                    reconnected: false
+                }))
+        );
+        pbx
+    }
+}
+
+fn answers(outputs: &[Output]) -> Vec<(u64, Result<ami_proto::Answer, ActionError>)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Answer { id, result } => Some((id.0, result.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn challenge_login_as_recorded() {
+    let mut config = Pbx::config();
+    config.learn_server_version = true;
+    config.events = EventMask::Classes(vec!["call".into(), "system".into()]);
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.sent();
+    pbx.feed(BANNER);
+    let challenge = pbx.expect_sent("Challenge");
+    assert_eq!(challenge.get("AuthType").unwrap(), "MD5");
+    pbx.answer(&challenge, "Success", "Challenge: 768386113\r\n");
+    let login = pbx.expect_sent("Login");
+    // The key of conformance/traces/ami/ami-login.jsonl for this challenge.
+    assert_eq!(
+        login.get("Key").unwrap(),
+        "78a3b8178413d2a796f93677a5fdba8a"
+    );
+    assert_eq!(login.get("Username").unwrap(), "admin");
+    assert_eq!(login.get("Events").unwrap(), "call,system");
+    assert!(login.get("Secret").is_none(), "the secret stays home");
+    pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+    let settings = pbx.expect_sent("CoreSettings");
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Connecting);
+    pbx.answer(
+        &settings,
+        "Success",
+        "AMIversion: 11.0.0\r\nAsteriskVersion: 22.10.1\r\n",
+    );
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Open);
+    assert_eq!(pbx.session.server_version(), Some(Version::new(22, 10, 1)));
+    assert_eq!(pbx.session.banner().unwrap().version(), "11.0.0");
+}
+
+#[test]
+fn plain_login_then_filters_one_of_them_refused() {
+    let mut config = Pbx::config();
+    config.auth = LoginAuth::Plain;
+    config.filters = vec!["Event: Newchannel".into(), "!Event: VarSet".into()];
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.feed(BANNER);
+    let login = pbx.expect_sent("Login");
+    assert_eq!(login.get("Secret").unwrap(), "amp111");
+    pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+    let filters = pbx.sent();
+    assert_eq!(filters.len(), 2);
+    assert_eq!(filters[1].get("Filter").unwrap(), "!Event: VarSet");
+    assert_eq!(filters[1].get("Operation").unwrap(), "Add");
+    pbx.answer(
+        &filters[0],
+        "Success",
+        "Message: Filter Added Successfully\r\n",
+    );
+    assert_eq!(
+        pbx.session.connection_state(),
+        ConnectionState::Connecting,
+        "one filter still unanswered"
+    );
+    pbx.answer(&filters[1], "Error", "Message: Permission denied\r\n");
+    let outputs = pbx.outputs();
+    assert!(
+        outputs.contains(&Output::Connection(ConnectionEvent::FilterRefused {
+            filter: "!Event: VarSet".into(),
+            reason: "Permission denied".into()
+        }))
+    );
+    assert!(outputs.contains(&Output::Connection(ConnectionEvent::Open {
+        reconnected: false
+    })));
+}
+
+#[test]
+fn a_refused_login_stops_without_retrying() {
+    let mut pbx = Pbx::new(Pbx::config());
+    let early = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.sent();
+    pbx.feed(BANNER);
+    let challenge = pbx.expect_sent("Challenge");
+    pbx.answer(&challenge, "Success", "Challenge: 1\r\n");
+    let login = pbx.expect_sent("Login");
+    pbx.answer(&login, "Error", "Message: Authentication failed\r\n");
+    pbx.sent();
+    assert_eq!(pbx.closed, 1);
+    let outputs = pbx.outputs();
+    assert!(
+        outputs.contains(&Output::Connection(ConnectionEvent::Closed(
+            CloseReason::LoginRefused("Authentication failed".into())
+        )))
+    );
+    assert!(outputs.contains(&Output::Connection(ConnectionEvent::Stopped)));
+    assert_eq!(answers(&outputs), [(early.0, Err(ActionError::Closed))]);
+    assert_eq!(pbx.session.poll_timeout(), None, "no retry scheduled");
+    assert_eq!(
+        pbx.session.send(&Action::new("Ping"), pbx.now),
+        Err(ActionError::Closed)
+    );
+}
+
+#[test]
+fn actions_wait_for_the_login_and_are_matched_by_action_id() {
+    let mut pbx = Pbx::new(Pbx::config());
+    let first = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    let second = pbx
+        .session
+        .send(&Action::new("Getvar").header("Variable", "X"), pbx.now)
+        .unwrap();
+    assert_eq!(
+        pbx.session.connection_state(),
+        ConnectionState::Connecting,
+        "sending connects"
+    );
+    pbx.sent();
+    pbx.feed(BANNER);
+    let challenge = pbx.expect_sent("Challenge");
+    pbx.answer(&challenge, "Success", "Challenge: 1\r\n");
+    let login = pbx.expect_sent("Login");
+    pbx.answer(&login, "Success", "\r\n");
+    let sent = pbx.sent();
+    assert_eq!(sent.len(), 2, "both go out once logged in, in order");
+    // Answered out of order; each finds its action.
+    pbx.answer(&sent[1], "Error", "Message: No such channel\r\n");
+    pbx.answer(&sent[0], "Success", "Ping: Pong\r\n");
+    let got = answers(&pbx.outputs());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, second.0);
+    assert!(
+        matches!(&got[0].1, Err(ActionError::Refused { message, .. }) if message == "No such channel")
+    );
+    assert_eq!(got[1].0, first.0);
+    assert_eq!(
+        got[1].1.as_ref().unwrap().response.get("Ping").unwrap(),
+        "Pong"
+    );
+}
+
+#[test]
+fn an_event_list_is_one_answer_and_other_events_pass_by() {
+    let mut pbx = Pbx::open(Pbx::config());
+    let id = pbx
+        .session
+        .send(&Action::new("CoreShowChannels"), pbx.now)
+        .unwrap();
+    let sent = pbx.expect_sent("CoreShowChannels");
+    let aid = sent.action_id().unwrap().to_string();
+    pbx.answer(
+        &sent,
+        "Success",
+        "EventList: start\r\nMessage: Channels will follow\r\n",
+    );
+    pbx.feed(&format!(
+        "Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: PJSIP/a-1\r\n\r\n"
+    ));
+    pbx.feed("Event: Newchannel\r\nChannel: PJSIP/b-2\r\n\r\n");
+    pbx.feed(&format!(
+        "Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: PJSIP/c-3\r\n\r\n"
+    ));
+    let before = pbx.outputs();
+    assert!(answers(&before).is_empty(), "not complete yet");
+    assert!(
+        matches!(&before[..], [Output::Event(m)] if m.get("Channel").unwrap() == "PJSIP/b-2"),
+        "the unrelated event is delivered, the items are not: {before:?}"
+    );
+    pbx.feed(&format!("Event: CoreShowChannelsComplete\r\nActionID: {aid}\r\nEventList: Complete\r\nListItems: 2\r\n\r\n"));
+    let outputs = pbx.outputs();
+    let got = answers(&outputs);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, id.0);
+    let answer = got[0].1.as_ref().unwrap();
+    let channels: Vec<String> = answer
+        .items
+        .iter()
+        .map(|m| m.get("Channel").unwrap().to_string())
+        .collect();
+    assert_eq!(channels, ["PJSIP/a-1", "PJSIP/c-3"]);
+    assert_eq!(
+        answer
+            .completion
+            .as_ref()
+            .unwrap()
+            .get("ListItems")
+            .unwrap(),
+        "2"
+    );
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+}
+
+#[test]
+fn an_asynchronous_originate_ends_with_its_originate_response() {
+    let mut pbx = Pbx::open(Pbx::config());
+    let originate = |pbx: &mut Pbx| {
+        let action = Action::new("Originate")
+            .header("Channel", "PJSIP/100")
+            .header("Application", "Wait")
+            .header("Async", "true");
+        let id = pbx.session.send(&action, pbx.now).unwrap();
+        let sent = pbx.expect_sent("Originate");
+        pbx.answer(
+            &sent,
+            "Success",
+            "Message: Originate successfully queued\r\n",
+        );
+        (id, sent.action_id().unwrap().to_string())
+    };
+    let (ok, aid) = originate(&mut pbx);
+    assert!(answers(&pbx.outputs()).is_empty());
+    pbx.feed(&format!(
+        "Event: OriginateResponse\r\nActionID: {aid}\r\nResponse: Success\r\nUniqueid: 1.1\r\n\r\n"
+    ));
+    let got = answers(&pbx.outputs());
+    assert_eq!(got[0].0, ok.0);
+    assert_eq!(
+        got[0]
+            .1
+            .as_ref()
+            .unwrap()
+            .completion
+            .as_ref()
+            .unwrap()
+            .get("Uniqueid")
+            .unwrap(),
+        "1.1"
+    );
+
+    let (failed, aid) = originate(&mut pbx);
+    pbx.feed(&format!(
+        "Event: OriginateResponse\r\nActionID: {aid}\r\nResponse: Failure\r\nReason: 0\r\n\r\n"
+    ));
+    let got = answers(&pbx.outputs());
+    assert_eq!(got[0].0, failed.0);
+    assert!(
+        matches!(&got[0].1, Err(ActionError::Refused { response, .. }) if response.get("Reason").unwrap() == "0")
+    );
+}
+
+#[test]
+fn foreign_answers_are_orphans_and_foreign_events_are_events() {
+    let mut pbx = Pbx::open(Pbx::config());
+    pbx.feed("Response: Success\r\nActionID: someone-else-7\r\n\r\n");
+    pbx.feed("Event: OriginateResponse\r\nActionID: someone-else-8\r\nResponse: Success\r\n\r\n");
+    let outputs = pbx.outputs();
+    assert!(matches!(&outputs[0], Output::Orphan(_)));
+    assert!(
+        matches!(&outputs[1], Output::Event(m) if m.get("Event").unwrap() == "OriginateResponse")
+    );
+}
+
+#[test]
+fn unanswered_actions_time_out() {
+    let mut config = Pbx::config();
+    config.request_timeout = Duration::from_secs(5);
+    let mut pbx = Pbx::open(config);
+    let id = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.sent();
+    pbx.advance(Duration::from_millis(4999));
+    assert!(answers(&pbx.outputs()).is_empty());
+    pbx.advance(Duration::from_millis(1));
+    assert_eq!(
+        answers(&pbx.outputs()),
+        [(id.0, Err(ActionError::Timeout(Duration::from_secs(5))))]
+    );
+}
+
+#[test]
+fn a_drop_fails_sent_actions_then_backs_off_and_logs_in_again() {
+    let mut pbx = Pbx::open(Pbx::config());
+    let lost = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.sent();
+    pbx.session.handle_closed("reset by peer", pbx.now);
+    let outputs = pbx.outputs();
+    assert_eq!(
+        answers(&outputs),
+        [(lost.0, Err(ActionError::ConnectionLost))]
+    );
+    let Some(Output::Connection(ConnectionEvent::Backoff { until, attempt: 0 })) = outputs
+        .iter()
+        .find(|o| matches!(o, Output::Connection(ConnectionEvent::Backoff { .. })))
+        .cloned()
+    else {
+        panic!("{outputs:?}")
+    };
+    assert_eq!(pbx.session.poll_timeout(), Some(until));
+    // Sent during the gap: waits for the next login.
+    let waiting = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.now = until;
+    pbx.session.handle_timeout(pbx.now);
+    assert!(pbx.sent().is_empty(), "connect first");
+    assert!(pbx.connected);
+    pbx.feed(BANNER);
+    let challenge = pbx.expect_sent("Challenge");
+    pbx.answer(&challenge, "Success", "Challenge: 2\r\n");
+    let login = pbx.expect_sent("Login");
+    pbx.answer(&login, "Success", "\r\n");
+    assert!(
+        pbx.outputs()
+            .contains(&Output::Connection(ConnectionEvent::Open {
+                reconnected: true
+            }))
+    );
+    let ping = pbx.expect_sent("Ping");
+    pbx.answer(&ping, "Success", "Ping: Pong\r\n");
+    let got = answers(&pbx.outputs());
+    assert_eq!(got[0].0, waiting.0);
+    assert!(got[0].1.is_ok());
+}
+
+#[test]
+fn a_login_that_never_finishes_times_out() {
+    let mut config = Pbx::config();
+    config.connect_timeout = Duration::from_secs(3);
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.sent();
+    pbx.feed(BANNER);
+    pbx.expect_sent("Challenge");
+    pbx.advance(Duration::from_secs(3));
+    pbx.sent();
+    assert_eq!(pbx.closed, 1);
+    assert!(
+        pbx.outputs()
+            .contains(&Output::Connection(ConnectionEvent::Closed(
+                CloseReason::ConnectTimeout
+            )))
+    );
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Backoff);
+}
+
+#[test]
+fn a_quiet_connection_is_pinged_and_a_silent_one_replaced() {
+    let mut config = Pbx::config();
+    config.ping_interval = Some(Duration::from_secs(20));
+    config.idle_timeout = Duration::from_secs(60);
+    let mut pbx = Pbx::open(config);
+    pbx.advance(Duration::from_secs(20));
+    let ping = pbx.expect_sent("Ping");
+    pbx.answer(&ping, "Success", "Ping: Pong\r\n");
+    assert!(
+        pbx.outputs().is_empty(),
+        "the session's own ping is not the application's"
+    );
+    // Heard just now: the next ping is 20 s from here.
+    pbx.advance(Duration::from_secs(19));
+    assert!(pbx.sent().is_empty());
+    pbx.advance(Duration::from_secs(1));
+    pbx.expect_sent("Ping");
+    pbx.advance(Duration::from_secs(40));
+    pbx.sent();
+    assert_eq!(pbx.closed, 1);
+    assert!(
+        pbx.outputs()
+            .contains(&Output::Connection(ConnectionEvent::Closed(
+                CloseReason::Silent
+            )))
+    );
+}
+
+#[test]
+fn a_peer_that_is_not_asterisk_is_left() {
+    let mut pbx = Pbx::new(Pbx::config());
+    pbx.session.connect(pbx.now);
+    pbx.sent();
+    pbx.feed("SSH-2.0-OpenSSH_9.6\r\n");
+    pbx.sent();
+    assert_eq!(pbx.closed, 1);
+    assert!(
+        pbx.outputs()
+            .contains(&Output::Connection(ConnectionEvent::Closed(
+                CloseReason::NotAmi("SSH-2.0-OpenSSH_9.6".into())
+            )))
+    );
+}
+
+#[test]
+fn close_logs_off_and_fails_what_waits() {
+    let mut pbx = Pbx::open(Pbx::config());
+    let id = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.sent();
+    pbx.session.close(pbx.now);
+    let sent = pbx.sent();
+    assert!(matches!(sent[0].kind(), Kind::Action(n) if n == "Logoff"));
+    assert_eq!(pbx.closed, 1);
+    let outputs = pbx.outputs();
+    assert_eq!(answers(&outputs), [(id.0, Err(ActionError::Closed))]);
+    assert_eq!(
+        outputs.last(),
+        Some(&Output::Connection(ConnectionEvent::Stopped))
+    );
+}
+
+#[test]
+fn unsendable_logins_and_actions_are_refused_up_front() {
+    let mut config = Pbx::config();
+    config.secret = ami_proto::Secret::new("pw\r\nAction: Logoff");
+    assert!(Session::new(config).is_err());
+    let mut pbx = Pbx::open(Pbx::config());
+    let bad = Action::new("Setvar").header("Value", "a\nb");
+    assert!(matches!(
+        pbx.session.send(&bad, pbx.now),
+        Err(ActionError::Encode(_))
+    ));
+    assert!(pbx.sent().is_empty());
+}
+
+#[test]
+fn action_ids_differ_between_sessions_with_different_seeds() {
+    let id_of = |seed| {
+        let mut config = Pbx::config();
+        config.seed = seed;
+        let mut pbx = Pbx::open(config);
+        pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+        pbx.expect_sent("Ping").action_id().unwrap().to_string()
+    };
+    assert_ne!(id_of(1), id_of(2));
+    assert_eq!(id_of(3), id_of(3), "replayable from the seed");
+}
