@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ami;
 mod calls;
 mod client;
 mod driver;

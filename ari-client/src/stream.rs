@@ -1,4 +1,5 @@
-//! Event streams with bounded queues and an explicit lag notice.
+//! Event streams with bounded queues and an explicit lag notice, for ARI
+//! events and AMI events alike.
 
 use ari_proto::Event;
 use futures_util::Stream;
@@ -13,12 +14,12 @@ use std::task::{Context, Poll, Waker};
 pub struct Lagged(pub u64);
 
 /// What the driver and the consumer of one stream share.
-struct Queue {
+struct Queue<T> {
     /// The oldest queued event, kept beside the lock: a consumer that keeps
     /// up never touches `later`, whose buffer is elsewhere on the heap.
-    first: Option<Arc<Event>>,
+    first: Option<T>,
     /// The events after `first`.
-    later: VecDeque<Arc<Event>>,
+    later: VecDeque<T>,
     capacity: usize,
     /// Events dropped and not yet reported.
     dropped: u64,
@@ -30,12 +31,12 @@ struct Queue {
     abandoned: bool,
 }
 
-impl Queue {
+impl<T> Queue<T> {
     fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.later.len()
     }
 
-    fn push(&mut self, event: Arc<Event>) {
+    fn push(&mut self, event: T) {
         if self.first.is_none() {
             self.first = Some(event);
         } else {
@@ -43,25 +44,25 @@ impl Queue {
         }
     }
 
-    fn pop(&mut self) -> Option<Arc<Event>> {
+    fn pop(&mut self) -> Option<T> {
         let event = self.first.take()?;
         self.first = self.later.pop_front();
         Some(event)
     }
 }
 
-fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+fn lock<T>(queue: &Mutex<Queue<T>>) -> MutexGuard<'_, Queue<T>> {
     // Nothing can leave the queue half-changed: a poisoned lock is still usable.
     queue.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The driver's end of an [`EventStream`].
-pub(crate) struct Sink(Arc<Mutex<Queue>>);
+pub(crate) struct Sink<T = Arc<Event>>(Arc<Mutex<Queue<T>>>);
 
-impl Sink {
+impl<T: Clone> Sink<T> {
     /// Queues an event; `false` when the stream was dropped. The consumer's
     /// waker, if it waits, goes to `to_wake`: the caller wakes it.
-    pub(crate) fn deliver(&mut self, event: &Arc<Event>, to_wake: &mut Vec<Waker>) -> bool {
+    pub(crate) fn deliver(&mut self, event: &T, to_wake: &mut Vec<Waker>) -> bool {
         let mut q = lock(&self.0);
         if q.abandoned {
             return false;
@@ -81,7 +82,7 @@ impl Sink {
     }
 }
 
-impl Drop for Sink {
+impl<T> Drop for Sink<T> {
     fn drop(&mut self) {
         let mut q = lock(&self.0);
         q.ended = true;
@@ -103,13 +104,16 @@ impl Drop for Sink {
 /// consumer has read what was queued, the stream yields one `Err(Lagged(n))`
 /// exactly where the gap is, then goes on. A per-object stream ends by
 /// itself when its object is gone.
-pub struct EventStream {
-    queue: Arc<Mutex<Queue>>,
+///
+/// ARI streams carry `Arc<ari_proto::Event>` (the default); AMI streams
+/// carry `Arc` of an AMI message.
+pub struct EventStream<T = Arc<Event>> {
+    queue: Arc<Mutex<Queue<T>>>,
     terminated: bool,
 }
 
-impl EventStream {
-    pub(crate) fn new(capacity: usize) -> (Sink, EventStream) {
+impl<T> EventStream<T> {
+    pub(crate) fn new(capacity: usize) -> (Sink<T>, EventStream<T>) {
         let queue = Arc::new(Mutex::new(Queue {
             first: None,
             later: VecDeque::new(),
@@ -129,7 +133,7 @@ impl EventStream {
     }
 }
 
-impl Drop for EventStream {
+impl<T> Drop for EventStream<T> {
     fn drop(&mut self) {
         let mut q = lock(&self.queue);
         q.abandoned = true;
@@ -138,7 +142,7 @@ impl Drop for EventStream {
     }
 }
 
-impl EventStream {
+impl EventStream<Arc<Event>> {
     /// Waits for the first event `matches` accepts; `None` if the stream ends
     /// first. Lag notices are skipped.
     pub async fn wait_for(
@@ -171,14 +175,14 @@ impl EventStream {
     }
 }
 
-impl futures_util::stream::FusedStream for EventStream {
+impl<T> futures_util::stream::FusedStream for EventStream<T> {
     fn is_terminated(&self) -> bool {
         self.terminated
     }
 }
 
-impl Stream for EventStream {
-    type Item = Result<Arc<Event>, Lagged>;
+impl<T> Stream for EventStream<T> {
+    type Item = Result<T, Lagged>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.terminated {

@@ -60,6 +60,18 @@ pub(crate) async fn open<R: Runtime>(
     tls: &TlsConfig,
 ) -> Result<Stream<R::Tcp>, String> {
     let (host, port, secure) = host_port(uri)?;
+    open_host(rt, host, port, secure, tls).await
+}
+
+/// Opens a TCP connection to `host:port`, with TLS from the first byte if
+/// `secure`.
+pub(crate) async fn open_host<R: Runtime>(
+    rt: &R,
+    host: String,
+    port: u16,
+    secure: bool,
+    tls: &TlsConfig,
+) -> Result<Stream<R::Tcp>, String> {
     let tcp = rt
         .connect(host.clone(), port)
         .await
@@ -80,7 +92,7 @@ pub(crate) async fn open<R: Runtime>(
     #[cfg(not(feature = "tls"))]
     {
         let _ = (tcp, tls);
-        Err("https and wss need the `tls` feature".into())
+        Err("TLS (https, wss, tls://) needs the `tls` feature".into())
     }
 }
 

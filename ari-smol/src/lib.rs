@@ -29,6 +29,28 @@ pub async fn connect_with_tls(config: Config, tls: TlsConfig) -> Result<Client, 
     Client::connect_with_tls(SmolRuntime, config, tls).await
 }
 
+/// AMI, the Asterisk Manager Interface, on smol: the same connection
+/// handling as ARI's (reconnects, keepalive, lag notices), through the same
+/// runtime.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ari_smol::ami::{self, Action, Config};
+/// let manager = ami::connect(Config::new("localhost:5038", "admin", "secret")?).await?;
+/// let answer = manager.send(Action::new("CoreShowChannels")).await?;
+/// println!("{} channels up", answer.items.len());
+/// # Ok(()) }
+/// ```
+pub mod ami {
+    pub use ari_client::ami::*;
+
+    /// Connects and logs in; returns once logged in (and the filters
+    /// applied). After that the client reconnects by itself.
+    pub async fn connect(config: Config) -> Result<AmiClient, AmiConnectError> {
+        AmiClient::connect(super::SmolRuntime, config).await
+    }
+}
+
 /// smol's global executor and reactor, as the client needs them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmolRuntime;

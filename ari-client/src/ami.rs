@@ -1,0 +1,391 @@
+//! AMI on real sockets: [`AmiClient`] drives an [`ami_proto::Session`]
+//! through the same [`Runtime`] as the ARI client.
+//!
+//! The socket is read whenever bytes are there, whatever the consumers do:
+//! Asterisk drops a session it cannot write to for 100 ms, so a slow
+//! consumer gets a lag notice on its own stream instead.
+
+use crate::runtime::Runtime;
+use crate::stream::{EventStream, Sink};
+use crate::transport::{self, TlsConfig};
+use ami_proto::{ActionId, Output, Session, Transmit};
+use futures_channel::{mpsc, oneshot};
+use futures_io::AsyncRead;
+use futures_util::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
+use futures_util::{FutureExt, StreamExt};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+pub use ami_proto::{
+    Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent,
+    EventMask, Kind, Line, LoginAuth, Message, Secret, Text, Version,
+};
+
+/// Events queued for one AMI stream before it lags.
+pub const AMI_EVENTS_QUEUE: usize = 65_536;
+
+/// Why [`AmiClient::connect`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmiConnectError {
+    /// The configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The first connection failed (unreachable, not AMI, login refused,
+    /// timed out).
+    #[error(transparent)]
+    Closed(#[from] CloseReason),
+}
+
+enum Command {
+    Send(Action, oneshot::Sender<Result<Answer, ActionError>>),
+    Subscribe(Sink<Arc<Message>>),
+    WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
+    Close(oneshot::Sender<()>),
+}
+
+/// A logged-in AMI connection that stays logged in: it reconnects and logs
+/// in again by itself. Cheap to clone; every clone drives the same
+/// connection, which closes when the last clone is dropped or on
+/// [`close`](AmiClient::close).
+#[derive(Clone)]
+pub struct AmiClient {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl AmiClient {
+    /// Connects and logs in on `runtime`; returns once logged in (and the
+    /// filters applied). The first failure ends it; after that, the client
+    /// reconnects by itself.
+    pub async fn connect<R: Runtime>(
+        runtime: R,
+        config: Config,
+    ) -> Result<AmiClient, AmiConnectError> {
+        let tls = crate::transport::default_tls_config().map_err(AmiConnectError::Tls)?;
+        Self::connect_with_tls(runtime, config, tls).await
+    }
+
+    /// [`connect`](Self::connect) with your own TLS settings.
+    pub async fn connect_with_tls<R: Runtime>(
+        runtime: R,
+        config: Config,
+        tls: TlsConfig,
+    ) -> Result<AmiClient, AmiConnectError> {
+        let target = (config.host.clone(), config.port, config.tls);
+        let mut session = Session::new(config)?;
+        let (commands, rx) = mpsc::unbounded();
+        let (opened_tx, opened_rx) = oneshot::channel();
+        session.connect(runtime.now());
+        let driver = Driver {
+            rt: runtime.clone(),
+            session,
+            target,
+            tls,
+            commands: rx,
+            waiting: HashMap::new(),
+            sinks: Vec::new(),
+            watchers: Vec::new(),
+            opened: Some(opened_tx),
+            connecting: None,
+            reader: None,
+            writer: None,
+            timer: None,
+            buf: vec![0; 64 * 1024],
+            to_wake: Vec::new(),
+            stopped: false,
+        };
+        runtime.spawn(Box::pin(driver.run()));
+        match opened_rx.await {
+            Ok(Ok(())) => Ok(AmiClient { commands }),
+            Ok(Err(reason)) => Err(reason.into()),
+            Err(_) => Err(CloseReason::Dropped("the driver stopped".into()).into()),
+        }
+    }
+
+    /// Sends `action` (at once, or once logged in again after a drop) and
+    /// waits for its answer: the response, with the items of an event list
+    /// or the `OriginateResponse` of an asynchronous `Originate`.
+    pub fn send(
+        &self,
+        action: Action,
+    ) -> impl Future<Output = Result<Answer, ActionError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.commands.unbounded_send(Command::Send(action, tx));
+        async move {
+            if sent.is_err() {
+                return Err(ActionError::Closed);
+            }
+            rx.await.unwrap_or(Err(ActionError::Closed))
+        }
+    }
+
+    /// Every event from now on (list items and `OriginateResponse`s that
+    /// answer this client's actions excluded), in a stream with its own
+    /// bounded queue (see [`EventStream`]).
+    pub fn events(&self) -> EventStream<Arc<Message>> {
+        let (sink, stream) = EventStream::new(AMI_EVENTS_QUEUE);
+        let _ = self.commands.unbounded_send(Command::Subscribe(sink));
+        stream
+    }
+
+    /// The connection's state changes from now on.
+    pub fn connection_events(&self) -> mpsc::UnboundedReceiver<ConnectionEvent> {
+        let (tx, rx) = mpsc::unbounded();
+        let _ = self.commands.unbounded_send(Command::WatchConnection(tx));
+        rx
+    }
+
+    /// Logs off and closes; waiting actions fail with [`ActionError::Closed`].
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.unbounded_send(Command::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+type Connecting<T> = Pin<Box<dyn Future<Output = Result<transport::Stream<T>, String>> + Send>>;
+
+/// What the writer task is told.
+enum Write {
+    Bytes(Vec<u8>),
+    Close,
+}
+
+struct Driver<R: Runtime> {
+    rt: R,
+    session: Session,
+    target: (String, u16, bool),
+    tls: TlsConfig,
+    commands: mpsc::UnboundedReceiver<Command>,
+    waiting: HashMap<ActionId, oneshot::Sender<Result<Answer, ActionError>>>,
+    sinks: Vec<Sink<Arc<Message>>>,
+    watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
+    opened: Option<oneshot::Sender<Result<(), CloseReason>>>,
+    connecting: Option<Connecting<R::Tcp>>,
+    reader: Option<ReadHalf<transport::Stream<R::Tcp>>>,
+    writer: Option<mpsc::UnboundedSender<Write>>,
+    timer: Option<(Instant, futures_util::future::Fuse<crate::BoxFuture<()>>)>,
+    buf: Vec<u8>,
+    to_wake: Vec<Waker>,
+    stopped: bool,
+}
+
+impl<R: Runtime> Driver<R> {
+    async fn run(mut self) {
+        futures_util::future::poll_fn(|cx| self.poll(cx)).await;
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let mut busy = false;
+            while let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
+                busy = true;
+                match command {
+                    Some(command) => self.command(command),
+                    // Every client is gone.
+                    None => {
+                        self.session.close(self.rt.now());
+                        break;
+                    }
+                }
+            }
+            if let Some(connecting) = &mut self.connecting
+                && let Poll::Ready(result) = connecting.as_mut().poll(cx)
+            {
+                busy = true;
+                self.connecting = None;
+                self.connected(result);
+            }
+            if let Some(reader) = &mut self.reader {
+                match Pin::new(reader).poll_read(cx, &mut self.buf) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        busy = true;
+                        self.session.handle_bytes(&self.buf[..n], self.rt.now());
+                    }
+                    Poll::Ready(result) => {
+                        busy = true;
+                        let why = result
+                            .err()
+                            .map_or("closed by Asterisk".into(), |e| e.to_string());
+                        self.drop_connection();
+                        self.session.handle_closed(&why, self.rt.now());
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if let Some((_, sleep)) = &mut self.timer
+                && sleep.poll_unpin(cx).is_ready()
+            {
+                busy = true;
+                self.timer = None;
+                self.session.handle_timeout(self.rt.now());
+            }
+            // A new connection attempt or timer must be polled before sleeping.
+            busy |= self.flush();
+            if self.stopped {
+                return Poll::Ready(());
+            }
+            if !busy {
+                self.arm_timer(cx);
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Sets the timer to the session's next deadline (polled once, so that
+    /// it wakes this task).
+    fn arm_timer(&mut self, cx: &mut Context<'_>) {
+        let next = self.session.poll_timeout();
+        if self.timer.as_ref().map(|(at, _)| *at) != next {
+            self.timer = next.map(|at| (at, self.rt.sleep_until(at).fuse()));
+        }
+        if let Some((_, sleep)) = &mut self.timer
+            && sleep.poll_unpin(cx).is_ready()
+        {
+            self.timer = None;
+            self.session.handle_timeout(self.rt.now());
+            cx.waker().wake_by_ref();
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = self.rt.now();
+        match command {
+            Command::Send(action, reply) => match self.session.send(&action, now) {
+                Ok(id) => {
+                    self.waiting.insert(id, reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::Subscribe(sink) => self.sinks.push(sink),
+            Command::WatchConnection(tx) => self.watchers.push(tx),
+            Command::Close(done) => {
+                self.session.close(now);
+                let _ = self.flush();
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn connected(&mut self, result: Result<transport::Stream<R::Tcp>, String>) {
+        let now = self.rt.now();
+        match result {
+            Ok(stream) => {
+                let (reader, mut writer) = stream.split();
+                let (tx, mut rx) = mpsc::unbounded::<Write>();
+                self.rt.spawn(Box::pin(async move {
+                    while let Some(write) = rx.next().await {
+                        let ok = match write {
+                            Write::Bytes(bytes) => writer.write_all(&bytes).await.is_ok(),
+                            Write::Close => false,
+                        };
+                        if !ok {
+                            break;
+                        }
+                    }
+                    let _ = writer.close().await;
+                }));
+                self.reader = Some(reader);
+                self.writer = Some(tx);
+                self.session.handle_connected(now);
+            }
+            Err(e) => self.session.handle_connect_failed(&e, now),
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.reader = None;
+        self.connecting = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.unbounded_send(Write::Close);
+        }
+    }
+
+    /// Carries out what the session asks and hands out what it produced;
+    /// whether there was anything.
+    fn flush(&mut self) -> bool {
+        let mut any = false;
+        while let Some(transmit) = self.session.poll_transmit() {
+            any = true;
+            match transmit {
+                Transmit::Connect => {
+                    self.drop_connection();
+                    let (host, port, secure) = self.target.clone();
+                    let (rt, tls) = (self.rt.clone(), self.tls.clone());
+                    self.connecting = Some(Box::pin(async move {
+                        transport::open_host(&rt, host, port, secure, &tls).await
+                    }));
+                }
+                Transmit::Send(bytes) => {
+                    if let Some(writer) = &self.writer {
+                        let _ = writer.unbounded_send(Write::Bytes(bytes));
+                    }
+                }
+                Transmit::Close => self.drop_connection(),
+                _ => {}
+            }
+        }
+        while let Some(output) = self.session.poll_output() {
+            any = true;
+            match output {
+                Output::Answer { id, result } => {
+                    if let Some(reply) = self.waiting.remove(&id) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Output::Event(message) => {
+                    let message = Arc::new(message);
+                    let to_wake = &mut self.to_wake;
+                    self.sinks
+                        .retain_mut(|sink| sink.deliver(&message, to_wake));
+                }
+                Output::Orphan(message) => {
+                    tracing::debug!(?message, "an AMI answer no action waits for");
+                }
+                Output::Malformed(e) => tracing::warn!(%e, "AMI bytes that are not a message"),
+                Output::Connection(event) => self.connection_event(event),
+                _ => {}
+            }
+        }
+        for waker in self.to_wake.drain(..) {
+            waker.wake();
+        }
+        any
+    }
+
+    fn connection_event(&mut self, event: ConnectionEvent) {
+        match &event {
+            ConnectionEvent::Open { .. } => {
+                if let Some(opened) = self.opened.take() {
+                    let _ = opened.send(Ok(()));
+                }
+            }
+            ConnectionEvent::Closed(reason) => {
+                if let Some(opened) = self.opened.take() {
+                    let _ = opened.send(Err(reason.clone()));
+                    // The first attempt failed: `connect` reports it, and
+                    // nobody holds a client to retry for.
+                    self.session.close(self.rt.now());
+                }
+            }
+            ConnectionEvent::Stopped => {
+                self.stopped = true;
+                self.drop_connection();
+                self.sinks.clear();
+            }
+            _ => {}
+        }
+        self.watchers
+            .retain(|w| w.unbounded_send(event.clone()).is_ok());
+    }
+}

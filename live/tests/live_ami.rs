@@ -1,0 +1,209 @@
+//! The AMI client on both runtimes against the real Asterisk: both logins,
+//! a refused one, event lists, an asynchronous originate answered by its
+//! OriginateResponse with the call's events, and Command output.
+
+use ari_tokio::ami::{
+    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, LoginAuth, Message,
+};
+use futures_util::StreamExt;
+use live::{WAIT, live};
+
+fn config(live: &live::Live, auth: LoginAuth) -> Config {
+    let mut config = Config::new(&live.ami_addr, "admin", "amp111").expect("AMI_ADDR");
+    config.auth = auth;
+    config
+}
+
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {WAIT:?}"))
+}
+
+#[tokio::test]
+async fn both_logins_and_a_refused_one() {
+    let live = live!();
+    for auth in [LoginAuth::Challenge, LoginAuth::Plain] {
+        let manager = within("login", ami::connect(config(&live, auth)))
+            .await
+            .expect("logged in");
+        let pong = within("Ping", manager.send(Action::new("Ping")))
+            .await
+            .expect("Ping");
+        assert_eq!(pong.response.get("Ping").unwrap(), "Pong", "{auth:?}");
+        manager.close().await;
+    }
+    let mut wrong = config(&live, LoginAuth::Challenge);
+    wrong.secret = ami::Secret::new("not-the-secret");
+    let refused = within("a refused login", ami::connect(wrong)).await.err();
+    assert_eq!(
+        refused,
+        Some(AmiConnectError::Closed(CloseReason::LoginRefused(
+            "Authentication failed".into()
+        )))
+    );
+}
+
+/// Originates a Local call the AMI way (async, with a chosen Uniqueid),
+/// watches it in the events and in CoreShowChannels, hangs it up.
+async fn call_flow(manager: &AmiClient, id: &str) {
+    let mut events = manager.events();
+    let originate = Action::new("Originate")
+        .header("Channel", "Local/wait@default")
+        .header("Application", "Wait")
+        .header("Data", "20")
+        .header("Async", "true")
+        .header("ChannelId", id);
+    let answer = within("Originate", manager.send(originate))
+        .await
+        .expect("originated");
+    let done = answer.completion.expect("the OriginateResponse");
+    assert_eq!(done.get("Response").unwrap(), "Success");
+    assert_eq!(done.get("Uniqueid").unwrap(), id);
+
+    let ours = |m: &Message| m.get("Uniqueid").is_some_and(|u| u == id);
+    let new_channel = within("Newchannel", async {
+        while let Some(Ok(event)) = events.next().await {
+            if event.get("Event").unwrap() == "Newchannel" && ours(&event) {
+                return event;
+            }
+        }
+        panic!("the event stream ended")
+    })
+    .await;
+    let channel = new_channel.get("Channel").unwrap().to_string();
+    assert!(channel.starts_with("Local/wait@default-"), "{channel}");
+
+    let list = within(
+        "CoreShowChannels",
+        manager.send(Action::new("CoreShowChannels")),
+    )
+    .await
+    .expect("listed");
+    assert!(
+        list.items
+            .iter()
+            .any(|item| item.get("Channel").unwrap() == channel.as_str()),
+        "{list:?}"
+    );
+    let complete = list.completion.expect("the list's end");
+    assert_eq!(complete.get("Event").unwrap(), "CoreShowChannelsComplete");
+    assert_eq!(
+        complete.get("ListItems").unwrap().to_string(),
+        list.items.len().to_string()
+    );
+
+    within(
+        "Hangup",
+        manager.send(Action::new("Hangup").header("Channel", &channel)),
+    )
+    .await
+    .expect("hung up");
+    within("the Hangup event", async {
+        while let Some(Ok(event)) = events.next().await {
+            if event.get("Event").unwrap() == "Hangup" && ours(&event) {
+                return;
+            }
+        }
+        panic!("the event stream ended")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_originated_call_on_tokio() {
+    let live = live!();
+    let manager = within("login", ami::connect(config(&live, LoginAuth::Challenge)))
+        .await
+        .unwrap();
+    call_flow(&manager, &format!("amitokio-{}", std::process::id())).await;
+    manager.close().await;
+}
+
+#[test]
+fn an_originated_call_on_smol() {
+    let live = live!();
+    smol::block_on(async {
+        let manager = ari_smol::ami::connect(config(&live, LoginAuth::Challenge))
+            .await
+            .unwrap();
+        // On smol: unbounded waits, under the live crate's watchdog.
+        let ping = manager.send(Action::new("Ping")).await.unwrap();
+        assert_eq!(ping.response.get("Ping").unwrap(), "Pong");
+        let id = format!("amismol-{}", std::process::id());
+        smol_call_flow(&manager, &id).await;
+        manager.close().await;
+    });
+}
+
+async fn smol_call_flow(manager: &AmiClient, id: &str) {
+    let originate = Action::new("Originate")
+        .header("Channel", "Local/wait@default")
+        .header("Application", "Wait")
+        .header("Data", "20")
+        .header("Async", "true")
+        .header("ChannelId", id);
+    let answer = manager.send(originate).await.expect("originated");
+    assert_eq!(answer.completion.unwrap().get("Uniqueid").unwrap(), id);
+    let list = manager.send(Action::new("CoreShowChannels")).await.unwrap();
+    let channel = list
+        .items
+        .iter()
+        .find(|item| item.get("Uniqueid").is_some_and(|u| u == id))
+        .expect("the call is listed")
+        .get("Channel")
+        .unwrap()
+        .to_string();
+    manager
+        .send(Action::new("Hangup").header("Channel", &channel))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn errors_and_command_output() {
+    let live = live!();
+    let manager = within("login", ami::connect(config(&live, LoginAuth::Plain)))
+        .await
+        .unwrap();
+    let version = within(
+        "Command",
+        manager.send(Action::new("Command").header("Command", "core show version")),
+    )
+    .await
+    .expect("the CLI answered");
+    let lines = version.response.command_output();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.to_string().starts_with("Asterisk 22.10.1")),
+        "{lines:?}"
+    );
+
+    let missing = within(
+        "Getvar",
+        manager.send(Action::new("Status").header("Channel", "PJSIP/no-such-channel")),
+    )
+    .await;
+    assert!(
+        matches!(&missing, Err(ActionError::Refused { message, .. }) if message.contains("No such channel")),
+        "{missing:?}"
+    );
+    let unknown = within(
+        "an unknown action",
+        manager.send(Action::new("NoSuchAction")),
+    )
+    .await;
+    assert!(
+        matches!(&unknown, Err(ActionError::Refused { message, .. }) if message.starts_with("Invalid/unknown command")),
+        "{unknown:?}"
+    );
+    let injected = manager
+        .send(Action::new("Ping").header("X", "1\r\nAction: Logoff"))
+        .await;
+    assert!(
+        matches!(injected, Err(ActionError::Encode(_))),
+        "refused before the wire"
+    );
+    manager.close().await;
+}
