@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use ami_proto::{
     Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent,
@@ -96,6 +96,7 @@ impl AmiClient {
             connecting: None,
             reader: None,
             writer: None,
+            writer_done: None,
             timer: None,
             buf: vec![0; 64 * 1024],
             to_wake: Vec::new(),
@@ -172,6 +173,8 @@ struct Driver<R: Runtime> {
     connecting: Option<Connecting<R::Tcp>>,
     reader: Option<ReadHalf<transport::Stream<R::Tcp>>>,
     writer: Option<mpsc::UnboundedSender<Write>>,
+    /// Completes when the current connection's writer has closed it.
+    writer_done: Option<oneshot::Receiver<()>>,
     timer: Option<(Instant, futures_util::future::Fuse<crate::BoxFuture<()>>)>,
     buf: Vec<u8>,
     to_wake: Vec<Waker>,
@@ -270,9 +273,18 @@ impl<R: Runtime> Driver<R> {
             Command::Subscribe(sink) => self.sinks.push(sink),
             Command::WatchConnection(tx) => self.watchers.push(tx),
             Command::Close(done) => {
+                let written = self.writer_done.take();
                 self.session.close(now);
                 let _ = self.flush();
-                let _ = done.send(());
+                // Answered once the Logoff is written and the socket closed
+                // (or after a second, if Asterisk does not read).
+                let bound = self.rt.sleep_until(now + Duration::from_secs(1));
+                self.rt.spawn(Box::pin(async move {
+                    if let Some(written) = written {
+                        futures_util::future::select(written, bound).await;
+                    }
+                    let _ = done.send(());
+                }));
             }
         }
     }
@@ -283,6 +295,8 @@ impl<R: Runtime> Driver<R> {
             Ok(stream) => {
                 let (reader, mut writer) = stream.split();
                 let (tx, mut rx) = mpsc::unbounded::<Write>();
+                let (written_tx, written_rx) = oneshot::channel::<()>();
+                self.writer_done = Some(written_rx);
                 self.rt.spawn(Box::pin(async move {
                     while let Some(write) = rx.next().await {
                         let ok = match write {
@@ -294,6 +308,7 @@ impl<R: Runtime> Driver<R> {
                         }
                     }
                     let _ = writer.close().await;
+                    let _ = written_tx.send(());
                 }));
                 self.reader = Some(reader);
                 self.writer = Some(tx);

@@ -100,3 +100,17 @@ fn given_up_requests_close_their_connections() {
         SmolRuntime,
     ));
 }
+
+#[test]
+fn ami_logins_as_recorded() {
+    smol::block_on(testkit::suite::ami::logins_as_recorded(
+        ari_smol::ami::connect,
+    ));
+}
+
+#[test]
+fn ami_event_lists_as_recorded() {
+    smol::block_on(testkit::suite::ami::event_lists_as_recorded(
+        ari_smol::ami::connect,
+    ));
+}

@@ -189,3 +189,13 @@ async fn a_silent_socket_is_replaced() {
 async fn given_up_requests_close_their_connections() {
     faults::given_up_requests_close_their_connections(TokioRuntime::current()).await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_logins_as_recorded() {
+    testkit::suite::ami::logins_as_recorded(ari_tokio::ami::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_event_lists_as_recorded() {
+    testkit::suite::ami::event_lists_as_recorded(ari_tokio::ami::connect).await;
+}

@@ -1,10 +1,12 @@
-//! Holds `ari-proto` to wire traces recorded from a real Asterisk.
+//! Holds `ari-proto` (and `ami-proto`) to wire traces recorded from a real
+//! Asterisk, and serves those traces as a fake Asterisk.
 //!
 //! [`check_trace`] runs every check of the conformance suite on one trace:
 //! each recorded event, answer and request against the typed API, then a
 //! replay of the whole trace through the session state machine. The
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
+pub mod ami_serve;
 pub mod check;
 pub mod counter;
 pub mod replay;
@@ -13,6 +15,7 @@ pub mod test_client;
 pub mod trace;
 pub mod wire_io;
 
+pub use ami_serve::{AmiReport, FakeAmi};
 pub use check::Report;
 pub use counter::Counter;
 pub use serve::{FakeAsterisk, Faults, ServeOptions, ServeReport};
@@ -44,4 +47,11 @@ pub fn bundled_traces() -> Vec<std::path::PathBuf> {
     files.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "jsonl"));
     files.sort();
     files
+}
+
+/// An AMI trace shipped with this crate (`traces/ami/`), by file name.
+pub fn bundled_ami_trace(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/ami")
+        .join(name)
 }

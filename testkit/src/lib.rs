@@ -25,6 +25,7 @@ pub mod loopback;
 
 /// The adapter test suite.
 pub mod suite {
+    pub mod ami;
     pub mod faults;
     pub mod framework;
     pub mod hello_world;
