@@ -22,11 +22,36 @@
 #![forbid(unsafe_code)]
 
 mod action;
+mod chan_vars;
 mod decode;
+mod generated;
 mod message;
+mod support;
 mod text;
 
-pub use action::{Action, EncodeError, MAX_LINE, MAX_LINES};
+pub use action::{Action, ActionInfo, EncodeError, MAX_LINE, MAX_LINES, ToAction};
+pub use chan_vars::{ChanVariables, VarChannel, is_chan_variable};
 pub use decode::{Banner, DEFAULT_MAX_MESSAGE, DecodeError, Decoder, Frame};
+pub use generated::events::Event;
+pub use generated::{actions, events};
 pub use message::{Kind, Line, LineEnd, Message};
 pub use text::Text;
+
+/// Headers of the event envelope that no event type has an accessor for:
+/// written around every event's own fields (`Privilege`; `Timestamp`,
+/// `SystemName` and the debug fields when manager.conf asks for them), on
+/// items and ends of event lists (`ActionID`, `EventList`, `ListItems`),
+/// and channel variables (see [`is_chan_variable`]).
+pub const ENVELOPE_HEADERS: &[&str] = &[
+    "Event",
+    "Privilege",
+    "ActionID",
+    "Timestamp",
+    "SystemName",
+    "SequenceNumber",
+    "File",
+    "Line",
+    "Func",
+    "EventList",
+    "ListItems",
+];
