@@ -255,7 +255,8 @@ fn build_events(m: &Merged, o: &Value) -> Result<Vec<EventType>, String> {
                     let wire = spelling.get(name).cloned().unwrap_or_else(|| name.clone());
                     let header = numbered_header(&wire, &patterns);
                     fields.push(EventField {
-                        accessor: accessor(&header),
+                        // Named as the XML spells it; read as the wire does.
+                        accessor: accessor(&numbered_header(name, &patterns)),
                         header,
                         xml_spelling: (wire != *name).then(|| name.clone()),
                         values: values.clone(),

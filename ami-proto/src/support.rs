@@ -2,10 +2,16 @@
 
 use crate::{Kind, Message, Text};
 
-/// `From<Text>` and `Display` for a generated open enum (which already
-/// has `as_str` and `From<&str>`).
+/// `From<Text>`, `From<String>` and `Display` for a generated open enum
+/// (which already has `as_str` and `From<&str>`).
 macro_rules! text_enum {
     ($name:ident) => {
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self::from(text.as_str())
+            }
+        }
+
         impl From<$crate::Text<'_>> for $name {
             fn from(text: $crate::Text<'_>) -> Self {
                 Self::from(&*text.to_string_lossy())

@@ -16937,13 +16937,13 @@ impl From<NewConnectedLine> for Message {
     }
 }
 
-/// The `NewExten` event (class `dialplan`; since 12.0.0).
+/// The `Newexten` event (class `dialplan`; since 12.0.0). The XML spells it `NewExten`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewExten(Message);
 
 impl NewExten {
     /// `Event:` as Asterisk sends it.
-    pub const NAME: &'static str = "NewExten";
+    pub const NAME: &'static str = "Newexten";
     /// The headers this type has accessors for (`{n}`: a number).
     pub const FIELDS: &'static [&'static str] = &[
         "Channel",
@@ -20067,11 +20067,11 @@ impl QueueParams {
         self.0.get("Abandoned")
     }
     /// `ServicelevelPerf` (the XML spells it `ServiceLevelPerf`).
-    pub fn servicelevel_perf(&self) -> Option<Text<'_>> {
+    pub fn service_level_perf(&self) -> Option<Text<'_>> {
         self.0.get("ServicelevelPerf")
     }
     /// `ServicelevelPerf2` (the XML spells it `ServiceLevelPerf2`).
-    pub fn servicelevel_perf2(&self) -> Option<Text<'_>> {
+    pub fn service_level_perf2(&self) -> Option<Text<'_>> {
         self.0.get("ServicelevelPerf2")
     }
     /// `Queue` (sent, but not in the XML: see ami-codegen's overrides.json).
@@ -23452,7 +23452,7 @@ pub enum Event {
     NewCallerid(NewCallerid),
     /// `NewConnectedLine`.
     NewConnectedLine(NewConnectedLine),
-    /// `NewExten`.
+    /// `Newexten`.
     NewExten(NewExten),
     /// `Newchannel`.
     Newchannel(Newchannel),
