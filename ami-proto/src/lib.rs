@@ -18,6 +18,35 @@
 //! assert!(matches!(event.kind(), Kind::Event(name) if name == "FullyBooted"));
 //! assert_eq!(event.get("status").unwrap(), "Fully Booted");
 //! ```
+//!
+//! The [`events`] and [`actions`] modules are generated (by `ami-codegen`)
+//! from Asterisk's XML documentation of releases 20, 22 and 23, corrected
+//! where the recorded traffic differs. An event is a zero-copy view over
+//! its [`Message`], with an accessor per documented header; an action is
+//! an owned builder that makes an [`Action`] through [`ToAction`].
+//!
+//! ```
+//! use ami_proto::actions::Originate;
+//! use ami_proto::{Decoder, Event, Frame, ToAction};
+//!
+//! let mut decoder = Decoder::default();
+//! decoder.feed(b"Asterisk Call Manager/11.0.0\r\n");
+//! decoder.feed(b"Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/a-1\r\nCause: 16\r\n\r\n");
+//! decoder.next_frame().unwrap();
+//! let Some(Frame::Message(m)) = decoder.next_frame().unwrap() else { panic!() };
+//! let Event::Hangup(hangup) = Event::from_message(m) else { panic!() };
+//! assert_eq!(hangup.channel().unwrap(), "PJSIP/a-1");
+//! assert_eq!(hangup.cause().unwrap(), "16");
+//!
+//! let originate = Originate::new("PJSIP/100")
+//!     .application("Playback")
+//!     .data("hello-world")
+//!     .variable("A=1")
+//!     .variable("B=2");
+//! let mut bytes = Vec::new();
+//! originate.to_action().encode(Some("7"), &mut bytes).unwrap();
+//! assert!(bytes.starts_with(b"Action: Originate\r\nActionID: 7\r\nChannel: PJSIP/100\r\n"));
+//! ```
 
 #![forbid(unsafe_code)]
 
