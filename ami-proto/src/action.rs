@@ -135,3 +135,33 @@ impl fmt::Debug for Action {
         s.field("headers", &headers).finish()
     }
 }
+
+/// What the XML (and ami-codegen's overrides) say about one action type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionInfo {
+    /// `Action:`.
+    pub name: &'static str,
+    /// The Asterisk versions the XML gives as `since`.
+    pub since: &'static [&'static str],
+    /// The releases whose XML documents it, of those generated from.
+    pub releases: &'static [&'static str],
+    /// The event that ends its event list, if it answers with one.
+    pub list_complete: Option<&'static str>,
+}
+
+/// A typed action: what it is and the [`Action`] it sends.
+pub trait ToAction {
+    /// `Action:`.
+    const NAME: &'static str;
+    /// Facts about the action.
+    const INFO: &'static ActionInfo;
+    /// The action with its headers, in declaration order (the session adds
+    /// the `ActionID`).
+    fn to_action(&self) -> Action;
+}
+
+impl<T: ToAction> From<T> for Action {
+    fn from(typed: T) -> Action {
+        typed.to_action()
+    }
+}

@@ -21,8 +21,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use ami_proto::{
-    Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent,
-    EventMask, Kind, Line, LoginAuth, Message, Secret, Text, Version,
+    Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent, Event,
+    EventMask, Kind, Line, LoginAuth, Message, Secret, Text, ToAction, Version, actions, events,
 };
 
 /// Events queued for one AMI stream before it lags.
@@ -46,7 +46,7 @@ pub enum AmiConnectError {
 
 enum Command {
     Send(Action, oneshot::Sender<Result<Answer, ActionError>>),
-    Subscribe(Sink<Arc<Message>>),
+    Subscribe(Sink<Arc<Event>>),
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
     Close(oneshot::Sender<()>),
 }
@@ -113,12 +113,17 @@ impl AmiClient {
     /// Sends `action` (at once, or once logged in again after a drop) and
     /// waits for its answer: the response, with the items of an event list
     /// or the `OriginateResponse` of an asynchronous `Originate`.
+    ///
+    /// `action` is a typed action from [`actions`] (e.g.
+    /// `actions::CoreShowChannels::new()`) or a raw [`Action`].
     pub fn send(
         &self,
-        action: Action,
+        action: impl Into<Action>,
     ) -> impl Future<Output = Result<Answer, ActionError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        let sent = self.commands.unbounded_send(Command::Send(action, tx));
+        let sent = self
+            .commands
+            .unbounded_send(Command::Send(action.into(), tx));
         async move {
             if sent.is_err() {
                 return Err(ActionError::Closed);
@@ -130,7 +135,7 @@ impl AmiClient {
     /// Every event from now on (list items and `OriginateResponse`s that
     /// answer this client's actions excluded), in a stream with its own
     /// bounded queue (see [`EventStream`]).
-    pub fn events(&self) -> EventStream<Arc<Message>> {
+    pub fn events(&self) -> EventStream<Arc<Event>> {
         let (sink, stream) = EventStream::new(AMI_EVENTS_QUEUE);
         let _ = self.commands.unbounded_send(Command::Subscribe(sink));
         stream
@@ -167,7 +172,7 @@ struct Driver<R: Runtime> {
     tls: TlsConfig,
     commands: mpsc::UnboundedReceiver<Command>,
     waiting: HashMap<ActionId, oneshot::Sender<Result<Answer, ActionError>>>,
-    sinks: Vec<Sink<Arc<Message>>>,
+    sinks: Vec<Sink<Arc<Event>>>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     opened: Option<oneshot::Sender<Result<(), CloseReason>>>,
     connecting: Option<Connecting<R::Tcp>>,
@@ -359,10 +364,9 @@ impl<R: Runtime> Driver<R> {
                     }
                 }
                 Output::Event(message) => {
-                    let message = Arc::new(message);
+                    let event = Arc::new(Event::from_message(message));
                     let to_wake = &mut self.to_wake;
-                    self.sinks
-                        .retain_mut(|sink| sink.deliver(&message, to_wake));
+                    self.sinks.retain_mut(|sink| sink.deliver(&event, to_wake));
                 }
                 Output::Orphan(message) => {
                     tracing::debug!(?message, "an AMI answer no action waits for");

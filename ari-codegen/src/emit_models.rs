@@ -36,6 +36,13 @@ pub fn enum_name(model: &str, prop: &str) -> String {
 
 /// Emits an open enum: known values plus `Other(String)`.
 pub fn emit_enum(out: &mut String, name: &str, doc: &str, values: &[String]) {
+    emit_open_enum(out, name, doc, values, "crate::codec::string_enum");
+}
+
+/// Emits an open enum (known values plus `Other(String)`, `as_str` and
+/// `From<&str>`) and a call of `impls!(Name)`, the target crate's macro
+/// for its further impls.
+pub fn emit_open_enum(out: &mut String, name: &str, doc: &str, values: &[String], impls: &str) {
     let variants: Vec<(String, &String)> = values.iter().map(|v| (variant(v), v)).collect();
     writeln!(out, "/// {doc}").unwrap();
     writeln!(
@@ -81,7 +88,7 @@ pub fn emit_enum(out: &mut String, name: &str, doc: &str, values: &[String]) {
         "            other => Self::Other(other.to_string()),\n        }}\n    }}\n}}\n"
     )
     .unwrap();
-    writeln!(out, "crate::codec::string_enum!({name});\n").unwrap();
+    writeln!(out, "{impls}!({name});\n").unwrap();
 }
 
 struct FieldSpec<'a> {

@@ -108,7 +108,7 @@ pub fn generate(
 
 /// Formats generated code as `cargo fmt` formats the rest of the workspace,
 /// with the toolchain's rustfmt (`$RUSTFMT` if set).
-fn rustfmt(code: &str) -> Result<String, String> {
+pub fn rustfmt(code: &str) -> Result<String, String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let program = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into());

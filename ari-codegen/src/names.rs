@@ -67,6 +67,12 @@ pub fn variant(value: &str) -> String {
         "#" => return "Hash".to_string(),
         _ => {}
     }
+    if let Some(n) = value.strip_prefix('-')
+        && !n.is_empty()
+        && n.bytes().all(|c| c.is_ascii_digit())
+    {
+        return format!("Minus{n}");
+    }
     let words: String = value
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -116,5 +122,7 @@ mod tests {
         assert_eq!(variant("NOT_INUSE"), "NotInuse");
         assert_eq!(variant("OffHook"), "OffHook");
         assert_eq!(variant("#"), "Hash");
+        assert_eq!(variant("-2"), "Minus2");
+        assert_eq!(variant("2"), "V2");
     }
 }

@@ -3,7 +3,8 @@
 //! OriginateResponse with the call's events, and Command output.
 
 use ari_tokio::ami::{
-    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, LoginAuth, Message,
+    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, Event, LoginAuth,
+    actions,
 };
 use futures_util::StreamExt;
 use live::{WAIT, live};
@@ -61,22 +62,23 @@ async fn call_flow(manager: &AmiClient, id: &str) {
     assert_eq!(done.get("Response").unwrap(), "Success");
     assert_eq!(done.get("Uniqueid").unwrap(), id);
 
-    let ours = |m: &Message| m.get("Uniqueid").is_some_and(|u| u == id);
     let new_channel = within("Newchannel", async {
         while let Some(Ok(event)) = events.next().await {
-            if event.get("Event").unwrap() == "Newchannel" && ours(&event) {
-                return event;
+            if let Event::Newchannel(n) = &*event
+                && n.uniqueid().is_some_and(|u| u == id)
+            {
+                return n.channel().unwrap().to_string();
             }
         }
         panic!("the event stream ended")
     })
     .await;
-    let channel = new_channel.get("Channel").unwrap().to_string();
+    let channel = new_channel;
     assert!(channel.starts_with("Local/wait@default-"), "{channel}");
 
     let list = within(
         "CoreShowChannels",
-        manager.send(Action::new("CoreShowChannels")),
+        manager.send(actions::CoreShowChannels::new()),
     )
     .await
     .expect("listed");
@@ -93,15 +95,14 @@ async fn call_flow(manager: &AmiClient, id: &str) {
         list.items.len().to_string()
     );
 
-    within(
-        "Hangup",
-        manager.send(Action::new("Hangup").header("Channel", &channel)),
-    )
-    .await
-    .expect("hung up");
+    within("Hangup", manager.send(actions::Hangup::new(&channel)))
+        .await
+        .expect("hung up");
     within("the Hangup event", async {
         while let Some(Ok(event)) = events.next().await {
-            if event.get("Event").unwrap() == "Hangup" && ours(&event) {
+            if let Event::Hangup(h) = &*event
+                && h.uniqueid().is_some_and(|u| u == id)
+            {
                 return;
             }
         }

@@ -52,7 +52,7 @@ where
     // FullyBooted and SuccessfulAuth came after the login.
     let mut seen = Vec::new();
     while let Some(Ok(event)) = events.next().await {
-        seen.push(event.get("Event").unwrap().to_string());
+        seen.push(event.name().to_string());
     }
     assert_eq!(seen, ["FullyBooted", "SuccessfulAuth"]);
 
