@@ -243,7 +243,7 @@ impl Decoder {
         // straddle the two reads.
         let from = self.searched.saturating_sub(END_COMMAND.len() + 4);
         let found = if follows {
-            find(b, from, END_COMMAND).and_then(|m| blank_line_after(b, m + END_COMMAND.len()))
+            follows_end(b, from)
         } else {
             empty_line_end(b, from, self.line_end)
         };
@@ -276,18 +276,41 @@ fn empty_line_end(b: &[u8], from: usize, line_end: LineEnd) -> Option<usize> {
     None
 }
 
+/// The end of a `Response: Follows` answer: the first `--END COMMAND--`
+/// at or after `from` that ends its line and has an empty line after it.
+fn follows_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut from = from;
+    while let Some(m) = find(b, from, END_COMMAND) {
+        match blank_line_after(b, m + END_COMMAND.len()) {
+            Ok(end) => return Some(end),
+            Err(Incomplete) => return None,
+            // Text that merely contains the marker: look further.
+            Err(NotAnEnd) => from = m + 1,
+        }
+    }
+    None
+}
+
+/// Why the bytes after a marker are not (yet) its end.
+enum After {
+    Incomplete,
+    NotAnEnd,
+}
+use After::{Incomplete, NotAnEnd};
+
 /// After the `--END COMMAND--` marker ending at `at`: the end of its line
 /// and of the empty line after it.
-fn blank_line_after(b: &[u8], at: usize) -> Option<usize> {
+fn blank_line_after(b: &[u8], at: usize) -> Result<usize, After> {
     let mut i = at;
     for _ in 0..2 {
         if b.get(i) == Some(&b'\r') {
             i += 1;
         }
-        if b.get(i) != Some(&b'\n') {
-            return None;
+        match b.get(i) {
+            Some(b'\n') => i += 1,
+            Some(_) => return Err(NotAnEnd),
+            None => return Err(Incomplete),
         }
-        i += 1;
     }
-    Some(i)
+    Ok(i)
 }

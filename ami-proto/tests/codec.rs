@@ -237,9 +237,11 @@ fn secrets_stay_out_of_debug() {
 /// the same frames whether the bytes come whole or one at a time.
 #[test]
 fn fuzz_findings_decode_the_same_whole_or_cut() {
-    let findings: &[&[u8]] = &[include_bytes!(
-        "../../fuzz/regressions/ami_decode-long-banner.bin"
-    )];
+    let findings: &[&[u8]] = &[
+        include_bytes!("../../fuzz/regressions/ami_decode-long-banner.bin"),
+        // A marker inside a Follows answer's output, not ending it.
+        include_bytes!("../../fuzz/regressions/ami_decode-marker-inside-output.bin"),
+    ];
     for data in findings {
         let decode = |chunk: usize| {
             let mut d = Decoder::new(512);
