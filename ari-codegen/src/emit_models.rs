@@ -419,32 +419,84 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     } else {
         writeln!(out, "        let mut seen: u64 = 0;").unwrap();
     }
-    writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
-    writeln!(out, "            match &*key {{").unwrap();
-    for (i, f) in fields.iter().enumerate() {
-        let local = format!("f_{}", f.rust.trim_start_matches("r#"));
-        let read = if f.prop.always {
-            "Some(crate::json::Decode::decode(r)?)".to_string()
-        } else {
-            "crate::json::Decode::decode(r)?".to_string()
-        };
-        writeln!(
-            out,
-            "                {0} => {{ r.once(&mut seen, 1 << {i}, {0})?; {local} = {read}; }}",
-            lit(&f.prop.name)
-        )
-        .unwrap();
-    }
+    // Keys are recognised where they stand in the input: a switch on their
+    // first byte, then a comparison with the whole key, its closing quote
+    // and the `:` after it. Anything else (an unknown key, escapes,
+    // whitespace) is read as a string and looked up by name.
+    let mut names: Vec<&str> = fields.iter().map(|f| f.prop.name.as_str()).collect();
     if is_event {
-        writeln!(
-            out,
-            "                \"type\" => {{ r.once(&mut seen, 1 << {}, \"type\")?; r.skip()?; }}",
-            fields.len()
-        )
-        .unwrap();
+        names.push("type");
     }
-    writeln!(out, "                _ => r.extra(&mut extra, key)?,").unwrap();
-    writeln!(out, "            }}\n        }}").unwrap();
+    writeln!(out, "        while object.next(r)? {{").unwrap();
+    writeln!(out, "            let field = match r.next_byte() {{").unwrap();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = name.bytes().next().filter(|_| plain_key(name)) {
+            writeln!(
+                out,
+                "                Some(b'{}') if r.eat(b\"{name}\\\":\") => {i},",
+                first as char
+            )
+            .unwrap();
+        }
+    }
+    writeln!(
+        out,
+        "                _ => {{\n                    let key = r.key()?;"
+    )
+    .unwrap();
+    writeln!(out, "                    match &*key {{").unwrap();
+    for (i, name) in names.iter().enumerate() {
+        writeln!(out, "                        {} => {i},", lit(name)).unwrap();
+    }
+    writeln!(
+        out,
+        "                        _ => {{\n                            r.extra(&mut extra, key)?;\n                            continue;\n                        }}"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "                    }}\n                }}\n            }};"
+    )
+    .unwrap();
+    // One arm per field (and the `type`): the last one takes the last index
+    // and, as every index is one of them, whatever else could come.
+    let mut arms: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let local = format!("f_{}", f.rust.trim_start_matches("r#"));
+            let read = if f.prop.always {
+                "Some(crate::json::Decode::decode(r)?)"
+            } else {
+                "crate::json::Decode::decode(r)?"
+            };
+            format!(
+                "r.once(&mut seen, 1 << {i}, {})?; {local} = {read};",
+                lit(&f.prop.name)
+            )
+        })
+        .collect();
+    if is_event {
+        arms.push(format!(
+            "r.once(&mut seen, 1 << {}, \"type\")?; r.skip()?;",
+            fields.len()
+        ));
+    }
+    if arms.len() == 1 {
+        writeln!(out, "            let _ = field;\n            {}", arms[0]).unwrap();
+    } else {
+        writeln!(out, "            match field {{").unwrap();
+        for (i, arm) in arms.iter().enumerate() {
+            let pattern = if i + 1 == arms.len() {
+                "_".to_string()
+            } else {
+                i.to_string()
+            };
+            writeln!(out, "                {pattern} => {{ {arm} }}").unwrap();
+        }
+        writeln!(out, "            }}").unwrap();
+    }
+    writeln!(out, "        }}").unwrap();
     writeln!(out, "        Ok({name} {{").unwrap();
     for f in fields {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
@@ -462,6 +514,15 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         }
     }
     writeln!(out, "            extra,\n        }})\n    }}\n}}\n").unwrap();
+}
+
+/// Whether a key can be matched as the bytes it is written with: printable
+/// ASCII, nothing JSON or a Rust byte string would escape.
+fn plain_key(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'\'')
 }
 
 /// Which ARI objects a property points to, for routing events.
@@ -621,16 +682,32 @@ pub fn events_file(merged: &Merged) -> String {
     }
     out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
 
-    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
+    // The type names grouped by length: a switch on the length, then a few
+    // comparisons of known size, instead of one comparison per event type.
+    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name.len() {\n");
+    let mut by_len: std::collections::BTreeMap<usize, Vec<&String>> = Default::default();
     for name in &merged.events {
-        writeln!(
-            out,
-            "            {} => Event::{name}(Box::new({name}::decode_fields(r, object, type_read)?)),",
-            lit(name)
-        )
-        .unwrap();
+        by_len.entry(name.len()).or_default().push(name);
     }
-    out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?)),\n        })\n    }\n}\n\n");
+    let unknown =
+        "Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?))";
+    for (len, names) in &by_len {
+        writeln!(out, "            {len} => match type_name {{").unwrap();
+        for name in names {
+            writeln!(
+                out,
+                "                {} => Event::{name}(Box::new({name}::decode_fields(r, object, type_read)?)),",
+                lit(name)
+            )
+            .unwrap();
+        }
+        writeln!(out, "                _ => {unknown},\n            }},").unwrap();
+    }
+    writeln!(
+        out,
+        "            _ => {unknown},\n        }})\n    }}\n}}\n"
+    )
+    .unwrap();
     out.push_str("impl crate::Inspect for Event {\n    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {\n        match self {\n");
     for name in &merged.events {
         writeln!(

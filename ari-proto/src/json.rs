@@ -130,8 +130,22 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
+    /// The byte at `i`, if there is one.
+    #[inline(always)]
+    fn at(&self, i: usize) -> Option<u8> {
+        self.bytes().get(i).copied()
+    }
+
     #[inline]
     fn ws(&mut self) {
+        if matches!(self.at(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.skip_ws();
+        }
+    }
+
+    /// Skips whitespace; out of line, as ARI sends none between tokens.
+    #[inline(never)]
+    fn skip_ws(&mut self) {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -142,10 +156,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
-        self.bytes().get(self.pos).copied()
+        self.at(self.pos)
+    }
+
+    /// The byte at the current position, whitespace not skipped: what the
+    /// generated decoders switch on to recognise a key.
+    #[inline(always)]
+    pub fn next_byte(&self) -> Option<u8> {
+        self.at(self.pos)
+    }
+
+    /// Consumes `lit` if the input goes on with exactly these bytes.
+    #[inline(always)]
+    pub fn eat(&mut self, lit: &[u8]) -> bool {
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        if rest.starts_with(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
     }
 
     #[inline]
@@ -168,20 +201,26 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `null` if it comes next.
-    #[inline]
+    #[inline(always)]
     pub fn take_null(&mut self) -> Result<bool, JsonError> {
         if self.peek() == Some(b'n') {
-            self.literal("null")?;
-            Ok(true)
-        } else {
-            Ok(false)
+            if self.eat(b"null") {
+                return Ok(true);
+            }
+            return Err(self.error("invalid literal"));
         }
+        Ok(false)
     }
 
-    /// Enters an object; read its keys with [`Object::next_key`].
-    #[inline]
+    /// Enters an object; read its keys with [`Object::next`] and
+    /// [`Reader::key`], or with [`Object::next_key`].
+    #[inline(always)]
     pub fn begin_object(&mut self) -> Result<Object, JsonError> {
-        self.expect(b'{', "expected an object")?;
+        if self.at(self.pos) == Some(b'{') {
+            self.pos += 1;
+        } else {
+            self.expect(b'{', "expected an object")?;
+        }
         Ok(Object { first: true })
     }
 
@@ -210,55 +249,81 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string, borrowed when it has no escapes.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self) -> Result<Cow<'a, str>, JsonError> {
         // ARI sends no whitespace between tokens: test for the quote first.
-        if self.bytes().get(self.pos) == Some(&b'"') {
+        if self.at(self.pos) == Some(b'"') {
             self.pos += 1;
         } else {
             self.expect(b'"', "expected a string")?;
         }
+        self.str_rest()
+    }
+
+    /// The rest of a string whose opening quote was read.
+    #[inline(always)]
+    fn str_rest(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.pos;
         let end = self.scan_plain(start);
-        match self.bytes().get(end) {
-            Some(b'"') => {
-                self.pos = end + 1;
-                Ok(Cow::Borrowed(&self.text[start..end]))
+        if self.at(end) == Some(b'"') {
+            self.pos = end + 1;
+            // Both ends are next to a quote: always on a character boundary.
+            if let Some(s) = self.text.get(start..end) {
+                return Ok(Cow::Borrowed(s));
             }
-            Some(b'\\') => {
-                self.pos = end;
-                self.escaped(start).map(Cow::Owned)
-            }
-            _ => {
-                self.pos = end;
-                Err(self.error("unterminated string"))
-            }
+        }
+        self.str_slow(start, end)
+    }
+
+    /// A string with escapes, or one that does not end.
+    #[cold]
+    #[inline(never)]
+    fn str_slow(&mut self, start: usize, end: usize) -> Result<Cow<'a, str>, JsonError> {
+        self.pos = end;
+        match self.at(end) {
+            Some(b'\\') => self.escaped(start).map(Cow::Owned),
+            _ => Err(self.error("unterminated string")),
         }
     }
 
-    /// First offset from `from` holding `"` or `\`, or the end; 8 bytes at a time.
+    /// Reads the rest of a key whose opening quote was read (see
+    /// [`Object::next`]), and the `:` after it.
     #[inline]
-    fn scan_plain(&self, mut i: usize) -> usize {
+    pub fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let key = self.str_rest()?;
+        self.expect(b':', "expected ':'")?;
+        Ok(key)
+    }
+
+    /// First offset from `from` holding `"` or `\`, or the end; 8 bytes at a time.
+    #[inline(always)]
+    fn scan_plain(&self, i: usize) -> usize {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let b = self.bytes();
-        while i + 8 <= b.len() {
-            let mut chunk = [0u8; 8];
-            chunk.copy_from_slice(&b[i..i + 8]);
-            let w = u64::from_le_bytes(chunk);
+        let rest = b.get(i..).unwrap_or_default();
+        let mut chunks = rest.chunks_exact(8);
+        let mut at = i;
+        for chunk in chunks.by_ref() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
             let quote = w ^ (ONES * u64::from(b'"'));
             let slash = w ^ (ONES * u64::from(b'\\'));
             let hit =
                 (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
             if hit != 0 {
-                return i + (hit.trailing_zeros() / 8) as usize;
+                return at + (hit.trailing_zeros() / 8) as usize;
             }
-            i += 8;
+            at += 8;
         }
-        while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
-            i += 1;
+        for &c in chunks.remainder() {
+            if c == b'"' || c == b'\\' {
+                return at;
+            }
+            at += 1;
         }
-        i
+        at
     }
 
     fn escaped(&mut self, start: usize) -> Result<String, JsonError> {
@@ -455,14 +520,36 @@ pub struct Object {
 }
 
 impl Object {
-    /// The next key, or `None` at the object's end. Its value must be read
-    /// (or skipped) before the next call.
-    #[inline]
-    pub fn next_key<'a>(&mut self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, JsonError> {
+    /// Goes to the next key: `true` with the reader just after the key's
+    /// opening quote (read the key with [`Reader::key`], or recognise it
+    /// with [`Reader::eat`]), `false` at the object's end. The value must be
+    /// read (or skipped) before the next call.
+    #[inline(always)]
+    pub fn next(&mut self, r: &mut Reader<'_>) -> Result<bool, JsonError> {
+        let p = r.pos;
+        match r.at(p) {
+            Some(b',') if !self.first && r.at(p + 1) == Some(b'"') => r.pos = p + 2,
+            Some(b'"') if self.first => {
+                self.first = false;
+                r.pos = p + 1;
+            }
+            Some(b'}') => {
+                r.pos = p + 1;
+                return Ok(false);
+            }
+            _ => return self.next_slow(r),
+        }
+        Ok(true)
+    }
+
+    /// [`Object::next`] where there is whitespace, or an error.
+    #[cold]
+    #[inline(never)]
+    fn next_slow(&mut self, r: &mut Reader<'_>) -> Result<bool, JsonError> {
         match r.peek() {
             Some(b'}') => {
                 r.pos += 1;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !self.first => {
                 r.pos += 1;
@@ -472,9 +559,23 @@ impl Object {
             _ => return Err(r.error("expected a key or '}'")),
         }
         self.first = false;
-        let key = r.str()?;
-        r.expect(b':', "expected ':'")?;
-        Ok(Some(key))
+        if r.at(r.pos) == Some(b'"') {
+            r.pos += 1;
+            Ok(true)
+        } else {
+            Err(r.error("expected a string"))
+        }
+    }
+
+    /// The next key, or `None` at the object's end. Its value must be read
+    /// (or skipped) before the next call.
+    #[inline]
+    pub fn next_key<'a>(&mut self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, JsonError> {
+        if self.next(r)? {
+            r.key().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -549,7 +650,7 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for Option<T> {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         if r.take_null()? {
             Ok(None)
@@ -567,7 +668,7 @@ impl<T: Decode> Decode for Box<T> {
 }
 
 impl Decode for compact_str::CompactString {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         Ok(match r.str()? {
             Cow::Borrowed(s) => compact_str::CompactString::new(s),
@@ -577,7 +678,7 @@ impl Decode for compact_str::CompactString {
 }
 
 impl Decode for crate::Timestamp {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         Ok(crate::Timestamp::new(&r.str()?))
     }

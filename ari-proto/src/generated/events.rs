@@ -147,37 +147,61 @@ impl ApplicationMoveFailed {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "args" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"args\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'd') if r.eat(b"destination\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "args" => 0,
+                        "channel" => 1,
+                        "destination" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "args")?;
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "destination")?;
                     f_destination = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationMoveFailed {
@@ -328,25 +352,43 @@ impl ApplicationRegistered {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationRegistered {
@@ -486,25 +528,43 @@ impl ApplicationReplaced {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationReplaced {
@@ -646,25 +706,43 @@ impl ApplicationUnregistered {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ApplicationUnregistered {
@@ -1013,89 +1091,139 @@ impl BridgeAttendedTransfer {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 19;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "destination_application" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"destination_application\":") => 0,
+                Some(b'd') if r.eat(b"destination_bridge\":") => 1,
+                Some(b'd') if r.eat(b"destination_link_first_leg\":") => 2,
+                Some(b'd') if r.eat(b"destination_link_second_leg\":") => 3,
+                Some(b'd') if r.eat(b"destination_threeway_bridge\":") => 4,
+                Some(b'd') if r.eat(b"destination_threeway_channel\":") => 5,
+                Some(b'd') if r.eat(b"destination_type\":") => 6,
+                Some(b'i') if r.eat(b"is_external\":") => 7,
+                Some(b'r') if r.eat(b"replace_channel\":") => 8,
+                Some(b'r') if r.eat(b"result\":") => 9,
+                Some(b't') if r.eat(b"transfer_target\":") => 10,
+                Some(b't') if r.eat(b"transferee\":") => 11,
+                Some(b't') if r.eat(b"transferer_first_leg\":") => 12,
+                Some(b't') if r.eat(b"transferer_first_leg_bridge\":") => 13,
+                Some(b't') if r.eat(b"transferer_second_leg\":") => 14,
+                Some(b't') if r.eat(b"transferer_second_leg_bridge\":") => 15,
+                Some(b'a') if r.eat(b"application\":") => 16,
+                Some(b't') if r.eat(b"timestamp\":") => 17,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 18,
+                Some(b't') if r.eat(b"type\":") => 19,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "destination_application" => 0,
+                        "destination_bridge" => 1,
+                        "destination_link_first_leg" => 2,
+                        "destination_link_second_leg" => 3,
+                        "destination_threeway_bridge" => 4,
+                        "destination_threeway_channel" => 5,
+                        "destination_type" => 6,
+                        "is_external" => 7,
+                        "replace_channel" => 8,
+                        "result" => 9,
+                        "transfer_target" => 10,
+                        "transferee" => 11,
+                        "transferer_first_leg" => 12,
+                        "transferer_first_leg_bridge" => 13,
+                        "transferer_second_leg" => 14,
+                        "transferer_second_leg_bridge" => 15,
+                        "application" => 16,
+                        "timestamp" => 17,
+                        "asterisk_id" => 18,
+                        "type" => 19,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "destination_application")?;
                     f_destination_application = crate::json::Decode::decode(r)?;
                 }
-                "destination_bridge" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "destination_bridge")?;
                     f_destination_bridge = crate::json::Decode::decode(r)?;
                 }
-                "destination_link_first_leg" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "destination_link_first_leg")?;
                     f_destination_link_first_leg = crate::json::Decode::decode(r)?;
                 }
-                "destination_link_second_leg" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "destination_link_second_leg")?;
                     f_destination_link_second_leg = crate::json::Decode::decode(r)?;
                 }
-                "destination_threeway_bridge" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?;
                     f_destination_threeway_bridge = crate::json::Decode::decode(r)?;
                 }
-                "destination_threeway_channel" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "destination_threeway_channel")?;
                     f_destination_threeway_channel = crate::json::Decode::decode(r)?;
                 }
-                "destination_type" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "destination_type")?;
                     f_destination_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "is_external" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "is_external")?;
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "replace_channel")?;
                     f_replace_channel = crate::json::Decode::decode(r)?;
                 }
-                "result" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "result")?;
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
-                "transfer_target" => {
+                10 => {
                     r.once(&mut seen, 1 << 10, "transfer_target")?;
                     f_transfer_target = crate::json::Decode::decode(r)?;
                 }
-                "transferee" => {
+                11 => {
                     r.once(&mut seen, 1 << 11, "transferee")?;
                     f_transferee = crate::json::Decode::decode(r)?;
                 }
-                "transferer_first_leg" => {
+                12 => {
                     r.once(&mut seen, 1 << 12, "transferer_first_leg")?;
                     f_transferer_first_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_first_leg_bridge" => {
+                13 => {
                     r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?;
                     f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?;
                 }
-                "transferer_second_leg" => {
+                14 => {
                     r.once(&mut seen, 1 << 14, "transferer_second_leg")?;
                     f_transferer_second_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_second_leg_bridge" => {
+                15 => {
                     r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?;
                     f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                16 => {
                     r.once(&mut seen, 1 << 16, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                17 => {
                     r.once(&mut seen, 1 << 17, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                18 => {
                     r.once(&mut seen, 1 << 18, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 19, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeAttendedTransfer {
@@ -1372,57 +1500,91 @@ impl BridgeBlindTransfer {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 11;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'c') if r.eat(b"context\":") => 2,
+                Some(b'e') if r.eat(b"exten\":") => 3,
+                Some(b'i') if r.eat(b"is_external\":") => 4,
+                Some(b'r') if r.eat(b"replace_channel\":") => 5,
+                Some(b'r') if r.eat(b"result\":") => 6,
+                Some(b't') if r.eat(b"transferee\":") => 7,
+                Some(b'a') if r.eat(b"application\":") => 8,
+                Some(b't') if r.eat(b"timestamp\":") => 9,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 10,
+                Some(b't') if r.eat(b"type\":") => 11,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "context" => 2,
+                        "exten" => 3,
+                        "is_external" => 4,
+                        "replace_channel" => 5,
+                        "result" => 6,
+                        "transferee" => 7,
+                        "application" => 8,
+                        "timestamp" => 9,
+                        "asterisk_id" => 10,
+                        "type" => 11,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = crate::json::Decode::decode(r)?;
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "context" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "context")?;
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
-                "exten" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "exten")?;
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
-                "is_external" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "is_external")?;
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "replace_channel")?;
                     f_replace_channel = crate::json::Decode::decode(r)?;
                 }
-                "result" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "result")?;
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferee" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "transferee")?;
                     f_transferee = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                10 => {
                     r.once(&mut seen, 1 << 10, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 11, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeBlindTransfer {
@@ -1591,29 +1753,49 @@ impl BridgeCreated {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeCreated {
@@ -1763,29 +1945,49 @@ impl BridgeDestroyed {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeDestroyed {
@@ -1946,33 +2148,55 @@ impl BridgeMerged {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'b') if r.eat(b"bridge_from\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "bridge_from" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridge_from" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "bridge_from")?;
                     f_bridge_from = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeMerged {
@@ -2140,33 +2364,55 @@ impl BridgeVideoSourceChanged {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'o') if r.eat(b"old_video_source_id\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "old_video_source_id" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "old_video_source_id" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "old_video_source_id")?;
                     f_old_video_source_id = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BridgeVideoSourceChanged {
@@ -2345,37 +2591,61 @@ impl CallBroadcast {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "called" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"called\":") => 0,
+                Some(b'c') if r.eat(b"caller\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "called" => 0,
+                        "caller" => 1,
+                        "channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "called")?;
                     f_called = crate::json::Decode::decode(r)?;
                 }
-                "caller" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "caller")?;
                     f_caller = crate::json::Decode::decode(r)?;
                 }
-                "channel" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallBroadcast {
@@ -2539,33 +2809,55 @@ impl CallClaimed {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'w') if r.eat(b"winner_app\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "winner_app" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "winner_app" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "winner_app")?;
                     f_winner_app = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallClaimed {
@@ -2740,37 +3032,61 @@ impl ChannelCallerId {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "caller_presentation" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"caller_presentation\":") => 0,
+                Some(b'c') if r.eat(b"caller_presentation_txt\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "caller_presentation" => 0,
+                        "caller_presentation_txt" => 1,
+                        "channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "caller_presentation")?;
                     f_caller_presentation = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller_presentation_txt" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "caller_presentation_txt")?;
                     f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelCallerId {
@@ -2929,29 +3245,49 @@ impl ChannelConnectedLine {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelConnectedLine {
@@ -3102,29 +3438,49 @@ impl ChannelCreated {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelCreated {
@@ -3306,41 +3662,67 @@ impl ChannelDestroyed {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 7;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'c') if r.eat(b"cause_txt\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b't') if r.eat(b"tech_cause\":") => 3,
+                Some(b'a') if r.eat(b"application\":") => 4,
+                Some(b't') if r.eat(b"timestamp\":") => 5,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 6,
+                Some(b't') if r.eat(b"type\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "cause_txt" => 1,
+                        "channel" => 2,
+                        "tech_cause" => 3,
+                        "application" => 4,
+                        "timestamp" => 5,
+                        "asterisk_id" => 6,
+                        "type" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "cause")?;
                     f_cause = Some(crate::json::Decode::decode(r)?);
                 }
-                "cause_txt" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "cause_txt")?;
                     f_cause_txt = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "tech_cause" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "tech_cause")?;
                     f_tech_cause = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 7, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDestroyed {
@@ -3519,37 +3901,61 @@ impl ChannelDialplan {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"dialplan_app\":") => 1,
+                Some(b'd') if r.eat(b"dialplan_app_data\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "dialplan_app" => 1,
+                        "dialplan_app_data" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan_app" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "dialplan_app")?;
                     f_dialplan_app = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan_app_data" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "dialplan_app_data")?;
                     f_dialplan_app_data = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDialplan {
@@ -3728,37 +4134,61 @@ impl ChannelDtmfReceived {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"digit\":") => 1,
+                Some(b'd') if r.eat(b"duration_ms\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "digit" => 1,
+                        "duration_ms" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "digit" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "digit")?;
                     f_digit = Some(crate::json::Decode::decode(r)?);
                 }
-                "duration_ms" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "duration_ms")?;
                     f_duration_ms = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelDtmfReceived {
@@ -3927,33 +4357,55 @@ impl ChannelEnteredBridge {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelEnteredBridge {
@@ -4142,41 +4594,67 @@ impl ChannelHangupRequest {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 7;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b's') if r.eat(b"soft\":") => 2,
+                Some(b't') if r.eat(b"tech_cause\":") => 3,
+                Some(b'a') if r.eat(b"application\":") => 4,
+                Some(b't') if r.eat(b"timestamp\":") => 5,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 6,
+                Some(b't') if r.eat(b"type\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "channel" => 1,
+                        "soft" => 2,
+                        "tech_cause" => 3,
+                        "application" => 4,
+                        "timestamp" => 5,
+                        "asterisk_id" => 6,
+                        "type" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "cause")?;
                     f_cause = crate::json::Decode::decode(r)?;
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "soft" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "soft")?;
                     f_soft = crate::json::Decode::decode(r)?;
                 }
-                "tech_cause" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "tech_cause")?;
                     f_tech_cause = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 7, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelHangupRequest {
@@ -4346,33 +4824,55 @@ impl ChannelHold {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'm') if r.eat(b"musicclass\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "musicclass" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "musicclass" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "musicclass")?;
                     f_musicclass = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelHold {
@@ -4535,33 +5035,55 @@ impl ChannelLeftBridge {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelLeftBridge {
@@ -4714,29 +5236,49 @@ impl ChannelStateChange {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelStateChange {
@@ -4900,33 +5442,55 @@ impl ChannelTalkingFinished {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"duration\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "duration" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "duration" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "duration")?;
                     f_duration = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingFinished {
@@ -5084,29 +5648,49 @@ impl ChannelTalkingStarted {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTalkingStarted {
@@ -5258,29 +5842,49 @@ impl ChannelToneDetected {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelToneDetected {
@@ -5453,37 +6057,61 @@ impl ChannelTransfer {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "refer_to" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"refer_to\":") => 0,
+                Some(b'r') if r.eat(b"referred_by\":") => 1,
+                Some(b's') if r.eat(b"state\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "refer_to" => 0,
+                        "referred_by" => 1,
+                        "state" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "refer_to")?;
                     f_refer_to = Some(crate::json::Decode::decode(r)?);
                 }
-                "referred_by" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "referred_by")?;
                     f_referred_by = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "state")?;
                     f_state = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelTransfer {
@@ -5641,29 +6269,49 @@ impl ChannelUnhold {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelUnhold {
@@ -5859,45 +6507,73 @@ impl ChannelUserevent {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 8;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'e') if r.eat(b"endpoint\":") => 2,
+                Some(b'e') if r.eat(b"eventname\":") => 3,
+                Some(b'u') if r.eat(b"userevent\":") => 4,
+                Some(b'a') if r.eat(b"application\":") => 5,
+                Some(b't') if r.eat(b"timestamp\":") => 6,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 7,
+                Some(b't') if r.eat(b"type\":") => 8,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "endpoint" => 2,
+                        "eventname" => 3,
+                        "userevent" => 4,
+                        "application" => 5,
+                        "timestamp" => 6,
+                        "asterisk_id" => 7,
+                        "type" => 8,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = crate::json::Decode::decode(r)?;
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = crate::json::Decode::decode(r)?;
                 }
-                "endpoint" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "endpoint")?;
                     f_endpoint = crate::json::Decode::decode(r)?;
                 }
-                "eventname" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "eventname")?;
                     f_eventname = Some(crate::json::Decode::decode(r)?);
                 }
-                "userevent" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "userevent")?;
                     f_userevent = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 8, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelUserevent {
@@ -6081,37 +6757,61 @@ impl ChannelVarset {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                Some(b'v') if r.eat(b"variable\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "value" => 1,
+                        "variable" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = crate::json::Decode::decode(r)?;
                 }
-                "value" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "value")?;
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                "variable" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "variable")?;
                     f_variable = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ChannelVarset {
@@ -6276,33 +6976,55 @@ impl ContactStatusChange {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "contact_info" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"contact_info\":") => 0,
+                Some(b'e') if r.eat(b"endpoint\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "contact_info" => 0,
+                        "endpoint" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "contact_info")?;
                     f_contact_info = Some(crate::json::Decode::decode(r)?);
                 }
-                "endpoint" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "endpoint")?;
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactStatusChange {
@@ -6458,29 +7180,49 @@ impl DeviceStateChanged {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "device_state" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"device_state\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "device_state" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "device_state")?;
                     f_device_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DeviceStateChanged {
@@ -6691,49 +7433,79 @@ impl Dial {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 9;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "caller" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"caller\":") => 0,
+                Some(b'd') if r.eat(b"dialstatus\":") => 1,
+                Some(b'd') if r.eat(b"dialstring\":") => 2,
+                Some(b'f') if r.eat(b"forward\":") => 3,
+                Some(b'f') if r.eat(b"forwarded\":") => 4,
+                Some(b'p') if r.eat(b"peer\":") => 5,
+                Some(b'a') if r.eat(b"application\":") => 6,
+                Some(b't') if r.eat(b"timestamp\":") => 7,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 8,
+                Some(b't') if r.eat(b"type\":") => 9,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "caller" => 0,
+                        "dialstatus" => 1,
+                        "dialstring" => 2,
+                        "forward" => 3,
+                        "forwarded" => 4,
+                        "peer" => 5,
+                        "application" => 6,
+                        "timestamp" => 7,
+                        "asterisk_id" => 8,
+                        "type" => 9,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "caller")?;
                     f_caller = crate::json::Decode::decode(r)?;
                 }
-                "dialstatus" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "dialstatus")?;
                     f_dialstatus = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialstring" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "dialstring")?;
                     f_dialstring = crate::json::Decode::decode(r)?;
                 }
-                "forward" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "forward")?;
                     f_forward = crate::json::Decode::decode(r)?;
                 }
-                "forwarded" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "forwarded")?;
                     f_forwarded = crate::json::Decode::decode(r)?;
                 }
-                "peer" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "peer")?;
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 9, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Dial {
@@ -6896,29 +7668,49 @@ impl EndpointStateChange {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "endpoint")?;
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(EndpointStateChange {
@@ -7080,33 +7872,55 @@ impl PeerStatusChange {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'p') if r.eat(b"peer\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "peer" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "endpoint")?;
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "peer" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "peer")?;
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PeerStatusChange {
@@ -7260,29 +8074,49 @@ impl PlaybackContinuing {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "playback")?;
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackContinuing {
@@ -7434,29 +8268,49 @@ impl PlaybackFinished {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "playback")?;
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackFinished {
@@ -7608,29 +8462,49 @@ impl PlaybackStarted {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "playback")?;
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(PlaybackStarted {
@@ -7846,53 +8720,85 @@ impl RESTResponse {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 10;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "content_type" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"content_type\":") => 0,
+                Some(b'm') if r.eat(b"message_body\":") => 1,
+                Some(b'r') if r.eat(b"reason_phrase\":") => 2,
+                Some(b'r') if r.eat(b"request_id\":") => 3,
+                Some(b's') if r.eat(b"status_code\":") => 4,
+                Some(b't') if r.eat(b"transaction_id\":") => 5,
+                Some(b'u') if r.eat(b"uri\":") => 6,
+                Some(b'a') if r.eat(b"application\":") => 7,
+                Some(b't') if r.eat(b"timestamp\":") => 8,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 9,
+                Some(b't') if r.eat(b"type\":") => 10,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "content_type" => 0,
+                        "message_body" => 1,
+                        "reason_phrase" => 2,
+                        "request_id" => 3,
+                        "status_code" => 4,
+                        "transaction_id" => 5,
+                        "uri" => 6,
+                        "application" => 7,
+                        "timestamp" => 8,
+                        "asterisk_id" => 9,
+                        "type" => 10,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "content_type")?;
                     f_content_type = crate::json::Decode::decode(r)?;
                 }
-                "message_body" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "message_body")?;
                     f_message_body = crate::json::Decode::decode(r)?;
                 }
-                "reason_phrase" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "reason_phrase")?;
                     f_reason_phrase = Some(crate::json::Decode::decode(r)?);
                 }
-                "request_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "request_id")?;
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "status_code" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "status_code")?;
                     f_status_code = Some(crate::json::Decode::decode(r)?);
                 }
-                "transaction_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "transaction_id")?;
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "uri" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "uri")?;
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 10, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTResponse {
@@ -8062,29 +8968,49 @@ impl RecordingFailed {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "recording")?;
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFailed {
@@ -8236,29 +9162,49 @@ impl RecordingFinished {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "recording")?;
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingFinished {
@@ -8410,29 +9356,49 @@ impl RecordingStarted {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "recording")?;
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RecordingStarted {
@@ -8584,29 +9550,49 @@ impl StasisEnd {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StasisEnd {
@@ -8778,37 +9764,61 @@ impl StasisStart {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "args" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"args\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'r') if r.eat(b"replace_channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "args" => 0,
+                        "channel" => 1,
+                        "replace_channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "args")?;
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "replace_channel")?;
                     f_replace_channel = crate::json::Decode::decode(r)?;
                 }
-                "application" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StasisStart {
@@ -8975,33 +9985,55 @@ impl TextMessageReceived {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'm') if r.eat(b"message\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "message" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "endpoint")?;
                     f_endpoint = crate::json::Decode::decode(r)?;
                 }
-                "message" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "message")?;
                     f_message = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "application")?;
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(TextMessageReceived {
@@ -9135,21 +10167,37 @@ impl MissingParams {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = u64::from(type_read) << 2;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "params" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"params\":") => 0,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 1,
+                Some(b't') if r.eat(b"type\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "params" => 0,
+                        "asterisk_id" => 1,
+                        "type" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "params")?;
                     f_params = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "asterisk_id")?;
                     f_asterisk_id = crate::json::Decode::decode(r)?;
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "type")?;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(MissingParams {
@@ -9926,143 +10974,223 @@ impl Event {
         object: crate::json::Object,
         type_read: bool,
     ) -> Result<Event, crate::json::JsonError> {
-        Ok(match type_name {
-            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(
-                ApplicationMoveFailed::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(
-                ApplicationRegistered::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(
-                ApplicationReplaced::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(
-                ApplicationUnregistered::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(
-                BridgeAttendedTransfer::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(
-                BridgeBlindTransfer::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(
-                r, object, type_read,
-            )?)),
-            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(
-                r, object, type_read,
-            )?)),
-            "BridgeMerged" => {
-                Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object, type_read)?))
-            }
-            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(
-                BridgeVideoSourceChanged::decode_fields(r, object, type_read)?,
-            )),
-            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(
-                r, object, type_read,
-            )?)),
-            "CallClaimed" => {
-                Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?))
-            }
-            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(
-                ChannelConnectedLine::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(
-                ChannelDestroyed::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(
-                ChannelDtmfReceived::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(
-                ChannelEnteredBridge::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(
-                ChannelHangupRequest::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelHold" => {
-                Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?))
-            }
-            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(
-                ChannelLeftBridge::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelStateChange" => Event::ChannelStateChange(Box::new(
-                ChannelStateChange::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(
-                ChannelTalkingFinished::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(
-                ChannelTalkingStarted::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(
-                ChannelToneDetected::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelUserevent" => Event::ChannelUserevent(Box::new(
-                ChannelUserevent::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ContactStatusChange" => Event::ContactStatusChange(Box::new(
-                ContactStatusChange::decode_fields(r, object, type_read)?,
-            )),
-            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(
-                DeviceStateChanged::decode_fields(r, object, type_read)?,
-            )),
-            "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
-            "EndpointStateChange" => Event::EndpointStateChange(Box::new(
-                EndpointStateChange::decode_fields(r, object, type_read)?,
-            )),
-            "PeerStatusChange" => Event::PeerStatusChange(Box::new(
-                PeerStatusChange::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(
-                PlaybackContinuing::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackFinished" => Event::PlaybackFinished(Box::new(
-                PlaybackFinished::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(
-                r, object, type_read,
-            )?)),
-            "RESTResponse" => {
-                Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object, type_read)?))
-            }
-            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(
-                r, object, type_read,
-            )?)),
-            "RecordingFinished" => Event::RecordingFinished(Box::new(
-                RecordingFinished::decode_fields(r, object, type_read)?,
-            )),
-            "RecordingStarted" => Event::RecordingStarted(Box::new(
-                RecordingStarted::decode_fields(r, object, type_read)?,
-            )),
-            "StasisEnd" => {
-                Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?))
-            }
-            "StasisStart" => {
-                Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?))
-            }
-            "TextMessageReceived" => Event::TextMessageReceived(Box::new(
-                TextMessageReceived::decode_fields(r, object, type_read)?,
-            )),
-            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(
-                r, object, type_read,
-            )?)),
+        Ok(match type_name.len() {
+            4 => match type_name {
+                "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            9 => match type_name {
+                "StasisEnd" => {
+                    Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?))
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            11 => match type_name {
+                "CallClaimed" => {
+                    Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?))
+                }
+                "ChannelHold" => {
+                    Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?))
+                }
+                "StasisStart" => {
+                    Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?))
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            12 => match type_name {
+                "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(
+                    r, object, type_read,
+                )?)),
+                "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(
+                    r, object, type_read,
+                )?)),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            13 => match type_name {
+                "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(
+                    r, object, type_read,
+                )?)),
+                "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(
+                    r, object, type_read,
+                )?)),
+                "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(
+                    r, object, type_read,
+                )?)),
+                "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(
+                    r, object, type_read,
+                )?)),
+                "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(
+                    r, object, type_read,
+                )?)),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            14 => match type_name {
+                "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(
+                    r, object, type_read,
+                )?)),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            15 => match type_name {
+                "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(
+                    BridgeDestroyed::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelCallerId" => Event::ChannelCallerId(Box::new(
+                    ChannelCallerId::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelDialplan" => Event::ChannelDialplan(Box::new(
+                    ChannelDialplan::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelTransfer" => Event::ChannelTransfer(Box::new(
+                    ChannelTransfer::decode_fields(r, object, type_read)?,
+                )),
+                "PlaybackStarted" => Event::PlaybackStarted(Box::new(
+                    PlaybackStarted::decode_fields(r, object, type_read)?,
+                )),
+                "RecordingFailed" => Event::RecordingFailed(Box::new(
+                    RecordingFailed::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            16 => match type_name {
+                "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(
+                    ChannelDestroyed::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelUserevent" => Event::ChannelUserevent(Box::new(
+                    ChannelUserevent::decode_fields(r, object, type_read)?,
+                )),
+                "PeerStatusChange" => Event::PeerStatusChange(Box::new(
+                    PeerStatusChange::decode_fields(r, object, type_read)?,
+                )),
+                "PlaybackFinished" => Event::PlaybackFinished(Box::new(
+                    PlaybackFinished::decode_fields(r, object, type_read)?,
+                )),
+                "RecordingStarted" => Event::RecordingStarted(Box::new(
+                    RecordingStarted::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            17 => match type_name {
+                "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(
+                    ChannelLeftBridge::decode_fields(r, object, type_read)?,
+                )),
+                "RecordingFinished" => Event::RecordingFinished(Box::new(
+                    RecordingFinished::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            18 => match type_name {
+                "ChannelStateChange" => Event::ChannelStateChange(Box::new(
+                    ChannelStateChange::decode_fields(r, object, type_read)?,
+                )),
+                "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(
+                    DeviceStateChanged::decode_fields(r, object, type_read)?,
+                )),
+                "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(
+                    PlaybackContinuing::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            19 => match type_name {
+                "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(
+                    ApplicationReplaced::decode_fields(r, object, type_read)?,
+                )),
+                "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(
+                    BridgeBlindTransfer::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(
+                    ChannelDtmfReceived::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(
+                    ChannelToneDetected::decode_fields(r, object, type_read)?,
+                )),
+                "ContactStatusChange" => Event::ContactStatusChange(Box::new(
+                    ContactStatusChange::decode_fields(r, object, type_read)?,
+                )),
+                "EndpointStateChange" => Event::EndpointStateChange(Box::new(
+                    EndpointStateChange::decode_fields(r, object, type_read)?,
+                )),
+                "TextMessageReceived" => Event::TextMessageReceived(Box::new(
+                    TextMessageReceived::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            20 => match type_name {
+                "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(
+                    ChannelConnectedLine::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(
+                    ChannelEnteredBridge::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(
+                    ChannelHangupRequest::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            21 => match type_name {
+                "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(
+                    ApplicationMoveFailed::decode_fields(r, object, type_read)?,
+                )),
+                "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(
+                    ApplicationRegistered::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(
+                    ChannelTalkingStarted::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            22 => match type_name {
+                "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(
+                    BridgeAttendedTransfer::decode_fields(r, object, type_read)?,
+                )),
+                "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(
+                    ChannelTalkingFinished::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            23 => match type_name {
+                "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(
+                    ApplicationUnregistered::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            24 => match type_name {
+                "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(
+                    BridgeVideoSourceChanged::decode_fields(r, object, type_read)?,
+                )),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
             _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                 type_name, r, object, type_read,
             )?)),

@@ -92,17 +92,31 @@ impl AdditionalParam {
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "parameter_name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"parameter_name\":") => 0,
+                Some(b'p') if r.eat(b"parameter_value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "parameter_name" => 0,
+                        "parameter_value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "parameter_name")?;
                     f_parameter_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "parameter_value" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "parameter_value")?;
                     f_parameter_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AdditionalParam {
@@ -269,37 +283,61 @@ impl Application {
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge_ids" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge_ids\":") => 0,
+                Some(b'c') if r.eat(b"channel_ids\":") => 1,
+                Some(b'd') if r.eat(b"device_names\":") => 2,
+                Some(b'e') if r.eat(b"endpoint_ids\":") => 3,
+                Some(b'e') if r.eat(b"events_allowed\":") => 4,
+                Some(b'e') if r.eat(b"events_disallowed\":") => 5,
+                Some(b'n') if r.eat(b"name\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge_ids" => 0,
+                        "channel_ids" => 1,
+                        "device_names" => 2,
+                        "endpoint_ids" => 3,
+                        "events_allowed" => 4,
+                        "events_disallowed" => 5,
+                        "name" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge_ids")?;
                     f_bridge_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel_ids" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "channel_ids")?;
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "device_names" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "device_names")?;
                     f_device_names = Some(crate::json::Decode::decode(r)?);
                 }
-                "endpoint_ids" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "endpoint_ids")?;
                     f_endpoint_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "events_allowed" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "events_allowed")?;
                     f_events_allowed = Some(crate::json::Decode::decode(r)?);
                 }
-                "events_disallowed" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "events_disallowed")?;
                     f_events_disallowed = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                _ => {
                     r.once(&mut seen, 1 << 6, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Application {
@@ -458,25 +496,43 @@ impl AsteriskInfo {
         let mut f_system: Option<Box<crate::models::SystemInfo>> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "build" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"build\":") => 0,
+                Some(b'c') if r.eat(b"config\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b's') if r.eat(b"system\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "build" => 0,
+                        "config" => 1,
+                        "status" => 2,
+                        "system" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "build")?;
                     f_build = crate::json::Decode::decode(r)?;
                 }
-                "config" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "config")?;
                     f_config = crate::json::Decode::decode(r)?;
                 }
-                "status" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "status")?;
                     f_status = crate::json::Decode::decode(r)?;
                 }
-                "system" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "system")?;
                     f_system = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AsteriskInfo {
@@ -603,21 +659,37 @@ impl AsteriskPing {
         let mut f_timestamp: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "asterisk_id" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"asterisk_id\":") => 0,
+                Some(b'p') if r.eat(b"ping\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "asterisk_id" => 0,
+                        "ping" => 1,
+                        "timestamp" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "asterisk_id")?;
                     f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "ping" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "ping")?;
                     f_ping = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "timestamp")?;
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(AsteriskPing {
@@ -867,53 +939,85 @@ impl Bridge {
         let mut f_video_source_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge_class" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge_class\":") => 0,
+                Some(b'b') if r.eat(b"bridge_type\":") => 1,
+                Some(b'b') if r.eat(b"bridgevars\":") => 2,
+                Some(b'c') if r.eat(b"channels\":") => 3,
+                Some(b'c') if r.eat(b"creationtime\":") => 4,
+                Some(b'c') if r.eat(b"creator\":") => 5,
+                Some(b'i') if r.eat(b"id\":") => 6,
+                Some(b'n') if r.eat(b"name\":") => 7,
+                Some(b't') if r.eat(b"technology\":") => 8,
+                Some(b'v') if r.eat(b"video_mode\":") => 9,
+                Some(b'v') if r.eat(b"video_source_id\":") => 10,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge_class" => 0,
+                        "bridge_type" => 1,
+                        "bridgevars" => 2,
+                        "channels" => 3,
+                        "creationtime" => 4,
+                        "creator" => 5,
+                        "id" => 6,
+                        "name" => 7,
+                        "technology" => 8,
+                        "video_mode" => 9,
+                        "video_source_id" => 10,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge_class")?;
                     f_bridge_class = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridge_type" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "bridge_type")?;
                     f_bridge_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridgevars" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "bridgevars")?;
                     f_bridgevars = crate::json::Decode::decode(r)?;
                 }
-                "channels" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "channels")?;
                     f_channels = Some(crate::json::Decode::decode(r)?);
                 }
-                "creationtime" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "creationtime")?;
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
-                "creator" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "creator")?;
                     f_creator = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "id")?;
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "technology" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "technology")?;
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
-                "video_mode" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "video_mode")?;
                     f_video_mode = crate::json::Decode::decode(r)?;
                 }
-                "video_source_id" => {
+                _ => {
                     r.once(&mut seen, 1 << 10, "video_source_id")?;
                     f_video_source_id = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Bridge {
@@ -1092,33 +1196,55 @@ impl BuildInfo {
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "date" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"date\":") => 0,
+                Some(b'k') if r.eat(b"kernel\":") => 1,
+                Some(b'm') if r.eat(b"machine\":") => 2,
+                Some(b'o') if r.eat(b"options\":") => 3,
+                Some(b'o') if r.eat(b"os\":") => 4,
+                Some(b'u') if r.eat(b"user\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "date" => 0,
+                        "kernel" => 1,
+                        "machine" => 2,
+                        "options" => 3,
+                        "os" => 4,
+                        "user" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "date")?;
                     f_date = Some(crate::json::Decode::decode(r)?);
                 }
-                "kernel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "kernel")?;
                     f_kernel = Some(crate::json::Decode::decode(r)?);
                 }
-                "machine" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "machine")?;
                     f_machine = Some(crate::json::Decode::decode(r)?);
                 }
-                "options" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "options")?;
                     f_options = Some(crate::json::Decode::decode(r)?);
                 }
-                "os" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "os")?;
                     f_os = Some(crate::json::Decode::decode(r)?);
                 }
-                "user" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "user")?;
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(BuildInfo {
@@ -1239,17 +1365,31 @@ impl CallerID {
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'n') if r.eat(b"number\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "number" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "number" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "number")?;
                     f_number = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(CallerID {
@@ -1551,61 +1691,97 @@ impl Channel {
         let mut f_tenantid: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "accountcode" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"accountcode\":") => 0,
+                Some(b'c') if r.eat(b"caller\":") => 1,
+                Some(b'c') if r.eat(b"caller_rdnis\":") => 2,
+                Some(b'c') if r.eat(b"channelvars\":") => 3,
+                Some(b'c') if r.eat(b"connected\":") => 4,
+                Some(b'c') if r.eat(b"creationtime\":") => 5,
+                Some(b'd') if r.eat(b"dialplan\":") => 6,
+                Some(b'i') if r.eat(b"id\":") => 7,
+                Some(b'l') if r.eat(b"language\":") => 8,
+                Some(b'n') if r.eat(b"name\":") => 9,
+                Some(b'p') if r.eat(b"protocol_id\":") => 10,
+                Some(b's') if r.eat(b"state\":") => 11,
+                Some(b't') if r.eat(b"tenantid\":") => 12,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "accountcode" => 0,
+                        "caller" => 1,
+                        "caller_rdnis" => 2,
+                        "channelvars" => 3,
+                        "connected" => 4,
+                        "creationtime" => 5,
+                        "dialplan" => 6,
+                        "id" => 7,
+                        "language" => 8,
+                        "name" => 9,
+                        "protocol_id" => 10,
+                        "state" => 11,
+                        "tenantid" => 12,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "accountcode")?;
                     f_accountcode = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "caller")?;
                     f_caller = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller_rdnis" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "caller_rdnis")?;
                     f_caller_rdnis = crate::json::Decode::decode(r)?;
                 }
-                "channelvars" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "channelvars")?;
                     f_channelvars = crate::json::Decode::decode(r)?;
                 }
-                "connected" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "connected")?;
                     f_connected = Some(crate::json::Decode::decode(r)?);
                 }
-                "creationtime" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "creationtime")?;
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "dialplan")?;
                     f_dialplan = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "id")?;
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "language")?;
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "protocol_id" => {
+                10 => {
                     r.once(&mut seen, 1 << 10, "protocol_id")?;
                     f_protocol_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
+                11 => {
                     r.once(&mut seen, 1 << 11, "state")?;
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "tenantid" => {
+                _ => {
                     r.once(&mut seen, 1 << 12, "tenantid")?;
                     f_tenantid = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Channel {
@@ -1795,33 +1971,55 @@ impl ConfigInfo {
         let mut f_setid: Option<crate::models::SetId> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "default_language" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"default_language\":") => 0,
+                Some(b'm') if r.eat(b"max_channels\":") => 1,
+                Some(b'm') if r.eat(b"max_load\":") => 2,
+                Some(b'm') if r.eat(b"max_open_files\":") => 3,
+                Some(b'n') if r.eat(b"name\":") => 4,
+                Some(b's') if r.eat(b"setid\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "default_language" => 0,
+                        "max_channels" => 1,
+                        "max_load" => 2,
+                        "max_open_files" => 3,
+                        "name" => 4,
+                        "setid" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "default_language")?;
                     f_default_language = Some(crate::json::Decode::decode(r)?);
                 }
-                "max_channels" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "max_channels")?;
                     f_max_channels = crate::json::Decode::decode(r)?;
                 }
-                "max_load" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "max_load")?;
                     f_max_load = crate::json::Decode::decode(r)?;
                 }
-                "max_open_files" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "max_open_files")?;
                     f_max_open_files = crate::json::Decode::decode(r)?;
                 }
-                "name" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "setid" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "setid")?;
                     f_setid = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ConfigInfo {
@@ -1947,17 +2145,31 @@ impl ConfigTuple {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "attribute" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"attribute\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "attribute" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "attribute")?;
                     f_attribute = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "value")?;
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ConfigTuple {
@@ -2142,25 +2354,43 @@ impl ContactInfo {
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "aor" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"aor\":") => 0,
+                Some(b'c') if r.eat(b"contact_status\":") => 1,
+                Some(b'r') if r.eat(b"roundtrip_usec\":") => 2,
+                Some(b'u') if r.eat(b"uri\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "aor" => 0,
+                        "contact_status" => 1,
+                        "roundtrip_usec" => 2,
+                        "uri" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "aor")?;
                     f_aor = Some(crate::json::Decode::decode(r)?);
                 }
-                "contact_status" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "contact_status")?;
                     f_contact_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "roundtrip_usec" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "roundtrip_usec")?;
                     f_roundtrip_usec = crate::json::Decode::decode(r)?;
                 }
-                "uri" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "uri")?;
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ContactInfo {
@@ -2345,17 +2575,31 @@ impl DeviceState {
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b's') if r.eat(b"state\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "state" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "state")?;
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DeviceState {
@@ -2577,29 +2821,49 @@ impl DialplanCEP {
         let mut f_priority: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "app_data" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"app_data\":") => 0,
+                Some(b'a') if r.eat(b"app_name\":") => 1,
+                Some(b'c') if r.eat(b"context\":") => 2,
+                Some(b'e') if r.eat(b"exten\":") => 3,
+                Some(b'p') if r.eat(b"priority\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "app_data" => 0,
+                        "app_name" => 1,
+                        "context" => 2,
+                        "exten" => 3,
+                        "priority" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "app_data")?;
                     f_app_data = Some(crate::json::Decode::decode(r)?);
                 }
-                "app_name" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "app_name")?;
                     f_app_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "context" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "context")?;
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
-                "exten" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "exten")?;
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
-                "priority" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "priority")?;
                     f_priority = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(DialplanCEP {
@@ -2784,25 +3048,43 @@ impl Endpoint {
         let mut f_technology: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel_ids" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel_ids\":") => 0,
+                Some(b'r') if r.eat(b"resource\":") => 1,
+                Some(b's') if r.eat(b"state\":") => 2,
+                Some(b't') if r.eat(b"technology\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel_ids" => 0,
+                        "resource" => 1,
+                        "state" => 2,
+                        "technology" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel_ids")?;
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "resource" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "resource")?;
                     f_resource = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "state")?;
                     f_state = crate::json::Decode::decode(r)?;
                 }
-                "technology" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "technology")?;
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Endpoint {
@@ -2922,17 +3204,31 @@ impl FormatLangPair {
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "format" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"format\":") => 0,
+                Some(b'l') if r.eat(b"language\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "format" => 0,
+                        "language" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "format")?;
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "language")?;
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(FormatLangPair {
@@ -3167,41 +3463,67 @@ impl LiveRecording {
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'd') if r.eat(b"duration\":") => 1,
+                Some(b'f') if r.eat(b"format\":") => 2,
+                Some(b'n') if r.eat(b"name\":") => 3,
+                Some(b's') if r.eat(b"silence_duration\":") => 4,
+                Some(b's') if r.eat(b"state\":") => 5,
+                Some(b't') if r.eat(b"talking_duration\":") => 6,
+                Some(b't') if r.eat(b"target_uri\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "duration" => 1,
+                        "format" => 2,
+                        "name" => 3,
+                        "silence_duration" => 4,
+                        "state" => 5,
+                        "talking_duration" => 6,
+                        "target_uri" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "cause")?;
                     f_cause = crate::json::Decode::decode(r)?;
                 }
-                "duration" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "duration")?;
                     f_duration = crate::json::Decode::decode(r)?;
                 }
-                "format" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "format")?;
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "silence_duration" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "silence_duration")?;
                     f_silence_duration = crate::json::Decode::decode(r)?;
                 }
-                "state" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "state")?;
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "talking_duration" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "talking_duration")?;
                     f_talking_duration = crate::json::Decode::decode(r)?;
                 }
-                "target_uri" => {
+                _ => {
                     r.once(&mut seen, 1 << 7, "target_uri")?;
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(LiveRecording {
@@ -3350,25 +3672,43 @@ impl LogChannel {
         let mut f_type: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'c') if r.eat(b"configuration\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "configuration" => 1,
+                        "status" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel")?;
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "configuration" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "configuration")?;
                     f_configuration = Some(crate::json::Decode::decode(r)?);
                 }
-                "status" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "status")?;
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "type")?;
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(LogChannel {
@@ -3497,21 +3837,37 @@ impl Mailbox {
         let mut f_old_messages: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'n') if r.eat(b"new_messages\":") => 1,
+                Some(b'o') if r.eat(b"old_messages\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "new_messages" => 1,
+                        "old_messages" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "new_messages" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "new_messages")?;
                     f_new_messages = Some(crate::json::Decode::decode(r)?);
                 }
-                "old_messages" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "old_messages")?;
                     f_old_messages = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Mailbox {
@@ -3658,29 +4014,49 @@ impl Module {
         let mut f_use_count: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "description" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"description\":") => 0,
+                Some(b'n') if r.eat(b"name\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b's') if r.eat(b"support_level\":") => 3,
+                Some(b'u') if r.eat(b"use_count\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "description" => 0,
+                        "name" => 1,
+                        "status" => 2,
+                        "support_level" => 3,
+                        "use_count" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "description")?;
                     f_description = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "status" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "status")?;
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "support_level" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "support_level")?;
                     f_support_level = Some(crate::json::Decode::decode(r)?);
                 }
-                "use_count" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "use_count")?;
                     f_use_count = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Module {
@@ -3840,29 +4216,49 @@ impl Peer {
         let mut f_time: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "address" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"address\":") => 0,
+                Some(b'c') if r.eat(b"cause\":") => 1,
+                Some(b'p') if r.eat(b"peer_status\":") => 2,
+                Some(b'p') if r.eat(b"port\":") => 3,
+                Some(b't') if r.eat(b"time\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "address" => 0,
+                        "cause" => 1,
+                        "peer_status" => 2,
+                        "port" => 3,
+                        "time" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "address")?;
                     f_address = crate::json::Decode::decode(r)?;
                 }
-                "cause" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "cause")?;
                     f_cause = crate::json::Decode::decode(r)?;
                 }
-                "peer_status" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "peer_status")?;
                     f_peer_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "port" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "port")?;
                     f_port = crate::json::Decode::decode(r)?;
                 }
-                "time" => {
+                _ => {
                     r.once(&mut seen, 1 << 4, "time")?;
                     f_time = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Peer {
@@ -4079,33 +4475,55 @@ impl Playback {
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "id" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'i') if r.eat(b"id\":") => 0,
+                Some(b'l') if r.eat(b"language\":") => 1,
+                Some(b'm') if r.eat(b"media_uri\":") => 2,
+                Some(b'n') if r.eat(b"next_media_uri\":") => 3,
+                Some(b's') if r.eat(b"state\":") => 4,
+                Some(b't') if r.eat(b"target_uri\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "id" => 0,
+                        "language" => 1,
+                        "media_uri" => 2,
+                        "next_media_uri" => 3,
+                        "state" => 4,
+                        "target_uri" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "id")?;
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "language")?;
                     f_language = crate::json::Decode::decode(r)?;
                 }
-                "media_uri" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "media_uri")?;
                     f_media_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                "next_media_uri" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "next_media_uri")?;
                     f_next_media_uri = crate::json::Decode::decode(r)?;
                 }
-                "state" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "state")?;
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "target_uri" => {
+                _ => {
                     r.once(&mut seen, 1 << 5, "target_uri")?;
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Playback {
@@ -4230,17 +4648,31 @@ impl RESTHeader {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "value")?;
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTHeader {
@@ -4356,17 +4788,31 @@ impl RESTQueryStringParameter {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "value")?;
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTQueryStringParameter {
@@ -4545,41 +4991,67 @@ impl RESTRequest {
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "content_type" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"content_type\":") => 0,
+                Some(b'm') if r.eat(b"message_body\":") => 1,
+                Some(b'm') if r.eat(b"method\":") => 2,
+                Some(b'q') if r.eat(b"query_strings\":") => 3,
+                Some(b'r') if r.eat(b"request_id\":") => 4,
+                Some(b't') if r.eat(b"transaction_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                Some(b'u') if r.eat(b"uri\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "content_type" => 0,
+                        "message_body" => 1,
+                        "method" => 2,
+                        "query_strings" => 3,
+                        "request_id" => 4,
+                        "transaction_id" => 5,
+                        "type" => 6,
+                        "uri" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "content_type")?;
                     f_content_type = crate::json::Decode::decode(r)?;
                 }
-                "message_body" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "message_body")?;
                     f_message_body = crate::json::Decode::decode(r)?;
                 }
-                "method" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "method")?;
                     f_method = Some(crate::json::Decode::decode(r)?);
                 }
-                "query_strings" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "query_strings")?;
                     f_query_strings = crate::json::Decode::decode(r)?;
                 }
-                "request_id" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "request_id")?;
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "transaction_id" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "transaction_id")?;
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "type")?;
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "uri" => {
+                _ => {
                     r.once(&mut seen, 1 << 7, "uri")?;
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RESTRequest {
@@ -5176,177 +5648,271 @@ impl RTPstat {
         let mut f_txploss: Option<i64> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel_uniqueid" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel_uniqueid\":") => 0,
+                Some(b'l') if r.eat(b"local_maxjitter\":") => 1,
+                Some(b'l') if r.eat(b"local_maxmes\":") => 2,
+                Some(b'l') if r.eat(b"local_maxrxploss\":") => 3,
+                Some(b'l') if r.eat(b"local_minjitter\":") => 4,
+                Some(b'l') if r.eat(b"local_minmes\":") => 5,
+                Some(b'l') if r.eat(b"local_minrxploss\":") => 6,
+                Some(b'l') if r.eat(b"local_normdevjitter\":") => 7,
+                Some(b'l') if r.eat(b"local_normdevmes\":") => 8,
+                Some(b'l') if r.eat(b"local_normdevrxploss\":") => 9,
+                Some(b'l') if r.eat(b"local_ssrc\":") => 10,
+                Some(b'l') if r.eat(b"local_stdevjitter\":") => 11,
+                Some(b'l') if r.eat(b"local_stdevmes\":") => 12,
+                Some(b'l') if r.eat(b"local_stdevrxploss\":") => 13,
+                Some(b'm') if r.eat(b"maxrtt\":") => 14,
+                Some(b'm') if r.eat(b"minrtt\":") => 15,
+                Some(b'n') if r.eat(b"normdevrtt\":") => 16,
+                Some(b'r') if r.eat(b"remote_maxjitter\":") => 17,
+                Some(b'r') if r.eat(b"remote_maxmes\":") => 18,
+                Some(b'r') if r.eat(b"remote_maxrxploss\":") => 19,
+                Some(b'r') if r.eat(b"remote_minjitter\":") => 20,
+                Some(b'r') if r.eat(b"remote_minmes\":") => 21,
+                Some(b'r') if r.eat(b"remote_minrxploss\":") => 22,
+                Some(b'r') if r.eat(b"remote_normdevjitter\":") => 23,
+                Some(b'r') if r.eat(b"remote_normdevmes\":") => 24,
+                Some(b'r') if r.eat(b"remote_normdevrxploss\":") => 25,
+                Some(b'r') if r.eat(b"remote_ssrc\":") => 26,
+                Some(b'r') if r.eat(b"remote_stdevjitter\":") => 27,
+                Some(b'r') if r.eat(b"remote_stdevmes\":") => 28,
+                Some(b'r') if r.eat(b"remote_stdevrxploss\":") => 29,
+                Some(b'r') if r.eat(b"rtt\":") => 30,
+                Some(b'r') if r.eat(b"rxcount\":") => 31,
+                Some(b'r') if r.eat(b"rxjitter\":") => 32,
+                Some(b'r') if r.eat(b"rxmes\":") => 33,
+                Some(b'r') if r.eat(b"rxoctetcount\":") => 34,
+                Some(b'r') if r.eat(b"rxploss\":") => 35,
+                Some(b's') if r.eat(b"stdevrtt\":") => 36,
+                Some(b't') if r.eat(b"txcount\":") => 37,
+                Some(b't') if r.eat(b"txjitter\":") => 38,
+                Some(b't') if r.eat(b"txmes\":") => 39,
+                Some(b't') if r.eat(b"txoctetcount\":") => 40,
+                Some(b't') if r.eat(b"txploss\":") => 41,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel_uniqueid" => 0,
+                        "local_maxjitter" => 1,
+                        "local_maxmes" => 2,
+                        "local_maxrxploss" => 3,
+                        "local_minjitter" => 4,
+                        "local_minmes" => 5,
+                        "local_minrxploss" => 6,
+                        "local_normdevjitter" => 7,
+                        "local_normdevmes" => 8,
+                        "local_normdevrxploss" => 9,
+                        "local_ssrc" => 10,
+                        "local_stdevjitter" => 11,
+                        "local_stdevmes" => 12,
+                        "local_stdevrxploss" => 13,
+                        "maxrtt" => 14,
+                        "minrtt" => 15,
+                        "normdevrtt" => 16,
+                        "remote_maxjitter" => 17,
+                        "remote_maxmes" => 18,
+                        "remote_maxrxploss" => 19,
+                        "remote_minjitter" => 20,
+                        "remote_minmes" => 21,
+                        "remote_minrxploss" => 22,
+                        "remote_normdevjitter" => 23,
+                        "remote_normdevmes" => 24,
+                        "remote_normdevrxploss" => 25,
+                        "remote_ssrc" => 26,
+                        "remote_stdevjitter" => 27,
+                        "remote_stdevmes" => 28,
+                        "remote_stdevrxploss" => 29,
+                        "rtt" => 30,
+                        "rxcount" => 31,
+                        "rxjitter" => 32,
+                        "rxmes" => 33,
+                        "rxoctetcount" => 34,
+                        "rxploss" => 35,
+                        "stdevrtt" => 36,
+                        "txcount" => 37,
+                        "txjitter" => 38,
+                        "txmes" => 39,
+                        "txoctetcount" => 40,
+                        "txploss" => 41,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "channel_uniqueid")?;
                     f_channel_uniqueid = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_maxjitter" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "local_maxjitter")?;
                     f_local_maxjitter = crate::json::Decode::decode(r)?;
                 }
-                "local_maxmes" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "local_maxmes")?;
                     f_local_maxmes = crate::json::Decode::decode(r)?;
                 }
-                "local_maxrxploss" => {
+                3 => {
                     r.once(&mut seen, 1 << 3, "local_maxrxploss")?;
                     f_local_maxrxploss = crate::json::Decode::decode(r)?;
                 }
-                "local_minjitter" => {
+                4 => {
                     r.once(&mut seen, 1 << 4, "local_minjitter")?;
                     f_local_minjitter = crate::json::Decode::decode(r)?;
                 }
-                "local_minmes" => {
+                5 => {
                     r.once(&mut seen, 1 << 5, "local_minmes")?;
                     f_local_minmes = crate::json::Decode::decode(r)?;
                 }
-                "local_minrxploss" => {
+                6 => {
                     r.once(&mut seen, 1 << 6, "local_minrxploss")?;
                     f_local_minrxploss = crate::json::Decode::decode(r)?;
                 }
-                "local_normdevjitter" => {
+                7 => {
                     r.once(&mut seen, 1 << 7, "local_normdevjitter")?;
                     f_local_normdevjitter = crate::json::Decode::decode(r)?;
                 }
-                "local_normdevmes" => {
+                8 => {
                     r.once(&mut seen, 1 << 8, "local_normdevmes")?;
                     f_local_normdevmes = crate::json::Decode::decode(r)?;
                 }
-                "local_normdevrxploss" => {
+                9 => {
                     r.once(&mut seen, 1 << 9, "local_normdevrxploss")?;
                     f_local_normdevrxploss = crate::json::Decode::decode(r)?;
                 }
-                "local_ssrc" => {
+                10 => {
                     r.once(&mut seen, 1 << 10, "local_ssrc")?;
                     f_local_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_stdevjitter" => {
+                11 => {
                     r.once(&mut seen, 1 << 11, "local_stdevjitter")?;
                     f_local_stdevjitter = crate::json::Decode::decode(r)?;
                 }
-                "local_stdevmes" => {
+                12 => {
                     r.once(&mut seen, 1 << 12, "local_stdevmes")?;
                     f_local_stdevmes = crate::json::Decode::decode(r)?;
                 }
-                "local_stdevrxploss" => {
+                13 => {
                     r.once(&mut seen, 1 << 13, "local_stdevrxploss")?;
                     f_local_stdevrxploss = crate::json::Decode::decode(r)?;
                 }
-                "maxrtt" => {
+                14 => {
                     r.once(&mut seen, 1 << 14, "maxrtt")?;
                     f_maxrtt = crate::json::Decode::decode(r)?;
                 }
-                "minrtt" => {
+                15 => {
                     r.once(&mut seen, 1 << 15, "minrtt")?;
                     f_minrtt = crate::json::Decode::decode(r)?;
                 }
-                "normdevrtt" => {
+                16 => {
                     r.once(&mut seen, 1 << 16, "normdevrtt")?;
                     f_normdevrtt = crate::json::Decode::decode(r)?;
                 }
-                "remote_maxjitter" => {
+                17 => {
                     r.once(&mut seen, 1 << 17, "remote_maxjitter")?;
                     f_remote_maxjitter = crate::json::Decode::decode(r)?;
                 }
-                "remote_maxmes" => {
+                18 => {
                     r.once(&mut seen, 1 << 18, "remote_maxmes")?;
                     f_remote_maxmes = crate::json::Decode::decode(r)?;
                 }
-                "remote_maxrxploss" => {
+                19 => {
                     r.once(&mut seen, 1 << 19, "remote_maxrxploss")?;
                     f_remote_maxrxploss = crate::json::Decode::decode(r)?;
                 }
-                "remote_minjitter" => {
+                20 => {
                     r.once(&mut seen, 1 << 20, "remote_minjitter")?;
                     f_remote_minjitter = crate::json::Decode::decode(r)?;
                 }
-                "remote_minmes" => {
+                21 => {
                     r.once(&mut seen, 1 << 21, "remote_minmes")?;
                     f_remote_minmes = crate::json::Decode::decode(r)?;
                 }
-                "remote_minrxploss" => {
+                22 => {
                     r.once(&mut seen, 1 << 22, "remote_minrxploss")?;
                     f_remote_minrxploss = crate::json::Decode::decode(r)?;
                 }
-                "remote_normdevjitter" => {
+                23 => {
                     r.once(&mut seen, 1 << 23, "remote_normdevjitter")?;
                     f_remote_normdevjitter = crate::json::Decode::decode(r)?;
                 }
-                "remote_normdevmes" => {
+                24 => {
                     r.once(&mut seen, 1 << 24, "remote_normdevmes")?;
                     f_remote_normdevmes = crate::json::Decode::decode(r)?;
                 }
-                "remote_normdevrxploss" => {
+                25 => {
                     r.once(&mut seen, 1 << 25, "remote_normdevrxploss")?;
                     f_remote_normdevrxploss = crate::json::Decode::decode(r)?;
                 }
-                "remote_ssrc" => {
+                26 => {
                     r.once(&mut seen, 1 << 26, "remote_ssrc")?;
                     f_remote_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_stdevjitter" => {
+                27 => {
                     r.once(&mut seen, 1 << 27, "remote_stdevjitter")?;
                     f_remote_stdevjitter = crate::json::Decode::decode(r)?;
                 }
-                "remote_stdevmes" => {
+                28 => {
                     r.once(&mut seen, 1 << 28, "remote_stdevmes")?;
                     f_remote_stdevmes = crate::json::Decode::decode(r)?;
                 }
-                "remote_stdevrxploss" => {
+                29 => {
                     r.once(&mut seen, 1 << 29, "remote_stdevrxploss")?;
                     f_remote_stdevrxploss = crate::json::Decode::decode(r)?;
                 }
-                "rtt" => {
+                30 => {
                     r.once(&mut seen, 1 << 30, "rtt")?;
                     f_rtt = crate::json::Decode::decode(r)?;
                 }
-                "rxcount" => {
+                31 => {
                     r.once(&mut seen, 1 << 31, "rxcount")?;
                     f_rxcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxjitter" => {
+                32 => {
                     r.once(&mut seen, 1 << 32, "rxjitter")?;
                     f_rxjitter = crate::json::Decode::decode(r)?;
                 }
-                "rxmes" => {
+                33 => {
                     r.once(&mut seen, 1 << 33, "rxmes")?;
                     f_rxmes = crate::json::Decode::decode(r)?;
                 }
-                "rxoctetcount" => {
+                34 => {
                     r.once(&mut seen, 1 << 34, "rxoctetcount")?;
                     f_rxoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxploss" => {
+                35 => {
                     r.once(&mut seen, 1 << 35, "rxploss")?;
                     f_rxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "stdevrtt" => {
+                36 => {
                     r.once(&mut seen, 1 << 36, "stdevrtt")?;
                     f_stdevrtt = crate::json::Decode::decode(r)?;
                 }
-                "txcount" => {
+                37 => {
                     r.once(&mut seen, 1 << 37, "txcount")?;
                     f_txcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "txjitter" => {
+                38 => {
                     r.once(&mut seen, 1 << 38, "txjitter")?;
                     f_txjitter = crate::json::Decode::decode(r)?;
                 }
-                "txmes" => {
+                39 => {
                     r.once(&mut seen, 1 << 39, "txmes")?;
                     f_txmes = crate::json::Decode::decode(r)?;
                 }
-                "txoctetcount" => {
+                40 => {
                     r.once(&mut seen, 1 << 40, "txoctetcount")?;
                     f_txoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "txploss" => {
+                _ => {
                     r.once(&mut seen, 1 << 41, "txploss")?;
                     f_txploss = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RTPstat {
@@ -5599,25 +6165,43 @@ impl ReferTo {
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"connected_channel\":") => 1,
+                Some(b'd') if r.eat(b"destination_channel\":") => 2,
+                Some(b'r') if r.eat(b"requested_destination\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "connected_channel" => 1,
+                        "destination_channel" => 2,
+                        "requested_destination" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = crate::json::Decode::decode(r)?;
                 }
-                "connected_channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "connected_channel")?;
                     f_connected_channel = crate::json::Decode::decode(r)?;
                 }
-                "destination_channel" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "destination_channel")?;
                     f_destination_channel = crate::json::Decode::decode(r)?;
                 }
-                "requested_destination" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "requested_destination")?;
                     f_requested_destination = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ReferTo {
@@ -5752,21 +6336,37 @@ impl ReferredBy {
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"connected_channel\":") => 1,
+                Some(b's') if r.eat(b"source_channel\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "connected_channel" => 1,
+                        "source_channel" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "bridge")?;
                     f_bridge = crate::json::Decode::decode(r)?;
                 }
-                "connected_channel" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "connected_channel")?;
                     f_connected_channel = crate::json::Decode::decode(r)?;
                 }
-                "source_channel" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "source_channel")?;
                     f_source_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(ReferredBy {
@@ -5904,21 +6504,37 @@ impl RequiredDestination {
         let mut f_protocol_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "additional_protocol_params" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"additional_protocol_params\":") => 0,
+                Some(b'd') if r.eat(b"destination\":") => 1,
+                Some(b'p') if r.eat(b"protocol_id\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "additional_protocol_params" => 0,
+                        "destination" => 1,
+                        "protocol_id" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "additional_protocol_params")?;
                     f_additional_protocol_params = crate::json::Decode::decode(r)?;
                 }
-                "destination" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "destination")?;
                     f_destination = crate::json::Decode::decode(r)?;
                 }
-                "protocol_id" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "protocol_id")?;
                     f_protocol_id = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(RequiredDestination {
@@ -6036,17 +6652,31 @@ impl SetId {
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "group" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'g') if r.eat(b"group\":") => 0,
+                Some(b'u') if r.eat(b"user\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "group" => 0,
+                        "user" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "group")?;
                     f_group = Some(crate::json::Decode::decode(r)?);
                 }
-                "user" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "user")?;
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(SetId {
@@ -6171,21 +6801,37 @@ impl Sound {
         let mut f_text: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "formats" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"formats\":") => 0,
+                Some(b'i') if r.eat(b"id\":") => 1,
+                Some(b't') if r.eat(b"text\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "formats" => 0,
+                        "id" => 1,
+                        "text" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "formats")?;
                     f_formats = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "id")?;
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "text" => {
+                _ => {
                     r.once(&mut seen, 1 << 2, "text")?;
                     f_text = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(Sound {
@@ -6300,17 +6946,31 @@ impl StatusInfo {
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "last_reload_time" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'l') if r.eat(b"last_reload_time\":") => 0,
+                Some(b's') if r.eat(b"startup_time\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "last_reload_time" => 0,
+                        "startup_time" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "last_reload_time")?;
                     f_last_reload_time = Some(crate::json::Decode::decode(r)?);
                 }
-                "startup_time" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "startup_time")?;
                     f_startup_time = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StatusInfo {
@@ -6426,17 +7086,31 @@ impl StoredRecording {
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "format" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"format\":") => 0,
+                Some(b'n') if r.eat(b"name\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "format" => 0,
+                        "name" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "format")?;
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "name")?;
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(StoredRecording {
@@ -6549,17 +7223,31 @@ impl SystemInfo {
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "entity_id" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"entity_id\":") => 0,
+                Some(b'v') if r.eat(b"version\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "entity_id" => 0,
+                        "version" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "entity_id")?;
                     f_entity_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "version" => {
+                _ => {
                     r.once(&mut seen, 1 << 1, "version")?;
                     f_version = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(SystemInfo {
@@ -6695,25 +7383,43 @@ impl TextMessage {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "body" => {
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"body\":") => 0,
+                Some(b'f') if r.eat(b"from\":") => 1,
+                Some(b't') if r.eat(b"to\":") => 2,
+                Some(b'v') if r.eat(b"variables\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "body" => 0,
+                        "from" => 1,
+                        "to" => 2,
+                        "variables" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
                     r.once(&mut seen, 1 << 0, "body")?;
                     f_body = Some(crate::json::Decode::decode(r)?);
                 }
-                "from" => {
+                1 => {
                     r.once(&mut seen, 1 << 1, "from")?;
                     f_from = Some(crate::json::Decode::decode(r)?);
                 }
-                "to" => {
+                2 => {
                     r.once(&mut seen, 1 << 2, "to")?;
                     f_to = Some(crate::json::Decode::decode(r)?);
                 }
-                "variables" => {
+                _ => {
                     r.once(&mut seen, 1 << 3, "variables")?;
                     f_variables = crate::json::Decode::decode(r)?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
         Ok(TextMessage {
@@ -6821,14 +7527,23 @@ impl Variable {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "value" => {
-                    r.once(&mut seen, 1 << 0, "value")?;
-                    f_value = Some(crate::json::Decode::decode(r)?);
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'v') if r.eat(b"value\":") => 0,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "value" => 0,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                _ => r.extra(&mut extra, key)?,
-            }
+            };
+            let _ = field;
+            r.once(&mut seen, 1 << 0, "value")?;
+            f_value = Some(crate::json::Decode::decode(r)?);
         }
         Ok(Variable {
             value: f_value.ok_or_else(|| r.missing("Variable", "value"))?,
@@ -6928,14 +7643,23 @@ impl Variables {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "variables" => {
-                    r.once(&mut seen, 1 << 0, "variables")?;
-                    f_variables = Some(crate::json::Decode::decode(r)?);
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'v') if r.eat(b"variables\":") => 0,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "variables" => 0,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                _ => r.extra(&mut extra, key)?,
-            }
+            };
+            let _ = field;
+            r.once(&mut seen, 1 << 0, "variables")?;
+            f_variables = Some(crate::json::Decode::decode(r)?);
         }
         Ok(Variables {
             variables: f_variables.ok_or_else(|| r.missing("Variables", "variables"))?,
