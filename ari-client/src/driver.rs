@@ -106,7 +106,8 @@ pub(crate) struct Driver<R: Runtime> {
     ws_reader: Option<WsReader<R>>,
     /// Consumers of streams that got events, woken before the driver sleeps.
     to_wake: Vec<Waker>,
-    /// The armed timer and its deadline, kept while the deadline holds.
+    /// The armed timer and its deadline, kept while it is due no later than
+    /// the session's next deadline.
     timer: Option<(Instant, futures_util::future::Fuse<BoxFuture<()>>)>,
     pool: Arc<Mutex<Vec<Sender>>>,
     tls: TlsConfig,
@@ -169,9 +170,16 @@ impl<R: Runtime> Driver<R> {
                 let _ = done.send(());
                 return;
             }
-            let deadline = self.session.poll_timeout();
-            if self.timer.as_ref().map(|(t, _)| *t) != deadline {
-                self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
+            // Every event moves the connection's deadlines (silence, ping)
+            // later: a timer armed for an earlier time is kept, and when it
+            // fires early the session finds nothing due and the timer is
+            // armed again for the deadline then. A new timer per event
+            // would cost more than the event's decoding.
+            match (self.session.poll_timeout(), &self.timer) {
+                (Some(deadline), Some((armed, _))) if *armed <= deadline => {}
+                (deadline, _) => {
+                    self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
+                }
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
                 Input::Frame(frame) => self.ws_frame(frame),
