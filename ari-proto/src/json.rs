@@ -436,7 +436,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value of any kind.
+    #[inline]
     pub fn skip(&mut self) -> Result<(), JsonError> {
+        // Most skipped values (an event's `type` met again) are plain strings.
+        if self.at(self.pos) == Some(b'"') {
+            let end = self.scan_plain(self.pos + 1);
+            if self.at(end) == Some(b'"') {
+                self.pos = end + 1;
+                return Ok(());
+            }
+        }
         self.raw_value().map(|_| ())
     }
 
