@@ -375,8 +375,16 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{"
     )
     .unwrap();
-    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object{type_arg})\n    }}\n}}\n").unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object{type_arg})\n    }}\n").unwrap();
+    writeln!(
+        out,
+        "    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {{"
+    )
+    .unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object{type_arg})\n    }}\n}}\n").unwrap();
     writeln!(out, "impl {name} {{").unwrap();
+    let type_param = if is_event { ", type_read: bool" } else { "" };
+    let type_pass = if is_event { ", type_read" } else { "" };
     if is_event {
         writeln!(
             out,
@@ -391,8 +399,19 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         .unwrap();
     }
     writeln!(out, "    #[doc(hidden)]").unwrap();
-    let type_param = if is_event { ", type_read: bool" } else { "" };
-    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, object: crate::json::Object{type_param}) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(
+        out,
+        "        Self::decode_fields_in::<crate::json::Inline>(r, object{type_pass})\n    }}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in)."
+    )
+    .unwrap();
+    writeln!(out, "    #[doc(hidden)]").unwrap();
+    writeln!(out, "    pub fn decode_fields_in<P: crate::json::Place<Self>>(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<P::Out, crate::json::JsonError> {{").unwrap();
     for f in fields {
         writeln!(
             out,
@@ -406,7 +425,11 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     if fields.is_empty() && !is_event {
         writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
         writeln!(out, "            r.extra(&mut extra, key)?;\n        }}").unwrap();
-        writeln!(out, "        Ok({name} {{ extra }})\n    }}\n}}\n").unwrap();
+        writeln!(
+            out,
+            "        Ok(P::new().put({name} {{ extra }}))\n    }}\n}}\n"
+        )
+        .unwrap();
         return;
     }
     if is_event {
@@ -497,7 +520,12 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         writeln!(out, "            }}").unwrap();
     }
     writeln!(out, "        }}").unwrap();
-    writeln!(out, "        Ok({name} {{").unwrap();
+    // The place (a box) comes first: the fields then move straight into it.
+    writeln!(
+        out,
+        "        let place = P::new();\n        Ok(place.put({name} {{"
+    )
+    .unwrap();
     for f in fields {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
         if f.prop.always {
@@ -513,7 +541,7 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
             writeln!(out, "            {}: {local},", f.rust).unwrap();
         }
     }
-    writeln!(out, "            extra,\n        }})\n    }}\n}}\n").unwrap();
+    writeln!(out, "            extra,\n        }}))\n    }}\n}}\n").unwrap();
 }
 
 /// Whether a key can be matched as the bytes it is written with: printable
@@ -696,7 +724,7 @@ pub fn events_file(merged: &Merged) -> String {
         for name in names {
             writeln!(
                 out,
-                "                {} => Event::{name}(Box::new({name}::decode_fields(r, object, type_read)?)),",
+                "                {} => Event::{name}({name}::decode_fields_in::<crate::json::Boxed<{name}>>(r, object, type_read)?),",
                 lit(name)
             )
             .unwrap();

@@ -39,6 +39,55 @@ pub struct Reader<'a> {
 pub trait Decode: Sized {
     /// Reads one value of this type.
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError>;
+
+    /// Reads one value of this type into a box. The generated models
+    /// allocate the box first and move their fields straight into it.
+    #[inline]
+    fn decode_boxed(r: &mut Reader<'_>) -> Result<Box<Self>, JsonError> {
+        Self::decode(r).map(Box::new)
+    }
+}
+
+/// Where a generated decoder puts what it read: [`Inline`] returns it,
+/// [`Boxed`] writes it into a box allocated before the fields are moved in,
+/// so that the whole struct is not built on the stack and copied.
+pub trait Place<T> {
+    /// What the decoder returns.
+    type Out;
+    /// Gets the place ready, before the value is assembled.
+    fn new() -> Self;
+    /// Puts the value there.
+    fn put(self, value: T) -> Self::Out;
+}
+
+/// The value itself.
+pub struct Inline;
+
+impl<T> Place<T> for Inline {
+    type Out = T;
+    #[inline(always)]
+    fn new() -> Self {
+        Inline
+    }
+    #[inline(always)]
+    fn put(self, value: T) -> T {
+        value
+    }
+}
+
+/// A box for the value, allocated up front.
+pub type Boxed<T> = Box<std::mem::MaybeUninit<T>>;
+
+impl<T> Place<T> for Boxed<T> {
+    type Out = Box<T>;
+    #[inline(always)]
+    fn new() -> Self {
+        Box::new_uninit()
+    }
+    #[inline(always)]
+    fn put(self, value: T) -> Box<T> {
+        Box::write(self, value)
+    }
 }
 
 const MAX_DEPTH: usize = 128;
@@ -672,7 +721,7 @@ impl<T: Decode> Decode for Option<T> {
 impl<T: Decode> Decode for Box<T> {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
-        T::decode(r).map(Box::new)
+        T::decode_boxed(r)
     }
 }
 

@@ -128,6 +128,11 @@ impl crate::json::Decode for ApplicationMoveFailed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationMoveFailed {
@@ -136,9 +141,19 @@ impl ApplicationMoveFailed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_destination: Option<crate::Str> = None;
@@ -204,7 +219,8 @@ impl ApplicationMoveFailed {
                 }
             }
         }
-        Ok(ApplicationMoveFailed {
+        let place = P::new();
+        Ok(place.put(ApplicationMoveFailed {
             args: f_args.ok_or_else(|| r.missing("ApplicationMoveFailed", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("ApplicationMoveFailed", "channel"))?,
             destination: f_destination
@@ -215,7 +231,7 @@ impl ApplicationMoveFailed {
                 .ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -336,6 +352,11 @@ impl crate::json::Decode for ApplicationRegistered {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationRegistered {
@@ -344,9 +365,19 @@ impl ApplicationRegistered {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -391,14 +422,15 @@ impl ApplicationRegistered {
                 }
             }
         }
-        Ok(ApplicationRegistered {
+        let place = P::new();
+        Ok(place.put(ApplicationRegistered {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -512,6 +544,11 @@ impl crate::json::Decode for ApplicationReplaced {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationReplaced {
@@ -520,9 +557,19 @@ impl ApplicationReplaced {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -567,13 +614,14 @@ impl ApplicationReplaced {
                 }
             }
         }
-        Ok(ApplicationReplaced {
+        let place = P::new();
+        Ok(place.put(ApplicationReplaced {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationReplaced", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -690,6 +738,11 @@ impl crate::json::Decode for ApplicationUnregistered {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationUnregistered {
@@ -698,9 +751,19 @@ impl ApplicationUnregistered {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
@@ -745,14 +808,15 @@ impl ApplicationUnregistered {
                 }
             }
         }
-        Ok(ApplicationUnregistered {
+        let place = P::new();
+        Ok(place.put(ApplicationUnregistered {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -1059,6 +1123,11 @@ impl crate::json::Decode for BridgeAttendedTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeAttendedTransfer {
@@ -1067,9 +1136,19 @@ impl BridgeAttendedTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_destination_application: Option<crate::Str> = None;
         let mut f_destination_bridge: Option<crate::Str> = None;
         let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
@@ -1226,7 +1305,8 @@ impl BridgeAttendedTransfer {
                 }
             }
         }
-        Ok(BridgeAttendedTransfer {
+        let place = P::new();
+        Ok(place.put(BridgeAttendedTransfer {
             destination_application: f_destination_application,
             destination_bridge: f_destination_bridge,
             destination_link_first_leg: f_destination_link_first_leg,
@@ -1253,7 +1333,7 @@ impl BridgeAttendedTransfer {
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -1476,6 +1556,11 @@ impl crate::json::Decode for BridgeBlindTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeBlindTransfer {
@@ -1484,9 +1569,19 @@ impl BridgeBlindTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
@@ -1587,7 +1682,8 @@ impl BridgeBlindTransfer {
                 }
             }
         }
-        Ok(BridgeBlindTransfer {
+        let place = P::new();
+        Ok(place.put(BridgeBlindTransfer {
             bridge: f_bridge,
             channel: f_channel.ok_or_else(|| r.missing("BridgeBlindTransfer", "channel"))?,
             context: f_context.ok_or_else(|| r.missing("BridgeBlindTransfer", "context"))?,
@@ -1602,7 +1698,7 @@ impl BridgeBlindTransfer {
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeBlindTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -1736,6 +1832,11 @@ impl crate::json::Decode for BridgeCreated {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeCreated {
@@ -1744,9 +1845,19 @@ impl BridgeCreated {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -1798,13 +1909,14 @@ impl BridgeCreated {
                 }
             }
         }
-        Ok(BridgeCreated {
+        let place = P::new();
+        Ok(place.put(BridgeCreated {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeCreated", "bridge"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeCreated", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -1928,6 +2040,11 @@ impl crate::json::Decode for BridgeDestroyed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeDestroyed {
@@ -1936,9 +2053,19 @@ impl BridgeDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -1990,14 +2117,15 @@ impl BridgeDestroyed {
                 }
             }
         }
-        Ok(BridgeDestroyed {
+        let place = P::new();
+        Ok(place.put(BridgeDestroyed {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeDestroyed", "bridge"))?,
             application: f_application
                 .ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeDestroyed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -2130,6 +2258,11 @@ impl crate::json::Decode for BridgeMerged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeMerged {
@@ -2138,9 +2271,19 @@ impl BridgeMerged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -2199,14 +2342,15 @@ impl BridgeMerged {
                 }
             }
         }
-        Ok(BridgeMerged {
+        let place = P::new();
+        Ok(place.put(BridgeMerged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeMerged", "bridge"))?,
             bridge_from: f_bridge_from.ok_or_else(|| r.missing("BridgeMerged", "bridge_from"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeMerged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeMerged", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -2346,6 +2490,11 @@ impl crate::json::Decode for BridgeVideoSourceChanged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeVideoSourceChanged {
@@ -2354,9 +2503,19 @@ impl BridgeVideoSourceChanged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_old_video_source_id: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -2415,7 +2574,8 @@ impl BridgeVideoSourceChanged {
                 }
             }
         }
-        Ok(BridgeVideoSourceChanged {
+        let place = P::new();
+        Ok(place.put(BridgeVideoSourceChanged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "bridge"))?,
             old_video_source_id: f_old_video_source_id,
             application: f_application
@@ -2424,7 +2584,7 @@ impl BridgeVideoSourceChanged {
                 .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -2572,6 +2732,11 @@ impl crate::json::Decode for CallBroadcast {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl CallBroadcast {
@@ -2580,9 +2745,19 @@ impl CallBroadcast {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_called: Option<crate::Str> = None;
         let mut f_caller: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -2648,7 +2823,8 @@ impl CallBroadcast {
                 }
             }
         }
-        Ok(CallBroadcast {
+        let place = P::new();
+        Ok(place.put(CallBroadcast {
             called: f_called,
             caller: f_caller,
             channel: f_channel.ok_or_else(|| r.missing("CallBroadcast", "channel"))?,
@@ -2656,7 +2832,7 @@ impl CallBroadcast {
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallBroadcast", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -2791,6 +2967,11 @@ impl crate::json::Decode for CallClaimed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl CallClaimed {
@@ -2799,9 +2980,19 @@ impl CallClaimed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -2860,14 +3051,15 @@ impl CallClaimed {
                 }
             }
         }
-        Ok(CallClaimed {
+        let place = P::new();
+        Ok(place.put(CallClaimed {
             channel: f_channel.ok_or_else(|| r.missing("CallClaimed", "channel"))?,
             winner_app: f_winner_app.ok_or_else(|| r.missing("CallClaimed", "winner_app"))?,
             application: f_application.ok_or_else(|| r.missing("CallClaimed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallClaimed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -3013,6 +3205,11 @@ impl crate::json::Decode for ChannelCallerId {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelCallerId {
@@ -3021,9 +3218,19 @@ impl ChannelCallerId {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_caller_presentation: Option<i64> = None;
         let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -3089,7 +3296,8 @@ impl ChannelCallerId {
                 }
             }
         }
-        Ok(ChannelCallerId {
+        let place = P::new();
+        Ok(place.put(ChannelCallerId {
             caller_presentation: f_caller_presentation
                 .ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation"))?,
             caller_presentation_txt: f_caller_presentation_txt
@@ -3100,7 +3308,7 @@ impl ChannelCallerId {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCallerId", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -3228,6 +3436,11 @@ impl crate::json::Decode for ChannelConnectedLine {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelConnectedLine {
@@ -3236,9 +3449,19 @@ impl ChannelConnectedLine {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3290,14 +3513,15 @@ impl ChannelConnectedLine {
                 }
             }
         }
-        Ok(ChannelConnectedLine {
+        let place = P::new();
+        Ok(place.put(ChannelConnectedLine {
             channel: f_channel.ok_or_else(|| r.missing("ChannelConnectedLine", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelConnectedLine", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -3421,6 +3645,11 @@ impl crate::json::Decode for ChannelCreated {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelCreated {
@@ -3429,9 +3658,19 @@ impl ChannelCreated {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -3483,13 +3722,14 @@ impl ChannelCreated {
                 }
             }
         }
-        Ok(ChannelCreated {
+        let place = P::new();
+        Ok(place.put(ChannelCreated {
             channel: f_channel.ok_or_else(|| r.missing("ChannelCreated", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCreated", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -3642,6 +3882,11 @@ impl crate::json::Decode for ChannelDestroyed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDestroyed {
@@ -3650,9 +3895,19 @@ impl ChannelDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
@@ -3725,7 +3980,8 @@ impl ChannelDestroyed {
                 }
             }
         }
-        Ok(ChannelDestroyed {
+        let place = P::new();
+        Ok(place.put(ChannelDestroyed {
             cause: f_cause.ok_or_else(|| r.missing("ChannelDestroyed", "cause"))?,
             cause_txt: f_cause_txt.ok_or_else(|| r.missing("ChannelDestroyed", "cause_txt"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelDestroyed", "channel"))?,
@@ -3735,7 +3991,7 @@ impl ChannelDestroyed {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDestroyed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -3882,6 +4138,11 @@ impl crate::json::Decode for ChannelDialplan {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDialplan {
@@ -3890,9 +4151,19 @@ impl ChannelDialplan {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_dialplan_app: Option<crate::Str> = None;
         let mut f_dialplan_app_data: Option<crate::Str> = None;
@@ -3958,7 +4229,8 @@ impl ChannelDialplan {
                 }
             }
         }
-        Ok(ChannelDialplan {
+        let place = P::new();
+        Ok(place.put(ChannelDialplan {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDialplan", "channel"))?,
             dialplan_app: f_dialplan_app
                 .ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app"))?,
@@ -3969,7 +4241,7 @@ impl ChannelDialplan {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDialplan", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -4115,6 +4387,11 @@ impl crate::json::Decode for ChannelDtmfReceived {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDtmfReceived {
@@ -4123,9 +4400,19 @@ impl ChannelDtmfReceived {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
@@ -4191,7 +4478,8 @@ impl ChannelDtmfReceived {
                 }
             }
         }
-        Ok(ChannelDtmfReceived {
+        let place = P::new();
+        Ok(place.put(ChannelDtmfReceived {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDtmfReceived", "channel"))?,
             digit: f_digit.ok_or_else(|| r.missing("ChannelDtmfReceived", "digit"))?,
             duration_ms: f_duration_ms
@@ -4201,7 +4489,7 @@ impl ChannelDtmfReceived {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDtmfReceived", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -4339,6 +4627,11 @@ impl crate::json::Decode for ChannelEnteredBridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelEnteredBridge {
@@ -4347,9 +4640,19 @@ impl ChannelEnteredBridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -4408,7 +4711,8 @@ impl ChannelEnteredBridge {
                 }
             }
         }
-        Ok(ChannelEnteredBridge {
+        let place = P::new();
+        Ok(place.put(ChannelEnteredBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelEnteredBridge", "bridge"))?,
             channel: f_channel,
             application: f_application
@@ -4416,7 +4720,7 @@ impl ChannelEnteredBridge {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelEnteredBridge", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -4574,6 +4878,11 @@ impl crate::json::Decode for ChannelHangupRequest {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelHangupRequest {
@@ -4582,9 +4891,19 @@ impl ChannelHangupRequest {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_soft: Option<bool> = None;
@@ -4657,7 +4976,8 @@ impl ChannelHangupRequest {
                 }
             }
         }
-        Ok(ChannelHangupRequest {
+        let place = P::new();
+        Ok(place.put(ChannelHangupRequest {
             cause: f_cause,
             channel: f_channel.ok_or_else(|| r.missing("ChannelHangupRequest", "channel"))?,
             soft: f_soft,
@@ -4667,7 +4987,7 @@ impl ChannelHangupRequest {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHangupRequest", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -4806,6 +5126,11 @@ impl crate::json::Decode for ChannelHold {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelHold {
@@ -4814,9 +5139,19 @@ impl ChannelHold {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_musicclass: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -4875,14 +5210,15 @@ impl ChannelHold {
                 }
             }
         }
-        Ok(ChannelHold {
+        let place = P::new();
+        Ok(place.put(ChannelHold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelHold", "channel"))?,
             musicclass: f_musicclass,
             application: f_application.ok_or_else(|| r.missing("ChannelHold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHold", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -5017,6 +5353,11 @@ impl crate::json::Decode for ChannelLeftBridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelLeftBridge {
@@ -5025,9 +5366,19 @@ impl ChannelLeftBridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -5086,7 +5437,8 @@ impl ChannelLeftBridge {
                 }
             }
         }
-        Ok(ChannelLeftBridge {
+        let place = P::new();
+        Ok(place.put(ChannelLeftBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelLeftBridge", "bridge"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelLeftBridge", "channel"))?,
             application: f_application
@@ -5094,7 +5446,7 @@ impl ChannelLeftBridge {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelLeftBridge", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -5219,6 +5571,11 @@ impl crate::json::Decode for ChannelStateChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelStateChange {
@@ -5227,9 +5584,19 @@ impl ChannelStateChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5281,14 +5648,15 @@ impl ChannelStateChange {
                 }
             }
         }
-        Ok(ChannelStateChange {
+        let place = P::new();
+        Ok(place.put(ChannelStateChange {
             channel: f_channel.ok_or_else(|| r.missing("ChannelStateChange", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelStateChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -5424,6 +5792,11 @@ impl crate::json::Decode for ChannelTalkingFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTalkingFinished {
@@ -5432,9 +5805,19 @@ impl ChannelTalkingFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -5493,7 +5876,8 @@ impl ChannelTalkingFinished {
                 }
             }
         }
-        Ok(ChannelTalkingFinished {
+        let place = P::new();
+        Ok(place.put(ChannelTalkingFinished {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingFinished", "channel"))?,
             duration: f_duration.ok_or_else(|| r.missing("ChannelTalkingFinished", "duration"))?,
             application: f_application
@@ -5502,7 +5886,7 @@ impl ChannelTalkingFinished {
                 .ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -5631,6 +6015,11 @@ impl crate::json::Decode for ChannelTalkingStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTalkingStarted {
@@ -5639,9 +6028,19 @@ impl ChannelTalkingStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5693,7 +6092,8 @@ impl ChannelTalkingStarted {
                 }
             }
         }
-        Ok(ChannelTalkingStarted {
+        let place = P::new();
+        Ok(place.put(ChannelTalkingStarted {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingStarted", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
@@ -5701,7 +6101,7 @@ impl ChannelTalkingStarted {
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -5825,6 +6225,11 @@ impl crate::json::Decode for ChannelToneDetected {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelToneDetected {
@@ -5833,9 +6238,19 @@ impl ChannelToneDetected {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -5887,14 +6302,15 @@ impl ChannelToneDetected {
                 }
             }
         }
-        Ok(ChannelToneDetected {
+        let place = P::new();
+        Ok(place.put(ChannelToneDetected {
             channel: f_channel.ok_or_else(|| r.missing("ChannelToneDetected", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelToneDetected", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6038,6 +6454,11 @@ impl crate::json::Decode for ChannelTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTransfer {
@@ -6046,9 +6467,19 @@ impl ChannelTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
         let mut f_state: Option<crate::Str> = None;
@@ -6114,7 +6545,8 @@ impl ChannelTransfer {
                 }
             }
         }
-        Ok(ChannelTransfer {
+        let place = P::new();
+        Ok(place.put(ChannelTransfer {
             refer_to: f_refer_to.ok_or_else(|| r.missing("ChannelTransfer", "refer_to"))?,
             referred_by: f_referred_by
                 .ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
@@ -6124,7 +6556,7 @@ impl ChannelTransfer {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTransfer", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6252,6 +6684,11 @@ impl crate::json::Decode for ChannelUnhold {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelUnhold {
@@ -6260,9 +6697,19 @@ impl ChannelUnhold {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -6314,13 +6761,14 @@ impl ChannelUnhold {
                 }
             }
         }
-        Ok(ChannelUnhold {
+        let place = P::new();
+        Ok(place.put(ChannelUnhold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelUnhold", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelUnhold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUnhold", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6486,6 +6934,11 @@ impl crate::json::Decode for ChannelUserevent {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelUserevent {
@@ -6494,9 +6947,19 @@ impl ChannelUserevent {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
@@ -6576,7 +7039,8 @@ impl ChannelUserevent {
                 }
             }
         }
-        Ok(ChannelUserevent {
+        let place = P::new();
+        Ok(place.put(ChannelUserevent {
             bridge: f_bridge,
             channel: f_channel,
             endpoint: f_endpoint,
@@ -6587,7 +7051,7 @@ impl ChannelUserevent {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUserevent", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6738,6 +7202,11 @@ impl crate::json::Decode for ChannelVarset {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelVarset {
@@ -6746,9 +7215,19 @@ impl ChannelVarset {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
@@ -6814,7 +7293,8 @@ impl ChannelVarset {
                 }
             }
         }
-        Ok(ChannelVarset {
+        let place = P::new();
+        Ok(place.put(ChannelVarset {
             channel: f_channel,
             value: f_value.ok_or_else(|| r.missing("ChannelVarset", "value"))?,
             variable: f_variable.ok_or_else(|| r.missing("ChannelVarset", "variable"))?,
@@ -6822,7 +7302,7 @@ impl ChannelVarset {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelVarset", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6958,6 +7438,11 @@ impl crate::json::Decode for ContactStatusChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ContactStatusChange {
@@ -6966,9 +7451,19 @@ impl ContactStatusChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -7027,7 +7522,8 @@ impl ContactStatusChange {
                 }
             }
         }
-        Ok(ContactStatusChange {
+        let place = P::new();
+        Ok(place.put(ContactStatusChange {
             contact_info: f_contact_info
                 .ok_or_else(|| r.missing("ContactStatusChange", "contact_info"))?,
             endpoint: f_endpoint.ok_or_else(|| r.missing("ContactStatusChange", "endpoint"))?,
@@ -7036,7 +7532,7 @@ impl ContactStatusChange {
             timestamp: f_timestamp.ok_or_else(|| r.missing("ContactStatusChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -7163,6 +7659,11 @@ impl crate::json::Decode for DeviceStateChanged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl DeviceStateChanged {
@@ -7171,9 +7672,19 @@ impl DeviceStateChanged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -7225,7 +7736,8 @@ impl DeviceStateChanged {
                 }
             }
         }
-        Ok(DeviceStateChanged {
+        let place = P::new();
+        Ok(place.put(DeviceStateChanged {
             device_state: f_device_state
                 .ok_or_else(|| r.missing("DeviceStateChanged", "device_state"))?,
             application: f_application
@@ -7233,7 +7745,7 @@ impl DeviceStateChanged {
             timestamp: f_timestamp.ok_or_else(|| r.missing("DeviceStateChanged", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -7411,6 +7923,11 @@ impl crate::json::Decode for Dial {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl Dial {
@@ -7419,9 +7936,19 @@ impl Dial {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_caller: Option<Box<crate::models::Channel>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
         let mut f_dialstring: Option<crate::Str> = None;
@@ -7508,7 +8035,8 @@ impl Dial {
                 }
             }
         }
-        Ok(Dial {
+        let place = P::new();
+        Ok(place.put(Dial {
             caller: f_caller,
             dialstatus: f_dialstatus.ok_or_else(|| r.missing("Dial", "dialstatus"))?,
             dialstring: f_dialstring,
@@ -7519,7 +8047,7 @@ impl Dial {
             timestamp: f_timestamp.ok_or_else(|| r.missing("Dial", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -7651,6 +8179,11 @@ impl crate::json::Decode for EndpointStateChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl EndpointStateChange {
@@ -7659,9 +8192,19 @@ impl EndpointStateChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -7713,14 +8256,15 @@ impl EndpointStateChange {
                 }
             }
         }
-        Ok(EndpointStateChange {
+        let place = P::new();
+        Ok(place.put(EndpointStateChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("EndpointStateChange", "endpoint"))?,
             application: f_application
                 .ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("EndpointStateChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -7854,6 +8398,11 @@ impl crate::json::Decode for PeerStatusChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PeerStatusChange {
@@ -7862,9 +8411,19 @@ impl PeerStatusChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -7923,7 +8482,8 @@ impl PeerStatusChange {
                 }
             }
         }
-        Ok(PeerStatusChange {
+        let place = P::new();
+        Ok(place.put(PeerStatusChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("PeerStatusChange", "endpoint"))?,
             peer: f_peer.ok_or_else(|| r.missing("PeerStatusChange", "peer"))?,
             application: f_application
@@ -7931,7 +8491,7 @@ impl PeerStatusChange {
             timestamp: f_timestamp.ok_or_else(|| r.missing("PeerStatusChange", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -8057,6 +8617,11 @@ impl crate::json::Decode for PlaybackContinuing {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackContinuing {
@@ -8065,9 +8630,19 @@ impl PlaybackContinuing {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -8119,14 +8694,15 @@ impl PlaybackContinuing {
                 }
             }
         }
-        Ok(PlaybackContinuing {
+        let place = P::new();
+        Ok(place.put(PlaybackContinuing {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackContinuing", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackContinuing", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -8251,6 +8827,11 @@ impl crate::json::Decode for PlaybackFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackFinished {
@@ -8259,9 +8840,19 @@ impl PlaybackFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -8313,14 +8904,15 @@ impl PlaybackFinished {
                 }
             }
         }
-        Ok(PlaybackFinished {
+        let place = P::new();
+        Ok(place.put(PlaybackFinished {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackFinished", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -8445,6 +9037,11 @@ impl crate::json::Decode for PlaybackStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackStarted {
@@ -8453,9 +9050,19 @@ impl PlaybackStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -8507,14 +9114,15 @@ impl PlaybackStarted {
                 }
             }
         }
-        Ok(PlaybackStarted {
+        let place = P::new();
+        Ok(place.put(PlaybackStarted {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackStarted", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -8697,6 +9305,11 @@ impl crate::json::Decode for RESTResponse {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RESTResponse {
@@ -8705,9 +9318,19 @@ impl RESTResponse {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_content_type: Option<crate::Str> = None;
         let mut f_message_body: Option<crate::Str> = None;
         let mut f_reason_phrase: Option<crate::Str> = None;
@@ -8801,7 +9424,8 @@ impl RESTResponse {
                 }
             }
         }
-        Ok(RESTResponse {
+        let place = P::new();
+        Ok(place.put(RESTResponse {
             content_type: f_content_type,
             message_body: f_message_body,
             reason_phrase: f_reason_phrase
@@ -8815,7 +9439,7 @@ impl RESTResponse {
             timestamp: f_timestamp.ok_or_else(|| r.missing("RESTResponse", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -8951,6 +9575,11 @@ impl crate::json::Decode for RecordingFailed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingFailed {
@@ -8959,9 +9588,19 @@ impl RecordingFailed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -9013,14 +9652,15 @@ impl RecordingFailed {
                 }
             }
         }
-        Ok(RecordingFailed {
+        let place = P::new();
+        Ok(place.put(RecordingFailed {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFailed", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFailed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFailed", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -9145,6 +9785,11 @@ impl crate::json::Decode for RecordingFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingFinished {
@@ -9153,9 +9798,19 @@ impl RecordingFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -9207,14 +9862,15 @@ impl RecordingFinished {
                 }
             }
         }
-        Ok(RecordingFinished {
+        let place = P::new();
+        Ok(place.put(RecordingFinished {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFinished", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFinished", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -9339,6 +9995,11 @@ impl crate::json::Decode for RecordingStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingStarted {
@@ -9347,9 +10008,19 @@ impl RecordingStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -9401,14 +10072,15 @@ impl RecordingStarted {
                 }
             }
         }
-        Ok(RecordingStarted {
+        let place = P::new();
+        Ok(place.put(RecordingStarted {
             recording: f_recording.ok_or_else(|| r.missing("RecordingStarted", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingStarted", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -9533,6 +10205,11 @@ impl crate::json::Decode for StasisEnd {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl StasisEnd {
@@ -9541,9 +10218,19 @@ impl StasisEnd {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
@@ -9595,13 +10282,14 @@ impl StasisEnd {
                 }
             }
         }
-        Ok(StasisEnd {
+        let place = P::new();
+        Ok(place.put(StasisEnd {
             channel: f_channel.ok_or_else(|| r.missing("StasisEnd", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("StasisEnd", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisEnd", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -9745,6 +10433,11 @@ impl crate::json::Decode for StasisStart {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl StasisStart {
@@ -9753,9 +10446,19 @@ impl StasisStart {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
@@ -9821,7 +10524,8 @@ impl StasisStart {
                 }
             }
         }
-        Ok(StasisStart {
+        let place = P::new();
+        Ok(place.put(StasisStart {
             args: f_args.ok_or_else(|| r.missing("StasisStart", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("StasisStart", "channel"))?,
             replace_channel: f_replace_channel,
@@ -9829,7 +10533,7 @@ impl StasisStart {
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisStart", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -9967,6 +10671,11 @@ impl crate::json::Decode for TextMessageReceived {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl TextMessageReceived {
@@ -9975,9 +10684,19 @@ impl TextMessageReceived {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -10036,7 +10755,8 @@ impl TextMessageReceived {
                 }
             }
         }
-        Ok(TextMessageReceived {
+        let place = P::new();
+        Ok(place.put(TextMessageReceived {
             endpoint: f_endpoint,
             message: f_message.ok_or_else(|| r.missing("TextMessageReceived", "message"))?,
             application: f_application
@@ -10044,7 +10764,7 @@ impl TextMessageReceived {
             timestamp: f_timestamp.ok_or_else(|| r.missing("TextMessageReceived", "timestamp"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -10152,6 +10872,11 @@ impl crate::json::Decode for MissingParams {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl MissingParams {
@@ -10160,9 +10885,19 @@ impl MissingParams {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -10200,11 +10935,12 @@ impl MissingParams {
                 }
             }
         }
-        Ok(MissingParams {
+        let place = P::new();
+        Ok(place.put(MissingParams {
             params: f_params.ok_or_else(|| r.missing("MissingParams", "params"))?,
             asterisk_id: f_asterisk_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -10976,217 +11712,285 @@ impl Event {
     ) -> Result<Event, crate::json::JsonError> {
         Ok(match type_name.len() {
             4 => match type_name {
-                "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
+                "Dial" => Event::Dial(Dial::decode_fields_in::<crate::json::Boxed<Dial>>(
+                    r, object, type_read,
+                )?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             9 => match type_name {
-                "StasisEnd" => {
-                    Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?))
-                }
+                "StasisEnd" => Event::StasisEnd(StasisEnd::decode_fields_in::<
+                    crate::json::Boxed<StasisEnd>,
+                >(r, object, type_read)?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             11 => match type_name {
-                "CallClaimed" => {
-                    Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?))
-                }
-                "ChannelHold" => {
-                    Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?))
-                }
-                "StasisStart" => {
-                    Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?))
-                }
+                "CallClaimed" => Event::CallClaimed(CallClaimed::decode_fields_in::<
+                    crate::json::Boxed<CallClaimed>,
+                >(r, object, type_read)?),
+                "ChannelHold" => Event::ChannelHold(ChannelHold::decode_fields_in::<
+                    crate::json::Boxed<ChannelHold>,
+                >(r, object, type_read)?),
+                "StasisStart" => Event::StasisStart(StasisStart::decode_fields_in::<
+                    crate::json::Boxed<StasisStart>,
+                >(r, object, type_read)?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             12 => match type_name {
-                "BridgeMerged" => Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(
-                    r, object, type_read,
-                )?)),
-                "RESTResponse" => Event::RESTResponse(Box::new(RESTResponse::decode_fields(
-                    r, object, type_read,
-                )?)),
+                "BridgeMerged" => Event::BridgeMerged(BridgeMerged::decode_fields_in::<
+                    crate::json::Boxed<BridgeMerged>,
+                >(r, object, type_read)?),
+                "RESTResponse" => Event::RESTResponse(RESTResponse::decode_fields_in::<
+                    crate::json::Boxed<RESTResponse>,
+                >(r, object, type_read)?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             13 => match type_name {
-                "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(
-                    r, object, type_read,
-                )?)),
-                "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(
-                    r, object, type_read,
-                )?)),
-                "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(
-                    r, object, type_read,
-                )?)),
-                "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(
-                    r, object, type_read,
-                )?)),
-                "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(
-                    r, object, type_read,
-                )?)),
+                "BridgeCreated" => Event::BridgeCreated(BridgeCreated::decode_fields_in::<
+                    crate::json::Boxed<BridgeCreated>,
+                >(r, object, type_read)?),
+                "CallBroadcast" => Event::CallBroadcast(CallBroadcast::decode_fields_in::<
+                    crate::json::Boxed<CallBroadcast>,
+                >(r, object, type_read)?),
+                "ChannelUnhold" => Event::ChannelUnhold(ChannelUnhold::decode_fields_in::<
+                    crate::json::Boxed<ChannelUnhold>,
+                >(r, object, type_read)?),
+                "ChannelVarset" => Event::ChannelVarset(ChannelVarset::decode_fields_in::<
+                    crate::json::Boxed<ChannelVarset>,
+                >(r, object, type_read)?),
+                "MissingParams" => Event::MissingParams(MissingParams::decode_fields_in::<
+                    crate::json::Boxed<MissingParams>,
+                >(r, object, type_read)?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             14 => match type_name {
-                "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(
-                    r, object, type_read,
-                )?)),
+                "ChannelCreated" => Event::ChannelCreated(ChannelCreated::decode_fields_in::<
+                    crate::json::Boxed<ChannelCreated>,
+                >(r, object, type_read)?),
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             15 => match type_name {
-                "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(
-                    BridgeDestroyed::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelCallerId" => Event::ChannelCallerId(Box::new(
-                    ChannelCallerId::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelDialplan" => Event::ChannelDialplan(Box::new(
-                    ChannelDialplan::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelTransfer" => Event::ChannelTransfer(Box::new(
-                    ChannelTransfer::decode_fields(r, object, type_read)?,
-                )),
-                "PlaybackStarted" => Event::PlaybackStarted(Box::new(
-                    PlaybackStarted::decode_fields(r, object, type_read)?,
-                )),
-                "RecordingFailed" => Event::RecordingFailed(Box::new(
-                    RecordingFailed::decode_fields(r, object, type_read)?,
-                )),
+                "BridgeDestroyed" => {
+                    Event::BridgeDestroyed(BridgeDestroyed::decode_fields_in::<
+                        crate::json::Boxed<BridgeDestroyed>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelCallerId" => {
+                    Event::ChannelCallerId(ChannelCallerId::decode_fields_in::<
+                        crate::json::Boxed<ChannelCallerId>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelDialplan" => {
+                    Event::ChannelDialplan(ChannelDialplan::decode_fields_in::<
+                        crate::json::Boxed<ChannelDialplan>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTransfer" => {
+                    Event::ChannelTransfer(ChannelTransfer::decode_fields_in::<
+                        crate::json::Boxed<ChannelTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackStarted" => {
+                    Event::PlaybackStarted(PlaybackStarted::decode_fields_in::<
+                        crate::json::Boxed<PlaybackStarted>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingFailed" => {
+                    Event::RecordingFailed(RecordingFailed::decode_fields_in::<
+                        crate::json::Boxed<RecordingFailed>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             16 => match type_name {
-                "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(
-                    ChannelDestroyed::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelUserevent" => Event::ChannelUserevent(Box::new(
-                    ChannelUserevent::decode_fields(r, object, type_read)?,
-                )),
-                "PeerStatusChange" => Event::PeerStatusChange(Box::new(
-                    PeerStatusChange::decode_fields(r, object, type_read)?,
-                )),
-                "PlaybackFinished" => Event::PlaybackFinished(Box::new(
-                    PlaybackFinished::decode_fields(r, object, type_read)?,
-                )),
-                "RecordingStarted" => Event::RecordingStarted(Box::new(
-                    RecordingStarted::decode_fields(r, object, type_read)?,
-                )),
+                "ChannelDestroyed" => {
+                    Event::ChannelDestroyed(ChannelDestroyed::decode_fields_in::<
+                        crate::json::Boxed<ChannelDestroyed>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelUserevent" => {
+                    Event::ChannelUserevent(ChannelUserevent::decode_fields_in::<
+                        crate::json::Boxed<ChannelUserevent>,
+                    >(r, object, type_read)?)
+                }
+                "PeerStatusChange" => {
+                    Event::PeerStatusChange(PeerStatusChange::decode_fields_in::<
+                        crate::json::Boxed<PeerStatusChange>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackFinished" => {
+                    Event::PlaybackFinished(PlaybackFinished::decode_fields_in::<
+                        crate::json::Boxed<PlaybackFinished>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingStarted" => {
+                    Event::RecordingStarted(RecordingStarted::decode_fields_in::<
+                        crate::json::Boxed<RecordingStarted>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             17 => match type_name {
-                "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(
-                    ChannelLeftBridge::decode_fields(r, object, type_read)?,
-                )),
-                "RecordingFinished" => Event::RecordingFinished(Box::new(
-                    RecordingFinished::decode_fields(r, object, type_read)?,
-                )),
+                "ChannelLeftBridge" => {
+                    Event::ChannelLeftBridge(ChannelLeftBridge::decode_fields_in::<
+                        crate::json::Boxed<ChannelLeftBridge>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingFinished" => {
+                    Event::RecordingFinished(RecordingFinished::decode_fields_in::<
+                        crate::json::Boxed<RecordingFinished>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             18 => match type_name {
-                "ChannelStateChange" => Event::ChannelStateChange(Box::new(
-                    ChannelStateChange::decode_fields(r, object, type_read)?,
-                )),
-                "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(
-                    DeviceStateChanged::decode_fields(r, object, type_read)?,
-                )),
-                "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(
-                    PlaybackContinuing::decode_fields(r, object, type_read)?,
-                )),
+                "ChannelStateChange" => {
+                    Event::ChannelStateChange(ChannelStateChange::decode_fields_in::<
+                        crate::json::Boxed<ChannelStateChange>,
+                    >(r, object, type_read)?)
+                }
+                "DeviceStateChanged" => {
+                    Event::DeviceStateChanged(DeviceStateChanged::decode_fields_in::<
+                        crate::json::Boxed<DeviceStateChanged>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackContinuing" => {
+                    Event::PlaybackContinuing(PlaybackContinuing::decode_fields_in::<
+                        crate::json::Boxed<PlaybackContinuing>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             19 => match type_name {
-                "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(
-                    ApplicationReplaced::decode_fields(r, object, type_read)?,
-                )),
-                "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(
-                    BridgeBlindTransfer::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(
-                    ChannelDtmfReceived::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(
-                    ChannelToneDetected::decode_fields(r, object, type_read)?,
-                )),
-                "ContactStatusChange" => Event::ContactStatusChange(Box::new(
-                    ContactStatusChange::decode_fields(r, object, type_read)?,
-                )),
-                "EndpointStateChange" => Event::EndpointStateChange(Box::new(
-                    EndpointStateChange::decode_fields(r, object, type_read)?,
-                )),
-                "TextMessageReceived" => Event::TextMessageReceived(Box::new(
-                    TextMessageReceived::decode_fields(r, object, type_read)?,
-                )),
+                "ApplicationReplaced" => {
+                    Event::ApplicationReplaced(ApplicationReplaced::decode_fields_in::<
+                        crate::json::Boxed<ApplicationReplaced>,
+                    >(r, object, type_read)?)
+                }
+                "BridgeBlindTransfer" => {
+                    Event::BridgeBlindTransfer(BridgeBlindTransfer::decode_fields_in::<
+                        crate::json::Boxed<BridgeBlindTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelDtmfReceived" => {
+                    Event::ChannelDtmfReceived(ChannelDtmfReceived::decode_fields_in::<
+                        crate::json::Boxed<ChannelDtmfReceived>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelToneDetected" => {
+                    Event::ChannelToneDetected(ChannelToneDetected::decode_fields_in::<
+                        crate::json::Boxed<ChannelToneDetected>,
+                    >(r, object, type_read)?)
+                }
+                "ContactStatusChange" => {
+                    Event::ContactStatusChange(ContactStatusChange::decode_fields_in::<
+                        crate::json::Boxed<ContactStatusChange>,
+                    >(r, object, type_read)?)
+                }
+                "EndpointStateChange" => {
+                    Event::EndpointStateChange(EndpointStateChange::decode_fields_in::<
+                        crate::json::Boxed<EndpointStateChange>,
+                    >(r, object, type_read)?)
+                }
+                "TextMessageReceived" => {
+                    Event::TextMessageReceived(TextMessageReceived::decode_fields_in::<
+                        crate::json::Boxed<TextMessageReceived>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             20 => match type_name {
-                "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(
-                    ChannelConnectedLine::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(
-                    ChannelEnteredBridge::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(
-                    ChannelHangupRequest::decode_fields(r, object, type_read)?,
-                )),
+                "ChannelConnectedLine" => {
+                    Event::ChannelConnectedLine(ChannelConnectedLine::decode_fields_in::<
+                        crate::json::Boxed<ChannelConnectedLine>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelEnteredBridge" => {
+                    Event::ChannelEnteredBridge(ChannelEnteredBridge::decode_fields_in::<
+                        crate::json::Boxed<ChannelEnteredBridge>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelHangupRequest" => {
+                    Event::ChannelHangupRequest(ChannelHangupRequest::decode_fields_in::<
+                        crate::json::Boxed<ChannelHangupRequest>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             21 => match type_name {
-                "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(
-                    ApplicationMoveFailed::decode_fields(r, object, type_read)?,
-                )),
-                "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(
-                    ApplicationRegistered::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(
-                    ChannelTalkingStarted::decode_fields(r, object, type_read)?,
-                )),
+                "ApplicationMoveFailed" => {
+                    Event::ApplicationMoveFailed(ApplicationMoveFailed::decode_fields_in::<
+                        crate::json::Boxed<ApplicationMoveFailed>,
+                    >(r, object, type_read)?)
+                }
+                "ApplicationRegistered" => {
+                    Event::ApplicationRegistered(ApplicationRegistered::decode_fields_in::<
+                        crate::json::Boxed<ApplicationRegistered>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTalkingStarted" => {
+                    Event::ChannelTalkingStarted(ChannelTalkingStarted::decode_fields_in::<
+                        crate::json::Boxed<ChannelTalkingStarted>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             22 => match type_name {
-                "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(
-                    BridgeAttendedTransfer::decode_fields(r, object, type_read)?,
-                )),
-                "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(
-                    ChannelTalkingFinished::decode_fields(r, object, type_read)?,
-                )),
+                "BridgeAttendedTransfer" => {
+                    Event::BridgeAttendedTransfer(BridgeAttendedTransfer::decode_fields_in::<
+                        crate::json::Boxed<BridgeAttendedTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTalkingFinished" => {
+                    Event::ChannelTalkingFinished(ChannelTalkingFinished::decode_fields_in::<
+                        crate::json::Boxed<ChannelTalkingFinished>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             23 => match type_name {
-                "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(
-                    ApplicationUnregistered::decode_fields(r, object, type_read)?,
-                )),
+                "ApplicationUnregistered" => {
+                    Event::ApplicationUnregistered(ApplicationUnregistered::decode_fields_in::<
+                        crate::json::Boxed<ApplicationUnregistered>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             24 => match type_name {
-                "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(
-                    BridgeVideoSourceChanged::decode_fields(r, object, type_read)?,
-                )),
+                "BridgeVideoSourceChanged" => {
+                    Event::BridgeVideoSourceChanged(BridgeVideoSourceChanged::decode_fields_in::<
+                        crate::json::Boxed<BridgeVideoSourceChanged>,
+                    >(r, object, type_read)?)
+                }
                 _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),

@@ -79,6 +79,11 @@ impl crate::json::Decode for AdditionalParam {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AdditionalParam {
@@ -86,8 +91,17 @@ impl AdditionalParam {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -119,13 +133,14 @@ impl AdditionalParam {
                 }
             }
         }
-        Ok(AdditionalParam {
+        let place = P::new();
+        Ok(place.put(AdditionalParam {
             parameter_name: f_parameter_name
                 .ok_or_else(|| r.missing("AdditionalParam", "parameter_name"))?,
             parameter_value: f_parameter_value
                 .ok_or_else(|| r.missing("AdditionalParam", "parameter_value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -265,6 +280,11 @@ impl crate::json::Decode for Application {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Application {
@@ -272,8 +292,17 @@ impl Application {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge_ids: Option<Vec<crate::Str>> = None;
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_device_names: Option<Vec<crate::Str>> = None;
@@ -340,7 +369,8 @@ impl Application {
                 }
             }
         }
-        Ok(Application {
+        let place = P::new();
+        Ok(place.put(Application {
             bridge_ids: f_bridge_ids.ok_or_else(|| r.missing("Application", "bridge_ids"))?,
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Application", "channel_ids"))?,
             device_names: f_device_names.ok_or_else(|| r.missing("Application", "device_names"))?,
@@ -351,7 +381,7 @@ impl Application {
                 .ok_or_else(|| r.missing("Application", "events_disallowed"))?,
             name: f_name.ok_or_else(|| r.missing("Application", "name"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -481,6 +511,11 @@ impl crate::json::Decode for AsteriskInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AsteriskInfo {
@@ -488,8 +523,17 @@ impl AsteriskInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_build: Option<Box<crate::models::BuildInfo>> = None;
         let mut f_config: Option<Box<crate::models::ConfigInfo>> = None;
         let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
@@ -535,13 +579,14 @@ impl AsteriskInfo {
                 }
             }
         }
-        Ok(AsteriskInfo {
+        let place = P::new();
+        Ok(place.put(AsteriskInfo {
             build: f_build,
             config: f_config,
             status: f_status,
             system: f_system,
             extra,
-        })
+        }))
     }
 }
 
@@ -645,6 +690,11 @@ impl crate::json::Decode for AsteriskPing {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AsteriskPing {
@@ -652,8 +702,17 @@ impl AsteriskPing {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
@@ -692,12 +751,13 @@ impl AsteriskPing {
                 }
             }
         }
-        Ok(AsteriskPing {
+        let place = P::new();
+        Ok(place.put(AsteriskPing {
             asterisk_id: f_asterisk_id.ok_or_else(|| r.missing("AsteriskPing", "asterisk_id"))?,
             ping: f_ping.ok_or_else(|| r.missing("AsteriskPing", "ping"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("AsteriskPing", "timestamp"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -917,6 +977,11 @@ impl crate::json::Decode for Bridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Bridge {
@@ -924,8 +989,17 @@ impl Bridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge_class: Option<crate::Str> = None;
         let mut f_bridge_type: Option<BridgeType> = None;
         let mut f_bridgevars: Option<serde_json::Value> = None;
@@ -1020,7 +1094,8 @@ impl Bridge {
                 }
             }
         }
-        Ok(Bridge {
+        let place = P::new();
+        Ok(place.put(Bridge {
             bridge_class: f_bridge_class.ok_or_else(|| r.missing("Bridge", "bridge_class"))?,
             bridge_type: f_bridge_type.ok_or_else(|| r.missing("Bridge", "bridge_type"))?,
             bridgevars: f_bridgevars,
@@ -1033,7 +1108,7 @@ impl Bridge {
             video_mode: f_video_mode,
             video_source_id: f_video_source_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -1179,6 +1254,11 @@ impl crate::json::Decode for BuildInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl BuildInfo {
@@ -1186,8 +1266,17 @@ impl BuildInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_date: Option<crate::Str> = None;
         let mut f_kernel: Option<crate::Str> = None;
         let mut f_machine: Option<crate::Str> = None;
@@ -1247,7 +1336,8 @@ impl BuildInfo {
                 }
             }
         }
-        Ok(BuildInfo {
+        let place = P::new();
+        Ok(place.put(BuildInfo {
             date: f_date.ok_or_else(|| r.missing("BuildInfo", "date"))?,
             kernel: f_kernel.ok_or_else(|| r.missing("BuildInfo", "kernel"))?,
             machine: f_machine.ok_or_else(|| r.missing("BuildInfo", "machine"))?,
@@ -1255,7 +1345,7 @@ impl BuildInfo {
             os: f_os.ok_or_else(|| r.missing("BuildInfo", "os"))?,
             user: f_user.ok_or_else(|| r.missing("BuildInfo", "user"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -1352,6 +1442,11 @@ impl crate::json::Decode for CallerID {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl CallerID {
@@ -1359,8 +1454,17 @@ impl CallerID {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -1392,11 +1496,12 @@ impl CallerID {
                 }
             }
         }
-        Ok(CallerID {
+        let place = P::new();
+        Ok(place.put(CallerID {
             name: f_name.ok_or_else(|| r.missing("CallerID", "name"))?,
             number: f_number.ok_or_else(|| r.missing("CallerID", "number"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -1667,6 +1772,11 @@ impl crate::json::Decode for Channel {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Channel {
@@ -1674,8 +1784,17 @@ impl Channel {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_accountcode: Option<crate::Str> = None;
         let mut f_caller: Option<crate::models::CallerID> = None;
         let mut f_caller_rdnis: Option<crate::Str> = None;
@@ -1784,7 +1903,8 @@ impl Channel {
                 }
             }
         }
-        Ok(Channel {
+        let place = P::new();
+        Ok(place.put(Channel {
             accountcode: f_accountcode.ok_or_else(|| r.missing("Channel", "accountcode"))?,
             caller: f_caller.ok_or_else(|| r.missing("Channel", "caller"))?,
             caller_rdnis: f_caller_rdnis,
@@ -1799,7 +1919,7 @@ impl Channel {
             state: f_state.ok_or_else(|| r.missing("Channel", "state"))?,
             tenantid: f_tenantid,
             extra,
-        })
+        }))
     }
 }
 
@@ -1954,6 +2074,11 @@ impl crate::json::Decode for ConfigInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ConfigInfo {
@@ -1961,8 +2086,17 @@ impl ConfigInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_default_language: Option<crate::Str> = None;
         let mut f_max_channels: Option<i64> = None;
         let mut f_max_load: Option<f64> = None;
@@ -2022,7 +2156,8 @@ impl ConfigInfo {
                 }
             }
         }
-        Ok(ConfigInfo {
+        let place = P::new();
+        Ok(place.put(ConfigInfo {
             default_language: f_default_language
                 .ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
             max_channels: f_max_channels,
@@ -2031,7 +2166,7 @@ impl ConfigInfo {
             name: f_name.ok_or_else(|| r.missing("ConfigInfo", "name"))?,
             setid: f_setid.ok_or_else(|| r.missing("ConfigInfo", "setid"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2132,6 +2267,11 @@ impl crate::json::Decode for ConfigTuple {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ConfigTuple {
@@ -2139,8 +2279,17 @@ impl ConfigTuple {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -2172,11 +2321,12 @@ impl ConfigTuple {
                 }
             }
         }
-        Ok(ConfigTuple {
+        let place = P::new();
+        Ok(place.put(ConfigTuple {
             attribute: f_attribute.ok_or_else(|| r.missing("ConfigTuple", "attribute"))?,
             value: f_value.ok_or_else(|| r.missing("ConfigTuple", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2339,6 +2489,11 @@ impl crate::json::Decode for ContactInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ContactInfo {
@@ -2346,8 +2501,17 @@ impl ContactInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_aor: Option<crate::Str> = None;
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
         let mut f_roundtrip_usec: Option<crate::Str> = None;
@@ -2393,14 +2557,15 @@ impl ContactInfo {
                 }
             }
         }
-        Ok(ContactInfo {
+        let place = P::new();
+        Ok(place.put(ContactInfo {
             aor: f_aor.ok_or_else(|| r.missing("ContactInfo", "aor"))?,
             contact_status: f_contact_status
                 .ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
             roundtrip_usec: f_roundtrip_usec,
             uri: f_uri.ok_or_else(|| r.missing("ContactInfo", "uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2562,6 +2727,11 @@ impl crate::json::Decode for DeviceState {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl DeviceState {
@@ -2569,8 +2739,17 @@ impl DeviceState {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
@@ -2602,11 +2781,12 @@ impl DeviceState {
                 }
             }
         }
-        Ok(DeviceState {
+        let place = P::new();
+        Ok(place.put(DeviceState {
             name: f_name.ok_or_else(|| r.missing("DeviceState", "name"))?,
             state: f_state.ok_or_else(|| r.missing("DeviceState", "state"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2674,6 +2854,11 @@ impl crate::json::Decode for Dialed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Dialed {
@@ -2681,13 +2866,22 @@ impl Dialed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             r.extra(&mut extra, key)?;
         }
-        Ok(Dialed { extra })
+        Ok(P::new().put(Dialed { extra }))
     }
 }
 
@@ -2805,6 +2999,11 @@ impl crate::json::Decode for DialplanCEP {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl DialplanCEP {
@@ -2812,8 +3011,17 @@ impl DialplanCEP {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_app_data: Option<crate::Str> = None;
         let mut f_app_name: Option<crate::Str> = None;
         let mut f_context: Option<crate::Str> = None;
@@ -2866,14 +3074,15 @@ impl DialplanCEP {
                 }
             }
         }
-        Ok(DialplanCEP {
+        let place = P::new();
+        Ok(place.put(DialplanCEP {
             app_data: f_app_data.ok_or_else(|| r.missing("DialplanCEP", "app_data"))?,
             app_name: f_app_name.ok_or_else(|| r.missing("DialplanCEP", "app_name"))?,
             context: f_context.ok_or_else(|| r.missing("DialplanCEP", "context"))?,
             exten: f_exten.ok_or_else(|| r.missing("DialplanCEP", "exten"))?,
             priority: f_priority.ok_or_else(|| r.missing("DialplanCEP", "priority"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3033,6 +3242,11 @@ impl crate::json::Decode for Endpoint {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Endpoint {
@@ -3040,8 +3254,17 @@ impl Endpoint {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_resource: Option<crate::Str> = None;
         let mut f_state: Option<EndpointState> = None;
@@ -3087,13 +3310,14 @@ impl Endpoint {
                 }
             }
         }
-        Ok(Endpoint {
+        let place = P::new();
+        Ok(place.put(Endpoint {
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Endpoint", "channel_ids"))?,
             resource: f_resource.ok_or_else(|| r.missing("Endpoint", "resource"))?,
             state: f_state,
             technology: f_technology.ok_or_else(|| r.missing("Endpoint", "technology"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3191,6 +3415,11 @@ impl crate::json::Decode for FormatLangPair {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl FormatLangPair {
@@ -3198,8 +3427,17 @@ impl FormatLangPair {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -3231,11 +3469,12 @@ impl FormatLangPair {
                 }
             }
         }
-        Ok(FormatLangPair {
+        let place = P::new();
+        Ok(place.put(FormatLangPair {
             format: f_format.ok_or_else(|| r.missing("FormatLangPair", "format"))?,
             language: f_language.ok_or_else(|| r.missing("FormatLangPair", "language"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3444,6 +3683,11 @@ impl crate::json::Decode for LiveRecording {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl LiveRecording {
@@ -3451,8 +3695,17 @@ impl LiveRecording {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_cause: Option<crate::Str> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_format: Option<crate::Str> = None;
@@ -3526,7 +3779,8 @@ impl LiveRecording {
                 }
             }
         }
-        Ok(LiveRecording {
+        let place = P::new();
+        Ok(place.put(LiveRecording {
             cause: f_cause,
             duration: f_duration,
             format: f_format.ok_or_else(|| r.missing("LiveRecording", "format"))?,
@@ -3536,7 +3790,7 @@ impl LiveRecording {
             talking_duration: f_talking_duration,
             target_uri: f_target_uri.ok_or_else(|| r.missing("LiveRecording", "target_uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3657,6 +3911,11 @@ impl crate::json::Decode for LogChannel {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl LogChannel {
@@ -3664,8 +3923,17 @@ impl LogChannel {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::Str> = None;
         let mut f_configuration: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
@@ -3711,14 +3979,15 @@ impl LogChannel {
                 }
             }
         }
-        Ok(LogChannel {
+        let place = P::new();
+        Ok(place.put(LogChannel {
             channel: f_channel.ok_or_else(|| r.missing("LogChannel", "channel"))?,
             configuration: f_configuration
                 .ok_or_else(|| r.missing("LogChannel", "configuration"))?,
             status: f_status.ok_or_else(|| r.missing("LogChannel", "status"))?,
             r#type: f_type.ok_or_else(|| r.missing("LogChannel", "type"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3823,6 +4092,11 @@ impl crate::json::Decode for Mailbox {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Mailbox {
@@ -3830,8 +4104,17 @@ impl Mailbox {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
@@ -3870,12 +4153,13 @@ impl Mailbox {
                 }
             }
         }
-        Ok(Mailbox {
+        let place = P::new();
+        Ok(place.put(Mailbox {
             name: f_name.ok_or_else(|| r.missing("Mailbox", "name"))?,
             new_messages: f_new_messages.ok_or_else(|| r.missing("Mailbox", "new_messages"))?,
             old_messages: f_old_messages.ok_or_else(|| r.missing("Mailbox", "old_messages"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3998,6 +4282,11 @@ impl crate::json::Decode for Module {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Module {
@@ -4005,8 +4294,17 @@ impl Module {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_description: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
@@ -4059,14 +4357,15 @@ impl Module {
                 }
             }
         }
-        Ok(Module {
+        let place = P::new();
+        Ok(place.put(Module {
             description: f_description.ok_or_else(|| r.missing("Module", "description"))?,
             name: f_name.ok_or_else(|| r.missing("Module", "name"))?,
             status: f_status.ok_or_else(|| r.missing("Module", "status"))?,
             support_level: f_support_level.ok_or_else(|| r.missing("Module", "support_level"))?,
             use_count: f_use_count.ok_or_else(|| r.missing("Module", "use_count"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4200,6 +4499,11 @@ impl crate::json::Decode for Peer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Peer {
@@ -4207,8 +4511,17 @@ impl Peer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_address: Option<crate::Str> = None;
         let mut f_cause: Option<crate::Str> = None;
         let mut f_peer_status: Option<crate::Str> = None;
@@ -4261,14 +4574,15 @@ impl Peer {
                 }
             }
         }
-        Ok(Peer {
+        let place = P::new();
+        Ok(place.put(Peer {
             address: f_address,
             cause: f_cause,
             peer_status: f_peer_status.ok_or_else(|| r.missing("Peer", "peer_status"))?,
             port: f_port,
             time: f_time,
             extra,
-        })
+        }))
     }
 }
 
@@ -4458,6 +4772,11 @@ impl crate::json::Decode for Playback {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Playback {
@@ -4465,8 +4784,17 @@ impl Playback {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_id: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut f_media_uri: Option<crate::Str> = None;
@@ -4526,7 +4854,8 @@ impl Playback {
                 }
             }
         }
-        Ok(Playback {
+        let place = P::new();
+        Ok(place.put(Playback {
             id: f_id.ok_or_else(|| r.missing("Playback", "id"))?,
             language: f_language,
             media_uri: f_media_uri.ok_or_else(|| r.missing("Playback", "media_uri"))?,
@@ -4534,7 +4863,7 @@ impl Playback {
             state: f_state.ok_or_else(|| r.missing("Playback", "state"))?,
             target_uri: f_target_uri.ok_or_else(|| r.missing("Playback", "target_uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4635,6 +4964,11 @@ impl crate::json::Decode for RESTHeader {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTHeader {
@@ -4642,8 +4976,17 @@ impl RESTHeader {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -4675,11 +5018,12 @@ impl RESTHeader {
                 }
             }
         }
-        Ok(RESTHeader {
+        let place = P::new();
+        Ok(place.put(RESTHeader {
             name: f_name.ok_or_else(|| r.missing("RESTHeader", "name"))?,
             value: f_value.ok_or_else(|| r.missing("RESTHeader", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4775,6 +5119,11 @@ impl crate::json::Decode for RESTQueryStringParameter {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTQueryStringParameter {
@@ -4782,8 +5131,17 @@ impl RESTQueryStringParameter {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -4815,11 +5173,12 @@ impl RESTQueryStringParameter {
                 }
             }
         }
-        Ok(RESTQueryStringParameter {
+        let place = P::new();
+        Ok(place.put(RESTQueryStringParameter {
             name: f_name.ok_or_else(|| r.missing("RESTQueryStringParameter", "name"))?,
             value: f_value.ok_or_else(|| r.missing("RESTQueryStringParameter", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4972,6 +5331,11 @@ impl crate::json::Decode for RESTRequest {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTRequest {
@@ -4979,8 +5343,17 @@ impl RESTRequest {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_content_type: Option<crate::Str> = None;
         let mut f_message_body: Option<crate::Str> = None;
         let mut f_method: Option<crate::Str> = None;
@@ -5054,7 +5427,8 @@ impl RESTRequest {
                 }
             }
         }
-        Ok(RESTRequest {
+        let place = P::new();
+        Ok(place.put(RESTRequest {
             content_type: f_content_type,
             message_body: f_message_body,
             method: f_method.ok_or_else(|| r.missing("RESTRequest", "method"))?,
@@ -5065,7 +5439,7 @@ impl RESTRequest {
             r#type: f_type.ok_or_else(|| r.missing("RESTRequest", "type"))?,
             uri: f_uri.ok_or_else(|| r.missing("RESTRequest", "uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -5595,6 +5969,11 @@ impl crate::json::Decode for RTPstat {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RTPstat {
@@ -5602,8 +5981,17 @@ impl RTPstat {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_uniqueid: Option<crate::Str> = None;
         let mut f_local_maxjitter: Option<f64> = None;
         let mut f_local_maxmes: Option<f64> = None;
@@ -5915,7 +6303,8 @@ impl RTPstat {
                 }
             }
         }
-        Ok(RTPstat {
+        let place = P::new();
+        Ok(place.put(RTPstat {
             channel_uniqueid: f_channel_uniqueid
                 .ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
             local_maxjitter: f_local_maxjitter,
@@ -5960,7 +6349,7 @@ impl RTPstat {
             txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
             txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6150,6 +6539,11 @@ impl crate::json::Decode for ReferTo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ReferTo {
@@ -6157,8 +6551,17 @@ impl ReferTo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
@@ -6204,14 +6607,15 @@ impl ReferTo {
                 }
             }
         }
-        Ok(ReferTo {
+        let place = P::new();
+        Ok(place.put(ReferTo {
             bridge: f_bridge,
             connected_channel: f_connected_channel,
             destination_channel: f_destination_channel,
             requested_destination: f_requested_destination
                 .ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6322,6 +6726,11 @@ impl crate::json::Decode for ReferredBy {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ReferredBy {
@@ -6329,8 +6738,17 @@ impl ReferredBy {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
@@ -6369,13 +6787,14 @@ impl ReferredBy {
                 }
             }
         }
-        Ok(ReferredBy {
+        let place = P::new();
+        Ok(place.put(ReferredBy {
             bridge: f_bridge,
             connected_channel: f_connected_channel,
             source_channel: f_source_channel
                 .ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6490,6 +6909,11 @@ impl crate::json::Decode for RequiredDestination {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RequiredDestination {
@@ -6497,8 +6921,17 @@ impl RequiredDestination {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
         let mut f_destination: Option<crate::Str> = None;
         let mut f_protocol_id: Option<crate::Str> = None;
@@ -6537,12 +6970,13 @@ impl RequiredDestination {
                 }
             }
         }
-        Ok(RequiredDestination {
+        let place = P::new();
+        Ok(place.put(RequiredDestination {
             additional_protocol_params: f_additional_protocol_params,
             destination: f_destination,
             protocol_id: f_protocol_id,
             extra,
-        })
+        }))
     }
 }
 
@@ -6639,6 +7073,11 @@ impl crate::json::Decode for SetId {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl SetId {
@@ -6646,8 +7085,17 @@ impl SetId {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -6679,11 +7127,12 @@ impl SetId {
                 }
             }
         }
-        Ok(SetId {
+        let place = P::new();
+        Ok(place.put(SetId {
             group: f_group.ok_or_else(|| r.missing("SetId", "group"))?,
             user: f_user.ok_or_else(|| r.missing("SetId", "user"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6787,6 +7236,11 @@ impl crate::json::Decode for Sound {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Sound {
@@ -6794,8 +7248,17 @@ impl Sound {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_text: Option<crate::Str> = None;
@@ -6834,12 +7297,13 @@ impl Sound {
                 }
             }
         }
-        Ok(Sound {
+        let place = P::new();
+        Ok(place.put(Sound {
             formats: f_formats.ok_or_else(|| r.missing("Sound", "formats"))?,
             id: f_id.ok_or_else(|| r.missing("Sound", "id"))?,
             text: f_text,
             extra,
-        })
+        }))
     }
 }
 
@@ -6933,6 +7397,11 @@ impl crate::json::Decode for StatusInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl StatusInfo {
@@ -6940,8 +7409,17 @@ impl StatusInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
@@ -6973,12 +7451,13 @@ impl StatusInfo {
                 }
             }
         }
-        Ok(StatusInfo {
+        let place = P::new();
+        Ok(place.put(StatusInfo {
             last_reload_time: f_last_reload_time
                 .ok_or_else(|| r.missing("StatusInfo", "last_reload_time"))?,
             startup_time: f_startup_time.ok_or_else(|| r.missing("StatusInfo", "startup_time"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -7073,6 +7552,11 @@ impl crate::json::Decode for StoredRecording {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl StoredRecording {
@@ -7080,8 +7564,17 @@ impl StoredRecording {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -7113,11 +7606,12 @@ impl StoredRecording {
                 }
             }
         }
-        Ok(StoredRecording {
+        let place = P::new();
+        Ok(place.put(StoredRecording {
             format: f_format.ok_or_else(|| r.missing("StoredRecording", "format"))?,
             name: f_name.ok_or_else(|| r.missing("StoredRecording", "name"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -7210,6 +7704,11 @@ impl crate::json::Decode for SystemInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl SystemInfo {
@@ -7217,8 +7716,17 @@ impl SystemInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
@@ -7250,11 +7758,12 @@ impl SystemInfo {
                 }
             }
         }
-        Ok(SystemInfo {
+        let place = P::new();
+        Ok(place.put(SystemInfo {
             entity_id: f_entity_id.ok_or_else(|| r.missing("SystemInfo", "entity_id"))?,
             version: f_version.ok_or_else(|| r.missing("SystemInfo", "version"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -7368,6 +7877,11 @@ impl crate::json::Decode for TextMessage {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl TextMessage {
@@ -7375,8 +7889,17 @@ impl TextMessage {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_body: Option<crate::Str> = None;
         let mut f_from: Option<crate::Str> = None;
         let mut f_to: Option<crate::Str> = None;
@@ -7422,13 +7945,14 @@ impl TextMessage {
                 }
             }
         }
-        Ok(TextMessage {
+        let place = P::new();
+        Ok(place.put(TextMessage {
             body: f_body.ok_or_else(|| r.missing("TextMessage", "body"))?,
             from: f_from.ok_or_else(|| r.missing("TextMessage", "from"))?,
             to: f_to.ok_or_else(|| r.missing("TextMessage", "to"))?,
             variables: f_variables,
             extra,
-        })
+        }))
     }
 }
 
@@ -7515,6 +8039,11 @@ impl crate::json::Decode for Variable {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Variable {
@@ -7522,8 +8051,17 @@ impl Variable {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
@@ -7545,10 +8083,11 @@ impl Variable {
             r.once(&mut seen, 1 << 0, "value")?;
             f_value = Some(crate::json::Decode::decode(r)?);
         }
-        Ok(Variable {
+        let place = P::new();
+        Ok(place.put(Variable {
             value: f_value.ok_or_else(|| r.missing("Variable", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -7631,6 +8170,11 @@ impl crate::json::Decode for Variables {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Variables {
@@ -7638,8 +8182,17 @@ impl Variables {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
         let mut seen: u64 = 0;
@@ -7661,10 +8214,11 @@ impl Variables {
             r.once(&mut seen, 1 << 0, "variables")?;
             f_variables = Some(crate::json::Decode::decode(r)?);
         }
-        Ok(Variables {
+        let place = P::new();
+        Ok(place.put(Variables {
             variables: f_variables.ok_or_else(|| r.missing("Variables", "variables"))?,
             extra,
-        })
+        }))
     }
 }
 
