@@ -645,18 +645,48 @@ impl Decode for String {
 }
 
 impl Decode for i64 {
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
-        let t = r.number_text()?;
-        t.parse().or_else(|_| {
-            // ARI sends integral values; accept `3.0` but nothing fractional.
-            let f: f64 = t.parse().map_err(|_| r.error("invalid number"))?;
-            if f.fract() == 0.0 && f.abs() < 9.0e18 {
-                Ok(f as i64)
-            } else {
-                Err(r.error("expected an integer"))
+        // The usual case, a short plain integer, read in one pass; anything
+        // else (a fraction, an exponent, whitespace, many digits, an error)
+        // takes the general path.
+        let b = r.bytes();
+        let negative = r.at(r.pos) == Some(b'-');
+        let start = r.pos + usize::from(negative);
+        let mut i = start;
+        let mut n: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() || i - start == 18 {
+                break;
             }
-        })
+            n = n * 10 + i64::from(c - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        let plain = (1..18).contains(&digits)
+            && (digits == 1 || b.get(start) != Some(&b'0'))
+            && !matches!(b.get(i), Some(b'.' | b'e' | b'E' | b'0'..=b'9'));
+        if plain {
+            r.pos = i;
+            return Ok(if negative { -n } else { n });
+        }
+        integer_text(r)
     }
+}
+
+/// An integer by the general path: the number's text, parsed.
+#[inline(never)]
+fn integer_text(r: &mut Reader<'_>) -> Result<i64, JsonError> {
+    let t = r.number_text()?;
+    t.parse().or_else(|_| {
+        // ARI sends integral values; accept `3.0` but nothing fractional.
+        let f: f64 = t.parse().map_err(|_| r.error("invalid number"))?;
+        if f.fract() == 0.0 && f.abs() < 9.0e18 {
+            Ok(f as i64)
+        } else {
+            Err(r.error("expected an integer"))
+        }
+    })
 }
 
 impl Decode for f64 {
@@ -771,6 +801,44 @@ mod tests {
         assert_eq!(Reader::decode_all::<f64>("1.5e3").unwrap(), 1500.0);
         assert!(Reader::decode_all::<f64>("1.").is_err());
         assert!(Reader::decode_all::<f64>("-").is_err());
+    }
+
+    #[test]
+    fn integers_read_the_same_on_the_fast_and_the_general_path() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "1,",
+            "42}",
+            "123456789012345678",
+            "-99999999999999999",
+            "1234567890123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "01",
+            "-01",
+            "-",
+            "",
+            "1.0",
+            "1.5",
+            "1e3",
+            "2E2",
+            " 5",
+            "-x",
+            "00",
+            "12345678901234567890123",
+        ] {
+            let mut fast = Reader::new(text);
+            let mut general = Reader::new(text);
+            assert_eq!(
+                (i64::decode(&mut fast), fast.position()),
+                (integer_text(&mut general), general.position()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
