@@ -412,12 +412,20 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     .unwrap();
     writeln!(out, "    #[doc(hidden)]").unwrap();
     writeln!(out, "    pub fn decode_fields_in<P: crate::json::Place<Self>>(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<P::Out, crate::json::JsonError> {{").unwrap();
+    // A field's local is `None` until its key is met: `Some` again is a
+    // repeated key. (An optional field's value may itself be `None`, a
+    // `null`.) Tested before the value is read, the local is known to be
+    // empty where it is set, so there is nothing to drop there.
     for f in fields {
+        let ty = if f.prop.always {
+            f.ty.clone()
+        } else {
+            format!("Option<{}>", f.ty)
+        };
         writeln!(
             out,
-            "        let mut f_{}: Option<{}> = None;",
+            "        let mut f_{}: Option<{ty}> = None;",
             f.rust.trim_start_matches("r#"),
-            f.ty
         )
         .unwrap();
     }
@@ -433,14 +441,7 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         return;
     }
     if is_event {
-        writeln!(
-            out,
-            "        let mut seen: u64 = u64::from(type_read) << {};",
-            fields.len()
-        )
-        .unwrap();
-    } else {
-        writeln!(out, "        let mut seen: u64 = 0;").unwrap();
+        writeln!(out, "        let mut type_seen = type_read;").unwrap();
     }
     // Keys are recognised where they stand in the input: a switch on their
     // first byte, then a comparison with the whole key, its closing quote
@@ -485,25 +486,19 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     // and, as every index is one of them, whatever else could come.
     let mut arms: Vec<String> = fields
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
+        .map(|f| {
             let local = format!("f_{}", f.rust.trim_start_matches("r#"));
-            let read = if f.prop.always {
-                "Some(crate::json::Decode::decode(r)?)"
-            } else {
-                "crate::json::Decode::decode(r)?"
-            };
             format!(
-                "r.once(&mut seen, 1 << {i}, {})?; {local} = {read};",
+                "if {local}.is_some() {{ return Err(r.duplicate({})); }} {local} = Some(crate::json::Decode::decode(r)?);",
                 lit(&f.prop.name)
             )
         })
         .collect();
     if is_event {
-        arms.push(format!(
-            "r.once(&mut seen, 1 << {}, \"type\")?; r.skip()?;",
-            fields.len()
-        ));
+        arms.push(
+            "if type_seen { return Err(r.duplicate(\"type\")); } type_seen = true; r.skip()?;"
+                .to_string(),
+        );
     }
     if arms.len() == 1 {
         writeln!(out, "            let _ = field;\n            {}", arms[0]).unwrap();
@@ -538,7 +533,7 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
             )
             .unwrap();
         } else {
-            writeln!(out, "            {}: {local},", f.rust).unwrap();
+            writeln!(out, "            {}: {local}.flatten(),", f.rust).unwrap();
         }
     }
     writeln!(out, "            extra,\n        }}))\n    }}\n}}\n").unwrap();

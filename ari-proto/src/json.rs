@@ -5,7 +5,7 @@
 //! strings are taken as they are.
 //!
 //! A key repeated in an object that decodes into a model or an event is an
-//! error ([`Reader::once`], [`Reader::extra`]), as on the serde path; inside
+//! error ([`Reader::duplicate`], [`Reader::extra`]), as on the serde path; inside
 //! free-form values (`serde_json::Value`) the last copy wins, as in serde_json.
 
 use serde_json::{Map, Value};
@@ -134,17 +134,6 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     pub fn duplicate(&self, field: &str) -> JsonError {
         self.error(format!("duplicate field `{field}`"))
-    }
-
-    /// Notes that the field with bit `bit` of `seen` is being read: a field
-    /// met before in the same object is an error naming it.
-    #[inline(always)]
-    pub fn once(&self, seen: &mut u64, bit: u64, field: &'static str) -> Result<(), JsonError> {
-        if *seen & bit != 0 {
-            return Err(self.duplicate(field));
-        }
-        *seen |= bit;
-        Ok(())
     }
 
     /// Reads the value of `key`, a field no declaration names, into

@@ -159,9 +159,9 @@ impl ApplicationMoveFailed {
         let mut f_destination: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"args\":") => 0,
@@ -190,31 +190,46 @@ impl ApplicationMoveFailed {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "args")?;
+                    if f_args.is_some() {
+                        return Err(r.duplicate("args"));
+                    }
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "destination")?;
+                    if f_destination.is_some() {
+                        return Err(r.duplicate("destination"));
+                    }
                     f_destination = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -229,7 +244,7 @@ impl ApplicationMoveFailed {
                 .ok_or_else(|| r.missing("ApplicationMoveFailed", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -380,9 +395,9 @@ impl ApplicationRegistered {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"application\":") => 0,
@@ -405,19 +420,28 @@ impl ApplicationRegistered {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -428,7 +452,7 @@ impl ApplicationRegistered {
                 .ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -572,9 +596,9 @@ impl ApplicationReplaced {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"application\":") => 0,
@@ -597,19 +621,28 @@ impl ApplicationReplaced {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -619,7 +652,7 @@ impl ApplicationReplaced {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationReplaced", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -766,9 +799,9 @@ impl ApplicationUnregistered {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"application\":") => 0,
@@ -791,19 +824,28 @@ impl ApplicationUnregistered {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -814,7 +856,7 @@ impl ApplicationUnregistered {
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -1149,27 +1191,27 @@ impl BridgeAttendedTransfer {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_destination_application: Option<crate::Str> = None;
-        let mut f_destination_bridge: Option<crate::Str> = None;
-        let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_link_second_leg: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_threeway_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_destination_threeway_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_destination_application: Option<Option<crate::Str>> = None;
+        let mut f_destination_bridge: Option<Option<crate::Str>> = None;
+        let mut f_destination_link_first_leg: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_link_second_leg: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_threeway_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_destination_threeway_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_destination_type: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transfer_target: Option<Box<crate::models::Channel>> = None;
-        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
+        let mut f_transfer_target: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_transferee: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_transferer_first_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_first_leg_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_transferer_first_leg_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_second_leg_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_transferer_second_leg_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 19;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"destination_application\":") => 0,
@@ -1224,114 +1266,155 @@ impl BridgeAttendedTransfer {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "destination_application")?;
-                    f_destination_application = crate::json::Decode::decode(r)?;
+                    if f_destination_application.is_some() {
+                        return Err(r.duplicate("destination_application"));
+                    }
+                    f_destination_application = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "destination_bridge")?;
-                    f_destination_bridge = crate::json::Decode::decode(r)?;
+                    if f_destination_bridge.is_some() {
+                        return Err(r.duplicate("destination_bridge"));
+                    }
+                    f_destination_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "destination_link_first_leg")?;
-                    f_destination_link_first_leg = crate::json::Decode::decode(r)?;
+                    if f_destination_link_first_leg.is_some() {
+                        return Err(r.duplicate("destination_link_first_leg"));
+                    }
+                    f_destination_link_first_leg = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "destination_link_second_leg")?;
-                    f_destination_link_second_leg = crate::json::Decode::decode(r)?;
+                    if f_destination_link_second_leg.is_some() {
+                        return Err(r.duplicate("destination_link_second_leg"));
+                    }
+                    f_destination_link_second_leg = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?;
-                    f_destination_threeway_bridge = crate::json::Decode::decode(r)?;
+                    if f_destination_threeway_bridge.is_some() {
+                        return Err(r.duplicate("destination_threeway_bridge"));
+                    }
+                    f_destination_threeway_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "destination_threeway_channel")?;
-                    f_destination_threeway_channel = crate::json::Decode::decode(r)?;
+                    if f_destination_threeway_channel.is_some() {
+                        return Err(r.duplicate("destination_threeway_channel"));
+                    }
+                    f_destination_threeway_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "destination_type")?;
+                    if f_destination_type.is_some() {
+                        return Err(r.duplicate("destination_type"));
+                    }
                     f_destination_type = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "is_external")?;
+                    if f_is_external.is_some() {
+                        return Err(r.duplicate("is_external"));
+                    }
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "result")?;
+                    if f_result.is_some() {
+                        return Err(r.duplicate("result"));
+                    }
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
                 10 => {
-                    r.once(&mut seen, 1 << 10, "transfer_target")?;
-                    f_transfer_target = crate::json::Decode::decode(r)?;
+                    if f_transfer_target.is_some() {
+                        return Err(r.duplicate("transfer_target"));
+                    }
+                    f_transfer_target = Some(crate::json::Decode::decode(r)?);
                 }
                 11 => {
-                    r.once(&mut seen, 1 << 11, "transferee")?;
-                    f_transferee = crate::json::Decode::decode(r)?;
+                    if f_transferee.is_some() {
+                        return Err(r.duplicate("transferee"));
+                    }
+                    f_transferee = Some(crate::json::Decode::decode(r)?);
                 }
                 12 => {
-                    r.once(&mut seen, 1 << 12, "transferer_first_leg")?;
+                    if f_transferer_first_leg.is_some() {
+                        return Err(r.duplicate("transferer_first_leg"));
+                    }
                     f_transferer_first_leg = Some(crate::json::Decode::decode(r)?);
                 }
                 13 => {
-                    r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?;
-                    f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?;
+                    if f_transferer_first_leg_bridge.is_some() {
+                        return Err(r.duplicate("transferer_first_leg_bridge"));
+                    }
+                    f_transferer_first_leg_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 14 => {
-                    r.once(&mut seen, 1 << 14, "transferer_second_leg")?;
+                    if f_transferer_second_leg.is_some() {
+                        return Err(r.duplicate("transferer_second_leg"));
+                    }
                     f_transferer_second_leg = Some(crate::json::Decode::decode(r)?);
                 }
                 15 => {
-                    r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?;
-                    f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?;
+                    if f_transferer_second_leg_bridge.is_some() {
+                        return Err(r.duplicate("transferer_second_leg_bridge"));
+                    }
+                    f_transferer_second_leg_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 16 => {
-                    r.once(&mut seen, 1 << 16, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 17 => {
-                    r.once(&mut seen, 1 << 17, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 18 => {
-                    r.once(&mut seen, 1 << 18, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 19, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(BridgeAttendedTransfer {
-            destination_application: f_destination_application,
-            destination_bridge: f_destination_bridge,
-            destination_link_first_leg: f_destination_link_first_leg,
-            destination_link_second_leg: f_destination_link_second_leg,
-            destination_threeway_bridge: f_destination_threeway_bridge,
-            destination_threeway_channel: f_destination_threeway_channel,
+            destination_application: f_destination_application.flatten(),
+            destination_bridge: f_destination_bridge.flatten(),
+            destination_link_first_leg: f_destination_link_first_leg.flatten(),
+            destination_link_second_leg: f_destination_link_second_leg.flatten(),
+            destination_threeway_bridge: f_destination_threeway_bridge.flatten(),
+            destination_threeway_channel: f_destination_threeway_channel.flatten(),
             destination_type: f_destination_type
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "destination_type"))?,
             is_external: f_is_external
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "is_external"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             result: f_result.ok_or_else(|| r.missing("BridgeAttendedTransfer", "result"))?,
-            transfer_target: f_transfer_target,
-            transferee: f_transferee,
+            transfer_target: f_transfer_target.flatten(),
+            transferee: f_transferee.flatten(),
             transferer_first_leg: f_transferer_first_leg
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_first_leg"))?,
-            transferer_first_leg_bridge: f_transferer_first_leg_bridge,
+            transferer_first_leg_bridge: f_transferer_first_leg_bridge.flatten(),
             transferer_second_leg: f_transferer_second_leg
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_second_leg"))?,
-            transferer_second_leg_bridge: f_transferer_second_leg_bridge,
+            transferer_second_leg_bridge: f_transferer_second_leg_bridge.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -1582,19 +1665,19 @@ impl BridgeBlindTransfer {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
+        let mut f_transferee: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 11;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -1633,70 +1716,95 @@ impl BridgeBlindTransfer {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "context")?;
+                    if f_context.is_some() {
+                        return Err(r.duplicate("context"));
+                    }
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "exten")?;
+                    if f_exten.is_some() {
+                        return Err(r.duplicate("exten"));
+                    }
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "is_external")?;
+                    if f_is_external.is_some() {
+                        return Err(r.duplicate("is_external"));
+                    }
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "result")?;
+                    if f_result.is_some() {
+                        return Err(r.duplicate("result"));
+                    }
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "transferee")?;
-                    f_transferee = crate::json::Decode::decode(r)?;
+                    if f_transferee.is_some() {
+                        return Err(r.duplicate("transferee"));
+                    }
+                    f_transferee = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 10 => {
-                    r.once(&mut seen, 1 << 10, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 11, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(BridgeBlindTransfer {
-            bridge: f_bridge,
+            bridge: f_bridge.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("BridgeBlindTransfer", "channel"))?,
             context: f_context.ok_or_else(|| r.missing("BridgeBlindTransfer", "context"))?,
             exten: f_exten.ok_or_else(|| r.missing("BridgeBlindTransfer", "exten"))?,
             is_external: f_is_external
                 .ok_or_else(|| r.missing("BridgeBlindTransfer", "is_external"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             result: f_result.ok_or_else(|| r.missing("BridgeBlindTransfer", "result"))?,
-            transferee: f_transferee,
+            transferee: f_transferee.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeBlindTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeBlindTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -1861,9 +1969,9 @@ impl BridgeCreated {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -1888,23 +1996,34 @@ impl BridgeCreated {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -1914,7 +2033,7 @@ impl BridgeCreated {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeCreated", "bridge"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeCreated", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -2069,9 +2188,9 @@ impl BridgeDestroyed {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -2096,23 +2215,34 @@ impl BridgeDestroyed {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -2123,7 +2253,7 @@ impl BridgeDestroyed {
             application: f_application
                 .ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeDestroyed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -2288,9 +2418,9 @@ impl BridgeMerged {
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -2317,27 +2447,40 @@ impl BridgeMerged {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "bridge_from")?;
+                    if f_bridge_from.is_some() {
+                        return Err(r.duplicate("bridge_from"));
+                    }
                     f_bridge_from = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -2348,7 +2491,7 @@ impl BridgeMerged {
             bridge_from: f_bridge_from.ok_or_else(|| r.missing("BridgeMerged", "bridge_from"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeMerged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeMerged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -2517,12 +2660,12 @@ impl BridgeVideoSourceChanged {
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_old_video_source_id: Option<crate::Str> = None;
+        let mut f_old_video_source_id: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -2549,27 +2692,40 @@ impl BridgeVideoSourceChanged {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "old_video_source_id")?;
-                    f_old_video_source_id = crate::json::Decode::decode(r)?;
+                    if f_old_video_source_id.is_some() {
+                        return Err(r.duplicate("old_video_source_id"));
+                    }
+                    f_old_video_source_id = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -2577,12 +2733,12 @@ impl BridgeVideoSourceChanged {
         let place = P::new();
         Ok(place.put(BridgeVideoSourceChanged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "bridge"))?,
-            old_video_source_id: f_old_video_source_id,
+            old_video_source_id: f_old_video_source_id.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -2758,14 +2914,14 @@ impl CallBroadcast {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_called: Option<crate::Str> = None;
-        let mut f_caller: Option<crate::Str> = None;
+        let mut f_called: Option<Option<crate::Str>> = None;
+        let mut f_caller: Option<Option<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"called\":") => 0,
@@ -2794,43 +2950,58 @@ impl CallBroadcast {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "called")?;
-                    f_called = crate::json::Decode::decode(r)?;
+                    if f_called.is_some() {
+                        return Err(r.duplicate("called"));
+                    }
+                    f_called = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "caller")?;
-                    f_caller = crate::json::Decode::decode(r)?;
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
+                    f_caller = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(CallBroadcast {
-            called: f_called,
-            caller: f_caller,
+            called: f_called.flatten(),
+            caller: f_caller.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("CallBroadcast", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("CallBroadcast", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallBroadcast", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -2997,9 +3168,9 @@ impl CallClaimed {
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -3026,27 +3197,40 @@ impl CallClaimed {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "winner_app")?;
+                    if f_winner_app.is_some() {
+                        return Err(r.duplicate("winner_app"));
+                    }
                     f_winner_app = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -3057,7 +3241,7 @@ impl CallClaimed {
             winner_app: f_winner_app.ok_or_else(|| r.missing("CallClaimed", "winner_app"))?,
             application: f_application.ok_or_else(|| r.missing("CallClaimed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallClaimed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -3236,9 +3420,9 @@ impl ChannelCallerId {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"caller_presentation\":") => 0,
@@ -3267,31 +3451,46 @@ impl ChannelCallerId {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "caller_presentation")?;
+                    if f_caller_presentation.is_some() {
+                        return Err(r.duplicate("caller_presentation"));
+                    }
                     f_caller_presentation = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "caller_presentation_txt")?;
+                    if f_caller_presentation_txt.is_some() {
+                        return Err(r.duplicate("caller_presentation_txt"));
+                    }
                     f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -3306,7 +3505,7 @@ impl ChannelCallerId {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelCallerId", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCallerId", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -3465,9 +3664,9 @@ impl ChannelConnectedLine {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -3492,23 +3691,34 @@ impl ChannelConnectedLine {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -3519,7 +3729,7 @@ impl ChannelConnectedLine {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelConnectedLine", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -3674,9 +3884,9 @@ impl ChannelCreated {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -3701,23 +3911,34 @@ impl ChannelCreated {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -3727,7 +3948,7 @@ impl ChannelCreated {
             channel: f_channel.ok_or_else(|| r.missing("ChannelCreated", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCreated", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -3911,12 +4132,12 @@ impl ChannelDestroyed {
         let mut f_cause: Option<i64> = None;
         let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_tech_cause: Option<i64> = None;
+        let mut f_tech_cause: Option<Option<i64>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 7;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"cause\":") => 0,
@@ -3947,35 +4168,52 @@ impl ChannelDestroyed {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
                     f_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "cause_txt")?;
+                    if f_cause_txt.is_some() {
+                        return Err(r.duplicate("cause_txt"));
+                    }
                     f_cause_txt = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "tech_cause")?;
-                    f_tech_cause = crate::json::Decode::decode(r)?;
+                    if f_tech_cause.is_some() {
+                        return Err(r.duplicate("tech_cause"));
+                    }
+                    f_tech_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 7, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -3985,11 +4223,11 @@ impl ChannelDestroyed {
             cause: f_cause.ok_or_else(|| r.missing("ChannelDestroyed", "cause"))?,
             cause_txt: f_cause_txt.ok_or_else(|| r.missing("ChannelDestroyed", "cause_txt"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelDestroyed", "channel"))?,
-            tech_cause: f_tech_cause,
+            tech_cause: f_tech_cause.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDestroyed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -4169,9 +4407,9 @@ impl ChannelDialplan {
         let mut f_dialplan_app_data: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -4200,31 +4438,46 @@ impl ChannelDialplan {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "dialplan_app")?;
+                    if f_dialplan_app.is_some() {
+                        return Err(r.duplicate("dialplan_app"));
+                    }
                     f_dialplan_app = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "dialplan_app_data")?;
+                    if f_dialplan_app_data.is_some() {
+                        return Err(r.duplicate("dialplan_app_data"));
+                    }
                     f_dialplan_app_data = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -4239,7 +4492,7 @@ impl ChannelDialplan {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDialplan", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDialplan", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -4418,9 +4671,9 @@ impl ChannelDtmfReceived {
         let mut f_duration_ms: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -4449,31 +4702,46 @@ impl ChannelDtmfReceived {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "digit")?;
+                    if f_digit.is_some() {
+                        return Err(r.duplicate("digit"));
+                    }
                     f_digit = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "duration_ms")?;
+                    if f_duration_ms.is_some() {
+                        return Err(r.duplicate("duration_ms"));
+                    }
                     f_duration_ms = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -4487,7 +4755,7 @@ impl ChannelDtmfReceived {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDtmfReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDtmfReceived", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -4654,12 +4922,12 @@ impl ChannelEnteredBridge {
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -4686,27 +4954,40 @@ impl ChannelEnteredBridge {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -4714,11 +4995,11 @@ impl ChannelEnteredBridge {
         let place = P::new();
         Ok(place.put(ChannelEnteredBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelEnteredBridge", "bridge"))?,
-            channel: f_channel,
+            channel: f_channel.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelEnteredBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelEnteredBridge", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -4904,15 +5185,15 @@ impl ChannelHangupRequest {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_cause: Option<i64> = None;
+        let mut f_cause: Option<Option<i64>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_soft: Option<bool> = None;
-        let mut f_tech_cause: Option<i64> = None;
+        let mut f_soft: Option<Option<bool>> = None;
+        let mut f_tech_cause: Option<Option<i64>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 7;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"cause\":") => 0,
@@ -4943,49 +5224,66 @@ impl ChannelHangupRequest {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "soft")?;
-                    f_soft = crate::json::Decode::decode(r)?;
+                    if f_soft.is_some() {
+                        return Err(r.duplicate("soft"));
+                    }
+                    f_soft = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "tech_cause")?;
-                    f_tech_cause = crate::json::Decode::decode(r)?;
+                    if f_tech_cause.is_some() {
+                        return Err(r.duplicate("tech_cause"));
+                    }
+                    f_tech_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 7, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(ChannelHangupRequest {
-            cause: f_cause,
+            cause: f_cause.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("ChannelHangupRequest", "channel"))?,
-            soft: f_soft,
-            tech_cause: f_tech_cause,
+            soft: f_soft.flatten(),
+            tech_cause: f_tech_cause.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelHangupRequest", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHangupRequest", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -5153,12 +5451,12 @@ impl ChannelHold {
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_musicclass: Option<crate::Str> = None;
+        let mut f_musicclass: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -5185,27 +5483,40 @@ impl ChannelHold {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "musicclass")?;
-                    f_musicclass = crate::json::Decode::decode(r)?;
+                    if f_musicclass.is_some() {
+                        return Err(r.duplicate("musicclass"));
+                    }
+                    f_musicclass = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -5213,10 +5524,10 @@ impl ChannelHold {
         let place = P::new();
         Ok(place.put(ChannelHold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelHold", "channel"))?,
-            musicclass: f_musicclass,
+            musicclass: f_musicclass.flatten(),
             application: f_application.ok_or_else(|| r.missing("ChannelHold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHold", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -5383,9 +5694,9 @@ impl ChannelLeftBridge {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -5412,27 +5723,40 @@ impl ChannelLeftBridge {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -5444,7 +5768,7 @@ impl ChannelLeftBridge {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelLeftBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelLeftBridge", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -5600,9 +5924,9 @@ impl ChannelStateChange {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -5627,23 +5951,34 @@ impl ChannelStateChange {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -5654,7 +5989,7 @@ impl ChannelStateChange {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelStateChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -5822,9 +6157,9 @@ impl ChannelTalkingFinished {
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -5851,27 +6186,40 @@ impl ChannelTalkingFinished {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "duration")?;
+                    if f_duration.is_some() {
+                        return Err(r.duplicate("duration"));
+                    }
                     f_duration = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -5884,7 +6232,7 @@ impl ChannelTalkingFinished {
                 .ok_or_else(|| r.missing("ChannelTalkingFinished", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -6044,9 +6392,9 @@ impl ChannelTalkingStarted {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -6071,23 +6419,34 @@ impl ChannelTalkingStarted {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -6099,7 +6458,7 @@ impl ChannelTalkingStarted {
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -6254,9 +6613,9 @@ impl ChannelToneDetected {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -6281,23 +6640,34 @@ impl ChannelToneDetected {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -6308,7 +6678,7 @@ impl ChannelToneDetected {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelToneDetected", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -6482,12 +6852,12 @@ impl ChannelTransfer {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
-        let mut f_state: Option<crate::Str> = None;
+        let mut f_state: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'r') if r.eat(b"refer_to\":") => 0,
@@ -6516,31 +6886,46 @@ impl ChannelTransfer {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "refer_to")?;
+                    if f_refer_to.is_some() {
+                        return Err(r.duplicate("refer_to"));
+                    }
                     f_refer_to = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "referred_by")?;
+                    if f_referred_by.is_some() {
+                        return Err(r.duplicate("referred_by"));
+                    }
                     f_referred_by = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "state")?;
-                    f_state = crate::json::Decode::decode(r)?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
+                    f_state = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -6550,11 +6935,11 @@ impl ChannelTransfer {
             refer_to: f_refer_to.ok_or_else(|| r.missing("ChannelTransfer", "refer_to"))?,
             referred_by: f_referred_by
                 .ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
-            state: f_state,
+            state: f_state.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -6713,9 +7098,9 @@ impl ChannelUnhold {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -6740,23 +7125,34 @@ impl ChannelUnhold {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -6766,7 +7162,7 @@ impl ChannelUnhold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelUnhold", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelUnhold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUnhold", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -6960,16 +7356,16 @@ impl ChannelUserevent {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
-        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
         let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 8;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -7002,54 +7398,73 @@ impl ChannelUserevent {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "endpoint")?;
-                    f_endpoint = crate::json::Decode::decode(r)?;
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "eventname")?;
+                    if f_eventname.is_some() {
+                        return Err(r.duplicate("eventname"));
+                    }
                     f_eventname = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "userevent")?;
+                    if f_userevent.is_some() {
+                        return Err(r.duplicate("userevent"));
+                    }
                     f_userevent = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 8, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(ChannelUserevent {
-            bridge: f_bridge,
-            channel: f_channel,
-            endpoint: f_endpoint,
+            bridge: f_bridge.flatten(),
+            channel: f_channel.flatten(),
+            endpoint: f_endpoint.flatten(),
             eventname: f_eventname.ok_or_else(|| r.missing("ChannelUserevent", "eventname"))?,
             userevent: f_userevent.ok_or_else(|| r.missing("ChannelUserevent", "userevent"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelUserevent", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUserevent", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -7228,14 +7643,14 @@ impl ChannelVarset {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -7264,43 +7679,58 @@ impl ChannelVarset {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "variable")?;
+                    if f_variable.is_some() {
+                        return Err(r.duplicate("variable"));
+                    }
                     f_variable = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(ChannelVarset {
-            channel: f_channel,
+            channel: f_channel.flatten(),
             value: f_value.ok_or_else(|| r.missing("ChannelVarset", "value"))?,
             variable: f_variable.ok_or_else(|| r.missing("ChannelVarset", "variable"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelVarset", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelVarset", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -7468,9 +7898,9 @@ impl ContactStatusChange {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"contact_info\":") => 0,
@@ -7497,27 +7927,40 @@ impl ContactStatusChange {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "contact_info")?;
+                    if f_contact_info.is_some() {
+                        return Err(r.duplicate("contact_info"));
+                    }
                     f_contact_info = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "endpoint")?;
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -7530,7 +7973,7 @@ impl ContactStatusChange {
             application: f_application
                 .ok_or_else(|| r.missing("ContactStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ContactStatusChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -7688,9 +8131,9 @@ impl DeviceStateChanged {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"device_state\":") => 0,
@@ -7715,23 +8158,34 @@ impl DeviceStateChanged {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "device_state")?;
+                    if f_device_state.is_some() {
+                        return Err(r.duplicate("device_state"));
+                    }
                     f_device_state = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -7743,7 +8197,7 @@ impl DeviceStateChanged {
             application: f_application
                 .ok_or_else(|| r.missing("DeviceStateChanged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("DeviceStateChanged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -7949,17 +8403,17 @@ impl Dial {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_caller: Option<Box<crate::models::Channel>> = None;
+        let mut f_caller: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
-        let mut f_dialstring: Option<crate::Str> = None;
-        let mut f_forward: Option<crate::Str> = None;
-        let mut f_forwarded: Option<Box<crate::models::Channel>> = None;
+        let mut f_dialstring: Option<Option<crate::Str>> = None;
+        let mut f_forward: Option<Option<crate::Str>> = None;
+        let mut f_forwarded: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_peer: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 9;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"caller\":") => 0,
@@ -7994,58 +8448,79 @@ impl Dial {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "caller")?;
-                    f_caller = crate::json::Decode::decode(r)?;
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
+                    f_caller = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "dialstatus")?;
+                    if f_dialstatus.is_some() {
+                        return Err(r.duplicate("dialstatus"));
+                    }
                     f_dialstatus = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "dialstring")?;
-                    f_dialstring = crate::json::Decode::decode(r)?;
+                    if f_dialstring.is_some() {
+                        return Err(r.duplicate("dialstring"));
+                    }
+                    f_dialstring = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "forward")?;
-                    f_forward = crate::json::Decode::decode(r)?;
+                    if f_forward.is_some() {
+                        return Err(r.duplicate("forward"));
+                    }
+                    f_forward = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "forwarded")?;
-                    f_forwarded = crate::json::Decode::decode(r)?;
+                    if f_forwarded.is_some() {
+                        return Err(r.duplicate("forwarded"));
+                    }
+                    f_forwarded = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "peer")?;
+                    if f_peer.is_some() {
+                        return Err(r.duplicate("peer"));
+                    }
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 9, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(Dial {
-            caller: f_caller,
+            caller: f_caller.flatten(),
             dialstatus: f_dialstatus.ok_or_else(|| r.missing("Dial", "dialstatus"))?,
-            dialstring: f_dialstring,
-            forward: f_forward,
-            forwarded: f_forwarded,
+            dialstring: f_dialstring.flatten(),
+            forward: f_forward.flatten(),
+            forwarded: f_forwarded.flatten(),
             peer: f_peer.ok_or_else(|| r.missing("Dial", "peer"))?,
             application: f_application.ok_or_else(|| r.missing("Dial", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("Dial", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -8208,9 +8683,9 @@ impl EndpointStateChange {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'e') if r.eat(b"endpoint\":") => 0,
@@ -8235,23 +8710,34 @@ impl EndpointStateChange {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -8262,7 +8748,7 @@ impl EndpointStateChange {
             application: f_application
                 .ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("EndpointStateChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -8428,9 +8914,9 @@ impl PeerStatusChange {
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'e') if r.eat(b"endpoint\":") => 0,
@@ -8457,27 +8943,40 @@ impl PeerStatusChange {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "peer")?;
+                    if f_peer.is_some() {
+                        return Err(r.duplicate("peer"));
+                    }
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -8489,7 +8988,7 @@ impl PeerStatusChange {
             application: f_application
                 .ok_or_else(|| r.missing("PeerStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PeerStatusChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -8646,9 +9145,9 @@ impl PlaybackContinuing {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"playback\":") => 0,
@@ -8673,23 +9172,34 @@ impl PlaybackContinuing {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -8700,7 +9210,7 @@ impl PlaybackContinuing {
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackContinuing", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -8856,9 +9366,9 @@ impl PlaybackFinished {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"playback\":") => 0,
@@ -8883,23 +9393,34 @@ impl PlaybackFinished {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -8910,7 +9431,7 @@ impl PlaybackFinished {
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -9066,9 +9587,9 @@ impl PlaybackStarted {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"playback\":") => 0,
@@ -9093,23 +9614,34 @@ impl PlaybackStarted {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -9120,7 +9652,7 @@ impl PlaybackStarted {
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -9331,8 +9863,8 @@ impl RESTResponse {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_content_type: Option<crate::Str> = None;
-        let mut f_message_body: Option<crate::Str> = None;
+        let mut f_content_type: Option<Option<crate::Str>> = None;
+        let mut f_message_body: Option<Option<crate::Str>> = None;
         let mut f_reason_phrase: Option<crate::Str> = None;
         let mut f_request_id: Option<crate::Str> = None;
         let mut f_status_code: Option<i64> = None;
@@ -9340,9 +9872,9 @@ impl RESTResponse {
         let mut f_uri: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 10;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"content_type\":") => 0,
@@ -9379,55 +9911,78 @@ impl RESTResponse {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "content_type")?;
-                    f_content_type = crate::json::Decode::decode(r)?;
+                    if f_content_type.is_some() {
+                        return Err(r.duplicate("content_type"));
+                    }
+                    f_content_type = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "message_body")?;
-                    f_message_body = crate::json::Decode::decode(r)?;
+                    if f_message_body.is_some() {
+                        return Err(r.duplicate("message_body"));
+                    }
+                    f_message_body = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "reason_phrase")?;
+                    if f_reason_phrase.is_some() {
+                        return Err(r.duplicate("reason_phrase"));
+                    }
                     f_reason_phrase = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "request_id")?;
+                    if f_request_id.is_some() {
+                        return Err(r.duplicate("request_id"));
+                    }
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "status_code")?;
+                    if f_status_code.is_some() {
+                        return Err(r.duplicate("status_code"));
+                    }
                     f_status_code = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                    if f_transaction_id.is_some() {
+                        return Err(r.duplicate("transaction_id"));
+                    }
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "uri")?;
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 10, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(RESTResponse {
-            content_type: f_content_type,
-            message_body: f_message_body,
+            content_type: f_content_type.flatten(),
+            message_body: f_message_body.flatten(),
             reason_phrase: f_reason_phrase
                 .ok_or_else(|| r.missing("RESTResponse", "reason_phrase"))?,
             request_id: f_request_id.ok_or_else(|| r.missing("RESTResponse", "request_id"))?,
@@ -9437,7 +9992,7 @@ impl RESTResponse {
             uri: f_uri.ok_or_else(|| r.missing("RESTResponse", "uri"))?,
             application: f_application.ok_or_else(|| r.missing("RESTResponse", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RESTResponse", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -9604,9 +10159,9 @@ impl RecordingFailed {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'r') if r.eat(b"recording\":") => 0,
@@ -9631,23 +10186,34 @@ impl RecordingFailed {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -9658,7 +10224,7 @@ impl RecordingFailed {
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFailed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFailed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -9814,9 +10380,9 @@ impl RecordingFinished {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'r') if r.eat(b"recording\":") => 0,
@@ -9841,23 +10407,34 @@ impl RecordingFinished {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -9868,7 +10445,7 @@ impl RecordingFinished {
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -10024,9 +10601,9 @@ impl RecordingStarted {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'r') if r.eat(b"recording\":") => 0,
@@ -10051,23 +10628,34 @@ impl RecordingStarted {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -10078,7 +10666,7 @@ impl RecordingStarted {
             application: f_application
                 .ok_or_else(|| r.missing("RecordingStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -10234,9 +10822,9 @@ impl StasisEnd {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -10261,23 +10849,34 @@ impl StasisEnd {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -10287,7 +10886,7 @@ impl StasisEnd {
             channel: f_channel.ok_or_else(|| r.missing("StasisEnd", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("StasisEnd", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisEnd", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -10461,12 +11060,12 @@ impl StasisStart {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"args\":") => 0,
@@ -10495,31 +11094,46 @@ impl StasisStart {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "args")?;
+                    if f_args.is_some() {
+                        return Err(r.duplicate("args"));
+                    }
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -10528,10 +11142,10 @@ impl StasisStart {
         Ok(place.put(StasisStart {
             args: f_args.ok_or_else(|| r.missing("StasisStart", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("StasisStart", "channel"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             application: f_application.ok_or_else(|| r.missing("StasisStart", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisStart", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -10697,13 +11311,13 @@ impl TextMessageReceived {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
+        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'e') if r.eat(b"endpoint\":") => 0,
@@ -10730,39 +11344,52 @@ impl TextMessageReceived {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
-                    f_endpoint = crate::json::Decode::decode(r)?;
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "message")?;
+                    if f_message.is_some() {
+                        return Err(r.duplicate("message"));
+                    }
                     f_message = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
         }
         let place = P::new();
         Ok(place.put(TextMessageReceived {
-            endpoint: f_endpoint,
+            endpoint: f_endpoint.flatten(),
             message: f_message.ok_or_else(|| r.missing("TextMessageReceived", "message"))?,
             application: f_application
                 .ok_or_else(|| r.missing("TextMessageReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("TextMessageReceived", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }
@@ -10899,9 +11526,9 @@ impl MissingParams {
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 2;
+        let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"params\":") => 0,
@@ -10922,15 +11549,22 @@ impl MissingParams {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "params")?;
+                    if f_params.is_some() {
+                        return Err(r.duplicate("params"));
+                    }
                     f_params = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "type")?;
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
             }
@@ -10938,7 +11572,7 @@ impl MissingParams {
         let place = P::new();
         Ok(place.put(MissingParams {
             params: f_params.ok_or_else(|| r.missing("MissingParams", "params"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
         }))
     }

@@ -105,7 +105,6 @@ impl AdditionalParam {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"parameter_name\":") => 0,
@@ -124,11 +123,15 @@ impl AdditionalParam {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "parameter_name")?;
+                    if f_parameter_name.is_some() {
+                        return Err(r.duplicate("parameter_name"));
+                    }
                     f_parameter_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "parameter_value")?;
+                    if f_parameter_value.is_some() {
+                        return Err(r.duplicate("parameter_value"));
+                    }
                     f_parameter_value = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -311,7 +314,6 @@ impl Application {
         let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge_ids\":") => 0,
@@ -340,31 +342,45 @@ impl Application {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge_ids")?;
+                    if f_bridge_ids.is_some() {
+                        return Err(r.duplicate("bridge_ids"));
+                    }
                     f_bridge_ids = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "channel_ids")?;
+                    if f_channel_ids.is_some() {
+                        return Err(r.duplicate("channel_ids"));
+                    }
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "device_names")?;
+                    if f_device_names.is_some() {
+                        return Err(r.duplicate("device_names"));
+                    }
                     f_device_names = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "endpoint_ids")?;
+                    if f_endpoint_ids.is_some() {
+                        return Err(r.duplicate("endpoint_ids"));
+                    }
                     f_endpoint_ids = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "events_allowed")?;
+                    if f_events_allowed.is_some() {
+                        return Err(r.duplicate("events_allowed"));
+                    }
                     f_events_allowed = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "events_disallowed")?;
+                    if f_events_disallowed.is_some() {
+                        return Err(r.duplicate("events_disallowed"));
+                    }
                     f_events_disallowed = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 6, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -534,12 +550,11 @@ impl AsteriskInfo {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_build: Option<Box<crate::models::BuildInfo>> = None;
-        let mut f_config: Option<Box<crate::models::ConfigInfo>> = None;
-        let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
-        let mut f_system: Option<Box<crate::models::SystemInfo>> = None;
+        let mut f_build: Option<Option<Box<crate::models::BuildInfo>>> = None;
+        let mut f_config: Option<Option<Box<crate::models::ConfigInfo>>> = None;
+        let mut f_status: Option<Option<Box<crate::models::StatusInfo>>> = None;
+        let mut f_system: Option<Option<Box<crate::models::SystemInfo>>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"build\":") => 0,
@@ -562,29 +577,37 @@ impl AsteriskInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "build")?;
-                    f_build = crate::json::Decode::decode(r)?;
+                    if f_build.is_some() {
+                        return Err(r.duplicate("build"));
+                    }
+                    f_build = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "config")?;
-                    f_config = crate::json::Decode::decode(r)?;
+                    if f_config.is_some() {
+                        return Err(r.duplicate("config"));
+                    }
+                    f_config = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "status")?;
-                    f_status = crate::json::Decode::decode(r)?;
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
+                    f_status = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "system")?;
-                    f_system = crate::json::Decode::decode(r)?;
+                    if f_system.is_some() {
+                        return Err(r.duplicate("system"));
+                    }
+                    f_system = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(AsteriskInfo {
-            build: f_build,
-            config: f_config,
-            status: f_status,
-            system: f_system,
+            build: f_build.flatten(),
+            config: f_config.flatten(),
+            status: f_status.flatten(),
+            system: f_system.flatten(),
             extra,
         }))
     }
@@ -717,7 +740,6 @@ impl AsteriskPing {
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"asterisk_id\":") => 0,
@@ -738,15 +760,21 @@ impl AsteriskPing {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "asterisk_id")?;
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
                     f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "ping")?;
+                    if f_ping.is_some() {
+                        return Err(r.duplicate("ping"));
+                    }
                     f_ping = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -1002,17 +1030,16 @@ impl Bridge {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge_class: Option<crate::Str> = None;
         let mut f_bridge_type: Option<BridgeType> = None;
-        let mut f_bridgevars: Option<serde_json::Value> = None;
+        let mut f_bridgevars: Option<Option<serde_json::Value>> = None;
         let mut f_channels: Option<Vec<crate::Str>> = None;
         let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_creator: Option<crate::Str> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_technology: Option<crate::Str> = None;
-        let mut f_video_mode: Option<crate::Str> = None;
-        let mut f_video_source_id: Option<crate::Str> = None;
+        let mut f_video_mode: Option<Option<crate::Str>> = None;
+        let mut f_video_source_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge_class\":") => 0,
@@ -1049,48 +1076,70 @@ impl Bridge {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge_class")?;
+                    if f_bridge_class.is_some() {
+                        return Err(r.duplicate("bridge_class"));
+                    }
                     f_bridge_class = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "bridge_type")?;
+                    if f_bridge_type.is_some() {
+                        return Err(r.duplicate("bridge_type"));
+                    }
                     f_bridge_type = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "bridgevars")?;
-                    f_bridgevars = crate::json::Decode::decode(r)?;
+                    if f_bridgevars.is_some() {
+                        return Err(r.duplicate("bridgevars"));
+                    }
+                    f_bridgevars = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "channels")?;
+                    if f_channels.is_some() {
+                        return Err(r.duplicate("channels"));
+                    }
                     f_channels = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "creationtime")?;
+                    if f_creationtime.is_some() {
+                        return Err(r.duplicate("creationtime"));
+                    }
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "creator")?;
+                    if f_creator.is_some() {
+                        return Err(r.duplicate("creator"));
+                    }
                     f_creator = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "id")?;
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "technology")?;
+                    if f_technology.is_some() {
+                        return Err(r.duplicate("technology"));
+                    }
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "video_mode")?;
-                    f_video_mode = crate::json::Decode::decode(r)?;
+                    if f_video_mode.is_some() {
+                        return Err(r.duplicate("video_mode"));
+                    }
+                    f_video_mode = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 10, "video_source_id")?;
-                    f_video_source_id = crate::json::Decode::decode(r)?;
+                    if f_video_source_id.is_some() {
+                        return Err(r.duplicate("video_source_id"));
+                    }
+                    f_video_source_id = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
@@ -1098,15 +1147,15 @@ impl Bridge {
         Ok(place.put(Bridge {
             bridge_class: f_bridge_class.ok_or_else(|| r.missing("Bridge", "bridge_class"))?,
             bridge_type: f_bridge_type.ok_or_else(|| r.missing("Bridge", "bridge_type"))?,
-            bridgevars: f_bridgevars,
+            bridgevars: f_bridgevars.flatten(),
             channels: f_channels.ok_or_else(|| r.missing("Bridge", "channels"))?,
             creationtime: f_creationtime.ok_or_else(|| r.missing("Bridge", "creationtime"))?,
             creator: f_creator.ok_or_else(|| r.missing("Bridge", "creator"))?,
             id: f_id.ok_or_else(|| r.missing("Bridge", "id"))?,
             name: f_name.ok_or_else(|| r.missing("Bridge", "name"))?,
             technology: f_technology.ok_or_else(|| r.missing("Bridge", "technology"))?,
-            video_mode: f_video_mode,
-            video_source_id: f_video_source_id,
+            video_mode: f_video_mode.flatten(),
+            video_source_id: f_video_source_id.flatten(),
             extra,
         }))
     }
@@ -1284,7 +1333,6 @@ impl BuildInfo {
         let mut f_os: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"date\":") => 0,
@@ -1311,27 +1359,39 @@ impl BuildInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "date")?;
+                    if f_date.is_some() {
+                        return Err(r.duplicate("date"));
+                    }
                     f_date = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "kernel")?;
+                    if f_kernel.is_some() {
+                        return Err(r.duplicate("kernel"));
+                    }
                     f_kernel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "machine")?;
+                    if f_machine.is_some() {
+                        return Err(r.duplicate("machine"));
+                    }
                     f_machine = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "options")?;
+                    if f_options.is_some() {
+                        return Err(r.duplicate("options"));
+                    }
                     f_options = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "os")?;
+                    if f_os.is_some() {
+                        return Err(r.duplicate("os"));
+                    }
                     f_os = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "user")?;
+                    if f_user.is_some() {
+                        return Err(r.duplicate("user"));
+                    }
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -1468,7 +1528,6 @@ impl CallerID {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -1487,11 +1546,15 @@ impl CallerID {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "number")?;
+                    if f_number.is_some() {
+                        return Err(r.duplicate("number"));
+                    }
                     f_number = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -1797,8 +1860,8 @@ impl Channel {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_accountcode: Option<crate::Str> = None;
         let mut f_caller: Option<crate::models::CallerID> = None;
-        let mut f_caller_rdnis: Option<crate::Str> = None;
-        let mut f_channelvars: Option<serde_json::Value> = None;
+        let mut f_caller_rdnis: Option<Option<crate::Str>> = None;
+        let mut f_channelvars: Option<Option<serde_json::Value>> = None;
         let mut f_connected: Option<crate::models::CallerID> = None;
         let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_dialplan: Option<crate::models::DialplanCEP> = None;
@@ -1807,9 +1870,8 @@ impl Channel {
         let mut f_name: Option<crate::Str> = None;
         let mut f_protocol_id: Option<crate::Str> = None;
         let mut f_state: Option<ChannelState> = None;
-        let mut f_tenantid: Option<crate::Str> = None;
+        let mut f_tenantid: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"accountcode\":") => 0,
@@ -1850,56 +1912,82 @@ impl Channel {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "accountcode")?;
+                    if f_accountcode.is_some() {
+                        return Err(r.duplicate("accountcode"));
+                    }
                     f_accountcode = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "caller")?;
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
                     f_caller = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "caller_rdnis")?;
-                    f_caller_rdnis = crate::json::Decode::decode(r)?;
+                    if f_caller_rdnis.is_some() {
+                        return Err(r.duplicate("caller_rdnis"));
+                    }
+                    f_caller_rdnis = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "channelvars")?;
-                    f_channelvars = crate::json::Decode::decode(r)?;
+                    if f_channelvars.is_some() {
+                        return Err(r.duplicate("channelvars"));
+                    }
+                    f_channelvars = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "connected")?;
+                    if f_connected.is_some() {
+                        return Err(r.duplicate("connected"));
+                    }
                     f_connected = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "creationtime")?;
+                    if f_creationtime.is_some() {
+                        return Err(r.duplicate("creationtime"));
+                    }
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "dialplan")?;
+                    if f_dialplan.is_some() {
+                        return Err(r.duplicate("dialplan"));
+                    }
                     f_dialplan = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "id")?;
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "language")?;
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 10 => {
-                    r.once(&mut seen, 1 << 10, "protocol_id")?;
+                    if f_protocol_id.is_some() {
+                        return Err(r.duplicate("protocol_id"));
+                    }
                     f_protocol_id = Some(crate::json::Decode::decode(r)?);
                 }
                 11 => {
-                    r.once(&mut seen, 1 << 11, "state")?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 12, "tenantid")?;
-                    f_tenantid = crate::json::Decode::decode(r)?;
+                    if f_tenantid.is_some() {
+                        return Err(r.duplicate("tenantid"));
+                    }
+                    f_tenantid = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
@@ -1907,8 +1995,8 @@ impl Channel {
         Ok(place.put(Channel {
             accountcode: f_accountcode.ok_or_else(|| r.missing("Channel", "accountcode"))?,
             caller: f_caller.ok_or_else(|| r.missing("Channel", "caller"))?,
-            caller_rdnis: f_caller_rdnis,
-            channelvars: f_channelvars,
+            caller_rdnis: f_caller_rdnis.flatten(),
+            channelvars: f_channelvars.flatten(),
             connected: f_connected.ok_or_else(|| r.missing("Channel", "connected"))?,
             creationtime: f_creationtime.ok_or_else(|| r.missing("Channel", "creationtime"))?,
             dialplan: f_dialplan.ok_or_else(|| r.missing("Channel", "dialplan"))?,
@@ -1917,7 +2005,7 @@ impl Channel {
             name: f_name.ok_or_else(|| r.missing("Channel", "name"))?,
             protocol_id: f_protocol_id.ok_or_else(|| r.missing("Channel", "protocol_id"))?,
             state: f_state.ok_or_else(|| r.missing("Channel", "state"))?,
-            tenantid: f_tenantid,
+            tenantid: f_tenantid.flatten(),
             extra,
         }))
     }
@@ -2098,13 +2186,12 @@ impl ConfigInfo {
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_default_language: Option<crate::Str> = None;
-        let mut f_max_channels: Option<i64> = None;
-        let mut f_max_load: Option<f64> = None;
-        let mut f_max_open_files: Option<i64> = None;
+        let mut f_max_channels: Option<Option<i64>> = None;
+        let mut f_max_load: Option<Option<f64>> = None;
+        let mut f_max_open_files: Option<Option<i64>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_setid: Option<crate::models::SetId> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"default_language\":") => 0,
@@ -2131,27 +2218,39 @@ impl ConfigInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "default_language")?;
+                    if f_default_language.is_some() {
+                        return Err(r.duplicate("default_language"));
+                    }
                     f_default_language = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "max_channels")?;
-                    f_max_channels = crate::json::Decode::decode(r)?;
+                    if f_max_channels.is_some() {
+                        return Err(r.duplicate("max_channels"));
+                    }
+                    f_max_channels = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "max_load")?;
-                    f_max_load = crate::json::Decode::decode(r)?;
+                    if f_max_load.is_some() {
+                        return Err(r.duplicate("max_load"));
+                    }
+                    f_max_load = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "max_open_files")?;
-                    f_max_open_files = crate::json::Decode::decode(r)?;
+                    if f_max_open_files.is_some() {
+                        return Err(r.duplicate("max_open_files"));
+                    }
+                    f_max_open_files = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "setid")?;
+                    if f_setid.is_some() {
+                        return Err(r.duplicate("setid"));
+                    }
                     f_setid = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -2160,9 +2259,9 @@ impl ConfigInfo {
         Ok(place.put(ConfigInfo {
             default_language: f_default_language
                 .ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
-            max_channels: f_max_channels,
-            max_load: f_max_load,
-            max_open_files: f_max_open_files,
+            max_channels: f_max_channels.flatten(),
+            max_load: f_max_load.flatten(),
+            max_open_files: f_max_open_files.flatten(),
             name: f_name.ok_or_else(|| r.missing("ConfigInfo", "name"))?,
             setid: f_setid.ok_or_else(|| r.missing("ConfigInfo", "setid"))?,
             extra,
@@ -2293,7 +2392,6 @@ impl ConfigTuple {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"attribute\":") => 0,
@@ -2312,11 +2410,15 @@ impl ConfigTuple {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "attribute")?;
+                    if f_attribute.is_some() {
+                        return Err(r.duplicate("attribute"));
+                    }
                     f_attribute = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -2514,10 +2616,9 @@ impl ContactInfo {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_aor: Option<crate::Str> = None;
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
-        let mut f_roundtrip_usec: Option<crate::Str> = None;
+        let mut f_roundtrip_usec: Option<Option<crate::Str>> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"aor\":") => 0,
@@ -2540,19 +2641,27 @@ impl ContactInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "aor")?;
+                    if f_aor.is_some() {
+                        return Err(r.duplicate("aor"));
+                    }
                     f_aor = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "contact_status")?;
+                    if f_contact_status.is_some() {
+                        return Err(r.duplicate("contact_status"));
+                    }
                     f_contact_status = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "roundtrip_usec")?;
-                    f_roundtrip_usec = crate::json::Decode::decode(r)?;
+                    if f_roundtrip_usec.is_some() {
+                        return Err(r.duplicate("roundtrip_usec"));
+                    }
+                    f_roundtrip_usec = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "uri")?;
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -2562,7 +2671,7 @@ impl ContactInfo {
             aor: f_aor.ok_or_else(|| r.missing("ContactInfo", "aor"))?,
             contact_status: f_contact_status
                 .ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
-            roundtrip_usec: f_roundtrip_usec,
+            roundtrip_usec: f_roundtrip_usec.flatten(),
             uri: f_uri.ok_or_else(|| r.missing("ContactInfo", "uri"))?,
             extra,
         }))
@@ -2753,7 +2862,6 @@ impl DeviceState {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -2772,11 +2880,15 @@ impl DeviceState {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "state")?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -3028,7 +3140,6 @@ impl DialplanCEP {
         let mut f_exten: Option<crate::Str> = None;
         let mut f_priority: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"app_data\":") => 0,
@@ -3053,23 +3164,33 @@ impl DialplanCEP {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "app_data")?;
+                    if f_app_data.is_some() {
+                        return Err(r.duplicate("app_data"));
+                    }
                     f_app_data = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "app_name")?;
+                    if f_app_name.is_some() {
+                        return Err(r.duplicate("app_name"));
+                    }
                     f_app_name = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "context")?;
+                    if f_context.is_some() {
+                        return Err(r.duplicate("context"));
+                    }
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "exten")?;
+                    if f_exten.is_some() {
+                        return Err(r.duplicate("exten"));
+                    }
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "priority")?;
+                    if f_priority.is_some() {
+                        return Err(r.duplicate("priority"));
+                    }
                     f_priority = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -3267,10 +3388,9 @@ impl Endpoint {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_resource: Option<crate::Str> = None;
-        let mut f_state: Option<EndpointState> = None;
+        let mut f_state: Option<Option<EndpointState>> = None;
         let mut f_technology: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel_ids\":") => 0,
@@ -3293,19 +3413,27 @@ impl Endpoint {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel_ids")?;
+                    if f_channel_ids.is_some() {
+                        return Err(r.duplicate("channel_ids"));
+                    }
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "resource")?;
+                    if f_resource.is_some() {
+                        return Err(r.duplicate("resource"));
+                    }
                     f_resource = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "state")?;
-                    f_state = crate::json::Decode::decode(r)?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
+                    f_state = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "technology")?;
+                    if f_technology.is_some() {
+                        return Err(r.duplicate("technology"));
+                    }
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -3314,7 +3442,7 @@ impl Endpoint {
         Ok(place.put(Endpoint {
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Endpoint", "channel_ids"))?,
             resource: f_resource.ok_or_else(|| r.missing("Endpoint", "resource"))?,
-            state: f_state,
+            state: f_state.flatten(),
             technology: f_technology.ok_or_else(|| r.missing("Endpoint", "technology"))?,
             extra,
         }))
@@ -3441,7 +3569,6 @@ impl FormatLangPair {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"format\":") => 0,
@@ -3460,11 +3587,15 @@ impl FormatLangPair {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "format")?;
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "language")?;
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -3706,16 +3837,15 @@ impl LiveRecording {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_cause: Option<crate::Str> = None;
-        let mut f_duration: Option<i64> = None;
+        let mut f_cause: Option<Option<crate::Str>> = None;
+        let mut f_duration: Option<Option<i64>> = None;
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
-        let mut f_silence_duration: Option<i64> = None;
+        let mut f_silence_duration: Option<Option<i64>> = None;
         let mut f_state: Option<LiveRecordingState> = None;
-        let mut f_talking_duration: Option<i64> = None;
+        let mut f_talking_duration: Option<Option<i64>> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"cause\":") => 0,
@@ -3746,48 +3876,64 @@ impl LiveRecording {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "duration")?;
-                    f_duration = crate::json::Decode::decode(r)?;
+                    if f_duration.is_some() {
+                        return Err(r.duplicate("duration"));
+                    }
+                    f_duration = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "format")?;
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "silence_duration")?;
-                    f_silence_duration = crate::json::Decode::decode(r)?;
+                    if f_silence_duration.is_some() {
+                        return Err(r.duplicate("silence_duration"));
+                    }
+                    f_silence_duration = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "state")?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "talking_duration")?;
-                    f_talking_duration = crate::json::Decode::decode(r)?;
+                    if f_talking_duration.is_some() {
+                        return Err(r.duplicate("talking_duration"));
+                    }
+                    f_talking_duration = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 7, "target_uri")?;
+                    if f_target_uri.is_some() {
+                        return Err(r.duplicate("target_uri"));
+                    }
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(LiveRecording {
-            cause: f_cause,
-            duration: f_duration,
+            cause: f_cause.flatten(),
+            duration: f_duration.flatten(),
             format: f_format.ok_or_else(|| r.missing("LiveRecording", "format"))?,
             name: f_name.ok_or_else(|| r.missing("LiveRecording", "name"))?,
-            silence_duration: f_silence_duration,
+            silence_duration: f_silence_duration.flatten(),
             state: f_state.ok_or_else(|| r.missing("LiveRecording", "state"))?,
-            talking_duration: f_talking_duration,
+            talking_duration: f_talking_duration.flatten(),
             target_uri: f_target_uri.ok_or_else(|| r.missing("LiveRecording", "target_uri"))?,
             extra,
         }))
@@ -3939,7 +4085,6 @@ impl LogChannel {
         let mut f_status: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -3962,19 +4107,27 @@ impl LogChannel {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "configuration")?;
+                    if f_configuration.is_some() {
+                        return Err(r.duplicate("configuration"));
+                    }
                     f_configuration = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "status")?;
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                    if f_type.is_some() {
+                        return Err(r.duplicate("type"));
+                    }
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -4119,7 +4272,6 @@ impl Mailbox {
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -4140,15 +4292,21 @@ impl Mailbox {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "new_messages")?;
+                    if f_new_messages.is_some() {
+                        return Err(r.duplicate("new_messages"));
+                    }
                     f_new_messages = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "old_messages")?;
+                    if f_old_messages.is_some() {
+                        return Err(r.duplicate("old_messages"));
+                    }
                     f_old_messages = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -4311,7 +4469,6 @@ impl Module {
         let mut f_support_level: Option<crate::Str> = None;
         let mut f_use_count: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"description\":") => 0,
@@ -4336,23 +4493,33 @@ impl Module {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "description")?;
+                    if f_description.is_some() {
+                        return Err(r.duplicate("description"));
+                    }
                     f_description = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "status")?;
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "support_level")?;
+                    if f_support_level.is_some() {
+                        return Err(r.duplicate("support_level"));
+                    }
                     f_support_level = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "use_count")?;
+                    if f_use_count.is_some() {
+                        return Err(r.duplicate("use_count"));
+                    }
                     f_use_count = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -4522,13 +4689,12 @@ impl Peer {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_address: Option<crate::Str> = None;
-        let mut f_cause: Option<crate::Str> = None;
+        let mut f_address: Option<Option<crate::Str>> = None;
+        let mut f_cause: Option<Option<crate::Str>> = None;
         let mut f_peer_status: Option<crate::Str> = None;
-        let mut f_port: Option<crate::Str> = None;
-        let mut f_time: Option<crate::Str> = None;
+        let mut f_port: Option<Option<crate::Str>> = None;
+        let mut f_time: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"address\":") => 0,
@@ -4553,34 +4719,44 @@ impl Peer {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "address")?;
-                    f_address = crate::json::Decode::decode(r)?;
+                    if f_address.is_some() {
+                        return Err(r.duplicate("address"));
+                    }
+                    f_address = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "peer_status")?;
+                    if f_peer_status.is_some() {
+                        return Err(r.duplicate("peer_status"));
+                    }
                     f_peer_status = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "port")?;
-                    f_port = crate::json::Decode::decode(r)?;
+                    if f_port.is_some() {
+                        return Err(r.duplicate("port"));
+                    }
+                    f_port = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 4, "time")?;
-                    f_time = crate::json::Decode::decode(r)?;
+                    if f_time.is_some() {
+                        return Err(r.duplicate("time"));
+                    }
+                    f_time = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(Peer {
-            address: f_address,
-            cause: f_cause,
+            address: f_address.flatten(),
+            cause: f_cause.flatten(),
             peer_status: f_peer_status.ok_or_else(|| r.missing("Peer", "peer_status"))?,
-            port: f_port,
-            time: f_time,
+            port: f_port.flatten(),
+            time: f_time.flatten(),
             extra,
         }))
     }
@@ -4796,13 +4972,12 @@ impl Playback {
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_id: Option<crate::Str> = None;
-        let mut f_language: Option<crate::Str> = None;
+        let mut f_language: Option<Option<crate::Str>> = None;
         let mut f_media_uri: Option<crate::Str> = None;
-        let mut f_next_media_uri: Option<crate::Str> = None;
+        let mut f_next_media_uri: Option<Option<crate::Str>> = None;
         let mut f_state: Option<PlaybackState> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'i') if r.eat(b"id\":") => 0,
@@ -4829,27 +5004,39 @@ impl Playback {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "id")?;
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "language")?;
-                    f_language = crate::json::Decode::decode(r)?;
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
+                    f_language = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "media_uri")?;
+                    if f_media_uri.is_some() {
+                        return Err(r.duplicate("media_uri"));
+                    }
                     f_media_uri = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "next_media_uri")?;
-                    f_next_media_uri = crate::json::Decode::decode(r)?;
+                    if f_next_media_uri.is_some() {
+                        return Err(r.duplicate("next_media_uri"));
+                    }
+                    f_next_media_uri = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "state")?;
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 5, "target_uri")?;
+                    if f_target_uri.is_some() {
+                        return Err(r.duplicate("target_uri"));
+                    }
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -4857,9 +5044,9 @@ impl Playback {
         let place = P::new();
         Ok(place.put(Playback {
             id: f_id.ok_or_else(|| r.missing("Playback", "id"))?,
-            language: f_language,
+            language: f_language.flatten(),
             media_uri: f_media_uri.ok_or_else(|| r.missing("Playback", "media_uri"))?,
-            next_media_uri: f_next_media_uri,
+            next_media_uri: f_next_media_uri.flatten(),
             state: f_state.ok_or_else(|| r.missing("Playback", "state"))?,
             target_uri: f_target_uri.ok_or_else(|| r.missing("Playback", "target_uri"))?,
             extra,
@@ -4990,7 +5177,6 @@ impl RESTHeader {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -5009,11 +5195,15 @@ impl RESTHeader {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -5145,7 +5335,6 @@ impl RESTQueryStringParameter {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -5164,11 +5353,15 @@ impl RESTQueryStringParameter {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -5354,16 +5547,16 @@ impl RESTRequest {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_content_type: Option<crate::Str> = None;
-        let mut f_message_body: Option<crate::Str> = None;
+        let mut f_content_type: Option<Option<crate::Str>> = None;
+        let mut f_message_body: Option<Option<crate::Str>> = None;
         let mut f_method: Option<crate::Str> = None;
-        let mut f_query_strings: Option<Vec<crate::models::RESTQueryStringParameter>> = None;
+        let mut f_query_strings: Option<Option<Vec<crate::models::RESTQueryStringParameter>>> =
+            None;
         let mut f_request_id: Option<crate::Str> = None;
         let mut f_transaction_id: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"content_type\":") => 0,
@@ -5394,45 +5587,61 @@ impl RESTRequest {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "content_type")?;
-                    f_content_type = crate::json::Decode::decode(r)?;
+                    if f_content_type.is_some() {
+                        return Err(r.duplicate("content_type"));
+                    }
+                    f_content_type = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "message_body")?;
-                    f_message_body = crate::json::Decode::decode(r)?;
+                    if f_message_body.is_some() {
+                        return Err(r.duplicate("message_body"));
+                    }
+                    f_message_body = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "method")?;
+                    if f_method.is_some() {
+                        return Err(r.duplicate("method"));
+                    }
                     f_method = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "query_strings")?;
-                    f_query_strings = crate::json::Decode::decode(r)?;
+                    if f_query_strings.is_some() {
+                        return Err(r.duplicate("query_strings"));
+                    }
+                    f_query_strings = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "request_id")?;
+                    if f_request_id.is_some() {
+                        return Err(r.duplicate("request_id"));
+                    }
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                    if f_transaction_id.is_some() {
+                        return Err(r.duplicate("transaction_id"));
+                    }
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                    if f_type.is_some() {
+                        return Err(r.duplicate("type"));
+                    }
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 7, "uri")?;
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(RESTRequest {
-            content_type: f_content_type,
-            message_body: f_message_body,
+            content_type: f_content_type.flatten(),
+            message_body: f_message_body.flatten(),
             method: f_method.ok_or_else(|| r.missing("RESTRequest", "method"))?,
-            query_strings: f_query_strings,
+            query_strings: f_query_strings.flatten(),
             request_id: f_request_id.ok_or_else(|| r.missing("RESTRequest", "request_id"))?,
             transaction_id: f_transaction_id
                 .ok_or_else(|| r.missing("RESTRequest", "transaction_id"))?,
@@ -5993,49 +6202,48 @@ impl RTPstat {
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_uniqueid: Option<crate::Str> = None;
-        let mut f_local_maxjitter: Option<f64> = None;
-        let mut f_local_maxmes: Option<f64> = None;
-        let mut f_local_maxrxploss: Option<f64> = None;
-        let mut f_local_minjitter: Option<f64> = None;
-        let mut f_local_minmes: Option<f64> = None;
-        let mut f_local_minrxploss: Option<f64> = None;
-        let mut f_local_normdevjitter: Option<f64> = None;
-        let mut f_local_normdevmes: Option<f64> = None;
-        let mut f_local_normdevrxploss: Option<f64> = None;
+        let mut f_local_maxjitter: Option<Option<f64>> = None;
+        let mut f_local_maxmes: Option<Option<f64>> = None;
+        let mut f_local_maxrxploss: Option<Option<f64>> = None;
+        let mut f_local_minjitter: Option<Option<f64>> = None;
+        let mut f_local_minmes: Option<Option<f64>> = None;
+        let mut f_local_minrxploss: Option<Option<f64>> = None;
+        let mut f_local_normdevjitter: Option<Option<f64>> = None;
+        let mut f_local_normdevmes: Option<Option<f64>> = None;
+        let mut f_local_normdevrxploss: Option<Option<f64>> = None;
         let mut f_local_ssrc: Option<i64> = None;
-        let mut f_local_stdevjitter: Option<f64> = None;
-        let mut f_local_stdevmes: Option<f64> = None;
-        let mut f_local_stdevrxploss: Option<f64> = None;
-        let mut f_maxrtt: Option<f64> = None;
-        let mut f_minrtt: Option<f64> = None;
-        let mut f_normdevrtt: Option<f64> = None;
-        let mut f_remote_maxjitter: Option<f64> = None;
-        let mut f_remote_maxmes: Option<f64> = None;
-        let mut f_remote_maxrxploss: Option<f64> = None;
-        let mut f_remote_minjitter: Option<f64> = None;
-        let mut f_remote_minmes: Option<f64> = None;
-        let mut f_remote_minrxploss: Option<f64> = None;
-        let mut f_remote_normdevjitter: Option<f64> = None;
-        let mut f_remote_normdevmes: Option<f64> = None;
-        let mut f_remote_normdevrxploss: Option<f64> = None;
+        let mut f_local_stdevjitter: Option<Option<f64>> = None;
+        let mut f_local_stdevmes: Option<Option<f64>> = None;
+        let mut f_local_stdevrxploss: Option<Option<f64>> = None;
+        let mut f_maxrtt: Option<Option<f64>> = None;
+        let mut f_minrtt: Option<Option<f64>> = None;
+        let mut f_normdevrtt: Option<Option<f64>> = None;
+        let mut f_remote_maxjitter: Option<Option<f64>> = None;
+        let mut f_remote_maxmes: Option<Option<f64>> = None;
+        let mut f_remote_maxrxploss: Option<Option<f64>> = None;
+        let mut f_remote_minjitter: Option<Option<f64>> = None;
+        let mut f_remote_minmes: Option<Option<f64>> = None;
+        let mut f_remote_minrxploss: Option<Option<f64>> = None;
+        let mut f_remote_normdevjitter: Option<Option<f64>> = None;
+        let mut f_remote_normdevmes: Option<Option<f64>> = None;
+        let mut f_remote_normdevrxploss: Option<Option<f64>> = None;
         let mut f_remote_ssrc: Option<i64> = None;
-        let mut f_remote_stdevjitter: Option<f64> = None;
-        let mut f_remote_stdevmes: Option<f64> = None;
-        let mut f_remote_stdevrxploss: Option<f64> = None;
-        let mut f_rtt: Option<f64> = None;
+        let mut f_remote_stdevjitter: Option<Option<f64>> = None;
+        let mut f_remote_stdevmes: Option<Option<f64>> = None;
+        let mut f_remote_stdevrxploss: Option<Option<f64>> = None;
+        let mut f_rtt: Option<Option<f64>> = None;
         let mut f_rxcount: Option<i64> = None;
-        let mut f_rxjitter: Option<f64> = None;
-        let mut f_rxmes: Option<i64> = None;
+        let mut f_rxjitter: Option<Option<f64>> = None;
+        let mut f_rxmes: Option<Option<i64>> = None;
         let mut f_rxoctetcount: Option<i64> = None;
         let mut f_rxploss: Option<i64> = None;
-        let mut f_stdevrtt: Option<f64> = None;
+        let mut f_stdevrtt: Option<Option<f64>> = None;
         let mut f_txcount: Option<i64> = None;
-        let mut f_txjitter: Option<f64> = None;
-        let mut f_txmes: Option<i64> = None;
+        let mut f_txjitter: Option<Option<f64>> = None;
+        let mut f_txmes: Option<Option<i64>> = None;
         let mut f_txoctetcount: Option<i64> = None;
         let mut f_txploss: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel_uniqueid\":") => 0,
@@ -6134,171 +6342,255 @@ impl RTPstat {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "channel_uniqueid")?;
+                    if f_channel_uniqueid.is_some() {
+                        return Err(r.duplicate("channel_uniqueid"));
+                    }
                     f_channel_uniqueid = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "local_maxjitter")?;
-                    f_local_maxjitter = crate::json::Decode::decode(r)?;
+                    if f_local_maxjitter.is_some() {
+                        return Err(r.duplicate("local_maxjitter"));
+                    }
+                    f_local_maxjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "local_maxmes")?;
-                    f_local_maxmes = crate::json::Decode::decode(r)?;
+                    if f_local_maxmes.is_some() {
+                        return Err(r.duplicate("local_maxmes"));
+                    }
+                    f_local_maxmes = Some(crate::json::Decode::decode(r)?);
                 }
                 3 => {
-                    r.once(&mut seen, 1 << 3, "local_maxrxploss")?;
-                    f_local_maxrxploss = crate::json::Decode::decode(r)?;
+                    if f_local_maxrxploss.is_some() {
+                        return Err(r.duplicate("local_maxrxploss"));
+                    }
+                    f_local_maxrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 4 => {
-                    r.once(&mut seen, 1 << 4, "local_minjitter")?;
-                    f_local_minjitter = crate::json::Decode::decode(r)?;
+                    if f_local_minjitter.is_some() {
+                        return Err(r.duplicate("local_minjitter"));
+                    }
+                    f_local_minjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 5 => {
-                    r.once(&mut seen, 1 << 5, "local_minmes")?;
-                    f_local_minmes = crate::json::Decode::decode(r)?;
+                    if f_local_minmes.is_some() {
+                        return Err(r.duplicate("local_minmes"));
+                    }
+                    f_local_minmes = Some(crate::json::Decode::decode(r)?);
                 }
                 6 => {
-                    r.once(&mut seen, 1 << 6, "local_minrxploss")?;
-                    f_local_minrxploss = crate::json::Decode::decode(r)?;
+                    if f_local_minrxploss.is_some() {
+                        return Err(r.duplicate("local_minrxploss"));
+                    }
+                    f_local_minrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 7 => {
-                    r.once(&mut seen, 1 << 7, "local_normdevjitter")?;
-                    f_local_normdevjitter = crate::json::Decode::decode(r)?;
+                    if f_local_normdevjitter.is_some() {
+                        return Err(r.duplicate("local_normdevjitter"));
+                    }
+                    f_local_normdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 8 => {
-                    r.once(&mut seen, 1 << 8, "local_normdevmes")?;
-                    f_local_normdevmes = crate::json::Decode::decode(r)?;
+                    if f_local_normdevmes.is_some() {
+                        return Err(r.duplicate("local_normdevmes"));
+                    }
+                    f_local_normdevmes = Some(crate::json::Decode::decode(r)?);
                 }
                 9 => {
-                    r.once(&mut seen, 1 << 9, "local_normdevrxploss")?;
-                    f_local_normdevrxploss = crate::json::Decode::decode(r)?;
+                    if f_local_normdevrxploss.is_some() {
+                        return Err(r.duplicate("local_normdevrxploss"));
+                    }
+                    f_local_normdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 10 => {
-                    r.once(&mut seen, 1 << 10, "local_ssrc")?;
+                    if f_local_ssrc.is_some() {
+                        return Err(r.duplicate("local_ssrc"));
+                    }
                     f_local_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
                 11 => {
-                    r.once(&mut seen, 1 << 11, "local_stdevjitter")?;
-                    f_local_stdevjitter = crate::json::Decode::decode(r)?;
+                    if f_local_stdevjitter.is_some() {
+                        return Err(r.duplicate("local_stdevjitter"));
+                    }
+                    f_local_stdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 12 => {
-                    r.once(&mut seen, 1 << 12, "local_stdevmes")?;
-                    f_local_stdevmes = crate::json::Decode::decode(r)?;
+                    if f_local_stdevmes.is_some() {
+                        return Err(r.duplicate("local_stdevmes"));
+                    }
+                    f_local_stdevmes = Some(crate::json::Decode::decode(r)?);
                 }
                 13 => {
-                    r.once(&mut seen, 1 << 13, "local_stdevrxploss")?;
-                    f_local_stdevrxploss = crate::json::Decode::decode(r)?;
+                    if f_local_stdevrxploss.is_some() {
+                        return Err(r.duplicate("local_stdevrxploss"));
+                    }
+                    f_local_stdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 14 => {
-                    r.once(&mut seen, 1 << 14, "maxrtt")?;
-                    f_maxrtt = crate::json::Decode::decode(r)?;
+                    if f_maxrtt.is_some() {
+                        return Err(r.duplicate("maxrtt"));
+                    }
+                    f_maxrtt = Some(crate::json::Decode::decode(r)?);
                 }
                 15 => {
-                    r.once(&mut seen, 1 << 15, "minrtt")?;
-                    f_minrtt = crate::json::Decode::decode(r)?;
+                    if f_minrtt.is_some() {
+                        return Err(r.duplicate("minrtt"));
+                    }
+                    f_minrtt = Some(crate::json::Decode::decode(r)?);
                 }
                 16 => {
-                    r.once(&mut seen, 1 << 16, "normdevrtt")?;
-                    f_normdevrtt = crate::json::Decode::decode(r)?;
+                    if f_normdevrtt.is_some() {
+                        return Err(r.duplicate("normdevrtt"));
+                    }
+                    f_normdevrtt = Some(crate::json::Decode::decode(r)?);
                 }
                 17 => {
-                    r.once(&mut seen, 1 << 17, "remote_maxjitter")?;
-                    f_remote_maxjitter = crate::json::Decode::decode(r)?;
+                    if f_remote_maxjitter.is_some() {
+                        return Err(r.duplicate("remote_maxjitter"));
+                    }
+                    f_remote_maxjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 18 => {
-                    r.once(&mut seen, 1 << 18, "remote_maxmes")?;
-                    f_remote_maxmes = crate::json::Decode::decode(r)?;
+                    if f_remote_maxmes.is_some() {
+                        return Err(r.duplicate("remote_maxmes"));
+                    }
+                    f_remote_maxmes = Some(crate::json::Decode::decode(r)?);
                 }
                 19 => {
-                    r.once(&mut seen, 1 << 19, "remote_maxrxploss")?;
-                    f_remote_maxrxploss = crate::json::Decode::decode(r)?;
+                    if f_remote_maxrxploss.is_some() {
+                        return Err(r.duplicate("remote_maxrxploss"));
+                    }
+                    f_remote_maxrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 20 => {
-                    r.once(&mut seen, 1 << 20, "remote_minjitter")?;
-                    f_remote_minjitter = crate::json::Decode::decode(r)?;
+                    if f_remote_minjitter.is_some() {
+                        return Err(r.duplicate("remote_minjitter"));
+                    }
+                    f_remote_minjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 21 => {
-                    r.once(&mut seen, 1 << 21, "remote_minmes")?;
-                    f_remote_minmes = crate::json::Decode::decode(r)?;
+                    if f_remote_minmes.is_some() {
+                        return Err(r.duplicate("remote_minmes"));
+                    }
+                    f_remote_minmes = Some(crate::json::Decode::decode(r)?);
                 }
                 22 => {
-                    r.once(&mut seen, 1 << 22, "remote_minrxploss")?;
-                    f_remote_minrxploss = crate::json::Decode::decode(r)?;
+                    if f_remote_minrxploss.is_some() {
+                        return Err(r.duplicate("remote_minrxploss"));
+                    }
+                    f_remote_minrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 23 => {
-                    r.once(&mut seen, 1 << 23, "remote_normdevjitter")?;
-                    f_remote_normdevjitter = crate::json::Decode::decode(r)?;
+                    if f_remote_normdevjitter.is_some() {
+                        return Err(r.duplicate("remote_normdevjitter"));
+                    }
+                    f_remote_normdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 24 => {
-                    r.once(&mut seen, 1 << 24, "remote_normdevmes")?;
-                    f_remote_normdevmes = crate::json::Decode::decode(r)?;
+                    if f_remote_normdevmes.is_some() {
+                        return Err(r.duplicate("remote_normdevmes"));
+                    }
+                    f_remote_normdevmes = Some(crate::json::Decode::decode(r)?);
                 }
                 25 => {
-                    r.once(&mut seen, 1 << 25, "remote_normdevrxploss")?;
-                    f_remote_normdevrxploss = crate::json::Decode::decode(r)?;
+                    if f_remote_normdevrxploss.is_some() {
+                        return Err(r.duplicate("remote_normdevrxploss"));
+                    }
+                    f_remote_normdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 26 => {
-                    r.once(&mut seen, 1 << 26, "remote_ssrc")?;
+                    if f_remote_ssrc.is_some() {
+                        return Err(r.duplicate("remote_ssrc"));
+                    }
                     f_remote_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
                 27 => {
-                    r.once(&mut seen, 1 << 27, "remote_stdevjitter")?;
-                    f_remote_stdevjitter = crate::json::Decode::decode(r)?;
+                    if f_remote_stdevjitter.is_some() {
+                        return Err(r.duplicate("remote_stdevjitter"));
+                    }
+                    f_remote_stdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 28 => {
-                    r.once(&mut seen, 1 << 28, "remote_stdevmes")?;
-                    f_remote_stdevmes = crate::json::Decode::decode(r)?;
+                    if f_remote_stdevmes.is_some() {
+                        return Err(r.duplicate("remote_stdevmes"));
+                    }
+                    f_remote_stdevmes = Some(crate::json::Decode::decode(r)?);
                 }
                 29 => {
-                    r.once(&mut seen, 1 << 29, "remote_stdevrxploss")?;
-                    f_remote_stdevrxploss = crate::json::Decode::decode(r)?;
+                    if f_remote_stdevrxploss.is_some() {
+                        return Err(r.duplicate("remote_stdevrxploss"));
+                    }
+                    f_remote_stdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 30 => {
-                    r.once(&mut seen, 1 << 30, "rtt")?;
-                    f_rtt = crate::json::Decode::decode(r)?;
+                    if f_rtt.is_some() {
+                        return Err(r.duplicate("rtt"));
+                    }
+                    f_rtt = Some(crate::json::Decode::decode(r)?);
                 }
                 31 => {
-                    r.once(&mut seen, 1 << 31, "rxcount")?;
+                    if f_rxcount.is_some() {
+                        return Err(r.duplicate("rxcount"));
+                    }
                     f_rxcount = Some(crate::json::Decode::decode(r)?);
                 }
                 32 => {
-                    r.once(&mut seen, 1 << 32, "rxjitter")?;
-                    f_rxjitter = crate::json::Decode::decode(r)?;
+                    if f_rxjitter.is_some() {
+                        return Err(r.duplicate("rxjitter"));
+                    }
+                    f_rxjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 33 => {
-                    r.once(&mut seen, 1 << 33, "rxmes")?;
-                    f_rxmes = crate::json::Decode::decode(r)?;
+                    if f_rxmes.is_some() {
+                        return Err(r.duplicate("rxmes"));
+                    }
+                    f_rxmes = Some(crate::json::Decode::decode(r)?);
                 }
                 34 => {
-                    r.once(&mut seen, 1 << 34, "rxoctetcount")?;
+                    if f_rxoctetcount.is_some() {
+                        return Err(r.duplicate("rxoctetcount"));
+                    }
                     f_rxoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
                 35 => {
-                    r.once(&mut seen, 1 << 35, "rxploss")?;
+                    if f_rxploss.is_some() {
+                        return Err(r.duplicate("rxploss"));
+                    }
                     f_rxploss = Some(crate::json::Decode::decode(r)?);
                 }
                 36 => {
-                    r.once(&mut seen, 1 << 36, "stdevrtt")?;
-                    f_stdevrtt = crate::json::Decode::decode(r)?;
+                    if f_stdevrtt.is_some() {
+                        return Err(r.duplicate("stdevrtt"));
+                    }
+                    f_stdevrtt = Some(crate::json::Decode::decode(r)?);
                 }
                 37 => {
-                    r.once(&mut seen, 1 << 37, "txcount")?;
+                    if f_txcount.is_some() {
+                        return Err(r.duplicate("txcount"));
+                    }
                     f_txcount = Some(crate::json::Decode::decode(r)?);
                 }
                 38 => {
-                    r.once(&mut seen, 1 << 38, "txjitter")?;
-                    f_txjitter = crate::json::Decode::decode(r)?;
+                    if f_txjitter.is_some() {
+                        return Err(r.duplicate("txjitter"));
+                    }
+                    f_txjitter = Some(crate::json::Decode::decode(r)?);
                 }
                 39 => {
-                    r.once(&mut seen, 1 << 39, "txmes")?;
-                    f_txmes = crate::json::Decode::decode(r)?;
+                    if f_txmes.is_some() {
+                        return Err(r.duplicate("txmes"));
+                    }
+                    f_txmes = Some(crate::json::Decode::decode(r)?);
                 }
                 40 => {
-                    r.once(&mut seen, 1 << 40, "txoctetcount")?;
+                    if f_txoctetcount.is_some() {
+                        return Err(r.duplicate("txoctetcount"));
+                    }
                     f_txoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 41, "txploss")?;
+                    if f_txploss.is_some() {
+                        return Err(r.duplicate("txploss"));
+                    }
                     f_txploss = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -6307,45 +6599,45 @@ impl RTPstat {
         Ok(place.put(RTPstat {
             channel_uniqueid: f_channel_uniqueid
                 .ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
-            local_maxjitter: f_local_maxjitter,
-            local_maxmes: f_local_maxmes,
-            local_maxrxploss: f_local_maxrxploss,
-            local_minjitter: f_local_minjitter,
-            local_minmes: f_local_minmes,
-            local_minrxploss: f_local_minrxploss,
-            local_normdevjitter: f_local_normdevjitter,
-            local_normdevmes: f_local_normdevmes,
-            local_normdevrxploss: f_local_normdevrxploss,
+            local_maxjitter: f_local_maxjitter.flatten(),
+            local_maxmes: f_local_maxmes.flatten(),
+            local_maxrxploss: f_local_maxrxploss.flatten(),
+            local_minjitter: f_local_minjitter.flatten(),
+            local_minmes: f_local_minmes.flatten(),
+            local_minrxploss: f_local_minrxploss.flatten(),
+            local_normdevjitter: f_local_normdevjitter.flatten(),
+            local_normdevmes: f_local_normdevmes.flatten(),
+            local_normdevrxploss: f_local_normdevrxploss.flatten(),
             local_ssrc: f_local_ssrc.ok_or_else(|| r.missing("RTPstat", "local_ssrc"))?,
-            local_stdevjitter: f_local_stdevjitter,
-            local_stdevmes: f_local_stdevmes,
-            local_stdevrxploss: f_local_stdevrxploss,
-            maxrtt: f_maxrtt,
-            minrtt: f_minrtt,
-            normdevrtt: f_normdevrtt,
-            remote_maxjitter: f_remote_maxjitter,
-            remote_maxmes: f_remote_maxmes,
-            remote_maxrxploss: f_remote_maxrxploss,
-            remote_minjitter: f_remote_minjitter,
-            remote_minmes: f_remote_minmes,
-            remote_minrxploss: f_remote_minrxploss,
-            remote_normdevjitter: f_remote_normdevjitter,
-            remote_normdevmes: f_remote_normdevmes,
-            remote_normdevrxploss: f_remote_normdevrxploss,
+            local_stdevjitter: f_local_stdevjitter.flatten(),
+            local_stdevmes: f_local_stdevmes.flatten(),
+            local_stdevrxploss: f_local_stdevrxploss.flatten(),
+            maxrtt: f_maxrtt.flatten(),
+            minrtt: f_minrtt.flatten(),
+            normdevrtt: f_normdevrtt.flatten(),
+            remote_maxjitter: f_remote_maxjitter.flatten(),
+            remote_maxmes: f_remote_maxmes.flatten(),
+            remote_maxrxploss: f_remote_maxrxploss.flatten(),
+            remote_minjitter: f_remote_minjitter.flatten(),
+            remote_minmes: f_remote_minmes.flatten(),
+            remote_minrxploss: f_remote_minrxploss.flatten(),
+            remote_normdevjitter: f_remote_normdevjitter.flatten(),
+            remote_normdevmes: f_remote_normdevmes.flatten(),
+            remote_normdevrxploss: f_remote_normdevrxploss.flatten(),
             remote_ssrc: f_remote_ssrc.ok_or_else(|| r.missing("RTPstat", "remote_ssrc"))?,
-            remote_stdevjitter: f_remote_stdevjitter,
-            remote_stdevmes: f_remote_stdevmes,
-            remote_stdevrxploss: f_remote_stdevrxploss,
-            rtt: f_rtt,
+            remote_stdevjitter: f_remote_stdevjitter.flatten(),
+            remote_stdevmes: f_remote_stdevmes.flatten(),
+            remote_stdevrxploss: f_remote_stdevrxploss.flatten(),
+            rtt: f_rtt.flatten(),
             rxcount: f_rxcount.ok_or_else(|| r.missing("RTPstat", "rxcount"))?,
-            rxjitter: f_rxjitter,
-            rxmes: f_rxmes,
+            rxjitter: f_rxjitter.flatten(),
+            rxmes: f_rxmes.flatten(),
             rxoctetcount: f_rxoctetcount.ok_or_else(|| r.missing("RTPstat", "rxoctetcount"))?,
             rxploss: f_rxploss.ok_or_else(|| r.missing("RTPstat", "rxploss"))?,
-            stdevrtt: f_stdevrtt,
+            stdevrtt: f_stdevrtt.flatten(),
             txcount: f_txcount.ok_or_else(|| r.missing("RTPstat", "txcount"))?,
-            txjitter: f_txjitter,
-            txmes: f_txmes,
+            txjitter: f_txjitter.flatten(),
+            txmes: f_txmes.flatten(),
             txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
             txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
             extra,
@@ -6562,12 +6854,11 @@ impl ReferTo {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -6590,28 +6881,36 @@ impl ReferTo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "connected_channel")?;
-                    f_connected_channel = crate::json::Decode::decode(r)?;
+                    if f_connected_channel.is_some() {
+                        return Err(r.duplicate("connected_channel"));
+                    }
+                    f_connected_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "destination_channel")?;
-                    f_destination_channel = crate::json::Decode::decode(r)?;
+                    if f_destination_channel.is_some() {
+                        return Err(r.duplicate("destination_channel"));
+                    }
+                    f_destination_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "requested_destination")?;
+                    if f_requested_destination.is_some() {
+                        return Err(r.duplicate("requested_destination"));
+                    }
                     f_requested_destination = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(ReferTo {
-            bridge: f_bridge,
-            connected_channel: f_connected_channel,
-            destination_channel: f_destination_channel,
+            bridge: f_bridge.flatten(),
+            connected_channel: f_connected_channel.flatten(),
+            destination_channel: f_destination_channel.flatten(),
             requested_destination: f_requested_destination
                 .ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
             extra,
@@ -6749,11 +7048,10 @@ impl ReferredBy {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -6774,23 +7072,29 @@ impl ReferredBy {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "connected_channel")?;
-                    f_connected_channel = crate::json::Decode::decode(r)?;
+                    if f_connected_channel.is_some() {
+                        return Err(r.duplicate("connected_channel"));
+                    }
+                    f_connected_channel = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "source_channel")?;
+                    if f_source_channel.is_some() {
+                        return Err(r.duplicate("source_channel"));
+                    }
                     f_source_channel = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(ReferredBy {
-            bridge: f_bridge,
-            connected_channel: f_connected_channel,
+            bridge: f_bridge.flatten(),
+            connected_channel: f_connected_channel.flatten(),
             source_channel: f_source_channel
                 .ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
             extra,
@@ -6932,11 +7236,11 @@ impl RequiredDestination {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
-        let mut f_destination: Option<crate::Str> = None;
-        let mut f_protocol_id: Option<crate::Str> = None;
+        let mut f_additional_protocol_params: Option<Option<Vec<crate::models::AdditionalParam>>> =
+            None;
+        let mut f_destination: Option<Option<crate::Str>> = None;
+        let mut f_protocol_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"additional_protocol_params\":") => 0,
@@ -6957,24 +7261,30 @@ impl RequiredDestination {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "additional_protocol_params")?;
-                    f_additional_protocol_params = crate::json::Decode::decode(r)?;
+                    if f_additional_protocol_params.is_some() {
+                        return Err(r.duplicate("additional_protocol_params"));
+                    }
+                    f_additional_protocol_params = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "destination")?;
-                    f_destination = crate::json::Decode::decode(r)?;
+                    if f_destination.is_some() {
+                        return Err(r.duplicate("destination"));
+                    }
+                    f_destination = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "protocol_id")?;
-                    f_protocol_id = crate::json::Decode::decode(r)?;
+                    if f_protocol_id.is_some() {
+                        return Err(r.duplicate("protocol_id"));
+                    }
+                    f_protocol_id = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
         let place = P::new();
         Ok(place.put(RequiredDestination {
-            additional_protocol_params: f_additional_protocol_params,
-            destination: f_destination,
-            protocol_id: f_protocol_id,
+            additional_protocol_params: f_additional_protocol_params.flatten(),
+            destination: f_destination.flatten(),
+            protocol_id: f_protocol_id.flatten(),
             extra,
         }))
     }
@@ -7099,7 +7409,6 @@ impl SetId {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'g') if r.eat(b"group\":") => 0,
@@ -7118,11 +7427,15 @@ impl SetId {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "group")?;
+                    if f_group.is_some() {
+                        return Err(r.duplicate("group"));
+                    }
                     f_group = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "user")?;
+                    if f_user.is_some() {
+                        return Err(r.duplicate("user"));
+                    }
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -7261,9 +7574,8 @@ impl Sound {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
         let mut f_id: Option<crate::Str> = None;
-        let mut f_text: Option<crate::Str> = None;
+        let mut f_text: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"formats\":") => 0,
@@ -7284,16 +7596,22 @@ impl Sound {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "formats")?;
+                    if f_formats.is_some() {
+                        return Err(r.duplicate("formats"));
+                    }
                     f_formats = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "id")?;
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 2, "text")?;
-                    f_text = crate::json::Decode::decode(r)?;
+                    if f_text.is_some() {
+                        return Err(r.duplicate("text"));
+                    }
+                    f_text = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
@@ -7301,7 +7619,7 @@ impl Sound {
         Ok(place.put(Sound {
             formats: f_formats.ok_or_else(|| r.missing("Sound", "formats"))?,
             id: f_id.ok_or_else(|| r.missing("Sound", "id"))?,
-            text: f_text,
+            text: f_text.flatten(),
             extra,
         }))
     }
@@ -7423,7 +7741,6 @@ impl StatusInfo {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'l') if r.eat(b"last_reload_time\":") => 0,
@@ -7442,11 +7759,15 @@ impl StatusInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "last_reload_time")?;
+                    if f_last_reload_time.is_some() {
+                        return Err(r.duplicate("last_reload_time"));
+                    }
                     f_last_reload_time = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "startup_time")?;
+                    if f_startup_time.is_some() {
+                        return Err(r.duplicate("startup_time"));
+                    }
                     f_startup_time = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -7578,7 +7899,6 @@ impl StoredRecording {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"format\":") => 0,
@@ -7597,11 +7917,15 @@ impl StoredRecording {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "format")?;
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "name")?;
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -7730,7 +8054,6 @@ impl SystemInfo {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'e') if r.eat(b"entity_id\":") => 0,
@@ -7749,11 +8072,15 @@ impl SystemInfo {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "entity_id")?;
+                    if f_entity_id.is_some() {
+                        return Err(r.duplicate("entity_id"));
+                    }
                     f_entity_id = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 1, "version")?;
+                    if f_version.is_some() {
+                        return Err(r.duplicate("version"));
+                    }
                     f_version = Some(crate::json::Decode::decode(r)?);
                 }
             }
@@ -7903,9 +8230,8 @@ impl TextMessage {
         let mut f_body: Option<crate::Str> = None;
         let mut f_from: Option<crate::Str> = None;
         let mut f_to: Option<crate::Str> = None;
-        let mut f_variables: Option<serde_json::Value> = None;
+        let mut f_variables: Option<Option<serde_json::Value>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"body\":") => 0,
@@ -7928,20 +8254,28 @@ impl TextMessage {
             };
             match field {
                 0 => {
-                    r.once(&mut seen, 1 << 0, "body")?;
+                    if f_body.is_some() {
+                        return Err(r.duplicate("body"));
+                    }
                     f_body = Some(crate::json::Decode::decode(r)?);
                 }
                 1 => {
-                    r.once(&mut seen, 1 << 1, "from")?;
+                    if f_from.is_some() {
+                        return Err(r.duplicate("from"));
+                    }
                     f_from = Some(crate::json::Decode::decode(r)?);
                 }
                 2 => {
-                    r.once(&mut seen, 1 << 2, "to")?;
+                    if f_to.is_some() {
+                        return Err(r.duplicate("to"));
+                    }
                     f_to = Some(crate::json::Decode::decode(r)?);
                 }
                 _ => {
-                    r.once(&mut seen, 1 << 3, "variables")?;
-                    f_variables = crate::json::Decode::decode(r)?;
+                    if f_variables.is_some() {
+                        return Err(r.duplicate("variables"));
+                    }
+                    f_variables = Some(crate::json::Decode::decode(r)?);
                 }
             }
         }
@@ -7950,7 +8284,7 @@ impl TextMessage {
             body: f_body.ok_or_else(|| r.missing("TextMessage", "body"))?,
             from: f_from.ok_or_else(|| r.missing("TextMessage", "from"))?,
             to: f_to.ok_or_else(|| r.missing("TextMessage", "to"))?,
-            variables: f_variables,
+            variables: f_variables.flatten(),
             extra,
         }))
     }
@@ -8064,7 +8398,6 @@ impl Variable {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'v') if r.eat(b"value\":") => 0,
@@ -8080,7 +8413,9 @@ impl Variable {
                 }
             };
             let _ = field;
-            r.once(&mut seen, 1 << 0, "value")?;
+            if f_value.is_some() {
+                return Err(r.duplicate("value"));
+            }
             f_value = Some(crate::json::Decode::decode(r)?);
         }
         let place = P::new();
@@ -8195,7 +8530,6 @@ impl Variables {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'v') if r.eat(b"variables\":") => 0,
@@ -8211,7 +8545,9 @@ impl Variables {
                 }
             };
             let _ = field;
-            r.once(&mut seen, 1 << 0, "variables")?;
+            if f_variables.is_some() {
+                return Err(r.duplicate("variables"));
+            }
             f_variables = Some(crate::json::Decode::decode(r)?);
         }
         let place = P::new();
