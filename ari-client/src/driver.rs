@@ -206,12 +206,17 @@ impl<R: Runtime> Driver<R> {
     /// Before the driver sleeps, the streams that got events are woken: one
     /// wake per batch, not per event, which matters most when their
     /// consumers run on other threads.
+    ///
+    /// While inputs keep coming the channels are only looked into; their
+    /// wakers are registered (a costly step) only before the driver sleeps.
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Input<R>> {
-        if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
+        if let Ok(message) = self.internal_rx.try_recv() {
             return Poll::Ready(Input::Internal(message));
         }
-        if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
-            return Poll::Ready(command.map_or(Input::NoMoreCommands, Input::Command));
+        match self.commands.try_recv() {
+            Ok(command) => return Poll::Ready(Input::Command(command)),
+            Err(e) if e.is_closed() => return Poll::Ready(Input::NoMoreCommands),
+            Err(_) => {}
         }
         if let Some((_, sleep)) = &mut self.timer
             && sleep.poll_unpin(cx).is_ready()
@@ -228,6 +233,14 @@ impl<R: Runtime> Driver<R> {
             && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
         {
             return Poll::Ready(Input::Frame(frame));
+        }
+        // Nothing to do: ask to be woken by the channels too (taking what
+        // came in meanwhile).
+        if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
+            return Poll::Ready(Input::Internal(message));
+        }
+        if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
+            return Poll::Ready(command.map_or(Input::NoMoreCommands, Input::Command));
         }
         self.wake_consumers();
         Poll::Pending
