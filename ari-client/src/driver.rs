@@ -106,7 +106,8 @@ pub(crate) struct Driver<R: Runtime> {
     ws_reader: Option<WsReader<R>>,
     /// Consumers of streams that got events, woken before the driver sleeps.
     to_wake: Vec<Waker>,
-    /// The armed timer and its deadline, kept while the deadline holds.
+    /// The armed timer and its deadline, kept while it is due no later than
+    /// the session's next deadline.
     timer: Option<(Instant, futures_util::future::Fuse<BoxFuture<()>>)>,
     pool: Arc<Mutex<Vec<Sender>>>,
     tls: TlsConfig,
@@ -169,9 +170,16 @@ impl<R: Runtime> Driver<R> {
                 let _ = done.send(());
                 return;
             }
-            let deadline = self.session.poll_timeout();
-            if self.timer.as_ref().map(|(t, _)| *t) != deadline {
-                self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
+            // Every event moves the connection's deadlines (silence, ping)
+            // later: a timer armed for an earlier time is kept, and when it
+            // fires early the session finds nothing due and the timer is
+            // armed again for the deadline then. A new timer per event
+            // would cost more than the event's decoding.
+            match (self.session.poll_timeout(), &self.timer) {
+                (Some(deadline), Some((armed, _))) if *armed <= deadline => {}
+                (deadline, _) => {
+                    self.timer = deadline.map(|t| (t, self.rt.sleep_until(t).fuse()));
+                }
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
                 Input::Frame(frame) => self.ws_frame(frame),
@@ -198,12 +206,17 @@ impl<R: Runtime> Driver<R> {
     /// Before the driver sleeps, the streams that got events are woken: one
     /// wake per batch, not per event, which matters most when their
     /// consumers run on other threads.
+    ///
+    /// While inputs keep coming the channels are only looked into; their
+    /// wakers are registered (a costly step) only before the driver sleeps.
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Input<R>> {
-        if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
+        if let Ok(message) = self.internal_rx.try_recv() {
             return Poll::Ready(Input::Internal(message));
         }
-        if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
-            return Poll::Ready(command.map_or(Input::NoMoreCommands, Input::Command));
+        match self.commands.try_recv() {
+            Ok(command) => return Poll::Ready(Input::Command(command)),
+            Err(e) if e.is_closed() => return Poll::Ready(Input::NoMoreCommands),
+            Err(_) => {}
         }
         if let Some((_, sleep)) = &mut self.timer
             && sleep.poll_unpin(cx).is_ready()
@@ -220,6 +233,14 @@ impl<R: Runtime> Driver<R> {
             && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
         {
             return Poll::Ready(Input::Frame(frame));
+        }
+        // Nothing to do: ask to be woken by the channels too (taking what
+        // came in meanwhile).
+        if let Poll::Ready(Some(message)) = self.internal_rx.poll_next_unpin(cx) {
+            return Poll::Ready(Input::Internal(message));
+        }
+        if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
+            return Poll::Ready(command.map_or(Input::NoMoreCommands, Input::Command));
         }
         self.wake_consumers();
         Poll::Pending

@@ -382,8 +382,16 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         "    fn decode(r: &mut crate::json::Reader<'_>) -> Result<Self, crate::json::JsonError> {{"
     )
     .unwrap();
-    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object{type_arg})\n    }}\n}}\n").unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields(r, object{type_arg})\n    }}\n").unwrap();
+    writeln!(
+        out,
+        "    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {{"
+    )
+    .unwrap();
+    writeln!(out, "        let object = r.begin_object()?;\n        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object{type_arg})\n    }}\n}}\n").unwrap();
     writeln!(out, "impl {name} {{").unwrap();
+    let type_param = if is_event { ", type_read: bool" } else { "" };
+    let type_pass = if is_event { ", type_read" } else { "" };
     if is_event {
         writeln!(
             out,
@@ -398,14 +406,33 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         .unwrap();
     }
     writeln!(out, "    #[doc(hidden)]").unwrap();
-    let type_param = if is_event { ", type_read: bool" } else { "" };
-    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(out, "    pub fn decode_fields(r: &mut crate::json::Reader<'_>, object: crate::json::Object{type_param}) -> Result<Self, crate::json::JsonError> {{").unwrap();
+    writeln!(
+        out,
+        "        Self::decode_fields_in::<crate::json::Inline>(r, object{type_pass})\n    }}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in)."
+    )
+    .unwrap();
+    writeln!(out, "    #[doc(hidden)]").unwrap();
+    writeln!(out, "    pub fn decode_fields_in<P: crate::json::Place<Self>>(r: &mut crate::json::Reader<'_>, mut object: crate::json::Object{type_param}) -> Result<P::Out, crate::json::JsonError> {{").unwrap();
+    // A field's local is `None` until its key is met: `Some` again is a
+    // repeated key. (An optional field's value may itself be `None`, a
+    // `null`.) Tested before the value is read, the local is known to be
+    // empty where it is set, so there is nothing to drop there.
     for f in fields {
+        let ty = if f.prop.always {
+            f.ty.clone()
+        } else {
+            format!("Option<{}>", f.ty)
+        };
         writeln!(
             out,
-            "        let mut f_{}: Option<{}> = None;",
+            "        let mut f_{}: Option<{ty}> = None;",
             f.rust.trim_start_matches("r#"),
-            f.ty
         )
         .unwrap();
     }
@@ -413,46 +440,94 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     if fields.is_empty() && !is_event {
         writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
         writeln!(out, "            r.extra(&mut extra, key)?;\n        }}").unwrap();
-        writeln!(out, "        Ok({name} {{ extra }})\n    }}\n}}\n").unwrap();
+        writeln!(
+            out,
+            "        Ok(P::new().put({name} {{ extra }}))\n    }}\n}}\n"
+        )
+        .unwrap();
         return;
     }
     if is_event {
-        writeln!(
-            out,
-            "        let mut seen: u64 = u64::from(type_read) << {};",
-            fields.len()
-        )
-        .unwrap();
-    } else {
-        writeln!(out, "        let mut seen: u64 = 0;").unwrap();
+        writeln!(out, "        let mut type_seen = type_read;").unwrap();
     }
-    writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
-    writeln!(out, "            match &*key {{").unwrap();
-    for (i, f) in fields.iter().enumerate() {
-        let local = format!("f_{}", f.rust.trim_start_matches("r#"));
-        let read = if f.prop.always {
-            "Some(crate::json::Decode::decode(r)?)".to_string()
-        } else {
-            "crate::json::Decode::decode(r)?".to_string()
-        };
-        writeln!(
-            out,
-            "                {0} => {{ r.once(&mut seen, 1 << {i}, {0})?; {local} = {read}; }}",
-            lit(&f.prop.name)
-        )
-        .unwrap();
-    }
+    // Keys are recognised where they stand in the input: a switch on their
+    // first byte, then a comparison with the whole key, its closing quote
+    // and the `:` after it. Anything else (an unknown key, escapes,
+    // whitespace) is read as a string and looked up by name.
+    let mut names: Vec<&str> = fields.iter().map(|f| f.prop.name.as_str()).collect();
     if is_event {
-        writeln!(
-            out,
-            "                \"type\" => {{ r.once(&mut seen, 1 << {}, \"type\")?; r.skip()?; }}",
-            fields.len()
-        )
-        .unwrap();
+        names.push("type");
     }
-    writeln!(out, "                _ => r.extra(&mut extra, key)?,").unwrap();
-    writeln!(out, "            }}\n        }}").unwrap();
-    writeln!(out, "        Ok({name} {{").unwrap();
+    writeln!(out, "        while object.next(r)? {{").unwrap();
+    writeln!(out, "            let field = match r.next_byte() {{").unwrap();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = name.bytes().next().filter(|_| plain_key(name)) {
+            writeln!(
+                out,
+                "                Some(b'{}') if r.eat(b\"{name}\\\":\") => {i},",
+                first as char
+            )
+            .unwrap();
+        }
+    }
+    writeln!(
+        out,
+        "                _ => {{\n                    let key = r.key()?;"
+    )
+    .unwrap();
+    writeln!(out, "                    match &*key {{").unwrap();
+    for (i, name) in names.iter().enumerate() {
+        writeln!(out, "                        {} => {i},", lit(name)).unwrap();
+    }
+    writeln!(
+        out,
+        "                        _ => {{\n                            r.extra(&mut extra, key)?;\n                            continue;\n                        }}"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "                    }}\n                }}\n            }};"
+    )
+    .unwrap();
+    // One arm per field (and the `type`): the last one takes the last index
+    // and, as every index is one of them, whatever else could come.
+    let mut arms: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let local = format!("f_{}", f.rust.trim_start_matches("r#"));
+            format!(
+                "if {local}.is_some() {{ return Err(r.duplicate({})); }} {local} = Some(crate::json::Decode::decode(r)?);",
+                lit(&f.prop.name)
+            )
+        })
+        .collect();
+    if is_event {
+        arms.push(
+            "if type_seen { return Err(r.duplicate(\"type\")); } type_seen = true; r.skip()?;"
+                .to_string(),
+        );
+    }
+    if arms.len() == 1 {
+        writeln!(out, "            let _ = field;\n            {}", arms[0]).unwrap();
+    } else {
+        writeln!(out, "            match field {{").unwrap();
+        for (i, arm) in arms.iter().enumerate() {
+            let pattern = if i + 1 == arms.len() {
+                "_".to_string()
+            } else {
+                i.to_string()
+            };
+            writeln!(out, "                {pattern} => {{ {arm} }}").unwrap();
+        }
+        writeln!(out, "            }}").unwrap();
+    }
+    writeln!(out, "        }}").unwrap();
+    // The place (a box) comes first: the fields then move straight into it.
+    writeln!(
+        out,
+        "        let place = P::new();\n        Ok(place.put({name} {{"
+    )
+    .unwrap();
     for f in fields {
         let local = format!("f_{}", f.rust.trim_start_matches("r#"));
         if f.prop.always {
@@ -465,10 +540,19 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
             )
             .unwrap();
         } else {
-            writeln!(out, "            {}: {local},", f.rust).unwrap();
+            writeln!(out, "            {}: {local}.flatten(),", f.rust).unwrap();
         }
     }
-    writeln!(out, "            extra,\n        }})\n    }}\n}}\n").unwrap();
+    writeln!(out, "            extra,\n        }}))\n    }}\n}}\n").unwrap();
+}
+
+/// Whether a key can be matched as the bytes it is written with: printable
+/// ASCII, nothing JSON or a Rust byte string would escape.
+fn plain_key(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'\'')
 }
 
 /// Which ARI objects a property points to, for routing events.
@@ -628,16 +712,32 @@ pub fn events_file(merged: &Merged) -> String {
     }
     out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
 
-    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name {\n");
+    // The type names grouped by length: a switch on the length, then a few
+    // comparisons of known size, instead of one comparison per event type.
+    out.push_str("impl Event {\n    pub(crate) fn decode_json(type_name: &str, r: &mut crate::json::Reader<'_>, object: crate::json::Object, type_read: bool) -> Result<Event, crate::json::JsonError> {\n        Ok(match type_name.len() {\n");
+    let mut by_len: std::collections::BTreeMap<usize, Vec<&String>> = Default::default();
     for name in &merged.events {
-        writeln!(
-            out,
-            "            {} => Event::{name}(Box::new({name}::decode_fields(r, object, type_read)?)),",
-            lit(name)
-        )
-        .unwrap();
+        by_len.entry(name.len()).or_default().push(name);
     }
-    out.push_str("            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?)),\n        })\n    }\n}\n\n");
+    let unknown =
+        "Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?))";
+    for (len, names) in &by_len {
+        writeln!(out, "            {len} => match type_name {{").unwrap();
+        for name in names {
+            writeln!(
+                out,
+                "                {} => Event::{name}({name}::decode_fields_in::<crate::json::Boxed<{name}>>(r, object, type_read)?),",
+                lit(name)
+            )
+            .unwrap();
+        }
+        writeln!(out, "                _ => {unknown},\n            }},").unwrap();
+    }
+    writeln!(
+        out,
+        "            _ => {unknown},\n        }})\n    }}\n}}\n"
+    )
+    .unwrap();
     out.push_str("impl crate::Inspect for Event {\n    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {\n        match self {\n");
     for name in &merged.events {
         writeln!(

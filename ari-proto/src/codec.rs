@@ -397,11 +397,13 @@ impl crate::Event {
         let mut object = r.begin_object()?;
         let mut first = true;
         let type_name = loop {
-            match object.next_key(&mut r)? {
-                Some(key) if key == "type" => break r.str()?,
-                Some(_) => r.skip()?,
-                None => return Err(r.error("no \"type\" in the message")),
+            if !object.next(&mut r)? {
+                return Err(r.error("no \"type\" in the message"));
             }
+            if r.eat(b"type\":") || r.key()? == "type" {
+                break r.str()?;
+            }
+            r.skip()?;
             first = false;
         };
         // Read from the start again, the `type` is met once more there.

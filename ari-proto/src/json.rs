@@ -5,7 +5,7 @@
 //! strings are taken as they are.
 //!
 //! A key repeated in an object that decodes into a model or an event is an
-//! error ([`Reader::once`], [`Reader::extra`]), as on the serde path; inside
+//! error ([`Reader::duplicate`], [`Reader::extra`]), as on the serde path; inside
 //! free-form values (`serde_json::Value`) the last copy wins, as in serde_json.
 
 use serde_json::{Map, Value};
@@ -39,6 +39,55 @@ pub struct Reader<'a> {
 pub trait Decode: Sized {
     /// Reads one value of this type.
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError>;
+
+    /// Reads one value of this type into a box. The generated models
+    /// allocate the box first and move their fields straight into it.
+    #[inline]
+    fn decode_boxed(r: &mut Reader<'_>) -> Result<Box<Self>, JsonError> {
+        Self::decode(r).map(Box::new)
+    }
+}
+
+/// Where a generated decoder puts what it read: [`Inline`] returns it,
+/// [`Boxed`] writes it into a box allocated before the fields are moved in,
+/// so that the whole struct is not built on the stack and copied.
+pub trait Place<T> {
+    /// What the decoder returns.
+    type Out;
+    /// Gets the place ready, before the value is assembled.
+    fn new() -> Self;
+    /// Puts the value there.
+    fn put(self, value: T) -> Self::Out;
+}
+
+/// The value itself.
+pub struct Inline;
+
+impl<T> Place<T> for Inline {
+    type Out = T;
+    #[inline(always)]
+    fn new() -> Self {
+        Inline
+    }
+    #[inline(always)]
+    fn put(self, value: T) -> T {
+        value
+    }
+}
+
+/// A box for the value, allocated up front.
+pub type Boxed<T> = Box<std::mem::MaybeUninit<T>>;
+
+impl<T> Place<T> for Boxed<T> {
+    type Out = Box<T>;
+    #[inline(always)]
+    fn new() -> Self {
+        Box::new_uninit()
+    }
+    #[inline(always)]
+    fn put(self, value: T) -> Box<T> {
+        Box::write(self, value)
+    }
 }
 
 const MAX_DEPTH: usize = 128;
@@ -87,17 +136,6 @@ impl<'a> Reader<'a> {
         self.error(format!("duplicate field `{field}`"))
     }
 
-    /// Notes that the field with bit `bit` of `seen` is being read: a field
-    /// met before in the same object is an error naming it.
-    #[inline(always)]
-    pub fn once(&self, seen: &mut u64, bit: u64, field: &'static str) -> Result<(), JsonError> {
-        if *seen & bit != 0 {
-            return Err(self.duplicate(field));
-        }
-        *seen |= bit;
-        Ok(())
-    }
-
     /// Reads the value of `key`, a field no declaration names, into
     /// `fields`; a key already there is an error naming it.
     #[inline]
@@ -130,8 +168,22 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
+    /// The byte at `i`, if there is one.
+    #[inline(always)]
+    fn at(&self, i: usize) -> Option<u8> {
+        self.bytes().get(i).copied()
+    }
+
     #[inline]
     fn ws(&mut self) {
+        if matches!(self.at(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.skip_ws();
+        }
+    }
+
+    /// Skips whitespace; out of line, as ARI sends none between tokens.
+    #[inline(never)]
+    fn skip_ws(&mut self) {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -142,10 +194,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
-        self.bytes().get(self.pos).copied()
+        self.at(self.pos)
+    }
+
+    /// The byte at the current position, whitespace not skipped: what the
+    /// generated decoders switch on to recognise a key.
+    #[inline(always)]
+    pub fn next_byte(&self) -> Option<u8> {
+        self.at(self.pos)
+    }
+
+    /// Consumes `lit` if the input goes on with exactly these bytes.
+    #[inline(always)]
+    pub fn eat(&mut self, lit: &[u8]) -> bool {
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        if rest.starts_with(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
     }
 
     #[inline]
@@ -168,20 +239,26 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `null` if it comes next.
-    #[inline]
+    #[inline(always)]
     pub fn take_null(&mut self) -> Result<bool, JsonError> {
         if self.peek() == Some(b'n') {
-            self.literal("null")?;
-            Ok(true)
-        } else {
-            Ok(false)
+            if self.eat(b"null") {
+                return Ok(true);
+            }
+            return Err(self.error("invalid literal"));
         }
+        Ok(false)
     }
 
-    /// Enters an object; read its keys with [`Object::next_key`].
-    #[inline]
+    /// Enters an object; read its keys with [`Object::next`] and
+    /// [`Reader::key`], or with [`Object::next_key`].
+    #[inline(always)]
     pub fn begin_object(&mut self) -> Result<Object, JsonError> {
-        self.expect(b'{', "expected an object")?;
+        if self.at(self.pos) == Some(b'{') {
+            self.pos += 1;
+        } else {
+            self.expect(b'{', "expected an object")?;
+        }
         Ok(Object { first: true })
     }
 
@@ -210,55 +287,81 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string, borrowed when it has no escapes.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self) -> Result<Cow<'a, str>, JsonError> {
         // ARI sends no whitespace between tokens: test for the quote first.
-        if self.bytes().get(self.pos) == Some(&b'"') {
+        if self.at(self.pos) == Some(b'"') {
             self.pos += 1;
         } else {
             self.expect(b'"', "expected a string")?;
         }
+        self.str_rest()
+    }
+
+    /// The rest of a string whose opening quote was read.
+    #[inline(always)]
+    fn str_rest(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.pos;
         let end = self.scan_plain(start);
-        match self.bytes().get(end) {
-            Some(b'"') => {
-                self.pos = end + 1;
-                Ok(Cow::Borrowed(&self.text[start..end]))
+        if self.at(end) == Some(b'"') {
+            self.pos = end + 1;
+            // Both ends are next to a quote: always on a character boundary.
+            if let Some(s) = self.text.get(start..end) {
+                return Ok(Cow::Borrowed(s));
             }
-            Some(b'\\') => {
-                self.pos = end;
-                self.escaped(start).map(Cow::Owned)
-            }
-            _ => {
-                self.pos = end;
-                Err(self.error("unterminated string"))
-            }
+        }
+        self.str_slow(start, end)
+    }
+
+    /// A string with escapes, or one that does not end.
+    #[cold]
+    #[inline(never)]
+    fn str_slow(&mut self, start: usize, end: usize) -> Result<Cow<'a, str>, JsonError> {
+        self.pos = end;
+        match self.at(end) {
+            Some(b'\\') => self.escaped(start).map(Cow::Owned),
+            _ => Err(self.error("unterminated string")),
         }
     }
 
-    /// First offset from `from` holding `"` or `\`, or the end; 8 bytes at a time.
+    /// Reads the rest of a key whose opening quote was read (see
+    /// [`Object::next`]), and the `:` after it.
     #[inline]
-    fn scan_plain(&self, mut i: usize) -> usize {
+    pub fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let key = self.str_rest()?;
+        self.expect(b':', "expected ':'")?;
+        Ok(key)
+    }
+
+    /// First offset from `from` holding `"` or `\`, or the end; 8 bytes at a time.
+    #[inline(always)]
+    fn scan_plain(&self, i: usize) -> usize {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let b = self.bytes();
-        while i + 8 <= b.len() {
-            let mut chunk = [0u8; 8];
-            chunk.copy_from_slice(&b[i..i + 8]);
-            let w = u64::from_le_bytes(chunk);
+        let rest = b.get(i..).unwrap_or_default();
+        let mut chunks = rest.chunks_exact(8);
+        let mut at = i;
+        for chunk in chunks.by_ref() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
             let quote = w ^ (ONES * u64::from(b'"'));
             let slash = w ^ (ONES * u64::from(b'\\'));
             let hit =
                 (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
             if hit != 0 {
-                return i + (hit.trailing_zeros() / 8) as usize;
+                return at + (hit.trailing_zeros() / 8) as usize;
             }
-            i += 8;
+            at += 8;
         }
-        while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
-            i += 1;
+        for &c in chunks.remainder() {
+            if c == b'"' || c == b'\\' {
+                return at;
+            }
+            at += 1;
         }
-        i
+        at
     }
 
     fn escaped(&mut self, start: usize) -> Result<String, JsonError> {
@@ -371,7 +474,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value of any kind.
+    #[inline]
     pub fn skip(&mut self) -> Result<(), JsonError> {
+        // Most skipped values (an event's `type` met again) are plain strings.
+        if self.at(self.pos) == Some(b'"') {
+            let end = self.scan_plain(self.pos + 1);
+            if self.at(end) == Some(b'"') {
+                self.pos = end + 1;
+                return Ok(());
+            }
+        }
         self.raw_value().map(|_| ())
     }
 
@@ -455,14 +567,36 @@ pub struct Object {
 }
 
 impl Object {
-    /// The next key, or `None` at the object's end. Its value must be read
-    /// (or skipped) before the next call.
-    #[inline]
-    pub fn next_key<'a>(&mut self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, JsonError> {
+    /// Goes to the next key: `true` with the reader just after the key's
+    /// opening quote (read the key with [`Reader::key`], or recognise it
+    /// with [`Reader::eat`]), `false` at the object's end. The value must be
+    /// read (or skipped) before the next call.
+    #[inline(always)]
+    pub fn next(&mut self, r: &mut Reader<'_>) -> Result<bool, JsonError> {
+        let p = r.pos;
+        match r.at(p) {
+            Some(b',') if !self.first && r.at(p + 1) == Some(b'"') => r.pos = p + 2,
+            Some(b'"') if self.first => {
+                self.first = false;
+                r.pos = p + 1;
+            }
+            Some(b'}') => {
+                r.pos = p + 1;
+                return Ok(false);
+            }
+            _ => return self.next_slow(r),
+        }
+        Ok(true)
+    }
+
+    /// [`Object::next`] where there is whitespace, or an error.
+    #[cold]
+    #[inline(never)]
+    fn next_slow(&mut self, r: &mut Reader<'_>) -> Result<bool, JsonError> {
         match r.peek() {
             Some(b'}') => {
                 r.pos += 1;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !self.first => {
                 r.pos += 1;
@@ -472,9 +606,23 @@ impl Object {
             _ => return Err(r.error("expected a key or '}'")),
         }
         self.first = false;
-        let key = r.str()?;
-        r.expect(b':', "expected ':'")?;
-        Ok(Some(key))
+        if r.at(r.pos) == Some(b'"') {
+            r.pos += 1;
+            Ok(true)
+        } else {
+            Err(r.error("expected a string"))
+        }
+    }
+
+    /// The next key, or `None` at the object's end. Its value must be read
+    /// (or skipped) before the next call.
+    #[inline]
+    pub fn next_key<'a>(&mut self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, JsonError> {
+        if self.next(r)? {
+            r.key().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -486,18 +634,48 @@ impl Decode for String {
 }
 
 impl Decode for i64 {
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
-        let t = r.number_text()?;
-        t.parse().or_else(|_| {
-            // ARI sends integral values; accept `3.0` but nothing fractional.
-            let f: f64 = t.parse().map_err(|_| r.error("invalid number"))?;
-            if f.fract() == 0.0 && f.abs() < 9.0e18 {
-                Ok(f as i64)
-            } else {
-                Err(r.error("expected an integer"))
+        // The usual case, a short plain integer, read in one pass; anything
+        // else (a fraction, an exponent, whitespace, many digits, an error)
+        // takes the general path.
+        let b = r.bytes();
+        let negative = r.at(r.pos) == Some(b'-');
+        let start = r.pos + usize::from(negative);
+        let mut i = start;
+        let mut n: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() || i - start == 18 {
+                break;
             }
-        })
+            n = n * 10 + i64::from(c - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        let plain = (1..18).contains(&digits)
+            && (digits == 1 || b.get(start) != Some(&b'0'))
+            && !matches!(b.get(i), Some(b'.' | b'e' | b'E' | b'0'..=b'9'));
+        if plain {
+            r.pos = i;
+            return Ok(if negative { -n } else { n });
+        }
+        integer_text(r)
     }
+}
+
+/// An integer by the general path: the number's text, parsed.
+#[inline(never)]
+fn integer_text(r: &mut Reader<'_>) -> Result<i64, JsonError> {
+    let t = r.number_text()?;
+    t.parse().or_else(|_| {
+        // ARI sends integral values; accept `3.0` but nothing fractional.
+        let f: f64 = t.parse().map_err(|_| r.error("invalid number"))?;
+        if f.fract() == 0.0 && f.abs() < 9.0e18 {
+            Ok(f as i64)
+        } else {
+            Err(r.error("expected an integer"))
+        }
+    })
 }
 
 impl Decode for f64 {
@@ -549,7 +727,7 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for Option<T> {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         if r.take_null()? {
             Ok(None)
@@ -562,12 +740,12 @@ impl<T: Decode> Decode for Option<T> {
 impl<T: Decode> Decode for Box<T> {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
-        T::decode(r).map(Box::new)
+        T::decode_boxed(r)
     }
 }
 
 impl Decode for compact_str::CompactString {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         Ok(match r.str()? {
             Cow::Borrowed(s) => compact_str::CompactString::new(s),
@@ -577,7 +755,7 @@ impl Decode for compact_str::CompactString {
 }
 
 impl Decode for crate::Timestamp {
-    #[inline]
+    #[inline(always)]
     fn decode(r: &mut Reader<'_>) -> Result<Self, JsonError> {
         Ok(crate::Timestamp::new(&r.str()?))
     }
@@ -612,6 +790,44 @@ mod tests {
         assert_eq!(Reader::decode_all::<f64>("1.5e3").unwrap(), 1500.0);
         assert!(Reader::decode_all::<f64>("1.").is_err());
         assert!(Reader::decode_all::<f64>("-").is_err());
+    }
+
+    #[test]
+    fn integers_read_the_same_on_the_fast_and_the_general_path() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "1,",
+            "42}",
+            "123456789012345678",
+            "-99999999999999999",
+            "1234567890123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "01",
+            "-01",
+            "-",
+            "",
+            "1.0",
+            "1.5",
+            "1e3",
+            "2E2",
+            " 5",
+            "-x",
+            "00",
+            "12345678901234567890123",
+        ] {
+            let mut fast = Reader::new(text);
+            let mut general = Reader::new(text);
+            assert_eq!(
+                (i64::decode(&mut fast), fast.position()),
+                (integer_text(&mut general), general.position()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -32,6 +32,39 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// The hasher of the by-type index: event type names are short, and the
+/// keys are the application's own (lookups of what the server sends cannot
+/// add any), so a fast multiplicative hash is enough.
+#[derive(Debug, Default, Clone, Copy)]
+struct NameHasher(u64);
+
+const NAME_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        // The table picks buckets with the low bits and tags with the top 7.
+        (self.0 ^ (self.0 >> 32)).wrapping_mul(NAME_SEED)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(NAME_SEED);
+        }
+        for &b in chunks.remainder() {
+            self.write_u8(b);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(NAME_SEED);
+    }
+}
+
+type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+
 /// Identifies a subscription of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId(pub u64);
@@ -69,7 +102,7 @@ pub(crate) struct Registry {
     next: u64,
     filters: IdMap<SubscriptionId, Filter>,
     all: Vec<SubscriptionId>,
-    by_type: HashMap<String, Subscribers>,
+    by_type: NameMap<Subscribers>,
     /// Keys are inline up to 24 bytes and one subscriber needs no list: with
     /// thousands of objects, a lookup touches one table slot, not three
     /// places on the heap.
@@ -113,17 +146,22 @@ impl Subscribers {
 }
 
 /// Adds `id` under `key`.
-fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Subscribers>, key: K, id: SubscriptionId) {
+fn add<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
+    map: &mut HashMap<K, Subscribers, S>,
+    key: K,
+    id: SubscriptionId,
+) {
     map.entry(key)
         .and_modify(|s| s.push(id))
         .or_insert(Subscribers::One(id));
 }
 
 /// Removes `id` from under `key`, and `key` once it has none.
-fn remove<K, Q>(map: &mut HashMap<K, Subscribers>, key: &Q, id: SubscriptionId)
+fn remove<K, Q, S>(map: &mut HashMap<K, Subscribers, S>, key: &Q, id: SubscriptionId)
 where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
+    S: std::hash::BuildHasher,
 {
     if map.get_mut(key).is_some_and(|s| s.remove(id)) {
         map.remove(key);

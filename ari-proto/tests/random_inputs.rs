@@ -140,3 +140,97 @@ fn random_session_inputs_never_panic() {
         }
     }
 }
+
+/// Every recorded frame of every trace, in the forms the fast decoder reads
+/// on its slow paths too: as sent, pretty-printed (whitespace everywhere,
+/// keys sorted, so `type` rarely comes first), with the first character of
+/// every key written as a `\u` escape, and mangled. Wherever serde accepts
+/// a frame the fast decoder gives the same event; on valid frames they
+/// also reject the same ones.
+#[test]
+fn fast_decoder_agrees_with_serde_on_every_form_of_recorded_frames() {
+    let traces = [
+        include_str!("../../conformance/traces/app-lifecycle.jsonl"),
+        include_str!("../../conformance/traces/bridge-mixing.jsonl"),
+        include_str!("../../conformance/traces/call-failures.jsonl"),
+        include_str!("../../conformance/traces/channel-control.jsonl"),
+        include_str!("../../conformance/traces/errors.jsonl"),
+        include_str!("../../conformance/traces/hello-world.jsonl"),
+        include_str!("../../conformance/traces/load-30-calls.jsonl"),
+        include_str!("../../conformance/traces/reconnect.jsonl"),
+        include_str!("../../conformance/traces/rest-over-websocket.jsonl"),
+        include_str!("../../conformance/traces/system-info.jsonl"),
+    ];
+    let frames: Vec<String> = traces
+        .iter()
+        .flat_map(|t| t.lines())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "ws_recv")
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(frames.len() > 1000);
+    let mut rng = SeededRng::new(11);
+    let mut decoded = 0;
+    for frame in &frames {
+        let value: Value = serde_json::from_str(frame).unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let escaped = escape_key_starts(frame);
+        for text in [frame.as_str(), &pretty, &escaped] {
+            let fast = Event::from_json(text);
+            let slow = serde_json::from_str::<Event>(text);
+            match (&fast, &slow) {
+                (Ok(f), Ok(s)) => {
+                    assert_eq!(f, s, "{text}");
+                    decoded += 1;
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("the decoders disagree on {text}\n  fast: {fast:?}\n  serde: {slow:?}"),
+            }
+        }
+        for _ in 0..4 {
+            let text = mangle(&mut rng, frame);
+            if let Ok(slow) = serde_json::from_str::<Event>(&text) {
+                assert_eq!(Event::from_json(&text).ok(), Some(slow), "{text}");
+            }
+        }
+    }
+    assert_eq!(
+        decoded,
+        3 * frames.len(),
+        "every form of every frame decodes"
+    );
+}
+
+/// `frame` with the first character of every key written as `\u00XX`.
+fn escape_key_starts(frame: &str) -> String {
+    let mut out = String::with_capacity(frame.len() * 2);
+    // Outside strings JSON is ASCII: bytes go over as characters.
+    let (mut in_string, mut escape, mut start) = (false, false, 0);
+    let bytes = frame.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escape {
+                escape = false;
+            } else if b == b'\\' {
+                escape = true;
+            } else if b == b'"' {
+                in_string = false;
+                let text = &frame[start + 1..i];
+                let is_key =
+                    bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+                match text.chars().next() {
+                    Some(c) if is_key && c.is_ascii() && c != '\\' => {
+                        out.push_str(&format!("\"\\u{:04x}{}\"", c as u32, &text[1..]));
+                    }
+                    _ => out.push_str(&frame[start..=i]),
+                }
+            }
+        } else if b == b'"' {
+            in_string = true;
+            start = i;
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}

@@ -128,6 +128,11 @@ impl crate::json::Decode for ApplicationMoveFailed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationMoveFailed {
@@ -136,51 +141,101 @@ impl ApplicationMoveFailed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_destination: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "args" => {
-                    r.once(&mut seen, 1 << 0, "args")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"args\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'd') if r.eat(b"destination\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "args" => 0,
+                        "channel" => 1,
+                        "destination" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_args.is_some() {
+                        return Err(r.duplicate("args"));
+                    }
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination" => {
-                    r.once(&mut seen, 1 << 2, "destination")?;
+                2 => {
+                    if f_destination.is_some() {
+                        return Err(r.duplicate("destination"));
+                    }
                     f_destination = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ApplicationMoveFailed {
+        let place = P::new();
+        Ok(place.put(ApplicationMoveFailed {
             args: f_args.ok_or_else(|| r.missing("ApplicationMoveFailed", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("ApplicationMoveFailed", "channel"))?,
             destination: f_destination
@@ -189,9 +244,9 @@ impl ApplicationMoveFailed {
                 .ok_or_else(|| r.missing("ApplicationMoveFailed", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationMoveFailed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -312,6 +367,11 @@ impl crate::json::Decode for ApplicationRegistered {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationRegistered {
@@ -320,43 +380,81 @@ impl ApplicationRegistered {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                1 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ApplicationRegistered {
+        let place = P::new();
+        Ok(place.put(ApplicationRegistered {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationRegistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationRegistered", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -470,6 +568,11 @@ impl crate::json::Decode for ApplicationReplaced {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationReplaced {
@@ -478,42 +581,80 @@ impl ApplicationReplaced {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                1 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ApplicationReplaced {
+        let place = P::new();
+        Ok(place.put(ApplicationReplaced {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationReplaced", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ApplicationReplaced", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -630,6 +771,11 @@ impl crate::json::Decode for ApplicationUnregistered {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ApplicationUnregistered {
@@ -638,43 +784,81 @@ impl ApplicationUnregistered {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 3;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "application" => {
-                    r.once(&mut seen, 1 << 0, "application")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"application\":") => 0,
+                Some(b't') if r.eat(b"timestamp\":") => 1,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "application" => 0,
+                        "timestamp" => 1,
+                        "asterisk_id" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 1, "timestamp")?;
+                1 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 2, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ApplicationUnregistered {
+        let place = P::new();
+        Ok(place.put(ApplicationUnregistered {
             application: f_application
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ApplicationUnregistered", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -981,6 +1165,11 @@ impl crate::json::Decode for BridgeAttendedTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeAttendedTransfer {
@@ -989,143 +1178,245 @@ impl BridgeAttendedTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_destination_application: Option<crate::Str> = None;
-        let mut f_destination_bridge: Option<crate::Str> = None;
-        let mut f_destination_link_first_leg: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_link_second_leg: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_threeway_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_destination_threeway_channel: Option<Box<crate::models::Channel>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_destination_application: Option<Option<crate::Str>> = None;
+        let mut f_destination_bridge: Option<Option<crate::Str>> = None;
+        let mut f_destination_link_first_leg: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_link_second_leg: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_threeway_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_destination_threeway_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_destination_type: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transfer_target: Option<Box<crate::models::Channel>> = None;
-        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
+        let mut f_transfer_target: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_transferee: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_transferer_first_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_first_leg_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_transferer_first_leg_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_transferer_second_leg: Option<crate::models::Channel> = None;
-        let mut f_transferer_second_leg_bridge: Option<Box<crate::models::Bridge>> = None;
+        let mut f_transferer_second_leg_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 19;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "destination_application" => {
-                    r.once(&mut seen, 1 << 0, "destination_application")?;
-                    f_destination_application = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"destination_application\":") => 0,
+                Some(b'd') if r.eat(b"destination_bridge\":") => 1,
+                Some(b'd') if r.eat(b"destination_link_first_leg\":") => 2,
+                Some(b'd') if r.eat(b"destination_link_second_leg\":") => 3,
+                Some(b'd') if r.eat(b"destination_threeway_bridge\":") => 4,
+                Some(b'd') if r.eat(b"destination_threeway_channel\":") => 5,
+                Some(b'd') if r.eat(b"destination_type\":") => 6,
+                Some(b'i') if r.eat(b"is_external\":") => 7,
+                Some(b'r') if r.eat(b"replace_channel\":") => 8,
+                Some(b'r') if r.eat(b"result\":") => 9,
+                Some(b't') if r.eat(b"transfer_target\":") => 10,
+                Some(b't') if r.eat(b"transferee\":") => 11,
+                Some(b't') if r.eat(b"transferer_first_leg\":") => 12,
+                Some(b't') if r.eat(b"transferer_first_leg_bridge\":") => 13,
+                Some(b't') if r.eat(b"transferer_second_leg\":") => 14,
+                Some(b't') if r.eat(b"transferer_second_leg_bridge\":") => 15,
+                Some(b'a') if r.eat(b"application\":") => 16,
+                Some(b't') if r.eat(b"timestamp\":") => 17,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 18,
+                Some(b't') if r.eat(b"type\":") => 19,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "destination_application" => 0,
+                        "destination_bridge" => 1,
+                        "destination_link_first_leg" => 2,
+                        "destination_link_second_leg" => 3,
+                        "destination_threeway_bridge" => 4,
+                        "destination_threeway_channel" => 5,
+                        "destination_type" => 6,
+                        "is_external" => 7,
+                        "replace_channel" => 8,
+                        "result" => 9,
+                        "transfer_target" => 10,
+                        "transferee" => 11,
+                        "transferer_first_leg" => 12,
+                        "transferer_first_leg_bridge" => 13,
+                        "transferer_second_leg" => 14,
+                        "transferer_second_leg_bridge" => 15,
+                        "application" => 16,
+                        "timestamp" => 17,
+                        "asterisk_id" => 18,
+                        "type" => 19,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "destination_bridge" => {
-                    r.once(&mut seen, 1 << 1, "destination_bridge")?;
-                    f_destination_bridge = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_destination_application.is_some() {
+                        return Err(r.duplicate("destination_application"));
+                    }
+                    f_destination_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_link_first_leg" => {
-                    r.once(&mut seen, 1 << 2, "destination_link_first_leg")?;
-                    f_destination_link_first_leg = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_destination_bridge.is_some() {
+                        return Err(r.duplicate("destination_bridge"));
+                    }
+                    f_destination_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_link_second_leg" => {
-                    r.once(&mut seen, 1 << 3, "destination_link_second_leg")?;
-                    f_destination_link_second_leg = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_destination_link_first_leg.is_some() {
+                        return Err(r.duplicate("destination_link_first_leg"));
+                    }
+                    f_destination_link_first_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_threeway_bridge" => {
-                    r.once(&mut seen, 1 << 4, "destination_threeway_bridge")?;
-                    f_destination_threeway_bridge = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_destination_link_second_leg.is_some() {
+                        return Err(r.duplicate("destination_link_second_leg"));
+                    }
+                    f_destination_link_second_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_threeway_channel" => {
-                    r.once(&mut seen, 1 << 5, "destination_threeway_channel")?;
-                    f_destination_threeway_channel = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_destination_threeway_bridge.is_some() {
+                        return Err(r.duplicate("destination_threeway_bridge"));
+                    }
+                    f_destination_threeway_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_type" => {
-                    r.once(&mut seen, 1 << 6, "destination_type")?;
+                5 => {
+                    if f_destination_threeway_channel.is_some() {
+                        return Err(r.duplicate("destination_threeway_channel"));
+                    }
+                    f_destination_threeway_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                6 => {
+                    if f_destination_type.is_some() {
+                        return Err(r.duplicate("destination_type"));
+                    }
                     f_destination_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "is_external" => {
-                    r.once(&mut seen, 1 << 7, "is_external")?;
+                7 => {
+                    if f_is_external.is_some() {
+                        return Err(r.duplicate("is_external"));
+                    }
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
-                    r.once(&mut seen, 1 << 8, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                8 => {
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "result" => {
-                    r.once(&mut seen, 1 << 9, "result")?;
+                9 => {
+                    if f_result.is_some() {
+                        return Err(r.duplicate("result"));
+                    }
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
-                "transfer_target" => {
-                    r.once(&mut seen, 1 << 10, "transfer_target")?;
-                    f_transfer_target = crate::json::Decode::decode(r)?;
+                10 => {
+                    if f_transfer_target.is_some() {
+                        return Err(r.duplicate("transfer_target"));
+                    }
+                    f_transfer_target = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferee" => {
-                    r.once(&mut seen, 1 << 11, "transferee")?;
-                    f_transferee = crate::json::Decode::decode(r)?;
+                11 => {
+                    if f_transferee.is_some() {
+                        return Err(r.duplicate("transferee"));
+                    }
+                    f_transferee = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_first_leg" => {
-                    r.once(&mut seen, 1 << 12, "transferer_first_leg")?;
+                12 => {
+                    if f_transferer_first_leg.is_some() {
+                        return Err(r.duplicate("transferer_first_leg"));
+                    }
                     f_transferer_first_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_first_leg_bridge" => {
-                    r.once(&mut seen, 1 << 13, "transferer_first_leg_bridge")?;
-                    f_transferer_first_leg_bridge = crate::json::Decode::decode(r)?;
+                13 => {
+                    if f_transferer_first_leg_bridge.is_some() {
+                        return Err(r.duplicate("transferer_first_leg_bridge"));
+                    }
+                    f_transferer_first_leg_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_second_leg" => {
-                    r.once(&mut seen, 1 << 14, "transferer_second_leg")?;
+                14 => {
+                    if f_transferer_second_leg.is_some() {
+                        return Err(r.duplicate("transferer_second_leg"));
+                    }
                     f_transferer_second_leg = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferer_second_leg_bridge" => {
-                    r.once(&mut seen, 1 << 15, "transferer_second_leg_bridge")?;
-                    f_transferer_second_leg_bridge = crate::json::Decode::decode(r)?;
+                15 => {
+                    if f_transferer_second_leg_bridge.is_some() {
+                        return Err(r.duplicate("transferer_second_leg_bridge"));
+                    }
+                    f_transferer_second_leg_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 16, "application")?;
+                16 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 17, "timestamp")?;
+                17 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 18, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                18 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 19, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeAttendedTransfer {
-            destination_application: f_destination_application,
-            destination_bridge: f_destination_bridge,
-            destination_link_first_leg: f_destination_link_first_leg,
-            destination_link_second_leg: f_destination_link_second_leg,
-            destination_threeway_bridge: f_destination_threeway_bridge,
-            destination_threeway_channel: f_destination_threeway_channel,
+        let place = P::new();
+        Ok(place.put(BridgeAttendedTransfer {
+            destination_application: f_destination_application.flatten(),
+            destination_bridge: f_destination_bridge.flatten(),
+            destination_link_first_leg: f_destination_link_first_leg.flatten(),
+            destination_link_second_leg: f_destination_link_second_leg.flatten(),
+            destination_threeway_bridge: f_destination_threeway_bridge.flatten(),
+            destination_threeway_channel: f_destination_threeway_channel.flatten(),
             destination_type: f_destination_type
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "destination_type"))?,
             is_external: f_is_external
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "is_external"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             result: f_result.ok_or_else(|| r.missing("BridgeAttendedTransfer", "result"))?,
-            transfer_target: f_transfer_target,
-            transferee: f_transferee,
+            transfer_target: f_transfer_target.flatten(),
+            transferee: f_transferee.flatten(),
             transferer_first_leg: f_transferer_first_leg
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_first_leg"))?,
-            transferer_first_leg_bridge: f_transferer_first_leg_bridge,
+            transferer_first_leg_bridge: f_transferer_first_leg_bridge.flatten(),
             transferer_second_leg: f_transferer_second_leg
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "transferer_second_leg"))?,
-            transferer_second_leg_bridge: f_transferer_second_leg_bridge,
+            transferer_second_leg_bridge: f_transferer_second_leg_bridge.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("BridgeAttendedTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1348,6 +1639,11 @@ impl crate::json::Decode for BridgeBlindTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeBlindTransfer {
@@ -1356,91 +1652,161 @@ impl BridgeBlindTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
         let mut f_is_external: Option<bool> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_result: Option<crate::Str> = None;
-        let mut f_transferee: Option<Box<crate::models::Channel>> = None;
+        let mut f_transferee: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 11;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'c') if r.eat(b"context\":") => 2,
+                Some(b'e') if r.eat(b"exten\":") => 3,
+                Some(b'i') if r.eat(b"is_external\":") => 4,
+                Some(b'r') if r.eat(b"replace_channel\":") => 5,
+                Some(b'r') if r.eat(b"result\":") => 6,
+                Some(b't') if r.eat(b"transferee\":") => 7,
+                Some(b'a') if r.eat(b"application\":") => 8,
+                Some(b't') if r.eat(b"timestamp\":") => 9,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 10,
+                Some(b't') if r.eat(b"type\":") => 11,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "context" => 2,
+                        "exten" => 3,
+                        "is_external" => 4,
+                        "replace_channel" => 5,
+                        "result" => 6,
+                        "transferee" => 7,
+                        "application" => 8,
+                        "timestamp" => 9,
+                        "asterisk_id" => 10,
+                        "type" => 11,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
+                }
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "context" => {
-                    r.once(&mut seen, 1 << 2, "context")?;
+                2 => {
+                    if f_context.is_some() {
+                        return Err(r.duplicate("context"));
+                    }
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
-                "exten" => {
-                    r.once(&mut seen, 1 << 3, "exten")?;
+                3 => {
+                    if f_exten.is_some() {
+                        return Err(r.duplicate("exten"));
+                    }
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
-                "is_external" => {
-                    r.once(&mut seen, 1 << 4, "is_external")?;
+                4 => {
+                    if f_is_external.is_some() {
+                        return Err(r.duplicate("is_external"));
+                    }
                     f_is_external = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
-                    r.once(&mut seen, 1 << 5, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "result" => {
-                    r.once(&mut seen, 1 << 6, "result")?;
+                6 => {
+                    if f_result.is_some() {
+                        return Err(r.duplicate("result"));
+                    }
                     f_result = Some(crate::json::Decode::decode(r)?);
                 }
-                "transferee" => {
-                    r.once(&mut seen, 1 << 7, "transferee")?;
-                    f_transferee = crate::json::Decode::decode(r)?;
+                7 => {
+                    if f_transferee.is_some() {
+                        return Err(r.duplicate("transferee"));
+                    }
+                    f_transferee = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 8, "application")?;
+                8 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 9, "timestamp")?;
+                9 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 10, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                10 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 11, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeBlindTransfer {
-            bridge: f_bridge,
+        let place = P::new();
+        Ok(place.put(BridgeBlindTransfer {
+            bridge: f_bridge.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("BridgeBlindTransfer", "channel"))?,
             context: f_context.ok_or_else(|| r.missing("BridgeBlindTransfer", "context"))?,
             exten: f_exten.ok_or_else(|| r.missing("BridgeBlindTransfer", "exten"))?,
             is_external: f_is_external
                 .ok_or_else(|| r.missing("BridgeBlindTransfer", "is_external"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             result: f_result.ok_or_else(|| r.missing("BridgeBlindTransfer", "result"))?,
-            transferee: f_transferee,
+            transferee: f_transferee.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeBlindTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeBlindTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1574,6 +1940,11 @@ impl crate::json::Decode for BridgeCreated {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeCreated {
@@ -1582,47 +1953,89 @@ impl BridgeCreated {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeCreated {
+        let place = P::new();
+        Ok(place.put(BridgeCreated {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeCreated", "bridge"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeCreated", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1746,6 +2159,11 @@ impl crate::json::Decode for BridgeDestroyed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeDestroyed {
@@ -1754,48 +2172,90 @@ impl BridgeDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeDestroyed {
+        let place = P::new();
+        Ok(place.put(BridgeDestroyed {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeDestroyed", "bridge"))?,
             application: f_application
                 .ok_or_else(|| r.missing("BridgeDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeDestroyed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1928,6 +2388,11 @@ impl crate::json::Decode for BridgeMerged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeMerged {
@@ -1936,53 +2401,99 @@ impl BridgeMerged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_bridge_from: Option<crate::models::Bridge> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'b') if r.eat(b"bridge_from\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "bridge_from" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridge_from" => {
-                    r.once(&mut seen, 1 << 1, "bridge_from")?;
+                1 => {
+                    if f_bridge_from.is_some() {
+                        return Err(r.duplicate("bridge_from"));
+                    }
                     f_bridge_from = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeMerged {
+        let place = P::new();
+        Ok(place.put(BridgeMerged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeMerged", "bridge"))?,
             bridge_from: f_bridge_from.ok_or_else(|| r.missing("BridgeMerged", "bridge_from"))?,
             application: f_application.ok_or_else(|| r.missing("BridgeMerged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("BridgeMerged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -2122,6 +2633,11 @@ impl crate::json::Decode for BridgeVideoSourceChanged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl BridgeVideoSourceChanged {
@@ -2130,55 +2646,101 @@ impl BridgeVideoSourceChanged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_old_video_source_id: Option<crate::Str> = None;
+        let mut f_old_video_source_id: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'o') if r.eat(b"old_video_source_id\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "old_video_source_id" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "old_video_source_id" => {
-                    r.once(&mut seen, 1 << 1, "old_video_source_id")?;
-                    f_old_video_source_id = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_old_video_source_id.is_some() {
+                        return Err(r.duplicate("old_video_source_id"));
+                    }
+                    f_old_video_source_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BridgeVideoSourceChanged {
+        let place = P::new();
+        Ok(place.put(BridgeVideoSourceChanged {
             bridge: f_bridge.ok_or_else(|| r.missing("BridgeVideoSourceChanged", "bridge"))?,
-            old_video_source_id: f_old_video_source_id,
+            old_video_source_id: f_old_video_source_id.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("BridgeVideoSourceChanged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -2326,6 +2888,11 @@ impl crate::json::Decode for CallBroadcast {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl CallBroadcast {
@@ -2334,59 +2901,109 @@ impl CallBroadcast {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_called: Option<crate::Str> = None;
-        let mut f_caller: Option<crate::Str> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_called: Option<Option<crate::Str>> = None;
+        let mut f_caller: Option<Option<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "called" => {
-                    r.once(&mut seen, 1 << 0, "called")?;
-                    f_called = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"called\":") => 0,
+                Some(b'c') if r.eat(b"caller\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "called" => 0,
+                        "caller" => 1,
+                        "channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "caller" => {
-                    r.once(&mut seen, 1 << 1, "caller")?;
-                    f_caller = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_called.is_some() {
+                        return Err(r.duplicate("called"));
+                    }
+                    f_called = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                1 => {
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
+                    f_caller = Some(crate::json::Decode::decode(r)?);
+                }
+                2 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(CallBroadcast {
-            called: f_called,
-            caller: f_caller,
+        let place = P::new();
+        Ok(place.put(CallBroadcast {
+            called: f_called.flatten(),
+            caller: f_caller.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("CallBroadcast", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("CallBroadcast", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallBroadcast", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -2521,6 +3138,11 @@ impl crate::json::Decode for CallClaimed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl CallClaimed {
@@ -2529,53 +3151,99 @@ impl CallClaimed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_winner_app: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'w') if r.eat(b"winner_app\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "winner_app" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "winner_app" => {
-                    r.once(&mut seen, 1 << 1, "winner_app")?;
+                1 => {
+                    if f_winner_app.is_some() {
+                        return Err(r.duplicate("winner_app"));
+                    }
                     f_winner_app = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(CallClaimed {
+        let place = P::new();
+        Ok(place.put(CallClaimed {
             channel: f_channel.ok_or_else(|| r.missing("CallClaimed", "channel"))?,
             winner_app: f_winner_app.ok_or_else(|| r.missing("CallClaimed", "winner_app"))?,
             application: f_application.ok_or_else(|| r.missing("CallClaimed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("CallClaimed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -2721,6 +3389,11 @@ impl crate::json::Decode for ChannelCallerId {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelCallerId {
@@ -2729,51 +3402,101 @@ impl ChannelCallerId {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_caller_presentation: Option<i64> = None;
         let mut f_caller_presentation_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "caller_presentation" => {
-                    r.once(&mut seen, 1 << 0, "caller_presentation")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"caller_presentation\":") => 0,
+                Some(b'c') if r.eat(b"caller_presentation_txt\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "caller_presentation" => 0,
+                        "caller_presentation_txt" => 1,
+                        "channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_caller_presentation.is_some() {
+                        return Err(r.duplicate("caller_presentation"));
+                    }
                     f_caller_presentation = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller_presentation_txt" => {
-                    r.once(&mut seen, 1 << 1, "caller_presentation_txt")?;
+                1 => {
+                    if f_caller_presentation_txt.is_some() {
+                        return Err(r.duplicate("caller_presentation_txt"));
+                    }
                     f_caller_presentation_txt = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                2 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelCallerId {
+        let place = P::new();
+        Ok(place.put(ChannelCallerId {
             caller_presentation: f_caller_presentation
                 .ok_or_else(|| r.missing("ChannelCallerId", "caller_presentation"))?,
             caller_presentation_txt: f_caller_presentation_txt
@@ -2782,9 +3505,9 @@ impl ChannelCallerId {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelCallerId", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCallerId", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -2912,6 +3635,11 @@ impl crate::json::Decode for ChannelConnectedLine {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelConnectedLine {
@@ -2920,48 +3648,90 @@ impl ChannelConnectedLine {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelConnectedLine {
+        let place = P::new();
+        Ok(place.put(ChannelConnectedLine {
             channel: f_channel.ok_or_else(|| r.missing("ChannelConnectedLine", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelConnectedLine", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelConnectedLine", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -3085,6 +3855,11 @@ impl crate::json::Decode for ChannelCreated {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelCreated {
@@ -3093,47 +3868,89 @@ impl ChannelCreated {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelCreated {
+        let place = P::new();
+        Ok(place.put(ChannelCreated {
             channel: f_channel.ok_or_else(|| r.missing("ChannelCreated", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelCreated", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelCreated", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -3286,6 +4103,11 @@ impl crate::json::Decode for ChannelDestroyed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDestroyed {
@@ -3294,66 +4116,120 @@ impl ChannelDestroyed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_cause: Option<i64> = None;
         let mut f_cause_txt: Option<crate::Str> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_tech_cause: Option<i64> = None;
+        let mut f_tech_cause: Option<Option<i64>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 7;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'c') if r.eat(b"cause_txt\":") => 1,
+                Some(b'c') if r.eat(b"channel\":") => 2,
+                Some(b't') if r.eat(b"tech_cause\":") => 3,
+                Some(b'a') if r.eat(b"application\":") => 4,
+                Some(b't') if r.eat(b"timestamp\":") => 5,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 6,
+                Some(b't') if r.eat(b"type\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "cause_txt" => 1,
+                        "channel" => 2,
+                        "tech_cause" => 3,
+                        "application" => 4,
+                        "timestamp" => 5,
+                        "asterisk_id" => 6,
+                        "type" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
                     f_cause = Some(crate::json::Decode::decode(r)?);
                 }
-                "cause_txt" => {
-                    r.once(&mut seen, 1 << 1, "cause_txt")?;
+                1 => {
+                    if f_cause_txt.is_some() {
+                        return Err(r.duplicate("cause_txt"));
+                    }
                     f_cause_txt = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 2, "channel")?;
+                2 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "tech_cause" => {
-                    r.once(&mut seen, 1 << 3, "tech_cause")?;
-                    f_tech_cause = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_tech_cause.is_some() {
+                        return Err(r.duplicate("tech_cause"));
+                    }
+                    f_tech_cause = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 4, "application")?;
+                4 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                5 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                6 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 7, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelDestroyed {
+        let place = P::new();
+        Ok(place.put(ChannelDestroyed {
             cause: f_cause.ok_or_else(|| r.missing("ChannelDestroyed", "cause"))?,
             cause_txt: f_cause_txt.ok_or_else(|| r.missing("ChannelDestroyed", "cause_txt"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelDestroyed", "channel"))?,
-            tech_cause: f_tech_cause,
+            tech_cause: f_tech_cause.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDestroyed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDestroyed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -3500,6 +4376,11 @@ impl crate::json::Decode for ChannelDialplan {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDialplan {
@@ -3508,51 +4389,101 @@ impl ChannelDialplan {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_dialplan_app: Option<crate::Str> = None;
         let mut f_dialplan_app_data: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"dialplan_app\":") => 1,
+                Some(b'd') if r.eat(b"dialplan_app_data\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "dialplan_app" => 1,
+                        "dialplan_app_data" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan_app" => {
-                    r.once(&mut seen, 1 << 1, "dialplan_app")?;
+                1 => {
+                    if f_dialplan_app.is_some() {
+                        return Err(r.duplicate("dialplan_app"));
+                    }
                     f_dialplan_app = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan_app_data" => {
-                    r.once(&mut seen, 1 << 2, "dialplan_app_data")?;
+                2 => {
+                    if f_dialplan_app_data.is_some() {
+                        return Err(r.duplicate("dialplan_app_data"));
+                    }
                     f_dialplan_app_data = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelDialplan {
+        let place = P::new();
+        Ok(place.put(ChannelDialplan {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDialplan", "channel"))?,
             dialplan_app: f_dialplan_app
                 .ok_or_else(|| r.missing("ChannelDialplan", "dialplan_app"))?,
@@ -3561,9 +4492,9 @@ impl ChannelDialplan {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDialplan", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDialplan", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -3709,6 +4640,11 @@ impl crate::json::Decode for ChannelDtmfReceived {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelDtmfReceived {
@@ -3717,51 +4653,101 @@ impl ChannelDtmfReceived {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_digit: Option<crate::Str> = None;
         let mut f_duration_ms: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"digit\":") => 1,
+                Some(b'd') if r.eat(b"duration_ms\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "digit" => 1,
+                        "duration_ms" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "digit" => {
-                    r.once(&mut seen, 1 << 1, "digit")?;
+                1 => {
+                    if f_digit.is_some() {
+                        return Err(r.duplicate("digit"));
+                    }
                     f_digit = Some(crate::json::Decode::decode(r)?);
                 }
-                "duration_ms" => {
-                    r.once(&mut seen, 1 << 2, "duration_ms")?;
+                2 => {
+                    if f_duration_ms.is_some() {
+                        return Err(r.duplicate("duration_ms"));
+                    }
                     f_duration_ms = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelDtmfReceived {
+        let place = P::new();
+        Ok(place.put(ChannelDtmfReceived {
             channel: f_channel.ok_or_else(|| r.missing("ChannelDtmfReceived", "channel"))?,
             digit: f_digit.ok_or_else(|| r.missing("ChannelDtmfReceived", "digit"))?,
             duration_ms: f_duration_ms
@@ -3769,9 +4755,9 @@ impl ChannelDtmfReceived {
             application: f_application
                 .ok_or_else(|| r.missing("ChannelDtmfReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelDtmfReceived", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -3909,6 +4895,11 @@ impl crate::json::Decode for ChannelEnteredBridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelEnteredBridge {
@@ -3917,54 +4908,100 @@ impl ChannelEnteredBridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelEnteredBridge {
+        let place = P::new();
+        Ok(place.put(ChannelEnteredBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelEnteredBridge", "bridge"))?,
-            channel: f_channel,
+            channel: f_channel.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelEnteredBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelEnteredBridge", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4122,6 +5159,11 @@ impl crate::json::Decode for ChannelHangupRequest {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelHangupRequest {
@@ -4130,66 +5172,120 @@ impl ChannelHangupRequest {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_cause: Option<i64> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_cause: Option<Option<i64>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_soft: Option<bool> = None;
-        let mut f_tech_cause: Option<i64> = None;
+        let mut f_soft: Option<Option<bool>> = None;
+        let mut f_tech_cause: Option<Option<i64>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 7;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b's') if r.eat(b"soft\":") => 2,
+                Some(b't') if r.eat(b"tech_cause\":") => 3,
+                Some(b'a') if r.eat(b"application\":") => 4,
+                Some(b't') if r.eat(b"timestamp\":") => 5,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 6,
+                Some(b't') if r.eat(b"type\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "channel" => 1,
+                        "soft" => 2,
+                        "tech_cause" => 3,
+                        "application" => 4,
+                        "timestamp" => 5,
+                        "asterisk_id" => 6,
+                        "type" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+            };
+            match field {
+                0 => {
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
+                }
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "soft" => {
-                    r.once(&mut seen, 1 << 2, "soft")?;
-                    f_soft = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_soft.is_some() {
+                        return Err(r.duplicate("soft"));
+                    }
+                    f_soft = Some(crate::json::Decode::decode(r)?);
                 }
-                "tech_cause" => {
-                    r.once(&mut seen, 1 << 3, "tech_cause")?;
-                    f_tech_cause = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_tech_cause.is_some() {
+                        return Err(r.duplicate("tech_cause"));
+                    }
+                    f_tech_cause = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 4, "application")?;
+                4 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 5, "timestamp")?;
+                5 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 6, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                6 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 7, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelHangupRequest {
-            cause: f_cause,
+        let place = P::new();
+        Ok(place.put(ChannelHangupRequest {
+            cause: f_cause.flatten(),
             channel: f_channel.ok_or_else(|| r.missing("ChannelHangupRequest", "channel"))?,
-            soft: f_soft,
-            tech_cause: f_tech_cause,
+            soft: f_soft.flatten(),
+            tech_cause: f_tech_cause.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelHangupRequest", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHangupRequest", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4328,6 +5424,11 @@ impl crate::json::Decode for ChannelHold {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelHold {
@@ -4336,53 +5437,99 @@ impl ChannelHold {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_musicclass: Option<crate::Str> = None;
+        let mut f_musicclass: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'm') if r.eat(b"musicclass\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "musicclass" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "musicclass" => {
-                    r.once(&mut seen, 1 << 1, "musicclass")?;
-                    f_musicclass = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_musicclass.is_some() {
+                        return Err(r.duplicate("musicclass"));
+                    }
+                    f_musicclass = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelHold {
+        let place = P::new();
+        Ok(place.put(ChannelHold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelHold", "channel"))?,
-            musicclass: f_musicclass,
+            musicclass: f_musicclass.flatten(),
             application: f_application.ok_or_else(|| r.missing("ChannelHold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelHold", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4517,6 +5664,11 @@ impl crate::json::Decode for ChannelLeftBridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelLeftBridge {
@@ -4525,54 +5677,100 @@ impl ChannelLeftBridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
                     f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelLeftBridge {
+        let place = P::new();
+        Ok(place.put(ChannelLeftBridge {
             bridge: f_bridge.ok_or_else(|| r.missing("ChannelLeftBridge", "bridge"))?,
             channel: f_channel.ok_or_else(|| r.missing("ChannelLeftBridge", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelLeftBridge", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelLeftBridge", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4697,6 +5895,11 @@ impl crate::json::Decode for ChannelStateChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelStateChange {
@@ -4705,48 +5908,90 @@ impl ChannelStateChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelStateChange {
+        let place = P::new();
+        Ok(place.put(ChannelStateChange {
             channel: f_channel.ok_or_else(|| r.missing("ChannelStateChange", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelStateChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4882,6 +6127,11 @@ impl crate::json::Decode for ChannelTalkingFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTalkingFinished {
@@ -4890,55 +6140,101 @@ impl ChannelTalkingFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'd') if r.eat(b"duration\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "duration" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "duration" => {
-                    r.once(&mut seen, 1 << 1, "duration")?;
+                1 => {
+                    if f_duration.is_some() {
+                        return Err(r.duplicate("duration"));
+                    }
                     f_duration = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelTalkingFinished {
+        let place = P::new();
+        Ok(place.put(ChannelTalkingFinished {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingFinished", "channel"))?,
             duration: f_duration.ok_or_else(|| r.missing("ChannelTalkingFinished", "duration"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelTalkingFinished", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ChannelTalkingFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -5067,6 +6363,11 @@ impl crate::json::Decode for ChannelTalkingStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTalkingStarted {
@@ -5075,49 +6376,91 @@ impl ChannelTalkingStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelTalkingStarted {
+        let place = P::new();
+        Ok(place.put(ChannelTalkingStarted {
             channel: f_channel.ok_or_else(|| r.missing("ChannelTalkingStarted", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "application"))?,
             timestamp: f_timestamp
                 .ok_or_else(|| r.missing("ChannelTalkingStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -5241,6 +6584,11 @@ impl crate::json::Decode for ChannelToneDetected {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelToneDetected {
@@ -5249,48 +6597,90 @@ impl ChannelToneDetected {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelToneDetected {
+        let place = P::new();
+        Ok(place.put(ChannelToneDetected {
             channel: f_channel.ok_or_else(|| r.missing("ChannelToneDetected", "channel"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelToneDetected", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelToneDetected", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -5434,6 +6824,11 @@ impl crate::json::Decode for ChannelTransfer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelTransfer {
@@ -5442,61 +6837,111 @@ impl ChannelTransfer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_refer_to: Option<crate::models::ReferTo> = None;
         let mut f_referred_by: Option<crate::models::ReferredBy> = None;
-        let mut f_state: Option<crate::Str> = None;
+        let mut f_state: Option<Option<crate::Str>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "refer_to" => {
-                    r.once(&mut seen, 1 << 0, "refer_to")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"refer_to\":") => 0,
+                Some(b'r') if r.eat(b"referred_by\":") => 1,
+                Some(b's') if r.eat(b"state\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "refer_to" => 0,
+                        "referred_by" => 1,
+                        "state" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_refer_to.is_some() {
+                        return Err(r.duplicate("refer_to"));
+                    }
                     f_refer_to = Some(crate::json::Decode::decode(r)?);
                 }
-                "referred_by" => {
-                    r.once(&mut seen, 1 << 1, "referred_by")?;
+                1 => {
+                    if f_referred_by.is_some() {
+                        return Err(r.duplicate("referred_by"));
+                    }
                     f_referred_by = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 2, "state")?;
-                    f_state = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
+                    f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelTransfer {
+        let place = P::new();
+        Ok(place.put(ChannelTransfer {
             refer_to: f_refer_to.ok_or_else(|| r.missing("ChannelTransfer", "refer_to"))?,
             referred_by: f_referred_by
                 .ok_or_else(|| r.missing("ChannelTransfer", "referred_by"))?,
-            state: f_state,
+            state: f_state.flatten(),
             application: f_application
                 .ok_or_else(|| r.missing("ChannelTransfer", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelTransfer", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -5624,6 +7069,11 @@ impl crate::json::Decode for ChannelUnhold {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelUnhold {
@@ -5632,47 +7082,89 @@ impl ChannelUnhold {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelUnhold {
+        let place = P::new();
+        Ok(place.put(ChannelUnhold {
             channel: f_channel.ok_or_else(|| r.missing("ChannelUnhold", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelUnhold", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUnhold", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -5838,6 +7330,11 @@ impl crate::json::Decode for ChannelUserevent {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelUserevent {
@@ -5846,72 +7343,130 @@ impl ChannelUserevent {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
-        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
         let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 8;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'e') if r.eat(b"endpoint\":") => 2,
+                Some(b'e') if r.eat(b"eventname\":") => 3,
+                Some(b'u') if r.eat(b"userevent\":") => 4,
+                Some(b'a') if r.eat(b"application\":") => 5,
+                Some(b't') if r.eat(b"timestamp\":") => 6,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 7,
+                Some(b't') if r.eat(b"type\":") => 8,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "channel" => 1,
+                        "endpoint" => 2,
+                        "eventname" => 3,
+                        "userevent" => 4,
+                        "application" => 5,
+                        "timestamp" => 6,
+                        "asterisk_id" => 7,
+                        "type" => 8,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "endpoint" => {
-                    r.once(&mut seen, 1 << 2, "endpoint")?;
-                    f_endpoint = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "eventname" => {
-                    r.once(&mut seen, 1 << 3, "eventname")?;
+                2 => {
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
+                }
+                3 => {
+                    if f_eventname.is_some() {
+                        return Err(r.duplicate("eventname"));
+                    }
                     f_eventname = Some(crate::json::Decode::decode(r)?);
                 }
-                "userevent" => {
-                    r.once(&mut seen, 1 << 4, "userevent")?;
+                4 => {
+                    if f_userevent.is_some() {
+                        return Err(r.duplicate("userevent"));
+                    }
                     f_userevent = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 5, "application")?;
+                5 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 6, "timestamp")?;
+                6 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 7, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                7 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 8, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelUserevent {
-            bridge: f_bridge,
-            channel: f_channel,
-            endpoint: f_endpoint,
+        let place = P::new();
+        Ok(place.put(ChannelUserevent {
+            bridge: f_bridge.flatten(),
+            channel: f_channel.flatten(),
+            endpoint: f_endpoint.flatten(),
             eventname: f_eventname.ok_or_else(|| r.missing("ChannelUserevent", "eventname"))?,
             userevent: f_userevent.ok_or_else(|| r.missing("ChannelUserevent", "userevent"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ChannelUserevent", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelUserevent", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6062,6 +7617,11 @@ impl crate::json::Decode for ChannelVarset {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ChannelVarset {
@@ -6070,59 +7630,109 @@ impl ChannelVarset {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_channel: Option<Box<crate::models::Channel>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
-                    f_channel = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                Some(b'v') if r.eat(b"variable\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "value" => 1,
+                        "variable" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "value" => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
+                    f_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                1 => {
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                "variable" => {
-                    r.once(&mut seen, 1 << 2, "variable")?;
+                2 => {
+                    if f_variable.is_some() {
+                        return Err(r.duplicate("variable"));
+                    }
                     f_variable = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ChannelVarset {
-            channel: f_channel,
+        let place = P::new();
+        Ok(place.put(ChannelVarset {
+            channel: f_channel.flatten(),
             value: f_value.ok_or_else(|| r.missing("ChannelVarset", "value"))?,
             variable: f_variable.ok_or_else(|| r.missing("ChannelVarset", "variable"))?,
             application: f_application.ok_or_else(|| r.missing("ChannelVarset", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ChannelVarset", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6258,6 +7868,11 @@ impl crate::json::Decode for ContactStatusChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl ContactStatusChange {
@@ -6266,55 +7881,101 @@ impl ContactStatusChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_contact_info: Option<crate::models::ContactInfo> = None;
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "contact_info" => {
-                    r.once(&mut seen, 1 << 0, "contact_info")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"contact_info\":") => 0,
+                Some(b'e') if r.eat(b"endpoint\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "contact_info" => 0,
+                        "endpoint" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_contact_info.is_some() {
+                        return Err(r.duplicate("contact_info"));
+                    }
                     f_contact_info = Some(crate::json::Decode::decode(r)?);
                 }
-                "endpoint" => {
-                    r.once(&mut seen, 1 << 1, "endpoint")?;
+                1 => {
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ContactStatusChange {
+        let place = P::new();
+        Ok(place.put(ContactStatusChange {
             contact_info: f_contact_info
                 .ok_or_else(|| r.missing("ContactStatusChange", "contact_info"))?,
             endpoint: f_endpoint.ok_or_else(|| r.missing("ContactStatusChange", "endpoint"))?,
             application: f_application
                 .ok_or_else(|| r.missing("ContactStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("ContactStatusChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6441,6 +8102,11 @@ impl crate::json::Decode for DeviceStateChanged {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl DeviceStateChanged {
@@ -6449,49 +8115,91 @@ impl DeviceStateChanged {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_device_state: Option<crate::models::DeviceState> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "device_state" => {
-                    r.once(&mut seen, 1 << 0, "device_state")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"device_state\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "device_state" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_device_state.is_some() {
+                        return Err(r.duplicate("device_state"));
+                    }
                     f_device_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(DeviceStateChanged {
+        let place = P::new();
+        Ok(place.put(DeviceStateChanged {
             device_state: f_device_state
                 .ok_or_else(|| r.missing("DeviceStateChanged", "device_state"))?,
             application: f_application
                 .ok_or_else(|| r.missing("DeviceStateChanged", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("DeviceStateChanged", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6669,6 +8377,11 @@ impl crate::json::Decode for Dial {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl Dial {
@@ -6677,77 +8390,139 @@ impl Dial {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_caller: Option<Box<crate::models::Channel>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_caller: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_dialstatus: Option<crate::Str> = None;
-        let mut f_dialstring: Option<crate::Str> = None;
-        let mut f_forward: Option<crate::Str> = None;
-        let mut f_forwarded: Option<Box<crate::models::Channel>> = None;
+        let mut f_dialstring: Option<Option<crate::Str>> = None;
+        let mut f_forward: Option<Option<crate::Str>> = None;
+        let mut f_forwarded: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_peer: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 9;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "caller" => {
-                    r.once(&mut seen, 1 << 0, "caller")?;
-                    f_caller = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"caller\":") => 0,
+                Some(b'd') if r.eat(b"dialstatus\":") => 1,
+                Some(b'd') if r.eat(b"dialstring\":") => 2,
+                Some(b'f') if r.eat(b"forward\":") => 3,
+                Some(b'f') if r.eat(b"forwarded\":") => 4,
+                Some(b'p') if r.eat(b"peer\":") => 5,
+                Some(b'a') if r.eat(b"application\":") => 6,
+                Some(b't') if r.eat(b"timestamp\":") => 7,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 8,
+                Some(b't') if r.eat(b"type\":") => 9,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "caller" => 0,
+                        "dialstatus" => 1,
+                        "dialstring" => 2,
+                        "forward" => 3,
+                        "forwarded" => 4,
+                        "peer" => 5,
+                        "application" => 6,
+                        "timestamp" => 7,
+                        "asterisk_id" => 8,
+                        "type" => 9,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "dialstatus" => {
-                    r.once(&mut seen, 1 << 1, "dialstatus")?;
+            };
+            match field {
+                0 => {
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
+                    f_caller = Some(crate::json::Decode::decode(r)?);
+                }
+                1 => {
+                    if f_dialstatus.is_some() {
+                        return Err(r.duplicate("dialstatus"));
+                    }
                     f_dialstatus = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialstring" => {
-                    r.once(&mut seen, 1 << 2, "dialstring")?;
-                    f_dialstring = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_dialstring.is_some() {
+                        return Err(r.duplicate("dialstring"));
+                    }
+                    f_dialstring = Some(crate::json::Decode::decode(r)?);
                 }
-                "forward" => {
-                    r.once(&mut seen, 1 << 3, "forward")?;
-                    f_forward = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_forward.is_some() {
+                        return Err(r.duplicate("forward"));
+                    }
+                    f_forward = Some(crate::json::Decode::decode(r)?);
                 }
-                "forwarded" => {
-                    r.once(&mut seen, 1 << 4, "forwarded")?;
-                    f_forwarded = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_forwarded.is_some() {
+                        return Err(r.duplicate("forwarded"));
+                    }
+                    f_forwarded = Some(crate::json::Decode::decode(r)?);
                 }
-                "peer" => {
-                    r.once(&mut seen, 1 << 5, "peer")?;
+                5 => {
+                    if f_peer.is_some() {
+                        return Err(r.duplicate("peer"));
+                    }
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 6, "application")?;
+                6 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 7, "timestamp")?;
+                7 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 8, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                8 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 9, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Dial {
-            caller: f_caller,
+        let place = P::new();
+        Ok(place.put(Dial {
+            caller: f_caller.flatten(),
             dialstatus: f_dialstatus.ok_or_else(|| r.missing("Dial", "dialstatus"))?,
-            dialstring: f_dialstring,
-            forward: f_forward,
-            forwarded: f_forwarded,
+            dialstring: f_dialstring.flatten(),
+            forward: f_forward.flatten(),
+            forwarded: f_forwarded.flatten(),
             peer: f_peer.ok_or_else(|| r.missing("Dial", "peer"))?,
             application: f_application.ok_or_else(|| r.missing("Dial", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("Dial", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6879,6 +8654,11 @@ impl crate::json::Decode for EndpointStateChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl EndpointStateChange {
@@ -6887,48 +8667,90 @@ impl EndpointStateChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(EndpointStateChange {
+        let place = P::new();
+        Ok(place.put(EndpointStateChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("EndpointStateChange", "endpoint"))?,
             application: f_application
                 .ok_or_else(|| r.missing("EndpointStateChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("EndpointStateChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -7062,6 +8884,11 @@ impl crate::json::Decode for PeerStatusChange {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PeerStatusChange {
@@ -7070,54 +8897,100 @@ impl PeerStatusChange {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_endpoint: Option<crate::models::Endpoint> = None;
         let mut f_peer: Option<crate::models::Peer> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'p') if r.eat(b"peer\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "peer" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
                     f_endpoint = Some(crate::json::Decode::decode(r)?);
                 }
-                "peer" => {
-                    r.once(&mut seen, 1 << 1, "peer")?;
+                1 => {
+                    if f_peer.is_some() {
+                        return Err(r.duplicate("peer"));
+                    }
                     f_peer = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(PeerStatusChange {
+        let place = P::new();
+        Ok(place.put(PeerStatusChange {
             endpoint: f_endpoint.ok_or_else(|| r.missing("PeerStatusChange", "endpoint"))?,
             peer: f_peer.ok_or_else(|| r.missing("PeerStatusChange", "peer"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PeerStatusChange", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PeerStatusChange", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -7243,6 +9116,11 @@ impl crate::json::Decode for PlaybackContinuing {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackContinuing {
@@ -7251,48 +9129,90 @@ impl PlaybackContinuing {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(PlaybackContinuing {
+        let place = P::new();
+        Ok(place.put(PlaybackContinuing {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackContinuing", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackContinuing", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackContinuing", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -7417,6 +9337,11 @@ impl crate::json::Decode for PlaybackFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackFinished {
@@ -7425,48 +9350,90 @@ impl PlaybackFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(PlaybackFinished {
+        let place = P::new();
+        Ok(place.put(PlaybackFinished {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackFinished", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -7591,6 +9558,11 @@ impl crate::json::Decode for PlaybackStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl PlaybackStarted {
@@ -7599,48 +9571,90 @@ impl PlaybackStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_playback: Option<crate::models::Playback> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "playback" => {
-                    r.once(&mut seen, 1 << 0, "playback")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"playback\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "playback" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_playback.is_some() {
+                        return Err(r.duplicate("playback"));
+                    }
                     f_playback = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(PlaybackStarted {
+        let place = P::new();
+        Ok(place.put(PlaybackStarted {
             playback: f_playback.ok_or_else(|| r.missing("PlaybackStarted", "playback"))?,
             application: f_application
                 .ok_or_else(|| r.missing("PlaybackStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("PlaybackStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -7823,6 +9837,11 @@ impl crate::json::Decode for RESTResponse {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RESTResponse {
@@ -7831,11 +9850,21 @@ impl RESTResponse {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_content_type: Option<crate::Str> = None;
-        let mut f_message_body: Option<crate::Str> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_content_type: Option<Option<crate::Str>> = None;
+        let mut f_message_body: Option<Option<crate::Str>> = None;
         let mut f_reason_phrase: Option<crate::Str> = None;
         let mut f_request_id: Option<crate::Str> = None;
         let mut f_status_code: Option<i64> = None;
@@ -7843,61 +9872,117 @@ impl RESTResponse {
         let mut f_uri: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 10;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "content_type" => {
-                    r.once(&mut seen, 1 << 0, "content_type")?;
-                    f_content_type = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"content_type\":") => 0,
+                Some(b'm') if r.eat(b"message_body\":") => 1,
+                Some(b'r') if r.eat(b"reason_phrase\":") => 2,
+                Some(b'r') if r.eat(b"request_id\":") => 3,
+                Some(b's') if r.eat(b"status_code\":") => 4,
+                Some(b't') if r.eat(b"transaction_id\":") => 5,
+                Some(b'u') if r.eat(b"uri\":") => 6,
+                Some(b'a') if r.eat(b"application\":") => 7,
+                Some(b't') if r.eat(b"timestamp\":") => 8,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 9,
+                Some(b't') if r.eat(b"type\":") => 10,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "content_type" => 0,
+                        "message_body" => 1,
+                        "reason_phrase" => 2,
+                        "request_id" => 3,
+                        "status_code" => 4,
+                        "transaction_id" => 5,
+                        "uri" => 6,
+                        "application" => 7,
+                        "timestamp" => 8,
+                        "asterisk_id" => 9,
+                        "type" => 10,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "message_body" => {
-                    r.once(&mut seen, 1 << 1, "message_body")?;
-                    f_message_body = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_content_type.is_some() {
+                        return Err(r.duplicate("content_type"));
+                    }
+                    f_content_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "reason_phrase" => {
-                    r.once(&mut seen, 1 << 2, "reason_phrase")?;
+                1 => {
+                    if f_message_body.is_some() {
+                        return Err(r.duplicate("message_body"));
+                    }
+                    f_message_body = Some(crate::json::Decode::decode(r)?);
+                }
+                2 => {
+                    if f_reason_phrase.is_some() {
+                        return Err(r.duplicate("reason_phrase"));
+                    }
                     f_reason_phrase = Some(crate::json::Decode::decode(r)?);
                 }
-                "request_id" => {
-                    r.once(&mut seen, 1 << 3, "request_id")?;
+                3 => {
+                    if f_request_id.is_some() {
+                        return Err(r.duplicate("request_id"));
+                    }
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "status_code" => {
-                    r.once(&mut seen, 1 << 4, "status_code")?;
+                4 => {
+                    if f_status_code.is_some() {
+                        return Err(r.duplicate("status_code"));
+                    }
                     f_status_code = Some(crate::json::Decode::decode(r)?);
                 }
-                "transaction_id" => {
-                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                5 => {
+                    if f_transaction_id.is_some() {
+                        return Err(r.duplicate("transaction_id"));
+                    }
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "uri" => {
-                    r.once(&mut seen, 1 << 6, "uri")?;
+                6 => {
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 7, "application")?;
+                7 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 8, "timestamp")?;
+                8 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 9, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                9 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 10, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RESTResponse {
-            content_type: f_content_type,
-            message_body: f_message_body,
+        let place = P::new();
+        Ok(place.put(RESTResponse {
+            content_type: f_content_type.flatten(),
+            message_body: f_message_body.flatten(),
             reason_phrase: f_reason_phrase
                 .ok_or_else(|| r.missing("RESTResponse", "reason_phrase"))?,
             request_id: f_request_id.ok_or_else(|| r.missing("RESTResponse", "request_id"))?,
@@ -7907,9 +9992,9 @@ impl RESTResponse {
             uri: f_uri.ok_or_else(|| r.missing("RESTResponse", "uri"))?,
             application: f_application.ok_or_else(|| r.missing("RESTResponse", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RESTResponse", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8045,6 +10130,11 @@ impl crate::json::Decode for RecordingFailed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingFailed {
@@ -8053,48 +10143,90 @@ impl RecordingFailed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RecordingFailed {
+        let place = P::new();
+        Ok(place.put(RecordingFailed {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFailed", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFailed", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFailed", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8219,6 +10351,11 @@ impl crate::json::Decode for RecordingFinished {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingFinished {
@@ -8227,48 +10364,90 @@ impl RecordingFinished {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RecordingFinished {
+        let place = P::new();
+        Ok(place.put(RecordingFinished {
             recording: f_recording.ok_or_else(|| r.missing("RecordingFinished", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingFinished", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingFinished", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8393,6 +10572,11 @@ impl crate::json::Decode for RecordingStarted {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl RecordingStarted {
@@ -8401,48 +10585,90 @@ impl RecordingStarted {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_recording: Option<crate::models::LiveRecording> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "recording" => {
-                    r.once(&mut seen, 1 << 0, "recording")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'r') if r.eat(b"recording\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "recording" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_recording.is_some() {
+                        return Err(r.duplicate("recording"));
+                    }
                     f_recording = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RecordingStarted {
+        let place = P::new();
+        Ok(place.put(RecordingStarted {
             recording: f_recording.ok_or_else(|| r.missing("RecordingStarted", "recording"))?,
             application: f_application
                 .ok_or_else(|| r.missing("RecordingStarted", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("RecordingStarted", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8567,6 +10793,11 @@ impl crate::json::Decode for StasisEnd {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl StasisEnd {
@@ -8575,47 +10806,89 @@ impl StasisEnd {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 4;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'a') if r.eat(b"application\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 3,
+                Some(b't') if r.eat(b"type\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "application" => 1,
+                        "timestamp" => 2,
+                        "asterisk_id" => 3,
+                        "type" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 1, "application")?;
+                1 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                2 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 3, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 4, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(StasisEnd {
+        let place = P::new();
+        Ok(place.put(StasisEnd {
             channel: f_channel.ok_or_else(|| r.missing("StasisEnd", "channel"))?,
             application: f_application.ok_or_else(|| r.missing("StasisEnd", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisEnd", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8759,6 +11032,11 @@ impl crate::json::Decode for StasisStart {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl StasisStart {
@@ -8767,59 +11045,109 @@ impl StasisStart {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_args: Option<Vec<crate::Str>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
-        let mut f_replace_channel: Option<Box<crate::models::Channel>> = None;
+        let mut f_replace_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 6;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "args" => {
-                    r.once(&mut seen, 1 << 0, "args")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"args\":") => 0,
+                Some(b'c') if r.eat(b"channel\":") => 1,
+                Some(b'r') if r.eat(b"replace_channel\":") => 2,
+                Some(b'a') if r.eat(b"application\":") => 3,
+                Some(b't') if r.eat(b"timestamp\":") => 4,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "args" => 0,
+                        "channel" => 1,
+                        "replace_channel" => 2,
+                        "application" => 3,
+                        "timestamp" => 4,
+                        "asterisk_id" => 5,
+                        "type" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_args.is_some() {
+                        return Err(r.duplicate("args"));
+                    }
                     f_args = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel" => {
-                    r.once(&mut seen, 1 << 1, "channel")?;
+                1 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "replace_channel" => {
-                    r.once(&mut seen, 1 << 2, "replace_channel")?;
-                    f_replace_channel = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_replace_channel.is_some() {
+                        return Err(r.duplicate("replace_channel"));
+                    }
+                    f_replace_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 3, "application")?;
+                3 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 4, "timestamp")?;
+                4 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 5, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(StasisStart {
+        let place = P::new();
+        Ok(place.put(StasisStart {
             args: f_args.ok_or_else(|| r.missing("StasisStart", "args"))?,
             channel: f_channel.ok_or_else(|| r.missing("StasisStart", "channel"))?,
-            replace_channel: f_replace_channel,
+            replace_channel: f_replace_channel.flatten(),
             application: f_application.ok_or_else(|| r.missing("StasisStart", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("StasisStart", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -8957,6 +11285,11 @@ impl crate::json::Decode for TextMessageReceived {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl TextMessageReceived {
@@ -8965,54 +11298,100 @@ impl TextMessageReceived {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_endpoint: Option<Box<crate::models::Endpoint>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 5;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "endpoint" => {
-                    r.once(&mut seen, 1 << 0, "endpoint")?;
-                    f_endpoint = crate::json::Decode::decode(r)?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"endpoint\":") => 0,
+                Some(b'm') if r.eat(b"message\":") => 1,
+                Some(b'a') if r.eat(b"application\":") => 2,
+                Some(b't') if r.eat(b"timestamp\":") => 3,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 4,
+                Some(b't') if r.eat(b"type\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "endpoint" => 0,
+                        "message" => 1,
+                        "application" => 2,
+                        "timestamp" => 3,
+                        "asterisk_id" => 4,
+                        "type" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "message" => {
-                    r.once(&mut seen, 1 << 1, "message")?;
+            };
+            match field {
+                0 => {
+                    if f_endpoint.is_some() {
+                        return Err(r.duplicate("endpoint"));
+                    }
+                    f_endpoint = Some(crate::json::Decode::decode(r)?);
+                }
+                1 => {
+                    if f_message.is_some() {
+                        return Err(r.duplicate("message"));
+                    }
                     f_message = Some(crate::json::Decode::decode(r)?);
                 }
-                "application" => {
-                    r.once(&mut seen, 1 << 2, "application")?;
+                2 => {
+                    if f_application.is_some() {
+                        return Err(r.duplicate("application"));
+                    }
                     f_application = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 3, "timestamp")?;
+                3 => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 4, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 5, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(TextMessageReceived {
-            endpoint: f_endpoint,
+        let place = P::new();
+        Ok(place.put(TextMessageReceived {
+            endpoint: f_endpoint.flatten(),
             message: f_message.ok_or_else(|| r.missing("TextMessageReceived", "message"))?,
             application: f_application
                 .ok_or_else(|| r.missing("TextMessageReceived", "application"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("TextMessageReceived", "timestamp"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -9120,6 +11499,11 @@ impl crate::json::Decode for MissingParams {
         let object = r.begin_object()?;
         Self::decode_fields(r, object, false)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object, false)
+    }
 }
 
 impl MissingParams {
@@ -9128,35 +11512,69 @@ impl MissingParams {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
         type_read: bool,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object, type_read)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+        type_read: bool,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
-        let mut f_asterisk_id: Option<crate::Str> = None;
+        let mut f_asterisk_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = u64::from(type_read) << 2;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "params" => {
-                    r.once(&mut seen, 1 << 0, "params")?;
+        let mut type_seen = type_read;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"params\":") => 0,
+                Some(b'a') if r.eat(b"asterisk_id\":") => 1,
+                Some(b't') if r.eat(b"type\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "params" => 0,
+                        "asterisk_id" => 1,
+                        "type" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_params.is_some() {
+                        return Err(r.duplicate("params"));
+                    }
                     f_params = Some(crate::json::Decode::decode(r)?);
                 }
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 1, "asterisk_id")?;
-                    f_asterisk_id = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
+                    f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 2, "type")?;
+                _ => {
+                    if type_seen {
+                        return Err(r.duplicate("type"));
+                    }
+                    type_seen = true;
                     r.skip()?;
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(MissingParams {
+        let place = P::new();
+        Ok(place.put(MissingParams {
             params: f_params.ok_or_else(|| r.missing("MissingParams", "params"))?,
-            asterisk_id: f_asterisk_id,
+            asterisk_id: f_asterisk_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -9926,143 +12344,291 @@ impl Event {
         object: crate::json::Object,
         type_read: bool,
     ) -> Result<Event, crate::json::JsonError> {
-        Ok(match type_name {
-            "ApplicationMoveFailed" => Event::ApplicationMoveFailed(Box::new(
-                ApplicationMoveFailed::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationRegistered" => Event::ApplicationRegistered(Box::new(
-                ApplicationRegistered::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationReplaced" => Event::ApplicationReplaced(Box::new(
-                ApplicationReplaced::decode_fields(r, object, type_read)?,
-            )),
-            "ApplicationUnregistered" => Event::ApplicationUnregistered(Box::new(
-                ApplicationUnregistered::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeAttendedTransfer" => Event::BridgeAttendedTransfer(Box::new(
-                BridgeAttendedTransfer::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeBlindTransfer" => Event::BridgeBlindTransfer(Box::new(
-                BridgeBlindTransfer::decode_fields(r, object, type_read)?,
-            )),
-            "BridgeCreated" => Event::BridgeCreated(Box::new(BridgeCreated::decode_fields(
-                r, object, type_read,
-            )?)),
-            "BridgeDestroyed" => Event::BridgeDestroyed(Box::new(BridgeDestroyed::decode_fields(
-                r, object, type_read,
-            )?)),
-            "BridgeMerged" => {
-                Event::BridgeMerged(Box::new(BridgeMerged::decode_fields(r, object, type_read)?))
-            }
-            "BridgeVideoSourceChanged" => Event::BridgeVideoSourceChanged(Box::new(
-                BridgeVideoSourceChanged::decode_fields(r, object, type_read)?,
-            )),
-            "CallBroadcast" => Event::CallBroadcast(Box::new(CallBroadcast::decode_fields(
-                r, object, type_read,
-            )?)),
-            "CallClaimed" => {
-                Event::CallClaimed(Box::new(CallClaimed::decode_fields(r, object, type_read)?))
-            }
-            "ChannelCallerId" => Event::ChannelCallerId(Box::new(ChannelCallerId::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelConnectedLine" => Event::ChannelConnectedLine(Box::new(
-                ChannelConnectedLine::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelCreated" => Event::ChannelCreated(Box::new(ChannelCreated::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelDestroyed" => Event::ChannelDestroyed(Box::new(
-                ChannelDestroyed::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelDialplan" => Event::ChannelDialplan(Box::new(ChannelDialplan::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelDtmfReceived" => Event::ChannelDtmfReceived(Box::new(
-                ChannelDtmfReceived::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelEnteredBridge" => Event::ChannelEnteredBridge(Box::new(
-                ChannelEnteredBridge::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelHangupRequest" => Event::ChannelHangupRequest(Box::new(
-                ChannelHangupRequest::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelHold" => {
-                Event::ChannelHold(Box::new(ChannelHold::decode_fields(r, object, type_read)?))
-            }
-            "ChannelLeftBridge" => Event::ChannelLeftBridge(Box::new(
-                ChannelLeftBridge::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelStateChange" => Event::ChannelStateChange(Box::new(
-                ChannelStateChange::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTalkingFinished" => Event::ChannelTalkingFinished(Box::new(
-                ChannelTalkingFinished::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTalkingStarted" => Event::ChannelTalkingStarted(Box::new(
-                ChannelTalkingStarted::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelToneDetected" => Event::ChannelToneDetected(Box::new(
-                ChannelToneDetected::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelTransfer" => Event::ChannelTransfer(Box::new(ChannelTransfer::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelUnhold" => Event::ChannelUnhold(Box::new(ChannelUnhold::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ChannelUserevent" => Event::ChannelUserevent(Box::new(
-                ChannelUserevent::decode_fields(r, object, type_read)?,
-            )),
-            "ChannelVarset" => Event::ChannelVarset(Box::new(ChannelVarset::decode_fields(
-                r, object, type_read,
-            )?)),
-            "ContactStatusChange" => Event::ContactStatusChange(Box::new(
-                ContactStatusChange::decode_fields(r, object, type_read)?,
-            )),
-            "DeviceStateChanged" => Event::DeviceStateChanged(Box::new(
-                DeviceStateChanged::decode_fields(r, object, type_read)?,
-            )),
-            "Dial" => Event::Dial(Box::new(Dial::decode_fields(r, object, type_read)?)),
-            "EndpointStateChange" => Event::EndpointStateChange(Box::new(
-                EndpointStateChange::decode_fields(r, object, type_read)?,
-            )),
-            "PeerStatusChange" => Event::PeerStatusChange(Box::new(
-                PeerStatusChange::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackContinuing" => Event::PlaybackContinuing(Box::new(
-                PlaybackContinuing::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackFinished" => Event::PlaybackFinished(Box::new(
-                PlaybackFinished::decode_fields(r, object, type_read)?,
-            )),
-            "PlaybackStarted" => Event::PlaybackStarted(Box::new(PlaybackStarted::decode_fields(
-                r, object, type_read,
-            )?)),
-            "RESTResponse" => {
-                Event::RESTResponse(Box::new(RESTResponse::decode_fields(r, object, type_read)?))
-            }
-            "RecordingFailed" => Event::RecordingFailed(Box::new(RecordingFailed::decode_fields(
-                r, object, type_read,
-            )?)),
-            "RecordingFinished" => Event::RecordingFinished(Box::new(
-                RecordingFinished::decode_fields(r, object, type_read)?,
-            )),
-            "RecordingStarted" => Event::RecordingStarted(Box::new(
-                RecordingStarted::decode_fields(r, object, type_read)?,
-            )),
-            "StasisEnd" => {
-                Event::StasisEnd(Box::new(StasisEnd::decode_fields(r, object, type_read)?))
-            }
-            "StasisStart" => {
-                Event::StasisStart(Box::new(StasisStart::decode_fields(r, object, type_read)?))
-            }
-            "TextMessageReceived" => Event::TextMessageReceived(Box::new(
-                TextMessageReceived::decode_fields(r, object, type_read)?,
-            )),
-            "MissingParams" => Event::MissingParams(Box::new(MissingParams::decode_fields(
-                r, object, type_read,
-            )?)),
+        Ok(match type_name.len() {
+            4 => match type_name {
+                "Dial" => Event::Dial(Dial::decode_fields_in::<crate::json::Boxed<Dial>>(
+                    r, object, type_read,
+                )?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            9 => match type_name {
+                "StasisEnd" => Event::StasisEnd(StasisEnd::decode_fields_in::<
+                    crate::json::Boxed<StasisEnd>,
+                >(r, object, type_read)?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            11 => match type_name {
+                "CallClaimed" => Event::CallClaimed(CallClaimed::decode_fields_in::<
+                    crate::json::Boxed<CallClaimed>,
+                >(r, object, type_read)?),
+                "ChannelHold" => Event::ChannelHold(ChannelHold::decode_fields_in::<
+                    crate::json::Boxed<ChannelHold>,
+                >(r, object, type_read)?),
+                "StasisStart" => Event::StasisStart(StasisStart::decode_fields_in::<
+                    crate::json::Boxed<StasisStart>,
+                >(r, object, type_read)?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            12 => match type_name {
+                "BridgeMerged" => Event::BridgeMerged(BridgeMerged::decode_fields_in::<
+                    crate::json::Boxed<BridgeMerged>,
+                >(r, object, type_read)?),
+                "RESTResponse" => Event::RESTResponse(RESTResponse::decode_fields_in::<
+                    crate::json::Boxed<RESTResponse>,
+                >(r, object, type_read)?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            13 => match type_name {
+                "BridgeCreated" => Event::BridgeCreated(BridgeCreated::decode_fields_in::<
+                    crate::json::Boxed<BridgeCreated>,
+                >(r, object, type_read)?),
+                "CallBroadcast" => Event::CallBroadcast(CallBroadcast::decode_fields_in::<
+                    crate::json::Boxed<CallBroadcast>,
+                >(r, object, type_read)?),
+                "ChannelUnhold" => Event::ChannelUnhold(ChannelUnhold::decode_fields_in::<
+                    crate::json::Boxed<ChannelUnhold>,
+                >(r, object, type_read)?),
+                "ChannelVarset" => Event::ChannelVarset(ChannelVarset::decode_fields_in::<
+                    crate::json::Boxed<ChannelVarset>,
+                >(r, object, type_read)?),
+                "MissingParams" => Event::MissingParams(MissingParams::decode_fields_in::<
+                    crate::json::Boxed<MissingParams>,
+                >(r, object, type_read)?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            14 => match type_name {
+                "ChannelCreated" => Event::ChannelCreated(ChannelCreated::decode_fields_in::<
+                    crate::json::Boxed<ChannelCreated>,
+                >(r, object, type_read)?),
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            15 => match type_name {
+                "BridgeDestroyed" => {
+                    Event::BridgeDestroyed(BridgeDestroyed::decode_fields_in::<
+                        crate::json::Boxed<BridgeDestroyed>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelCallerId" => {
+                    Event::ChannelCallerId(ChannelCallerId::decode_fields_in::<
+                        crate::json::Boxed<ChannelCallerId>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelDialplan" => {
+                    Event::ChannelDialplan(ChannelDialplan::decode_fields_in::<
+                        crate::json::Boxed<ChannelDialplan>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTransfer" => {
+                    Event::ChannelTransfer(ChannelTransfer::decode_fields_in::<
+                        crate::json::Boxed<ChannelTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackStarted" => {
+                    Event::PlaybackStarted(PlaybackStarted::decode_fields_in::<
+                        crate::json::Boxed<PlaybackStarted>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingFailed" => {
+                    Event::RecordingFailed(RecordingFailed::decode_fields_in::<
+                        crate::json::Boxed<RecordingFailed>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            16 => match type_name {
+                "ChannelDestroyed" => {
+                    Event::ChannelDestroyed(ChannelDestroyed::decode_fields_in::<
+                        crate::json::Boxed<ChannelDestroyed>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelUserevent" => {
+                    Event::ChannelUserevent(ChannelUserevent::decode_fields_in::<
+                        crate::json::Boxed<ChannelUserevent>,
+                    >(r, object, type_read)?)
+                }
+                "PeerStatusChange" => {
+                    Event::PeerStatusChange(PeerStatusChange::decode_fields_in::<
+                        crate::json::Boxed<PeerStatusChange>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackFinished" => {
+                    Event::PlaybackFinished(PlaybackFinished::decode_fields_in::<
+                        crate::json::Boxed<PlaybackFinished>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingStarted" => {
+                    Event::RecordingStarted(RecordingStarted::decode_fields_in::<
+                        crate::json::Boxed<RecordingStarted>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            17 => match type_name {
+                "ChannelLeftBridge" => {
+                    Event::ChannelLeftBridge(ChannelLeftBridge::decode_fields_in::<
+                        crate::json::Boxed<ChannelLeftBridge>,
+                    >(r, object, type_read)?)
+                }
+                "RecordingFinished" => {
+                    Event::RecordingFinished(RecordingFinished::decode_fields_in::<
+                        crate::json::Boxed<RecordingFinished>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            18 => match type_name {
+                "ChannelStateChange" => {
+                    Event::ChannelStateChange(ChannelStateChange::decode_fields_in::<
+                        crate::json::Boxed<ChannelStateChange>,
+                    >(r, object, type_read)?)
+                }
+                "DeviceStateChanged" => {
+                    Event::DeviceStateChanged(DeviceStateChanged::decode_fields_in::<
+                        crate::json::Boxed<DeviceStateChanged>,
+                    >(r, object, type_read)?)
+                }
+                "PlaybackContinuing" => {
+                    Event::PlaybackContinuing(PlaybackContinuing::decode_fields_in::<
+                        crate::json::Boxed<PlaybackContinuing>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            19 => match type_name {
+                "ApplicationReplaced" => {
+                    Event::ApplicationReplaced(ApplicationReplaced::decode_fields_in::<
+                        crate::json::Boxed<ApplicationReplaced>,
+                    >(r, object, type_read)?)
+                }
+                "BridgeBlindTransfer" => {
+                    Event::BridgeBlindTransfer(BridgeBlindTransfer::decode_fields_in::<
+                        crate::json::Boxed<BridgeBlindTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelDtmfReceived" => {
+                    Event::ChannelDtmfReceived(ChannelDtmfReceived::decode_fields_in::<
+                        crate::json::Boxed<ChannelDtmfReceived>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelToneDetected" => {
+                    Event::ChannelToneDetected(ChannelToneDetected::decode_fields_in::<
+                        crate::json::Boxed<ChannelToneDetected>,
+                    >(r, object, type_read)?)
+                }
+                "ContactStatusChange" => {
+                    Event::ContactStatusChange(ContactStatusChange::decode_fields_in::<
+                        crate::json::Boxed<ContactStatusChange>,
+                    >(r, object, type_read)?)
+                }
+                "EndpointStateChange" => {
+                    Event::EndpointStateChange(EndpointStateChange::decode_fields_in::<
+                        crate::json::Boxed<EndpointStateChange>,
+                    >(r, object, type_read)?)
+                }
+                "TextMessageReceived" => {
+                    Event::TextMessageReceived(TextMessageReceived::decode_fields_in::<
+                        crate::json::Boxed<TextMessageReceived>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            20 => match type_name {
+                "ChannelConnectedLine" => {
+                    Event::ChannelConnectedLine(ChannelConnectedLine::decode_fields_in::<
+                        crate::json::Boxed<ChannelConnectedLine>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelEnteredBridge" => {
+                    Event::ChannelEnteredBridge(ChannelEnteredBridge::decode_fields_in::<
+                        crate::json::Boxed<ChannelEnteredBridge>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelHangupRequest" => {
+                    Event::ChannelHangupRequest(ChannelHangupRequest::decode_fields_in::<
+                        crate::json::Boxed<ChannelHangupRequest>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            21 => match type_name {
+                "ApplicationMoveFailed" => {
+                    Event::ApplicationMoveFailed(ApplicationMoveFailed::decode_fields_in::<
+                        crate::json::Boxed<ApplicationMoveFailed>,
+                    >(r, object, type_read)?)
+                }
+                "ApplicationRegistered" => {
+                    Event::ApplicationRegistered(ApplicationRegistered::decode_fields_in::<
+                        crate::json::Boxed<ApplicationRegistered>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTalkingStarted" => {
+                    Event::ChannelTalkingStarted(ChannelTalkingStarted::decode_fields_in::<
+                        crate::json::Boxed<ChannelTalkingStarted>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            22 => match type_name {
+                "BridgeAttendedTransfer" => {
+                    Event::BridgeAttendedTransfer(BridgeAttendedTransfer::decode_fields_in::<
+                        crate::json::Boxed<BridgeAttendedTransfer>,
+                    >(r, object, type_read)?)
+                }
+                "ChannelTalkingFinished" => {
+                    Event::ChannelTalkingFinished(ChannelTalkingFinished::decode_fields_in::<
+                        crate::json::Boxed<ChannelTalkingFinished>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            23 => match type_name {
+                "ApplicationUnregistered" => {
+                    Event::ApplicationUnregistered(ApplicationUnregistered::decode_fields_in::<
+                        crate::json::Boxed<ApplicationUnregistered>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
+            24 => match type_name {
+                "BridgeVideoSourceChanged" => {
+                    Event::BridgeVideoSourceChanged(BridgeVideoSourceChanged::decode_fields_in::<
+                        crate::json::Boxed<BridgeVideoSourceChanged>,
+                    >(r, object, type_read)?)
+                }
+                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                    type_name, r, object, type_read,
+                )?)),
+            },
             _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
                 type_name, r, object, type_read,
             )?)),

@@ -79,6 +79,11 @@ impl crate::json::Decode for AdditionalParam {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AdditionalParam {
@@ -86,32 +91,59 @@ impl AdditionalParam {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "parameter_name" => {
-                    r.once(&mut seen, 1 << 0, "parameter_name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'p') if r.eat(b"parameter_name\":") => 0,
+                Some(b'p') if r.eat(b"parameter_value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "parameter_name" => 0,
+                        "parameter_value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_parameter_name.is_some() {
+                        return Err(r.duplicate("parameter_name"));
+                    }
                     f_parameter_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "parameter_value" => {
-                    r.once(&mut seen, 1 << 1, "parameter_value")?;
+                _ => {
+                    if f_parameter_value.is_some() {
+                        return Err(r.duplicate("parameter_value"));
+                    }
                     f_parameter_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(AdditionalParam {
+        let place = P::new();
+        Ok(place.put(AdditionalParam {
             parameter_name: f_parameter_name
                 .ok_or_else(|| r.missing("AdditionalParam", "parameter_name"))?,
             parameter_value: f_parameter_value
                 .ok_or_else(|| r.missing("AdditionalParam", "parameter_value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -251,6 +283,11 @@ impl crate::json::Decode for Application {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Application {
@@ -258,8 +295,17 @@ impl Application {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge_ids: Option<Vec<crate::Str>> = None;
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_device_names: Option<Vec<crate::Str>> = None;
@@ -268,41 +314,79 @@ impl Application {
         let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge_ids" => {
-                    r.once(&mut seen, 1 << 0, "bridge_ids")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge_ids\":") => 0,
+                Some(b'c') if r.eat(b"channel_ids\":") => 1,
+                Some(b'd') if r.eat(b"device_names\":") => 2,
+                Some(b'e') if r.eat(b"endpoint_ids\":") => 3,
+                Some(b'e') if r.eat(b"events_allowed\":") => 4,
+                Some(b'e') if r.eat(b"events_disallowed\":") => 5,
+                Some(b'n') if r.eat(b"name\":") => 6,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge_ids" => 0,
+                        "channel_ids" => 1,
+                        "device_names" => 2,
+                        "endpoint_ids" => 3,
+                        "events_allowed" => 4,
+                        "events_disallowed" => 5,
+                        "name" => 6,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge_ids.is_some() {
+                        return Err(r.duplicate("bridge_ids"));
+                    }
                     f_bridge_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "channel_ids" => {
-                    r.once(&mut seen, 1 << 1, "channel_ids")?;
+                1 => {
+                    if f_channel_ids.is_some() {
+                        return Err(r.duplicate("channel_ids"));
+                    }
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "device_names" => {
-                    r.once(&mut seen, 1 << 2, "device_names")?;
+                2 => {
+                    if f_device_names.is_some() {
+                        return Err(r.duplicate("device_names"));
+                    }
                     f_device_names = Some(crate::json::Decode::decode(r)?);
                 }
-                "endpoint_ids" => {
-                    r.once(&mut seen, 1 << 3, "endpoint_ids")?;
+                3 => {
+                    if f_endpoint_ids.is_some() {
+                        return Err(r.duplicate("endpoint_ids"));
+                    }
                     f_endpoint_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "events_allowed" => {
-                    r.once(&mut seen, 1 << 4, "events_allowed")?;
+                4 => {
+                    if f_events_allowed.is_some() {
+                        return Err(r.duplicate("events_allowed"));
+                    }
                     f_events_allowed = Some(crate::json::Decode::decode(r)?);
                 }
-                "events_disallowed" => {
-                    r.once(&mut seen, 1 << 5, "events_disallowed")?;
+                5 => {
+                    if f_events_disallowed.is_some() {
+                        return Err(r.duplicate("events_disallowed"));
+                    }
                     f_events_disallowed = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 6, "name")?;
+                _ => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Application {
+        let place = P::new();
+        Ok(place.put(Application {
             bridge_ids: f_bridge_ids.ok_or_else(|| r.missing("Application", "bridge_ids"))?,
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Application", "channel_ids"))?,
             device_names: f_device_names.ok_or_else(|| r.missing("Application", "device_names"))?,
@@ -313,7 +397,7 @@ impl Application {
                 .ok_or_else(|| r.missing("Application", "events_disallowed"))?,
             name: f_name.ok_or_else(|| r.missing("Application", "name"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -443,6 +527,11 @@ impl crate::json::Decode for AsteriskInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AsteriskInfo {
@@ -450,42 +539,77 @@ impl AsteriskInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_build: Option<Box<crate::models::BuildInfo>> = None;
-        let mut f_config: Option<Box<crate::models::ConfigInfo>> = None;
-        let mut f_status: Option<Box<crate::models::StatusInfo>> = None;
-        let mut f_system: Option<Box<crate::models::SystemInfo>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_build: Option<Option<Box<crate::models::BuildInfo>>> = None;
+        let mut f_config: Option<Option<Box<crate::models::ConfigInfo>>> = None;
+        let mut f_status: Option<Option<Box<crate::models::StatusInfo>>> = None;
+        let mut f_system: Option<Option<Box<crate::models::SystemInfo>>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "build" => {
-                    r.once(&mut seen, 1 << 0, "build")?;
-                    f_build = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"build\":") => 0,
+                Some(b'c') if r.eat(b"config\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b's') if r.eat(b"system\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "build" => 0,
+                        "config" => 1,
+                        "status" => 2,
+                        "system" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "config" => {
-                    r.once(&mut seen, 1 << 1, "config")?;
-                    f_config = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_build.is_some() {
+                        return Err(r.duplicate("build"));
+                    }
+                    f_build = Some(crate::json::Decode::decode(r)?);
                 }
-                "status" => {
-                    r.once(&mut seen, 1 << 2, "status")?;
-                    f_status = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_config.is_some() {
+                        return Err(r.duplicate("config"));
+                    }
+                    f_config = Some(crate::json::Decode::decode(r)?);
                 }
-                "system" => {
-                    r.once(&mut seen, 1 << 3, "system")?;
-                    f_system = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
+                    f_status = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
+                _ => {
+                    if f_system.is_some() {
+                        return Err(r.duplicate("system"));
+                    }
+                    f_system = Some(crate::json::Decode::decode(r)?);
+                }
             }
         }
-        Ok(AsteriskInfo {
-            build: f_build,
-            config: f_config,
-            status: f_status,
-            system: f_system,
+        let place = P::new();
+        Ok(place.put(AsteriskInfo {
+            build: f_build.flatten(),
+            config: f_config.flatten(),
+            status: f_status.flatten(),
+            system: f_system.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -589,6 +713,11 @@ impl crate::json::Decode for AsteriskPing {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl AsteriskPing {
@@ -596,36 +725,67 @@ impl AsteriskPing {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "asterisk_id" => {
-                    r.once(&mut seen, 1 << 0, "asterisk_id")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"asterisk_id\":") => 0,
+                Some(b'p') if r.eat(b"ping\":") => 1,
+                Some(b't') if r.eat(b"timestamp\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "asterisk_id" => 0,
+                        "ping" => 1,
+                        "timestamp" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_asterisk_id.is_some() {
+                        return Err(r.duplicate("asterisk_id"));
+                    }
                     f_asterisk_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "ping" => {
-                    r.once(&mut seen, 1 << 1, "ping")?;
+                1 => {
+                    if f_ping.is_some() {
+                        return Err(r.duplicate("ping"));
+                    }
                     f_ping = Some(crate::json::Decode::decode(r)?);
                 }
-                "timestamp" => {
-                    r.once(&mut seen, 1 << 2, "timestamp")?;
+                _ => {
+                    if f_timestamp.is_some() {
+                        return Err(r.duplicate("timestamp"));
+                    }
                     f_timestamp = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(AsteriskPing {
+        let place = P::new();
+        Ok(place.put(AsteriskPing {
             asterisk_id: f_asterisk_id.ok_or_else(|| r.missing("AsteriskPing", "asterisk_id"))?,
             ping: f_ping.ok_or_else(|| r.missing("AsteriskPing", "ping"))?,
             timestamp: f_timestamp.ok_or_else(|| r.missing("AsteriskPing", "timestamp"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -845,6 +1005,11 @@ impl crate::json::Decode for Bridge {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Bridge {
@@ -852,84 +1017,147 @@ impl Bridge {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge_class: Option<crate::Str> = None;
         let mut f_bridge_type: Option<BridgeType> = None;
-        let mut f_bridgevars: Option<serde_json::Value> = None;
+        let mut f_bridgevars: Option<Option<serde_json::Value>> = None;
         let mut f_channels: Option<Vec<crate::Str>> = None;
         let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_creator: Option<crate::Str> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_technology: Option<crate::Str> = None;
-        let mut f_video_mode: Option<crate::Str> = None;
-        let mut f_video_source_id: Option<crate::Str> = None;
+        let mut f_video_mode: Option<Option<crate::Str>> = None;
+        let mut f_video_source_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge_class" => {
-                    r.once(&mut seen, 1 << 0, "bridge_class")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge_class\":") => 0,
+                Some(b'b') if r.eat(b"bridge_type\":") => 1,
+                Some(b'b') if r.eat(b"bridgevars\":") => 2,
+                Some(b'c') if r.eat(b"channels\":") => 3,
+                Some(b'c') if r.eat(b"creationtime\":") => 4,
+                Some(b'c') if r.eat(b"creator\":") => 5,
+                Some(b'i') if r.eat(b"id\":") => 6,
+                Some(b'n') if r.eat(b"name\":") => 7,
+                Some(b't') if r.eat(b"technology\":") => 8,
+                Some(b'v') if r.eat(b"video_mode\":") => 9,
+                Some(b'v') if r.eat(b"video_source_id\":") => 10,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge_class" => 0,
+                        "bridge_type" => 1,
+                        "bridgevars" => 2,
+                        "channels" => 3,
+                        "creationtime" => 4,
+                        "creator" => 5,
+                        "id" => 6,
+                        "name" => 7,
+                        "technology" => 8,
+                        "video_mode" => 9,
+                        "video_source_id" => 10,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_bridge_class.is_some() {
+                        return Err(r.duplicate("bridge_class"));
+                    }
                     f_bridge_class = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridge_type" => {
-                    r.once(&mut seen, 1 << 1, "bridge_type")?;
+                1 => {
+                    if f_bridge_type.is_some() {
+                        return Err(r.duplicate("bridge_type"));
+                    }
                     f_bridge_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "bridgevars" => {
-                    r.once(&mut seen, 1 << 2, "bridgevars")?;
-                    f_bridgevars = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_bridgevars.is_some() {
+                        return Err(r.duplicate("bridgevars"));
+                    }
+                    f_bridgevars = Some(crate::json::Decode::decode(r)?);
                 }
-                "channels" => {
-                    r.once(&mut seen, 1 << 3, "channels")?;
+                3 => {
+                    if f_channels.is_some() {
+                        return Err(r.duplicate("channels"));
+                    }
                     f_channels = Some(crate::json::Decode::decode(r)?);
                 }
-                "creationtime" => {
-                    r.once(&mut seen, 1 << 4, "creationtime")?;
+                4 => {
+                    if f_creationtime.is_some() {
+                        return Err(r.duplicate("creationtime"));
+                    }
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
-                "creator" => {
-                    r.once(&mut seen, 1 << 5, "creator")?;
+                5 => {
+                    if f_creator.is_some() {
+                        return Err(r.duplicate("creator"));
+                    }
                     f_creator = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
-                    r.once(&mut seen, 1 << 6, "id")?;
+                6 => {
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 7, "name")?;
+                7 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "technology" => {
-                    r.once(&mut seen, 1 << 8, "technology")?;
+                8 => {
+                    if f_technology.is_some() {
+                        return Err(r.duplicate("technology"));
+                    }
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
-                "video_mode" => {
-                    r.once(&mut seen, 1 << 9, "video_mode")?;
-                    f_video_mode = crate::json::Decode::decode(r)?;
+                9 => {
+                    if f_video_mode.is_some() {
+                        return Err(r.duplicate("video_mode"));
+                    }
+                    f_video_mode = Some(crate::json::Decode::decode(r)?);
                 }
-                "video_source_id" => {
-                    r.once(&mut seen, 1 << 10, "video_source_id")?;
-                    f_video_source_id = crate::json::Decode::decode(r)?;
+                _ => {
+                    if f_video_source_id.is_some() {
+                        return Err(r.duplicate("video_source_id"));
+                    }
+                    f_video_source_id = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Bridge {
+        let place = P::new();
+        Ok(place.put(Bridge {
             bridge_class: f_bridge_class.ok_or_else(|| r.missing("Bridge", "bridge_class"))?,
             bridge_type: f_bridge_type.ok_or_else(|| r.missing("Bridge", "bridge_type"))?,
-            bridgevars: f_bridgevars,
+            bridgevars: f_bridgevars.flatten(),
             channels: f_channels.ok_or_else(|| r.missing("Bridge", "channels"))?,
             creationtime: f_creationtime.ok_or_else(|| r.missing("Bridge", "creationtime"))?,
             creator: f_creator.ok_or_else(|| r.missing("Bridge", "creator"))?,
             id: f_id.ok_or_else(|| r.missing("Bridge", "id"))?,
             name: f_name.ok_or_else(|| r.missing("Bridge", "name"))?,
             technology: f_technology.ok_or_else(|| r.missing("Bridge", "technology"))?,
-            video_mode: f_video_mode,
-            video_source_id: f_video_source_id,
+            video_mode: f_video_mode.flatten(),
+            video_source_id: f_video_source_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1075,6 +1303,11 @@ impl crate::json::Decode for BuildInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl BuildInfo {
@@ -1082,8 +1315,17 @@ impl BuildInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_date: Option<crate::Str> = None;
         let mut f_kernel: Option<crate::Str> = None;
         let mut f_machine: Option<crate::Str> = None;
@@ -1091,37 +1333,71 @@ impl BuildInfo {
         let mut f_os: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "date" => {
-                    r.once(&mut seen, 1 << 0, "date")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"date\":") => 0,
+                Some(b'k') if r.eat(b"kernel\":") => 1,
+                Some(b'm') if r.eat(b"machine\":") => 2,
+                Some(b'o') if r.eat(b"options\":") => 3,
+                Some(b'o') if r.eat(b"os\":") => 4,
+                Some(b'u') if r.eat(b"user\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "date" => 0,
+                        "kernel" => 1,
+                        "machine" => 2,
+                        "options" => 3,
+                        "os" => 4,
+                        "user" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_date.is_some() {
+                        return Err(r.duplicate("date"));
+                    }
                     f_date = Some(crate::json::Decode::decode(r)?);
                 }
-                "kernel" => {
-                    r.once(&mut seen, 1 << 1, "kernel")?;
+                1 => {
+                    if f_kernel.is_some() {
+                        return Err(r.duplicate("kernel"));
+                    }
                     f_kernel = Some(crate::json::Decode::decode(r)?);
                 }
-                "machine" => {
-                    r.once(&mut seen, 1 << 2, "machine")?;
+                2 => {
+                    if f_machine.is_some() {
+                        return Err(r.duplicate("machine"));
+                    }
                     f_machine = Some(crate::json::Decode::decode(r)?);
                 }
-                "options" => {
-                    r.once(&mut seen, 1 << 3, "options")?;
+                3 => {
+                    if f_options.is_some() {
+                        return Err(r.duplicate("options"));
+                    }
                     f_options = Some(crate::json::Decode::decode(r)?);
                 }
-                "os" => {
-                    r.once(&mut seen, 1 << 4, "os")?;
+                4 => {
+                    if f_os.is_some() {
+                        return Err(r.duplicate("os"));
+                    }
                     f_os = Some(crate::json::Decode::decode(r)?);
                 }
-                "user" => {
-                    r.once(&mut seen, 1 << 5, "user")?;
+                _ => {
+                    if f_user.is_some() {
+                        return Err(r.duplicate("user"));
+                    }
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(BuildInfo {
+        let place = P::new();
+        Ok(place.put(BuildInfo {
             date: f_date.ok_or_else(|| r.missing("BuildInfo", "date"))?,
             kernel: f_kernel.ok_or_else(|| r.missing("BuildInfo", "kernel"))?,
             machine: f_machine.ok_or_else(|| r.missing("BuildInfo", "machine"))?,
@@ -1129,7 +1405,7 @@ impl BuildInfo {
             os: f_os.ok_or_else(|| r.missing("BuildInfo", "os"))?,
             user: f_user.ok_or_else(|| r.missing("BuildInfo", "user"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -1226,6 +1502,11 @@ impl crate::json::Decode for CallerID {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl CallerID {
@@ -1233,30 +1514,57 @@ impl CallerID {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'n') if r.eat(b"number\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "number" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "number" => {
-                    r.once(&mut seen, 1 << 1, "number")?;
+                _ => {
+                    if f_number.is_some() {
+                        return Err(r.duplicate("number"));
+                    }
                     f_number = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(CallerID {
+        let place = P::new();
+        Ok(place.put(CallerID {
             name: f_name.ok_or_else(|| r.missing("CallerID", "name"))?,
             number: f_number.ok_or_else(|| r.missing("CallerID", "number"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -1527,6 +1835,11 @@ impl crate::json::Decode for Channel {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Channel {
@@ -1534,12 +1847,21 @@ impl Channel {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_accountcode: Option<crate::Str> = None;
         let mut f_caller: Option<crate::models::CallerID> = None;
-        let mut f_caller_rdnis: Option<crate::Str> = None;
-        let mut f_channelvars: Option<serde_json::Value> = None;
+        let mut f_caller_rdnis: Option<Option<crate::Str>> = None;
+        let mut f_channelvars: Option<Option<serde_json::Value>> = None;
         let mut f_connected: Option<crate::models::CallerID> = None;
         let mut f_creationtime: Option<crate::Timestamp> = None;
         let mut f_dialplan: Option<crate::models::DialplanCEP> = None;
@@ -1548,71 +1870,133 @@ impl Channel {
         let mut f_name: Option<crate::Str> = None;
         let mut f_protocol_id: Option<crate::Str> = None;
         let mut f_state: Option<ChannelState> = None;
-        let mut f_tenantid: Option<crate::Str> = None;
+        let mut f_tenantid: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "accountcode" => {
-                    r.once(&mut seen, 1 << 0, "accountcode")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"accountcode\":") => 0,
+                Some(b'c') if r.eat(b"caller\":") => 1,
+                Some(b'c') if r.eat(b"caller_rdnis\":") => 2,
+                Some(b'c') if r.eat(b"channelvars\":") => 3,
+                Some(b'c') if r.eat(b"connected\":") => 4,
+                Some(b'c') if r.eat(b"creationtime\":") => 5,
+                Some(b'd') if r.eat(b"dialplan\":") => 6,
+                Some(b'i') if r.eat(b"id\":") => 7,
+                Some(b'l') if r.eat(b"language\":") => 8,
+                Some(b'n') if r.eat(b"name\":") => 9,
+                Some(b'p') if r.eat(b"protocol_id\":") => 10,
+                Some(b's') if r.eat(b"state\":") => 11,
+                Some(b't') if r.eat(b"tenantid\":") => 12,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "accountcode" => 0,
+                        "caller" => 1,
+                        "caller_rdnis" => 2,
+                        "channelvars" => 3,
+                        "connected" => 4,
+                        "creationtime" => 5,
+                        "dialplan" => 6,
+                        "id" => 7,
+                        "language" => 8,
+                        "name" => 9,
+                        "protocol_id" => 10,
+                        "state" => 11,
+                        "tenantid" => 12,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_accountcode.is_some() {
+                        return Err(r.duplicate("accountcode"));
+                    }
                     f_accountcode = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller" => {
-                    r.once(&mut seen, 1 << 1, "caller")?;
+                1 => {
+                    if f_caller.is_some() {
+                        return Err(r.duplicate("caller"));
+                    }
                     f_caller = Some(crate::json::Decode::decode(r)?);
                 }
-                "caller_rdnis" => {
-                    r.once(&mut seen, 1 << 2, "caller_rdnis")?;
-                    f_caller_rdnis = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_caller_rdnis.is_some() {
+                        return Err(r.duplicate("caller_rdnis"));
+                    }
+                    f_caller_rdnis = Some(crate::json::Decode::decode(r)?);
                 }
-                "channelvars" => {
-                    r.once(&mut seen, 1 << 3, "channelvars")?;
-                    f_channelvars = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_channelvars.is_some() {
+                        return Err(r.duplicate("channelvars"));
+                    }
+                    f_channelvars = Some(crate::json::Decode::decode(r)?);
                 }
-                "connected" => {
-                    r.once(&mut seen, 1 << 4, "connected")?;
+                4 => {
+                    if f_connected.is_some() {
+                        return Err(r.duplicate("connected"));
+                    }
                     f_connected = Some(crate::json::Decode::decode(r)?);
                 }
-                "creationtime" => {
-                    r.once(&mut seen, 1 << 5, "creationtime")?;
+                5 => {
+                    if f_creationtime.is_some() {
+                        return Err(r.duplicate("creationtime"));
+                    }
                     f_creationtime = Some(crate::json::Decode::decode(r)?);
                 }
-                "dialplan" => {
-                    r.once(&mut seen, 1 << 6, "dialplan")?;
+                6 => {
+                    if f_dialplan.is_some() {
+                        return Err(r.duplicate("dialplan"));
+                    }
                     f_dialplan = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
-                    r.once(&mut seen, 1 << 7, "id")?;
+                7 => {
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
-                    r.once(&mut seen, 1 << 8, "language")?;
+                8 => {
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 9, "name")?;
+                9 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "protocol_id" => {
-                    r.once(&mut seen, 1 << 10, "protocol_id")?;
+                10 => {
+                    if f_protocol_id.is_some() {
+                        return Err(r.duplicate("protocol_id"));
+                    }
                     f_protocol_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 11, "state")?;
+                11 => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "tenantid" => {
-                    r.once(&mut seen, 1 << 12, "tenantid")?;
-                    f_tenantid = crate::json::Decode::decode(r)?;
+                _ => {
+                    if f_tenantid.is_some() {
+                        return Err(r.duplicate("tenantid"));
+                    }
+                    f_tenantid = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Channel {
+        let place = P::new();
+        Ok(place.put(Channel {
             accountcode: f_accountcode.ok_or_else(|| r.missing("Channel", "accountcode"))?,
             caller: f_caller.ok_or_else(|| r.missing("Channel", "caller"))?,
-            caller_rdnis: f_caller_rdnis,
-            channelvars: f_channelvars,
+            caller_rdnis: f_caller_rdnis.flatten(),
+            channelvars: f_channelvars.flatten(),
             connected: f_connected.ok_or_else(|| r.missing("Channel", "connected"))?,
             creationtime: f_creationtime.ok_or_else(|| r.missing("Channel", "creationtime"))?,
             dialplan: f_dialplan.ok_or_else(|| r.missing("Channel", "dialplan"))?,
@@ -1621,9 +2005,9 @@ impl Channel {
             name: f_name.ok_or_else(|| r.missing("Channel", "name"))?,
             protocol_id: f_protocol_id.ok_or_else(|| r.missing("Channel", "protocol_id"))?,
             state: f_state.ok_or_else(|| r.missing("Channel", "state"))?,
-            tenantid: f_tenantid,
+            tenantid: f_tenantid.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -1778,6 +2162,11 @@ impl crate::json::Decode for ConfigInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ConfigInfo {
@@ -1785,55 +2174,98 @@ impl ConfigInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_default_language: Option<crate::Str> = None;
-        let mut f_max_channels: Option<i64> = None;
-        let mut f_max_load: Option<f64> = None;
-        let mut f_max_open_files: Option<i64> = None;
+        let mut f_max_channels: Option<Option<i64>> = None;
+        let mut f_max_load: Option<Option<f64>> = None;
+        let mut f_max_open_files: Option<Option<i64>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_setid: Option<crate::models::SetId> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "default_language" => {
-                    r.once(&mut seen, 1 << 0, "default_language")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"default_language\":") => 0,
+                Some(b'm') if r.eat(b"max_channels\":") => 1,
+                Some(b'm') if r.eat(b"max_load\":") => 2,
+                Some(b'm') if r.eat(b"max_open_files\":") => 3,
+                Some(b'n') if r.eat(b"name\":") => 4,
+                Some(b's') if r.eat(b"setid\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "default_language" => 0,
+                        "max_channels" => 1,
+                        "max_load" => 2,
+                        "max_open_files" => 3,
+                        "name" => 4,
+                        "setid" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_default_language.is_some() {
+                        return Err(r.duplicate("default_language"));
+                    }
                     f_default_language = Some(crate::json::Decode::decode(r)?);
                 }
-                "max_channels" => {
-                    r.once(&mut seen, 1 << 1, "max_channels")?;
-                    f_max_channels = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_max_channels.is_some() {
+                        return Err(r.duplicate("max_channels"));
+                    }
+                    f_max_channels = Some(crate::json::Decode::decode(r)?);
                 }
-                "max_load" => {
-                    r.once(&mut seen, 1 << 2, "max_load")?;
-                    f_max_load = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_max_load.is_some() {
+                        return Err(r.duplicate("max_load"));
+                    }
+                    f_max_load = Some(crate::json::Decode::decode(r)?);
                 }
-                "max_open_files" => {
-                    r.once(&mut seen, 1 << 3, "max_open_files")?;
-                    f_max_open_files = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_max_open_files.is_some() {
+                        return Err(r.duplicate("max_open_files"));
+                    }
+                    f_max_open_files = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 4, "name")?;
+                4 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "setid" => {
-                    r.once(&mut seen, 1 << 5, "setid")?;
+                _ => {
+                    if f_setid.is_some() {
+                        return Err(r.duplicate("setid"));
+                    }
                     f_setid = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ConfigInfo {
+        let place = P::new();
+        Ok(place.put(ConfigInfo {
             default_language: f_default_language
                 .ok_or_else(|| r.missing("ConfigInfo", "default_language"))?,
-            max_channels: f_max_channels,
-            max_load: f_max_load,
-            max_open_files: f_max_open_files,
+            max_channels: f_max_channels.flatten(),
+            max_load: f_max_load.flatten(),
+            max_open_files: f_max_open_files.flatten(),
             name: f_name.ok_or_else(|| r.missing("ConfigInfo", "name"))?,
             setid: f_setid.ok_or_else(|| r.missing("ConfigInfo", "setid"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -1934,6 +2366,11 @@ impl crate::json::Decode for ConfigTuple {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ConfigTuple {
@@ -1941,30 +2378,57 @@ impl ConfigTuple {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "attribute" => {
-                    r.once(&mut seen, 1 << 0, "attribute")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"attribute\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "attribute" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_attribute.is_some() {
+                        return Err(r.duplicate("attribute"));
+                    }
                     f_attribute = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                _ => {
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ConfigTuple {
+        let place = P::new();
+        Ok(place.put(ConfigTuple {
             attribute: f_attribute.ok_or_else(|| r.missing("ConfigTuple", "attribute"))?,
             value: f_value.ok_or_else(|| r.missing("ConfigTuple", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2127,6 +2591,11 @@ impl crate::json::Decode for ContactInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ContactInfo {
@@ -2134,43 +2603,78 @@ impl ContactInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_aor: Option<crate::Str> = None;
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
-        let mut f_roundtrip_usec: Option<crate::Str> = None;
+        let mut f_roundtrip_usec: Option<Option<crate::Str>> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "aor" => {
-                    r.once(&mut seen, 1 << 0, "aor")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"aor\":") => 0,
+                Some(b'c') if r.eat(b"contact_status\":") => 1,
+                Some(b'r') if r.eat(b"roundtrip_usec\":") => 2,
+                Some(b'u') if r.eat(b"uri\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "aor" => 0,
+                        "contact_status" => 1,
+                        "roundtrip_usec" => 2,
+                        "uri" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_aor.is_some() {
+                        return Err(r.duplicate("aor"));
+                    }
                     f_aor = Some(crate::json::Decode::decode(r)?);
                 }
-                "contact_status" => {
-                    r.once(&mut seen, 1 << 1, "contact_status")?;
+                1 => {
+                    if f_contact_status.is_some() {
+                        return Err(r.duplicate("contact_status"));
+                    }
                     f_contact_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "roundtrip_usec" => {
-                    r.once(&mut seen, 1 << 2, "roundtrip_usec")?;
-                    f_roundtrip_usec = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_roundtrip_usec.is_some() {
+                        return Err(r.duplicate("roundtrip_usec"));
+                    }
+                    f_roundtrip_usec = Some(crate::json::Decode::decode(r)?);
                 }
-                "uri" => {
-                    r.once(&mut seen, 1 << 3, "uri")?;
+                _ => {
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ContactInfo {
+        let place = P::new();
+        Ok(place.put(ContactInfo {
             aor: f_aor.ok_or_else(|| r.missing("ContactInfo", "aor"))?,
             contact_status: f_contact_status
                 .ok_or_else(|| r.missing("ContactInfo", "contact_status"))?,
-            roundtrip_usec: f_roundtrip_usec,
+            roundtrip_usec: f_roundtrip_usec.flatten(),
             uri: f_uri.ok_or_else(|| r.missing("ContactInfo", "uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2332,6 +2836,11 @@ impl crate::json::Decode for DeviceState {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl DeviceState {
@@ -2339,30 +2848,57 @@ impl DeviceState {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b's') if r.eat(b"state\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "state" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 1, "state")?;
+                _ => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(DeviceState {
+        let place = P::new();
+        Ok(place.put(DeviceState {
             name: f_name.ok_or_else(|| r.missing("DeviceState", "name"))?,
             state: f_state.ok_or_else(|| r.missing("DeviceState", "state"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2430,6 +2966,11 @@ impl crate::json::Decode for Dialed {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Dialed {
@@ -2437,13 +2978,22 @@ impl Dialed {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut extra = serde_json::Map::new();
         while let Some(key) = object.next_key(r)? {
             r.extra(&mut extra, key)?;
         }
-        Ok(Dialed { extra })
+        Ok(P::new().put(Dialed { extra }))
     }
 }
 
@@ -2561,6 +3111,11 @@ impl crate::json::Decode for DialplanCEP {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl DialplanCEP {
@@ -2568,48 +3123,87 @@ impl DialplanCEP {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_app_data: Option<crate::Str> = None;
         let mut f_app_name: Option<crate::Str> = None;
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
         let mut f_priority: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "app_data" => {
-                    r.once(&mut seen, 1 << 0, "app_data")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"app_data\":") => 0,
+                Some(b'a') if r.eat(b"app_name\":") => 1,
+                Some(b'c') if r.eat(b"context\":") => 2,
+                Some(b'e') if r.eat(b"exten\":") => 3,
+                Some(b'p') if r.eat(b"priority\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "app_data" => 0,
+                        "app_name" => 1,
+                        "context" => 2,
+                        "exten" => 3,
+                        "priority" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_app_data.is_some() {
+                        return Err(r.duplicate("app_data"));
+                    }
                     f_app_data = Some(crate::json::Decode::decode(r)?);
                 }
-                "app_name" => {
-                    r.once(&mut seen, 1 << 1, "app_name")?;
+                1 => {
+                    if f_app_name.is_some() {
+                        return Err(r.duplicate("app_name"));
+                    }
                     f_app_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "context" => {
-                    r.once(&mut seen, 1 << 2, "context")?;
+                2 => {
+                    if f_context.is_some() {
+                        return Err(r.duplicate("context"));
+                    }
                     f_context = Some(crate::json::Decode::decode(r)?);
                 }
-                "exten" => {
-                    r.once(&mut seen, 1 << 3, "exten")?;
+                3 => {
+                    if f_exten.is_some() {
+                        return Err(r.duplicate("exten"));
+                    }
                     f_exten = Some(crate::json::Decode::decode(r)?);
                 }
-                "priority" => {
-                    r.once(&mut seen, 1 << 4, "priority")?;
+                _ => {
+                    if f_priority.is_some() {
+                        return Err(r.duplicate("priority"));
+                    }
                     f_priority = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(DialplanCEP {
+        let place = P::new();
+        Ok(place.put(DialplanCEP {
             app_data: f_app_data.ok_or_else(|| r.missing("DialplanCEP", "app_data"))?,
             app_name: f_app_name.ok_or_else(|| r.missing("DialplanCEP", "app_name"))?,
             context: f_context.ok_or_else(|| r.missing("DialplanCEP", "context"))?,
             exten: f_exten.ok_or_else(|| r.missing("DialplanCEP", "exten"))?,
             priority: f_priority.ok_or_else(|| r.missing("DialplanCEP", "priority"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2769,6 +3363,11 @@ impl crate::json::Decode for Endpoint {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Endpoint {
@@ -2776,42 +3375,77 @@ impl Endpoint {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_ids: Option<Vec<crate::Str>> = None;
         let mut f_resource: Option<crate::Str> = None;
-        let mut f_state: Option<EndpointState> = None;
+        let mut f_state: Option<Option<EndpointState>> = None;
         let mut f_technology: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel_ids" => {
-                    r.once(&mut seen, 1 << 0, "channel_ids")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel_ids\":") => 0,
+                Some(b'r') if r.eat(b"resource\":") => 1,
+                Some(b's') if r.eat(b"state\":") => 2,
+                Some(b't') if r.eat(b"technology\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel_ids" => 0,
+                        "resource" => 1,
+                        "state" => 2,
+                        "technology" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel_ids.is_some() {
+                        return Err(r.duplicate("channel_ids"));
+                    }
                     f_channel_ids = Some(crate::json::Decode::decode(r)?);
                 }
-                "resource" => {
-                    r.once(&mut seen, 1 << 1, "resource")?;
+                1 => {
+                    if f_resource.is_some() {
+                        return Err(r.duplicate("resource"));
+                    }
                     f_resource = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 2, "state")?;
-                    f_state = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
+                    f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "technology" => {
-                    r.once(&mut seen, 1 << 3, "technology")?;
+                _ => {
+                    if f_technology.is_some() {
+                        return Err(r.duplicate("technology"));
+                    }
                     f_technology = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Endpoint {
+        let place = P::new();
+        Ok(place.put(Endpoint {
             channel_ids: f_channel_ids.ok_or_else(|| r.missing("Endpoint", "channel_ids"))?,
             resource: f_resource.ok_or_else(|| r.missing("Endpoint", "resource"))?,
-            state: f_state,
+            state: f_state.flatten(),
             technology: f_technology.ok_or_else(|| r.missing("Endpoint", "technology"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -2909,6 +3543,11 @@ impl crate::json::Decode for FormatLangPair {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl FormatLangPair {
@@ -2916,30 +3555,57 @@ impl FormatLangPair {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "format" => {
-                    r.once(&mut seen, 1 << 0, "format")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"format\":") => 0,
+                Some(b'l') if r.eat(b"language\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "format" => 0,
+                        "language" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
-                    r.once(&mut seen, 1 << 1, "language")?;
+                _ => {
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
                     f_language = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(FormatLangPair {
+        let place = P::new();
+        Ok(place.put(FormatLangPair {
             format: f_format.ok_or_else(|| r.missing("FormatLangPair", "format"))?,
             language: f_language.ok_or_else(|| r.missing("FormatLangPair", "language"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3148,6 +3814,11 @@ impl crate::json::Decode for LiveRecording {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl LiveRecording {
@@ -3155,66 +3826,117 @@ impl LiveRecording {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_cause: Option<crate::Str> = None;
-        let mut f_duration: Option<i64> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_cause: Option<Option<crate::Str>> = None;
+        let mut f_duration: Option<Option<i64>> = None;
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
-        let mut f_silence_duration: Option<i64> = None;
+        let mut f_silence_duration: Option<Option<i64>> = None;
         let mut f_state: Option<LiveRecordingState> = None;
-        let mut f_talking_duration: Option<i64> = None;
+        let mut f_talking_duration: Option<Option<i64>> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "cause" => {
-                    r.once(&mut seen, 1 << 0, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"cause\":") => 0,
+                Some(b'd') if r.eat(b"duration\":") => 1,
+                Some(b'f') if r.eat(b"format\":") => 2,
+                Some(b'n') if r.eat(b"name\":") => 3,
+                Some(b's') if r.eat(b"silence_duration\":") => 4,
+                Some(b's') if r.eat(b"state\":") => 5,
+                Some(b't') if r.eat(b"talking_duration\":") => 6,
+                Some(b't') if r.eat(b"target_uri\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "cause" => 0,
+                        "duration" => 1,
+                        "format" => 2,
+                        "name" => 3,
+                        "silence_duration" => 4,
+                        "state" => 5,
+                        "talking_duration" => 6,
+                        "target_uri" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "duration" => {
-                    r.once(&mut seen, 1 << 1, "duration")?;
-                    f_duration = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
                 }
-                "format" => {
-                    r.once(&mut seen, 1 << 2, "format")?;
+                1 => {
+                    if f_duration.is_some() {
+                        return Err(r.duplicate("duration"));
+                    }
+                    f_duration = Some(crate::json::Decode::decode(r)?);
+                }
+                2 => {
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 3, "name")?;
+                3 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "silence_duration" => {
-                    r.once(&mut seen, 1 << 4, "silence_duration")?;
-                    f_silence_duration = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_silence_duration.is_some() {
+                        return Err(r.duplicate("silence_duration"));
+                    }
+                    f_silence_duration = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 5, "state")?;
+                5 => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "talking_duration" => {
-                    r.once(&mut seen, 1 << 6, "talking_duration")?;
-                    f_talking_duration = crate::json::Decode::decode(r)?;
+                6 => {
+                    if f_talking_duration.is_some() {
+                        return Err(r.duplicate("talking_duration"));
+                    }
+                    f_talking_duration = Some(crate::json::Decode::decode(r)?);
                 }
-                "target_uri" => {
-                    r.once(&mut seen, 1 << 7, "target_uri")?;
+                _ => {
+                    if f_target_uri.is_some() {
+                        return Err(r.duplicate("target_uri"));
+                    }
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(LiveRecording {
-            cause: f_cause,
-            duration: f_duration,
+        let place = P::new();
+        Ok(place.put(LiveRecording {
+            cause: f_cause.flatten(),
+            duration: f_duration.flatten(),
             format: f_format.ok_or_else(|| r.missing("LiveRecording", "format"))?,
             name: f_name.ok_or_else(|| r.missing("LiveRecording", "name"))?,
-            silence_duration: f_silence_duration,
+            silence_duration: f_silence_duration.flatten(),
             state: f_state.ok_or_else(|| r.missing("LiveRecording", "state"))?,
-            talking_duration: f_talking_duration,
+            talking_duration: f_talking_duration.flatten(),
             target_uri: f_target_uri.ok_or_else(|| r.missing("LiveRecording", "target_uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3335,6 +4057,11 @@ impl crate::json::Decode for LogChannel {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl LogChannel {
@@ -3342,43 +4069,78 @@ impl LogChannel {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel: Option<crate::Str> = None;
         let mut f_configuration: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel" => {
-                    r.once(&mut seen, 1 << 0, "channel")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel\":") => 0,
+                Some(b'c') if r.eat(b"configuration\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b't') if r.eat(b"type\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel" => 0,
+                        "configuration" => 1,
+                        "status" => 2,
+                        "type" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel.is_some() {
+                        return Err(r.duplicate("channel"));
+                    }
                     f_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "configuration" => {
-                    r.once(&mut seen, 1 << 1, "configuration")?;
+                1 => {
+                    if f_configuration.is_some() {
+                        return Err(r.duplicate("configuration"));
+                    }
                     f_configuration = Some(crate::json::Decode::decode(r)?);
                 }
-                "status" => {
-                    r.once(&mut seen, 1 << 2, "status")?;
+                2 => {
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 3, "type")?;
+                _ => {
+                    if f_type.is_some() {
+                        return Err(r.duplicate("type"));
+                    }
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(LogChannel {
+        let place = P::new();
+        Ok(place.put(LogChannel {
             channel: f_channel.ok_or_else(|| r.missing("LogChannel", "channel"))?,
             configuration: f_configuration
                 .ok_or_else(|| r.missing("LogChannel", "configuration"))?,
             status: f_status.ok_or_else(|| r.missing("LogChannel", "status"))?,
             r#type: f_type.ok_or_else(|| r.missing("LogChannel", "type"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3483,6 +4245,11 @@ impl crate::json::Decode for Mailbox {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Mailbox {
@@ -3490,36 +4257,67 @@ impl Mailbox {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'n') if r.eat(b"new_messages\":") => 1,
+                Some(b'o') if r.eat(b"old_messages\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "new_messages" => 1,
+                        "old_messages" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "new_messages" => {
-                    r.once(&mut seen, 1 << 1, "new_messages")?;
+                1 => {
+                    if f_new_messages.is_some() {
+                        return Err(r.duplicate("new_messages"));
+                    }
                     f_new_messages = Some(crate::json::Decode::decode(r)?);
                 }
-                "old_messages" => {
-                    r.once(&mut seen, 1 << 2, "old_messages")?;
+                _ => {
+                    if f_old_messages.is_some() {
+                        return Err(r.duplicate("old_messages"));
+                    }
                     f_old_messages = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Mailbox {
+        let place = P::new();
+        Ok(place.put(Mailbox {
             name: f_name.ok_or_else(|| r.missing("Mailbox", "name"))?,
             new_messages: f_new_messages.ok_or_else(|| r.missing("Mailbox", "new_messages"))?,
             old_messages: f_old_messages.ok_or_else(|| r.missing("Mailbox", "old_messages"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3642,6 +4440,11 @@ impl crate::json::Decode for Module {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Module {
@@ -3649,48 +4452,87 @@ impl Module {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_description: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
         let mut f_support_level: Option<crate::Str> = None;
         let mut f_use_count: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "description" => {
-                    r.once(&mut seen, 1 << 0, "description")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'd') if r.eat(b"description\":") => 0,
+                Some(b'n') if r.eat(b"name\":") => 1,
+                Some(b's') if r.eat(b"status\":") => 2,
+                Some(b's') if r.eat(b"support_level\":") => 3,
+                Some(b'u') if r.eat(b"use_count\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "description" => 0,
+                        "name" => 1,
+                        "status" => 2,
+                        "support_level" => 3,
+                        "use_count" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_description.is_some() {
+                        return Err(r.duplicate("description"));
+                    }
                     f_description = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 1, "name")?;
+                1 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "status" => {
-                    r.once(&mut seen, 1 << 2, "status")?;
+                2 => {
+                    if f_status.is_some() {
+                        return Err(r.duplicate("status"));
+                    }
                     f_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "support_level" => {
-                    r.once(&mut seen, 1 << 3, "support_level")?;
+                3 => {
+                    if f_support_level.is_some() {
+                        return Err(r.duplicate("support_level"));
+                    }
                     f_support_level = Some(crate::json::Decode::decode(r)?);
                 }
-                "use_count" => {
-                    r.once(&mut seen, 1 << 4, "use_count")?;
+                _ => {
+                    if f_use_count.is_some() {
+                        return Err(r.duplicate("use_count"));
+                    }
                     f_use_count = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Module {
+        let place = P::new();
+        Ok(place.put(Module {
             description: f_description.ok_or_else(|| r.missing("Module", "description"))?,
             name: f_name.ok_or_else(|| r.missing("Module", "name"))?,
             status: f_status.ok_or_else(|| r.missing("Module", "status"))?,
             support_level: f_support_level.ok_or_else(|| r.missing("Module", "support_level"))?,
             use_count: f_use_count.ok_or_else(|| r.missing("Module", "use_count"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -3824,6 +4666,11 @@ impl crate::json::Decode for Peer {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Peer {
@@ -3831,48 +4678,87 @@ impl Peer {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_address: Option<crate::Str> = None;
-        let mut f_cause: Option<crate::Str> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_address: Option<Option<crate::Str>> = None;
+        let mut f_cause: Option<Option<crate::Str>> = None;
         let mut f_peer_status: Option<crate::Str> = None;
-        let mut f_port: Option<crate::Str> = None;
-        let mut f_time: Option<crate::Str> = None;
+        let mut f_port: Option<Option<crate::Str>> = None;
+        let mut f_time: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "address" => {
-                    r.once(&mut seen, 1 << 0, "address")?;
-                    f_address = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"address\":") => 0,
+                Some(b'c') if r.eat(b"cause\":") => 1,
+                Some(b'p') if r.eat(b"peer_status\":") => 2,
+                Some(b'p') if r.eat(b"port\":") => 3,
+                Some(b't') if r.eat(b"time\":") => 4,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "address" => 0,
+                        "cause" => 1,
+                        "peer_status" => 2,
+                        "port" => 3,
+                        "time" => 4,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "cause" => {
-                    r.once(&mut seen, 1 << 1, "cause")?;
-                    f_cause = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_address.is_some() {
+                        return Err(r.duplicate("address"));
+                    }
+                    f_address = Some(crate::json::Decode::decode(r)?);
                 }
-                "peer_status" => {
-                    r.once(&mut seen, 1 << 2, "peer_status")?;
+                1 => {
+                    if f_cause.is_some() {
+                        return Err(r.duplicate("cause"));
+                    }
+                    f_cause = Some(crate::json::Decode::decode(r)?);
+                }
+                2 => {
+                    if f_peer_status.is_some() {
+                        return Err(r.duplicate("peer_status"));
+                    }
                     f_peer_status = Some(crate::json::Decode::decode(r)?);
                 }
-                "port" => {
-                    r.once(&mut seen, 1 << 3, "port")?;
-                    f_port = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_port.is_some() {
+                        return Err(r.duplicate("port"));
+                    }
+                    f_port = Some(crate::json::Decode::decode(r)?);
                 }
-                "time" => {
-                    r.once(&mut seen, 1 << 4, "time")?;
-                    f_time = crate::json::Decode::decode(r)?;
+                _ => {
+                    if f_time.is_some() {
+                        return Err(r.duplicate("time"));
+                    }
+                    f_time = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Peer {
-            address: f_address,
-            cause: f_cause,
+        let place = P::new();
+        Ok(place.put(Peer {
+            address: f_address.flatten(),
+            cause: f_cause.flatten(),
             peer_status: f_peer_status.ok_or_else(|| r.missing("Peer", "peer_status"))?,
-            port: f_port,
-            time: f_time,
+            port: f_port.flatten(),
+            time: f_time.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -4062,6 +4948,11 @@ impl crate::json::Decode for Playback {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Playback {
@@ -4069,54 +4960,97 @@ impl Playback {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_id: Option<crate::Str> = None;
-        let mut f_language: Option<crate::Str> = None;
+        let mut f_language: Option<Option<crate::Str>> = None;
         let mut f_media_uri: Option<crate::Str> = None;
-        let mut f_next_media_uri: Option<crate::Str> = None;
+        let mut f_next_media_uri: Option<Option<crate::Str>> = None;
         let mut f_state: Option<PlaybackState> = None;
         let mut f_target_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "id" => {
-                    r.once(&mut seen, 1 << 0, "id")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'i') if r.eat(b"id\":") => 0,
+                Some(b'l') if r.eat(b"language\":") => 1,
+                Some(b'm') if r.eat(b"media_uri\":") => 2,
+                Some(b'n') if r.eat(b"next_media_uri\":") => 3,
+                Some(b's') if r.eat(b"state\":") => 4,
+                Some(b't') if r.eat(b"target_uri\":") => 5,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "id" => 0,
+                        "language" => 1,
+                        "media_uri" => 2,
+                        "next_media_uri" => 3,
+                        "state" => 4,
+                        "target_uri" => 5,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "language" => {
-                    r.once(&mut seen, 1 << 1, "language")?;
-                    f_language = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_language.is_some() {
+                        return Err(r.duplicate("language"));
+                    }
+                    f_language = Some(crate::json::Decode::decode(r)?);
                 }
-                "media_uri" => {
-                    r.once(&mut seen, 1 << 2, "media_uri")?;
+                2 => {
+                    if f_media_uri.is_some() {
+                        return Err(r.duplicate("media_uri"));
+                    }
                     f_media_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                "next_media_uri" => {
-                    r.once(&mut seen, 1 << 3, "next_media_uri")?;
-                    f_next_media_uri = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_next_media_uri.is_some() {
+                        return Err(r.duplicate("next_media_uri"));
+                    }
+                    f_next_media_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                "state" => {
-                    r.once(&mut seen, 1 << 4, "state")?;
+                4 => {
+                    if f_state.is_some() {
+                        return Err(r.duplicate("state"));
+                    }
                     f_state = Some(crate::json::Decode::decode(r)?);
                 }
-                "target_uri" => {
-                    r.once(&mut seen, 1 << 5, "target_uri")?;
+                _ => {
+                    if f_target_uri.is_some() {
+                        return Err(r.duplicate("target_uri"));
+                    }
                     f_target_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Playback {
+        let place = P::new();
+        Ok(place.put(Playback {
             id: f_id.ok_or_else(|| r.missing("Playback", "id"))?,
-            language: f_language,
+            language: f_language.flatten(),
             media_uri: f_media_uri.ok_or_else(|| r.missing("Playback", "media_uri"))?,
-            next_media_uri: f_next_media_uri,
+            next_media_uri: f_next_media_uri.flatten(),
             state: f_state.ok_or_else(|| r.missing("Playback", "state"))?,
             target_uri: f_target_uri.ok_or_else(|| r.missing("Playback", "target_uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4217,6 +5151,11 @@ impl crate::json::Decode for RESTHeader {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTHeader {
@@ -4224,30 +5163,57 @@ impl RESTHeader {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                _ => {
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RESTHeader {
+        let place = P::new();
+        Ok(place.put(RESTHeader {
             name: f_name.ok_or_else(|| r.missing("RESTHeader", "name"))?,
             value: f_value.ok_or_else(|| r.missing("RESTHeader", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4343,6 +5309,11 @@ impl crate::json::Decode for RESTQueryStringParameter {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTQueryStringParameter {
@@ -4350,30 +5321,57 @@ impl RESTQueryStringParameter {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "name" => {
-                    r.once(&mut seen, 1 << 0, "name")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'n') if r.eat(b"name\":") => 0,
+                Some(b'v') if r.eat(b"value\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "name" => 0,
+                        "value" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                "value" => {
-                    r.once(&mut seen, 1 << 1, "value")?;
+                _ => {
+                    if f_value.is_some() {
+                        return Err(r.duplicate("value"));
+                    }
                     f_value = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RESTQueryStringParameter {
+        let place = P::new();
+        Ok(place.put(RESTQueryStringParameter {
             name: f_name.ok_or_else(|| r.missing("RESTQueryStringParameter", "name"))?,
             value: f_value.ok_or_else(|| r.missing("RESTQueryStringParameter", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -4526,6 +5524,11 @@ impl crate::json::Decode for RESTRequest {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RESTRequest {
@@ -4533,67 +5536,119 @@ impl RESTRequest {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_content_type: Option<crate::Str> = None;
-        let mut f_message_body: Option<crate::Str> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_content_type: Option<Option<crate::Str>> = None;
+        let mut f_message_body: Option<Option<crate::Str>> = None;
         let mut f_method: Option<crate::Str> = None;
-        let mut f_query_strings: Option<Vec<crate::models::RESTQueryStringParameter>> = None;
+        let mut f_query_strings: Option<Option<Vec<crate::models::RESTQueryStringParameter>>> =
+            None;
         let mut f_request_id: Option<crate::Str> = None;
         let mut f_transaction_id: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "content_type" => {
-                    r.once(&mut seen, 1 << 0, "content_type")?;
-                    f_content_type = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"content_type\":") => 0,
+                Some(b'm') if r.eat(b"message_body\":") => 1,
+                Some(b'm') if r.eat(b"method\":") => 2,
+                Some(b'q') if r.eat(b"query_strings\":") => 3,
+                Some(b'r') if r.eat(b"request_id\":") => 4,
+                Some(b't') if r.eat(b"transaction_id\":") => 5,
+                Some(b't') if r.eat(b"type\":") => 6,
+                Some(b'u') if r.eat(b"uri\":") => 7,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "content_type" => 0,
+                        "message_body" => 1,
+                        "method" => 2,
+                        "query_strings" => 3,
+                        "request_id" => 4,
+                        "transaction_id" => 5,
+                        "type" => 6,
+                        "uri" => 7,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "message_body" => {
-                    r.once(&mut seen, 1 << 1, "message_body")?;
-                    f_message_body = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_content_type.is_some() {
+                        return Err(r.duplicate("content_type"));
+                    }
+                    f_content_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "method" => {
-                    r.once(&mut seen, 1 << 2, "method")?;
+                1 => {
+                    if f_message_body.is_some() {
+                        return Err(r.duplicate("message_body"));
+                    }
+                    f_message_body = Some(crate::json::Decode::decode(r)?);
+                }
+                2 => {
+                    if f_method.is_some() {
+                        return Err(r.duplicate("method"));
+                    }
                     f_method = Some(crate::json::Decode::decode(r)?);
                 }
-                "query_strings" => {
-                    r.once(&mut seen, 1 << 3, "query_strings")?;
-                    f_query_strings = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_query_strings.is_some() {
+                        return Err(r.duplicate("query_strings"));
+                    }
+                    f_query_strings = Some(crate::json::Decode::decode(r)?);
                 }
-                "request_id" => {
-                    r.once(&mut seen, 1 << 4, "request_id")?;
+                4 => {
+                    if f_request_id.is_some() {
+                        return Err(r.duplicate("request_id"));
+                    }
                     f_request_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "transaction_id" => {
-                    r.once(&mut seen, 1 << 5, "transaction_id")?;
+                5 => {
+                    if f_transaction_id.is_some() {
+                        return Err(r.duplicate("transaction_id"));
+                    }
                     f_transaction_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "type" => {
-                    r.once(&mut seen, 1 << 6, "type")?;
+                6 => {
+                    if f_type.is_some() {
+                        return Err(r.duplicate("type"));
+                    }
                     f_type = Some(crate::json::Decode::decode(r)?);
                 }
-                "uri" => {
-                    r.once(&mut seen, 1 << 7, "uri")?;
+                _ => {
+                    if f_uri.is_some() {
+                        return Err(r.duplicate("uri"));
+                    }
                     f_uri = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RESTRequest {
-            content_type: f_content_type,
-            message_body: f_message_body,
+        let place = P::new();
+        Ok(place.put(RESTRequest {
+            content_type: f_content_type.flatten(),
+            message_body: f_message_body.flatten(),
             method: f_method.ok_or_else(|| r.missing("RESTRequest", "method"))?,
-            query_strings: f_query_strings,
+            query_strings: f_query_strings.flatten(),
             request_id: f_request_id.ok_or_else(|| r.missing("RESTRequest", "request_id"))?,
             transaction_id: f_transaction_id
                 .ok_or_else(|| r.missing("RESTRequest", "transaction_id"))?,
             r#type: f_type.ok_or_else(|| r.missing("RESTRequest", "type"))?,
             uri: f_uri.ok_or_else(|| r.missing("RESTRequest", "uri"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -5123,6 +6178,11 @@ impl crate::json::Decode for RTPstat {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RTPstat {
@@ -5130,271 +6190,458 @@ impl RTPstat {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_channel_uniqueid: Option<crate::Str> = None;
-        let mut f_local_maxjitter: Option<f64> = None;
-        let mut f_local_maxmes: Option<f64> = None;
-        let mut f_local_maxrxploss: Option<f64> = None;
-        let mut f_local_minjitter: Option<f64> = None;
-        let mut f_local_minmes: Option<f64> = None;
-        let mut f_local_minrxploss: Option<f64> = None;
-        let mut f_local_normdevjitter: Option<f64> = None;
-        let mut f_local_normdevmes: Option<f64> = None;
-        let mut f_local_normdevrxploss: Option<f64> = None;
+        let mut f_local_maxjitter: Option<Option<f64>> = None;
+        let mut f_local_maxmes: Option<Option<f64>> = None;
+        let mut f_local_maxrxploss: Option<Option<f64>> = None;
+        let mut f_local_minjitter: Option<Option<f64>> = None;
+        let mut f_local_minmes: Option<Option<f64>> = None;
+        let mut f_local_minrxploss: Option<Option<f64>> = None;
+        let mut f_local_normdevjitter: Option<Option<f64>> = None;
+        let mut f_local_normdevmes: Option<Option<f64>> = None;
+        let mut f_local_normdevrxploss: Option<Option<f64>> = None;
         let mut f_local_ssrc: Option<i64> = None;
-        let mut f_local_stdevjitter: Option<f64> = None;
-        let mut f_local_stdevmes: Option<f64> = None;
-        let mut f_local_stdevrxploss: Option<f64> = None;
-        let mut f_maxrtt: Option<f64> = None;
-        let mut f_minrtt: Option<f64> = None;
-        let mut f_normdevrtt: Option<f64> = None;
-        let mut f_remote_maxjitter: Option<f64> = None;
-        let mut f_remote_maxmes: Option<f64> = None;
-        let mut f_remote_maxrxploss: Option<f64> = None;
-        let mut f_remote_minjitter: Option<f64> = None;
-        let mut f_remote_minmes: Option<f64> = None;
-        let mut f_remote_minrxploss: Option<f64> = None;
-        let mut f_remote_normdevjitter: Option<f64> = None;
-        let mut f_remote_normdevmes: Option<f64> = None;
-        let mut f_remote_normdevrxploss: Option<f64> = None;
+        let mut f_local_stdevjitter: Option<Option<f64>> = None;
+        let mut f_local_stdevmes: Option<Option<f64>> = None;
+        let mut f_local_stdevrxploss: Option<Option<f64>> = None;
+        let mut f_maxrtt: Option<Option<f64>> = None;
+        let mut f_minrtt: Option<Option<f64>> = None;
+        let mut f_normdevrtt: Option<Option<f64>> = None;
+        let mut f_remote_maxjitter: Option<Option<f64>> = None;
+        let mut f_remote_maxmes: Option<Option<f64>> = None;
+        let mut f_remote_maxrxploss: Option<Option<f64>> = None;
+        let mut f_remote_minjitter: Option<Option<f64>> = None;
+        let mut f_remote_minmes: Option<Option<f64>> = None;
+        let mut f_remote_minrxploss: Option<Option<f64>> = None;
+        let mut f_remote_normdevjitter: Option<Option<f64>> = None;
+        let mut f_remote_normdevmes: Option<Option<f64>> = None;
+        let mut f_remote_normdevrxploss: Option<Option<f64>> = None;
         let mut f_remote_ssrc: Option<i64> = None;
-        let mut f_remote_stdevjitter: Option<f64> = None;
-        let mut f_remote_stdevmes: Option<f64> = None;
-        let mut f_remote_stdevrxploss: Option<f64> = None;
-        let mut f_rtt: Option<f64> = None;
+        let mut f_remote_stdevjitter: Option<Option<f64>> = None;
+        let mut f_remote_stdevmes: Option<Option<f64>> = None;
+        let mut f_remote_stdevrxploss: Option<Option<f64>> = None;
+        let mut f_rtt: Option<Option<f64>> = None;
         let mut f_rxcount: Option<i64> = None;
-        let mut f_rxjitter: Option<f64> = None;
-        let mut f_rxmes: Option<i64> = None;
+        let mut f_rxjitter: Option<Option<f64>> = None;
+        let mut f_rxmes: Option<Option<i64>> = None;
         let mut f_rxoctetcount: Option<i64> = None;
         let mut f_rxploss: Option<i64> = None;
-        let mut f_stdevrtt: Option<f64> = None;
+        let mut f_stdevrtt: Option<Option<f64>> = None;
         let mut f_txcount: Option<i64> = None;
-        let mut f_txjitter: Option<f64> = None;
-        let mut f_txmes: Option<i64> = None;
+        let mut f_txjitter: Option<Option<f64>> = None;
+        let mut f_txmes: Option<Option<i64>> = None;
         let mut f_txoctetcount: Option<i64> = None;
         let mut f_txploss: Option<i64> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "channel_uniqueid" => {
-                    r.once(&mut seen, 1 << 0, "channel_uniqueid")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'c') if r.eat(b"channel_uniqueid\":") => 0,
+                Some(b'l') if r.eat(b"local_maxjitter\":") => 1,
+                Some(b'l') if r.eat(b"local_maxmes\":") => 2,
+                Some(b'l') if r.eat(b"local_maxrxploss\":") => 3,
+                Some(b'l') if r.eat(b"local_minjitter\":") => 4,
+                Some(b'l') if r.eat(b"local_minmes\":") => 5,
+                Some(b'l') if r.eat(b"local_minrxploss\":") => 6,
+                Some(b'l') if r.eat(b"local_normdevjitter\":") => 7,
+                Some(b'l') if r.eat(b"local_normdevmes\":") => 8,
+                Some(b'l') if r.eat(b"local_normdevrxploss\":") => 9,
+                Some(b'l') if r.eat(b"local_ssrc\":") => 10,
+                Some(b'l') if r.eat(b"local_stdevjitter\":") => 11,
+                Some(b'l') if r.eat(b"local_stdevmes\":") => 12,
+                Some(b'l') if r.eat(b"local_stdevrxploss\":") => 13,
+                Some(b'm') if r.eat(b"maxrtt\":") => 14,
+                Some(b'm') if r.eat(b"minrtt\":") => 15,
+                Some(b'n') if r.eat(b"normdevrtt\":") => 16,
+                Some(b'r') if r.eat(b"remote_maxjitter\":") => 17,
+                Some(b'r') if r.eat(b"remote_maxmes\":") => 18,
+                Some(b'r') if r.eat(b"remote_maxrxploss\":") => 19,
+                Some(b'r') if r.eat(b"remote_minjitter\":") => 20,
+                Some(b'r') if r.eat(b"remote_minmes\":") => 21,
+                Some(b'r') if r.eat(b"remote_minrxploss\":") => 22,
+                Some(b'r') if r.eat(b"remote_normdevjitter\":") => 23,
+                Some(b'r') if r.eat(b"remote_normdevmes\":") => 24,
+                Some(b'r') if r.eat(b"remote_normdevrxploss\":") => 25,
+                Some(b'r') if r.eat(b"remote_ssrc\":") => 26,
+                Some(b'r') if r.eat(b"remote_stdevjitter\":") => 27,
+                Some(b'r') if r.eat(b"remote_stdevmes\":") => 28,
+                Some(b'r') if r.eat(b"remote_stdevrxploss\":") => 29,
+                Some(b'r') if r.eat(b"rtt\":") => 30,
+                Some(b'r') if r.eat(b"rxcount\":") => 31,
+                Some(b'r') if r.eat(b"rxjitter\":") => 32,
+                Some(b'r') if r.eat(b"rxmes\":") => 33,
+                Some(b'r') if r.eat(b"rxoctetcount\":") => 34,
+                Some(b'r') if r.eat(b"rxploss\":") => 35,
+                Some(b's') if r.eat(b"stdevrtt\":") => 36,
+                Some(b't') if r.eat(b"txcount\":") => 37,
+                Some(b't') if r.eat(b"txjitter\":") => 38,
+                Some(b't') if r.eat(b"txmes\":") => 39,
+                Some(b't') if r.eat(b"txoctetcount\":") => 40,
+                Some(b't') if r.eat(b"txploss\":") => 41,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "channel_uniqueid" => 0,
+                        "local_maxjitter" => 1,
+                        "local_maxmes" => 2,
+                        "local_maxrxploss" => 3,
+                        "local_minjitter" => 4,
+                        "local_minmes" => 5,
+                        "local_minrxploss" => 6,
+                        "local_normdevjitter" => 7,
+                        "local_normdevmes" => 8,
+                        "local_normdevrxploss" => 9,
+                        "local_ssrc" => 10,
+                        "local_stdevjitter" => 11,
+                        "local_stdevmes" => 12,
+                        "local_stdevrxploss" => 13,
+                        "maxrtt" => 14,
+                        "minrtt" => 15,
+                        "normdevrtt" => 16,
+                        "remote_maxjitter" => 17,
+                        "remote_maxmes" => 18,
+                        "remote_maxrxploss" => 19,
+                        "remote_minjitter" => 20,
+                        "remote_minmes" => 21,
+                        "remote_minrxploss" => 22,
+                        "remote_normdevjitter" => 23,
+                        "remote_normdevmes" => 24,
+                        "remote_normdevrxploss" => 25,
+                        "remote_ssrc" => 26,
+                        "remote_stdevjitter" => 27,
+                        "remote_stdevmes" => 28,
+                        "remote_stdevrxploss" => 29,
+                        "rtt" => 30,
+                        "rxcount" => 31,
+                        "rxjitter" => 32,
+                        "rxmes" => 33,
+                        "rxoctetcount" => 34,
+                        "rxploss" => 35,
+                        "stdevrtt" => 36,
+                        "txcount" => 37,
+                        "txjitter" => 38,
+                        "txmes" => 39,
+                        "txoctetcount" => 40,
+                        "txploss" => 41,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_channel_uniqueid.is_some() {
+                        return Err(r.duplicate("channel_uniqueid"));
+                    }
                     f_channel_uniqueid = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_maxjitter" => {
-                    r.once(&mut seen, 1 << 1, "local_maxjitter")?;
-                    f_local_maxjitter = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_local_maxjitter.is_some() {
+                        return Err(r.duplicate("local_maxjitter"));
+                    }
+                    f_local_maxjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_maxmes" => {
-                    r.once(&mut seen, 1 << 2, "local_maxmes")?;
-                    f_local_maxmes = crate::json::Decode::decode(r)?;
+                2 => {
+                    if f_local_maxmes.is_some() {
+                        return Err(r.duplicate("local_maxmes"));
+                    }
+                    f_local_maxmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_maxrxploss" => {
-                    r.once(&mut seen, 1 << 3, "local_maxrxploss")?;
-                    f_local_maxrxploss = crate::json::Decode::decode(r)?;
+                3 => {
+                    if f_local_maxrxploss.is_some() {
+                        return Err(r.duplicate("local_maxrxploss"));
+                    }
+                    f_local_maxrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_minjitter" => {
-                    r.once(&mut seen, 1 << 4, "local_minjitter")?;
-                    f_local_minjitter = crate::json::Decode::decode(r)?;
+                4 => {
+                    if f_local_minjitter.is_some() {
+                        return Err(r.duplicate("local_minjitter"));
+                    }
+                    f_local_minjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_minmes" => {
-                    r.once(&mut seen, 1 << 5, "local_minmes")?;
-                    f_local_minmes = crate::json::Decode::decode(r)?;
+                5 => {
+                    if f_local_minmes.is_some() {
+                        return Err(r.duplicate("local_minmes"));
+                    }
+                    f_local_minmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_minrxploss" => {
-                    r.once(&mut seen, 1 << 6, "local_minrxploss")?;
-                    f_local_minrxploss = crate::json::Decode::decode(r)?;
+                6 => {
+                    if f_local_minrxploss.is_some() {
+                        return Err(r.duplicate("local_minrxploss"));
+                    }
+                    f_local_minrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_normdevjitter" => {
-                    r.once(&mut seen, 1 << 7, "local_normdevjitter")?;
-                    f_local_normdevjitter = crate::json::Decode::decode(r)?;
+                7 => {
+                    if f_local_normdevjitter.is_some() {
+                        return Err(r.duplicate("local_normdevjitter"));
+                    }
+                    f_local_normdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_normdevmes" => {
-                    r.once(&mut seen, 1 << 8, "local_normdevmes")?;
-                    f_local_normdevmes = crate::json::Decode::decode(r)?;
+                8 => {
+                    if f_local_normdevmes.is_some() {
+                        return Err(r.duplicate("local_normdevmes"));
+                    }
+                    f_local_normdevmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_normdevrxploss" => {
-                    r.once(&mut seen, 1 << 9, "local_normdevrxploss")?;
-                    f_local_normdevrxploss = crate::json::Decode::decode(r)?;
+                9 => {
+                    if f_local_normdevrxploss.is_some() {
+                        return Err(r.duplicate("local_normdevrxploss"));
+                    }
+                    f_local_normdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_ssrc" => {
-                    r.once(&mut seen, 1 << 10, "local_ssrc")?;
+                10 => {
+                    if f_local_ssrc.is_some() {
+                        return Err(r.duplicate("local_ssrc"));
+                    }
                     f_local_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_stdevjitter" => {
-                    r.once(&mut seen, 1 << 11, "local_stdevjitter")?;
-                    f_local_stdevjitter = crate::json::Decode::decode(r)?;
+                11 => {
+                    if f_local_stdevjitter.is_some() {
+                        return Err(r.duplicate("local_stdevjitter"));
+                    }
+                    f_local_stdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_stdevmes" => {
-                    r.once(&mut seen, 1 << 12, "local_stdevmes")?;
-                    f_local_stdevmes = crate::json::Decode::decode(r)?;
+                12 => {
+                    if f_local_stdevmes.is_some() {
+                        return Err(r.duplicate("local_stdevmes"));
+                    }
+                    f_local_stdevmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "local_stdevrxploss" => {
-                    r.once(&mut seen, 1 << 13, "local_stdevrxploss")?;
-                    f_local_stdevrxploss = crate::json::Decode::decode(r)?;
+                13 => {
+                    if f_local_stdevrxploss.is_some() {
+                        return Err(r.duplicate("local_stdevrxploss"));
+                    }
+                    f_local_stdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "maxrtt" => {
-                    r.once(&mut seen, 1 << 14, "maxrtt")?;
-                    f_maxrtt = crate::json::Decode::decode(r)?;
+                14 => {
+                    if f_maxrtt.is_some() {
+                        return Err(r.duplicate("maxrtt"));
+                    }
+                    f_maxrtt = Some(crate::json::Decode::decode(r)?);
                 }
-                "minrtt" => {
-                    r.once(&mut seen, 1 << 15, "minrtt")?;
-                    f_minrtt = crate::json::Decode::decode(r)?;
+                15 => {
+                    if f_minrtt.is_some() {
+                        return Err(r.duplicate("minrtt"));
+                    }
+                    f_minrtt = Some(crate::json::Decode::decode(r)?);
                 }
-                "normdevrtt" => {
-                    r.once(&mut seen, 1 << 16, "normdevrtt")?;
-                    f_normdevrtt = crate::json::Decode::decode(r)?;
+                16 => {
+                    if f_normdevrtt.is_some() {
+                        return Err(r.duplicate("normdevrtt"));
+                    }
+                    f_normdevrtt = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_maxjitter" => {
-                    r.once(&mut seen, 1 << 17, "remote_maxjitter")?;
-                    f_remote_maxjitter = crate::json::Decode::decode(r)?;
+                17 => {
+                    if f_remote_maxjitter.is_some() {
+                        return Err(r.duplicate("remote_maxjitter"));
+                    }
+                    f_remote_maxjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_maxmes" => {
-                    r.once(&mut seen, 1 << 18, "remote_maxmes")?;
-                    f_remote_maxmes = crate::json::Decode::decode(r)?;
+                18 => {
+                    if f_remote_maxmes.is_some() {
+                        return Err(r.duplicate("remote_maxmes"));
+                    }
+                    f_remote_maxmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_maxrxploss" => {
-                    r.once(&mut seen, 1 << 19, "remote_maxrxploss")?;
-                    f_remote_maxrxploss = crate::json::Decode::decode(r)?;
+                19 => {
+                    if f_remote_maxrxploss.is_some() {
+                        return Err(r.duplicate("remote_maxrxploss"));
+                    }
+                    f_remote_maxrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_minjitter" => {
-                    r.once(&mut seen, 1 << 20, "remote_minjitter")?;
-                    f_remote_minjitter = crate::json::Decode::decode(r)?;
+                20 => {
+                    if f_remote_minjitter.is_some() {
+                        return Err(r.duplicate("remote_minjitter"));
+                    }
+                    f_remote_minjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_minmes" => {
-                    r.once(&mut seen, 1 << 21, "remote_minmes")?;
-                    f_remote_minmes = crate::json::Decode::decode(r)?;
+                21 => {
+                    if f_remote_minmes.is_some() {
+                        return Err(r.duplicate("remote_minmes"));
+                    }
+                    f_remote_minmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_minrxploss" => {
-                    r.once(&mut seen, 1 << 22, "remote_minrxploss")?;
-                    f_remote_minrxploss = crate::json::Decode::decode(r)?;
+                22 => {
+                    if f_remote_minrxploss.is_some() {
+                        return Err(r.duplicate("remote_minrxploss"));
+                    }
+                    f_remote_minrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_normdevjitter" => {
-                    r.once(&mut seen, 1 << 23, "remote_normdevjitter")?;
-                    f_remote_normdevjitter = crate::json::Decode::decode(r)?;
+                23 => {
+                    if f_remote_normdevjitter.is_some() {
+                        return Err(r.duplicate("remote_normdevjitter"));
+                    }
+                    f_remote_normdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_normdevmes" => {
-                    r.once(&mut seen, 1 << 24, "remote_normdevmes")?;
-                    f_remote_normdevmes = crate::json::Decode::decode(r)?;
+                24 => {
+                    if f_remote_normdevmes.is_some() {
+                        return Err(r.duplicate("remote_normdevmes"));
+                    }
+                    f_remote_normdevmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_normdevrxploss" => {
-                    r.once(&mut seen, 1 << 25, "remote_normdevrxploss")?;
-                    f_remote_normdevrxploss = crate::json::Decode::decode(r)?;
+                25 => {
+                    if f_remote_normdevrxploss.is_some() {
+                        return Err(r.duplicate("remote_normdevrxploss"));
+                    }
+                    f_remote_normdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_ssrc" => {
-                    r.once(&mut seen, 1 << 26, "remote_ssrc")?;
+                26 => {
+                    if f_remote_ssrc.is_some() {
+                        return Err(r.duplicate("remote_ssrc"));
+                    }
                     f_remote_ssrc = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_stdevjitter" => {
-                    r.once(&mut seen, 1 << 27, "remote_stdevjitter")?;
-                    f_remote_stdevjitter = crate::json::Decode::decode(r)?;
+                27 => {
+                    if f_remote_stdevjitter.is_some() {
+                        return Err(r.duplicate("remote_stdevjitter"));
+                    }
+                    f_remote_stdevjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_stdevmes" => {
-                    r.once(&mut seen, 1 << 28, "remote_stdevmes")?;
-                    f_remote_stdevmes = crate::json::Decode::decode(r)?;
+                28 => {
+                    if f_remote_stdevmes.is_some() {
+                        return Err(r.duplicate("remote_stdevmes"));
+                    }
+                    f_remote_stdevmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "remote_stdevrxploss" => {
-                    r.once(&mut seen, 1 << 29, "remote_stdevrxploss")?;
-                    f_remote_stdevrxploss = crate::json::Decode::decode(r)?;
+                29 => {
+                    if f_remote_stdevrxploss.is_some() {
+                        return Err(r.duplicate("remote_stdevrxploss"));
+                    }
+                    f_remote_stdevrxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "rtt" => {
-                    r.once(&mut seen, 1 << 30, "rtt")?;
-                    f_rtt = crate::json::Decode::decode(r)?;
+                30 => {
+                    if f_rtt.is_some() {
+                        return Err(r.duplicate("rtt"));
+                    }
+                    f_rtt = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxcount" => {
-                    r.once(&mut seen, 1 << 31, "rxcount")?;
+                31 => {
+                    if f_rxcount.is_some() {
+                        return Err(r.duplicate("rxcount"));
+                    }
                     f_rxcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxjitter" => {
-                    r.once(&mut seen, 1 << 32, "rxjitter")?;
-                    f_rxjitter = crate::json::Decode::decode(r)?;
+                32 => {
+                    if f_rxjitter.is_some() {
+                        return Err(r.duplicate("rxjitter"));
+                    }
+                    f_rxjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxmes" => {
-                    r.once(&mut seen, 1 << 33, "rxmes")?;
-                    f_rxmes = crate::json::Decode::decode(r)?;
+                33 => {
+                    if f_rxmes.is_some() {
+                        return Err(r.duplicate("rxmes"));
+                    }
+                    f_rxmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxoctetcount" => {
-                    r.once(&mut seen, 1 << 34, "rxoctetcount")?;
+                34 => {
+                    if f_rxoctetcount.is_some() {
+                        return Err(r.duplicate("rxoctetcount"));
+                    }
                     f_rxoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "rxploss" => {
-                    r.once(&mut seen, 1 << 35, "rxploss")?;
+                35 => {
+                    if f_rxploss.is_some() {
+                        return Err(r.duplicate("rxploss"));
+                    }
                     f_rxploss = Some(crate::json::Decode::decode(r)?);
                 }
-                "stdevrtt" => {
-                    r.once(&mut seen, 1 << 36, "stdevrtt")?;
-                    f_stdevrtt = crate::json::Decode::decode(r)?;
+                36 => {
+                    if f_stdevrtt.is_some() {
+                        return Err(r.duplicate("stdevrtt"));
+                    }
+                    f_stdevrtt = Some(crate::json::Decode::decode(r)?);
                 }
-                "txcount" => {
-                    r.once(&mut seen, 1 << 37, "txcount")?;
+                37 => {
+                    if f_txcount.is_some() {
+                        return Err(r.duplicate("txcount"));
+                    }
                     f_txcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "txjitter" => {
-                    r.once(&mut seen, 1 << 38, "txjitter")?;
-                    f_txjitter = crate::json::Decode::decode(r)?;
+                38 => {
+                    if f_txjitter.is_some() {
+                        return Err(r.duplicate("txjitter"));
+                    }
+                    f_txjitter = Some(crate::json::Decode::decode(r)?);
                 }
-                "txmes" => {
-                    r.once(&mut seen, 1 << 39, "txmes")?;
-                    f_txmes = crate::json::Decode::decode(r)?;
+                39 => {
+                    if f_txmes.is_some() {
+                        return Err(r.duplicate("txmes"));
+                    }
+                    f_txmes = Some(crate::json::Decode::decode(r)?);
                 }
-                "txoctetcount" => {
-                    r.once(&mut seen, 1 << 40, "txoctetcount")?;
+                40 => {
+                    if f_txoctetcount.is_some() {
+                        return Err(r.duplicate("txoctetcount"));
+                    }
                     f_txoctetcount = Some(crate::json::Decode::decode(r)?);
                 }
-                "txploss" => {
-                    r.once(&mut seen, 1 << 41, "txploss")?;
+                _ => {
+                    if f_txploss.is_some() {
+                        return Err(r.duplicate("txploss"));
+                    }
                     f_txploss = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(RTPstat {
+        let place = P::new();
+        Ok(place.put(RTPstat {
             channel_uniqueid: f_channel_uniqueid
                 .ok_or_else(|| r.missing("RTPstat", "channel_uniqueid"))?,
-            local_maxjitter: f_local_maxjitter,
-            local_maxmes: f_local_maxmes,
-            local_maxrxploss: f_local_maxrxploss,
-            local_minjitter: f_local_minjitter,
-            local_minmes: f_local_minmes,
-            local_minrxploss: f_local_minrxploss,
-            local_normdevjitter: f_local_normdevjitter,
-            local_normdevmes: f_local_normdevmes,
-            local_normdevrxploss: f_local_normdevrxploss,
+            local_maxjitter: f_local_maxjitter.flatten(),
+            local_maxmes: f_local_maxmes.flatten(),
+            local_maxrxploss: f_local_maxrxploss.flatten(),
+            local_minjitter: f_local_minjitter.flatten(),
+            local_minmes: f_local_minmes.flatten(),
+            local_minrxploss: f_local_minrxploss.flatten(),
+            local_normdevjitter: f_local_normdevjitter.flatten(),
+            local_normdevmes: f_local_normdevmes.flatten(),
+            local_normdevrxploss: f_local_normdevrxploss.flatten(),
             local_ssrc: f_local_ssrc.ok_or_else(|| r.missing("RTPstat", "local_ssrc"))?,
-            local_stdevjitter: f_local_stdevjitter,
-            local_stdevmes: f_local_stdevmes,
-            local_stdevrxploss: f_local_stdevrxploss,
-            maxrtt: f_maxrtt,
-            minrtt: f_minrtt,
-            normdevrtt: f_normdevrtt,
-            remote_maxjitter: f_remote_maxjitter,
-            remote_maxmes: f_remote_maxmes,
-            remote_maxrxploss: f_remote_maxrxploss,
-            remote_minjitter: f_remote_minjitter,
-            remote_minmes: f_remote_minmes,
-            remote_minrxploss: f_remote_minrxploss,
-            remote_normdevjitter: f_remote_normdevjitter,
-            remote_normdevmes: f_remote_normdevmes,
-            remote_normdevrxploss: f_remote_normdevrxploss,
+            local_stdevjitter: f_local_stdevjitter.flatten(),
+            local_stdevmes: f_local_stdevmes.flatten(),
+            local_stdevrxploss: f_local_stdevrxploss.flatten(),
+            maxrtt: f_maxrtt.flatten(),
+            minrtt: f_minrtt.flatten(),
+            normdevrtt: f_normdevrtt.flatten(),
+            remote_maxjitter: f_remote_maxjitter.flatten(),
+            remote_maxmes: f_remote_maxmes.flatten(),
+            remote_maxrxploss: f_remote_maxrxploss.flatten(),
+            remote_minjitter: f_remote_minjitter.flatten(),
+            remote_minmes: f_remote_minmes.flatten(),
+            remote_minrxploss: f_remote_minrxploss.flatten(),
+            remote_normdevjitter: f_remote_normdevjitter.flatten(),
+            remote_normdevmes: f_remote_normdevmes.flatten(),
+            remote_normdevrxploss: f_remote_normdevrxploss.flatten(),
             remote_ssrc: f_remote_ssrc.ok_or_else(|| r.missing("RTPstat", "remote_ssrc"))?,
-            remote_stdevjitter: f_remote_stdevjitter,
-            remote_stdevmes: f_remote_stdevmes,
-            remote_stdevrxploss: f_remote_stdevrxploss,
-            rtt: f_rtt,
+            remote_stdevjitter: f_remote_stdevjitter.flatten(),
+            remote_stdevmes: f_remote_stdevmes.flatten(),
+            remote_stdevrxploss: f_remote_stdevrxploss.flatten(),
+            rtt: f_rtt.flatten(),
             rxcount: f_rxcount.ok_or_else(|| r.missing("RTPstat", "rxcount"))?,
-            rxjitter: f_rxjitter,
-            rxmes: f_rxmes,
+            rxjitter: f_rxjitter.flatten(),
+            rxmes: f_rxmes.flatten(),
             rxoctetcount: f_rxoctetcount.ok_or_else(|| r.missing("RTPstat", "rxoctetcount"))?,
             rxploss: f_rxploss.ok_or_else(|| r.missing("RTPstat", "rxploss"))?,
-            stdevrtt: f_stdevrtt,
+            stdevrtt: f_stdevrtt.flatten(),
             txcount: f_txcount.ok_or_else(|| r.missing("RTPstat", "txcount"))?,
-            txjitter: f_txjitter,
-            txmes: f_txmes,
+            txjitter: f_txjitter.flatten(),
+            txmes: f_txmes.flatten(),
             txoctetcount: f_txoctetcount.ok_or_else(|| r.missing("RTPstat", "txoctetcount"))?,
             txploss: f_txploss.ok_or_else(|| r.missing("RTPstat", "txploss"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -5584,6 +6831,11 @@ impl crate::json::Decode for ReferTo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ReferTo {
@@ -5591,43 +6843,78 @@ impl ReferTo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
-        let mut f_destination_channel: Option<Box<crate::models::Channel>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_destination_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"connected_channel\":") => 1,
+                Some(b'd') if r.eat(b"destination_channel\":") => 2,
+                Some(b'r') if r.eat(b"requested_destination\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "connected_channel" => 1,
+                        "destination_channel" => 2,
+                        "requested_destination" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "connected_channel" => {
-                    r.once(&mut seen, 1 << 1, "connected_channel")?;
-                    f_connected_channel = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "destination_channel" => {
-                    r.once(&mut seen, 1 << 2, "destination_channel")?;
-                    f_destination_channel = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_connected_channel.is_some() {
+                        return Err(r.duplicate("connected_channel"));
+                    }
+                    f_connected_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                "requested_destination" => {
-                    r.once(&mut seen, 1 << 3, "requested_destination")?;
+                2 => {
+                    if f_destination_channel.is_some() {
+                        return Err(r.duplicate("destination_channel"));
+                    }
+                    f_destination_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                _ => {
+                    if f_requested_destination.is_some() {
+                        return Err(r.duplicate("requested_destination"));
+                    }
                     f_requested_destination = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ReferTo {
-            bridge: f_bridge,
-            connected_channel: f_connected_channel,
-            destination_channel: f_destination_channel,
+        let place = P::new();
+        Ok(place.put(ReferTo {
+            bridge: f_bridge.flatten(),
+            connected_channel: f_connected_channel.flatten(),
+            destination_channel: f_destination_channel.flatten(),
             requested_destination: f_requested_destination
                 .ok_or_else(|| r.missing("ReferTo", "requested_destination"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -5738,6 +7025,11 @@ impl crate::json::Decode for ReferredBy {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl ReferredBy {
@@ -5745,37 +7037,68 @@ impl ReferredBy {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_bridge: Option<Box<crate::models::Bridge>> = None;
-        let mut f_connected_channel: Option<Box<crate::models::Channel>> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "bridge" => {
-                    r.once(&mut seen, 1 << 0, "bridge")?;
-                    f_bridge = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"bridge\":") => 0,
+                Some(b'c') if r.eat(b"connected_channel\":") => 1,
+                Some(b's') if r.eat(b"source_channel\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "bridge" => 0,
+                        "connected_channel" => 1,
+                        "source_channel" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "connected_channel" => {
-                    r.once(&mut seen, 1 << 1, "connected_channel")?;
-                    f_connected_channel = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_bridge.is_some() {
+                        return Err(r.duplicate("bridge"));
+                    }
+                    f_bridge = Some(crate::json::Decode::decode(r)?);
                 }
-                "source_channel" => {
-                    r.once(&mut seen, 1 << 2, "source_channel")?;
+                1 => {
+                    if f_connected_channel.is_some() {
+                        return Err(r.duplicate("connected_channel"));
+                    }
+                    f_connected_channel = Some(crate::json::Decode::decode(r)?);
+                }
+                _ => {
+                    if f_source_channel.is_some() {
+                        return Err(r.duplicate("source_channel"));
+                    }
                     f_source_channel = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(ReferredBy {
-            bridge: f_bridge,
-            connected_channel: f_connected_channel,
+        let place = P::new();
+        Ok(place.put(ReferredBy {
+            bridge: f_bridge.flatten(),
+            connected_channel: f_connected_channel.flatten(),
             source_channel: f_source_channel
                 .ok_or_else(|| r.missing("ReferredBy", "source_channel"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -5890,6 +7213,11 @@ impl crate::json::Decode for RequiredDestination {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl RequiredDestination {
@@ -5897,36 +7225,68 @@ impl RequiredDestination {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
-        let mut f_additional_protocol_params: Option<Vec<crate::models::AdditionalParam>> = None;
-        let mut f_destination: Option<crate::Str> = None;
-        let mut f_protocol_id: Option<crate::Str> = None;
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
+        let mut f_additional_protocol_params: Option<Option<Vec<crate::models::AdditionalParam>>> =
+            None;
+        let mut f_destination: Option<Option<crate::Str>> = None;
+        let mut f_protocol_id: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "additional_protocol_params" => {
-                    r.once(&mut seen, 1 << 0, "additional_protocol_params")?;
-                    f_additional_protocol_params = crate::json::Decode::decode(r)?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'a') if r.eat(b"additional_protocol_params\":") => 0,
+                Some(b'd') if r.eat(b"destination\":") => 1,
+                Some(b'p') if r.eat(b"protocol_id\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "additional_protocol_params" => 0,
+                        "destination" => 1,
+                        "protocol_id" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                "destination" => {
-                    r.once(&mut seen, 1 << 1, "destination")?;
-                    f_destination = crate::json::Decode::decode(r)?;
+            };
+            match field {
+                0 => {
+                    if f_additional_protocol_params.is_some() {
+                        return Err(r.duplicate("additional_protocol_params"));
+                    }
+                    f_additional_protocol_params = Some(crate::json::Decode::decode(r)?);
                 }
-                "protocol_id" => {
-                    r.once(&mut seen, 1 << 2, "protocol_id")?;
-                    f_protocol_id = crate::json::Decode::decode(r)?;
+                1 => {
+                    if f_destination.is_some() {
+                        return Err(r.duplicate("destination"));
+                    }
+                    f_destination = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
+                _ => {
+                    if f_protocol_id.is_some() {
+                        return Err(r.duplicate("protocol_id"));
+                    }
+                    f_protocol_id = Some(crate::json::Decode::decode(r)?);
+                }
             }
         }
-        Ok(RequiredDestination {
-            additional_protocol_params: f_additional_protocol_params,
-            destination: f_destination,
-            protocol_id: f_protocol_id,
+        let place = P::new();
+        Ok(place.put(RequiredDestination {
+            additional_protocol_params: f_additional_protocol_params.flatten(),
+            destination: f_destination.flatten(),
+            protocol_id: f_protocol_id.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6023,6 +7383,11 @@ impl crate::json::Decode for SetId {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl SetId {
@@ -6030,30 +7395,57 @@ impl SetId {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "group" => {
-                    r.once(&mut seen, 1 << 0, "group")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'g') if r.eat(b"group\":") => 0,
+                Some(b'u') if r.eat(b"user\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "group" => 0,
+                        "user" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_group.is_some() {
+                        return Err(r.duplicate("group"));
+                    }
                     f_group = Some(crate::json::Decode::decode(r)?);
                 }
-                "user" => {
-                    r.once(&mut seen, 1 << 1, "user")?;
+                _ => {
+                    if f_user.is_some() {
+                        return Err(r.duplicate("user"));
+                    }
                     f_user = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(SetId {
+        let place = P::new();
+        Ok(place.put(SetId {
             group: f_group.ok_or_else(|| r.missing("SetId", "group"))?,
             user: f_user.ok_or_else(|| r.missing("SetId", "user"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6157,6 +7549,11 @@ impl crate::json::Decode for Sound {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Sound {
@@ -6164,36 +7561,67 @@ impl Sound {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
         let mut f_id: Option<crate::Str> = None;
-        let mut f_text: Option<crate::Str> = None;
+        let mut f_text: Option<Option<crate::Str>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "formats" => {
-                    r.once(&mut seen, 1 << 0, "formats")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"formats\":") => 0,
+                Some(b'i') if r.eat(b"id\":") => 1,
+                Some(b't') if r.eat(b"text\":") => 2,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "formats" => 0,
+                        "id" => 1,
+                        "text" => 2,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_formats.is_some() {
+                        return Err(r.duplicate("formats"));
+                    }
                     f_formats = Some(crate::json::Decode::decode(r)?);
                 }
-                "id" => {
-                    r.once(&mut seen, 1 << 1, "id")?;
+                1 => {
+                    if f_id.is_some() {
+                        return Err(r.duplicate("id"));
+                    }
                     f_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "text" => {
-                    r.once(&mut seen, 1 << 2, "text")?;
-                    f_text = crate::json::Decode::decode(r)?;
+                _ => {
+                    if f_text.is_some() {
+                        return Err(r.duplicate("text"));
+                    }
+                    f_text = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(Sound {
+        let place = P::new();
+        Ok(place.put(Sound {
             formats: f_formats.ok_or_else(|| r.missing("Sound", "formats"))?,
             id: f_id.ok_or_else(|| r.missing("Sound", "id"))?,
-            text: f_text,
+            text: f_text.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6287,6 +7715,11 @@ impl crate::json::Decode for StatusInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl StatusInfo {
@@ -6294,31 +7727,58 @@ impl StatusInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "last_reload_time" => {
-                    r.once(&mut seen, 1 << 0, "last_reload_time")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'l') if r.eat(b"last_reload_time\":") => 0,
+                Some(b's') if r.eat(b"startup_time\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "last_reload_time" => 0,
+                        "startup_time" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_last_reload_time.is_some() {
+                        return Err(r.duplicate("last_reload_time"));
+                    }
                     f_last_reload_time = Some(crate::json::Decode::decode(r)?);
                 }
-                "startup_time" => {
-                    r.once(&mut seen, 1 << 1, "startup_time")?;
+                _ => {
+                    if f_startup_time.is_some() {
+                        return Err(r.duplicate("startup_time"));
+                    }
                     f_startup_time = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(StatusInfo {
+        let place = P::new();
+        Ok(place.put(StatusInfo {
             last_reload_time: f_last_reload_time
                 .ok_or_else(|| r.missing("StatusInfo", "last_reload_time"))?,
             startup_time: f_startup_time.ok_or_else(|| r.missing("StatusInfo", "startup_time"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6413,6 +7873,11 @@ impl crate::json::Decode for StoredRecording {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl StoredRecording {
@@ -6420,30 +7885,57 @@ impl StoredRecording {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "format" => {
-                    r.once(&mut seen, 1 << 0, "format")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'f') if r.eat(b"format\":") => 0,
+                Some(b'n') if r.eat(b"name\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "format" => 0,
+                        "name" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_format.is_some() {
+                        return Err(r.duplicate("format"));
+                    }
                     f_format = Some(crate::json::Decode::decode(r)?);
                 }
-                "name" => {
-                    r.once(&mut seen, 1 << 1, "name")?;
+                _ => {
+                    if f_name.is_some() {
+                        return Err(r.duplicate("name"));
+                    }
                     f_name = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(StoredRecording {
+        let place = P::new();
+        Ok(place.put(StoredRecording {
             format: f_format.ok_or_else(|| r.missing("StoredRecording", "format"))?,
             name: f_name.ok_or_else(|| r.missing("StoredRecording", "name"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6536,6 +8028,11 @@ impl crate::json::Decode for SystemInfo {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl SystemInfo {
@@ -6543,30 +8040,57 @@ impl SystemInfo {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "entity_id" => {
-                    r.once(&mut seen, 1 << 0, "entity_id")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'e') if r.eat(b"entity_id\":") => 0,
+                Some(b'v') if r.eat(b"version\":") => 1,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "entity_id" => 0,
+                        "version" => 1,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_entity_id.is_some() {
+                        return Err(r.duplicate("entity_id"));
+                    }
                     f_entity_id = Some(crate::json::Decode::decode(r)?);
                 }
-                "version" => {
-                    r.once(&mut seen, 1 << 1, "version")?;
+                _ => {
+                    if f_version.is_some() {
+                        return Err(r.duplicate("version"));
+                    }
                     f_version = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(SystemInfo {
+        let place = P::new();
+        Ok(place.put(SystemInfo {
             entity_id: f_entity_id.ok_or_else(|| r.missing("SystemInfo", "entity_id"))?,
             version: f_version.ok_or_else(|| r.missing("SystemInfo", "version"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6680,6 +8204,11 @@ impl crate::json::Decode for TextMessage {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl TextMessage {
@@ -6687,42 +8216,77 @@ impl TextMessage {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_body: Option<crate::Str> = None;
         let mut f_from: Option<crate::Str> = None;
         let mut f_to: Option<crate::Str> = None;
-        let mut f_variables: Option<serde_json::Value> = None;
+        let mut f_variables: Option<Option<serde_json::Value>> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "body" => {
-                    r.once(&mut seen, 1 << 0, "body")?;
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'b') if r.eat(b"body\":") => 0,
+                Some(b'f') if r.eat(b"from\":") => 1,
+                Some(b't') if r.eat(b"to\":") => 2,
+                Some(b'v') if r.eat(b"variables\":") => 3,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "body" => 0,
+                        "from" => 1,
+                        "to" => 2,
+                        "variables" => 3,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match field {
+                0 => {
+                    if f_body.is_some() {
+                        return Err(r.duplicate("body"));
+                    }
                     f_body = Some(crate::json::Decode::decode(r)?);
                 }
-                "from" => {
-                    r.once(&mut seen, 1 << 1, "from")?;
+                1 => {
+                    if f_from.is_some() {
+                        return Err(r.duplicate("from"));
+                    }
                     f_from = Some(crate::json::Decode::decode(r)?);
                 }
-                "to" => {
-                    r.once(&mut seen, 1 << 2, "to")?;
+                2 => {
+                    if f_to.is_some() {
+                        return Err(r.duplicate("to"));
+                    }
                     f_to = Some(crate::json::Decode::decode(r)?);
                 }
-                "variables" => {
-                    r.once(&mut seen, 1 << 3, "variables")?;
-                    f_variables = crate::json::Decode::decode(r)?;
+                _ => {
+                    if f_variables.is_some() {
+                        return Err(r.duplicate("variables"));
+                    }
+                    f_variables = Some(crate::json::Decode::decode(r)?);
                 }
-                _ => r.extra(&mut extra, key)?,
             }
         }
-        Ok(TextMessage {
+        let place = P::new();
+        Ok(place.put(TextMessage {
             body: f_body.ok_or_else(|| r.missing("TextMessage", "body"))?,
             from: f_from.ok_or_else(|| r.missing("TextMessage", "from"))?,
             to: f_to.ok_or_else(|| r.missing("TextMessage", "to"))?,
-            variables: f_variables,
+            variables: f_variables.flatten(),
             extra,
-        })
+        }))
     }
 }
 
@@ -6809,6 +8373,11 @@ impl crate::json::Decode for Variable {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Variable {
@@ -6816,24 +8385,44 @@ impl Variable {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "value" => {
-                    r.once(&mut seen, 1 << 0, "value")?;
-                    f_value = Some(crate::json::Decode::decode(r)?);
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'v') if r.eat(b"value\":") => 0,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "value" => 0,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                _ => r.extra(&mut extra, key)?,
+            };
+            let _ = field;
+            if f_value.is_some() {
+                return Err(r.duplicate("value"));
             }
+            f_value = Some(crate::json::Decode::decode(r)?);
         }
-        Ok(Variable {
+        let place = P::new();
+        Ok(place.put(Variable {
             value: f_value.ok_or_else(|| r.missing("Variable", "value"))?,
             extra,
-        })
+        }))
     }
 }
 
@@ -6916,6 +8505,11 @@ impl crate::json::Decode for Variables {
         let object = r.begin_object()?;
         Self::decode_fields(r, object)
     }
+
+    fn decode_boxed(r: &mut crate::json::Reader<'_>) -> Result<Box<Self>, crate::json::JsonError> {
+        let object = r.begin_object()?;
+        Self::decode_fields_in::<crate::json::Boxed<Self>>(r, object)
+    }
 }
 
 impl Variables {
@@ -6923,24 +8517,44 @@ impl Variables {
     #[doc(hidden)]
     pub fn decode_fields(
         r: &mut crate::json::Reader<'_>,
-        mut object: crate::json::Object,
+        object: crate::json::Object,
     ) -> Result<Self, crate::json::JsonError> {
+        Self::decode_fields_in::<crate::json::Inline>(r, object)
+    }
+
+    /// [`Self::decode_fields`], the result put in `P` (a box is allocated before the fields are moved in).
+    #[doc(hidden)]
+    pub fn decode_fields_in<P: crate::json::Place<Self>>(
+        r: &mut crate::json::Reader<'_>,
+        mut object: crate::json::Object,
+    ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
         let mut extra = serde_json::Map::new();
-        let mut seen: u64 = 0;
-        while let Some(key) = object.next_key(r)? {
-            match &*key {
-                "variables" => {
-                    r.once(&mut seen, 1 << 0, "variables")?;
-                    f_variables = Some(crate::json::Decode::decode(r)?);
+        while object.next(r)? {
+            let field = match r.next_byte() {
+                Some(b'v') if r.eat(b"variables\":") => 0,
+                _ => {
+                    let key = r.key()?;
+                    match &*key {
+                        "variables" => 0,
+                        _ => {
+                            r.extra(&mut extra, key)?;
+                            continue;
+                        }
+                    }
                 }
-                _ => r.extra(&mut extra, key)?,
+            };
+            let _ = field;
+            if f_variables.is_some() {
+                return Err(r.duplicate("variables"));
             }
+            f_variables = Some(crate::json::Decode::decode(r)?);
         }
-        Ok(Variables {
+        let place = P::new();
+        Ok(place.put(Variables {
             variables: f_variables.ok_or_else(|| r.missing("Variables", "variables"))?,
             extra,
-        })
+        }))
     }
 }
 
