@@ -32,38 +32,9 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-/// The hasher of the by-type index: event type names are short, and the
-/// keys are the application's own (lookups of what the server sends cannot
-/// add any), so a fast multiplicative hash is enough.
-#[derive(Debug, Default, Clone, Copy)]
-struct NameHasher(u64);
-
-const NAME_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl std::hash::Hasher for NameHasher {
-    fn finish(&self) -> u64 {
-        // The table picks buckets with the low bits and tags with the top 7.
-        (self.0 ^ (self.0 >> 32)).wrapping_mul(NAME_SEED)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in chunks.by_ref() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(NAME_SEED);
-        }
-        for &b in chunks.remainder() {
-            self.write_u8(b);
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(NAME_SEED);
-    }
-}
-
-type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+/// The by-type index: event type names are short, and the keys are the
+/// application's own (lookups of what the server sends cannot add any).
+type NameMap<V> = proto_common::NameMap<String, V>;
 
 /// Identifies a subscription of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
