@@ -211,6 +211,11 @@ fn emit_event(out: &mut String, e: &EventType, all: &[String]) {
         "}}\n\nimpl From<{ty}> for Message {{\n    fn from(event: {ty}) -> Message {{\n        event.0\n    }}\n}}\n"
     )
     .unwrap();
+    writeln!(
+        out,
+        "impl crate::EventType for {ty} {{\n    const NAME: &'static str = {ty}::NAME;\n    fn from_event(event: &Event) -> Option<&Self> {{\n        match event {{\n            Event::{ty}(e) => Some(e),\n            _ => None,\n        }}\n    }}\n}}\n"
+    )
+    .unwrap();
 }
 
 fn emit_event_enum(out: &mut String, m: &Model) {

@@ -1,6 +1,6 @@
 //! Everything an AMI session is set up with.
 
-use proto_common::{BackoffConfig, Secret};
+use proto_common::{BackoffConfig, Secret, Version};
 use std::time::Duration;
 
 /// How the session logs in.
@@ -39,6 +39,69 @@ impl EventMask {
     }
 }
 
+/// An event filter the session applies after each login (the `Filter`
+/// action with `Operation: Add`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventFilter {
+    /// `Filter`: a regular expression Asterisk matches against the whole
+    /// event text (a leading `!` excludes what matches), or with
+    /// [`match_criteria`](Self::match_criteria) the value compared.
+    pub filter: String,
+    /// `MatchCriteria`, e.g. `name(Hangup),header(Channel),method(starts_with)`:
+    /// which event and header to compare, and how (`regex`, `exact`,
+    /// `starts_with`, `ends_with`, `contains`, `none`; Asterisk refuses the
+    /// `startsWith` spelling its XML shows). Releases before
+    /// [`MATCH_CRITERIA_SINCE`](Self::MATCH_CRITERIA_SINCE) ignore it
+    /// without a word and apply `filter` as a plain regex, so the session
+    /// refuses such a filter for them instead of sending it.
+    pub match_criteria: Option<String>,
+}
+
+impl EventFilter {
+    /// The first release of each release line that reads `MatchCriteria`.
+    pub const MATCH_CRITERIA_SINCE: &'static [Version] = &[
+        Version::new(18, 26, 0),
+        Version::new(20, 11, 0),
+        Version::new(21, 6, 0),
+        Version::new(22, 1, 0),
+        Version::new(23, 0, 0),
+    ];
+
+    /// A legacy filter: a regular expression over the whole event text.
+    pub fn regex(filter: impl Into<String>) -> EventFilter {
+        EventFilter {
+            filter: filter.into(),
+            match_criteria: None,
+        }
+    }
+
+    /// A filter comparing `value` as `criteria` says.
+    pub fn criteria(criteria: impl Into<String>, value: impl Into<String>) -> EventFilter {
+        EventFilter {
+            filter: value.into(),
+            match_criteria: Some(criteria.into()),
+        }
+    }
+
+    /// Whether Asterisk `version` applies this filter as written.
+    pub fn supported_by(&self, version: Version) -> bool {
+        self.match_criteria.is_none() || version.has(Self::MATCH_CRITERIA_SINCE)
+    }
+}
+
+impl From<&str> for EventFilter {
+    fn from(filter: &str) -> EventFilter {
+        EventFilter::regex(filter)
+    }
+}
+
+impl From<String> for EventFilter {
+    fn from(filter: String) -> EventFilter {
+        EventFilter::regex(filter)
+    }
+}
+
 /// A configuration Asterisk cannot be reached with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -71,9 +134,11 @@ pub struct Config {
     pub auth: LoginAuth,
     /// Which events to receive.
     pub events: EventMask,
-    /// `Filter` expressions applied after each login (Asterisk cannot
-    /// remove one: a session with other filters needs a new connection).
-    pub filters: Vec<String>,
+    /// Filters applied after each login (Asterisk cannot remove one: a
+    /// session with other filters needs a new connection). A filter with
+    /// `MatchCriteria` waits for the server's release to be known (see
+    /// [`learn_server_version`](Self::learn_server_version)).
+    pub filters: Vec<EventFilter>,
     /// How long an action may wait for its answer (its whole event list
     /// included), queueing before login included. An asynchronous
     /// `Originate` also gets its own `Timeout`.

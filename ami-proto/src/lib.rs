@@ -67,18 +67,20 @@ mod decode;
 mod generated;
 mod md5;
 mod message;
+mod route;
 mod session;
 mod support;
 mod text;
 
 pub use action::{Action, ActionInfo, EncodeError, MAX_LINE, MAX_LINES, ToAction};
 pub use chan_vars::{ChanVariables, VarChannel, is_chan_variable};
-pub use config::{Config, ConfigError, EventMask, LoginAuth};
+pub use config::{Config, ConfigError, EventFilter, EventMask, LoginAuth};
 pub use decode::{Banner, DEFAULT_MAX_MESSAGE, DecodeError, Decoder, Frame};
 pub use generated::events::Event;
 pub use generated::{actions, events};
 pub use message::{Kind, Line, LineEnd, Message};
 pub use proto_common::{BackoffConfig, Secret, Version};
+pub use route::{EventType, Router, Selector, SubscriptionId};
 pub use session::{
     ActionError, ActionId, Answer, CloseReason, ConnectionEvent, ConnectionState, Output, Session,
     Transmit,

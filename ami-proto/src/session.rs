@@ -1,7 +1,7 @@
 //! The AMI session: login, actions and their answers, events, keepalive
 //! and reconnects, as a state machine with no I/O and no clock.
 
-use crate::config::{Config, ConfigError, LoginAuth};
+use crate::config::{Config, ConfigError, EventFilter, LoginAuth};
 use crate::{Action, Banner, DecodeError, Decoder, EncodeError, Frame, Kind, Message, md5};
 use proto_common::{SeededRng, Version};
 use std::collections::{HashMap, VecDeque};
@@ -77,9 +77,10 @@ pub enum ConnectionEvent {
     /// Asterisk refused one of the configured filters: it is not applied
     /// (the connection goes on without it).
     FilterRefused {
-        /// The filter expression.
-        filter: String,
-        /// Asterisk's `Message`.
+        /// The filter.
+        filter: EventFilter,
+        /// Asterisk's `Message`, or why the session did not send it (a
+        /// `MatchCriteria` this release would ignore).
         reason: String,
     },
     /// The session stopped for good: closed by the application, or the
@@ -125,6 +126,10 @@ pub enum ActionError {
     /// The action cannot be written as Asterisk reads actions.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The server's release would not carry the action out as written (it
+    /// would ignore a part of it without a word), so it was not sent.
+    #[error("not sent: {0}")]
+    Unsupported(String),
 }
 
 /// What the session hands to the application.
@@ -253,7 +258,8 @@ pub struct Session {
     rng: SeededRng,
     attempt: u32,
     ever_opened: bool,
-    last_heard: Instant,
+    /// When the connection last brought anything (set once connected).
+    last_heard: Option<Instant>,
     banner: Option<Banner>,
     server_version: Option<Version>,
 }
@@ -269,7 +275,7 @@ impl Session {
             .header("Events", config.events.header_value());
         login.encode(Some("x"), &mut scratch)?;
         for filter in &config.filters {
-            filter_action(filter.clone()).encode(Some("x"), &mut scratch)?;
+            filter_action(filter).encode(Some("x"), &mut scratch)?;
         }
         let mut rng = SeededRng::new(config.seed);
         let prefix = format!("{:012x}-", rng.next_u64() >> 16);
@@ -287,7 +293,7 @@ impl Session {
             rng,
             attempt: 0,
             ever_opened: false,
-            last_heard: Instant::now(),
+            last_heard: None,
             banner: None,
             server_version: None,
         })
@@ -335,6 +341,11 @@ impl Session {
     pub fn send(&mut self, action: &Action, now: Instant) -> Result<ActionId, ActionError> {
         if self.state == State::Stopped {
             return Err(ActionError::Closed);
+        }
+        if let Some(version) = self.server_version
+            && let Some(reason) = unsupported(action, version)
+        {
+            return Err(ActionError::Unsupported(reason));
         }
         let id = ActionId(self.next_action_id);
         let expect = expectation(action);
@@ -392,7 +403,7 @@ impl Session {
     pub fn handle_connected(&mut self, now: Instant) {
         if let State::Connecting { .. } = self.state {
             self.decoder = Decoder::new(self.config.max_message);
-            self.last_heard = now;
+            self.last_heard = Some(now);
         }
     }
 
@@ -424,7 +435,7 @@ impl Session {
         ) {
             return;
         }
-        self.last_heard = now;
+        self.last_heard = Some(now);
         self.decoder.feed(bytes);
         loop {
             match self.decoder.next_frame() {
@@ -460,7 +471,10 @@ impl Session {
         }
         self.expire_actions(now);
         if self.state == State::Open {
-            if now >= self.last_heard + self.config.idle_timeout {
+            if self
+                .last_heard
+                .is_some_and(|heard| now >= heard + self.config.idle_timeout)
+            {
                 self.transmits.push_back(Transmit::Close);
                 self.connection_ended(CloseReason::Silent, now);
             } else if let Some(ping) = self.ping_due()
@@ -489,13 +503,13 @@ impl Session {
             | State::LoggingIn { deadline }
             | State::SettingUp { deadline } => Some(deadline),
             State::Backoff { until } => Some(until),
-            State::Open => {
-                let idle = self.last_heard + self.config.idle_timeout;
+            State::Open => self.last_heard.map(|heard| {
+                let idle = heard + self.config.idle_timeout;
                 let ping = self
                     .ping_due()
                     .filter(|_| !self.pending.values().any(|p| p.purpose == Purpose::Ping));
-                Some(ping.map_or(idle, |p| p.min(idle)))
-            }
+                ping.map_or(idle, |p| p.min(idle))
+            }),
             State::Idle | State::Stopped => None,
         };
         let actions = self
@@ -518,7 +532,10 @@ impl Session {
     }
 
     fn ping_due(&self) -> Option<Instant> {
-        self.config.ping_interval.map(|i| self.last_heard + i)
+        self.config
+            .ping_interval
+            .zip(self.last_heard)
+            .map(|(interval, heard)| heard + interval)
     }
 
     fn take_wire_id(&mut self) -> u64 {
@@ -706,6 +723,9 @@ impl Session {
                 self.server_version = message
                     .get("AsteriskVersion")
                     .and_then(|v| Version::parse(&v.to_string_lossy()));
+                if self.needs_version_for_filters() {
+                    self.send_filters(now);
+                }
                 self.setup_step_done();
             }
             Purpose::Ping => {}
@@ -717,13 +737,40 @@ impl Session {
             return;
         };
         self.state = State::SettingUp { deadline };
-        for (i, filter) in self.config.filters.clone().into_iter().enumerate() {
-            self.send_internal(filter_action(filter), Purpose::Filter(i), now);
+        // A filter with MatchCriteria waits for the release: older ones
+        // would apply it wrongly without a word.
+        if !self.needs_version_for_filters() {
+            self.send_filters(now);
         }
         if self.config.learn_server_version {
             self.send_internal(Action::new("CoreSettings"), Purpose::CoreSettings, now);
         }
         self.setup_step_done();
+    }
+
+    fn needs_version_for_filters(&self) -> bool {
+        self.config.learn_server_version
+            && self
+                .config
+                .filters
+                .iter()
+                .any(|f| f.match_criteria.is_some())
+    }
+
+    /// Sends the configured filters, except those the server's release
+    /// (when known) would misread: those are reported refused.
+    fn send_filters(&mut self, now: Instant) {
+        for (i, filter) in self.config.filters.clone().into_iter().enumerate() {
+            let action = filter_action(&filter);
+            if let Some(version) = self.server_version
+                && let Some(reason) = unsupported(&action, version)
+            {
+                let event = ConnectionEvent::FilterRefused { filter, reason };
+                self.outputs.push_back(Output::Connection(event));
+                continue;
+            }
+            self.send_internal(action, Purpose::Filter(i), now);
+        }
     }
 
     /// Opens once every setup action is answered.
@@ -898,8 +945,26 @@ fn originate_wait(action: &Action, expect: Expect) -> Duration {
     Duration::from_millis(ms)
 }
 
-fn filter_action(filter: String) -> Action {
-    Action::new("Filter")
-        .header("Operation", "Add")
-        .header("Filter", filter)
+fn filter_action(filter: &EventFilter) -> Action {
+    let action = Action::new("Filter").header("Operation", "Add");
+    let action = match &filter.match_criteria {
+        Some(criteria) => action.header("MatchCriteria", criteria),
+        None => action,
+    };
+    action.header("Filter", &filter.filter)
+}
+
+/// Why Asterisk `version` would not carry `action` out as written, if so:
+/// releases before `MatchCriteria` ignore it and read `Filter` as a regex.
+fn unsupported(action: &Action, version: Version) -> Option<String> {
+    let criteria = action.name().eq_ignore_ascii_case("Filter")
+        && action
+            .headers()
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("MatchCriteria"));
+    (criteria && !version.has(EventFilter::MATCH_CRITERIA_SINCE)).then(|| {
+        format!(
+            "Asterisk {version} ignores MatchCriteria (read from 18.26, 20.11, 21.6, 22.1 and 23.0 on)"
+        )
+    })
 }

@@ -1,8 +1,8 @@
 //! The session against scripted Asterisk answers, on a clock the test moves.
 
 use ami_proto::{
-    Action, ActionError, CloseReason, Config, ConnectionEvent, ConnectionState, Decoder, EventMask,
-    Frame, Kind, LoginAuth, Message, Output, Session, Transmit, Version,
+    Action, ActionError, CloseReason, Config, ConnectionEvent, ConnectionState, Decoder,
+    EventFilter, EventMask, Frame, Kind, LoginAuth, Message, Output, Session, Transmit, Version,
 };
 use std::time::{Duration, Instant};
 
@@ -194,6 +194,103 @@ fn plain_login_then_filters_one_of_them_refused() {
     assert!(outputs.contains(&Output::Connection(ConnectionEvent::Open {
         reconnected: false
     })));
+}
+
+/// Logs in plainly with these filters and the release learnt; returns the
+/// actions written after `CoreSettings` was answered with `version`.
+fn login_with_filters(filters: Vec<EventFilter>, version: &str) -> (Pbx, Vec<Message>) {
+    let mut config = Pbx::config();
+    config.auth = LoginAuth::Plain;
+    config.learn_server_version = true;
+    config.filters = filters;
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.feed(BANNER);
+    let login = pbx.expect_sent("Login");
+    pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+    // MatchCriteria waits for the release: only CoreSettings goes out.
+    let settings = pbx.expect_sent("CoreSettings");
+    pbx.answer(
+        &settings,
+        "Success",
+        &format!("AMIversion: 11.0.0\r\nAsteriskVersion: {version}\r\n"),
+    );
+    let sent = pbx.sent();
+    (pbx, sent)
+}
+
+#[test]
+fn match_criteria_filters_go_out_once_the_release_reads_them() {
+    let by_channel = EventFilter::criteria(
+        "name(Hangup),header(Channel),method(starts_with)",
+        "PJSIP/loop-in-",
+    );
+    let (mut pbx, sent) =
+        login_with_filters(vec![by_channel, "Event: Newchannel".into()], "22.1.0");
+    assert_eq!(sent.len(), 2);
+    // As the recorded client wrote it (ami-filters.jsonl).
+    let names: Vec<String> = sent[0]
+        .lines()
+        .filter_map(|l| match l {
+            ami_proto::Line::Field(n, _) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["Action", "ActionID", "Operation", "MatchCriteria", "Filter"]
+    );
+    assert_eq!(sent[0].get("Filter").unwrap(), "PJSIP/loop-in-");
+    assert!(sent[1].get("MatchCriteria").is_none());
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Connecting);
+    for filter in &sent {
+        pbx.answer(filter, "Success", "Message: Filter Added Successfully\r\n");
+    }
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Open);
+}
+
+#[test]
+fn a_release_that_would_ignore_match_criteria_gets_no_such_filter() {
+    let by_channel = EventFilter::criteria("name(Hangup),header(Channel)", "PJSIP/");
+    for old in ["22.0.0", "20.10.2", "21.5.0", "18.25.0", "19.8.0"] {
+        let (mut pbx, sent) =
+            login_with_filters(vec![by_channel.clone(), "Event: Newchannel".into()], old);
+        // The legacy filter goes out; the other would be read as a regex.
+        assert_eq!(sent.len(), 1, "{old}");
+        assert_eq!(sent[0].get("Filter").unwrap(), "Event: Newchannel");
+        pbx.answer(&sent[0], "Success", "\r\n");
+        let outputs = pbx.outputs();
+        let refused = outputs.iter().find_map(|o| match o {
+            Output::Connection(ConnectionEvent::FilterRefused { filter, reason }) => {
+                Some((filter.clone(), reason.clone()))
+            }
+            _ => None,
+        });
+        let (filter, reason) = refused.expect("reported refused");
+        assert_eq!(filter, by_channel);
+        assert!(reason.contains("ignores MatchCriteria"), "{reason}");
+        assert!(outputs.contains(&Output::Connection(ConnectionEvent::Open {
+            reconnected: false
+        })));
+        // The application's own Filter action is held back the same way.
+        let own = Action::new("Filter")
+            .header("Operation", "Add")
+            .header("MatchCriteria", "name(Hangup)")
+            .header("Filter", "x");
+        assert!(matches!(
+            pbx.session.send(&own, pbx.now),
+            Err(ActionError::Unsupported(_))
+        ));
+        assert!(
+            pbx.session
+                .send(&Action::new("Filter").header("Filter", "x"), pbx.now)
+                .is_ok()
+        );
+    }
+    for new in ["20.11.0", "21.6.0", "22.10.1", "23.0.0", "24.2.0"] {
+        let (_, sent) = login_with_filters(vec![by_channel.clone()], new);
+        assert_eq!(sent.len(), 1, "{new}");
+    }
 }
 
 #[test]

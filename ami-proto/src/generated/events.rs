@@ -2374,6 +2374,16 @@ impl From<AgentCalled> for Message {
     }
 }
 
+impl crate::EventType for AgentCalled {
+    const NAME: &'static str = AgentCalled::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentCalled(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AgentComplete` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentComplete(Message);
@@ -2583,6 +2593,16 @@ impl From<AgentComplete> for Message {
     }
 }
 
+impl crate::EventType for AgentComplete {
+    const NAME: &'static str = AgentComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AgentConnect` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentConnect(Message);
@@ -2787,6 +2807,16 @@ impl From<AgentConnect> for Message {
     }
 }
 
+impl crate::EventType for AgentConnect {
+    const NAME: &'static str = AgentConnect::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentConnect(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AgentDump` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentDump(Message);
@@ -2981,6 +3011,16 @@ impl From<AgentDump> for Message {
     }
 }
 
+impl crate::EventType for AgentDump {
+    const NAME: &'static str = AgentDump::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentDump(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AgentLogin` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentLogin(Message);
@@ -3085,6 +3125,16 @@ impl AgentLogin {
 impl From<AgentLogin> for Message {
     fn from(event: AgentLogin) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AgentLogin {
+    const NAME: &'static str = AgentLogin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentLogin(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -3197,6 +3247,16 @@ impl AgentLogoff {
 impl From<AgentLogoff> for Message {
     fn from(event: AgentLogoff) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AgentLogoff {
+    const NAME: &'static str = AgentLogoff::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentLogoff(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -3399,6 +3459,16 @@ impl From<AgentRingNoAnswer> for Message {
     }
 }
 
+impl crate::EventType for AgentRingNoAnswer {
+    const NAME: &'static str = AgentRingNoAnswer::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentRingNoAnswer(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Agents` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agents(Message);
@@ -3536,6 +3606,16 @@ impl From<Agents> for Message {
     }
 }
 
+impl crate::EventType for Agents {
+    const NAME: &'static str = Agents::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Agents(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AgentsComplete` event (class `agent`; since 12.0.0).
 ///
 /// Ends the event list of `Agents`.
@@ -3561,6 +3641,16 @@ impl AgentsComplete {
 impl From<AgentsComplete> for Message {
     fn from(event: AgentsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AgentsComplete {
+    const NAME: &'static str = AgentsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgentsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -3686,6 +3776,16 @@ impl From<AgiExecEnd> for Message {
     }
 }
 
+impl crate::EventType for AgiExecEnd {
+    const NAME: &'static str = AgiExecEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgiExecEnd(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AGIExecStart` event (class `agi`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgiExecStart(Message);
@@ -3798,6 +3898,16 @@ impl From<AgiExecStart> for Message {
     }
 }
 
+impl crate::EventType for AgiExecStart {
+    const NAME: &'static str = AgiExecStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AgiExecStart(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Alarm` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alarm(Message);
@@ -3828,6 +3938,16 @@ impl From<Alarm> for Message {
     }
 }
 
+impl crate::EventType for Alarm {
+    const NAME: &'static str = Alarm::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Alarm(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AlarmClear` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlarmClear(Message);
@@ -3851,6 +3971,16 @@ impl AlarmClear {
 impl From<AlarmClear> for Message {
     fn from(event: AlarmClear) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AlarmClear {
+    const NAME: &'static str = AlarmClear::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AlarmClear(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -4008,6 +4138,16 @@ impl AocD {
 impl From<AocD> for Message {
     fn from(event: AocD) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AocD {
+    const NAME: &'static str = AocD::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AocD(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -4188,6 +4328,16 @@ impl From<AocE> for Message {
     }
 }
 
+impl crate::EventType for AocE {
+    const NAME: &'static str = AocE::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AocE(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AOC-S` event (class `aoc`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AocS(Message);
@@ -4355,6 +4505,16 @@ impl From<AocS> for Message {
     }
 }
 
+impl crate::EventType for AocS {
+    const NAME: &'static str = AocS::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AocS(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AorDetail` event (class `command`; since 13.12.0 and 14.1.0).
 ///
 /// An item of the event list of `PJSIPShowEndpoint`.
@@ -4480,6 +4640,16 @@ impl From<AorDetail> for Message {
     }
 }
 
+impl crate::EventType for AorDetail {
+    const NAME: &'static str = AorDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AorDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AorList` event (class `command`; since 16.0.0).
 ///
 /// An item of the event list of `PJSIPShowAors`.
@@ -4590,6 +4760,16 @@ impl From<AorList> for Message {
     }
 }
 
+impl crate::EventType for AorList {
+    const NAME: &'static str = AorList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AorList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AorListComplete` event (class `command`; since 16.0.0).
 ///
 /// Ends the event list of `PJSIPShowAors`.
@@ -4619,6 +4799,16 @@ impl AorListComplete {
 impl From<AorListComplete> for Message {
     fn from(event: AorListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AorListComplete {
+    const NAME: &'static str = AorListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AorListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -4721,6 +4911,16 @@ impl AsyncAgiEnd {
 impl From<AsyncAgiEnd> for Message {
     fn from(event: AsyncAgiEnd) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AsyncAgiEnd {
+    const NAME: &'static str = AsyncAgiEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AsyncAgiEnd(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -4836,6 +5036,16 @@ impl From<AsyncAgiExec> for Message {
     }
 }
 
+impl crate::EventType for AsyncAgiExec {
+    const NAME: &'static str = AsyncAgiExec::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AsyncAgiExec(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AsyncAGIStart` event (class `agi`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AsyncAgiStart(Message);
@@ -4940,6 +5150,16 @@ impl AsyncAgiStart {
 impl From<AsyncAgiStart> for Message {
     fn from(event: AsyncAgiStart) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AsyncAgiStart {
+    const NAME: &'static str = AsyncAgiStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AsyncAgiStart(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -5541,6 +5761,16 @@ impl From<AttendedTransfer> for Message {
     }
 }
 
+impl crate::EventType for AttendedTransfer {
+    const NAME: &'static str = AttendedTransfer::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AttendedTransfer(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AuthDetail` event (class `command`; since 12.0.0).
 ///
 /// An item of the event list of `PJSIPShowEndpoint`.
@@ -5641,6 +5871,16 @@ impl From<AuthDetail> for Message {
     }
 }
 
+impl crate::EventType for AuthDetail {
+    const NAME: &'static str = AuthDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AuthDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AuthList` event (class `command`; since 16.0.0).
 ///
 /// An item of the event list of `PJSIPShowAuths`.
@@ -5736,6 +5976,16 @@ impl From<AuthList> for Message {
     }
 }
 
+impl crate::EventType for AuthList {
+    const NAME: &'static str = AuthList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AuthList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `AuthListComplete` event (class `command`; since 16.0.0).
 ///
 /// Ends the event list of `PJSIPShowAuths`.
@@ -5765,6 +6015,16 @@ impl AuthListComplete {
 impl From<AuthListComplete> for Message {
     fn from(event: AuthListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AuthListComplete {
+    const NAME: &'static str = AuthListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AuthListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -5843,6 +6103,16 @@ impl AuthMethodNotAllowed {
 impl From<AuthMethodNotAllowed> for Message {
     fn from(event: AuthMethodNotAllowed) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for AuthMethodNotAllowed {
+    const NAME: &'static str = AuthMethodNotAllowed::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::AuthMethodNotAllowed(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -6089,6 +6359,16 @@ impl From<BlindTransfer> for Message {
     }
 }
 
+impl crate::EventType for BlindTransfer {
+    const NAME: &'static str = BlindTransfer::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BlindTransfer(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeCreate` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BridgeCreate(Message);
@@ -6154,6 +6434,16 @@ impl From<BridgeCreate> for Message {
     }
 }
 
+impl crate::EventType for BridgeCreate {
+    const NAME: &'static str = BridgeCreate::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeCreate(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeDestroy` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BridgeDestroy(Message);
@@ -6216,6 +6506,16 @@ impl BridgeDestroy {
 impl From<BridgeDestroy> for Message {
     fn from(event: BridgeDestroy) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for BridgeDestroy {
+    const NAME: &'static str = BridgeDestroy::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeDestroy(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -6368,6 +6668,16 @@ impl From<BridgeEnter> for Message {
     }
 }
 
+impl crate::EventType for BridgeEnter {
+    const NAME: &'static str = BridgeEnter::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeEnter(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeInfoChannel` event (class `command`; since 13.0.0).
 ///
 /// An item of the event list of `BridgeInfo`.
@@ -6472,6 +6782,16 @@ impl From<BridgeInfoChannel> for Message {
     }
 }
 
+impl crate::EventType for BridgeInfoChannel {
+    const NAME: &'static str = BridgeInfoChannel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeInfoChannel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeInfoComplete` event (class `command`; since 13.0.0).
 ///
 /// Ends the event list of `BridgeInfo`.
@@ -6536,6 +6856,16 @@ impl BridgeInfoComplete {
 impl From<BridgeInfoComplete> for Message {
     fn from(event: BridgeInfoComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for BridgeInfoComplete {
+    const NAME: &'static str = BridgeInfoComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeInfoComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -6683,6 +7013,16 @@ impl From<BridgeLeave> for Message {
     }
 }
 
+impl crate::EventType for BridgeLeave {
+    const NAME: &'static str = BridgeLeave::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeLeave(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeListComplete` event.
 ///
 /// Not in the XML; its fields are those seen in conformance/traces/ami/ami-eventlists.jsonl (BridgeList).
@@ -6714,6 +7054,16 @@ impl BridgeListComplete {
 impl From<BridgeListComplete> for Message {
     fn from(event: BridgeListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for BridgeListComplete {
+    const NAME: &'static str = BridgeListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -6824,6 +7174,16 @@ impl From<BridgeMerge> for Message {
     }
 }
 
+impl crate::EventType for BridgeMerge {
+    const NAME: &'static str = BridgeMerge::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeMerge(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `BridgeTechnologyListComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -6855,6 +7215,16 @@ impl BridgeTechnologyListComplete {
 impl From<BridgeTechnologyListComplete> for Message {
     fn from(event: BridgeTechnologyListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for BridgeTechnologyListComplete {
+    const NAME: &'static str = BridgeTechnologyListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeTechnologyListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -6925,6 +7295,16 @@ impl BridgeVideoSourceUpdate {
 impl From<BridgeVideoSourceUpdate> for Message {
     fn from(event: BridgeVideoSourceUpdate) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for BridgeVideoSourceUpdate {
+    const NAME: &'static str = BridgeVideoSourceUpdate::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::BridgeVideoSourceUpdate(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -7038,6 +7418,16 @@ impl Cdr {
 impl From<Cdr> for Message {
     fn from(event: Cdr) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Cdr {
+    const NAME: &'static str = Cdr::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Cdr(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -7159,6 +7549,16 @@ impl From<Cel> for Message {
     }
 }
 
+impl crate::EventType for Cel {
+    const NAME: &'static str = Cel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Cel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ChallengeResponseFailed` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChallengeResponseFailed(Message);
@@ -7247,6 +7647,16 @@ impl From<ChallengeResponseFailed> for Message {
     }
 }
 
+impl crate::EventType for ChallengeResponseFailed {
+    const NAME: &'static str = ChallengeResponseFailed::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChallengeResponseFailed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ChallengeSent` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChallengeSent(Message);
@@ -7322,6 +7732,16 @@ impl ChallengeSent {
 impl From<ChallengeSent> for Message {
     fn from(event: ChallengeSent) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ChallengeSent {
+    const NAME: &'static str = ChallengeSent::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChallengeSent(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -7506,6 +7926,16 @@ impl From<ChanSpyStart> for Message {
     }
 }
 
+impl crate::EventType for ChanSpyStart {
+    const NAME: &'static str = ChanSpyStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChanSpyStart(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ChanSpyStop` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChanSpyStop(Message);
@@ -7687,6 +8117,16 @@ impl From<ChanSpyStop> for Message {
     }
 }
 
+impl crate::EventType for ChanSpyStop {
+    const NAME: &'static str = ChanSpyStop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChanSpyStop(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ChannelTalkingStart` event (class `class`; since 12.4.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelTalkingStart(Message);
@@ -7786,6 +8226,16 @@ impl ChannelTalkingStart {
 impl From<ChannelTalkingStart> for Message {
     fn from(event: ChannelTalkingStart) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ChannelTalkingStart {
+    const NAME: &'static str = ChannelTalkingStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChannelTalkingStart(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -7896,6 +8346,16 @@ impl From<ChannelTalkingStop> for Message {
     }
 }
 
+impl crate::EventType for ChannelTalkingStop {
+    const NAME: &'static str = ChannelTalkingStop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ChannelTalkingStop(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeEnd` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeEnd(Message);
@@ -7963,6 +8423,16 @@ impl ConfbridgeEnd {
 impl From<ConfbridgeEnd> for Message {
     fn from(event: ConfbridgeEnd) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ConfbridgeEnd {
+    const NAME: &'static str = ConfbridgeEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeEnd(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -8125,6 +8595,16 @@ impl From<ConfbridgeJoin> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeJoin {
+    const NAME: &'static str = ConfbridgeJoin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeJoin(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeLeave` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeLeave(Message);
@@ -8279,6 +8759,16 @@ impl From<ConfbridgeLeave> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeLeave {
+    const NAME: &'static str = ConfbridgeLeave::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeLeave(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeList` event (class `reporting`; since 13.20.0 and 15.3.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeList(Message);
@@ -8426,6 +8916,16 @@ impl From<ConfbridgeList> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeList {
+    const NAME: &'static str = ConfbridgeList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeListComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -8457,6 +8957,16 @@ impl ConfbridgeListComplete {
 impl From<ConfbridgeListComplete> for Message {
     fn from(event: ConfbridgeListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ConfbridgeListComplete {
+    const NAME: &'static str = ConfbridgeListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -8503,6 +9013,16 @@ impl From<ConfbridgeListRooms> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeListRooms {
+    const NAME: &'static str = ConfbridgeListRooms::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeListRooms(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeListRoomsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -8534,6 +9054,16 @@ impl ConfbridgeListRoomsComplete {
 impl From<ConfbridgeListRoomsComplete> for Message {
     fn from(event: ConfbridgeListRoomsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ConfbridgeListRoomsComplete {
+    const NAME: &'static str = ConfbridgeListRoomsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeListRoomsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -8691,6 +9221,16 @@ impl From<ConfbridgeMute> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeMute {
+    const NAME: &'static str = ConfbridgeMute::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeMute(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeRecord` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeRecord(Message);
@@ -8758,6 +9298,16 @@ impl ConfbridgeRecord {
 impl From<ConfbridgeRecord> for Message {
     fn from(event: ConfbridgeRecord) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ConfbridgeRecord {
+    const NAME: &'static str = ConfbridgeRecord::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeRecord(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -8831,6 +9381,16 @@ impl From<ConfbridgeStart> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeStart {
+    const NAME: &'static str = ConfbridgeStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeStart(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeStopRecord` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeStopRecord(Message);
@@ -8898,6 +9458,16 @@ impl ConfbridgeStopRecord {
 impl From<ConfbridgeStopRecord> for Message {
     fn from(event: ConfbridgeStopRecord) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ConfbridgeStopRecord {
+    const NAME: &'static str = ConfbridgeStopRecord::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeStopRecord(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9060,6 +9630,16 @@ impl From<ConfbridgeTalking> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeTalking {
+    const NAME: &'static str = ConfbridgeTalking::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeTalking(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ConfbridgeUnmute` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfbridgeUnmute(Message);
@@ -9214,6 +9794,16 @@ impl From<ConfbridgeUnmute> for Message {
     }
 }
 
+impl crate::EventType for ConfbridgeUnmute {
+    const NAME: &'static str = ConfbridgeUnmute::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ConfbridgeUnmute(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ContactList` event (class `command`; since 16.0.0).
 ///
 /// An item of the event list of `PJSIPShowContacts`.
@@ -9334,6 +9924,16 @@ impl From<ContactList> for Message {
     }
 }
 
+impl crate::EventType for ContactList {
+    const NAME: &'static str = ContactList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ContactList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ContactListComplete` event (class `command`; since 16.0.0).
 ///
 /// Ends the event list of `PJSIPShowContacts`.
@@ -9363,6 +9963,16 @@ impl ContactListComplete {
 impl From<ContactListComplete> for Message {
     fn from(event: ContactListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ContactListComplete {
+    const NAME: &'static str = ContactListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ContactListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9413,6 +10023,16 @@ impl ContactStatus {
 impl From<ContactStatus> for Message {
     fn from(event: ContactStatus) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ContactStatus {
+    const NAME: &'static str = ContactStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ContactStatus(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9521,6 +10141,16 @@ impl From<ContactStatusDetail> for Message {
     }
 }
 
+impl crate::EventType for ContactStatusDetail {
+    const NAME: &'static str = ContactStatusDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ContactStatusDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ContactStatusDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -9552,6 +10182,16 @@ impl ContactStatusDetailComplete {
 impl From<ContactStatusDetailComplete> for Message {
     fn from(event: ContactStatusDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ContactStatusDetailComplete {
+    const NAME: &'static str = ContactStatusDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ContactStatusDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9684,6 +10324,16 @@ impl From<CoreShowChannel> for Message {
     }
 }
 
+impl crate::EventType for CoreShowChannel {
+    const NAME: &'static str = CoreShowChannel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::CoreShowChannel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `CoreShowChannelMapComplete` event (class `call`; since 18.26.0, 20.11.0, 21.6.0 and 22.1.0).
 ///
 /// Ends the event list of `CoreShowChannelMap`.
@@ -9713,6 +10363,16 @@ impl CoreShowChannelMapComplete {
 impl From<CoreShowChannelMapComplete> for Message {
     fn from(event: CoreShowChannelMapComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for CoreShowChannelMapComplete {
+    const NAME: &'static str = CoreShowChannelMapComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::CoreShowChannelMapComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9749,6 +10409,16 @@ impl CoreShowChannelsComplete {
 impl From<CoreShowChannelsComplete> for Message {
     fn from(event: CoreShowChannelsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for CoreShowChannelsComplete {
+    const NAME: &'static str = CoreShowChannelsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::CoreShowChannelsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9869,6 +10539,16 @@ impl From<DahdiChannel> for Message {
     }
 }
 
+impl crate::EventType for DahdiChannel {
+    const NAME: &'static str = DahdiChannel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DahdiChannel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DAHDIShowChannelsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -9900,6 +10580,16 @@ impl DahdiShowChannelsComplete {
 impl From<DahdiShowChannelsComplete> for Message {
     fn from(event: DahdiShowChannelsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DahdiShowChannelsComplete {
+    const NAME: &'static str = DahdiShowChannelsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DahdiShowChannelsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -9937,6 +10627,16 @@ impl From<DbGetComplete> for Message {
     }
 }
 
+impl crate::EventType for DbGetComplete {
+    const NAME: &'static str = DbGetComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DbGetComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DBGetTreeComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -9971,6 +10671,16 @@ impl From<DbGetTreeComplete> for Message {
     }
 }
 
+impl crate::EventType for DbGetTreeComplete {
+    const NAME: &'static str = DbGetTreeComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DbGetTreeComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DeadlockStart` event (class `system`; since 16.29.0, 18.15.0 and 19.7.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadlockStart(Message);
@@ -9994,6 +10704,16 @@ impl DeadlockStart {
 impl From<DeadlockStart> for Message {
     fn from(event: DeadlockStart) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DeadlockStart {
+    const NAME: &'static str = DeadlockStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DeadlockStart(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -10029,6 +10749,16 @@ impl From<DeviceStateChange> for Message {
     }
 }
 
+impl crate::EventType for DeviceStateChange {
+    const NAME: &'static str = DeviceStateChange::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DeviceStateChange(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DeviceStateListComplete` event (class `command`; since 13.0.0).
 ///
 /// Ends the event list of `DeviceStateList`.
@@ -10058,6 +10788,16 @@ impl DeviceStateListComplete {
 impl From<DeviceStateListComplete> for Message {
     fn from(event: DeviceStateListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DeviceStateListComplete {
+    const NAME: &'static str = DeviceStateListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DeviceStateListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -10242,6 +10982,16 @@ impl DialBegin {
 impl From<DialBegin> for Message {
     fn from(event: DialBegin) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DialBegin {
+    const NAME: &'static str = DialBegin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DialBegin(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -10434,6 +11184,16 @@ impl From<DialEnd> for Message {
     }
 }
 
+impl crate::EventType for DialEnd {
+    const NAME: &'static str = DialEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DialEnd(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DialState` event (class `call`; since 14.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DialState(Message);
@@ -10623,6 +11383,16 @@ impl From<DialState> for Message {
     }
 }
 
+impl crate::EventType for DialState {
+    const NAME: &'static str = DialState::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DialState(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `DNDState` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DndState(Message);
@@ -10650,6 +11420,16 @@ impl DndState {
 impl From<DndState> for Message {
     fn from(event: DndState) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DndState {
+    const NAME: &'static str = DndState::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DndState(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -10762,6 +11542,16 @@ impl DtmfBegin {
 impl From<DtmfBegin> for Message {
     fn from(event: DtmfBegin) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DtmfBegin {
+    const NAME: &'static str = DtmfBegin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DtmfBegin(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -10879,6 +11669,16 @@ impl DtmfEnd {
 impl From<DtmfEnd> for Message {
     fn from(event: DtmfEnd) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for DtmfEnd {
+    const NAME: &'static str = DtmfEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::DtmfEnd(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -11617,6 +12417,16 @@ impl From<EndpointDetail> for Message {
     }
 }
 
+impl crate::EventType for EndpointDetail {
+    const NAME: &'static str = EndpointDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::EndpointDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `EndpointDetailComplete` event (class `command`; since 12.0.0).
 ///
 /// Ends the event list of `PJSIPShowEndpoint`.
@@ -11646,6 +12456,16 @@ impl EndpointDetailComplete {
 impl From<EndpointDetailComplete> for Message {
     fn from(event: EndpointDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for EndpointDetailComplete {
+    const NAME: &'static str = EndpointDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::EndpointDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -11719,6 +12539,16 @@ impl From<EndpointList> for Message {
     }
 }
 
+impl crate::EventType for EndpointList {
+    const NAME: &'static str = EndpointList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::EndpointList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `EndpointListComplete` event (class `command`; since 12.0.0).
 ///
 /// Ends the event list of `PJSIPShowEndpoints`.
@@ -11751,6 +12581,16 @@ impl From<EndpointListComplete> for Message {
     }
 }
 
+impl crate::EventType for EndpointListComplete {
+    const NAME: &'static str = EndpointListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::EndpointListComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ExtensionStateListComplete` event (class `command`; since 13.0.0).
 ///
 /// Ends the event list of `ExtensionStateList`.
@@ -11780,6 +12620,16 @@ impl ExtensionStateListComplete {
 impl From<ExtensionStateListComplete> for Message {
     fn from(event: ExtensionStateListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ExtensionStateListComplete {
+    const NAME: &'static str = ExtensionStateListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ExtensionStateListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -11825,6 +12675,16 @@ impl ExtensionStatus {
 impl From<ExtensionStatus> for Message {
     fn from(event: ExtensionStatus) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ExtensionStatus {
+    const NAME: &'static str = ExtensionStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ExtensionStatus(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -11903,6 +12763,16 @@ impl FailedAcl {
 impl From<FailedAcl> for Message {
     fn from(event: FailedAcl) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for FailedAcl {
+    const NAME: &'static str = FailedAcl::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FailedAcl(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -11991,6 +12861,16 @@ impl From<FaxSession> for Message {
     }
 }
 
+impl crate::EventType for FaxSession {
+    const NAME: &'static str = FaxSession::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FaxSession(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `FAXSessionsComplete` event (class `call`; since 13.0.0).
 ///
 /// Ends the event list of `FAXSessions`.
@@ -12020,6 +12900,16 @@ impl FaxSessionsComplete {
 impl From<FaxSessionsComplete> for Message {
     fn from(event: FaxSessionsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for FaxSessionsComplete {
+    const NAME: &'static str = FaxSessionsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FaxSessionsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -12086,6 +12976,16 @@ impl From<FaxSessionsEntry> for Message {
     }
 }
 
+impl crate::EventType for FaxSessionsEntry {
+    const NAME: &'static str = FaxSessionsEntry::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FaxSessionsEntry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `FAXStats` event (class `reporting`; since 13.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaxStats(Message);
@@ -12141,6 +13041,16 @@ impl FaxStats {
 impl From<FaxStats> for Message {
     fn from(event: FaxStats) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for FaxStats {
+    const NAME: &'static str = FaxStats::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FaxStats(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -12266,6 +13176,16 @@ impl From<FaxStatus> for Message {
     }
 }
 
+impl crate::EventType for FaxStatus {
+    const NAME: &'static str = FaxStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FaxStatus(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Flash` event (class `call`; since 16.24.0, 18.10.0 and 19.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flash(Message);
@@ -12368,6 +13288,16 @@ impl From<Flash> for Message {
     }
 }
 
+impl crate::EventType for Flash {
+    const NAME: &'static str = Flash::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Flash(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `FullyBooted` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FullyBooted(Message);
@@ -12399,6 +13329,16 @@ impl FullyBooted {
 impl From<FullyBooted> for Message {
     fn from(event: FullyBooted) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for FullyBooted {
+    const NAME: &'static str = FullyBooted::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::FullyBooted(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -12519,6 +13459,16 @@ impl From<Hangup> for Message {
     }
 }
 
+impl crate::EventType for Hangup {
+    const NAME: &'static str = Hangup::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Hangup(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `HangupHandlerPop` event (class `dialplan`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HangupHandlerPop(Message);
@@ -12623,6 +13573,16 @@ impl HangupHandlerPop {
 impl From<HangupHandlerPop> for Message {
     fn from(event: HangupHandlerPop) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for HangupHandlerPop {
+    const NAME: &'static str = HangupHandlerPop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::HangupHandlerPop(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -12733,6 +13693,16 @@ impl From<HangupHandlerPush> for Message {
     }
 }
 
+impl crate::EventType for HangupHandlerPush {
+    const NAME: &'static str = HangupHandlerPush::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::HangupHandlerPush(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `HangupHandlerRun` event (class `dialplan`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HangupHandlerRun(Message);
@@ -12837,6 +13807,16 @@ impl HangupHandlerRun {
 impl From<HangupHandlerRun> for Message {
     fn from(event: HangupHandlerRun) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for HangupHandlerRun {
+    const NAME: &'static str = HangupHandlerRun::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::HangupHandlerRun(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -12947,6 +13927,16 @@ impl From<HangupRequest> for Message {
     }
 }
 
+impl crate::EventType for HangupRequest {
+    const NAME: &'static str = HangupRequest::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::HangupRequest(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Hold` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hold(Message);
@@ -13054,6 +14044,16 @@ impl From<Hold> for Message {
     }
 }
 
+impl crate::EventType for Hold {
+    const NAME: &'static str = Hold::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Hold(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `IdentifyDetail` event (class `command`; since 13.20.0 and 15.3.0).
 ///
 /// An item of the event list of `PJSIPShowEndpoint`.
@@ -13116,6 +14116,16 @@ impl IdentifyDetail {
 impl From<IdentifyDetail> for Message {
     fn from(event: IdentifyDetail) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for IdentifyDetail {
+    const NAME: &'static str = IdentifyDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::IdentifyDetail(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13232,6 +14242,16 @@ impl From<InboundRegistrationDetail> for Message {
     }
 }
 
+impl crate::EventType for InboundRegistrationDetail {
+    const NAME: &'static str = InboundRegistrationDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InboundRegistrationDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `InboundRegistrationDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -13263,6 +14283,16 @@ impl InboundRegistrationDetailComplete {
 impl From<InboundRegistrationDetailComplete> for Message {
     fn from(event: InboundRegistrationDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for InboundRegistrationDetailComplete {
+    const NAME: &'static str = InboundRegistrationDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InboundRegistrationDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13334,6 +14364,16 @@ impl From<InboundSubscriptionDetail> for Message {
     }
 }
 
+impl crate::EventType for InboundSubscriptionDetail {
+    const NAME: &'static str = InboundSubscriptionDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InboundSubscriptionDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `InboundSubscriptionDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -13365,6 +14405,16 @@ impl InboundSubscriptionDetailComplete {
 impl From<InboundSubscriptionDetailComplete> for Message {
     fn from(event: InboundSubscriptionDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for InboundSubscriptionDetailComplete {
+    const NAME: &'static str = InboundSubscriptionDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InboundSubscriptionDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13438,6 +14488,16 @@ impl InvalidAccountId {
 impl From<InvalidAccountId> for Message {
     fn from(event: InvalidAccountId) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for InvalidAccountId {
+    const NAME: &'static str = InvalidAccountId::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InvalidAccountId(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13529,6 +14589,16 @@ impl From<InvalidPassword> for Message {
     }
 }
 
+impl crate::EventType for InvalidPassword {
+    const NAME: &'static str = InvalidPassword::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InvalidPassword(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `InvalidTransport` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidTransport(Message);
@@ -13607,6 +14677,16 @@ impl From<InvalidTransport> for Message {
     }
 }
 
+impl crate::EventType for InvalidTransport {
+    const NAME: &'static str = InvalidTransport::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::InvalidTransport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ListDialplan` event.
 ///
 /// Not in the XML; its fields are those seen in conformance/traces/ami/ami-eventlists.jsonl (ShowDialPlan items).
@@ -13664,6 +14744,16 @@ impl From<ListDialplan> for Message {
     }
 }
 
+impl crate::EventType for ListDialplan {
+    const NAME: &'static str = ListDialplan::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ListDialplan(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Load` event (class `system`; since 16.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Load(Message);
@@ -13691,6 +14781,16 @@ impl Load {
 impl From<Load> for Message {
     fn from(event: Load) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Load {
+    const NAME: &'static str = Load::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Load(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13764,6 +14864,16 @@ impl LoadAverageLimit {
 impl From<LoadAverageLimit> for Message {
     fn from(event: LoadAverageLimit) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for LoadAverageLimit {
+    const NAME: &'static str = LoadAverageLimit::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::LoadAverageLimit(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -13960,6 +15070,16 @@ impl LocalBridge {
 impl From<LocalBridge> for Message {
     fn from(event: LocalBridge) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for LocalBridge {
+    const NAME: &'static str = LocalBridge::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::LocalBridge(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -14231,6 +15351,16 @@ impl From<LocalOptimizationBegin> for Message {
     }
 }
 
+impl crate::EventType for LocalOptimizationBegin {
+    const NAME: &'static str = LocalOptimizationBegin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::LocalOptimizationBegin(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `LocalOptimizationEnd` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalOptimizationEnd(Message);
@@ -14422,6 +15552,16 @@ impl From<LocalOptimizationEnd> for Message {
     }
 }
 
+impl crate::EventType for LocalOptimizationEnd {
+    const NAME: &'static str = LocalOptimizationEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::LocalOptimizationEnd(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `LogChannel` event (class `system`; since 16.24.0, 18.10.0 and 19.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogChannel(Message);
@@ -14445,6 +15585,16 @@ impl LogChannel {
 impl From<LogChannel> for Message {
     fn from(event: LogChannel) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for LogChannel {
+    const NAME: &'static str = LogChannel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::LogChannel(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -14680,6 +15830,16 @@ impl From<Mcid> for Message {
     }
 }
 
+impl crate::EventType for Mcid {
+    const NAME: &'static str = Mcid::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Mcid(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MeetmeEnd` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeetmeEnd(Message);
@@ -14703,6 +15863,16 @@ impl MeetmeEnd {
 impl From<MeetmeEnd> for Message {
     fn from(event: MeetmeEnd) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MeetmeEnd {
+    const NAME: &'static str = MeetmeEnd::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeEnd(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -14815,6 +15985,16 @@ impl MeetmeJoin {
 impl From<MeetmeJoin> for Message {
     fn from(event: MeetmeJoin) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MeetmeJoin {
+    const NAME: &'static str = MeetmeJoin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeJoin(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -14935,6 +16115,16 @@ impl From<MeetmeLeave> for Message {
     }
 }
 
+impl crate::EventType for MeetmeLeave {
+    const NAME: &'static str = MeetmeLeave::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeLeave(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MeetmeList` event (class `call`; since 16.29.0, 18.15.0 and 19.7.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeetmeList(Message);
@@ -15018,6 +16208,16 @@ impl From<MeetmeList> for Message {
     }
 }
 
+impl crate::EventType for MeetmeList {
+    const NAME: &'static str = MeetmeList::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeList(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MeetmeListComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -15049,6 +16249,16 @@ impl MeetmeListComplete {
 impl From<MeetmeListComplete> for Message {
     fn from(event: MeetmeListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MeetmeListComplete {
+    const NAME: &'static str = MeetmeListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -15105,6 +16315,16 @@ impl From<MeetmeListRooms> for Message {
     }
 }
 
+impl crate::EventType for MeetmeListRooms {
+    const NAME: &'static str = MeetmeListRooms::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeListRooms(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MeetmeListRoomsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -15136,6 +16356,16 @@ impl MeetmeListRoomsComplete {
 impl From<MeetmeListRoomsComplete> for Message {
     fn from(event: MeetmeListRoomsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MeetmeListRoomsComplete {
+    const NAME: &'static str = MeetmeListRoomsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeListRoomsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -15261,6 +16491,16 @@ impl From<MeetmeMute> for Message {
     }
 }
 
+impl crate::EventType for MeetmeMute {
+    const NAME: &'static str = MeetmeMute::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeMute(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MeetmeTalkRequest` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeetmeTalkRequest(Message);
@@ -15380,6 +16620,16 @@ impl MeetmeTalkRequest {
 impl From<MeetmeTalkRequest> for Message {
     fn from(event: MeetmeTalkRequest) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MeetmeTalkRequest {
+    const NAME: &'static str = MeetmeTalkRequest::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeTalkRequest(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -15505,6 +16755,16 @@ impl From<MeetmeTalking> for Message {
     }
 }
 
+impl crate::EventType for MeetmeTalking {
+    const NAME: &'static str = MeetmeTalking::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MeetmeTalking(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MemoryLimit` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemoryLimit(Message);
@@ -15575,6 +16835,16 @@ impl MemoryLimit {
 impl From<MemoryLimit> for Message {
     fn from(event: MemoryLimit) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MemoryLimit {
+    const NAME: &'static str = MemoryLimit::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MemoryLimit(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -15700,6 +16970,16 @@ impl From<MessageWaiting> for Message {
     }
 }
 
+impl crate::EventType for MessageWaiting {
+    const NAME: &'static str = MessageWaiting::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MessageWaiting(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MiniVoiceMail` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MiniVoiceMail(Message);
@@ -15817,6 +17097,16 @@ impl From<MiniVoiceMail> for Message {
     }
 }
 
+impl crate::EventType for MiniVoiceMail {
+    const NAME: &'static str = MiniVoiceMail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MiniVoiceMail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MixMonitorMute` event (class `call`; since 16.17.0 and 18.3.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MixMonitorMute(Message);
@@ -15929,6 +17219,16 @@ impl From<MixMonitorMute> for Message {
     }
 }
 
+impl crate::EventType for MixMonitorMute {
+    const NAME: &'static str = MixMonitorMute::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MixMonitorMute(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MixMonitorStart` event (class `call`; since 16.17.0 and 18.3.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MixMonitorStart(Message);
@@ -16028,6 +17328,16 @@ impl MixMonitorStart {
 impl From<MixMonitorStart> for Message {
     fn from(event: MixMonitorStart) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MixMonitorStart {
+    const NAME: &'static str = MixMonitorStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MixMonitorStart(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -16133,6 +17443,16 @@ impl From<MixMonitorStop> for Message {
     }
 }
 
+impl crate::EventType for MixMonitorStop {
+    const NAME: &'static str = MixMonitorStop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MixMonitorStop(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MonitorStart` event (class `call`). Asterisk 20 only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorStart(Message);
@@ -16235,6 +17555,16 @@ impl From<MonitorStart> for Message {
     }
 }
 
+impl crate::EventType for MonitorStart {
+    const NAME: &'static str = MonitorStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MonitorStart(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MonitorStop` event (class `call`). Asterisk 20 only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorStop(Message);
@@ -16334,6 +17664,16 @@ impl MonitorStop {
 impl From<MonitorStop> for Message {
     fn from(event: MonitorStop) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MonitorStop {
+    const NAME: &'static str = MonitorStop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MonitorStop(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -16444,6 +17784,16 @@ impl From<MusicOnHoldStart> for Message {
     }
 }
 
+impl crate::EventType for MusicOnHoldStart {
+    const NAME: &'static str = MusicOnHoldStart::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MusicOnHoldStart(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MusicOnHoldStop` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MusicOnHoldStop(Message);
@@ -16546,6 +17896,16 @@ impl From<MusicOnHoldStop> for Message {
     }
 }
 
+impl crate::EventType for MusicOnHoldStop {
+    const NAME: &'static str = MusicOnHoldStop::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MusicOnHoldStop(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MWIGet` event (class `reporting`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MwiGet(Message);
@@ -16585,6 +17945,16 @@ impl From<MwiGet> for Message {
     }
 }
 
+impl crate::EventType for MwiGet {
+    const NAME: &'static str = MwiGet::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MwiGet(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `MWIGetComplete` event (class `reporting`; since 12.1.0).
 ///
 /// Ends the event list of `MWIGet`.
@@ -16618,6 +17988,16 @@ impl MwiGetComplete {
 impl From<MwiGetComplete> for Message {
     fn from(event: MwiGetComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for MwiGetComplete {
+    const NAME: &'static str = MwiGetComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::MwiGetComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -16728,6 +18108,16 @@ impl From<NewAccountCode> for Message {
     }
 }
 
+impl crate::EventType for NewAccountCode {
+    const NAME: &'static str = NewAccountCode::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::NewAccountCode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `NewCallerid` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCallerid(Message);
@@ -16835,6 +18225,16 @@ impl From<NewCallerid> for Message {
     }
 }
 
+impl crate::EventType for NewCallerid {
+    const NAME: &'static str = NewCallerid::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::NewCallerid(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `NewConnectedLine` event (class `call`; since 13.13.0 and 14.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewConnectedLine(Message);
@@ -16934,6 +18334,16 @@ impl NewConnectedLine {
 impl From<NewConnectedLine> for Message {
     fn from(event: NewConnectedLine) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for NewConnectedLine {
+    const NAME: &'static str = NewConnectedLine::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::NewConnectedLine(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17054,6 +18464,16 @@ impl From<NewExten> for Message {
     }
 }
 
+impl crate::EventType for NewExten {
+    const NAME: &'static str = NewExten::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::NewExten(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Newchannel` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Newchannel(Message);
@@ -17153,6 +18573,16 @@ impl Newchannel {
 impl From<Newchannel> for Message {
     fn from(event: Newchannel) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Newchannel {
+    const NAME: &'static str = Newchannel::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Newchannel(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17258,6 +18688,16 @@ impl From<Newstate> for Message {
     }
 }
 
+impl crate::EventType for Newstate {
+    const NAME: &'static str = Newstate::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Newstate(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `OriginateResponse` event (class `call`; since 18.26.0, 20.11.0, 21.6.0 and 22.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginateResponse(Message);
@@ -17333,6 +18773,16 @@ impl OriginateResponse {
 impl From<OriginateResponse> for Message {
     fn from(event: OriginateResponse) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for OriginateResponse {
+    const NAME: &'static str = OriginateResponse::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::OriginateResponse(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17481,6 +18931,16 @@ impl From<OutboundRegistrationDetail> for Message {
     }
 }
 
+impl crate::EventType for OutboundRegistrationDetail {
+    const NAME: &'static str = OutboundRegistrationDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::OutboundRegistrationDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `OutboundRegistrationDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -17512,6 +18972,16 @@ impl OutboundRegistrationDetailComplete {
 impl From<OutboundRegistrationDetailComplete> for Message {
     fn from(event: OutboundRegistrationDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for OutboundRegistrationDetailComplete {
+    const NAME: &'static str = OutboundRegistrationDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::OutboundRegistrationDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17583,6 +19053,16 @@ impl From<OutboundSubscriptionDetail> for Message {
     }
 }
 
+impl crate::EventType for OutboundSubscriptionDetail {
+    const NAME: &'static str = OutboundSubscriptionDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::OutboundSubscriptionDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `OutboundSubscriptionDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -17614,6 +19094,16 @@ impl OutboundSubscriptionDetailComplete {
 impl From<OutboundSubscriptionDetailComplete> for Message {
     fn from(event: OutboundSubscriptionDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for OutboundSubscriptionDetailComplete {
+    const NAME: &'static str = OutboundSubscriptionDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::OutboundSubscriptionDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17743,6 +19233,16 @@ impl ParkedCall {
 impl From<ParkedCall> for Message {
     fn from(event: ParkedCall) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ParkedCall {
+    const NAME: &'static str = ParkedCall::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkedCall(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -17952,6 +19452,16 @@ impl From<ParkedCallGiveUp> for Message {
     }
 }
 
+impl crate::EventType for ParkedCallGiveUp {
+    const NAME: &'static str = ParkedCallGiveUp::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkedCallGiveUp(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ParkedCallSwap` event (class `call`; since 13.5.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParkedCallSwap(Message);
@@ -18155,6 +19665,16 @@ impl ParkedCallSwap {
 impl From<ParkedCallSwap> for Message {
     fn from(event: ParkedCallSwap) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ParkedCallSwap {
+    const NAME: &'static str = ParkedCallSwap::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkedCallSwap(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18364,6 +19884,16 @@ impl From<ParkedCallTimeOut> for Message {
     }
 }
 
+impl crate::EventType for ParkedCallTimeOut {
+    const NAME: &'static str = ParkedCallTimeOut::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkedCallTimeOut(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ParkedCallsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -18395,6 +19925,16 @@ impl ParkedCallsComplete {
 impl From<ParkedCallsComplete> for Message {
     fn from(event: ParkedCallsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ParkedCallsComplete {
+    const NAME: &'static str = ParkedCallsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkedCallsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18440,6 +19980,16 @@ impl From<Parkinglot> for Message {
     }
 }
 
+impl crate::EventType for Parkinglot {
+    const NAME: &'static str = Parkinglot::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Parkinglot(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ParkinglotsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in conformance/traces/ami/ami-eventlists.jsonl (Parkinglots).
@@ -18471,6 +20021,16 @@ impl ParkinglotsComplete {
 impl From<ParkinglotsComplete> for Message {
     fn from(event: ParkinglotsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ParkinglotsComplete {
+    const NAME: &'static str = ParkinglotsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ParkinglotsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18532,6 +20092,16 @@ impl From<PeerStatus> for Message {
     }
 }
 
+impl crate::EventType for PeerStatus {
+    const NAME: &'static str = PeerStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PeerStatus(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `PeerlistComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -18563,6 +20133,16 @@ impl PeerlistComplete {
 impl From<PeerlistComplete> for Message {
     fn from(event: PeerlistComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for PeerlistComplete {
+    const NAME: &'static str = PeerlistComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PeerlistComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18745,6 +20325,16 @@ impl From<Pickup> for Message {
     }
 }
 
+impl crate::EventType for Pickup {
+    const NAME: &'static str = Pickup::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Pickup(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `PJSIPMaintenanceStatus` event (class `system`; since 20.20.0, 22.10.0 and 23.4.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PjsipMaintenanceStatus(Message);
@@ -18772,6 +20362,16 @@ impl PjsipMaintenanceStatus {
 impl From<PjsipMaintenanceStatus> for Message {
     fn from(event: PjsipMaintenanceStatus) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for PjsipMaintenanceStatus {
+    const NAME: &'static str = PjsipMaintenanceStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PjsipMaintenanceStatus(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18806,6 +20406,16 @@ impl PjsipMaintenanceStatusComplete {
 impl From<PjsipMaintenanceStatusComplete> for Message {
     fn from(event: PjsipMaintenanceStatusComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for PjsipMaintenanceStatusComplete {
+    const NAME: &'static str = PjsipMaintenanceStatusComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PjsipMaintenanceStatusComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18849,6 +20459,16 @@ impl From<PresenceStateChange> for Message {
     }
 }
 
+impl crate::EventType for PresenceStateChange {
+    const NAME: &'static str = PresenceStateChange::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PresenceStateChange(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `PresenceStateListComplete` event (class `command`; since 13.0.0).
 ///
 /// Ends the event list of `PresenceStateList`.
@@ -18878,6 +20498,16 @@ impl PresenceStateListComplete {
 impl From<PresenceStateListComplete> for Message {
     fn from(event: PresenceStateListComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for PresenceStateListComplete {
+    const NAME: &'static str = PresenceStateListComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PresenceStateListComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -18928,6 +20558,16 @@ impl From<PresenceStatus> for Message {
     }
 }
 
+impl crate::EventType for PresenceStatus {
+    const NAME: &'static str = PresenceStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PresenceStatus(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `PRIShowSpansComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -18959,6 +20599,16 @@ impl PriShowSpansComplete {
 impl From<PriShowSpansComplete> for Message {
     fn from(event: PriShowSpansComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for PriShowSpansComplete {
+    const NAME: &'static str = PriShowSpansComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PriShowSpansComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -19084,6 +20734,16 @@ impl From<QueueCallerAbandon> for Message {
     }
 }
 
+impl crate::EventType for QueueCallerAbandon {
+    const NAME: &'static str = QueueCallerAbandon::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueCallerAbandon(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueCallerJoin` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueCallerJoin(Message);
@@ -19198,6 +20858,16 @@ impl QueueCallerJoin {
 impl From<QueueCallerJoin> for Message {
     fn from(event: QueueCallerJoin) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for QueueCallerJoin {
+    const NAME: &'static str = QueueCallerJoin::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueCallerJoin(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -19318,6 +20988,16 @@ impl From<QueueCallerLeave> for Message {
     }
 }
 
+impl crate::EventType for QueueCallerLeave {
+    const NAME: &'static str = QueueCallerLeave::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueCallerLeave(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueEntry` event (class `agent`; since 16.24.0, 18.10.0 and 19.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueEntry(Message);
@@ -19388,6 +21068,16 @@ impl QueueEntry {
 impl From<QueueEntry> for Message {
     fn from(event: QueueEntry) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for QueueEntry {
+    const NAME: &'static str = QueueEntry::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueEntry(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -19494,6 +21184,16 @@ impl From<QueueMemberAdded> for Message {
     }
 }
 
+impl crate::EventType for QueueMemberAdded {
+    const NAME: &'static str = QueueMemberAdded::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberAdded(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueMemberPause` event (class `agent`; since 12.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueMemberPause(Message);
@@ -19594,6 +21294,16 @@ impl QueueMemberPause {
 impl From<QueueMemberPause> for Message {
     fn from(event: QueueMemberPause) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for QueueMemberPause {
+    const NAME: &'static str = QueueMemberPause::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberPause(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -19700,6 +21410,16 @@ impl From<QueueMemberPenalty> for Message {
     }
 }
 
+impl crate::EventType for QueueMemberPenalty {
+    const NAME: &'static str = QueueMemberPenalty::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberPenalty(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueMemberRemoved` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueMemberRemoved(Message);
@@ -19800,6 +21520,16 @@ impl QueueMemberRemoved {
 impl From<QueueMemberRemoved> for Message {
     fn from(event: QueueMemberRemoved) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for QueueMemberRemoved {
+    const NAME: &'static str = QueueMemberRemoved::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberRemoved(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -19906,6 +21636,16 @@ impl From<QueueMemberRinginuse> for Message {
     }
 }
 
+impl crate::EventType for QueueMemberRinginuse {
+    const NAME: &'static str = QueueMemberRinginuse::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberRinginuse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueMemberStatus` event (class `agent`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueMemberStatus(Message);
@@ -20009,6 +21749,16 @@ impl From<QueueMemberStatus> for Message {
     }
 }
 
+impl crate::EventType for QueueMemberStatus {
+    const NAME: &'static str = QueueMemberStatus::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueMemberStatus(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueParams` event (class `agent`; since 16.24.0, 18.10.0 and 19.2.0).
 ///
 /// An item of the event list of `QueueStatus`.
@@ -20094,6 +21844,16 @@ impl From<QueueParams> for Message {
     }
 }
 
+impl crate::EventType for QueueParams {
+    const NAME: &'static str = QueueParams::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueParams(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueStatusComplete` event.
 ///
 /// Not in the XML; its fields are those seen in conformance/traces/ami/ami-eventlists.jsonl (QueueStatus).
@@ -20128,6 +21888,16 @@ impl From<QueueStatusComplete> for Message {
     }
 }
 
+impl crate::EventType for QueueStatusComplete {
+    const NAME: &'static str = QueueStatusComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueStatusComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `QueueSummaryComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -20159,6 +21929,16 @@ impl QueueSummaryComplete {
 impl From<QueueSummaryComplete> for Message {
     fn from(event: QueueSummaryComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for QueueSummaryComplete {
+    const NAME: &'static str = QueueSummaryComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::QueueSummaryComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -20294,6 +22074,16 @@ impl From<ReceiveFax> for Message {
     }
 }
 
+impl crate::EventType for ReceiveFax {
+    const NAME: &'static str = ReceiveFax::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ReceiveFax(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `RegistrationsComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -20325,6 +22115,16 @@ impl RegistrationsComplete {
 impl From<RegistrationsComplete> for Message {
     fn from(event: RegistrationsComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for RegistrationsComplete {
+    const NAME: &'static str = RegistrationsComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RegistrationsComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -20371,6 +22171,16 @@ impl From<Registry> for Message {
     }
 }
 
+impl crate::EventType for Registry {
+    const NAME: &'static str = Registry::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Registry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Reload` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reload(Message);
@@ -20401,6 +22211,16 @@ impl From<Reload> for Message {
     }
 }
 
+impl crate::EventType for Reload {
+    const NAME: &'static str = Reload::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Reload(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Rename` event (class `call`; since 16.24.0, 18.10.0 and 19.2.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rename(Message);
@@ -20420,6 +22240,16 @@ impl Rename {
 impl From<Rename> for Message {
     fn from(event: Rename) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Rename {
+    const NAME: &'static str = Rename::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Rename(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -20506,6 +22336,16 @@ impl From<RequestBadFormat> for Message {
     }
 }
 
+impl crate::EventType for RequestBadFormat {
+    const NAME: &'static str = RequestBadFormat::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RequestBadFormat(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `RequestNotAllowed` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestNotAllowed(Message);
@@ -20589,6 +22429,16 @@ impl From<RequestNotAllowed> for Message {
     }
 }
 
+impl crate::EventType for RequestNotAllowed {
+    const NAME: &'static str = RequestNotAllowed::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RequestNotAllowed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `RequestNotSupported` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestNotSupported(Message);
@@ -20667,6 +22517,16 @@ impl From<RequestNotSupported> for Message {
     }
 }
 
+impl crate::EventType for RequestNotSupported {
+    const NAME: &'static str = RequestNotSupported::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RequestNotSupported(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ResourceListDetail` event (class `command`; since 13.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceListDetail(Message);
@@ -20725,6 +22585,16 @@ impl From<ResourceListDetail> for Message {
     }
 }
 
+impl crate::EventType for ResourceListDetail {
+    const NAME: &'static str = ResourceListDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ResourceListDetail(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ResourceListDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -20756,6 +22626,16 @@ impl ResourceListDetailComplete {
 impl From<ResourceListDetailComplete> for Message {
     fn from(event: ResourceListDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for ResourceListDetailComplete {
+    const NAME: &'static str = ResourceListDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ResourceListDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -20956,6 +22836,16 @@ impl From<RtcpReceived> for Message {
     }
 }
 
+impl crate::EventType for RtcpReceived {
+    const NAME: &'static str = RtcpReceived::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RtcpReceived(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `RTCPSent` event (class `reporting`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RtcpSent(Message);
@@ -21148,6 +23038,16 @@ impl From<RtcpSent> for Message {
     }
 }
 
+impl crate::EventType for RtcpSent {
+    const NAME: &'static str = RtcpSent::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::RtcpSent(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `SendFAX` event (class `call`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendFax(Message);
@@ -21280,6 +23180,16 @@ impl From<SendFax> for Message {
     }
 }
 
+impl crate::EventType for SendFax {
+    const NAME: &'static str = SendFax::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SendFax(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `SessionLimit` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionLimit(Message);
@@ -21350,6 +23260,16 @@ impl SessionLimit {
 impl From<SessionLimit> for Message {
     fn from(event: SessionLimit) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for SessionLimit {
+    const NAME: &'static str = SessionLimit::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SessionLimit(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -21460,6 +23380,16 @@ impl From<SessionTimeout> for Message {
     }
 }
 
+impl crate::EventType for SessionTimeout {
+    const NAME: &'static str = SessionTimeout::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SessionTimeout(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `ShowDialPlanComplete` event.
 ///
 /// Not in the XML; its fields are those seen in conformance/traces/ami/ami-eventlists.jsonl (ShowDialPlan).
@@ -21512,6 +23442,16 @@ impl From<ShowDialPlanComplete> for Message {
     }
 }
 
+impl crate::EventType for ShowDialPlanComplete {
+    const NAME: &'static str = ShowDialPlanComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::ShowDialPlanComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Shutdown` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shutdown(Message);
@@ -21542,6 +23482,16 @@ impl From<Shutdown> for Message {
     }
 }
 
+impl crate::EventType for Shutdown {
+    const NAME: &'static str = Shutdown::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Shutdown(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `SIPQualifyPeerDone` event (class `call`). Asterisk 20 only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SipQualifyPeerDone(Message);
@@ -21569,6 +23519,16 @@ impl SipQualifyPeerDone {
 impl From<SipQualifyPeerDone> for Message {
     fn from(event: SipQualifyPeerDone) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for SipQualifyPeerDone {
+    const NAME: &'static str = SipQualifyPeerDone::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SipQualifyPeerDone(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -21679,6 +23639,16 @@ impl From<SoftHangupRequest> for Message {
     }
 }
 
+impl crate::EventType for SoftHangupRequest {
+    const NAME: &'static str = SoftHangupRequest::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SoftHangupRequest(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `SpanAlarm` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpanAlarm(Message);
@@ -21709,6 +23679,16 @@ impl From<SpanAlarm> for Message {
     }
 }
 
+impl crate::EventType for SpanAlarm {
+    const NAME: &'static str = SpanAlarm::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SpanAlarm(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `SpanAlarmClear` event (class `system`; since 12.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpanAlarmClear(Message);
@@ -21732,6 +23712,16 @@ impl SpanAlarmClear {
 impl From<SpanAlarmClear> for Message {
     fn from(event: SpanAlarmClear) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for SpanAlarmClear {
+    const NAME: &'static str = SpanAlarmClear::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SpanAlarmClear(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -21924,6 +23914,16 @@ impl From<Status> for Message {
     }
 }
 
+impl crate::EventType for Status {
+    const NAME: &'static str = Status::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Status(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `StatusComplete` event (class `call`; since 18.26.0, 20.11.0, 21.6.0 and 22.1.0).
 ///
 /// Ends the event list of `Status`.
@@ -21949,6 +23949,16 @@ impl StatusComplete {
 impl From<StatusComplete> for Message {
     fn from(event: StatusComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for StatusComplete {
+    const NAME: &'static str = StatusComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::StatusComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22027,6 +24037,16 @@ impl SuccessfulAuth {
 impl From<SuccessfulAuth> for Message {
     fn from(event: SuccessfulAuth) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for SuccessfulAuth {
+    const NAME: &'static str = SuccessfulAuth::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::SuccessfulAuth(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22212,6 +24232,16 @@ impl TransportDetail {
 impl From<TransportDetail> for Message {
     fn from(event: TransportDetail) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for TransportDetail {
+    const NAME: &'static str = TransportDetail::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::TransportDetail(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22498,6 +24528,16 @@ impl From<UnParkedCall> for Message {
     }
 }
 
+impl crate::EventType for UnParkedCall {
+    const NAME: &'static str = UnParkedCall::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::UnParkedCall(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `UnexpectedAddress` event (class `security`; since 12.1.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnexpectedAddress(Message);
@@ -22573,6 +24613,16 @@ impl UnexpectedAddress {
 impl From<UnexpectedAddress> for Message {
     fn from(event: UnexpectedAddress) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for UnexpectedAddress {
+    const NAME: &'static str = UnexpectedAddress::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::UnexpectedAddress(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22678,6 +24728,16 @@ impl From<Unhold> for Message {
     }
 }
 
+impl crate::EventType for Unhold {
+    const NAME: &'static str = Unhold::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Unhold(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Unload` event (class `system`; since 16.0.0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unload(Message);
@@ -22705,6 +24765,16 @@ impl Unload {
 impl From<Unload> for Message {
     fn from(event: Unload) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Unload {
+    const NAME: &'static str = Unload::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Unload(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22812,6 +24882,16 @@ impl UserEvent {
 impl From<UserEvent> for Message {
     fn from(event: UserEvent) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for UserEvent {
+    const NAME: &'static str = UserEvent::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::UserEvent(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22927,6 +25007,16 @@ impl From<VarSet> for Message {
     }
 }
 
+impl crate::EventType for VarSet {
+    const NAME: &'static str = VarSet::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::VarSet(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `VoicemailBoxDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -22958,6 +25048,16 @@ impl VoicemailBoxDetailComplete {
 impl From<VoicemailBoxDetailComplete> for Message {
     fn from(event: VoicemailBoxDetailComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for VoicemailBoxDetailComplete {
+    const NAME: &'static str = VoicemailBoxDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::VoicemailBoxDetailComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -22995,6 +25095,16 @@ impl From<VoicemailPasswordChange> for Message {
     }
 }
 
+impl crate::EventType for VoicemailPasswordChange {
+    const NAME: &'static str = VoicemailPasswordChange::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::VoicemailPasswordChange(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `VoicemailUserDetailComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -23029,6 +25139,16 @@ impl From<VoicemailUserDetailComplete> for Message {
     }
 }
 
+impl crate::EventType for VoicemailUserDetailComplete {
+    const NAME: &'static str = VoicemailUserDetailComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::VoicemailUserDetailComplete(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `VoicemailUserEntryComplete` event.
 ///
 /// Not in the XML; its fields are those seen in research/ami-agi-config.md 1.6 (a scan of Asterisk 22.10.1's code for list actions); not in the traces, so with the fields every list end has (astman_send_list_complete_start).
@@ -23060,6 +25180,16 @@ impl VoicemailUserEntryComplete {
 impl From<VoicemailUserEntryComplete> for Message {
     fn from(event: VoicemailUserEntryComplete) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for VoicemailUserEntryComplete {
+    const NAME: &'static str = VoicemailUserEntryComplete::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::VoicemailUserEntryComplete(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -23162,6 +25292,16 @@ impl Wink {
 impl From<Wink> for Message {
     fn from(event: Wink) -> Message {
         event.0
+    }
+}
+
+impl crate::EventType for Wink {
+    const NAME: &'static str = Wink::NAME;
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::Wink(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
