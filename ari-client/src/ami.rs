@@ -6,15 +6,17 @@
 //! consumer gets a lag notice on its own stream instead.
 
 use crate::runtime::Runtime;
-use crate::stream::{EventStream, Sink};
+use crate::stream::{EventStream, Lagged, Sink};
 use crate::transport::{self, TlsConfig};
-use ami_proto::{ActionId, Output, Session, Transmit};
+use ami_proto::{ActionId, ConnectionState, Output, Router, Session, SubscriptionId, Transmit};
 use futures_channel::{mpsc, oneshot};
 use futures_io::AsyncRead;
 use futures_util::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -22,7 +24,8 @@ use std::time::{Duration, Instant};
 
 pub use ami_proto::{
     Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent, Event,
-    EventMask, Kind, Line, LoginAuth, Message, Secret, Text, ToAction, Version, actions, events,
+    EventMask, EventType, Kind, Line, LoginAuth, Message, Secret, Selector, Text, ToAction,
+    Version, actions, events,
 };
 
 /// Events queued for one AMI stream before it lags.
@@ -46,8 +49,10 @@ pub enum AmiConnectError {
 
 enum Command {
     Send(Action, oneshot::Sender<Result<Answer, ActionError>>),
-    Subscribe(Sink<Arc<Event>>),
+    Subscribe(Selector, Sink<Arc<Event>>),
+    Orphans(Sink<Message>),
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
+    Open(oneshot::Sender<Result<(), CloseReason>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -64,12 +69,17 @@ impl AmiClient {
     /// Connects and logs in on `runtime`; returns once logged in (and the
     /// filters applied). The first failure ends it; after that, the client
     /// reconnects by itself.
+    ///
+    /// Events that come with the login (`FullyBooted`, ...) reach only
+    /// streams that exist by then: to see them, make the client with
+    /// [`new`](Self::new), subscribe, then [`open`](Self::open).
     pub async fn connect<R: Runtime>(
         runtime: R,
         config: Config,
     ) -> Result<AmiClient, AmiConnectError> {
-        let tls = crate::transport::default_tls_config().map_err(AmiConnectError::Tls)?;
-        Self::connect_with_tls(runtime, config, tls).await
+        let client = Self::new(runtime, config)?;
+        client.open().await?;
+        Ok(client)
     }
 
     /// [`connect`](Self::connect) with your own TLS settings.
@@ -78,11 +88,28 @@ impl AmiClient {
         config: Config,
         tls: TlsConfig,
     ) -> Result<AmiClient, AmiConnectError> {
+        let client = Self::new_with_tls(runtime, config, tls)?;
+        client.open().await?;
+        Ok(client)
+    }
+
+    /// A client on `runtime` that has not connected yet: subscriptions made
+    /// now see every event of the first connection. It connects on
+    /// [`open`](Self::open) (or on the first [`send`](Self::send)).
+    pub fn new<R: Runtime>(runtime: R, config: Config) -> Result<AmiClient, AmiConnectError> {
+        let tls = crate::transport::default_tls_config().map_err(AmiConnectError::Tls)?;
+        Self::new_with_tls(runtime, config, tls)
+    }
+
+    /// [`new`](Self::new) with your own TLS settings.
+    pub fn new_with_tls<R: Runtime>(
+        runtime: R,
+        config: Config,
+        tls: TlsConfig,
+    ) -> Result<AmiClient, AmiConnectError> {
         let target = (config.host.clone(), config.port, config.tls);
-        let mut session = Session::new(config)?;
+        let session = Session::new(config)?;
         let (commands, rx) = mpsc::unbounded();
-        let (opened_tx, opened_rx) = oneshot::channel();
-        session.connect(runtime.now());
         let driver = Driver {
             rt: runtime.clone(),
             session,
@@ -90,9 +117,13 @@ impl AmiClient {
             tls,
             commands: rx,
             waiting: HashMap::new(),
+            router: Router::new(),
             sinks: Vec::new(),
+            gone: Vec::new(),
+            orphans: Vec::new(),
             watchers: Vec::new(),
-            opened: Some(opened_tx),
+            opening: Vec::new(),
+            ever_open: false,
             connecting: None,
             reader: None,
             writer: None,
@@ -103,10 +134,24 @@ impl AmiClient {
             stopped: false,
         };
         runtime.spawn(Box::pin(driver.run()));
-        match opened_rx.await {
-            Ok(Ok(())) => Ok(AmiClient { commands }),
-            Ok(Err(reason)) => Err(reason.into()),
-            Err(_) => Err(CloseReason::Dropped("the driver stopped".into()).into()),
+        Ok(AmiClient { commands })
+    }
+
+    /// Connects and logs in, if not done yet; returns once logged in (and
+    /// the filters applied). The first failure ends the client; once it has
+    /// been logged in, it reconnects by itself and this returns at once.
+    pub fn open(&self) -> impl Future<Output = Result<(), AmiConnectError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.commands.unbounded_send(Command::Open(tx));
+        async move {
+            let stopped = || CloseReason::Dropped("the client is closed".into());
+            if sent.is_err() {
+                return Err(stopped().into());
+            }
+            match rx.await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(stopped().into()),
+            }
         }
     }
 
@@ -136,8 +181,45 @@ impl AmiClient {
     /// answer this client's actions excluded), in a stream with its own
     /// bounded queue (see [`EventStream`]).
     pub fn events(&self) -> EventStream<Arc<Event>> {
+        self.subscribe(Selector::all())
+    }
+
+    /// The events `selector` selects from now on (by name, by a predicate
+    /// on the name, by typed class, or any mix), each event once. However
+    /// many streams there are, routing an event costs one lookup.
+    pub fn subscribe(&self, selector: Selector) -> EventStream<Arc<Event>> {
+        self.subscribe_with_queue(selector, AMI_EVENTS_QUEUE)
+    }
+
+    /// [`subscribe`](Self::subscribe) with room for `capacity` events
+    /// before the stream lags.
+    pub fn subscribe_with_queue(
+        &self,
+        selector: Selector,
+        capacity: usize,
+    ) -> EventStream<Arc<Event>> {
+        let (sink, stream) = EventStream::new(capacity);
+        let _ = self
+            .commands
+            .unbounded_send(Command::Subscribe(selector, sink));
+        stream
+    }
+
+    /// The events of the typed class `T` from now on, each read as a `T`:
+    /// `manager.events_of::<events::Hangup>()`.
+    pub fn events_of<T: EventType>(&self) -> EventsOf<T> {
+        EventsOf {
+            events: self.subscribe(Selector::event::<T>()),
+            _type: PhantomData,
+        }
+    }
+
+    /// Answers no action of this client waits for (an action that timed
+    /// out and was answered late, or a response with an unknown ActionID),
+    /// from now on.
+    pub fn orphans(&self) -> EventStream<Message> {
         let (sink, stream) = EventStream::new(AMI_EVENTS_QUEUE);
-        let _ = self.commands.unbounded_send(Command::Subscribe(sink));
+        let _ = self.commands.unbounded_send(Command::Orphans(sink));
         stream
     }
 
@@ -172,9 +254,17 @@ struct Driver<R: Runtime> {
     tls: TlsConfig,
     commands: mpsc::UnboundedReceiver<Command>,
     waiting: HashMap<ActionId, oneshot::Sender<Result<Answer, ActionError>>>,
-    sinks: Vec<Sink<Arc<Event>>>,
+    router: Router,
+    /// Each subscription's sink, at its [`SubscriptionId::index`].
+    sinks: Vec<Option<Sink<Arc<Event>>>>,
+    /// Subscriptions whose stream was dropped, to remove.
+    gone: Vec<SubscriptionId>,
+    orphans: Vec<Sink<Message>>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
-    opened: Option<oneshot::Sender<Result<(), CloseReason>>>,
+    /// Callers of [`AmiClient::open`] waiting for the first login.
+    opening: Vec<oneshot::Sender<Result<(), CloseReason>>>,
+    /// Logged in at least once: from then on the session reconnects.
+    ever_open: bool,
     connecting: Option<Connecting<R::Tcp>>,
     reader: Option<ReadHalf<transport::Stream<R::Tcp>>>,
     writer: Option<mpsc::UnboundedSender<Write>>,
@@ -275,8 +365,31 @@ impl<R: Runtime> Driver<R> {
                     let _ = reply.send(Err(e));
                 }
             },
-            Command::Subscribe(sink) => self.sinks.push(sink),
+            Command::Subscribe(selector, sink) => {
+                let index = self.router.subscribe(selector).index();
+                if self.sinks.len() <= index {
+                    self.sinks.resize_with(index + 1, || None);
+                }
+                self.sinks[index] = Some(sink);
+            }
+            Command::Orphans(sink) => self.orphans.push(sink),
             Command::WatchConnection(tx) => self.watchers.push(tx),
+            Command::Open(reply) => {
+                if self.ever_open {
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                match self.session.connection_state() {
+                    ConnectionState::Stopped => {
+                        let closed = CloseReason::Dropped("the client is closed".into());
+                        let _ = reply.send(Err(closed));
+                        return;
+                    }
+                    ConnectionState::Idle => self.session.connect(now),
+                    _ => {}
+                }
+                self.opening.push(reply);
+            }
             Command::Close(done) => {
                 let written = self.writer_done.take();
                 self.session.close(now);
@@ -363,13 +476,12 @@ impl<R: Runtime> Driver<R> {
                         let _ = reply.send(result);
                     }
                 }
-                Output::Event(message) => {
-                    let event = Arc::new(Event::from_message(message));
-                    let to_wake = &mut self.to_wake;
-                    self.sinks.retain_mut(|sink| sink.deliver(&event, to_wake));
-                }
+                Output::Event(message) => self.deliver(Event::from_message(message)),
                 Output::Orphan(message) => {
                     tracing::debug!(?message, "an AMI answer no action waits for");
+                    let to_wake = &mut self.to_wake;
+                    self.orphans
+                        .retain_mut(|sink| sink.deliver(&message, to_wake));
                 }
                 Output::Malformed(e) => tracing::warn!(%e, "AMI bytes that are not a message"),
                 Output::Connection(event) => self.connection_event(event),
@@ -382,29 +494,124 @@ impl<R: Runtime> Driver<R> {
         any
     }
 
+    /// Hands an event to each subscription that selects it.
+    fn deliver(&mut self, event: Event) {
+        let route = self.router.route(event.name());
+        if route.is_empty() {
+            return;
+        }
+        let event = Arc::new(event);
+        for &id in route {
+            if let Some(sink) = &mut self.sinks[id.index()]
+                && !sink.deliver(&event, &mut self.to_wake)
+            {
+                self.sinks[id.index()] = None;
+                self.gone.push(id);
+            }
+        }
+        for id in self.gone.drain(..) {
+            self.router.unsubscribe(id);
+        }
+    }
+
     fn connection_event(&mut self, event: ConnectionEvent) {
         match &event {
             ConnectionEvent::Open { .. } => {
-                if let Some(opened) = self.opened.take() {
+                self.ever_open = true;
+                for opened in self.opening.drain(..) {
                     let _ = opened.send(Ok(()));
                 }
             }
-            ConnectionEvent::Closed(reason) => {
-                if let Some(opened) = self.opened.take() {
+            ConnectionEvent::Closed(reason) if !self.ever_open => {
+                // The first attempt failed: `open` reports it, and the
+                // client ends rather than retry for nobody.
+                for opened in self.opening.drain(..) {
                     let _ = opened.send(Err(reason.clone()));
-                    // The first attempt failed: `connect` reports it, and
-                    // nobody holds a client to retry for.
-                    self.session.close(self.rt.now());
                 }
+                self.session.close(self.rt.now());
             }
             ConnectionEvent::Stopped => {
                 self.stopped = true;
                 self.drop_connection();
                 self.sinks.clear();
+                self.orphans.clear();
             }
             _ => {}
         }
         self.watchers
             .retain(|w| w.unbounded_send(event.clone()).is_ok());
+    }
+}
+
+/// The events of one typed class, from [`AmiClient::events_of`]: each item
+/// reads as a `T` (it derefs to one) and keeps the whole [`Event`].
+pub struct EventsOf<T> {
+    events: EventStream<Arc<Event>>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: EventType> Stream for EventsOf<T> {
+    type Item = Result<Typed<T>, Lagged>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            return match self.events.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(event))) => match Typed::new(event) {
+                    Some(typed) => Poll::Ready(Some(Ok(typed))),
+                    // Routed by `T::NAME`, so always a `T`; skipped if not.
+                    None => continue,
+                },
+                Poll::Ready(Some(Err(lagged))) => Poll::Ready(Some(Err(lagged))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+impl<T: EventType> futures_util::stream::FusedStream for EventsOf<T> {
+    fn is_terminated(&self) -> bool {
+        self.events.is_terminated()
+    }
+}
+
+/// An event known to be of type `T`: derefs to it.
+#[derive(Debug)]
+pub struct Typed<T> {
+    event: Arc<Event>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: EventType> Typed<T> {
+    /// `event` if it is a `T`.
+    pub fn new(event: Arc<Event>) -> Option<Typed<T>> {
+        T::from_event(&event)?;
+        Some(Typed {
+            event,
+            _type: PhantomData,
+        })
+    }
+
+    /// The event as received.
+    pub fn event(&self) -> &Arc<Event> {
+        &self.event
+    }
+}
+
+impl<T> Clone for Typed<T> {
+    fn clone(&self) -> Self {
+        Typed {
+            event: self.event.clone(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: EventType> Deref for Typed<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // `new` made sure the event is a `T`.
+        T::from_event(&self.event).expect("a Typed holds an event of its type")
     }
 }

@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Waker};
 
 /// Events were dropped for this stream because its consumer fell behind:
 /// its queue was full. Carries how many.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the consumer fell behind: {0} events dropped")]
 pub struct Lagged(pub u64);
 
 /// What the driver and the consumer of one stream share.

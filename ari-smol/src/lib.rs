@@ -49,6 +49,12 @@ pub mod ami {
     pub async fn connect(config: Config) -> Result<AmiClient, AmiConnectError> {
         AmiClient::connect(super::SmolRuntime, config).await
     }
+
+    /// A client that has not connected yet: subscribe first, then
+    /// [`AmiClient::open`], and no event of the login is missed.
+    pub fn client(config: Config) -> Result<AmiClient, AmiConnectError> {
+        AmiClient::new(super::SmolRuntime, config)
+    }
 }
 
 /// smol's global executor and reactor, as the client needs them.

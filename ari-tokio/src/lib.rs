@@ -51,6 +51,12 @@ pub mod ami {
     pub async fn connect(config: Config) -> Result<AmiClient, AmiConnectError> {
         AmiClient::connect(super::TokioRuntime::current(), config).await
     }
+
+    /// A client that has not connected yet: subscribe first, then
+    /// [`AmiClient::open`], and no event of the login is missed.
+    pub fn client(config: Config) -> Result<AmiClient, AmiConnectError> {
+        AmiClient::new(super::TokioRuntime::current(), config)
+    }
 }
 
 /// The tokio runtime, as the client needs it.
