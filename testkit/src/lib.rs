@@ -11,10 +11,11 @@
 //! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
 //!   `-p ari-smol`;
 //! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
-//!   recorded call and its caller).
+//!   recorded call and its caller); [`ami_demo`] the same for AMI.
 //!
 //! The fake Asterisk and the trace checker are `conformance`'s.
 
+pub mod ami_demo;
 pub mod bench;
 pub mod blast;
 pub mod calls_server;
@@ -26,6 +27,7 @@ pub mod loopback;
 /// The adapter test suite.
 pub mod suite {
     pub mod ami;
+    pub mod ami_quickstart;
     pub mod faults;
     pub mod framework;
     pub mod hello_world;
