@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 pub use ami_proto::{
     Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent, Event,
-    EventMask, EventType, Kind, Line, LoginAuth, Message, Secret, Selector, Text, ToAction,
-    Version, actions, events,
+    EventFilter, EventMask, EventType, Kind, Line, LoginAuth, Message, Secret, Selector, Text,
+    ToAction, Version, actions, events,
 };
 
 /// Events queued for one AMI stream before it lags.

@@ -3,8 +3,8 @@
 //! OriginateResponse with the call's events, and Command output.
 
 use ari_tokio::ami::{
-    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, Event, LoginAuth,
-    actions,
+    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, ConnectionEvent,
+    Event, EventFilter, LoginAuth, actions,
 };
 use futures_util::StreamExt;
 use live::{WAIT, live};
@@ -207,4 +207,99 @@ async fn errors_and_command_output() {
         "refused before the wire"
     );
     manager.close().await;
+}
+
+/// `MatchCriteria` filters as 22.10.1 applies them: only the selected
+/// events reach the filtered session; the spelling the XML shows
+/// (`startsWith`) is refused and reported, not silently dropped.
+#[tokio::test]
+async fn match_criteria_filters_select_what_reaches_the_session() {
+    let live = live!();
+    let stem = format!("amiflt{}", std::process::id());
+    let mut filtered = config(&live, LoginAuth::Challenge);
+    filtered.filters = vec![
+        EventFilter::criteria(
+            "name(Newchannel),header(Uniqueid),method(starts_with)",
+            format!("{stem}-"),
+        ),
+        EventFilter::criteria("method(startsWith)", "x"),
+    ];
+    let watcher = ami::client(filtered).unwrap();
+    let mut connection = watcher.connection_events();
+    within("the filtered login", watcher.open())
+        .await
+        .expect("logged in");
+    // From now on: the login's own events (FullyBooted, ...) came before
+    // the filters.
+    let mut events = watcher.events();
+    let refused = within("the refused filter", async {
+        while let Some(event) = connection.next().await {
+            if let ConnectionEvent::FilterRefused { filter, reason } = event {
+                return (filter, reason);
+            }
+        }
+        panic!("no FilterRefused")
+    })
+    .await;
+    assert_eq!(
+        refused.0.match_criteria.as_deref(),
+        Some("method(startsWith)")
+    );
+    assert!(!refused.1.is_empty());
+
+    let caller = within("login", ami::connect(config(&live, LoginAuth::Plain)))
+        .await
+        .unwrap();
+    let originate = |id: &str| {
+        Action::new("Originate")
+            .header("Channel", "Local/wait@default")
+            .header("Application", "Wait")
+            .header("Data", "20")
+            .header("Async", "true")
+            .header("ChannelId", id)
+            .header("OtherChannelId", format!("{id}-other"))
+    };
+    // Both calls' Newchannel events come before the CoreShowChannels
+    // answer below: an unselected one would be in the stream by then.
+    let other = format!("other{}", std::process::id());
+    let selected = format!("{stem}-1");
+    for id in [&other, &selected] {
+        within("Originate", caller.send(originate(id)))
+            .await
+            .expect("originated");
+    }
+    let first = within("the selected Newchannel", events.next())
+        .await
+        .expect("an event")
+        .expect("no lag");
+    let Event::Newchannel(new) = &*first else {
+        panic!("only Newchannel passes, got {first:?}")
+    };
+    let id = new.uniqueid().unwrap().to_string();
+    assert!(id == selected || id == format!("{selected}-other"), "{id}");
+
+    let list = within(
+        "CoreShowChannels",
+        caller.send(actions::CoreShowChannels::new()),
+    )
+    .await
+    .unwrap();
+    for item in &list.items {
+        let unique = item.get("Uniqueid").unwrap().to_string();
+        if unique == selected || unique == other {
+            let channel = item.get("Channel").unwrap().to_string();
+            within("Hangup", caller.send(actions::Hangup::new(&channel)))
+                .await
+                .unwrap();
+        }
+    }
+    caller.close().await;
+    watcher.close().await;
+    // Everything the watcher got was a selected Newchannel.
+    while let Some(Ok(event)) = events.next().await {
+        let Event::Newchannel(new) = &*event else {
+            panic!("only Newchannel passes, got {event:?}")
+        };
+        assert!(new.uniqueid().unwrap().to_string().starts_with(&stem));
+    }
 }
