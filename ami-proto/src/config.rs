@@ -41,6 +41,21 @@ impl EventMask {
 
 /// An event filter the session applies after each login (the `Filter`
 /// action with `Operation: Add`).
+///
+/// Once a session has an include filter, Asterisk sends it only the events
+/// some include filter matches, and an asynchronous `Originate`'s
+/// `OriginateResponse` is an event like the others: let it through, or the
+/// session's own originates end in a timeout.
+///
+/// ```
+/// use ami_proto::EventFilter;
+///
+/// let filters = vec![
+///     EventFilter::criteria("name(Hangup),header(Channel),method(starts_with)", "PJSIP/"),
+///     EventFilter::criteria("name(OriginateResponse),method(none)", ""),
+/// ];
+/// # let _ = filters;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventFilter {
