@@ -63,7 +63,7 @@ async fn the_quickstart_sees_the_shutdown_and_a_filtered_client_comes_back() {
         .unwrap()
         .expect("the quickstart ended cleanly");
     let mut lines = Vec::new();
-    while let Ok(Some(line)) = said.try_next() {
+    while let Ok(line) = said.try_recv() {
         lines.push(line);
     }
     assert!(
