@@ -70,6 +70,7 @@ mod message;
 mod session;
 mod support;
 mod text;
+mod tracker;
 
 pub use action::{Action, ActionInfo, EncodeError, MAX_LINE, MAX_LINES, ToAction};
 pub use chan_vars::{ChanVariables, VarChannel, is_chan_variable};
@@ -84,6 +85,7 @@ pub use session::{
     Transmit,
 };
 pub use text::Text;
+pub use tracker::{Bridge, Change, Channel, Dial, Tracker};
 
 /// Headers of the event envelope that no event type has an accessor for:
 /// written around every event's own fields (`Privilege`; `Timestamp`,
