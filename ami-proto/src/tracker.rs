@@ -1,46 +1,5 @@
-//! A live picture of the PBX, built from AMI events: the channels (with
-//! their bridge, variables and dial relation) and the bridges.
-//!
-//! Like the rest of the crate the [`Tracker`] does no I/O and reads no
-//! clock. The application hands it every event ([`Tracker::handle`]),
-//! then drains [`Tracker::poll_change`] to learn what to redraw, and reads
-//! the picture through [`Tracker::channel`], [`Tracker::channels`],
-//! [`Tracker::bridges`]...
-//!
-//! It leans on what Asterisk promises about the order of events: a
-//! channel's `Newchannel` comes first and its `Hangup` last; a `BridgeEnter`
-//! has its `BridgeLeave` before the channel's `Hangup`. And every event
-//! about a channel carries a whole snapshot of it (name, state, caller,
-//! dialplan location...), so any such event refreshes the channel, and a
-//! tracker started in the middle of a call converges.
-//!
-//! Events raised while no connection is logged in are lost for good. After
-//! every login, call [`Tracker::begin_resync`], send the actions it returns
-//! and give their answers to [`Tracker::apply_snapshot`]: channels and
-//! bridges that ended in the gap go away, the rest is brought up to date,
-//! and [`Change::Resynced`] says the picture is whole again.
-//!
-//! ```
-//! use ami_proto::{Decoder, Event, Frame, Tracker};
-//!
-//! let mut decoder = Decoder::default();
-//! decoder.feed(b"Asterisk Call Manager/11.0.0\r\n");
-//! decoder.feed(
-//!     b"Event: Newchannel\r\nChannel: PJSIP/a-1\r\nChannelState: 4\r\n\
-//!       Uniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n",
-//! );
-//! decoder.next_frame().unwrap();
-//! let Some(Frame::Message(m)) = decoder.next_frame().unwrap() else { panic!() };
-//!
-//! let mut tracker = Tracker::new();
-//! tracker.handle(&Event::from_message(m));
-//! let channel = tracker.channel("1.1").unwrap();
-//! assert_eq!(channel.name(), "PJSIP/a-1");
-//! assert_eq!(channel.state_desc(), "Ring");
-//! while let Some(change) = tracker.poll_change() {
-//!     println!("{change:?}"); // ChannelAdded("1.1")
-//! }
-//! ```
+//! The tracker: a live picture of the PBX from AMI events (see
+//! [`Tracker`]).
 
 mod snapshot;
 mod store;
@@ -175,8 +134,55 @@ pub enum Change {
     Resynced,
 }
 
-/// The channels and bridges of one Asterisk, kept up to date from its AMI
-/// events. See the [module documentation](self) for how to drive it.
+/// A live picture of the PBX, built from AMI events: the channels (with
+/// their bridge, variables and dial relation) and the bridges of one
+/// Asterisk.
+///
+/// Like the rest of the crate the tracker does no I/O and reads no
+/// clock. The application hands it every event ([`Tracker::handle`]),
+/// then drains [`Tracker::poll_change`] to learn what to redraw, and reads
+/// the picture through [`Tracker::channel`], [`Tracker::channels`],
+/// [`Tracker::bridges`]...
+///
+/// It leans on what Asterisk promises about the order of events: a
+/// channel's `Newchannel` comes first and its `Hangup` last; a `BridgeEnter`
+/// has its `BridgeLeave` before the channel's `Hangup`. And every event
+/// about a channel carries a whole snapshot of it (name, state, caller,
+/// dialplan location...), so any such event refreshes the channel, and a
+/// tracker started in the middle of a call converges.
+///
+/// Events raised while no connection is logged in are lost for good. After
+/// every login, call [`Tracker::begin_resync`], send the actions it returns
+/// and give their answers to [`Tracker::apply_snapshot`]: channels and
+/// bridges that ended in the gap go away, the rest is brought up to date,
+/// and [`Change::Resynced`] says the picture is whole again. With a
+/// [`Session`](crate::Session): on `Output::Connection(ConnectionEvent::Open
+/// { .. })`, `begin_resync` and `send` each action; on `Output::Answer` of
+/// one of them, `apply_snapshot(&answer)`; on `Output::Event(m)`,
+/// `handle(&Event::from_message(m))`. The session hands these out in the
+/// order they came, which is the order the tracker needs.
+///
+/// ```
+/// use ami_proto::{Decoder, Event, Frame, Tracker};
+///
+/// let mut decoder = Decoder::default();
+/// decoder.feed(b"Asterisk Call Manager/11.0.0\r\n");
+/// decoder.feed(
+///     b"Event: Newchannel\r\nChannel: PJSIP/a-1\r\nChannelState: 4\r\n\
+///       Uniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n",
+/// );
+/// decoder.next_frame().unwrap();
+/// let Some(Frame::Message(m)) = decoder.next_frame().unwrap() else { panic!() };
+///
+/// let mut tracker = Tracker::new();
+/// tracker.handle(&Event::from_message(m));
+/// let channel = tracker.channel("1.1").unwrap();
+/// assert_eq!(channel.name(), "PJSIP/a-1");
+/// assert_eq!(channel.state_desc(), "Ring");
+/// while let Some(change) = tracker.poll_change() {
+///     println!("{change:?}"); // ChannelAdded("1.1")
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Tracker {
     hasher: RandomState,
@@ -654,9 +660,8 @@ impl Tracker {
         let Some(uniqueid) = self.channels.get(slot).map(|c| c.text.get(T_UNIQUEID)) else {
             return;
         };
-        if self.resync.is_some() {
-            let key = (self.hash(uniqueid), self.hash(name));
-            let resync = self.resync.as_mut().unwrap();
+        if let Some(resync) = &mut self.resync {
+            let key = (self.hasher.hash_one(uniqueid), self.hasher.hash_one(name));
             if event {
                 resync.vars.insert(key);
             } else if resync.vars.contains(&key) {
@@ -771,9 +776,8 @@ impl Tracker {
         let Some(uniqueid) = snap.uniqueid() else {
             return;
         };
-        if self.resync.is_some() {
-            let hash = self.hash(&uniqueid);
-            self.resync.as_mut().unwrap().hung_up.insert(hash);
+        if let Some(resync) = &mut self.resync {
+            resync.hung_up.insert(self.hasher.hash_one(&*uniqueid));
         }
         if let Some(slot) = self.find_channel(&uniqueid) {
             self.remove_channel(slot);
@@ -925,9 +929,8 @@ impl Tracker {
         let Some(id) = BridgeSnap::bridge(m, "").id() else {
             return;
         };
-        if self.resync.is_some() {
-            let hash = self.hash(&id);
-            self.resync.as_mut().unwrap().destroyed.insert(hash);
+        if let Some(resync) = &mut self.resync {
+            resync.destroyed.insert(self.hasher.hash_one(&*id));
         }
         if let Some(slot) = self.find_bridge(&id) {
             self.remove_bridge(slot);
