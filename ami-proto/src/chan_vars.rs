@@ -58,7 +58,7 @@ pub fn is_chan_variable(name: &str) -> bool {
 }
 
 /// Undoes `ast_escape_c`: `\n`, `\t`, `\\`, `\"`... back to the bytes.
-fn unescape_c(value: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn unescape_c(value: &[u8]) -> Cow<'_, [u8]> {
     if !value.contains(&b'\\') {
         return Cow::Borrowed(value);
     }

@@ -71,6 +71,7 @@ mod route;
 mod session;
 mod support;
 mod text;
+mod tracker;
 
 pub use action::{Action, ActionInfo, EncodeError, MAX_LINE, MAX_LINES, ToAction};
 pub use chan_vars::{ChanVariables, VarChannel, is_chan_variable};
@@ -86,6 +87,7 @@ pub use session::{
     Transmit,
 };
 pub use text::Text;
+pub use tracker::{Bridge, Change, Channel, Dial, Tracker};
 
 /// Headers of the event envelope that no event type has an accessor for:
 /// written around every event's own fields (`Privilege`; `Timestamp`,
