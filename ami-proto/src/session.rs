@@ -882,7 +882,7 @@ impl Session {
                     .get("Response")
                     .is_some_and(|r| r.eq_ignore_case("Failure"));
             match (failed, pending.response) {
-                (true, _) => Err(refused(completion)),
+                (true, _) => Err(originate_failed(completion)),
                 (false, Some(response)) => Ok(Answer {
                     response,
                     items: pending.items,
@@ -907,6 +907,28 @@ fn refused(response: Message) -> ActionError {
             .get("Message")
             .map(|m| m.to_string())
             .unwrap_or_default(),
+        response: Box::new(response),
+    }
+}
+
+/// An `OriginateResponse` with `Response: Failure`: it has no `Message`,
+/// only the `Reason` the dialing ended with (a control frame number).
+fn originate_failed(response: Message) -> ActionError {
+    let reason = response.get("Reason").map(|r| r.to_string());
+    let meaning = match reason.as_deref() {
+        Some("0") => "the channel could not be created or did not answer",
+        Some("1") => "hung up",
+        Some("3") => "rang, no answer",
+        Some("5") => "busy",
+        Some("8") => "congestion",
+        _ => "",
+    };
+    ActionError::Refused {
+        message: format!(
+            "the originated call failed (Reason {}{}{meaning})",
+            reason.as_deref().unwrap_or("?"),
+            if meaning.is_empty() { "" } else { ": " }
+        ),
         response: Box::new(response),
     }
 }

@@ -454,6 +454,10 @@ fn an_asynchronous_originate_ends_with_its_originate_response() {
     assert!(
         matches!(&got[0].1, Err(ActionError::Refused { response, .. }) if response.get("Reason").unwrap() == "0")
     );
+    assert_eq!(
+        got[0].1.as_ref().unwrap_err().to_string(),
+        "Asterisk refused it: the originated call failed (Reason 0: the channel could not be created or did not answer)"
+    );
 }
 
 #[test]

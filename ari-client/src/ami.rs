@@ -5,6 +5,8 @@
 //! Asterisk drops a session it cannot write to for 100 ms, so a slow
 //! consumer gets a lag notice on its own stream instead.
 
+use crate::ami_picture::Tracking;
+pub use crate::ami_picture::{CHANGES_QUEUE, Picture};
 use crate::runtime::Runtime;
 use crate::stream::{EventStream, Lagged, Sink};
 use crate::transport::{self, TlsConfig};
@@ -18,14 +20,14 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use ami_proto::{
-    Action, ActionError, Answer, Banner, CloseReason, Config, ConfigError, ConnectionEvent, Event,
-    EventFilter, EventMask, EventType, Kind, Line, LoginAuth, Message, Secret, Selector, Text,
-    ToAction, Version, actions, events,
+    Action, ActionError, Answer, Banner, Bridge, Change, Channel, CloseReason, Config, ConfigError,
+    ConnectionEvent, Dial, Event, EventFilter, EventMask, EventType, Kind, Line, LoginAuth,
+    Message, Secret, Selector, Text, ToAction, Tracker, Version, actions, events,
 };
 
 /// Events queued for one AMI stream before it lags.
@@ -47,12 +49,14 @@ pub enum AmiConnectError {
     Closed(#[from] CloseReason),
 }
 
-enum Command {
+pub(crate) enum Command {
     Send(Action, oneshot::Sender<Result<Answer, ActionError>>),
     Subscribe(Selector, Sink<Arc<Event>>),
     Orphans(Sink<Message>),
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
     Open(oneshot::Sender<Result<(), CloseReason>>),
+    Track(Picture),
+    Changes(Sink<ami_proto::Change>),
     Close(oneshot::Sender<()>),
 }
 
@@ -63,6 +67,8 @@ enum Command {
 #[derive(Clone)]
 pub struct AmiClient {
     commands: mpsc::UnboundedSender<Command>,
+    /// The picture, once asked for.
+    picture: Arc<Mutex<Option<Picture>>>,
 }
 
 impl AmiClient {
@@ -121,6 +127,7 @@ impl AmiClient {
             sinks: Vec::new(),
             gone: Vec::new(),
             orphans: Vec::new(),
+            tracking: None,
             watchers: Vec::new(),
             opening: Vec::new(),
             ever_open: false,
@@ -134,7 +141,10 @@ impl AmiClient {
             stopped: false,
         };
         runtime.spawn(Box::pin(driver.run()));
-        Ok(AmiClient { commands })
+        Ok(AmiClient {
+            commands,
+            picture: Arc::default(),
+        })
     }
 
     /// Connects and logs in, if not done yet; returns once logged in (and
@@ -223,6 +233,23 @@ impl AmiClient {
         stream
     }
 
+    /// The live picture of the PBX's channels and bridges, which the
+    /// client keeps from the first call on (it costs nothing before): see
+    /// [`Picture`]. A client that is logged in resyncs it at once; every
+    /// later login does so again.
+    pub fn picture(&self) -> Picture {
+        let mut picture = self.picture.lock().unwrap_or_else(|p| p.into_inner());
+        picture
+            .get_or_insert_with(|| {
+                let picture = Picture::new(self.commands.clone());
+                let _ = self
+                    .commands
+                    .unbounded_send(Command::Track(picture.clone()));
+                picture
+            })
+            .clone()
+    }
+
     /// The connection's state changes from now on.
     pub fn connection_events(&self) -> mpsc::UnboundedReceiver<ConnectionEvent> {
         let (tx, rx) = mpsc::unbounded();
@@ -260,6 +287,7 @@ struct Driver<R: Runtime> {
     /// Subscriptions whose stream was dropped, to remove.
     gone: Vec<SubscriptionId>,
     orphans: Vec<Sink<Message>>,
+    tracking: Option<Tracking>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     /// Callers of [`AmiClient::open`] waiting for the first login.
     opening: Vec<oneshot::Sender<Result<(), CloseReason>>>,
@@ -373,6 +401,18 @@ impl<R: Runtime> Driver<R> {
                 self.sinks[index] = Some(sink);
             }
             Command::Orphans(sink) => self.orphans.push(sink),
+            Command::Track(picture) => {
+                let mut tracking = Tracking::new(picture);
+                if self.session.connection_state() == ConnectionState::Open {
+                    tracking.resync(&mut self.session, now);
+                }
+                self.tracking = Some(tracking);
+            }
+            Command::Changes(sink) => {
+                if let Some(tracking) = &mut self.tracking {
+                    tracking.add_sink(sink);
+                }
+            }
             Command::WatchConnection(tx) => self.watchers.push(tx),
             Command::Open(reply) => {
                 if self.ever_open {
@@ -471,7 +511,13 @@ impl<R: Runtime> Driver<R> {
         while let Some(output) = self.session.poll_output() {
             any = true;
             match output {
-                Output::Answer { id, result } => {
+                Output::Answer { id, mut result } => {
+                    if let Some(tracking) = &mut self.tracking {
+                        match tracking.answer(id, result, &mut self.to_wake) {
+                            Some(theirs) => result = theirs,
+                            None => continue,
+                        }
+                    }
                     if let Some(reply) = self.waiting.remove(&id) {
                         let _ = reply.send(result);
                     }
@@ -496,6 +542,9 @@ impl<R: Runtime> Driver<R> {
 
     /// Hands an event to each subscription that selects it.
     fn deliver(&mut self, event: Event) {
+        if let Some(tracking) = &mut self.tracking {
+            tracking.handle(&event, &mut self.to_wake);
+        }
         let route = self.router.route(event.name());
         if route.is_empty() {
             return;
@@ -518,6 +567,9 @@ impl<R: Runtime> Driver<R> {
         match &event {
             ConnectionEvent::Open { .. } => {
                 self.ever_open = true;
+                if let Some(tracking) = &mut self.tracking {
+                    tracking.resync(&mut self.session, self.rt.now());
+                }
                 for opened in self.opening.drain(..) {
                     let _ = opened.send(Ok(()));
                 }

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ami;
+mod ami_picture;
 mod calls;
 mod client;
 mod driver;

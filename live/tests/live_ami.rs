@@ -3,8 +3,8 @@
 //! OriginateResponse with the call's events, and Command output.
 
 use ari_tokio::ami::{
-    self, Action, ActionError, AmiClient, AmiConnectError, CloseReason, Config, ConnectionEvent,
-    Event, EventFilter, LoginAuth, actions,
+    self, Action, ActionError, AmiClient, AmiConnectError, Change, CloseReason, Config,
+    ConnectionEvent, Event, EventFilter, LoginAuth, actions,
 };
 use futures_util::StreamExt;
 use live::{WAIT, live};
@@ -302,4 +302,105 @@ async fn match_criteria_filters_select_what_reaches_the_session() {
         };
         assert!(new.uniqueid().unwrap().to_string().starts_with(&stem));
     }
+}
+
+/// Waits for the first change `wanted` accepts.
+async fn change(
+    changes: &mut ari_tokio::EventStream<Change>,
+    what: &str,
+    wanted: impl Fn(&Change) -> bool,
+) -> Change {
+    within(what, async {
+        while let Some(item) = changes.next().await {
+            let change = item.expect("no lag");
+            if wanted(&change) {
+                return change;
+            }
+        }
+        panic!("{what}: the changes ended")
+    })
+    .await
+}
+
+/// The client's live picture of the PBX follows a real call: a Local
+/// channel dialing a SIP loop call (so a bridge), its variables, the end.
+#[tokio::test]
+async fn the_picture_follows_a_bridged_call() {
+    let live = live!();
+    let manager = within("login", ami::connect(config(&live, LoginAuth::Challenge)))
+        .await
+        .unwrap();
+    let picture = manager.picture();
+    let mut changes = picture.changes();
+    change(&mut changes, "the first resync", |c| *c == Change::Resynced).await;
+    assert!(picture.is_whole());
+
+    let id = format!("amipic{}", std::process::id());
+    let originate = Action::new("Originate")
+        .header("Channel", "Local/wait@default")
+        .header("Application", "Dial")
+        .header("Data", "PJSIP/echo@loop")
+        .header("Async", "true")
+        .header("ChannelId", &id)
+        .header("OtherChannelId", format!("{id}-wait"))
+        .header("Variable", "AMI_PIC=one");
+    within("Originate", manager.send(originate)).await.unwrap();
+    // The dialing leg ends up in a bridge with the SIP leg it dialed.
+    let bridge = within("the bridge", async {
+        loop {
+            let Some(Ok(_)) = changes.next().await else {
+                panic!("the changes ended")
+            };
+            let tracker = picture.lock();
+            let Some(channel) = tracker.channel(&id) else {
+                continue;
+            };
+            if let Some(bridge) = channel.bridge()
+                && bridge.num_channels() == 2
+            {
+                return bridge.uniqueid().to_string();
+            }
+        }
+    })
+    .await;
+    {
+        let tracker = picture.lock();
+        let channel = tracker.channel(&id).unwrap();
+        assert!(
+            channel.name().starts_with("Local/wait@default-"),
+            "{}",
+            channel.name()
+        );
+        assert_eq!(channel.variable("AMI_PIC"), Some("one"));
+        let bridge = tracker.bridge(&bridge).unwrap();
+        let members: Vec<String> = bridge.channels().map(|c| c.name().to_string()).collect();
+        assert!(
+            members.iter().any(|n| n.starts_with("PJSIP/loop-")),
+            "{members:?}"
+        );
+    }
+
+    let setvar = Action::new("Setvar")
+        .header("Channel", picture.lock().channel(&id).unwrap().name())
+        .header("Variable", "AMI_PIC")
+        .header("Value", "two");
+    within("Setvar", manager.send(setvar)).await.unwrap();
+    change(&mut changes, "the variable", |_| {
+        picture.lock().channel(&id).unwrap().variable("AMI_PIC") == Some("two")
+    })
+    .await;
+
+    let name = picture.lock().channel(&id).unwrap().name().to_string();
+    within("Hangup", manager.send(actions::Hangup::new(&name)))
+        .await
+        .unwrap();
+    change(&mut changes, "the channel gone", |c| {
+        *c == Change::ChannelRemoved(id.as_str().into())
+    })
+    .await;
+    change(&mut changes, "the bridge gone", |_| {
+        picture.lock().bridge(&bridge).is_none()
+    })
+    .await;
+    manager.close().await;
 }

@@ -6,7 +6,7 @@
 //! The only test in its binary: the restart takes the server away from
 //! every client for a few seconds, and test binaries run one at a time.
 
-use ari_tokio::ami::{self, Action, Config, ConnectionEvent, Event, EventFilter, actions};
+use ari_tokio::ami::{self, Action, Change, Config, ConnectionEvent, Event, EventFilter, actions};
 use futures_util::StreamExt;
 use live::live;
 use std::time::Duration;
@@ -14,6 +14,18 @@ use std::time::Duration;
 #[path = "../../ari-tokio/examples/ami_quickstart.rs"]
 #[allow(dead_code)]
 mod example;
+
+async fn wait_change(
+    changes: &mut ari_tokio::EventStream<Change>,
+    wanted: impl Fn(&Change) -> bool,
+) {
+    while let Some(item) = changes.next().await {
+        if wanted(&item.expect("no lag")) {
+            return;
+        }
+    }
+    panic!("the changes ended")
+}
 
 fn config(live: &live::Live) -> Config {
     let mut config = Config::new(&live.ami_addr, "admin", "amp111").expect("AMI_ADDR");
@@ -39,6 +51,26 @@ async fn the_quickstart_sees_the_shutdown_and_a_filtered_client_comes_back() {
     let watcher = ami::client(filtered).unwrap();
     let mut connection = watcher.connection_events();
     watcher.open().await.expect("the filtered login");
+
+    // A client keeping the picture of the PBX, with a call up.
+    let observer = ami::connect(config(&live)).await.unwrap();
+    let picture = observer.picture();
+    let mut changes = picture.changes();
+    let mut observer_connection = observer.connection_events();
+    wait_change(&mut changes, |c| *c == Change::Resynced).await;
+    let doomed = format!("{stem}-doomed");
+    observer
+        .send(
+            Action::new("Originate")
+                .header("Channel", "Local/wait@default")
+                .header("Application", "Wait")
+                .header("Data", "60")
+                .header("Async", "true")
+                .header("ChannelId", &doomed),
+        )
+        .await
+        .expect("originated");
+    wait_change(&mut changes, |_| picture.lock().channel(&doomed).is_some()).await;
 
     let quickstart = ami::client(config(&live)).unwrap();
     let (said_tx, mut said) = futures_channel::mpsc::unbounded();
@@ -89,6 +121,27 @@ async fn the_quickstart_sees_the_shutdown_and_a_filtered_client_comes_back() {
         }
     }
     assert!(closed, "the restart closed the connection");
+
+    // The observer came back too and resynced: the call died with the
+    // server, whether or not its Hangup made it out before the end.
+    let mut closed = false;
+    while let Some(event) = observer_connection.next().await {
+        match event {
+            ConnectionEvent::Closed(_) => closed = true,
+            ConnectionEvent::Open { .. } if closed => break,
+            _ => {}
+        }
+    }
+    wait_change(&mut changes, |c| *c == Change::Resynced).await;
+    assert!(picture.is_whole());
+    assert!(picture.lock().channel(&doomed).is_none());
+    observer.close().await;
+
+    // Asterisk takes logins before its modules are all loaded.
+    watcher
+        .send(Action::new("Command").header("Command", "core waitfullybooted"))
+        .await
+        .expect("fully booted");
 
     // The filter is in force on the new connection.
     let mut events = watcher.events();
