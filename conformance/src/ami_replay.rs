@@ -8,8 +8,8 @@
 use crate::ami_trace::{AmiKind, AmiRecord, AmiTrace};
 use crate::check::Report;
 use ami_proto::{
-    Action, ActionError, Config, ConnectionEvent, ConnectionState, Decoder, EventMask, Frame, Kind,
-    Line, LoginAuth, Message, Output, Session, Transmit,
+    Action, ActionError, ActionId, Answer, CloseReason, Config, ConnectionEvent, ConnectionState,
+    Decoder, EventMask, Frame, Kind, Line, LoginAuth, Message, Output, Session, Transmit,
 };
 use std::collections::HashMap;
 use std::time::Instant;
@@ -90,15 +90,141 @@ fn parse_action(bytes: &[u8]) -> Option<Message> {
 /// Replays every connection of `trace` through a session, noting each
 /// check in `report`.
 pub fn replay_ami(trace: &AmiTrace, report: &mut Report) -> AmiReplayTally {
+    replay_connections(trace, report).1
+}
+
+/// What the socket-free replay of one recorded connection gave: what a
+/// client under test, configured and driven the same way, must get too.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionReplay {
+    /// The connection's name.
+    pub conn: String,
+    /// The recorded connection was refused (nothing else is set).
+    pub refused: bool,
+    /// The session's configuration, from the recorded login (host
+    /// `127.0.0.1`); `None` when the connection has no login.
+    pub config: Option<Config>,
+    /// The login was refused, with Asterisk's message.
+    pub login_refused: Option<String>,
+    /// The application's actions the session sent, in order, with the
+    /// `seq` of their recorded `send`.
+    pub actions: Vec<(u64, Action)>,
+    /// Their outcomes, in the same order (`None`: no outcome came).
+    pub answers: Vec<Option<Result<Answer, ActionError>>>,
+    /// The events handed to the application, each with the `seq` of the
+    /// record that brought it.
+    pub events: Vec<(u64, Message)>,
+    /// Recorded `send`s the session did not send (not an action, lines
+    /// not ending as actions do, refused by `encode`).
+    pub skipped_sends: Vec<u64>,
+    /// The `seq` of the application's `Logoff`, if it sent one.
+    pub logoff: Option<u64>,
+    /// Asterisk closed the connection.
+    pub closed_by_server: bool,
+}
+
+/// Replays every connection of `trace`, noting each check in `report`;
+/// returns what each connection gave, in the order they were opened.
+pub fn replay_connections(
+    trace: &AmiTrace,
+    report: &mut Report,
+) -> (Vec<ConnectionReplay>, AmiReplayTally) {
     let mut tally = AmiReplayTally::default();
+    let mut out = Vec::new();
     for conn in trace.connection_names() {
         if trace.refused(conn) {
+            out.push(ConnectionReplay {
+                conn: conn.to_string(),
+                refused: true,
+                ..ConnectionReplay::default()
+            });
             continue;
         }
         let records: Vec<&AmiRecord> = trace.connection(conn).collect();
-        replay_connection(conn, &records, report, &mut tally);
+        out.push(replay_connection(conn, &records, report, &mut tally));
     }
-    tally
+    (out, tally)
+}
+
+/// One client of a recorded trace: a connection with a login and the
+/// connections it reconnected with by itself (after Asterisk closed it
+/// without being asked to), refused attempts included.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedClient {
+    /// Its connections, in order (refused ones included).
+    pub connections: Vec<ConnectionReplay>,
+}
+
+impl RecordedClient {
+    /// The configuration it logged in with first (`None`: no login, the
+    /// recorded client wrote raw bytes).
+    pub fn config(&self) -> Option<&Config> {
+        self.connections.first().and_then(|c| c.config.as_ref())
+    }
+}
+
+/// The trace's clients, in the order they connected: a connection with a
+/// login starts a client, unless it follows (after refused attempts, if
+/// any) a connection of the same user that Asterisk closed without a
+/// `Logoff`: then it is that client reconnecting. Connections without a
+/// login, and refused ones no client retries, are clients of their own.
+pub fn recorded_clients(trace: &AmiTrace) -> Vec<RecordedClient> {
+    let (connections, _) = replay_connections(trace, &mut Report::default());
+    let mut clients: Vec<RecordedClient> = Vec::new();
+    for c in connections {
+        let retrying = clients.last().and_then(|client| {
+            let opened = client.connections.iter().find(|c| !c.refused)?;
+            let last = client.connections.last()?;
+            let dropped = last.refused || (last.closed_by_server && last.logoff.is_none());
+            let user = |c: &ConnectionReplay| c.config.as_ref().map(|c| c.username.clone());
+            let same = c.refused || user(&c) == user(opened);
+            (dropped && same && opened.login_refused.is_none() && opened.config.is_some())
+                .then_some(())
+        });
+        match retrying {
+            Some(()) => clients.last_mut().expect("just seen").connections.push(c),
+            None => clients.push(RecordedClient {
+                connections: vec![c],
+            }),
+        }
+    }
+    clients
+}
+
+/// A message's lines without its `ActionID` lines, one per line: what a
+/// replay compares (ActionIDs are each client's own).
+pub fn message_digest(m: &Message) -> String {
+    let mut out = String::new();
+    for line in m.lines() {
+        match line {
+            Line::Field(n, _) if n.eq_ignore_case("ActionID") => continue,
+            Line::Field(n, v) => out.push_str(&format!("{n}: {v}")),
+            Line::Text(t) => out.push_str(&t.to_string()),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// An action's outcome as [`message_digest`]s: response, items and
+/// completion, or the error and the message Asterisk refused with.
+pub fn answer_digest(result: &Result<Answer, ActionError>) -> String {
+    match result {
+        Ok(a) => {
+            let mut out = format!("ok\n{}", message_digest(&a.response));
+            for item in &a.items {
+                out.push_str(&format!("item\n{}", message_digest(item)));
+            }
+            if let Some(c) = &a.completion {
+                out.push_str(&format!("completion\n{}", message_digest(c)));
+            }
+            out
+        }
+        Err(ActionError::Refused { message, response }) => {
+            format!("refused {message:?}\n{}", message_digest(response))
+        }
+        Err(e) => format!("error {e}"),
+    }
 }
 
 /// The session's configuration for a recorded connection, from its login.
@@ -134,7 +260,14 @@ fn replay_connection(
     records: &[&AmiRecord],
     report: &mut Report,
     tally: &mut AmiReplayTally,
-) {
+) -> ConnectionReplay {
+    let mut replay = ConnectionReplay {
+        conn: conn.to_string(),
+        closed_by_server: records
+            .iter()
+            .any(|r| matches!(&r.kind, AmiKind::TcpClose { by } if by == "server")),
+        ..ConnectionReplay::default()
+    };
     let sends: Vec<Message> = records
         .iter()
         .filter_map(|r| match &r.kind {
@@ -149,20 +282,26 @@ fn replay_connection(
         report.notes.push(format!(
             "{conn}: no Login, so no session replays this connection"
         ));
-        return;
+        return replay;
     };
     let first_seq = records.first().map_or(0, |r| r.seq);
     let config = match config_for(&sends, login) {
         Ok(c) => c,
-        Err(e) => return report.result(first_seq, &format!("replay {conn}"), Err(e)),
+        Err(e) => {
+            report.result(first_seq, &format!("replay {conn}"), Err(e));
+            return replay;
+        }
     };
     let challenge_first = config.auth == LoginAuth::Challenge;
+    replay.config = Some(config.clone());
     let mut session = match Session::new(config) {
         Ok(s) => s,
         Err(e) => {
-            return report.result(first_seq, &format!("replay {conn}"), Err(e.to_string()));
+            report.result(first_seq, &format!("replay {conn}"), Err(e.to_string()));
+            return replay;
         }
     };
+    let mut ids_of: HashMap<ActionId, usize> = HashMap::new();
     let now = Instant::now();
     session.connect(now);
     tally.connections += 1;
@@ -178,9 +317,11 @@ fn replay_connection(
         match &record.kind {
             AmiKind::Send(text) => {
                 let Some(recorded) = parse_action(text) else {
+                    replay.skipped_sends.push(record.seq);
                     continue;
                 };
                 let Kind::Action(name) = recorded.kind() else {
+                    replay.skipped_sends.push(record.seq);
                     continue;
                 };
                 let own = !logged_in
@@ -200,13 +341,21 @@ fn replay_connection(
                     {
                         action = action.header(n.to_string(), v.to_string());
                     }
-                    if session.send(&action, now).is_err() {
+                    let Ok(id) = session.send(&action, now) else {
                         // Refused locally (a probe of Asterisk's limits):
                         // the static checks look at these.
+                        replay.skipped_sends.push(record.seq);
                         continue;
+                    };
+                    if name.eq_ignore_case("Logoff") {
+                        replay.logoff.get_or_insert(record.seq);
                     }
+                    ids_of.insert(id, replay.actions.len());
+                    replay.actions.push((record.seq, action));
+                    replay.answers.push(None);
                     app_sent += 1;
                 } else {
+                    replay.skipped_sends.push(record.seq);
                     continue;
                 }
                 // What the session wrote must be what the client wrote.
@@ -229,7 +378,7 @@ fn replay_connection(
                         &what,
                         Err("the session wrote nothing for it".into()),
                     );
-                    return;
+                    return replay;
                 };
                 let mut expected = action_shape(&recorded);
                 let mut got = action_shape(&wrote);
@@ -288,7 +437,21 @@ fn replay_connection(
             }
             _ => {}
         }
-        outputs.extend(std::iter::from_fn(|| session.poll_output()));
+        for output in std::iter::from_fn(|| session.poll_output()) {
+            match &output {
+                Output::Answer { id, result } => {
+                    if let Some(slot) = ids_of.get(id).and_then(|&i| replay.answers.get_mut(i)) {
+                        *slot = Some(result.clone());
+                    }
+                }
+                Output::Event(m) => replay.events.push((record.seq, m.clone())),
+                Output::Connection(ConnectionEvent::Closed(CloseReason::LoginRefused(why))) => {
+                    replay.login_refused = Some(why.clone());
+                }
+                _ => {}
+            }
+            outputs.push(output);
+        }
     }
     let seq = records.last().map_or(first_seq, |r| r.seq);
     let mut answered = 0;
@@ -365,4 +528,5 @@ fn replay_connection(
             ))
         },
     );
+    replay
 }

@@ -21,7 +21,7 @@ pub mod trace;
 pub mod wire_io;
 
 pub use ami_replay::{AmiReplayTally, replay_ami};
-pub use ami_serve::{AmiReport, FakeAmi};
+pub use ami_serve::{AmiFaults, AmiReport, AmiServeOptions, FakeAmi, Garbage};
 pub use ami_trace::{AmiTrace, Protocol};
 pub use check::Report;
 pub use counter::Counter;

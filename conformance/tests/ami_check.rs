@@ -334,3 +334,22 @@ fn every_recorded_connection_replays_through_the_session() {
     assert!(total.events >= 2_000, "{total:?}");
     assert!(total.gathered >= 50, "{total:?}");
 }
+
+/// How the recorded connections group into clients.
+#[test]
+fn recorded_clients_group_reconnects() {
+    let shapes: Vec<(String, Vec<usize>)> = bundled()
+        .iter()
+        .map(|(name, t)| {
+            let clients = conformance::ami_replay::recorded_clients(t);
+            (
+                name.clone(),
+                clients.iter().map(|c| c.connections.len()).collect(),
+            )
+        })
+        .collect();
+    let of = |n: &str| shapes.iter().find(|(name, _)| name == n).unwrap().1.clone();
+    assert_eq!(of("ami-reconnect.jsonl"), [3], "c1, the refused c2 and c3");
+    assert_eq!(of("ami-login.jsonl"), [1, 1, 1]);
+    assert_eq!(of("ami-load.jsonl"), [1; 6]);
+}
