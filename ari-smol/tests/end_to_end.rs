@@ -114,3 +114,54 @@ fn ami_event_lists_as_recorded() {
         ari_smol::ami::connect,
     ));
 }
+
+#[test]
+fn ami_every_trace_plays_as_recorded() {
+    smol::block_on(testkit::suite::ami::every_trace_plays_as_recorded(
+        SmolRuntime,
+    ));
+}
+
+#[test]
+fn ami_slow_delivery_changes_nothing() {
+    smol::block_on(testkit::suite::ami::slow_delivery_changes_nothing(
+        SmolRuntime,
+    ));
+}
+
+#[test]
+fn ami_garbage_is_survived() {
+    use conformance::Garbage;
+    for garbage in [Garbage::NotAField, Garbage::NotUtf8, Garbage::TooLong(8192)] {
+        smol::block_on(testkit::suite::ami::garbage_is_survived(
+            SmolRuntime,
+            garbage,
+        ));
+    }
+}
+
+#[test]
+fn ami_a_close_mid_message_fails_the_pending_action_and_reconnects() {
+    smol::block_on(
+        testkit::suite::ami::a_close_mid_message_fails_the_pending_action_and_reconnects(
+            SmolRuntime,
+        ),
+    );
+}
+
+#[test]
+fn ami_a_refused_first_connection_fails_connect() {
+    smol::block_on(
+        testkit::suite::ami::a_refused_first_connection_fails_connect(ari_smol::ami::connect),
+    );
+}
+
+#[test]
+fn ami_later_refusals_are_retried_with_backoff() {
+    smol::block_on(testkit::suite::ami::later_refusals_are_retried_with_backoff(SmolRuntime));
+}
+
+#[test]
+fn ami_a_stalled_connection_is_found_by_the_ping() {
+    smol::block_on(testkit::suite::ami::a_stalled_connection_is_found_by_the_ping(SmolRuntime));
+}

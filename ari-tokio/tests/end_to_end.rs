@@ -199,3 +199,44 @@ async fn ami_logins_as_recorded() {
 async fn ami_event_lists_as_recorded() {
     testkit::suite::ami::event_lists_as_recorded(ari_tokio::ami::connect).await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_every_trace_plays_as_recorded() {
+    testkit::suite::ami::every_trace_plays_as_recorded(TokioRuntime::current()).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_slow_delivery_changes_nothing() {
+    testkit::suite::ami::slow_delivery_changes_nothing(TokioRuntime::current()).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_garbage_is_survived() {
+    use conformance::Garbage;
+    for garbage in [Garbage::NotAField, Garbage::NotUtf8, Garbage::TooLong(8192)] {
+        testkit::suite::ami::garbage_is_survived(TokioRuntime::current(), garbage).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_a_close_mid_message_fails_the_pending_action_and_reconnects() {
+    testkit::suite::ami::a_close_mid_message_fails_the_pending_action_and_reconnects(
+        TokioRuntime::current(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_a_refused_first_connection_fails_connect() {
+    testkit::suite::ami::a_refused_first_connection_fails_connect(ari_tokio::ami::connect).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_later_refusals_are_retried_with_backoff() {
+    testkit::suite::ami::later_refusals_are_retried_with_backoff(TokioRuntime::current()).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ami_a_stalled_connection_is_found_by_the_ping() {
+    testkit::suite::ami::a_stalled_connection_is_found_by_the_ping(TokioRuntime::current()).await;
+}

@@ -1,4 +1,5 @@
-//! `ari-conformance`: checks `ari-proto` against recorded ARI traces, and
+//! `ari-conformance`: checks `ari-proto` and `ami-proto` against recorded
+//! ARI and AMI traces (told apart by their `meta` line), and
 //! serves a trace as a fake Asterisk.
 //!
 //! ```text
@@ -11,7 +12,9 @@ use std::process::exit;
 use std::time::Duration;
 
 fn usage() -> ! {
-    eprintln!("usage: ari-conformance check [-v] [TRACE...]   (no TRACE: the bundled traces)");
+    eprintln!(
+        "usage: ari-conformance check [-v] [TRACE...]   (no TRACE: the bundled ARI and AMI traces)"
+    );
     eprintln!(
         "       ari-conformance serve TRACE [--listen 127.0.0.1:0] [--user asterisk] [--password asterisk]"
     );
@@ -36,10 +39,11 @@ fn check(args: &[String]) {
         .collect();
     if files.is_empty() {
         files = conformance::bundled_traces();
+        files.extend(conformance::bundled_ami_traces());
     }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
-        let trace = match conformance::Trace::read(file) {
+        let trace = match conformance::AnyTrace::read(file) {
             Ok(t) => t,
             Err(e) => {
                 println!("FAIL {}: {e}", file.display());
@@ -47,7 +51,7 @@ fn check(args: &[String]) {
                 continue;
             }
         };
-        let report = conformance::check_trace(&trace);
+        let report = trace.check();
         let status = if report.failures.is_empty() {
             "ok  "
         } else {

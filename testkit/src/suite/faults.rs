@@ -27,7 +27,7 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// `future`, or a panic naming `what` once [`PATIENCE`] has passed on the
 /// real clock of `time`'s runtime.
-async fn within<R: Runtime, T>(
+pub(crate) async fn within<R: Runtime, T>(
     time: &VirtualTime<R>,
     what: &str,
     future: impl Future<Output = T>,
