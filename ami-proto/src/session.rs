@@ -667,14 +667,22 @@ impl Session {
         let success = !matches!(message.kind(), Kind::Response(r) if r.eq_ignore_case("Error"));
         match pending.purpose {
             Purpose::User(_) => {
-                if !success {
-                    return self.answer(pending.purpose, Err(refused(message)));
-                }
-                let list = pending.expect == Expect::List
+                let list = success
+                    && pending.expect == Expect::List
                     && message
                         .get("EventList")
                         .is_some_and(|f| f.eq_ignore_case("start"));
-                let originate = pending.expect == Expect::OriginateResponse;
+                let originate = success && pending.expect == Expect::OriginateResponse;
+                if !list && !originate {
+                    // Events with this ActionID that came before an answer
+                    // that starts no list are plain events after all.
+                    for early in pending.items.drain(..) {
+                        self.outputs.push_back(Output::Event(early));
+                    }
+                }
+                if !success {
+                    return self.answer(pending.purpose, Err(refused(message)));
+                }
                 if list || originate {
                     pending.response = Some(message);
                     if originate && let Some(early) = pending.items.pop() {

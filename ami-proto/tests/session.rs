@@ -640,3 +640,26 @@ fn action_ids_differ_between_sessions_with_different_seeds() {
     assert_ne!(id_of(1), id_of(2));
     assert_eq!(id_of(3), id_of(3), "replayable from the seed");
 }
+
+#[test]
+fn events_naming_an_action_before_an_answer_that_starts_no_list_are_events() {
+    let mut pbx = Pbx::open(Pbx::config());
+    for answer in ["Success", "Error"] {
+        let id = pbx.session.send(&Action::new("Status"), pbx.now).unwrap();
+        let sent = pbx.expect_sent("Status");
+        let aid = sent.action_id().unwrap().to_string();
+        pbx.feed(&format!(
+            "Event: Status\r\nActionID: {aid}\r\nChannel: PJSIP/a-1\r\n\r\n"
+        ));
+        pbx.answer(&sent, answer, "Message: done\r\n");
+        let outputs = pbx.outputs();
+        assert!(
+            matches!(&outputs[0], Output::Event(m) if m.get("Channel").unwrap() == "PJSIP/a-1"),
+            "{answer}: {outputs:?}"
+        );
+        let got = answers(&outputs);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, id.0);
+        assert_eq!(got[0].1.is_ok(), answer == "Success");
+    }
+}
