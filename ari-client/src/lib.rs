@@ -29,7 +29,7 @@ pub use client::{ALL_EVENTS_QUEUE, Client, ConnectError, DEFAULT_QUEUE, Pending}
 pub use futures_rustls::rustls;
 pub use handles::*;
 pub use objects::{HasHandle, Started};
-pub use runtime::{BoxFuture, Executor, Runtime};
+pub use runtime::{BoxFuture, Executor, Listener, Runtime};
 pub use stream::{EventStream, Lagged};
 pub use transport::TlsConfig;
 #[cfg(feature = "tls")]

@@ -13,8 +13,11 @@
 #![forbid(unsafe_code)]
 
 pub use ari_client::api::*;
-use ari_client::{BoxFuture, Executor, Runtime};
+use ari_client::{BoxFuture, Executor, Listener, Runtime};
+use smol::Async;
 use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 /// Connects to an Asterisk on smol's global executor; returns once the
@@ -75,6 +78,7 @@ impl Executor for SmolRuntime {
 
 impl Runtime for SmolRuntime {
     type Tcp = smol::net::TcpStream;
+    type Listener = SmolListener;
 
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<smol::net::TcpStream>> {
         Box::pin(async move {
@@ -82,5 +86,40 @@ impl Runtime for SmolRuntime {
             stream.set_nodelay(true)?;
             Ok(stream)
         })
+    }
+
+    fn listen(&self, address: SocketAddr) -> io::Result<SmolListener> {
+        Ok(SmolListener(Async::<std::net::TcpListener>::bind(address)?))
+    }
+}
+
+/// A TCP listener on smol's reactor, as the client's servers need it.
+#[derive(Debug)]
+pub struct SmolListener(Async<std::net::TcpListener>);
+
+impl Listener for SmolListener {
+    type Tcp = smol::net::TcpStream;
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(smol::net::TcpStream, SocketAddr)>> {
+        loop {
+            match self.0.get_ref().accept() {
+                Ok((stream, peer)) => {
+                    stream.set_nodelay(true)?;
+                    let stream = smol::net::TcpStream::try_from(stream)?;
+                    return Poll::Ready(Ok((stream, peer)));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.0.poll_readable(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().local_addr()
     }
 }

@@ -13,8 +13,9 @@
 #![forbid(unsafe_code)]
 
 pub use ari_client::api::*;
-use ari_client::{BoxFuture, Executor, Runtime};
+use ari_client::{BoxFuture, Executor, Listener, Runtime};
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
@@ -86,6 +87,7 @@ impl Executor for TokioRuntime {
 
 impl Runtime for TokioRuntime {
     type Tcp = Compat;
+    type Listener = TokioListener;
 
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<Compat>> {
         Box::pin(async move {
@@ -93,6 +95,31 @@ impl Runtime for TokioRuntime {
             stream.set_nodelay(true)?;
             Ok(Compat(stream))
         })
+    }
+
+    fn listen(&self, address: SocketAddr) -> io::Result<TokioListener> {
+        let listener = std::net::TcpListener::bind(address)?;
+        listener.set_nonblocking(true)?;
+        let _guard = self.0.enter();
+        Ok(TokioListener(tokio::net::TcpListener::from_std(listener)?))
+    }
+}
+
+/// A tokio TCP listener, as the client's servers need it.
+#[derive(Debug)]
+pub struct TokioListener(tokio::net::TcpListener);
+
+impl Listener for TokioListener {
+    type Tcp = Compat;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(Compat, SocketAddr)>> {
+        let (stream, peer) = ready!(self.0.poll_accept(cx))?;
+        stream.set_nodelay(true)?;
+        Poll::Ready(Ok((Compat(stream), peer)))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
     }
 }
 

@@ -201,9 +201,14 @@ impl<R: Executor> Executor for VirtualTime<R> {
 
 impl<R: Runtime> Runtime for VirtualTime<R> {
     type Tcp = R::Tcp;
+    type Listener = R::Listener;
 
     fn connect(&self, host: String, port: u16) -> BoxFuture<io::Result<R::Tcp>> {
         self.runtime.connect(host, port)
+    }
+
+    fn listen(&self, address: std::net::SocketAddr) -> io::Result<R::Listener> {
+        self.runtime.listen(address)
     }
 }
 

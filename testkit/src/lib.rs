@@ -31,5 +31,6 @@ pub mod suite {
     pub mod faults;
     pub mod framework;
     pub mod hello_world;
+    pub mod listener;
     pub mod scenarios;
 }
