@@ -202,8 +202,9 @@ pub enum ConnectionEvent {
     /// [`Config::learn_server_version`](crate::Config::learn_server_version)):
     /// requests are gated by it from now on.
     Open {
-        /// It had been open before: server-side subscriptions and event
-        /// filters this session made are being re-applied.
+        /// It had been open before: the server-side subscriptions and event
+        /// filters this session made have been re-applied (a failure is
+        /// reported as [`Diagnostic::ReapplyFailed`]).
         reconnected: bool,
     },
     /// The WebSocket closed or could not be opened.
@@ -319,6 +320,14 @@ struct Pending {
     sent: bool,
 }
 
+/// A WebSocket that opened, not yet reported open.
+#[derive(Debug)]
+struct Opening {
+    probe: Option<RawRequestId>,
+    reapplying: Vec<RawRequestId>,
+    reconnected: bool,
+}
+
 /// Server-side state this session created, re-applied after a reconnect.
 #[derive(Debug, Default)]
 struct ServerState {
@@ -347,9 +356,9 @@ pub struct Session {
     /// it was last pinged (or opened).
     heard_and_pinged: Option<(Instant, Instant)>,
     pings_sent: u64,
-    /// The version probe of the WebSocket that opened, and whether it was a
-    /// reconnect: [`ConnectionEvent::Open`] waits for the probe's answer.
-    opening: Option<(RawRequestId, bool)>,
+    /// The WebSocket that opened and what [`ConnectionEvent::Open`] waits
+    /// for: the version probe's answer and the re-applied subscriptions'.
+    opening: Option<Opening>,
     next_request: u64,
     pending: crate::IdMap<RawRequestId, Pending>,
     deadlines: BTreeSet<(Instant, RawRequestId)>,
@@ -605,15 +614,15 @@ impl Session {
         } else {
             None
         };
-        match probe {
-            Some(id) => self.opening = Some((id, reconnected)),
-            None => self
-                .outputs
-                .push_back(Output::Connection(ConnectionEvent::Open { reconnected })),
-        }
+        self.opening = Some(Opening {
+            probe,
+            reapplying: Vec::new(),
+            reconnected,
+        });
         if reconnected {
             self.reapply(now);
         }
+        self.opened_if_ready();
         self.pump();
     }
 
@@ -993,15 +1002,17 @@ impl Session {
             // Whatever the answer (a user who may not read it included),
             // the connection is ready now.
             Origin::VersionProbe => {
-                if let Some((probe, reconnected)) = self.opening
-                    && probe == id
+                if let Some(opening) = &mut self.opening
+                    && opening.probe == Some(id)
                 {
-                    self.opening = None;
-                    self.outputs
-                        .push_back(Output::Connection(ConnectionEvent::Open { reconnected }));
+                    opening.probe = None;
+                    self.opened_if_ready();
                 }
             }
             Origin::Reapply => {
+                if let Some(opening) = &mut self.opening {
+                    opening.reapplying.retain(|r| *r != id);
+                }
                 if let Err(error) = outcome {
                     self.outputs
                         .push_back(Output::Diagnostic(Diagnostic::ReapplyFailed {
@@ -1013,7 +1024,23 @@ impl Session {
                             error,
                         }));
                 }
+                self.opened_if_ready();
             }
+        }
+    }
+
+    /// Reports the WebSocket open once the version probe and the re-applied
+    /// subscriptions and filters are answered (whatever the answers): what
+    /// the application does next finds them in place.
+    fn opened_if_ready(&mut self) {
+        if let Some(opening) = &self.opening
+            && opening.probe.is_none()
+            && opening.reapplying.is_empty()
+        {
+            let reconnected = opening.reconnected;
+            self.opening = None;
+            self.outputs
+                .push_back(Output::Connection(ConnectionEvent::Open { reconnected }));
         }
     }
 
@@ -1071,12 +1098,19 @@ impl Session {
         }
         for (info, enc) in requests {
             let request = format!("{} /ari/{}", enc.method.as_str(), enc.path);
-            if let Err(error) = self.start(info, enc, Origin::Reapply, now) {
-                self.outputs
-                    .push_back(Output::Diagnostic(Diagnostic::ReapplyFailed {
-                        request,
-                        error,
-                    }));
+            match self.start(info, enc, Origin::Reapply, now) {
+                Ok(id) => {
+                    if let Some(opening) = &mut self.opening {
+                        opening.reapplying.push(id);
+                    }
+                }
+                Err(error) => {
+                    self.outputs
+                        .push_back(Output::Diagnostic(Diagnostic::ReapplyFailed {
+                            request,
+                            error,
+                        }))
+                }
             }
         }
     }

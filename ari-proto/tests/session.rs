@@ -521,10 +521,31 @@ fn reconnect_reapplies_subscriptions_and_filters() {
     s.handle_ws_opened(until);
     answer_version_probe(&mut s, "22.10.1", until);
     let (t, out) = drain(&mut s);
+    // Open waits for the re-applied state: what the application does next
+    // finds it in place.
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Connection(ConnectionEvent::Open { .. }))),
+        "{out:?}"
+    );
+    let (ids, reqs): (Vec<_>, Vec<_>) = t.into_iter().map(http).unzip();
+    s.handle_http_response(ids[0], 200, b"{}".to_vec(), until);
+    let (_, out) = drain(&mut s);
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Connection(ConnectionEvent::Open { .. }))),
+        "{out:?}"
+    );
+    // A failed re-apply is reported, and still lets the connection open.
+    s.handle_http_response(ids[1], 500, b"{}".to_vec(), until);
+    let (_, out) = drain(&mut s);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Diagnostic(_))),
+        "{out:?}"
+    );
     assert!(out.contains(&Output::Connection(ConnectionEvent::Open {
         reconnected: true
     })));
-    let reqs: Vec<_> = t.into_iter().map(|x| http(x).1).collect();
     assert_eq!(reqs.len(), 2, "{reqs:?}");
     assert_eq!(reqs[0].uri().path(), "/ari/applications/hello/subscription");
     assert_eq!(
