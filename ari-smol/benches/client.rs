@@ -1,5 +1,6 @@
 //! `cargo bench -p ari-smol`: calls, ingest, the receive-only limit,
-//! routing and REST round trips against the loopback load servers, with the application's code on
+//! routing, REST round trips, and AMI ingest beside its receive-only sink,
+//! against the loopback load servers, with the application's code on
 //! the `block_on` thread and then on the executor's own thread
 //! (`ARI_BENCH_RUNTIME=block_on` or `executor` for one).
 

@@ -1,5 +1,6 @@
 //! `cargo bench -p ari-tokio`: calls, ingest, the receive-only limit,
-//! routing and REST round trips against the loopback load servers, on a
+//! routing, REST round trips, and AMI ingest beside its receive-only sink,
+//! against the loopback load servers, on a
 //! current-thread runtime and then on a multi-thread one
 //! (`ARI_BENCH_RUNTIME=current_thread` or `multi_thread` for one).
 

@@ -1,15 +1,22 @@
 //! Benchmarks of a client on a runtime, against the
-//! [`Blast`](crate::blast::Blast) load server and the call simulator on
-//! loopback, each in a child process so that CPU time and memory are the
-//! client's. The adapters' bench programs run them and print the numbers.
+//! [`Blast`](crate::blast::Blast) load server, the call simulator and the
+//! [`AmiBlast`](crate::ami_blast::AmiBlast) AMI load server on loopback,
+//! each in a child process so that CPU time and memory are the client's.
+//! The adapters' bench programs run them and print the numbers.
 
+use crate::ami_blast::MARKER_USER_EVENT;
 use crate::blast::MARKER_TYPE;
 use crate::child::ChildServer;
+use ari_client::ami::{self, AmiClient};
 use ari_client::{Client, ConnectError, Lagged, Runtime};
 use ari_proto::{Config, Event};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use futures_util::{FutureExt, StreamExt};
 use std::future::Future;
 use std::time::{Duration, Instant};
+
+/// Events in one AMI ingest or sink round (times `ARI_BENCH_SCALE`).
+pub const AMI_EVENTS: usize = 500_000;
 
 /// What a run measured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -194,6 +201,116 @@ pub async fn sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, Str
     Ok(m)
 }
 
+/// What the AMI benchmarks log in with: events on, and no `CoreSettings`
+/// or pings of the client's own on the wire.
+fn ami_config(address: &str) -> Result<ami::Config, String> {
+    let mut config = ami::Config::new(address, "bench", "bench").map_err(|e| e.to_string())?;
+    config.learn_server_version = false;
+    config.ping_interval = None;
+    config.events = ami::EventMask::All;
+    Ok(config)
+}
+
+/// Whether `event` is the [`AmiBlast`](crate::ami_blast::AmiBlast)'s marker.
+fn is_ami_marker(event: &ami::Event) -> bool {
+    matches!(event, ami::Event::UserEvent(u) if u.user_event().is_some_and(|v| v == MARKER_USER_EVENT))
+}
+
+/// AMI ingest: an [`AmiClient`] logged in to the AMI load server, one typed
+/// stream of every event ([`AmiClient::events`]), counted until the marker;
+/// wall and CPU time from the `Events: on` that starts the flood. `lost` is
+/// `events` less the events received (the stream reports those it dropped
+/// as `Lagged`; a dropped marker ends the count too).
+pub async fn ami_ingest<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
+    let blast = ChildServer::ami_blast(events).map_err(|e| e.to_string())?;
+    let client = AmiClient::connect(runtime, ami_config(blast.base_url())?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut stream = client.events();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    // The stream exists: this starts the flood.
+    let on = client.send(ami::Action::new("Events").header("EventMask", "on"));
+    let (mut m, mut lagged) = (Measured::default(), 0);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) if is_ami_marker(&event) => break,
+            Ok(_) => m.count += 1,
+            Err(Lagged(n)) => lagged += n,
+        }
+        if m.count + lagged > events as u64 {
+            break;
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    m.lost = (events as u64).saturating_sub(m.count);
+    on.await.map_err(|e| format!("Events: {e}"))?;
+    client.close().await;
+    Ok(m)
+}
+
+/// The AMI limit: the same flood into a plain TCP reader that logs in by
+/// hand and cuts the bytes into messages with [`ami_proto::Decoder`]
+/// (lines found, nothing typed, no session), counting events until the
+/// marker.
+pub async fn ami_sink<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
+    use ami_proto::{Decoder, Frame, Kind};
+    let blast = ChildServer::ami_blast(events).map_err(|e| e.to_string())?;
+    let address = blast.base_url().trim_start_matches("tcp://");
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
+        .ok_or_else(|| format!("{address}: not host:port"))?;
+    let mut tcp = runtime
+        .connect(host, port)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut decoder = Decoder::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    // Reads once more; `false` at the end of the stream.
+    macro_rules! read_more {
+        () => {{
+            let n = tcp.read(&mut buf).await.map_err(|e| e.to_string())?;
+            decoder.feed(&buf[..n]);
+            n > 0
+        }};
+    }
+    let login = b"Action: Login\r\nActionID: 1\r\nUsername: bench\r\nSecret: bench\r\n\r\n";
+    tcp.write_all(login).await.map_err(|e| e.to_string())?;
+    'login: while read_more!() {
+        while let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? {
+            if matches!(&frame, Frame::Message(m) if matches!(m.kind(), Kind::Response(_))) {
+                break 'login;
+            }
+        }
+    }
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let on = b"Action: Events\r\nActionID: 2\r\nEventMask: on\r\n\r\n";
+    tcp.write_all(on).await.map_err(|e| e.to_string())?;
+    let mut m = Measured::default();
+    'flood: while read_more!() {
+        while let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? {
+            let Frame::Message(message) = frame else {
+                continue;
+            };
+            if let Kind::Event(name) = message.kind() {
+                if name == "UserEvent"
+                    && message
+                        .get("UserEvent")
+                        .is_some_and(|v| v == MARKER_USER_EVENT)
+                {
+                    break 'flood;
+                }
+                m.count += 1;
+            }
+        }
+    }
+    m.seconds = start.elapsed().as_secs_f64();
+    m.cpu_seconds = cpu_seconds() - cpu;
+    m.lost = (events as u64).saturating_sub(m.count);
+    Ok(m)
+}
+
 /// REST round trips (`POST /channels/bench/answer`, 204), `in_flight` at a time; the
 /// result and the p50 and p99 latencies.
 pub async fn rest<F>(
@@ -336,7 +453,8 @@ fn first_memory_reading() -> bool {
 }
 
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
-/// `sink`, `routing`, `rest`) selects the benchmark `name`; unset selects all.
+/// `sink`, `routing`, `rest`, `ami_ingest`, `ami_sink`) selects the
+/// benchmark `name`; unset selects all.
 fn selected(name: &str) -> bool {
     match std::env::var("ARI_BENCH_ONLY") {
         Ok(only) => only.split(',').any(|o| o.trim() == name),
@@ -346,7 +464,8 @@ fn selected(name: &str) -> bool {
 
 /// Runs the benchmarks selected by `ARI_BENCH_ONLY` (all by default) and
 /// prints a table; `ARI_BENCH_SCALE` (default 1) multiplies the sizes,
-/// `ARI_BENCH_ROUNDS` (default 3) sets the rounds of ingest and sink.
+/// `ARI_BENCH_ROUNDS` (default 3) sets the rounds of ingest and sink (ARI
+/// and AMI: each round runs the client, then the sink).
 pub async fn run_all<R: Runtime, F>(runtime: R, connect: impl Fn(Config) -> F, name: &str)
 where
     F: Future<Output = Result<Client, ConnectError>>,
@@ -409,6 +528,50 @@ where
         }
         match &sink {
             Some(Ok(s)) => line += &format!("   | sink {:>9.0} frames/s", s.rate()),
+            Some(Err(e)) => line += &format!("   | sink failed: {e}"),
+            None => {}
+        }
+        if let (Some(Ok(i)), Some(Ok(s))) = (&ingest, &sink) {
+            line += &format!("  | ingest/sink {:.2}", i.rate() / s.rate());
+        }
+        if ingest.is_some() || sink.is_some() {
+            println!("{line}");
+        }
+    }
+    let ami_events = AMI_EVENTS * scale;
+    if selected("ami_ingest") || selected("ami_sink") {
+        println!("  AMI: {ami_events} events of ami-load cycled, loopback");
+    }
+    for round in 1..=rounds {
+        let ingest = match selected("ami_ingest") {
+            true => Some(ami_ingest(runtime.clone(), ami_events).await),
+            false => None,
+        };
+        let sink = match selected("ami_sink") {
+            true => Some(ami_sink(runtime.clone(), ami_events).await),
+            false => None,
+        };
+        let mut line = format!("  AMI round {round}:");
+        match &ingest {
+            Some(Ok(i)) => {
+                line += &format!(
+                    " ingest {:>9.0} ev/s  {:>5.2} us CPU/ev  lost {}",
+                    i.rate(),
+                    i.cpu_us_per_item(),
+                    i.lost
+                )
+            }
+            Some(Err(e)) => line += &format!(" ingest failed: {e}"),
+            None => {}
+        }
+        match &sink {
+            Some(Ok(s)) => {
+                line += &format!(
+                    "   | sink {:>9.0} msg/s  {:>5.2} us CPU/msg",
+                    s.rate(),
+                    s.cpu_us_per_item()
+                )
+            }
             Some(Err(e)) => line += &format!("   | sink failed: {e}"),
             None => {}
         }

@@ -178,20 +178,7 @@ fn blast(mut reader: BufReader<TcpStream>, mut writer: TcpStream, plan: &Plan) -
         }
     }
     reader.get_ref().set_read_timeout(None)?;
-    // Whole cycles go out as one buffer; the rest frame by frame.
-    let cycle: Vec<u8> = plan.frames.concat();
-    let (cycles, rest) = (
-        plan.total / plan.frames.len(),
-        plan.total % plan.frames.len(),
-    );
-    for _ in 0..cycles {
-        writer.write_all(&cycle)?;
-    }
-    for f in &plan.frames[..rest] {
-        writer.write_all(f)?;
-    }
-    writer.write_all(&plan.marker)?;
-    writer.flush()?;
+    flood(&mut writer, &plan.frames, plan.total, &plan.marker)?;
     // Wait for the client to close.
     while let Ok(Some(m)) = wire_io::read_message(&mut reader) {
         if let WsMessage::Close(code) = m {
@@ -200,4 +187,28 @@ fn blast(mut reader: BufReader<TcpStream>, mut writer: TcpStream, plan: &Plan) -
         }
     }
     Ok(())
+}
+
+/// Writes `total` messages taken from `messages` in turn, as fast as
+/// `writer` takes them, then `marker`: whole cycles go out as one buffer,
+/// the rest message by message. The ARI and AMI load servers both flood
+/// with it.
+pub(crate) fn flood(
+    writer: &mut impl Write,
+    messages: &[Vec<u8>],
+    total: usize,
+    marker: &[u8],
+) -> io::Result<()> {
+    if !messages.is_empty() {
+        let cycle: Vec<u8> = messages.concat();
+        let (cycles, rest) = (total / messages.len(), total % messages.len());
+        for _ in 0..cycles {
+            writer.write_all(&cycle)?;
+        }
+        for m in &messages[..rest] {
+            writer.write_all(m)?;
+        }
+    }
+    writer.write_all(marker)?;
+    writer.flush()
 }

@@ -3,13 +3,14 @@
 //! an environment variable saying which server to be; [`serve_if_child`]
 //! at the top of its `main` turns that process into the server.
 
+use crate::ami_blast::AmiBlast;
 use crate::blast::Blast;
 use crate::calls_server::CallSimulator;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
-/// Set in a child's environment: which server to be, `calls N` or
-/// `blast EVENTS [CHANNELS]`.
+/// Set in a child's environment: which server to be, `calls N`,
+/// `blast EVENTS [CHANNELS]` or `ami-blast EVENTS`.
 const SERVER: &str = "ARI_BENCH_SERVER";
 
 /// In a child started by [`ChildServer`]: serves until the parent closes
@@ -38,17 +39,22 @@ fn start(what: &str) -> Result<(String, Box<dyn std::any::Any>), String> {
         let word = words.get(i).ok_or("a number is missing")?;
         word.parse().map_err(|e| format!("{word}: {e}"))
     };
-    let trace = conformance::bundled_trace("load-30-calls.jsonl")?;
+    let ari_trace = || conformance::bundled_trace("load-30-calls.jsonl");
     match words.first() {
         Some(&"calls") => {
-            let sim = CallSimulator::start(&trace, number(1)?).map_err(|e| e.to_string())?;
+            let sim = CallSimulator::start(&ari_trace()?, number(1)?).map_err(|e| e.to_string())?;
             Ok((sim.base_url(), Box::new(sim)))
         }
         Some(&"blast") => {
             let channels = words.get(2).map(|_| number(2)).transpose()?;
-            let blast =
-                Blast::start_spread(&trace, number(1)?, channels).map_err(|e| e.to_string())?;
+            let blast = Blast::start_spread(&ari_trace()?, number(1)?, channels)
+                .map_err(|e| e.to_string())?;
             Ok((blast.base_url(), Box::new(blast)))
+        }
+        Some(&"ami-blast") => {
+            let trace = conformance::bundled_ami_trace("ami-load.jsonl");
+            let blast = AmiBlast::start(&trace, number(1)?).map_err(|e| e.to_string())?;
+            Ok((blast.address(), Box::new(blast)))
         }
         _ => Err("unknown server".into()),
     }
@@ -75,6 +81,12 @@ impl ChildServer {
         }
     }
 
+    /// Starts this executable again as an [`AmiBlast`] of `events` events
+    /// of `ami-load`.
+    pub fn ami_blast(events: usize) -> io::Result<ChildServer> {
+        ChildServer::start(&format!("ami-blast {events}"))
+    }
+
     fn start(what: &str) -> io::Result<ChildServer> {
         let mut process = Command::new(std::env::current_exe()?)
             .env(SERVER, what)
@@ -86,7 +98,7 @@ impl ChildServer {
             BufReader::new(out).read_line(&mut line)?;
         }
         let base_url = line.trim().to_string();
-        if !base_url.starts_with("http://") {
+        if !base_url.starts_with("http://") && !base_url.starts_with("tcp://") {
             let _ = process.kill();
             let _ = process.wait();
             return Err(io::Error::other(
@@ -96,7 +108,7 @@ impl ChildServer {
         Ok(ChildServer { process, base_url })
     }
 
-    /// `http://ADDR` of the server.
+    /// `http://ADDR` of the server (`tcp://ADDR` for an AMI one).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -6,8 +6,9 @@
 //!   `tests/end_to_end.rs` runs it on its runtime;
 //! - [`clock`]: [`VirtualTime`](clock::VirtualTime), a runtime whose clock
 //!   moves only when a test says, for the suite's timeout tests;
-//! - [`blast`], [`calls_server`], [`loopback`], [`child`]: load servers on
-//!   loopback, in a child process for benchmarks;
+//! - [`blast`], [`ami_blast`], [`calls_server`], [`loopback`], [`child`]:
+//!   load servers on loopback (ARI and AMI), in a child process for
+//!   benchmarks;
 //! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
 //!   `-p ari-smol`;
 //! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
@@ -15,6 +16,7 @@
 //!
 //! The fake Asterisk and the trace checker are `conformance`'s.
 
+pub mod ami_blast;
 pub mod ami_demo;
 pub mod bench;
 pub mod blast;

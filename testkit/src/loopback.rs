@@ -1,6 +1,8 @@
 //! A thread-per-connection server on loopback that stops when dropped; the
-//! benchmark servers are built on it. Each connection carries HTTP requests
-//! one after another until one of them upgrades to a WebSocket.
+//! benchmark servers are built on it. For a [`Service`], each connection
+//! carries HTTP requests one after another until one of them upgrades to a
+//! WebSocket; [`LoopbackServer::start_raw`] hands over the bare TCP
+//! connection instead (the AMI load server's).
 
 use conformance::Counter;
 use conformance::wire_io::{self, HttpRequest};
@@ -51,6 +53,17 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// Listens on a free loopback port and serves each connection in a thread.
     pub fn start(service: Arc<impl Service>) -> io::Result<LoopbackServer> {
+        LoopbackServer::start_raw(move |stream| {
+            let _ = serve(stream, &*service);
+        })
+    }
+
+    /// Listens on a free loopback port and runs `handle` on each connection,
+    /// in a thread of its own.
+    pub fn start_raw(
+        handle: impl Fn(TcpStream) + Send + Sync + 'static,
+    ) -> io::Result<LoopbackServer> {
+        let handle = Arc::new(handle);
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -62,10 +75,8 @@ impl LoopbackServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let service = service.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(stream, &*service);
-                    });
+                    let handle = handle.clone();
+                    std::thread::spawn(move || handle(stream));
                 }
             })
         };
@@ -79,6 +90,11 @@ impl LoopbackServer {
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 }
 

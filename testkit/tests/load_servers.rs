@@ -135,3 +135,94 @@ fn call_simulator_plays_whole_calls_like_asterisk() {
     let marker = Event::from_json(&socket.text().unwrap()).unwrap();
     assert_eq!(marker.type_name(), MARKER_TYPE);
 }
+
+/// Reads from `socket` until `decoder` has a whole frame.
+fn next_ami_frame(
+    socket: &mut std::net::TcpStream,
+    decoder: &mut ami_proto::Decoder,
+) -> ami_proto::Frame {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(frame) = decoder.next_frame().unwrap() {
+            return frame;
+        }
+        let n = socket.read(&mut buf).unwrap();
+        assert!(n > 0, "the AMI load server closed the connection");
+        decoder.feed(&buf[..n]);
+    }
+}
+
+fn next_ami_message(
+    socket: &mut std::net::TcpStream,
+    decoder: &mut ami_proto::Decoder,
+) -> ami_proto::Message {
+    match next_ami_frame(socket, decoder) {
+        ami_proto::Frame::Message(m) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ami_blast_logs_in_then_floods_the_recorded_events_cycled_then_the_marker() {
+    use ami_proto::{Decoder, Frame, Kind};
+    use std::io::Write;
+    use testkit::ami_blast::{AmiBlast, MARKER_USER_EVENT, recorded_events};
+    let path = conformance::bundled_ami_trace("ami-load.jsonl");
+    let recorded = recorded_events(&path).unwrap();
+    assert!(recorded.len() > 2000, "{}", recorded.len());
+    let total = recorded.len() + 100;
+    let blast = AmiBlast::start(&path, total).unwrap();
+    let address = blast.address();
+    let mut socket = std::net::TcpStream::connect(address.strip_prefix("tcp://").unwrap()).unwrap();
+    let mut decoder = Decoder::default();
+    let Frame::Banner(banner) = next_ami_frame(&mut socket, &mut decoder) else {
+        panic!("no banner");
+    };
+    assert_eq!(banner.version(), "11.0.0");
+    let mut ask = |socket: &mut std::net::TcpStream, action: &str| {
+        socket.write_all(action.as_bytes()).unwrap();
+        next_ami_message(socket, &mut decoder)
+    };
+    let refused = ask(&mut socket, "Action: Ping\r\nActionID: p0\r\n\r\n");
+    assert!(matches!(refused.kind(), Kind::Response(r) if r == "Error"));
+    assert_eq!(refused.get("Message").unwrap(), "Permission denied");
+    let challenge = ask(
+        &mut socket,
+        "Action: Challenge\r\nActionID: c1\r\nAuthType: MD5\r\n\r\n",
+    );
+    assert_eq!(challenge.action_id().unwrap(), "c1");
+    assert!(challenge.get("Challenge").is_some());
+    let login = ask(
+        &mut socket,
+        "Action: Login\r\nActionID: l2\r\nUsername: u\r\nAuthType: MD5\r\nKey: 0\r\n\r\n",
+    );
+    assert!(matches!(login.kind(), Kind::Response(r) if r == "Success"));
+    assert_eq!(login.action_id().unwrap(), "l2");
+    // A ping is answered and starts nothing: the next message is its answer.
+    let pong = ask(&mut socket, "Action: Ping\r\n\r\n");
+    assert_eq!(pong.get("Ping").unwrap(), "Pong");
+    assert!(pong.action_id().is_none());
+    let on = ask(
+        &mut socket,
+        "Action: Events\r\nActionID: e3\r\nEventMask: on\r\n\r\n",
+    );
+    assert_eq!(on.get("Events").unwrap(), "On");
+    for i in 0..total {
+        let event = next_ami_message(&mut socket, &mut decoder);
+        assert_eq!(
+            event.as_bytes(),
+            recorded[i % recorded.len()].as_bytes(),
+            "event {i}"
+        );
+    }
+    let marker = next_ami_message(&mut socket, &mut decoder);
+    assert!(matches!(marker.kind(), Kind::Event(e) if e == "UserEvent"));
+    assert_eq!(marker.get("UserEvent").unwrap(), MARKER_USER_EVENT);
+    assert_eq!(marker.get("Events").unwrap().to_string(), total.to_string());
+    socket
+        .write_all(b"Action: Logoff\r\nActionID: x\r\n\r\n")
+        .unwrap();
+    let bye = next_ami_message(&mut socket, &mut decoder);
+    assert!(matches!(bye.kind(), Kind::Response(r) if r == "Goodbye"));
+}
