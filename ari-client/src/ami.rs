@@ -30,6 +30,10 @@ pub use ami_proto::{
     Message, Secret, Selector, Text, ToAction, Tracker, Version, actions, events,
 };
 
+/// Socket reads (up to 64 KiB each) the driver handles before it lets
+/// other tasks run.
+const READS_BEFORE_YIELD: u32 = 2;
+
 /// Events queued for one AMI stream before it lags.
 pub const AMI_EVENTS_QUEUE: usize = 65_536;
 
@@ -310,6 +314,7 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut reads = 0;
         loop {
             let mut busy = false;
             while let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
@@ -334,6 +339,7 @@ impl<R: Runtime> Driver<R> {
                 match Pin::new(reader).poll_read(cx, &mut self.buf) {
                     Poll::Ready(Ok(n)) if n > 0 => {
                         busy = true;
+                        reads += 1;
                         self.session.handle_bytes(&self.buf[..n], self.rt.now());
                     }
                     Poll::Ready(result) => {
@@ -358,6 +364,13 @@ impl<R: Runtime> Driver<R> {
             busy |= self.flush();
             if self.stopped {
                 return Poll::Ready(());
+            }
+            // Under a flood the socket is always readable: let the
+            // application's tasks have a turn (on a one-thread executor
+            // they would starve until the flood ends, and lose events).
+            if reads >= READS_BEFORE_YIELD {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             if !busy {
                 self.arm_timer(cx);

@@ -223,7 +223,17 @@ fn is_ami_marker(event: &ami::Event) -> bool {
 /// as `Lagged`; a dropped marker ends the count too).
 pub async fn ami_ingest<R: Runtime>(runtime: R, events: usize) -> Result<Measured, String> {
     let blast = ChildServer::ami_blast(events).map_err(|e| e.to_string())?;
-    let client = AmiClient::connect(runtime, ami_config(blast.base_url())?)
+    ami_ingest_from(runtime, blast.base_url(), events).await
+}
+
+/// [`ami_ingest`] from an AMI load server already running at `address`
+/// (one in this process, for tests).
+pub async fn ami_ingest_from<R: Runtime>(
+    runtime: R,
+    address: &str,
+    events: usize,
+) -> Result<Measured, String> {
+    let client = AmiClient::connect(runtime, ami_config(address)?)
         .await
         .map_err(|e| e.to_string())?;
     let mut stream = client.events();
