@@ -227,7 +227,7 @@ impl Decoder {
             None => {
                 // Known once the first line is complete. (No message ends
                 // before it: `searched` may resume the search below.)
-                let Some(first_line) = b[self.searched..].iter().position(|&c| c == b'\n') else {
+                let Some(first_line) = memchr::memchr(b'\n', &b[self.searched..]) else {
                     self.searched = b.len();
                     return None;
                 };
@@ -258,7 +258,7 @@ impl Decoder {
 /// `from`.
 fn empty_line_end(b: &[u8], from: usize, line_end: LineEnd) -> Option<usize> {
     let mut i = from;
-    while let Some(nl) = b.get(i..)?.iter().position(|&c| c == b'\n').map(|p| i + p) {
+    while let Some(nl) = memchr::memchr(b'\n', b.get(i..)?).map(|p| i + p) {
         let ended = match line_end {
             LineEnd::CrLf => nl > 0 && b[nl - 1] == b'\r',
             LineEnd::Lf => true,

@@ -214,7 +214,7 @@ fn span(start: usize, end: usize) -> Span {
 /// next line starts.
 fn line_at(b: &[u8], pos: usize, line_end: LineEnd) -> (usize, usize) {
     let mut from = pos;
-    while let Some(nl) = b[from..].iter().position(|&c| c == b'\n').map(|i| from + i) {
+    while let Some(nl) = memchr::memchr(b'\n', &b[from..]).map(|i| from + i) {
         let cr = nl > pos && b[nl - 1] == b'\r';
         match (line_end, cr) {
             (_, true) => return (nl - 1, nl + 1),
@@ -240,7 +240,7 @@ fn split_line(line: &[u8], at: usize) -> LineSpan {
             .rev()
             .take_while(|&&c| c == b'\n' || c == b'\r')
             .count();
-    match line.iter().position(|&c| c == b':') {
+    match memchr::memchr(b':', line) {
         Some(colon) => {
             let value_start = if line.get(colon + 1) == Some(&b' ') {
                 colon + 2
@@ -265,8 +265,5 @@ fn starts_with_ignore_case(b: &[u8], prefix: &[u8]) -> bool {
 
 /// The first offset at or after `from` where `needle` starts.
 pub(crate) fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
+    memchr::memmem::find(b.get(from..)?, needle).map(|i| from + i)
 }
