@@ -328,8 +328,7 @@ impl Config {
     /// The first section of that name that is not a template
     /// (case-insensitive, as `ast_category_get`).
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections()
-            .find(|s| eq_nocase(s.name.as_bytes(), name))
+        self.sections().find(|s| eq_nocase(s.name.as_bytes(), name))
     }
 
     /// The first template of that name.

@@ -158,12 +158,12 @@ fn header_line(name: &str, template: bool, inherits: &[&str]) -> Result<Vec<u8>,
         }
         for base in inherits {
             check_text(base, bad_name)?;
-            if base.is_empty()
-                || *base == "!"
-                || base.starts_with('+')
-                || base.contains([',', ')'])
+            if base.is_empty() || *base == "!" || base.starts_with('+') || base.contains([',', ')'])
             {
-                return Err(bad_name((*base).into(), "cannot name a section to inherit from"));
+                return Err(bad_name(
+                    (*base).into(),
+                    "cannot name a section to inherit from",
+                ));
             }
             opts.push(escape(base));
         }
@@ -412,8 +412,12 @@ impl Document {
                             bad_name((*n).into(), "Asterisk would read it differently")
                         }
                     }
-                    Expect::Section(n) => bad_name((*n).into(), "Asterisk would read it differently"),
-                    Expect::Directive(_, t) => bad_value((*t).into(), "Asterisk would read it differently"),
+                    Expect::Section(n) => {
+                        bad_name((*n).into(), "Asterisk would read it differently")
+                    }
+                    Expect::Directive(_, t) => {
+                        bad_value((*t).into(), "Asterisk would read it differently")
+                    }
                 });
             }
         }
@@ -457,9 +461,15 @@ impl Document {
         self.replace_line(h, line, Expect::Section(name))
     }
 
-    fn replace_line(&mut self, index: usize, line: Vec<u8>, expect: Expect<'_>) -> Result<(), EditError> {
+    fn replace_line(
+        &mut self,
+        index: usize,
+        line: Vec<u8>,
+        expect: Expect<'_>,
+    ) -> Result<(), EditError> {
         let ok = |doc: &Document, start: usize| -> bool {
-            doc.line(start + 1).is_some_and(|l| reads_as(l.kind(), &expect))
+            doc.line(start + 1)
+                .is_some_and(|l| reads_as(l.kind(), &expect))
         };
         match self.splice(index..index + 1, vec![line], &ok) {
             Err(EditError::BlockComment) => Err(self
@@ -489,9 +499,10 @@ impl Document {
             return self.append(id, name, value);
         };
         let raw = &self.src()[l.start..l.end];
-        let old_name = npart.decoded.clone().unwrap_or_else(|| {
-            raw[npart.start as usize..npart.end as usize].into()
-        });
+        let old_name = npart
+            .decoded
+            .clone()
+            .unwrap_or_else(|| raw[npart.start as usize..npart.end as usize].into());
         let mut line = raw[..vpart.start as usize].to_vec();
         if vpart.start == vpart.end
             && !value.is_empty()
@@ -553,7 +564,11 @@ impl Document {
             return Err(EditError::BlockComment);
         }
         let line = assignment_line(name, Operator::Set, value)?;
-        self.insert_lines(at, vec![line], vec![Expect::Assignment(name, Operator::Set, value)])
+        self.insert_lines(
+            at,
+            vec![line],
+            vec![Expect::Assignment(name, Operator::Set, value)],
+        )
     }
 
     /// Deletes every assignment line of that name (compared without case)
@@ -617,4 +632,3 @@ fn include_line(kind: DirectiveKind, target: &str) -> Result<Vec<u8>, EditError>
     line.push(b'"');
     Ok(line)
 }
-

@@ -260,8 +260,7 @@ impl GetConfigAnswer {
                         ));
                     }
                 }
-                (a.len() != b.len())
-                    .then(|| format!("{} sections, Asterisk: {}", a.len(), b.len()))
+                (a.len() != b.len()).then(|| format!("{} sections, Asterisk: {}", a.len(), b.len()))
             }
         }
     }

@@ -67,8 +67,8 @@ pub use diag::{Diagnostic, DiagnosticKind, LoadError, LoadErrorKind, Severity};
 pub use edit::{EditError, SectionId};
 pub use fs::FsResolver;
 pub use read::{
-    ExecRequest, LoadOptions, Loader, MAX_INCLUDE_LEVEL, MAX_SECTION_NAME, MemoryResolver,
-    Purpose, ReadRequest, Request, Resolver, SourceFile, load, load_bytes,
+    ExecRequest, LoadOptions, Loader, MAX_INCLUDE_LEVEL, MAX_SECTION_NAME, MemoryResolver, Purpose,
+    ReadRequest, Request, Resolver, SourceFile, load, load_bytes,
 };
 pub use syntax::{
     AssignmentLine, DirectiveKind, DirectiveLine, Document, LineEnding, LineKind, LineRef,

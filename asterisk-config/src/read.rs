@@ -574,7 +574,12 @@ impl Loader {
         let lineno = index as u32 + 1;
         if let Kind::TooLong = info.kind {
             let raw = &doc.src()[info.start..info.end];
-            let first: Vec<u8> = raw.iter().take(32).take_while(|&&b| b != 0).copied().collect();
+            let first: Vec<u8> = raw
+                .iter()
+                .take(32)
+                .take_while(|&&b| b != 0)
+                .copied()
+                .collect();
             self.warn(DiagnosticKind::LineTooLong { begins_with: first }, lineno);
             return;
         }
@@ -597,9 +602,7 @@ impl Loader {
                     self.fatal(LoadErrorKind::NoClosingParen, lineno)
                 }
                 _ if cat.is_none() => self.fatal(LoadErrorKind::NoSection, lineno),
-                crate::Malformed::InvalidEscape => {
-                    self.fatal(LoadErrorKind::InvalidEscape, lineno)
-                }
+                crate::Malformed::InvalidEscape => self.fatal(LoadErrorKind::InvalidEscape, lineno),
                 crate::Malformed::NoEquals => self.warn(DiagnosticKind::NoEquals, lineno),
             },
             crate::LineKind::Assignment(a) => {
@@ -644,7 +647,11 @@ impl Loader {
                 };
                 let target = dequote(arg);
                 if kind == DirectiveKind::Exec {
-                    let from = self.frames.last().map(|f| f.path.clone()).unwrap_or_default();
+                    let from = self
+                        .frames
+                        .last()
+                        .map(|f| f.path.clone())
+                        .unwrap_or_default();
                     self.pending = Some(Pending::Exec(ExecRequest {
                         command: String::from_utf8_lossy(target).into_owned(),
                         from,
@@ -764,9 +771,7 @@ impl Loader {
                         return Err(LoadErrorKind::UnknownBase { name: tok.to_vec() });
                     };
                     if target == Some(b) {
-                        return Err(LoadErrorKind::SelfInheritance {
-                            name: tok.to_vec(),
-                        });
+                        return Err(LoadErrorKind::SelfInheritance { name: tok.to_vec() });
                     }
                     let base_name = self.cats[b].name.clone();
                     let copied: Vec<Var> = self.cats[b]
@@ -817,7 +822,10 @@ impl Loader {
             let from = if self.include_level == 1 {
                 String::new()
             } else {
-                self.frames.last().map(|f| f.path.clone()).unwrap_or_default()
+                self.frames
+                    .last()
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default()
             };
             if let Some(rec) = self.includes.iter_mut().find(|r| r.0 == name) {
                 rec.1 += 1;

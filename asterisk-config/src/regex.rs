@@ -265,9 +265,7 @@ impl Parser<'_> {
                 continue;
             }
             self.i += 1;
-            if self.peek() == Some(b'-')
-                && self.p.get(self.i + 1).is_some_and(|&n| n != b']')
-            {
+            if self.peek() == Some(b'-') && self.p.get(self.i + 1).is_some_and(|&n| n != b']') {
                 let hi = self.p[self.i + 1];
                 self.i += 2;
                 if hi < c {
@@ -414,7 +412,14 @@ impl Regex {
             for &pc in &clist {
                 if let Inst::Set(s) = &self.prog[pc]
                     && set_has(s, b)
-                    && self.add(pc + 1, pos + 1, text.len(), &mut nlist, &mut mark, &mut stack)
+                    && self.add(
+                        pc + 1,
+                        pos + 1,
+                        text.len(),
+                        &mut nlist,
+                        &mut mark,
+                        &mut stack,
+                    )
                 {
                     return true;
                 }

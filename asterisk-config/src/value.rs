@@ -85,7 +85,9 @@ fn strtol_full(s: &str) -> Option<(bool, u128)> {
     let mut v: u128 = 0;
     for c in digits.chars() {
         let d = c.to_digit(radix)?;
-        v = v.saturating_mul(u128::from(radix)).saturating_add(u128::from(d));
+        v = v
+            .saturating_mul(u128::from(radix))
+            .saturating_add(u128::from(d));
     }
     Some((neg, v))
 }
@@ -148,6 +150,9 @@ mod tests {
         assert_eq!(parse_i32("-2147483648"), Some(i32::MIN));
         assert_eq!(parse_u32("4294967295"), Some(u32::MAX));
         assert_eq!(parse_u32("-1"), None);
-        assert_eq!(split_list(" ulaw, alaw ,,g722", ','), ["ulaw", "alaw", "g722"]);
+        assert_eq!(
+            split_list(" ulaw, alaw ,,g722", ','),
+            ["ulaw", "alaw", "g722"]
+        );
     }
 }

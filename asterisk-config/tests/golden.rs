@@ -31,14 +31,19 @@ fn answer_file(conf: &Path, suffix: &str) -> Option<PathBuf> {
     if beside.exists() {
         return Some(beside);
     }
-    let golden = conf.parent()?.parent()?.join("golden").join(format!("{stem}.{suffix}"));
+    let golden = conf
+        .parent()?
+        .parent()?
+        .join("golden")
+        .join(format!("{stem}.{suffix}"));
     golden.exists().then_some(golden)
 }
 
 fn action_id(answer: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(answer)
-        .lines()
-        .find_map(|l| l.strip_prefix("ActionID: ").map(|s| s.trim_end().to_string()))
+    String::from_utf8_lossy(answer).lines().find_map(|l| {
+        l.strip_prefix("ActionID: ")
+            .map(|s| s.trim_end().to_string())
+    })
 }
 
 #[test]
@@ -58,14 +63,17 @@ fn round_trip_every_file() {
 fn reading_equals_asterisk() {
     let mut checked = 0;
     let mut failures = Vec::new();
-    for f in corpus().into_iter().filter(|f| f.extension().is_some_and(|x| x == "conf")) {
+    for f in corpus()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "conf"))
+    {
         let dir = f.parent().unwrap();
         let name = f.file_name().unwrap().to_str().unwrap();
         let result = Loader::new(name).run(&mut FsResolver::new(dir));
         let plain = answer_file(&f, "getconfig.txt").expect("an answer for every file");
         let plain = std::fs::read(plain).unwrap();
-        let templates = answer_file(&f, "getconfig-templates.txt")
-            .map(|p| std::fs::read(p).unwrap());
+        let templates =
+            answer_file(&f, "getconfig-templates.txt").map(|p| std::fs::read(p).unwrap());
         for (expected, with_templates) in [(Some(plain), false), (templates, true)] {
             let Some(expected) = expected else { continue };
             let ours = GetConfigAnswer::of(&result, with_templates);
@@ -78,7 +86,8 @@ fn reading_equals_asterisk() {
                 failures.push(format!(
                     "{} (templates {with_templates}): {}",
                     f.display(),
-                    ours.difference(&theirs).unwrap_or_else(|| "bytes differ".into())
+                    ours.difference(&theirs)
+                        .unwrap_or_else(|| "bytes differ".into())
                 ));
             }
             checked += 1;
@@ -92,7 +101,12 @@ fn reading_equals_asterisk() {
             failures.push(format!("{}: templates Asterisk did not list", f.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {checked}:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked >= 122);
 }
 
@@ -105,14 +119,20 @@ fn diagnostics_equal_asterisk_log() {
     use asterisk_config::MemoryResolver;
     let mut failures = Vec::new();
     let mut logs = 0;
-    for f in corpus().into_iter().filter(|f| f.extension().is_some_and(|x| x == "conf")) {
+    for f in corpus()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "conf"))
+    {
         let stem = f.file_stem().unwrap().to_str().unwrap();
         let name = format!("golden-{stem}.conf");
         let mut files = MemoryResolver::new("<astetcdir>").with(&name, std::fs::read(&f).unwrap());
         for e in std::fs::read_dir(f.parent().unwrap()).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "inc") {
-                files.insert(p.file_name().unwrap().to_str().unwrap(), std::fs::read(&p).unwrap());
+                files.insert(
+                    p.file_name().unwrap().to_str().unwrap(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
         let diagnostics = match Loader::new(&name).run(&mut files) {
@@ -126,12 +146,19 @@ fn diagnostics_equal_asterisk_log() {
         let theirs: Vec<String> = match answer_file(&f, "log.txt") {
             Some(p) => {
                 logs += 1;
-                std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect()
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
             }
             None => Vec::new(),
         };
         if ours != theirs {
-            failures.push(format!("{}:\n  ours:   {ours:?}\n  theirs: {theirs:?}", f.display()));
+            failures.push(format!(
+                "{}:\n  ours:   {ours:?}\n  theirs: {theirs:?}",
+                f.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -64,7 +64,8 @@ fn check_one(file: &Path) -> Result<String, Vec<String>> {
     let templates = answer_file(file, "getconfig-templates.txt");
     for (path, with_templates) in [(Some(plain), false), (templates.clone(), true)] {
         let Some(path) = path else { continue };
-        let expected = std::fs::read(&path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+        let expected =
+            std::fs::read(&path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
         let ours = GetConfigAnswer::of(&result, with_templates);
         let bytes = ours.to_bytes(action_id(&expected).as_deref());
         if bytes != expected && String::from_utf8_lossy(&bytes).as_bytes() != expected {
