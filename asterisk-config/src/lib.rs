@@ -57,6 +57,7 @@ pub mod fs;
 pub mod getconfig;
 pub mod glob;
 mod lex;
+pub mod lint;
 mod read;
 mod regex;
 mod syntax;

@@ -23,6 +23,9 @@ impl fmt::Display for RegexError {
 
 type Set = [u64; 4];
 
+/// A byte predicate and whether to negate it.
+type ByteClass = (fn(u8) -> bool, bool);
+
 #[derive(Clone, Debug)]
 enum Node {
     Empty,
@@ -195,7 +198,7 @@ impl Parser<'_> {
                 self.i += 1;
                 let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
                 let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-                let f: Option<(fn(u8) -> bool, bool)> = match e {
+                let f: Option<ByteClass> = match e {
                     b'w' => Some((word, false)),
                     b'W' => Some((word, true)),
                     b's' => Some((space, false)),
