@@ -422,8 +422,11 @@ impl Config {
             out.push('\n');
             for v in &s.variables {
                 out.push_str(v.name());
-                out.push_str(if v.object { " => " } else { " = " });
-                out.push_str(v.value());
+                out.push_str(if v.object { " =>" } else { " =" });
+                if !v.value().is_empty() {
+                    out.push(' ');
+                    out.push_str(v.value());
+                }
                 if v.inherited {
                     out.push_str("  ; inherited");
                 }
