@@ -1,41 +1,5 @@
-//! Asterisk's reading of a file: templates, inheritance, additions, `+=`,
-//! includes. A state machine that reads nothing itself.
-//!
-//! # Driving a [`Loader`]
-//!
-//! 1. [`Loader::new`] with the main file's name.
-//! 2. Call [`Loader::poll`]. `Some(request)` asks for files
-//!    ([`Request::Read`]: answer with [`Loader::handle_files`]) or for the
-//!    output of a program ([`Request::Exec`]: answer with
-//!    [`Loader::handle_exec`]). Answer, then poll again. A poll before the
-//!    answer returns the same request again.
-//! 3. When `poll` returns `None`, [`Loader::finish`] gives the result.
-//!
-//! [`Loader::run`] does all this with a [`Resolver`]; [`MemoryResolver`]
-//! serves files from memory and [`crate::FsResolver`] from a directory.
-//!
-//! # What Asterisk does, and so what this does
-//!
-//! - A header `[name]` starts a section; `(!)` makes it a template,
-//!   `(a,b)` copies the variables of the earlier sections `a` then `b`
-//!   (templates or not) in front of its own, `(+)` adds to the first
-//!   earlier non-template section of that name instead, `(+filter)` to the
-//!   first one the filter accepts.
-//! - `name += more` appends `more` to the last variable of exactly that
-//!   name; the variable Asterisk then replaces is the *first* one with that
-//!   name and value (both compared without case), which is not always the
-//!   same one.
-//! - `#include` / `#tryinclude` read the files matching a pattern (see
-//!   [`crate::glob`]), each continuing the section opened last anywhere;
-//!   after the include, the including file goes on in its own section. A
-//!   missing `#include` is an error, a missing `#tryinclude` is not.
-//!   Includes nest 10 deep at most.
-//! - A fatal error in an *included* file ends the reading of that file
-//!   only: Asterisk keeps what was read before it and carries on with the
-//!   including file (and its count of include levels stays one higher).
-//! - `#exec` is refused (with a warning) unless [`LoadOptions::exec_includes`]
-//!   is set; then the loader asks for the program's output and reads it as
-//!   an included file.
+//! Asterisk's reading of a file: the [`Loader`] state machine and its
+//! resolvers.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -267,7 +231,45 @@ enum Pending {
 }
 
 /// Reads a configuration as Asterisk does, asking its caller for files.
-/// See the [module documentation](self) for how to drive it.
+///
+/// # Driving it
+///
+/// 1. [`Loader::new`] with the main file's name.
+/// 2. Call [`Loader::poll`]. `Some(request)` asks for files
+///    ([`Request::Read`]: answer with [`Loader::handle_files`]) or for the
+///    output of a program ([`Request::Exec`]: answer with
+///    [`Loader::handle_exec`]). Answer, then poll again. A poll before the
+///    answer returns the same request again.
+/// 3. When `poll` returns `None`, [`Loader::finish`] gives the result.
+///
+/// [`Loader::run`] does all this with a [`Resolver`]; [`MemoryResolver`]
+/// serves files from memory and [`crate::FsResolver`] from a directory.
+///
+/// # What Asterisk does, and so what this does
+///
+/// - A header `[name]` starts a section; `(!)` makes it a template,
+///   `(a,b)` copies the variables of the earlier sections `a` then `b`
+///   (templates or not) in front of its own, `(+)` adds to the first
+///   earlier non-template section of that name instead, `(+filter)` to the
+///   first one the filter accepts.
+/// - `name += more` appends `more` to the last variable of exactly that
+///   name; the variable Asterisk then replaces is the *first* one with that
+///   name and value (both compared without case), which is not always the
+///   same one.
+/// - `#include` / `#tryinclude` read the files matching a pattern (see
+///   [`crate::glob`]), each continuing the section opened last anywhere;
+///   after the include, the including file goes on in its own section. A
+///   missing `#include` is an error, a missing `#tryinclude` is not.
+///   Includes nest 10 deep at most.
+/// - A fatal error in an *included* file ends the reading of that file
+///   only: Asterisk keeps what was read before it and carries on with the
+///   including file (and its count of include levels stays one higher).
+/// - `#exec` is refused (with a warning) unless [`LoadOptions::exec_includes`]
+///   is set; then the loader asks for the program's output and reads it as
+///   an included file.
+/// - Line numbers are counted per file. (Asterisk goes on counting from
+///   the first file into the next ones when one pattern matched several,
+///   so its log may give larger numbers for those.)
 pub struct Loader {
     options: LoadOptions,
     cats: Vec<Cat>,

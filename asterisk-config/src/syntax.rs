@@ -21,6 +21,29 @@ use std::fmt;
 use crate::lex::{self, BOM, CommentState, Cooked, Scratch};
 
 /// A configuration file, kept byte for byte, with every line classified.
+///
+/// # Editing
+///
+/// Every edit changes only the lines it is about: the bytes of all other
+/// lines stay as they were (one exception: when a line must be added after
+/// a last line that has no line ending, that line gets one). A changed
+/// value is replaced where it stands, so the rest of its line (spacing, a
+/// trailing comment) stays. New lines are written the way Asterisk's own
+/// writer (`ast_config_text_file_save`) writes them: `name = value`,
+/// `name => value`, `[name](!,base)`, `#include "file"`, with `;` in a
+/// value escaped as `\;`, and with the document's own line ending.
+///
+/// Each edit is checked by reading the changed lines back with Asterisk's
+/// rules: if they would not read as asked (a value with blanks at its
+/// ends, a name with `=` ...), or if the change would move the edge of a
+/// `;-- --;` block comment, the document is left as it was and an
+/// [`crate::EditError`] says why.
+///
+/// Sections are addressed by [`crate::SectionId`]: the position of a header among
+/// the document's headers. The lines of a section in a document are those
+/// between its header and the next header; a new variable goes after the
+/// last of them that is not a comment or blank line, so that comments
+/// written above the next header stay above it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Document {
     src: Vec<u8>,
