@@ -77,7 +77,7 @@ fn line_endings_and_bom() {
     // A bare CR does not end a line for Asterisk.
     assert_eq!(Document::parse(b"[s]\rk=v\r").line_count(), 1);
     // A BOM anywhere but at the start of line 1 is text.
-    assert_eq!(kinds(b"[s]\n\xEF\xBB\xBFk=v\n")[1], "\"\u{feff}k\" = \"v\"");
+    assert_eq!(kinds(b"[s]\n\xEF\xBB\xBFk=v\n")[1], r#""\u{feff}k" = "v""#);
 }
 
 #[test]
