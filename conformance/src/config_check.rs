@@ -172,3 +172,26 @@ pub fn check_files(files: &[PathBuf], verbose: bool) -> (usize, usize) {
     }
     (passed, failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The corpus copied into asterisk-config: every file reads as
+    /// Asterisk read it.
+    #[test]
+    fn corpus_passes() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asterisk-config/tests/data");
+        let mut files = Vec::new();
+        for dir in ["samples", "cases"] {
+            for e in std::fs::read_dir(data.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "conf") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        assert_eq!(check_files(&files, false), (118, 0));
+    }
+}
