@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
     // Appending to the first section adds one line and keeps every other
     // line, in order (the last one may gain a line ending).
     let mut edited = doc.clone();
-    if edited.append(SectionId(0), "fuzz_key", "fuzz;value").is_ok() {
+    if edited
+        .append(SectionId(0), "fuzz_key", "fuzz;value")
+        .is_ok()
+    {
         let old: Vec<&[u8]> = doc.lines().map(|l| l.raw()).collect();
         let new: Vec<&[u8]> = edited.lines().map(|l| l.raw()).collect();
         assert_eq!(new.len(), old.len() + 1);
