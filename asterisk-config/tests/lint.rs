@@ -26,16 +26,28 @@ fn schema_is_generated_from_the_xml() {
 fn samples() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/samples");
     let mut all = Vec::new();
+    let (mut sections, mut checked, mut variables) = (0, 0, 0);
     for name in Linter::files() {
         let Ok(cfg) = load(name, &mut FsResolver::new(&dir)) else {
             continue;
         };
+        let linter = Linter::for_file(name).unwrap();
+        for s in cfg.sections() {
+            sections += 1;
+            if linter.object_of(s).is_some() {
+                checked += 1;
+                variables += s.variables().len();
+            }
+        }
         for f in lint(name, &cfg) {
             all.push(f.to_string().replace(&format!("{}/", dir.display()), ""));
         }
     }
     println!("{}", all.join("\n"));
-    // See the crate's README for what these are.
+    println!("{checked} of {sections} sections checked, {variables} variables");
+    // None: the two kinds of false alarm the samples showed are handled
+    // (an integer option whose default is 0, pjsip_notify's free header
+    // names).
     assert_eq!(all.len(), EXPECTED_FINDINGS, "{}", all.join("\n"));
 }
 

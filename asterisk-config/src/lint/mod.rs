@@ -227,6 +227,15 @@ impl Linter {
         self.objects.iter().map(|o| o.name.as_str())
     }
 
+    /// The documented object a section is (`None` when the linter cannot
+    /// tell, or the `type` is unknown or missing).
+    pub fn object_of(&self, section: &Section) -> Option<&str> {
+        match self.object_for(section) {
+            Ok(Some(o)) => Some(&o.name),
+            _ => None,
+        }
+    }
+
     fn typed_file(&self) -> bool {
         self.objects.iter().any(ObjectSchema::typed)
     }
