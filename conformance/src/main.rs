@@ -4,12 +4,15 @@
 //!
 //! ```text
 //! ari-conformance check [-v] [TRACE...]      ends with `N passed, N failed`
+//! ari-conformance check [-v] FILE.conf ...    configuration files (see config_check)
 //! ari-conformance serve TRACE [--listen ADDR] [--user U] [--password P]
 //! ```
 
 use std::path::PathBuf;
 use std::process::exit;
 use std::time::Duration;
+
+mod config_check;
 
 fn usage() -> ! {
     eprintln!(
@@ -32,16 +35,16 @@ fn main() {
 
 fn check(args: &[String]) {
     let verbose = args.iter().any(|a| a == "-v");
-    let mut files: Vec<PathBuf> = args
+    let (confs, mut files): (Vec<PathBuf>, Vec<PathBuf>) = args
         .iter()
         .filter(|a| *a != "-v")
         .map(PathBuf::from)
-        .collect();
-    if files.is_empty() {
+        .partition(|p| p.extension().is_some_and(|e| e == "conf"));
+    if files.is_empty() && confs.is_empty() {
         files = conformance::bundled_traces();
         files.extend(conformance::bundled_ami_traces());
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed) = config_check::check_files(&confs, verbose);
     for file in &files {
         let trace = match conformance::AnyTrace::read(file) {
             Ok(t) => t,
