@@ -425,8 +425,10 @@ Usage: ast ami command \"CLI COMMAND\" ...
   e.g. ast ami command \"core show channels\"
        ast ami command \"pjsip show endpoints\" \"core show uptime\"
 
-Each command's output, line by line, in order (the Command action); one
-that Asterisk refuses (no such command) exits 1 with its words.
+Each command's output, line by line, in order (the Command action). A
+command Asterisk refuses (no such command) is reported in its place on
+standard error, in Asterisk's words; the others still run, and the exit
+code is 1.
 
 {CONNECTION_HELP}
 "
@@ -450,7 +452,7 @@ pub async fn command(argv: &[String]) -> Outcome {
     let settings = Ami::from(&args, "")?;
     let client = connect(&settings, settings.config(ami_proto::EventMask::Off, false)?).await?;
     let mut out = std::io::stdout();
-    let mut result = Ok(());
+    let mut refused = Vec::new();
     for cli in &args.positional {
         let action = ami_proto::actions::Command::new(cli.as_str());
         match client.send(action).await {
@@ -459,15 +461,25 @@ pub async fn command(argv: &[String]) -> Outcome {
                     let _ = writeln!(out, "{line}");
                 }
             }
+            // Said at once, in its place; the next command still runs.
             Err(e) => {
-                result = Err(action_failure(&format!("{cli:?}"), e));
-                break;
+                let _ = out.flush();
+                let (Failure::Failed(why) | Failure::Usage(why)) =
+                    action_failure(&format!("{cli:?}"), e);
+                eprintln!("ast: {why}");
+                refused.push(cli.clone());
             }
         }
     }
     let _ = out.flush();
     client.close().await;
-    result
+    match refused.len() {
+        0 => Ok(()),
+        n => Err(Failure::failed(format!(
+            "{n} of {} commands failed",
+            args.positional.len()
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ events WebSocket is opened and no application registered.
 
 Operations ({} of the ARI of Asterisk 18 to 23):
 ",
-        ops::ALL_OPERATIONS.len()
+        ops::ALL_OPERATIONS.iter().filter(|i| !i.upgrade).count()
     );
     let mut resources: Vec<(&str, Vec<&str>)> = Vec::new();
     for info in ops::ALL_OPERATIONS.iter().filter(|i| !i.upgrade) {

@@ -16,7 +16,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("info", "--url --user --password --help"),
     (
         "top",
-        "--once --ami --ari --interval --ami-url --ami-user --ami-secret --ami-auth --ari-url --ari-user --ari-password --help",
+        "--once --ami --ari --interval --events --ami-url --ami-user --ami-secret --ami-auth --ari-url --ari-user --ari-password --help",
     ),
     ("serve", "--listen --user --password --patience --help"),
     ("check", "--verbose --help"),

@@ -41,6 +41,16 @@ fn word(v: &Value) -> String {
     }
 }
 
+/// `text` cut to `max` characters, with `…` where it was cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
 fn text<'a>(o: &'a serde_json::Map<String, Value>, key: &str) -> &'a str {
     o.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -91,23 +101,29 @@ pub fn ari_line(event: &Value, style: &Style) -> String {
         style.paint(style::DIM, &time),
         style.paint(style::event_colour(kind), &format!("{kind:<22}"))
     );
-    for (key, value) in fields {
-        if matches!(
-            key.as_str(),
-            "type" | "timestamp" | "asterisk_id" | "application"
-        ) {
-            continue;
+    // The objects it names first, then its other fields.
+    for objects in [true, false] {
+        for (key, value) in fields {
+            if objects != value.is_object()
+                || matches!(
+                    key.as_str(),
+                    "type" | "timestamp" | "asterisk_id" | "application"
+                )
+            {
+                continue;
+            }
+            let part = match value {
+                Value::Object(o) => match object(key, o) {
+                    Some(p) => p,
+                    None => continue,
+                },
+                // An empty variable value says something; other empty fields do not.
+                Value::String(s) if s.is_empty() && key != "value" => continue,
+                Value::Null => continue,
+                other => format!("{key}={}", shorten(&word(other), 64)),
+            };
+            let _ = write!(line, " {part}");
         }
-        let part = match value {
-            Value::Object(o) => match object(key, o) {
-                Some(p) => p,
-                None => continue,
-            },
-            Value::String(s) if s.is_empty() => continue,
-            Value::Null => continue,
-            other => format!("{key}={}", word(other)),
-        };
-        let _ = write!(line, " {part}");
     }
     line.trim_end().to_string()
 }
@@ -205,6 +221,7 @@ pub fn ami_line(name: &str, m: &Message, style: &Style) -> String {
         } else {
             v.clone()
         };
+        let shown = shorten(&shown, 64);
         let _ = write!(line, " {n}={shown}");
     }
     line.trim_end().to_string()
@@ -346,9 +363,10 @@ mod tests {
         let line = ari_line(&event, &off);
         assert!(line.contains("15:30:14.123"), "{line}");
         assert!(line.contains("ChannelDtmfReceived"), "{line}");
-        assert!(line.contains("digit=1 duration_ms=120"), "{line}");
         assert!(
-            line.contains("channel=1795361410.9 (PJSIP/loop-in-00000007, Up)"),
+            line.ends_with(
+                "ChannelDtmfReceived    channel=1795361410.9 (PJSIP/loop-in-00000007, Up) digit=1 duration_ms=120"
+            ),
             "{line}"
         );
         assert_eq!(ari_ids(&event), ["1795361410.9", "PJSIP/loop-in-00000007"]);

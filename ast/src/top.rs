@@ -25,6 +25,7 @@ objects, so the whole PBX is polled instead).
   --once            print one snapshot (once the picture is whole) and exit
   --ami, --ari      choose the source when both are set
   --interval SECS   ARI's polling interval [default: 1]
+  --events CLASSES  AMI's Events: of the login [default: on; call,dialplan suffice]
 
 Connection (options win over the environment):
   --ami-url ADDR  --ami-user USER  --ami-secret SECRET  --ami-auth md5|plain
@@ -55,7 +56,7 @@ struct BridgeRow {
 pub async fn top(argv: &[String]) -> Outcome {
     let mut values = AMI_PREFIXED.to_vec();
     values.extend(ARI_PREFIXED);
-    values.push("interval");
+    values.extend(["interval", "events"]);
     let spec = Spec {
         values: Box::leak(values.into_boxed_slice()),
         switches: &["once", "ami", "ari"],
@@ -92,7 +93,8 @@ pub async fn top(argv: &[String]) -> Outcome {
 
 async fn ami_top(args: &Args, once: bool) -> Outcome {
     let settings = Ami::from(args, "ami-")?;
-    let config = settings.config(ami_proto::EventMask::All, true)?;
+    let mask = crate::settings::event_mask(args.value("events").unwrap_or("on"));
+    let config = settings.config(mask, true)?;
     let client = ari_tokio::ami::client(config)
         .map_err(|e| Failure::failed(format!("cannot use {}: {e}", settings.address)))?;
     let picture = client.picture();
