@@ -236,13 +236,9 @@ fn header_help(info: &ActionInfo, headers: &[HeaderInfo]) -> String {
         if !h.values.is_empty() {
             words.push(format!("one of {}", h.values.join(", ")));
         }
-        let name = if h.free {
-            "Any-Header"
-        } else {
-            h.name
-        }
-        .replace("{n6}", "000000")
-        .replace("{n}", "0");
+        let name = if h.free { "Any-Header" } else { h.name }
+            .replace("{n6}", "000000")
+            .replace("{n}", "0");
         if h.free {
             words.push("headers of your choosing".into());
         }
@@ -289,7 +285,10 @@ fn build(name: &str, pairs: &[(String, String)], raw: bool) -> Result<Action, Fa
         };
         action = action.header(key, value);
     }
-    for h in headers.iter().filter(|h| h.required && !h.name.contains('{')) {
+    for h in headers
+        .iter()
+        .filter(|h| h.required && !h.name.contains('{'))
+    {
         if !pairs.iter().any(|(k, _)| h.matches(k)) {
             return Err(Failure::usage(format!("{} needs {}", info.name, h.name)));
         }
@@ -330,7 +329,9 @@ pub async fn action(argv: &[String]) -> Outcome {
     if args.help {
         match documented(name) {
             Some((info, headers)) => print!("{}", header_help(info, headers)),
-            None => println!("{name} is not a documented action: `ast ami action {name} Key=Value ...` sends it as given."),
+            None => println!(
+                "{name} is not a documented action: `ast ami action {name} Key=Value ...` sends it as given."
+            ),
         }
         return Ok(());
     }
@@ -450,7 +451,11 @@ pub async fn command(argv: &[String]) -> Outcome {
         return Err(Failure::usage("no CLI command given"));
     }
     let settings = Ami::from(&args, "")?;
-    let client = connect(&settings, settings.config(ami_proto::EventMask::Off, false)?).await?;
+    let client = connect(
+        &settings,
+        settings.config(ami_proto::EventMask::Off, false)?,
+    )
+    .await?;
     let mut out = std::io::stdout();
     let mut refused = Vec::new();
     for cli in &args.positional {
@@ -495,10 +500,17 @@ mod tests {
 
     #[test]
     fn documented_actions_are_checked() {
-        let a = build("originate", &p(&[("channel", "PJSIP/1"), ("Async", "true")]), false)
-            .unwrap();
+        let a = build(
+            "originate",
+            &p(&[("channel", "PJSIP/1"), ("Async", "true")]),
+            false,
+        )
+        .unwrap();
         assert_eq!(a.name(), "Originate");
-        assert_eq!(a.headers()[0], ("Channel".to_string(), "PJSIP/1".to_string()));
+        assert_eq!(
+            a.headers()[0],
+            ("Channel".to_string(), "PJSIP/1".to_string())
+        );
         assert!(matches!(
             build("Originate", &p(&[("Bogus", "1"), ("Channel", "x")]), false),
             Err(Failure::Usage(m)) if m.contains("no header Bogus")

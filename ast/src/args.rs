@@ -125,8 +125,16 @@ mod tests {
 
     #[test]
     fn options_switches_and_positionals() {
-        let a = parse(&["hello", "--url=http://x", "--type", "A,B", "--json", "--type", "C"])
-            .unwrap();
+        let a = parse(&[
+            "hello",
+            "--url=http://x",
+            "--type",
+            "A,B",
+            "--json",
+            "--type",
+            "C",
+        ])
+        .unwrap();
         assert_eq!(a.positional, ["hello"]);
         assert_eq!(a.value("url"), Some("http://x"));
         assert_eq!(a.list("type"), ["A", "B", "C"]);

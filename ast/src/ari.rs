@@ -287,8 +287,8 @@ fn find_op(words: &[String]) -> Result<(&'static OperationInfo, usize), Failure>
         .first()
         .ok_or_else(|| Failure::usage("no operation given"))?;
     if let Some((resource, name)) = first.split_once('.') {
-        let found = callable()
-            .find(|i| fold(i.resource) == fold(resource) && fold(i.name) == fold(name));
+        let found =
+            callable().find(|i| fold(i.resource) == fold(resource) && fold(i.name) == fold(name));
         return found
             .map(|i| (i, 1))
             .ok_or_else(|| Failure::usage(format!("no operation {first}")));
@@ -319,13 +319,8 @@ fn find_op(words: &[String]) -> Result<(&'static OperationInfo, usize), Failure>
 
 /// Checks a value against a parameter's declared type.
 fn check_value(info: &OperationInfo, p: &ParamInfo, value: &str) -> Result<(), Failure> {
-    let bad = |why: String| {
-        Failure::usage(format!(
-            "{} {}={value:?}: {why}",
-            op_name(info),
-            p.name
-        ))
-    };
+    let bad =
+        |why: String| Failure::usage(format!("{} {}={value:?}: {why}", op_name(info), p.name));
     let items: Vec<&str> = if p.list {
         value.split(',').collect()
     } else {
@@ -371,9 +366,9 @@ pub async fn call(argv: &[String]) -> Outcome {
     let params = ops::params_of(info);
     let mut given: Vec<(&ParamInfo, String)> = Vec::new();
     for pair in &args.positional[used..] {
-        let (name, value) = pair.split_once('=').ok_or_else(|| {
-            Failure::usage(format!("{pair:?} is not name=value"))
-        })?;
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("{pair:?} is not name=value")))?;
         let p = params
             .iter()
             .find(|p| p.name == name)

@@ -51,11 +51,7 @@ fn bash() -> String {
         names.join(" ")
     );
     for (resource, ops) in &resources {
-        let _ = writeln!(
-            s,
-            "            {resource}) words=\"{}\" ;;",
-            ops.join(" ")
-        );
+        let _ = writeln!(s, "            {resource}) words=\"{}\" ;;", ops.join(" "));
     }
     let _ = write!(
         s,
@@ -68,7 +64,9 @@ fn bash() -> String {
         }
         let _ = writeln!(s, "    {command}) words=\"{options}\" ;;");
     }
-    s.push_str("    esac\n    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}\ncomplete -F _ast ast\n");
+    s.push_str(
+        "    esac\n    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}\ncomplete -F _ast ast\n",
+    );
     s
 }
 

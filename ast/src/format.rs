@@ -59,10 +59,17 @@ fn text<'a>(o: &'a serde_json::Map<String, Value>, key: &str) -> &'a str {
 fn object(key: &str, o: &serde_json::Map<String, Value>) -> Option<String> {
     let id = text(o, "id");
     let described = if o.contains_key("bridge_type") {
-        let n = o.get("channels").and_then(Value::as_array).map_or(0, Vec::len);
+        let n = o
+            .get("channels")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         format!("{key}={id} ({}, {n} channels)", text(o, "bridge_type"))
     } else if o.contains_key("media_uri") {
-        format!("{key}={id} ({}, {})", text(o, "state"), text(o, "media_uri"))
+        format!(
+            "{key}={id} ({}, {})",
+            text(o, "state"),
+            text(o, "media_uri")
+        )
     } else if o.contains_key("technology") && o.contains_key("resource") {
         format!(
             "{key}={}/{} ({})",
@@ -143,7 +150,12 @@ pub fn ari_ids(event: &Value) -> Vec<String> {
             }
         }
         if let Some(target) = o.get("target_uri").and_then(Value::as_str) {
-            ids.push(target.split_once(':').map_or(target, |(_, id)| id).to_string());
+            ids.push(
+                target
+                    .split_once(':')
+                    .map_or(target, |(_, id)| id)
+                    .to_string(),
+            );
         }
         if let (Some(t), Some(r)) = (
             o.get("technology").and_then(Value::as_str),
@@ -152,7 +164,12 @@ pub fn ari_ids(event: &Value) -> Vec<String> {
             ids.push(format!("{t}/{r}"));
         }
         if let Some(channels) = o.get("channels").and_then(Value::as_array) {
-            ids.extend(channels.iter().filter_map(Value::as_str).map(str::to_string));
+            ids.extend(
+                channels
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string),
+            );
         }
     }
     ids
@@ -210,9 +227,10 @@ pub fn ami_line(name: &str, m: &Message, style: &Style) -> String {
         }
     }
     for (n, v) in &fields {
-        let in_snapshot = prefixes
-            .iter()
-            .any(|p| n.strip_prefix(p.as_str()).is_some_and(|s| SNAPSHOT.contains(&s)));
+        let in_snapshot = prefixes.iter().any(|p| {
+            n.strip_prefix(p.as_str())
+                .is_some_and(|s| SNAPSHOT.contains(&s))
+        });
         if in_snapshot || v.is_empty() || n == "Event" || n == "Privilege" {
             continue;
         }

@@ -7,8 +7,8 @@
 //! the exit code is 1 for a failure and 2 for a usage error.
 
 mod ami;
-mod ari;
 mod args;
+mod ari;
 mod completions;
 mod format;
 mod rest;

@@ -105,8 +105,16 @@ async fn exchange(request: &http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), St
     head.push_str("\r\n");
     let mut stream = BufReader::new(stream);
     let io = |e: std::io::Error| format!("{host}:{port}: {e}");
-    stream.get_mut().write_all(head.as_bytes()).await.map_err(io)?;
-    stream.get_mut().write_all(request.body()).await.map_err(io)?;
+    stream
+        .get_mut()
+        .write_all(head.as_bytes())
+        .await
+        .map_err(io)?;
+    stream
+        .get_mut()
+        .write_all(request.body())
+        .await
+        .map_err(io)?;
     let mut line = String::new();
     stream.read_line(&mut line).await.map_err(io)?;
     let status: u16 = line

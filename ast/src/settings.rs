@@ -41,12 +41,10 @@ impl Ari {
         let url = pick(args, &format!("{prefix}url"), &["ARI_URL"])
             .unwrap_or_else(|| "http://localhost:8088".into());
         let user = pick(args, &format!("{prefix}user"), &["ARI_USER"]).ok_or_else(|| {
-            Failure::usage(format!(
-                "no ARI user: set ARI_USER or give --{prefix}user"
-            ))
+            Failure::usage(format!("no ARI user: set ARI_USER or give --{prefix}user"))
         })?;
-        let password = pick(args, &format!("{prefix}password"), &["ARI_PASSWORD"])
-            .ok_or_else(|| {
+        let password =
+            pick(args, &format!("{prefix}password"), &["ARI_PASSWORD"]).ok_or_else(|| {
                 Failure::usage(format!(
                     "no ARI password: set ARI_PASSWORD or give --{prefix}password"
                 ))
@@ -158,8 +156,6 @@ pub fn event_mask(value: &str) -> ami_proto::EventMask {
     match value {
         "on" | "all" => ami_proto::EventMask::All,
         "off" | "none" => ami_proto::EventMask::Off,
-        classes => {
-            ami_proto::EventMask::Classes(classes.split(',').map(str::to_string).collect())
-        }
+        classes => ami_proto::EventMask::Classes(classes.split(',').map(str::to_string).collect()),
     }
 }

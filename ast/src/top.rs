@@ -126,7 +126,10 @@ async fn ami_top(args: &Args, once: bool) -> Outcome {
                         c.exten(),
                         &c.priority().to_string(),
                     ),
-                    bridge: c.bridge().map(|b| b.uniqueid().to_string()).unwrap_or_default(),
+                    bridge: c
+                        .bridge()
+                        .map(|b| b.uniqueid().to_string())
+                        .unwrap_or_default(),
                     group: c.linkedid().to_string(),
                 })
                 .collect();
@@ -164,7 +167,10 @@ async fn ari_top(args: &Args, once: bool, interval: Duration) -> Outcome {
             .request(ops::channels::List::new())
             .await
             .map_err(fail)?;
-        let bridges = rest.request(ops::bridges::List::new()).await.map_err(fail)?;
+        let bridges = rest
+            .request(ops::bridges::List::new())
+            .await
+            .map_err(fail)?;
         let channels: Vec<Value> = channels
             .iter()
             .filter_map(|c| serde_json::to_value(c).ok())
