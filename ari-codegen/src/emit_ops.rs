@@ -626,7 +626,9 @@ fn param_info(p: &P) -> String {
         p.p.required,
         lit(&p.p.ty),
         p.is_list(),
-        p.p.default.as_ref().map_or("None".to_string(), |d| format!("Some({})", lit(d))),
+        p.p.default
+            .as_ref()
+            .map_or("None".to_string(), |d| format!("Some({})", lit(d))),
         allowed.join(", ")
     )
 }
