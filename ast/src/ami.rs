@@ -121,7 +121,9 @@ pub async fn events(argv: &[String]) -> Outcome {
             }
             Next::Event(None) => break,
             Next::Connection(change) => {
-                eprintln!("ast: {change:?}");
+                if let Some(words) = connection_words(&change) {
+                    eprintln!("ast: {words}");
+                }
                 continue;
             }
         };
@@ -148,6 +150,21 @@ pub async fn events(argv: &[String]) -> Outcome {
     }
     client.close().await;
     Ok(())
+}
+
+/// What a change of the connection means to someone tailing events; the
+/// first login says nothing (the command said it is logged in).
+fn connection_words(change: &ami_proto::ConnectionEvent) -> Option<String> {
+    use ami_proto::ConnectionEvent as C;
+    Some(match change {
+        C::Closed(why) => format!("the connection closed: {why}"),
+        C::Backoff { attempt, .. } => format!("reconnecting (attempt {})", attempt + 1),
+        C::Open { reconnected: true } => {
+            "logged in again (events of the time in between are lost)".into()
+        }
+        C::FilterRefused { reason, .. } => format!("a filter was refused: {reason}"),
+        _ => return None,
+    })
 }
 
 enum Next<E> {
