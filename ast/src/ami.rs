@@ -70,7 +70,7 @@ pub async fn events(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{}", events_help());
+        out!("{}", events_help());
         return Ok(());
     }
     if let Some(extra) = args.positional.first() {
@@ -336,7 +336,7 @@ pub async fn action(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     let Some(name) = args.positional.first() else {
-        print!("{}", action_help());
+        out!("{}", action_help());
         return if args.help {
             Ok(())
         } else {
@@ -345,8 +345,8 @@ pub async fn action(argv: &[String]) -> Outcome {
     };
     if args.help {
         match documented(name) {
-            Some((info, headers)) => print!("{}", header_help(info, headers)),
-            None => println!(
+            Some((info, headers)) => out!("{}", header_help(info, headers)),
+            None => outln!(
                 "{name} is not a documented action: `ast ami action {name} Key=Value ...` sends it as given."
             ),
         }
@@ -384,7 +384,7 @@ pub async fn action(argv: &[String]) -> Outcome {
                     out.push_str(&paint_block(m, &style));
                 }
             }
-            print!("{out}");
+            out!("{out}");
             Ok(())
         }
         Err(e) => Err(action_failure(action.name(), e)),
@@ -461,7 +461,7 @@ pub async fn command(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{}", command_help());
+        out!("{}", command_help());
         return Ok(());
     }
     if args.positional.is_empty() {

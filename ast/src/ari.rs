@@ -52,7 +52,7 @@ pub async fn events(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{}", events_help());
+        out!("{}", events_help());
         return Ok(());
     }
     let settings = Ari::from(&args, "")?;
@@ -351,7 +351,7 @@ pub async fn call(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.positional.is_empty() {
-        print!("{}", call_help());
+        out!("{}", call_help());
         return if args.help {
             Ok(())
         } else {
@@ -360,7 +360,7 @@ pub async fn call(argv: &[String]) -> Outcome {
     }
     let (info, used) = find_op(&args.positional)?;
     if args.help {
-        print!("{}", operation_help(info));
+        out!("{}", operation_help(info));
         return Ok(());
     }
     let params = ops::params_of(info);
@@ -485,7 +485,7 @@ pub async fn info(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{}", info_help());
+        out!("{}", info_help());
         return Ok(());
     }
     if let Some(extra) = args.positional.first() {
@@ -564,7 +564,7 @@ pub async fn info(argv: &[String]) -> Outcome {
             callable.len()
         )),
     }
-    print!("{out}");
+    out!("{out}");
     Ok(())
 }
 

@@ -153,10 +153,10 @@ fn fish() -> String {
 /// `ast completions SHELL`.
 pub fn completions(argv: &[String]) -> Outcome {
     match argv.first().map(String::as_str) {
-        Some("bash") => print!("{}", bash()),
-        Some("zsh") => print!("{}", zsh()),
-        Some("fish") => print!("{}", fish()),
-        Some("-h" | "--help") => println!(
+        Some("bash") => out!("{}", bash()),
+        Some("zsh") => out!("{}", zsh()),
+        Some("fish") => out!("{}", fish()),
+        Some("-h" | "--help") => outln!(
             "ast completions: a completion script\n\nUsage: ast completions bash|zsh|fish\n\n  bash:  eval \"$(ast completions bash)\"   (in ~/.bashrc)\n  zsh:   eval \"$(ast completions zsh)\"    (in ~/.zshrc)\n  fish:  ast completions fish > ~/.config/fish/completions/ast.fish"
         ),
         Some(other) => return Err(Failure::usage(format!("no completions for {other:?}"))),

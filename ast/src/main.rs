@@ -6,6 +6,22 @@
 //! Every subcommand takes `--help`. Errors are one line on standard error;
 //! the exit code is 1 for a failure and 2 for a usage error.
 
+/// `print!` that does not panic when the reader has gone (`ast ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` that does not panic when the reader has gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod ami;
 mod args;
 mod ari;
@@ -108,17 +124,17 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Outcome {
     let Some(command) = args.first() else {
-        print!("{HELP}");
+        out!("{HELP}");
         return Err(Failure::usage("no command given"));
     };
     let rest = &args[1..];
     match command.as_str() {
         "-h" | "--help" => {
-            print!("{HELP}");
+            out!("{HELP}");
             Ok(())
         }
         "-V" | "--version" => {
-            println!("ast {}", env!("CARGO_PKG_VERSION"));
+            outln!("ast {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         "help" => help(rest),
@@ -130,7 +146,7 @@ fn run(args: &[String]) -> Outcome {
             Some("action") => block_on(ami::action(&rest[1..])),
             Some("command") => block_on(ami::command(&rest[1..])),
             Some("-h" | "--help") | None => {
-                print!("{}", ami::HELP);
+                out!("{}", ami::HELP);
                 Ok(())
             }
             Some(other) => Err(Failure::usage(format!("no ami command {other:?}"))),
@@ -153,7 +169,7 @@ fn help(rest: &[String]) -> Outcome {
     with_help.push("--help".into());
     match rest.first() {
         None => {
-            print!("{HELP}");
+            out!("{HELP}");
             Ok(())
         }
         Some(_) => run(&with_help),

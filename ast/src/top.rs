@@ -63,7 +63,7 @@ pub async fn top(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     if let Some(extra) = args.positional.first() {
@@ -145,10 +145,10 @@ async fn ami_top(args: &Args, once: bool) -> Outcome {
         };
         let text = render(&settings.address, channels, bridges, &style);
         if once {
-            print!("{text}");
+            out!("{text}");
             break;
         }
-        print!("\x1b[H\x1b[2J{text}");
+        out!("\x1b[H\x1b[2J{text}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
     }
@@ -237,11 +237,11 @@ async fn ari_top(args: &Args, once: bool, interval: Duration) -> Outcome {
             .collect();
         let text = render(&settings.url, channel_rows, bridge_rows, &style);
         if once {
-            print!("{text}");
+            out!("{text}");
             return Ok(());
         }
         if text != last {
-            print!("\x1b[H\x1b[2J{text}");
+            out!("\x1b[H\x1b[2J{text}");
             use std::io::Write;
             let _ = std::io::stdout().flush();
             last = text;

@@ -53,7 +53,7 @@ pub fn check(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{CHECK_HELP}");
+        out!("{CHECK_HELP}");
         return Ok(());
     }
     if args.positional.is_empty() {
@@ -110,7 +110,7 @@ pub fn serve(argv: &[String]) -> Outcome {
     };
     let args = Args::parse(argv, &spec)?;
     if args.help {
-        print!("{SERVE_HELP}");
+        out!("{SERVE_HELP}");
         return Ok(());
     }
     let [file] = &args.positional[..] else {
