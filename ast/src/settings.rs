@@ -147,8 +147,21 @@ impl Ami {
             config.ping_interval = None;
         }
         config.request_timeout = Duration::from_secs(30);
+        // The ActionID prefix comes from the seed: it must differ between
+        // processes (Asterisk sends an OriginateResponse to every session).
+        config.seed = process_seed();
         Ok(config)
     }
+}
+
+/// A seed of this process's own: std's per-process hash keys, the process
+/// id and the time.
+fn process_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    RandomState::new().hash_one((std::process::id(), now.as_nanos()))
 }
 
 /// An `Events:` value: `on`, `off`, or classes (`call,system`).
@@ -157,5 +170,13 @@ pub fn event_mask(value: &str) -> ami_proto::EventMask {
         "on" | "all" => ami_proto::EventMask::All,
         "off" | "none" => ami_proto::EventMask::Off,
         classes => ami_proto::EventMask::Classes(classes.split(',').map(str::to_string).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_client_gets_its_own_seed() {
+        assert_ne!(super::process_seed(), super::process_seed());
     }
 }
