@@ -251,7 +251,11 @@ async fn ari_top(args: &Args, once: bool, interval: Duration) -> Outcome {
 }
 
 fn caller(number: &str, name: &str) -> String {
-    match (number, name) {
+    // Asterisk's placeholder for nothing known.
+    fn known(s: &str) -> &str {
+        if s == "<unknown>" { "" } else { s }
+    }
+    match (known(number), known(name)) {
         ("", "") => String::new(),
         (n, "") | ("", n) => n.to_string(),
         (n, name) => format!("{n} \"{name}\""),
