@@ -109,6 +109,16 @@ fn main() -> ExitCode {
         Err(Failure::Usage(message)) => {
             let topic = match name.as_str() {
                 "ami" => format!("ast ami {}", args.get(1).map_or("", String::as_str)),
+                // `ast call channels originate --help` lists its parameters.
+                "call" => {
+                    let op: Vec<&str> = args[1..]
+                        .iter()
+                        .take_while(|a| !a.contains('=') && !a.starts_with('-'))
+                        .take(2)
+                        .map(String::as_str)
+                        .collect();
+                    format!("ast call {}", op.join(" "))
+                }
                 n if COMMANDS.contains(&n) => format!("ast {n}"),
                 _ => "ast".to_string(),
             };
