@@ -670,7 +670,40 @@ pub fn actions_file(m: &Model) -> Result<String, String> {
     for a in &m.actions {
         emit_action(&mut out, a, &m.releases);
     }
+    emit_action_table(&mut out, m);
     Ok(out)
+}
+
+/// A header as a `HeaderInfo` literal (`H` in scope).
+fn header_info(p: &ActionParam) -> String {
+    let values: Vec<String> = p.values.iter().map(|v| lit(v)).collect();
+    format!(
+        "H {{ name: {}, required: {}, repeated: {}, free: {}, values: &[{}] }}",
+        lit(&p.header),
+        p.param.required && p.shape != Shape::Free,
+        p.shape == Shape::Repeated,
+        p.shape == Shape::Free,
+        values.join(", ")
+    )
+}
+
+/// `ALL_ACTIONS`: every action's facts and headers, to build one by name.
+fn emit_action_table(out: &mut String, m: &Model) {
+    out.push_str("/// Every action type's facts and the headers it declares, in order\n/// (the members of a numbered group last, with `{n}` or `{n6}` in their\n/// names): what a caller may set when it builds an action by name.\npub const ALL_ACTIONS: &[(&crate::ActionInfo, &[crate::HeaderInfo])] = {\n    use crate::HeaderInfo as H;\n    &[\n");
+    for a in &m.actions {
+        let mut headers: Vec<String> = a.params.iter().map(header_info).collect();
+        if let Some(g) = &a.group {
+            headers.extend(g.members.iter().map(header_info));
+        }
+        writeln!(
+            out,
+            "        (<{} as crate::ToAction>::INFO, &[{}]),",
+            a.type_name,
+            headers.join(", ")
+        )
+        .unwrap();
+    }
+    out.push_str("    ]\n};\n");
 }
 
 /// `mod.rs`.

@@ -149,6 +149,52 @@ pub struct ActionInfo {
     pub list_complete: Option<&'static str>,
 }
 
+/// One header an action type declares, as
+/// [`actions::ALL_ACTIONS`](crate::actions::ALL_ACTIONS) lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeaderInfo {
+    /// Its name; in a numbered group a template, where `{n}` stands for
+    /// 0, 1, ... and `{n6}` for 000000, 000001, ... (empty when `free`).
+    pub name: &'static str,
+    /// The action needs it.
+    pub required: bool,
+    /// Sent once per item (`Variable`).
+    pub repeated: bool,
+    /// Stands for headers of the caller's choosing (`UserEvent`'s).
+    pub free: bool,
+    /// The values the documentation lists, if any.
+    pub values: &'static [&'static str],
+}
+
+impl HeaderInfo {
+    /// Whether a header called `header` is this one (case-insensitive, as
+    /// Asterisk reads names; a template takes any number in its place).
+    pub fn matches(&self, header: &str) -> bool {
+        if self.free {
+            return false;
+        }
+        let (pre, post, width) = if let Some((a, b)) = self.name.split_once("{n6}") {
+            (a, b, Some(6))
+        } else if let Some((a, b)) = self.name.split_once("{n}") {
+            (a, b, None)
+        } else {
+            return header.eq_ignore_ascii_case(self.name);
+        };
+        let h = header.as_bytes();
+        if h.len() < pre.len() + post.len()
+            || !h[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
+            || !h[h.len() - post.len()..].eq_ignore_ascii_case(post.as_bytes())
+        {
+            return false;
+        }
+        let digits = &h[pre.len()..h.len() - post.len()];
+        !digits.is_empty()
+            && digits.iter().all(u8::is_ascii_digit)
+            && width.is_none_or(|w| digits.len() == w)
+    }
+}
+
 /// A typed action: what it is and the [`Action`] it sends.
 pub trait ToAction {
     /// `Action:`.
@@ -163,5 +209,44 @@ pub trait ToAction {
 impl<T: ToAction> From<T> for Action {
     fn from(typed: T) -> Action {
         typed.to_action()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::actions::ALL_ACTIONS;
+
+    fn headers(name: &str) -> &'static [crate::HeaderInfo] {
+        ALL_ACTIONS
+            .iter()
+            .find(|(info, _)| info.name == name)
+            .map(|(_, h)| *h)
+            .unwrap()
+    }
+
+    #[test]
+    fn every_action_is_listed_with_its_headers() {
+        assert!(ALL_ACTIONS.len() > 150);
+        let originate = headers("Originate");
+        let channel = originate.iter().find(|h| h.matches("channel")).unwrap();
+        assert!(channel.required && !channel.repeated);
+        assert!(
+            originate
+                .iter()
+                .any(|h| h.matches("Variable") && h.repeated)
+        );
+        assert!(!originate.iter().any(|h| h.matches("Bogus")));
+        assert!(headers("UserEvent").iter().any(|h| h.free));
+        let update = headers("UpdateConfig");
+        assert!(update.iter().any(|h| h.matches("Action-000000")));
+        assert!(update.iter().any(|h| h.matches("cat-000012")));
+        assert!(!update.iter().any(|h| h.matches("Action-0")));
+        for (info, _) in ALL_ACTIONS {
+            let lists = crate::actions::LIST_ACTIONS
+                .iter()
+                .find(|(a, _)| *a == info.name)
+                .map(|(_, c)| *c);
+            assert_eq!(info.list_complete, lists, "{}", info.name);
+        }
     }
 }

@@ -73,7 +73,7 @@ mod support;
 mod text;
 mod tracker;
 
-pub use action::{Action, ActionInfo, EncodeError, MAX_LINE, MAX_LINES, ToAction};
+pub use action::{Action, ActionInfo, EncodeError, HeaderInfo, MAX_LINE, MAX_LINES, ToAction};
 pub use chan_vars::{ChanVariables, VarChannel, is_chan_variable};
 pub use config::{Config, ConfigError, EventFilter, EventMask, LoginAuth};
 pub use decode::{Banner, DEFAULT_MAX_MESSAGE, DecodeError, Decoder, Frame};

@@ -588,6 +588,20 @@ pub fn operations_file(merged: &Merged) -> String {
         writeln!(out, "        ({}, {}) => session.request_tracked({path}::from_wire(w)?, now).map(|(id, t)| (id.raw(), t)).map_err(|e| e.to_string()),", lit(&op.resource), lit(&op.nickname)).unwrap();
     }
     out.push_str("        _ => Err(format!(\"unknown operation {}.{}\", info.resource, info.name)),\n    }\n}\n\n");
+    out.push_str("/// Every parameter operation `info` declares, path, query and body, in\n/// declaration order: what a caller may set and how it travels.\n#[cfg(feature = \"conformance\")]\npub fn params_of(info: &crate::OperationInfo) -> &'static [crate::ParamInfo] {\n    use crate::{ParamInfo as P, ParamLocation as L};\n    match (info.resource, info.name) {\n");
+    for op in &merged.operations {
+        let ps = params(op);
+        let items: Vec<String> = ps.iter().map(param_info).collect();
+        writeln!(
+            out,
+            "        ({}, {}) => &[{}],",
+            lit(&op.resource),
+            lit(&op.nickname),
+            items.join(", ")
+        )
+        .unwrap();
+    }
+    out.push_str("        _ => &[],\n    }\n}\n\n");
     out.push_str("/// Decodes a success answer of operation `info` into its typed response,\n/// and gives it back as JSON with what the types did not name.\n#[cfg(feature = \"conformance\")]\npub fn decode_any_response(info: &crate::OperationInfo, body: &[u8]) -> Result<crate::DecodedResponse, crate::json::JsonError> {\n    use crate::Operation;\n    match (info.resource, info.name) {\n");
     for op in &merged.operations {
         let path = format!("{}::{}", snake(&op.resource), pascal(&op.nickname));
@@ -595,6 +609,28 @@ pub fn operations_file(merged: &Merged) -> String {
     }
     out.push_str("        _ => Err(crate::json::JsonError { offset: 0, reason: \"unknown operation\".into() }),\n    }\n}\n");
     out
+}
+
+/// A parameter as a `ParamInfo` literal (`P` and `L` in scope).
+fn param_info(p: &P) -> String {
+    let location = match (p.p.kind.as_str(), &p.shape) {
+        ("path", _) => "Path",
+        ("body", Shape::Json) => "Body",
+        ("body", _) => "BodyField",
+        _ => "Query",
+    };
+    let allowed: Vec<String> = p.p.allowed.iter().map(|v| lit(v)).collect();
+    format!(
+        "P {{ name: {}, location: L::{location}, required: {}, ty: {}, list: {}, default: {}, allowed: &[{}] }}",
+        lit(&p.p.name),
+        p.p.required,
+        lit(&p.p.ty),
+        p.is_list(),
+        p.p.default
+            .as_ref()
+            .map_or("None".to_string(), |d| format!("Some({})", lit(d))),
+        allowed.join(", ")
+    )
 }
 
 /// A parameter's declared facts for its doc comment: type, list, default,

@@ -89,7 +89,9 @@ pub use serde_json;
 pub use session::*;
 pub use timestamp::Timestamp;
 #[cfg(feature = "conformance")]
-pub use wire::{DecodedResponse, FromWire, WireRequest, WireValue, find_operation};
+pub use wire::{
+    DecodedResponse, FromWire, ParamInfo, ParamLocation, WireRequest, WireValue, find_operation,
+};
 
 /// The string type of decoded models and events.
 ///

@@ -17,6 +17,42 @@ pub struct WireRequest<'a> {
     pub body: Option<&'a Value>,
 }
 
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParamLocation {
+    /// A segment of the path.
+    Path,
+    /// A query parameter (Asterisk also reads it as a key of a JSON body).
+    Query,
+    /// A key of the JSON body: `{"variables": {...}}`.
+    BodyField,
+    /// The whole JSON body (an event filter).
+    Body,
+}
+
+/// A parameter an operation declares, as [`ops::params_of`](crate::ops::params_of)
+/// lists them: enough to take it from a command line and to describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParamInfo {
+    /// Its name on the wire, e.g. `channelId`.
+    pub name: &'static str,
+    /// Where it travels.
+    pub location: ParamLocation,
+    /// Required (path parameters always are).
+    pub required: bool,
+    /// Its declared (Swagger) type: `string`, `int`, `long`, `boolean`,
+    /// `containers` (a JSON object of strings), `object`, ...
+    pub ty: &'static str,
+    /// A list, sent comma-joined.
+    pub list: bool,
+    /// The default Asterisk uses when it is unset.
+    pub default: Option<&'static str>,
+    /// The values it allows, if the declarations list them.
+    pub allowed: &'static [&'static str],
+}
+
 /// Builds an operation from a [`WireRequest`]. Implemented by every operation.
 pub trait FromWire: Operation + Sized {
     /// The operation, or why the request does not fit it.
@@ -245,5 +281,39 @@ mod tests {
         );
         assert!(find_operation("PUT", "/asterisk/info").is_none());
         assert!(find_operation("GET", "/channels/x/y/z").is_none());
+    }
+
+    #[test]
+    fn params_are_listed_with_where_they_travel() {
+        let (info, _) = find_operation("POST", "/channels").unwrap();
+        let params = crate::ops::params_of(info);
+        let get = |n: &str| params.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(get("endpoint").location, ParamLocation::Query);
+        assert!(get("endpoint").required);
+        assert_eq!(get("variables").location, ParamLocation::BodyField);
+        assert_eq!(get("timeout").ty, "int");
+        let (info, _) = find_operation("PUT", "/applications/a/eventFilter").unwrap();
+        assert_eq!(crate::ops::params_of(info)[1].location, ParamLocation::Body);
+        let (info, _) = find_operation("POST", "/channels/c/record").unwrap();
+        let if_exists = crate::ops::params_of(info)
+            .iter()
+            .find(|p| p.name == "ifExists")
+            .unwrap();
+        assert!(if_exists.allowed.contains(&"overwrite"));
+        assert_eq!(if_exists.default, Some("fail"));
+        // Every operation's path parameters are listed, in path order.
+        for info in crate::ops::ALL_OPERATIONS {
+            let listed: Vec<&str> = crate::ops::params_of(info)
+                .iter()
+                .filter(|p| p.location == ParamLocation::Path)
+                .map(|p| p.name)
+                .collect();
+            let in_path: Vec<&str> = info
+                .path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(listed, in_path, "{}.{}", info.resource, info.name);
+        }
     }
 }

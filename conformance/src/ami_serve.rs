@@ -188,6 +188,16 @@ impl FakeAmi {
     /// Serves the AMI trace at `path` with `options` (faults to inject,
     /// sends to skip).
     pub fn start_with(path: &Path, options: AmiServeOptions) -> io::Result<FakeAmi> {
+        FakeAmi::start_on(path, options, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves the AMI trace at `path` with `options` on `listen` (port 0
+    /// picks a free one).
+    pub fn start_on(
+        path: &Path,
+        options: AmiServeOptions,
+        listen: SocketAddr,
+    ) -> io::Result<FakeAmi> {
         let trace = AmiTrace::read(path).map_err(io::Error::other)?;
         let connections = connections(&trace);
         let expected = connections
@@ -195,7 +205,7 @@ impl FakeAmi {
             .flat_map(|c| &c.records)
             .filter(|s| matches!(s, Step::Expect(seq, _) if !options.skip_sends.contains(seq)))
             .count();
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -225,6 +235,23 @@ impl FakeAmi {
     /// `host:port` to connect to.
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// Waits, at most `timeout`, until every recorded connection was
+    /// served and has ended: whether it did.
+    pub fn wait_played(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let queued = !lock(&self.shared.queue).is_empty();
+            let serving = lock(&self.serving).iter().any(|t| !t.is_finished());
+            if !queued && !serving {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Connections a fault stalled so far.
@@ -301,6 +328,9 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Shared>, threads: &Mutex<Vec<
             let _ = stream.shutdown(Shutdown::Both);
             continue;
         }
+        // Held while the connection moves from the queue to its thread, so
+        // that `wait_played` never sees it in neither.
+        let mut serving = lock(threads);
         let Some(conn) = lock(&shared.queue).pop_front() else {
             lock(&shared.report).unexpected_connections += 1;
             let _ = stream.shutdown(Shutdown::Both);
@@ -311,7 +341,7 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Shared>, threads: &Mutex<Vec<
             continue;
         }
         let s = shared.clone();
-        lock(threads).push(std::thread::spawn(move || serve(stream, conn, &s)));
+        serving.push(std::thread::spawn(move || serve(stream, conn, &s)));
     }
 }
 

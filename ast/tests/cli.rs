@@ -1,0 +1,1036 @@
+//! End to end: the built `ast` binary against the fake Asterisk of the
+//! conformance crate, serving recorded traces (whole, or cut down to the
+//! records one command plays). No PBX needed.
+
+use conformance::{AmiServeOptions, FakeAmi, FakeAsterisk, ServeOptions, Trace};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const AST: &str = env!("CARGO_BIN_EXE_ast");
+
+fn traces() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/traces")
+}
+
+/// `ast` with no connection settings from the environment running the
+/// tests, and no colours.
+fn ast(args: &[&str]) -> Command {
+    let mut c = Command::new(AST);
+    c.args(args).env("NO_COLOR", "1");
+    for var in [
+        "ARI_URL",
+        "ARI_USER",
+        "ARI_PASSWORD",
+        "ARI_APP",
+        "AMI_URL",
+        "AMI_ADDR",
+        "AMI_USER",
+        "AMI_SECRET",
+        "AMI_AUTH",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// Runs to the end (at most 30 s), output captured.
+fn run(mut command: Command) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, Duration::from_secs(30))
+}
+
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ast ran too long; stdout:\n{}\nstderr:\n{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    text(&out.stdout)
+}
+
+fn stderr(out: &Output) -> String {
+    text(&out.stderr)
+}
+
+/// Asserts exit code `code`, showing the output if not.
+fn expect(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// An ARI trace cut down to its meta line and the records with these `seq`.
+fn ari_subset(file: &str, keep: &[u64]) -> Trace {
+    let data = std::fs::read_to_string(traces().join(file)).unwrap();
+    let lines: Vec<&str> = data
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let seq = v["seq"].as_u64().unwrap();
+            seq == 0 || keep.contains(&seq)
+        })
+        .collect();
+    Trace::parse(&lines.join("\n")).unwrap()
+}
+
+/// A trace file written for this test (AMI's fake and `ast serve` read files).
+fn write_trace(name: &str, lines: &[String]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ast-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// The lines of a trace whose `seq` passes `keep` (the meta line always).
+fn lines_of(path: &Path, keep: impl Fn(u64) -> bool) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let seq = v["seq"].as_u64().unwrap();
+            seq == 0 || keep(seq)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn ari_env(c: &mut Command, url: &str) {
+    c.env("ARI_URL", url)
+        .env("ARI_USER", "asterisk")
+        .env("ARI_PASSWORD", "asterisk");
+}
+
+fn ami_env(c: &mut Command, fake: &FakeAmi) {
+    c.env("AMI_URL", fake.address())
+        .env("AMI_USER", "admin")
+        .env("AMI_SECRET", "amp111")
+        .env("AMI_AUTH", "plain");
+}
+
+/// The seq of every `send` of an AMI trace but `keep`: the fake plays
+/// their answers without waiting for them.
+fn skip_all_sends_but(file: &Path, keep: &[u64]) -> BTreeSet<u64> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["kind"] == "send").then(|| v["seq"].as_u64().unwrap())
+        })
+        .filter(|s| !keep.contains(s))
+        .collect()
+}
+
+/// `ast events` in the background; returns once it says it is connected.
+fn events_in_background(url: &str, extra: &[&str]) -> Child {
+    let mut args = vec!["events", "hello"];
+    args.extend(extra);
+    let mut c = ast(&args);
+    ari_env(&mut c, url);
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("connected to "), "{line}");
+    assert!(line.contains("Asterisk 22.10.1"), "{line}");
+    // Keep draining its standard error.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+    });
+    child
+}
+
+/// The recorded client's requests of hello-world.jsonl, as `ast call`s.
+const HELLO_CALLS: &[&[&str]] = &[
+    &[
+        "channels",
+        "originate",
+        "endpoint=PJSIP/hello@loop",
+        "app=hello",
+        "appArgs=caller",
+        "channelId=chan-out-1",
+        "callerId=Tester <5551234>",
+    ],
+    &["channels", "answer", "channelId=1795361410.9"],
+    &[
+        "channels",
+        "playWithId",
+        "channelId=1795361410.9",
+        "playbackId=pb-1",
+        "media=sound:hello-world",
+    ],
+    &["channels.sendDTMF", "channelId=chan-out-1", "dtmf=1"],
+    &[
+        "channels",
+        "playWithId",
+        "channelId=1795361410.9",
+        "playbackId=pb-2",
+        "media=sound:digits/1",
+    ],
+    &["channels", "send_dtmf", "channel_id=chan-out-1", "dtmf=#"],
+    &[
+        "channels",
+        "playWithId",
+        "channelId=1795361410.9",
+        "playbackId=pb-3",
+        "media=sound:vm-goodbye",
+    ],
+    &["channels", "hangup", "channelId=1795361410.9"],
+];
+
+/// Plays hello-world.jsonl: `ast events` tails, `ast call` makes each
+/// recorded request; the answers printed and the events' lines.
+fn play_hello_world(url: &str, events_args: &[&str]) -> (Vec<String>, String) {
+    let mut args = vec!["--count", "31"];
+    args.extend(events_args);
+    let events = events_in_background(url, &args);
+    let mut answers = Vec::new();
+    for call in HELLO_CALLS {
+        let mut args = vec!["call"];
+        args.extend(*call);
+        let mut c = ast(&args);
+        ari_env(&mut c, url);
+        let out = run(c);
+        expect(&out, 0);
+        answers.push(stdout(&out));
+    }
+    let out = finish(events, Duration::from_secs(20));
+    expect(&out, 0);
+    (answers, stdout(&out))
+}
+
+#[test]
+fn events_and_call_replay_hello_world_through_serve() {
+    let trace = traces().join("hello-world.jsonl");
+    let mut serve = ast(&["serve", trace.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut announce = BufReader::new(serve.stdout.take().unwrap());
+    let mut line = String::new();
+    announce.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    assert!(line.contains("22.10.1 (ARI)"), "{line}");
+
+    let (answers, events) = play_hello_world(&url, &[]);
+    // The originate's answer, as Asterisk gave it.
+    let originate: serde_json::Value = serde_json::from_str(&answers[0]).unwrap();
+    assert_eq!(originate["id"], "chan-out-1");
+    assert_eq!(originate["name"], "PJSIP/loop-00000006");
+    assert_eq!(answers[1], "", "answer has an empty 204 answer");
+    assert!(answers[2].contains("\"id\": \"pb-1\""), "{}", answers[2]);
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(lines.len(), 31, "{events}");
+    assert!(
+        lines[0].starts_with("15:30:10.854 Dial ")
+            && lines[0].contains("peer=chan-out-1 (PJSIP/loop-00000006, Down)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("StasisStart")
+            && lines[1].contains("channel=1795361410.9 (PJSIP/loop-in-00000007, Ring)"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        events.contains("ChannelDtmfReceived    channel=1795361410.9 (PJSIP/loop-in-00000007, Up) digit=# duration_ms=100"),
+        "{events}"
+    );
+    assert!(
+        lines[30].contains("ChannelDestroyed")
+            && lines[30].contains("cause_txt=\"Normal Clearing\""),
+        "{}",
+        lines[30]
+    );
+
+    // serve: the trace was played whole, and it says so.
+    let mut rest = String::new();
+    announce.read_to_string(&mut rest).unwrap();
+    let status = serve.wait().unwrap();
+    assert!(
+        rest.contains("trace played: true; 8 answers, 31 frames"),
+        "{rest}"
+    );
+    assert!(!rest.contains("mismatch"), "{rest}");
+    assert!(status.success());
+}
+
+#[test]
+fn events_as_json_lines_and_filtered() {
+    let fake = FakeAsterisk::start(
+        conformance::bundled_trace("hello-world.jsonl").unwrap(),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let (_, events) = play_hello_world(&fake.base_url(), &["--json"]);
+    let lines: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 31);
+    // The events as recorded, typed and encoded back.
+    let recorded: Vec<serde_json::Value> = conformance::bundled_trace("hello-world.jsonl")
+        .unwrap()
+        .records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            conformance::trace::Kind::WsRecv { text, .. } => serde_json::from_str(text).ok(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, recorded);
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+
+    // --type and --id pick events out.
+    let fake = FakeAsterisk::start(
+        conformance::bundled_trace("hello-world.jsonl").unwrap(),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let url = fake.base_url();
+    let events = {
+        let child = events_in_background(
+            &url,
+            &[
+                "--type",
+                "PlaybackF*,ChannelDtmfReceived",
+                "--id",
+                "1795361410.9",
+                "--count",
+                "4",
+            ],
+        );
+        for call in HELLO_CALLS {
+            let mut args = vec!["call"];
+            args.extend(*call);
+            let mut c = ast(&args);
+            ari_env(&mut c, &url);
+            expect(&run(c), 0);
+        }
+        stdout(&finish(child, Duration::from_secs(20)))
+    };
+    let kinds: Vec<&str> = events
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PlaybackFinished",
+            "ChannelDtmfReceived",
+            "PlaybackFinished",
+            "ChannelDtmfReceived"
+        ],
+        "{events}"
+    );
+}
+
+#[test]
+fn call_says_asterisks_error_and_checks_parameters() {
+    // errors.jsonl: GET /channels/nope answered 404.
+    let fake =
+        FakeAsterisk::start(ari_subset("errors.jsonl", &[2, 3]), ServeOptions::default()).unwrap();
+    let mut c = ast(&["call", "channels", "get", "channelId=nope"]);
+    ari_env(&mut c, &fake.base_url());
+    let out = run(c);
+    expect(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "ast: Asterisk answered 404: Channel not found\n"
+    );
+    assert_eq!(stdout(&out), "");
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+
+    // Mistakes are caught before anything is sent: exit 2.
+    for (args, says) in [
+        (&["call", "channels", "originate"][..], "needs endpoint"),
+        (
+            &[
+                "call",
+                "channels",
+                "originate",
+                "endpoint=x",
+                "timeout=soon",
+            ],
+            "not an integer",
+        ),
+        (
+            &["call", "channels", "originate", "endpoint=x", "bogus=1"],
+            "has no parameter \"bogus\"",
+        ),
+        (
+            &[
+                "call",
+                "channels",
+                "record",
+                "channelId=c",
+                "name=n",
+                "format=wav",
+                "ifExists=maybe",
+            ],
+            "allowed: fail, overwrite, append",
+        ),
+        (&["call", "list"], "ambiguous"),
+        (&["call", "channels", "fly"], "no operation channels fly"),
+        (
+            &[
+                "call",
+                "channels",
+                "originate",
+                "endpoint=x",
+                "variables={nope",
+            ],
+            "not JSON",
+        ),
+    ] {
+        let mut c = ast(args);
+        ari_env(&mut c, "http://127.0.0.1:9");
+        let out = run(c);
+        expect(&out, 2);
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+
+    // Nobody listening: one line, exit 1.
+    let mut c = ast(&["call", "asterisk", "ping"]);
+    ari_env(&mut c, "http://127.0.0.1:9");
+    let out = run(c);
+    expect(&out, 1);
+    assert!(
+        stderr(&out).starts_with("ast: cannot reach http://127.0.0.1:9: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn call_help_comes_from_the_generated_code() {
+    let out = run(ast(&["call", "--help"]));
+    expect(&out, 0);
+    let help = stdout(&out);
+    for info in ari_proto::ops::ALL_OPERATIONS.iter().filter(|i| !i.upgrade) {
+        assert!(help.contains(info.name), "{} missing", info.name);
+    }
+    let out = run(ast(&["call", "channels", "originate", "--help"]));
+    expect(&out, 0);
+    let help = stdout(&out);
+    let (info, _) = ari_proto::find_operation("POST", "/channels").unwrap();
+    for p in ari_proto::ops::params_of(info) {
+        assert!(help.contains(p.name), "{} missing:\n{help}", p.name);
+    }
+    assert!(help.contains("variables                    optional; containers; JSON body field"));
+}
+
+#[test]
+fn info_says_release_modules_and_what_is_typed() {
+    // system-info.jsonl: GET /asterisk/info and GET /asterisk/modules.
+    let fake = FakeAsterisk::start(
+        ari_subset("system-info.jsonl", &[2, 3, 8, 9]),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let mut c = ast(&["info"]);
+    ari_env(&mut c, &fake.base_url());
+    let out = run(c);
+    expect(&out, 0);
+    let info = stdout(&out);
+    assert!(
+        info.starts_with(&format!("Asterisk 22.10.1 at {}\n", fake.base_url())),
+        "{info}"
+    );
+    assert!(info.contains("  entity id   02:00:00:00:00:01"), "{info}");
+    assert!(info.contains(" loaded, "), "{info}");
+    let modules = info
+        .lines()
+        .find(|l| l.trim_start().starts_with("modules"))
+        .unwrap();
+    let loaded: usize = modules.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(loaded > 100, "{modules}");
+    assert!(info.contains("  typed API   "), "{info}");
+    assert!(info.contains(" operations on 22.10.1"), "{info}");
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn ami_action_prints_event_lists_whole() {
+    // ami-eventlists.jsonl: Login (Events: call), CoreShowChannels, Logoff;
+    // the other actions' answers are played without waiting for them.
+    let file = traces().join("ami/ami-eventlists.jsonl");
+    for json in [false, true] {
+        let fake = FakeAmi::start_with(
+            &file,
+            AmiServeOptions {
+                skip_sends: skip_all_sends_but(&file, &[3, 29, 109]),
+                ..AmiServeOptions::default()
+            },
+        )
+        .unwrap();
+        let mut args = vec!["ami", "action", "coreshowchannels", "--events", "call"];
+        if json {
+            args.push("--json");
+        }
+        let mut c = ast(&args);
+        ami_env(&mut c, &fake);
+        let out = run(c);
+        expect(&out, 0);
+        let answer = stdout(&out);
+        if json {
+            let messages: Vec<serde_json::Value> = answer
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(messages.len(), 6, "{answer}");
+            assert_eq!(messages[0]["Response"], "Success");
+            assert_eq!(messages[1]["Event"], "CoreShowChannel");
+            assert_eq!(messages[1]["Channel"], "PJSIP/loop-in-00000005");
+            assert_eq!(messages[5]["Event"], "CoreShowChannelsComplete");
+            assert_eq!(messages[5]["ListItems"], "4");
+        } else {
+            let blocks: Vec<&str> = answer.split("\n\n").collect();
+            assert_eq!(blocks.len(), 6, "{answer}");
+            assert!(blocks[0].starts_with("Response: Success\n"), "{answer}");
+            assert!(blocks[0].contains("EventList: start"), "{answer}");
+            for item in &blocks[1..5] {
+                assert!(item.starts_with("Event: CoreShowChannel\n"), "{item}");
+            }
+            assert!(
+                blocks[4].contains("Channel: PJSIP/loop-00000002"),
+                "{answer}"
+            );
+            assert!(
+                blocks[5].starts_with("Event: CoreShowChannelsComplete\n"),
+                "{answer}"
+            );
+        }
+        let report = fake.finish();
+        assert!(report.completed, "{report:?}");
+        assert_eq!(report.matched, 3);
+    }
+}
+
+#[test]
+fn ami_action_refused_and_checked() {
+    // ami-eventlists.jsonl: PJSIPShowContacts is refused (no contacts).
+    let file = traces().join("ami/ami-eventlists.jsonl");
+    let fake = FakeAmi::start_with(
+        &file,
+        AmiServeOptions {
+            skip_sends: skip_all_sends_but(&file, &[3, 59, 109]),
+            ..AmiServeOptions::default()
+        },
+    )
+    .unwrap();
+    let mut c = ast(&["ami", "action", "PJSIPShowContacts", "--events", "call"]);
+    ami_env(&mut c, &fake);
+    let out = run(c);
+    expect(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "ast: Asterisk refused PJSIPShowContacts: No Contacts found\n"
+    );
+    assert!(fake.finish().completed);
+
+    // A header the action does not declare, a missing required one: exit 2.
+    for (args, says) in [
+        (
+            &["ami", "action", "Originate", "Channel=x", "Bogus=1"][..],
+            "Originate has no header Bogus",
+        ),
+        (
+            &["ami", "action", "Setvar", "Value=1"],
+            "Setvar needs Variable",
+        ),
+        (&["ami", "action", "Ping", "oops"], "is not Key=Value"),
+    ] {
+        let mut c = ast(args);
+        c.env("AMI_URL", "127.0.0.1:9")
+            .env("AMI_USER", "u")
+            .env("AMI_SECRET", "s");
+        let out = run(c);
+        expect(&out, 2);
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    let out = run(ast(&["ami", "action", "Originate", "--help"]));
+    expect(&out, 0);
+    assert!(stdout(&out).contains("Channel                      required"));
+    assert!(stdout(&out).contains("Variable                     optional; may be repeated"));
+}
+
+#[test]
+fn ami_command_prints_the_cli_output() {
+    // ami-command.jsonl: Login (Events: off), then "core show channels" and
+    // "no such command here" of the recorded commands, then Logoff.
+    let file = traces().join("ami/ami-command.jsonl");
+    let fake = FakeAmi::start_with(
+        &file,
+        AmiServeOptions {
+            skip_sends: skip_all_sends_but(&file, &[3, 7, 11, 21]),
+            ..AmiServeOptions::default()
+        },
+    )
+    .unwrap();
+    let mut c = ast(&[
+        "ami",
+        "command",
+        "core show channels",
+        "no such command here",
+    ]);
+    ami_env(&mut c, &fake);
+    let out = run(c);
+    expect(&out, 1);
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0].starts_with("Channel     "), "{lines:?}");
+    assert_eq!(lines[1], "0 active channels");
+    assert_eq!(lines[3], "1 call processed");
+    assert_eq!(
+        stderr(&out),
+        "ast: Asterisk refused \"no such command here\": No such command 'no such command here' \
+         (type 'core show help no such' for other possible commands)\nast: 1 of 2 commands failed\n"
+    );
+    let report = fake.finish();
+    assert!(report.completed, "{report:?}");
+}
+
+#[test]
+fn ami_events_tails_filtered_and_as_json() {
+    // ami-call-events.jsonl: every event of one call after the login.
+    let file = traces().join("ami/ami-call-events.jsonl");
+    let start = || {
+        FakeAmi::start_with(
+            &file,
+            AmiServeOptions {
+                skip_sends: skip_all_sends_but(&file, &[3, 66]),
+                ..AmiServeOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let fake = start();
+    let mut c = ast(&[
+        "ami",
+        "events",
+        "--name",
+        "newchannel,Hangup",
+        "--count",
+        "4",
+    ]);
+    ami_env(&mut c, &fake);
+    let out = run(c);
+    expect(&out, 0);
+    let events = stdout(&out);
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(lines.len(), 4, "{events}");
+    assert!(
+        lines[0].contains(" Newchannel ") && lines[0].contains("PJSIP/loop-00000288 (Down)"),
+        "{events}"
+    );
+    assert!(
+        lines[1].contains("PJSIP/loop-in-00000289 (Ring)"),
+        "{events}"
+    );
+    assert!(
+        lines[2].contains(" Hangup ") && lines[2].contains("Cause=16"),
+        "{events}"
+    );
+    assert!(
+        stderr(&out).starts_with("logged in to "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fake.finish().completed);
+
+    let fake = start();
+    let mut c = ast(&[
+        "ami", "events", "--match", "dtmfend", "--json", "--count", "3",
+    ]);
+    ami_env(&mut c, &fake);
+    let out = run(c);
+    expect(&out, 0);
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+    for e in &events {
+        assert_eq!(e["Event"], "DTMFEnd");
+        assert_eq!(e["Digit"], "5");
+    }
+    assert_eq!(events[2]["Channel"], "PJSIP/loop-00000288");
+    assert_eq!(events[2]["Direction"], "Received");
+    assert!(fake.finish().completed);
+}
+
+#[test]
+fn top_once_shows_the_channels_from_ami() {
+    // ami-eventlists.jsonl up to BridgeList's answer, then the Logoff: the
+    // two calls up, the picture resynced by CoreShowChannels and BridgeList.
+    let file = traces().join("ami/ami-eventlists.jsonl");
+    let lines = lines_of(&file, |seq| seq <= 78 || seq >= 109);
+    let cut = write_trace("eventlists-top.jsonl", &lines);
+    let fake = FakeAmi::start_with(
+        &cut,
+        AmiServeOptions {
+            skip_sends: skip_all_sends_but(&cut, &[3, 29, 76, 109]),
+            ..AmiServeOptions::default()
+        },
+    )
+    .unwrap();
+    let mut c = ast(&["top", "--once", "--events", "call"]);
+    c.env("AMI_URL", fake.address())
+        .env("AMI_USER", "admin")
+        .env("AMI_SECRET", "amp111")
+        .env("AMI_AUTH", "plain");
+    let out = run(c);
+    expect(&out, 0);
+    let view = stdout(&out);
+    assert!(
+        view.starts_with("ast top: 4 channels, 0 bridges, on "),
+        "{view}"
+    );
+    for channel in [
+        "PJSIP/loop-00000002",
+        "PJSIP/loop-00000003",
+        "PJSIP/loop-in-00000004",
+        "PJSIP/loop-in-00000005",
+    ] {
+        let row = view.lines().find(|l| l.starts_with(channel)).unwrap();
+        assert!(row.contains(" Up "), "{row}");
+    }
+    assert!(view.contains("(no bridges)"), "{view}");
+    assert!(
+        !view.contains('\x1b'),
+        "no escape codes with --once and a pipe"
+    );
+    let report = fake.finish();
+    assert!(report.completed, "{report:?}");
+}
+
+#[test]
+fn top_once_from_ari() {
+    // GET /channels of channel-control.jsonl, GET /bridges of system-info.jsonl.
+    let channels = lines_of(&traces().join("channel-control.jsonl"), |s| {
+        s == 45 || s == 46
+    });
+    let bridges: Vec<String> =
+        lines_of(&traces().join("system-info.jsonl"), |s| s == 42 || s == 43)
+            .into_iter()
+            .skip(1)
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(&l).unwrap();
+                v["id"] = 9000.into();
+                v["seq"] = (v["seq"].as_u64().unwrap() + 1000).into();
+                v.to_string()
+            })
+            .collect();
+    let all = [channels, bridges].concat().join("\n");
+    let fake = FakeAsterisk::start(Trace::parse(&all).unwrap(), ServeOptions::default()).unwrap();
+    let mut c = ast(&["top", "--once"]);
+    ari_env(&mut c, &fake.base_url());
+    let out = run(c);
+    expect(&out, 0);
+    let view = stdout(&out);
+    assert!(
+        view.starts_with("ast top: 2 channels, 0 bridges, on http://"),
+        "{view}"
+    );
+    assert!(view.contains("PJSIP/loop-00000006"), "{view}");
+    assert!(view.lines().any(|l| l.contains(" Up ")), "{view}");
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn serve_plays_an_ami_trace_to_another_process() {
+    // ami-command.jsonl without its last Command (no Command header, which
+    // `ami command` never sends).
+    let file = traces().join("ami/ami-command.jsonl");
+    let cut = write_trace(
+        "command-serve.jsonl",
+        &lines_of(&file, |s| !(19..=20).contains(&s)),
+    );
+    let mut serve = ast(&["serve", cut.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut announce = BufReader::new(serve.stdout.take().unwrap());
+    let mut line = String::new();
+    announce.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("fake Asterisk (AMI) on 127.0.0.1:"),
+        "{line}"
+    );
+    let address = line.split_whitespace().last().unwrap().to_string();
+    line.clear();
+    announce.read_line(&mut line).unwrap();
+    assert_eq!(line, format!("AMI_URL={address} AMI_USER=admin\n"));
+    let mut c = ast(&[
+        "ami",
+        "command",
+        "core show version",
+        "core show channels",
+        "dialplan show default",
+        "no such command here",
+        "core show help",
+        "module show",
+        "core show uptime seconds",
+    ]);
+    c.env("AMI_URL", &address)
+        .env("AMI_USER", "admin")
+        .env("AMI_SECRET", "amp111")
+        .env("AMI_AUTH", "plain");
+    let out = run(c);
+    expect(&out, 1);
+    let cli = stdout(&out);
+    assert!(cli.starts_with("Asterisk 22.10.1 built by root"), "{cli}");
+    assert!(
+        cli.ends_with("System uptime: 27\nLast reload: 27\n"),
+        "{cli}"
+    );
+    let mut rest = String::new();
+    announce.read_to_string(&mut rest).unwrap();
+    assert!(serve.wait().unwrap().success(), "{rest}");
+    assert!(
+        rest.contains("trace played: true; 9 of 9 actions matched"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn check_passes_traces_and_fails_a_broken_one() {
+    let hello = traces().join("hello-world.jsonl");
+    let ami = traces().join("ami/ami-command.jsonl");
+    let out = run(ast(&[
+        "check",
+        hello.to_str().unwrap(),
+        ami.to_str().unwrap(),
+    ]));
+    expect(&out, 0);
+    let report = stdout(&out);
+    assert!(report.starts_with("ok   "), "{report}");
+    assert_eq!(report.lines().filter(|l| l.starts_with("ok   ")).count(), 2);
+    assert!(report.ends_with(" passed, 0 failed\n"), "{report}");
+
+    // A digit recorded as a number: the typed event says so.
+    let broken: Vec<String> = lines_of(&hello, |_| true)
+        .into_iter()
+        .map(|l| l.replace(r#"\"digit\":\"1\""#, r#"\"digit\":1"#))
+        .collect();
+    assert!(broken.iter().any(|l| l.contains(r#"\"digit\":1"#)));
+    let path = write_trace("broken-hello.jsonl", &broken);
+    let out = run(ast(&["check", path.to_str().unwrap()]));
+    expect(&out, 1);
+    let report = stdout(&out);
+    assert!(report.starts_with("FAIL "), "{report}");
+    assert!(report.contains("event ChannelDtmfReceived"), "{report}");
+    assert!(stderr(&out).contains("check(s) failed"), "{}", stderr(&out));
+
+    let out = run(ast(&["check", "/no/such/trace.jsonl"]));
+    expect(&out, 1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["nope"],
+        &["events", "--bogus"],
+        &["events", "--count"],
+        &["ami", "fly"],
+        &["check"],
+        &["serve"],
+        &["completions", "tcsh"],
+        &["top", "--once"],
+        &["info", "extra"],
+    ] {
+        let out = run(ast(args));
+        expect(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("ast: "), "{args:?}: {err}");
+    }
+    // Settings missing.
+    let mut c = ast(&["info"]);
+    c.env("ARI_URL", "http://127.0.0.1:9");
+    let out = run(c);
+    expect(&out, 2);
+    assert!(
+        stderr(&out).contains("no ARI user: set ARI_USER"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn every_command_has_help_and_completions() {
+    for args in [
+        &["--help"][..],
+        &["events", "--help"],
+        &["call", "--help"],
+        &["info", "--help"],
+        &["ami", "--help"],
+        &["ami", "events", "--help"],
+        &["ami", "action", "--help"],
+        &["ami", "command", "--help"],
+        &["top", "--help"],
+        &["serve", "--help"],
+        &["check", "--help"],
+        &["completions", "--help"],
+        &["help", "top"],
+    ] {
+        let out = run(ast(args));
+        expect(&out, 0);
+        assert!(stdout(&out).contains("Usage: ast"), "{args:?}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(ast(&["completions", shell]));
+        expect(&out, 0);
+        let script = stdout(&out);
+        assert!(script.contains("originateWithId"), "{shell}");
+        assert!(script.contains("CoreShowChannels"), "{shell}");
+    }
+    let bash = stdout(&run(ast(&["completions", "bash"])));
+    assert!(bash.contains("complete -F _ast ast"));
+}
+
+#[test]
+fn no_secret_is_ever_printed() {
+    const PASSWORD: &str = "hunter2-ari-secret";
+    const SECRET: &str = "hunter2-ami-secret";
+    let mut outputs = Vec::new();
+    // Wrong ARI password: the upgrade and the requests are refused.
+    let fake = FakeAsterisk::start(
+        conformance::bundled_trace("hello-world.jsonl").unwrap(),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let mut c = ast(&["events", "hello"]);
+    c.env("ARI_URL", fake.base_url())
+        .env("ARI_USER", "asterisk")
+        .env("ARI_PASSWORD", PASSWORD);
+    let out = run(c);
+    expect(&out, 1);
+    assert!(stderr(&out).contains("status 401"), "{}", stderr(&out));
+    outputs.push(out);
+    drop(fake);
+    let fake =
+        FakeAsterisk::start(ari_subset("errors.jsonl", &[2, 3]), ServeOptions::default()).unwrap();
+    for args in [
+        &["call", "channels", "get", "channelId=nope"][..],
+        &["info"],
+        &["top", "--once"],
+    ] {
+        let mut c = ast(args);
+        c.env("ARI_URL", fake.base_url())
+            .env("ARI_USER", "asterisk")
+            .env("ARI_PASSWORD", PASSWORD);
+        let out = run(c);
+        expect(&out, 1);
+        outputs.push(out);
+    }
+    assert_eq!(
+        stderr(&outputs[1]),
+        "ast: Asterisk answered 401: Authentication required\n"
+    );
+    drop(fake);
+    // Wrong AMI secret: ami-login.jsonl's refused login (connection c3).
+    let file = traces().join("ami/ami-login.jsonl");
+    let cut = write_trace("badpw.jsonl", &lines_of(&file, |s| s >= 29));
+    for args in [
+        &["ami", "command", "core show version"][..],
+        &["ami", "action", "Ping"],
+        &["ami", "events"],
+    ] {
+        let fake = FakeAmi::start(&cut).unwrap();
+        let mut c = ast(args);
+        c.env("AMI_URL", fake.address())
+            .env("AMI_USER", "admin")
+            .env("AMI_SECRET", SECRET)
+            .env("AMI_AUTH", "plain");
+        let out = run(c);
+        expect(&out, 1);
+        assert!(
+            stderr(&out).contains("login refused: Authentication failed"),
+            "{}",
+            stderr(&out)
+        );
+        outputs.push(out);
+    }
+    // Secrets given as options, with a usage error after them.
+    let out = run(ast(&["call", "--password", PASSWORD, "--nope"]));
+    expect(&out, 2);
+    outputs.push(out);
+    let out = run(ast(&[
+        "ami", "action", "--secret", SECRET, "Ping", "--nope",
+    ]));
+    expect(&out, 2);
+    outputs.push(out);
+    for out in &outputs {
+        for secret in [PASSWORD, SECRET] {
+            assert!(
+                !stdout(out).contains(secret) && !stderr(out).contains(secret),
+                "{secret} printed:\n{}\n{}",
+                stdout(out),
+                stderr(out)
+            );
+        }
+    }
+}
