@@ -26,6 +26,7 @@ mod ami;
 mod args;
 mod ari;
 mod completions;
+mod config;
 mod format;
 mod rest;
 mod settings;
@@ -81,10 +82,13 @@ Traces (conformance/traces/FORMAT.md, traces/ami/FORMAT.md):
   serve TRACE            a fake Asterisk playing an ARI or AMI trace
   check TRACE...         the conformance checks of each trace
 
+Configuration files:
+  config show|get|set|lint FILE ...   as Asterisk reads them; set edits in place
+
   completions SHELL      a completion script for bash, zsh or fish
   help [COMMAND]         this, or a command's help
 
-Coming: record (a recording proxy), agi, config.
+Coming: record (a recording proxy), agi.
 ";
 
 /// Commands `help` and the completions know.
@@ -96,6 +100,7 @@ pub const COMMANDS: &[&str] = &[
     "top",
     "serve",
     "check",
+    "config",
     "completions",
     "help",
 ];
@@ -165,8 +170,9 @@ fn run(args: &[String]) -> Outcome {
         "serve" => traces::serve(rest),
         "check" => traces::check(rest),
         "completions" => completions::completions(rest),
+        "config" => config::config(rest),
         // Built in parallel elsewhere; their subcommands land here.
-        "record" | "agi" | "config" => Err(Failure::failed(format!(
+        "record" | "agi" => Err(Failure::failed(format!(
             "`ast {command}` is not available yet"
         ))),
         other => Err(Failure::usage(format!("no command {other:?}"))),

@@ -1034,3 +1034,59 @@ fn no_secret_is_ever_printed() {
         }
     }
 }
+
+#[test]
+fn config_shows_gets_sets_and_lints_as_asterisk_reads() {
+    let cases =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asterisk-config/tests/data/cases");
+    let templates = cases.join("templates.conf");
+    let file = templates.to_str().unwrap();
+    let shown = run(ast(&["config", "show", file]));
+    expect(&shown, 0);
+    assert!(stdout(&shown).contains("phone2"), "{}", stdout(&shown));
+
+    // The inherited value comes first, as ast_variable_retrieve gives it.
+    let got = run(ast(&["config", "get", file, "phone2", "context"]));
+    expect(&got, 0);
+    assert_eq!(stdout(&got).trim(), "from-base");
+    expect(&run(ast(&["config", "get", file, "phone2", "no-such"])), 1);
+
+    // Set in place: one line changes, every other byte stays.
+    let dir = std::env::temp_dir().join(format!("ast-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("basic.conf");
+    let before = std::fs::read_to_string(cases.join("basic.conf")).unwrap();
+    std::fs::write(&copy, &before).unwrap();
+    let copy_name = copy.to_str().unwrap();
+    expect(
+        &run(ast(&["config", "set", copy_name, "second", "only", "two"])),
+        0,
+    );
+    let after = std::fs::read_to_string(&copy).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed, [("only = one", "only = two")]);
+    assert_eq!(before.lines().count(), after.lines().count());
+    let got = run(ast(&["config", "get", copy_name, "second", "only"]));
+    assert_eq!(stdout(&got).trim(), "two");
+
+    // A file Asterisk's XML describes, with an option it does not know.
+    let pjsip = dir.join("pjsip.conf");
+    std::fs::write(
+        &pjsip,
+        "[t]\ntype=transport\nprotocol=udp\nno_such_option=1\n",
+    )
+    .unwrap();
+    let lint = run(ast(&["config", "lint", pjsip.to_str().unwrap()]));
+    expect(&lint, 1);
+    assert!(
+        stdout(&lint).contains("no_such_option"),
+        "{}",
+        stdout(&lint)
+    );
+    expect(&run(ast(&["config", "frobnicate"])), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
