@@ -6,6 +6,7 @@
 //! replay of the whole trace through the session state machine. The
 //! `ari-conformance check TRACE...` binary runs it from the command line.
 
+pub mod agi_check;
 pub mod ami_serve;
 pub mod check;
 pub mod counter;

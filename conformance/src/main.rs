@@ -39,6 +39,10 @@ fn check(args: &[String]) {
     }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
+        if let Some((p, f)) = conformance::agi_check::check_if_agi(file, verbose) {
+            (passed, failed) = (passed + p, failed + f);
+            continue;
+        }
         let trace = match conformance::Trace::read(file) {
             Ok(t) => t,
             Err(e) => {

@@ -220,7 +220,7 @@ impl Command for AsyncagiBreak {
 #[non_exhaustive]
 pub struct ChannelStatus {
     /// `channelname`, optional. The channel to ask about; this one if unset.
-    pub channelname: Option<Text>,
+    pub channel: Option<Text>,
 }
 
 impl ChannelStatus {
@@ -242,11 +242,11 @@ impl ChannelStatus {
 
     /// `CHANNEL STATUS` (it has no arguments).
     pub fn new() -> Self {
-        Self { channelname: None }
+        Self { channel: None }
     }
     /// Sets `channelname`.
-    pub fn channelname(mut self, value: impl Into<Text>) -> Self {
-        self.channelname = Some(value.into());
+    pub fn channel(mut self, value: impl Into<Text>) -> Self {
+        self.channel = Some(value.into());
         self
     }
     /// The command these arguments (after the command's words, as
@@ -258,7 +258,7 @@ impl ChannelStatus {
         }
         let mut cmd = Self::new();
         if let Some(a) = args.first() {
-            cmd.channelname = Some(a.clone());
+            cmd.channel = Some(a.clone());
         }
         Some(cmd)
     }
@@ -273,7 +273,7 @@ impl Command for ChannelStatus {
 
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
-        if let Some(v) = &self.channelname {
+        if let Some(v) = &self.channel {
             line.arg(v)?;
         }
         line.finish()
@@ -297,15 +297,15 @@ pub struct ControlStreamFile {
     /// `escape_digits`, required. Digits that stop playback (`""`: none).
     pub escape_digits: Text,
     /// `skipms`, optional. How far one wind or rewind skips, in milliseconds (3000 if unset). When a later argument is set and this one is not, `3000` is sent in its place.
-    pub skipms: Option<i32>,
+    pub skip_ms: Option<i32>,
     /// `ffchar`, optional. The digit that winds forward (`#` if unset or empty). When a later argument is set and this one is not, `""` is sent in its place.
-    pub ffchar: Option<Text>,
+    pub forward: Option<Text>,
     /// `rewchr`, optional. The digit that rewinds (`*` if unset or empty). When a later argument is set and this one is not, `""` is sent in its place.
-    pub rewchr: Option<Text>,
+    pub rewind: Option<Text>,
     /// `pausechr`, optional. The digit that pauses and resumes (none if unset or empty). When a later argument is set and this one is not, `""` is sent in its place.
-    pub pausechr: Option<Text>,
+    pub pause: Option<Text>,
     /// `offsetms`, optional. Where to start, in milliseconds; the reply's `endpos` is in milliseconds too.
-    pub offsetms: Option<i64>,
+    pub offset_ms: Option<i64>,
 }
 
 impl ControlStreamFile {
@@ -362,36 +362,36 @@ impl ControlStreamFile {
         Self {
             filename: filename.into(),
             escape_digits: escape_digits.into(),
-            skipms: None,
-            ffchar: None,
-            rewchr: None,
-            pausechr: None,
-            offsetms: None,
+            skip_ms: None,
+            forward: None,
+            rewind: None,
+            pause: None,
+            offset_ms: None,
         }
     }
     /// Sets `skipms`.
-    pub fn skipms(mut self, value: i32) -> Self {
-        self.skipms = Some(value);
+    pub fn skip_ms(mut self, value: i32) -> Self {
+        self.skip_ms = Some(value);
         self
     }
     /// Sets `ffchar`.
-    pub fn ffchar(mut self, value: impl Into<Text>) -> Self {
-        self.ffchar = Some(value.into());
+    pub fn forward(mut self, value: impl Into<Text>) -> Self {
+        self.forward = Some(value.into());
         self
     }
     /// Sets `rewchr`.
-    pub fn rewchr(mut self, value: impl Into<Text>) -> Self {
-        self.rewchr = Some(value.into());
+    pub fn rewind(mut self, value: impl Into<Text>) -> Self {
+        self.rewind = Some(value.into());
         self
     }
     /// Sets `pausechr`.
-    pub fn pausechr(mut self, value: impl Into<Text>) -> Self {
-        self.pausechr = Some(value.into());
+    pub fn pause(mut self, value: impl Into<Text>) -> Self {
+        self.pause = Some(value.into());
         self
     }
     /// Sets `offsetms`.
-    pub fn offsetms(mut self, value: i64) -> Self {
-        self.offsetms = Some(value);
+    pub fn offset_ms(mut self, value: i64) -> Self {
+        self.offset_ms = Some(value);
         self
     }
     /// The command these arguments (after the command's words, as
@@ -403,19 +403,19 @@ impl ControlStreamFile {
         }
         let mut cmd = Self::new(args[0].clone(), args[1].clone());
         if let Some(a) = args.get(2) {
-            cmd.skipms = Some(decode::int::<i32>(a)?);
+            cmd.skip_ms = Some(decode::int::<i32>(a)?);
         }
         if let Some(a) = args.get(3) {
-            cmd.ffchar = Some(a.clone());
+            cmd.forward = Some(a.clone());
         }
         if let Some(a) = args.get(4) {
-            cmd.rewchr = Some(a.clone());
+            cmd.rewind = Some(a.clone());
         }
         if let Some(a) = args.get(5) {
-            cmd.pausechr = Some(a.clone());
+            cmd.pause = Some(a.clone());
         }
         if let Some(a) = args.get(6) {
-            cmd.offsetms = Some(decode::int::<i64>(a)?);
+            cmd.offset_ms = Some(decode::int::<i64>(a)?);
         }
         Some(cmd)
     }
@@ -433,15 +433,15 @@ impl Command for ControlStreamFile {
         line.arg(&self.filename)?;
         line.quoted(&self.escape_digits)?;
         let set = [
-            self.skipms.is_some(),
-            self.ffchar.is_some(),
-            self.rewchr.is_some(),
-            self.pausechr.is_some(),
-            self.offsetms.is_some(),
+            self.skip_ms.is_some(),
+            self.forward.is_some(),
+            self.rewind.is_some(),
+            self.pause.is_some(),
+            self.offset_ms.is_some(),
         ];
         let count = set.iter().rposition(|s| *s).map_or(0, |i| i + 1);
         if count > 0 {
-            match &self.skipms {
+            match &self.skip_ms {
                 Some(v) => {
                     line.number(v)?;
                 }
@@ -451,7 +451,7 @@ impl Command for ControlStreamFile {
             }
         }
         if count > 1 {
-            match &self.ffchar {
+            match &self.forward {
                 Some(v) => {
                     line.quoted(v)?;
                 }
@@ -461,7 +461,7 @@ impl Command for ControlStreamFile {
             }
         }
         if count > 2 {
-            match &self.rewchr {
+            match &self.rewind {
                 Some(v) => {
                     line.quoted(v)?;
                 }
@@ -471,7 +471,7 @@ impl Command for ControlStreamFile {
             }
         }
         if count > 3 {
-            match &self.pausechr {
+            match &self.pause {
                 Some(v) => {
                     line.quoted(v)?;
                 }
@@ -480,7 +480,7 @@ impl Command for ControlStreamFile {
                 }
             }
         }
-        if let Some(v) = &self.offsetms {
+        if let Some(v) = &self.offset_ms {
             line.number(v)?;
         }
         line.finish()
@@ -577,7 +577,7 @@ pub struct DatabaseDeltree {
     /// `family`, required.
     pub family: Text,
     /// `keytree`, optional. The key tree in the family; the whole family if unset.
-    pub keytree: Option<Text>,
+    pub key_tree: Option<Text>,
 }
 
 impl DatabaseDeltree {
@@ -608,12 +608,12 @@ impl DatabaseDeltree {
     pub fn new(family: impl Into<Text>) -> Self {
         Self {
             family: family.into(),
-            keytree: None,
+            key_tree: None,
         }
     }
     /// Sets `keytree`.
-    pub fn keytree(mut self, value: impl Into<Text>) -> Self {
-        self.keytree = Some(value.into());
+    pub fn key_tree(mut self, value: impl Into<Text>) -> Self {
+        self.key_tree = Some(value.into());
         self
     }
     /// The command these arguments (after the command's words, as
@@ -625,7 +625,7 @@ impl DatabaseDeltree {
         }
         let mut cmd = Self::new(args[0].clone());
         if let Some(a) = args.get(1) {
-            cmd.keytree = Some(a.clone());
+            cmd.key_tree = Some(a.clone());
         }
         Some(cmd)
     }
@@ -641,7 +641,7 @@ impl Command for DatabaseDeltree {
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
         line.arg(&self.family)?;
-        if let Some(v) = &self.keytree {
+        if let Some(v) = &self.key_tree {
             line.arg(v)?;
         }
         line.finish()
@@ -912,7 +912,7 @@ pub struct GetData {
     /// `timeout`, optional. Milliseconds to wait after each digit (0 or unset: the channel's default). When a later argument is set and this one is not, `0` is sent in its place.
     pub timeout: Option<i32>,
     /// `maxdigits`, optional. The most digits to collect (1024 if unset).
-    pub maxdigits: Option<i32>,
+    pub max_digits: Option<i32>,
 }
 
 impl GetData {
@@ -949,7 +949,7 @@ impl GetData {
         Self {
             file: file.into(),
             timeout: None,
-            maxdigits: None,
+            max_digits: None,
         }
     }
     /// Sets `timeout`.
@@ -958,8 +958,8 @@ impl GetData {
         self
     }
     /// Sets `maxdigits`.
-    pub fn maxdigits(mut self, value: i32) -> Self {
-        self.maxdigits = Some(value);
+    pub fn max_digits(mut self, value: i32) -> Self {
+        self.max_digits = Some(value);
         self
     }
     /// The command these arguments (after the command's words, as
@@ -974,7 +974,7 @@ impl GetData {
             cmd.timeout = Some(decode::int::<i32>(a)?);
         }
         if let Some(a) = args.get(2) {
-            cmd.maxdigits = Some(decode::int::<i32>(a)?);
+            cmd.max_digits = Some(decode::int::<i32>(a)?);
         }
         Some(cmd)
     }
@@ -990,7 +990,7 @@ impl Command for GetData {
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
         line.arg(&self.file)?;
-        let set = [self.timeout.is_some(), self.maxdigits.is_some()];
+        let set = [self.timeout.is_some(), self.max_digits.is_some()];
         let count = set.iter().rposition(|s| *s).map_or(0, |i| i + 1);
         if count > 0 {
             match &self.timeout {
@@ -1002,7 +1002,7 @@ impl Command for GetData {
                 }
             }
         }
-        if let Some(v) = &self.maxdigits {
+        if let Some(v) = &self.max_digits {
             line.number(v)?;
         }
         line.finish()
@@ -1024,7 +1024,7 @@ pub struct GetFullVariable {
     /// `expression`, required.
     pub expression: Text,
     /// `channelname`, optional. The channel to evaluate on; this one if unset.
-    pub channelname: Option<Text>,
+    pub channel: Option<Text>,
 }
 
 impl GetFullVariable {
@@ -1055,12 +1055,12 @@ impl GetFullVariable {
     pub fn new(expression: impl Into<Text>) -> Self {
         Self {
             expression: expression.into(),
-            channelname: None,
+            channel: None,
         }
     }
     /// Sets `channelname`.
-    pub fn channelname(mut self, value: impl Into<Text>) -> Self {
-        self.channelname = Some(value.into());
+    pub fn channel(mut self, value: impl Into<Text>) -> Self {
+        self.channel = Some(value.into());
         self
     }
     /// The command these arguments (after the command's words, as
@@ -1072,7 +1072,7 @@ impl GetFullVariable {
         }
         let mut cmd = Self::new(args[0].clone());
         if let Some(a) = args.get(1) {
-            cmd.channelname = Some(a.clone());
+            cmd.channel = Some(a.clone());
         }
         Some(cmd)
     }
@@ -1088,7 +1088,7 @@ impl Command for GetFullVariable {
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
         line.arg(&self.expression)?;
-        if let Some(v) = &self.channelname {
+        if let Some(v) = &self.channel {
             line.arg(v)?;
         }
         line.finish()
@@ -1203,7 +1203,7 @@ impl Command for GetOption {
 #[non_exhaustive]
 pub struct GetVariable {
     /// `variablename`, required.
-    pub variablename: Text,
+    pub variable: Text,
 }
 
 impl GetVariable {
@@ -1224,9 +1224,9 @@ impl GetVariable {
     };
 
     /// `GET VARIABLE` with its required arguments (`variablename`).
-    pub fn new(variablename: impl Into<Text>) -> Self {
+    pub fn new(variable: impl Into<Text>) -> Self {
         Self {
-            variablename: variablename.into(),
+            variable: variable.into(),
         }
     }
     /// The command these arguments (after the command's words, as
@@ -1249,7 +1249,7 @@ impl Command for GetVariable {
 
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
-        line.arg(&self.variablename)?;
+        line.arg(&self.variable)?;
         line.finish()
     }
 
@@ -1375,7 +1375,7 @@ impl Command for Gosub {
 #[non_exhaustive]
 pub struct Hangup {
     /// `channelname`, optional. The channel to hang up; this one if unset.
-    pub channelname: Option<Text>,
+    pub channel: Option<Text>,
 }
 
 impl Hangup {
@@ -1397,11 +1397,11 @@ impl Hangup {
 
     /// `HANGUP` (it has no arguments).
     pub fn new() -> Self {
-        Self { channelname: None }
+        Self { channel: None }
     }
     /// Sets `channelname`.
-    pub fn channelname(mut self, value: impl Into<Text>) -> Self {
-        self.channelname = Some(value.into());
+    pub fn channel(mut self, value: impl Into<Text>) -> Self {
+        self.channel = Some(value.into());
         self
     }
     /// The command these arguments (after the command's words, as
@@ -1413,7 +1413,7 @@ impl Hangup {
         }
         let mut cmd = Self::new();
         if let Some(a) = args.first() {
-            cmd.channelname = Some(a.clone());
+            cmd.channel = Some(a.clone());
         }
         Some(cmd)
     }
@@ -1428,7 +1428,7 @@ impl Command for Hangup {
 
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
-        if let Some(v) = &self.channelname {
+        if let Some(v) = &self.channel {
             line.arg(v)?;
         }
         line.finish()
@@ -2939,7 +2939,7 @@ impl Command for SetPriority {
 #[non_exhaustive]
 pub struct SetVariable {
     /// `variablename`, required.
-    pub variablename: Text,
+    pub variable: Text,
     /// `value`, required.
     pub value: Text,
 }
@@ -2969,9 +2969,9 @@ impl SetVariable {
     };
 
     /// `SET VARIABLE` with its required arguments (`variablename` and `value`).
-    pub fn new(variablename: impl Into<Text>, value: impl Into<Text>) -> Self {
+    pub fn new(variable: impl Into<Text>, value: impl Into<Text>) -> Self {
         Self {
-            variablename: variablename.into(),
+            variable: variable.into(),
             value: value.into(),
         }
     }
@@ -2995,7 +2995,7 @@ impl Command for SetVariable {
 
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = Line::new(Self::INFO.words);
-        line.arg(&self.variablename)?;
+        line.arg(&self.variable)?;
         line.arg(&self.value)?;
         line.finish()
     }
