@@ -1,12 +1,16 @@
-//! Generates `ami-proto`'s typed AMI actions and events from Asterisk's
-//! XML documentation (`core-en_US.xml`) of several releases.
+//! Generates `ami-proto`'s typed AMI actions and events, and
+//! `agi-proto`'s typed AGI commands, from Asterisk's XML documentation
+//! (`core-en_US.xml`) of several releases.
 //!
 //! The trimmed XML of each release is in `spec/asterisk-NN/`
 //! (`ami-codegen extract` makes it from a full file); `spec/overrides.json`
-//! says where the wire differs from the XML. The output is checked in
-//! under `ami-proto/src/generated/`; a test regenerates it in memory and
-//! fails when the two differ.
+//! says where the AMI wire differs from the XML, and `spec/agi.json` adds
+//! what the XML does not say about AGI commands (argument types, dead
+//! channels, replies). The output is checked in under
+//! `ami-proto/src/generated/` and `agi-proto/src/generated/`; a test
+//! regenerates it in memory and fails when the two differ.
 
+pub mod agi;
 pub mod emit;
 pub mod model;
 pub mod spec;
@@ -48,7 +52,28 @@ pub fn read_overrides(spec_dir: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The generated files: (path from the repository root, contents).
+/// The generated AGI files: (path from the repository root, contents).
+pub fn generate_agi(
+    releases: &[spec::Release],
+    agi_spec: &serde_json::Value,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let merged = spec::merge(releases);
+    [
+        ("agi-proto/src/generated/mod.rs", agi::mod_file()),
+        (
+            "agi-proto/src/generated/commands.rs",
+            agi::commands_file(&merged, agi_spec)?,
+        ),
+    ]
+    .into_iter()
+    .map(|(path, code)| {
+        let code = ari_codegen::rustfmt(&code).map_err(|e| format!("{path}: {e}"))?;
+        Ok((path, code))
+    })
+    .collect()
+}
+
+/// The generated AMI files: (path from the repository root, contents).
 pub fn generate(
     releases: &[spec::Release],
     overrides: &serde_json::Value,

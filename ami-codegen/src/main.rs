@@ -1,4 +1,5 @@
-//! Regenerates `ami-proto/src/generated` from Asterisk's XML documentation.
+//! Regenerates `ami-proto/src/generated` and `agi-proto/src/generated`
+//! from Asterisk's XML documentation.
 //!
 //! ```text
 //! ami-codegen                          # from this crate's spec/asterisk-{20,22,23}
@@ -38,7 +39,9 @@ fn main() {
     let spec_dir = ami_codegen::default_spec_dir();
     let releases = ami_codegen::read_releases(&spec_dir).unwrap_or_else(|e| fail(e));
     let overrides = ami_codegen::read_overrides(&spec_dir).unwrap_or_else(|e| fail(e));
-    let files = ami_codegen::generate(&releases, &overrides).unwrap_or_else(|e| fail(e));
+    let agi_spec = ami_codegen::agi::read_spec(&spec_dir).unwrap_or_else(|e| fail(e));
+    let mut files = ami_codegen::generate(&releases, &overrides).unwrap_or_else(|e| fail(e));
+    files.extend(ami_codegen::generate_agi(&releases, &agi_spec).unwrap_or_else(|e| fail(e)));
     let out = ami_codegen::default_out_dir();
     for (name, text) in files {
         let path = out.join(name);

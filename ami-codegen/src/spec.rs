@@ -60,6 +60,17 @@ pub struct Event {
     pub items: Vec<Item>,
 }
 
+/// An AGI command as one release documents it (`<agi name="stream file">`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgiCommand {
+    /// `name`: the command's words, lower case (`stream file`).
+    pub name: String,
+    /// `<since><version>`s.
+    pub since: Vec<String>,
+    /// The positional arguments in order (`required` as the XML says).
+    pub params: Vec<Param>,
+}
+
 /// One release's declarations.
 #[derive(Clone, Debug)]
 pub struct Release {
@@ -69,6 +80,8 @@ pub struct Release {
     pub actions: BTreeMap<String, Action>,
     /// Events by name.
     pub events: BTreeMap<String, Event>,
+    /// AGI commands by name.
+    pub agi: BTreeMap<String, AgiCommand>,
 }
 
 fn attr_true(node: Node, name: &str) -> bool {
@@ -217,12 +230,33 @@ fn read_action<'a, 'i>(doc: &'a Document<'i>, node: Node<'a, 'i>) -> Result<Acti
     })
 }
 
+fn read_agi<'a, 'i>(doc: &'a Document<'i>, node: Node<'a, 'i>) -> Result<AgiCommand, String> {
+    let name = node.attribute("name").unwrap_or_default().to_string();
+    let mut params = Vec::new();
+    for syntax in elements(doc, node, "syntax")? {
+        for p in elements(doc, syntax, "parameter")? {
+            params.push(Param {
+                name: p.attribute("name").unwrap_or_default().to_string(),
+                required: attr_true(p, "required"),
+                default: p.attribute("default").map(str::to_string),
+                values: enum_values(doc, p)?,
+            });
+        }
+    }
+    Ok(AgiCommand {
+        since: since(doc, node)?,
+        name,
+        params,
+    })
+}
+
 impl Release {
     /// Reads a (full or extracted) `core-en_US.xml`.
     pub fn parse(label: &str, text: &str) -> Result<Release, String> {
         let doc = xml::parse(text)?;
         let mut actions = BTreeMap::new();
         let mut events = BTreeMap::new();
+        let mut agi = BTreeMap::new();
         for node in doc.root_element().descendants().filter(|n| n.is_element()) {
             match node.tag_name().name() {
                 "manager" if node.parent() == Some(doc.root_element()) => {
@@ -232,6 +266,10 @@ impl Release {
                     actions.entry(action.name.clone()).or_insert(action);
                 }
                 "managerEvent" => read_event(&doc, node, &mut events)?,
+                "agi" if node.parent() == Some(doc.root_element()) => {
+                    let command = read_agi(&doc, node)?;
+                    agi.insert(command.name.clone(), command);
+                }
                 _ => {}
             }
         }
@@ -239,6 +277,7 @@ impl Release {
             label: label.to_string(),
             actions,
             events,
+            agi,
         })
     }
 }
@@ -283,6 +322,19 @@ pub struct MergedEvent {
     pub items: Vec<In<Item>>,
 }
 
+/// An AGI command merged over releases.
+#[derive(Clone, Debug)]
+pub struct MergedAgi {
+    /// The name (`stream file`).
+    pub name: String,
+    /// Every `since` version any release gives.
+    pub since: Vec<String>,
+    /// The releases that document it.
+    pub releases: Vec<String>,
+    /// Its arguments, each with the releases that have it.
+    pub params: Vec<In<Param>>,
+}
+
 /// Everything, merged over releases.
 #[derive(Clone, Debug, Default)]
 pub struct Merged {
@@ -292,6 +344,8 @@ pub struct Merged {
     pub actions: BTreeMap<String, MergedAction>,
     /// Events by name.
     pub events: BTreeMap<String, MergedEvent>,
+    /// AGI commands by name.
+    pub agi: BTreeMap<String, MergedAgi>,
 }
 
 fn merge_into<T: Clone + PartialEq>(
@@ -373,6 +427,19 @@ pub fn merge(releases: &[Release]) -> Merged {
                 merge_into(&mut me.items, i, same_item, &r.label);
             }
         }
+        for c in r.agi.values() {
+            let mc = m.agi.entry(c.name.clone()).or_insert_with(|| MergedAgi {
+                name: c.name.clone(),
+                since: Vec::new(),
+                releases: Vec::new(),
+                params: Vec::new(),
+            });
+            add_all(&mut mc.since, &c.since);
+            mc.releases.push(r.label.clone());
+            for p in &c.params {
+                merge_into(&mut mc.params, p, |x, y| x.name == y.name, &r.label);
+            }
+        }
     }
     m
 }
@@ -434,6 +501,28 @@ mod tests {
                 field("Third"),
             ]
         );
+    }
+
+    #[test]
+    fn agi_commands() {
+        let doc = |extra: &str| {
+            format!(
+                r#"<docs><agi name="stream file" language="en_US"><since><version>0.4.0</version></since><syntax>
+  <parameter name="filename" required="true"/><parameter name="escape_digits" required="true"/>{extra}
+</syntax></agi><agi name="noop"/></docs>"#
+            )
+        };
+        let old = Release::parse("1", &doc("")).unwrap();
+        let new = Release::parse("2", &doc(r#"<parameter name="sample offset"/>"#)).unwrap();
+        let s = &new.agi["stream file"];
+        assert_eq!(s.since, ["0.4.0"]);
+        assert_eq!(s.params.len(), 3);
+        assert!(s.params[0].required && !s.params[2].required);
+        assert!(new.agi["noop"].params.is_empty());
+        let m = merge(&[old, new]);
+        let ms = &m.agi["stream file"];
+        assert_eq!(ms.releases, ["1", "2"]);
+        assert_eq!(ms.params[2].releases, ["2"]);
     }
 
     #[test]

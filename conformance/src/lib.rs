@@ -8,6 +8,7 @@
 //! [`check_ami_trace`] does the same for an AMI trace, and [`AnyTrace`]
 //! reads either kind, told apart by the `protocol` of the `meta` line.
 
+pub mod agi_check;
 pub mod ami_check;
 pub mod ami_replay;
 pub mod ami_serve;

@@ -46,6 +46,10 @@ fn check(args: &[String]) {
     }
     let (mut passed, mut failed) = config_check::check_files(&confs, verbose);
     for file in &files {
+        if let Some((p, f)) = conformance::agi_check::check_if_agi(file, verbose) {
+            (passed, failed) = (passed + p, failed + f);
+            continue;
+        }
         let trace = match conformance::AnyTrace::read(file) {
             Ok(t) => t,
             Err(e) => {

@@ -1,0 +1,38 @@
+//! `agi-proto` against every recorded FastAGI trace and the recorded
+//! AsyncAGI session.
+
+use conformance::agi_check::{AgiTrace, bundled_agi_traces, check, check_asyncagi, check_if_agi};
+
+#[test]
+fn every_fastagi_trace_conforms() {
+    let files = bundled_agi_traces();
+    assert_eq!(files.len(), 7, "the seven recorded FastAGI scenarios");
+    let mut total = 0;
+    for file in files {
+        let report = check(&AgiTrace::read(&file).unwrap());
+        assert!(
+            report.failures.is_empty(),
+            "{}:\n{}",
+            file.display(),
+            report.failures.join("\n")
+        );
+        assert!(report.passed >= 18, "{}: {}", file.display(), report.passed);
+        total += report.passed;
+    }
+    assert!(total > 500, "{total} checks");
+}
+
+#[test]
+fn the_asyncagi_session_conforms() {
+    let report = check_asyncagi(&conformance::bundled_ami_trace("ami-asyncagi.jsonl")).unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // Start, six actions, six results, the end, and the total.
+    assert_eq!(report.passed, 15);
+}
+
+#[test]
+fn other_traces_are_left_to_the_other_checks() {
+    let ari = conformance::bundled_traces();
+    assert!(check_if_agi(&ari[0], false).is_none());
+    assert!(check_if_agi(&conformance::bundled_ami_trace("ami-login.jsonl"), false).is_none());
+}
