@@ -100,6 +100,58 @@ impl Command for RawCommand {
     }
 }
 
+/// A command already written: its line and its facts, with no type of its
+/// own. It lets an application encode a typed command where it is made
+/// (and keep the typed command to read the reply), and hand only this to
+/// the task that drives the [`Session`](crate::Session).
+///
+/// ```
+/// use agi_proto::commands::GetData;
+/// use agi_proto::{Command, Encoded};
+///
+/// let get = GetData::new("beep").timeout(3000).max_digits(4);
+/// let encoded = Encoded::new(&get).unwrap();
+/// assert_eq!(encoded.line(), b"GET DATA beep 3000 4\n");
+/// assert_eq!(encoded.info().unwrap().name, "GET DATA");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    line: Vec<u8>,
+    info: Option<&'static CommandInfo>,
+}
+
+impl Encoded {
+    /// Writes `command`.
+    pub fn new<C: Command + ?Sized>(command: &C) -> Result<Encoded, EncodeError> {
+        Ok(Encoded {
+            line: command.encode()?,
+            info: command.info(),
+        })
+    }
+
+    /// The line, `\n` included.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+}
+
+impl Command for Encoded {
+    type Output = Reply;
+
+    fn info(&self) -> Option<&'static CommandInfo> {
+        self.info
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        Ok(self.line.clone())
+    }
+
+    fn parse_reply(&self, reply: &Reply) -> Result<Reply, ReplyError> {
+        reply.check_status()?;
+        Ok(reply.clone())
+    }
+}
+
 /// The command a line's words name, as Asterisk finds it: its words are
 /// the first words of the line, compared without regard to case.
 pub fn lookup(words: &[Vec<u8>]) -> Option<&'static CommandInfo> {

@@ -71,6 +71,12 @@
 //! // After the hangup, Asterisk would refuse ANSWER: it fails here.
 //! assert!(session.send(&answer, now).is_err());
 //! ```
+//!
+//! An async driver owns the session in one task; the application's tasks
+//! make typed commands, hand the driver an [`Encoded`] (the line and its
+//! facts, `Send + 'static`), and read the [`Reply`] that comes back with
+//! their typed command's [`Command::parse_reply`]. [`Error`] joins the two
+//! ways a command can fail.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,7 +93,7 @@ mod text;
 
 pub use args::{EncodeError, MAX_LINE, MAX_WORDS};
 pub use async_agi::{AsyncAgi, AsyncOutput};
-pub use command::{Command, CommandInfo, ParamInfo, RawCommand, all, find, lookup};
+pub use command::{Command, CommandInfo, Encoded, ParamInfo, RawCommand, all, find, lookup};
 pub use generated::commands;
 pub use reply::{DecodeError, Decoder, Frame, Limits, Reply, ReplyError};
 pub use request::{Request, Script, percent_decode};

@@ -311,17 +311,46 @@ enum State {
     Block(Vec<u8>),
     /// Inside a value that spans lines, until a line ending in `)`.
     Value(Vec<u8>),
-    /// Skipping an over-long reply to the end of its line.
-    SkipLine,
     /// Skipping the rest of an over-long `NNN-` block, up to its last line.
     SkipBlock([u8; 3]),
     /// Skipping the rest of an over-long value, up to a line ending in `)`.
     SkipValue,
 }
 
+/// One line, as the state machine sees it.
+#[derive(Debug)]
+enum Line {
+    /// A line within the limit, its `\n` included.
+    Whole(Vec<u8>),
+    /// A line over the limit, dropped as it came: its first bytes (up to
+    /// four: enough for a code and its separator) and its last byte
+    /// before the `\n`.
+    TooLong { head: Vec<u8>, last: Option<u8> },
+}
+
+impl Line {
+    fn head(&self) -> &[u8] {
+        match self {
+            Line::Whole(l) => &l[..l.len().min(4)],
+            Line::TooLong { head, .. } => head,
+        }
+    }
+
+    /// Whether it ends in `)` (before its `\n`).
+    fn closes(&self) -> bool {
+        match self {
+            Line::Whole(l) => l.ends_with(b")\n"),
+            Line::TooLong { last, .. } => *last == Some(b')'),
+        }
+    }
+}
+
 /// Cuts what Asterisk writes into [`Frame`]s, whatever the bytes and
-/// wherever they are split. It holds at most one unfinished reply (bounded
-/// by [`Limits`]); nothing in the input makes it panic.
+/// wherever they are split: lines are cut first (a line over the limit is
+/// dropped as it comes, keeping its first and last bytes), and every
+/// decision is made on whole lines, so the frames never depend on the
+/// cuts. It holds at most one unfinished reply (bounded by [`Limits`]);
+/// nothing in the input makes it panic.
 #[derive(Clone, Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
@@ -330,6 +359,8 @@ pub struct Decoder {
     state: State,
     limits: Limits,
     value_reply: bool,
+    /// Dropping a line over the limit: its first bytes and last byte so far.
+    dropping: Option<(Vec<u8>, Option<u8>)>,
 }
 
 impl Decoder {
@@ -342,6 +373,7 @@ impl Decoder {
             state: State::Request(Vec::new(), 0),
             limits,
             value_reply: false,
+            dropping: None,
         }
     }
 
@@ -372,7 +404,7 @@ impl Decoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The bytes fed and not yet made into frames.
+    /// The bytes held: fed and not yet made into frames.
     pub fn buffered(&self) -> usize {
         self.buf.len()
             + match &self.state {
@@ -381,6 +413,7 @@ impl Decoder {
             }
     }
 
+    /// The longest line (its `\n` not counted) of the current state.
     fn limit(&self) -> usize {
         match self.state {
             State::Request(..) | State::SkipRequest => self.limits.max_request,
@@ -391,110 +424,143 @@ impl Decoder {
     /// The next complete frame, if the bytes fed hold one.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
+            let limit = self.limit();
             let nl = self.buf[self.scanned..]
                 .iter()
                 .position(|&c| c == b'\n')
                 .map(|i| self.scanned + i);
             let Some(nl) = nl else {
+                if self.buf.len() > limit {
+                    self.drop_buffered();
+                }
                 self.scanned = self.buf.len();
-                return self.overflow();
+                return None;
             };
-            let line: Vec<u8> = self.buf.drain(..=nl).collect();
+            let mut bytes: Vec<u8> = self.buf.drain(..=nl).collect();
             self.scanned = 0;
+            let line = match self.dropping.take() {
+                Some((mut head, last)) => {
+                    let content = &bytes[..bytes.len() - 1];
+                    let keep = 4usize.saturating_sub(head.len()).min(content.len());
+                    head.extend_from_slice(&content[..keep]);
+                    Line::TooLong {
+                        head,
+                        last: content.last().copied().or(last),
+                    }
+                }
+                None if bytes.len() - 1 > limit => {
+                    bytes.pop();
+                    Line::TooLong {
+                        head: bytes[..4.min(bytes.len())].to_vec(),
+                        last: bytes.last().copied(),
+                    }
+                }
+                None => Line::Whole(bytes),
+            };
             if let Some(frame) = self.on_line(line) {
                 return Some(frame);
             }
         }
     }
 
+    /// Drops the start of a line over the limit, keeping its first bytes
+    /// and its last byte so far.
+    fn drop_buffered(&mut self) {
+        let (head, last) = self.dropping.get_or_insert_with(|| (Vec::new(), None));
+        let keep = 4usize.saturating_sub(head.len()).min(self.buf.len());
+        head.extend_from_slice(&self.buf[..keep]);
+        if let Some(&b) = self.buf.last() {
+            *last = Some(b);
+        }
+        self.buf.clear();
+    }
+
     /// The stream ended: what is left over, if anything, as a frame.
     pub fn finish(&mut self) -> Option<Frame> {
+        self.scanned = 0;
+        if let Some((head, last)) = self.dropping.take() {
+            // It never ended: an over-long line all the same.
+            self.buf.clear();
+            let frame = self.on_line(Line::TooLong { head, last });
+            self.state = State::Replies;
+            return frame;
+        }
         let left = self.buffered();
         self.buf.clear();
-        self.scanned = 0;
         let was = std::mem::replace(&mut self.state, State::Replies);
         match was {
             State::Request(lines, _) if !lines.is_empty() || left > 0 => {
                 Some(Frame::Malformed(DecodeError::Incomplete(left)))
             }
+            // Bytes of something already reported too long.
+            State::SkipBlock(_) | State::SkipValue | State::SkipRequest => None,
             _ if left > 0 => Some(Frame::Malformed(DecodeError::Incomplete(left))),
             _ => None,
         }
     }
 
-    /// An unfinished line past the limit: dropped, and what follows up to
-    /// its end is skipped.
-    fn overflow(&mut self) -> Option<Frame> {
-        let limit = self.limit();
-        if self.buffered() <= limit {
-            return None;
-        }
-        self.buf.clear();
-        self.scanned = 0;
-        let (next, frame) = match &self.state {
-            State::Request(..) => (State::SkipRequest, Some(DecodeError::RequestTooLong(limit))),
-            State::SkipRequest => (State::SkipRequest, None),
-            State::SkipLine => (State::SkipLine, None),
-            // The line being cut off still belongs to the block or value.
-            State::Block(b) => (
-                State::SkipBlock(code3(b)),
-                Some(DecodeError::ReplyTooLong(limit)),
-            ),
-            State::SkipBlock(c) => (State::SkipBlock(*c), None),
-            State::Value(_) => (State::SkipValue, Some(DecodeError::ReplyTooLong(limit))),
-            State::SkipValue => (State::SkipValue, None),
-            State::Replies => (State::SkipLine, Some(DecodeError::ReplyTooLong(limit))),
-        };
-        self.state = next;
-        frame.map(Frame::Malformed)
+    fn too_long(&self) -> Option<Frame> {
+        Some(Frame::Malformed(DecodeError::ReplyTooLong(
+            self.limits.max_reply,
+        )))
     }
 
-    fn on_line(&mut self, line: Vec<u8>) -> Option<Frame> {
+    fn on_line(&mut self, line: Line) -> Option<Frame> {
         match std::mem::replace(&mut self.state, State::Replies) {
             State::Request(mut lines, size) => {
-                if line == b"\n" {
+                let Line::Whole(bytes) = line else {
+                    self.state = State::SkipRequest;
+                    return Some(Frame::Malformed(DecodeError::RequestTooLong(
+                        self.limits.max_request,
+                    )));
+                };
+                if bytes == b"\n" {
                     return Some(Frame::Request(Box::new(Request::from_lines(lines))));
                 }
-                let size = size + line.len();
+                let size = size + bytes.len();
                 if size > self.limits.max_request {
                     self.state = State::SkipRequest;
                     return Some(Frame::Malformed(DecodeError::RequestTooLong(
                         self.limits.max_request,
                     )));
                 }
-                lines.push(crate::request::split_line(&line[..line.len() - 1]));
+                lines.push(crate::request::split_line(&bytes[..bytes.len() - 1]));
                 self.state = State::Request(lines, size);
                 None
             }
             State::SkipRequest => {
-                if line != b"\n" {
+                if !matches!(&line, Line::Whole(b) if b == b"\n") {
                     self.state = State::SkipRequest;
                 }
                 None
             }
-            State::SkipLine => None,
             State::SkipBlock(code) => {
-                if !ends_block(&line, &code) {
+                if !ends_block(line.head(), &code) {
                     self.state = State::SkipBlock(code);
                 }
                 None
             }
             State::SkipValue => {
-                if !line.ends_with(b")\n") {
+                if !line.closes() {
                     self.state = State::SkipValue;
                 }
                 None
             }
             State::Block(mut block) => {
-                let done = ends_block(&line, &code3(&block));
-                block.extend_from_slice(&line);
+                let code = code3(&block);
+                let done = ends_block(line.head(), &code);
+                let Line::Whole(bytes) = line else {
+                    if !done {
+                        self.state = State::SkipBlock(code);
+                    }
+                    return self.too_long();
+                };
+                block.extend_from_slice(&bytes);
                 if block.len() > self.limits.max_reply {
                     if !done {
-                        self.state = State::SkipBlock(code3(&block));
+                        self.state = State::SkipBlock(code);
                     }
-                    return Some(Frame::Malformed(DecodeError::ReplyTooLong(
-                        self.limits.max_reply,
-                    )));
+                    return self.too_long();
                 }
                 if done {
                     return Reply::parse(&block).map(Frame::Reply);
@@ -503,38 +569,59 @@ impl Decoder {
                 None
             }
             State::Value(mut value) => {
-                value.extend_from_slice(&line);
-                if value.len() > self.limits.max_reply {
-                    if !line.ends_with(b")\n") {
+                let closes = line.closes();
+                let Line::Whole(bytes) = line else {
+                    if !closes {
                         self.state = State::SkipValue;
                     }
-                    return Some(Frame::Malformed(DecodeError::ReplyTooLong(
-                        self.limits.max_reply,
-                    )));
+                    return self.too_long();
+                };
+                value.extend_from_slice(&bytes);
+                if value.len() > self.limits.max_reply {
+                    if !closes {
+                        self.state = State::SkipValue;
+                    }
+                    return self.too_long();
                 }
-                if line.ends_with(b")\n") {
+                if closes {
                     return Reply::parse(&value).map(Frame::Reply);
                 }
                 self.state = State::Value(value);
                 None
             }
             State::Replies => {
-                if line == b"HANGUP\n" {
+                let bytes = match line {
+                    Line::Whole(bytes) => bytes,
+                    Line::TooLong { head, last } => {
+                        // What follows an over-long first line still
+                        // belongs to it: the rest of a block, or of a value.
+                        if head.get(3) == Some(&b'-') && code_of(&head).is_some() {
+                            self.state = State::SkipBlock(code3(&head));
+                        } else if self.value_reply
+                            && code_of(&head) == Some(200)
+                            && last != Some(b')')
+                        {
+                            self.state = State::SkipValue;
+                        }
+                        return self.too_long();
+                    }
+                };
+                if bytes == b"HANGUP\n" {
                     return Some(Frame::Hangup);
                 }
-                let Some(code) = code_of(&line) else {
-                    let shown = &line[..line.len().min(80)];
+                let Some(code) = code_of(&bytes) else {
+                    let shown = &bytes[..bytes.len().min(80)];
                     return Some(Frame::Malformed(DecodeError::NotAReply(shown.into())));
                 };
-                if line.get(3) == Some(&b'-') {
-                    self.state = State::Block(line);
+                if bytes.get(3) == Some(&b'-') {
+                    self.state = State::Block(bytes);
                     return None;
                 }
-                if self.value_reply && code == 200 && opens_value(&line) {
-                    self.state = State::Value(line);
+                if self.value_reply && code == 200 && opens_value(&bytes) {
+                    self.state = State::Value(bytes);
                     return None;
                 }
-                Reply::parse(&line).map(Frame::Reply)
+                Reply::parse(&bytes).map(Frame::Reply)
             }
         }
     }
@@ -642,6 +729,57 @@ mod tests {
         assert!(matches!(got[1], Frame::Malformed(_)));
     }
 
+    /// Fuzz finding: a block cut off in the middle of a line; the line's
+    /// tail (`...520 x`) looked like the block's last line when the bytes
+    /// came one at a time, not when they came whole.
+    #[test]
+    fn the_tail_of_a_cut_line_ends_nothing() {
+        let limits = Limits {
+            max_reply: 16,
+            max_request: 16,
+        };
+        for input in [
+            // Cut after the ninth `x`: the tail is `520 x`.
+            &b"520-abc\nxxxxxxxxx520 x\n200 result=0\n"[..],
+            // Cut after 17 bytes: the tail is a bare `\n`.
+            b"agi_a: 1\nagi_b: 2222222222\n\n200 result=0\n",
+            // Cut inside the block's last line, which still ends it.
+            b"520-ab\n520 Endxxxxxxxxx\n200 result=0\n",
+            b"520-abcdefgh\n520 End\n200 result=0\n",
+            b"520-abcdefghijk\n520 End\n200 result=0\n",
+            // A value cut right after its closing `)`.
+            b"200 result=1 (a\nbcdefghijklmnopqr)\n200 result=0\n",
+        ] {
+            let run = |bytewise: bool| {
+                let mut d = Decoder::new(limits);
+                let mut out = Vec::new();
+                if !input.starts_with(b"agi_") {
+                    d = Decoder::replies(limits);
+                }
+                d.expect_value(true);
+                if bytewise {
+                    for b in input {
+                        d.feed(std::slice::from_ref(b));
+                        out.extend(std::iter::from_fn(|| d.next_frame()));
+                    }
+                } else {
+                    d.feed(input);
+                    out.extend(std::iter::from_fn(|| d.next_frame()));
+                }
+                out
+            };
+            let whole = run(false);
+            assert_eq!(run(true), whole, "{}", String::from_utf8_lossy(input));
+            // Where the block did end, the reply after it comes through.
+            let ended = !input.starts_with(b"520-abc\n");
+            assert_eq!(
+                matches!(whole.last(), Some(Frame::Reply(_))),
+                ended,
+                "{whole:?}"
+            );
+        }
+    }
+
     #[test]
     fn long_lines_are_bounded() {
         let limits = Limits {
@@ -650,12 +788,21 @@ mod tests {
         };
         let mut d = Decoder::replies(limits);
         d.feed(&[b'x'; 40]);
+        assert_eq!(d.next_frame(), None);
+        assert!(d.buffered() <= 16, "dropped as it comes");
+        d.feed(b"xxxx\n200 result=0\n");
         assert_eq!(
             d.next_frame(),
             Some(Frame::Malformed(DecodeError::ReplyTooLong(16)))
         );
-        d.feed(b"xxxx\n200 result=0\n");
         assert!(matches!(d.next_frame(), Some(Frame::Reply(_))));
+        // A long line that comes whole is as long.
+        d.feed(&[b'y'; 17]);
+        d.feed(b"\n");
+        assert_eq!(
+            d.next_frame(),
+            Some(Frame::Malformed(DecodeError::ReplyTooLong(16)))
+        );
         assert!(d.buffered() == 0);
         let mut d = Decoder::new(limits);
         d.feed(b"agi_a: 1\nagi_b: 2222222222222222222222222222\nagi_c: 3\n\n200 result=0\n");

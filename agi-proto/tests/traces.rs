@@ -106,3 +106,54 @@ fn every_sent_line_reads_back_as_a_command() {
     }
     assert_eq!(typed, 205, "typed commands written byte for byte");
 }
+
+/// Inputs that once broke the `agi_session` fuzz target
+/// (`fuzz/regressions/agi_session-*`): the first byte is the target's
+/// control byte, the rest what Asterisk sent. However cut, they decode
+/// the same.
+#[test]
+fn fuzz_regressions_decode_the_same_however_cut() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("agi_session-") {
+            continue;
+        }
+        let data = std::fs::read(entry.path()).unwrap();
+        let stream = &data[1..];
+        let limits = Limits {
+            max_reply: 512,
+            max_request: 1024,
+        };
+        let run = |cuts: &[usize]| {
+            let mut d = Decoder::new(limits);
+            // As the target reads its control byte.
+            d.expect_value(data[0] & 1 == 1);
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &c in cuts.iter().chain(std::iter::once(&stream.len())) {
+                d.feed(&stream[from..c]);
+                from = c;
+                out.extend(std::iter::from_fn(|| d.next_frame()));
+            }
+            out.extend(d.finish());
+            out
+        };
+        let step = usize::from(data[0] % 13) + 1;
+        let chunks: Vec<usize> = (0..stream.len()).step_by(step).collect();
+        assert_eq!(run(&chunks), run(&[]), "{name} in chunks of {step}");
+        let every: Vec<usize> = (0..stream.len()).collect();
+        let (a, b) = (run(&every), run(&[]));
+        if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+            eprintln!(
+                "{name} at {i}:\n bytewise {:?}\n whole    {:?}",
+                &a[i.min(a.len())..],
+                &b[i.min(b.len())..]
+            );
+        }
+        assert_eq!(a, b, "{name}");
+        n += 1;
+    }
+    assert!(n >= 2, "{n} regressions");
+}
