@@ -9,6 +9,7 @@
 //! reads either kind, told apart by the `protocol` of the `meta` line.
 
 pub mod agi_check;
+pub mod agi_serve;
 pub mod ami_check;
 pub mod ami_replay;
 pub mod ami_serve;
