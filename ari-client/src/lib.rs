@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agi;
 pub mod ami;
 mod ami_picture;
 mod calls;

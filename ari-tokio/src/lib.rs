@@ -60,6 +60,39 @@ pub mod ami {
     }
 }
 
+/// FastAGI on tokio: a server Asterisk connects to for `AGI(agi://host/script)`,
+/// one task per call, each with its environment and typed commands.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use ari_tokio::agi::{self, Routes, commands};
+/// let server = agi::serve("127.0.0.1:4573".parse().unwrap(), Routes::new().at("hello", |agi| async move {
+///     agi.send(&commands::Answer::new()).await?;
+///     agi.send(&commands::StreamFile::new("hello-world", "")).await?;
+///     Ok(())
+/// }))?;
+/// # let _ = server; Ok(()) }
+/// ```
+pub mod agi {
+    pub use ari_client::agi::*;
+
+    /// Listens on `address` (port 0: any free one) and serves each call by
+    /// `routes`; stops accepting when the server is dropped.
+    pub fn serve(address: std::net::SocketAddr, routes: Routes) -> std::io::Result<FastAgiServer> {
+        serve_with(address, ServerConfig::default(), routes)
+    }
+
+    /// [`serve`] with your own settings (session limits and timeouts, the
+    /// most sessions at once, tracing of every exchange).
+    pub fn serve_with(
+        address: std::net::SocketAddr,
+        config: ServerConfig,
+        routes: Routes,
+    ) -> std::io::Result<FastAgiServer> {
+        FastAgiServer::start(super::TokioRuntime::current(), address, config, routes)
+    }
+}
+
 /// The tokio runtime, as the client needs it.
 #[derive(Clone, Debug)]
 pub struct TokioRuntime(pub tokio::runtime::Handle);

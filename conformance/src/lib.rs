@@ -110,6 +110,13 @@ pub fn bundled_ami_traces() -> Vec<std::path::PathBuf> {
     files
 }
 
+/// A FastAGI trace shipped with this crate (`traces/agi/`), by file name.
+pub fn bundled_agi_trace(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/agi")
+        .join(name)
+}
+
 /// An AMI trace shipped with this crate (`traces/ami/`), by file name.
 pub fn bundled_ami_trace(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -16,6 +16,7 @@
 //!
 //! The fake Asterisk and the trace checker are `conformance`'s.
 
+pub mod agi_demo;
 pub mod ami_blast;
 pub mod ami_demo;
 pub mod bench;
@@ -28,6 +29,7 @@ pub mod loopback;
 
 /// The adapter test suite.
 pub mod suite {
+    pub mod agi;
     pub mod ami;
     pub mod ami_quickstart;
     pub mod faults;

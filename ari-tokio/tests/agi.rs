@@ -1,0 +1,36 @@
+//! FastAGI on tokio: every recorded FastAGI connection served, and the
+//! quickstart example against its recorded call.
+
+#[path = "../examples/fastagi_quickstart.rs"]
+#[allow(dead_code)]
+mod example;
+
+#[tokio::test]
+async fn every_recorded_connection_is_served_as_recorded() {
+    let matched =
+        testkit::suite::agi::every_trace_is_served_as_recorded(ari_tokio::TokioRuntime::current())
+            .await;
+    assert!(matched > 200, "{matched}");
+}
+
+#[tokio::test]
+async fn the_fastagi_quickstart_plays_its_recorded_call() {
+    let demo = testkit::agi_demo::AgiDemo::replay().unwrap();
+    let (said_tx, said) = std::sync::mpsc::channel();
+    let routes = ari_tokio::agi::Routes::new().fallback(move |agi| {
+        let said_tx = said_tx.clone();
+        example::quickstart(agi, move |line| {
+            let _ = said_tx.send(line);
+        })
+    });
+    let server = ari_tokio::agi::serve(demo.listen_address(), routes).unwrap();
+    demo.run(server.address()).await.unwrap();
+    let lines: Vec<String> = said.try_iter().collect();
+    assert!(lines.contains(&"digits: 1234".to_string()), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("done"));
+}
+
+#[tokio::test]
+async fn failures_are_told_to_asterisk() {
+    testkit::suite::agi::failures_are_told_to_asterisk(ari_tokio::TokioRuntime::current()).await;
+}
