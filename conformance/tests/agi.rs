@@ -6,7 +6,7 @@ use conformance::agi_check::{AgiTrace, bundled_agi_traces, check, check_asyncagi
 #[test]
 fn every_fastagi_trace_conforms() {
     let files = bundled_agi_traces();
-    assert_eq!(files.len(), 7, "the seven recorded FastAGI scenarios");
+    assert_eq!(files.len(), 8, "the seven FastAGI scenarios of the shared traces and the quickstart call");
     let mut total = 0;
     for file in files {
         let report = check(&AgiTrace::read(&file).unwrap());
