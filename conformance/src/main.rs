@@ -43,6 +43,7 @@ fn check(args: &[String]) {
     if files.is_empty() && confs.is_empty() {
         files = conformance::bundled_traces();
         files.extend(conformance::bundled_ami_traces());
+        files.extend(conformance::agi_check::bundled_agi_traces());
     }
     let (mut passed, mut failed) = config_check::check_files(&confs, verbose);
     for file in &files {
