@@ -22,6 +22,7 @@ macro_rules! outln {
     }};
 }
 
+mod agi;
 mod ami;
 mod args;
 mod ari;
@@ -82,13 +83,17 @@ Traces (conformance/traces/FORMAT.md, traces/ami/FORMAT.md):
   serve TRACE            a fake Asterisk playing an ARI or AMI trace
   check TRACE...         the conformance checks of each trace
 
+FastAGI:
+  agi serve [--script FILE]          a debugging FastAGI server: every exchange with its timing
+  agi replay TRACE --to HOST:PORT    a recorded call played against a FastAGI server
+
 Configuration files:
   config show|get|set|lint FILE ...   as Asterisk reads them; set edits in place
 
   completions SHELL      a completion script for bash, zsh or fish
   help [COMMAND]         this, or a command's help
 
-Coming: record (a recording proxy), agi.
+Coming: record (a recording proxy).
 ";
 
 /// Commands `help` and the completions know.
@@ -101,6 +106,7 @@ pub const COMMANDS: &[&str] = &[
     "serve",
     "check",
     "config",
+    "agi",
     "completions",
     "help",
 ];
@@ -171,8 +177,9 @@ fn run(args: &[String]) -> Outcome {
         "check" => traces::check(rest),
         "completions" => completions::completions(rest),
         "config" => config::config(rest),
+        "agi" => agi::agi(rest),
         // Built in parallel elsewhere; their subcommands land here.
-        "record" | "agi" => Err(Failure::failed(format!(
+        "record" => Err(Failure::failed(format!(
             "`ast {command}` is not available yet"
         ))),
         other => Err(Failure::usage(format!("no command {other:?}"))),

@@ -1090,3 +1090,114 @@ fn config_shows_gets_sets_and_lints_as_asterisk_reads() {
     expect(&run(ast(&["config", "frobnicate"])), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The quickstart call's six commands, as its recorded script sent them.
+const QUICKSTART_SCRIPT: &[&str] = &[
+    "ANSWER",
+    "STREAM FILE hello-world \"\"",
+    "GET DATA beep 5000 4",
+    "SAY DIGITS 1234 \"\"",
+    "SET VARIABLE QUICKSTART_DIGITS 1234",
+    "HANGUP",
+];
+
+fn quickstart_trace() -> PathBuf {
+    traces().join("agi/fastagi-quickstart.jsonl")
+}
+
+#[test]
+fn agi_replay_plays_a_recorded_call_against_a_server() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (first, clean) in [("ANSWER", true), ("NOOP", false)] {
+        let routes = ari_tokio::agi::Routes::new().fallback(move |agi| async move {
+            for (i, line) in QUICKSTART_SCRIPT.iter().enumerate() {
+                let line = if i == 0 { first } else { line };
+                agi.send_raw_reply(&ari_tokio::agi::RawCommand::new(line))
+                    .await?;
+            }
+            Ok(())
+        });
+        let _guard = runtime.enter();
+        let server = ari_tokio::agi::serve("127.0.0.1:0".parse().unwrap(), routes).unwrap();
+        let address = server.address().to_string();
+        let trace = quickstart_trace();
+        let mut child = ast(&["agi", "replay", trace.to_str().unwrap(), "--to", &address]);
+        let child = child
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The server runs on this thread's runtime while the replay plays.
+        let out = runtime.block_on(async {
+            tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+                .await
+                .unwrap()
+        });
+        if clean {
+            expect(&out, 0);
+            assert!(
+                stdout(&out).contains("6/6 commands matched"),
+                "{}",
+                stdout(&out)
+            );
+        } else {
+            expect(&out, 1);
+            assert!(stdout(&out).contains("NOOP"), "{}", stdout(&out));
+        }
+    }
+}
+
+#[test]
+fn agi_serve_runs_a_script_and_prints_each_exchange() {
+    let dir = std::env::temp_dir().join(format!("ast-agi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("quickstart.agi");
+    std::fs::write(
+        &script,
+        format!("# the quickstart\n{}\n", QUICKSTART_SCRIPT.join("\n")),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = ast(&[
+        "agi",
+        "serve",
+        "--listen",
+        &listen,
+        "--script",
+        script.to_str().unwrap(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Ready once its first line is out.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    assert!(
+        banner.starts_with("FastAGI server on 127.0.0.1:"),
+        "{banner}"
+    );
+    let trace = conformance::agi_check::AgiTrace::read(&quickstart_trace()).unwrap();
+    let reports = conformance::agi_serve::play_all(
+        &trace,
+        listen.parse().unwrap(),
+        &conformance::agi_serve::AgiPlayOptions::default(),
+    );
+    assert!(reports[0].is_clean(), "{}", reports[0]);
+    let _ = child.kill();
+    let printed: Vec<String> = lines.map_while(Result::ok).collect();
+    let printed = printed.join("\n");
+    assert!(printed.contains("call from 5550123"), "{printed}");
+    assert!(printed.contains("-> GET DATA beep 5000 4"), "{printed}");
+    assert!(printed.contains("<- 200 result=1234 ("), "{printed}");
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
