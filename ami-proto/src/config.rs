@@ -169,8 +169,8 @@ pub struct Config {
     /// Reconnect schedule.
     pub backoff: BackoffConfig,
     /// Seed of the random source (jitter and the ActionID prefix, which
-    /// must differ between processes: Asterisk sends `OriginateResponse` to
-    /// every session). Set it to replay a run.
+    /// must differ between clients: Asterisk sends `OriginateResponse` to
+    /// every session). Random by default; set it to replay a run.
     pub seed: u64,
     /// Longest message accepted; a longer one is skipped with an error.
     pub max_message: usize,
@@ -209,7 +209,7 @@ impl Config {
             ping_interval: Some(Duration::from_secs(20)),
             idle_timeout: Duration::from_secs(60),
             backoff: BackoffConfig::default(),
-            seed: 0,
+            seed: proto_common::random_seed(),
             max_message: crate::DEFAULT_MAX_MESSAGE,
             learn_server_version: true,
         })

@@ -663,3 +663,18 @@ fn events_naming_an_action_before_an_answer_that_starts_no_list_are_events() {
         assert_eq!(got[0].1.is_ok(), answer == "Success");
     }
 }
+
+#[test]
+fn two_clients_never_share_action_ids() {
+    // Asterisk sends every OriginateResponse to every session: a shared
+    // ActionID would hand one client's answer to another.
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let mut pbx = Pbx::open(Pbx::config());
+            pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+            pbx.expect_sent("Ping").action_id().unwrap().to_string()
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(Pbx::config().seed, Pbx::config().seed);
+}

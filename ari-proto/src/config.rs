@@ -134,7 +134,7 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(15)),
             idle_timeout: Duration::from_secs(40),
-            seed: process_seed(),
+            seed: proto_common::random_seed(),
             learn_server_version: true,
         })
     }
@@ -188,13 +188,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// A per-process seed, so that ids two processes generate do not collide.
-/// Uses std's per-process hash keys: no clock, no I/O.
-fn process_seed() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(0x41_52_49u32)
 }
 
 /// `base64` of `user:password` for HTTP Basic.

@@ -65,6 +65,14 @@ impl SeededRng {
     }
 }
 
+/// A fresh seed for a [`SeededRng`], different for every call and every
+/// process (std's randomly keyed hasher: no clock, no I/O), so that ids two
+/// clients generate do not collide.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(0x41_53_54u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ mod hash;
 mod secret;
 mod version;
 
-pub use backoff::{BackoffConfig, SeededRng};
+pub use backoff::{BackoffConfig, SeededRng, random_seed};
 pub use hash::{NameHasher, NameMap};
 pub use secret::Secret;
 pub use version::Version;
