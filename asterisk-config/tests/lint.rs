@@ -79,3 +79,38 @@ fn findings() {
         "/cdr.conf:2: [general] enable = maybe: expected yes or no (or another of Asterisk's boolean words)"
     );
 }
+
+#[test]
+fn a_section_reads_as_its_documented_object_with_defaults() {
+    let text = "[base](!)\ncontext = from-base\ndtmf_mode = info\n\n\
+                [alice](base)\ntype = endpoint\ndirect_media = no\nallow = ulaw, alaw\n\n\
+                [udp]\ntype = transport\nprotocol = udp\n";
+    let config = load_bytes("pjsip.conf", text).unwrap();
+    let linter = Linter::for_file("pjsip.conf").unwrap();
+    let alice = config.section("alice").unwrap();
+    let view = linter.view(alice).expect("alice is an endpoint");
+    assert_eq!(view.object(), "endpoint");
+    // Inherited from the template, as Asterisk reads it.
+    assert_eq!(view.get("context").unwrap().effective(), "from-base");
+    let dtmf = view.get("DTMF_MODE").unwrap();
+    assert_eq!(dtmf.effective(), "info");
+    assert_eq!(dtmf.is_allowed(), Some(true));
+    assert_eq!(view.get("direct_media").unwrap().as_bool(), Some(false));
+    // Not set: the documented default applies.
+    let symmetric = view.get("rtp_symmetric").unwrap();
+    assert!(symmetric.is_default());
+    assert_eq!(
+        (symmetric.default(), symmetric.as_bool()),
+        ("no", Some(false))
+    );
+    assert_eq!(view.get("allow").unwrap().as_list(), ["ulaw", "alaw"]);
+    assert!(view.get("no_such_option").is_none());
+    assert!(view.settings().count() > 100, "every documented option");
+    assert_eq!(
+        linter
+            .view(config.section("udp").unwrap())
+            .unwrap()
+            .object(),
+        "transport"
+    );
+}

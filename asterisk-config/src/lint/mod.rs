@@ -25,6 +25,15 @@
 //!
 //! The XML says nothing of which options are required or of value types
 //! beyond this, so the linter does not guess further.
+//!
+//! The same schema gives a typed view of a section ([`Linter::view`]):
+//! every documented option with the value that applies (the section's,
+//! inherited ones included, or the documented default), read as a
+//! boolean, an integer or a list, and checked against the listed values.
+
+mod view;
+
+pub use view::{ObjectView, Setting};
 
 use std::collections::HashSet;
 use std::fmt;
