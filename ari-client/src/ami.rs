@@ -5,6 +5,8 @@
 //! Asterisk drops a session it cannot write to for 100 ms, so a slow
 //! consumer gets a lag notice on its own stream instead.
 
+pub use crate::ami_agi::AsyncAgiCall;
+use crate::ami_agi::{AgiJob, AsyncAgiRouter};
 use crate::ami_picture::Tracking;
 pub use crate::ami_picture::{CHANGES_QUEUE, Picture};
 use crate::runtime::Runtime;
@@ -60,6 +62,7 @@ pub(crate) enum Command {
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
     Open(oneshot::Sender<Result<(), CloseReason>>),
     Track(Picture),
+    AsyncAgi(String, mpsc::UnboundedSender<AsyncAgiCall>),
     Changes(Sink<ami_proto::Change>),
     Close(oneshot::Sender<()>),
 }
@@ -120,6 +123,7 @@ impl AmiClient {
         let target = (config.host.clone(), config.port, config.tls);
         let session = Session::new(config)?;
         let (commands, rx) = mpsc::unbounded();
+        let (agi_jobs_tx, agi_jobs) = mpsc::unbounded();
         let driver = Driver {
             rt: runtime.clone(),
             session,
@@ -132,6 +136,9 @@ impl AmiClient {
             gone: Vec::new(),
             orphans: Vec::new(),
             tracking: None,
+            agi: None,
+            agi_jobs,
+            agi_jobs_tx,
             watchers: Vec::new(),
             opening: Vec::new(),
             ever_open: false,
@@ -254,6 +261,29 @@ impl AmiClient {
             .clone()
     }
 
+    /// The channels that enter `AGI(agi:async)` from now on, each an
+    /// [`AsyncAgiCall`] that sends the typed AGI commands over this
+    /// connection (as `AGI` actions; replies from `AsyncAGIExec`). The
+    /// session needs the `agi` event class.
+    pub fn async_agi_calls(&self) -> mpsc::UnboundedReceiver<AsyncAgiCall> {
+        let prefix = format!("{:x}-agi-", proto_common::random_seed() >> 16);
+        self.async_agi_calls_with_prefix(prefix)
+    }
+
+    /// [`async_agi_calls`](Self::async_agi_calls) with the `CommandID`s
+    /// starting with `prefix` (the first is `prefix` + `1`), e.g. to replay
+    /// a recorded session.
+    pub fn async_agi_calls_with_prefix(
+        &self,
+        prefix: impl Into<String>,
+    ) -> mpsc::UnboundedReceiver<AsyncAgiCall> {
+        let (tx, rx) = mpsc::unbounded();
+        let _ = self
+            .commands
+            .unbounded_send(Command::AsyncAgi(prefix.into(), tx));
+        rx
+    }
+
     /// The connection's state changes from now on.
     pub fn connection_events(&self) -> mpsc::UnboundedReceiver<ConnectionEvent> {
         let (tx, rx) = mpsc::unbounded();
@@ -292,6 +322,9 @@ struct Driver<R: Runtime> {
     gone: Vec<SubscriptionId>,
     orphans: Vec<Sink<Message>>,
     tracking: Option<Tracking>,
+    agi: Option<AsyncAgiRouter>,
+    agi_jobs: mpsc::UnboundedReceiver<AgiJob>,
+    agi_jobs_tx: mpsc::UnboundedSender<AgiJob>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     /// Callers of [`AmiClient::open`] waiting for the first login.
     opening: Vec<oneshot::Sender<Result<(), CloseReason>>>,
@@ -326,6 +359,12 @@ impl<R: Runtime> Driver<R> {
                         self.session.close(self.rt.now());
                         break;
                     }
+                }
+            }
+            while let Poll::Ready(Some(job)) = self.agi_jobs.poll_next_unpin(cx) {
+                busy = true;
+                if let Some(agi) = &mut self.agi {
+                    agi.job(job, &mut self.session, self.rt.now());
                 }
             }
             if let Some(connecting) = &mut self.connecting
@@ -420,6 +459,12 @@ impl<R: Runtime> Driver<R> {
                     tracking.resync(&mut self.session, now);
                 }
                 self.tracking = Some(tracking);
+            }
+            Command::AsyncAgi(prefix, watcher) => {
+                let jobs = self.agi_jobs_tx.clone();
+                self.agi
+                    .get_or_insert_with(|| AsyncAgiRouter::new(prefix, jobs))
+                    .watch(watcher);
             }
             Command::Changes(sink) => {
                 if let Some(tracking) = &mut self.tracking {
@@ -525,6 +570,12 @@ impl<R: Runtime> Driver<R> {
             any = true;
             match output {
                 Output::Answer { id, mut result } => {
+                    if let Some(agi) = &mut self.agi {
+                        match agi.answer(id, result) {
+                            Some(theirs) => result = theirs,
+                            None => continue,
+                        }
+                    }
                     if let Some(tracking) = &mut self.tracking {
                         match tracking.answer(id, result, &mut self.to_wake) {
                             Some(theirs) => result = theirs,
@@ -557,6 +608,9 @@ impl<R: Runtime> Driver<R> {
     fn deliver(&mut self, event: Event) {
         if let Some(tracking) = &mut self.tracking {
             tracking.handle(&event, &mut self.to_wake);
+        }
+        if let Some(agi) = &mut self.agi {
+            agi.event(&event, self.rt.now());
         }
         let route = self.router.route(event.name());
         if route.is_empty() {

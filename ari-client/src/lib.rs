@@ -12,6 +12,7 @@
 
 pub mod agi;
 pub mod ami;
+mod ami_agi;
 mod ami_picture;
 mod calls;
 mod client;

@@ -40,3 +40,10 @@ fn failures_are_told_to_asterisk() {
         ari_smol::SmolRuntime,
     ));
 }
+
+#[test]
+fn async_agi_plays_the_recorded_session() {
+    smol::block_on(testkit::suite::async_agi::async_agi_as_recorded(
+        ari_smol::SmolRuntime,
+    ));
+}

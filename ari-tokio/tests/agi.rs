@@ -34,3 +34,8 @@ async fn the_fastagi_quickstart_plays_its_recorded_call() {
 async fn failures_are_told_to_asterisk() {
     testkit::suite::agi::failures_are_told_to_asterisk(ari_tokio::TokioRuntime::current()).await;
 }
+
+#[tokio::test]
+async fn async_agi_plays_the_recorded_session() {
+    testkit::suite::async_agi::async_agi_as_recorded(ari_tokio::TokioRuntime::current()).await;
+}

@@ -190,3 +190,45 @@ impl Recorder {
         std::fs::write(&self.file, out).unwrap();
     }
 }
+
+/// AsyncAGI over AMI on a real call: `AGI(agi:async)` hands the channel
+/// to the AMI client, which answers it, sets and reads a variable, and
+/// hangs it up.
+#[tokio::test]
+async fn async_agi_drives_a_real_call() {
+    let live = live!();
+    let manager = ami::client(Config::new(&live.ami_addr, "admin", "amp111").unwrap()).unwrap();
+    let mut calls = manager.async_agi_calls();
+    manager.open().await.unwrap();
+    let id = format!("asyncagi{}", std::process::id());
+    let originate = Action::new("Originate")
+        .header("Channel", "PJSIP/asyncagi@loop")
+        .header("Application", "Wait")
+        .header("Data", "20")
+        .header("Async", "true")
+        .header("ChannelId", &id);
+    let originated = manager.send(originate);
+    use futures_util::StreamExt;
+    let call = calls.next().await.expect("AsyncAGIStart");
+    assert_eq!(call.request().request.as_ref().unwrap(), "async");
+    call.send(&agi::commands::Answer::new()).await.unwrap();
+    call.send(&agi::commands::SetVariable::new("ASYNC_SEEN", "yes"))
+        .await
+        .unwrap();
+    let seen = call
+        .send(&agi::commands::GetVariable::new("ASYNC_SEEN"))
+        .await
+        .unwrap();
+    assert_eq!(seen.unwrap().to_string_lossy(), "yes");
+    let name = call
+        .send(&agi::commands::GetVariable::new("CHANNEL"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(name.to_string_lossy(), call.channel());
+    call.send(&agi::commands::Hangup::new()).await.unwrap();
+    originated
+        .await
+        .expect("the originate completes once answered");
+    manager.close().await;
+}

@@ -32,6 +32,7 @@ pub mod suite {
     pub mod agi;
     pub mod ami;
     pub mod ami_quickstart;
+    pub mod async_agi;
     pub mod faults;
     pub mod framework;
     pub mod hello_world;
