@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
+pub use crate::agi_process::{ProcessAgi, eagi_audio};
 pub use agi_proto::{
     ChannelState, CloseReason, Command, CommandError, Config, DataEntry, DigitResult, ExecResult,
     GosubResult, Outcome, Playback, RawCommand, ReceivedChar, RecordEnd, Recording, Reply,

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agi;
+mod agi_process;
 pub mod ami;
 mod ami_agi;
 mod ami_picture;
