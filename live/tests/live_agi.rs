@@ -232,3 +232,88 @@ async fn async_agi_drives_a_real_call() {
         .expect("the originate completes once answered");
     manager.close().await;
 }
+
+/// A FastAGI call that runs a dialplan subroutine (GOSUB, with its
+/// interim `100 Trying` line) and then has its caller hang up in the middle
+/// of a long `STREAM FILE`: the playback ends failed, the `HANGUP` line is
+/// seen, a command a dead channel refuses fails unsent, one it takes works.
+#[tokio::test]
+async fn gosub_then_a_hangup_mid_stream_file() {
+    let live = live!();
+    let (said_tx, mut said) = futures_channel::mpsc::unbounded::<String>();
+    let routes = Routes::new().at("test", move |agi: agi::Agi| {
+        let say = said_tx.clone();
+        async move {
+            let tell = |line: String| {
+                let _ = say.unbounded_send(line);
+            };
+            agi.send(&agi::commands::Answer::new()).await?;
+            let sub = agi
+                .send(&agi::commands::Gosub::new("fastagi", "agi-sub", "1").arguments("one,two"))
+                .await?;
+            tell(format!("gosub: {sub:?}"));
+            let back = agi
+                .send(&agi::commands::GetVariable::new("GOSUB_RETVAL"))
+                .await?;
+            tell(format!(
+                "retval: {:?}",
+                back.map(|v| v.to_string_lossy().into_owned())
+            ));
+            tell("playing".into());
+            let played = agi
+                .send(&agi::commands::StreamFile::new("tt-monkeys", ""))
+                .await?;
+            tell(format!("played: {:?}", played.result));
+            // Asterisk's HANGUP line may follow the reply: wait for it.
+            while !agi.is_hung_up() {
+                agi.send(&agi::commands::Noop::new()).await?;
+            }
+            let refused = agi.send(&agi::commands::Answer::new()).await;
+            tell(format!("answer after hangup: {refused:?}"));
+            let name = agi
+                .send(&agi::commands::GetVariable::new("CHANNEL"))
+                .await?;
+            tell(format!("still readable: {}", name.is_some()));
+            Ok(())
+        }
+    });
+    let server = agi::serve("127.0.0.1:0".parse().unwrap(), routes).unwrap();
+    let manager = ami::connect(Config::new(&live.ami_addr, "admin", "amp111").unwrap())
+        .await
+        .unwrap();
+    let id = format!("agihup{}", std::process::id());
+    let originate = Action::new("Originate")
+        .header(
+            "Channel",
+            format!("PJSIP/agi-port-{}@loop", server.address().port()),
+        )
+        .header("Application", "Wait")
+        .header("Data", "30")
+        .header("Async", "true")
+        .header("ChannelId", &id);
+    manager.send(originate).await.expect("originated");
+    use futures_util::StreamExt;
+    let mut lines = Vec::new();
+    while let Some(line) = said.next().await {
+        if line == "playing" {
+            // The caller hangs up in the middle of the monkeys.
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let channel = far_leg(&manager, &id).await;
+            manager
+                .send(ami::actions::Hangup::new(&channel))
+                .await
+                .unwrap();
+        }
+        let last = line.starts_with("still readable");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    assert_eq!(lines[0], "gosub: Complete", "{lines:?}");
+    assert_eq!(lines[1], "retval: Some(\"sub-done\")", "{lines:?}");
+    assert_eq!(lines[3], "played: Failed", "{lines:?}");
+    assert!(lines[4].contains("DeadChannel"), "{lines:?}");
+    assert_eq!(lines[5], "still readable: true", "{lines:?}");
+    manager.close().await;
+}
