@@ -297,6 +297,7 @@ async fn serve_connection<R: Runtime>(
         session: Session::new(config.session.clone(), runtime.now()),
         rt: runtime.clone(),
         jobs,
+        jobs_done: false,
         waiting: HashMap::new(),
         request: Some(request_tx),
         hung_up: hung_up.clone(),
@@ -337,6 +338,9 @@ struct Driver<R: Runtime> {
     session: Session,
     rt: R,
     jobs: mpsc::UnboundedReceiver<Job>,
+    /// Every handle is gone: the job channel is not polled again (it
+    /// would answer `None` at once, forever).
+    jobs_done: bool,
     waiting: HashMap<CommandId, oneshot::Sender<Result<Reply, CommandError>>>,
     request: Option<oneshot::Sender<Request>>,
     hung_up: Arc<AtomicBool>,
@@ -373,6 +377,13 @@ impl<R: Runtime> Driver<R> {
                 Some(at) => self.rt.sleep_until(at),
                 None => Box::pin(futures_util::future::pending()),
             };
+            let (jobs, jobs_done) = (&mut self.jobs, self.jobs_done);
+            let next_job = async move {
+                match jobs_done {
+                    true => std::future::pending().await,
+                    false => jobs.next().await,
+                }
+            };
             futures_util::select! {
                 read = reader.read(&mut buf).fuse() => {
                     let now = self.rt.now();
@@ -382,7 +393,7 @@ impl<R: Runtime> Driver<R> {
                         Err(e) => self.session.handle_error(&e.to_string(), now),
                     }
                 }
-                job = self.jobs.next() => {
+                job = next_job.fuse() => {
                     let now = self.rt.now();
                     match job {
                         Some(Job::Send(command, reply)) => match self.session.send(&command, now) {
@@ -396,8 +407,13 @@ impl<R: Runtime> Driver<R> {
                                 let _ = reply.send(Err(e));
                             }
                         },
-                        // Every handle is gone, or the handler is done.
-                        Some(Job::Close) | None => self.session.close(now),
+                        // The handler is done.
+                        Some(Job::Close) => self.session.close(now),
+                        // Every handle is gone.
+                        None => {
+                            self.jobs_done = true;
+                            self.session.close(now);
+                        }
                     }
                 }
                 () = sleep.fuse() => self.session.handle_timeout(self.rt.now()),
