@@ -352,7 +352,8 @@ struct Driver<R: Runtime> {
 impl<R: Runtime> Driver<R> {
     async fn run(mut self, stream: R::Tcp) {
         let (mut reader, mut writer) = stream.split();
-        let mut buf = vec![0u8; 16 * 1024];
+        // Replies are short lines; a long environment takes a few reads.
+        let mut buf = vec![0u8; 2048];
         let mut writing_done = false;
         loop {
             // Carry out what the session asks and hand out what it produced.

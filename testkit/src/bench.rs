@@ -259,6 +259,89 @@ pub async fn ami_ingest_from<R: Runtime>(
     Ok(m)
 }
 
+/// FastAGI: our server (the recorded `agi-load` script: four commands a
+/// call) against a child process playing Asterisk's side of `calls`
+/// recorded calls, `concurrency` at once. With `memory`, first the
+/// resident memory per open session, `concurrency` sessions held open
+/// (environment sent, first command unanswered).
+pub async fn agi<R: Runtime>(
+    runtime: R,
+    calls: usize,
+    concurrency: usize,
+    memory: bool,
+) -> Result<(Measured, Option<u64>), String> {
+    use ari_client::agi::{FastAgiServer, RawCommand, Routes, ServerConfig};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let trace =
+        conformance::agi_check::AgiTrace::read(&conformance::bundled_agi_trace("agi-load.jsonl"))?;
+    let conn = trace.connections().into_iter().next().ok_or("no call")?;
+    let script = Arc::new(conformance::agi_serve::recorded_commands(&trace, &conn));
+    let done = Arc::new(AtomicUsize::new(0));
+    let finished = done.clone();
+    let routes = Routes::new().fallback(move |agi| {
+        let (script, finished) = (script.clone(), finished.clone());
+        async move {
+            for line in script.iter() {
+                agi.send_raw_reply(&RawCommand::new(line.clone())).await?;
+            }
+            finished.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    });
+    let mut config = ServerConfig::default();
+    config.max_sessions = concurrency.max(1) * 2;
+    let address = "127.0.0.1:0".parse().unwrap();
+    let server = FastAgiServer::start(runtime.clone(), address, config, routes)
+        .map_err(|e| e.to_string())?;
+    let mut per_session = None;
+    if memory {
+        let before = rss_kib();
+        let held =
+            ChildServer::agi_hold(server.address(), concurrency).map_err(|e| e.to_string())?;
+        wait_until(&runtime, "sessions held", || {
+            server.active_sessions() >= concurrency
+        })
+        .await?;
+        per_session = Some(rss_kib().saturating_sub(before) * 1024 / concurrency.max(1) as u64);
+        drop(held);
+        wait_until(&runtime, "sessions ended", || server.active_sessions() == 0).await?;
+    }
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let callers =
+        ChildServer::agi_calls(server.address(), calls, concurrency).map_err(|e| e.to_string())?;
+    wait_until(&runtime, "the calls", || {
+        done.load(Ordering::Relaxed) >= calls
+    })
+    .await?;
+    let m = Measured {
+        count: done.load(Ordering::Relaxed) as u64,
+        seconds: start.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds() - cpu,
+        lost: 0,
+    };
+    drop(callers);
+    Ok((m, per_session))
+}
+
+/// Waits (checking every 5 ms, at most 120 s) until `done` says so.
+async fn wait_until<R: Runtime>(
+    runtime: &R,
+    what: &str,
+    done: impl Fn() -> bool,
+) -> Result<(), String> {
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        if Instant::now() > give_up {
+            return Err(format!("{what}: not within 120 s"));
+        }
+        runtime
+            .sleep_until(runtime.now() + Duration::from_millis(5))
+            .await;
+    }
+    Ok(())
+}
+
 /// The AMI limit: the same flood into a plain TCP reader that logs in by
 /// hand and cuts the bytes into messages with [`ami_proto::Decoder`]
 /// (lines found, nothing typed, no session), counting events until the
@@ -463,7 +546,7 @@ fn first_memory_reading() -> bool {
 }
 
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
-/// `sink`, `routing`, `rest`, `ami_ingest`, `ami_sink`) selects the
+/// `sink`, `routing`, `rest`, `ami_ingest`, `ami_sink`, `agi`) selects the
 /// benchmark `name`; unset selects all.
 fn selected(name: &str) -> bool {
     match std::env::var("ARI_BENCH_ONLY") {
@@ -590,6 +673,22 @@ where
         }
         if ingest.is_some() || sink.is_some() {
             println!("{line}");
+        }
+    }
+    if selected("agi") {
+        let (calls, concurrency) = (20_000 * scale, 1_000);
+        let memory = first_memory_reading();
+        match agi(runtime.clone(), calls, concurrency, memory).await {
+            Ok((m, per_session)) => println!(
+                "  FastAGI: {calls} recorded agi-load calls (4 commands each), {concurrency} at once: {:>7.0} calls/s, {:>7.0} round trips/s, {:.1} us CPU/call{}",
+                m.rate(),
+                m.rate() * 4.0,
+                m.cpu_us_per_item(),
+                per_session.map_or(String::new(), |b| format!(
+                    ", {b} bytes resident per open session ({concurrency} held)"
+                )),
+            ),
+            Err(e) => println!("  FastAGI failed: {e}"),
         }
     }
     // 10,000 first: memory freed by an earlier run would be reused unseen.

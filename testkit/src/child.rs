@@ -10,7 +10,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
 /// Set in a child's environment: which server to be, `calls N`,
-/// `blast EVENTS [CHANNELS]` or `ami-blast EVENTS`.
+/// `blast EVENTS [CHANNELS]` or `ami-blast EVENTS`; or which load to put
+/// on a FastAGI server, `agi-calls ADDR CALLS CONCURRENCY` or
+/// `agi-hold ADDR SESSIONS`.
 const SERVER: &str = "ARI_BENCH_SERVER";
 
 /// In a child started by [`ChildServer`]: serves until the parent closes
@@ -51,6 +53,39 @@ fn start(what: &str) -> Result<(String, Box<dyn std::any::Any>), String> {
                 .map_err(|e| e.to_string())?;
             Ok((blast.base_url(), Box::new(blast)))
         }
+        Some(&"agi-calls") => {
+            let server: std::net::SocketAddr = words
+                .get(1)
+                .ok_or("no address")?
+                .parse()
+                .map_err(|e| format!("{e}"))?;
+            let (calls, concurrency) = (number(2)?, number(3)?);
+            let call = crate::agi_callers::RecordedCall::agi_load().map_err(|e| e.to_string())?;
+            let load = std::thread::spawn(move || {
+                crate::agi_callers::play_calls(&call, server, calls, concurrency)
+            });
+            Ok((format!("tcp://{server}"), Box::new(load)))
+        }
+        Some(&"agi-hold") => {
+            let server: std::net::SocketAddr = words
+                .get(1)
+                .ok_or("no address")?
+                .parse()
+                .map_err(|e| format!("{e}"))?;
+            let call = crate::agi_callers::RecordedCall::agi_load().map_err(|e| e.to_string())?;
+            let sessions = number(2)?;
+            // Connected after the ready line: the server may be waiting
+            // for that line on the thread that accepts.
+            let held = std::thread::spawn(move || {
+                let held: Vec<_> = (0..sessions)
+                    .filter_map(|_| call.hold(server).ok())
+                    .collect();
+                // Kept open until the parent closes stdin and the process ends.
+                std::thread::park();
+                drop(held);
+            });
+            Ok((format!("tcp://{server}"), Box::new(held)))
+        }
         Some(&"ami-blast") => {
             let trace = conformance::bundled_ami_trace("ami-load.jsonl");
             let blast = AmiBlast::start(&trace, number(1)?).map_err(|e| e.to_string())?;
@@ -85,6 +120,23 @@ impl ChildServer {
     /// of `ami-load`.
     pub fn ami_blast(events: usize) -> io::Result<ChildServer> {
         ChildServer::start(&format!("ami-blast {events}"))
+    }
+
+    /// Starts this executable again as Asterisk's side of `calls`
+    /// recorded `agi-load` calls against the FastAGI server at `server`,
+    /// `concurrency` at once.
+    pub fn agi_calls(
+        server: std::net::SocketAddr,
+        calls: usize,
+        concurrency: usize,
+    ) -> io::Result<ChildServer> {
+        ChildServer::start(&format!("agi-calls {server} {calls} {concurrency}"))
+    }
+
+    /// Starts this executable again holding `sessions` FastAGI sessions
+    /// open on `server` (environment sent, no command answered).
+    pub fn agi_hold(server: std::net::SocketAddr, sessions: usize) -> io::Result<ChildServer> {
+        ChildServer::start(&format!("agi-hold {server} {sessions}"))
     }
 
     fn start(what: &str) -> io::Result<ChildServer> {

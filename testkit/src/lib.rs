@@ -16,6 +16,7 @@
 //!
 //! The fake Asterisk and the trace checker are `conformance`'s.
 
+pub mod agi_callers;
 pub mod agi_demo;
 pub mod ami_blast;
 pub mod ami_demo;
