@@ -58,7 +58,7 @@
 //! let mut session = Session::new(Config::default(), now);
 //! session.handle_bytes(b"agi_network: yes\nagi_channel: PJSIP/100-0001\n\n", now);
 //! let Some(Output::Request(request)) = session.poll_output() else { panic!() };
-//! assert_eq!(request.channel.unwrap(), "PJSIP/100-0001");
+//! assert_eq!(request.channel.as_ref().unwrap(), "PJSIP/100-0001");
 //!
 //! let answer = Answer::new();
 //! let id = session.send(&answer, now).unwrap();

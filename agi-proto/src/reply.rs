@@ -301,8 +301,8 @@ impl Default for Limits {
 
 #[derive(Clone, Debug)]
 enum State {
-    /// Reading the environment block.
-    Request(Vec<(Text, Option<Text>)>, usize),
+    /// Reading the environment block: its lines so far, each ending `\n`.
+    Request(Vec<u8>),
     /// Skipping an over-long environment block up to its blank line.
     SkipRequest,
     /// Between replies.
@@ -370,7 +370,7 @@ impl Decoder {
         Decoder {
             buf: Vec::new(),
             scanned: 0,
-            state: State::Request(Vec::new(), 0),
+            state: State::Request(Vec::new()),
             limits,
             value_reply: false,
             dropping: None,
@@ -433,6 +433,11 @@ impl Decoder {
                 if self.buf.len() > limit {
                     self.drop_buffered();
                 }
+                // The environment or a long value made it grow: an idle
+                // session keeps none of that.
+                if self.buf.is_empty() && self.buf.capacity() > 256 {
+                    self.buf = Vec::new();
+                }
                 self.scanned = self.buf.len();
                 return None;
             };
@@ -489,7 +494,7 @@ impl Decoder {
         self.buf.clear();
         let was = std::mem::replace(&mut self.state, State::Replies);
         match was {
-            State::Request(lines, _) if !lines.is_empty() || left > 0 => {
+            State::Request(lines) if !lines.is_empty() || left > 0 => {
                 Some(Frame::Malformed(DecodeError::Incomplete(left)))
             }
             // Bytes of something already reported too long.
@@ -507,7 +512,7 @@ impl Decoder {
 
     fn on_line(&mut self, line: Line) -> Option<Frame> {
         match std::mem::replace(&mut self.state, State::Replies) {
-            State::Request(mut lines, size) => {
+            State::Request(mut lines) => {
                 let Line::Whole(bytes) = line else {
                     self.state = State::SkipRequest;
                     return Some(Frame::Malformed(DecodeError::RequestTooLong(
@@ -515,17 +520,16 @@ impl Decoder {
                     )));
                 };
                 if bytes == b"\n" {
-                    return Some(Frame::Request(Box::new(Request::from_lines(lines))));
+                    return Some(Frame::Request(Box::new(Request::from_block(lines, true))));
                 }
-                let size = size + bytes.len();
-                if size > self.limits.max_request {
+                if lines.len() + bytes.len() > self.limits.max_request {
                     self.state = State::SkipRequest;
                     return Some(Frame::Malformed(DecodeError::RequestTooLong(
                         self.limits.max_request,
                     )));
                 }
-                lines.push(crate::request::split_line(&bytes[..bytes.len() - 1]));
-                self.state = State::Request(lines, size);
+                lines.extend_from_slice(&bytes);
+                self.state = State::Request(lines);
                 None
             }
             State::SkipRequest => {

@@ -125,21 +125,23 @@ pub struct Request {
     pub args: Vec<Text>,
     /// The lines with any other name (or no `: `), in order.
     pub unknown: Vec<(Text, Option<Text>)>,
-    lines: Vec<(Text, Option<Text>)>,
+    /// Every line as it came, each ending `\n`, without the block's empty
+    /// line: one allocation however many lines.
+    block: Text,
     complete: bool,
 }
 
 /// Splits one line (without its `\n`) at its first `: `; a line with no
 /// `: ` is kept whole as a name without a value.
-pub(crate) fn split_line(line: &[u8]) -> (Text, Option<Text>) {
-    match line.windows(2).position(|w| w == b": ") {
-        Some(i) => (line[..i].into(), Some(line[i + 2..].into())),
-        None => (line.into(), None),
+fn split_line(line: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match memchr::memmem::find(line, b": ") {
+        Some(i) => (&line[..i], Some(&line[i + 2..])),
+        None => (line, None),
     }
 }
 
-fn int<T: std::str::FromStr>(v: &Text) -> Option<T> {
-    v.to_str().ok()?.parse().ok()
+fn int<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
+    std::str::from_utf8(v).ok()?.parse().ok()
 }
 
 impl Request {
@@ -147,11 +149,11 @@ impl Request {
     /// the end, if the block is cut short, as a truncated AsyncAGI `Env`
     /// may be: see [`is_complete`](Request::is_complete)).
     pub fn parse(block: &[u8]) -> Request {
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(block.len() + 1);
         let mut complete = false;
         let mut rest = block;
         while !rest.is_empty() {
-            let (line, next) = match rest.iter().position(|&c| c == b'\n') {
+            let (line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], &rest[i + 1..]),
                 None => (rest, &[][..]),
             };
@@ -159,32 +161,29 @@ impl Request {
                 complete = true;
                 break;
             }
-            lines.push(split_line(line));
+            lines.extend_from_slice(line);
+            lines.push(b'\n');
             rest = next;
         }
-        let mut request = Request::from_lines(lines);
-        request.complete = complete;
-        request
+        Request::from_block(lines, complete)
     }
 
-    /// A request made of these lines (name, value), in order.
-    pub fn from_lines(lines: Vec<(Text, Option<Text>)>) -> Request {
-        let mut r = Request {
-            complete: true,
-            ..Request::default()
-        };
+    /// A request from its lines, each ending `\n` (the block's empty line
+    /// left out).
+    pub(crate) fn from_block(block: Vec<u8>, complete: bool) -> Request {
+        let mut r = Request::default();
         let mut args: Vec<(u32, Text)> = Vec::new();
-        for (name, value) in &lines {
+        for (name, value) in lines_of(&block) {
             let Some(v) = value else {
-                r.unknown.push((name.clone(), None));
+                r.unknown.push((name.into(), None));
                 continue;
             };
             let field = |slot: &mut Option<Text>| {
                 if slot.is_none() {
-                    *slot = Some(v.clone());
+                    *slot = Some(v.into());
                 }
             };
-            match name.as_bytes() {
+            match name {
                 b"agi_network" => field(&mut r.network),
                 b"agi_network_script" => field(&mut r.network_script),
                 b"agi_request" => field(&mut r.request),
@@ -205,7 +204,7 @@ impl Request {
                 b"agi_extension" => field(&mut r.extension),
                 b"agi_priority" => r.priority = r.priority.or(int(v)),
                 b"agi_enhanced" => {
-                    r.enhanced = r.enhanced.or(match v.as_bytes() {
+                    r.enhanced = r.enhanced.or(match v {
                         b"1.0" => Some(true),
                         b"0.0" => Some(false),
                         _ => None,
@@ -213,30 +212,30 @@ impl Request {
                 }
                 b"agi_accountcode" => field(&mut r.account_code),
                 b"agi_threadid" => r.thread_id = r.thread_id.or(int(v)),
-                n => match n.strip_prefix(b"agi_arg_").and_then(|d| int(&d.into())) {
-                    Some(i) => args.push((i, v.clone())),
-                    None => r.unknown.push((name.clone(), value.clone())),
+                n => match n.strip_prefix(b"agi_arg_").and_then(int) {
+                    Some(i) => args.push((i, v.into())),
+                    None => r.unknown.push((name.into(), Some(v.into()))),
                 },
             }
         }
         args.sort_by_key(|(i, _)| *i);
         r.args = args.into_iter().map(|(_, v)| v).collect();
-        r.lines = lines;
+        r.block = Text::new(block);
+        r.complete = complete;
         r
     }
 
     /// Every line, in order: (name, value), the value `None` for a line
     /// without `: `.
-    pub fn lines(&self) -> &[(Text, Option<Text>)] {
-        &self.lines
+    pub fn lines(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        lines_of(self.block.as_bytes())
     }
 
     /// The value of the first line called `name` (e.g. `agi_channel`).
-    pub fn get(&self, name: &str) -> Option<&Text> {
-        self.lines
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_ref())
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.lines()
+            .find(|(n, _)| *n == name.as_bytes())
+            .and_then(|(_, v)| v)
     }
 
     /// Whether the block ended with its empty line (an AsyncAGI `Env` may
@@ -271,20 +270,19 @@ impl Request {
 
     /// The block as Asterisk wrote it: the lines, then an empty line.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, value) in &self.lines {
-            out.extend_from_slice(name.as_bytes());
-            if let Some(v) = value {
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(v.as_bytes());
-            }
-            out.push(b'\n');
-        }
+        let mut out = Vec::with_capacity(self.block.len() + 1);
+        out.extend_from_slice(self.block.as_bytes());
         if self.complete {
             out.push(b'\n');
         }
         out
     }
+}
+
+fn lines_of(block: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    block
+        .split_inclusive(|&c| c == b'\n')
+        .map(|line| split_line(&line[..line.len() - 1]))
 }
 
 #[cfg(test)]
@@ -324,7 +322,7 @@ agi_accountcode: \nagi_threadid: 140291506558656\nagi_arg_2: second: with colon\
         assert_eq!(script.param("name").unwrap(), "a b");
         assert_eq!(script.param("x").unwrap(), "1");
         assert_eq!(r.encode(), BLOCK);
-        assert_eq!(r.get("agi_priority").unwrap(), "1");
+        assert_eq!(r.get("agi_priority").unwrap(), b"1");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::command::{Command, CommandInfo};
 use crate::reply::{DecodeError, Decoder, Frame, Limits, Reply};
 use crate::request::Request;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Session settings.
@@ -116,8 +117,9 @@ pub enum CloseReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output {
-    /// The environment block arrived (also kept: [`Session::request`]).
-    Request(Box<Request>),
+    /// The environment block arrived (also kept: [`Session::request`],
+    /// the same allocation).
+    Request(Arc<Request>),
     /// An interim `1xx` line for the command in flight (`GOSUB`'s
     /// `100 result=0 Trying...`); its final reply follows.
     Interim {
@@ -201,7 +203,7 @@ pub struct Session {
     config: Config,
     state: State,
     decoder: Decoder,
-    request: Option<Request>,
+    request: Option<Arc<Request>>,
     transmits: VecDeque<Transmit>,
     outputs: VecDeque<Output>,
     queue: VecDeque<Pending>,
@@ -245,7 +247,7 @@ impl Session {
 
     /// The environment block, once it arrived.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Whether the channel hung up (a `HANGUP` line, or
@@ -478,7 +480,8 @@ impl Session {
     fn on_frame(&mut self, frame: Frame, now: Instant) {
         match frame {
             Frame::Request(request) => {
-                self.request = Some((*request).clone());
+                let request = Arc::new(*request);
+                self.request = Some(request.clone());
                 self.outputs.push_back(Output::Request(request));
                 if self.state == State::AwaitingRequest {
                     self.state = State::Open;

@@ -9,7 +9,7 @@
 use crate::runtime::{Listener, Runtime};
 use agi_proto::{CommandId, Encoded, Output, Session, Transmit};
 use futures_channel::{mpsc, oneshot};
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use futures_util::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::error::Error;
@@ -272,30 +272,32 @@ async fn accept_loop<R: Runtime>(
             }
         };
         active.fetch_add(1, Ordering::Relaxed);
-        let (rt, config, routes) = (runtime.clone(), config.clone(), routes.clone());
         let (active, done) = (active.clone(), done_tx.clone());
-        runtime.spawn(Box::pin(async move {
-            serve_connection(rt, stream, peer, config, routes).await;
+        let call = serve_connection(runtime.clone(), stream, peer, &config, routes.clone());
+        runtime.spawn(Box::pin(call.map(move |()| {
             active.fetch_sub(1, Ordering::Relaxed);
             let _ = done.unbounded_send(());
-        }));
+        })));
     }
 }
 
 /// One connection: the driver (socket and session) and the handler.
-async fn serve_connection<R: Runtime>(
+///
+/// Not an `async fn`: its arguments would stay in the future beside the
+/// futures they move into (one open session would cost that twice).
+fn serve_connection<R: Runtime>(
     runtime: R,
     stream: R::Tcp,
     peer: SocketAddr,
-    config: ServerConfig,
+    config: &ServerConfig,
     routes: Routes,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let (jobs_tx, jobs) = mpsc::unbounded();
     let (request_tx, request_rx) = oneshot::channel();
     let hung_up = Arc::new(AtomicBool::new(false));
     let driver = Driver {
         session: Session::new(config.session.clone(), runtime.now()),
-        rt: runtime.clone(),
+        rt: runtime,
         jobs,
         jobs_done: false,
         waiting: HashMap::new(),
@@ -304,13 +306,14 @@ async fn serve_connection<R: Runtime>(
         trace: config.trace,
         started: HashMap::new(),
     };
-    let driving = driver.run(stream);
+    let (reader, writer) = stream.split();
+    let driving = driver.run(reader, writer);
     let handling = async move {
         let Ok(request) = request_rx.await else {
             return;
         };
         let agi = Agi {
-            request: Arc::new(request),
+            request,
             peer,
             jobs: jobs_tx,
             hung_up,
@@ -331,7 +334,7 @@ async fn serve_connection<R: Runtime>(
         }
         agi.close();
     };
-    futures_util::future::join(driving, handling).await;
+    futures_util::future::join(driving, handling).map(|_| ())
 }
 
 struct Driver<R: Runtime> {
@@ -342,7 +345,7 @@ struct Driver<R: Runtime> {
     /// would answer `None` at once, forever).
     jobs_done: bool,
     waiting: HashMap<CommandId, oneshot::Sender<Result<Reply, CommandError>>>,
-    request: Option<oneshot::Sender<Request>>,
+    request: Option<oneshot::Sender<Arc<Request>>>,
     hung_up: Arc<AtomicBool>,
     trace: bool,
     /// When each command went out, for the trace.
@@ -350,10 +353,10 @@ struct Driver<R: Runtime> {
 }
 
 impl<R: Runtime> Driver<R> {
-    async fn run(mut self, stream: R::Tcp) {
-        let (mut reader, mut writer) = stream.split();
-        // Replies are short lines; a long environment takes a few reads.
-        let mut buf = vec![0u8; 2048];
+    async fn run(mut self, mut reader: ReadHalf<R::Tcp>, mut writer: WriteHalf<R::Tcp>) {
+        // Replies are short lines; the environment (about 600 bytes) and
+        // long values take a few reads.
+        let mut buf = vec![0u8; 512];
         let mut writing_done = false;
         loop {
             // Carry out what the session asks and hand out what it produced.
@@ -431,7 +434,7 @@ impl<R: Runtime> Driver<R> {
                         tracing::info!(target: "ari_client::agi", channel = ?request.channel, script = ?request.network_script, "<- environment");
                     }
                     if let Some(tx) = self.request.take() {
-                        let _ = tx.send(*request);
+                        let _ = tx.send(request);
                     }
                 }
                 Output::Reply { id, result } => {

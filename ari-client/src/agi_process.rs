@@ -12,6 +12,7 @@ use crate::agi::AgiError;
 use agi_proto::{Command, CommandError, Config, Output, Reply, Request, Session, Transmit};
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One process AGI session over a reader (Asterisk's output) and a writer
@@ -20,7 +21,7 @@ pub struct ProcessAgi<R: Read, W: Write> {
     session: Session,
     reader: R,
     writer: W,
-    request: Request,
+    request: Arc<Request>,
     buf: Vec<u8>,
 }
 
@@ -46,13 +47,13 @@ impl<R: Read, W: Write> ProcessAgi<R, W> {
             session: Session::new(config, Instant::now()),
             reader,
             writer,
-            request: Request::default(),
+            request: Arc::default(),
             buf: vec![0; 8192],
         };
         loop {
             match agi.session.poll_output() {
                 Some(Output::Request(request)) => {
-                    agi.request = *request;
+                    agi.request = request;
                     return Ok(agi);
                 }
                 Some(Output::Closed(_)) => return Err(CommandError::ConnectionLost.into()),

@@ -401,8 +401,7 @@ fn check_env(env: &[u8]) -> Result<(), String> {
     }
     let n = request
         .lines()
-        .iter()
-        .filter(|(n, _)| n.as_bytes().starts_with(b"agi_arg_"))
+        .filter(|(n, _)| n.starts_with(b"agi_arg_"))
         .count();
     if request.args.len() != n {
         return Err("arguments lost".into());
