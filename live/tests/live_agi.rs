@@ -317,3 +317,66 @@ async fn gosub_then_a_hangup_mid_stream_file() {
     assert_eq!(lines[5], "still readable: true", "{lines:?}");
     manager.close().await;
 }
+
+/// Process AGI with EAGI's audio on a real call: a dialplan extension
+/// added over AMI runs `EAGI(<our eagi_probe binary>)` on the inbound leg
+/// of a SIP loop call whose outbound leg plays `hello-world`; the script
+/// (started by Asterisk itself, talking over its stdin and stdout) answers,
+/// reads half a second of audio from fd 3 and reports it in a variable.
+#[tokio::test]
+async fn an_eagi_script_hears_the_caller() {
+    let live = live!();
+    if std::env::var("AST_FLAVOUR").as_deref() == Ok("debian") {
+        // Asterisk runs in a chroot there: it cannot see our binary.
+        eprintln!("skipped: Asterisk in a chroot cannot start this build's EAGI script");
+        return;
+    }
+    let manager = ami::client(Config::new(&live.ami_addr, "admin", "amp111").unwrap()).unwrap();
+    let mut sets = manager.events_of::<ami::events::VarSet>();
+    manager.open().await.unwrap();
+    let exten = format!("eagi-live-{}", std::process::id());
+    for (priority, app, data) in [
+        ("1", "EAGI", env!("CARGO_BIN_EXE_eagi_probe")),
+        ("2", "Hangup", ""),
+    ] {
+        let add = ami::actions::DialplanExtensionAdd::new("from-loop", &exten, priority, app)
+            .application_data(data)
+            .replace("yes");
+        manager.send(add).await.expect("extension added");
+    }
+    let id = format!("eagi{}", std::process::id());
+    let originate = Action::new("Originate")
+        .header("Channel", format!("PJSIP/{exten}@loop"))
+        .header("Context", "default")
+        .header("Exten", "playback")
+        .header("Priority", "1")
+        .header("Async", "true")
+        .header("ChannelId", &id);
+    manager.send(originate).await.expect("originated");
+    use futures_util::StreamExt;
+    let heard = loop {
+        let set = sets
+            .next()
+            .await
+            .expect("VarSet events")
+            .expect("no VarSet lost");
+        if set.variable().is_some_and(|v| v == "EAGI_AUDIO") {
+            break set.value().map(|v| v.to_string()).unwrap_or_default();
+        }
+    };
+    let _ = manager
+        .send(ami::actions::DialplanExtensionRemove::new(
+            "from-loop",
+            &exten,
+        ))
+        .await;
+    eprintln!("EAGI_AUDIO = {heard}");
+    let (bytes, loud) = heard.split_once(' ').expect("\"<bytes> <loud samples>\"");
+    assert_eq!(
+        bytes, "8000",
+        "half a second of 8 kHz 16-bit audio: {heard}"
+    );
+    let loud: usize = loud.parse().unwrap();
+    assert!(loud > 100, "hello-world is not silence: {heard}");
+    manager.close().await;
+}
