@@ -103,6 +103,49 @@ impl Client {
         }
     }
 
+    /// A client on a WebSocket Asterisk opened (an outbound WebSocket),
+    /// and its driver, not started yet: whatever the caller asks of the
+    /// client before it starts the driver (streams, call watchers) is in
+    /// place before the first frame is read.
+    pub(crate) fn accepted<R: Runtime>(
+        runtime: R,
+        config: Config,
+        reader: crate::driver::WsReader<R>,
+        writer: crate::driver::WsWriter,
+        // Unused unless the application asks for HTTP; made once per server.
+        tls: crate::TlsConfig,
+    ) -> Result<
+        (
+            Client,
+            impl std::future::Future<Output = ()> + Send + 'static,
+        ),
+        ConfigError,
+    > {
+        let kept = Arc::new(config.clone());
+        let session = Session::new(config)?;
+        let (commands, rx) = mpsc::unbounded();
+        // Open at once: nobody waits for it.
+        let (opened, _) = oneshot::channel();
+        let server_version = Arc::new(KnownVersion::default());
+        let driver = Driver::new(
+            runtime.clone(),
+            session,
+            rx,
+            opened,
+            tls,
+            server_version.clone(),
+        )
+        .with_accepted_socket(reader, writer);
+        let client = Client {
+            commands,
+            queue: DEFAULT_QUEUE,
+            executor: Arc::new(runtime),
+            config: kept,
+            server_version,
+        };
+        Ok((client, driver.run()))
+    }
+
     /// The configuration it connected with.
     pub fn config(&self) -> &Config {
         &self.config

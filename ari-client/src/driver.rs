@@ -7,8 +7,8 @@ use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
 use ari_proto::{
-    CallWatchId, CloseReason, ConnectionEvent, Event, Filter, IdMap, Output, RawRequestId,
-    RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
+    CallWatchId, CloseReason, ConnectionEvent, ConnectionState, Event, Filter, IdMap, Output,
+    RawRequestId, RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -66,7 +66,11 @@ pub(crate) enum Command {
 
 /// The read half of the events WebSocket, polled by the driver itself so
 /// that a frame goes from the socket into the session without a hop.
-type WsReader<R> = async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
+pub(crate) type WsReader<R> =
+    async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
+
+/// The write half of an events WebSocket: frames for its writer task.
+pub(crate) type WsWriter = mpsc::UnboundedSender<Message>;
 
 enum Internal {
     Http {
@@ -99,7 +103,10 @@ pub(crate) struct Driver<R: Runtime> {
     sinks: IdMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
     call_watchers: IdMap<CallWatchId, mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
-    ws_writer: Option<mpsc::UnboundedSender<Message>>,
+    ws_writer: Option<WsWriter>,
+    /// Asterisk opened the socket (an outbound WebSocket): the driver ends
+    /// with it.
+    accepted: bool,
     /// The connection and upgrade in progress, polled here so that dropping
     /// it abandons the attempt.
     ws_connecting: Option<BoxFuture<Result<WsReader<R>, CloseReason>>>,
@@ -140,6 +147,7 @@ impl<R: Runtime> Driver<R> {
             watchers: Vec::new(),
             call_watchers: IdMap::default(),
             ws_writer: None,
+            accepted: false,
             ws_connecting: None,
             ws_reader: None,
             to_wake: Vec::new(),
@@ -152,8 +160,22 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
+    /// Drives a WebSocket Asterisk opened (an outbound WebSocket) instead
+    /// of connecting: when it closes the driver ends, and with it every
+    /// stream and request of the client.
+    pub(crate) fn with_accepted_socket(mut self, reader: WsReader<R>, writer: WsWriter) -> Self {
+        self.ws_reader = Some(reader);
+        self.ws_writer = Some(writer);
+        self.accepted = true;
+        self
+    }
+
     pub(crate) async fn run(mut self) {
-        self.session.connect(self.rt.now());
+        if self.accepted {
+            self.session.accept(self.rt.now());
+        } else {
+            self.session.connect(self.rt.now());
+        }
         let mut budget = YIELD_EVERY;
         loop {
             // Under a flood every input below is ready at once: give the
@@ -168,6 +190,12 @@ impl<R: Runtime> Driver<R> {
             if let Some(done) = self.closing.take() {
                 self.wake_consumers();
                 let _ = done.send(());
+                return;
+            }
+            if self.accepted && self.session.connection_state() == ConnectionState::Idle {
+                // Asterisk's socket is gone: dropping the sinks and watchers
+                // ends every stream, so the application's tasks end too.
+                self.wake_consumers();
                 return;
             }
             // Every event moves the connection's deadlines (silence, ping)
@@ -535,7 +563,7 @@ async fn send_http<R: Runtime>(
 /// The events WebSocket's settings. tungstenite zeroes its read buffer's
 /// free space before every read: 16 KiB instead of the default 128 KiB keeps
 /// that cheap when frames come one at a time, and still holds ~28 events.
-fn ws_config() -> WebSocketConfig {
+pub(crate) fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER)
 }
 
@@ -547,7 +575,7 @@ async fn open_ws<R: Runtime>(
     rt: &R,
     tls: &TlsConfig,
     request: http::Request<()>,
-    mut writer_rx: mpsc::UnboundedReceiver<Message>,
+    writer_rx: mpsc::UnboundedReceiver<Message>,
 ) -> Result<WsReader<R>, CloseReason> {
     let tcp = transport::open(rt, request.uri(), tls)
         .await
@@ -569,17 +597,29 @@ async fn open_ws<R: Runtime>(
             }
             Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
         };
+    Ok(split_ws(rt, ws, writer_rx))
+}
+
+/// Splits an open WebSocket: the read half for the driver, the write half
+/// in a task of its own sending what `writer_rx` brings.
+pub(crate) fn split_ws<R: Runtime>(
+    rt: &R,
+    ws: async_tungstenite::WebSocketStream<transport::Stream<R::Tcp>>,
+    mut writer_rx: mpsc::UnboundedReceiver<Message>,
+) -> WsReader<R> {
     let (mut sink, reader) = ws.split();
     rt.spawn(Box::pin(async move {
         while let Some(m) = writer_rx.next().await {
-            let close = matches!(m, Message::Close(_));
-            if sink.send(m).await.is_err() || close {
+            if matches!(m, Message::Close(_)) || sink.send(m).await.is_err() {
                 break;
             }
         }
-        let _ = sink.close(None).await;
+        // The `Sink` close, not the inherent one (which refuses to write
+        // once the peer closed): it sends our close frame, or the reply
+        // tungstenite queued to the peer's, and flushes.
+        let _ = futures_util::SinkExt::close(&mut sink).await;
     }));
-    Ok(reader)
+    reader
 }
 
 /// A release number shared without a lock: 0 while unknown, else

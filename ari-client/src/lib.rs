@@ -21,6 +21,7 @@ mod driver;
 mod handles;
 mod hyper_io;
 mod objects;
+pub mod outbound;
 mod runtime;
 mod stream;
 mod transport;

@@ -139,6 +139,23 @@ impl Config {
         })
     }
 
+    /// Whether an `Authorization` header Asterisk sent when it opened an
+    /// outbound WebSocket to the application carries this configuration's
+    /// user name and password (HTTP Basic). Compared in constant time.
+    pub fn accepts_credentials(&self, authorization: Option<&[u8]>) -> bool {
+        let expected = basic_auth_value(&self.username, self.password.expose());
+        let Some(given) = authorization else {
+            return false;
+        };
+        let given = given.trim_ascii();
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected.as_bytes())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.apps.is_empty() || self.apps.iter().any(|a| a.is_empty()) {
             return Err(ConfigError::NoApplication);
@@ -226,6 +243,26 @@ mod tests {
         );
         assert_eq!(basic_auth_value("a", "b"), "Basic YTpi");
         assert_eq!(basic_auth_value("ab", "c"), "Basic YWI6Yw==");
+    }
+
+    #[test]
+    fn outbound_credentials_must_match_exactly() {
+        let config = Config::new("http://localhost:8088", "ows-app", "ows", "ows-secret").unwrap();
+        let right = basic_auth_value("ows", "ows-secret");
+        assert!(config.accepts_credentials(Some(right.as_bytes())));
+        assert!(!config.accepts_credentials(None));
+        for wrong in [
+            basic_auth_value("ows", "ows-secreT"),
+            basic_auth_value("ows", "ows-secret2"),
+            basic_auth_value("other", "ows-secret"),
+            "Basic".into(),
+            String::new(),
+        ] {
+            assert!(
+                !config.accepts_credentials(Some(wrong.as_bytes())),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]

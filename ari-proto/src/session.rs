@@ -347,6 +347,9 @@ pub struct Session {
     rng: SeededRng,
     state: ConnectionState,
     ever_opened: bool,
+    /// The events WebSocket is one Asterisk opened ([`Session::accept`]):
+    /// never reconnected from this side.
+    accepted: bool,
     /// Applications another connection took over; left out when reconnecting.
     replaced: BTreeSet<String>,
     server_version: Option<Version>,
@@ -396,6 +399,7 @@ impl Session {
             auth_header,
             state: ConnectionState::Idle,
             ever_opened: false,
+            accepted: false,
             replaced: BTreeSet::new(),
             server_version: None,
             connect_deadline: None,
@@ -453,6 +457,9 @@ impl Session {
 
     /// Starts (or restarts after [`close`](Self::close)) the events WebSocket.
     pub fn connect(&mut self, now: Instant) {
+        if self.accepted {
+            return;
+        }
         if matches!(
             self.state,
             ConnectionState::Idle | ConnectionState::Replaced
@@ -461,6 +468,23 @@ impl Session {
             self.replaced.clear();
             self.start_connect(0, now);
         }
+    }
+
+    /// Takes an events WebSocket that Asterisk opened to the application
+    /// (an outbound WebSocket, `type = outbound_websocket` in `ari.conf`,
+    /// Asterisk 20.15+, 21.10+, 22.5+): the session is open at once and
+    /// every REST request goes over this socket, whatever
+    /// [`Config::rest_transport`](crate::Config::rest_transport) says.
+    /// When the socket closes the session ends: Asterisk connects again,
+    /// not this side. Only a session that never connected can accept.
+    pub fn accept(&mut self, now: Instant) {
+        if self.state != ConnectionState::Idle || self.ever_opened {
+            return;
+        }
+        self.accepted = true;
+        self.config.rest_transport = RestTransport::WebSocket;
+        self.state = ConnectionState::Connecting { attempt: 0 };
+        self.handle_ws_opened(now);
     }
 
     /// Closes the events WebSocket for good and fails every waiting request
@@ -657,6 +681,17 @@ impl Session {
         }
         self.pump();
         if was == ConnectionState::Replaced {
+            return;
+        }
+        if self.accepted {
+            // Nothing can carry a request any more.
+            self.state = ConnectionState::Idle;
+            let ids: Vec<RawRequestId> = self.pending.keys().copied().collect();
+            for id in ids {
+                self.finish(id, Err(RequestError::ConnectionLost));
+            }
+            self.outputs
+                .push_back(Output::Connection(ConnectionEvent::Stopped));
             return;
         }
         let attempt = match was {
@@ -869,6 +904,10 @@ impl Session {
             return Err(RequestError::Invalid(
                 "the events WebSocket is opened by Session::connect, not as a request".into(),
             ));
+        }
+        if self.accepted && self.state == ConnectionState::Idle {
+            // The socket Asterisk opened is gone, and only it could carry this.
+            return Err(RequestError::Closed);
         }
         let over_ws = self.config.rest_transport == RestTransport::WebSocket;
         if let Some(server) = self.server_version {

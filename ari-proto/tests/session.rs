@@ -1148,3 +1148,97 @@ fn call_watchers_get_a_subscription_per_new_channel_before_its_next_event() {
         vec![second]
     );
 }
+
+/// An outbound WebSocket: Asterisk opened it, so the session is open at
+/// once, REST goes over it, and when it closes nothing reconnects.
+#[test]
+fn an_accepted_websocket_carries_rest_and_is_never_reopened() {
+    let mut s = session(); // rest_transport: Http in the configuration
+    let now = Instant::now();
+    s.accept(now);
+    assert_eq!(s.connection_state(), ConnectionState::Open);
+    // The version probe goes over the socket, not over HTTP.
+    let (t, _) = drain(&mut s);
+    let [Transmit::WsText(probe)] = &t[..] else {
+        panic!("{t:?}")
+    };
+    let probe: Value = serde_json::from_str(probe).unwrap();
+    assert_eq!(
+        (probe["type"].as_str(), probe["uri"].as_str()),
+        (Some("RESTRequest"), Some("asterisk/info"))
+    );
+    let body = json!({"system": {"version": "22.10.1", "entity_id": "x"}}).to_string();
+    let reply = json!({
+        "type": "RESTResponse", "transaction_id": probe["transaction_id"], "request_id": probe["request_id"],
+        "status_code": 200, "reason_phrase": "OK", "uri": "asterisk/info",
+        "content_type": "application/json", "message_body": body,
+        "application": "hello", "timestamp": "2026-11-22T15:39:33.202+0000"
+    });
+    s.handle_ws_text(&reply.to_string(), now);
+    let (_, out) = drain(&mut s);
+    assert!(
+        out.contains(&Output::Connection(ConnectionEvent::Open {
+            reconnected: false
+        })),
+        "{out:?}"
+    );
+    assert_eq!(s.server_version(), Some(Version::new(22, 10, 1)));
+
+    // A request waiting when the socket closes fails; the session stops.
+    let id = s.request(&channels::List::new(), now).unwrap();
+    let _ = drain(&mut s);
+    s.handle_ws_closed(CloseReason::Dropped("eof".into()), now);
+    let (t, out) = drain(&mut s);
+    assert!(t.is_empty(), "{t:?}");
+    assert!(out.contains(&Output::Response {
+        id: id.raw(),
+        outcome: Err(RequestError::ConnectionLost)
+    }));
+    assert_eq!(
+        out.last(),
+        Some(&Output::Connection(ConnectionEvent::Stopped))
+    );
+    assert_eq!(s.connection_state(), ConnectionState::Idle);
+    assert_eq!(s.poll_timeout(), None, "no reconnect is scheduled");
+    s.connect(now);
+    s.accept(now);
+    let (t, _) = drain(&mut s);
+    assert!(
+        t.is_empty(),
+        "neither connect nor a second accept opens anything: {t:?}"
+    );
+    assert!(
+        matches!(
+            s.request(&channels::List::new(), now),
+            Err(RequestError::Closed)
+        ),
+        "a request after the end fails at once"
+    );
+}
+
+/// Silence on an accepted socket ends the session (no reconnect either).
+#[test]
+fn a_silent_accepted_websocket_is_closed() {
+    let mut c = config();
+    c.learn_server_version = false;
+    let mut s = Session::new(c.clone()).unwrap();
+    let now = Instant::now();
+    s.accept(now);
+    let _ = drain(&mut s);
+    let dead = now + c.idle_timeout + Duration::from_secs(1);
+    // Pings go unanswered until the idle deadline.
+    while let Some(at) = s.poll_timeout() {
+        assert!(at <= dead, "still open after the idle timeout");
+        s.handle_timeout(at);
+    }
+    let (t, out) = drain(&mut s);
+    assert!(t.iter().any(|t| matches!(t, Transmit::WsClose)), "{t:?}");
+    assert!(
+        out.contains(&Output::Connection(ConnectionEvent::Closed(
+            CloseReason::Silent
+        ))),
+        "{out:?}"
+    );
+    assert_eq!(s.connection_state(), ConnectionState::Idle);
+    assert_eq!(s.poll_timeout(), None);
+}

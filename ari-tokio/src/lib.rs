@@ -60,6 +60,59 @@ pub mod ami {
     }
 }
 
+/// Outbound WebSockets: Asterisk connects to the application (`type =
+/// outbound_websocket` in `ari.conf`, Asterisk 20.15+, 21.10+, 22.5+), and
+/// each connection is a [`Client`](crate::Client) whose requests travel over
+/// that socket.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ari_tokio::{Config, outbound};
+/// // The app of `ari.conf`, and the credentials of `websocket_client.conf`.
+/// let config = Config::new("http://unused", "ows-app", "ows", "ows-secret")?;
+/// let server = outbound::serve_calls("127.0.0.1:8765".parse()?, config, |mut call| async move {
+///     let _ = call.channel.answer().await;
+///     while call.next().await.is_some() {}
+/// })?;
+/// # let _ = server; Ok(()) }
+/// ```
+pub mod outbound {
+    pub use ari_client::outbound::*;
+    use ari_client::{Client, IncomingCall};
+
+    /// Listens on `address` and gives every connection Asterisk opens to
+    /// `on_connection` (see [`OutboundServer::start`]).
+    pub fn listen<F>(
+        address: std::net::SocketAddr,
+        config: crate::Config,
+        on_connection: F,
+    ) -> std::io::Result<OutboundServer>
+    where
+        F: Fn(Client) + Send + Sync + 'static,
+    {
+        OutboundServer::start(
+            super::TokioRuntime::current(),
+            address,
+            config,
+            on_connection,
+        )
+    }
+
+    /// Listens on `address` and runs `handler` for every call entering the
+    /// application on any connection (see [`OutboundServer::serve_calls`]).
+    pub fn serve_calls<F, Fut>(
+        address: std::net::SocketAddr,
+        config: crate::Config,
+        handler: F,
+    ) -> std::io::Result<OutboundServer>
+    where
+        F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        OutboundServer::serve_calls(super::TokioRuntime::current(), address, config, handler)
+    }
+}
+
 /// FastAGI on tokio: a server Asterisk connects to for `AGI(agi://host/script)`,
 /// one task per call, each with its environment and typed commands.
 ///

@@ -325,7 +325,7 @@ pub async fn agi<R: Runtime>(
 }
 
 /// Waits (checking every 5 ms, at most 120 s) until `done` says so.
-async fn wait_until<R: Runtime>(
+pub(crate) async fn wait_until<R: Runtime>(
     runtime: &R,
     what: &str,
     done: impl Fn() -> bool,

@@ -38,5 +38,6 @@ pub mod suite {
     pub mod framework;
     pub mod hello_world;
     pub mod listener;
+    pub mod outbound;
     pub mod scenarios;
 }

@@ -1,0 +1,243 @@
+//! Outbound WebSockets: Asterisk connects to the application (Asterisk
+//! 20.15+, 21.10+, 22.5+; `type = outbound_websocket` in `ari.conf` with a
+//! `websocket_client.conf` connection). [`OutboundServer`] accepts those
+//! connections, checks Asterisk's credentials and the `ari` subprotocol,
+//! and gives each connection as a [`Client`] whose requests travel over that
+//! same socket (`RESTRequest` frames). In per-call mode Asterisk opens one
+//! connection per call and closes it after the call; the client's streams
+//! end then, and the connection's tasks with them.
+
+use crate::client::Client;
+use crate::driver::{split_ws, ws_config};
+use crate::runtime::{Listener, Runtime};
+use crate::transport;
+use crate::{IncomingCall, TlsConfig};
+use ari_proto::Config;
+use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use futures_channel::{mpsc, oneshot};
+use futures_util::FutureExt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The WebSocket subprotocol Asterisk asks for on an outbound ARI socket.
+pub const SUBPROTOCOL: &str = "ari";
+
+type OnConnection = Arc<dyn Fn(Client) + Send + Sync>;
+
+/// A server Asterisk connects to. Dropping it (or
+/// [`shutdown`](Self::shutdown)) stops accepting; open connections go on.
+pub struct OutboundServer {
+    address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    open: Arc<AtomicUsize>,
+}
+
+impl OutboundServer {
+    /// Listens on `address` (port 0: any free one). `config` names the
+    /// application (`config.apps`, the `ari.conf` section) and the user name
+    /// and password Asterisk must present (`websocket_client.conf`'s
+    /// `username`/`password`); a connection without them is refused with
+    /// 401 and never reaches `on_connection`. Its other settings (timeouts,
+    /// ping) apply to every connection; its base URL is not used.
+    ///
+    /// `on_connection` gets each accepted connection's [`Client`] before any
+    /// of its frames is read, so streams and call watchers made there miss
+    /// nothing (`ApplicationRegistered`, the first `StasisStart`).
+    pub fn start<R, F>(
+        runtime: R,
+        address: SocketAddr,
+        config: Config,
+        on_connection: F,
+    ) -> io::Result<OutboundServer>
+    where
+        R: Runtime,
+        F: Fn(Client) + Send + Sync + 'static,
+    {
+        // Checked here, not on the first connection.
+        ari_proto::Session::new(config.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let tls = transport::default_tls_config().map_err(io::Error::other)?;
+        let listener = runtime.listen(address)?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let accept = accept_loop(
+            runtime.clone(),
+            listener,
+            Arc::new(config),
+            Arc::new(on_connection),
+            tls,
+            stopped,
+            open.clone(),
+        );
+        runtime.spawn(Box::pin(accept));
+        Ok(OutboundServer {
+            address,
+            stop: Some(stop),
+            open,
+        })
+    }
+
+    /// [`start`](Self::start) that runs `handler` in its own task for every
+    /// call entering the application on any connection, as
+    /// [`Client::serve_calls`] does for one client.
+    pub fn serve_calls<R, F, Fut>(
+        runtime: R,
+        address: SocketAddr,
+        config: Config,
+        handler: F,
+    ) -> io::Result<OutboundServer>
+    where
+        R: Runtime,
+        F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        Self::start(runtime, address, config, move |client| {
+            let handler = handler.clone();
+            client.serve_calls(move |call| handler(call));
+        })
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Connections from Asterisk open now.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting connections (open ones go on).
+    pub fn shutdown(&mut self) {
+        self.stop.take();
+    }
+}
+
+impl Drop for OutboundServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn accept_loop<R: Runtime>(
+    runtime: R,
+    mut listener: R::Listener,
+    config: Arc<Config>,
+    on_connection: OnConnection,
+    tls: TlsConfig,
+    mut stopped: oneshot::Receiver<()>,
+    open: Arc<AtomicUsize>,
+) {
+    loop {
+        let accepted = futures_util::select! {
+            accepted = std::future::poll_fn(|cx| listener.poll_accept(cx)).fuse() => accepted,
+            _ = (&mut stopped).fuse() => return,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(connection) => connection,
+            Err(e) => {
+                tracing::warn!(%e, "outbound WebSocket: accept failed");
+                continue;
+            }
+        };
+        let connection = serve_connection(
+            runtime.clone(),
+            tcp,
+            config.clone(),
+            on_connection.clone(),
+            tls.clone(),
+            open.clone(),
+        );
+        runtime.spawn(Box::pin(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(%peer, %e, "outbound WebSocket refused");
+            }
+        }));
+    }
+}
+
+/// The upgrade with its checks, then the connection's driver.
+// tungstenite's callback type fixes the refusal's type.
+#[allow(clippy::result_large_err)]
+async fn serve_connection<R: Runtime>(
+    runtime: R,
+    tcp: R::Tcp,
+    config: Arc<Config>,
+    on_connection: OnConnection,
+    tls: TlsConfig,
+    open: Arc<AtomicUsize>,
+) -> Result<(), String> {
+    let checks = config.clone();
+    let upgrade =
+        move |request: &Request, response: Response| check_upgrade(&checks, request, response);
+    let ws = async_tungstenite::accept_hdr_async_with_config(
+        transport::Stream::Plain(tcp),
+        upgrade,
+        Some(ws_config()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let (writer, writer_rx) = mpsc::unbounded();
+    let reader = split_ws(&runtime, ws, writer_rx);
+    let (client, driver) = Client::accepted(runtime, (*config).clone(), reader, writer, tls)
+        .map_err(|e| e.to_string())?;
+    open.fetch_add(1, Ordering::Relaxed);
+    on_connection(client);
+    driver.await;
+    open.fetch_sub(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Asterisk's upgrade request: the right credentials (else 401) and the
+/// `ari` subprotocol (else 400), which the answer then names.
+#[allow(clippy::result_large_err)]
+fn check_upgrade(
+    config: &Config,
+    request: &Request,
+    mut response: Response,
+) -> Result<Response, ErrorResponse> {
+    let refuse = |status: http::StatusCode, why: &str| {
+        let mut refusal = ErrorResponse::new(Some(why.to_string()));
+        *refusal.status_mut() = status;
+        if status == http::StatusCode::UNAUTHORIZED {
+            refusal.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Basic realm=\"ari\""),
+            );
+        }
+        refusal
+    };
+    let authorization = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if !config.accepts_credentials(authorization) {
+        return Err(refuse(
+            http::StatusCode::UNAUTHORIZED,
+            "wrong or missing credentials",
+        ));
+    }
+    let offers_ari = request
+        .headers()
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == SUBPROTOCOL);
+    if !offers_ari {
+        return Err(refuse(
+            http::StatusCode::BAD_REQUEST,
+            "the ari subprotocol is required",
+        ));
+    }
+    response.headers_mut().insert(
+        http::header::SEC_WEBSOCKET_PROTOCOL,
+        http::HeaderValue::from_static(SUBPROTOCOL),
+    );
+    Ok(response)
+}

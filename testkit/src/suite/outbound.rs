@@ -1,0 +1,247 @@
+//! The outbound WebSocket server through an adapter, against a fake
+//! Asterisk that connects to it as Asterisk does (Basic credentials,
+//! subprotocol `ari`), sends `ApplicationRegistered` and a call's
+//! `StasisStart`, answers each `RESTRequest` frame, and ends the call.
+
+use crate::agi_demo::blocking;
+use ari_client::Runtime;
+use ari_client::outbound::OutboundServer;
+use ari_proto::Config;
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::{self, Message};
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const APP: &str = "ows-app";
+
+fn config() -> Config {
+    Config::new("http://unused", APP, "ows", "ows-secret").unwrap()
+}
+
+type FakeSocket = tungstenite::WebSocket<TcpStream>;
+
+/// Opens an outbound WebSocket to `server` as Asterisk would, with these
+/// credentials and subprotocol; the refusal's status if refused.
+fn connect_as_asterisk(
+    server: SocketAddr,
+    user: &str,
+    password: &str,
+    subprotocol: Option<&str>,
+) -> Result<FakeSocket, u16> {
+    let tcp = TcpStream::connect(server).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut request = format!("ws://{server}/ari").into_client_request().unwrap();
+    let credentials = basic(user, password);
+    let headers = request.headers_mut();
+    headers.insert("Authorization", credentials.parse().unwrap());
+    if let Some(p) = subprotocol {
+        headers.insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    match tungstenite::client(request, tcp) {
+        Ok((ws, response)) => {
+            let chosen = response.headers().get("Sec-WebSocket-Protocol");
+            assert_eq!(chosen.and_then(|v| v.to_str().ok()), Some("ari"));
+            Ok(ws)
+        }
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) => {
+            Err(r.status().as_u16())
+        }
+        Err(e) => panic!("handshake: {e}"),
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                TABLE[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// A recorded `StasisStart`, for channel `id` in the outbound app.
+fn stasis_start(id: &str) -> String {
+    let text = include_str!("../../../conformance/traces/hello-world.jsonl");
+    let mut start: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "ws_recv")
+        .map(|r| serde_json::from_str::<Value>(r["text"].as_str().unwrap()).unwrap())
+        .find(|e| e["type"] == "StasisStart")
+        .unwrap();
+    start["channel"]["id"] = json!(id);
+    start["application"] = json!(APP);
+    start.to_string()
+}
+
+fn event(kind: &str, channel: &str) -> String {
+    let mut e: Value = serde_json::from_str(&stasis_start(channel)).unwrap();
+    e["type"] = json!(kind);
+    e.as_object_mut().unwrap().remove("args");
+    e.to_string()
+}
+
+/// Plays Asterisk's side of one call on `ws`: registers the app, starts
+/// the call, answers every request (`POST channels/ID/answer` with 204,
+/// `GET asterisk/info` with a 22.10.1 system), ends the call once it was
+/// answered, and closes. Returns the requests' method and URI, in order.
+fn play_one_call(mut ws: FakeSocket, channel: &str) -> Vec<String> {
+    let registered = json!({"type": "ApplicationRegistered", "application": APP,
+        "timestamp": "2026-12-05T12:00:00.000+0000", "asterisk_id": "02:00:00:00:00:01"});
+    ws.send(Message::text(registered.to_string())).unwrap();
+    ws.send(Message::text(stasis_start(channel))).unwrap();
+    let mut requests = Vec::new();
+    loop {
+        let text = match ws.read() {
+            Ok(Message::Text(t)) => t.to_string(),
+            Ok(_) => continue,
+            // The close handshake completed: the server answered our close.
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("the connection ended without a close handshake: {e}"),
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(frame["type"], "RESTRequest", "{frame}");
+        let (method, uri) = (
+            frame["method"].as_str().unwrap(),
+            frame["uri"].as_str().unwrap(),
+        );
+        requests.push(format!("{method} {uri}"));
+        let (status, body) = match uri {
+            "asterisk/info" => (
+                200,
+                json!({"system": {"version": "22.10.1", "entity_id": "x"}}).to_string(),
+            ),
+            u if u == format!("channels/{channel}/answer") => (204, String::new()),
+            _ => (404, json!({"message": "Not found"}).to_string()),
+        };
+        let reply = json!({"type": "RESTResponse", "transaction_id": frame["transaction_id"],
+            "request_id": frame["request_id"], "status_code": status, "reason_phrase": "",
+            "uri": uri, "content_type": "application/json", "message_body": body,
+            "application": APP, "timestamp": "2026-12-05T12:00:00.000+0000"});
+        ws.send(Message::text(reply.to_string())).unwrap();
+        if status == 204 {
+            ws.send(Message::text(event("StasisEnd", channel))).unwrap();
+            let _ = ws.close(None);
+        }
+    }
+    requests
+}
+
+/// Three calls, each on its own connection as in per-call mode, two at
+/// once: each handler answers its channel and sees the call end; every
+/// connection is closed afterwards.
+pub async fn calls_on_accepted_connections<R: Runtime>(runtime: R) {
+    let (done_tx, done) = mpsc::channel::<(String, bool)>();
+    let server = OutboundServer::serve_calls(
+        runtime.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        config(),
+        move |mut call| {
+            let done_tx = done_tx.clone();
+            async move {
+                let answered = call.channel.answer().await.is_ok();
+                while call.next().await.is_some() {}
+                let _ = done_tx.send((call.channel.channel_id().to_string(), answered));
+            }
+        },
+    )
+    .unwrap();
+    let address = server.address();
+    let played = blocking(move || {
+        let calls: Vec<_> = ["call-1", "call-2", "call-3"]
+            .into_iter()
+            .map(|id| {
+                std::thread::spawn(move || {
+                    let ws =
+                        connect_as_asterisk(address, "ows", "ows-secret", Some("ari")).unwrap();
+                    play_one_call(ws, id)
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await;
+    for (requests, id) in played.iter().zip(["call-1", "call-2", "call-3"]) {
+        assert!(
+            requests.contains(&format!("POST channels/{id}/answer")),
+            "{requests:?}"
+        );
+        assert!(
+            requests.contains(&"GET asterisk/info".to_string()),
+            "{requests:?}"
+        );
+    }
+    let mut ended: Vec<_> = blocking(move || {
+        (0..3)
+            .map(|_| {
+                done.recv_timeout(Duration::from_secs(20))
+                    .expect("a call ended")
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    ended.sort();
+    assert_eq!(
+        ended,
+        [
+            ("call-1".into(), true),
+            ("call-2".into(), true),
+            ("call-3".into(), true)
+        ]
+    );
+    crate::bench::wait_until(&runtime, "every connection closed", || {
+        server.open_connections() == 0
+    })
+    .await
+    .unwrap();
+}
+
+/// Wrong or missing credentials get 401 and a missing `ari` subprotocol
+/// 400; neither reaches the application.
+pub async fn strangers_are_refused<R: Runtime>(runtime: R) {
+    let (seen_tx, seen) = mpsc::channel::<()>();
+    let server = OutboundServer::start(
+        runtime,
+        "127.0.0.1:0".parse().unwrap(),
+        config(),
+        move |_client| {
+            let _ = seen_tx.send(());
+        },
+    )
+    .unwrap();
+    let address = server.address();
+    let refusals = blocking(move || {
+        [
+            connect_as_asterisk(address, "ows", "wrong", Some("ari")).err(),
+            connect_as_asterisk(address, "someone", "ows-secret", Some("ari")).err(),
+            connect_as_asterisk(address, "", "", Some("ari")).err(),
+            connect_as_asterisk(address, "ows", "ows-secret", None).err(),
+            connect_as_asterisk(address, "ows", "ows-secret", Some("chat")).err(),
+        ]
+    })
+    .await;
+    assert_eq!(
+        refusals,
+        [Some(401), Some(401), Some(401), Some(400), Some(400)]
+    );
+    assert!(
+        seen.try_recv().is_err(),
+        "a refused connection reached the app"
+    );
+}
