@@ -16,6 +16,7 @@ pub mod ami_serve;
 pub mod ami_trace;
 pub mod check;
 pub mod counter;
+pub mod outbound_play;
 pub mod replay;
 pub mod serve;
 pub mod test_client;

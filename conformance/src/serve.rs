@@ -1267,7 +1267,7 @@ impl Ids {
 }
 
 /// Whether a client frame is the recorded `RESTRequest` (request ids differ).
-fn matches_rest_frame(recorded: &str, client: &str) -> bool {
+pub(crate) fn matches_rest_frame(recorded: &str, client: &str) -> bool {
     match (parse_rest_request(recorded), parse_rest_request(client)) {
         (Ok(w), Ok(g)) => {
             // Parameters may travel in the query or as keys of the JSON body.

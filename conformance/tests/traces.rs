@@ -6,7 +6,11 @@ use conformance::{Trace, check_trace};
 #[test]
 fn every_bundled_trace_conforms() {
     let files = conformance::bundled_traces();
-    assert_eq!(files.len(), 10, "the ten recorded scenarios");
+    assert_eq!(
+        files.len(),
+        11,
+        "the ten shared scenarios and this project's outbound-websocket recording"
+    );
     let mut total = 0;
     for file in files {
         let trace = Trace::read(&file).unwrap();

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod ami;
+pub mod ows_recorder;
 mod strict;
 mod wait;
 

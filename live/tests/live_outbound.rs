@@ -63,9 +63,14 @@ async fn handle(mut call: IncomingCall, steps: mpsc::UnboundedSender<Step>) {
 /// Dials `CALLS` calls into `ows` at once from a caller app, presses 5 on
 /// each once its prompt played, and checks that each was answered, heard
 /// its key and was hung up by the application.
-async fn calls_through(live: &Live, caller: Client, mut steps: mpsc::UnboundedReceiver<Step>) {
+async fn calls_through(
+    live: &Live,
+    caller: Client,
+    mut steps: mpsc::UnboundedReceiver<Step>,
+    calls: usize,
+) {
     let app = caller.config().apps[0].clone();
-    let legs: Vec<(String, String)> = (0..CALLS)
+    let legs: Vec<(String, String)> = (0..calls)
         .map(|i| (format!("{app}-leg{i}"), format!("55501{i:02}")))
         .collect();
     for (leg, number) in &legs {
@@ -82,7 +87,7 @@ async fn calls_through(live: &Live, caller: Client, mut steps: mpsc::UnboundedRe
             .expect("originate");
     }
     let mut done = Vec::new();
-    while done.len() < CALLS {
+    while done.len() < calls {
         let step = steps.next().await.expect("the handlers report");
         match step {
             Step::Prompted(number) => {
@@ -109,30 +114,45 @@ async fn calls_through(live: &Live, caller: Client, mut steps: mpsc::UnboundedRe
     caller.close().await;
 }
 
+/// With `RECORD_OWS=FILE`, one call goes through a recording proxy on
+/// Asterisk's port and is written as a trace (how
+/// `conformance/traces/outbound-websocket.jsonl` was made).
 #[test]
 fn outbound_calls_on_tokio() {
     let live = live!();
     let _one = PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let record = std::env::var("RECORD_OWS").ok();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let (tx, steps) = mpsc::unbounded();
+        let address = if record.is_some() {
+            "127.0.0.1:0"
+        } else {
+            ADDRESS
+        };
         let server = bind(|| {
             let tx = tx.clone();
             ari_tokio::outbound::serve_calls(
-                ADDRESS.parse().unwrap(),
+                address.parse().unwrap(),
                 server_config("ows-secret"),
                 move |call| handle(call, tx.clone()),
             )
         })
         .await;
+        let recorder =
+            record.map(|file| live::ows_recorder::Recorder::start(ADDRESS, server.address(), file));
         let caller = ari_tokio::connect(live.config(&live.app("owscaller")))
             .await
             .unwrap();
-        calls_through(&live, caller, steps).await;
+        let calls = if recorder.is_some() { 1 } else { CALLS };
+        calls_through(&live, caller, steps, calls).await;
         wait_closed(|| server.open_connections()).await;
+        if let Some(recorder) = recorder {
+            recorder.finish();
+        }
     });
 }
 
@@ -154,7 +174,7 @@ fn outbound_calls_on_smol() {
         let caller = ari_smol::connect(live.config(&live.app("owscaller")))
             .await
             .unwrap();
-        calls_through(&live, caller, steps).await;
+        calls_through(&live, caller, steps, CALLS).await;
         wait_closed(|| server.open_connections()).await;
     });
 }

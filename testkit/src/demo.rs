@@ -144,3 +144,28 @@ pub async fn call_in(client: &Client, mut say: impl FnMut(String)) -> Result<(),
     }
     Err("the connection closed during the call".into())
 }
+
+/// Plays Asterisk's side of the recorded outbound-WebSocket call
+/// (`conformance/traces/outbound-websocket.jsonl`) against an outbound
+/// server at `app`: Asterisk connects as user `ows`, password
+/// `ows-secret`. `say` hears how each connection went.
+pub async fn play_outbound_call(
+    app: std::net::SocketAddr,
+    mut say: impl FnMut(String),
+) -> Result<(), String> {
+    let trace = conformance::bundled_trace("outbound-websocket.jsonl")?;
+    let reports = crate::agi_demo::blocking(move || {
+        conformance::outbound_play::play_outbound(&trace, app, "ows", "ows-secret")
+    })
+    .await;
+    for r in &reports {
+        say(format!(
+            "fake Asterisk: connection {} sent {} frames, the app's {} requests matched the recording",
+            r.conn, r.sent, r.matched
+        ));
+        if let Some(e) = &r.mismatch {
+            return Err(format!("connection {}: {e}", r.conn));
+        }
+    }
+    Ok(())
+}

@@ -33,7 +33,7 @@ fn connect_as_asterisk(
     let tcp = TcpStream::connect(server).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut request = format!("ws://{server}/ari").into_client_request().unwrap();
-    let credentials = basic(user, password);
+    let credentials = conformance::test_client::basic((user, password));
     let headers = request.headers_mut();
     headers.insert("Authorization", credentials.parse().unwrap());
     if let Some(p) = subprotocol {
@@ -50,26 +50,6 @@ fn connect_as_asterisk(
         }
         Err(e) => panic!("handshake: {e}"),
     }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{user}:{password}").into_bytes();
-    let mut out = String::from("Basic ");
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                TABLE[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// A recorded `StasisStart`, for channel `id` in the outbound app.
