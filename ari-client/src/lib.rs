@@ -15,6 +15,7 @@ mod agi_process;
 pub mod ami;
 mod ami_agi;
 mod ami_picture;
+mod broadcast;
 mod calls;
 mod client;
 mod driver;
@@ -27,6 +28,7 @@ mod stream;
 mod transport;
 
 pub use ari_proto::{Digits, DigitsStop};
+pub use broadcast::{BroadcastPolicy, BroadcastStats};
 pub use calls::{CallEvent, Calls, IncomingCall};
 pub use client::{ALL_EVENTS_QUEUE, Client, ConnectError, DEFAULT_QUEUE, Pending};
 #[cfg(feature = "tls")]
@@ -43,8 +45,9 @@ pub use transport::default_tls_config;
 /// it whole (`ari_tokio::Client` is [`Client`]), and add `connect`.
 pub mod api {
     pub use crate::{
-        ALL_EVENTS_QUEUE, CallEvent, Calls, Client, ConnectError, DEFAULT_QUEUE, EventStream,
-        HasHandle, IncomingCall, Lagged, Pending, Started, TlsConfig, handles::*,
+        ALL_EVENTS_QUEUE, BroadcastPolicy, BroadcastStats, CallEvent, Calls, Client, ConnectError,
+        DEFAULT_QUEUE, EventStream, HasHandle, IncomingCall, Lagged, Pending, Started, TlsConfig,
+        handles::*,
     };
     #[cfg(feature = "tls")]
     pub use crate::{default_tls_config, rustls};
