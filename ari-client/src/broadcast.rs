@@ -16,6 +16,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// How long a won claim waits for its call's `StasisStart`.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 type Decide = Arc<dyn Fn(&CallBroadcast) -> bool + Send + Sync>;
 
 /// When an instance claims an offered call.
@@ -115,76 +118,118 @@ impl Client {
         F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let stats = Arc::new(BroadcastStats::default());
-        // Channels claimed whose StasisStart has not come yet.
-        let claimed: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let mut offers = self.subscribe(Filter::Type("CallBroadcast".into()));
-        let mut calls = self.calls();
-        let (client, runtime) = (self.clone(), self.executor().clone());
-        let (claiming_stats, claiming) = (stats.clone(), claimed.clone());
-        self.executor().spawn(Box::pin(async move {
-            while let Some(Ok(event)) = offers.next().await {
-                let Event::CallBroadcast(offer) = &*event else {
-                    continue;
-                };
-                claiming_stats.offered.fetch_add(1, Ordering::Relaxed);
-                let room = claiming_stats.active.load(Ordering::Relaxed) < policy.max_calls;
-                if !room || policy.decide.as_ref().is_some_and(|d| !d(offer)) {
-                    claiming_stats.declined.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                claiming_stats.active.fetch_add(1, Ordering::Relaxed);
-                let channel = offer.channel.id.to_string();
-                if let Ok(mut c) = claiming.lock() {
-                    c.insert(channel.clone());
-                }
-                let (client, stats, claimed) =
-                    (client.clone(), claiming_stats.clone(), claiming.clone());
-                let app = offer.application.to_string();
-                client.executor().clone().spawn(Box::pin(async move {
-                    let outcome = client.events_api().claim_channel(&channel, app).await;
-                    let counter = match &outcome {
-                        Ok(()) => &stats.won,
-                        Err(RequestError::Api(e))
-                            if matches!(
-                                e.kind(),
-                                ApiErrorKind::Conflict | ApiErrorKind::NotFound
-                            ) =>
-                        {
-                            &stats.lost
-                        }
-                        Err(_) => &stats.failed,
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    // A lost claim gives its room back (a won one keeps it
-                    // for the call, which may already be running).
-                    let still_waiting = claimed
-                        .lock()
-                        .is_ok_and(|mut c| outcome.is_err() && c.remove(&channel));
-                    if still_waiting {
-                        stats.active.fetch_sub(1, Ordering::Relaxed);
-                    }
-                }));
-            }
-        }));
-        let handler = Arc::new(handler);
-        let serving_stats = stats.clone();
-        self.executor().clone().spawn(Box::pin(async move {
-            let stats = serving_stats;
-            while let Some(call) = calls.next().await {
-                let channel = call.channel.channel_id().to_string();
-                let was_claimed = claimed.lock().is_ok_and(|mut c| c.remove(&channel));
-                if !was_claimed {
-                    stats.active.fetch_add(1, Ordering::Relaxed);
-                }
-                let (handler, stats) = (handler.clone(), stats.clone());
-                runtime.spawn(Box::pin(async move {
-                    handler(call).await;
-                    stats.served.fetch_add(1, Ordering::Relaxed);
-                    stats.active.fetch_sub(1, Ordering::Relaxed);
-                }));
-            }
-        }));
-        stats
+        serve_broadcast_calls(std::slice::from_ref(self), policy, handler)
     }
+}
+
+/// [`Client::serve_broadcast_calls`] for one application instance taking
+/// calls from several Asterisk servers (one client each) under one limit:
+/// `policy.max_calls` counts the calls of all of them. A call's server is
+/// its handle's client (`call.channel.client().config().base_url`).
+pub fn serve_broadcast_calls<F, Fut>(
+    clients: &[Client],
+    policy: BroadcastPolicy,
+    handler: F,
+) -> Arc<BroadcastStats>
+where
+    F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let shared = Shared {
+        stats: Arc::default(),
+        claimed: Arc::default(),
+        policy: Arc::new(policy),
+    };
+    let handler: Handler = Arc::new(move |call| Box::pin(handler(call)));
+    for client in clients {
+        claim_offers(client, shared.clone());
+        serve_won_calls(client, shared.clone(), handler.clone());
+    }
+    shared.stats
+}
+
+type Handler = Arc<dyn Fn(IncomingCall) -> crate::BoxFuture<()> + Send + Sync>;
+
+/// What the clients of one pool share.
+#[derive(Clone)]
+struct Shared {
+    stats: Arc<BroadcastStats>,
+    /// Calls claimed (server and channel) whose StasisStart has not come.
+    claimed: Arc<Mutex<HashSet<(String, String)>>>,
+    policy: Arc<BroadcastPolicy>,
+}
+
+fn claim_offers(client: &Client, shared: Shared) {
+    let mut offers = client.subscribe(Filter::Type("CallBroadcast".into()));
+    let client = client.clone();
+    client.executor().clone().spawn(Box::pin(async move {
+        let stats = &shared.stats;
+        while let Some(Ok(event)) = offers.next().await {
+            let Event::CallBroadcast(offer) = &*event else {
+                continue;
+            };
+            stats.offered.fetch_add(1, Ordering::Relaxed);
+            let policy = &shared.policy;
+            let room = stats.active.load(Ordering::Relaxed) < policy.max_calls;
+            if !room || policy.decide.as_ref().is_some_and(|d| !d(offer)) {
+                stats.declined.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            stats.active.fetch_add(1, Ordering::Relaxed);
+            let key = (
+                client.config().base_url.clone(),
+                offer.channel.id.to_string(),
+            );
+            if let Ok(mut c) = shared.claimed.lock() {
+                c.insert(key.clone());
+            }
+            let (client, shared) = (client.clone(), shared.clone());
+            let app = offer.application.to_string();
+            client.executor().clone().spawn(Box::pin(async move {
+                let outcome = client.events_api().claim_channel(&key.1, app).await;
+                let stats = &shared.stats;
+                let counter = match &outcome {
+                    Ok(()) => &stats.won,
+                    Err(RequestError::Api(e))
+                        if matches!(e.kind(), ApiErrorKind::Conflict | ApiErrorKind::NotFound) =>
+                    {
+                        &stats.lost
+                    }
+                    Err(_) => &stats.failed,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                // A won claim keeps its room for the call (which may be
+                // running already); one whose StasisStart never comes
+                // (the caller hung up first) gives it back later.
+                if outcome.is_ok() {
+                    let give_up = client.executor().now() + START_TIMEOUT;
+                    client.executor().sleep_until(give_up).await;
+                }
+                let still_waiting = shared.claimed.lock().is_ok_and(|mut c| c.remove(&key));
+                if still_waiting {
+                    stats.active.fetch_sub(1, Ordering::Relaxed);
+                }
+            }));
+        }
+    }));
+}
+
+fn serve_won_calls(client: &Client, shared: Shared, handler: Handler) {
+    let mut calls = client.calls();
+    let (server, runtime) = (client.config().base_url.clone(), client.executor().clone());
+    client.executor().spawn(Box::pin(async move {
+        while let Some(call) = calls.next().await {
+            let key = (server.clone(), call.channel.channel_id().to_string());
+            let was_claimed = shared.claimed.lock().is_ok_and(|mut c| c.remove(&key));
+            if !was_claimed {
+                shared.stats.active.fetch_add(1, Ordering::Relaxed);
+            }
+            let (handler, stats) = (handler.clone(), shared.stats.clone());
+            runtime.spawn(Box::pin(async move {
+                handler(call).await;
+                stats.served.fetch_add(1, Ordering::Relaxed);
+                stats.active.fetch_sub(1, Ordering::Relaxed);
+            }));
+        }
+    }));
 }

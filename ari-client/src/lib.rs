@@ -28,7 +28,7 @@ mod stream;
 mod transport;
 
 pub use ari_proto::{Digits, DigitsStop};
-pub use broadcast::{BroadcastPolicy, BroadcastStats};
+pub use broadcast::{BroadcastPolicy, BroadcastStats, serve_broadcast_calls};
 pub use calls::{CallEvent, Calls, IncomingCall};
 pub use client::{ALL_EVENTS_QUEUE, Client, ConnectError, DEFAULT_QUEUE, Pending};
 #[cfg(feature = "tls")]
@@ -47,7 +47,7 @@ pub mod api {
     pub use crate::{
         ALL_EVENTS_QUEUE, BroadcastPolicy, BroadcastStats, CallEvent, Calls, Client, ConnectError,
         DEFAULT_QUEUE, EventStream, HasHandle, IncomingCall, Lagged, Pending, Started, TlsConfig,
-        handles::*,
+        handles::*, serve_broadcast_calls,
     };
     #[cfg(feature = "tls")]
     pub use crate::{default_tls_config, rustls};

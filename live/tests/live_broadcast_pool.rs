@@ -214,3 +214,57 @@ async fn at_the_limit(live: Live) {
         client.close().await;
     }
 }
+
+/// One instance taking calls from two servers (two clients; here two apps
+/// on the same Asterisk stand for them) under one limit of one call: while
+/// it holds a call both its clients decline the next offer, and another
+/// instance takes that call.
+#[test]
+fn a_pool_of_servers_shares_one_limit() {
+    let live = live!();
+    let _one = BROADCAST.lock().unwrap_or_else(|e| e.into_inner());
+    smol::block_on(async {
+        let (tx, mut served) = mpsc::unbounded();
+        let (release, held) = mpsc::unbounded::<()>();
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            servers.push(on_smol(live.config(&live.app("bcast"))).await);
+        }
+        let pool_tx = tx.clone();
+        let held = Arc::new(futures_util::lock::Mutex::new(held));
+        let pool =
+            ari_client::serve_broadcast_calls(&servers, BroadcastPolicy::up_to(1), move |call| {
+                let (served, held) = (pool_tx.clone(), held.clone());
+                async move {
+                    let _ = call.channel.answer().await;
+                    let _ = served.unbounded_send(("pool", caller_number(&call)));
+                    let _ = held.lock().await.next().await;
+                    let _ = call.channel.hangup().await;
+                }
+            });
+        let other_policy = BroadcastPolicy::up_to(10)
+            .deciding(|offer| offer.channel.caller.number.as_str() != "5550400");
+        let (other, _) = instance(&live, on_smol, "other", other_policy, tx.clone(), None).await;
+        let caller = on_smol(live.config(&live.app("poolcaller"))).await;
+        dial(&caller, "5550400").await;
+        assert_eq!(
+            wait_served(&mut served, 1).await,
+            [("pool", "5550400".to_string())]
+        );
+        dial(&caller, "5550401").await;
+        assert_eq!(
+            wait_served(&mut served, 1).await,
+            [("other", "5550401".to_string())]
+        );
+        // Each offer reaches both of the pool's clients: the first is won
+        // once (its twin declines, or loses the race), the second declined
+        // by both.
+        assert_eq!(pool.won(), 1);
+        assert_eq!(pool.declined() + pool.lost(), 3, "{pool:?}");
+        assert_eq!(pool.active(), 1);
+        let _ = release.unbounded_send(());
+        for client in servers.into_iter().chain([other, caller]) {
+            client.close().await;
+        }
+    });
+}
