@@ -6,6 +6,7 @@ use crate::hyper_io::HyperIo;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
+use crate::ws_read::{Frame, FrameReader, Recording, WriteOnly};
 use ari_proto::{
     CallWatchId, CloseReason, ConnectionEvent, Event, Filter, IdMap, Output, RawRequestId,
     RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
@@ -16,6 +17,7 @@ use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_util::future::{AbortHandle, abortable};
+use futures_util::io::{AsyncReadExt, ReadHalf};
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use std::sync::{Arc, Mutex};
@@ -65,8 +67,9 @@ pub(crate) enum Command {
 }
 
 /// The read half of the events WebSocket, polled by the driver itself so
-/// that a frame goes from the socket into the session without a hop.
-type WsReader<R> = async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
+/// that a frame goes from the socket's read buffer into the session without
+/// a hop or a copy.
+type WsReader<R> = FrameReader<ReadHalf<transport::Stream<<R as Runtime>::Tcp>>>;
 
 enum Internal {
     Http {
@@ -77,7 +80,10 @@ enum Internal {
 
 /// What woke the driver.
 enum Input<R: Runtime> {
-    Frame(Option<Result<Message, async_tungstenite::tungstenite::Error>>),
+    /// A whole frame is waiting in the WebSocket's read buffer (or an error).
+    Frame,
+    /// The WebSocket failed or ended.
+    WsFailed(String),
     WsConnected(Result<WsReader<R>, CloseReason>),
     Internal(Internal),
     Command(Command),
@@ -182,7 +188,8 @@ impl<R: Runtime> Driver<R> {
                 }
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
-                Input::Frame(frame) => self.ws_frame(frame),
+                Input::Frame => self.ws_frame(),
+                Input::WsFailed(e) => self.ws_closed(CloseReason::Dropped(e)),
                 Input::WsConnected(outcome) => self.ws_connected(outcome),
                 Input::Internal(message) => self.internal(message),
                 Input::Command(command) => self.command(command),
@@ -229,10 +236,21 @@ impl<R: Runtime> Driver<R> {
             self.ws_connecting = None;
             return Poll::Ready(Input::WsConnected(outcome));
         }
-        if let Some(reader) = &mut self.ws_reader
-            && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
-        {
-            return Poll::Ready(Input::Frame(frame));
+        if let Some(reader) = &mut self.ws_reader {
+            if reader.has_frame() {
+                return Poll::Ready(Input::Frame);
+            }
+            // Read until a frame is whole or the socket has nothing more.
+            loop {
+                match reader.poll_fill(cx) {
+                    Poll::Ready(Ok(())) if reader.has_frame() => {
+                        return Poll::Ready(Input::Frame);
+                    }
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Input::WsFailed(e)),
+                    Poll::Pending => break,
+                }
+            }
         }
         // Nothing to do: ask to be woken by the channels too (taking what
         // came in meanwhile).
@@ -309,24 +327,35 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn ws_frame(&mut self, frame: Option<Result<Message, async_tungstenite::tungstenite::Error>>) {
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                self.session.handle_ws_text(text.as_str(), self.rt.now());
+    /// Handles the frame waiting in the read buffer.
+    fn ws_frame(&mut self) {
+        let Some(reader) = &mut self.ws_reader else {
+            return;
+        };
+        let closed = match reader.next_frame() {
+            Ok(Some(Frame::Text(text))) => {
+                self.session.handle_ws_text(text, self.rt.now());
+                return;
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+            Ok(Some(Frame::Ping(payload))) => {
+                if let Some(w) = &self.ws_writer {
+                    let _ = w.unbounded_send(Message::Pong(payload.to_vec().into()));
+                }
                 self.session.handle_ws_control(self.rt.now());
+                return;
             }
-            Some(Ok(Message::Close(frame))) => self.ws_closed(CloseReason::CloseFrame {
-                code: frame.as_ref().map(|f| u16::from(f.code)),
-                reason: frame
-                    .map(|f| f.reason.as_str().to_string())
-                    .unwrap_or_default(),
-            }),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => self.ws_closed(CloseReason::Dropped(e.to_string())),
-            None => self.ws_closed(CloseReason::Dropped("end of stream".into())),
-        }
+            Ok(Some(Frame::Other)) => {
+                self.session.handle_ws_control(self.rt.now());
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Frame::Close(frame))) => CloseReason::CloseFrame {
+                code: frame.map(|(code, _)| code),
+                reason: frame.map(|(_, r)| r.to_string()).unwrap_or_default(),
+            },
+            Err(e) => CloseReason::Dropped(e),
+        };
+        self.ws_closed(closed);
     }
 
     fn ws_closed(&mut self, reason: CloseReason) {
@@ -532,15 +561,14 @@ async fn send_http<R: Runtime>(
     Ok((status, body))
 }
 
-/// The events WebSocket's settings. tungstenite zeroes its read buffer's
-/// free space before every read: 16 KiB instead of the default 128 KiB keeps
-/// that cheap when frames come one at a time, and still holds ~28 events.
+/// The events WebSocket's settings for tungstenite, which reads only the
+/// upgrade's response (frames are read by [`FrameReader`]): a small read buffer.
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER)
 }
 
 /// Bytes tungstenite reads from the socket at a time.
-const WS_READ_BUFFER: usize = 16 * 1024;
+const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Opens the events WebSocket and starts its writer task; returns the read half.
 async fn open_ws<R: Runtime>(
@@ -561,6 +589,12 @@ async fn open_ws<R: Runtime>(
     for (name, value) in request.headers() {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
+    // tungstenite does the upgrade; what it read past the response (frames
+    // sent at once) is taken back from the recording.
+    let tcp = Recording {
+        inner: tcp,
+        seen: Vec::new(),
+    };
     let ws =
         match async_tungstenite::client_async_with_config(upgrade, tcp, Some(ws_config())).await {
             Ok((ws, _)) => ws,
@@ -569,7 +603,16 @@ async fn open_ws<R: Runtime>(
             }
             Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
         };
-    let (mut sink, reader) = ws.split();
+    let recording = ws.into_inner();
+    let already = recording.after_headers().to_vec();
+    let (read, write) = recording.inner.split();
+    let reader = FrameReader::new(read, &already);
+    let mut sink = async_tungstenite::WebSocketStream::from_raw_socket(
+        WriteOnly(write),
+        async_tungstenite::tungstenite::protocol::Role::Client,
+        Some(ws_config()),
+    )
+    .await;
     rt.spawn(Box::pin(async move {
         while let Some(m) = writer_rx.next().await {
             let close = matches!(m, Message::Close(_));

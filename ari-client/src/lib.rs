@@ -24,6 +24,7 @@ mod objects;
 mod runtime;
 mod stream;
 mod transport;
+mod ws_read;
 
 pub use ari_proto::{Digits, DigitsStop};
 pub use calls::{CallEvent, Calls, IncomingCall};
