@@ -164,7 +164,6 @@ impl<R: Runtime> Driver<R> {
         loop {
             // Under a flood every input below is ready at once: give the
             // application's tasks a turn now and then, or they would starve.
-            budget -= 1;
             if budget == 0 {
                 budget = YIELD_EVERY;
                 self.wake_consumers();
@@ -188,7 +187,11 @@ impl<R: Runtime> Driver<R> {
                 }
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
-                Input::Frame => self.ws_frame(),
+                // The frames already read, up to the budget, in one go.
+                Input::Frame => {
+                    budget -= self.ws_frames(budget);
+                    continue;
+                }
                 Input::WsFailed(e) => self.ws_closed(CloseReason::Dropped(e)),
                 Input::WsConnected(outcome) => self.ws_connected(outcome),
                 Input::Internal(message) => self.internal(message),
@@ -204,6 +207,23 @@ impl<R: Runtime> Driver<R> {
                     self.timer = None;
                     self.session.handle_timeout(self.rt.now());
                 }
+            }
+            budget -= 1;
+        }
+    }
+
+    /// Handles up to `max` (at least 1) frames waiting in the read buffer,
+    /// carrying out what the session asks after each; returns how many.
+    /// They were read together: one reading of the clock serves them all.
+    fn ws_frames(&mut self, max: u32) -> u32 {
+        let now = self.rt.now();
+        let mut handled = 0;
+        loop {
+            self.ws_frame(now);
+            handled += 1;
+            self.flush();
+            if handled >= max || !self.ws_reader.as_ref().is_some_and(|r| r.has_frame()) {
+                return handled;
             }
         }
     }
@@ -328,24 +348,24 @@ impl<R: Runtime> Driver<R> {
     }
 
     /// Handles the frame waiting in the read buffer.
-    fn ws_frame(&mut self) {
+    fn ws_frame(&mut self, now: Instant) {
         let Some(reader) = &mut self.ws_reader else {
             return;
         };
         let closed = match reader.next_frame() {
             Ok(Some(Frame::Text(text))) => {
-                self.session.handle_ws_text(text, self.rt.now());
+                self.session.handle_ws_text(text, now);
                 return;
             }
             Ok(Some(Frame::Ping(payload))) => {
                 if let Some(w) = &self.ws_writer {
                     let _ = w.unbounded_send(Message::Pong(payload.to_vec().into()));
                 }
-                self.session.handle_ws_control(self.rt.now());
+                self.session.handle_ws_control(now);
                 return;
             }
             Ok(Some(Frame::Other)) => {
-                self.session.handle_ws_control(self.rt.now());
+                self.session.handle_ws_control(now);
                 return;
             }
             Ok(None) => return,
