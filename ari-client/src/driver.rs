@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// Messages handled before the driver lets other tasks run.
-const YIELD_EVERY: u32 = 4;
+const YIELD_EVERY: u32 = 8;
 
 /// Returns `Pending` once, waking itself at once.
 struct YieldNow(bool);
