@@ -222,7 +222,7 @@ impl<R: Runtime> Driver<R> {
             self.ws_frame(now);
             handled += 1;
             self.flush();
-            if handled >= max || !self.ws_reader.as_ref().is_some_and(|r| r.has_frame()) {
+            if handled >= max || !self.ws_reader.as_mut().is_some_and(|r| r.has_frame()) {
                 return handled;
             }
         }

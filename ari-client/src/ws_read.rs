@@ -43,9 +43,12 @@ pub(crate) struct FrameReader<R> {
     partial: Option<(bool, Vec<u8>)>,
     /// The last message joined from fragments, lent out by `next_frame`.
     joined: Vec<u8>,
+    /// The header of the frame at `start`, once read whole.
+    known: Option<Header>,
 }
 
 /// A frame's header: FIN, opcode, where the payload starts, its length.
+#[derive(Clone, Copy)]
 struct Header {
     fin: bool,
     opcode: u8,
@@ -66,11 +69,20 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             end: already.len(),
             partial: None,
             joined: Vec::new(),
+            known: None,
         }
     }
 
     /// The header of the frame at `start`, if all of it was read.
-    fn header(&self) -> Result<Option<Header>, String> {
+    #[inline]
+    fn header(&mut self) -> Result<Option<Header>, String> {
+        if self.known.is_none() {
+            self.known = self.read_header()?;
+        }
+        Ok(self.known)
+    }
+
+    fn read_header(&self) -> Result<Option<Header>, String> {
         let b = &self.buf[self.start..self.end];
         let (Some(&b0), Some(&b1)) = (b.first(), b.get(1)) else {
             return Ok(None);
@@ -109,7 +121,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 
     /// Whether a whole frame is waiting in the buffer.
-    pub(crate) fn has_frame(&self) -> bool {
+    pub(crate) fn has_frame(&mut self) -> bool {
         match self.header() {
             Ok(Some(h)) => self.end - self.start >= h.at + h.len,
             Ok(None) => false,
@@ -131,6 +143,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             let from = self.start + h.at;
             let to = from + h.len;
             self.start = to;
+            self.known = None;
             if h.opcode >= 8 {
                 if !h.fin || h.len > 125 {
                     return Err("a fragmented or long control frame".into());
@@ -195,6 +208,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         } else if self.start + needed > self.buf.len() || self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
+            // `at` and `len` are relative to `start`: the known header still holds.
         }
         if needed > self.buf.len() {
             self.buf.resize(needed, 0);
