@@ -6,16 +6,18 @@ use crate::hyper_io::HyperIo;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
+use crate::ws_read::{Frame, FrameReader, Recording, WriteOnly};
 use ari_proto::{
     CallWatchId, CloseReason, ConnectionEvent, ConnectionState, Event, Filter, IdMap, Output,
     RawRequestId, RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
 };
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_util::future::{AbortHandle, abortable};
+use futures_util::io::{AsyncReadExt, ReadHalf};
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// Messages handled before the driver lets other tasks run.
-const YIELD_EVERY: u32 = 4;
+const YIELD_EVERY: u32 = 8;
 
 /// Returns `Pending` once, waking itself at once.
 struct YieldNow(bool);
@@ -65,9 +67,9 @@ pub(crate) enum Command {
 }
 
 /// The read half of the events WebSocket, polled by the driver itself so
-/// that a frame goes from the socket into the session without a hop.
-pub(crate) type WsReader<R> =
-    async_tungstenite::WebSocketReceiver<transport::Stream<<R as Runtime>::Tcp>>;
+/// that a frame goes from the socket's read buffer into the session without
+/// a hop or a copy.
+pub(crate) type WsReader<R> = FrameReader<ReadHalf<transport::Stream<<R as Runtime>::Tcp>>>;
 
 /// The write half of an events WebSocket: frames for its writer task.
 pub(crate) type WsWriter = mpsc::UnboundedSender<Message>;
@@ -81,7 +83,10 @@ enum Internal {
 
 /// What woke the driver.
 enum Input<R: Runtime> {
-    Frame(Option<Result<Message, async_tungstenite::tungstenite::Error>>),
+    /// A whole frame is waiting in the WebSocket's read buffer (or an error).
+    Frame,
+    /// The WebSocket failed or ended.
+    WsFailed(String),
     WsConnected(Result<WsReader<R>, CloseReason>),
     Internal(Internal),
     Command(Command),
@@ -180,7 +185,6 @@ impl<R: Runtime> Driver<R> {
         loop {
             // Under a flood every input below is ready at once: give the
             // application's tasks a turn now and then, or they would starve.
-            budget -= 1;
             if budget == 0 {
                 budget = YIELD_EVERY;
                 self.wake_consumers();
@@ -210,7 +214,12 @@ impl<R: Runtime> Driver<R> {
                 }
             }
             match std::future::poll_fn(|cx| self.poll_input(cx)).await {
-                Input::Frame(frame) => self.ws_frame(frame),
+                // The frames already read, up to the budget, in one go.
+                Input::Frame => {
+                    budget -= self.ws_frames(budget);
+                    continue;
+                }
+                Input::WsFailed(e) => self.ws_closed(CloseReason::Dropped(e)),
                 Input::WsConnected(outcome) => self.ws_connected(outcome),
                 Input::Internal(message) => self.internal(message),
                 Input::Command(command) => self.command(command),
@@ -225,6 +234,23 @@ impl<R: Runtime> Driver<R> {
                     self.timer = None;
                     self.session.handle_timeout(self.rt.now());
                 }
+            }
+            budget -= 1;
+        }
+    }
+
+    /// Handles up to `max` (at least 1) frames waiting in the read buffer,
+    /// carrying out what the session asks after each; returns how many.
+    /// They were read together: one reading of the clock serves them all.
+    fn ws_frames(&mut self, max: u32) -> u32 {
+        let now = self.rt.now();
+        let mut handled = 0;
+        loop {
+            self.ws_frame(now);
+            handled += 1;
+            self.flush();
+            if handled >= max || !self.ws_reader.as_mut().is_some_and(|r| r.has_frame()) {
+                return handled;
             }
         }
     }
@@ -257,10 +283,21 @@ impl<R: Runtime> Driver<R> {
             self.ws_connecting = None;
             return Poll::Ready(Input::WsConnected(outcome));
         }
-        if let Some(reader) = &mut self.ws_reader
-            && let Poll::Ready(frame) = reader.poll_next_unpin(cx)
-        {
-            return Poll::Ready(Input::Frame(frame));
+        if let Some(reader) = &mut self.ws_reader {
+            if reader.has_frame() {
+                return Poll::Ready(Input::Frame);
+            }
+            // Read until a frame is whole or the socket has nothing more.
+            loop {
+                match reader.poll_fill(cx) {
+                    Poll::Ready(Ok(())) if reader.has_frame() => {
+                        return Poll::Ready(Input::Frame);
+                    }
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Input::WsFailed(e)),
+                    Poll::Pending => break,
+                }
+            }
         }
         // Nothing to do: ask to be woken by the channels too (taking what
         // came in meanwhile).
@@ -337,24 +374,45 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn ws_frame(&mut self, frame: Option<Result<Message, async_tungstenite::tungstenite::Error>>) {
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                self.session.handle_ws_text(text.as_str(), self.rt.now());
+    /// Handles the frame waiting in the read buffer.
+    fn ws_frame(&mut self, now: Instant) {
+        let Some(reader) = &mut self.ws_reader else {
+            return;
+        };
+        let closed = match reader.next_frame() {
+            Ok(Some(Frame::Text(text))) => {
+                self.session.handle_ws_text(text, now);
+                return;
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                self.session.handle_ws_control(self.rt.now());
+            Ok(Some(Frame::Ping(payload))) => {
+                if let Some(w) = &self.ws_writer {
+                    let _ = w.unbounded_send(Message::Pong(payload.to_vec().into()));
+                }
+                self.session.handle_ws_control(now);
+                return;
             }
-            Some(Ok(Message::Close(frame))) => self.ws_closed(CloseReason::CloseFrame {
-                code: frame.as_ref().map(|f| u16::from(f.code)),
-                reason: frame
-                    .map(|f| f.reason.as_str().to_string())
-                    .unwrap_or_default(),
-            }),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => self.ws_closed(CloseReason::Dropped(e.to_string())),
-            None => self.ws_closed(CloseReason::Dropped("end of stream".into())),
-        }
+            Ok(Some(Frame::Other)) => {
+                self.session.handle_ws_control(now);
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Frame::Close(frame))) => {
+                // The close handshake: the peer's close is answered with its code.
+                if let Some(w) = &self.ws_writer {
+                    let echo = frame.map(|(code, _)| CloseFrame {
+                        code: code.into(),
+                        reason: "".into(),
+                    });
+                    let _ = w.unbounded_send(Message::Close(echo));
+                }
+                CloseReason::CloseFrame {
+                    code: frame.map(|(code, _)| code),
+                    reason: frame.map(|(_, r)| r.to_string()).unwrap_or_default(),
+                }
+            }
+            Err(e) => CloseReason::Dropped(e),
+        };
+        self.ws_closed(closed);
     }
 
     fn ws_closed(&mut self, reason: CloseReason) {
@@ -560,15 +618,14 @@ async fn send_http<R: Runtime>(
     Ok((status, body))
 }
 
-/// The events WebSocket's settings. tungstenite zeroes its read buffer's
-/// free space before every read: 16 KiB instead of the default 128 KiB keeps
-/// that cheap when frames come one at a time, and still holds ~28 events.
+/// The events WebSocket's settings for tungstenite, which reads only the
+/// upgrade (frames are read by [`FrameReader`]): a small read buffer.
 pub(crate) fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER)
 }
 
 /// Bytes tungstenite reads from the socket at a time.
-const WS_READ_BUFFER: usize = 16 * 1024;
+const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Opens the events WebSocket and starts its writer task; returns the read half.
 async fn open_ws<R: Runtime>(
@@ -589,6 +646,12 @@ async fn open_ws<R: Runtime>(
     for (name, value) in request.headers() {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
+    // tungstenite does the upgrade; what it read past the response (frames
+    // sent at once) is taken back from the recording.
+    let tcp = Recording {
+        inner: tcp,
+        seen: Vec::new(),
+    };
     let ws =
         match async_tungstenite::client_async_with_config(upgrade, tcp, Some(ws_config())).await {
             Ok((ws, _)) => ws,
@@ -597,26 +660,36 @@ async fn open_ws<R: Runtime>(
             }
             Err(e) => return Err(CloseReason::Unreachable(e.to_string())),
         };
-    Ok(split_ws(rt, ws, writer_rx))
+    Ok(split_ws(rt, ws.into_inner(), Role::Client, writer_rx).await)
 }
 
-/// Splits an open WebSocket: the read half for the driver, the write half
-/// in a task of its own sending what `writer_rx` brings.
-pub(crate) fn split_ws<R: Runtime>(
+/// Splits an upgraded WebSocket: frames are read by a [`FrameReader`] for
+/// the driver (starting with what tungstenite read past the upgrade), and
+/// written by tungstenite in a task of its own, from `writer_rx`.
+pub(crate) async fn split_ws<R: Runtime>(
     rt: &R,
-    ws: async_tungstenite::WebSocketStream<transport::Stream<R::Tcp>>,
+    upgraded: Recording<transport::Stream<R::Tcp>>,
+    role: Role,
     mut writer_rx: mpsc::UnboundedReceiver<Message>,
 ) -> WsReader<R> {
-    let (mut sink, reader) = ws.split();
+    let already = upgraded.after_headers().to_vec();
+    let (read, write) = upgraded.inner.split();
+    // A server reads masked frames, a client unmasked ones.
+    let reader = FrameReader::new(read, &already, role == Role::Server);
+    let mut sink = async_tungstenite::WebSocketStream::from_raw_socket(
+        WriteOnly(write),
+        role,
+        Some(ws_config()),
+    )
+    .await;
     rt.spawn(Box::pin(async move {
         while let Some(m) = writer_rx.next().await {
-            if matches!(m, Message::Close(_)) || sink.send(m).await.is_err() {
+            // Ours, or the answer to the peer's (tungstenite never saw it).
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
                 break;
             }
         }
-        // The `Sink` close, not the inherent one (which refuses to write
-        // once the peer closed): it sends our close frame, or the reply
-        // tungstenite queued to the peer's, and flushes.
         let _ = futures_util::SinkExt::close(&mut sink).await;
     }));
     reader

@@ -1,8 +1,8 @@
 //! The runtime-neutral half of the ARI adapters.
 //!
 //! [`Client`] drives an [`ari_proto::Session`] on real sockets: HTTP/1.1 with
-//! hyper (connections kept and reused), the events WebSocket with
-//! async-tungstenite, all through the small [`Runtime`] trait that
+//! hyper (connections kept and reused), the events WebSocket upgraded and
+//! written with async-tungstenite and read by a frame reader of its own, all through the small [`Runtime`] trait that
 //! `ari-tokio` and `ari-smol` implement. Only the connection's driver is
 //! generic over the runtime: [`Client`] and every handle name none, so code
 //! written for one adapter compiles for the other. Applications use those
@@ -26,6 +26,7 @@ pub mod outbound;
 mod runtime;
 mod stream;
 mod transport;
+mod ws_read;
 
 pub use ari_proto::{Digits, DigitsStop};
 pub use broadcast::{BroadcastPolicy, BroadcastStats, serve_broadcast_calls};

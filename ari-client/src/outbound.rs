@@ -11,9 +11,11 @@ use crate::client::Client;
 use crate::driver::{split_ws, ws_config};
 use crate::runtime::{Listener, Runtime};
 use crate::transport;
+use crate::ws_read::Recording;
 use crate::{IncomingCall, TlsConfig};
 use ari_proto::Config;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use async_tungstenite::tungstenite::protocol::Role;
 use futures_channel::{mpsc, oneshot};
 use futures_util::FutureExt;
 use std::future::Future;
@@ -175,15 +177,16 @@ async fn serve_connection<R: Runtime>(
     let checks = config.clone();
     let upgrade =
         move |request: &Request, response: Response| check_upgrade(&checks, request, response);
-    let ws = async_tungstenite::accept_hdr_async_with_config(
-        transport::Stream::Plain(tcp),
-        upgrade,
-        Some(ws_config()),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    // tungstenite answers the upgrade; frames are read as the client's are.
+    let tcp = Recording {
+        inner: transport::Stream::Plain(tcp),
+        seen: Vec::new(),
+    };
+    let ws = async_tungstenite::accept_hdr_async_with_config(tcp, upgrade, Some(ws_config()))
+        .await
+        .map_err(|e| e.to_string())?;
     let (writer, writer_rx) = mpsc::unbounded();
-    let reader = split_ws(&runtime, ws, writer_rx);
+    let reader = split_ws(&runtime, ws.into_inner(), Role::Server, writer_rx).await;
     let (client, driver) = Client::accepted(runtime, (*config).clone(), reader, writer, tls)
         .map_err(|e| e.to_string())?;
     open.fetch_add(1, Ordering::Relaxed);
