@@ -18,10 +18,17 @@ const OPTIONS: &[(&str, &str)] = &[
         "top",
         "--once --ami --ari --interval --events --ami-url --ami-user --ami-secret --ami-auth --ari-url --ari-user --ari-password --help",
     ),
+    (
+        "record",
+        "ari ami agi --out --listen --to --scenario --description --once --help",
+    ),
     ("serve", "--listen --user --password --patience --help"),
     ("check", "--verbose --help"),
     ("completions", "bash zsh fish"),
-    ("help", "events call info ami top serve check completions"),
+    (
+        "help",
+        "events call info ami top record serve check completions",
+    ),
 ];
 
 const AMI_OPTIONS: &str = "--url --user --secret --auth --help";
@@ -43,7 +50,7 @@ fn bash() -> String {
     let resources = resources();
     let names: Vec<&str> = resources.iter().map(|(r, _)| *r).collect();
     let mut s = String::from(
-        "# ast completion for bash: eval \"$(ast completions bash)\"\n_ast() {\n    local cur=\"${COMP_WORDS[COMP_CWORD]}\" cword=$COMP_CWORD\n    local words\n    if [ \"$cword\" -eq 1 ]; then\n        COMPREPLY=($(compgen -W \"events call info ami top serve check completions help\" -- \"$cur\"))\n        return\n    fi\n    case \"${COMP_WORDS[1]}\" in\n",
+        "# ast completion for bash: eval \"$(ast completions bash)\"\n_ast() {\n    local cur=\"${COMP_WORDS[COMP_CWORD]}\" cword=$COMP_CWORD\n    local words\n    if [ \"$cword\" -eq 1 ]; then\n        COMPREPLY=($(compgen -W \"events call info ami top record serve check completions help\" -- \"$cur\"))\n        return\n    fi\n    case \"${COMP_WORDS[1]}\" in\n",
     );
     let _ = write!(
         s,
@@ -86,6 +93,7 @@ fn fish() -> String {
         ("info", "server version and what the typed API supports"),
         ("ami", "the manager: events, action, command"),
         ("top", "the channels and bridges up now"),
+        ("record", "a recording proxy writing a trace"),
         ("serve", "a fake Asterisk playing a trace"),
         ("check", "the conformance checks of traces"),
         ("completions", "a completion script"),

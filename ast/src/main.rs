@@ -1,7 +1,8 @@
 //! `ast`: one command-line tool for the daily Asterisk jobs, built on this
 //! workspace's crates: tail ARI and AMI events, call any ARI operation or
-//! AMI action by name, look at the channels and bridges up now, serve a
-//! recorded trace as a fake Asterisk and check traces.
+//! AMI action by name, look at the channels and bridges up now, record
+//! what passes between a client and Asterisk as a trace, serve a recorded
+//! trace as a fake Asterisk and check traces.
 //!
 //! Every subcommand takes `--help`. Errors are one line on standard error;
 //! the exit code is 1 for a failure and 2 for a usage error.
@@ -29,6 +30,7 @@ mod ari;
 mod completions;
 mod config;
 mod format;
+mod record;
 mod rest;
 mod settings;
 mod style;
@@ -79,9 +81,10 @@ AMI (AMI_URL or AMI_ADDR, AMI_USER, AMI_SECRET or --url, --user, --secret):
 Both:
   top                    the channels and bridges up now, redrawn on each change
 
-Traces (conformance/traces/FORMAT.md, traces/ami/FORMAT.md):
+Traces (conformance/traces/FORMAT.md, traces/ami/FORMAT.md, traces/agi/FORMAT.md):
+  record ari|ami|agi --out FILE   a recording proxy: what passes, written as a trace
   serve TRACE            a fake Asterisk playing an ARI or AMI trace
-  check TRACE...         the conformance checks of each trace
+  check TRACE...         the conformance checks of each trace (ARI, AMI, FastAGI)
 
 FastAGI:
   agi serve [--script FILE]          a debugging FastAGI server: every exchange with its timing
@@ -92,8 +95,6 @@ Configuration files:
 
   completions SHELL      a completion script for bash, zsh or fish
   help [COMMAND]         this, or a command's help
-
-Coming: record (a recording proxy).
 ";
 
 /// Commands `help` and the completions know.
@@ -103,6 +104,7 @@ pub const COMMANDS: &[&str] = &[
     "info",
     "ami",
     "top",
+    "record",
     "serve",
     "check",
     "config",
@@ -178,10 +180,7 @@ fn run(args: &[String]) -> Outcome {
         "completions" => completions::completions(rest),
         "config" => config::config(rest),
         "agi" => agi::agi(rest),
-        // Built in parallel elsewhere; their subcommands land here.
-        "record" => Err(Failure::failed(format!(
-            "`ast {command}` is not available yet"
-        ))),
+        "record" => record::record(rest),
         other => Err(Failure::usage(format!("no command {other:?}"))),
     }
 }

@@ -1,12 +1,14 @@
 //! `ast serve` and `ast check`: the conformance crate's fake Asterisk and
-//! checker, for ARI and AMI traces alike (told apart by the `meta` line).
+//! checker, for ARI and AMI traces alike (told apart by the `meta` line);
+//! `ast check` takes FastAGI traces too.
 
 use crate::args::{Args, Spec};
 use crate::{Failure, Outcome};
+use conformance::agi_check::{self, AgiTrace};
 use conformance::{AmiServeOptions, AnyTrace, FakeAmi, FakeAsterisk, ServeOptions};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const SERVE_HELP: &str = "\
@@ -26,7 +28,8 @@ played, how it went; exits 1 if the client strayed from it.
   --password P      its password [default: asterisk]
   --patience SECS   how long ARI's fake waits for the client's next step [default: 120]
 
-An AMI trace takes the credentials it recorded.
+An AMI trace takes the credentials it recorded (any secret where the
+trace has <redacted>). A FastAGI trace is played with `ast agi replay`.
 ";
 
 const CHECK_HELP: &str = "\
@@ -39,8 +42,10 @@ API and back to the same JSON, every recorded request is rebuilt through
 the typed builders byte for byte, and the whole trace replays through the
 session. For an AMI trace: every message decodes to the bytes received,
 every action is rebuilt through the typed builders, and every connection
-replays through the session. Prints one line per trace and one per failed
-check; exits 1 if any check failed.
+replays through the session. For a FastAGI trace: every environment
+block and reply reads as agi-proto reads it, every command is rebuilt by
+the typed commands, and every call replays through the session. Prints
+one line per trace and one per failed check; exits 1 if any check failed.
 
   -v, --verbose   also print the notes (things worth knowing, not failures)
 ";
@@ -62,15 +67,14 @@ pub fn check(argv: &[String]) -> Outcome {
     let (mut passed, mut failed, mut bad_files) = (0, 0, 0);
     let mut out = std::io::stdout().lock();
     for file in &args.positional {
-        let trace = match AnyTrace::read(&PathBuf::from(file)) {
-            Ok(t) => t,
+        let report = match read_and_check(&PathBuf::from(file)) {
+            Ok(report) => report,
             Err(e) => {
                 let _ = writeln!(out, "FAIL {e}");
                 bad_files += 1;
                 continue;
             }
         };
-        let report = trace.check();
         let status = if report.failures.is_empty() {
             "ok  "
         } else {
@@ -102,6 +106,14 @@ pub fn check(argv: &[String]) -> Outcome {
     }
 }
 
+/// The checks of one trace of any protocol.
+fn read_and_check(path: &Path) -> Result<conformance::Report, String> {
+    if agi_check::protocol_of(path).as_deref() == Some("fastagi") {
+        return AgiTrace::read(path).map(|trace| agi_check::check(&trace));
+    }
+    AnyTrace::read(path).map(|trace| trace.check())
+}
+
 /// `ast serve`.
 pub fn serve(argv: &[String]) -> Outcome {
     let spec = Spec {
@@ -122,6 +134,11 @@ pub fn serve(argv: &[String]) -> Outcome {
         .parse()
         .map_err(|_| Failure::usage("--listen takes an address such as 127.0.0.1:8088"))?;
     let path = PathBuf::from(file);
+    if agi_check::protocol_of(&path).as_deref() == Some("fastagi") {
+        return Err(Failure::usage(format!(
+            "{file} is a FastAGI trace, where Asterisk is the client: play it with `ast agi replay {file} --to HOST:PORT`"
+        )));
+    }
     let trace = AnyTrace::read(&path).map_err(Failure::failed)?;
     let mut out = std::io::stdout();
     match trace {

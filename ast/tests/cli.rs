@@ -898,6 +898,24 @@ fn usage_errors_exit_2() {
         &["check"],
         &["serve"],
         &["completions", "tcsh"],
+        &["record", "fax"],
+        &["record", "ari", "--listen", "127.0.0.1:0"],
+        &[
+            "record",
+            "agi",
+            "--out",
+            "x.jsonl",
+            "--to",
+            "127.0.0.1:4573",
+        ],
+        &[
+            "record",
+            "ami",
+            "--out",
+            "x.jsonl",
+            "--to",
+            "tls://pbx:5039",
+        ],
         &["top", "--once"],
         &["info", "extra"],
     ] {
@@ -933,6 +951,9 @@ fn every_command_has_help_and_completions() {
         &["top", "--help"],
         &["serve", "--help"],
         &["check", "--help"],
+        &["record", "--help"],
+        &["record", "agi", "--help"],
+        &["help", "record"],
         &["completions", "--help"],
         &["help", "top"],
     ] {
@@ -1200,4 +1221,497 @@ fn agi_serve_runs_a_script_and_prints_each_exchange() {
     assert!(printed.contains("<- 200 result=1234 ("), "{printed}");
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// `ast record`: the recorder between a client and a fake Asterisk (or, for
+// FastAGI, between the conformance player and `ast agi serve`); then the
+// capture is checked and played back to the same client.
+
+/// A scratch file for this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ast-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// `ast serve TRACE` in the background: the process, the address it
+/// announces (ARI's URL or AMI's `host:port`), and the rest of its output.
+fn serve_in_background(trace: &Path) -> (Child, String, BufReader<std::process::ChildStdout>) {
+    let mut serve = ast(&["serve", trace.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut announce = BufReader::new(serve.stdout.take().unwrap());
+    let mut line = String::new();
+    announce.read_line(&mut line).unwrap();
+    line.clear();
+    announce.read_line(&mut line).unwrap();
+    let address = line
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.split_once('='))
+        .map(|(_, a)| a.to_string())
+        .unwrap();
+    (serve, address, announce)
+}
+
+/// Waits for `ast serve` to end: its last lines.
+fn served(mut serve: Child, mut output: BufReader<std::process::ChildStdout>) -> String {
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).unwrap();
+    assert!(serve.wait().unwrap().success(), "{rest}");
+    assert!(!rest.contains("mismatch"), "{rest}");
+    rest
+}
+
+/// `ast record ...` in the background, once it listens: the process, its
+/// second line (`ARI_URL=...`, `AMI_URL=...`, `AGI(agi://...)`) and the
+/// rest of its output.
+fn record_in_background(args: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
+    let mut record = ast(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut output = BufReader::new(record.stdout.take().unwrap());
+    let mut line = String::new();
+    output.read_line(&mut line).unwrap();
+    assert!(line.starts_with("recording "), "{line}");
+    line.clear();
+    output.read_line(&mut line).unwrap();
+    (record, line.trim_end().to_string(), output)
+}
+
+/// Waits (at most 20 s) for the recorder to stop, after a Ctrl-C if
+/// `interrupt`: everything it printed after its first lines.
+fn recorded(
+    mut record: Child,
+    mut output: BufReader<std::process::ChildStdout>,
+    interrupt: bool,
+) -> String {
+    if interrupt {
+        let kill = Command::new("kill")
+            .args(["-INT", &record.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while record.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = record.kill();
+            panic!("ast record did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(record.wait().unwrap().success());
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).unwrap();
+    rest
+}
+
+/// A capture's records; every line is JSON, `seq` counts from 0, `t_ms`
+/// never goes back.
+fn capture(path: &Path) -> Vec<serde_json::Value> {
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(records[0]["kind"], "meta");
+    for (i, pair) in records.windows(2).enumerate() {
+        assert_eq!(pair[1]["seq"], i as u64 + 1, "{}", pair[1]);
+        assert!(pair[1]["t_ms"].as_f64() >= pair[0]["t_ms"].as_f64());
+    }
+    records
+}
+
+fn count(records: &[serde_json::Value], kind: &str) -> usize {
+    records.iter().filter(|r| r["kind"] == kind).count()
+}
+
+/// `GET /ari/asterisk/info` with the credentials in `api_key`: the status line.
+fn info_with_api_key(url: &str) -> String {
+    use std::io::Write;
+    let address = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .write_all(b"GET /ari/asterisk/info?api_key=asterisk:asterisk HTTP/1.1\r\nHost: pbx\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // One answer, read by its length (the fake keeps the connection open).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if n == 0 || body.len() >= length {
+                return head.lines().next().unwrap_or_default().to_string();
+            }
+        }
+        assert!(n > 0, "no answer: {text}");
+    }
+}
+
+#[test]
+fn record_ari_between_the_client_and_asterisk_then_check_and_serve_it() {
+    let (serve, fake, serve_out) = serve_in_background(&traces().join("hello-world.jsonl"));
+    let file = scratch("record-ari.jsonl");
+    let (record, line, record_out) = record_in_background(&[
+        "record",
+        "ari",
+        "--to",
+        &fake,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let url = line.strip_prefix("ARI_URL=").unwrap().to_string();
+    // One request with the credentials in the query, then the recorded
+    // client: `ast events` and eight `ast call`s.
+    assert_eq!(info_with_api_key(&url), "HTTP/1.1 200 OK");
+    let (answers, events) = play_hello_world(&url, &[]);
+    assert_eq!(events.lines().count(), 31, "{events}");
+    assert!(served(serve, serve_out).contains("trace played: true; 8 answers, 31 frames"));
+
+    // Valid JSON Lines while recording, the meta line not complete yet.
+    assert_eq!(capture(&file)[0]["asterisk_version"], "");
+    let said = recorded(record, record_out, true);
+    assert!(said.contains("ws1: /ari/events?app=hello -> 101"), "{said}");
+    assert!(
+        said.contains("    3 POST /ari/channels?endpoint=PJSIP/hello@loop&app=hello"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ws1: closed by the client (31 messages)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("stopped (interrupted): 53 records (10 requests, 1 WebSockets)"),
+        "{said}"
+    );
+    let records = capture(&file);
+    let meta = &records[0];
+    assert_eq!(meta["format"], 1);
+    assert_eq!(meta["scenario"], "record-ari");
+    assert_eq!(meta["asterisk_version"], "22.10.1");
+    assert_eq!(meta["apps"], serde_json::json!(["hello"]));
+    assert_eq!(
+        meta["client_ids"],
+        serde_json::json!(
+            conformance::bundled_trace("hello-world.jsonl")
+                .unwrap()
+                .meta
+                .client_ids
+        )
+    );
+    assert_eq!(count(&records, "ws_open"), 1);
+    assert_eq!(count(&records, "ws_recv"), 31);
+    assert_eq!(count(&records, "http_request"), 10);
+    assert_eq!(count(&records, "http_response"), 10);
+    // Last, the client closes (its close frame carries no code).
+    let close = records.last().unwrap();
+    assert_eq!(
+        (&close["kind"], &close["by"], close.get("code")),
+        (&"ws_close".into(), &"client".into(), None)
+    );
+    // No secret: the credentials are named, never written.
+    assert_eq!(records[1]["auth"], "api_key");
+    assert_eq!(records[1]["query"], serde_json::json!([]));
+    assert!(
+        records[3..]
+            .iter()
+            .all(|r| r.get("auth").is_none_or(|a| a == "basic"))
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    for secret in [
+        "api_key=",
+        "asterisk:asterisk",
+        "YXN0ZXJpc2s6YXN0ZXJpc2s=",
+        "uthorization",
+    ] {
+        assert!(!text.contains(secret), "{secret} written");
+    }
+
+    let out = run(ast(&["check", file.to_str().unwrap()]));
+    expect(&out, 0);
+    assert!(stdout(&out).starts_with("ok   "), "{}", stdout(&out));
+
+    // Played back to the same client, which gets the same answers and events.
+    let (serve, url, serve_out) = serve_in_background(&file);
+    assert_eq!(info_with_api_key(&url), "HTTP/1.1 200 OK");
+    let (answers_again, events_again) = play_hello_world(&url, &[]);
+    assert_eq!(answers_again, answers);
+    assert_eq!(events_again, events);
+    assert!(served(serve, serve_out).contains("trace played: true; 10 answers, 31 frames"));
+}
+
+/// `ast ami ...` through `address` as admin with `secret`.
+fn ami_client(args: &[&str], address: &str, secret: &str, auth: &str) -> Output {
+    let mut c = ast(args);
+    c.env("AMI_URL", address)
+        .env("AMI_USER", "admin")
+        .env("AMI_SECRET", secret)
+        .env("AMI_AUTH", auth);
+    run(c)
+}
+
+#[test]
+fn record_ami_writes_no_secret_and_plays_back() {
+    // ami-command.jsonl without the Command that `ami command` never sends.
+    let file = traces().join("ami/ami-command.jsonl");
+    let cut = write_trace(
+        "record-command-source.jsonl",
+        &lines_of(&file, |s| !(19..=20).contains(&s)),
+    );
+    let commands = [
+        "ami",
+        "command",
+        "core show version",
+        "core show channels",
+        "dialplan show default",
+        "no such command here",
+        "core show help",
+        "module show",
+        "core show uptime seconds",
+    ];
+    let (serve, fake, serve_out) = serve_in_background(&cut);
+    let capture_file = scratch("record-ami.jsonl");
+    let (record, line, record_out) = record_in_background(&[
+        "record",
+        "ami",
+        "--to",
+        &fake,
+        "--out",
+        capture_file.to_str().unwrap(),
+        "--once",
+    ]);
+    let via = line.strip_prefix("AMI_URL=").unwrap().to_string();
+    let first = ami_client(&commands, &via, "amp111", "plain");
+    expect(&first, 1); // "no such command here"
+    // --once: the recorder stops by itself once the client has gone.
+    let said = recorded(record, record_out, false);
+    // Who closes first after the Logoff is a race, both ways genuine.
+    assert!(
+        said.contains("c1: closed by the ") && said.contains(" (9 sent, "),
+        "{said}"
+    );
+    assert!(
+        said.contains("stopped (no connection open any more): 21 records in ")
+            && said.contains("; Asterisk 22.10.1, AMI 11.0.0"),
+        "{said}"
+    );
+    assert!(served(serve, serve_out).contains("trace played: true; 9 of 9 actions matched"));
+
+    let records = capture(&capture_file);
+    assert_eq!(records[0]["protocol"], "ami");
+    assert_eq!(records[0]["asterisk_version"], "22.10.1");
+    assert_eq!(records[0]["ami_version"], "11.0.0");
+    assert_eq!(
+        records[0]["client_ids"]["action_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(records[2]["text"], "Asterisk Call Manager/11.0.0\r\n");
+    let login = records[3]["text"].as_str().unwrap();
+    assert!(login.contains("\r\nSecret: <redacted>\r\n"), "{login}");
+    assert!(
+        !std::fs::read_to_string(&capture_file)
+            .unwrap()
+            .contains("amp111")
+    );
+
+    let out = run(ast(&["check", capture_file.to_str().unwrap()]));
+    expect(&out, 0);
+
+    let (serve, address, serve_out) = serve_in_background(&capture_file);
+    let again = ami_client(&commands, &address, "amp111", "plain");
+    expect(&again, 1);
+    assert_eq!(stdout(&again), stdout(&first));
+    assert!(served(serve, serve_out).contains("trace played: true; 9 of 9 actions matched"));
+}
+
+#[test]
+fn record_ami_md5_login_writes_no_key() {
+    // A challenge login (the key left out already), Ping, and the Logoff
+    // a closing session writes.
+    let c1 = |seq: u64, kind: &str, text: &str| {
+        serde_json::json!({"seq": seq, "t_ms": seq, "kind": kind, "conn": "c1", "text": text})
+            .to_string()
+    };
+    let source = write_trace(
+        "record-md5-source.jsonl",
+        &[
+            r#"{"seq":0,"t_ms":0,"kind":"meta","format":1,"protocol":"ami","scenario":"md5","asterisk_version":"22.10.1","ami_version":"11.0.0"}"#.to_string(),
+            r#"{"seq":1,"t_ms":1,"kind":"tcp_open","conn":"c1"}"#.to_string(),
+            c1(2, "recv", "Asterisk Call Manager/11.0.0\r\n"),
+            c1(3, "send", "Action: Challenge\r\nActionID: m-1\r\nAuthType: MD5\r\n\r\n"),
+            c1(4, "recv", "Response: Success\r\nActionID: m-1\r\nChallenge: 768386113\r\n\r\n"),
+            c1(5, "send", "Action: Login\r\nActionID: m-2\r\nUsername: admin\r\nEvents: off\r\nAuthType: MD5\r\nKey: <redacted>\r\n\r\n"),
+            c1(6, "recv", "Response: Success\r\nActionID: m-2\r\nMessage: Authentication accepted\r\n\r\n"),
+            c1(7, "send", "Action: Ping\r\nActionID: m-3\r\n\r\n"),
+            c1(8, "recv", "Response: Success\r\nActionID: m-3\r\nPing: Pong\r\nTimestamp: 1796394698.840454\r\n\r\n"),
+            c1(9, "send", "Action: Logoff\r\n\r\n"),
+            c1(10, "recv", "Response: Goodbye\r\nMessage: Thanks for all the fish.\r\n\r\n"),
+            r#"{"seq":11,"t_ms":11,"kind":"tcp_close","conn":"c1","by":"server"}"#.to_string(),
+        ],
+    );
+    const SECRET: &str = "hunter2-md5-secret";
+    let ping = ["ami", "action", "Ping"];
+    let (serve, fake, serve_out) = serve_in_background(&source);
+    let capture_file = scratch("record-md5.jsonl");
+    let (record, line, record_out) = record_in_background(&[
+        "record",
+        "ami",
+        "--to",
+        &format!("tcp://{fake}"),
+        "--out",
+        capture_file.to_str().unwrap(),
+        "--once",
+    ]);
+    let out = ami_client(&ping, line.strip_prefix("AMI_URL=").unwrap(), SECRET, "md5");
+    expect(&out, 0);
+    assert!(stdout(&out).contains("Ping: Pong"), "{}", stdout(&out));
+    recorded(record, record_out, false);
+    served(serve, serve_out);
+
+    let text = std::fs::read_to_string(&capture_file).unwrap();
+    assert!(!text.contains(SECRET));
+    assert_eq!(text.matches("Key: ").count(), 1);
+    assert!(text.contains(r"\r\nKey: <redacted>\r\n"), "{text}");
+    let out = run(ast(&["check", "-v", capture_file.to_str().unwrap()]));
+    expect(&out, 0);
+    assert!(
+        stdout(&out).contains("the trace's key was redacted"),
+        "{}",
+        stdout(&out)
+    );
+
+    let (serve, address, serve_out) = serve_in_background(&capture_file);
+    expect(&ami_client(&ping, &address, SECRET, "md5"), 0);
+    assert!(served(serve, serve_out).contains("trace played: true; 4 of 4 actions matched"));
+}
+
+#[test]
+fn record_agi_writes_every_call_at_once_then_check_and_replay() {
+    let dir = scratch("record-agi");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("quickstart.agi");
+    std::fs::write(&script, QUICKSTART_SCRIPT.join("\n") + "\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = format!("127.0.0.1:{port}");
+    let mut serving = ast(&[
+        "agi",
+        "serve",
+        "--listen",
+        &server,
+        "--script",
+        script.to_str().unwrap(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut banner = String::new();
+    BufReader::new(serving.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(banner.starts_with("FastAGI server on"), "{banner}");
+
+    let capture_file = dir.join("calls.jsonl");
+    let (record, line, record_out) = record_in_background(&[
+        "record",
+        "agi",
+        "--listen",
+        "127.0.0.1:0",
+        "--to",
+        &server,
+        "--out",
+        capture_file.to_str().unwrap(),
+    ]);
+    let via = line
+        .strip_prefix("AGI(agi://")
+        .and_then(|l| l.strip_suffix("/...)"))
+        .unwrap()
+        .to_string();
+    // Three quickstart calls at once, Asterisk's side played by the player.
+    let one: Vec<String> = lines_of(&quickstart_trace(), |_| true);
+    let mut three = vec![one[0].clone()];
+    for conn in ["a1", "a2", "a3"] {
+        three.extend(
+            one[1..]
+                .iter()
+                .map(|l| l.replace(r#""conn":"a1""#, &format!(r#""conn":"{conn}""#))),
+        );
+    }
+    let three = conformance::agi_check::AgiTrace::parse(&three.join("\n")).unwrap();
+    let reports = conformance::agi_serve::play_all_concurrently(
+        &three,
+        via.parse().unwrap(),
+        &conformance::agi_serve::AgiPlayOptions::default(),
+    );
+    assert_eq!(reports.len(), 3);
+    for report in &reports {
+        assert!(report.is_clean(), "{report}");
+    }
+    let said = recorded(record, record_out, true);
+    assert_eq!(said.matches(": ended, 6 commands").count(), 3, "{said}");
+    assert!(said.contains("Asterisk 22.10.1"), "{said}");
+
+    let records = capture(&capture_file);
+    assert_eq!(records[0]["protocol"], "fastagi");
+    assert_eq!(records[0]["asterisk_version"], "22.10.1");
+    for conn in ["a1", "a2", "a3"] {
+        let of = |kind: &str| {
+            records
+                .iter()
+                .filter(|r| r["conn"] == conn && r["kind"] == kind)
+                .count()
+        };
+        assert_eq!(
+            (of("tcp_open"), of("send"), of("tcp_close")),
+            (1, 6, 2),
+            "{conn}"
+        );
+    }
+    let out = run(ast(&["check", capture_file.to_str().unwrap()]));
+    expect(&out, 0);
+    assert!(stdout(&out).starts_with("ok   "), "{}", stdout(&out));
+    // Played back as Asterisk to the same server: every call as recorded.
+    let out = run(ast(&[
+        "agi",
+        "replay",
+        capture_file.to_str().unwrap(),
+        "--to",
+        &server,
+    ]));
+    expect(&out, 0);
+    assert_eq!(
+        stdout(&out).matches("6/6 commands matched").count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
+    // `ast serve` says how to play a FastAGI trace instead.
+    let out = run(ast(&["serve", capture_file.to_str().unwrap()]));
+    expect(&out, 2);
+    assert!(stderr(&out).contains("ast agi replay"), "{}", stderr(&out));
+    let _ = serving.kill();
+    let _ = serving.wait();
 }

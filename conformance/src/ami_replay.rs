@@ -5,7 +5,7 @@
 //! answers come back in (ActionIDs mapped to the session's own), and every
 //! answer must reach its action and every other event the application.
 
-use crate::ami_trace::{AmiKind, AmiRecord, AmiTrace};
+use crate::ami_trace::{AmiKind, AmiRecord, AmiTrace, REDACTED};
 use crate::check::Report;
 use ami_proto::{
     Action, ActionError, ActionId, Answer, CloseReason, Config, ConnectionEvent, ConnectionState,
@@ -324,6 +324,30 @@ fn replay_connection(
                     replay.skipped_sends.push(record.seq);
                     continue;
                 };
+                if logged_in && name.eq_ignore_case("Logoff") && recorded.action_id().is_none() {
+                    // What `Session::close` writes: a Logoff of its own,
+                    // with no ActionID, whose answer nobody waits for.
+                    replay.logoff.get_or_insert(record.seq);
+                    session.close(now);
+                    let mut wrote = None;
+                    while let Some(t) = session.poll_transmit() {
+                        if let Transmit::Send(bytes) = t {
+                            written.feed(&bytes);
+                            if let Ok(Some(Frame::Message(m))) = written.next_frame() {
+                                wrote = Some(m);
+                            }
+                        }
+                    }
+                    let outcome = match wrote {
+                        Some(m) if action_shape(&m) == action_shape(&recorded) => Ok(()),
+                        Some(m) => Err(format!("the session wrote {m:?}")),
+                        None => Err("the session wrote no Logoff".into()),
+                    };
+                    let what =
+                        format!("replay {conn} Logoff of the session's close written as recorded");
+                    report.result(record.seq, &what, outcome);
+                    continue;
+                }
                 let own = !logged_in
                     && (name.eq_ignore_case("Challenge") && challenge_first && internal == 0
                         || name.eq_ignore_case("Login"));
@@ -396,8 +420,13 @@ fn replay_connection(
                             .collect::<Vec<_>>()
                     };
                     if own && unkeyed(&got) == unkeyed(&expected) {
+                        let why = if recorded.get("Key").is_some_and(|k| k == REDACTED) {
+                            "the trace's key was redacted".to_string()
+                        } else {
+                            format!("the trace's secret is not {RECORDED_SECRET:?}")
+                        };
                         report.notes.push(format!(
-                            "seq {}: {what}: another MD5 key (the trace's secret is not {RECORDED_SECRET:?})",
+                            "seq {}: {what}: another MD5 key ({why})",
                             record.seq
                         ));
                         Ok(())

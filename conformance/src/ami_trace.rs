@@ -7,6 +7,10 @@ use crate::trace::base64_decode;
 use serde_json::Value;
 use std::path::Path;
 
+/// What a recorder writes instead of a `Login`'s `Secret` and `Key`
+/// values. A replayer takes any value where a trace has this one.
+pub const REDACTED: &str = "<redacted>";
+
 /// The first line of an AMI trace.
 #[derive(Debug, Clone, Default)]
 pub struct AmiMeta {

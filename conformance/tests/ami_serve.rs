@@ -114,3 +114,53 @@ fn a_stall_keeps_the_socket_open_until_the_client_leaves() {
     let report = fake.finish();
     assert_eq!((report.stalled, report.abandoned), (1, 1), "{report:?}");
 }
+
+/// A trace as `ast record ami` writes it: the login's secret redacted, and
+/// the Logoff a closing session writes (no ActionID, no answer awaited).
+const RECORDED: &str = concat!(
+    r#"{"seq":0,"t_ms":0,"kind":"meta","format":1,"protocol":"ami","scenario":"redacted"}"#,
+    "\n",
+    r#"{"seq":1,"t_ms":1,"kind":"tcp_open","conn":"c1"}"#,
+    "\n",
+    r#"{"seq":2,"t_ms":2,"kind":"recv","conn":"c1","text":"Asterisk Call Manager/11.0.0\r\n"}"#,
+    "\n",
+    r#"{"seq":3,"t_ms":3,"kind":"send","conn":"c1","text":"Action: Login\r\nActionID: r-1\r\nUsername: admin\r\nSecret: <redacted>\r\nEvents: off\r\n\r\n"}"#,
+    "\n",
+    r#"{"seq":4,"t_ms":4,"kind":"recv","conn":"c1","text":"Response: Success\r\nActionID: r-1\r\nMessage: Authentication accepted\r\n\r\n"}"#,
+    "\n",
+    r#"{"seq":5,"t_ms":5,"kind":"send","conn":"c1","text":"Action: Logoff\r\n\r\n"}"#,
+    "\n",
+    r#"{"seq":6,"t_ms":6,"kind":"tcp_close","conn":"c1","by":"client"}"#,
+    "\n",
+    r#"{"seq":7,"t_ms":7,"kind":"recv","conn":"c1","text":"Response: Goodbye\r\nMessage: Thanks for all the fish.\r\n\r\n"}"#,
+    "\n",
+);
+
+#[test]
+fn a_redacted_secret_takes_any_and_the_sessions_logoff_checks() {
+    let trace = conformance::AmiTrace::parse(RECORDED).unwrap();
+    let report = conformance::check_ami_trace(&trace);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let path = std::env::temp_dir().join(format!("redacted-{}.jsonl", std::process::id()));
+    std::fs::write(&path, RECORDED).unwrap();
+    let fake = FakeAmi::start(&path).unwrap();
+    let mut s = connect(&fake);
+    assert_eq!(read_n(&mut s, BANNER.len()), BANNER);
+    s.write_all(b"Action: Login\r\nActionID: x\r\nUsername: admin\r\nSecret: anything\r\nEvents: off\r\n\r\n")
+        .unwrap();
+    let accepted = b"Response: Success\r\nActionID: x\r\nMessage: Authentication accepted\r\n\r\n";
+    assert_eq!(read_n(&mut s, accepted.len()), accepted);
+    s.write_all(b"Action: Logoff\r\n\r\n").unwrap();
+    drop(s);
+    let report = fake.finish();
+    assert!(report.completed, "{report:?}");
+    // Another user is still another login.
+    let fake = FakeAmi::start(&path).unwrap();
+    let mut s = connect(&fake);
+    assert_eq!(read_n(&mut s, BANNER.len()), BANNER);
+    s.write_all(b"Action: Login\r\nUsername: root\r\nSecret: anything\r\nEvents: off\r\n\r\n")
+        .unwrap();
+    drop(s);
+    assert!(!fake.finish().mismatches.is_empty());
+    let _ = std::fs::remove_file(&path);
+}
