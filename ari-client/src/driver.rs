@@ -691,6 +691,9 @@ pub(crate) async fn split_ws<R: Runtime>(
             }
         }
         let _ = futures_util::SinkExt::close(&mut sink).await;
+        // tungstenite only flushes: closing the stream ends TLS with its
+        // close_notify (and TCP's sending side).
+        let _ = futures_util::AsyncWriteExt::close(&mut sink.get_mut().0).await;
     }));
     reader
 }

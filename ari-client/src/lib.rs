@@ -40,7 +40,7 @@ pub use runtime::{BoxFuture, Executor, Listener, Runtime};
 pub use stream::{EventStream, Lagged};
 pub use transport::TlsConfig;
 #[cfg(feature = "tls")]
-pub use transport::default_tls_config;
+pub use transport::{TlsServerConfig, default_tls_config};
 
 /// Everything an application names, in one place: the adapters re-export
 /// it whole (`ari_tokio::Client` is [`Client`]), and add `connect`.

@@ -29,6 +29,13 @@ pub const SUBPROTOCOL: &str = "ari";
 
 type OnConnection = Arc<dyn Fn(Client) + Send + Sync>;
 
+/// TLS for the connections Asterisk opens (`wss://` in
+/// `websocket_client.conf`), with the `tls` feature.
+#[cfg(feature = "tls")]
+type Acceptor = Option<futures_rustls::TlsAcceptor>;
+#[cfg(not(feature = "tls"))]
+type Acceptor = Option<std::convert::Infallible>;
+
 /// A server Asterisk connects to. Dropping it (or
 /// [`shutdown`](Self::shutdown)) stops accepting; open connections go on.
 pub struct OutboundServer {
@@ -58,6 +65,39 @@ impl OutboundServer {
         R: Runtime,
         F: Fn(Client) + Send + Sync + 'static,
     {
+        Self::start_with(runtime, address, config, None, on_connection)
+    }
+
+    /// [`start`](Self::start) for `wss://`: every connection speaks TLS
+    /// with `tls` (a rustls server configuration holding the certificate
+    /// Asterisk is to trust) before the WebSocket upgrade.
+    #[cfg(feature = "tls")]
+    pub fn start_with_tls<R, F>(
+        runtime: R,
+        address: SocketAddr,
+        config: Config,
+        tls: crate::TlsServerConfig,
+        on_connection: F,
+    ) -> io::Result<OutboundServer>
+    where
+        R: Runtime,
+        F: Fn(Client) + Send + Sync + 'static,
+    {
+        let acceptor = Some(futures_rustls::TlsAcceptor::from(tls));
+        Self::start_with(runtime, address, config, acceptor, on_connection)
+    }
+
+    fn start_with<R, F>(
+        runtime: R,
+        address: SocketAddr,
+        config: Config,
+        acceptor: Acceptor,
+        on_connection: F,
+    ) -> io::Result<OutboundServer>
+    where
+        R: Runtime,
+        F: Fn(Client) + Send + Sync + 'static,
+    {
         // Checked here, not on the first connection.
         ari_proto::Session::new(config.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -66,15 +106,14 @@ impl OutboundServer {
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
         let open = Arc::new(AtomicUsize::new(0));
-        let accept = accept_loop(
-            runtime.clone(),
-            listener,
-            Arc::new(config),
-            Arc::new(on_connection),
+        let each = Each {
+            config: Arc::new(config),
+            on_connection: Arc::new(on_connection),
             tls,
-            stopped,
-            open.clone(),
-        );
+            acceptor,
+            open: open.clone(),
+        };
+        let accept = accept_loop(runtime.clone(), listener, each, stopped);
         runtime.spawn(Box::pin(accept));
         Ok(OutboundServer {
             address,
@@ -126,14 +165,22 @@ impl Drop for OutboundServer {
     }
 }
 
+/// What every connection of a server shares.
+#[derive(Clone)]
+struct Each {
+    config: Arc<Config>,
+    on_connection: OnConnection,
+    /// Client TLS settings, unused unless the application asks for HTTP.
+    tls: TlsConfig,
+    acceptor: Acceptor,
+    open: Arc<AtomicUsize>,
+}
+
 async fn accept_loop<R: Runtime>(
     runtime: R,
     mut listener: R::Listener,
-    config: Arc<Config>,
-    on_connection: OnConnection,
-    tls: TlsConfig,
+    each: Each,
     mut stopped: oneshot::Receiver<()>,
-    open: Arc<AtomicUsize>,
 ) {
     loop {
         let accepted = futures_util::select! {
@@ -147,14 +194,7 @@ async fn accept_loop<R: Runtime>(
                 continue;
             }
         };
-        let connection = serve_connection(
-            runtime.clone(),
-            tcp,
-            config.clone(),
-            on_connection.clone(),
-            tls.clone(),
-            open.clone(),
-        );
+        let connection = serve_connection(runtime.clone(), tcp, each.clone());
         runtime.spawn(Box::pin(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(%peer, %e, "outbound WebSocket refused");
@@ -166,20 +206,32 @@ async fn accept_loop<R: Runtime>(
 /// The upgrade with its checks, then the connection's driver.
 // tungstenite's callback type fixes the refusal's type.
 #[allow(clippy::result_large_err)]
-async fn serve_connection<R: Runtime>(
-    runtime: R,
-    tcp: R::Tcp,
-    config: Arc<Config>,
-    on_connection: OnConnection,
-    tls: TlsConfig,
-    open: Arc<AtomicUsize>,
-) -> Result<(), String> {
+async fn serve_connection<R: Runtime>(runtime: R, tcp: R::Tcp, each: Each) -> Result<(), String> {
+    let Each {
+        config,
+        on_connection,
+        tls,
+        acceptor,
+        open,
+    } = each;
     let checks = config.clone();
     let upgrade =
         move |request: &Request, response: Response| check_upgrade(&checks, request, response);
     // tungstenite answers the upgrade; frames are read as the client's are.
+    let inner = match acceptor {
+        #[cfg(feature = "tls")]
+        Some(acceptor) => transport::Stream::TlsServer(Box::new(
+            acceptor
+                .accept(tcp)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?,
+        )),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+        None => transport::Stream::Plain(tcp),
+    };
     let tcp = Recording {
-        inner: transport::Stream::Plain(tcp),
+        inner,
         seen: Vec::new(),
     };
     let ws = async_tungstenite::accept_hdr_async_with_config(tcp, upgrade, Some(ws_config()))

@@ -34,11 +34,19 @@ pub(crate) fn default_tls_config() -> Result<TlsConfig, String> {
     Ok(Arc::new(()))
 }
 
+/// TLS settings of a server Asterisk connects to (an outbound WebSocket):
+/// a rustls server configuration with its certificate.
+#[cfg(feature = "tls")]
+pub type TlsServerConfig = Arc<futures_rustls::rustls::ServerConfig>;
+
 /// Plain or TLS.
 pub(crate) enum Stream<T> {
     Plain(T),
     #[cfg(feature = "tls")]
     Tls(Box<futures_rustls::client::TlsStream<T>>),
+    /// TLS on a connection this side accepted.
+    #[cfg(feature = "tls")]
+    TlsServer(Box<futures_rustls::server::TlsStream<T>>),
 }
 
 /// `(host, port, tls)` of an `http`, `https`, `ws` or `wss` URI.
@@ -106,6 +114,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<T> {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -120,6 +130,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -128,6 +140,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -136,6 +150,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
             Stream::Plain(s) => Pin::new(s).poll_close(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+            #[cfg(feature = "tls")]
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_close(cx),
         }
     }
 }

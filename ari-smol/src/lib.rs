@@ -62,7 +62,7 @@ pub mod ami {
 
 /// Outbound WebSockets: Asterisk connects to the application (`type =
 /// outbound_websocket` in `ari.conf`, Asterisk 20.15+, 21.10+, 22.5+), and
-/// each connection is a [`Client`](crate::Client) whose requests travel over
+/// each connection is a [`Client`] whose requests travel over
 /// that socket.
 ///
 /// ```no_run
@@ -91,6 +91,23 @@ pub mod outbound {
         F: Fn(Client) + Send + Sync + 'static,
     {
         OutboundServer::start(super::SmolRuntime, address, config, on_connection)
+    }
+
+    /// [`listen`] for `wss://`: TLS with `tls` (a rustls server
+    /// configuration holding the certificate Asterisk trusts) on every
+    /// connection. Serve calls with `client.serve_calls(...)` in
+    /// `on_connection`.
+    #[cfg(feature = "tls")]
+    pub fn listen_with_tls<F>(
+        address: std::net::SocketAddr,
+        config: crate::Config,
+        tls: ari_client::TlsServerConfig,
+        on_connection: F,
+    ) -> std::io::Result<OutboundServer>
+    where
+        F: Fn(Client) + Send + Sync + 'static,
+    {
+        OutboundServer::start_with_tls(super::SmolRuntime, address, config, tls, on_connection)
     }
 
     /// Listens on `address` and runs `handler` for every call entering the

@@ -10,13 +10,16 @@ use ari_proto::Config;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::{self, Message};
 use serde_json::{Value, json};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
 const APP: &str = "ows-app";
 
-fn config() -> Config {
+/// The outbound app's configuration: app `ows-app`, user `ows`, password
+/// `ows-secret`.
+pub fn config() -> Config {
     Config::new("http://unused", APP, "ows", "ows-secret").unwrap()
 }
 
@@ -32,6 +35,19 @@ fn connect_as_asterisk(
 ) -> Result<FakeSocket, u16> {
     let tcp = TcpStream::connect(server).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    upgrade_as_asterisk(tcp, server, user, password, subprotocol)
+}
+
+/// The upgrade Asterisk sends, over `stream` (plain, or TLS the caller set
+/// up); the refusal's status if refused.
+pub fn upgrade_as_asterisk<S: Read + Write>(
+    stream: S,
+    server: SocketAddr,
+    user: &str,
+    password: &str,
+    subprotocol: Option<&str>,
+) -> Result<tungstenite::WebSocket<S>, u16> {
+    let tcp = stream;
     let mut request = format!("ws://{server}/ari").into_client_request().unwrap();
     let credentials = conformance::test_client::basic((user, password));
     let headers = request.headers_mut();
@@ -78,7 +94,10 @@ fn event(kind: &str, channel: &str) -> String {
 /// the call, answers every request (`POST channels/ID/answer` with 204,
 /// `GET asterisk/info` with a 22.10.1 system), ends the call once it was
 /// answered, and closes. Returns the requests' method and URI, in order.
-fn play_one_call(mut ws: FakeSocket, channel: &str) -> Vec<String> {
+pub fn play_one_call<S: Read + Write>(
+    mut ws: tungstenite::WebSocket<S>,
+    channel: &str,
+) -> Vec<String> {
     let registered = json!({"type": "ApplicationRegistered", "application": APP,
         "timestamp": "2026-12-05T12:00:00.000+0000", "asterisk_id": "02:00:00:00:00:01"});
     ws.send(Message::text(registered.to_string())).unwrap();
