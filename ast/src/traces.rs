@@ -15,6 +15,7 @@ const SERVE_HELP: &str = "\
 ast serve: a fake Asterisk that plays a recorded trace
 
 Usage: ast serve TRACE [--listen ADDR] [--user U] [--password P] [--patience SECS]
+       ast serve OUTBOUND-TRACE --to HOST:PORT [--user U] [--password P]
 
 Reads TRACE (conformance/traces/FORMAT.md for ARI, traces/ami/FORMAT.md for
 AMI; its meta line says which) and serves it on loopback: an HTTP and
@@ -30,6 +31,12 @@ played, how it went; exits 1 if the client strayed from it.
 
 An AMI trace takes the credentials it recorded (any secret where the
 trace has <redacted>). A FastAGI trace is played with `ast agi replay`.
+
+An outbound-WebSocket trace (meta `direction: outbound`: Asterisk opened
+the connections) is played the other way round: the fake Asterisk
+connects to the application's outbound server at --to, presenting --user
+and --password, and plays each recorded connection; exits 1 if the
+application's requests differ from the recorded ones.
 ";
 
 const CHECK_HELP: &str = "\
@@ -117,7 +124,7 @@ fn read_and_check(path: &Path) -> Result<conformance::Report, String> {
 /// `ast serve`.
 pub fn serve(argv: &[String]) -> Outcome {
     let spec = Spec {
-        values: &["listen", "user", "password", "patience"],
+        values: &["listen", "user", "password", "patience", "to"],
         switches: &[],
     };
     let args = Args::parse(argv, &spec)?;
@@ -142,6 +149,43 @@ pub fn serve(argv: &[String]) -> Outcome {
     let trace = AnyTrace::read(&path).map_err(Failure::failed)?;
     let mut out = std::io::stdout();
     match trace {
+        AnyTrace::Ari(trace) if trace.meta.direction == "outbound" => {
+            let to: SocketAddr = args
+                .value("to")
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "{file} is an outbound-WebSocket trace, where Asterisk connects: give --to HOST:PORT, the application's outbound server"
+                    ))
+                })?
+                .parse()
+                .map_err(|_| Failure::usage("--to takes an address such as 127.0.0.1:8765"))?;
+            let defaults = ServeOptions::default();
+            let user = args.value("user").map_or(defaults.username, str::to_string);
+            let password = args
+                .value("password")
+                .map_or(defaults.password, str::to_string);
+            let reports = conformance::outbound_play::play_outbound(&trace, to, &user, &password);
+            let mut failed = 0;
+            for r in &reports {
+                let _ = writeln!(
+                    out,
+                    "{}: {} frames sent, {} requests matched{}",
+                    r.conn,
+                    r.sent,
+                    r.matched,
+                    r.mismatch
+                        .as_ref()
+                        .map_or(String::new(), |m| format!("; mismatch: {m}"))
+                );
+                failed += usize::from(!r.is_clean());
+            }
+            match failed {
+                0 => Ok(()),
+                n => Err(Failure::failed(format!(
+                    "the application strayed from {file} on {n} connection(s)"
+                ))),
+            }
+        }
         AnyTrace::Ari(trace) => {
             let version = trace.meta.asterisk_version.clone();
             let defaults = ServeOptions::default();

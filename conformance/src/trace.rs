@@ -21,6 +21,10 @@ pub struct Meta {
     /// Values the client chose itself.
     #[serde(default)]
     pub client_ids: Vec<String>,
+    /// `outbound` when Asterisk opened the connections (an outbound
+    /// WebSocket: play it with [`crate::outbound_play`]); empty otherwise.
+    #[serde(default)]
+    pub direction: String,
 }
 
 /// A recorded body.
