@@ -19,6 +19,9 @@ mod broadcast;
 mod calls;
 mod client;
 mod driver;
+// For the fuzz targets only: not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod handles;
 mod hyper_io;
 mod objects;

@@ -80,6 +80,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// The read buffer's size (for the fuzz target's memory checks).
+    pub(crate) fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The header of the frame at `start`, if all of it was read.
     #[inline]
     fn header(&mut self) -> Result<Option<Header>, String> {
