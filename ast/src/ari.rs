@@ -16,7 +16,10 @@ const CONNECTION_HELP: &str = "\
 Connection (options win over the environment):
   --url URL          ARI_URL       base URL [default: http://localhost:8088]
   --user USER        ARI_USER      ARI user
-  --password PASS    ARI_PASSWORD  its password (never printed)";
+  --password PASS    ARI_PASSWORD  its password (never printed)
+  --ca FILE          ARI_CA        https:// trusts this file's certificates
+                                   (PEM: a private CA, a self-signed one)
+                                   instead of the webpki roots";
 
 fn events_help() -> String {
     format!(
@@ -47,7 +50,9 @@ Reconnects by itself (notices on standard error); Ctrl-C stops it.
 /// `ast events`.
 pub async fn events(argv: &[String]) -> Outcome {
     let spec = Spec {
-        values: &["url", "user", "password", "app", "type", "id", "count"],
+        values: &[
+            "url", "user", "password", "app", "ca", "type", "id", "count",
+        ],
         switches: &["all", "json"],
     };
     let args = Args::parse(argv, &spec)?;
@@ -67,9 +72,12 @@ pub async fn events(argv: &[String]) -> Outcome {
     let ids = args.list("id");
     let count = args.number("count")?;
     let json = args.has("json");
-    let client = ari_tokio::connect(config)
+    let client = ari_tokio::connect_with_tls(config, settings.tls()?)
         .await
-        .map_err(|e| Failure::failed(format!("cannot connect to {}: {e}", settings.url)))?;
+        .map_err(|e| {
+            let why = settings.explain(e);
+            Failure::failed(format!("cannot connect to {}: {why}", settings.url))
+        })?;
     let stream = client.events().map(Either::Event);
     let connection = client.connection_events().map(Either::Connection);
     let version = client
@@ -429,7 +437,7 @@ pub async fn call(argv: &[String]) -> Outcome {
     let answer = rest
         .finish(id)
         .await
-        .map_err(|e| request_failure(&settings.url, e))?;
+        .map_err(|e| request_failure(&settings, e))?;
     if answer.body.is_empty() {
         return Ok(());
     }
@@ -451,10 +459,14 @@ pub async fn call(argv: &[String]) -> Outcome {
 }
 
 /// A failed request as one line: Asterisk's own words when it answered.
-fn request_failure(url: &str, e: RequestError) -> Failure {
+fn request_failure(settings: &Ari, e: RequestError) -> Failure {
     match e {
         RequestError::Api(api) => Failure::failed(api.to_string()),
-        RequestError::Transport(why) => Failure::failed(format!("cannot reach {url}: {why}")),
+        RequestError::Transport(why) => Failure::failed(format!(
+            "cannot reach {}: {}",
+            settings.url,
+            settings.explain(why)
+        )),
         other => Failure::failed(other.to_string()),
     }
 }
@@ -493,7 +505,7 @@ pub async fn info(argv: &[String]) -> Outcome {
     }
     let settings = Ari::from(&args, "")?;
     let mut rest = Rest::new(&settings)?;
-    let fail = |e| request_failure(&settings.url, e);
+    let fail = |e| request_failure(&settings, e);
     let about = rest
         .request(ops::asterisk::GetInfo::new())
         .await

@@ -10,13 +10,13 @@ use std::fmt::Write;
 const OPTIONS: &[(&str, &str)] = &[
     (
         "events",
-        "--all --type --id --json --count --url --user --password --app --help",
+        "--all --type --id --json --count --url --user --password --app --ca --help",
     ),
-    ("call", "--url --user --password --app --help"),
-    ("info", "--url --user --password --help"),
+    ("call", "--url --user --password --app --ca --help"),
+    ("info", "--url --user --password --ca --help"),
     (
         "top",
-        "--once --ami --ari --interval --events --ami-url --ami-user --ami-secret --ami-auth --ari-url --ari-user --ari-password --help",
+        "--once --ami --ari --interval --events --ami-url --ami-user --ami-secret --ami-auth --ari-url --ari-user --ari-password --ari-ca --help",
     ),
     (
         "record",
@@ -62,7 +62,7 @@ fn bash() -> String {
     }
     let _ = write!(
         s,
-        "            esac\n        else\n            words=\"--url --user --password --help\"\n        fi ;;\n    ami)\n        if [ \"$cword\" -eq 2 ]; then\n            words=\"events action command\"\n        elif [ \"$cword\" -eq 3 ] && [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"{}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = events ]; then\n            words=\"--name --match --json --count --events {AMI_OPTIONS}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"--raw --json --events {AMI_OPTIONS}\"\n        else\n            words=\"{AMI_OPTIONS}\"\n        fi ;;\n    serve|check)\n        if [[ \"$cur\" != -* ]]; then\n            COMPREPLY=($(compgen -f -- \"$cur\"))\n            return\n        fi\n        words=\"--listen --user --password --patience --verbose --help\" ;;\n",
+        "            esac\n        else\n            words=\"--url --user --password --ca --help\"\n        fi ;;\n    ami)\n        if [ \"$cword\" -eq 2 ]; then\n            words=\"events action command\"\n        elif [ \"$cword\" -eq 3 ] && [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"{}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = events ]; then\n            words=\"--name --match --json --count --events {AMI_OPTIONS}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"--raw --json --events {AMI_OPTIONS}\"\n        else\n            words=\"{AMI_OPTIONS}\"\n        fi ;;\n    serve|check)\n        if [[ \"$cur\" != -* ]]; then\n            COMPREPLY=($(compgen -f -- \"$cur\"))\n            return\n        fi\n        words=\"--listen --user --password --patience --verbose --help\" ;;\n",
         actions.join(" ")
     );
     for (command, options) in OPTIONS {

@@ -1,33 +1,36 @@
 //! One-shot REST calls: `ari_proto::Session` decides the request (URL,
 //! query, body, credentials) and reads the answer; this only carries the
-//! bytes, one HTTP/1.1 exchange per connection. No events WebSocket is
-//! opened and no Stasis application registered: `call`, `info` and ARI's
-//! `top` are requests and nothing else.
+//! bytes, one HTTP/1.1 exchange per connection (over rustls for https://).
+//! No events WebSocket is opened and no Stasis application registered:
+//! `call`, `info` and ARI's `top` are requests and nothing else.
 
 use crate::Failure;
 use ari_proto::{Output, RawRequestId, RawResponse, RequestError, Session, Transmit};
+use futures_rustls::TlsConnector;
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_util::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// A session used for REST requests only.
 pub struct Rest {
     session: Session,
     timeout: Duration,
+    tls: TlsConnector,
 }
 
 impl Rest {
     /// A session for `settings` (its first application is never registered).
     pub fn new(settings: &crate::settings::Ari) -> Result<Rest, Failure> {
         let config = settings.config(&settings.apps)?;
-        if config.base_url.starts_with("https") {
-            return Err(Failure::failed(
-                "https:// is not supported by `call`, `info` and ARI's `top` yet (events is)",
-            ));
-        }
+        let tls = TlsConnector::from(settings.tls()?);
         let timeout = config.request_timeout;
         let session = Session::new(config).map_err(|e| Failure::usage(e.to_string()))?;
-        Ok(Rest { session, timeout })
+        Ok(Rest {
+            session,
+            timeout,
+            tls,
+        })
     }
 
     /// The session, to start a request on.
@@ -51,7 +54,8 @@ impl Rest {
             while let Some(transmit) = self.session.poll_transmit() {
                 if let Transmit::Http { id: raw, request } = transmit {
                     sent = true;
-                    let outcome = tokio::time::timeout(self.timeout, exchange(&request)).await;
+                    let outcome =
+                        tokio::time::timeout(self.timeout, exchange(&request, &self.tls)).await;
                     let now = Instant::now();
                     match outcome {
                         Ok(Ok((status, body))) => {
@@ -77,15 +81,41 @@ impl Rest {
     }
 }
 
-/// One HTTP/1.1 exchange on a new connection: the status and the body.
-async fn exchange(request: &http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), String> {
+/// One HTTP/1.1 exchange on a new connection, with TLS for https://: the
+/// status and the body.
+async fn exchange(
+    request: &http::Request<Vec<u8>>,
+    tls: &TlsConnector,
+) -> Result<(u16, Vec<u8>), String> {
     let uri = request.uri();
     let host = uri.host().ok_or("no host in the URL")?;
-    let port = uri.port_u16().unwrap_or(80);
-    let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    let stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
+    let secure = uri.scheme_str() == Some("https");
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let bare = host.trim_matches(['[', ']']);
+    let tcp = TcpStream::connect((bare, port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let tcp = ari_tokio::Compat::from(tcp);
+    if !secure {
+        return talk(request, tcp, host, port).await;
+    }
+    let name = ServerName::try_from(bare.to_string()).map_err(|e| format!("{host}: {e}"))?;
+    let stream = tls
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS with {host}: {e}"))?;
+    talk(request, stream, host, port).await
+}
+
+/// The exchange itself, on an open connection.
+async fn talk(
+    request: &http::Request<Vec<u8>>,
+    stream: impl AsyncRead + AsyncWrite + Unpin,
+    host: &str,
+    port: u16,
+) -> Result<(u16, Vec<u8>), String> {
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut head = format!(
         "{} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         request.method(),
@@ -103,7 +133,7 @@ async fn exchange(request: &http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), St
         ));
     }
     head.push_str("\r\n");
-    let mut stream = BufReader::new(stream);
+    let mut stream = futures_util::io::BufReader::new(stream);
     let io = |e: std::io::Error| format!("{host}:{port}: {e}");
     stream
         .get_mut()
@@ -115,6 +145,7 @@ async fn exchange(request: &http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), St
         .write_all(request.body())
         .await
         .map_err(io)?;
+    stream.get_mut().flush().await.map_err(io)?;
     let mut line = String::new();
     stream.read_line(&mut line).await.map_err(io)?;
     let status: u16 = line

@@ -25,18 +25,24 @@ pub struct Ari {
     password: String,
     /// Stasis applications.
     pub apps: Vec<String>,
+    /// A PEM file of the certificates to trust for https://, instead of
+    /// the webpki roots.
+    ca: Option<String>,
+    /// The option naming it (`--ca`, `--ari-ca`), for messages.
+    ca_option: String,
 }
 
 /// The ARI options of a command; `prefix` is `""` (`--url`) or `"ari-"`
 /// (`--ari-url`, where AMI options sit beside them).
-pub const ARI_OPTIONS: &[&str] = &["url", "user", "password", "app"];
+pub const ARI_OPTIONS: &[&str] = &["url", "user", "password", "app", "ca"];
 
 /// The ARI options with a prefix, for commands that take AMI's too.
-pub const ARI_PREFIXED: &[&str] = &["ari-url", "ari-user", "ari-password"];
+pub const ARI_PREFIXED: &[&str] = &["ari-url", "ari-user", "ari-password", "ari-ca"];
 
 impl Ari {
     /// From `--{prefix}url`, `--{prefix}user`, `--{prefix}password`,
-    /// `--app` and `ARI_URL`, `ARI_USER`, `ARI_PASSWORD`, `ARI_APP`.
+    /// `--{prefix}ca`, `--app` and `ARI_URL`, `ARI_USER`, `ARI_PASSWORD`,
+    /// `ARI_CA`, `ARI_APP`.
     pub fn from(args: &Args, prefix: &str) -> Result<Ari, Failure> {
         let url = pick(args, &format!("{prefix}url"), &["ARI_URL"])
             .unwrap_or_else(|| "http://localhost:8088".into());
@@ -60,7 +66,57 @@ impl Ari {
             user,
             password,
             apps,
+            ca: pick(args, &format!("{prefix}ca"), &["ARI_CA"]),
+            ca_option: format!("--{prefix}ca"),
         })
+    }
+
+    /// The TLS settings for https://: rustls (ring) trusting the webpki
+    /// roots, or only the certificates of the `--ca` file.
+    pub fn tls(&self) -> Result<ari_tokio::TlsConfig, Failure> {
+        use futures_rustls::rustls::{self, pki_types::CertificateDer, pki_types::pem::PemObject};
+        let Some(path) = &self.ca else {
+            return ari_tokio::default_tls_config().map_err(Failure::failed);
+        };
+        let bad = |why: String| Failure::usage(format!("{} {path}: {why}", self.ca_option));
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+            let cert = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Failure::failed(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(std::sync::Arc::new(config))
+    }
+
+    /// A failure's words, saying how to trust the server when its
+    /// certificate was refused.
+    pub fn explain(&self, why: impl std::fmt::Display) -> String {
+        let why = why.to_string();
+        if !why.contains("invalid peer certificate") {
+            return why;
+        }
+        if why.contains("CaUsedAsEndEntity") {
+            // `openssl req -x509` marks its self-signed certificates CA:TRUE.
+            return format!(
+                "{why} (the server's own certificate is a CA's, which rustls refuses: \
+                 serve one signed by it, e.g. from Asterisk's contrib/scripts/ast_tls_cert)"
+            );
+        }
+        match &self.ca {
+            None => format!(
+                "{why} (trust its CA or certificate with {} FILE or ARI_CA)",
+                self.ca_option
+            ),
+            Some(path) => format!("{why} (trusting only {path})"),
+        }
     }
 
     /// Whether ARI settings are in the environment or the options.

@@ -30,8 +30,9 @@ objects, so the whole PBX is polled instead).
 Connection (options win over the environment):
   --ami-url ADDR  --ami-user USER  --ami-secret SECRET  --ami-auth md5|plain
       (AMI_URL or AMI_ADDR, AMI_USER, AMI_SECRET, AMI_AUTH)
-  --ari-url URL   --ari-user USER  --ari-password PASS
-      (ARI_URL, ARI_USER, ARI_PASSWORD)
+  --ari-url URL   --ari-user USER  --ari-password PASS  --ari-ca FILE
+      (ARI_URL, ARI_USER, ARI_PASSWORD, ARI_CA: a PEM file of the certificates
+      to trust for https://, instead of the webpki roots)
 Secrets are never printed.
 ";
 
@@ -162,7 +163,9 @@ async fn ari_top(args: &Args, once: bool, interval: Duration) -> Outcome {
     let style = Style::for_stdout();
     let mut last = String::new();
     loop {
-        let fail = |e: ari_proto::RequestError| Failure::failed(format!("{}: {e}", settings.url));
+        let fail = |e: ari_proto::RequestError| {
+            Failure::failed(format!("{}: {}", settings.url, settings.explain(e)))
+        };
         let channels = rest
             .request(ops::channels::List::new())
             .await

@@ -25,6 +25,7 @@ fn ast(args: &[&str]) -> Command {
         "ARI_USER",
         "ARI_PASSWORD",
         "ARI_APP",
+        "ARI_CA",
         "AMI_URL",
         "AMI_ADDR",
         "AMI_USER",
@@ -215,10 +216,14 @@ const HELLO_CALLS: &[&[&str]] = &[
 ];
 
 /// Plays hello-world.jsonl: `ast events` tails, `ast call` makes each
-/// recorded request; the answers printed and the events' lines.
-fn play_hello_world(url: &str, events_args: &[&str]) -> (Vec<String>, String) {
+/// recorded request (trusting the certificates of `ca`); the answers
+/// printed and the events' lines.
+fn play_hello_world(url: &str, events_args: &[&str], ca: Option<&Path>) -> (Vec<String>, String) {
     let mut args = vec!["--count", "31"];
     args.extend(events_args);
+    if let Some(ca) = ca {
+        args.extend(["--ca", ca.to_str().unwrap()]);
+    }
     let events = events_in_background(url, &args);
     let mut answers = Vec::new();
     for call in HELLO_CALLS {
@@ -226,6 +231,9 @@ fn play_hello_world(url: &str, events_args: &[&str]) -> (Vec<String>, String) {
         args.extend(*call);
         let mut c = ast(&args);
         ari_env(&mut c, url);
+        if let Some(ca) = ca {
+            c.env("ARI_CA", ca);
+        }
         let out = run(c);
         expect(&out, 0);
         answers.push(stdout(&out));
@@ -253,7 +261,7 @@ fn events_and_call_replay_hello_world_through_serve() {
         .to_string();
     assert!(line.contains("22.10.1 (ARI)"), "{line}");
 
-    let (answers, events) = play_hello_world(&url, &[]);
+    let (answers, events) = play_hello_world(&url, &[], None);
     // The originate's answer, as Asterisk gave it.
     let originate: serde_json::Value = serde_json::from_str(&answers[0]).unwrap();
     assert_eq!(originate["id"], "chan-out-1");
@@ -304,7 +312,7 @@ fn events_as_json_lines_and_filtered() {
         ServeOptions::default(),
     )
     .unwrap();
-    let (_, events) = play_hello_world(&fake.base_url(), &["--json"]);
+    let (_, events) = play_hello_world(&fake.base_url(), &["--json"], None);
     let lines: Vec<serde_json::Value> = events
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -970,6 +978,7 @@ fn every_command_has_help_and_completions() {
     }
     let bash = stdout(&run(ast(&["completions", "bash"])));
     assert!(bash.contains("complete -F _ast ast"));
+    assert!(bash.contains("--password --ca --help") && bash.contains("--ari-ca"));
 }
 
 #[test]
@@ -1380,7 +1389,7 @@ fn record_ari_between_the_client_and_asterisk_then_check_and_serve_it() {
     // One request with the credentials in the query, then the recorded
     // client: `ast events` and eight `ast call`s.
     assert_eq!(info_with_api_key(&url), "HTTP/1.1 200 OK");
-    let (answers, events) = play_hello_world(&url, &[]);
+    let (answers, events) = play_hello_world(&url, &[], None);
     assert_eq!(events.lines().count(), 31, "{events}");
     assert!(served(serve, serve_out).contains("trace played: true; 8 answers, 31 frames"));
 
@@ -1450,7 +1459,7 @@ fn record_ari_between_the_client_and_asterisk_then_check_and_serve_it() {
     // Played back to the same client, which gets the same answers and events.
     let (serve, url, serve_out) = serve_in_background(&file);
     assert_eq!(info_with_api_key(&url), "HTTP/1.1 200 OK");
-    let (answers_again, events_again) = play_hello_world(&url, &[]);
+    let (answers_again, events_again) = play_hello_world(&url, &[], None);
     assert_eq!(answers_again, answers);
     assert_eq!(events_again, events);
     assert!(served(serve, serve_out).contains("trace played: true; 10 answers, 31 frames"));
@@ -1714,4 +1723,173 @@ fn record_agi_writes_every_call_at_once_then_check_and_replay() {
     assert!(stderr(&out).contains("ast agi replay"), "{}", stderr(&out));
     let _ = serving.kill();
     let _ = serving.wait();
+}
+
+/// A TLS-terminating proxy in front of `backend` on a thread of its own,
+/// with a self-signed certificate for 127.0.0.1 made here: its https://
+/// URL and the certificate's PEM file.
+fn tls_proxy(backend: std::net::SocketAddr) -> (String, PathBuf) {
+    use futures_rustls::rustls;
+    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    use std::sync::Arc;
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    let pem = scratch(&format!("proxy-{}.pem", address.port()));
+    std::fs::write(&pem, made.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key.into())
+        .unwrap();
+    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server));
+    let url = format!("https://{address}");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A refused handshake (an untrusted certificate) ends here.
+                    let Ok(tls) = acceptor.accept(ari_tokio::Compat::from(tcp)).await else {
+                        return;
+                    };
+                    let back = tokio::net::TcpStream::connect(backend).await.unwrap();
+                    let (tls_r, mut tls_w) = tls.split();
+                    let (back_r, mut back_w) = ari_tokio::Compat::from(back).split();
+                    let up = async {
+                        let _ = futures_util::io::copy(tls_r, &mut back_w).await;
+                        let _ = back_w.close().await;
+                    };
+                    let down = async {
+                        let _ = futures_util::io::copy(back_r, &mut tls_w).await;
+                        let _ = tls_w.close().await;
+                    };
+                    futures_util::future::join(up, down).await;
+                });
+            }
+        });
+    });
+    (url, pem)
+}
+
+#[test]
+fn https_with_a_private_certificate() {
+    // info: the same over https (--ca) as over http.
+    let system_info = || {
+        FakeAsterisk::start(
+            ari_subset("system-info.jsonl", &[2, 3, 8, 9]),
+            ServeOptions::default(),
+        )
+        .unwrap()
+    };
+    let plain = system_info();
+    let mut c = ast(&["info"]);
+    ari_env(&mut c, &plain.base_url());
+    let over_http = run(c);
+    expect(&over_http, 0);
+    let fake = system_info();
+    let (url, pem) = tls_proxy(fake.addr());
+    let mut c = ast(&["info", "--ca", pem.to_str().unwrap()]);
+    ari_env(&mut c, &url);
+    let over_https = run(c);
+    expect(&over_https, 0);
+    assert_eq!(
+        stdout(&over_https),
+        stdout(&over_http).replace(&plain.base_url(), &url)
+    );
+    assert_eq!(stderr(&over_https), "");
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+
+    // events and call (--ca, ARI_CA): hello-world.jsonl as over http.
+    let plain = FakeAsterisk::start(
+        conformance::bundled_trace("hello-world.jsonl").unwrap(),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let over_http = play_hello_world(&plain.base_url(), &[], None);
+    let fake = FakeAsterisk::start(
+        conformance::bundled_trace("hello-world.jsonl").unwrap(),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let (url, pem) = tls_proxy(fake.addr());
+    let over_https = play_hello_world(&url, &[], Some(&pem));
+    assert_eq!(over_https, over_http);
+    assert_eq!(over_https.1.lines().count(), 31);
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+
+    // Not trusted without --ca: one line naming the way to trust it.
+    let refused = "invalid peer certificate: UnknownIssuer (trust its CA or certificate with";
+    for (args, says) in [
+        (
+            &["info"][..],
+            format!(
+                "ast: cannot reach {url}: TLS with 127.0.0.1: {refused} --ca FILE or ARI_CA)\n"
+            ),
+        ),
+        (
+            &["call", "asterisk", "ping"],
+            format!(
+                "ast: cannot reach {url}: TLS with 127.0.0.1: {refused} --ca FILE or ARI_CA)\n"
+            ),
+        ),
+        (
+            &["top", "--once"],
+            format!(
+                "ast: {url}: transport failed: TLS with 127.0.0.1: {refused} --ari-ca FILE or ARI_CA)\n"
+            ),
+        ),
+    ] {
+        let mut c = ast(args);
+        ari_env(&mut c, &url);
+        let out = run(c);
+        expect(&out, 1);
+        assert_eq!(stderr(&out), says, "{args:?}");
+    }
+    let mut c = ast(&["events", "hello"]);
+    ari_env(&mut c, &url);
+    let out = run(c);
+    expect(&out, 1);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("ast: cannot connect to {url}: "))
+            && err.ends_with(&format!(
+                "TLS with 127.0.0.1: {refused} --ca FILE or ARI_CA)\n"
+            )),
+        "{err}"
+    );
+
+    // A file with no certificate in it: a usage error.
+    let empty = scratch("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    for ca in [empty.as_path(), Path::new("/no/such/ca.pem")] {
+        let mut c = ast(&["info", "--ca", ca.to_str().unwrap()]);
+        ari_env(&mut c, &url);
+        let out = run(c);
+        expect(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("ast: --ca {}: ", ca.display())),
+            "{err}"
+        );
+    }
 }
