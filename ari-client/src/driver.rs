@@ -399,8 +399,14 @@ impl<R: Runtime> Driver<R> {
             Ok(Some(Frame::Close(frame))) => {
                 // The close handshake: the peer's close is answered with its code.
                 if let Some(w) = &self.ws_writer {
+                    // Codes that must not be sent (1005, 1006, 1015,
+                    // reserved ones) are answered with 1002, as tungstenite did.
                     let echo = frame.map(|(code, _)| CloseFrame {
-                        code: code.into(),
+                        code: match code {
+                            1000..=1003 | 1007..=1014 | 3000..=4999 => code,
+                            _ => 1002,
+                        }
+                        .into(),
                         reason: "".into(),
                     });
                     let _ = w.unbounded_send(Message::Close(echo));

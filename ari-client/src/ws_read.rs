@@ -233,16 +233,21 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         };
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
+            // A long frame is over: a connection does not keep its buffer.
+            if self.buf.len() > READ_BUFFER {
+                self.buf = vec![0; READ_BUFFER];
+            }
         } else if self.start + needed > self.buf.len() || self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
             // `at` and `len` are relative to `start`: the known header still holds.
         }
-        if needed > self.buf.len() {
-            self.buf.resize(needed, 0);
-        } else if self.end == self.buf.len() {
-            // Not expected (a whole frame was waiting), but never a zero-length read.
-            self.buf.resize(self.buf.len() * 2, 0);
+        if needed > self.buf.len() || self.end == self.buf.len() {
+            // Grown as bytes come, doubling up to what the frame needs, not
+            // to what its header announces: a few bytes claiming 16 MiB
+            // must not cost 16 MiB. (Never a zero-length read either.)
+            let grown = (self.buf.len() * 2).min(needed).max(self.end + 1);
+            self.buf.resize(grown, 0);
         }
         match Pin::new(&mut self.io).poll_read(cx, &mut self.buf[self.end..]) {
             Poll::Ready(Ok(0)) => Poll::Ready(Err("end of stream".into())),
@@ -487,6 +492,54 @@ mod tests {
         let got = read_all_as(true, &[], frame(0x81, b"plain"), 1 << 20);
         let last = got.last().unwrap().as_ref().unwrap_err();
         assert!(last.contains("unmasked"), "{last}");
+    }
+
+    #[test]
+    fn the_buffer_grows_with_the_bytes_not_with_the_announced_length() {
+        // A header announcing 16 MiB, then 40 KiB of it, then nothing.
+        let mut data = vec![0x81, 127];
+        data.extend_from_slice(&(16u64 << 20).to_be_bytes());
+        data.extend(std::iter::repeat_n(b'x', 40 << 10));
+        let mut r = FrameReader::new(
+            Chunks {
+                data,
+                at: 0,
+                step: 1 << 20,
+            },
+            &[],
+            false,
+        );
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        while let Poll::Ready(Ok(())) = r.poll_fill(&mut cx) {
+            assert!(r.buffer_len() <= 128 << 10, "{}", r.buffer_len());
+        }
+        // After a long frame, the buffer goes back to its usual size.
+        let mut long = frame(0x81, &[b'y'; 100_000]);
+        long.extend(frame(0x81, b"short"));
+        let mut r = FrameReader::new(
+            Chunks {
+                data: long,
+                at: 0,
+                step: 1 << 20,
+            },
+            &[],
+            false,
+        );
+        let mut sizes = Vec::new();
+        loop {
+            match r.next_frame() {
+                Ok(Some(_)) => sizes.push(r.buffer_len()),
+                Ok(None) => {
+                    if !matches!(r.poll_fill(&mut cx), Poll::Ready(Ok(()))) {
+                        break;
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(sizes[0] >= 100_000);
+        assert_eq!(r.buffer_len(), READ_BUFFER);
     }
 
     #[test]
