@@ -22,13 +22,11 @@ const OPTIONS: &[(&str, &str)] = &[
         "record",
         "ari ami agi --out --listen --to --scenario --description --once --help",
     ),
-    ("serve", "--listen --user --password --patience --help"),
+    ("serve", "--listen --user --password --patience --to --help"),
+    ("agi", "serve replay --listen --script --to --help"),
+    ("config", "show get set lint --help"),
     ("check", "--verbose --help"),
     ("completions", "bash zsh fish"),
-    (
-        "help",
-        "events call info ami top record serve check completions",
-    ),
 ];
 
 const AMI_OPTIONS: &str = "--url --user --secret --auth --help";
@@ -45,12 +43,19 @@ fn resources() -> Vec<(&'static str, Vec<&'static str>)> {
     out
 }
 
+/// Every command, for the first word and `help`.
+fn commands() -> String {
+    crate::COMMANDS.join(" ")
+}
+
 fn bash() -> String {
     let actions: Vec<&str> = ALL_ACTIONS.iter().map(|(i, _)| i.name).collect();
     let resources = resources();
     let names: Vec<&str> = resources.iter().map(|(r, _)| *r).collect();
-    let mut s = String::from(
-        "# ast completion for bash: eval \"$(ast completions bash)\"\n_ast() {\n    local cur=\"${COMP_WORDS[COMP_CWORD]}\" cword=$COMP_CWORD\n    local words\n    if [ \"$cword\" -eq 1 ]; then\n        COMPREPLY=($(compgen -W \"events call info ami top record serve check completions help\" -- \"$cur\"))\n        return\n    fi\n    case \"${COMP_WORDS[1]}\" in\n",
+    let mut s = format!(
+        "# ast completion for bash: eval \"$(ast completions bash)\"\n_ast() {{\n    local cur=\"${{COMP_WORDS[COMP_CWORD]}}\" cword=$COMP_CWORD\n    local words\n    if [ \"$cword\" -eq 1 ]; then\n        COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))\n        return\n    fi\n    case \"${{COMP_WORDS[1]}}\" in\n    help) words=\"{}\" ;;\n",
+        commands(),
+        commands()
     );
     let _ = write!(
         s,
@@ -62,7 +67,7 @@ fn bash() -> String {
     }
     let _ = write!(
         s,
-        "            esac\n        else\n            words=\"--url --user --password --ca --help\"\n        fi ;;\n    ami)\n        if [ \"$cword\" -eq 2 ]; then\n            words=\"events action command\"\n        elif [ \"$cword\" -eq 3 ] && [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"{}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = events ]; then\n            words=\"--name --match --json --count --events {AMI_OPTIONS}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"--raw --json --events {AMI_OPTIONS}\"\n        else\n            words=\"{AMI_OPTIONS}\"\n        fi ;;\n    serve|check)\n        if [[ \"$cur\" != -* ]]; then\n            COMPREPLY=($(compgen -f -- \"$cur\"))\n            return\n        fi\n        words=\"--listen --user --password --patience --verbose --help\" ;;\n",
+        "            esac\n        else\n            words=\"--url --user --password --ca --help\"\n        fi ;;\n    ami)\n        if [ \"$cword\" -eq 2 ]; then\n            words=\"events action command\"\n        elif [ \"$cword\" -eq 3 ] && [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"{}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = events ]; then\n            words=\"--name --match --json --count --events {AMI_OPTIONS}\"\n        elif [ \"${{COMP_WORDS[2]}}\" = action ]; then\n            words=\"--raw --json --events {AMI_OPTIONS}\"\n        else\n            words=\"{AMI_OPTIONS}\"\n        fi ;;\n    serve|check)\n        if [[ \"$cur\" != -* ]]; then\n            COMPREPLY=($(compgen -f -- \"$cur\"))\n            return\n        fi\n        words=\"--listen --user --password --patience --to --verbose --help\" ;;\n",
         actions.join(" ")
     );
     for (command, options) in OPTIONS {
@@ -87,7 +92,7 @@ fn zsh() -> String {
 fn fish() -> String {
     let mut s = String::from("# ast completion for fish: ast completions fish | source\n");
     s.push_str("complete -c ast -f\n");
-    let commands = [
+    let described = [
         ("events", "tail the ARI events"),
         ("call", "any ARI operation by name"),
         ("info", "server version and what the typed API supports"),
@@ -96,10 +101,15 @@ fn fish() -> String {
         ("record", "a recording proxy writing a trace"),
         ("serve", "a fake Asterisk playing a trace"),
         ("check", "the conformance checks of traces"),
+        (
+            "agi",
+            "a debugging FastAGI server, a recorded call replayed",
+        ),
+        ("config", "configuration files as Asterisk reads them"),
         ("completions", "a completion script"),
         ("help", "a command's help"),
     ];
-    for (c, what) in commands {
+    for (c, what) in described {
         let _ = writeln!(
             s,
             "complete -c ast -n __fish_use_subcommand -a {c} -d '{what}'"
@@ -154,6 +164,11 @@ fn fish() -> String {
             o.trim_start_matches('-')
         );
     }
+    let _ = writeln!(
+        s,
+        "complete -c ast -n '__fish_seen_subcommand_from help' -a '{}'",
+        commands()
+    );
     s.push_str("complete -c ast -n '__fish_seen_subcommand_from serve check' -F\n");
     s
 }
