@@ -9,6 +9,8 @@
 //! - [`blast`], [`ami_blast`], [`calls_server`], [`loopback`], [`child`]:
 //!   load servers on loopback (ARI and AMI), in a child process for
 //!   benchmarks;
+//! - [`broadcast_server`]: a fake Asterisk offering calls by
+//!   `StasisBroadcast` to competing applications;
 //! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
 //!   `-p ari-smol`;
 //! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
@@ -22,6 +24,7 @@ pub mod ami_blast;
 pub mod ami_demo;
 pub mod bench;
 pub mod blast;
+pub mod broadcast_server;
 pub mod calls_server;
 pub mod child;
 pub mod clock;
