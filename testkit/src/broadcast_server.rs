@@ -1,7 +1,7 @@
 //! A fake Asterisk for `StasisBroadcast`: applications connect their events
 //! WebSocket (`/ari/events?app=NAME`); each call offered goes as a
 //! `CallBroadcast` to every connected application whose name starts with
-//! the prefix; the first `POST /ari/events/claim?channelId=..&application=..`
+//! the prefix (in an order shuffled per call, as Asterisk does); the first `POST /ari/events/claim?channelId=..&application=..`
 //! wins (204) and gets the channel's `StasisStart`, later claims get 409,
 //! claims of a call nobody took within the claim timeout get 404. The
 //! winner may answer the channel (204, `ChannelStateChange` to `Up`) and
@@ -377,11 +377,31 @@ fn offer(state: &State, number: &str) -> String {
         );
     }
     let apps = state.apps.lock().unwrap_or_else(|e| e.into_inner());
-    for app in apps.iter().filter(|a| a.name.starts_with(&state.prefix)) {
+    let mut matching: Vec<&App> = apps
+        .iter()
+        .filter(|a| a.name.starts_with(&state.prefix))
+        .collect();
+    // Asterisk shuffles the apps for each offer, so that none is always
+    // first to hear it; here with a seeded generator, the same every run.
+    let mut seed = state.next_call.load(Ordering::SeqCst);
+    for i in (1..matching.len()).rev() {
+        let j = (splitmix64(&mut seed) % (i as u64 + 1)) as usize;
+        matching.swap(i, j);
+    }
+    for app in matching {
         let frame = call_frame(&state.templates.broadcast, &id, number, &app.name);
         let _ = app.frames.send(frame);
     }
     id
+}
+
+/// The next number of a SplitMix64 sequence.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Sends `template`, filled for call `id`, to application `app`'s newest
