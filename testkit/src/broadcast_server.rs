@@ -256,6 +256,18 @@ impl BroadcastServer {
         calls.get(id).map(|c| c.number.clone())
     }
 
+    /// Each won call's caller number and winning application, in the
+    /// order of the calls.
+    pub fn winners(&self) -> Vec<(String, String)> {
+        let calls = self.state.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut won: Vec<(&Instant, (String, String))> = calls
+            .values()
+            .filter_map(|c| Some((&c.offered_at, (c.number.clone(), c.winner.clone()?))))
+            .collect();
+        won.sort_by_key(|(at, _)| **at);
+        won.into_iter().map(|(_, w)| w).collect()
+    }
+
     /// Won calls hung up so far.
     pub fn hung_up(&self) -> usize {
         self.state.hung_up.load(Ordering::SeqCst)
