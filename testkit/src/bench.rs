@@ -551,7 +551,7 @@ pub struct BroadcastMeasured {
     pub unclaimed: usize,
     /// Claims answered (204, 409 and 404), over all instances.
     pub claims: u64,
-    /// From the first offer to the last hangup.
+    /// From the first offer to the last hangup or claim answered.
     pub seconds: f64,
     /// CPU time of the whole process (client and fake) over the run.
     pub cpu_seconds: f64,
@@ -581,7 +581,8 @@ impl BroadcastMeasured {
 /// the [`BroadcastServer`](crate::broadcast_server::BroadcastServer)
 /// offering `calls` calls at `pace` to all of them (3 s to claim, as the
 /// shared Asterisk's dialplan). Each handler notes when it started,
-/// answers and hangs up. The fake runs in this process (its `Instant` of
+/// answers and hangs up. The run ends when every call was hung up and
+/// every instance had its answer to every claim. The fake runs in this process (its `Instant` of
 /// each offer is the start of the latency), so CPU time is both sides'.
 pub async fn broadcast<R: Runtime, F>(
     runtime: R,
@@ -635,7 +636,16 @@ where
             latencies.extend(latency);
         }
         let report = server.report();
-        if report.offered == calls && report.hung_up + report.unclaimed == calls {
+        // Every call ended, and every instance has had its answer to
+        // every offer (a losing claim may come after the winner's hangup).
+        let answered = pool
+            .iter()
+            .map(|(_, s)| s.won() + s.lost() + s.failed() + s.declined())
+            .sum::<u64>();
+        if report.offered == calls
+            && report.hung_up + report.unclaimed == calls
+            && answered == (calls * instances) as u64
+        {
             break;
         }
         if Instant::now() > give_up {

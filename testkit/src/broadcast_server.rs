@@ -77,7 +77,7 @@ pub struct BroadcastReport {
     pub answered: usize,
     /// Won calls the winner hung up.
     pub hung_up: usize,
-    /// From the first offer to the last hangup.
+    /// From the first offer to the last hangup or claim answered.
     pub busy: Option<Duration>,
 }
 
@@ -161,7 +161,7 @@ struct State {
     apps: Mutex<Vec<App>>,
     calls: Mutex<HashMap<String, Call>>,
     counts: Mutex<BTreeMap<String, AppCounts>>,
-    /// (first offer, last hangup).
+    /// (first offer, last hangup or claim answered).
     busy: Mutex<(Option<Instant>, Option<Instant>)>,
     next_call: AtomicU64,
     next_connection: AtomicU64,
@@ -438,6 +438,13 @@ enum ChannelOp {
 }
 
 impl State {
+    /// Notes that something was answered now.
+    fn note_busy(&self) {
+        if let Ok(mut busy) = self.busy.lock() {
+            busy.1 = Some(Instant::now());
+        }
+    }
+
     fn claim(&self, req: &HttpRequest, writer: &mut TcpStream) -> io::Result<()> {
         let pairs = req.query_pairs();
         let param = |name: &str| {
@@ -467,6 +474,7 @@ impl State {
                 }
             }
         };
+        self.note_busy();
         match outcome {
             Ok(number) => {
                 count(self, &app, |c| c.won += 1);
@@ -511,9 +519,7 @@ impl State {
             ChannelOp::Hangup => {
                 send_to(self, &app, &t.hangup_request, id, &number);
                 send_to(self, &app, &t.end, id, &number);
-                if let Ok(mut busy) = self.busy.lock() {
-                    busy.1 = Some(Instant::now());
-                }
+                self.note_busy();
                 self.hung_up.fetch_add(1, Ordering::SeqCst);
             }
         }
