@@ -6,6 +6,7 @@
 
 use crate::ami_blast::MARKER_USER_EVENT;
 use crate::blast::MARKER_TYPE;
+use crate::broadcast_server::Pace;
 use crate::child::ChildServer;
 use ari_client::ami::{self, AmiClient};
 use ari_client::{Client, ConnectError, Lagged, Runtime};
@@ -537,6 +538,165 @@ where
     Ok(m)
 }
 
+/// What the broadcast benchmark measured.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastMeasured {
+    /// Calls offered.
+    pub calls: usize,
+    /// Calls whose handler ran (distinct channels).
+    pub served: usize,
+    /// Channels whose handler ran more than once (0 when all is well).
+    pub served_twice: usize,
+    /// Offers nobody claimed within the claim timeout.
+    pub unclaimed: usize,
+    /// Claims answered (204, 409 and 404), over all instances.
+    pub claims: u64,
+    /// From the first offer to the last hangup or claim answered.
+    pub seconds: f64,
+    /// CPU time of the whole process (client and fake) over the run.
+    pub cpu_seconds: f64,
+    /// From the `CallBroadcast` sent to the handler of its `StasisStart`
+    /// starting: median and 99th percentile.
+    pub p50: Duration,
+    /// See [`p50`](Self::p50).
+    pub p99: Duration,
+    /// Calls won per instance.
+    pub spread: Vec<u64>,
+}
+
+impl BroadcastMeasured {
+    /// Calls served per second.
+    pub fn rate(&self) -> f64 {
+        self.served as f64 / self.seconds
+    }
+
+    /// Whether every call offered was served exactly once.
+    pub fn exactly_once(&self) -> bool {
+        self.served == self.calls && self.served_twice == 0 && self.unclaimed == 0
+    }
+}
+
+/// StasisBroadcast: `instances` clients (apps `bcast-bench-0` ..), each
+/// with [`Client::serve_broadcast_calls`] (room for every call), against
+/// the [`BroadcastServer`](crate::broadcast_server::BroadcastServer)
+/// offering `calls` calls at `pace` to all of them (3 s to claim, as the
+/// shared Asterisk's dialplan). Each handler notes when it started,
+/// answers and hangs up. The run ends when every call was hung up and
+/// every instance had its answer to every claim. The fake runs in this process (its `Instant` of
+/// each offer is the start of the latency), so CPU time is both sides'.
+pub async fn broadcast<R: Runtime, F>(
+    runtime: R,
+    connect: impl Fn(Config) -> F,
+    instances: usize,
+    calls: usize,
+    pace: crate::broadcast_server::Pace,
+) -> Result<BroadcastMeasured, String>
+where
+    F: Future<Output = Result<Client, ConnectError>>,
+{
+    use crate::broadcast_server::BroadcastServer;
+    use ari_client::BroadcastPolicy;
+    use std::sync::Arc;
+    let server = Arc::new(
+        BroadcastServer::start("bcast-", Duration::from_secs(3)).map_err(|e| e.to_string())?,
+    );
+    let (handled_tx, mut handled) =
+        futures_channel::mpsc::unbounded::<(String, Option<Duration>)>();
+    let mut pool = Vec::new();
+    for i in 0..instances {
+        let app = format!("bcast-bench-{i}");
+        let mut config =
+            Config::new(&server.base_url(), &app, "bench", "bench").map_err(|e| e.to_string())?;
+        config.request_timeout = Duration::from_secs(60);
+        let client = connect(config).await.map_err(|e| e.to_string())?;
+        let (server, handled_tx) = (server.clone(), handled_tx.clone());
+        let stats =
+            client.serve_broadcast_calls(BroadcastPolicy::up_to(calls.max(1)), move |call| {
+                let (server, handled_tx) = (server.clone(), handled_tx.clone());
+                async move {
+                    let started = Instant::now();
+                    let id = call.channel.channel_id().to_string();
+                    let latency = server.offered_at(&id).map(|t| started - t);
+                    let _ = call.channel.answer().await;
+                    let _ = call.channel.hangup().await;
+                    let _ = handled_tx.unbounded_send((id, latency));
+                }
+            });
+        pool.push((client, stats));
+    }
+    drop(handled_tx);
+    let cpu = cpu_seconds();
+    server.offer_calls(calls, pace, instances);
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut latencies = Vec::with_capacity(calls);
+    let give_up = Instant::now() + Duration::from_secs(120);
+    loop {
+        while let Some(Some((id, latency))) = handled.next().now_or_never() {
+            *seen.entry(id).or_default() += 1;
+            latencies.extend(latency);
+        }
+        let report = server.report();
+        // Every call ended, and every instance has had its answer to
+        // every offer (a losing claim may come after the winner's hangup).
+        let answered = pool
+            .iter()
+            .map(|(_, s)| s.won() + s.lost() + s.failed() + s.declined())
+            .sum::<u64>();
+        if report.offered == calls
+            && report.hung_up + report.unclaimed == calls
+            && answered == (calls * instances) as u64
+        {
+            break;
+        }
+        if Instant::now() > give_up {
+            return Err(format!("the calls: not within 120 s: {report:?}"));
+        }
+        runtime
+            .sleep_until(runtime.now() + Duration::from_millis(5))
+            .await;
+    }
+    let cpu_seconds = cpu_seconds() - cpu;
+    // The last handlers report just after their hangup was answered.
+    let settle = Instant::now() + Duration::from_secs(5);
+    while seen.len() < server.report().hung_up && Instant::now() < settle {
+        match handled.next().now_or_never() {
+            Some(Some((id, latency))) => {
+                *seen.entry(id).or_default() += 1;
+                latencies.extend(latency);
+            }
+            _ => {
+                runtime
+                    .sleep_until(runtime.now() + Duration::from_millis(1))
+                    .await
+            }
+        }
+    }
+    let report = server.report();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    let m = BroadcastMeasured {
+        calls,
+        served: seen.len(),
+        served_twice: seen.values().filter(|n| **n > 1).count(),
+        unclaimed: report.unclaimed,
+        claims: report.claims(),
+        seconds: report.busy.unwrap_or_default().as_secs_f64(),
+        cpu_seconds,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        spread: pool.iter().map(|(_, stats)| stats.won()).collect(),
+    };
+    for (client, _) in pool {
+        client.close().await;
+    }
+    Ok(m)
+}
+
 /// `true` the first time only: freed memory stays resident and is reused,
 /// so only a process's first memory reading is truthful (the others are not
 /// printed; select a benchmark alone with `ARI_BENCH_ONLY` to get its own).
@@ -546,7 +706,8 @@ fn first_memory_reading() -> bool {
 }
 
 /// Whether `ARI_BENCH_ONLY` (a comma-separated list of `calls`, `ingest`,
-/// `sink`, `routing`, `rest`, `ami_ingest`, `ami_sink`, `agi`) selects the
+/// `sink`, `routing`, `rest`, `ami_ingest`, `ami_sink`, `agi`,
+/// `broadcast`) selects the
 /// benchmark `name`; unset selects all.
 fn selected(name: &str) -> bool {
     match std::env::var("ARI_BENCH_ONLY") {
@@ -718,6 +879,45 @@ where
                 p99.as_secs_f64() * 1e6
             ),
             Err(e) => println!("  REST {in_flight} in flight failed: {e}"),
+        }
+    }
+    let broadcast_runs = [
+        (2_000 * scale, Pace::AllAtOnce),
+        (500 * scale, Pace::PerSecond(250.0)),
+    ];
+    for instances in [1, 3, 10].into_iter().filter(|_| selected("broadcast")) {
+        for (calls, pace) in broadcast_runs {
+            let offered = match pace {
+                Pace::AllAtOnce => "at once".to_string(),
+                Pace::PerSecond(rate) => format!("at {rate:.0}/s"),
+            };
+            match broadcast(runtime.clone(), &connect, instances, calls, pace).await {
+                Ok(m) => println!(
+                    "  broadcast, {instances:>2} instances, {calls} calls {offered}: {:>6.0} calls/s  {:>7.0} claims/s  CallBroadcast->StasisStart handled p50 {:>8.1} ms  p99 {:>8.1} ms{}  {}  won per instance {:?}",
+                    m.rate(),
+                    m.claims as f64 / m.seconds,
+                    m.p50.as_secs_f64() * 1e3,
+                    m.p99.as_secs_f64() * 1e3,
+                    // Paced, the CPU is mostly waiting and polling: not shown.
+                    match pace {
+                        Pace::AllAtOnce => format!(
+                            "  {:.0} us CPU/call (client and fake)",
+                            m.cpu_seconds * 1e6 / m.calls.max(1) as f64
+                        ),
+                        Pace::PerSecond(_) => String::new(),
+                    },
+                    if m.exactly_once() {
+                        "every call served once".to_string()
+                    } else {
+                        format!(
+                            "NOT exactly once: {} served, {} twice, {} unclaimed",
+                            m.served, m.served_twice, m.unclaimed
+                        )
+                    },
+                    m.spread,
+                ),
+                Err(e) => println!("  broadcast with {instances} instances failed: {e}"),
+            }
         }
     }
     println!("  max RSS {} KiB", max_rss_kib());

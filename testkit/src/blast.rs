@@ -154,7 +154,12 @@ impl Service for Plan {
         }
     }
 
-    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()> {
+    fn websocket(
+        &self,
+        _: &HttpRequest,
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    ) -> io::Result<()> {
         blast(reader, writer, self)
     }
 }

@@ -172,7 +172,12 @@ impl Service for State {
         Ok(())
     }
 
-    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()> {
+    fn websocket(
+        &self,
+        _: &HttpRequest,
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    ) -> io::Result<()> {
         events(reader, writer, self)
     }
 }

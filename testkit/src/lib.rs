@@ -9,10 +9,13 @@
 //! - [`blast`], [`ami_blast`], [`calls_server`], [`loopback`], [`child`]:
 //!   load servers on loopback (ARI and AMI), in a child process for
 //!   benchmarks;
+//! - [`broadcast_server`]: a fake Asterisk offering calls by
+//!   `StasisBroadcast` to competing applications;
 //! - [`bench`](mod@bench): the benchmark harness behind `cargo bench -p ari-tokio` and
 //!   `-p ari-smol`;
 //! - [`demo`]: the quickstart examples' wiring (a real Asterisk, or the
-//!   recorded call and its caller); [`ami_demo`] the same for AMI.
+//!   recorded call and its caller); [`ami_demo`] the same for AMI;
+//!   [`broadcast_demo`] the calls the `broadcast_pool` examples share.
 //!
 //! The fake Asterisk and the trace checker are `conformance`'s.
 
@@ -22,6 +25,8 @@ pub mod ami_blast;
 pub mod ami_demo;
 pub mod bench;
 pub mod blast;
+pub mod broadcast_demo;
+pub mod broadcast_server;
 pub mod calls_server;
 pub mod child;
 pub mod clock;

@@ -17,8 +17,14 @@ pub trait Service: Send + Sync + 'static {
     /// Answers one HTTP request on `writer`.
     fn http(&self, request: &HttpRequest, writer: &mut TcpStream) -> io::Result<()>;
 
-    /// Runs the WebSocket this connection was upgraded to.
-    fn websocket(&self, reader: BufReader<TcpStream>, writer: TcpStream) -> io::Result<()>;
+    /// Runs the WebSocket this connection was upgraded to by `request`
+    /// (whose query names the application: `?app=NAME`).
+    fn websocket(
+        &self,
+        request: &HttpRequest,
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    ) -> io::Result<()>;
 }
 
 /// Whether `request` is the `GET /asterisk/info` a client sends on its own
@@ -36,7 +42,7 @@ fn serve(stream: TcpStream, service: &impl Service) -> io::Result<()> {
     while let Some(request) = wire_io::read_request(&mut reader)? {
         if let Some(key) = request.websocket_key() {
             wire_io::write_upgrade(&mut writer, key)?;
-            return service.websocket(reader, writer);
+            return service.websocket(&request, reader, writer);
         }
         service.http(&request, &mut writer)?;
     }
@@ -135,7 +141,12 @@ impl Service for SilentCounts {
         Err(io::ErrorKind::ConnectionAborted.into())
     }
 
-    fn websocket(&self, _reader: BufReader<TcpStream>, mut writer: TcpStream) -> io::Result<()> {
+    fn websocket(
+        &self,
+        _: &HttpRequest,
+        _reader: BufReader<TcpStream>,
+        mut writer: TcpStream,
+    ) -> io::Result<()> {
         wait_for_close(&mut writer)
     }
 }

@@ -1,0 +1,15 @@
+//! The `broadcast_pool` example's code against the broadcast fake.
+
+#[path = "../examples/broadcast_pool.rs"]
+#[allow(dead_code)]
+mod example;
+
+/// Every call is served exactly once, by an instance whose policy took it.
+#[tokio::test]
+async fn the_example_shares_every_call_once() {
+    let demo = testkit::broadcast_demo::PoolDemo::fake().unwrap();
+    let report = example::share_calls(&demo, 12, std::time::Duration::from_millis(20))
+        .await
+        .unwrap();
+    testkit::broadcast_demo::check_shared_once(&report, 12);
+}
