@@ -4,7 +4,7 @@
 //! a trace in the format of the conformance traces, for `ast check`,
 //! `ast serve` and `ast agi replay`.
 //!
-//! This file holds the command line, listening, and stopping; [`file`] the
+//! This file holds the command line, listening, and stopping; [`mod@file`] the
 //! trace file; [`relay`] the byte relay the protocols share; [`ari`],
 //! [`ami`] and [`agi`] what each protocol records.
 
