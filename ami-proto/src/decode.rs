@@ -82,8 +82,8 @@ pub struct Decoder {
     /// Bytes at the buffer's start already searched for the current
     /// message's end.
     searched: usize,
-    /// The current message's first line is `Response: Follows` (known once
-    /// that line is complete).
+    /// The current message starts `Response: Follows` (known once its
+    /// first 17 bytes or its first line end are here).
     follows: Option<bool>,
     /// The current message is past the limit: its bytes are dropped until
     /// it ends.
@@ -225,16 +225,16 @@ impl Decoder {
         let follows = match self.follows {
             Some(f) => f,
             None => {
-                // Known once the first line is complete. (No message ends
-                // before it: `searched` may resume the search below.)
-                let Some(first_line) = memchr::memchr(b'\n', &b[self.searched..]) else {
-                    self.searched = b.len();
-                    return None;
+                // Decided by the message's first bytes while they are all
+                // still here (`searched` stays 0 until then, so a message
+                // being skipped keeps its start): a line end before the
+                // 17th byte, or those 17 bytes.
+                const FOLLOWS: &[u8] = b"Response: Follows";
+                let f = match b.get(..FOLLOWS.len()) {
+                    Some(start) => start.eq_ignore_ascii_case(FOLLOWS),
+                    None if memchr::memchr(b'\n', b).is_some() => false,
+                    None => return None,
                 };
-                let first_line = self.searched + first_line;
-                let f = b[..first_line]
-                    .get(..17)
-                    .is_some_and(|s| s.eq_ignore_ascii_case(b"Response: Follows"));
                 self.follows = Some(f);
                 f
             }

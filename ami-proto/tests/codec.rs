@@ -241,6 +241,9 @@ fn fuzz_findings_decode_the_same_whole_or_cut() {
         include_bytes!("../../fuzz/regressions/ami_decode-long-banner.bin"),
         // A marker inside a Follows answer's output, not ending it.
         include_bytes!("../../fuzz/regressions/ami_decode-marker-inside-output.bin"),
+        // A first line past the limit whose tail reads `Response: Follows`:
+        // it is not a Follows answer, however the bytes arrive.
+        include_bytes!("../../fuzz/regressions/ami_decode-long-first-line-ending-follows.bin"),
     ];
     for data in findings {
         let decode = |chunk: usize| {
