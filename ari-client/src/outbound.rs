@@ -27,6 +27,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The WebSocket subprotocol Asterisk asks for on an outbound ARI socket.
 pub const SUBPROTOCOL: &str = "ari";
 
+/// Connections a server holds at once (being upgraded or open) unless told
+/// otherwise ([`OutboundServer::set_max_connections`]): one per call in
+/// per-call mode.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// How long the accept loop waits after a failed accept (e.g. out of file
+/// descriptors) before it accepts again, instead of spinning.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 type OnConnection = Arc<dyn Fn(Client) + Send + Sync>;
 
 /// TLS for the connections Asterisk opens (`wss://` in
@@ -41,7 +50,17 @@ type Acceptor = Option<std::convert::Infallible>;
 pub struct OutboundServer {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    open: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+/// Connections of one server, read by the accept loop and the application.
+#[derive(Debug)]
+struct Counts {
+    /// Accepted and not yet closed: being upgraded or open.
+    held: AtomicUsize,
+    /// Upgraded, and not yet closed.
+    open: AtomicUsize,
+    max: AtomicUsize,
 }
 
 impl OutboundServer {
@@ -55,6 +74,12 @@ impl OutboundServer {
     /// `on_connection` gets each accepted connection's [`Client`] before any
     /// of its frames is read, so streams and call watchers made there miss
     /// nothing (`ApplicationRegistered`, the first `StasisStart`).
+    ///
+    /// A connection must finish its TLS handshake and upgrade within
+    /// `config.connect_timeout`, or it is closed. At most
+    /// [`DEFAULT_MAX_CONNECTIONS`] are held at once (see
+    /// [`set_max_connections`](Self::set_max_connections)); one more is
+    /// closed as soon as it is accepted, and Asterisk tries again later.
     pub fn start<R, F>(
         runtime: R,
         address: SocketAddr,
@@ -105,20 +130,24 @@ impl OutboundServer {
         let listener = runtime.listen(address)?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
-        let open = Arc::new(AtomicUsize::new(0));
+        let counts = Arc::new(Counts {
+            held: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+            max: AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
+        });
         let each = Each {
             config: Arc::new(config),
             on_connection: Arc::new(on_connection),
             tls,
             acceptor,
-            open: open.clone(),
+            counts: counts.clone(),
         };
         let accept = accept_loop(runtime.clone(), listener, each, stopped);
         runtime.spawn(Box::pin(accept));
         Ok(OutboundServer {
             address,
             stop: Some(stop),
-            open,
+            counts,
         })
     }
 
@@ -148,9 +177,21 @@ impl OutboundServer {
         self.address
     }
 
-    /// Connections from Asterisk open now.
+    /// Connections from Asterisk open now (upgraded, not yet closed).
     pub fn open_connections(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        self.counts.open.load(Ordering::Relaxed)
+    }
+
+    /// Connections held now: open ones and those being upgraded.
+    pub fn held_connections(&self) -> usize {
+        self.counts.held.load(Ordering::Relaxed)
+    }
+
+    /// Holds at most `max` connections at once from now on (being
+    /// upgraded or open); connections beyond are closed as soon as they
+    /// are accepted. Open ones are never closed by a lower limit.
+    pub fn set_max_connections(&self, max: usize) {
+        self.counts.max.store(max, Ordering::Relaxed);
     }
 
     /// Stops accepting connections (open ones go on).
@@ -173,7 +214,16 @@ struct Each {
     /// Client TLS settings, unused unless the application asks for HTTP.
     tls: TlsConfig,
     acceptor: Acceptor,
-    open: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+/// One held connection: counted until dropped, however it ends.
+struct Held(Arc<Counts>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn accept_loop<R: Runtime>(
@@ -191,30 +241,67 @@ async fn accept_loop<R: Runtime>(
             Ok(connection) => connection,
             Err(e) => {
                 tracing::warn!(%e, "outbound WebSocket: accept failed");
+                runtime.sleep_until(runtime.now() + ACCEPT_RETRY).await;
                 continue;
             }
         };
+        let counts = &each.counts;
+        let max = counts.max.load(Ordering::Relaxed);
+        if counts.held.load(Ordering::Relaxed) >= max {
+            tracing::warn!(%peer, max, "outbound WebSocket: connection limit reached, closed");
+            continue;
+        }
+        counts.held.fetch_add(1, Ordering::Relaxed);
+        let held = Held(counts.clone());
         let connection = serve_connection(runtime.clone(), tcp, each.clone());
         runtime.spawn(Box::pin(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(%peer, %e, "outbound WebSocket refused");
             }
+            drop(held);
         }));
     }
 }
 
-/// The upgrade with its checks, then the connection's driver.
-// tungstenite's callback type fixes the refusal's type.
-#[allow(clippy::result_large_err)]
+/// The upgrade with its checks (bounded by the connect timeout), then the
+/// connection's driver.
 async fn serve_connection<R: Runtime>(runtime: R, tcp: R::Tcp, each: Each) -> Result<(), String> {
     let Each {
         config,
         on_connection,
         tls,
         acceptor,
-        open,
+        counts,
     } = each;
-    let checks = config.clone();
+    let limit = config.connect_timeout;
+    let deadline = runtime.sleep_until(runtime.now() + limit);
+    let handshake = Box::pin(upgrade(&runtime, tcp, config.clone(), acceptor));
+    let reader = match futures_util::future::select(handshake, deadline).await {
+        futures_util::future::Either::Left((upgraded, _)) => upgraded?,
+        futures_util::future::Either::Right(_) => {
+            return Err(format!("no TLS handshake and upgrade within {limit:?}"));
+        }
+    };
+    let (reader, writer) = reader;
+    let (client, driver) = Client::accepted(runtime, (*config).clone(), reader, writer, tls)
+        .map_err(|e| e.to_string())?;
+    counts.open.fetch_add(1, Ordering::Relaxed);
+    on_connection(client);
+    driver.await;
+    counts.open.fetch_sub(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// TLS if the server has it, then the WebSocket upgrade with its checks.
+// tungstenite's callback type fixes the refusal's type.
+#[allow(clippy::result_large_err)]
+async fn upgrade<R: Runtime>(
+    runtime: &R,
+    tcp: R::Tcp,
+    config: Arc<Config>,
+    acceptor: Acceptor,
+) -> Result<(crate::driver::WsReader<R>, crate::driver::WsWriter), String> {
+    let checks = config;
     let upgrade =
         move |request: &Request, response: Response| check_upgrade(&checks, request, response);
     // tungstenite answers the upgrade; frames are read as the client's are.
@@ -238,14 +325,8 @@ async fn serve_connection<R: Runtime>(runtime: R, tcp: R::Tcp, each: Each) -> Re
         .await
         .map_err(|e| e.to_string())?;
     let (writer, writer_rx) = mpsc::unbounded();
-    let reader = split_ws(&runtime, ws.into_inner(), Role::Server, writer_rx).await;
-    let (client, driver) = Client::accepted(runtime, (*config).clone(), reader, writer, tls)
-        .map_err(|e| e.to_string())?;
-    open.fetch_add(1, Ordering::Relaxed);
-    on_connection(client);
-    driver.await;
-    open.fetch_sub(1, Ordering::Relaxed);
-    Ok(())
+    let reader = split_ws(runtime, ws.into_inner(), Role::Server, writer_rx).await;
+    Ok((reader, writer))
 }
 
 /// Asterisk's upgrade request: the right credentials (else 401) and the

@@ -14,6 +14,13 @@ fn strangers_are_refused() {
     ));
 }
 
+#[test]
+fn silent_and_surplus_connections_are_closed() {
+    smol::block_on(
+        testkit::suite::outbound::silent_and_surplus_connections_are_closed(ari_smol::SmolRuntime),
+    );
+}
+
 #[path = "../examples/smol_outbound_websocket.rs"]
 #[allow(dead_code)]
 mod example;

@@ -11,6 +11,14 @@ async fn strangers_are_refused() {
     testkit::suite::outbound::strangers_are_refused(ari_tokio::TokioRuntime::current()).await;
 }
 
+#[tokio::test]
+async fn silent_and_surplus_connections_are_closed() {
+    testkit::suite::outbound::silent_and_surplus_connections_are_closed(
+        ari_tokio::TokioRuntime::current(),
+    )
+    .await;
+}
+
 #[path = "../examples/outbound_websocket.rs"]
 #[allow(dead_code)]
 mod example;

@@ -244,3 +244,84 @@ pub async fn strangers_are_refused<R: Runtime>(runtime: R) {
         "a refused connection reached the app"
     );
 }
+
+/// Peers that connect and say nothing are closed once the connect timeout
+/// passes (on the virtual clock), and a peer beyond the connection limit is
+/// closed as soon as it is accepted; neither reaches the application, and
+/// Asterisk is served again once room is back.
+pub async fn silent_and_surplus_connections_are_closed<R: Runtime>(runtime: R) {
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    let time = crate::clock::VirtualTime::new(runtime);
+    let real = time.runtime().clone();
+    let mut config = config();
+    config.connect_timeout = TIMEOUT;
+    let (seen_tx, seen) = mpsc::channel::<()>();
+    let server = OutboundServer::start(
+        time.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+        move |_client| {
+            let _ = seen_tx.send(());
+        },
+    )
+    .unwrap();
+    server.set_max_connections(2);
+    let address = server.address();
+    let started = ari_client::Executor::now(&time);
+    let silent = blocking(move || {
+        [(); 2].map(|_| {
+            let tcp = TcpStream::connect(address).unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            tcp
+        })
+    })
+    .await;
+    crate::bench::wait_until(&real, "both silent peers held", || {
+        server.held_connections() == 2
+    })
+    .await
+    .unwrap();
+    crate::bench::wait_until(&real, "both upgrades timed", || time.sleepers() == 2)
+        .await
+        .unwrap();
+    assert_eq!(time.next_deadline(), Some(started + TIMEOUT));
+    let surplus_closed =
+        blocking(move || closed_by_server(TcpStream::connect(address).unwrap())).await;
+    assert!(surplus_closed, "a connection beyond the limit was kept");
+    assert_eq!(server.held_connections(), 2);
+
+    time.advance(TIMEOUT);
+    let silent_closed = blocking(move || silent.map(closed_by_server)).await;
+    assert_eq!(
+        silent_closed,
+        [true, true],
+        "silent peers outlived the timeout"
+    );
+    crate::bench::wait_until(&real, "no connection held", || {
+        server.held_connections() == 0
+    })
+    .await
+    .unwrap();
+    assert!(seen.try_recv().is_err(), "a silent peer reached the app");
+
+    let asterisk =
+        blocking(move || connect_as_asterisk(address, "ows", "ows-secret", Some("ari")).is_ok())
+            .await;
+    assert!(asterisk, "Asterisk was refused once room was back");
+    assert!(
+        blocking(move || seen.recv_timeout(Duration::from_secs(20)).is_ok()).await,
+        "Asterisk's connection did not reach the app"
+    );
+}
+
+/// Whether the server closed `tcp` (end of stream or reset) rather than
+/// leaving it open until the read timeout.
+fn closed_by_server(mut tcp: TcpStream) -> bool {
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut byte = [0u8; 1];
+    match tcp.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
