@@ -118,15 +118,14 @@ impl Client {
         F: Fn(IncomingCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        serve_broadcast_calls(std::slice::from_ref(self), policy, handler)
+        serve(std::slice::from_ref(self), policy, handler)
     }
 }
 
-/// [`Client::serve_broadcast_calls`] for one application instance taking
-/// calls from several Asterisk servers (one client each) under one limit:
-/// `policy.max_calls` counts the calls of all of them. A call's server is
-/// its handle's client (`call.channel.client().config().base_url`).
-pub fn serve_broadcast_calls<F, Fut>(
+/// Claims and serves offers of every client in `clients` under one limit
+/// (one client: [`Client::serve_broadcast_calls`]; several servers:
+/// [`Pool::serve_broadcast_calls`](crate::Pool::serve_broadcast_calls)).
+pub(crate) fn serve<F, Fut>(
     clients: &[Client],
     policy: BroadcastPolicy,
     handler: F,

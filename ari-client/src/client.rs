@@ -72,6 +72,25 @@ impl Client {
         config: Config,
         tls: crate::TlsConfig,
     ) -> Result<Client, ConnectError> {
+        let (client, opened) = Self::start_with_tls(runtime, config, tls)?;
+        match opened.await {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => {
+                client.close().await;
+                Err(ConnectError::WebSocket(e))
+            }
+            Err(_) => Err(ConnectError::DriverStopped),
+        }
+    }
+
+    /// A client whose driver is running its first connection attempt, and
+    /// that attempt's outcome to come. After a failed attempt the client
+    /// goes on trying on its reconnect schedule until closed.
+    pub(crate) fn start_with_tls<R: Runtime>(
+        runtime: R,
+        config: Config,
+        tls: crate::TlsConfig,
+    ) -> Result<(Client, oneshot::Receiver<Result<(), CloseReason>>), ConnectError> {
         let kept = std::sync::Arc::new(config.clone());
         let session = Session::new(config).map_err(ConnectError::Config)?;
         let (commands, rx) = mpsc::unbounded();
@@ -93,14 +112,7 @@ impl Client {
             config: kept,
             server_version,
         };
-        match opened_rx.await {
-            Ok(Ok(())) => Ok(client),
-            Ok(Err(e)) => {
-                client.close().await;
-                Err(ConnectError::WebSocket(e))
-            }
-            Err(_) => Err(ConnectError::DriverStopped),
-        }
+        Ok((client, opened_rx))
     }
 
     /// A client on a WebSocket Asterisk opened (an outbound WebSocket),

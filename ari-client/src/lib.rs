@@ -26,19 +26,21 @@ mod handles;
 mod hyper_io;
 mod objects;
 pub mod outbound;
+mod pool;
 mod runtime;
 mod stream;
 mod transport;
 mod ws_read;
 
 pub use ari_proto::{Digits, DigitsStop};
-pub use broadcast::{BroadcastPolicy, BroadcastStats, serve_broadcast_calls};
+pub use broadcast::{BroadcastPolicy, BroadcastStats};
 pub use calls::{CallEvent, Calls, IncomingCall};
 pub use client::{ALL_EVENTS_QUEUE, Client, ConnectError, DEFAULT_QUEUE, Pending};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handles::*;
 pub use objects::{HasHandle, Started};
+pub use pool::{Pool, PoolError, PoolStream, ServerIndex};
 pub use runtime::{BoxFuture, Executor, Listener, Runtime};
 pub use stream::{EventStream, Lagged};
 pub use transport::TlsConfig;
@@ -50,8 +52,8 @@ pub use transport::{TlsServerConfig, default_tls_config};
 pub mod api {
     pub use crate::{
         ALL_EVENTS_QUEUE, BroadcastPolicy, BroadcastStats, CallEvent, Calls, Client, ConnectError,
-        DEFAULT_QUEUE, EventStream, HasHandle, IncomingCall, Lagged, Pending, Started, TlsConfig,
-        handles::*, serve_broadcast_calls,
+        DEFAULT_QUEUE, EventStream, HasHandle, IncomingCall, Lagged, Pending, Pool, PoolError,
+        PoolStream, ServerIndex, Started, TlsConfig, handles::*,
     };
     #[cfg(feature = "tls")]
     pub use crate::{default_tls_config, rustls};

@@ -15,3 +15,17 @@ fn the_example_shares_every_call_once() {
         testkit::broadcast_demo::check_shared_once(&report, 12);
     });
 }
+
+#[test]
+fn one_instance_on_several_servers() {
+    smol::block_on(testkit::suite::pool::one_instance_on_several_servers(
+        ari_smol::SmolRuntime,
+    ));
+}
+
+#[test]
+fn a_pool_needs_one_server_up() {
+    smol::block_on(testkit::suite::pool::a_pool_needs_one_server_up(
+        ari_smol::SmolRuntime,
+    ));
+}

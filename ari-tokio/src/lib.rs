@@ -26,6 +26,13 @@ pub async fn connect(config: Config) -> Result<Client, ConnectError> {
     Client::connect(TokioRuntime::current(), config).await
 }
 
+/// Connects to several Asterisk servers as one [`Pool`]; returns once each
+/// server's first attempt opened or failed (those that failed are retried
+/// on their reconnect schedule). Fails if no server could be reached.
+pub async fn connect_pool(configs: impl IntoIterator<Item = Config>) -> Result<Pool, PoolError> {
+    Pool::connect(TokioRuntime::current(), configs).await
+}
+
 /// [`connect`] with your own TLS settings, e.g. trusting a private CA.
 #[cfg(feature = "tls")]
 pub async fn connect_with_tls(config: Config, tls: TlsConfig) -> Result<Client, ConnectError> {

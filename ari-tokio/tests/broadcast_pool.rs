@@ -13,3 +13,13 @@ async fn the_example_shares_every_call_once() {
         .unwrap();
     testkit::broadcast_demo::check_shared_once(&report, 12);
 }
+
+#[tokio::test]
+async fn one_instance_on_several_servers() {
+    testkit::suite::pool::one_instance_on_several_servers(ari_tokio::TokioRuntime::current()).await;
+}
+
+#[tokio::test]
+async fn a_pool_needs_one_server_up() {
+    testkit::suite::pool::a_pool_needs_one_server_up(ari_tokio::TokioRuntime::current()).await;
+}

@@ -215,8 +215,8 @@ async fn at_the_limit(live: Live) {
     }
 }
 
-/// One instance taking calls from two servers (two clients; here two apps
-/// on the same Asterisk stand for them) under one limit of one call: while
+/// One instance taking calls from two servers (a `Pool`; here two apps on
+/// the same Asterisk stand for them) under one limit of one call: while
 /// it holds a call both its clients decline the next offer, and another
 /// instance takes that call.
 #[test]
@@ -226,14 +226,13 @@ fn a_pool_of_servers_shares_one_limit() {
     smol::block_on(async {
         let (tx, mut served) = mpsc::unbounded();
         let (release, held) = mpsc::unbounded::<()>();
-        let mut servers = Vec::new();
-        for _ in 0..2 {
-            servers.push(on_smol(live.config(&live.app("bcast"))).await);
-        }
+        let configs = [(); 2].map(|_| live.config(&live.app("bcast")));
+        let servers = ari_smol::connect_pool(configs).await.unwrap();
         let pool_tx = tx.clone();
         let held = Arc::new(futures_util::lock::Mutex::new(held));
-        let pool =
-            ari_client::serve_broadcast_calls(&servers, BroadcastPolicy::up_to(1), move |call| {
+        let pool = servers.serve_broadcast_calls(
+            BroadcastPolicy::up_to(1),
+            move |call| {
                 let (served, held) = (pool_tx.clone(), held.clone());
                 async move {
                     let _ = call.channel.answer().await;
@@ -241,7 +240,8 @@ fn a_pool_of_servers_shares_one_limit() {
                     let _ = held.lock().await.next().await;
                     let _ = call.channel.hangup().await;
                 }
-            });
+            },
+        );
         let other_policy = BroadcastPolicy::up_to(10)
             .deciding(|offer| offer.channel.caller.number.as_str() != "5550400");
         let (other, _) = instance(&live, on_smol, "other", other_policy, tx.clone(), None).await;
@@ -263,7 +263,8 @@ fn a_pool_of_servers_shares_one_limit() {
         assert_eq!(pool.declined() + pool.lost(), 3, "{pool:?}");
         assert_eq!(pool.active(), 1);
         let _ = release.unbounded_send(());
-        for client in servers.into_iter().chain([other, caller]) {
+        servers.close().await;
+        for client in [other, caller] {
             client.close().await;
         }
     });

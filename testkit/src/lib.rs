@@ -44,5 +44,6 @@ pub mod suite {
     pub mod hello_world;
     pub mod listener;
     pub mod outbound;
+    pub mod pool;
     pub mod scenarios;
 }
