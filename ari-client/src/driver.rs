@@ -471,7 +471,7 @@ impl<R: Runtime> Driver<R> {
                 }
                 Output::Event(delivery) => {
                     let event = Arc::new(delivery.event);
-                    for sub in delivery.subscribers {
+                    for &sub in &delivery.subscribers {
                         let gone = self
                             .sinks
                             .get_mut(&sub)

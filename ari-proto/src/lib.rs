@@ -83,7 +83,7 @@ pub use inspect::Inspect;
 pub(crate) use inspect::Inspect;
 pub use operation::*;
 pub use proto_common::{BackoffConfig, Secret, SeededRng, Version};
-pub use registry::{Filter, IdHasher, IdMap, SubscriptionId};
+pub use registry::{Filter, IdHasher, IdMap, Subscribers, SubscriptionId};
 /// The JSON crate of the public API (free-form values, variable maps).
 pub use serde_json;
 pub use session::*;

@@ -37,8 +37,70 @@ impl std::hash::Hasher for IdHasher {
 type NameMap<V> = proto_common::NameMap<String, V>;
 
 /// Identifies a subscription of one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId(pub u64);
+
+/// The subscriptions one event goes to, in ascending order: up to
+/// [`Subscribers::INLINE`] held without allocating (the usual case: the
+/// app's stream and a call's), more in a vector. Reads as a slice.
+#[derive(Clone, Default)]
+pub struct Subscribers {
+    inline: [SubscriptionId; Subscribers::INLINE],
+    len: usize,
+    more: Vec<SubscriptionId>,
+}
+
+impl Subscribers {
+    /// How many are held without allocating.
+    pub const INLINE: usize = 4;
+
+    /// Copies `ids`.
+    pub fn from_slice(ids: &[SubscriptionId]) -> Subscribers {
+        let mut subscribers = Subscribers::default();
+        if ids.len() <= Self::INLINE {
+            subscribers.inline[..ids.len()].copy_from_slice(ids);
+            subscribers.len = ids.len();
+        } else {
+            subscribers.more = ids.to_vec();
+        }
+        subscribers
+    }
+}
+
+impl std::ops::Deref for Subscribers {
+    type Target = [SubscriptionId];
+
+    fn deref(&self) -> &[SubscriptionId] {
+        if self.more.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Subscribers {
+    type Item = &'a SubscriptionId;
+    type IntoIter = std::slice::Iter<'a, SubscriptionId>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Subscribers {
+    fn eq(&self, other: &Subscribers) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Subscribers {}
+
+impl std::fmt::Debug for Subscribers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 /// What a subscription receives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,33 +135,33 @@ pub(crate) struct Registry {
     next: u64,
     filters: IdMap<SubscriptionId, Filter>,
     all: Vec<SubscriptionId>,
-    by_type: NameMap<Subscribers>,
+    by_type: NameMap<Subscribed>,
     /// Keys are inline up to 24 bytes and one subscriber needs no list: with
     /// thousands of objects, a lookup touches one table slot, not three
     /// places on the heap.
-    by_object: [HashMap<crate::Str, Subscribers>; KINDS],
+    by_object: [HashMap<crate::Str, Subscribed>; KINDS],
 }
 
 /// The subscriptions of one type or object; almost always one.
 #[derive(Debug)]
-enum Subscribers {
+enum Subscribed {
     One(SubscriptionId),
     Many(Vec<SubscriptionId>),
 }
 
-impl Subscribers {
+impl Subscribed {
     fn push(&mut self, id: SubscriptionId) {
         match self {
-            Subscribers::One(first) => *self = Subscribers::Many(vec![*first, id]),
-            Subscribers::Many(list) => list.push(id),
+            Subscribed::One(first) => *self = Subscribed::Many(vec![*first, id]),
+            Subscribed::Many(list) => list.push(id),
         }
     }
 
     /// Removes `id`; `true` when none is left.
     fn remove(&mut self, id: SubscriptionId) -> bool {
         match self {
-            Subscribers::One(only) => *only == id,
-            Subscribers::Many(list) => {
+            Subscribed::One(only) => *only == id,
+            Subscribed::Many(list) => {
                 if let Some(i) = list.iter().position(|x| *x == id) {
                     list.swap_remove(i);
                 }
@@ -110,25 +172,25 @@ impl Subscribers {
 
     fn as_slice(&self) -> &[SubscriptionId] {
         match self {
-            Subscribers::One(id) => std::slice::from_ref(id),
-            Subscribers::Many(list) => list,
+            Subscribed::One(id) => std::slice::from_ref(id),
+            Subscribed::Many(list) => list,
         }
     }
 }
 
 /// Adds `id` under `key`.
 fn add<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
-    map: &mut HashMap<K, Subscribers, S>,
+    map: &mut HashMap<K, Subscribed, S>,
     key: K,
     id: SubscriptionId,
 ) {
     map.entry(key)
         .and_modify(|s| s.push(id))
-        .or_insert(Subscribers::One(id));
+        .or_insert(Subscribed::One(id));
 }
 
 /// Removes `id` from under `key`, and `key` once it has none.
-fn remove<K, Q, S>(map: &mut HashMap<K, Subscribers, S>, key: &Q, id: SubscriptionId)
+fn remove<K, Q, S>(map: &mut HashMap<K, Subscribed, S>, key: &Q, id: SubscriptionId)
 where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
@@ -218,6 +280,22 @@ impl Registry {
 mod tests {
     use super::*;
     use std::hash::{BuildHasher, Hasher};
+
+    #[test]
+    fn subscribers_read_as_the_slice_they_came_from() {
+        let ids: Vec<SubscriptionId> = (1..=9).map(SubscriptionId).collect();
+        for n in 0..=ids.len() {
+            let subscribers = Subscribers::from_slice(&ids[..n]);
+            assert_eq!(*subscribers, ids[..n]);
+            assert_eq!(subscribers.clone(), subscribers);
+            assert_eq!(subscribers.iter().count(), n);
+            assert_eq!(format!("{subscribers:?}"), format!("{:?}", &ids[..n]));
+        }
+        assert_ne!(
+            Subscribers::from_slice(&ids[..2]),
+            Subscribers::from_slice(&ids[1..3])
+        );
+    }
 
     #[test]
     fn id_map_keeps_every_id_apart() {

@@ -5,7 +5,7 @@ use crate::SeededRng;
 use crate::config::{AuthMode, Config, RestTransport, basic_auth_value};
 use crate::encode::push_query_component;
 use crate::error::{ApiError, ConfigError, RequestError};
-use crate::registry::{Filter, Registry, SubscriptionId};
+use crate::registry::{Filter, Registry, Subscribers, SubscriptionId};
 use crate::{
     EncodedRequest, Event, Method, ObjectKind, ObjectRef, Operation, OperationInfo, ResponseBody,
     Version,
@@ -261,7 +261,7 @@ pub struct Delivery {
     /// The decoded event.
     pub event: Event,
     /// Subscriptions that asked for it, each once. May be empty.
-    pub subscribers: Vec<SubscriptionId>,
+    pub subscribers: Subscribers,
     /// For a `StasisStart`: a new call for each call watcher (see
     /// [`Session::watch_calls`]), with the subscription to the channel's
     /// later events the session made for it before reading anything else.
@@ -1187,7 +1187,7 @@ impl Session {
         self.registry.route(&event, &mut subscribers);
         let mut ended = Vec::new();
         self.registry.end_finished(&event, &mut ended);
-        let delivered = subscribers.clone();
+        let delivered = Subscribers::from_slice(&subscribers);
         subscribers.clear();
         self.scratch = subscribers;
         let mut calls = Vec::new();

@@ -634,7 +634,7 @@ fn routing_by_all_type_and_object_with_auto_end() {
     let routed: Vec<Vec<_>> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Event(d) => Some(d.subscribers.clone()),
+            Output::Event(d) => Some(d.subscribers.to_vec()),
             _ => None,
         })
         .collect();
@@ -682,7 +682,7 @@ fn tracked_originate_sees_events_that_beat_the_answer() {
     );
     let (_, out) = drain(&mut s);
     let Output::Event(d) = &out[0] else { panic!() };
-    assert_eq!(d.subscribers, vec![sub]);
+    assert_eq!(*d.subscribers, [sub]);
     let Output::Response { outcome, .. } = out[1].clone() else {
         panic!()
     };
@@ -830,7 +830,7 @@ fn bad_frames_are_reported_and_unknown_events_kept() {
         );
     }
     let Output::Event(d) = &out[3] else { panic!() };
-    assert_eq!(d.subscribers, vec![all]);
+    assert_eq!(*d.subscribers, [all]);
     let Event::Unknown(u) = &d.event else {
         panic!()
     };

@@ -230,18 +230,15 @@ fn a_pool_of_servers_shares_one_limit() {
         let servers = ari_smol::connect_pool(configs).await.unwrap();
         let pool_tx = tx.clone();
         let held = Arc::new(futures_util::lock::Mutex::new(held));
-        let pool = servers.serve_broadcast_calls(
-            BroadcastPolicy::up_to(1),
-            move |call| {
-                let (served, held) = (pool_tx.clone(), held.clone());
-                async move {
-                    let _ = call.channel.answer().await;
-                    let _ = served.unbounded_send(("pool", caller_number(&call)));
-                    let _ = held.lock().await.next().await;
-                    let _ = call.channel.hangup().await;
-                }
-            },
-        );
+        let pool = servers.serve_broadcast_calls(BroadcastPolicy::up_to(1), move |call| {
+            let (served, held) = (pool_tx.clone(), held.clone());
+            async move {
+                let _ = call.channel.answer().await;
+                let _ = served.unbounded_send(("pool", caller_number(&call)));
+                let _ = held.lock().await.next().await;
+                let _ = call.channel.hangup().await;
+            }
+        });
         let other_policy = BroadcastPolicy::up_to(10)
             .deciding(|offer| offer.channel.caller.number.as_str() != "5550400");
         let (other, _) = instance(&live, on_smol, "other", other_policy, tx.clone(), None).await;
