@@ -87,3 +87,121 @@ fn an_outbound_trace_needs_to() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--to HOST:PORT"), "{err}");
 }
+
+/// `ast record ari --outbound` between the fake Asterisk and the
+/// application records the same conversation again: Asterisk's frames as
+/// `ws_recv`, the application's requests as `ws_send`, the meta saying
+/// `direction: outbound`; the new trace checks and plays like the first.
+#[tokio::test]
+async fn an_outbound_session_is_recorded_again() {
+    use std::io::BufRead;
+    let config = Config::new("http://unused", "ows-app", "ows", "ows-secret").unwrap();
+    let server = outbound::serve_calls("127.0.0.1:0".parse().unwrap(), config, greet).unwrap();
+    let app = server.address().to_string();
+    let dir = tempdir();
+    let out = format!("{dir}/again.jsonl");
+    let mut recorder = Command::new(AST)
+        .args(["record", "ari", "--outbound", "--once", "--out", &out])
+        .args(["--to", &format!("ws://{app}")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(recorder.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let listening = first
+        .strip_prefix("recording outbound WebSockets on ws://")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+
+    let played = tokio::task::spawn_blocking(move || ast_serve(&listening, "ows-secret"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&played.stdout);
+    assert!(played.status.success(), "{stdout}");
+    assert_eq!(stdout.trim(), "ws1: 17 frames sent, 4 requests matched");
+    let rest: Vec<String> = tokio::task::spawn_blocking(move || {
+        let rest = lines.map_while(Result::ok).collect();
+        assert!(recorder.wait().unwrap().success());
+        rest
+    })
+    .await
+    .unwrap();
+    assert!(
+        rest.last().is_some_and(|l| l.starts_with("stopped")),
+        "{rest:?}"
+    );
+
+    let records = |file: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let texts = |records: &[serde_json::Value], kind: &str| -> Vec<serde_json::Value> {
+        records
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .map(|r| serde_json::from_str(r["text"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let (original, again) = (records(&trace()), records(&out));
+    assert_eq!(again[0]["direction"], "outbound");
+    assert_eq!(again[0]["apps"], serde_json::json!(["ows-app"]));
+    // Compared as JSON: the fake Asterisk writes its RESTResponses anew.
+    assert_eq!(texts(&again, "ws_recv"), texts(&original, "ws_recv"));
+    let requests = |records: &[serde_json::Value]| -> Vec<String> {
+        texts(records, "ws_send")
+            .iter()
+            .map(|r| format!("{} {}", r["method"], r["uri"]))
+            .collect()
+    };
+    assert_eq!(requests(&again), requests(&original));
+    let closes: Vec<_> = again.iter().filter(|r| r["kind"] == "ws_close").collect();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0]["by"], "server", "Asterisk's side closed");
+    assert!(again.iter().all(|r| !r.to_string().contains("ows-secret")));
+
+    let checked = Command::new(AST).args(["check", &out]).output().unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let replayed = tokio::task::spawn_blocking(move || {
+        Command::new(AST)
+            .args([
+                "serve",
+                &out,
+                "--to",
+                &app,
+                "--user",
+                "ows",
+                "--password",
+                "ows-secret",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&replayed.stdout).trim(),
+        "ws1: 17 frames sent, 4 requests matched"
+    );
+}
+
+/// A fresh directory under the system's temporary one.
+fn tempdir() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "ast-record-outbound-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_string_lossy().into_owned()
+}

@@ -387,14 +387,24 @@ impl Learned {
         }
     }
 
-    /// A text frame, either way: REST over the WebSocket.
+    /// A text frame, either way: REST over the WebSocket, and the
+    /// application an outbound WebSocket serves.
     fn frame(&mut self, text: &str) {
-        if !text.contains("\"REST") {
+        if !text.contains("\"REST") && !text.contains("\"ApplicationRegistered\"") {
             return;
         }
         let Ok(v) = serde_json::from_str::<Value>(text) else {
             return;
         };
+        if v["type"] == "ApplicationRegistered" {
+            // Per-call connections name the app `APP:CHANNEL`.
+            let registered = v["application"].as_str().unwrap_or_default();
+            let app = registered.split(':').next().unwrap_or_default();
+            if !app.is_empty() && !self.apps.iter().any(|a| a == app) {
+                self.apps.push(app.to_string());
+            }
+            return;
+        }
         let uri = v["uri"].as_str().unwrap_or_default();
         let path = format!("/{}", uri.split('?').next().unwrap_or_default());
         match v["type"].as_str() {
@@ -426,8 +436,10 @@ fn below_ari(path: &str) -> &str {
 /// The recording, shared by its connections.
 struct Recording {
     file: TraceFile,
-    /// Asterisk's `host:port`.
+    /// Asterisk's `host:port`; with `outbound`, the application's.
     address: String,
+    /// Asterisk is the side that connects (an outbound WebSocket).
+    outbound: bool,
     requests: AtomicU64,
     websockets: AtomicU64,
     learned: Mutex<Learned>,
@@ -607,6 +619,7 @@ async fn connection(recording: Arc<Recording>, mut client: TcpStream) {
                 if status == 101 {
                     let _ = client.write_all(&answer.raw).await;
                     let mut units = WebSocket {
+                        asterisk_connects: recording.outbound,
                         recording: recording.clone(),
                         conn,
                         closed: false,
@@ -733,6 +746,8 @@ fn frame_parts(frame: &[u8]) -> (bool, u8, Vec<u8>) {
 /// One events WebSocket's records: a text (or binary) message each way,
 /// and the close.
 struct WebSocket {
+    /// Asterisk is the client side (an outbound WebSocket).
+    asterisk_connects: bool,
     recording: Arc<Recording>,
     conn: String,
     closed: bool,
@@ -767,9 +782,13 @@ impl Units for WebSocket {
 
     fn unit(&mut self, from: Side, frame: &[u8]) {
         let (fin, opcode, data) = frame_parts(frame);
-        let (slot, kind, by) = match from {
-            Side::Client => (0, "ws_send", "client"),
-            Side::Server => (1, "ws_recv", "server"),
+        let slot = usize::from(from == Side::Server);
+        // Records name Asterisk's side `server` and the application's
+        // `client`, whichever of them connected.
+        let (kind, by) = if (from == Side::Server) != self.asterisk_connects {
+            ("ws_recv", "server")
+        } else {
+            ("ws_send", "client")
         };
         match opcode {
             0x8 => return self.close(by, &data),
@@ -809,29 +828,40 @@ impl Units for WebSocket {
 /// The meta line.
 fn meta(options: &Options, learned: &Learned) -> Vec<Field> {
     let version = |v: &Option<String>| json!(v.clone().unwrap_or_default());
-    vec![
+    let between = if options.outbound {
+        "Asterisk and the outbound-WebSocket application at"
+    } else {
+        "an ARI client and Asterisk at"
+    };
+    let mut fields = vec![
         ("format", json!(1)),
         ("scenario", json!(options.scenario)),
-        (
-            "description",
-            json!(description(options, "an ARI client and Asterisk at")),
-        ),
+        ("description", json!(description(options, between))),
         ("asterisk_version", version(&learned.asterisk_version)),
         ("ari_version", version(&learned.ari_version)),
         ("apps", json!(learned.apps)),
         ("client_ids", json!(learned.client_ids)),
         ("recorded_at", json!(today())),
-    ]
+    ];
+    if options.outbound {
+        fields.push(("direction", json!("outbound")));
+    }
+    fields
 }
 
-/// `host:port` of ARI's base URL.
-fn ari_address(url: &str) -> Result<String, Failure> {
-    let usage = || {
-        Failure::usage(format!(
-            "--to takes ARI's base URL such as http://127.0.0.1:8088 (plain HTTP), not {url:?}"
-        ))
+/// `host:port` of ARI's base URL, or with `outbound` of the application's
+/// `ws://` address.
+fn ari_address(url: &str, outbound: bool) -> Result<String, Failure> {
+    let (scheme, example) = if outbound {
+        ("ws://", "your application's ws://127.0.0.1:8765 (plain)")
+    } else {
+        (
+            "http://",
+            "ARI's base URL such as http://127.0.0.1:8088 (plain HTTP)",
+        )
     };
-    let rest = url.strip_prefix("http://").ok_or_else(usage)?;
+    let usage = || Failure::usage(format!("--to takes {example}, not {url:?}"));
+    let rest = url.strip_prefix(scheme).ok_or_else(usage)?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     if host.is_empty() || !path.is_empty() {
         return Err(usage());
@@ -844,21 +874,30 @@ fn ari_address(url: &str) -> Result<String, Failure> {
 
 /// Records ARI until stopped.
 pub async fn run(options: Options) -> Outcome {
-    let address = ari_address(&options.to)?;
+    let address = ari_address(&options.to, options.outbound)?;
     let listener = bind(options.listen).await?;
     let listening = listener
         .local_addr()
         .map_err(|e| Failure::failed(e.to_string()))?;
     let file = TraceFile::create(&options.out, &meta(&options, &Learned::default()))
         .map_err(|e| Failure::failed(format!("{}: {e}", options.out.display())))?;
-    outln!(
-        "recording ARI on http://{listening} for {} into {}; Ctrl-C stops\nARI_URL=http://{listening}",
-        options.to,
-        options.out.display()
-    );
+    if options.outbound {
+        outln!(
+            "recording outbound WebSockets on ws://{listening} for {} into {}; Ctrl-C stops",
+            options.to,
+            options.out.display()
+        );
+    } else {
+        outln!(
+            "recording ARI on http://{listening} for {} into {}; Ctrl-C stops\nARI_URL=http://{listening}",
+            options.to,
+            options.out.display()
+        );
+    }
     let recording = Arc::new(Recording {
         file,
         address,
+        outbound: options.outbound,
         requests: AtomicU64::new(0),
         websockets: AtomicU64::new(0),
         learned: Mutex::default(),
@@ -868,13 +907,16 @@ pub async fn run(options: Options) -> Outcome {
         async move { Some(connection(recording, client)) }
     })
     .await;
-    // What the session did not show, asked with the client's credentials.
-    if recording.learned().asterisk_version.is_none()
+    // What the session did not show, asked with the client's credentials
+    // (not Asterisk's own, given to an application).
+    if !options.outbound
+        && recording.learned().asterisk_version.is_none()
         && let Some(info) = recording.ask("/ari/asterisk/info").await
     {
         recording.learned().answer("/asterisk/info", &info);
     }
-    if recording.learned().ari_version.is_none()
+    if !options.outbound
+        && recording.learned().ari_version.is_none()
         && let Some(docs) = recording.ask("/ari/api-docs/resources.json").await
     {
         recording
@@ -1007,11 +1049,17 @@ mod tests {
     #[test]
     fn base_urls() {
         assert_eq!(
-            ari_address("http://127.0.0.1:8088").unwrap(),
+            ari_address("http://127.0.0.1:8088", false).unwrap(),
             "127.0.0.1:8088"
         );
-        assert_eq!(ari_address("http://pbx/").unwrap(), "pbx:80");
-        assert!(ari_address("https://pbx:8089").is_err());
-        assert!(ari_address("http://pbx:8088/ari").is_err());
+        assert_eq!(ari_address("http://pbx/", false).unwrap(), "pbx:80");
+        assert!(ari_address("https://pbx:8089", false).is_err());
+        assert!(ari_address("http://pbx:8088/ari", false).is_err());
+        assert_eq!(
+            ari_address("ws://127.0.0.1:8765", true).unwrap(),
+            "127.0.0.1:8765"
+        );
+        assert!(ari_address("http://127.0.0.1:8765", true).is_err());
+        assert!(ari_address("ws://127.0.0.1:8765", false).is_err());
     }
 }

@@ -28,6 +28,7 @@ pub const HELP: &str = "\
 ast record: a recording proxy that writes what passes as a trace
 
 Usage: ast record ari --out FILE [--listen ADDR] [--to URL] [OPTIONS]
+       ast record ari --outbound --out FILE --listen ADDR --to ws://HOST:PORT [OPTIONS]
        ast record ami --out FILE [--listen ADDR] [--to HOST:PORT] [OPTIONS]
        ast record agi --out FILE --listen ADDR --to HOST:PORT [OPTIONS]
 
@@ -39,6 +40,13 @@ WebSocket frames (conformance/traces/FORMAT.md), AMI's messages
 connections of a session go into the one trace, each named (ws1, c1, a1).
 `ast check FILE` checks it; `ast serve FILE` plays it back to the client
 (for agi: `ast agi replay FILE --to HOST:PORT`, to the server).
+
+With --outbound, Asterisk opens the WebSocket (an outbound WebSocket,
+`type = outbound_websocket` in ari.conf): the recorder listens where
+websocket_client.conf's uri points, passes each connection on to your
+application at --to, and writes a trace whose meta says `direction:
+outbound` (Asterisk's frames are ws_recv, your application's ws_send);
+`ast serve FILE --to HOST:PORT` plays Asterisk's side of it to your app.
 
 Secrets are never written: ARI's Authorization header and api_key are
 left out (the record says which the client used), and AMI's Secret and
@@ -53,12 +61,14 @@ the banner, ARI's version, applications and the ids the client chose.
 
   --out FILE           the trace to write (replaced)
   --listen ADDR        where clients connect (Asterisk, for agi) [default: 127.0.0.1:0, a free port]
-  --to URL             ari: Asterisk's base URL [default: ARI_URL, else http://localhost:8088]
+  --to URL             ari: Asterisk's base URL [default: ARI_URL, else http://localhost:8088];
+                       with --outbound: your application's ws://HOST:PORT
   --to HOST:PORT       ami: Asterisk's manager [default: AMI_URL or AMI_ADDR, else localhost:5038];
                        agi: your FastAGI server
   --scenario NAME      the meta line's scenario [default: FILE's name, without .jsonl]
   --description TEXT   the meta line's description: what the client did
   --once               stop once no connection is open any more (after the first)
+  --outbound           ari: Asterisk connects to your application (see above)
 
 Ctrl-C stops, and the trace is complete.
 ";
@@ -77,6 +87,8 @@ pub struct Options {
     pub description: Option<String>,
     /// Stop once the last open connection has closed.
     pub once: bool,
+    /// ARI only: Asterisk opens the WebSocket, `to` is the application.
+    pub outbound: bool,
 }
 
 /// `ast record ...`.
@@ -91,7 +103,7 @@ pub fn record(argv: &[String]) -> Outcome {
     };
     let spec = Spec {
         values: &["listen", "to", "out", "scenario", "description"],
-        switches: &["once"],
+        switches: &["once", "outbound"],
     };
     let args = Args::parse(&argv[1..], &spec)?;
     if args.help {
@@ -105,6 +117,10 @@ pub fn record(argv: &[String]) -> Outcome {
         args.value("out")
             .ok_or_else(|| Failure::usage("--out FILE is needed"))?,
     );
+    let outbound = args.has("outbound");
+    if outbound && protocol != "ari" {
+        return Err(Failure::usage("--outbound is for ari only"));
+    }
     let listen = match (args.value("listen"), protocol) {
         (Some(a), _) => a,
         (None, "agi") => return Err(Failure::usage("--listen ADDR is needed")),
@@ -115,6 +131,11 @@ pub fn record(argv: &[String]) -> Outcome {
         .map_err(|_| Failure::usage("--listen takes an address such as 127.0.0.1:4574"))?;
     let to = match (args.value("to"), protocol) {
         (Some(to), _) => to.to_string(),
+        (None, "ari") if outbound => {
+            return Err(Failure::usage(
+                "--to ws://HOST:PORT (your application) is needed",
+            ));
+        }
         (None, "ari") => {
             crate::settings::env("ARI_URL").unwrap_or_else(|| "http://localhost:8088".into())
         }
@@ -131,6 +152,7 @@ pub fn record(argv: &[String]) -> Outcome {
             .map_or_else(|| scenario_of(&out), str::to_string),
         description: args.value("description").map(str::to_string),
         once: args.has("once"),
+        outbound,
         out,
     };
     match protocol {
