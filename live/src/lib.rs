@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod ami;
-pub mod ows_recorder;
+pub mod ows;
 mod strict;
 mod wait;
 
