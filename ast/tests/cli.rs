@@ -2,90 +2,23 @@
 //! conformance crate, serving recorded traces (whole, or cut down to the
 //! records one command plays). No PBX needed.
 
+mod support;
+
 use conformance::{AmiServeOptions, FakeAmi, FakeAsterisk, ServeOptions, Trace};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-const AST: &str = env!("CARGO_BIN_EXE_ast");
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::Duration;
+use support::{ast, expect, finish, stderr, stdout};
 
 fn traces() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/traces")
 }
 
-/// `ast` with no connection settings from the environment running the
-/// tests, and no colours.
-fn ast(args: &[&str]) -> Command {
-    let mut c = Command::new(AST);
-    c.args(args).env("NO_COLOR", "1");
-    for var in [
-        "ARI_URL",
-        "ARI_USER",
-        "ARI_PASSWORD",
-        "ARI_APP",
-        "ARI_CA",
-        "AMI_URL",
-        "AMI_ADDR",
-        "AMI_USER",
-        "AMI_SECRET",
-        "AMI_AUTH",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
-
 /// Runs to the end (at most 30 s), output captured.
-fn run(mut command: Command) -> Output {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, Duration::from_secs(30))
-}
-
-fn finish(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "ast ran too long; stdout:\n{}\nstderr:\n{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    text(&out.stdout)
-}
-
-fn stderr(out: &Output) -> String {
-    text(&out.stderr)
-}
-
-/// Asserts exit code `code`, showing the output if not.
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(out),
-        stderr(out)
-    );
+fn run(c: Command) -> Output {
+    support::run_within(c, Duration::from_secs(30))
 }
 
 /// An ARI trace cut down to its meta line and the records with these `seq`.
@@ -104,9 +37,7 @@ fn ari_subset(file: &str, keep: &[u64]) -> Trace {
 
 /// A trace file written for this test (AMI's fake and `ast serve` read files).
 fn write_trace(name: &str, lines: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ast-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = scratch(name);
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
 }
@@ -125,17 +56,54 @@ fn lines_of(path: &Path, keep: impl Fn(u64) -> bool) -> Vec<String> {
         .collect()
 }
 
-fn ari_env(c: &mut Command, url: &str) {
-    c.env("ARI_URL", url)
-        .env("ARI_USER", "asterisk")
-        .env("ARI_PASSWORD", "asterisk");
+/// `ast ARGS` run against ARI on `url` as asterisk with `password`.
+fn ari_client_with_password(args: &[&str], url: &str, password: &str) -> Output {
+    let mut c = ast(args);
+    support::ari_settings(&mut c, url, password);
+    run(c)
 }
 
-fn ami_env(c: &mut Command, fake: &FakeAmi) {
-    c.env("AMI_URL", fake.address())
-        .env("AMI_USER", "admin")
-        .env("AMI_SECRET", "amp111")
-        .env("AMI_AUTH", "plain");
+/// `ast ARGS` run against ARI on `url` as asterisk/asterisk.
+fn ari_client(args: &[&str], url: &str) -> Output {
+    ari_client_with_password(args, url, "asterisk")
+}
+
+/// `ast ami ...` through `address` as admin with `secret`.
+fn ami_client(args: &[&str], address: &str, secret: &str, auth: &str) -> Output {
+    let mut c = ast(args);
+    support::ami_settings(&mut c, address, secret).env("AMI_AUTH", auth);
+    run(c)
+}
+
+/// The fake Asterisk playing `trace` with the default options.
+fn fake_ari(trace: Trace) -> FakeAsterisk {
+    FakeAsterisk::start(trace, ServeOptions::default()).unwrap()
+}
+
+/// hello-world.jsonl played by the fake Asterisk.
+fn fake_hello_world() -> FakeAsterisk {
+    fake_ari(conformance::bundled_trace("hello-world.jsonl").unwrap())
+}
+
+/// Asserts the fake Asterisk played its whole trace with no mismatch.
+fn assert_played_whole(fake: FakeAsterisk) {
+    let report = fake.finish();
+    assert!(
+        report.completed && report.mismatches.is_empty(),
+        "{report:?}"
+    );
+}
+
+/// The fake AMI of an AMI trace waiting only for the sends `keep`.
+fn fake_ami_waiting_for(file: &Path, keep: &[u64]) -> FakeAmi {
+    FakeAmi::start_with(
+        file,
+        AmiServeOptions {
+            skip_sends: skip_all_sends_but(file, keep),
+            ..AmiServeOptions::default()
+        },
+    )
+    .unwrap()
 }
 
 /// The seq of every `send` of an AMI trace but `keep`: the fake plays
@@ -157,23 +125,9 @@ fn events_in_background(url: &str, extra: &[&str]) -> Child {
     let mut args = vec!["events", "hello"];
     args.extend(extra);
     let mut c = ast(&args);
-    ari_env(&mut c, url);
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("connected to "), "{line}");
+    support::ari_settings(&mut c, url, "asterisk");
+    let (child, line) = support::events_once_connected(c);
     assert!(line.contains("Asterisk 22.10.1"), "{line}");
-    // Keep draining its standard error.
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
     child
 }
 
@@ -225,12 +179,20 @@ fn play_hello_world(url: &str, events_args: &[&str], ca: Option<&Path>) -> (Vec<
         args.extend(["--ca", ca.to_str().unwrap()]);
     }
     let events = events_in_background(url, &args);
+    let answers = make_hello_calls(url, ca);
+    let out = finish(events, Duration::from_secs(20));
+    expect(&out, 0);
+    (answers, stdout(&out))
+}
+
+/// Makes hello-world.jsonl's recorded requests with `ast call`: the answers.
+fn make_hello_calls(url: &str, ca: Option<&Path>) -> Vec<String> {
     let mut answers = Vec::new();
     for call in HELLO_CALLS {
         let mut args = vec!["call"];
         args.extend(*call);
         let mut c = ast(&args);
-        ari_env(&mut c, url);
+        support::ari_settings(&mut c, url, "asterisk");
         if let Some(ca) = ca {
             c.env("ARI_CA", ca);
         }
@@ -238,22 +200,15 @@ fn play_hello_world(url: &str, events_args: &[&str], ca: Option<&Path>) -> (Vec<
         expect(&out, 0);
         answers.push(stdout(&out));
     }
-    let out = finish(events, Duration::from_secs(20));
-    expect(&out, 0);
-    (answers, stdout(&out))
+    answers
 }
 
 #[test]
 fn events_and_call_replay_hello_world_through_serve() {
     let trace = traces().join("hello-world.jsonl");
-    let mut serve = ast(&["serve", trace.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut announce = BufReader::new(serve.stdout.take().unwrap());
-    let mut line = String::new();
-    announce.read_line(&mut line).unwrap();
+    let (mut serve, lines, mut announce) =
+        support::announced(ast(&["serve", trace.to_str().unwrap()]), Stdio::piped(), 1);
+    let line = &lines[0];
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -307,11 +262,7 @@ fn events_and_call_replay_hello_world_through_serve() {
 
 #[test]
 fn events_as_json_lines_and_filtered() {
-    let fake = FakeAsterisk::start(
-        conformance::bundled_trace("hello-world.jsonl").unwrap(),
-        ServeOptions::default(),
-    )
-    .unwrap();
+    let fake = fake_hello_world();
     let (_, events) = play_hello_world(&fake.base_url(), &["--json"], None);
     let lines: Vec<serde_json::Value> = events
         .lines()
@@ -329,18 +280,10 @@ fn events_as_json_lines_and_filtered() {
         })
         .collect();
     assert_eq!(lines, recorded);
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 
     // --type and --id pick events out.
-    let fake = FakeAsterisk::start(
-        conformance::bundled_trace("hello-world.jsonl").unwrap(),
-        ServeOptions::default(),
-    )
-    .unwrap();
+    let fake = fake_hello_world();
     let url = fake.base_url();
     let events = {
         let child = events_in_background(
@@ -354,13 +297,7 @@ fn events_as_json_lines_and_filtered() {
                 "4",
             ],
         );
-        for call in HELLO_CALLS {
-            let mut args = vec!["call"];
-            args.extend(*call);
-            let mut c = ast(&args);
-            ari_env(&mut c, &url);
-            expect(&run(c), 0);
-        }
+        make_hello_calls(&url, None);
         stdout(&finish(child, Duration::from_secs(20)))
     };
     let kinds: Vec<&str> = events
@@ -382,22 +319,18 @@ fn events_as_json_lines_and_filtered() {
 #[test]
 fn call_says_asterisks_error_and_checks_parameters() {
     // errors.jsonl: GET /channels/nope answered 404.
-    let fake =
-        FakeAsterisk::start(ari_subset("errors.jsonl", &[2, 3]), ServeOptions::default()).unwrap();
-    let mut c = ast(&["call", "channels", "get", "channelId=nope"]);
-    ari_env(&mut c, &fake.base_url());
-    let out = run(c);
+    let fake = fake_ari(ari_subset("errors.jsonl", &[2, 3]));
+    let out = ari_client(
+        &["call", "channels", "get", "channelId=nope"],
+        &fake.base_url(),
+    );
     expect(&out, 1);
     assert_eq!(
         stderr(&out),
         "ast: Asterisk answered 404: Channel not found\n"
     );
     assert_eq!(stdout(&out), "");
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 
     // Mistakes are caught before anything is sent: exit 2.
     for (args, says) in [
@@ -441,18 +374,14 @@ fn call_says_asterisks_error_and_checks_parameters() {
             "not JSON",
         ),
     ] {
-        let mut c = ast(args);
-        ari_env(&mut c, "http://127.0.0.1:9");
-        let out = run(c);
+        let out = ari_client(args, "http://127.0.0.1:9");
         expect(&out, 2);
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     }
 
     // Nobody listening: one line, exit 1.
-    let mut c = ast(&["call", "asterisk", "ping"]);
-    ari_env(&mut c, "http://127.0.0.1:9");
-    let out = run(c);
+    let out = ari_client(&["call", "asterisk", "ping"], "http://127.0.0.1:9");
     expect(&out, 1);
     assert!(
         stderr(&out).starts_with("ast: cannot reach http://127.0.0.1:9: "),
@@ -482,14 +411,8 @@ fn call_help_comes_from_the_generated_code() {
 #[test]
 fn info_says_release_modules_and_what_is_typed() {
     // system-info.jsonl: GET /asterisk/info and GET /asterisk/modules.
-    let fake = FakeAsterisk::start(
-        ari_subset("system-info.jsonl", &[2, 3, 8, 9]),
-        ServeOptions::default(),
-    )
-    .unwrap();
-    let mut c = ast(&["info"]);
-    ari_env(&mut c, &fake.base_url());
-    let out = run(c);
+    let fake = fake_ari(ari_subset("system-info.jsonl", &[2, 3, 8, 9]));
+    let out = ari_client(&["info"], &fake.base_url());
     expect(&out, 0);
     let info = stdout(&out);
     assert!(
@@ -506,11 +429,7 @@ fn info_says_release_modules_and_what_is_typed() {
     assert!(loaded > 100, "{modules}");
     assert!(info.contains("  typed API   "), "{info}");
     assert!(info.contains(" operations on 22.10.1"), "{info}");
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 }
 
 #[test]
@@ -519,21 +438,12 @@ fn ami_action_prints_event_lists_whole() {
     // the other actions' answers are played without waiting for them.
     let file = traces().join("ami/ami-eventlists.jsonl");
     for json in [false, true] {
-        let fake = FakeAmi::start_with(
-            &file,
-            AmiServeOptions {
-                skip_sends: skip_all_sends_but(&file, &[3, 29, 109]),
-                ..AmiServeOptions::default()
-            },
-        )
-        .unwrap();
+        let fake = fake_ami_waiting_for(&file, &[3, 29, 109]);
         let mut args = vec!["ami", "action", "coreshowchannels", "--events", "call"];
         if json {
             args.push("--json");
         }
-        let mut c = ast(&args);
-        ami_env(&mut c, &fake);
-        let out = run(c);
+        let out = ami_client(&args, &fake.address(), "amp111", "plain");
         expect(&out, 0);
         let answer = stdout(&out);
         if json {
@@ -574,17 +484,13 @@ fn ami_action_prints_event_lists_whole() {
 fn ami_action_refused_and_checked() {
     // ami-eventlists.jsonl: PJSIPShowContacts is refused (no contacts).
     let file = traces().join("ami/ami-eventlists.jsonl");
-    let fake = FakeAmi::start_with(
-        &file,
-        AmiServeOptions {
-            skip_sends: skip_all_sends_but(&file, &[3, 59, 109]),
-            ..AmiServeOptions::default()
-        },
-    )
-    .unwrap();
-    let mut c = ast(&["ami", "action", "PJSIPShowContacts", "--events", "call"]);
-    ami_env(&mut c, &fake);
-    let out = run(c);
+    let fake = fake_ami_waiting_for(&file, &[3, 59, 109]);
+    let out = ami_client(
+        &["ami", "action", "PJSIPShowContacts", "--events", "call"],
+        &fake.address(),
+        "amp111",
+        "plain",
+    );
     expect(&out, 1);
     assert_eq!(
         stderr(&out),
@@ -623,22 +529,18 @@ fn ami_command_prints_the_cli_output() {
     // ami-command.jsonl: Login (Events: off), then "core show channels" and
     // "no such command here" of the recorded commands, then Logoff.
     let file = traces().join("ami/ami-command.jsonl");
-    let fake = FakeAmi::start_with(
-        &file,
-        AmiServeOptions {
-            skip_sends: skip_all_sends_but(&file, &[3, 7, 11, 21]),
-            ..AmiServeOptions::default()
-        },
-    )
-    .unwrap();
-    let mut c = ast(&[
-        "ami",
-        "command",
-        "core show channels",
-        "no such command here",
-    ]);
-    ami_env(&mut c, &fake);
-    let out = run(c);
+    let fake = fake_ami_waiting_for(&file, &[3, 7, 11, 21]);
+    let out = ami_client(
+        &[
+            "ami",
+            "command",
+            "core show channels",
+            "no such command here",
+        ],
+        &fake.address(),
+        "amp111",
+        "plain",
+    );
     expect(&out, 1);
     let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
@@ -658,27 +560,21 @@ fn ami_command_prints_the_cli_output() {
 fn ami_events_tails_filtered_and_as_json() {
     // ami-call-events.jsonl: every event of one call after the login.
     let file = traces().join("ami/ami-call-events.jsonl");
-    let start = || {
-        FakeAmi::start_with(
-            &file,
-            AmiServeOptions {
-                skip_sends: skip_all_sends_but(&file, &[3, 66]),
-                ..AmiServeOptions::default()
-            },
-        )
-        .unwrap()
-    };
+    let start = || fake_ami_waiting_for(&file, &[3, 66]);
     let fake = start();
-    let mut c = ast(&[
-        "ami",
-        "events",
-        "--name",
-        "newchannel,Hangup",
-        "--count",
-        "4",
-    ]);
-    ami_env(&mut c, &fake);
-    let out = run(c);
+    let out = ami_client(
+        &[
+            "ami",
+            "events",
+            "--name",
+            "newchannel,Hangup",
+            "--count",
+            "4",
+        ],
+        &fake.address(),
+        "amp111",
+        "plain",
+    );
     expect(&out, 0);
     let events = stdout(&out);
     let lines: Vec<&str> = events.lines().collect();
@@ -703,11 +599,14 @@ fn ami_events_tails_filtered_and_as_json() {
     assert!(fake.finish().completed);
 
     let fake = start();
-    let mut c = ast(&[
-        "ami", "events", "--match", "dtmfend", "--json", "--count", "3",
-    ]);
-    ami_env(&mut c, &fake);
-    let out = run(c);
+    let out = ami_client(
+        &[
+            "ami", "events", "--match", "dtmfend", "--json", "--count", "3",
+        ],
+        &fake.address(),
+        "amp111",
+        "plain",
+    );
     expect(&out, 0);
     let events: Vec<serde_json::Value> = stdout(&out)
         .lines()
@@ -730,20 +629,13 @@ fn top_once_shows_the_channels_from_ami() {
     let file = traces().join("ami/ami-eventlists.jsonl");
     let lines = lines_of(&file, |seq| seq <= 78 || seq >= 109);
     let cut = write_trace("eventlists-top.jsonl", &lines);
-    let fake = FakeAmi::start_with(
-        &cut,
-        AmiServeOptions {
-            skip_sends: skip_all_sends_but(&cut, &[3, 29, 76, 109]),
-            ..AmiServeOptions::default()
-        },
-    )
-    .unwrap();
-    let mut c = ast(&["top", "--once", "--events", "call"]);
-    c.env("AMI_URL", fake.address())
-        .env("AMI_USER", "admin")
-        .env("AMI_SECRET", "amp111")
-        .env("AMI_AUTH", "plain");
-    let out = run(c);
+    let fake = fake_ami_waiting_for(&cut, &[3, 29, 76, 109]);
+    let out = ami_client(
+        &["top", "--once", "--events", "call"],
+        &fake.address(),
+        "amp111",
+        "plain",
+    );
     expect(&out, 0);
     let view = stdout(&out);
     assert!(
@@ -786,10 +678,8 @@ fn top_once_from_ari() {
             })
             .collect();
     let all = [channels, bridges].concat().join("\n");
-    let fake = FakeAsterisk::start(Trace::parse(&all).unwrap(), ServeOptions::default()).unwrap();
-    let mut c = ast(&["top", "--once"]);
-    ari_env(&mut c, &fake.base_url());
-    let out = run(c);
+    let fake = fake_ari(Trace::parse(&all).unwrap());
+    let out = ari_client(&["top", "--once"], &fake.base_url());
     expect(&out, 0);
     let view = stdout(&out);
     assert!(
@@ -798,12 +688,21 @@ fn top_once_from_ari() {
     );
     assert!(view.contains("PJSIP/loop-00000006"), "{view}");
     assert!(view.lines().any(|l| l.contains(" Up ")), "{view}");
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 }
+
+/// `ast ami command` of ami-command.jsonl's commands but the last.
+const AMI_COMMANDS: &[&str] = &[
+    "ami",
+    "command",
+    "core show version",
+    "core show channels",
+    "dialplan show default",
+    "no such command here",
+    "core show help",
+    "module show",
+    "core show uptime seconds",
+];
 
 #[test]
 fn serve_plays_an_ami_trace_to_another_process() {
@@ -814,38 +713,16 @@ fn serve_plays_an_ami_trace_to_another_process() {
         "command-serve.jsonl",
         &lines_of(&file, |s| !(19..=20).contains(&s)),
     );
-    let mut serve = ast(&["serve", cut.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut announce = BufReader::new(serve.stdout.take().unwrap());
-    let mut line = String::new();
-    announce.read_line(&mut line).unwrap();
+    let (mut serve, lines, mut announce) =
+        support::announced(ast(&["serve", cut.to_str().unwrap()]), Stdio::piped(), 2);
     assert!(
-        line.starts_with("fake Asterisk (AMI) on 127.0.0.1:"),
-        "{line}"
+        lines[0].starts_with("fake Asterisk (AMI) on 127.0.0.1:"),
+        "{}",
+        lines[0]
     );
-    let address = line.split_whitespace().last().unwrap().to_string();
-    line.clear();
-    announce.read_line(&mut line).unwrap();
-    assert_eq!(line, format!("AMI_URL={address} AMI_USER=admin\n"));
-    let mut c = ast(&[
-        "ami",
-        "command",
-        "core show version",
-        "core show channels",
-        "dialplan show default",
-        "no such command here",
-        "core show help",
-        "module show",
-        "core show uptime seconds",
-    ]);
-    c.env("AMI_URL", &address)
-        .env("AMI_USER", "admin")
-        .env("AMI_SECRET", "amp111")
-        .env("AMI_AUTH", "plain");
-    let out = run(c);
+    let address = lines[0].split_whitespace().last().unwrap().to_string();
+    assert_eq!(lines[1], format!("AMI_URL={address} AMI_USER=admin\n"));
+    let out = ami_client(AMI_COMMANDS, &address, "amp111", "plain");
     expect(&out, 1);
     let cli = stdout(&out);
     assert!(cli.starts_with("Asterisk 22.10.1 built by root"), "{cli}");
@@ -987,32 +864,19 @@ fn no_secret_is_ever_printed() {
     const SECRET: &str = "hunter2-ami-secret";
     let mut outputs = Vec::new();
     // Wrong ARI password: the upgrade and the requests are refused.
-    let fake = FakeAsterisk::start(
-        conformance::bundled_trace("hello-world.jsonl").unwrap(),
-        ServeOptions::default(),
-    )
-    .unwrap();
-    let mut c = ast(&["events", "hello"]);
-    c.env("ARI_URL", fake.base_url())
-        .env("ARI_USER", "asterisk")
-        .env("ARI_PASSWORD", PASSWORD);
-    let out = run(c);
+    let fake = fake_hello_world();
+    let out = ari_client_with_password(&["events", "hello"], &fake.base_url(), PASSWORD);
     expect(&out, 1);
     assert!(stderr(&out).contains("status 401"), "{}", stderr(&out));
     outputs.push(out);
     drop(fake);
-    let fake =
-        FakeAsterisk::start(ari_subset("errors.jsonl", &[2, 3]), ServeOptions::default()).unwrap();
+    let fake = fake_ari(ari_subset("errors.jsonl", &[2, 3]));
     for args in [
         &["call", "channels", "get", "channelId=nope"][..],
         &["info"],
         &["top", "--once"],
     ] {
-        let mut c = ast(args);
-        c.env("ARI_URL", fake.base_url())
-            .env("ARI_USER", "asterisk")
-            .env("ARI_PASSWORD", PASSWORD);
-        let out = run(c);
+        let out = ari_client_with_password(args, &fake.base_url(), PASSWORD);
         expect(&out, 1);
         outputs.push(out);
     }
@@ -1030,12 +894,7 @@ fn no_secret_is_ever_printed() {
         &["ami", "events"],
     ] {
         let fake = FakeAmi::start(&cut).unwrap();
-        let mut c = ast(args);
-        c.env("AMI_URL", fake.address())
-            .env("AMI_USER", "admin")
-            .env("AMI_SECRET", SECRET)
-            .env("AMI_AUTH", "plain");
-        let out = run(c);
+        let out = ami_client(args, &fake.address(), SECRET, "plain");
         expect(&out, 1);
         assert!(
             stderr(&out).contains("login refused: Authentication failed"),
@@ -1082,8 +941,7 @@ fn config_shows_gets_sets_and_lints_as_asterisk_reads() {
     expect(&run(ast(&["config", "get", file, "phone2", "no-such"])), 1);
 
     // Set in place: one line changes, every other byte stays.
-    let dir = std::env::temp_dir().join(format!("ast-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("ast-config");
     let copy = dir.join("basic.conf");
     let before = std::fs::read_to_string(cases.join("basic.conf")).unwrap();
     std::fs::write(&copy, &before).unwrap();
@@ -1131,6 +989,18 @@ const QUICKSTART_SCRIPT: &[&str] = &[
     "HANGUP",
 ];
 
+/// `ast agi serve` on `listen` running `script`.
+fn agi_serve(listen: &str, script: &Path) -> Command {
+    ast(&[
+        "agi",
+        "serve",
+        "--listen",
+        listen,
+        "--script",
+        script.to_str().unwrap(),
+    ])
+}
+
 fn quickstart_trace() -> PathBuf {
     traces().join("agi/fastagi-quickstart.jsonl")
 }
@@ -1154,12 +1024,10 @@ fn agi_replay_plays_a_recorded_call_against_a_server() {
         let server = ari_tokio::agi::serve("127.0.0.1:0".parse().unwrap(), routes).unwrap();
         let address = server.address().to_string();
         let trace = quickstart_trace();
-        let mut child = ast(&["agi", "replay", trace.to_str().unwrap(), "--to", &address]);
-        let child = child
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = support::spawn(
+            ast(&["agi", "replay", trace.to_str().unwrap(), "--to", &address]),
+            Stdio::piped(),
+        );
         // The server runs on this thread's runtime while the replay plays.
         let out = runtime.block_on(async {
             tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
@@ -1182,35 +1050,18 @@ fn agi_replay_plays_a_recorded_call_against_a_server() {
 
 #[test]
 fn agi_serve_runs_a_script_and_prints_each_exchange() {
-    let dir = std::env::temp_dir().join(format!("ast-agi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("ast-agi");
     let script = dir.join("quickstart.agi");
     std::fs::write(
         &script,
         format!("# the quickstart\n{}\n", QUICKSTART_SCRIPT.join("\n")),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = ast(&[
-        "agi",
-        "serve",
-        "--listen",
-        &listen,
-        "--script",
-        script.to_str().unwrap(),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let listen = support::free_local_address();
     // Ready once its first line is out.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = lines.next().unwrap().unwrap();
+    let (mut child, banner, rest) =
+        support::announced(agi_serve(&listen, &script), Stdio::piped(), 1);
+    let banner = &banner[0];
     assert!(
         banner.starts_with("FastAGI server on 127.0.0.1:"),
         "{banner}"
@@ -1223,7 +1074,7 @@ fn agi_serve_runs_a_script_and_prints_each_exchange() {
     );
     assert!(reports[0].is_clean(), "{}", reports[0]);
     let _ = child.kill();
-    let printed: Vec<String> = lines.map_while(Result::ok).collect();
+    let printed: Vec<String> = rest.lines().map_while(Result::ok).collect();
     let printed = printed.join("\n");
     assert!(printed.contains("call from 5550123"), "{printed}");
     assert!(printed.contains("-> GET DATA beep 5000 4"), "{printed}");
@@ -1238,25 +1089,15 @@ fn agi_serve_runs_a_script_and_prints_each_exchange() {
 
 /// A scratch file for this test process.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ast-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    support::scratch_dir("ast-tests").join(name)
 }
 
 /// `ast serve TRACE` in the background: the process, the address it
 /// announces (ARI's URL or AMI's `host:port`), and the rest of its output.
-fn serve_in_background(trace: &Path) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut serve = ast(&["serve", trace.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut announce = BufReader::new(serve.stdout.take().unwrap());
-    let mut line = String::new();
-    announce.read_line(&mut line).unwrap();
-    line.clear();
-    announce.read_line(&mut line).unwrap();
-    let address = line
+fn serve_in_background(trace: &Path) -> (Child, String, BufReader<ChildStdout>) {
+    let (serve, lines, announce) =
+        support::announced(ast(&["serve", trace.to_str().unwrap()]), Stdio::piped(), 2);
+    let address = lines[1]
         .split_whitespace()
         .next()
         .and_then(|w| w.split_once('='))
@@ -1266,7 +1107,7 @@ fn serve_in_background(trace: &Path) -> (Child, String, BufReader<std::process::
 }
 
 /// Waits for `ast serve` to end: its last lines.
-fn served(mut serve: Child, mut output: BufReader<std::process::ChildStdout>) -> String {
+fn served(mut serve: Child, mut output: BufReader<ChildStdout>) -> String {
     let mut rest = String::new();
     output.read_to_string(&mut rest).unwrap();
     assert!(serve.wait().unwrap().success(), "{rest}");
@@ -1277,29 +1118,15 @@ fn served(mut serve: Child, mut output: BufReader<std::process::ChildStdout>) ->
 /// `ast record ...` in the background, once it listens: the process, its
 /// second line (`ARI_URL=...`, `AMI_URL=...`, `AGI(agi://...)`) and the
 /// rest of its output.
-fn record_in_background(args: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut record = ast(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut output = BufReader::new(record.stdout.take().unwrap());
-    let mut line = String::new();
-    output.read_line(&mut line).unwrap();
-    assert!(line.starts_with("recording "), "{line}");
-    line.clear();
-    output.read_line(&mut line).unwrap();
-    (record, line.trim_end().to_string(), output)
+fn record_in_background(args: &[&str]) -> (Child, String, BufReader<ChildStdout>) {
+    let (record, lines, output) = support::announced(ast(args), Stdio::inherit(), 2);
+    assert!(lines[0].starts_with("recording "), "{}", lines[0]);
+    (record, lines[1].trim_end().to_string(), output)
 }
 
 /// Waits (at most 20 s) for the recorder to stop, after a Ctrl-C if
 /// `interrupt`: everything it printed after its first lines.
-fn recorded(
-    mut record: Child,
-    mut output: BufReader<std::process::ChildStdout>,
-    interrupt: bool,
-) -> String {
+fn recorded(record: Child, mut output: BufReader<ChildStdout>, interrupt: bool) -> String {
     if interrupt {
         let kill = Command::new("kill")
             .args(["-INT", &record.id().to_string()])
@@ -1307,15 +1134,7 @@ fn recorded(
             .unwrap();
         assert!(kill.success());
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while record.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = record.kill();
-            panic!("ast record did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(record.wait().unwrap().success());
+    assert!(finish(record, Duration::from_secs(20)).status.success());
     let mut rest = String::new();
     output.read_to_string(&mut rest).unwrap();
     rest
@@ -1471,16 +1290,6 @@ fn record_ari_between_the_client_and_asterisk_then_check_and_serve_it() {
     assert!(served(serve, serve_out).contains("trace played: true; 10 answers, 31 frames"));
 }
 
-/// `ast ami ...` through `address` as admin with `secret`.
-fn ami_client(args: &[&str], address: &str, secret: &str, auth: &str) -> Output {
-    let mut c = ast(args);
-    c.env("AMI_URL", address)
-        .env("AMI_USER", "admin")
-        .env("AMI_SECRET", secret)
-        .env("AMI_AUTH", auth);
-    run(c)
-}
-
 #[test]
 fn record_ami_writes_no_secret_and_plays_back() {
     // ami-command.jsonl without the Command that `ami command` never sends.
@@ -1489,17 +1298,6 @@ fn record_ami_writes_no_secret_and_plays_back() {
         "record-command-source.jsonl",
         &lines_of(&file, |s| !(19..=20).contains(&s)),
     );
-    let commands = [
-        "ami",
-        "command",
-        "core show version",
-        "core show channels",
-        "dialplan show default",
-        "no such command here",
-        "core show help",
-        "module show",
-        "core show uptime seconds",
-    ];
     let (serve, fake, serve_out) = serve_in_background(&cut);
     let capture_file = scratch("record-ami.jsonl");
     let (record, line, record_out) = record_in_background(&[
@@ -1512,7 +1310,7 @@ fn record_ami_writes_no_secret_and_plays_back() {
         "--once",
     ]);
     let via = line.strip_prefix("AMI_URL=").unwrap().to_string();
-    let first = ami_client(&commands, &via, "amp111", "plain");
+    let first = ami_client(AMI_COMMANDS, &via, "amp111", "plain");
     expect(&first, 1); // "no such command here"
     // --once: the recorder stops by itself once the client has gone.
     let said = recorded(record, record_out, false);
@@ -1552,7 +1350,7 @@ fn record_ami_writes_no_secret_and_plays_back() {
     expect(&out, 0);
 
     let (serve, address, serve_out) = serve_in_background(&capture_file);
-    let again = ami_client(&commands, &address, "amp111", "plain");
+    let again = ami_client(AMI_COMMANDS, &address, "amp111", "plain");
     expect(&again, 1);
     assert_eq!(stdout(&again), stdout(&first));
     assert!(served(serve, serve_out).contains("trace played: true; 9 of 9 actions matched"));
@@ -1625,29 +1423,10 @@ fn record_agi_writes_every_call_at_once_then_check_and_replay() {
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("quickstart.agi");
     std::fs::write(&script, QUICKSTART_SCRIPT.join("\n") + "\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = format!("127.0.0.1:{port}");
-    let mut serving = ast(&[
-        "agi",
-        "serve",
-        "--listen",
-        &server,
-        "--script",
-        script.to_str().unwrap(),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut banner = String::new();
-    BufReader::new(serving.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    assert!(banner.starts_with("FastAGI server on"), "{banner}");
+    let server = support::free_local_address();
+    let (mut serving, banner, _) =
+        support::announced(agi_serve(&server, &script), Stdio::null(), 1);
+    assert!(banner[0].starts_with("FastAGI server on"), "{}", banner[0]);
 
     let capture_file = dir.join("calls.jsonl");
     let (record, line, record_out) = record_in_background(&[
@@ -1790,56 +1569,30 @@ fn tls_proxy(backend: std::net::SocketAddr) -> (String, PathBuf) {
 #[test]
 fn https_with_a_private_certificate() {
     // info: the same over https (--ca) as over http.
-    let system_info = || {
-        FakeAsterisk::start(
-            ari_subset("system-info.jsonl", &[2, 3, 8, 9]),
-            ServeOptions::default(),
-        )
-        .unwrap()
-    };
+    let system_info = || fake_ari(ari_subset("system-info.jsonl", &[2, 3, 8, 9]));
     let plain = system_info();
-    let mut c = ast(&["info"]);
-    ari_env(&mut c, &plain.base_url());
-    let over_http = run(c);
+    let over_http = ari_client(&["info"], &plain.base_url());
     expect(&over_http, 0);
     let fake = system_info();
     let (url, pem) = tls_proxy(fake.addr());
-    let mut c = ast(&["info", "--ca", pem.to_str().unwrap()]);
-    ari_env(&mut c, &url);
-    let over_https = run(c);
+    let over_https = ari_client(&["info", "--ca", pem.to_str().unwrap()], &url);
     expect(&over_https, 0);
     assert_eq!(
         stdout(&over_https),
         stdout(&over_http).replace(&plain.base_url(), &url)
     );
     assert_eq!(stderr(&over_https), "");
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 
     // events and call (--ca, ARI_CA): hello-world.jsonl as over http.
-    let plain = FakeAsterisk::start(
-        conformance::bundled_trace("hello-world.jsonl").unwrap(),
-        ServeOptions::default(),
-    )
-    .unwrap();
+    let plain = fake_hello_world();
     let over_http = play_hello_world(&plain.base_url(), &[], None);
-    let fake = FakeAsterisk::start(
-        conformance::bundled_trace("hello-world.jsonl").unwrap(),
-        ServeOptions::default(),
-    )
-    .unwrap();
+    let fake = fake_hello_world();
     let (url, pem) = tls_proxy(fake.addr());
     let over_https = play_hello_world(&url, &[], Some(&pem));
     assert_eq!(over_https, over_http);
     assert_eq!(over_https.1.lines().count(), 31);
-    let report = fake.finish();
-    assert!(
-        report.completed && report.mismatches.is_empty(),
-        "{report:?}"
-    );
+    assert_played_whole(fake);
 
     // Not trusted without --ca: one line naming the way to trust it.
     let refused = "invalid peer certificate: UnknownIssuer (trust its CA or certificate with";
@@ -1863,15 +1616,11 @@ fn https_with_a_private_certificate() {
             ),
         ),
     ] {
-        let mut c = ast(args);
-        ari_env(&mut c, &url);
-        let out = run(c);
+        let out = ari_client(args, &url);
         expect(&out, 1);
         assert_eq!(stderr(&out), says, "{args:?}");
     }
-    let mut c = ast(&["events", "hello"]);
-    ari_env(&mut c, &url);
-    let out = run(c);
+    let out = ari_client(&["events", "hello"], &url);
     expect(&out, 1);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -1887,9 +1636,7 @@ fn https_with_a_private_certificate() {
     let empty = scratch("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
     for ca in [empty.as_path(), Path::new("/no/such/ca.pem")] {
-        let mut c = ast(&["info", "--ca", ca.to_str().unwrap()]);
-        ari_env(&mut c, &url);
-        let out = run(c);
+        let out = ari_client(&["info", "--ca", ca.to_str().unwrap()], &url);
         expect(&out, 2);
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{err}");

@@ -1,69 +1,31 @@
 //! `ast` against a real Asterisk (`live/pbx/start`): skipped, saying so,
 //! unless `ASTERISK_LIVE=1`.
 
+mod support;
+
 use live::live;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::{finish, succeeded};
 
 /// `ast` with the live Asterisk's settings and no colours.
 fn ast(live: &live::Live, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ast"));
-    c.args(args)
-        .env("NO_COLOR", "1")
-        .env("ARI_URL", &live.ari_url)
-        .env("ARI_USER", "asterisk")
-        .env("ARI_PASSWORD", "asterisk")
-        .env("AMI_URL", &live.ami_addr)
-        .env("AMI_USER", "admin")
-        .env("AMI_SECRET", "amp111")
-        .env_remove("AMI_ADDR")
-        .env_remove("AMI_AUTH")
-        .env_remove("ARI_APP");
+    let mut c = support::ast(args);
+    support::ari_settings(&mut c, &live.ari_url, "asterisk");
+    support::ami_settings(&mut c, &live.ami_addr, "amp111");
     c
 }
 
-fn finish(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "ast ran too long:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn run(mut c: Command) -> Output {
-    let child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, Duration::from_secs(60))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Runs to the end (at most 60 s), output captured.
+fn run(c: Command) -> Output {
+    support::run_within(c, Duration::from_secs(60))
 }
 
 #[test]
 fn info_names_the_release() {
     let live = live!();
-    let info = ok(&run(ast(&live, &["info"])));
+    let info = succeeded(&run(ast(&live, &["info"])));
     assert!(info.starts_with("Asterisk 22."), "{info}");
     assert!(info.contains(" running\n"), "{info}");
     assert!(info.contains("  typed API   "), "{info}");
@@ -74,32 +36,9 @@ fn info_names_the_release() {
 fn call_originates_a_real_call_and_events_show_it() {
     let live = live!();
     let app = live.app("ast-cli");
-    let mut events = ast(
-        &live,
-        &[
-            "events",
-            &app,
-            "--type",
-            "StasisStart,StasisEnd",
-            "--count",
-            "2",
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut err = BufReader::new(events.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("connected to "), "{line}");
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
+    let (events, _) = support::events_once_connected(ast(&live, &stasis_events(&app)));
     let id = format!("{app}-out");
-    let answer = ok(&run(ast(
+    let answer = succeeded(&run(ast(
         &live,
         &[
             "call",
@@ -116,7 +55,7 @@ fn call_originates_a_real_call_and_events_show_it() {
     // Once it is up in the application, hang it up.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let got = ok(&run(ast(
+        let got = succeeded(&run(ast(
             &live,
             &["call", "channels", "get", &format!("channelId={id}")],
         )));
@@ -127,11 +66,11 @@ fn call_originates_a_real_call_and_events_show_it() {
         assert!(Instant::now() < deadline, "the call never came up: {got}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    ok(&run(ast(
+    succeeded(&run(ast(
         &live,
         &["call", "channels", "hangup", &format!("channelId={id}")],
     )));
-    let shown = ok(&finish(events, Duration::from_secs(30)));
+    let shown = succeeded(&finish(events, Duration::from_secs(30)));
     println!("{answer}\n{shown}");
     let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(lines.len(), 2, "{shown}");
@@ -158,20 +97,32 @@ fn call_originates_a_real_call_and_events_show_it() {
 #[test]
 fn ami_command_action_and_top() {
     let live = live!();
-    let version = ok(&run(ast(&live, &["ami", "command", "core show version"])));
+    let version = succeeded(&run(ast(&live, &["ami", "command", "core show version"])));
     assert!(version.starts_with("Asterisk 22."), "{version}");
-    let settings = ok(&run(ast(&live, &["ami", "action", "CoreSettings"])));
+    let settings = succeeded(&run(ast(&live, &["ami", "action", "CoreSettings"])));
     assert!(settings.contains("AsteriskVersion: 22."), "{settings}");
-    let channels = ok(&run(ast(&live, &["ami", "action", "CoreShowChannels"])));
+    let channels = succeeded(&run(ast(&live, &["ami", "action", "CoreShowChannels"])));
     assert!(
         channels.contains("Event: CoreShowChannelsComplete"),
         "{channels}"
     );
-    let top = ok(&run(ast(&live, &["top", "--once"])));
+    let top = succeeded(&run(ast(&live, &["top", "--once"])));
     assert!(top.starts_with("ast top: "), "{top}");
-    let top_ari = ok(&run(ast(&live, &["top", "--once", "--ari"])));
+    let top_ari = succeeded(&run(ast(&live, &["top", "--once", "--ari"])));
     assert!(top_ari.starts_with("ast top: "), "{top_ari}");
     println!("{version}\n{top}\n{top_ari}");
+}
+
+/// `ast events APP` until two StasisStart or StasisEnd.
+fn stasis_events(app: &str) -> [&str; 6] {
+    [
+        "events",
+        app,
+        "--type",
+        "StasisStart,StasisEnd",
+        "--count",
+        "2",
+    ]
 }
 
 // `ast record` against the real Asterisk: an ARI session, AMI sessions and
@@ -180,27 +131,15 @@ fn ami_command_action_and_top() {
 
 /// A scratch file for this test process.
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ast-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    support::scratch_dir("ast-live").join(name)
 }
 
 /// A background `ast` whose second line of output says where it is
 /// (`ARI_URL=...`, `AMI_URL=...`, `AGI(agi://...)`): the process, that
 /// address and the rest of its output.
-fn announced(mut c: Command) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    let address = line
+fn announced(c: Command) -> (Child, String, BufReader<ChildStdout>) {
+    let (child, lines, out) = support::announced(c, Stdio::inherit(), 2);
+    let address = lines[1]
         .trim_end()
         .trim_start_matches("AGI(agi://")
         .trim_end_matches("/...)")
@@ -216,7 +155,7 @@ fn announced(mut c: Command) -> (Child, String, BufReader<std::process::ChildStd
 
 /// Waits (at most 60 s) for a background `ast` to end well: the rest of
 /// its output.
-fn ended(child: Child, mut out: BufReader<std::process::ChildStdout>) -> String {
+fn ended(child: Child, mut out: BufReader<ChildStdout>) -> String {
     let done = finish(child, Duration::from_secs(60));
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
@@ -234,29 +173,9 @@ fn ari_call(live: &live::Live, url: &str, app: &str) -> String {
         c.env("ARI_URL", url);
         c
     };
-    let mut events = with(&[
-        "events",
-        app,
-        "--type",
-        "StasisStart,StasisEnd",
-        "--count",
-        "2",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut err = BufReader::new(events.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("connected to "), "{line}");
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
+    let (mut events, _) = support::events_once_connected(with(&stasis_events(app)));
     let mut shown = BufReader::new(events.stdout.take().unwrap());
-    ok(&run(with(&[
+    succeeded(&run(with(&[
         "call",
         "channels",
         "originate",
@@ -267,7 +186,7 @@ fn ari_call(live: &live::Live, url: &str, app: &str) -> String {
     let mut lines = String::new();
     shown.read_line(&mut lines).unwrap();
     assert!(lines.contains(" StasisStart "), "{lines}");
-    ok(&run(with(&[
+    succeeded(&run(with(&[
         "call",
         "channels",
         "hangup",
@@ -283,6 +202,17 @@ fn ari_call(live: &live::Live, url: &str, app: &str) -> String {
         .join("\n")
 }
 
+/// Asserts a capture's meta line names Asterisk 22.
+fn assert_recorded_from_22(meta: &serde_json::Value) {
+    assert!(
+        meta["asterisk_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("22."),
+        "{meta}"
+    );
+}
+
 fn meta(file: &std::path::Path) -> serde_json::Value {
     let text = std::fs::read_to_string(file).unwrap();
     for line in text.lines() {
@@ -292,7 +222,7 @@ fn meta(file: &std::path::Path) -> serde_json::Value {
 }
 
 fn check(live: &live::Live, file: &std::path::Path) {
-    let checked = ok(&run(ast(live, &["check", file.to_str().unwrap()])));
+    let checked = succeeded(&run(ast(live, &["check", file.to_str().unwrap()])));
     assert!(checked.starts_with("ok   "), "{checked}");
 }
 
@@ -318,13 +248,7 @@ fn record_an_ari_session_then_check_and_serve_it() {
     println!("{said}");
     assert!(said.contains("; Asterisk 22."), "{said}");
     let meta = meta(&file);
-    assert!(
-        meta["asterisk_version"]
-            .as_str()
-            .unwrap()
-            .starts_with("22."),
-        "{meta}"
-    );
+    assert_recorded_from_22(&meta);
     assert!(!meta["ari_version"].as_str().unwrap().is_empty(), "{meta}");
     assert_eq!(meta["apps"], serde_json::json!([app]));
     assert_eq!(
@@ -365,19 +289,13 @@ fn record_ami_sessions_then_check_and_serve_them() {
         let client = |address: &str| {
             let mut c = ast(&live, args);
             c.env("AMI_URL", address).env("AMI_AUTH", auth);
-            ok(&run(c))
+            succeeded(&run(c))
         };
         let answer = client(&via);
         let said = ended(record, record_out);
         println!("{said}");
         let meta = meta(&file);
-        assert!(
-            meta["asterisk_version"]
-                .as_str()
-                .unwrap()
-                .starts_with("22."),
-            "{meta}"
-        );
+        assert_recorded_from_22(&meta);
         assert_eq!(meta["ami_version"], "11.0.0");
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("amp111"), "{auth}");
@@ -402,17 +320,6 @@ fn record_ami_sessions_then_check_and_serve_them() {
     }
 }
 
-/// A process that does not end by itself, stopped when the test ends
-/// (whether it passed or not).
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn record_a_fastagi_call_then_check_and_replay_it() {
     let live = live!();
@@ -422,34 +329,26 @@ fn record_a_fastagi_call_then_check_and_replay_it() {
         "ANSWER\nSTREAM FILE beep \"\"\nGET VARIABLE CHANNEL(state)\nHANGUP\n",
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = format!("127.0.0.1:{port}");
-    let mut serving = ast(
-        &live,
-        &[
-            "agi",
-            "serve",
-            "--listen",
-            &server,
-            "--script",
-            script.to_str().unwrap(),
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    // It listens once it has said so (one line).
-    let mut serving_out = BufReader::new(serving.stdout.take().unwrap());
-    let _serving = Stopped(serving);
-    let mut banner = String::new();
-    serving_out.read_line(&mut banner).unwrap();
-    assert!(banner.starts_with("FastAGI server on"), "{banner}");
+    let server = support::free_local_address();
+    // It listens once it has said so (one line); its output stays open
+    // so that what it prints later does not fail.
+    let (serving, banner, _serving_out) = support::announced(
+        ast(
+            &live,
+            &[
+                "agi",
+                "serve",
+                "--listen",
+                &server,
+                "--script",
+                script.to_str().unwrap(),
+            ],
+        ),
+        Stdio::null(),
+        1,
+    );
+    let _serving = support::Stopped(serving);
+    assert!(banner[0].starts_with("FastAGI server on"), "{}", banner[0]);
     let file = scratch("agi.jsonl");
     let (record, via, record_out) = announced(ast(
         &live,
@@ -466,7 +365,7 @@ fn record_a_fastagi_call_then_check_and_replay_it() {
         ],
     ));
     let recorder_port = via.rsplit(':').next().unwrap();
-    ok(&run(ast(
+    succeeded(&run(ast(
         &live,
         &[
             "ami",
@@ -483,15 +382,9 @@ fn record_a_fastagi_call_then_check_and_replay_it() {
     assert!(said.contains("a1: ended, 4 commands"), "{said}");
     let meta = meta(&file);
     assert_eq!(meta["protocol"], "fastagi");
-    assert!(
-        meta["asterisk_version"]
-            .as_str()
-            .unwrap()
-            .starts_with("22."),
-        "{meta}"
-    );
+    assert_recorded_from_22(&meta);
     check(&live, &file);
-    let replayed = ok(&run(ast(
+    let replayed = succeeded(&run(ast(
         &live,
         &["agi", "replay", file.to_str().unwrap(), "--to", &server],
     )));

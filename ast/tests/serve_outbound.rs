@@ -1,10 +1,10 @@
 //! `ast serve` of an outbound-WebSocket trace: the fake Asterisk connects
 //! to an application's outbound server and plays the recorded call.
 
-use ari_tokio::{Config, Digits, IncomingCall, outbound};
-use std::process::Command;
+mod support;
 
-const AST: &str = env!("CARGO_BIN_EXE_ast");
+use ari_tokio::{Config, Digits, IncomingCall, outbound};
+use support::ast;
 
 fn trace() -> String {
     concat!(
@@ -31,19 +31,18 @@ async fn greet(mut call: IncomingCall) {
 }
 
 fn ast_serve(to: &str, password: &str) -> std::process::Output {
-    Command::new(AST)
-        .args([
-            "serve",
-            &trace(),
-            "--to",
-            to,
-            "--user",
-            "ows",
-            "--password",
-            password,
-        ])
-        .output()
-        .unwrap()
+    ast(&[
+        "serve",
+        &trace(),
+        "--to",
+        to,
+        "--user",
+        "ows",
+        "--password",
+        password,
+    ])
+    .output()
+    .unwrap()
 }
 
 #[tokio::test]
@@ -58,18 +57,18 @@ async fn the_recorded_call_is_played_against_an_outbound_server() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&played.stdout);
+    let stdout = support::stdout(&played);
     assert!(
         played.status.success(),
         "{stdout}{}",
-        String::from_utf8_lossy(&played.stderr)
+        support::stderr(&played)
     );
     assert_eq!(stdout.trim(), "ws1: 17 frames sent, 4 requests matched");
 
     let refused = tokio::task::spawn_blocking(move || ast_serve(&to, "wrong"))
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&refused.stdout);
+    let stdout = support::stdout(&refused);
     assert_eq!(refused.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("the upgrade failed") && stdout.contains("401"),
@@ -79,12 +78,9 @@ async fn the_recorded_call_is_played_against_an_outbound_server() {
 
 #[test]
 fn an_outbound_trace_needs_to() {
-    let out = Command::new(AST)
-        .args(["serve", &trace()])
-        .output()
-        .unwrap();
+    let out = ast(&["serve", &trace()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = support::stderr(&out);
     assert!(err.contains("--to HOST:PORT"), "{err}");
 }
 
