@@ -90,42 +90,51 @@ fn an_outbound_trace_needs_to() {
 /// `direction: outbound`; the new trace checks and plays like the first.
 #[tokio::test]
 async fn an_outbound_session_is_recorded_again() {
-    use std::io::BufRead;
+    use std::time::Duration;
     let config = Config::new("http://unused", "ows-app", "ows", "ows-secret").unwrap();
     let server = outbound::serve_calls("127.0.0.1:0".parse().unwrap(), config, greet).unwrap();
     let app = server.address().to_string();
-    let dir = tempdir();
-    let out = format!("{dir}/again.jsonl");
-    let mut recorder = Command::new(AST)
-        .args(["record", "ari", "--outbound", "--once", "--out", &out])
-        .args(["--to", &format!("ws://{app}")])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(recorder.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let listening = first
+    let out = support::scratch_dir("ast-record-outbound").join("again.jsonl");
+    let out = out.to_string_lossy().into_owned();
+    let to = format!("ws://{app}");
+    let recording = ast(&[
+        "record",
+        "ari",
+        "--outbound",
+        "--once",
+        "--out",
+        &out,
+        "--to",
+        &to,
+    ]);
+    let (recorder, first, rest) = support::announced(recording, std::process::Stdio::null(), 1);
+    let listening = first[0]
         .strip_prefix("recording outbound WebSockets on ws://")
         .and_then(|rest| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("{first}"))
+        .unwrap_or_else(|| panic!("{first:?}"))
         .to_string();
 
     let played = tokio::task::spawn_blocking(move || ast_serve(&listening, "ows-secret"))
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&played.stdout);
-    assert!(played.status.success(), "{stdout}");
-    assert_eq!(stdout.trim(), "ws1: 17 frames sent, 4 requests matched");
-    let rest: Vec<String> = tokio::task::spawn_blocking(move || {
-        let rest = lines.map_while(Result::ok).collect();
-        assert!(recorder.wait().unwrap().success());
-        rest
+    assert_eq!(
+        support::succeeded(&played).trim(),
+        "ws1: 17 frames sent, 4 requests matched"
+    );
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut printed = String::new();
+        std::io::Read::read_to_string(&mut { rest }, &mut printed).unwrap();
+        support::expect(&support::finish(recorder, Duration::from_secs(30)), 0);
+        printed
     })
     .await
     .unwrap();
     assert!(
-        rest.last().is_some_and(|l| l.starts_with("stopped")),
-        "{rest:?}"
+        printed
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("stopped")),
+        "{printed}"
     );
 
     let records = |file: &str| -> Vec<serde_json::Value> {
@@ -159,45 +168,25 @@ async fn an_outbound_session_is_recorded_again() {
     assert_eq!(closes[0]["by"], "server", "Asterisk's side closed");
     assert!(again.iter().all(|r| !r.to_string().contains("ows-secret")));
 
-    let checked = Command::new(AST).args(["check", &out]).output().unwrap();
-    assert!(
-        checked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&checked.stdout)
-    );
+    support::succeeded(&ast(&["check", &out]).output().unwrap());
     let replayed = tokio::task::spawn_blocking(move || {
-        Command::new(AST)
-            .args([
-                "serve",
-                &out,
-                "--to",
-                &app,
-                "--user",
-                "ows",
-                "--password",
-                "ows-secret",
-            ])
-            .output()
-            .unwrap()
+        ast(&[
+            "serve",
+            &out,
+            "--to",
+            &app,
+            "--user",
+            "ows",
+            "--password",
+            "ows-secret",
+        ])
+        .output()
+        .unwrap()
     })
     .await
     .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&replayed.stdout).trim(),
+        support::succeeded(&replayed).trim(),
         "ws1: 17 frames sent, 4 requests matched"
     );
-}
-
-/// A fresh directory under the system's temporary one.
-fn tempdir() -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "ast-record-outbound-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.to_string_lossy().into_owned()
 }
