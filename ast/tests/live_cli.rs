@@ -390,3 +390,101 @@ fn record_a_fastagi_call_then_check_and_replay_it() {
     )));
     assert!(replayed.contains("4/4 commands matched"), "{replayed}");
 }
+
+/// What the committed outbound trace says it shows.
+const OWS_DESCRIPTION: &str = "An outbound WebSocket: a real SIP loop call into extension ows enters Stasis(ows-app), and Asterisk connects to the application at ws://127.0.0.1:8765/ari (per-call connection, subprotocol ari, Basic credentials ows/ows-secret). Over that one socket: ApplicationRegistered, StasisStart, then the application's REST requests as RESTRequest frames (the version probe GET asterisk/info, answer, play sound:hello-world with a playback id of its own), the playback's events, a DTMF 5 the caller presses after the prompt, the hangup (DELETE channels/ID), StasisEnd, and Asterisk closing the connection. Recorded by ast/tests/live_cli.rs through `ast record ari --outbound` (with RECORD_OWS=FILE).";
+
+/// A real call into `ows`: Asterisk connects to `ast record ari
+/// --outbound` on its port, which passes the connection to our outbound
+/// server; the capture is checked and played back to the same server. With
+/// `RECORD_OWS=FILE` it is copied there (how
+/// `conformance/traces/outbound-websocket.jsonl` is made).
+#[test]
+fn record_a_real_outbound_websocket_call_then_check_and_serve_it() {
+    use live::ows;
+    let live = live!();
+    let file = scratch("ows.jsonl");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (tx, steps) = ows::steps();
+        let server = ari_tokio::outbound::serve_calls(
+            "127.0.0.1:0".parse().unwrap(),
+            ows::server_config("ows-secret"),
+            move |call| ows::handle(call, tx.clone()),
+        )
+        .unwrap();
+        let app = server.address().to_string();
+        let to = format!("ws://{app}");
+        let recording = ast(
+            &live,
+            &[
+                "record",
+                "ari",
+                "--outbound",
+                "--once",
+                "--listen",
+                ows::ADDRESS,
+                "--to",
+                &to,
+                "--out",
+                file.to_str().unwrap(),
+                "--scenario",
+                "outbound-websocket",
+                "--description",
+                OWS_DESCRIPTION,
+            ],
+        );
+        let (record, _, record_out) = support::announced(recording, Stdio::inherit(), 1);
+        let caller = ari_tokio::connect(live.config(&live.app("owscaller")))
+            .await
+            .unwrap();
+        ows::calls_through(&live, caller, steps, 1).await;
+        // Asterisk closes the per-call connection a few seconds after the call.
+        let said = tokio::task::spawn_blocking(move || ended(record, record_out))
+            .await
+            .unwrap();
+        println!("{said}");
+        let meta = meta(&file);
+        assert_recorded_from_22(&meta);
+        assert_eq!(meta["direction"], "outbound");
+        assert_eq!(meta["apps"], serde_json::json!(["ows-app"]));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for seen in [
+            "ApplicationRegistered",
+            "StasisStart",
+            "RESTRequest",
+            "StasisEnd",
+        ] {
+            assert!(text.contains(seen), "no {seen} in the capture");
+        }
+        // The Authorization header (Basic ows:ows-secret) is not written.
+        assert!(!text.contains("b3dzOm93cy1zZWNyZXQ="));
+        check(&live, &file);
+
+        let replay = [
+            "serve",
+            file.to_str().unwrap(),
+            "--to",
+            &app,
+            "--user",
+            "ows",
+            "--password",
+            "ows-secret",
+        ]
+        .map(str::to_string);
+        let played = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = replay.iter().map(String::as_str).collect();
+            run(support::ast(&args))
+        })
+        .await
+        .unwrap();
+        let played = succeeded(&played);
+        assert!(played.ends_with("4 requests matched\n"), "{played}");
+        if let Ok(keep) = std::env::var("RECORD_OWS") {
+            std::fs::copy(&file, keep).unwrap();
+        }
+    });
+}

@@ -13,6 +13,11 @@ use std::time::Duration;
 /// Where `websocket_client.conf` sends Asterisk.
 pub const ADDRESS: &str = "127.0.0.1:8765";
 
+/// The channel a call's handler reports its [`Step`]s on.
+pub fn steps() -> (mpsc::UnboundedSender<Step>, mpsc::UnboundedReceiver<Step>) {
+    mpsc::unbounded()
+}
+
 /// The outbound server's settings: app `ows-app`, user `ows`, this password
 /// (Asterisk's is `ows-secret`).
 pub fn server_config(password: &str) -> Config {
