@@ -619,7 +619,6 @@ async fn connection(recording: Arc<Recording>, mut client: TcpStream) {
                 if status == 101 {
                     let _ = client.write_all(&answer.raw).await;
                     let mut units = WebSocket {
-                        asterisk_connects: recording.outbound,
                         recording: recording.clone(),
                         conn,
                         closed: false,
@@ -746,12 +745,11 @@ fn frame_parts(frame: &[u8]) -> (bool, u8, Vec<u8>) {
 /// One events WebSocket's records: a text (or binary) message each way,
 /// and the close.
 struct WebSocket {
-    /// Asterisk is the client side (an outbound WebSocket).
-    asterisk_connects: bool,
     recording: Arc<Recording>,
     conn: String,
     closed: bool,
-    /// The message being put together from the client, from Asterisk.
+    /// The message being put together from the side that connected, and
+    /// from the side the recorder connected to.
     messages: [Option<(u8, Vec<u8>)>; 2],
     count: usize,
 }
@@ -785,7 +783,7 @@ impl Units for WebSocket {
         let slot = usize::from(from == Side::Server);
         // Records name Asterisk's side `server` and the application's
         // `client`, whichever of them connected.
-        let (kind, by) = if (from == Side::Server) != self.asterisk_connects {
+        let (kind, by) = if (from == Side::Server) != self.recording.outbound {
             ("ws_recv", "server")
         } else {
             ("ws_send", "client")
