@@ -464,20 +464,9 @@ fn record_a_real_outbound_websocket_call_then_check_and_serve_it() {
         assert!(!text.contains("b3dzOm93cy1zZWNyZXQ="));
         check(&live, &file);
 
-        let replay = [
-            "serve",
-            file.to_str().unwrap(),
-            "--to",
-            &app,
-            "--user",
-            "ows",
-            "--password",
-            "ows-secret",
-        ]
-        .map(str::to_string);
+        let trace = file.to_str().unwrap().to_string();
         let played = tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = replay.iter().map(String::as_str).collect();
-            run(support::ast(&args))
+            support::serve_outbound(&trace, &app, "ows-secret")
         })
         .await
         .unwrap();

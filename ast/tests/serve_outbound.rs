@@ -31,18 +31,7 @@ async fn greet(mut call: IncomingCall) {
 }
 
 fn ast_serve(to: &str, password: &str) -> std::process::Output {
-    ast(&[
-        "serve",
-        &trace(),
-        "--to",
-        to,
-        "--user",
-        "ows",
-        "--password",
-        password,
-    ])
-    .output()
-    .unwrap()
+    support::serve_outbound(&trace(), to, password)
 }
 
 #[tokio::test]
@@ -169,22 +158,10 @@ async fn an_outbound_session_is_recorded_again() {
     assert!(again.iter().all(|r| !r.to_string().contains("ows-secret")));
 
     support::succeeded(&ast(&["check", &out]).output().unwrap());
-    let replayed = tokio::task::spawn_blocking(move || {
-        ast(&[
-            "serve",
-            &out,
-            "--to",
-            &app,
-            "--user",
-            "ows",
-            "--password",
-            "ows-secret",
-        ])
-        .output()
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let replayed =
+        tokio::task::spawn_blocking(move || support::serve_outbound(&out, &app, "ows-secret"))
+            .await
+            .unwrap();
     assert_eq!(
         support::succeeded(&replayed).trim(),
         "ws1: 17 frames sent, 4 requests matched"

@@ -141,6 +141,22 @@ pub fn events_once_connected(c: Command) -> (Child, String) {
     (child, line)
 }
 
+/// `ast serve` of an outbound-WebSocket `trace`: the fake Asterisk connects
+/// to the application at `to` as user `ows` with `password` (at most 60 s).
+pub fn serve_outbound(trace: &str, to: &str, password: &str) -> Output {
+    let args = [
+        "serve",
+        trace,
+        "--to",
+        to,
+        "--user",
+        "ows",
+        "--password",
+        password,
+    ];
+    run_within(ast(&args), Duration::from_secs(60))
+}
+
 /// A loopback `host:port` nothing listens on at the moment.
 pub fn free_local_address() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
