@@ -276,13 +276,12 @@ async fn serve_connection<R: Runtime>(runtime: R, tcp: R::Tcp, each: Each) -> Re
     let limit = config.connect_timeout;
     let deadline = runtime.sleep_until(runtime.now() + limit);
     let handshake = Box::pin(upgrade(&runtime, tcp, config.clone(), acceptor));
-    let reader = match futures_util::future::select(handshake, deadline).await {
+    let (reader, writer) = match futures_util::future::select(handshake, deadline).await {
         futures_util::future::Either::Left((upgraded, _)) => upgraded?,
         futures_util::future::Either::Right(_) => {
             return Err(format!("no TLS handshake and upgrade within {limit:?}"));
         }
     };
-    let (reader, writer) = reader;
     let (client, driver) = Client::accepted(runtime, (*config).clone(), reader, writer, tls)
         .map_err(|e| e.to_string())?;
     counts.open.fetch_add(1, Ordering::Relaxed);
@@ -301,9 +300,8 @@ async fn upgrade<R: Runtime>(
     config: Arc<Config>,
     acceptor: Acceptor,
 ) -> Result<(crate::driver::WsReader<R>, crate::driver::WsWriter), String> {
-    let checks = config;
     let upgrade =
-        move |request: &Request, response: Response| check_upgrade(&checks, request, response);
+        move |request: &Request, response: Response| check_upgrade(&config, request, response);
     // tungstenite answers the upgrade; frames are read as the client's are.
     let inner = match acceptor {
         #[cfg(feature = "tls")]
