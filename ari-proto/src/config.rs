@@ -81,6 +81,12 @@ pub struct Config {
     /// How credentials are sent.
     pub auth: AuthMode,
     /// Stasis applications this session registers (at least one).
+    ///
+    /// Give each running instance names of its own: when a connection that
+    /// registered a name ends, Asterisk unregisters that name even if a
+    /// newer connection has registered it since, and the newer one is left
+    /// connected with no calls and no event saying so. Instances that share
+    /// calls use distinct names and `StasisBroadcast` with `/events/claim`.
     pub apps: Vec<String>,
     /// Receive every event of the system, not only those of the apps' objects.
     pub subscribe_all: bool,

@@ -161,6 +161,27 @@ impl Live {
         reply.all("Output").map(str::to_string).collect()
     }
 
+    /// Waits, within [`WAIT`], until Asterisk no longer lists application
+    /// `app`. A connection that registers a name another connection just
+    /// closed must wait for this: Asterisk unregisters an application by
+    /// name when a connection that had it ends, even when a newer connection
+    /// registered it meanwhile (res/ari/ari_websockets.c), so the newcomer
+    /// would silently get no calls.
+    pub fn wait_until_app_gone(&self, app: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let listed = self.cli("ari show apps");
+            if !listed.iter().any(|line| line.trim() == app) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Asterisk still lists application {app:?} after {WAIT:?}: {listed:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Where ARI recordings are stored, if the run dir is known.
     pub fn recordings_dir(&self) -> Option<PathBuf> {
         self.run_dir

@@ -18,8 +18,16 @@ mod tokio_example;
 mod smol_example;
 
 /// Both tests register app `hello` (the dialplan's `hello` extension sends
-/// the inbound leg there) and use the same caller id: one at a time.
+/// the inbound leg there) and use the same caller id: one at a time, each
+/// after Asterisk has let go of the other's registration.
 static HELLO_APP: Mutex<()> = Mutex::new(());
+
+/// Takes app `hello` for one test.
+fn take_hello(live: &Live) -> std::sync::MutexGuard<'static, ()> {
+    let one = HELLO_APP.lock().unwrap_or_else(|e| e.into_inner());
+    live.wait_until_app_gone("hello");
+    one
+}
 
 /// What the call must show, in this order.
 const FLOW: &[&str] = &[
@@ -66,8 +74,8 @@ async fn call(client: &ari_client::Client) -> Vec<String> {
 
 #[test]
 fn quickstart_on_tokio() {
-    let live = live!();
-    let _one = HELLO_APP.lock().unwrap_or_else(|e| e.into_inner());
+    let live: Live = live!();
+    let _one = take_hello(&live);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,7 +93,7 @@ fn quickstart_on_tokio() {
 #[test]
 fn quickstart_on_smol() {
     let live: Live = live!();
-    let _one = HELLO_APP.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = take_hello(&live);
     let log = smol::block_on(async {
         let client = ari_smol::connect(live.config("hello"))
             .await
