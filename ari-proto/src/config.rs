@@ -82,11 +82,13 @@ pub struct Config {
     pub auth: AuthMode,
     /// Stasis applications this session registers (at least one).
     ///
-    /// Give each running instance names of its own: when a connection that
-    /// registered a name ends, Asterisk unregisters that name even if a
-    /// newer connection has registered it since, and the newer one is left
-    /// connected with no calls and no event saying so. Instances that share
-    /// calls use distinct names and `StasisBroadcast` with `/events/claim`.
+    /// Asterisk unregisters a connection's names when it ends, and a name
+    /// another connection registers while the first is still ending can be
+    /// lost with it: the newer connection stays up with no calls and no
+    /// event saying so. So an instance restarted under the same name should
+    /// start once the old connection is gone; instances running side by
+    /// side use names of their own and share calls with `StasisBroadcast`
+    /// and `/events/claim`.
     pub apps: Vec<String>,
     /// Receive every event of the system, not only those of the apps' objects.
     pub subscribe_all: bool,

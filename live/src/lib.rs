@@ -163,10 +163,10 @@ impl Live {
 
     /// Waits, within [`WAIT`], until Asterisk no longer lists application
     /// `app`. A connection that registers a name another connection just
-    /// closed must wait for this: Asterisk unregisters an application by
-    /// name when a connection that had it ends, even when a newer connection
-    /// registered it meanwhile (res/ari/ari_websockets.c), so the newcomer
-    /// would silently get no calls.
+    /// closed must wait for this: Asterisk unregisters the names of a
+    /// connection that ends, and a newer connection's registration made
+    /// while that teardown runs is lost with it (res/ari/ari_websockets.c),
+    /// leaving the newcomer with no calls.
     pub fn wait_until_app_gone(&self, app: &str) {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
