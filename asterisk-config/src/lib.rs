@@ -46,7 +46,7 @@
 //! The [`getconfig`] module renders a reading as AMI's `GetConfig` answer
 //! and reads such answers, to compare with a running Asterisk. The
 //! [`lint`] module checks a reading against what Asterisk's XML
-//! documentation says of the file's options. The `asterisk-config` binary
+//! documentation says of the file's options. The `ast config` command
 //! shows a file as Asterisk reads it, gets or sets one value, and lints.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! A linter for the configuration files Asterisk describes in its XML
 //! documentation (`<configInfo>`: pjsip.conf, ari.conf, features.conf,
-//! cdr.conf, cel.conf, confbridge.conf ... 29 files of Asterisk 22).
+//! cdr.conf, cel.conf, confbridge.conf ... 28 files of Asterisk 22).
 //!
 //! It works on a [`Config`] (Asterisk's reading), so templates, inherited
 //! variables and includes are taken into account, and reports with file
