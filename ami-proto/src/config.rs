@@ -152,7 +152,10 @@ pub struct Config {
     /// Filters applied after each login (Asterisk cannot remove one: a
     /// session with other filters needs a new connection). A filter with
     /// `MatchCriteria` waits for the server's release to be known (see
-    /// [`learn_server_version`](Self::learn_server_version)).
+    /// [`learn_server_version`](Self::learn_server_version)). With filters,
+    /// the login asks for no events and an `Events` action turns
+    /// [`events`](Self::events) on once the filters are in place, so no
+    /// event reaches the session unfiltered (not even `FullyBooted`).
     pub filters: Vec<EventFilter>,
     /// How long an action may wait for its answer (its whole event list
     /// included), queueing before login included. An asynchronous

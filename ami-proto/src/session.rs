@@ -1,7 +1,7 @@
 //! The AMI session: login, actions and their answers, events, keepalive
 //! and reconnects, as a state machine with no I/O and no clock.
 
-use crate::config::{Config, ConfigError, EventFilter, LoginAuth};
+use crate::config::{Config, ConfigError, EventFilter, EventMask, LoginAuth};
 use crate::{Action, Banner, DecodeError, Decoder, EncodeError, Frame, Kind, Message, md5};
 use proto_common::{SeededRng, Version};
 use std::collections::{HashMap, VecDeque};
@@ -188,6 +188,8 @@ enum Purpose {
     Login,
     /// The index of the filter in the configuration.
     Filter(usize),
+    /// The configured event mask, turned on once the filters are in place.
+    EventMask,
     CoreSettings,
     Ping,
 }
@@ -619,7 +621,22 @@ impl Session {
     fn login_action(&self) -> Action {
         Action::new("Login")
             .header("Username", &self.config.username)
-            .header("Events", self.config.events.header_value())
+            .header("Events", self.login_event_mask())
+    }
+
+    /// Events stay off through the login of a filtered session: Asterisk
+    /// sends what comes before its filters (`FullyBooted`, the events of
+    /// the moment) unfiltered. The mask goes on after them.
+    fn login_event_mask(&self) -> String {
+        if self.mask_after_filters() {
+            EventMask::Off.header_value()
+        } else {
+            self.config.events.header_value()
+        }
+    }
+
+    fn mask_after_filters(&self) -> bool {
+        !self.config.filters.is_empty() && self.config.events != EventMask::Off
     }
 
     fn on_message(&mut self, message: Message, now: Instant) {
@@ -727,6 +744,9 @@ impl Session {
                 }
                 self.setup_step_done();
             }
+            // A mask Asterisk refuses here it would have refused at the login.
+            Purpose::EventMask if !success => self.login_refused(&message),
+            Purpose::EventMask => self.setup_step_done(),
             Purpose::CoreSettings => {
                 self.server_version = message
                     .get("AsteriskVersion")
@@ -779,6 +799,12 @@ impl Session {
             }
             self.send_internal(action, Purpose::Filter(i), now);
         }
+        if self.mask_after_filters() {
+            // Asterisk takes a session's actions in order: this one is read
+            // once every filter above is in place.
+            let mask = Action::new("Events").header("EventMask", self.config.events.header_value());
+            self.send_internal(mask, Purpose::EventMask, now);
+        }
     }
 
     /// Opens once every setup action is answered.
@@ -786,10 +812,12 @@ impl Session {
         let State::SettingUp { .. } = self.state else {
             return;
         };
-        let waiting = self
-            .pending
-            .values()
-            .any(|p| matches!(p.purpose, Purpose::Filter(_) | Purpose::CoreSettings));
+        let waiting = self.pending.values().any(|p| {
+            matches!(
+                p.purpose,
+                Purpose::Filter(_) | Purpose::EventMask | Purpose::CoreSettings
+            )
+        });
         if waiting {
             return;
         }

@@ -168,9 +168,14 @@ fn plain_login_then_filters_one_of_them_refused() {
     pbx.feed(BANNER);
     let login = pbx.expect_sent("Login");
     assert_eq!(login.get("Secret").unwrap(), "amp111");
+    // Nothing may arrive before the filters are in place.
+    assert_eq!(login.get("Events").unwrap(), "off");
     pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
-    let filters = pbx.sent();
-    assert_eq!(filters.len(), 2);
+    let mut filters = pbx.sent();
+    assert_eq!(filters.len(), 3);
+    let mask = filters.pop().unwrap();
+    assert_eq!(mask.get("Action").unwrap(), "Events");
+    assert_eq!(mask.get("EventMask").unwrap(), "on");
     assert_eq!(filters[1].get("Filter").unwrap(), "!Event: VarSet");
     assert_eq!(filters[1].get("Operation").unwrap(), "Add");
     pbx.answer(
@@ -184,6 +189,12 @@ fn plain_login_then_filters_one_of_them_refused() {
         "one filter still unanswered"
     );
     pbx.answer(&filters[1], "Error", "Message: Permission denied\r\n");
+    assert_eq!(
+        pbx.session.connection_state(),
+        ConnectionState::Connecting,
+        "the event mask still unanswered"
+    );
+    pbx.answer(&mask, "Success", "Events: On\r\n");
     let outputs = pbx.outputs();
     assert!(
         outputs.contains(&Output::Connection(ConnectionEvent::FilterRefused {
@@ -227,7 +238,8 @@ fn match_criteria_filters_go_out_once_the_release_reads_them() {
     );
     let (mut pbx, sent) =
         login_with_filters(vec![by_channel, "Event: Newchannel".into()], "22.1.0");
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2].get("Action").unwrap(), "Events");
     // As the recorded client wrote it (ami-filters.jsonl).
     let names: Vec<String> = sent[0]
         .lines()
@@ -243,9 +255,11 @@ fn match_criteria_filters_go_out_once_the_release_reads_them() {
     assert_eq!(sent[0].get("Filter").unwrap(), "PJSIP/loop-in-");
     assert!(sent[1].get("MatchCriteria").is_none());
     assert_eq!(pbx.session.connection_state(), ConnectionState::Connecting);
-    for filter in &sent {
+    for filter in &sent[..2] {
         pbx.answer(filter, "Success", "Message: Filter Added Successfully\r\n");
     }
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Connecting);
+    pbx.answer(&sent[2], "Success", "Events: On\r\n");
     assert_eq!(pbx.session.connection_state(), ConnectionState::Open);
 }
 
@@ -256,9 +270,10 @@ fn a_release_that_would_ignore_match_criteria_gets_no_such_filter() {
         let (mut pbx, sent) =
             login_with_filters(vec![by_channel.clone(), "Event: Newchannel".into()], old);
         // The legacy filter goes out; the other would be read as a regex.
-        assert_eq!(sent.len(), 1, "{old}");
+        assert_eq!(sent.len(), 2, "{old}");
         assert_eq!(sent[0].get("Filter").unwrap(), "Event: Newchannel");
         pbx.answer(&sent[0], "Success", "\r\n");
+        pbx.answer(&sent[1], "Success", "Events: On\r\n");
         let outputs = pbx.outputs();
         let refused = outputs.iter().find_map(|o| match o {
             Output::Connection(ConnectionEvent::FilterRefused { filter, reason }) => {
@@ -289,7 +304,7 @@ fn a_release_that_would_ignore_match_criteria_gets_no_such_filter() {
     }
     for new in ["20.11.0", "21.6.0", "22.10.1", "23.0.0", "24.2.0"] {
         let (_, sent) = login_with_filters(vec![by_channel.clone()], new);
-        assert_eq!(sent.len(), 1, "{new}");
+        assert_eq!(sent.len(), 2, "{new}");
     }
 }
 
@@ -677,4 +692,34 @@ fn two_clients_never_share_action_ids() {
         .collect();
     assert_ne!(ids[0], ids[1]);
     assert_ne!(Pbx::config().seed, Pbx::config().seed);
+}
+
+#[test]
+fn an_event_mask_refused_after_the_filters_stops_the_session() {
+    let mut config = Pbx::config();
+    config.auth = LoginAuth::Plain;
+    config.events = EventMask::Classes(vec!["no-such-class".into()]);
+    config.filters = vec!["Event: Newchannel".into()];
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.feed(BANNER);
+    let login = pbx.expect_sent("Login");
+    assert_eq!(login.get("Events").unwrap(), "off");
+    pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+    let sent = pbx.sent();
+    assert_eq!(sent[1].get("EventMask").unwrap(), "no-such-class");
+    pbx.answer(
+        &sent[0],
+        "Success",
+        "Message: Filter Added Successfully\r\n",
+    );
+    pbx.answer(&sent[1], "Error", "Message: Invalid event mask\r\n");
+    let outputs = pbx.outputs();
+    assert!(
+        outputs.contains(&Output::Connection(ConnectionEvent::Closed(
+            CloseReason::LoginRefused("Invalid event mask".into())
+        ))),
+        "{outputs:?}"
+    );
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Stopped);
 }

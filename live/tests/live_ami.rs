@@ -210,7 +210,7 @@ async fn errors_and_command_output() {
 }
 
 /// `MatchCriteria` filters as 22.10.1 applies them: only the selected
-/// events reach the filtered session; the spelling the XML shows
+/// events reach the filtered session, from its login on; the spelling the XML shows
 /// (`startsWith`) is refused and reported, not silently dropped.
 #[tokio::test]
 async fn match_criteria_filters_select_what_reaches_the_session() {
@@ -226,12 +226,12 @@ async fn match_criteria_filters_select_what_reaches_the_session() {
     ];
     let watcher = ami::client(filtered).unwrap();
     let mut connection = watcher.connection_events();
+    // From before the login: nothing may come ahead of the filters, not
+    // even FullyBooted.
+    let mut events = watcher.events();
     within("the filtered login", watcher.open())
         .await
         .expect("logged in");
-    // From now on: the login's own events (FullyBooted, ...) came before
-    // the filters.
-    let mut events = watcher.events();
     let refused = within("the refused filter", async {
         while let Some(event) = connection.next().await {
             if let ConnectionEvent::FilterRefused { filter, reason } = event {
