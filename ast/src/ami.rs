@@ -15,7 +15,7 @@ use std::io::Write;
 pub const HELP: &str = "\
 ast ami: the Asterisk Manager Interface
 
-Usage: ast ami events [--name N] [--match TEXT] [--json] [--count N]
+Usage: ast ami events [--name N] [--match TEXT] [--filter RE] [--json] [--count N]
        ast ami action NAME [Key=Value ...] [--raw] [--json]
        ast ami command \"CLI COMMAND\" ...
 
@@ -37,13 +37,17 @@ fn events_help() -> String {
         "\
 ast ami events: tail the manager's events, one line per event
 
-Usage: ast ami events [--name N] [--match TEXT] [--json] [--count N] [--events CLASSES]
+Usage: ast ami events [--name N] [--match TEXT] [--filter RE] [--json] [--count N] [--events CLASSES]
 
 Each event as: time (UTC, as received), name, each channel it carries as
 NAME (State), then its other headers.
 
   --name N          only events called N (repeat or comma-separate; Dial* for a prefix)
   --match TEXT      only events whose text holds TEXT (any header or value, any case)
+  --filter RE       Asterisk's own event filter, applied by Asterisk: a POSIX
+                    regular expression over the event's text (its
+                    Key: Value lines); only events it matches are sent, and
+                    a leading ! drops what matches instead (repeat for several)
   --json            one JSON object per line, headers in the order received
   --count N         stop after N events
   --events CLASSES  the Events: of the login: on (default), or classes (call,dtmf,...)
@@ -63,7 +67,7 @@ async fn connect(settings: &Ami, config: ami_proto::Config) -> Result<AmiClient,
 /// `ast ami events`.
 pub async fn events(argv: &[String]) -> Outcome {
     let mut values = AMI_OPTIONS.to_vec();
-    values.extend(["name", "match", "count", "events"]);
+    values.extend(["name", "match", "filter", "count", "events"]);
     let spec = Spec {
         values: Box::leak(values.into_boxed_slice()),
         switches: &["json"],
@@ -78,7 +82,11 @@ pub async fn events(argv: &[String]) -> Outcome {
     }
     let settings = Ami::from(&args, "")?;
     let mask = event_mask(args.value("events").unwrap_or("on"));
-    let config = settings.config(mask, true)?;
+    let mut config = settings.config(mask, true)?;
+    config.filters = args
+        .all("filter")
+        .map(ami_proto::EventFilter::regex)
+        .collect();
     let names: Vec<String> = args
         .list("name")
         .iter()
@@ -120,6 +128,13 @@ pub async fn events(argv: &[String]) -> Outcome {
                 continue;
             }
             Next::Event(None) => break,
+            Next::Connection(ami_proto::ConnectionEvent::FilterRefused { filter, reason }) => {
+                client.close().await;
+                return Err(Failure::failed(format!(
+                    "Asterisk refused --filter {:?}: {reason}",
+                    filter.filter
+                )));
+            }
             Next::Connection(change) => {
                 if let Some(words) = connection_words(&change) {
                     eprintln!("ast: {words}");
@@ -162,7 +177,6 @@ fn connection_words(change: &ami_proto::ConnectionEvent) -> Option<String> {
         C::Open { reconnected: true } => {
             "logged in again (events of the time in between are lost)".into()
         }
-        C::FilterRefused { reason, .. } => format!("a filter was refused: {reason}"),
         _ => return None,
     })
 }

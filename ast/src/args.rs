@@ -82,6 +82,14 @@ impl Args {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value given for `--name`, each whole.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Every value given for `--name`, each split at commas.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.values

@@ -113,6 +113,45 @@ fn ami_command_action_and_top() {
     println!("{version}\n{top}\n{top_ari}");
 }
 
+#[test]
+fn ami_events_asterisk_filters_and_a_refused_filter() {
+    let live = live!();
+    let tag = live.app("ast-filter");
+    let (events, _) = support::once_said(
+        ast(
+            &live,
+            &[
+                "ami",
+                "events",
+                "--filter",
+                &format!("UserEvent: {tag}-(wanted|also)"),
+                "--count",
+                "2",
+            ],
+        ),
+        "logged in to ",
+    );
+    let mut ami = live.ami();
+    for which in ["skipped", "wanted", "other", "also"] {
+        ami.action("UserEvent", &[("UserEvent", &format!("{tag}-{which}"))])
+            .expect("UserEvent");
+    }
+    let shown = succeeded(&finish(events, Duration::from_secs(30)));
+    println!("{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].contains(&format!("{tag}-wanted")), "{shown}");
+    assert!(lines[1].contains(&format!("{tag}-also")), "{shown}");
+
+    let refused = run(ast(&live, &["ami", "events", "--filter", "(unclosed"]));
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("ast: Asterisk refused --filter \"(unclosed\": "),
+        "{why}"
+    );
+}
+
 /// `ast events APP` until two StasisStart or StasisEnd.
 fn stasis_events(app: &str) -> [&str; 6] {
     [

@@ -128,11 +128,18 @@ pub fn announced(
 
 /// Starts `ast events` in the background and returns once it says it is connected: the process and that line.
 pub fn events_once_connected(c: Command) -> (Child, String) {
+    once_said(c, "connected to ")
+}
+
+/// Starts a command in the background and returns once the first line of
+/// its stderr, which must start with `announcement`, is out: the process
+/// and that line.
+pub fn once_said(c: Command, announcement: &str) -> (Child, String) {
     let mut child = spawn(c, Stdio::piped());
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("connected to "), "{line}");
+    assert!(line.starts_with(announcement), "{line}");
     // Drained so that it never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut rest = String::new();
