@@ -13,7 +13,8 @@ use live::live;
 use live::ows::{ADDRESS, bind, calls_through, handle, server_config, wait_closed};
 use std::sync::Mutex;
 
-const CALLS: usize = 3;
+/// Calls in flight at once, each on its own connection from Asterisk.
+const CALLS: usize = 20;
 
 /// One server on the fixed port at a time.
 static PORT: Mutex<()> = Mutex::new(());
