@@ -123,6 +123,19 @@ async fn tls_proxy(
     (addr, cert)
 }
 
+/// Client TLS settings that trust `cert` alone.
+fn trusting(cert: rustls::pki_types::CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(tls)
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn the_call_over_https_and_wss() {
     let (fake, _) = hello_world::serve_recorded_call(Default::default());
@@ -134,16 +147,8 @@ async fn the_call_over_https_and_wss() {
         "asterisk",
     )
     .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let runtime = ari_tokio::TokioRuntime(tokio::runtime::Handle::current());
-    let client = ari_client::Client::connect_with_tls(runtime, config, Arc::new(tls))
+    let client = ari_client::Client::connect_with_tls(runtime, config, trusting(cert))
         .await
         .unwrap();
     let log = hello_world::hello_world(&client).await.unwrap();
@@ -193,6 +198,22 @@ async fn given_up_requests_close_their_connections() {
 #[tokio::test(flavor = "current_thread")]
 async fn ami_logins_as_recorded() {
     testkit::suite::ami::logins_as_recorded(ari_tokio::ami::connect).await;
+}
+
+/// The recorded logins again over AMI's TLS listener: each connection
+/// through a TLS proxy in front of the fake, trusted by its certificate.
+#[tokio::test(flavor = "current_thread")]
+async fn ami_logins_over_tls() {
+    testkit::suite::ami::logins_as_recorded(|mut config: ari_tokio::ami::Config| async move {
+        let backend = format!("{}:{}", config.host, config.port).parse().unwrap();
+        let (proxy, cert) = tls_proxy(backend).await;
+        config.host = "localhost".into();
+        config.port = proxy.port();
+        config.tls = true;
+        let runtime = TokioRuntime::current();
+        ari_tokio::ami::AmiClient::connect_with_tls(runtime, config, trusting(cert)).await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "current_thread")]
