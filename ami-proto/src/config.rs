@@ -149,8 +149,9 @@ pub struct Config {
     pub auth: LoginAuth,
     /// Which events to receive.
     pub events: EventMask,
-    /// Filters applied after each login (Asterisk cannot remove one: a
-    /// session with other filters needs a new connection). A filter with
+    /// Filters applied after each login. Asterisk cannot take one off:
+    /// [`Session::set_filters`](crate::Session::set_filters) changes them
+    /// on a live session, logging in again when it must. A filter with
     /// `MatchCriteria` waits for the server's release to be known (see
     /// [`learn_server_version`](Self::learn_server_version)). With filters,
     /// the login asks for no events and an `Events` action turns

@@ -47,6 +47,11 @@ pub enum CloseReason {
     /// Asterisk refused the login; the session does not retry.
     #[error("login refused: {0}")]
     LoginRefused(String),
+    /// Closed by [`Session::set_filters`] to log in again with other
+    /// filters (Asterisk cannot take one off); the next login follows at
+    /// once.
+    #[error("closed to log in again with other filters")]
+    FiltersChanged,
 }
 
 /// A change of the connection's state.
@@ -264,6 +269,8 @@ pub struct Session {
     last_heard: Option<Instant>,
     banner: Option<Banner>,
     server_version: Option<Version>,
+    /// This login's filters go out once `CoreSettings` says the release.
+    filters_wait_for_release: bool,
 }
 
 impl Session {
@@ -298,6 +305,7 @@ impl Session {
             last_heard: None,
             banner: None,
             server_version: None,
+            filters_wait_for_release: false,
         })
     }
 
@@ -378,6 +386,57 @@ impl Session {
             }
         }
         Ok(id)
+    }
+
+    /// Replaces the configured filters. Asterisk cannot take a filter off
+    /// a session: when the new list only adds to the old one, the added
+    /// filters go out on this connection; otherwise a connection that is
+    /// logged in (or logging in) logs off, and a new one logs in at once
+    /// with the new list. Actions on the wire then fail with
+    /// [`ActionError::ConnectionLost`] (those not sent yet wait for the new
+    /// login), and events of the moment in between are lost, as on any
+    /// reconnect ([`ConnectionEvent::Open`] says `reconnected`). Fails,
+    /// changing nothing, if a filter cannot be written as Asterisk reads
+    /// actions.
+    pub fn set_filters(
+        &mut self,
+        filters: Vec<EventFilter>,
+        now: Instant,
+    ) -> Result<(), EncodeError> {
+        let mut scratch = Vec::new();
+        for filter in &filters {
+            filter_action(filter).encode(Some("x"), &mut scratch)?;
+        }
+        let added_only = filters.starts_with(&self.config.filters);
+        let applied = self.config.filters.len();
+        // Filters waiting for the release go out with the new list.
+        let sent = match self.state {
+            State::Open => true,
+            State::SettingUp { .. } => !self.filters_wait_for_release,
+            _ => false,
+        };
+        self.config.filters = filters;
+        if !sent {
+            return Ok(());
+        }
+        if added_only {
+            for i in applied..self.config.filters.len() {
+                self.send_filter(i, now);
+            }
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        if Action::new("Logoff").encode(None, &mut bytes).is_ok() {
+            self.transmits.push_back(Transmit::Send(bytes));
+        }
+        self.transmits.push_back(Transmit::Close);
+        self.outputs
+            .push_back(Output::Connection(ConnectionEvent::Closed(
+                CloseReason::FiltersChanged,
+            )));
+        self.fail_all(ActionError::ConnectionLost, false);
+        self.start_attempt(now);
+        Ok(())
     }
 
     /// Logs off and stops: waiting actions fail with [`ActionError::Closed`].
@@ -751,7 +810,7 @@ impl Session {
                 self.server_version = message
                     .get("AsteriskVersion")
                     .and_then(|v| Version::parse(&v.to_string_lossy()));
-                if self.needs_version_for_filters() {
+                if std::mem::take(&mut self.filters_wait_for_release) {
                     self.send_filters(now);
                 }
                 self.setup_step_done();
@@ -767,7 +826,8 @@ impl Session {
         self.state = State::SettingUp { deadline };
         // A filter with MatchCriteria waits for the release: older ones
         // would apply it wrongly without a word.
-        if !self.needs_version_for_filters() {
+        self.filters_wait_for_release = self.needs_version_for_filters();
+        if !self.filters_wait_for_release {
             self.send_filters(now);
         }
         if self.config.learn_server_version {
@@ -788,16 +848,8 @@ impl Session {
     /// Sends the configured filters, except those the server's release
     /// (when known) would misread: those are reported refused.
     fn send_filters(&mut self, now: Instant) {
-        for (i, filter) in self.config.filters.clone().into_iter().enumerate() {
-            let action = filter_action(&filter);
-            if let Some(version) = self.server_version
-                && let Some(reason) = unsupported(&action, version)
-            {
-                let event = ConnectionEvent::FilterRefused { filter, reason };
-                self.outputs.push_back(Output::Connection(event));
-                continue;
-            }
-            self.send_internal(action, Purpose::Filter(i), now);
+        for i in 0..self.config.filters.len() {
+            self.send_filter(i, now);
         }
         if self.mask_after_filters() {
             // Asterisk takes a session's actions in order: this one is read
@@ -805,6 +857,22 @@ impl Session {
             let mask = Action::new("Events").header("EventMask", self.config.events.header_value());
             self.send_internal(mask, Purpose::EventMask, now);
         }
+    }
+
+    /// Sends the configured filter `i`, unless the server's release (when
+    /// known) would misread it: that one is reported refused.
+    fn send_filter(&mut self, i: usize, now: Instant) {
+        let filter = &self.config.filters[i];
+        let action = filter_action(filter);
+        if let Some(version) = self.server_version
+            && let Some(reason) = unsupported(&action, version)
+        {
+            let filter = filter.clone();
+            let event = ConnectionEvent::FilterRefused { filter, reason };
+            self.outputs.push_back(Output::Connection(event));
+            return;
+        }
+        self.send_internal(action, Purpose::Filter(i), now);
     }
 
     /// Opens once every setup action is answered.

@@ -723,3 +723,124 @@ fn an_event_mask_refused_after_the_filters_stops_the_session() {
     );
     assert_eq!(pbx.session.connection_state(), ConnectionState::Stopped);
 }
+
+/// Logs in plainly with `filters`, answering every setup action with
+/// success; the filter actions the login sent.
+fn logged_in_with(pbx: &mut Pbx, filters: usize) -> Vec<Message> {
+    pbx.feed(BANNER);
+    let login = pbx.expect_sent("Login");
+    assert_eq!(login.get("Events").unwrap(), "off");
+    pbx.answer(&login, "Success", "Message: Authentication accepted\r\n");
+    let mut sent = pbx.sent();
+    assert_eq!(sent.len(), filters + 1, "{sent:?}");
+    let mask = sent.pop().unwrap();
+    for filter in &sent {
+        pbx.answer(filter, "Success", "Message: Filter Added Successfully\r\n");
+    }
+    pbx.answer(&mask, "Success", "Events: On\r\n");
+    assert_eq!(pbx.session.connection_state(), ConnectionState::Open);
+    sent
+}
+
+fn filtered_session(filters: &[&str]) -> Pbx {
+    let mut config = Pbx::config();
+    config.auth = LoginAuth::Plain;
+    config.filters = filters.iter().map(|&f| f.into()).collect();
+    let mut pbx = Pbx::new(config);
+    pbx.session.connect(pbx.now);
+    pbx.sent();
+    logged_in_with(&mut pbx, filters.len());
+    pbx.outputs();
+    pbx
+}
+
+#[test]
+fn filters_added_later_go_out_on_the_same_connection() {
+    let mut pbx = filtered_session(&["Event: Newchannel"]);
+    let new = vec![
+        "Event: Newchannel".into(),
+        "Event: Hangup".into(),
+        "(".into(),
+    ];
+    pbx.session.set_filters(new, pbx.now).unwrap();
+    let sent = pbx.sent();
+    assert_eq!(pbx.closed, 0, "no new connection");
+    let filters: Vec<String> = sent
+        .iter()
+        .map(|m| m.get("Filter").unwrap().to_string())
+        .collect();
+    assert_eq!(filters, ["Event: Hangup", "("]);
+    pbx.answer(
+        &sent[0],
+        "Success",
+        "Message: Filter Added Successfully\r\n",
+    );
+    pbx.answer(&sent[1], "Error", "Message: Filter Not Added\r\n");
+    assert_eq!(
+        pbx.outputs(),
+        [Output::Connection(ConnectionEvent::FilterRefused {
+            filter: "(".into(),
+            reason: "Filter Not Added".into()
+        })]
+    );
+    assert_eq!(pbx.session.config().filters.len(), 3);
+}
+
+#[test]
+fn other_filters_mean_a_new_login_at_once() {
+    let mut pbx = filtered_session(&["Event: Newchannel", "Event: Hangup"]);
+    let waiting = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    pbx.sent();
+    pbx.session
+        .set_filters(vec!["Event: Hangup".into()], pbx.now)
+        .unwrap();
+    let sent = pbx.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(matches!(sent[0].kind(), Kind::Action(n) if n.eq_ignore_case("Logoff")));
+    assert_eq!(pbx.closed, 1);
+    assert!(pbx.connected, "the next connection is asked for at once");
+    let outputs = pbx.outputs();
+    assert_eq!(
+        outputs[0],
+        Output::Connection(ConnectionEvent::Closed(CloseReason::FiltersChanged))
+    );
+    assert_eq!(
+        answers(&outputs),
+        [(waiting.0, Err(ActionError::ConnectionLost))]
+    );
+    // Actions sent meanwhile wait for the new login.
+    let queued = pbx.session.send(&Action::new("Ping"), pbx.now).unwrap();
+    let filters = logged_in_with(&mut pbx, 1);
+    assert_eq!(filters[0].get("Filter").unwrap(), "Event: Hangup");
+    let ping = pbx.expect_sent("Ping");
+    pbx.answer(&ping, "Success", "Ping: Pong\r\n");
+    let outputs = pbx.outputs();
+    assert!(outputs.contains(&Output::Connection(ConnectionEvent::Open {
+        reconnected: true
+    })));
+    assert_eq!(answers(&outputs)[0].0, queued.0);
+}
+
+#[test]
+fn filters_set_before_connecting_or_unwritable_change_nothing_on_the_wire() {
+    let mut pbx = Pbx::new(Pbx::config());
+    pbx.session
+        .set_filters(vec!["Event: Hangup".into()], pbx.now)
+        .unwrap();
+    assert!(pbx.sent().is_empty());
+    let bad = pbx
+        .session
+        .set_filters(vec!["Event: Hangup\r\nAction: Logoff".into()], pbx.now);
+    assert!(bad.is_err());
+    assert_eq!(
+        pbx.session.config().filters,
+        [EventFilter::from("Event: Hangup")]
+    );
+    pbx.session.connect(pbx.now);
+    pbx.sent();
+    pbx.feed(BANNER);
+    let challenge = pbx.expect_sent("Challenge");
+    pbx.answer(&challenge, "Success", "Challenge: 1\r\n");
+    let login = pbx.expect_sent("Login");
+    assert_eq!(login.get("Events").unwrap(), "off");
+}

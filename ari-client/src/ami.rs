@@ -64,6 +64,7 @@ pub(crate) enum Command {
     Track(Picture),
     AsyncAgi(String, mpsc::UnboundedSender<AsyncAgiCall>),
     Changes(Sink<ami_proto::Change>),
+    SetFilters(Vec<EventFilter>, oneshot::Sender<Result<(), ActionError>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -190,6 +191,28 @@ impl AmiClient {
         let sent = self
             .commands
             .unbounded_send(Command::Send(action.into(), tx));
+        async move {
+            if sent.is_err() {
+                return Err(ActionError::Closed);
+            }
+            rx.await.unwrap_or(Err(ActionError::Closed))
+        }
+    }
+
+    /// Replaces the event filters. Asterisk cannot take a filter off a
+    /// session: filters added after the current ones go out on this
+    /// connection; any other change logs in again at once with the new
+    /// list (actions on the wire fail with [`ActionError::ConnectionLost`],
+    /// and [`ConnectionEvent::Open`] says `reconnected`). Fails with
+    /// [`ActionError::Encode`] if a filter cannot be sent, changing nothing.
+    pub fn set_filters(
+        &self,
+        filters: Vec<EventFilter>,
+    ) -> impl Future<Output = Result<(), ActionError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self
+            .commands
+            .unbounded_send(Command::SetFilters(filters, tx));
         async move {
             if sent.is_err() {
                 return Err(ActionError::Closed);
@@ -445,6 +468,10 @@ impl<R: Runtime> Driver<R> {
                     let _ = reply.send(Err(e));
                 }
             },
+            Command::SetFilters(filters, reply) => {
+                let changed = self.session.set_filters(filters, now);
+                let _ = reply.send(changed.map_err(ActionError::Encode));
+            }
             Command::Subscribe(selector, sink) => {
                 let index = self.router.subscribe(selector).index();
                 if self.sinks.len() <= index {

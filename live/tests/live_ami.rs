@@ -304,6 +304,72 @@ async fn match_criteria_filters_select_what_reaches_the_session() {
     }
 }
 
+/// The `UserEvent` header of the next event.
+async fn next_user_event(events: &mut ari_tokio::EventStream<std::sync::Arc<Event>>) -> String {
+    let event = within("a user event", events.next())
+        .await
+        .expect("an event")
+        .expect("no lag");
+    event.message().get("UserEvent").unwrap().to_string()
+}
+
+/// Filters changed on a live client: one added goes out on the same
+/// connection; taking one off means a new login, after which only the
+/// remaining filter's events arrive.
+#[tokio::test]
+async fn filters_change_on_a_live_client() {
+    let live = live!();
+    let tag = format!("amiset{}", std::process::id());
+    let user_event =
+        |which: &str| Action::new("UserEvent").header("UserEvent", format!("{tag}-{which}"));
+    let mut filtered = config(&live, LoginAuth::Plain);
+    filtered.filters = vec![EventFilter::regex(format!("UserEvent: {tag}-a"))];
+    let manager = within("login", ami::connect(filtered)).await.unwrap();
+    let mut connection = manager.connection_events();
+    let mut events = manager.events();
+    // Each round ends with an event every filter lets through.
+    for which in ["b", "a"] {
+        manager.send(user_event(which)).await.unwrap();
+    }
+    assert_eq!(next_user_event(&mut events).await, format!("{tag}-a"));
+
+    let both = vec![
+        EventFilter::regex(format!("UserEvent: {tag}-a")),
+        EventFilter::regex(format!("UserEvent: {tag}-b")),
+    ];
+    within("adding a filter", manager.set_filters(both))
+        .await
+        .unwrap();
+    for which in ["c", "b", "a"] {
+        manager.send(user_event(which)).await.unwrap();
+    }
+    assert_eq!(next_user_event(&mut events).await, format!("{tag}-b"));
+    assert_eq!(next_user_event(&mut events).await, format!("{tag}-a"));
+
+    let only_b = vec![EventFilter::regex(format!("UserEvent: {tag}-b"))];
+    within("changing the filters", manager.set_filters(only_b))
+        .await
+        .unwrap();
+    within("the new login", async {
+        while let Some(change) = connection.next().await {
+            match change {
+                ConnectionEvent::Open { reconnected: true } => return,
+                ConnectionEvent::Open { .. } => panic!("a first login again"),
+                ConnectionEvent::Closed(why) => {
+                    assert_eq!(why, CloseReason::FiltersChanged)
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    for which in ["a", "c", "b"] {
+        manager.send(user_event(which)).await.unwrap();
+    }
+    assert_eq!(next_user_event(&mut events).await, format!("{tag}-b"));
+    manager.close().await;
+}
+
 /// Waits for the first change `wanted` accepts.
 async fn change(
     changes: &mut ari_tokio::EventStream<Change>,
