@@ -22,11 +22,13 @@
 //! | `W` | the clock jumps to `poll_timeout()`, then `handle_timeout(now)` |
 //! | `A` text | `send` of an action: `Action: Name` and `Header: value` lines (an `ActionID` line is left out: the session gives its own) |
 //! | `P` k | `send` of a common action: `Ping`, `Command`, `CoreShowChannels`, `Originate` with `Async: true`, `Originate`, `Status`, `Events`, `Logoff`, `QueueStatus` |
+//! | `F` k | `set_filters` with one of five lists: none, `Event: Hangup`, that and `!Event: VarSet`, `Event: Newchannel`, a `MatchCriteria` filter |
 //! | `Q` | `close(now)` |
 #![no_main]
 
 use ami_proto::{
-    Action, ActionId, Config, Decoder, EventMask, Frame, LoginAuth, Output, Session, Transmit,
+    Action, ActionId, Config, Decoder, EventFilter, EventMask, Frame, LoginAuth, Output, Session,
+    Transmit,
 };
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashSet;
@@ -71,6 +73,16 @@ fn action(text: &[u8]) -> Action {
         }
     }
     action
+}
+
+fn filters(k: u8) -> Vec<EventFilter> {
+    match k % 5 {
+        0 => Vec::new(),
+        1 => vec!["Event: Hangup".into()],
+        2 => vec!["Event: Hangup".into(), "!Event: VarSet".into()],
+        3 => vec!["Event: Newchannel".into()],
+        _ => vec![EventFilter::criteria("name(Hangup)", "PJSIP/")],
+    }
 }
 
 fn common(k: u8) -> Action {
@@ -231,6 +243,10 @@ fuzz_target!(|data: &[u8]| {
             }
             b'A' => run.send(&action(payload)),
             b'P' => run.send(&common(payload.first().copied().unwrap_or(0))),
+            b'F' => {
+                let filters = filters(payload.first().copied().unwrap_or(0));
+                run.s.set_filters(filters, now).expect("writable filters");
+            }
             b'Q' => run.s.close(now),
             _ => {}
         }
