@@ -3,7 +3,7 @@
 //! values, channel variables of both forms are read, classification
 //! ignores case. That every traced event is typed with every header
 //! covered, and that the typed builders send every traced action, is
-//! checked by `conformance` (`ari-conformance check`, and its
+//! checked by `conformance` (`ast check`, and its
 //! `tests/ami_check.rs`), which depends on this crate.
 
 use ami_proto::{Decoder, ENVELOPE_HEADERS, Event, Frame, Kind, Message, is_chan_variable};

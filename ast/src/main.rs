@@ -84,7 +84,8 @@ Both:
 Traces (conformance/traces/FORMAT.md, traces/ami/FORMAT.md, traces/agi/FORMAT.md):
   record ari|ami|agi --out FILE   a recording proxy: what passes, written as a trace
   serve TRACE            a fake Asterisk playing an ARI or AMI trace
-  check TRACE...         the conformance checks of each trace (ARI, AMI, FastAGI)
+  check TRACE...         the conformance checks of each trace (ARI, AMI, FastAGI),
+                         or of a FILE.conf against Asterisk's own reading
 
 FastAGI:
   agi serve [--script FILE]          a debugging FastAGI server: every exchange with its timing

@@ -1,6 +1,6 @@
 //! `ast serve` and `ast check`: the conformance crate's fake Asterisk and
 //! checker, for ARI and AMI traces alike (told apart by the `meta` line);
-//! `ast check` takes FastAGI traces too.
+//! `ast check` takes FastAGI traces and configuration files too.
 
 use crate::args::{Args, Spec};
 use crate::{Failure, Outcome};
@@ -40,9 +40,9 @@ application's requests differ from the recorded ones.
 ";
 
 const CHECK_HELP: &str = "\
-ast check: the conformance checks of recorded traces
+ast check: the conformance checks of recorded traces and configuration files
 
-Usage: ast check [-v] TRACE...
+Usage: ast check [-v] TRACE|FILE.conf...
 
 For an ARI trace: every recorded event and answer decodes into the typed
 API and back to the same JSON, every recorded request is rebuilt through
@@ -51,8 +51,12 @@ session. For an AMI trace: every message decodes to the bytes received,
 every action is rebuilt through the typed builders, and every connection
 replays through the session. For a FastAGI trace: every environment
 block and reply reads as agi-proto reads it, every command is rebuilt by
-the typed commands, and every call replays through the session. Prints
-one line per trace and one per failed check; exits 1 if any check failed.
+the typed commands, and every call replays through the session. For a
+FILE.conf: its reading (from its own folder, as Asterisk's etc directory)
+equals Asterisk 22's GetConfig answers and log, found beside it
+(NAME.getconfig.txt, NAME.getconfig-templates.txt, NAME.log.txt) or in
+../golden. Prints one line per file and one per failed check; exits 1 if
+any check failed.
 
   -v, --verbose   also print the notes (things worth knowing, not failures)
 ";
@@ -74,6 +78,13 @@ pub fn check(argv: &[String]) -> Outcome {
     let (mut passed, mut failed, mut bad_files) = (0, 0, 0);
     let mut out = std::io::stdout().lock();
     for file in &args.positional {
+        if file.ends_with(".conf") {
+            match check_config(&mut out, file, args.has("verbose")) {
+                true => passed += 1,
+                false => failed += 1,
+            }
+            continue;
+        }
         let report = match read_and_check(&PathBuf::from(file)) {
             Ok(report) => report,
             Err(e) => {
@@ -110,6 +121,22 @@ pub fn check(argv: &[String]) -> Outcome {
         (0, 0) => Ok(()),
         (0, n) => Err(Failure::failed(format!("{n} trace(s) could not be read"))),
         (n, _) => Err(Failure::failed(format!("{n} check(s) failed"))),
+    }
+}
+
+/// A configuration file against Asterisk's reading of it: one line, and
+/// one per difference; whether it passed.
+fn check_config(out: &mut impl Write, file: &str, verbose: bool) -> bool {
+    match conformance::config_check::check_file(Path::new(file)) {
+        Ok(summary) if verbose => writeln!(out, "ok   {file} ({summary})").is_ok(),
+        Ok(_) => writeln!(out, "ok   {file}").is_ok(),
+        Err(problems) => {
+            let _ = writeln!(out, "FAIL {file}");
+            for p in problems {
+                let _ = writeln!(out, "     {p}");
+            }
+            false
+        }
     }
 }
 

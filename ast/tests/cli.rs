@@ -773,6 +773,59 @@ fn check_passes_traces_and_fails_a_broken_one() {
 }
 
 #[test]
+fn check_holds_configuration_files_to_asterisks_reading() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asterisk-config/tests/data");
+    let sample = data.join("samples/ari.conf");
+    let case = data.join("cases/block-comments.conf");
+    let out = run(ast(&[
+        "check",
+        "-v",
+        sample.to_str().unwrap(),
+        case.to_str().unwrap(),
+    ]));
+    expect(&out, 0);
+    let report = stdout(&out);
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("ok   ")).count(),
+        2,
+        "{report}"
+    );
+    assert!(report.contains("GetConfig plain"), "{report}");
+    assert!(report.ends_with("2 passed, 0 failed\n"), "{report}");
+
+    // The same file with ARI turned off no longer reads as Asterisk read it.
+    let dir = scratch("config-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(&sample).unwrap();
+    assert!(text.contains("enabled = yes"));
+    std::fs::write(
+        dir.join("ari.conf"),
+        text.replacen("enabled = yes", "enabled = no", 1),
+    )
+    .unwrap();
+    std::fs::copy(
+        data.join("golden/ari.getconfig.txt"),
+        dir.join("ari.getconfig.txt"),
+    )
+    .unwrap();
+    let out = run(ast(&["check", dir.join("ari.conf").to_str().unwrap()]));
+    expect(&out, 1);
+    let report = stdout(&out);
+    assert!(report.starts_with("FAIL "), "{report}");
+    assert!(report.contains("GetConfig: "), "{report}");
+
+    // Nothing to compare with is a failure too.
+    std::fs::remove_file(dir.join("ari.getconfig.txt")).unwrap();
+    let out = run(ast(&["check", dir.join("ari.conf").to_str().unwrap()]));
+    expect(&out, 1);
+    assert!(
+        stdout(&out).contains("no ari.getconfig.txt"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     for args in [
         &[][..],

@@ -1,10 +1,12 @@
-//! Holds `ari-proto` (and `ami-proto`) to wire traces recorded from a real
-//! Asterisk, and serves those traces as a fake Asterisk.
+//! Holds the cores (`ari-proto`, `ami-proto`, `agi-proto`,
+//! `asterisk-config`) to what a real Asterisk did: wire traces it recorded,
+//! served back as a fake Asterisk, and its own reading of configuration
+//! files ([`config_check`]).
 //!
 //! [`check_trace`] runs every check of the conformance suite on one trace:
 //! each recorded event, answer and request against the typed API, then a
-//! replay of the whole trace through the session state machine. The
-//! `ari-conformance check TRACE...` binary runs it from the command line.
+//! replay of the whole trace through the session state machine (`ast
+//! check TRACE...` runs it from the command line).
 //! [`check_ami_trace`] does the same for an AMI trace, and [`AnyTrace`]
 //! reads either kind, told apart by the `protocol` of the `meta` line.
 
@@ -15,6 +17,7 @@ pub mod ami_replay;
 pub mod ami_serve;
 pub mod ami_trace;
 pub mod check;
+pub mod config_check;
 pub mod counter;
 pub mod outbound_play;
 pub mod replay;
