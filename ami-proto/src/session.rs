@@ -283,9 +283,7 @@ impl Session {
             .header("Secret", config.secret.expose())
             .header("Events", config.events.header_value());
         login.encode(Some("x"), &mut scratch)?;
-        for filter in &config.filters {
-            filter_action(filter).encode(Some("x"), &mut scratch)?;
-        }
+        writable(&config.filters)?;
         let mut rng = SeededRng::new(config.seed);
         let prefix = format!("{:012x}-", rng.next_u64() >> 16);
         Ok(Session {
@@ -403,10 +401,7 @@ impl Session {
         filters: Vec<EventFilter>,
         now: Instant,
     ) -> Result<(), EncodeError> {
-        let mut scratch = Vec::new();
-        for filter in &filters {
-            filter_action(filter).encode(Some("x"), &mut scratch)?;
-        }
+        writable(&filters)?;
         let added_only = filters.starts_with(&self.config.filters);
         let applied = self.config.filters.len();
         // Filters waiting for the release go out with the new list.
@@ -425,10 +420,7 @@ impl Session {
             }
             return Ok(());
         }
-        let mut bytes = Vec::new();
-        if Action::new("Logoff").encode(None, &mut bytes).is_ok() {
-            self.transmits.push_back(Transmit::Send(bytes));
-        }
+        self.log_off();
         self.transmits.push_back(Transmit::Close);
         self.outputs
             .push_back(Output::Connection(ConnectionEvent::Closed(
@@ -446,10 +438,7 @@ impl Session {
             return;
         }
         if matches!(self.state, State::Open | State::SettingUp { .. }) {
-            let mut bytes = Vec::new();
-            if Action::new("Logoff").encode(None, &mut bytes).is_ok() {
-                self.transmits.push_back(Transmit::Send(bytes));
-            }
+            self.log_off();
         }
         if !matches!(self.state, State::Idle | State::Backoff { .. }) {
             self.transmits.push_back(Transmit::Close);
@@ -859,6 +848,14 @@ impl Session {
         }
     }
 
+    /// Writes a `Logoff` (no answer is awaited: the connection closes next).
+    fn log_off(&mut self) {
+        let mut bytes = Vec::new();
+        if Action::new("Logoff").encode(None, &mut bytes).is_ok() {
+            self.transmits.push_back(Transmit::Send(bytes));
+        }
+    }
+
     /// Sends the configured filter `i`, unless the server's release (when
     /// known) would misread it: that one is reported refused.
     fn send_filter(&mut self, i: usize, now: Instant) {
@@ -1069,6 +1066,15 @@ fn originate_wait(action: &Action, expect: Expect) -> Duration {
         .and_then(|(_, v)| v.trim().parse::<u64>().ok())
         .unwrap_or(30_000);
     Duration::from_millis(ms)
+}
+
+/// Fails if a filter cannot be written as Asterisk reads actions.
+fn writable(filters: &[EventFilter]) -> Result<(), EncodeError> {
+    let mut scratch = Vec::new();
+    for filter in filters {
+        filter_action(filter).encode(Some("x"), &mut scratch)?;
+    }
+    Ok(())
 }
 
 fn filter_action(filter: &EventFilter) -> Action {

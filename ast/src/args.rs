@@ -92,10 +92,8 @@ impl Args {
 
     /// Every value given for `--name`, each split at commas.
     pub fn list(&self, name: &str) -> Vec<String> {
-        self.values
-            .iter()
-            .filter(|(n, _)| n == name)
-            .flat_map(|(_, v)| v.split(','))
+        self.all(name)
+            .flat_map(|v| v.split(','))
             .filter(|v| !v.is_empty())
             .map(str::to_string)
             .collect()

@@ -127,17 +127,13 @@ pub fn check(argv: &[String]) -> Outcome {
 /// A configuration file against Asterisk's reading of it: one line, and
 /// one per difference; whether it passed.
 fn check_config(out: &mut impl Write, file: &str, verbose: bool) -> bool {
-    match conformance::config_check::check_file(Path::new(file)) {
-        Ok(summary) if verbose => writeln!(out, "ok   {file} ({summary})").is_ok(),
-        Ok(_) => writeln!(out, "ok   {file}").is_ok(),
-        Err(problems) => {
-            let _ = writeln!(out, "FAIL {file}");
-            for p in problems {
-                let _ = writeln!(out, "     {p}");
-            }
-            false
-        }
-    }
+    let result = conformance::config_check::check_file(Path::new(file));
+    let _ = match &result {
+        Ok(summary) if verbose => writeln!(out, "ok   {file} ({summary})"),
+        Ok(_) => writeln!(out, "ok   {file}"),
+        Err(problems) => writeln!(out, "FAIL {file}\n     {}", problems.join("\n     ")),
+    };
+    result.is_ok()
 }
 
 /// The checks of one trace of any protocol.

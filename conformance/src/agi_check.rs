@@ -620,42 +620,6 @@ fn replay(
     report.result(last_seq, &format!("{conn}: {what}"), outcome);
 }
 
-/// Checks `path` if it is a FastAGI trace, printing one line for it (and
-/// its failures) as `check` does for the others; `None` for another trace.
-/// Returns (checks passed, checks failed).
-pub fn check_if_agi(path: &Path, verbose: bool) -> Option<(usize, usize)> {
-    if protocol_of(path).as_deref() != Some("fastagi") {
-        return None;
-    }
-    let report = match AgiTrace::read(path) {
-        Ok(trace) => check(&trace),
-        Err(e) => {
-            println!("FAIL {}: {e}", path.display());
-            return Some((0, 1));
-        }
-    };
-    let status = if report.failures.is_empty() {
-        "ok  "
-    } else {
-        "FAIL"
-    };
-    println!(
-        "{status} {} ({} checks passed, {} failed)",
-        path.display(),
-        report.passed,
-        report.failures.len()
-    );
-    for f in &report.failures {
-        println!("     {f}");
-    }
-    if verbose {
-        for n in &report.notes {
-            println!("     note: {n}");
-        }
-    }
-    Some((report.passed, report.failures.len()))
-}
-
 /// The FastAGI traces shipped with this crate (`traces/agi/`).
 pub fn bundled_agi_traces() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/agi");
