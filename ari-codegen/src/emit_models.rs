@@ -187,7 +187,7 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     }
     writeln!(
         out,
-        "    /// Fields the declarations do not name, as received.\n    pub extra: serde_json::Map<String, serde_json::Value>,\n}}\n"
+        "    /// Fields the declarations do not name, as received.\n    pub extra: crate::Extra,\n}}\n"
     )
     .unwrap();
 
@@ -215,11 +215,7 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     for f in &fields {
         writeln!(out, "    {}: Option<{}>,", f.rust, f.ty).unwrap();
     }
-    writeln!(
-        out,
-        "    extra: serde_json::Map<String, serde_json::Value>,\n}}\n"
-    )
-    .unwrap();
+    writeln!(out, "    extra: crate::Extra,\n}}\n").unwrap();
     writeln!(out, "impl crate::codec::FieldBuilder for {builder} {{").unwrap();
     writeln!(out, "    type Output = {name};").unwrap();
     writeln!(out, "    fn accept<'de, A: serde::de::MapAccess<'de>>(&mut self, key: crate::codec::Key<'de>, map: &mut A) -> Result<(), A::Error> {{").unwrap();
@@ -228,7 +224,7 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
     if fields.is_empty() && event_type.is_none() {
         writeln!(
             out,
-            "        crate::codec::extra(&mut self.extra, key, map)\n    }}"
+            "        crate::codec::extra(self.extra.fields_mut(), key, map)\n    }}"
         )
         .unwrap();
     } else {
@@ -259,7 +255,7 @@ pub fn emit_struct(out: &mut String, model: &Model, props: &[Property], event_ty
         }
         writeln!(
             out,
-            "            _ => crate::codec::extra(&mut self.extra, key, map)?,"
+            "            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,"
         )
         .unwrap();
         writeln!(out, "        }}\n        Ok(())\n    }}").unwrap();
@@ -436,10 +432,14 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
         )
         .unwrap();
     }
-    writeln!(out, "        let mut extra = serde_json::Map::new();").unwrap();
+    writeln!(out, "        let mut extra = crate::Extra::new();").unwrap();
     if fields.is_empty() && !is_event {
         writeln!(out, "        while let Some(key) = object.next_key(r)? {{").unwrap();
-        writeln!(out, "            r.extra(&mut extra, key)?;\n        }}").unwrap();
+        writeln!(
+            out,
+            "            r.extra(extra.fields_mut(), key)?;\n        }}"
+        )
+        .unwrap();
         writeln!(
             out,
             "        Ok(P::new().put({name} {{ extra }}))\n    }}\n}}\n"
@@ -481,7 +481,7 @@ fn emit_json_decode(out: &mut String, name: &str, fields: &[FieldSpec], is_event
     }
     writeln!(
         out,
-        "                        _ => {{\n                            r.extra(&mut extra, key)?;\n                            continue;\n                        }}"
+        "                        _ => {{\n                            r.extra(extra.fields_mut(), key)?;\n                            continue;\n                        }}"
     )
     .unwrap();
     writeln!(

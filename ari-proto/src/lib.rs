@@ -47,7 +47,7 @@
 //! Nothing a peer sends makes the core panic. A frame that is not an ARI
 //! message becomes [`Diagnostic::UndecodableFrame`] with the text kept; an
 //! event of a type this crate does not know becomes [`Event::Unknown`] with all
-//! its fields; fields a newer Asterisk adds land in each model's `extra` map;
+//! its fields; fields a newer Asterisk adds land in each model's [`Extra`];
 //! enum values it adds land in the enum's `Other` variant.
 
 #![forbid(unsafe_code)]
@@ -60,6 +60,7 @@ mod digits;
 #[doc(hidden)] // Internal: URL and body encoding of the generated code.
 pub mod encode;
 mod error;
+mod extra;
 mod generated;
 mod inspect;
 #[doc(hidden)] // Internal: the generated decoders' JSON reader.
@@ -74,6 +75,7 @@ mod wire;
 pub use config::{AuthMode, Config, RestTransport};
 pub use digits::{DigitCollector, Digits, DigitsStop};
 pub use error::{ApiError, ApiErrorKind, ConfigError, RequestError};
+pub use extra::{Extra, ExtraIter};
 pub use generated::events::{self, Event};
 pub use generated::models;
 pub use generated::operations as ops;

@@ -21,7 +21,7 @@ pub struct ApplicationMoveFailed {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -35,7 +35,7 @@ pub struct ApplicationMoveFailedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
@@ -74,7 +74,7 @@ impl crate::codec::FieldBuilder for ApplicationMoveFailedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -160,7 +160,7 @@ impl ApplicationMoveFailed {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -182,7 +182,7 @@ impl ApplicationMoveFailed {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -281,7 +281,7 @@ pub struct ApplicationRegistered {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -292,7 +292,7 @@ pub struct ApplicationRegisteredBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
@@ -319,7 +319,7 @@ impl crate::codec::FieldBuilder for ApplicationRegisteredBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -396,7 +396,7 @@ impl ApplicationRegistered {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -412,7 +412,7 @@ impl ApplicationRegistered {
                         "asterisk_id" => 2,
                         "type" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -485,7 +485,7 @@ pub struct ApplicationReplaced {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -496,7 +496,7 @@ pub struct ApplicationReplacedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
@@ -523,7 +523,7 @@ impl crate::codec::FieldBuilder for ApplicationReplacedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -597,7 +597,7 @@ impl ApplicationReplaced {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -613,7 +613,7 @@ impl ApplicationReplaced {
                         "asterisk_id" => 2,
                         "type" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -685,7 +685,7 @@ pub struct ApplicationUnregistered {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -696,7 +696,7 @@ pub struct ApplicationUnregisteredBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
@@ -723,7 +723,7 @@ impl crate::codec::FieldBuilder for ApplicationUnregisteredBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -800,7 +800,7 @@ impl ApplicationUnregistered {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -816,7 +816,7 @@ impl ApplicationUnregistered {
                         "asterisk_id" => 2,
                         "type" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -921,7 +921,7 @@ pub struct BridgeAttendedTransfer {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -948,7 +948,7 @@ pub struct BridgeAttendedTransferBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
@@ -1063,7 +1063,7 @@ impl crate::codec::FieldBuilder for BridgeAttendedTransferBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 19, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1210,7 +1210,7 @@ impl BridgeAttendedTransfer {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -1258,7 +1258,7 @@ impl BridgeAttendedTransfer {
                         "asterisk_id" => 18,
                         "type" => 19,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -1494,7 +1494,7 @@ pub struct BridgeBlindTransfer {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -1513,7 +1513,7 @@ pub struct BridgeBlindTransferBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
@@ -1572,7 +1572,7 @@ impl crate::codec::FieldBuilder for BridgeBlindTransferBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 11, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1676,7 +1676,7 @@ impl BridgeBlindTransfer {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -1708,7 +1708,7 @@ impl BridgeBlindTransfer {
                         "asterisk_id" => 10,
                         "type" => 11,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -1850,7 +1850,7 @@ pub struct BridgeCreated {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -1862,7 +1862,7 @@ pub struct BridgeCreatedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
@@ -1893,7 +1893,7 @@ impl crate::codec::FieldBuilder for BridgeCreatedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1970,7 +1970,7 @@ impl BridgeCreated {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -1988,7 +1988,7 @@ impl BridgeCreated {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2069,7 +2069,7 @@ pub struct BridgeDestroyed {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2081,7 +2081,7 @@ pub struct BridgeDestroyedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
@@ -2112,7 +2112,7 @@ impl crate::codec::FieldBuilder for BridgeDestroyedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2189,7 +2189,7 @@ impl BridgeDestroyed {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -2207,7 +2207,7 @@ impl BridgeDestroyed {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2291,7 +2291,7 @@ pub struct BridgeMerged {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2304,7 +2304,7 @@ pub struct BridgeMergedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeMergedBuilder {
@@ -2339,7 +2339,7 @@ impl crate::codec::FieldBuilder for BridgeMergedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2419,7 +2419,7 @@ impl BridgeMerged {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -2439,7 +2439,7 @@ impl BridgeMerged {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2531,7 +2531,7 @@ pub struct BridgeVideoSourceChanged {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2544,7 +2544,7 @@ pub struct BridgeVideoSourceChangedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
@@ -2579,7 +2579,7 @@ impl crate::codec::FieldBuilder for BridgeVideoSourceChangedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2664,7 +2664,7 @@ impl BridgeVideoSourceChanged {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -2684,7 +2684,7 @@ impl BridgeVideoSourceChanged {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2780,7 +2780,7 @@ pub struct CallBroadcast {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2794,7 +2794,7 @@ pub struct CallBroadcastBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for CallBroadcastBuilder {
@@ -2833,7 +2833,7 @@ impl crate::codec::FieldBuilder for CallBroadcastBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2920,7 +2920,7 @@ impl CallBroadcast {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -2942,7 +2942,7 @@ impl CallBroadcast {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3041,7 +3041,7 @@ pub struct CallClaimed {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3054,7 +3054,7 @@ pub struct CallClaimedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for CallClaimedBuilder {
@@ -3089,7 +3089,7 @@ impl crate::codec::FieldBuilder for CallClaimedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3169,7 +3169,7 @@ impl CallClaimed {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -3189,7 +3189,7 @@ impl CallClaimed {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3283,7 +3283,7 @@ pub struct ChannelCallerId {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3297,7 +3297,7 @@ pub struct ChannelCallerIdBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
@@ -3336,7 +3336,7 @@ impl crate::codec::FieldBuilder for ChannelCallerIdBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3421,7 +3421,7 @@ impl ChannelCallerId {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -3443,7 +3443,7 @@ impl ChannelCallerId {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3545,7 +3545,7 @@ pub struct ChannelConnectedLine {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3557,7 +3557,7 @@ pub struct ChannelConnectedLineBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
@@ -3588,7 +3588,7 @@ impl crate::codec::FieldBuilder for ChannelConnectedLineBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3665,7 +3665,7 @@ impl ChannelConnectedLine {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -3683,7 +3683,7 @@ impl ChannelConnectedLine {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3765,7 +3765,7 @@ pub struct ChannelCreated {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3777,7 +3777,7 @@ pub struct ChannelCreatedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
@@ -3808,7 +3808,7 @@ impl crate::codec::FieldBuilder for ChannelCreatedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3885,7 +3885,7 @@ impl ChannelCreated {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -3903,7 +3903,7 @@ impl ChannelCreated {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3990,7 +3990,7 @@ pub struct ChannelDestroyed {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4005,7 +4005,7 @@ pub struct ChannelDestroyedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
@@ -4048,7 +4048,7 @@ impl crate::codec::FieldBuilder for ChannelDestroyedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4136,7 +4136,7 @@ impl ChannelDestroyed {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -4160,7 +4160,7 @@ impl ChannelDestroyed {
                         "asterisk_id" => 6,
                         "type" => 7,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4272,7 +4272,7 @@ pub struct ChannelDialplan {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4286,7 +4286,7 @@ pub struct ChannelDialplanBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
@@ -4325,7 +4325,7 @@ impl crate::codec::FieldBuilder for ChannelDialplanBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4408,7 +4408,7 @@ impl ChannelDialplan {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -4430,7 +4430,7 @@ impl ChannelDialplan {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4536,7 +4536,7 @@ pub struct ChannelDtmfReceived {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4550,7 +4550,7 @@ pub struct ChannelDtmfReceivedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
@@ -4589,7 +4589,7 @@ impl crate::codec::FieldBuilder for ChannelDtmfReceivedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4672,7 +4672,7 @@ impl ChannelDtmfReceived {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -4694,7 +4694,7 @@ impl ChannelDtmfReceived {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4796,7 +4796,7 @@ pub struct ChannelEnteredBridge {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4809,7 +4809,7 @@ pub struct ChannelEnteredBridgeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
@@ -4844,7 +4844,7 @@ impl crate::codec::FieldBuilder for ChannelEnteredBridgeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4926,7 +4926,7 @@ impl ChannelEnteredBridge {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -4946,7 +4946,7 @@ impl ChannelEnteredBridge {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5042,7 +5042,7 @@ pub struct ChannelHangupRequest {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5057,7 +5057,7 @@ pub struct ChannelHangupRequestBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
@@ -5100,7 +5100,7 @@ impl crate::codec::FieldBuilder for ChannelHangupRequestBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5192,7 +5192,7 @@ impl ChannelHangupRequest {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -5216,7 +5216,7 @@ impl ChannelHangupRequest {
                         "asterisk_id" => 6,
                         "type" => 7,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5325,7 +5325,7 @@ pub struct ChannelHold {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5338,7 +5338,7 @@ pub struct ChannelHoldBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelHoldBuilder {
@@ -5373,7 +5373,7 @@ impl crate::codec::FieldBuilder for ChannelHoldBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5455,7 +5455,7 @@ impl ChannelHold {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -5475,7 +5475,7 @@ impl ChannelHold {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5567,7 +5567,7 @@ pub struct ChannelLeftBridge {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5580,7 +5580,7 @@ pub struct ChannelLeftBridgeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
@@ -5615,7 +5615,7 @@ impl crate::codec::FieldBuilder for ChannelLeftBridgeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5695,7 +5695,7 @@ impl ChannelLeftBridge {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -5715,7 +5715,7 @@ impl ChannelLeftBridge {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5805,7 +5805,7 @@ pub struct ChannelStateChange {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5817,7 +5817,7 @@ pub struct ChannelStateChangeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
@@ -5848,7 +5848,7 @@ impl crate::codec::FieldBuilder for ChannelStateChangeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5925,7 +5925,7 @@ impl ChannelStateChange {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -5943,7 +5943,7 @@ impl ChannelStateChange {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6027,7 +6027,7 @@ pub struct ChannelTalkingFinished {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6040,7 +6040,7 @@ pub struct ChannelTalkingFinishedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
@@ -6075,7 +6075,7 @@ impl crate::codec::FieldBuilder for ChannelTalkingFinishedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6158,7 +6158,7 @@ impl ChannelTalkingFinished {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -6178,7 +6178,7 @@ impl ChannelTalkingFinished {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6270,7 +6270,7 @@ pub struct ChannelTalkingStarted {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6282,7 +6282,7 @@ pub struct ChannelTalkingStartedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
@@ -6313,7 +6313,7 @@ impl crate::codec::FieldBuilder for ChannelTalkingStartedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6393,7 +6393,7 @@ impl ChannelTalkingStarted {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -6411,7 +6411,7 @@ impl ChannelTalkingStarted {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6494,7 +6494,7 @@ pub struct ChannelToneDetected {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6506,7 +6506,7 @@ pub struct ChannelToneDetectedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
@@ -6537,7 +6537,7 @@ impl crate::codec::FieldBuilder for ChannelToneDetectedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6614,7 +6614,7 @@ impl ChannelToneDetected {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -6632,7 +6632,7 @@ impl ChannelToneDetected {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6718,7 +6718,7 @@ pub struct ChannelTransfer {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6732,7 +6732,7 @@ pub struct ChannelTransferBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelTransferBuilder {
@@ -6771,7 +6771,7 @@ impl crate::codec::FieldBuilder for ChannelTransferBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6856,7 +6856,7 @@ impl ChannelTransfer {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -6878,7 +6878,7 @@ impl ChannelTransfer {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6979,7 +6979,7 @@ pub struct ChannelUnhold {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6991,7 +6991,7 @@ pub struct ChannelUnholdBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
@@ -7022,7 +7022,7 @@ impl crate::codec::FieldBuilder for ChannelUnholdBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7099,7 +7099,7 @@ impl ChannelUnhold {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -7117,7 +7117,7 @@ impl ChannelUnhold {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7206,7 +7206,7 @@ pub struct ChannelUserevent {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7222,7 +7222,7 @@ pub struct ChannelUsereventBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
@@ -7269,7 +7269,7 @@ impl crate::codec::FieldBuilder for ChannelUsereventBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 8, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7364,7 +7364,7 @@ impl ChannelUserevent {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -7390,7 +7390,7 @@ impl ChannelUserevent {
                         "asterisk_id" => 7,
                         "type" => 8,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7511,7 +7511,7 @@ pub struct ChannelVarset {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7525,7 +7525,7 @@ pub struct ChannelVarsetBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
@@ -7564,7 +7564,7 @@ impl crate::codec::FieldBuilder for ChannelVarsetBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7649,7 +7649,7 @@ impl ChannelVarset {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -7671,7 +7671,7 @@ impl ChannelVarset {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7771,7 +7771,7 @@ pub struct ContactStatusChange {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7784,7 +7784,7 @@ pub struct ContactStatusChangeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
@@ -7819,7 +7819,7 @@ impl crate::codec::FieldBuilder for ContactStatusChangeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7899,7 +7899,7 @@ impl ContactStatusChange {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -7919,7 +7919,7 @@ impl ContactStatusChange {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8012,7 +8012,7 @@ pub struct DeviceStateChanged {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8024,7 +8024,7 @@ pub struct DeviceStateChangedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
@@ -8055,7 +8055,7 @@ impl crate::codec::FieldBuilder for DeviceStateChangedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8132,7 +8132,7 @@ impl DeviceStateChanged {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -8150,7 +8150,7 @@ impl DeviceStateChanged {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8244,7 +8244,7 @@ pub struct Dial {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8261,7 +8261,7 @@ pub struct DialBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for DialBuilder {
@@ -8312,7 +8312,7 @@ impl crate::codec::FieldBuilder for DialBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 9, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8412,7 +8412,7 @@ impl Dial {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -8440,7 +8440,7 @@ impl Dial {
                         "asterisk_id" => 8,
                         "type" => 9,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8564,7 +8564,7 @@ pub struct EndpointStateChange {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8576,7 +8576,7 @@ pub struct EndpointStateChangeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
@@ -8607,7 +8607,7 @@ impl crate::codec::FieldBuilder for EndpointStateChangeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8684,7 +8684,7 @@ impl EndpointStateChange {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -8702,7 +8702,7 @@ impl EndpointStateChange {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8787,7 +8787,7 @@ pub struct PeerStatusChange {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8800,7 +8800,7 @@ pub struct PeerStatusChangeBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
@@ -8835,7 +8835,7 @@ impl crate::codec::FieldBuilder for PeerStatusChangeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8915,7 +8915,7 @@ impl PeerStatusChange {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -8935,7 +8935,7 @@ impl PeerStatusChange {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -9026,7 +9026,7 @@ pub struct PlaybackContinuing {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -9038,7 +9038,7 @@ pub struct PlaybackContinuingBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
@@ -9069,7 +9069,7 @@ impl crate::codec::FieldBuilder for PlaybackContinuingBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -9146,7 +9146,7 @@ impl PlaybackContinuing {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -9164,7 +9164,7 @@ impl PlaybackContinuing {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -9247,7 +9247,7 @@ pub struct PlaybackFinished {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -9259,7 +9259,7 @@ pub struct PlaybackFinishedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
@@ -9290,7 +9290,7 @@ impl crate::codec::FieldBuilder for PlaybackFinishedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -9367,7 +9367,7 @@ impl PlaybackFinished {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -9385,7 +9385,7 @@ impl PlaybackFinished {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -9468,7 +9468,7 @@ pub struct PlaybackStarted {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -9480,7 +9480,7 @@ pub struct PlaybackStartedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
@@ -9511,7 +9511,7 @@ impl crate::codec::FieldBuilder for PlaybackStartedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -9588,7 +9588,7 @@ impl PlaybackStarted {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -9606,7 +9606,7 @@ impl PlaybackStarted {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -9701,7 +9701,7 @@ pub struct RESTResponse {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -9719,7 +9719,7 @@ pub struct RESTResponseBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RESTResponseBuilder {
@@ -9774,7 +9774,7 @@ impl crate::codec::FieldBuilder for RESTResponseBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -9873,7 +9873,7 @@ impl RESTResponse {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -9903,7 +9903,7 @@ impl RESTResponse {
                         "asterisk_id" => 9,
                         "type" => 10,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -10040,7 +10040,7 @@ pub struct RecordingFailed {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -10052,7 +10052,7 @@ pub struct RecordingFailedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RecordingFailedBuilder {
@@ -10083,7 +10083,7 @@ impl crate::codec::FieldBuilder for RecordingFailedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -10160,7 +10160,7 @@ impl RecordingFailed {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -10178,7 +10178,7 @@ impl RecordingFailed {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -10261,7 +10261,7 @@ pub struct RecordingFinished {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -10273,7 +10273,7 @@ pub struct RecordingFinishedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
@@ -10304,7 +10304,7 @@ impl crate::codec::FieldBuilder for RecordingFinishedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -10381,7 +10381,7 @@ impl RecordingFinished {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -10399,7 +10399,7 @@ impl RecordingFinished {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -10482,7 +10482,7 @@ pub struct RecordingStarted {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -10494,7 +10494,7 @@ pub struct RecordingStartedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RecordingStartedBuilder {
@@ -10525,7 +10525,7 @@ impl crate::codec::FieldBuilder for RecordingStartedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -10602,7 +10602,7 @@ impl RecordingStarted {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -10620,7 +10620,7 @@ impl RecordingStarted {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -10703,7 +10703,7 @@ pub struct StasisEnd {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -10715,7 +10715,7 @@ pub struct StasisEndBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for StasisEndBuilder {
@@ -10746,7 +10746,7 @@ impl crate::codec::FieldBuilder for StasisEndBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -10823,7 +10823,7 @@ impl StasisEnd {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -10841,7 +10841,7 @@ impl StasisEnd {
                         "asterisk_id" => 3,
                         "type" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -10926,7 +10926,7 @@ pub struct StasisStart {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -10940,7 +10940,7 @@ pub struct StasisStartBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for StasisStartBuilder {
@@ -10979,7 +10979,7 @@ impl crate::codec::FieldBuilder for StasisStartBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -11064,7 +11064,7 @@ impl StasisStart {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -11086,7 +11086,7 @@ impl StasisStart {
                         "asterisk_id" => 5,
                         "type" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -11186,7 +11186,7 @@ pub struct TextMessageReceived {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -11199,7 +11199,7 @@ pub struct TextMessageReceivedBuilder {
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
@@ -11234,7 +11234,7 @@ impl crate::codec::FieldBuilder for TextMessageReceivedBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -11316,7 +11316,7 @@ impl TextMessageReceived {
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -11336,7 +11336,7 @@ impl TextMessageReceived {
                         "asterisk_id" => 4,
                         "type" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -11423,7 +11423,7 @@ pub struct MissingParams {
     /// JSON `asterisk_id`, `string`: optional, or absent in some releases.
     pub asterisk_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -11433,7 +11433,7 @@ pub struct MissingParamsBuilder {
     seen: u64,
     params: Option<Vec<crate::Str>>,
     asterisk_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for MissingParamsBuilder {
@@ -11456,7 +11456,7 @@ impl crate::codec::FieldBuilder for MissingParamsBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "type")?;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -11527,7 +11527,7 @@ impl MissingParams {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_params: Option<Vec<crate::Str>> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         let mut type_seen = type_read;
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -11541,7 +11541,7 @@ impl MissingParams {
                         "asterisk_id" => 1,
                         "type" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }

@@ -13,7 +13,7 @@ pub struct AdditionalParam {
     /// JSON `parameter_value`, `string`: always sent.
     pub parameter_value: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -23,7 +23,7 @@ pub struct AdditionalParamBuilder {
     seen: u64,
     parameter_name: Option<crate::Str>,
     parameter_value: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for AdditionalParamBuilder {
@@ -42,7 +42,7 @@ impl crate::codec::FieldBuilder for AdditionalParamBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "parameter_value")?;
                 self.parameter_value = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -104,7 +104,7 @@ impl AdditionalParam {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_parameter_name: Option<crate::Str> = None;
         let mut f_parameter_value: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'p') if r.eat(b"parameter_name\":") => 0,
@@ -115,7 +115,7 @@ impl AdditionalParam {
                         "parameter_name" => 0,
                         "parameter_value" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -182,7 +182,7 @@ pub struct Application {
     /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -197,7 +197,7 @@ pub struct ApplicationBuilder {
     events_allowed: Option<Vec<serde_json::Value>>,
     events_disallowed: Option<Vec<serde_json::Value>>,
     name: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ApplicationBuilder {
@@ -236,7 +236,7 @@ impl crate::codec::FieldBuilder for ApplicationBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 6, "name")?;
                 self.name = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -313,7 +313,7 @@ impl Application {
         let mut f_events_allowed: Option<Vec<serde_json::Value>> = None;
         let mut f_events_disallowed: Option<Vec<serde_json::Value>> = None;
         let mut f_name: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge_ids\":") => 0,
@@ -334,7 +334,7 @@ impl Application {
                         "events_disallowed" => 5,
                         "name" => 6,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -439,7 +439,7 @@ pub struct AsteriskInfo {
     /// JSON `system`, `SystemInfo`: optional, or absent in some releases.
     pub system: Option<Box<crate::models::SystemInfo>>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -451,7 +451,7 @@ pub struct AsteriskInfoBuilder {
     config: Option<Box<crate::models::ConfigInfo>>,
     status: Option<Box<crate::models::StatusInfo>>,
     system: Option<Box<crate::models::SystemInfo>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for AsteriskInfoBuilder {
@@ -478,7 +478,7 @@ impl crate::codec::FieldBuilder for AsteriskInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "system")?;
                 self.system = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -554,7 +554,7 @@ impl AsteriskInfo {
         let mut f_config: Option<Option<Box<crate::models::ConfigInfo>>> = None;
         let mut f_status: Option<Option<Box<crate::models::StatusInfo>>> = None;
         let mut f_system: Option<Option<Box<crate::models::SystemInfo>>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"build\":") => 0,
@@ -569,7 +569,7 @@ impl AsteriskInfo {
                         "status" => 2,
                         "system" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -640,7 +640,7 @@ pub struct AsteriskPing {
     /// JSON `timestamp`, `string`: always sent.
     pub timestamp: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -651,7 +651,7 @@ pub struct AsteriskPingBuilder {
     asterisk_id: Option<crate::Str>,
     ping: Option<crate::Str>,
     timestamp: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for AsteriskPingBuilder {
@@ -674,7 +674,7 @@ impl crate::codec::FieldBuilder for AsteriskPingBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "timestamp")?;
                 self.timestamp = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -739,7 +739,7 @@ impl AsteriskPing {
         let mut f_asterisk_id: Option<crate::Str> = None;
         let mut f_ping: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"asterisk_id\":") => 0,
@@ -752,7 +752,7 @@ impl AsteriskPing {
                         "ping" => 1,
                         "timestamp" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -870,7 +870,7 @@ pub struct Bridge {
     /// JSON `video_source_id`, `string`: optional, or absent in some releases.
     pub video_source_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -889,7 +889,7 @@ pub struct BridgeBuilder {
     technology: Option<crate::Str>,
     video_mode: Option<crate::Str>,
     video_source_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BridgeBuilder {
@@ -944,7 +944,7 @@ impl crate::codec::FieldBuilder for BridgeBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 10, "video_source_id")?;
                 self.video_source_id = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1039,7 +1039,7 @@ impl Bridge {
         let mut f_technology: Option<crate::Str> = None;
         let mut f_video_mode: Option<Option<crate::Str>> = None;
         let mut f_video_source_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge_class\":") => 0,
@@ -1068,7 +1068,7 @@ impl Bridge {
                         "video_mode" => 9,
                         "video_source_id" => 10,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -1209,7 +1209,7 @@ pub struct BuildInfo {
     /// JSON `user`, `string`: always sent.
     pub user: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -1223,7 +1223,7 @@ pub struct BuildInfoBuilder {
     options: Option<crate::Str>,
     os: Option<crate::Str>,
     user: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for BuildInfoBuilder {
@@ -1258,7 +1258,7 @@ impl crate::codec::FieldBuilder for BuildInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "user")?;
                 self.user = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1332,7 +1332,7 @@ impl BuildInfo {
         let mut f_options: Option<crate::Str> = None;
         let mut f_os: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"date\":") => 0,
@@ -1351,7 +1351,7 @@ impl BuildInfo {
                         "os" => 4,
                         "user" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -1436,7 +1436,7 @@ pub struct CallerID {
     /// JSON `number`, `string`: always sent.
     pub number: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -1446,7 +1446,7 @@ pub struct CallerIDBuilder {
     seen: u64,
     name: Option<crate::Str>,
     number: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for CallerIDBuilder {
@@ -1465,7 +1465,7 @@ impl crate::codec::FieldBuilder for CallerIDBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "number")?;
                 self.number = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1527,7 +1527,7 @@ impl CallerID {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_number: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -1538,7 +1538,7 @@ impl CallerID {
                         "name" => 0,
                         "number" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -1686,7 +1686,7 @@ pub struct Channel {
     /// JSON `tenantid`, `string`: optional, or absent in some releases.
     pub tenantid: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -1707,7 +1707,7 @@ pub struct ChannelBuilder {
     protocol_id: Option<crate::Str>,
     state: Option<ChannelState>,
     tenantid: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ChannelBuilder {
@@ -1770,7 +1770,7 @@ impl crate::codec::FieldBuilder for ChannelBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 12, "tenantid")?;
                 self.tenantid = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -1871,7 +1871,7 @@ impl Channel {
         let mut f_protocol_id: Option<crate::Str> = None;
         let mut f_state: Option<ChannelState> = None;
         let mut f_tenantid: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"accountcode\":") => 0,
@@ -1904,7 +1904,7 @@ impl Channel {
                         "state" => 11,
                         "tenantid" => 12,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2062,7 +2062,7 @@ pub struct ConfigInfo {
     /// JSON `setid`, `SetId`: always sent.
     pub setid: crate::models::SetId,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2076,7 +2076,7 @@ pub struct ConfigInfoBuilder {
     max_open_files: Option<i64>,
     name: Option<crate::Str>,
     setid: Option<crate::models::SetId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ConfigInfoBuilder {
@@ -2111,7 +2111,7 @@ impl crate::codec::FieldBuilder for ConfigInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "setid")?;
                 self.setid = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2191,7 +2191,7 @@ impl ConfigInfo {
         let mut f_max_open_files: Option<Option<i64>> = None;
         let mut f_name: Option<crate::Str> = None;
         let mut f_setid: Option<crate::models::SetId> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"default_language\":") => 0,
@@ -2210,7 +2210,7 @@ impl ConfigInfo {
                         "name" => 4,
                         "setid" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2300,7 +2300,7 @@ pub struct ConfigTuple {
     /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2310,7 +2310,7 @@ pub struct ConfigTupleBuilder {
     seen: u64,
     attribute: Option<crate::Str>,
     value: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ConfigTupleBuilder {
@@ -2329,7 +2329,7 @@ impl crate::codec::FieldBuilder for ConfigTupleBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
                 self.value = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2391,7 +2391,7 @@ impl ConfigTuple {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_attribute: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"attribute\":") => 0,
@@ -2402,7 +2402,7 @@ impl ConfigTuple {
                         "attribute" => 0,
                         "value" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2509,7 +2509,7 @@ pub struct ContactInfo {
     /// JSON `uri`, `string`: always sent.
     pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2521,7 +2521,7 @@ pub struct ContactInfoBuilder {
     contact_status: Option<ContactInfoContactStatus>,
     roundtrip_usec: Option<crate::Str>,
     uri: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ContactInfoBuilder {
@@ -2548,7 +2548,7 @@ impl crate::codec::FieldBuilder for ContactInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "uri")?;
                 self.uri = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2618,7 +2618,7 @@ impl ContactInfo {
         let mut f_contact_status: Option<ContactInfoContactStatus> = None;
         let mut f_roundtrip_usec: Option<Option<crate::Str>> = None;
         let mut f_uri: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"aor\":") => 0,
@@ -2633,7 +2633,7 @@ impl ContactInfo {
                         "roundtrip_usec" => 2,
                         "uri" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2770,7 +2770,7 @@ pub struct DeviceState {
     /// JSON `state`, `string`: always sent; one of `UNKNOWN`, `NOT_INUSE`, `INUSE`, `BUSY`, `INVALID`, `UNAVAILABLE`, `RINGING`, `RINGINUSE`, `ONHOLD` (others kept as `Other`).
     pub state: DeviceStateState,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -2780,7 +2780,7 @@ pub struct DeviceStateBuilder {
     seen: u64,
     name: Option<crate::Str>,
     state: Option<DeviceStateState>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for DeviceStateBuilder {
@@ -2799,7 +2799,7 @@ impl crate::codec::FieldBuilder for DeviceStateBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "state")?;
                 self.state = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -2861,7 +2861,7 @@ impl DeviceState {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_state: Option<DeviceStateState> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -2872,7 +2872,7 @@ impl DeviceState {
                         "name" => 0,
                         "state" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -2921,13 +2921,13 @@ impl crate::Model for DeviceState {}
 #[non_exhaustive]
 pub struct Dialed {
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
 #[derive(Default)]
 pub struct DialedBuilder {
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for DialedBuilder {
@@ -2937,7 +2937,7 @@ impl crate::codec::FieldBuilder for DialedBuilder {
         key: crate::codec::Key<'de>,
         map: &mut A,
     ) -> Result<(), A::Error> {
-        crate::codec::extra(&mut self.extra, key, map)
+        crate::codec::extra(self.extra.fields_mut(), key, map)
     }
     fn finish(self) -> Result<Dialed, &'static str> {
         Ok(Dialed { extra: self.extra })
@@ -2989,9 +2989,9 @@ impl Dialed {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while let Some(key) = object.next_key(r)? {
-            r.extra(&mut extra, key)?;
+            r.extra(extra.fields_mut(), key)?;
         }
         Ok(P::new().put(Dialed { extra }))
     }
@@ -3024,7 +3024,7 @@ pub struct DialplanCEP {
     /// JSON `priority`, `long`: always sent.
     pub priority: i64,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3037,7 +3037,7 @@ pub struct DialplanCEPBuilder {
     context: Option<crate::Str>,
     exten: Option<crate::Str>,
     priority: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for DialplanCEPBuilder {
@@ -3068,7 +3068,7 @@ impl crate::codec::FieldBuilder for DialplanCEPBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "priority")?;
                 self.priority = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3139,7 +3139,7 @@ impl DialplanCEP {
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
         let mut f_priority: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"app_data\":") => 0,
@@ -3156,7 +3156,7 @@ impl DialplanCEP {
                         "exten" => 3,
                         "priority" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3281,7 +3281,7 @@ pub struct Endpoint {
     /// JSON `technology`, `string`: always sent.
     pub technology: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3293,7 +3293,7 @@ pub struct EndpointBuilder {
     resource: Option<crate::Str>,
     state: Option<EndpointState>,
     technology: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for EndpointBuilder {
@@ -3320,7 +3320,7 @@ impl crate::codec::FieldBuilder for EndpointBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "technology")?;
                 self.technology = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3390,7 +3390,7 @@ impl Endpoint {
         let mut f_resource: Option<crate::Str> = None;
         let mut f_state: Option<Option<EndpointState>> = None;
         let mut f_technology: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel_ids\":") => 0,
@@ -3405,7 +3405,7 @@ impl Endpoint {
                         "state" => 2,
                         "technology" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3477,7 +3477,7 @@ pub struct FormatLangPair {
     /// JSON `language`, `string`: always sent.
     pub language: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3487,7 +3487,7 @@ pub struct FormatLangPairBuilder {
     seen: u64,
     format: Option<crate::Str>,
     language: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for FormatLangPairBuilder {
@@ -3506,7 +3506,7 @@ impl crate::codec::FieldBuilder for FormatLangPairBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "language")?;
                 self.language = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3568,7 +3568,7 @@ impl FormatLangPair {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_language: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"format\":") => 0,
@@ -3579,7 +3579,7 @@ impl FormatLangPair {
                         "format" => 0,
                         "language" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3698,7 +3698,7 @@ pub struct LiveRecording {
     /// JSON `target_uri`, `string`: always sent.
     pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3714,7 +3714,7 @@ pub struct LiveRecordingBuilder {
     state: Option<LiveRecordingState>,
     talking_duration: Option<i64>,
     target_uri: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for LiveRecordingBuilder {
@@ -3757,7 +3757,7 @@ impl crate::codec::FieldBuilder for LiveRecordingBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "target_uri")?;
                 self.target_uri = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -3845,7 +3845,7 @@ impl LiveRecording {
         let mut f_state: Option<LiveRecordingState> = None;
         let mut f_talking_duration: Option<Option<i64>> = None;
         let mut f_target_uri: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"cause\":") => 0,
@@ -3868,7 +3868,7 @@ impl LiveRecording {
                         "talking_duration" => 6,
                         "target_uri" => 7,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -3977,7 +3977,7 @@ pub struct LogChannel {
     /// JSON `type`, `string`: always sent.
     pub r#type: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -3989,7 +3989,7 @@ pub struct LogChannelBuilder {
     configuration: Option<crate::Str>,
     status: Option<crate::Str>,
     r#type: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for LogChannelBuilder {
@@ -4016,7 +4016,7 @@ impl crate::codec::FieldBuilder for LogChannelBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "type")?;
                 self.r#type = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4084,7 +4084,7 @@ impl LogChannel {
         let mut f_configuration: Option<crate::Str> = None;
         let mut f_status: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel\":") => 0,
@@ -4099,7 +4099,7 @@ impl LogChannel {
                         "status" => 2,
                         "type" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4172,7 +4172,7 @@ pub struct Mailbox {
     /// JSON `old_messages`, `int`: always sent.
     pub old_messages: i64,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4183,7 +4183,7 @@ pub struct MailboxBuilder {
     name: Option<crate::Str>,
     new_messages: Option<i64>,
     old_messages: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for MailboxBuilder {
@@ -4206,7 +4206,7 @@ impl crate::codec::FieldBuilder for MailboxBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "old_messages")?;
                 self.old_messages = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4271,7 +4271,7 @@ impl Mailbox {
         let mut f_name: Option<crate::Str> = None;
         let mut f_new_messages: Option<i64> = None;
         let mut f_old_messages: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -4284,7 +4284,7 @@ impl Mailbox {
                         "new_messages" => 1,
                         "old_messages" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4353,7 +4353,7 @@ pub struct Module {
     /// JSON `use_count`, `int`: always sent.
     pub use_count: i64,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4366,7 +4366,7 @@ pub struct ModuleBuilder {
     status: Option<crate::Str>,
     support_level: Option<crate::Str>,
     use_count: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ModuleBuilder {
@@ -4397,7 +4397,7 @@ impl crate::codec::FieldBuilder for ModuleBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "use_count")?;
                 self.use_count = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4468,7 +4468,7 @@ impl Module {
         let mut f_status: Option<crate::Str> = None;
         let mut f_support_level: Option<crate::Str> = None;
         let mut f_use_count: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'd') if r.eat(b"description\":") => 0,
@@ -4485,7 +4485,7 @@ impl Module {
                         "support_level" => 3,
                         "use_count" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4571,7 +4571,7 @@ pub struct Peer {
     /// JSON `time`, `string`: optional, or absent in some releases.
     pub time: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4584,7 +4584,7 @@ pub struct PeerBuilder {
     peer_status: Option<crate::Str>,
     port: Option<crate::Str>,
     time: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PeerBuilder {
@@ -4615,7 +4615,7 @@ impl crate::codec::FieldBuilder for PeerBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 4, "time")?;
                 self.time = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4694,7 +4694,7 @@ impl Peer {
         let mut f_peer_status: Option<crate::Str> = None;
         let mut f_port: Option<Option<crate::Str>> = None;
         let mut f_time: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"address\":") => 0,
@@ -4711,7 +4711,7 @@ impl Peer {
                         "port" => 3,
                         "time" => 4,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -4850,7 +4850,7 @@ pub struct Playback {
     /// JSON `target_uri`, `string`: always sent.
     pub target_uri: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -4864,7 +4864,7 @@ pub struct PlaybackBuilder {
     next_media_uri: Option<crate::Str>,
     state: Option<PlaybackState>,
     target_uri: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for PlaybackBuilder {
@@ -4899,7 +4899,7 @@ impl crate::codec::FieldBuilder for PlaybackBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 5, "target_uri")?;
                 self.target_uri = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -4977,7 +4977,7 @@ impl Playback {
         let mut f_next_media_uri: Option<Option<crate::Str>> = None;
         let mut f_state: Option<PlaybackState> = None;
         let mut f_target_uri: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'i') if r.eat(b"id\":") => 0,
@@ -4996,7 +4996,7 @@ impl Playback {
                         "state" => 4,
                         "target_uri" => 5,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5085,7 +5085,7 @@ pub struct RESTHeader {
     /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5095,7 +5095,7 @@ pub struct RESTHeaderBuilder {
     seen: u64,
     name: Option<crate::Str>,
     value: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RESTHeaderBuilder {
@@ -5114,7 +5114,7 @@ impl crate::codec::FieldBuilder for RESTHeaderBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
                 self.value = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5176,7 +5176,7 @@ impl RESTHeader {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -5187,7 +5187,7 @@ impl RESTHeader {
                         "name" => 0,
                         "value" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5240,7 +5240,7 @@ pub struct RESTQueryStringParameter {
     /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5250,7 +5250,7 @@ pub struct RESTQueryStringParameterBuilder {
     seen: u64,
     name: Option<crate::Str>,
     value: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
@@ -5269,7 +5269,7 @@ impl crate::codec::FieldBuilder for RESTQueryStringParameterBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "value")?;
                 self.value = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5334,7 +5334,7 @@ impl RESTQueryStringParameter {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_name: Option<crate::Str> = None;
         let mut f_value: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'n') if r.eat(b"name\":") => 0,
@@ -5345,7 +5345,7 @@ impl RESTQueryStringParameter {
                         "name" => 0,
                         "value" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5410,7 +5410,7 @@ pub struct RESTRequest {
     /// JSON `uri`, `string`: always sent.
     pub uri: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5426,7 +5426,7 @@ pub struct RESTRequestBuilder {
     transaction_id: Option<crate::Str>,
     r#type: Option<crate::Str>,
     uri: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RESTRequestBuilder {
@@ -5469,7 +5469,7 @@ impl crate::codec::FieldBuilder for RESTRequestBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 7, "uri")?;
                 self.uri = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -5556,7 +5556,7 @@ impl RESTRequest {
         let mut f_transaction_id: Option<crate::Str> = None;
         let mut f_type: Option<crate::Str> = None;
         let mut f_uri: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"content_type\":") => 0,
@@ -5579,7 +5579,7 @@ impl RESTRequest {
                         "type" => 6,
                         "uri" => 7,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -5766,7 +5766,7 @@ pub struct RTPstat {
     /// JSON `txploss`, `int`: always sent.
     pub txploss: i64,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -5816,7 +5816,7 @@ pub struct RTPstatBuilder {
     txmes: Option<i64>,
     txoctetcount: Option<i64>,
     txploss: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RTPstatBuilder {
@@ -5995,7 +5995,7 @@ impl crate::codec::FieldBuilder for RTPstatBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 41, "txploss")?;
                 self.txploss = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6243,7 +6243,7 @@ impl RTPstat {
         let mut f_txmes: Option<Option<i64>> = None;
         let mut f_txoctetcount: Option<i64> = None;
         let mut f_txploss: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'c') if r.eat(b"channel_uniqueid\":") => 0,
@@ -6334,7 +6334,7 @@ impl RTPstat {
                         "txoctetcount" => 40,
                         "txploss" => 41,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6745,7 +6745,7 @@ pub struct ReferTo {
     /// JSON `requested_destination`, `RequiredDestination`: always sent.
     pub requested_destination: crate::models::RequiredDestination,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6757,7 +6757,7 @@ pub struct ReferToBuilder {
     connected_channel: Option<Box<crate::models::Channel>>,
     destination_channel: Option<Box<crate::models::Channel>>,
     requested_destination: Option<crate::models::RequiredDestination>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ReferToBuilder {
@@ -6784,7 +6784,7 @@ impl crate::codec::FieldBuilder for ReferToBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "requested_destination")?;
                 self.requested_destination = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -6858,7 +6858,7 @@ impl ReferTo {
         let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_destination_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -6873,7 +6873,7 @@ impl ReferTo {
                         "destination_channel" => 2,
                         "requested_destination" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -6948,7 +6948,7 @@ pub struct ReferredBy {
     /// JSON `source_channel`, `Channel`: always sent.
     pub source_channel: crate::models::Channel,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -6959,7 +6959,7 @@ pub struct ReferredByBuilder {
     bridge: Option<Box<crate::models::Bridge>>,
     connected_channel: Option<Box<crate::models::Channel>>,
     source_channel: Option<crate::models::Channel>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for ReferredByBuilder {
@@ -6982,7 +6982,7 @@ impl crate::codec::FieldBuilder for ReferredByBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "source_channel")?;
                 self.source_channel = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7051,7 +7051,7 @@ impl ReferredBy {
         let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
         let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"bridge\":") => 0,
@@ -7064,7 +7064,7 @@ impl ReferredBy {
                         "connected_channel" => 1,
                         "source_channel" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7130,7 +7130,7 @@ pub struct RequiredDestination {
     /// JSON `protocol_id`, `string`: optional, or absent in some releases.
     pub protocol_id: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7141,7 +7141,7 @@ pub struct RequiredDestinationBuilder {
     additional_protocol_params: Option<Vec<crate::models::AdditionalParam>>,
     destination: Option<crate::Str>,
     protocol_id: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for RequiredDestinationBuilder {
@@ -7168,7 +7168,7 @@ impl crate::codec::FieldBuilder for RequiredDestinationBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "protocol_id")?;
                 self.protocol_id = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7240,7 +7240,7 @@ impl RequiredDestination {
             None;
         let mut f_destination: Option<Option<crate::Str>> = None;
         let mut f_protocol_id: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'a') if r.eat(b"additional_protocol_params\":") => 0,
@@ -7253,7 +7253,7 @@ impl RequiredDestination {
                         "destination" => 1,
                         "protocol_id" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7317,7 +7317,7 @@ pub struct SetId {
     /// JSON `user`, `string`: always sent.
     pub user: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7327,7 +7327,7 @@ pub struct SetIdBuilder {
     seen: u64,
     group: Option<crate::Str>,
     user: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for SetIdBuilder {
@@ -7346,7 +7346,7 @@ impl crate::codec::FieldBuilder for SetIdBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "user")?;
                 self.user = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7408,7 +7408,7 @@ impl SetId {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_group: Option<crate::Str> = None;
         let mut f_user: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'g') if r.eat(b"group\":") => 0,
@@ -7419,7 +7419,7 @@ impl SetId {
                         "group" => 0,
                         "user" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7474,7 +7474,7 @@ pub struct Sound {
     /// JSON `text`, `string`: optional, or absent in some releases.
     pub text: Option<crate::Str>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7485,7 +7485,7 @@ pub struct SoundBuilder {
     formats: Option<Vec<crate::models::FormatLangPair>>,
     id: Option<crate::Str>,
     text: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for SoundBuilder {
@@ -7508,7 +7508,7 @@ impl crate::codec::FieldBuilder for SoundBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 2, "text")?;
                 self.text = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7575,7 +7575,7 @@ impl Sound {
         let mut f_formats: Option<Vec<crate::models::FormatLangPair>> = None;
         let mut f_id: Option<crate::Str> = None;
         let mut f_text: Option<Option<crate::Str>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"formats\":") => 0,
@@ -7588,7 +7588,7 @@ impl Sound {
                         "id" => 1,
                         "text" => 2,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7649,7 +7649,7 @@ pub struct StatusInfo {
     /// JSON `startup_time`, `Date`: always sent.
     pub startup_time: crate::Timestamp,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7659,7 +7659,7 @@ pub struct StatusInfoBuilder {
     seen: u64,
     last_reload_time: Option<crate::Timestamp>,
     startup_time: Option<crate::Timestamp>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for StatusInfoBuilder {
@@ -7678,7 +7678,7 @@ impl crate::codec::FieldBuilder for StatusInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "startup_time")?;
                 self.startup_time = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7740,7 +7740,7 @@ impl StatusInfo {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_last_reload_time: Option<crate::Timestamp> = None;
         let mut f_startup_time: Option<crate::Timestamp> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'l') if r.eat(b"last_reload_time\":") => 0,
@@ -7751,7 +7751,7 @@ impl StatusInfo {
                         "last_reload_time" => 0,
                         "startup_time" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7807,7 +7807,7 @@ pub struct StoredRecording {
     /// JSON `name`, `string`: always sent.
     pub name: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7817,7 +7817,7 @@ pub struct StoredRecordingBuilder {
     seen: u64,
     format: Option<crate::Str>,
     name: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for StoredRecordingBuilder {
@@ -7836,7 +7836,7 @@ impl crate::codec::FieldBuilder for StoredRecordingBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "name")?;
                 self.name = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -7898,7 +7898,7 @@ impl StoredRecording {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_format: Option<crate::Str> = None;
         let mut f_name: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'f') if r.eat(b"format\":") => 0,
@@ -7909,7 +7909,7 @@ impl StoredRecording {
                         "format" => 0,
                         "name" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -7962,7 +7962,7 @@ pub struct SystemInfo {
     /// JSON `version`, `string`: always sent.
     pub version: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -7972,7 +7972,7 @@ pub struct SystemInfoBuilder {
     seen: u64,
     entity_id: Option<crate::Str>,
     version: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for SystemInfoBuilder {
@@ -7991,7 +7991,7 @@ impl crate::codec::FieldBuilder for SystemInfoBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 1, "version")?;
                 self.version = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8053,7 +8053,7 @@ impl SystemInfo {
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_entity_id: Option<crate::Str> = None;
         let mut f_version: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'e') if r.eat(b"entity_id\":") => 0,
@@ -8064,7 +8064,7 @@ impl SystemInfo {
                         "entity_id" => 0,
                         "version" => 1,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8122,7 +8122,7 @@ pub struct TextMessage {
     /// JSON `variables`, `object`: optional, or absent in some releases.
     pub variables: Option<serde_json::Value>,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8134,7 +8134,7 @@ pub struct TextMessageBuilder {
     from: Option<crate::Str>,
     to: Option<crate::Str>,
     variables: Option<serde_json::Value>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for TextMessageBuilder {
@@ -8161,7 +8161,7 @@ impl crate::codec::FieldBuilder for TextMessageBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 3, "variables")?;
                 self.variables = map.next_value()?;
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8231,7 +8231,7 @@ impl TextMessage {
         let mut f_from: Option<crate::Str> = None;
         let mut f_to: Option<crate::Str> = None;
         let mut f_variables: Option<Option<serde_json::Value>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'b') if r.eat(b"body\":") => 0,
@@ -8246,7 +8246,7 @@ impl TextMessage {
                         "to" => 2,
                         "variables" => 3,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8314,7 +8314,7 @@ pub struct Variable {
     /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8323,7 +8323,7 @@ pub struct VariableBuilder {
     /// Bit `i` set: field `i` was read.
     seen: u64,
     value: Option<crate::Str>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for VariableBuilder {
@@ -8338,7 +8338,7 @@ impl crate::codec::FieldBuilder for VariableBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "value")?;
                 self.value = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8397,7 +8397,7 @@ impl Variable {
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_value: Option<crate::Str> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'v') if r.eat(b"value\":") => 0,
@@ -8406,7 +8406,7 @@ impl Variable {
                     match &*key {
                         "value" => 0,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
@@ -8446,7 +8446,7 @@ pub struct Variables {
     /// JSON `variables`, `object`: always sent.
     pub variables: serde_json::Value,
     /// Fields the declarations do not name, as received.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[doc(hidden)]
@@ -8455,7 +8455,7 @@ pub struct VariablesBuilder {
     /// Bit `i` set: field `i` was read.
     seen: u64,
     variables: Option<serde_json::Value>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: crate::Extra,
 }
 
 impl crate::codec::FieldBuilder for VariablesBuilder {
@@ -8470,7 +8470,7 @@ impl crate::codec::FieldBuilder for VariablesBuilder {
                 crate::codec::once::<A::Error>(&mut self.seen, 1 << 0, "variables")?;
                 self.variables = Some(map.next_value()?);
             }
-            _ => crate::codec::extra(&mut self.extra, key, map)?,
+            _ => crate::codec::extra(self.extra.fields_mut(), key, map)?,
         }
         Ok(())
     }
@@ -8529,7 +8529,7 @@ impl Variables {
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_variables: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
                 Some(b'v') if r.eat(b"variables\":") => 0,
@@ -8538,7 +8538,7 @@ impl Variables {
                     match &*key {
                         "variables" => 0,
                         _ => {
-                            r.extra(&mut extra, key)?;
+                            r.extra(extra.fields_mut(), key)?;
                             continue;
                         }
                     }
