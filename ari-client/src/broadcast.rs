@@ -164,7 +164,7 @@ fn claim_offers(client: &Client, shared: Shared) {
     client.executor().clone().spawn(Box::pin(async move {
         let stats = &shared.stats;
         while let Some(Ok(event)) = offers.next().await {
-            let Event::CallBroadcast(offer) = &*event else {
+            let Event::CallBroadcast(offer) = &event else {
                 continue;
             };
             stats.offered.fetch_add(1, Ordering::Relaxed);

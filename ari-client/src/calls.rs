@@ -3,6 +3,7 @@
 
 use crate::driver::Command;
 use crate::{ChannelHandle, Client, EventStream, Lagged};
+use ari_proto::events::StasisStart;
 use ari_proto::{DigitCollector, Digits, DigitsStop, Event};
 use futures_channel::mpsc;
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -21,7 +22,7 @@ pub enum CallEvent {
     /// dialplan or moved to another app. The last event.
     Left,
     /// Any other event about the channel.
-    Other(Arc<Event>),
+    Other(Event),
     /// The handler fell behind and this many events were dropped.
     Lagged(u64),
 }
@@ -31,7 +32,7 @@ pub struct IncomingCall {
     /// The channel; its methods are every channel operation.
     pub channel: ChannelHandle,
     /// The `StasisStart` that brought it.
-    pub start: Arc<Event>,
+    pub start: Arc<StasisStart>,
     events: EventStream,
     ended: bool,
 }
@@ -39,10 +40,7 @@ pub struct IncomingCall {
 impl IncomingCall {
     /// The arguments of `Stasis(app,...)` or of the originate that started it.
     pub fn args(&self) -> &[ari_proto::Str] {
-        match &*self.start {
-            Event::StasisStart(s) => &s.args,
-            _ => &[],
-        }
+        &self.start.args
     }
 
     /// The next thing that happens on the call; `None` after [`CallEvent::Left`].
@@ -59,7 +57,7 @@ impl IncomingCall {
             Some(Err(Lagged(n))) => return Some(CallEvent::Lagged(n)),
             Some(Ok(e)) => e,
         };
-        Some(match &*event {
+        Some(match &event {
             Event::ChannelDtmfReceived(d) => CallEvent::Dtmf(d.digit.to_string()),
             Event::StasisEnd(_) => {
                 self.ended = true;
@@ -82,7 +80,7 @@ impl IncomingCall {
             let outcome = futures_util::select_biased! {
                 item = next => match item {
                     Some(Ok(event)) => {
-                        self.ended |= matches!(&*event, Event::StasisEnd(_));
+                        self.ended |= matches!(&event, Event::StasisEnd(_));
                         collector.handle_event(&event, runtime.now())
                     }
                     Some(Err(Lagged(_))) => None,
@@ -109,7 +107,7 @@ impl IncomingCall {
 /// Every call entering the app from now on.
 pub struct Calls {
     client: Client,
-    rx: mpsc::UnboundedReceiver<(Arc<Event>, EventStream)>,
+    rx: mpsc::UnboundedReceiver<(Arc<StasisStart>, EventStream)>,
 }
 
 // No field is pinned structurally.
@@ -121,17 +119,11 @@ impl Stream for Calls {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<IncomingCall>> {
         let this = &mut *self;
         Pin::new(&mut this.rx).poll_next(cx).map(|item| {
-            item.map(|(start, events)| {
-                let id = match &*start {
-                    Event::StasisStart(s) => s.channel.id.to_string(),
-                    _ => String::new(),
-                };
-                IncomingCall {
-                    channel: this.client.channel(id),
-                    start,
-                    events,
-                    ended: false,
-                }
+            item.map(|(start, events)| IncomingCall {
+                channel: this.client.channel(start.channel.id.as_str()),
+                start,
+                events,
+                ended: false,
             })
         })
     }

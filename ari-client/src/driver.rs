@@ -7,6 +7,7 @@ use crate::runtime::{BoxFuture, Runtime};
 use crate::stream::{EventStream, Sink};
 use crate::transport::{self, TlsConfig};
 use crate::ws_read::{Frame, FrameReader, Recording, WriteOnly};
+use ari_proto::events::StasisStart;
 use ari_proto::{
     CallWatchId, CloseReason, ConnectionEvent, ConnectionState, Event, Filter, IdMap, Output,
     RawRequestId, RawResponse, RequestError, Session, SubscriptionId, TrackedObject, Transmit,
@@ -62,7 +63,7 @@ pub(crate) enum Command {
     },
     WatchConnection(mpsc::UnboundedSender<ConnectionEvent>),
     /// Every channel entering Stasis from now on, each with its own stream.
-    WatchCalls(mpsc::UnboundedSender<(Arc<Event>, EventStream)>),
+    WatchCalls(mpsc::UnboundedSender<(Arc<StasisStart>, EventStream)>),
     Close(oneshot::Sender<()>),
 }
 
@@ -107,7 +108,7 @@ pub(crate) struct Driver<R: Runtime> {
     waiting: IdMap<RawRequestId, oneshot::Sender<Result<RawResponse, RequestError>>>,
     sinks: IdMap<SubscriptionId, Sink>,
     watchers: Vec<mpsc::UnboundedSender<ConnectionEvent>>,
-    call_watchers: IdMap<CallWatchId, mpsc::UnboundedSender<(Arc<Event>, EventStream)>>,
+    call_watchers: IdMap<CallWatchId, mpsc::UnboundedSender<(Arc<StasisStart>, EventStream)>>,
     ws_writer: Option<WsWriter>,
     /// Asterisk opened the socket (an outbound WebSocket): the driver ends
     /// with it.
@@ -470,7 +471,7 @@ impl<R: Runtime> Driver<R> {
                     }
                 }
                 Output::Event(delivery) => {
-                    let event = Arc::new(delivery.event);
+                    let event = delivery.event;
                     for &sub in &delivery.subscribers {
                         let gone = self
                             .sinks
@@ -516,12 +517,16 @@ impl<R: Runtime> Driver<R> {
 
     /// Hands a call watcher its new call, with the stream of the
     /// subscription the session made for it.
-    fn new_call(&mut self, start: &Arc<Event>, watcher: CallWatchId, sub: SubscriptionId) {
+    fn new_call(&mut self, start: &Event, watcher: CallWatchId, sub: SubscriptionId) {
         let (sink, stream) = EventStream::new(crate::DEFAULT_QUEUE);
-        let delivered = self
-            .call_watchers
-            .get(&watcher)
-            .is_some_and(|w| w.unbounded_send((start.clone(), stream)).is_ok());
+        // The session starts calls on `StasisStart` alone.
+        let delivered = match start {
+            Event::StasisStart(start) => self
+                .call_watchers
+                .get(&watcher)
+                .is_some_and(|w| w.unbounded_send((start.clone(), stream)).is_ok()),
+            _ => false,
+        };
         if delivered {
             self.sinks.insert(sub, sink);
         } else {

@@ -78,7 +78,7 @@ where
 
 impl EventStream {
     /// Waits until the channel this stream follows is answered (state `Up`).
-    pub async fn answered(&mut self) -> Option<std::sync::Arc<Event>> {
+    pub async fn answered(&mut self) -> Option<Event> {
         self.wait_for(|e| match e {
             Event::ChannelStateChange(c) => c.channel.state == models::ChannelState::Up,
             _ => false,
@@ -88,7 +88,7 @@ impl EventStream {
 
     /// Waits until the channel this stream follows is destroyed (the stream
     /// then ends).
-    pub async fn destroyed(&mut self) -> Option<std::sync::Arc<Event>> {
+    pub async fn destroyed(&mut self) -> Option<Event> {
         self.wait_for(|e| matches!(e, Event::ChannelDestroyed(_)))
             .await
     }

@@ -117,13 +117,13 @@ impl Pool {
     }
 
     /// Every event of every server, as [`Client::events`] gives them.
-    pub fn events(&self) -> PoolStream<Result<Arc<Event>, Lagged>> {
+    pub fn events(&self) -> PoolStream<Result<Event, Lagged>> {
         self.merge(|client| client.events().boxed())
     }
 
     /// The events of every server that pass `filter`, as
     /// [`Client::subscribe`] gives them.
-    pub fn subscribe(&self, filter: Filter) -> PoolStream<Result<Arc<Event>, Lagged>> {
+    pub fn subscribe(&self, filter: Filter) -> PoolStream<Result<Event, Lagged>> {
         self.merge(|client| client.subscribe(filter.clone()).boxed())
     }
 

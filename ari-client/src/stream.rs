@@ -58,7 +58,7 @@ fn lock<T>(queue: &Mutex<Queue<T>>) -> MutexGuard<'_, Queue<T>> {
 }
 
 /// The driver's end of an [`EventStream`].
-pub(crate) struct Sink<T = Arc<Event>>(Arc<Mutex<Queue<T>>>);
+pub(crate) struct Sink<T = Event>(Arc<Mutex<Queue<T>>>);
 
 impl<T: Clone> Sink<T> {
     /// Queues an event; `false` when the stream was dropped. The consumer's
@@ -106,9 +106,9 @@ impl<T> Drop for Sink<T> {
 /// exactly where the gap is, then goes on. A per-object stream ends by
 /// itself when its object is gone.
 ///
-/// ARI streams carry `Arc<ari_proto::Event>` (the default); AMI streams
-/// carry `Arc` of an AMI message.
-pub struct EventStream<T = Arc<Event>> {
+/// ARI streams carry [`ari_proto::Event`] (the default; a clone shares the
+/// event); AMI streams carry `Arc` of an AMI message.
+pub struct EventStream<T = Event> {
     queue: Arc<Mutex<Queue<T>>>,
     terminated: bool,
 }
@@ -143,13 +143,10 @@ impl<T> Drop for EventStream<T> {
     }
 }
 
-impl EventStream<Arc<Event>> {
+impl EventStream<Event> {
     /// Waits for the first event `matches` accepts; `None` if the stream ends
     /// first. Lag notices are skipped.
-    pub async fn wait_for(
-        &mut self,
-        mut matches: impl FnMut(&Event) -> bool,
-    ) -> Option<Arc<Event>> {
+    pub async fn wait_for(&mut self, mut matches: impl FnMut(&Event) -> bool) -> Option<Event> {
         use futures_util::StreamExt;
         while let Some(item) = self.next().await {
             if let Ok(event) = item
@@ -163,7 +160,7 @@ impl EventStream<Arc<Event>> {
 
     /// Waits until the playback or recording this stream follows has
     /// finished (or failed); `None` if the stream ends first.
-    pub async fn finished(&mut self) -> Option<Arc<Event>> {
+    pub async fn finished(&mut self) -> Option<Event> {
         self.wait_for(|e| {
             matches!(
                 e,
@@ -219,13 +216,13 @@ mod tests {
     use super::*;
     use futures_util::{FutureExt, StreamExt};
 
-    fn event(n: u64) -> Arc<Event> {
-        Arc::new(Event::from_json(&format!(r#"{{"type":"Test","n":{n}}}"#)).unwrap())
+    fn event(n: u64) -> Event {
+        Event::from_json(&format!(r#"{{"type":"Test","n":{n}}}"#)).unwrap()
     }
 
-    fn number(item: Option<Option<Result<Arc<Event>, Lagged>>>) -> Result<u64, Lagged> {
+    fn number(item: Option<Option<Result<Event, Lagged>>>) -> Result<u64, Lagged> {
         match item.expect("ready").expect("not ended") {
-            Ok(e) => match &*e {
+            Ok(e) => match &e {
                 Event::Unknown(u) => Ok(u.fields["n"].as_u64().unwrap()),
                 other => panic!("{other:?}"),
             },

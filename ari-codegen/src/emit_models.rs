@@ -619,12 +619,16 @@ pub fn events_file(merged: &Merged) -> String {
         emit_struct(&mut out, model, &event_props(merged, name), Some(name));
     }
 
-    out.push_str("/// A message from the events WebSocket.\n///\n/// A `type` this crate does not know decodes to [`Event::Unknown`] with all its fields.\n");
+    out.push_str("/// A message from the events WebSocket.\n///\n/// A `type` this crate does not know decodes to [`Event::Unknown`] with all its fields.\n/// Each variant holds its event in an `Arc`: a clone is a count, so every\n/// stream an event is delivered to holds the same one.\n");
     out.push_str("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub enum Event {\n");
     for name in &merged.events {
-        writeln!(out, "    /// See [`{name}`].\n    {name}(Box<{name}>),").unwrap();
+        writeln!(
+            out,
+            "    /// See [`{name}`].\n    {name}(std::sync::Arc<{name}>),"
+        )
+        .unwrap();
     }
-    out.push_str("    /// An event type this crate does not know, kept whole.\n    Unknown(Box<crate::UnknownEvent>),\n}\n\n");
+    out.push_str("    /// An event type this crate does not know, kept whole.\n    Unknown(std::sync::Arc<crate::UnknownEvent>),\n}\n\n");
 
     out.push_str("/// Names of all known event types.\npub const EVENT_TYPES: &[&str] = &[\n");
     for name in &merged.events {
@@ -705,12 +709,12 @@ pub fn events_file(merged: &Merged) -> String {
     for name in &merged.events {
         writeln!(
             out,
-            "            {} => fill_event::<{name}Builder, A>(pending, map).map(|e| Event::{name}(Box::new(e))),",
+            "            {} => fill_event::<{name}Builder, A>(pending, map).map(|e| Event::{name}(std::sync::Arc::new(e))),",
             lit(name)
         )
         .unwrap();
     }
-    out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(Box::new(e))),\n        }\n    }\n}\n\n");
+    out.push_str("            _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map).map(|e| Event::Unknown(std::sync::Arc::new(e))),\n        }\n    }\n}\n\n");
 
     // The type names grouped by length: a switch on the length, then a few
     // comparisons of known size, instead of one comparison per event type.
@@ -719,14 +723,13 @@ pub fn events_file(merged: &Merged) -> String {
     for name in &merged.events {
         by_len.entry(name.len()).or_default().push(name);
     }
-    let unknown =
-        "Event::Unknown(Box::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?))";
+    let unknown = "Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(type_name, r, object, type_read)?))";
     for (len, names) in &by_len {
         writeln!(out, "            {len} => match type_name {{").unwrap();
         for name in names {
             writeln!(
                 out,
-                "                {} => Event::{name}({name}::decode_fields_in::<crate::json::Boxed<{name}>>(r, object, type_read)?),",
+                "                {} => Event::{name}({name}::decode_fields_in::<crate::json::Shared>(r, object, type_read)?),",
                 lit(name)
             )
             .unwrap();

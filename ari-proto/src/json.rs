@@ -90,6 +90,22 @@ impl<T> Place<T> for Boxed<T> {
     }
 }
 
+/// A shared allocation for the value: an event, which the streams that
+/// receive it share.
+pub struct Shared;
+
+impl<T> Place<T> for Shared {
+    type Out = std::sync::Arc<T>;
+    #[inline(always)]
+    fn new() -> Self {
+        Shared
+    }
+    #[inline(always)]
+    fn put(self, value: T) -> std::sync::Arc<T> {
+        std::sync::Arc::new(value)
+    }
+}
+
 const MAX_DEPTH: usize = 128;
 
 impl<'a> Reader<'a> {

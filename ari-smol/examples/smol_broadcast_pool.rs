@@ -12,7 +12,7 @@
 //! `-c` of a real Asterisk, and the calls are dialled into its `bcast`
 //! extension (`StasisBroadcast(3000,^bcast-.*)`).
 
-use ari_smol::{BroadcastPolicy, Event, IncomingCall, RequestError};
+use ari_smol::{BroadcastPolicy, IncomingCall, RequestError};
 use std::error::Error;
 use std::time::Duration;
 use testkit::broadcast_demo::{PoolDemo, PoolReport};
@@ -65,9 +65,7 @@ pub async fn share_calls(
 /// One call won by instance `name`: answer, hold, hang up.
 pub async fn take(name: &str, call: IncomingCall, hold: Duration) -> Result<(), RequestError> {
     call.channel.answer().await?;
-    if let Event::StasisStart(start) = &*call.start {
-        println!("{name}: call from {}", start.channel.caller.number);
-    }
+    println!("{name}: call from {}", call.start.channel.caller.number);
     smol::Timer::after(hold).await;
     call.channel.hangup().await
 }

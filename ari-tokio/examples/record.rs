@@ -52,7 +52,7 @@ pub async fn leave_a_message(
         .events
         .wait_for(|e| matches!(e, Event::RecordingFinished(_) | Event::RecordingFailed(_)))
         .await;
-    if !matches!(finished.as_deref(), Some(Event::RecordingFinished(_))) {
+    if !matches!(finished, Some(Event::RecordingFinished(_))) {
         return Ok(None);
     }
     let mut playback = call

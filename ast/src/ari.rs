@@ -109,12 +109,12 @@ pub async fn events(argv: &[String]) -> Outcome {
                 continue;
             }
         };
-        let value = serde_json::to_value(&*event).unwrap_or(Value::Null);
+        let value = serde_json::to_value(&event).unwrap_or(Value::Null);
         if !wanted(&value, &types, &ids) {
             continue;
         }
         let line = if json {
-            serde_json::to_string(&*event).unwrap_or_default()
+            serde_json::to_string(&event).unwrap_or_default()
         } else {
             format::ari_line(&value, &style)
         };

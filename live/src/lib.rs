@@ -233,9 +233,9 @@ pub async fn wait_for<S, E>(
     events: &mut S,
     what: &str,
     mut wanted: impl FnMut(&ari_proto::Event) -> bool,
-) -> std::sync::Arc<ari_proto::Event>
+) -> ari_proto::Event
 where
-    S: futures_util::Stream<Item = Result<std::sync::Arc<ari_proto::Event>, E>> + Unpin,
+    S: futures_util::Stream<Item = Result<ari_proto::Event, E>> + Unpin,
     E: std::fmt::Debug,
 {
     next_event(events, what, |event| {

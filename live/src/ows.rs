@@ -5,7 +5,7 @@
 
 use crate::Live;
 use ari_client::{Client, Digits, IncomingCall};
-use ari_proto::{Config, Event, RequestError};
+use ari_proto::{Config, RequestError};
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -37,10 +37,7 @@ pub enum Step {
 
 /// The application's side of one call.
 pub async fn handle(mut call: IncomingCall, steps: mpsc::UnboundedSender<Step>) {
-    let number = match &*call.start {
-        Event::StasisStart(s) => s.channel.caller.number.to_string(),
-        _ => String::new(),
-    };
+    let number = call.start.channel.caller.number.to_string();
     let outcome = async {
         call.channel.answer().await?;
         let id = format!("{}-hello", call.channel.channel_id());

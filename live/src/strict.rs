@@ -6,7 +6,6 @@
 use ari_proto::{Event, Inspect};
 use futures_util::Stream;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Returns `value` after checking that it holds nothing the types do not
@@ -45,7 +44,7 @@ pub struct Strict<S>(pub S);
 
 impl<S, E> Stream for Strict<S>
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
 {
     type Item = S::Item;
 
@@ -62,7 +61,7 @@ where
 /// own logic (`select`) to hold every event of a connection to the types.
 pub async fn check_all<S, E>(events: S)
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
 {
     use futures_util::StreamExt;
     let mut events = Strict(events);

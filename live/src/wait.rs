@@ -8,7 +8,6 @@ use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
 use std::fmt::Debug;
 use std::pin::pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::{Strict, strict};
@@ -21,10 +20,10 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub async fn gather<S, E>(
     events: &mut S,
     what: &str,
-    mut done: impl FnMut(&[Arc<Event>]) -> bool,
-) -> Vec<Arc<Event>>
+    mut done: impl FnMut(&[Event]) -> bool,
+) -> Vec<Event>
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
     E: Debug,
 {
     let mut seen = Vec::new();
@@ -55,9 +54,9 @@ pub async fn next_event<S, E>(
     events: &mut S,
     what: &str,
     mut pred: impl FnMut(&Event) -> bool,
-) -> Arc<Event>
+) -> Event
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
     E: Debug,
 {
     let seen = gather(events, what, |seen| pred(seen.last().expect("one event"))).await;
@@ -67,7 +66,7 @@ where
 /// Checks that `events` ends (its object is gone) within [`WAIT`].
 pub async fn assert_ends<S, E>(events: &mut S, what: &str)
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
     E: Debug,
 {
     let rest = async { while events.next().await.is_some() {} };
@@ -77,7 +76,7 @@ where
 }
 
 /// The next event of type `$variant` (optionally also matching the
-/// condition on `$e`), as its typed body, within [`WAIT`].
+/// condition on `$e`), as its typed body (the `Arc` the event holds), within [`WAIT`].
 #[macro_export]
 macro_rules! expect_event {
     ($events:expr, $variant:ident, $what:expr) => {
@@ -90,8 +89,8 @@ macro_rules! expect_event {
             |ev| matches!(ev, ::ari_proto::Event::$variant($e) if $cond),
         )
         .await;
-        match &*event {
-            ::ari_proto::Event::$variant(inner) => (**inner).clone(),
+        match event {
+            ::ari_proto::Event::$variant(inner) => inner,
             _ => unreachable!(),
         }
     }};

@@ -112,7 +112,7 @@ async fn mixing_bridge_lifecycle() {
         |seen| {
             [&a_id, &b_id].iter().all(|id| {
                 seen.iter().any(|e| {
-                    matches!(&**e, Event::ChannelEnteredBridge(c)
+                    matches!(e, Event::ChannelEnteredBridge(c)
                     if c.channel.as_ref().is_some_and(|c| c.id == **id))
                 })
             })
@@ -120,7 +120,7 @@ async fn mixing_bridge_lifecycle() {
     )
     .await;
     for e in &seen {
-        if let Event::ChannelEnteredBridge(c) = &**e {
+        if let Event::ChannelEnteredBridge(c) = e {
             assert_eq!(c.bridge.id, bridge_id);
         }
     }
@@ -151,15 +151,12 @@ async fn mixing_bridge_lifecycle() {
     let seen = gather(
         &mut bridge_events,
         "b leaving and BridgeDestroyed",
-        |seen| {
-            seen.iter()
-                .any(|e| matches!(&**e, Event::BridgeDestroyed(_)))
-        },
+        |seen| seen.iter().any(|e| matches!(e, Event::BridgeDestroyed(_))),
     )
     .await;
     assert!(
         seen.iter()
-            .any(|e| matches!(&**e, Event::ChannelLeftBridge(l) if l.channel.id == b_id)),
+            .any(|e| matches!(e, Event::ChannelLeftBridge(l) if l.channel.id == b_id)),
         "b leaves the destroyed bridge"
     );
     assert_ends(&mut bridge_events, "the destroyed bridge's events").await;

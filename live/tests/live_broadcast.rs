@@ -43,7 +43,7 @@ async fn one_of_the_competing_apps_wins_the_claim() {
             matches!(e, Event::CallBroadcast(_))
         })
         .await;
-        let Event::CallBroadcast(offer) = &*offer else {
+        let Event::CallBroadcast(offer) = &offer else {
             unreachable!()
         };
         assert_eq!(offer.application, app.as_str(), "addressed to this app");
@@ -81,7 +81,7 @@ async fn one_of_the_competing_apps_wins_the_claim() {
         |e| matches!(e, Event::StasisStart(s) if s.channel.id == channel.as_str()),
     )
     .await;
-    let Event::StasisStart(start) = &*start else {
+    let Event::StasisStart(start) = &start else {
         unreachable!()
     };
     assert_eq!(start.application, app.as_str());
@@ -95,7 +95,7 @@ async fn one_of_the_competing_apps_wins_the_claim() {
         use futures_util::StreamExt;
         while let Some(Ok(event)) = events.next().await {
             assert!(
-                !matches!(&*event, Event::StasisStart(s) if s.channel.id == channel.as_str()),
+                !matches!(&event, Event::StasisStart(s) if s.channel.id == channel.as_str()),
                 "a losing app {i} got the channel"
             );
         }

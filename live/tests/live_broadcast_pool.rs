@@ -4,7 +4,6 @@
 //! instance claims while it has room, and each call is served once.
 
 use ari_client::{BroadcastPolicy, BroadcastStats, Client, IncomingCall};
-use ari_proto::Event;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use live::{Live, live};
@@ -16,10 +15,7 @@ static BROADCAST: Mutex<()> = Mutex::new(());
 
 /// The caller number of the call, as the application sees it.
 fn caller_number(call: &IncomingCall) -> String {
-    match &*call.start {
-        Event::StasisStart(s) => s.channel.caller.number.to_string(),
-        _ => String::new(),
-    }
+    call.start.channel.caller.number.to_string()
 }
 
 /// Connects on one adapter or the other.

@@ -14,7 +14,6 @@
 //! `EXEC Stasis <app>`.
 
 use ari_client::{ChannelHandle, Client, EventStream};
-use ari_proto::events::Dial;
 use ari_proto::models::{Channel, ChannelState};
 use ari_proto::ops::channels::{HangupReason, MuteDirection, SnoopDirection};
 use ari_proto::{ApiErrorKind, Event};
@@ -149,7 +148,7 @@ async fn incoming_call(client: &Client, app: &str, caller_id: &str) -> IncomingC
         caller: started.handle,
         caller_events: Strict(started.events),
         callee,
-        callee_start: start.channel,
+        callee_start: start.channel.clone(),
         callee_events,
     }
 }
@@ -335,7 +334,7 @@ async fn redirect_an_incoming_call() {
         .redirect("PJSIP/sip:wait@127.0.0.1:5060")
         .await
         .expect("redirect");
-    let dial: Dial = expect_event!(
+    let dial = expect_event!(
         &mut call.caller_events,
         Dial,
         "the Dial that follows the 302",
@@ -343,7 +342,7 @@ async fn redirect_an_incoming_call() {
     );
     assert_eq!(dial.forward.as_deref(), Some("wait"));
     assert_eq!(dial.peer.id, call.caller.channel_id());
-    let forwarded = dial.forwarded.expect("the forwarded channel");
+    let forwarded = dial.forwarded.clone().expect("the forwarded channel");
     let gone = expect_event!(
         &mut call.caller_events,
         ChannelDestroyed,
@@ -534,12 +533,12 @@ async fn channel_variables() {
     let seen = gather(&mut events, "ChannelVarset of LIVE_A and LIVE_B", |seen| {
         ["LIVE_A", "LIVE_B"].iter().all(|name| {
             seen.iter()
-                .any(|e| matches!(&**e, Event::ChannelVarset(v) if v.variable == *name))
+                .any(|e| matches!(e, Event::ChannelVarset(v) if v.variable == *name))
         })
     })
     .await;
     for e in &seen {
-        if let Event::ChannelVarset(v) = &**e {
+        if let Event::ChannelVarset(v) = e {
             match v.variable.as_str() {
                 "LIVE_A" => assert_eq!(v.value, "1"),
                 "LIVE_B" => assert_eq!(v.value, "two words"),
@@ -649,15 +648,15 @@ async fn create_then_dial() {
     let seen = gather(&mut events, "Dial ANSWER and the channel Up", |seen| {
         let answered = seen
             .iter()
-            .any(|e| matches!(&**e, Event::Dial(d) if d.dialstatus == "ANSWER"));
+            .any(|e| matches!(e, Event::Dial(d) if d.dialstatus == "ANSWER"));
         let up = seen.iter().any(
-            |e| matches!(&**e, Event::ChannelStateChange(c) if c.channel.state == ChannelState::Up),
+            |e| matches!(e, Event::ChannelStateChange(c) if c.channel.state == ChannelState::Up),
         );
         answered && up
     })
     .await;
     for e in &seen {
-        if let Event::Dial(d) = &**e {
+        if let Event::Dial(d) = e {
             assert_eq!(d.peer.id, id, "the dialed channel is the peer");
         }
     }
@@ -778,13 +777,13 @@ async fn move_between_apps() {
         &mut events,
         "StasisEnd in the first app and StasisStart in the second",
         |seen| {
-            seen.iter().any(|e| matches!(&**e, Event::StasisEnd(_)))
-                && seen.iter().any(|e| matches!(&**e, Event::StasisStart(_)))
+            seen.iter().any(|e| matches!(e, Event::StasisEnd(_)))
+                && seen.iter().any(|e| matches!(e, Event::StasisStart(_)))
         },
     )
     .await;
     for e in &seen {
-        match &**e {
+        match e {
             Event::StasisEnd(end) => assert_eq!(end.application, first),
             Event::StasisStart(start) => {
                 assert_eq!(start.application, second);

@@ -50,7 +50,7 @@ async fn the_bridge_example_joins_two_calls_and_ends_both() {
             matches!(e, Event::ChannelEnteredBridge(_))
         })
         .await;
-        let Event::ChannelEnteredBridge(entered) = &*event else {
+        let Event::ChannelEnteredBridge(entered) = &event else {
             unreachable!()
         };
         let channel = entered.channel.as_ref().expect("the channel that entered");
@@ -221,7 +221,7 @@ async fn the_repository_example_answers_each_key_and_hands_the_call_back_on_poun
         _ => false,
     })
     .await;
-    let Event::StasisEnd(end) = &*end else {
+    let Event::StasisEnd(end) = &end else {
         unreachable!()
     };
     assert_eq!(end.application, app);
@@ -281,7 +281,7 @@ async fn prompt(events: &mut Strict<EventStream>, call: &str) -> (String, Playba
         _ => false,
     })
     .await;
-    let Event::PlaybackFinished(finished) = &*finished else {
+    let Event::PlaybackFinished(finished) = &finished else {
         unreachable!()
     };
     (media, finished.playback.state.clone())

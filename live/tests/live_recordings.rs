@@ -26,7 +26,7 @@ async fn call_in_app(client: &Client, app: &str) -> (ChannelHandle, Strict<Event
         matches!(e, Event::StasisStart(_))
     })
     .await;
-    let Event::StasisStart(start) = &*start else {
+    let Event::StasisStart(start) = &start else {
         unreachable!()
     };
     assert_eq!(start.application, app);
@@ -138,7 +138,7 @@ async fn live_recording_lifecycle_then_stored_copy_download_delete() {
         matches!(e, Event::RecordingStarted(_))
     })
     .await;
-    let Event::RecordingStarted(started) = &*started else {
+    let Event::RecordingStarted(started) = &started else {
         unreachable!()
     };
     assert_eq!(started.application, app);
@@ -187,7 +187,7 @@ async fn live_recording_lifecycle_then_stored_copy_download_delete() {
         matches!(e, Event::RecordingFinished(_) | Event::RecordingFailed(_))
     })
     .await;
-    let Event::RecordingFinished(finished) = &*finished else {
+    let Event::RecordingFinished(finished) = &finished else {
         panic!("the recording failed: {finished:?}")
     };
     assert_eq!(finished.recording.name, name);
@@ -348,7 +348,7 @@ async fn live_recording_cancel_leaves_no_stored_file() {
         matches!(e, Event::RecordingFinished(_) | Event::RecordingFailed(_))
     })
     .await;
-    let Event::RecordingFinished(ended) = &*ended else {
+    let Event::RecordingFinished(ended) = &ended else {
         panic!("a cancelled recording ends as RecordingFinished, got {ended:?}")
     };
     assert_eq!(ended.recording.name, name);
@@ -435,7 +435,7 @@ fn live_recording_in_subdirectory_with_odd_name_on_smol() {
             matches!(e, Event::RecordingFinished(_) | Event::RecordingFailed(_))
         })
         .await;
-        let Event::RecordingFinished(finished) = &*finished else {
+        let Event::RecordingFinished(finished) = &finished else {
             panic!("the recording failed: {finished:?}")
         };
         assert_eq!(finished.recording.name, name);

@@ -16,18 +16,17 @@ use futures_util::{Stream, StreamExt};
 use live::{Strict, WAIT, api_error, live, next_event, strict};
 use std::fmt::Debug;
 use std::pin::pin;
-use std::sync::Arc;
 
 /// The next event `pred` accepts, within [`WAIT`]; every event read on the
 /// way goes to `seen`. Panics naming `what`.
 async fn next_event_seeing<S, E>(
     events: &mut S,
     what: &str,
-    seen: &mut Vec<Arc<Event>>,
+    seen: &mut Vec<Event>,
     mut pred: impl FnMut(&Event) -> bool,
-) -> Arc<Event>
+) -> Event
 where
-    S: Stream<Item = Result<Arc<Event>, E>> + Unpin,
+    S: Stream<Item = Result<Event, E>> + Unpin,
     E: Debug,
 {
     let wait = async {
@@ -55,10 +54,10 @@ fn object(pairs: &[(&str, &str)]) -> Map<String, Value> {
 }
 
 /// The user events named `name` among `events`.
-fn user_events_named(events: &[Arc<Event>], name: &str) -> usize {
+fn user_events_named(events: &[Event], name: &str) -> usize {
     events
         .iter()
-        .filter(|e| matches!(&***e, Event::ChannelUserevent(u) if u.eventname == name))
+        .filter(|e| matches!(e, Event::ChannelUserevent(u) if u.eventname == name))
         .count()
 }
 
@@ -218,7 +217,7 @@ async fn endpoints_list_get_and_send_message() {
         |e| matches!(e, Event::TextMessageReceived(t) if t.message.body == body),
     )
     .await;
-    let Event::TextMessageReceived(received) = &*received else {
+    let Event::TextMessageReceived(received) = &received else {
         unreachable!()
     };
     assert_eq!(received.application, app);
@@ -293,7 +292,7 @@ async fn device_state_update_event_list_delete() {
         matches!(e, Event::DeviceStateChanged(_))
     })
     .await;
-    let Event::DeviceStateChanged(changed) = &*changed else {
+    let Event::DeviceStateChanged(changed) = &changed else {
         unreachable!()
     };
     assert_eq!(changed.application, app);
@@ -955,7 +954,7 @@ async fn user_event_with_variables_and_source() {
         matches!(e, Event::ChannelUserevent(_))
     })
     .await;
-    let Event::ChannelUserevent(got) = &*got else {
+    let Event::ChannelUserevent(got) = &got else {
         unreachable!()
     };
     assert_eq!(got.eventname, name);

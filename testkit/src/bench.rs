@@ -102,12 +102,12 @@ where
 /// marker arrives on `marker`; wall and CPU time from now.
 async fn count_until_marker<S>(mut stream: S, mut marker: ari_client::EventStream) -> Measured
 where
-    S: futures_util::stream::FusedStream<Item = Result<std::sync::Arc<Event>, Lagged>> + Unpin,
+    S: futures_util::stream::FusedStream<Item = Result<Event, Lagged>> + Unpin,
 {
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let mut m = Measured::default();
-    let count = |item: Result<std::sync::Arc<Event>, Lagged>, m: &mut Measured| match item {
-        Ok(e) if matches!(&*e, Event::Unknown(u) if u.type_name == MARKER_TYPE) => {}
+    let count = |item: Result<Event, Lagged>, m: &mut Measured| match item {
+        Ok(e) if matches!(&e, Event::Unknown(u) if u.type_name == MARKER_TYPE) => {}
         Ok(_) => m.count += 1,
         Err(Lagged(n)) => m.lost += n,
     };

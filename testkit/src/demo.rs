@@ -108,7 +108,7 @@ pub async fn call_in(client: &Client, mut say: impl FnMut(String)) -> Result<(),
     let (mut prompts, mut left) = (0, 0);
     while let Some(item) = events.next().await {
         let event = item.map_err(|lag| format!("the caller fell behind: {lag:?}"))?;
-        match &*event {
+        match &event {
             Event::StasisStart(s) if s.channel.id != CALLER => {
                 say(format!(
                     "app: call from {} on {}",

@@ -11592,103 +11592,105 @@ impl crate::Inspect for MissingParams {
 /// A message from the events WebSocket.
 ///
 /// A `type` this crate does not know decodes to [`Event::Unknown`] with all its fields.
+/// Each variant holds its event in an `Arc`: a clone is a count, so every
+/// stream an event is delivered to holds the same one.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// See [`ApplicationMoveFailed`].
-    ApplicationMoveFailed(Box<ApplicationMoveFailed>),
+    ApplicationMoveFailed(std::sync::Arc<ApplicationMoveFailed>),
     /// See [`ApplicationRegistered`].
-    ApplicationRegistered(Box<ApplicationRegistered>),
+    ApplicationRegistered(std::sync::Arc<ApplicationRegistered>),
     /// See [`ApplicationReplaced`].
-    ApplicationReplaced(Box<ApplicationReplaced>),
+    ApplicationReplaced(std::sync::Arc<ApplicationReplaced>),
     /// See [`ApplicationUnregistered`].
-    ApplicationUnregistered(Box<ApplicationUnregistered>),
+    ApplicationUnregistered(std::sync::Arc<ApplicationUnregistered>),
     /// See [`BridgeAttendedTransfer`].
-    BridgeAttendedTransfer(Box<BridgeAttendedTransfer>),
+    BridgeAttendedTransfer(std::sync::Arc<BridgeAttendedTransfer>),
     /// See [`BridgeBlindTransfer`].
-    BridgeBlindTransfer(Box<BridgeBlindTransfer>),
+    BridgeBlindTransfer(std::sync::Arc<BridgeBlindTransfer>),
     /// See [`BridgeCreated`].
-    BridgeCreated(Box<BridgeCreated>),
+    BridgeCreated(std::sync::Arc<BridgeCreated>),
     /// See [`BridgeDestroyed`].
-    BridgeDestroyed(Box<BridgeDestroyed>),
+    BridgeDestroyed(std::sync::Arc<BridgeDestroyed>),
     /// See [`BridgeMerged`].
-    BridgeMerged(Box<BridgeMerged>),
+    BridgeMerged(std::sync::Arc<BridgeMerged>),
     /// See [`BridgeVideoSourceChanged`].
-    BridgeVideoSourceChanged(Box<BridgeVideoSourceChanged>),
+    BridgeVideoSourceChanged(std::sync::Arc<BridgeVideoSourceChanged>),
     /// See [`CallBroadcast`].
-    CallBroadcast(Box<CallBroadcast>),
+    CallBroadcast(std::sync::Arc<CallBroadcast>),
     /// See [`CallClaimed`].
-    CallClaimed(Box<CallClaimed>),
+    CallClaimed(std::sync::Arc<CallClaimed>),
     /// See [`ChannelCallerId`].
-    ChannelCallerId(Box<ChannelCallerId>),
+    ChannelCallerId(std::sync::Arc<ChannelCallerId>),
     /// See [`ChannelConnectedLine`].
-    ChannelConnectedLine(Box<ChannelConnectedLine>),
+    ChannelConnectedLine(std::sync::Arc<ChannelConnectedLine>),
     /// See [`ChannelCreated`].
-    ChannelCreated(Box<ChannelCreated>),
+    ChannelCreated(std::sync::Arc<ChannelCreated>),
     /// See [`ChannelDestroyed`].
-    ChannelDestroyed(Box<ChannelDestroyed>),
+    ChannelDestroyed(std::sync::Arc<ChannelDestroyed>),
     /// See [`ChannelDialplan`].
-    ChannelDialplan(Box<ChannelDialplan>),
+    ChannelDialplan(std::sync::Arc<ChannelDialplan>),
     /// See [`ChannelDtmfReceived`].
-    ChannelDtmfReceived(Box<ChannelDtmfReceived>),
+    ChannelDtmfReceived(std::sync::Arc<ChannelDtmfReceived>),
     /// See [`ChannelEnteredBridge`].
-    ChannelEnteredBridge(Box<ChannelEnteredBridge>),
+    ChannelEnteredBridge(std::sync::Arc<ChannelEnteredBridge>),
     /// See [`ChannelHangupRequest`].
-    ChannelHangupRequest(Box<ChannelHangupRequest>),
+    ChannelHangupRequest(std::sync::Arc<ChannelHangupRequest>),
     /// See [`ChannelHold`].
-    ChannelHold(Box<ChannelHold>),
+    ChannelHold(std::sync::Arc<ChannelHold>),
     /// See [`ChannelLeftBridge`].
-    ChannelLeftBridge(Box<ChannelLeftBridge>),
+    ChannelLeftBridge(std::sync::Arc<ChannelLeftBridge>),
     /// See [`ChannelStateChange`].
-    ChannelStateChange(Box<ChannelStateChange>),
+    ChannelStateChange(std::sync::Arc<ChannelStateChange>),
     /// See [`ChannelTalkingFinished`].
-    ChannelTalkingFinished(Box<ChannelTalkingFinished>),
+    ChannelTalkingFinished(std::sync::Arc<ChannelTalkingFinished>),
     /// See [`ChannelTalkingStarted`].
-    ChannelTalkingStarted(Box<ChannelTalkingStarted>),
+    ChannelTalkingStarted(std::sync::Arc<ChannelTalkingStarted>),
     /// See [`ChannelToneDetected`].
-    ChannelToneDetected(Box<ChannelToneDetected>),
+    ChannelToneDetected(std::sync::Arc<ChannelToneDetected>),
     /// See [`ChannelTransfer`].
-    ChannelTransfer(Box<ChannelTransfer>),
+    ChannelTransfer(std::sync::Arc<ChannelTransfer>),
     /// See [`ChannelUnhold`].
-    ChannelUnhold(Box<ChannelUnhold>),
+    ChannelUnhold(std::sync::Arc<ChannelUnhold>),
     /// See [`ChannelUserevent`].
-    ChannelUserevent(Box<ChannelUserevent>),
+    ChannelUserevent(std::sync::Arc<ChannelUserevent>),
     /// See [`ChannelVarset`].
-    ChannelVarset(Box<ChannelVarset>),
+    ChannelVarset(std::sync::Arc<ChannelVarset>),
     /// See [`ContactStatusChange`].
-    ContactStatusChange(Box<ContactStatusChange>),
+    ContactStatusChange(std::sync::Arc<ContactStatusChange>),
     /// See [`DeviceStateChanged`].
-    DeviceStateChanged(Box<DeviceStateChanged>),
+    DeviceStateChanged(std::sync::Arc<DeviceStateChanged>),
     /// See [`Dial`].
-    Dial(Box<Dial>),
+    Dial(std::sync::Arc<Dial>),
     /// See [`EndpointStateChange`].
-    EndpointStateChange(Box<EndpointStateChange>),
+    EndpointStateChange(std::sync::Arc<EndpointStateChange>),
     /// See [`PeerStatusChange`].
-    PeerStatusChange(Box<PeerStatusChange>),
+    PeerStatusChange(std::sync::Arc<PeerStatusChange>),
     /// See [`PlaybackContinuing`].
-    PlaybackContinuing(Box<PlaybackContinuing>),
+    PlaybackContinuing(std::sync::Arc<PlaybackContinuing>),
     /// See [`PlaybackFinished`].
-    PlaybackFinished(Box<PlaybackFinished>),
+    PlaybackFinished(std::sync::Arc<PlaybackFinished>),
     /// See [`PlaybackStarted`].
-    PlaybackStarted(Box<PlaybackStarted>),
+    PlaybackStarted(std::sync::Arc<PlaybackStarted>),
     /// See [`RESTResponse`].
-    RESTResponse(Box<RESTResponse>),
+    RESTResponse(std::sync::Arc<RESTResponse>),
     /// See [`RecordingFailed`].
-    RecordingFailed(Box<RecordingFailed>),
+    RecordingFailed(std::sync::Arc<RecordingFailed>),
     /// See [`RecordingFinished`].
-    RecordingFinished(Box<RecordingFinished>),
+    RecordingFinished(std::sync::Arc<RecordingFinished>),
     /// See [`RecordingStarted`].
-    RecordingStarted(Box<RecordingStarted>),
+    RecordingStarted(std::sync::Arc<RecordingStarted>),
     /// See [`StasisEnd`].
-    StasisEnd(Box<StasisEnd>),
+    StasisEnd(std::sync::Arc<StasisEnd>),
     /// See [`StasisStart`].
-    StasisStart(Box<StasisStart>),
+    StasisStart(std::sync::Arc<StasisStart>),
     /// See [`TextMessageReceived`].
-    TextMessageReceived(Box<TextMessageReceived>),
+    TextMessageReceived(std::sync::Arc<TextMessageReceived>),
     /// See [`MissingParams`].
-    MissingParams(Box<MissingParams>),
+    MissingParams(std::sync::Arc<MissingParams>),
     /// An event type this crate does not know, kept whole.
-    Unknown(Box<crate::UnknownEvent>),
+    Unknown(std::sync::Arc<crate::UnknownEvent>),
 }
 
 /// Names of all known event types.
@@ -12233,106 +12235,107 @@ impl Event {
         use crate::codec::fill_event;
         match type_name.as_str() {
             "ApplicationMoveFailed" => fill_event::<ApplicationMoveFailedBuilder, A>(pending, map)
-                .map(|e| Event::ApplicationMoveFailed(Box::new(e))),
+                .map(|e| Event::ApplicationMoveFailed(std::sync::Arc::new(e))),
             "ApplicationRegistered" => fill_event::<ApplicationRegisteredBuilder, A>(pending, map)
-                .map(|e| Event::ApplicationRegistered(Box::new(e))),
+                .map(|e| Event::ApplicationRegistered(std::sync::Arc::new(e))),
             "ApplicationReplaced" => fill_event::<ApplicationReplacedBuilder, A>(pending, map)
-                .map(|e| Event::ApplicationReplaced(Box::new(e))),
+                .map(|e| Event::ApplicationReplaced(std::sync::Arc::new(e))),
             "ApplicationUnregistered" => {
                 fill_event::<ApplicationUnregisteredBuilder, A>(pending, map)
-                    .map(|e| Event::ApplicationUnregistered(Box::new(e)))
+                    .map(|e| Event::ApplicationUnregistered(std::sync::Arc::new(e)))
             }
             "BridgeAttendedTransfer" => {
                 fill_event::<BridgeAttendedTransferBuilder, A>(pending, map)
-                    .map(|e| Event::BridgeAttendedTransfer(Box::new(e)))
+                    .map(|e| Event::BridgeAttendedTransfer(std::sync::Arc::new(e)))
             }
             "BridgeBlindTransfer" => fill_event::<BridgeBlindTransferBuilder, A>(pending, map)
-                .map(|e| Event::BridgeBlindTransfer(Box::new(e))),
+                .map(|e| Event::BridgeBlindTransfer(std::sync::Arc::new(e))),
             "BridgeCreated" => fill_event::<BridgeCreatedBuilder, A>(pending, map)
-                .map(|e| Event::BridgeCreated(Box::new(e))),
+                .map(|e| Event::BridgeCreated(std::sync::Arc::new(e))),
             "BridgeDestroyed" => fill_event::<BridgeDestroyedBuilder, A>(pending, map)
-                .map(|e| Event::BridgeDestroyed(Box::new(e))),
+                .map(|e| Event::BridgeDestroyed(std::sync::Arc::new(e))),
             "BridgeMerged" => fill_event::<BridgeMergedBuilder, A>(pending, map)
-                .map(|e| Event::BridgeMerged(Box::new(e))),
+                .map(|e| Event::BridgeMerged(std::sync::Arc::new(e))),
             "BridgeVideoSourceChanged" => {
                 fill_event::<BridgeVideoSourceChangedBuilder, A>(pending, map)
-                    .map(|e| Event::BridgeVideoSourceChanged(Box::new(e)))
+                    .map(|e| Event::BridgeVideoSourceChanged(std::sync::Arc::new(e)))
             }
             "CallBroadcast" => fill_event::<CallBroadcastBuilder, A>(pending, map)
-                .map(|e| Event::CallBroadcast(Box::new(e))),
+                .map(|e| Event::CallBroadcast(std::sync::Arc::new(e))),
             "CallClaimed" => fill_event::<CallClaimedBuilder, A>(pending, map)
-                .map(|e| Event::CallClaimed(Box::new(e))),
+                .map(|e| Event::CallClaimed(std::sync::Arc::new(e))),
             "ChannelCallerId" => fill_event::<ChannelCallerIdBuilder, A>(pending, map)
-                .map(|e| Event::ChannelCallerId(Box::new(e))),
+                .map(|e| Event::ChannelCallerId(std::sync::Arc::new(e))),
             "ChannelConnectedLine" => fill_event::<ChannelConnectedLineBuilder, A>(pending, map)
-                .map(|e| Event::ChannelConnectedLine(Box::new(e))),
+                .map(|e| Event::ChannelConnectedLine(std::sync::Arc::new(e))),
             "ChannelCreated" => fill_event::<ChannelCreatedBuilder, A>(pending, map)
-                .map(|e| Event::ChannelCreated(Box::new(e))),
+                .map(|e| Event::ChannelCreated(std::sync::Arc::new(e))),
             "ChannelDestroyed" => fill_event::<ChannelDestroyedBuilder, A>(pending, map)
-                .map(|e| Event::ChannelDestroyed(Box::new(e))),
+                .map(|e| Event::ChannelDestroyed(std::sync::Arc::new(e))),
             "ChannelDialplan" => fill_event::<ChannelDialplanBuilder, A>(pending, map)
-                .map(|e| Event::ChannelDialplan(Box::new(e))),
+                .map(|e| Event::ChannelDialplan(std::sync::Arc::new(e))),
             "ChannelDtmfReceived" => fill_event::<ChannelDtmfReceivedBuilder, A>(pending, map)
-                .map(|e| Event::ChannelDtmfReceived(Box::new(e))),
+                .map(|e| Event::ChannelDtmfReceived(std::sync::Arc::new(e))),
             "ChannelEnteredBridge" => fill_event::<ChannelEnteredBridgeBuilder, A>(pending, map)
-                .map(|e| Event::ChannelEnteredBridge(Box::new(e))),
+                .map(|e| Event::ChannelEnteredBridge(std::sync::Arc::new(e))),
             "ChannelHangupRequest" => fill_event::<ChannelHangupRequestBuilder, A>(pending, map)
-                .map(|e| Event::ChannelHangupRequest(Box::new(e))),
+                .map(|e| Event::ChannelHangupRequest(std::sync::Arc::new(e))),
             "ChannelHold" => fill_event::<ChannelHoldBuilder, A>(pending, map)
-                .map(|e| Event::ChannelHold(Box::new(e))),
+                .map(|e| Event::ChannelHold(std::sync::Arc::new(e))),
             "ChannelLeftBridge" => fill_event::<ChannelLeftBridgeBuilder, A>(pending, map)
-                .map(|e| Event::ChannelLeftBridge(Box::new(e))),
+                .map(|e| Event::ChannelLeftBridge(std::sync::Arc::new(e))),
             "ChannelStateChange" => fill_event::<ChannelStateChangeBuilder, A>(pending, map)
-                .map(|e| Event::ChannelStateChange(Box::new(e))),
+                .map(|e| Event::ChannelStateChange(std::sync::Arc::new(e))),
             "ChannelTalkingFinished" => {
                 fill_event::<ChannelTalkingFinishedBuilder, A>(pending, map)
-                    .map(|e| Event::ChannelTalkingFinished(Box::new(e)))
+                    .map(|e| Event::ChannelTalkingFinished(std::sync::Arc::new(e)))
             }
             "ChannelTalkingStarted" => fill_event::<ChannelTalkingStartedBuilder, A>(pending, map)
-                .map(|e| Event::ChannelTalkingStarted(Box::new(e))),
+                .map(|e| Event::ChannelTalkingStarted(std::sync::Arc::new(e))),
             "ChannelToneDetected" => fill_event::<ChannelToneDetectedBuilder, A>(pending, map)
-                .map(|e| Event::ChannelToneDetected(Box::new(e))),
+                .map(|e| Event::ChannelToneDetected(std::sync::Arc::new(e))),
             "ChannelTransfer" => fill_event::<ChannelTransferBuilder, A>(pending, map)
-                .map(|e| Event::ChannelTransfer(Box::new(e))),
+                .map(|e| Event::ChannelTransfer(std::sync::Arc::new(e))),
             "ChannelUnhold" => fill_event::<ChannelUnholdBuilder, A>(pending, map)
-                .map(|e| Event::ChannelUnhold(Box::new(e))),
+                .map(|e| Event::ChannelUnhold(std::sync::Arc::new(e))),
             "ChannelUserevent" => fill_event::<ChannelUsereventBuilder, A>(pending, map)
-                .map(|e| Event::ChannelUserevent(Box::new(e))),
+                .map(|e| Event::ChannelUserevent(std::sync::Arc::new(e))),
             "ChannelVarset" => fill_event::<ChannelVarsetBuilder, A>(pending, map)
-                .map(|e| Event::ChannelVarset(Box::new(e))),
+                .map(|e| Event::ChannelVarset(std::sync::Arc::new(e))),
             "ContactStatusChange" => fill_event::<ContactStatusChangeBuilder, A>(pending, map)
-                .map(|e| Event::ContactStatusChange(Box::new(e))),
+                .map(|e| Event::ContactStatusChange(std::sync::Arc::new(e))),
             "DeviceStateChanged" => fill_event::<DeviceStateChangedBuilder, A>(pending, map)
-                .map(|e| Event::DeviceStateChanged(Box::new(e))),
-            "Dial" => fill_event::<DialBuilder, A>(pending, map).map(|e| Event::Dial(Box::new(e))),
+                .map(|e| Event::DeviceStateChanged(std::sync::Arc::new(e))),
+            "Dial" => fill_event::<DialBuilder, A>(pending, map)
+                .map(|e| Event::Dial(std::sync::Arc::new(e))),
             "EndpointStateChange" => fill_event::<EndpointStateChangeBuilder, A>(pending, map)
-                .map(|e| Event::EndpointStateChange(Box::new(e))),
+                .map(|e| Event::EndpointStateChange(std::sync::Arc::new(e))),
             "PeerStatusChange" => fill_event::<PeerStatusChangeBuilder, A>(pending, map)
-                .map(|e| Event::PeerStatusChange(Box::new(e))),
+                .map(|e| Event::PeerStatusChange(std::sync::Arc::new(e))),
             "PlaybackContinuing" => fill_event::<PlaybackContinuingBuilder, A>(pending, map)
-                .map(|e| Event::PlaybackContinuing(Box::new(e))),
+                .map(|e| Event::PlaybackContinuing(std::sync::Arc::new(e))),
             "PlaybackFinished" => fill_event::<PlaybackFinishedBuilder, A>(pending, map)
-                .map(|e| Event::PlaybackFinished(Box::new(e))),
+                .map(|e| Event::PlaybackFinished(std::sync::Arc::new(e))),
             "PlaybackStarted" => fill_event::<PlaybackStartedBuilder, A>(pending, map)
-                .map(|e| Event::PlaybackStarted(Box::new(e))),
+                .map(|e| Event::PlaybackStarted(std::sync::Arc::new(e))),
             "RESTResponse" => fill_event::<RESTResponseBuilder, A>(pending, map)
-                .map(|e| Event::RESTResponse(Box::new(e))),
+                .map(|e| Event::RESTResponse(std::sync::Arc::new(e))),
             "RecordingFailed" => fill_event::<RecordingFailedBuilder, A>(pending, map)
-                .map(|e| Event::RecordingFailed(Box::new(e))),
+                .map(|e| Event::RecordingFailed(std::sync::Arc::new(e))),
             "RecordingFinished" => fill_event::<RecordingFinishedBuilder, A>(pending, map)
-                .map(|e| Event::RecordingFinished(Box::new(e))),
+                .map(|e| Event::RecordingFinished(std::sync::Arc::new(e))),
             "RecordingStarted" => fill_event::<RecordingStartedBuilder, A>(pending, map)
-                .map(|e| Event::RecordingStarted(Box::new(e))),
+                .map(|e| Event::RecordingStarted(std::sync::Arc::new(e))),
             "StasisEnd" => fill_event::<StasisEndBuilder, A>(pending, map)
-                .map(|e| Event::StasisEnd(Box::new(e))),
+                .map(|e| Event::StasisEnd(std::sync::Arc::new(e))),
             "StasisStart" => fill_event::<StasisStartBuilder, A>(pending, map)
-                .map(|e| Event::StasisStart(Box::new(e))),
+                .map(|e| Event::StasisStart(std::sync::Arc::new(e))),
             "TextMessageReceived" => fill_event::<TextMessageReceivedBuilder, A>(pending, map)
-                .map(|e| Event::TextMessageReceived(Box::new(e))),
+                .map(|e| Event::TextMessageReceived(std::sync::Arc::new(e))),
             "MissingParams" => fill_event::<MissingParamsBuilder, A>(pending, map)
-                .map(|e| Event::MissingParams(Box::new(e))),
+                .map(|e| Event::MissingParams(std::sync::Arc::new(e))),
             _ => crate::codec::fill_unknown(type_name.into_owned(), pending, map)
-                .map(|e| Event::Unknown(Box::new(e))),
+                .map(|e| Event::Unknown(std::sync::Arc::new(e))),
         }
     }
 }
@@ -12346,290 +12349,290 @@ impl Event {
     ) -> Result<Event, crate::json::JsonError> {
         Ok(match type_name.len() {
             4 => match type_name {
-                "Dial" => Event::Dial(Dial::decode_fields_in::<crate::json::Boxed<Dial>>(
+                "Dial" => Event::Dial(Dial::decode_fields_in::<crate::json::Shared>(
                     r, object, type_read,
                 )?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             9 => match type_name {
-                "StasisEnd" => Event::StasisEnd(StasisEnd::decode_fields_in::<
-                    crate::json::Boxed<StasisEnd>,
-                >(r, object, type_read)?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                "StasisEnd" => Event::StasisEnd(
+                    StasisEnd::decode_fields_in::<crate::json::Shared>(r, object, type_read)?,
+                ),
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             11 => match type_name {
                 "CallClaimed" => Event::CallClaimed(CallClaimed::decode_fields_in::<
-                    crate::json::Boxed<CallClaimed>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "ChannelHold" => Event::ChannelHold(ChannelHold::decode_fields_in::<
-                    crate::json::Boxed<ChannelHold>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "StasisStart" => Event::StasisStart(StasisStart::decode_fields_in::<
-                    crate::json::Boxed<StasisStart>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             12 => match type_name {
                 "BridgeMerged" => Event::BridgeMerged(BridgeMerged::decode_fields_in::<
-                    crate::json::Boxed<BridgeMerged>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "RESTResponse" => Event::RESTResponse(RESTResponse::decode_fields_in::<
-                    crate::json::Boxed<RESTResponse>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             13 => match type_name {
                 "BridgeCreated" => Event::BridgeCreated(BridgeCreated::decode_fields_in::<
-                    crate::json::Boxed<BridgeCreated>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "CallBroadcast" => Event::CallBroadcast(CallBroadcast::decode_fields_in::<
-                    crate::json::Boxed<CallBroadcast>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "ChannelUnhold" => Event::ChannelUnhold(ChannelUnhold::decode_fields_in::<
-                    crate::json::Boxed<ChannelUnhold>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "ChannelVarset" => Event::ChannelVarset(ChannelVarset::decode_fields_in::<
-                    crate::json::Boxed<ChannelVarset>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
                 "MissingParams" => Event::MissingParams(MissingParams::decode_fields_in::<
-                    crate::json::Boxed<MissingParams>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             14 => match type_name {
                 "ChannelCreated" => Event::ChannelCreated(ChannelCreated::decode_fields_in::<
-                    crate::json::Boxed<ChannelCreated>,
+                    crate::json::Shared,
                 >(r, object, type_read)?),
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             15 => match type_name {
-                "BridgeDestroyed" => {
-                    Event::BridgeDestroyed(BridgeDestroyed::decode_fields_in::<
-                        crate::json::Boxed<BridgeDestroyed>,
-                    >(r, object, type_read)?)
-                }
-                "ChannelCallerId" => {
-                    Event::ChannelCallerId(ChannelCallerId::decode_fields_in::<
-                        crate::json::Boxed<ChannelCallerId>,
-                    >(r, object, type_read)?)
-                }
-                "ChannelDialplan" => {
-                    Event::ChannelDialplan(ChannelDialplan::decode_fields_in::<
-                        crate::json::Boxed<ChannelDialplan>,
-                    >(r, object, type_read)?)
-                }
-                "ChannelTransfer" => {
-                    Event::ChannelTransfer(ChannelTransfer::decode_fields_in::<
-                        crate::json::Boxed<ChannelTransfer>,
-                    >(r, object, type_read)?)
-                }
-                "PlaybackStarted" => {
-                    Event::PlaybackStarted(PlaybackStarted::decode_fields_in::<
-                        crate::json::Boxed<PlaybackStarted>,
-                    >(r, object, type_read)?)
-                }
-                "RecordingFailed" => {
-                    Event::RecordingFailed(RecordingFailed::decode_fields_in::<
-                        crate::json::Boxed<RecordingFailed>,
-                    >(r, object, type_read)?)
-                }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                "BridgeDestroyed" => Event::BridgeDestroyed(BridgeDestroyed::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                "ChannelCallerId" => Event::ChannelCallerId(ChannelCallerId::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                "ChannelDialplan" => Event::ChannelDialplan(ChannelDialplan::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                "ChannelTransfer" => Event::ChannelTransfer(ChannelTransfer::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                "PlaybackStarted" => Event::PlaybackStarted(PlaybackStarted::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                "RecordingFailed" => Event::RecordingFailed(RecordingFailed::decode_fields_in::<
+                    crate::json::Shared,
+                >(
+                    r, object, type_read
+                )?),
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             16 => match type_name {
                 "ChannelDestroyed" => {
                     Event::ChannelDestroyed(ChannelDestroyed::decode_fields_in::<
-                        crate::json::Boxed<ChannelDestroyed>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelUserevent" => {
                     Event::ChannelUserevent(ChannelUserevent::decode_fields_in::<
-                        crate::json::Boxed<ChannelUserevent>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "PeerStatusChange" => {
                     Event::PeerStatusChange(PeerStatusChange::decode_fields_in::<
-                        crate::json::Boxed<PeerStatusChange>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "PlaybackFinished" => {
                     Event::PlaybackFinished(PlaybackFinished::decode_fields_in::<
-                        crate::json::Boxed<PlaybackFinished>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "RecordingStarted" => {
                     Event::RecordingStarted(RecordingStarted::decode_fields_in::<
-                        crate::json::Boxed<RecordingStarted>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             17 => match type_name {
                 "ChannelLeftBridge" => {
                     Event::ChannelLeftBridge(ChannelLeftBridge::decode_fields_in::<
-                        crate::json::Boxed<ChannelLeftBridge>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "RecordingFinished" => {
                     Event::RecordingFinished(RecordingFinished::decode_fields_in::<
-                        crate::json::Boxed<RecordingFinished>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             18 => match type_name {
                 "ChannelStateChange" => {
                     Event::ChannelStateChange(ChannelStateChange::decode_fields_in::<
-                        crate::json::Boxed<ChannelStateChange>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "DeviceStateChanged" => {
                     Event::DeviceStateChanged(DeviceStateChanged::decode_fields_in::<
-                        crate::json::Boxed<DeviceStateChanged>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "PlaybackContinuing" => {
                     Event::PlaybackContinuing(PlaybackContinuing::decode_fields_in::<
-                        crate::json::Boxed<PlaybackContinuing>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             19 => match type_name {
                 "ApplicationReplaced" => {
                     Event::ApplicationReplaced(ApplicationReplaced::decode_fields_in::<
-                        crate::json::Boxed<ApplicationReplaced>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "BridgeBlindTransfer" => {
                     Event::BridgeBlindTransfer(BridgeBlindTransfer::decode_fields_in::<
-                        crate::json::Boxed<BridgeBlindTransfer>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelDtmfReceived" => {
                     Event::ChannelDtmfReceived(ChannelDtmfReceived::decode_fields_in::<
-                        crate::json::Boxed<ChannelDtmfReceived>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelToneDetected" => {
                     Event::ChannelToneDetected(ChannelToneDetected::decode_fields_in::<
-                        crate::json::Boxed<ChannelToneDetected>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ContactStatusChange" => {
                     Event::ContactStatusChange(ContactStatusChange::decode_fields_in::<
-                        crate::json::Boxed<ContactStatusChange>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "EndpointStateChange" => {
                     Event::EndpointStateChange(EndpointStateChange::decode_fields_in::<
-                        crate::json::Boxed<EndpointStateChange>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "TextMessageReceived" => {
                     Event::TextMessageReceived(TextMessageReceived::decode_fields_in::<
-                        crate::json::Boxed<TextMessageReceived>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             20 => match type_name {
                 "ChannelConnectedLine" => {
                     Event::ChannelConnectedLine(ChannelConnectedLine::decode_fields_in::<
-                        crate::json::Boxed<ChannelConnectedLine>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelEnteredBridge" => {
                     Event::ChannelEnteredBridge(ChannelEnteredBridge::decode_fields_in::<
-                        crate::json::Boxed<ChannelEnteredBridge>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelHangupRequest" => {
                     Event::ChannelHangupRequest(ChannelHangupRequest::decode_fields_in::<
-                        crate::json::Boxed<ChannelHangupRequest>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             21 => match type_name {
                 "ApplicationMoveFailed" => {
                     Event::ApplicationMoveFailed(ApplicationMoveFailed::decode_fields_in::<
-                        crate::json::Boxed<ApplicationMoveFailed>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ApplicationRegistered" => {
                     Event::ApplicationRegistered(ApplicationRegistered::decode_fields_in::<
-                        crate::json::Boxed<ApplicationRegistered>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelTalkingStarted" => {
                     Event::ChannelTalkingStarted(ChannelTalkingStarted::decode_fields_in::<
-                        crate::json::Boxed<ChannelTalkingStarted>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             22 => match type_name {
                 "BridgeAttendedTransfer" => {
                     Event::BridgeAttendedTransfer(BridgeAttendedTransfer::decode_fields_in::<
-                        crate::json::Boxed<BridgeAttendedTransfer>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
                 "ChannelTalkingFinished" => {
                     Event::ChannelTalkingFinished(ChannelTalkingFinished::decode_fields_in::<
-                        crate::json::Boxed<ChannelTalkingFinished>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             23 => match type_name {
                 "ApplicationUnregistered" => {
                     Event::ApplicationUnregistered(ApplicationUnregistered::decode_fields_in::<
-                        crate::json::Boxed<ApplicationUnregistered>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
             24 => match type_name {
                 "BridgeVideoSourceChanged" => {
                     Event::BridgeVideoSourceChanged(BridgeVideoSourceChanged::decode_fields_in::<
-                        crate::json::Boxed<BridgeVideoSourceChanged>,
+                        crate::json::Shared,
                     >(r, object, type_read)?)
                 }
-                _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+                _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                     type_name, r, object, type_read,
                 )?)),
             },
-            _ => Event::Unknown(Box::new(crate::UnknownEvent::decode(
+            _ => Event::Unknown(std::sync::Arc::new(crate::UnknownEvent::decode(
                 type_name, r, object, type_read,
             )?)),
         })

@@ -182,7 +182,7 @@ where
     let Some(Ok(event)) = unknown.next().await else {
         panic!("the unknown event did not arrive")
     };
-    let Event::Unknown(u) = &*event else {
+    let Event::Unknown(u) = &event else {
         panic!("{event:?}")
     };
     assert_eq!(u.fields["novel"]["x"], 1);

@@ -31,7 +31,7 @@ pub async fn hello_world(client: &Client) -> Result<Vec<String>, String> {
     let mut ended = 0;
     while let Some(item) = events.next().await {
         let event = item.map_err(|l| format!("lagged: {l:?}"))?;
-        match &*event {
+        match &event {
             Event::StasisStart(s) if s.args.is_empty() => {
                 let id = s.channel.id.to_string();
                 log.push(format!("call {id} entered"));

@@ -95,7 +95,7 @@ pub async fn one_instance_on_several_servers<R: Runtime>(runtime: R) {
     let mut offers = BTreeMap::new();
     while offers.len() < 2 {
         let (server, event) = events.next().await.unwrap();
-        if let Event::CallBroadcast(offer) = &*event.unwrap() {
+        if let Event::CallBroadcast(offer) = &event.unwrap() {
             offers.insert(server, offer.channel.caller.number.to_string());
         }
     }

@@ -18,7 +18,7 @@ fn err(e: impl std::fmt::Display) -> String {
 async fn next<F: FnMut(&Event) -> bool>(
     events: &mut EventStream,
     matches: F,
-) -> Result<std::sync::Arc<Event>, String> {
+) -> Result<Event, String> {
     events
         .wait_for(matches)
         .await
@@ -87,7 +87,7 @@ pub async fn channel_control(c: &Client) -> Outcome {
         .with(|o| o.app("hello").app_args("caller").channel_id("ctl-out-1"))
         .await
         .map_err(err)?;
-    let inbound = channel_of(&*next(&mut events, |e| is_start(e, false)).await?);
+    let inbound = channel_of(&next(&mut events, |e| is_start(e, false)).await?);
     let ch = c.channel(inbound.as_str());
     ch.ring().await.map_err(err)?;
     ch.ring_stop().await.map_err(err)?;
@@ -223,7 +223,7 @@ pub async fn bridge_mixing(c: &Client) -> Outcome {
             .with(|o| o.app("bridge-app").app_args(args).channel_id(leg))
             .await
             .map_err(err)?;
-        let id = channel_of(&*next(&mut events, |e| is_start(e, false)).await?);
+        let id = channel_of(&next(&mut events, |e| is_start(e, false)).await?);
         c.channel(id.as_str()).answer().await.map_err(err)?;
         next(
             &mut events,
@@ -337,7 +337,7 @@ pub async fn rest_over_websocket(c: &Client) -> Outcome {
         .with(|o| o.app("hello").app_args("caller").channel_id("ws-out-1"))
         .await
         .map_err(err)?;
-    let inbound = channel_of(&*next(&mut events, |e| is_start(e, false)).await?);
+    let inbound = channel_of(&next(&mut events, |e| is_start(e, false)).await?);
     let ch = c.channel(inbound.as_str());
     ch.answer().await.map_err(err)?;
     let (_, playback) = ch
@@ -417,7 +417,7 @@ pub async fn load_30_calls(c: &Client) -> Outcome {
         let event = event
             .ok_or("the event stream ended")?
             .map_err(|l| format!("{l:?}"))?;
-        let ready = match &*event {
+        let ready = match &event {
             Event::StasisStart(s) if s.args.is_empty() => {
                 let (id, k) = (
                     s.channel.id.to_string(),
@@ -484,7 +484,7 @@ pub async fn reconnect(c: &Client) -> Outcome {
         .with(|o| o.app("hello").app_args("caller").channel_id("rc-out-1"))
         .await
         .map_err(err)?;
-    let inbound = channel_of(&*next(&mut events, |e| is_start(e, false)).await?);
+    let inbound = channel_of(&next(&mut events, |e| is_start(e, false)).await?);
     c.channel(inbound.as_str()).answer().await.map_err(err)?;
     c.channel(inbound.as_str()).hangup().await.map_err(err)?;
     for _ in 0..2 {
@@ -522,7 +522,7 @@ where
         .with(|o| o.app("hello").app_args("caller").channel_id("app-out-1"))
         .await
         .map_err(err)?;
-    let inbound = channel_of(&*next(&mut events, |e| is_start(e, false)).await?);
+    let inbound = channel_of(&next(&mut events, |e| is_start(e, false)).await?);
     c.channel(inbound.as_str()).answer().await.map_err(err)?;
     next(
         &mut events,
