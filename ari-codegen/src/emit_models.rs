@@ -103,9 +103,13 @@ fn fields_of<'a>(model: &str, props: &'a [Property]) -> Vec<FieldSpec<'a>> {
         .map(|p| {
             let en = (!p.allowed.is_empty()).then(|| enum_name(model, &p.name));
             let mut ty = rust_type(&p.ty, en.as_deref());
-            // A model that is often absent (a replaced channel, a transfer's
-            // other legs) costs a pointer, not its whole size, when it is.
-            if !p.always && ty.starts_with("crate::models::") {
+            // An optional model beside another field of its type (a replaced
+            // channel, a transfer's other legs) is often absent: boxed, it
+            // then costs a pointer, not its whole size. The only one of its
+            // type is what the struct is about, nearly always there (a
+            // `ChannelVarset`'s channel): inline, it saves an allocation.
+            let shares_type = props.iter().any(|q| q.name != p.name && q.ty == p.ty);
+            if !p.always && ty.starts_with("crate::models::") && shares_type {
                 ty = format!("Box<{ty}>");
             }
             FieldSpec {

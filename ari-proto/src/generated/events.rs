@@ -1472,7 +1472,7 @@ impl crate::Inspect for BridgeAttendedTransfer {
 #[non_exhaustive]
 pub struct BridgeBlindTransfer {
     /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
-    pub bridge: Option<Box<crate::models::Bridge>>,
+    pub bridge: Option<crate::models::Bridge>,
     /// JSON `channel`, `Channel`: always sent.
     pub channel: crate::models::Channel,
     /// JSON `context`, `string`: always sent.
@@ -1502,7 +1502,7 @@ pub struct BridgeBlindTransfer {
 pub struct BridgeBlindTransferBuilder {
     /// Bit `i` set: field `i` was read; bit 11: the `type`.
     seen: u64,
-    bridge: Option<Box<crate::models::Bridge>>,
+    bridge: Option<crate::models::Bridge>,
     channel: Option<crate::models::Channel>,
     context: Option<crate::Str>,
     exten: Option<crate::Str>,
@@ -1665,7 +1665,7 @@ impl BridgeBlindTransfer {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_bridge: Option<Option<crate::models::Bridge>> = None;
         let mut f_channel: Option<crate::models::Channel> = None;
         let mut f_context: Option<crate::Str> = None;
         let mut f_exten: Option<crate::Str> = None;
@@ -4788,7 +4788,7 @@ pub struct ChannelEnteredBridge {
     /// JSON `bridge`, `Bridge`: always sent.
     pub bridge: crate::models::Bridge,
     /// JSON `channel`, `Channel`: optional, or absent in some releases.
-    pub channel: Option<Box<crate::models::Channel>>,
+    pub channel: Option<crate::models::Channel>,
     /// JSON `application`, `string`: always sent.
     pub application: crate::Str,
     /// JSON `timestamp`, `Date`: always sent.
@@ -4805,7 +4805,7 @@ pub struct ChannelEnteredBridgeBuilder {
     /// Bit `i` set: field `i` was read; bit 5: the `type`.
     seen: u64,
     bridge: Option<crate::models::Bridge>,
-    channel: Option<Box<crate::models::Channel>>,
+    channel: Option<crate::models::Channel>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
     asterisk_id: Option<crate::Str>,
@@ -4922,7 +4922,7 @@ impl ChannelEnteredBridge {
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
         let mut f_bridge: Option<crate::models::Bridge> = None;
-        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_channel: Option<Option<crate::models::Channel>> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;
         let mut f_asterisk_id: Option<Option<crate::Str>> = None;
@@ -7190,11 +7190,11 @@ impl crate::Inspect for ChannelUnhold {
 #[non_exhaustive]
 pub struct ChannelUserevent {
     /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
-    pub bridge: Option<Box<crate::models::Bridge>>,
+    pub bridge: Option<crate::models::Bridge>,
     /// JSON `channel`, `Channel`: optional, or absent in some releases.
-    pub channel: Option<Box<crate::models::Channel>>,
+    pub channel: Option<crate::models::Channel>,
     /// JSON `endpoint`, `Endpoint`: optional, or absent in some releases.
-    pub endpoint: Option<Box<crate::models::Endpoint>>,
+    pub endpoint: Option<crate::models::Endpoint>,
     /// JSON `eventname`, `string`: always sent.
     pub eventname: crate::Str,
     /// JSON `userevent`, `object`: always sent.
@@ -7214,9 +7214,9 @@ pub struct ChannelUserevent {
 pub struct ChannelUsereventBuilder {
     /// Bit `i` set: field `i` was read; bit 8: the `type`.
     seen: u64,
-    bridge: Option<Box<crate::models::Bridge>>,
-    channel: Option<Box<crate::models::Channel>>,
-    endpoint: Option<Box<crate::models::Endpoint>>,
+    bridge: Option<crate::models::Bridge>,
+    channel: Option<crate::models::Channel>,
+    endpoint: Option<crate::models::Endpoint>,
     eventname: Option<crate::Str>,
     userevent: Option<serde_json::Value>,
     application: Option<crate::Str>,
@@ -7356,9 +7356,9 @@ impl ChannelUserevent {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
-        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
-        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
+        let mut f_bridge: Option<Option<crate::models::Bridge>> = None;
+        let mut f_channel: Option<Option<crate::models::Channel>> = None;
+        let mut f_endpoint: Option<Option<crate::models::Endpoint>> = None;
         let mut f_eventname: Option<crate::Str> = None;
         let mut f_userevent: Option<serde_json::Value> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -7499,7 +7499,7 @@ impl crate::Inspect for ChannelUserevent {
 #[non_exhaustive]
 pub struct ChannelVarset {
     /// JSON `channel`, `Channel`: optional, or absent in some releases.
-    pub channel: Option<Box<crate::models::Channel>>,
+    pub channel: Option<crate::models::Channel>,
     /// JSON `value`, `string`: always sent.
     pub value: crate::Str,
     /// JSON `variable`, `string`: always sent.
@@ -7519,7 +7519,7 @@ pub struct ChannelVarset {
 pub struct ChannelVarsetBuilder {
     /// Bit `i` set: field `i` was read; bit 6: the `type`.
     seen: u64,
-    channel: Option<Box<crate::models::Channel>>,
+    channel: Option<crate::models::Channel>,
     value: Option<crate::Str>,
     variable: Option<crate::Str>,
     application: Option<crate::Str>,
@@ -7643,7 +7643,7 @@ impl ChannelVarset {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_channel: Option<Option<Box<crate::models::Channel>>> = None;
+        let mut f_channel: Option<Option<crate::models::Channel>> = None;
         let mut f_value: Option<crate::Str> = None;
         let mut f_variable: Option<crate::Str> = None;
         let mut f_application: Option<crate::Str> = None;
@@ -11176,7 +11176,7 @@ impl crate::Inspect for StasisStart {
 #[non_exhaustive]
 pub struct TextMessageReceived {
     /// JSON `endpoint`, `Endpoint`: optional, or absent in some releases.
-    pub endpoint: Option<Box<crate::models::Endpoint>>,
+    pub endpoint: Option<crate::models::Endpoint>,
     /// JSON `message`, `TextMessage`: always sent.
     pub message: crate::models::TextMessage,
     /// JSON `application`, `string`: always sent.
@@ -11194,7 +11194,7 @@ pub struct TextMessageReceived {
 pub struct TextMessageReceivedBuilder {
     /// Bit `i` set: field `i` was read; bit 5: the `type`.
     seen: u64,
-    endpoint: Option<Box<crate::models::Endpoint>>,
+    endpoint: Option<crate::models::Endpoint>,
     message: Option<crate::models::TextMessage>,
     application: Option<crate::Str>,
     timestamp: Option<crate::Timestamp>,
@@ -11311,7 +11311,7 @@ impl TextMessageReceived {
         mut object: crate::json::Object,
         type_read: bool,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_endpoint: Option<Option<Box<crate::models::Endpoint>>> = None;
+        let mut f_endpoint: Option<Option<crate::models::Endpoint>> = None;
         let mut f_message: Option<crate::models::TextMessage> = None;
         let mut f_application: Option<crate::Str> = None;
         let mut f_timestamp: Option<crate::Timestamp> = None;

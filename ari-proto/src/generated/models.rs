@@ -431,13 +431,13 @@ impl crate::Model for Application {}
 #[non_exhaustive]
 pub struct AsteriskInfo {
     /// JSON `build`, `BuildInfo`: optional, or absent in some releases.
-    pub build: Option<Box<crate::models::BuildInfo>>,
+    pub build: Option<crate::models::BuildInfo>,
     /// JSON `config`, `ConfigInfo`: optional, or absent in some releases.
-    pub config: Option<Box<crate::models::ConfigInfo>>,
+    pub config: Option<crate::models::ConfigInfo>,
     /// JSON `status`, `StatusInfo`: optional, or absent in some releases.
-    pub status: Option<Box<crate::models::StatusInfo>>,
+    pub status: Option<crate::models::StatusInfo>,
     /// JSON `system`, `SystemInfo`: optional, or absent in some releases.
-    pub system: Option<Box<crate::models::SystemInfo>>,
+    pub system: Option<crate::models::SystemInfo>,
     /// Fields the declarations do not name, as received.
     pub extra: crate::Extra,
 }
@@ -447,10 +447,10 @@ pub struct AsteriskInfo {
 pub struct AsteriskInfoBuilder {
     /// Bit `i` set: field `i` was read.
     seen: u64,
-    build: Option<Box<crate::models::BuildInfo>>,
-    config: Option<Box<crate::models::ConfigInfo>>,
-    status: Option<Box<crate::models::StatusInfo>>,
-    system: Option<Box<crate::models::SystemInfo>>,
+    build: Option<crate::models::BuildInfo>,
+    config: Option<crate::models::ConfigInfo>,
+    status: Option<crate::models::StatusInfo>,
+    system: Option<crate::models::SystemInfo>,
     extra: crate::Extra,
 }
 
@@ -550,10 +550,10 @@ impl AsteriskInfo {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_build: Option<Option<Box<crate::models::BuildInfo>>> = None;
-        let mut f_config: Option<Option<Box<crate::models::ConfigInfo>>> = None;
-        let mut f_status: Option<Option<Box<crate::models::StatusInfo>>> = None;
-        let mut f_system: Option<Option<Box<crate::models::SystemInfo>>> = None;
+        let mut f_build: Option<Option<crate::models::BuildInfo>> = None;
+        let mut f_config: Option<Option<crate::models::ConfigInfo>> = None;
+        let mut f_status: Option<Option<crate::models::StatusInfo>> = None;
+        let mut f_system: Option<Option<crate::models::SystemInfo>> = None;
         let mut extra = crate::Extra::new();
         while object.next(r)? {
             let field = match r.next_byte() {
@@ -6737,7 +6737,7 @@ impl crate::Model for RTPstat {}
 #[non_exhaustive]
 pub struct ReferTo {
     /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
-    pub bridge: Option<Box<crate::models::Bridge>>,
+    pub bridge: Option<crate::models::Bridge>,
     /// JSON `connected_channel`, `Channel`: optional, or absent in some releases.
     pub connected_channel: Option<Box<crate::models::Channel>>,
     /// JSON `destination_channel`, `Channel`: optional, or absent in some releases.
@@ -6753,7 +6753,7 @@ pub struct ReferTo {
 pub struct ReferToBuilder {
     /// Bit `i` set: field `i` was read.
     seen: u64,
-    bridge: Option<Box<crate::models::Bridge>>,
+    bridge: Option<crate::models::Bridge>,
     connected_channel: Option<Box<crate::models::Channel>>,
     destination_channel: Option<Box<crate::models::Channel>>,
     requested_destination: Option<crate::models::RequiredDestination>,
@@ -6854,7 +6854,7 @@ impl ReferTo {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_bridge: Option<Option<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_destination_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_requested_destination: Option<crate::models::RequiredDestination> = None;
@@ -6942,7 +6942,7 @@ impl crate::Model for ReferTo {}
 #[non_exhaustive]
 pub struct ReferredBy {
     /// JSON `bridge`, `Bridge`: optional, or absent in some releases.
-    pub bridge: Option<Box<crate::models::Bridge>>,
+    pub bridge: Option<crate::models::Bridge>,
     /// JSON `connected_channel`, `Channel`: optional, or absent in some releases.
     pub connected_channel: Option<Box<crate::models::Channel>>,
     /// JSON `source_channel`, `Channel`: always sent.
@@ -6956,7 +6956,7 @@ pub struct ReferredBy {
 pub struct ReferredByBuilder {
     /// Bit `i` set: field `i` was read.
     seen: u64,
-    bridge: Option<Box<crate::models::Bridge>>,
+    bridge: Option<crate::models::Bridge>,
     connected_channel: Option<Box<crate::models::Channel>>,
     source_channel: Option<crate::models::Channel>,
     extra: crate::Extra,
@@ -7048,7 +7048,7 @@ impl ReferredBy {
         r: &mut crate::json::Reader<'_>,
         mut object: crate::json::Object,
     ) -> Result<P::Out, crate::json::JsonError> {
-        let mut f_bridge: Option<Option<Box<crate::models::Bridge>>> = None;
+        let mut f_bridge: Option<Option<crate::models::Bridge>> = None;
         let mut f_connected_channel: Option<Option<Box<crate::models::Channel>>> = None;
         let mut f_source_channel: Option<crate::models::Channel> = None;
         let mut extra = crate::Extra::new();
