@@ -482,8 +482,11 @@ impl<R: Runtime> Driver<R> {
                             self.session.unsubscribe(sub);
                         }
                     }
-                    for (watcher, sub) in delivery.calls {
-                        self.new_call(&event, watcher, sub);
+                    // The session starts calls on `StasisStart` alone.
+                    if let Event::StasisStart(start) = &event {
+                        for (watcher, sub) in delivery.calls {
+                            self.new_call(start, watcher, sub);
+                        }
                     }
                 }
                 Output::SubscriptionEnded { id, .. } => {
@@ -517,16 +520,12 @@ impl<R: Runtime> Driver<R> {
 
     /// Hands a call watcher its new call, with the stream of the
     /// subscription the session made for it.
-    fn new_call(&mut self, start: &Event, watcher: CallWatchId, sub: SubscriptionId) {
+    fn new_call(&mut self, start: &Arc<StasisStart>, watcher: CallWatchId, sub: SubscriptionId) {
         let (sink, stream) = EventStream::new(crate::DEFAULT_QUEUE);
-        // The session starts calls on `StasisStart` alone.
-        let delivered = match start {
-            Event::StasisStart(start) => self
-                .call_watchers
-                .get(&watcher)
-                .is_some_and(|w| w.unbounded_send((start.clone(), stream)).is_ok()),
-            _ => false,
-        };
+        let delivered = self
+            .call_watchers
+            .get(&watcher)
+            .is_some_and(|w| w.unbounded_send((start.clone(), stream)).is_ok());
         if delivered {
             self.sinks.insert(sub, sink);
         } else {
