@@ -9,6 +9,26 @@
 //! ```
 //!
 //! `ari-smol` has the same API: switching runtime is changing the crate name.
+//!
+//! On tokio's multi-thread runtime (what `#[tokio::main]` builds), read a
+//! busy event stream in a spawned task rather than in the body of `main`:
+//! that body runs on the main thread, not on a worker, so each batch of
+//! events wakes it across threads and it frees what the client allocated
+//! on another thread. Spawned, the reader runs beside the client's driver
+//! (BENCHMARKS.md, `multi_thread_task`). [`Client::serve_calls`] handlers
+//! are tasks already.
+//!
+//! ```no_run
+//! # async fn demo(client: ari_tokio::Client) {
+//! use futures_util::StreamExt;
+//! let mut events = client.events();
+//! tokio::spawn(async move {
+//!     while let Some(Ok(event)) = events.next().await {
+//!         println!("{}", event.type_name());
+//!     }
+//! });
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 
