@@ -161,22 +161,32 @@ impl Live {
         reply.all("Output").map(str::to_string).collect()
     }
 
-    /// Waits, within [`WAIT`], until Asterisk no longer lists application
-    /// `app`. A connection that registers a name another connection just
-    /// closed must wait for this: Asterisk unregisters the names of a
-    /// connection that ends, and a newer connection's registration made
-    /// while that teardown runs is lost with it (res/ari/ari_websockets.c),
-    /// leaving the newcomer with no calls.
-    pub fn wait_until_app_gone(&self, app: &str) {
+    /// Waits, within [`WAIT`], until no events WebSocket session of
+    /// Asterisk holds application `app`. A connection that registers a name
+    /// another connection just closed must wait for this: Asterisk
+    /// unregisters the names of a session that ends, and a newer
+    /// connection's registration made while that teardown runs is lost with
+    /// it, leaving the newcomer with no calls. A session leaves `ari show
+    /// websocket sessions` only after it has unregistered its names
+    /// (`session_cleanup` in res/ari/ari_websockets.c). The application
+    /// itself can outlive the session, inactive, while it still follows a
+    /// channel; registering the name again takes it over.
+    pub fn wait_until_no_session_holds(&self, app: &str) {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let listed = self.cli("ari show apps");
-            if !listed.iter().any(|line| line.trim() == app) {
+            let sessions = self.cli("ari show websocket sessions");
+            // The last column lists a session's applications, comma-separated.
+            let held = sessions.iter().any(|line| {
+                line.split_whitespace()
+                    .last()
+                    .is_some_and(|apps| apps.split(',').any(|a| a == app))
+            });
+            if !held {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "Asterisk still lists application {app:?} after {WAIT:?}: {listed:?}"
+                "a WebSocket session still holds application {app:?} after {WAIT:?}: {sessions:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

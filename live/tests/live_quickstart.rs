@@ -19,13 +19,13 @@ mod smol_example;
 
 /// Both tests register app `hello` (the dialplan's `hello` extension sends
 /// the inbound leg there) and use the same caller id: one at a time, each
-/// after Asterisk has let go of the other's registration.
+/// after Asterisk has ended the other's WebSocket session.
 static HELLO_APP: Mutex<()> = Mutex::new(());
 
 /// Takes app `hello` for one test.
 fn take_hello(live: &Live) -> std::sync::MutexGuard<'static, ()> {
     let one = HELLO_APP.lock().unwrap_or_else(|e| e.into_inner());
-    live.wait_until_app_gone("hello");
+    live.wait_until_no_session_holds("hello");
     one
 }
 
